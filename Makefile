@@ -1,0 +1,19 @@
+# The two commands of README.md: `make run` and `make test`. Both set up what is missing first.
+.PHONY: bootstrap run test bench lint
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+run: bootstrap
+	.venv/bin/archive db upgrade
+	.venv/bin/archive demo --if-empty
+	.venv/bin/archive serve
+
+test: bootstrap
+	.venv/bin/pytest -q
+
+bench: bootstrap
+	@for b in bench/*.py; do echo "== $$b"; .venv/bin/python $$b || exit 1; done
+
+lint: bootstrap
+	.venv/bin/ruff check archive_service digitise storage search tests bench

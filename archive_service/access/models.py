@@ -1,0 +1,72 @@
+"""Retrieval requests (查阅/借阅/复制) and the hash-chained access log."""
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from archive_service.db import Base, utcnow
+
+
+class RequestMode(enum.StrEnum):
+    online_view = "online_view"
+    on_site = "on_site"
+    certified_copy = "certified_copy"
+    paper_loan = "paper_loan"
+
+
+class RequestStatus(enum.StrEnum):
+    submitted = "submitted"
+    approved = "approved"
+    rejected = "rejected"
+    closed = "closed"
+
+    @property
+    def label(self) -> str:
+        return {"submitted": "待审批", "approved": "已批准", "rejected": "已驳回", "closed": "已结束"}[self.value]
+
+
+class RetrievalRequest(Base):
+    __tablename__ = "retrieval_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)  # approval-form number (审批表编号)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    requester_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(40))  # key into the configured purpose list
+    material_classes: Mapped[list[int]] = mapped_column(JSON)  # top classes in scope, e.g. [1, 9]
+    mode: Mapped[RequestMode] = mapped_column(Enum(RequestMode, native_enum=False, length=20))
+    valid_from: Mapped[date]
+    valid_until: Mapped[date]
+    id_document: Mapped[str] = mapped_column(String(60), default="")
+    status: Mapped[RequestStatus] = mapped_column(
+        Enum(RequestStatus, native_enum=False, length=20), default=RequestStatus.submitted
+    )
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AccessLogEntry(Base):
+    """Append-only; each entry holds the hash of the one before (triggers refuse UPDATE/DELETE)."""
+
+    __tablename__ = "access_log_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    client_address: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(30))
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"), index=True)
+    materials: Mapped[list[int] | None] = mapped_column(JSON)
+    pages: Mapped[list[int] | None] = mapped_column(JSON)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("retrieval_request.id"))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)  # gap-free position in the chain

@@ -1,0 +1,110 @@
+"""The FastAPI application: JSON API under /api, Chinese pages everywhere else."""
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from archive_service import __version__
+from archive_service.auth.routes import router as auth_router
+from archive_service.dossiers.routes import router as dossiers_router
+from archive_service.errors import ArchiveError
+from archive_service.organisations.routes import router as organisations_router
+from archive_service.web.pages import render_error
+from archive_service.web.pages import router as pages_router
+
+log = logging.getLogger("archive")
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+ERROR_RESPONSES: dict[int | str, dict] = {
+    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 422, 429)
+}
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api")
+
+
+# Pydantic's generic rules, said in Chinese; our own rules (codes with a dot) bring their own message.
+GENERIC_RULES = {
+    "missing": "必须填写",
+    "string_too_short": "长度不足",
+    "string_too_long": "长度超出上限",
+    "string_pattern_mismatch": "格式不符合要求",
+    "int_parsing": "应为整数",
+    "greater_than_equal": "数值过小",
+    "less_than_equal": "数值过大",
+    "date_from_datetime_parsing": "应为日期（YYYY-MM-DD）",
+    "date_parsing": "应为日期（YYYY-MM-DD）",
+    "enum": "不是可选值之一",
+    "literal_error": "不是可选值之一",
+    "bool_parsing": "应为是/否",
+    "json_invalid": "请求体不是有效的 JSON",
+    "model_attributes_type": "应为对象",
+}
+
+
+def _validation_error(exc: RequestValidationError) -> ArchiveError:
+    first = exc.errors()[0]
+    location = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "form")]
+    field = ".".join(location) or None
+    code = first.get("type", "invalid")
+    message = first.get("msg", "输入无效")
+    if "." not in code:
+        message = f"字段 {field} {GENERIC_RULES.get(code, '不符合要求')}（{message}）"
+    return ArchiveError(code, message, field, 422)
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="档案托管系统 Archive custody",
+        version=__version__,
+        description="退休人员人事档案的接收、数字化、保管、转递与利用",
+        responses=ERROR_RESPONSES,
+    )
+
+    @app.exception_handler(ArchiveError)
+    async def archive_error(request: Request, exc: ArchiveError) -> Response:
+        if _is_api(request):
+            return JSONResponse(exc.body(), status_code=exc.status)
+        if exc.status == 401:
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return render_error(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        error = _validation_error(exc)
+        if _is_api(request):
+            return JSONResponse(error.body(), status_code=422)
+        return render_error(request, error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        message = {404: "页面或资源不存在", 405: "不支持该请求方法"}.get(exc.status_code, str(exc.detail))
+        error = ArchiveError(code, message, None, exc.status_code)
+        if _is_api(request):
+            return JSONResponse(error.body(), status_code=exc.status_code)
+        return render_error(request, error)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(auth_router)
+    app.include_router(organisations_router)
+    app.include_router(dossiers_router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
+    return app

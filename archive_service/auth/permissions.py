@@ -1,0 +1,38 @@
+"""What each role may do: the one table routes, pages and the CLI consult."""
+
+import enum
+
+from archive_service.auth.models import Role, User
+from archive_service.errors import Forbidden
+
+
+class Action(enum.StrEnum):
+    view_dossiers = "view_dossiers"
+    register_dossier = "register_dossier"
+    manage_organisations = "manage_organisations"
+    manage_users = "manage_users"
+    receive_transfers = "receive_transfers"
+    approve_requests = "approve_requests"
+    read_audit_log = "read_audit_log"
+
+
+GRANTS: dict[Role, frozenset[Action]] = {
+    Role.intake_clerk: frozenset({Action.view_dossiers, Action.receive_transfers}),
+    Role.archivist: frozenset({Action.view_dossiers, Action.register_dossier, Action.receive_transfers}),
+    Role.approver: frozenset({Action.view_dossiers, Action.approve_requests}),
+    # Requesters reach dossiers only through approved retrieval requests, never by browsing.
+    Role.requester: frozenset(),
+    Role.auditor: frozenset({Action.view_dossiers, Action.read_audit_log}),
+    Role.administrator: frozenset(
+        {Action.view_dossiers, Action.manage_organisations, Action.manage_users, Action.read_audit_log}
+    ),
+}
+
+
+def can(user: User, action: Action) -> bool:
+    return action in GRANTS[user.role]
+
+
+def require(user: User, action: Action) -> None:
+    if not can(user, action):
+        raise Forbidden()

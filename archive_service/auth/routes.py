@@ -1,0 +1,42 @@
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+
+from archive_service.auth import service
+from archive_service.auth.models import User
+from archive_service.auth.permissions import Action, require
+from archive_service.auth.schemas import LoginIn, TokenOut, UserIn, UserOut
+from archive_service.deps import client_address, current_user, db_session, request_token
+
+router = APIRouter(prefix="/api", tags=["auth"])
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        id=user.id, username=user.username, display_name=user.display_name, role=user.role,
+        organisation_id=user.organisation_id, organisation_name=user.organisation.name,
+    )
+
+
+@router.post("/auth/login", response_model=TokenOut)
+def login(data: LoginIn, request: Request, session: Session = Depends(db_session)) -> TokenOut:
+    _, token = service.login(session, data.username, data.password, client_address(request))
+    return TokenOut(token=token)
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(request: Request, session: Session = Depends(db_session), user: User = Depends(current_user)) -> None:
+    token = request_token(request)
+    if token:
+        service.logout(session, token)
+
+
+@router.get("/me", response_model=UserOut)
+def me(user: User = Depends(current_user)) -> UserOut:
+    return user_out(user)
+
+
+@router.post("/users", response_model=UserOut, status_code=201)
+def create_user(data: UserIn, session: Session = Depends(db_session), user: User = Depends(current_user)) -> UserOut:
+    require(user, Action.manage_users)
+    created = service.create_user(session, **data.model_dump())
+    return user_out(created)

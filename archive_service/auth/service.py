@@ -1,0 +1,119 @@
+"""Passwords, sessions and the login rate limit. Roles' permissions live in `permissions.py`."""
+
+import hashlib
+import logging
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from archive_service.auth.models import LoginAttempt, Role, SessionToken, User
+from archive_service.config import get_settings
+from archive_service.db import utcnow
+from archive_service.errors import ArchiveError
+from archive_service.organisations.models import Organisation
+
+log = logging.getLogger("archive.auth")
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+MIN_PASSWORD_LENGTH = 8
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ArchiveError("password.too_short", f"密码至少 {MIN_PASSWORD_LENGTH} 位", "password")
+    return _hasher.hash(password)
+
+
+def create_user(
+    session: Session, *, username: str, display_name: str, password: str, role: Role, organisation_id: int
+) -> User:
+    username = username.strip()
+    if not username or len(username) > 64:
+        raise ArchiveError("username.length", "用户名应为1–64个字符", "username")
+    if session.scalar(select(User).where(User.username == username)):
+        raise ArchiveError("username.taken", f"用户名 {username} 已存在", "username", 409)
+    if session.get(Organisation, organisation_id) is None:
+        raise ArchiveError("organisation.unknown", "所属单位不存在", "organisation_id")
+    user = User(
+        username=username, display_name=display_name, password_hash=hash_password(password),
+        role=role, organisation_id=organisation_id,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _recent_failures(session: Session, username: str, client_address: str) -> int:
+    settings = get_settings()
+    since = utcnow() - timedelta(minutes=settings.login_window_minutes)
+    # Both one name from many addresses and many names from one address are throttled.
+    return session.scalar(
+        select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.at >= since,
+            LoginAttempt.succeeded.is_(False),
+            (LoginAttempt.username == username) | (LoginAttempt.client_address == client_address),
+        )
+    ) or 0
+
+
+def login(session: Session, username: str, password: str, client_address: str) -> tuple[User, str]:
+    """Check the password and open a session; returns the user and the raw token (shown once)."""
+    settings = get_settings()
+    if _recent_failures(session, username, client_address) >= settings.login_max_failures:
+        log.warning("login throttled user=%s address=%s", username, client_address)
+        raise ArchiveError(
+            "login.rate_limited",
+            f"登录失败次数过多，请 {settings.login_window_minutes} 分钟后再试",
+            "username", 429,
+        )
+    user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    ok = False
+    if user is not None:
+        try:
+            ok = _hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            ok = False
+    session.add(LoginAttempt(username=username, client_address=client_address, succeeded=ok))
+    if not ok or user is None:
+        log.warning("login failed user=%s address=%s", username, client_address)
+        # Commit the failed attempt even though the caller's request fails: it is what throttles.
+        session.commit()
+        raise ArchiveError("login.invalid", "用户名或密码错误", "password", 401)
+    token = secrets.token_urlsafe(32)
+    session.add(
+        SessionToken(
+            token_sha256=_digest(token), user_id=user.id,
+            expires_at=utcnow() + timedelta(hours=settings.session_hours),
+        )
+    )
+    log.info("login user=%s address=%s", username, client_address)
+    return user, token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    row = session.scalar(
+        select(SessionToken).where(SessionToken.token_sha256 == _digest(token), SessionToken.revoked.is_(False))
+    )
+    if row is None or _aware(row.expires_at) < utcnow() or not row.user.active:
+        return None
+    return row.user
+
+
+def logout(session: Session, token: str) -> None:
+    row = session.scalar(select(SessionToken).where(SessionToken.token_sha256 == _digest(token)))
+    if row is not None:
+        row.revoked = True
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _aware(value):  # type: ignore[no-untyped-def]
+    # SQLite hands back naive datetimes for timezone-aware columns; they were stored as UTC.
+    from datetime import UTC
+
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,48 @@
+"""Settings read from the environment (every variable is ARCHIVE_*, listed in README.md).
+
+The defaults give the zero-set-up embedded installation: SQLite, a local object directory,
+an embedded search index and local worker processes, all under ./var.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ARCHIVE_", extra="ignore")
+
+    var_dir: Path = Path("var")
+    database_url: str = ""  # empty: SQLite at {var_dir}/archive.db
+    object_store: str = "local"  # local | s3
+    object_dir: Path | None = None  # empty: {var_dir}/objects
+    s3_endpoint: str = "127.0.0.1:9000"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_bucket: str = "archive"
+    s3_secure: bool = False
+    search_backend: str = "embedded"  # embedded | elasticsearch
+    elasticsearch_url: str = "http://127.0.0.1:9200"
+    broker_url: str = ""  # empty: local worker processes; redis://… or amqp://… for Celery
+    host: str = "127.0.0.1"
+    port: int = 8000
+    session_hours: int = 8  # a working day; the cookie and bearer token expire after it
+    login_max_failures: int = 5  # failed logins per user name and address within the window
+    login_window_minutes: int = 15
+    secure_cookies: bool = False  # set true behind HTTPS
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.var_dir / 'archive.db').as_posix()}"
+
+    @property
+    def resolved_object_dir(self) -> Path:
+        return self.object_dir or self.var_dir / "objects"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

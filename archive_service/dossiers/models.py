@@ -1,0 +1,215 @@
+"""Retirees, their dossiers (one person's file), the catalogue of materials, digital objects
+and the immutable custody history."""
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from archive_service.db import Base, utcnow
+from archive_service.organisations.models import Organisation
+
+
+class Retiree(Base):
+    __tablename__ = "retiree"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    sex: Mapped[str] = mapped_column(String(1))  # M | F, must agree with the citizen ID
+    citizen_id: Mapped[str] = mapped_column(String(18), unique=True)
+    birth_date: Mapped[date]
+    work_start_date: Mapped[date | None]  # 参加工作时间
+    retirement_date: Mapped[date | None]
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    hukou_region_code: Mapped[str] = mapped_column(String(6))
+    residence_region_code: Mapped[str] = mapped_column(String(6))
+    party_member: Mapped[bool] = mapped_column(Boolean, default=False)
+    leader_cadre: Mapped[bool] = mapped_column(Boolean, default=False)  # 领导人员: not handed over
+    classified_unit: Mapped[bool] = mapped_column(Boolean, default=False)  # 涉密: never served online
+    deceased_date: Mapped[date | None]
+
+    enterprise: Mapped[Organisation] = relationship(lazy="joined")
+
+
+class ClassScheme(Base):
+    """A classification scheme of materials: 1992 enterprise, 2009 cadre, 2018 条例 (STANDARDS §3)."""
+
+    __tablename__ = "class_scheme"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class MaterialClass(Base):
+    __tablename__ = "material_class"
+    __table_args__ = (UniqueConstraint("scheme_code", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_code: Mapped[str] = mapped_column(ForeignKey("class_scheme.code"))
+    code: Mapped[str] = mapped_column(String(8))  # "1" … "10", sub-classes "4-1", "9-2"
+    name: Mapped[str] = mapped_column(String(100))
+    top_class: Mapped[int] = mapped_column(Integer)  # 1 … 10, for grouping and access scopes
+    sort_key: Mapped[int] = mapped_column(Integer)
+
+
+class DossierStatus(enum.StrEnum):
+    at_enterprise = "at_enterprise"
+    in_transfer = "in_transfer"
+    in_custody = "in_custody"
+    on_loan = "on_loan"
+    transferred_out = "transferred_out"
+
+    @property
+    def label(self) -> str:
+        return DOSSIER_STATUS_LABELS[self]
+
+
+DOSSIER_STATUS_LABELS = {
+    DossierStatus.at_enterprise: "在企业",
+    DossierStatus.in_transfer: "移交中",
+    DossierStatus.in_custody: "在馆",
+    DossierStatus.on_loan: "借出",
+    DossierStatus.transferred_out: "已转出",
+}
+
+
+class DigitisationState(enum.StrEnum):
+    not_started = "not_started"
+    in_progress = "in_progress"
+    done = "done"
+    failed = "failed"
+
+    @property
+    def label(self) -> str:
+        return {"not_started": "未数字化", "in_progress": "数字化中", "done": "已数字化", "failed": "数字化失败"}[
+            self.value
+        ]
+
+
+class Dossier(Base):
+    __tablename__ = "dossier"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    archival_code: Mapped[str] = mapped_column(String(64), unique=True)  # 档号
+    retiree_id: Mapped[int] = mapped_column(ForeignKey("retiree.id"), unique=True)
+    custodian_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    status: Mapped[DossierStatus] = mapped_column(Enum(DossierStatus, native_enum=False, length=20))
+    volumes: Mapped[int] = mapped_column(Integer, default=1)  # 卷数
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    class_scheme: Mapped[str] = mapped_column(ForeignKey("class_scheme.code"))
+    shelf_slot_id: Mapped[int | None] = mapped_column(ForeignKey("shelf_slot.id"))
+    digitisation: Mapped[DigitisationState] = mapped_column(
+        Enum(DigitisationState, native_enum=False, length=20), default=DigitisationState.not_started
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    retiree: Mapped[Retiree] = relationship(lazy="joined")
+    custodian: Mapped[Organisation] = relationship(lazy="joined")
+    materials: Mapped[list["Material"]] = relationship(
+        back_populates="dossier", order_by="Material.sort_key", cascade="all, delete-orphan"
+    )
+
+
+class Material(Base):
+    """One entry of the catalogue (卷内目录)."""
+
+    __tablename__ = "material"
+    __table_args__ = (UniqueConstraint("dossier_id", "material_class_id", "item_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    material_class_id: Mapped[int] = mapped_column(ForeignKey("material_class.id"))
+    item_no: Mapped[int] = mapped_column(Integer)  # 份号 within the (sub-)class
+    title: Mapped[str] = mapped_column(String(200))
+    date_formed: Mapped[str | None] = mapped_column(String(8))  # YYYY[MM[DD]]
+    copies: Mapped[int] = mapped_column(Integer, default=1)
+    pages: Mapped[int] = mapped_column(Integer)
+    remarks: Mapped[str] = mapped_column(String(200), default="")
+    first_page: Mapped[int | None] = mapped_column(Integer)  # page range in the digitised PDF
+    last_page: Mapped[int | None] = mapped_column(Integer)
+    added_after_handover: Mapped[bool] = mapped_column(Boolean, default=False)  # 材料补充
+    sort_key: Mapped[int] = mapped_column(Integer)  # class order, then date formed (STANDARDS §3.4)
+
+    dossier: Mapped[Dossier] = relationship(back_populates="materials")
+    material_class: Mapped[MaterialClass] = relationship(lazy="joined")
+
+    @property
+    def sequence(self) -> str:
+        """序号 as written on the material: 类号-份号, e.g. 1-3, 4-1-1, 9-2-5."""
+        return f"{self.material_class.code}-{self.item_no}"
+
+
+class DigitalObject(Base):
+    """A stored file of a dossier. Append-only: a correction is a new version, never an overwrite."""
+
+    __tablename__ = "digital_object"
+    __table_args__ = (UniqueConstraint("dossier_id", "name", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))  # master_image | use_copy | sidecar
+    name: Mapped[str] = mapped_column(String(120))  # {档号}-{NNNN}.tif, {档号}.pdf …
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    storage_key: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    media_type: Mapped[str] = mapped_column(String(80))
+    pages: Mapped[int | None] = mapped_column(Integer)
+    pdfa_level: Mapped[str | None] = mapped_column(String(8))
+    ocr_engine: Mapped[str | None] = mapped_column(String(60))
+    ocr_languages: Mapped[str | None] = mapped_column(String(60))
+    page_confidence: Mapped[list[float] | None] = mapped_column(JSON)
+    qc_results: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    pipeline_version: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustodyEventKind(enum.StrEnum):
+    registered = "registered"  # dossier known, still at the enterprise
+    transfer_sent = "transfer_sent"
+    received = "received"
+    shelved = "shelved"
+    moved = "moved"
+    loaned = "loaned"
+    returned = "returned"
+    transferred_out = "transferred_out"
+
+    @property
+    def label(self) -> str:
+        return CUSTODY_EVENT_LABELS[self]
+
+
+CUSTODY_EVENT_LABELS = {
+    CustodyEventKind.registered: "登记",
+    CustodyEventKind.transfer_sent: "移交发出",
+    CustodyEventKind.received: "接收入馆",
+    CustodyEventKind.shelved: "上架",
+    CustodyEventKind.moved: "移架",
+    CustodyEventKind.loaned: "借出",
+    CustodyEventKind.returned: "归还",
+    CustodyEventKind.transferred_out: "转递转出",
+}
+
+
+class CustodyEvent(Base):
+    """Immutable: database triggers refuse UPDATE and DELETE (see the first migration)."""
+
+    __tablename__ = "custody_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[CustodyEventKind] = mapped_column(Enum(CustodyEventKind, native_enum=False, length=20))
+    from_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    to_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    from_slot_id: Mapped[int | None] = mapped_column(ForeignKey("shelf_slot.id"))
+    to_slot_id: Mapped[int | None] = mapped_column(ForeignKey("shelf_slot.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    transfer_batch_id: Mapped[int | None] = mapped_column(ForeignKey("transfer_batch.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    from_org: Mapped[Organisation | None] = relationship(foreign_keys=[from_org_id], lazy="joined")
+    to_org: Mapped[Organisation | None] = relationship(foreign_keys=[to_org_id], lazy="joined")

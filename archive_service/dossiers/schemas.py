@@ -1,0 +1,137 @@
+"""Pydantic shapes of dossiers at the API boundary."""
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from archive_service.values import (
+    ArchivalCode,
+    CitizenId,
+    PartialDate,
+    RegionCode,
+    ValueRuleError,
+    check_citizen_id_agrees,
+)
+
+
+class RetireeIn(BaseModel):
+    name: str = Field(min_length=1, max_length=50)
+    citizen_id: CitizenId
+    sex: Literal["M", "F"]
+    birth_date: date
+    work_start_date: date | None = None
+    retirement_date: date | None = None
+    enterprise_id: int
+    hukou_region_code: RegionCode
+    residence_region_code: RegionCode
+    party_member: bool = False
+    leader_cadre: bool = False
+    classified_unit: bool = False
+    deceased_date: date | None = None
+
+    @field_validator("sex")
+    @classmethod
+    def _sex_agrees(cls, sex: str, info: ValidationInfo) -> str:
+        _agrees(info, sex=sex)
+        return sex
+
+    @field_validator("birth_date")
+    @classmethod
+    def _birth_agrees(cls, birth_date: date, info: ValidationInfo) -> date:
+        _agrees(info, birth_date=birth_date)
+        return birth_date
+
+    @field_validator("retirement_date")
+    @classmethod
+    def _retired_after_start(cls, retired: date | None, info: ValidationInfo) -> date | None:
+        started = info.data.get("work_start_date")
+        if retired and started and retired < started:
+            raise PydanticCustomError("retirement_date.order", "退休时间不能早于参加工作时间")
+        return retired
+
+
+def _agrees(info: ValidationInfo, **fact: object) -> None:
+    citizen_id = info.data.get("citizen_id")
+    if citizen_id is None:  # the ID itself failed; that error is already reported
+        return
+    try:
+        check_citizen_id_agrees(citizen_id, fact.get("birth_date"), fact.get("sex"))  # type: ignore[arg-type]
+    except ValueRuleError as e:
+        raise PydanticCustomError(e.code, e.message) from None
+
+
+class MaterialIn(BaseModel):
+    class_code: str = Field(pattern=r"^\d{1,2}(-\d)?$")
+    title: str = Field(min_length=1, max_length=200)
+    date_formed: PartialDate | None = None
+    copies: int = Field(default=1, ge=1)
+    pages: int = Field(ge=1)
+    remarks: str = ""
+
+
+class DossierIn(BaseModel):
+    """An existing holding entered by an archivist (stock that predates the system)."""
+
+    retiree: RetireeIn
+    archival_code: ArchivalCode | None = None  # assigned from the bureau's 全宗号 when omitted
+    class_scheme: str = "enterprise-1992"
+    volumes: int = Field(default=1, ge=1, le=50)
+    materials: list[MaterialIn] = []
+
+
+class MaterialOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    sequence: str
+    class_code: str
+    class_name: str
+    title: str
+    date_formed: str | None
+    copies: int
+    pages: int
+    remarks: str
+    first_page: int | None
+    last_page: int | None
+    added_after_handover: bool
+
+
+class CustodyEventOut(BaseModel):
+    at: datetime
+    kind: str
+    label: str
+    from_org: str | None
+    to_org: str | None
+    note: str
+
+
+class DossierSummary(BaseModel):
+    id: int
+    archival_code: str
+    retiree_name: str
+    citizen_id_masked: str
+    enterprise: str
+    status: str
+    volumes: int
+    pages: int
+    digitisation: str
+
+
+class DossierDetail(DossierSummary):
+    sex: str
+    birth_date: date
+    work_start_date: date | None
+    retirement_date: date | None
+    class_scheme: str
+    classified: bool
+    materials: list[MaterialOut]
+    custody: list[CustodyEventOut]
+
+
+class DossierPage(BaseModel):
+    total: int
+    page: int
+    page_size: int
+    items: list[DossierSummary]

@@ -1,0 +1,257 @@
+"""Dossier rules: who sees which file, registering holdings, the catalogue, custody history."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Select, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from archive_service.auth.models import Role, User
+from archive_service.auth.permissions import Action, require
+from archive_service.dossiers.class_schemes import top_class
+from archive_service.dossiers.models import (
+    ClassScheme,
+    CustodyEvent,
+    CustodyEventKind,
+    Dossier,
+    DossierStatus,
+    Material,
+    MaterialClass,
+    Retiree,
+)
+from archive_service.dossiers.schemas import (
+    CustodyEventOut,
+    DossierDetail,
+    DossierIn,
+    DossierSummary,
+    MaterialIn,
+    MaterialOut,
+)
+from archive_service.errors import ArchiveError, NotFound
+from archive_service.organisations.models import Organisation, OrganisationKind
+from archive_service.values import make_archival_code, mask_citizen_id
+
+PAGE_SIZE = 50
+
+
+def visible_to(user: User) -> ColumnElement[bool]:
+    """The one rule of dossier visibility: a bureau sees the files it holds, nobody else's.
+
+    Requesters see no dossier by browsing; approved retrieval requests grant them pages.
+    """
+    if user.role is Role.requester:
+        return false()
+    return Dossier.custodian_id == user.organisation_id
+
+
+def _visible(user: User) -> Select[tuple[Dossier]]:
+    require(user, Action.view_dossiers)
+    return select(Dossier).where(visible_to(user))
+
+
+def get_dossier(session: Session, user: User, dossier_id: int) -> Dossier:
+    dossier = session.scalar(_visible(user).where(Dossier.id == dossier_id))
+    if dossier is None:  # another bureau's dossier is answered exactly like a missing one
+        raise NotFound("该档案", "dossier_id")
+    return dossier
+
+
+def get_dossier_by_code(session: Session, user: User, archival_code: str) -> Dossier:
+    dossier = session.scalar(_visible(user).where(Dossier.archival_code == archival_code.strip().upper()))
+    if dossier is None:
+        raise NotFound(f"档号为 {archival_code} 的档案", "archival_code")
+    return dossier
+
+
+@dataclass
+class DossierQuery:
+    text: str = ""  # name, archival code, full citizen ID or its last digits
+    status: DossierStatus | None = None
+    enterprise_id: int | None = None
+    page: int = 1
+
+
+def list_dossiers(session: Session, user: User, query: DossierQuery) -> tuple[int, Sequence[Dossier]]:
+    stmt = _visible(user).join(Retiree, Dossier.retiree_id == Retiree.id)
+    text = query.text.strip()
+    if text:
+        stmt = stmt.where(
+            or_(
+                Retiree.name.contains(text),
+                Dossier.archival_code == text.upper(),
+                # Counter staff ask by the last digits of the ID card.
+                Retiree.citizen_id.endswith(text.upper()) if len(text) >= 4 else false(),
+            )
+        )
+    if query.status is not None:
+        stmt = stmt.where(Dossier.status == query.status)
+    if query.enterprise_id is not None:
+        stmt = stmt.where(Retiree.enterprise_id == query.enterprise_id)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    page = max(query.page, 1)
+    rows = session.scalars(
+        stmt.order_by(Dossier.archival_code).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    ).all()
+    return total, rows
+
+
+def register_existing(session: Session, user: User, data: DossierIn) -> Dossier:
+    """Enter a file the bureau already holds (stock predating the system) into custody."""
+    require(user, Action.register_dossier)
+    bureau = session.get(Organisation, user.organisation_id)
+    assert bureau is not None
+    enterprise = session.get(Organisation, data.retiree.enterprise_id)
+    if enterprise is None or enterprise.kind is not OrganisationKind.enterprise:
+        raise ArchiveError("enterprise.unknown", "所属企业不存在", "retiree.enterprise_id")
+    if data.retiree.leader_cadre:
+        # 001 第九条(四): files managed by the Party organisation department are not handed over.
+        raise ArchiveError(
+            "retiree.leader_cadre", "领导人员档案由组织部门管理，不移交档案馆保管", "retiree.leader_cadre", 422
+        )
+    if session.get(ClassScheme, data.class_scheme) is None:
+        raise ArchiveError("class_scheme.unknown", f"分类方案 {data.class_scheme} 不存在", "class_scheme")
+    if session.scalar(select(Retiree.id).where(Retiree.citizen_id == data.retiree.citizen_id)):
+        raise ArchiveError(
+            "citizen_id.duplicate", "该公民身份号码已有档案登记", "retiree.citizen_id", 409
+        )
+    code = data.archival_code or next_archival_code(session, bureau)
+    if session.scalar(select(Dossier.id).where(Dossier.archival_code == code)):
+        raise ArchiveError("archival_code.duplicate", f"档号 {code} 已被使用（档号须唯一）", "archival_code", 409)
+    retiree = Retiree(**data.retiree.model_dump())
+    session.add(retiree)
+    session.flush()
+    dossier = Dossier(
+        archival_code=code, retiree_id=retiree.id, custodian_id=bureau.id, status=DossierStatus.in_custody,
+        volumes=data.volumes, class_scheme=data.class_scheme,
+    )
+    session.add(dossier)
+    session.flush()
+    # Item numbers (份号) follow date order within a class, so enter the materials in that order.
+    for index, material in sorted(enumerate(data.materials), key=lambda im: im[1].date_formed or "99999999"):
+        add_material(session, dossier, material, field=f"materials.{index}")
+    record_custody(session, dossier, CustodyEventKind.received, actor=user, to_org_id=bureau.id,
+                   note="存量档案登记入馆")
+    return dossier
+
+
+def next_archival_code(session: Session, bureau: Organisation) -> str:
+    if not bureau.fonds_code:
+        raise ArchiveError("bureau.fonds_code", "本馆未设置全宗号，无法编制档号", "archival_code")
+    prefix = f"{bureau.fonds_code}-RS-"
+    last = session.scalar(
+        select(func.max(Dossier.archival_code)).where(Dossier.archival_code.startswith(prefix))
+    )
+    return make_archival_code(bureau.fonds_code, int(last.rsplit("-", 1)[1]) + 1 if last else 1)
+
+
+def add_material(
+    session: Session, dossier: Dossier, data: MaterialIn, *, added_after_handover: bool = False,
+    field: str = "material",
+) -> Material:
+    """Add a catalogue entry as the next item (份号) of its class; nothing existing is renumbered."""
+    material_class = session.scalar(
+        select(MaterialClass).where(
+            MaterialClass.scheme_code == dossier.class_scheme, MaterialClass.code == data.class_code
+        )
+    )
+    if material_class is None:
+        raise ArchiveError(
+            "material.class_code",
+            f"类号 {data.class_code} 不属于本档案的分类方案 {dossier.class_scheme}",
+            f"{field}.class_code",
+        )
+    same_class = [m for m in dossier.materials if m.material_class_id == material_class.id]
+    material = Material(
+        material_class=material_class, material_class_id=material_class.id, item_no=len(same_class) + 1,
+        title=data.title, date_formed=data.date_formed, copies=data.copies, pages=data.pages,
+        remarks=data.remarks, added_after_handover=added_after_handover, sort_key=0,
+    )
+    dossier.materials.append(material)
+    _reorder(dossier)
+    dossier.pages = sum(m.pages for m in dossier.materials)
+    session.flush()
+    return material
+
+
+def _reorder(dossier: Dossier) -> None:
+    """Catalogue order: class order of the scheme, then date formed; undated last (STANDARDS §3.4)."""
+    ordered = sorted(dossier.materials, key=lambda m: (m.material_class.sort_key, m.date_formed or "99999999"))
+    for position, m in enumerate(ordered):
+        m.sort_key = position
+
+
+def record_custody(
+    session: Session, dossier: Dossier, kind: CustodyEventKind, *, actor: User | None = None,
+    from_org_id: int | None = None, to_org_id: int | None = None, transfer_batch_id: int | None = None,
+    note: str = "",
+) -> CustodyEvent:
+    event = CustodyEvent(
+        dossier_id=dossier.id, kind=kind, actor_id=actor.id if actor else None, from_org_id=from_org_id,
+        to_org_id=to_org_id, transfer_batch_id=transfer_batch_id, note=note,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def custody_history(session: Session, dossier: Dossier) -> Sequence[CustodyEvent]:
+    return session.scalars(
+        select(CustodyEvent).where(CustodyEvent.dossier_id == dossier.id).order_by(CustodyEvent.at, CustodyEvent.id)
+    ).all()
+
+
+def dashboard_counts(session: Session, user: User) -> dict[str, int]:
+    rows = session.execute(
+        select(Dossier.status, func.count()).where(visible_to(user)).group_by(Dossier.status)
+    ).all()
+    counts = {status.value: 0 for status in DossierStatus}
+    counts.update({status.value: n for status, n in rows})
+    return counts
+
+
+# ---- shapes for the API and pages -------------------------------------------------------------
+
+
+def summary(dossier: Dossier) -> DossierSummary:
+    return DossierSummary(
+        id=dossier.id, archival_code=dossier.archival_code, retiree_name=dossier.retiree.name,
+        citizen_id_masked=mask_citizen_id(dossier.retiree.citizen_id), enterprise=dossier.retiree.enterprise.name,
+        status=dossier.status.value, volumes=dossier.volumes, pages=dossier.pages,
+        digitisation=dossier.digitisation.value,
+    )
+
+
+def detail(session: Session, dossier: Dossier) -> DossierDetail:
+    r = dossier.retiree
+    return DossierDetail(
+        **summary(dossier).model_dump(), sex=r.sex, birth_date=r.birth_date, work_start_date=r.work_start_date,
+        retirement_date=r.retirement_date, class_scheme=dossier.class_scheme, classified=r.classified_unit,
+        materials=[
+            MaterialOut(
+                id=m.id, sequence=m.sequence, class_code=m.material_class.code, class_name=m.material_class.name,
+                title=m.title, date_formed=m.date_formed, copies=m.copies, pages=m.pages, remarks=m.remarks,
+                first_page=m.first_page, last_page=m.last_page, added_after_handover=m.added_after_handover,
+            )
+            for m in catalogue(dossier)
+        ],
+        custody=[
+            CustodyEventOut(
+                at=e.at, kind=e.kind.value, label=e.kind.label, from_org=e.from_org.name if e.from_org else None,
+                to_org=e.to_org.name if e.to_org else None, note=e.note,
+            )
+            for e in custody_history(session, dossier)
+        ],
+    )
+
+
+def catalogue(dossier: Dossier) -> list[Material]:
+    # The relationship is ordered only when loaded; entries added in this session are re-sorted here.
+    return sorted(dossier.materials, key=lambda m: m.sort_key)
+
+
+def catalogue_by_top_class(dossier: Dossier) -> list[tuple[int, list[Material]]]:
+    """Materials grouped under the ten classes 一…十, as the printed catalogue shows them."""
+    groups: dict[int, list[Material]] = {n: [] for n in range(1, 11)}
+    for m in catalogue(dossier):
+        groups[top_class(m.material_class.code)].append(m)
+    return list(groups.items())

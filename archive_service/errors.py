@@ -1,0 +1,38 @@
+"""One error shape for the whole service: {"code", "message", "field"}.
+
+`code` is a stable English identifier for programs, `message` is Simplified Chinese for the
+people at the counter, `field` names the input that broke the rule (null when none does).
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass
+class ArchiveError(Exception):
+    code: str
+    message: str
+    field: str | None = None
+    status: int = 400
+
+    def __str__(self) -> str:
+        where = f" [{self.field}]" if self.field else ""
+        return f"{self.code}{where}: {self.message}"
+
+    def body(self) -> dict[str, str | None]:
+        return {"code": self.code, "message": self.message, "field": self.field}
+
+
+class NotFound(ArchiveError):
+    def __init__(self, what: str, field: str | None = None) -> None:
+        # Also used for records of another bureau: their existence is not disclosed.
+        super().__init__("not_found", f"未找到{what}", field, 404)
+
+
+class Forbidden(ArchiveError):
+    def __init__(self, message: str = "当前角色无权执行此操作") -> None:
+        super().__init__("forbidden", message, None, 403)
+
+
+class Unauthenticated(ArchiveError):
+    def __init__(self, message: str = "请先登录") -> None:
+        super().__init__("unauthenticated", message, None, 401)

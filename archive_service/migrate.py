@@ -1,0 +1,49 @@
+"""Schema migrations (Alembic) plus the reference data every installation needs."""
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, select
+
+from archive_service.dossiers.class_schemes import SCHEMES, top_class
+from archive_service.dossiers.models import ClassScheme, MaterialClass
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if engine is not None:
+        config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    sync_class_schemes(engine)
+
+
+def sync_class_schemes(engine: Engine) -> None:
+    """Insert missing schemes and classes; never deletes (materials may refer to a retired class)."""
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session, session.begin():
+        have = {s.code for s in session.scalars(select(ClassScheme))}
+        have_classes = {(c.scheme_code, c.code) for c in session.scalars(select(MaterialClass))}
+        for scheme_code, (name, classes) in SCHEMES.items():
+            if scheme_code not in have:
+                session.add(ClassScheme(code=scheme_code, name=name))
+                session.flush()
+            for order, (code, class_name) in enumerate(classes):
+                if (scheme_code, code) not in have_classes:
+                    session.add(
+                        MaterialClass(
+                            scheme_code=scheme_code, code=code, name=class_name,
+                            top_class=top_class(code), sort_key=order,
+                        )
+                    )

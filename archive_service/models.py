@@ -1,0 +1,23 @@
+"""Every domain's models, imported once so SQLAlchemy and Alembic see the whole schema."""
+
+from archive_service.access.models import AccessLogEntry, RetrievalRequest
+from archive_service.auth.models import LoginAttempt, SessionToken, User
+from archive_service.db import Base
+from archive_service.dossiers.models import (
+    ClassScheme,
+    CustodyEvent,
+    DigitalObject,
+    Dossier,
+    Material,
+    MaterialClass,
+    Retiree,
+)
+from archive_service.organisations.models import Organisation
+from archive_service.shelving.models import Room, ShelfSlot, ShelvingUnit
+from archive_service.transfers.models import TransferBatch, TransferItem
+
+__all__ = [
+    "AccessLogEntry", "Base", "ClassScheme", "CustodyEvent", "DigitalObject", "Dossier", "LoginAttempt",
+    "Material", "MaterialClass", "Organisation", "Retiree", "RetrievalRequest", "Room", "SessionToken",
+    "ShelfSlot", "ShelvingUnit", "TransferBatch", "TransferItem", "User",
+]

@@ -1,0 +1,37 @@
+"""Organisations: enterprises that hand files over, archive bureaus that keep them, communities."""
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from archive_service.db import Base, utcnow
+
+
+class OrganisationKind(enum.StrEnum):
+    enterprise = "enterprise"  # 企业
+    bureau = "bureau"  # 档案馆 / 人社局 / 退管服务机构
+    community = "community"  # 街道 / 社区
+    agency = "agency"  # 社保经办机构 and other bodies that ask for files
+
+
+class OrganisationLevel(enum.StrEnum):
+    central = "central"
+    provincial = "provincial"
+    city = "city"
+    district = "district"
+
+
+class Organisation(Base):
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[OrganisationKind] = mapped_column(Enum(OrganisationKind, native_enum=False, length=20))
+    credit_code: Mapped[str] = mapped_column(String(18), unique=True)  # 统一社会信用代码
+    region_code: Mapped[str] = mapped_column(String(6))  # registered place, GB/T 2260
+    level: Mapped[OrganisationLevel] = mapped_column(Enum(OrganisationLevel, native_enum=False, length=20))
+    # 全宗号 of a bureau: first segment of the archival codes it assigns.
+    fonds_code: Mapped[str | None] = mapped_column(String(8), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,98 @@
+"""Transfer batches (移交 from an enterprise, 转递 between bureaus) and their register items."""
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from archive_service.db import Base, utcnow
+from archive_service.organisations.models import Organisation
+
+
+class TransferKind(enum.StrEnum):
+    intake = "intake"  # enterprise → bureau (移交)
+    onward = "onward"  # bureau → bureau when a retiree moves (转递)
+
+
+class TransferStatus(enum.StrEnum):
+    registered = "registered"  # register imported and valid
+    receiving = "receiving"  # volumes being checked against the register
+    received = "received"  # every item checked; awaiting both confirmations
+    confirmed = "confirmed"  # both sides confirmed: closed for good
+    cancelled = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return {
+            "registered": "已登记",
+            "receiving": "接收中",
+            "received": "待确认",
+            "confirmed": "已办结",
+            "cancelled": "已撤销",
+        }[self.value]
+
+
+class ItemResult(enum.StrEnum):
+    pending = "pending"
+    accepted = "accepted"
+    rejected = "rejected"
+    discrepancy = "discrepancy"  # accepted, but counts differ from the register
+
+
+class TransferBatch(Base):
+    __tablename__ = "transfer_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[TransferKind] = mapped_column(Enum(TransferKind, native_enum=False, length=20))
+    from_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    to_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    status: Mapped[TransferStatus] = mapped_column(Enum(TransferStatus, native_enum=False, length=20))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]  # the sender's 2-month clock ends here
+    received_at: Mapped[datetime | None]  # the receiver's 2-month clock starts here
+    sender_confirmed_by: Mapped[str | None] = mapped_column(String(100))
+    sender_confirmed_at: Mapped[datetime | None]
+    receiver_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    receiver_confirmed_at: Mapped[datetime | None]
+    acceptance: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # 验收 result printed on the receipt
+    manifest_sha256: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic lock between clerks
+
+    from_org: Mapped[Organisation] = relationship(foreign_keys=[from_org_id], lazy="joined")
+    to_org: Mapped[Organisation] = relationship(foreign_keys=[to_org_id], lazy="joined")
+    items: Mapped[list["TransferItem"]] = relationship(back_populates="batch", order_by="TransferItem.row_no")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class TransferItem(Base):
+    """One row of the register (档案移交名册) and the result of checking its volume on receipt."""
+
+    __tablename__ = "transfer_item"
+    __table_args__ = (UniqueConstraint("batch_id", "citizen_id"), UniqueConstraint("batch_id", "row_no"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("transfer_batch.id"), index=True)
+    row_no: Mapped[int] = mapped_column(Integer)
+    citizen_id: Mapped[str] = mapped_column(String(18))
+    retiree_name: Mapped[str] = mapped_column(String(50))
+    archival_code: Mapped[str | None] = mapped_column(String(64))
+    declared_volumes: Mapped[int] = mapped_column(Integer)
+    declared_pages: Mapped[int] = mapped_column(Integer)
+    declared_materials: Mapped[int] = mapped_column(Integer)
+    missing_materials: Mapped[str] = mapped_column(Text, default="")
+    missing_certificate: Mapped[bool] = mapped_column(Boolean, default=False)  # 证明材料 supplied
+    classified: Mapped[bool] = mapped_column(Boolean, default=False)
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
+    result: Mapped[ItemResult] = mapped_column(
+        Enum(ItemResult, native_enum=False, length=20), default=ItemResult.pending
+    )
+    reason: Mapped[str] = mapped_column(Text, default="")
+    checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    checked_at: Mapped[datetime | None]
+
+    batch: Mapped[TransferBatch] = relationship(back_populates="items")

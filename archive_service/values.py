@@ -1,0 +1,184 @@
+"""Validated value types of the archive's domain.
+
+Each check is a plain function raising ValueRuleError(code, message) so the same rule serves
+pydantic schemas (API, web forms), register imports and the CLI. The field name is attached by
+whoever knows it (pydantic's location, the register column).
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated
+
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
+
+
+class ValueRuleError(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# GB/T 2260 province-level prefixes (first two digits of a region code).
+PROVINCE_PREFIXES = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82".split()
+)
+
+
+def check_region_code(value: str) -> str:
+    """6-digit administrative division code (GB/T 2260): PP CC DD, known province prefix."""
+    value = value.strip()
+    if not re.fullmatch(r"\d{6}", value):
+        raise ValueRuleError("region_code.format", "行政区划代码应为6位数字（GB/T 2260）")
+    if value[:2] not in PROVINCE_PREFIXES:
+        raise ValueRuleError("region_code.province", f"行政区划代码前两位 {value[:2]} 不是有效的省级代码（GB/T 2260）")
+    return value
+
+
+# ---- Citizen ID (GB 11643-1999) -------------------------------------------------------------
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def citizen_id_check_char(first17: str) -> str:
+    """ISO 7064 MOD 11-2 check character over the first 17 digits."""
+    return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+
+
+@dataclass(frozen=True)
+class CitizenIdFacts:
+    region_code: str
+    birth_date: date
+    sex: str  # "M" | "F"
+
+
+def check_citizen_id(value: str) -> str:
+    """18-character citizen ID: 6-digit region, 8-digit birth date, 3-digit serial, check char."""
+    value = value.strip().upper()
+    if not re.fullmatch(r"\d{17}[\dX]", value):
+        raise ValueRuleError("citizen_id.format", "公民身份号码应为18位，前17位为数字，末位为数字或X（GB 11643）")
+    expected = citizen_id_check_char(value[:17])
+    if value[17] != expected:
+        raise ValueRuleError(
+            "citizen_id.check_digit",
+            f"公民身份号码校验码错误：按 ISO 7064 MOD 11-2 末位应为 {expected}，实为 {value[17]}",
+        )
+    citizen_id_facts(value)  # birth date must be a real date
+    return value
+
+
+def citizen_id_facts(value: str) -> CitizenIdFacts:
+    try:
+        born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        raise ValueRuleError("citizen_id.birth_date", f"公民身份号码中的出生日期 {value[6:14]} 不是有效日期") from None
+    if born.year < 1880 or born > date.today():
+        raise ValueRuleError("citizen_id.birth_date", f"公民身份号码中的出生日期 {value[6:14]} 超出合理范围")
+    return CitizenIdFacts(value[:6], born, "M" if int(value[16]) % 2 else "F")
+
+
+def check_citizen_id_agrees(citizen_id: str, birth_date: date | None, sex: str | None) -> None:
+    """The record's birth date and sex must be those encoded in the ID."""
+    facts = citizen_id_facts(citizen_id)
+    if birth_date is not None and birth_date != facts.birth_date:
+        raise ValueRuleError(
+            "citizen_id.birth_date_mismatch",
+            f"出生日期 {birth_date.isoformat()} 与公民身份号码中的 {facts.birth_date.isoformat()} 不一致",
+        )
+    if sex is not None and sex != facts.sex:
+        sexes = {"M": "男", "F": "女"}
+        raise ValueRuleError(
+            "citizen_id.sex_mismatch",
+            f"性别“{sexes.get(sex, sex)}”与公民身份号码第17位所示的“{sexes[facts.sex]}”不一致",
+        )
+
+
+def mask_citizen_id(value: str) -> str:
+    """Shown in lists and logs: region and last 4 only (personal-information protection)."""
+    return value[:6] + "********" + value[-4:]
+
+
+# ---- Unified social credit code (GB 32100-2015) ---------------------------------------------
+
+_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I, O, Z, S, V
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def credit_code_check_char(first17: str) -> str:
+    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return _USCC_CHARS[(31 - total % 31) % 31]
+
+
+def check_credit_code(value: str) -> str:
+    """18-character unified social credit code with its GB 32100 check character."""
+    value = value.strip().upper()
+    if len(value) != 18 or any(c not in _USCC_CHARS for c in value):
+        raise ValueRuleError(
+            "credit_code.format",
+            "统一社会信用代码应为18位，由数字和除 I、O、Z、S、V 以外的大写字母组成（GB 32100）",
+        )
+    if not value[2:8].isdigit():
+        raise ValueRuleError("credit_code.region", "统一社会信用代码第3–8位应为登记管理机关行政区划码")
+    expected = credit_code_check_char(value[:17])
+    if value[17] != expected:
+        raise ValueRuleError(
+            "credit_code.check_digit", f"统一社会信用代码校验码错误：按 GB 32100 末位应为 {expected}，实为 {value[17]}"
+        )
+    return value
+
+
+# ---- Archival code (档号, DA/T 13-2022) ------------------------------------------------------
+
+_ARCHIVAL_CODE = re.compile(r"[A-Z0-9]{1,8}(?:-[A-Z0-9]{1,12}(?:·[A-Z0-9]{1,12})*){1,6}")
+
+
+def check_archival_code(value: str) -> str:
+    """档号: fonds code then 1–6 lower levels joined by '-', same-level parts by '·' (DA/T 13)."""
+    value = value.strip().upper()
+    if not _ARCHIVAL_CODE.fullmatch(value):
+        raise ValueRuleError(
+            "archival_code.format",
+            "档号应以全宗号开头，各级代码以“-”连接、同级代码以“·”分隔，仅含大写字母和数字（DA/T 13），如 J001-RS-000123",
+        )
+    return value
+
+
+def make_archival_code(fonds: str, person_no: int) -> str:
+    """The bureau's personnel-file code: {全宗号}-RS-{人员编号:06d} (STANDARDS.md §4)."""
+    return check_archival_code(f"{fonds}-RS-{person_no:06d}")
+
+
+# ---- Partial dates of materials (材料形成时间) ------------------------------------------------
+
+
+def check_partial_date(value: str) -> str:
+    """YYYY, YYYYMM or YYYYMMDD: catalogues often know only the year or month a material was formed."""
+    value = value.strip()
+    if not re.fullmatch(r"\d{4}(\d{2}(\d{2})?)?", value):
+        raise ValueRuleError("date_formed.format", "材料形成时间应为 YYYY、YYYYMM 或 YYYYMMDD")
+    year, month, day = int(value[:4]), int(value[4:6] or 1), int(value[6:8] or 1)
+    try:
+        date(year, month, day)
+    except ValueError:
+        raise ValueRuleError("date_formed.invalid", f"材料形成时间 {value} 不是有效日期") from None
+    return value
+
+
+def _pydantic(check):  # type: ignore[no-untyped-def]
+    def run(value: str) -> str:
+        try:
+            return check(value)
+        except ValueRuleError as e:
+            raise PydanticCustomError(e.code, e.message) from None
+
+    return AfterValidator(run)
+
+
+CitizenId = Annotated[str, _pydantic(check_citizen_id)]
+CreditCode = Annotated[str, _pydantic(check_credit_code)]
+RegionCode = Annotated[str, _pydantic(check_region_code)]
+ArchivalCode = Annotated[str, _pydantic(check_archival_code)]
+PartialDate = Annotated[str, _pydantic(check_partial_date)]

@@ -1,0 +1,137 @@
+"""Server-rendered pages in Simplified Chinese. They call the same services as the API."""
+
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from archive_service.access.models import RetrievalRequest, RequestStatus
+from archive_service.auth import service as auth_service
+from archive_service.auth.models import User
+from archive_service.config import get_settings
+from archive_service.deps import SESSION_COOKIE, client_address, current_user, db_session, request_token
+from archive_service.dossiers import service as dossiers
+from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
+from archive_service.dossiers.models import Dossier, DossierStatus
+from archive_service.errors import ArchiveError
+from archive_service.transfers.models import TransferBatch, TransferStatus
+from archive_service.values import mask_citizen_id
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.globals.update(TOP_CLASS_NAMES=TOP_CLASS_NAMES, mask_citizen_id=mask_citizen_id)
+router = APIRouter(include_in_schema=False)
+
+
+def render_error(request: Request, error: ArchiveError) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, "error.html", {"error": error, "user": None}, status_code=error.status
+    )
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    return templates.TemplateResponse(request, "login.html", {"next": _safe_next(next), "error": None})
+
+
+@router.post("/login")
+def login_submit(
+    request: Request,
+    username: str = Form(""),
+    password: str = Form(""),
+    next: str = Form("/"),
+    session: Session = Depends(db_session),
+) -> Response:
+    try:
+        _, token = auth_service.login(session, username.strip(), password, client_address(request))
+    except ArchiveError as error:
+        return templates.TemplateResponse(
+            request, "login.html", {"next": _safe_next(next), "error": error, "username": username},
+            status_code=error.status,
+        )
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    settings = get_settings()
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="strict", secure=settings.secure_cookies,
+        max_age=settings.session_hours * 3600,
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: Session = Depends(db_session)) -> Response:
+    token = request_token(request)
+    if token:
+        auth_service.logout(session, token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(
+    request: Request, session: Session = Depends(db_session), user: User = Depends(current_user)
+) -> HTMLResponse:
+    counts = dossiers.dashboard_counts(session, user)
+    open_transfers = session.scalar(
+        select(func.count()).select_from(TransferBatch).where(
+            TransferBatch.to_org_id == user.organisation_id,
+            TransferBatch.status.not_in([TransferStatus.confirmed, TransferStatus.cancelled]),
+        )
+    )
+    waiting_requests = session.scalar(
+        select(func.count()).select_from(RetrievalRequest).join(Dossier).where(
+            Dossier.custodian_id == user.organisation_id, RetrievalRequest.status == RequestStatus.submitted
+        )
+    )
+    return templates.TemplateResponse(
+        request, "dashboard.html",
+        {
+            "user": user, "counts": counts, "statuses": list(DossierStatus), "total": sum(counts.values()),
+            "open_transfers": open_transfers, "waiting_requests": waiting_requests,
+        },
+    )
+
+
+@router.get("/dossiers", response_class=HTMLResponse)
+def dossier_list(
+    request: Request,
+    q: str = "",
+    status: str = "",
+    page: int = 1,
+    session: Session = Depends(db_session),
+    user: User = Depends(current_user),
+) -> HTMLResponse:
+    chosen = DossierStatus(status) if status in DossierStatus.__members__ else None
+    total, rows = dossiers.list_dossiers(session, user, dossiers.DossierQuery(text=q[:64], status=chosen, page=page))
+    pages = max(1, -(-total // dossiers.PAGE_SIZE))
+    return templates.TemplateResponse(
+        request, "dossiers.html",
+        {
+            "user": user, "rows": rows, "total": total, "q": q, "status": status, "page": page, "pages": pages,
+            "statuses": list(DossierStatus), "qs": f"q={quote(q)}&status={quote(status)}",
+        },
+    )
+
+
+@router.get("/dossiers/{dossier_id}", response_class=HTMLResponse)
+def dossier_page(
+    dossier_id: int, request: Request, session: Session = Depends(db_session), user: User = Depends(current_user)
+) -> HTMLResponse:
+    dossier = dossiers.get_dossier(session, user, dossier_id)
+    return templates.TemplateResponse(
+        request, "dossier.html",
+        {
+            "user": user, "d": dossier, "r": dossier.retiree,
+            "catalogue": dossiers.catalogue_by_top_class(dossier),
+            "custody": dossiers.custody_history(session, dossier),
+        },
+    )
+
+
+def _safe_next(target: str) -> str:
+    # Only same-site paths: an open redirect after login would help phishing.
+    return target if target.startswith("/") and not target.startswith("//") else "/"

@@ -1,0 +1,129 @@
+"""Value types with real examples, valid and invalid."""
+
+from datetime import date
+
+import pytest
+
+from archive_service.values import (
+    ValueRuleError,
+    check_archival_code,
+    check_citizen_id,
+    check_citizen_id_agrees,
+    check_credit_code,
+    check_partial_date,
+    check_region_code,
+    citizen_id_facts,
+    mask_citizen_id,
+)
+
+# The worked examples of GB 11643-1999 itself.
+STANDARD_IDS = ["11010519491231002X", "440524188001010014"]
+
+
+@pytest.mark.parametrize("value", STANDARD_IDS + ["11010519491231002x"])
+def test_citizen_id_valid(value):
+    assert check_citizen_id(value) == value.upper()
+
+
+def test_citizen_id_facts_are_read_from_the_number():
+    facts = citizen_id_facts("11010519491231002X")
+    assert facts == type(facts)("110105", date(1949, 12, 31), "F")
+    assert citizen_id_facts("440524188001010014").sex == "M"
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("110105194912310021", "citizen_id.check_digit"),  # last char should be X
+        ("11010519491231002", "citizen_id.format"),  # 17 characters
+        ("1101051949123100X2", "citizen_id.format"),  # X not at the end
+        ("110105194902300028", "citizen_id.check_digit"),
+        ("", "citizen_id.format"),
+    ],
+)
+def test_citizen_id_invalid(value, code):
+    with pytest.raises(ValueRuleError) as e:
+        check_citizen_id(value)
+    assert e.value.code == code
+    assert "公民身份号码" in e.value.message
+
+
+def test_citizen_id_with_impossible_birth_date_is_refused():
+    # Feb 30th, with a correct check character computed for it.
+    from archive_service.values import citizen_id_check_char
+
+    first17 = "11010519490230002"
+    with pytest.raises(ValueRuleError) as e:
+        check_citizen_id(first17 + citizen_id_check_char(first17))
+    assert e.value.code == "citizen_id.birth_date"
+
+
+def test_record_must_agree_with_citizen_id():
+    check_citizen_id_agrees("11010519491231002X", date(1949, 12, 31), "F")
+    with pytest.raises(ValueRuleError) as e:
+        check_citizen_id_agrees("11010519491231002X", date(1949, 12, 30), None)
+    assert e.value.code == "citizen_id.birth_date_mismatch"
+    with pytest.raises(ValueRuleError) as e:
+        check_citizen_id_agrees("11010519491231002X", None, "M")
+    assert e.value.code == "citizen_id.sex_mismatch" and "女" in e.value.message
+
+
+def test_mask_keeps_region_and_last_four():
+    assert mask_citizen_id("11010519491231002X") == "110105********002X"
+
+
+# Published codes of real companies (Huawei Technologies, Tencent Computer Systems, a Fuzhou company).
+@pytest.mark.parametrize("value", ["914403001922038216", "9144030071526726XG", "91350100M000100Y43"])
+def test_credit_code_valid(value):
+    assert check_credit_code(value) == value
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("914403001922038217", "credit_code.check_digit"),  # one digit off
+        ("9144030071526726XO", "credit_code.format"),  # O is not in the GB 32100 alphabet
+        ("91440300192203821", "credit_code.format"),  # 17 characters
+        ("91AB03001922038216", "credit_code.region"),
+    ],
+)
+def test_credit_code_invalid(value, code):
+    with pytest.raises(ValueRuleError) as e:
+        check_credit_code(value)
+    assert e.value.code == code
+
+
+@pytest.mark.parametrize("value", ["110102", "440305", "650102", "820000"])
+def test_region_code_valid(value):
+    assert check_region_code(value) == value
+
+
+@pytest.mark.parametrize(("value", "code"), [("11010", "region_code.format"), ("990102", "region_code.province"),
+                                             ("11010A", "region_code.format")])
+def test_region_code_invalid(value, code):
+    with pytest.raises(ValueRuleError) as e:
+        check_region_code(value)
+    assert e.value.code == code
+
+
+@pytest.mark.parametrize("value", ["J102-RS-000123", "J001-WS·2019-Y-0001", "0001-12-5"])
+def test_archival_code_valid(value):
+    assert check_archival_code(value) == value
+
+
+@pytest.mark.parametrize("value", ["J102", "J102--1", "J102-人事-1", "J102-RS-"])
+def test_archival_code_invalid(value):
+    with pytest.raises(ValueRuleError) as e:
+        check_archival_code(value)
+    assert e.value.code == "archival_code.format" and "档号" in e.value.message
+
+
+@pytest.mark.parametrize("value", ["1962", "196203", "19620315"])
+def test_partial_dates(value):
+    assert check_partial_date(value) == value
+
+
+@pytest.mark.parametrize("value", ["196213", "19620230", "62", "1962-03"])
+def test_partial_dates_invalid(value):
+    with pytest.raises(ValueRuleError):
+        check_partial_date(value)
