@@ -249,9 +249,14 @@ def catalogue(dossier: Dossier) -> list[Material]:
     return sorted(dossier.materials, key=lambda m: m.sort_key)
 
 
-def catalogue_by_top_class(dossier: Dossier) -> list[tuple[int, list[Material]]]:
-    """Materials grouped under the ten classes 一…十, as the printed catalogue shows them."""
+def catalogue_by_top_class(session: Session, dossier: Dossier) -> list[tuple[int, str, list[Material]]]:
+    """Materials under the ten classes 一…十 of the dossier's scheme, as the printed catalogue shows them."""
+    names = {
+        c.top_class: c.name
+        for c in session.scalars(select(MaterialClass).where(MaterialClass.scheme_code == dossier.class_scheme))
+        if "-" not in c.code
+    }
     groups: dict[int, list[Material]] = {n: [] for n in range(1, 11)}
     for m in catalogue(dossier):
         groups[top_class(m.material_class.code)].append(m)
-    return list(groups.items())
+    return [(n, names.get(n, ""), materials) for n, materials in groups.items()]

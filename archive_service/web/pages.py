@@ -16,13 +16,15 @@ from archive_service.config import get_settings
 from archive_service.deps import SESSION_COOKIE, client_address, current_user, db_session, request_token
 from archive_service.dossiers import service as dossiers
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
-from archive_service.dossiers.models import Dossier, DossierStatus
+from archive_service.dossiers.models import ClassScheme, Dossier, DossierStatus
 from archive_service.errors import ArchiveError
 from archive_service.transfers.models import TransferBatch, TransferStatus
 from archive_service.values import mask_citizen_id
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals.update(TOP_CLASS_NAMES=TOP_CLASS_NAMES, mask_citizen_id=mask_citizen_id)
+# 材料形成时间 as catalogues print it: 1985.10.06, 1984.06 or 1998.
+templates.env.filters["partial_date"] = lambda v: ".".join(x for x in (v[:4], v[4:6], v[6:8]) if x) if v else ""
 router = APIRouter(include_in_schema=False)
 
 
@@ -126,8 +128,9 @@ def dossier_page(
         request, "dossier.html",
         {
             "user": user, "d": dossier, "r": dossier.retiree,
-            "catalogue": dossiers.catalogue_by_top_class(dossier),
+            "catalogue": dossiers.catalogue_by_top_class(session, dossier),
             "custody": dossiers.custody_history(session, dossier),
+            "scheme_name": session.get(ClassScheme, dossier.class_scheme).name,  # type: ignore[union-attr]
         },
     )
 

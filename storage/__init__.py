@@ -1,0 +1,1 @@
+"""Object store port and adapters (local content-addressed directory, MinIO/S3)."""

@@ -1,0 +1,63 @@
+"""Log in, find a dossier and read its catalogue and custody history, as an archivist would."""
+
+import pytest
+
+from archive_service.demo import DEMO_PASSWORD
+from tests.e2e.conftest import shot
+
+pytestmark = pytest.mark.e2e
+
+
+def _login(page, server, username="archivist", password=DEMO_PASSWORD):
+    page.goto(f"{server}/dossiers")
+    assert "/login" in page.url  # not signed in: sent to the login page, then back
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+
+
+def test_login_page_is_chinese_and_refuses_a_wrong_password(page, server):
+    _login(page, server, password="wrong-password")
+    assert page.get_by_role("alert").inner_text() == "用户名或密码错误"
+    shot(page, "login-refused")
+
+
+def test_archivist_opens_a_dossier(page, server):
+    _login(page, server)
+    page.wait_for_url(f"{server}/dossiers")
+    rows = page.locator("table.grid tbody tr")
+    assert rows.count() == 50  # first page of the list
+    # Citizen IDs are masked in the list.
+    assert "********" in rows.first.locator("td").nth(2).inner_text()
+    shot(page, "dossier-list")
+
+    page.get_by_placeholder("姓名、档号或身份证号后几位").fill("J102-RS-000007")
+    page.get_by_role("button", name="查询").click()
+    assert rows.count() == 1
+    rows.first.get_by_role("link").click()
+    page.wait_for_url("**/dossiers/*")
+
+    heading = page.locator("h1").inner_text()
+    assert "J102-RS-000007" in heading
+    catalogue = page.locator("table.catalogue")
+    assert catalogue.locator("tr.class-row").count() == 10  # 第一类 … 第十类
+    assert catalogue.get_by_text("职工退休审批表").count() == 1
+    sequences = catalogue.locator("td.mono:first-child").all_inner_texts()
+    assert sequences[0] == "1-1"
+    custody = page.locator("ol.custody li").all_inner_texts()
+    assert any("接收入馆" in line for line in custody)
+    # Usable on a 1366-wide office screen: nothing runs off to the right.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    shot(page, "dossier-page")
+
+
+def test_dashboard_counts_and_other_bureau_is_invisible(page, server):
+    _login(page, server, username="dongcheng")
+    page.goto(f"{server}/")
+    total = int(page.locator(".tile b").first.inner_text())
+    assert 0 < total < 20  # 东城 holds only its own few files
+    shot(page, "dashboard-dongcheng")
+    # A 西城 dossier id answered as not found.
+    response = page.goto(f"{server}/dossiers/1")
+    assert response.status == 404
+    assert "未找到该档案" in page.locator("[role=alert]").inner_text()
