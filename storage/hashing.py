@@ -1,0 +1,25 @@
+"""Hashing helpers shared by the adapters."""
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+from storage.port import CHUNK
+
+
+def sha256_of_chunks(chunks: Iterable[bytes]) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    for chunk in chunks:
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def file_chunks(path: Path, chunk: int = CHUNK) -> Iterable[bytes]:
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            yield block
+
+
+def sha256_of_file(path: Path) -> tuple[str, int]:
+    return sha256_of_chunks(file_chunks(path))
