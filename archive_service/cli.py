@@ -13,6 +13,10 @@ orgs_app = typer.Typer(help="Organisations", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(orgs_app, name="orgs")
+fixity_app = typer.Typer(help="Fixity of stored objects", no_args_is_help=True)
+objects_app = typer.Typer(help="Stored objects", no_args_is_help=True)
+app.add_typer(fixity_app, name="fixity")
+app.add_typer(objects_app, name="objects")
 
 
 def _fail(error: Exception) -> None:
@@ -105,6 +109,98 @@ def demo(
             _fail(Exception("installation already has users; demo data goes only into an empty one"))
         counts = load_demo(session, retirees=retirees)
     typer.echo(f"demo data loaded: {counts}; every demo user's password is {DEMO_PASSWORD}")
+
+
+def _progress(total_objects: int, label: str):  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                   TransferSpeedColumn(), TimeRemainingColumn())
+    task = bar.add_task(label, total=total_objects)
+    return bar, lambda nbytes, nobjects: bar.update(task, advance=nobjects)
+
+
+@fixity_app.command("check")
+def fixity_check(
+    sample: int | None = typer.Option(None, min=1, help="check a random sample of N objects instead of all"),
+    resume: bool = typer.Option(False, "--resume", help="continue the last unfinished run"),
+    max_mbps: float | None = typer.Option(None, "--max-mbps", help="read at most this many MB/s"),
+) -> None:
+    """Re-verify the SHA-256 of stored objects; exit 1 when any object is missing or altered."""
+    from sqlalchemy import func, select
+
+    from archive_service.config import get_settings
+    from archive_service.db import get_sessionmaker
+    from archive_service.dossiers.models import DigitalObject
+    from archive_service.preservation.service import check_fixity, open_store
+
+    store = open_store(get_settings())
+    sessions = get_sessionmaker()
+    with sessions() as s:
+        total = s.scalar(select(func.count(func.distinct(DigitalObject.storage_key)))) or 0
+    bar, advance = _progress(min(total, sample or total), f"fixity {store.description}")
+    with bar:
+        report = check_fixity(sessions, store, sample=sample, resume=resume, max_mb_per_s=max_mbps, progress=advance)
+    typer.echo(f"run {report.run_id}: {report.checked} checked, {len(report.failures)} failed, "
+               f"{report.bytes_read / 1e6:.1f} MB read")
+    for key, outcome in report.failures:
+        typer.secho(f"FAILED {outcome}: {key}", fg=typer.colors.RED, err=True)
+    if report.failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def replicate(to: str = typer.Option(..., help="local:/path/to/dir or s3[:bucket] (ARCHIVE_S3_* settings)")) -> None:
+    """Copy every object to a second store, verify each copy, compare counts and checksums.
+
+    Moving an installation to MinIO: `archive replicate --to s3`, then set ARCHIVE_OBJECT_STORE=s3.
+    """
+    from archive_service.config import get_settings
+    from archive_service.db import transaction
+    from archive_service.preservation.service import open_store, replicate as run
+
+    settings = get_settings()
+    source, target = open_store(settings), open_store(settings, to)
+    with transaction() as session:
+        from sqlalchemy import func, select
+
+        from archive_service.dossiers.models import DigitalObject
+
+        total = session.scalar(select(func.count(func.distinct(DigitalObject.storage_key)))) or 0
+        bar, advance = _progress(total, f"{source.description} → {target.description}")
+        with bar:
+            report = run(session, source, target, progress=advance)
+    typer.echo(f"{report.total} objects: {report.copied} copied, {report.already_there} already there, "
+               f"{len(report.failed)} failed; target verified against the catalogue")
+    for key, why in report.failed:
+        typer.secho(f"FAILED {key}: {why}", fg=typer.colors.RED, err=True)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@objects_app.command("delete")
+def objects_delete(
+    storage_key: str, username: str = typer.Option(..., help="the administrator ordering the deletion"),
+    reason: str = typer.Option(..., help="why the object is destroyed (kept in the record)"),
+) -> None:
+    """Destroy one stored object: administrators only, with a reason, recorded before it happens."""
+    from sqlalchemy import select
+
+    from archive_service.auth.models import User
+    from archive_service.config import get_settings
+    from archive_service.db import transaction
+    from archive_service.errors import ArchiveError
+    from archive_service.preservation.service import delete_object, open_store
+
+    try:
+        with transaction() as session:
+            actor = session.scalar(select(User).where(User.username == username))
+            if actor is None:
+                raise ArchiveError("username.unknown", f"用户 {username} 不存在", "username")
+            delete_object(session, open_store(get_settings()), actor, storage_key, reason)
+    except ArchiveError as e:
+        _fail(e)
+    typer.echo(f"deleted {storage_key}")
 
 
 @app.command()

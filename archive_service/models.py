@@ -13,11 +13,12 @@ from archive_service.dossiers.models import (
     Retiree,
 )
 from archive_service.organisations.models import Organisation
+from archive_service.preservation.models import FixityCheck, FixityRun, ObjectDeletion
 from archive_service.shelving.models import Room, ShelfSlot, ShelvingUnit
 from archive_service.transfers.models import TransferBatch, TransferItem
 
 __all__ = [
-    "AccessLogEntry", "Base", "ClassScheme", "CustodyEvent", "DigitalObject", "Dossier", "LoginAttempt",
+    "AccessLogEntry", "Base", "FixityCheck", "FixityRun", "ObjectDeletion", "ClassScheme", "CustodyEvent", "DigitalObject", "Dossier", "LoginAttempt",
     "Material", "MaterialClass", "Organisation", "Retiree", "RetrievalRequest", "Room", "SessionToken",
     "ShelfSlot", "ShelvingUnit", "TransferBatch", "TransferItem", "User",
 ]

@@ -77,3 +77,7 @@ def login(client: TestClient):
         return {"authorization": f"Bearer {r.json()['token']}"}
 
     return _login
+
+
+# The real S3 server and the stores, shared by tests/storage and the preservation tests.
+from tests.fixtures_s3 import local_store, s3_server, s3_store, store  # noqa: E402,F401

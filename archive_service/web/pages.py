@@ -18,6 +18,7 @@ from archive_service.dossiers import service as dossiers
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import ClassScheme, Dossier, DossierStatus
 from archive_service.errors import ArchiveError
+from archive_service.preservation.service import fixity_alerts
 from archive_service.transfers.models import TransferBatch, TransferStatus
 from archive_service.values import mask_citizen_id
 
@@ -89,10 +90,11 @@ def dashboard(
             Dossier.custodian_id == user.organisation_id, RetrievalRequest.status == RequestStatus.submitted
         )
     )
+    alerts = fixity_alerts(session, user.organisation_id)
     return templates.TemplateResponse(
         request, "dashboard.html",
         {
-            "user": user, "counts": counts, "statuses": list(DossierStatus), "total": sum(counts.values()),
+            "user": user, "fixity_alerts": alerts, "counts": counts, "statuses": list(DossierStatus), "total": sum(counts.values()),
             "open_transfers": open_transfers, "waiting_requests": waiting_requests,
         },
     )

@@ -1,0 +1,253 @@
+"""Keeping objects for decades: ingest with checksums, fixity checks, second copies, audited deletion.
+
+The database's digital_object rows are the catalogue of what must exist; every store is checked
+against them.
+"""
+
+import io
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive_service.auth.models import Role, User
+from archive_service.config import Settings
+from archive_service.db import utcnow
+from archive_service.dossiers.models import DigitalObject, Dossier
+from archive_service.errors import ArchiveError, Forbidden
+from archive_service.preservation.models import FixityCheck, FixityRun, ObjectDeletion
+from storage import LocalObjectStore, ObjectStore, S3ObjectStore, StorageError
+
+Progress = Callable[[int, int], None]  # (bytes just processed, objects just processed)
+
+
+def open_store(settings: Settings, spec: str | None = None) -> ObjectStore:
+    """The configured store, or one named by a spec: `local:/path/to/dir` or `s3` (ARCHIVE_S3_* settings)."""
+    spec = spec or ("s3" if settings.object_store == "s3" else f"local:{settings.resolved_object_dir}")
+    if spec.startswith("local:"):
+        return LocalObjectStore(Path(spec[len("local:"):]))
+    if spec == "s3" or spec.startswith("s3:"):
+        bucket = spec[3:] or settings.s3_bucket
+        return S3ObjectStore(settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key, bucket,
+                             secure=settings.s3_secure)
+    raise ArchiveError("store.spec", f"无法识别的存储位置 {spec}：应为 local:/目录 或 s3[:桶名]", "to")
+
+
+def ingest(
+    session: Session, store: ObjectStore, dossier: Dossier, path: Path, *, role: str, name: str, media_type: str,
+    **metadata: object,
+) -> DigitalObject:
+    """Store a file and record it as the next version of `name` in the dossier.
+
+    If recording fails, an object this call newly created is removed again, so the store holds
+    no object the database does not know of.
+    """
+    existed_before = False
+    stored = None
+    try:
+        from storage.hashing import sha256_of_file
+        from storage.port import key_for
+
+        existed_before = store.exists(key_for(sha256_of_file(path)[0]))
+        stored = store.put_file(path)
+        version = (session.scalar(
+            select(func.max(DigitalObject.version)).where(DigitalObject.dossier_id == dossier.id,
+                                                          DigitalObject.name == name)
+        ) or 0) + 1
+        obj = DigitalObject(
+            dossier_id=dossier.id, role=role, name=name, version=version, storage_key=stored.key,
+            sha256=stored.sha256, size=stored.size, media_type=media_type, **metadata,
+        )
+        session.add(obj)
+        session.flush()
+        return obj
+    except Exception:
+        if stored is not None and not existed_before:
+            store.delete(stored.key)
+        raise
+
+
+def _deleted_keys(session: Session) -> set[str]:
+    return set(session.scalars(select(ObjectDeletion.storage_key)))
+
+
+@dataclass
+class FixityReport:
+    run_id: int
+    checked: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (key, outcome)
+    bytes_read: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def check_fixity(
+    sessions: sessionmaker[Session], store: ObjectStore, *, sample: int | None = None, resume: bool = False,
+    max_mb_per_s: float | None = None, progress: Progress | None = None, batch: int = 50,
+) -> FixityReport:
+    """Re-verify recorded SHA-256s. Each check is committed as it is made (in small batches), so
+    an interrupted run resumes after the last committed key with `resume=True`."""
+    with sessions() as session, session.begin():
+        run = None
+        if resume:
+            run = session.scalar(select(FixityRun).where(FixityRun.finished_at.is_(None),
+                                                         FixityRun.store == store.description)
+                                 .order_by(FixityRun.id.desc()))
+        if run is None:
+            run = FixityRun(store=store.description, sample_size=sample)
+            session.add(run)
+            session.flush()
+        run_id, after = run.id, run.last_key
+        skip = _deleted_keys(session)
+        rows = session.execute(
+            select(DigitalObject.storage_key, DigitalObject.sha256).where(DigitalObject.storage_key > after)
+            .distinct().order_by(DigitalObject.storage_key)
+        ).all()
+    targets = [(k, s) for k, s in rows if k not in skip]
+    if sample is not None and sample < len(targets):
+        # A seeded sample per run: repeatable if resumed, different from one run to the next.
+        targets = sorted(random.Random(run_id).sample(targets, sample))
+    report = FixityReport(run_id)
+    started = time.monotonic()
+    pending: list[FixityCheck] = []
+
+    def flush(last_key: str, finished: bool = False) -> None:
+        with sessions() as session, session.begin():
+            session.add_all(pending)
+            run = session.get(FixityRun, run_id)
+            assert run is not None
+            run.last_key = last_key
+            run.checked += len(pending)
+            run.failures += sum(1 for c in pending if c.outcome != "ok")
+            if finished:
+                run.finished_at = utcnow()
+        pending.clear()
+
+    last = after
+    for key, sha256 in targets:
+        result = store.verify(key, sha256)
+        pending.append(FixityCheck(run_id=run_id, storage_key=key, outcome=result.outcome,
+                                   expected_sha256=sha256, actual_sha256=result.actual_sha256))
+        report.checked += 1
+        report.bytes_read += result.size
+        if not result.ok:
+            report.failures.append((key, result.outcome))
+        if progress:
+            progress(result.size, 1)
+        last = key
+        if len(pending) >= batch:
+            flush(last)
+        if max_mb_per_s:  # stay under the rate so daytime work is not starved of disk
+            ahead = report.bytes_read / (max_mb_per_s * 1024 * 1024) - (time.monotonic() - started)
+            if ahead > 0:
+                time.sleep(ahead)
+    flush(last, finished=True)
+    return report
+
+
+def fixity_alerts(session: Session, organisation_id: int) -> list[FixityCheck]:
+    """Objects of this bureau's dossiers whose latest check failed: shown on the dashboard."""
+    latest = (
+        select(FixityCheck.storage_key, func.max(FixityCheck.id).label("id")).group_by(FixityCheck.storage_key)
+        .subquery()
+    )
+    return list(session.scalars(
+        select(FixityCheck).join(latest, FixityCheck.id == latest.c.id)
+        .join(DigitalObject, DigitalObject.storage_key == FixityCheck.storage_key)
+        .join(Dossier, Dossier.id == DigitalObject.dossier_id)
+        .where(FixityCheck.outcome != "ok", Dossier.custodian_id == organisation_id)
+        .distinct()
+    ))
+
+
+@dataclass
+class ReplicationReport:
+    total: int = 0
+    copied: int = 0
+    already_there: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def replicate(
+    session: Session, source: ObjectStore, target: ObjectStore, *, progress: Progress | None = None
+) -> ReplicationReport:
+    """Copy every recorded object that the target lacks, verify each copy, then compare the whole
+    catalogue against the target (count and checksums). Run again: copies only what is new."""
+    skip = _deleted_keys(session)
+    rows = [(k, s) for k, s in session.execute(
+        select(DigitalObject.storage_key, DigitalObject.sha256).distinct().order_by(DigitalObject.storage_key)
+    ).all() if k not in skip]
+    report = ReplicationReport(total=len(rows))
+    for key, sha256 in rows:
+        size = 0
+        try:
+            if target.exists(key):
+                report.already_there += 1
+            else:
+                stored = target.put_stream(_ChunkReader(source.open(key)), expected_sha256=sha256)
+                size = stored.size
+                if not target.verify(key, sha256).ok:
+                    raise StorageError("copy does not verify")
+                report.copied += 1
+        except StorageError as e:
+            report.failed.append((key, str(e)))
+        if progress:
+            progress(size, 1)
+    # Final comparison: every recorded object is present in the target with its checksum.
+    for key, sha256 in rows:
+        if key not in dict(report.failed) and not target.verify(key, sha256).ok:
+            report.failed.append((key, "missing or different in the target after copying"))
+    return report
+
+
+def delete_object(session: Session, store: ObjectStore, actor: User, storage_key: str, reason: str) -> None:
+    """The only way an archival object is destroyed: an administrator, a stated reason, a record first."""
+    if actor.role is not Role.administrator:
+        raise Forbidden("只有系统管理员可以销毁存储对象")
+    if len(reason.strip()) < 5:
+        raise ArchiveError("reason.too_short", "销毁存储对象必须写明理由（至少5个字）", "reason")
+    if session.scalar(select(DigitalObject.id).where(DigitalObject.storage_key == storage_key)) is None:
+        raise ArchiveError("storage_key.unknown", f"没有登记为 {storage_key} 的数字对象", "storage_key", 404)
+    session.add(ObjectDeletion(storage_key=storage_key, store=store.description, actor_id=actor.id,
+                               reason=reason.strip()))
+    session.flush()  # the record is written in the same transaction; if deleting fails, it rolls back
+    store.delete(storage_key)
+
+
+class _ChunkReader(io.RawIOBase):
+    """A file-like view of an iterator of chunks, so one store can stream into another."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[no-untyped-def]
+        while not self._buffer:
+            try:
+                self._buffer = next(self._chunks)
+            except StopIteration:
+                return 0
+        n = min(len(b), len(self._buffer))
+        b[:n] = self._buffer[:n]
+        self._buffer = self._buffer[n:]
+        return n
+
+    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+        if size is None or size < 0:
+            return b"".join([self._buffer, *self._chunks])
+        buf = bytearray(size)
+        n = self.readinto(buf)
+        return bytes(buf[:n])
