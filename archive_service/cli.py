@@ -6,7 +6,9 @@ import typer
 
 from archive_service.auth.models import Role
 
-app = typer.Typer(help="退休人员人事档案托管系统 — archive custody", no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="退休人员人事档案托管系统 — archive custody", no_args_is_help=True, pretty_exceptions_enable=False
+)
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts", no_args_is_help=True)
 orgs_app = typer.Typer(help="Organisations", no_args_is_help=True)
@@ -36,8 +38,11 @@ def db_upgrade() -> None:
 
 @orgs_app.command("create")
 def orgs_create(
-    name: str = typer.Option(...), kind: str = typer.Option("bureau"), credit_code: str = typer.Option(...),
-    region_code: str = typer.Option(...), level: str = typer.Option("district"),
+    name: str = typer.Option(...),
+    kind: str = typer.Option("bureau"),
+    credit_code: str = typer.Option(...),
+    region_code: str = typer.Option(...),
+    level: str = typer.Option("district"),
     fonds_code: str | None = typer.Option(None, help="全宗号 (bureaus)"),
 ) -> None:
     """Register an organisation (e.g. the bureau itself before its first administrator)."""
@@ -49,8 +54,14 @@ def orgs_create(
     from archive_service.organisations.service import create_organisation
 
     try:
-        data = OrganisationIn(name=name, kind=kind, credit_code=credit_code, region_code=region_code,  # type: ignore[arg-type]
-                              level=level, fonds_code=fonds_code)  # type: ignore[arg-type]
+        data = OrganisationIn(
+            name=name,
+            kind=kind,
+            credit_code=credit_code,
+            region_code=region_code,  # type: ignore[arg-type]
+            level=level,
+            fonds_code=fonds_code,
+        )  # type: ignore[arg-type]
         with transaction() as session:
             org = create_organisation(session, data)
             typer.echo(f"organisation {org.id}: {org.name}")
@@ -79,11 +90,21 @@ def users_create(
 
     try:
         with transaction() as session:
-            org = session.scalar(select(Organisation).where(Organisation.credit_code == organisation_credit_code))
+            org = session.scalar(
+                select(Organisation).where(Organisation.credit_code == organisation_credit_code)
+            )
             if org is None:
-                raise ArchiveError("organisation.unknown", "未找到该统一社会信用代码的单位", "organisation_credit_code")
-            user = create_user(session, username=username, display_name=display_name, password=password,
-                               role=role, organisation_id=org.id)
+                raise ArchiveError(
+                    "organisation.unknown", "未找到该统一社会信用代码的单位", "organisation_credit_code"
+                )
+            user = create_user(
+                session,
+                username=username,
+                display_name=display_name,
+                password=password,
+                role=role,
+                organisation_id=org.id,
+            )
             typer.echo(f"user {user.id}: {user.username} ({role.value}) at {org.name}")
     except ArchiveError as e:
         _fail(e)
@@ -112,10 +133,21 @@ def demo(
 
 
 def _progress(total_objects: int, label: str):  # type: ignore[no-untyped-def]
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
 
-    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                   TransferSpeedColumn(), TimeRemainingColumn())
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
     task = bar.add_task(label, total=total_objects)
     return bar, lambda nbytes, nobjects: bar.update(task, advance=nobjects)
 
@@ -140,9 +172,13 @@ def fixity_check(
         total = s.scalar(select(func.count(func.distinct(DigitalObject.storage_key)))) or 0
     bar, advance = _progress(min(total, sample or total), f"fixity {store.description}")
     with bar:
-        report = check_fixity(sessions, store, sample=sample, resume=resume, max_mb_per_s=max_mbps, progress=advance)
-    typer.echo(f"run {report.run_id}: {report.checked} checked, {len(report.failures)} failed, "
-               f"{report.bytes_read / 1e6:.1f} MB read")
+        report = check_fixity(
+            sessions, store, sample=sample, resume=resume, max_mb_per_s=max_mbps, progress=advance
+        )
+    typer.echo(
+        f"run {report.run_id}: {report.checked} checked, {len(report.failures)} failed, "
+        f"{report.bytes_read / 1e6:.1f} MB read"
+    )
     for key, outcome in report.failures:
         typer.secho(f"FAILED {outcome}: {key}", fg=typer.colors.RED, err=True)
     if report.failures:
@@ -150,14 +186,17 @@ def fixity_check(
 
 
 @app.command()
-def replicate(to: str = typer.Option(..., help="local:/path/to/dir or s3[:bucket] (ARCHIVE_S3_* settings)")) -> None:
+def replicate(
+    to: str = typer.Option(..., help="local:/path/to/dir or s3[:bucket] (ARCHIVE_S3_* settings)"),
+) -> None:
     """Copy every object to a second store, verify each copy, compare counts and checksums.
 
     Moving an installation to MinIO: `archive replicate --to s3`, then set ARCHIVE_OBJECT_STORE=s3.
     """
     from archive_service.config import get_settings
     from archive_service.db import transaction
-    from archive_service.preservation.service import open_store, replicate as run
+    from archive_service.preservation.service import open_store
+    from archive_service.preservation.service import replicate as run
 
     settings = get_settings()
     source, target = open_store(settings), open_store(settings, to)
@@ -170,8 +209,10 @@ def replicate(to: str = typer.Option(..., help="local:/path/to/dir or s3[:bucket
         bar, advance = _progress(total, f"{source.description} → {target.description}")
         with bar:
             report = run(session, source, target, progress=advance)
-    typer.echo(f"{report.total} objects: {report.copied} copied, {report.already_there} already there, "
-               f"{len(report.failed)} failed; target verified against the catalogue")
+    typer.echo(
+        f"{report.total} objects: {report.copied} copied, {report.already_there} already there, "
+        f"{len(report.failed)} failed; target verified against the catalogue"
+    )
     for key, why in report.failed:
         typer.secho(f"FAILED {key}: {why}", fg=typer.colors.RED, err=True)
     if report.failed:
@@ -180,7 +221,8 @@ def replicate(to: str = typer.Option(..., help="local:/path/to/dir or s3[:bucket
 
 @objects_app.command("delete")
 def objects_delete(
-    storage_key: str, username: str = typer.Option(..., help="the administrator ordering the deletion"),
+    storage_key: str,
+    username: str = typer.Option(..., help="the administrator ordering the deletion"),
     reason: str = typer.Option(..., help="why the object is destroyed (kept in the record)"),
 ) -> None:
     """Destroy one stored object: administrators only, with a reason, recorded before it happens."""

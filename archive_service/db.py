@@ -57,6 +57,7 @@ def get_engine() -> Engine:
 @lru_cache
 def get_sessionmaker() -> sessionmaker[Session]:
     import archive_service.models  # noqa: F401  every mapper must be known before the first query
+
     return sessionmaker(get_engine(), expire_on_commit=False)
 
 

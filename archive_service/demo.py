@@ -16,8 +16,12 @@ from archive_service.organisations.models import Organisation, OrganisationKind,
 from archive_service.values import citizen_id_check_char, credit_code_check_char
 
 DEMO_PASSWORD = "archive-demo-2026"
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
-GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英建华文国庆志红玉兰淑珍凤兰德福海燕春梅宝山永利振华"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+)
+GIVEN = (
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英建华文国庆志红玉兰淑珍凤兰德福海燕春梅宝山永利振华"
+)
 XICHENG, DONGCHENG = "110102", "110101"
 NEIGHBOUR_REGIONS = [XICHENG] * 6 + [DONGCHENG, "110105", "110106", "110108"]
 
@@ -41,9 +45,17 @@ def citizen_id(region: str, born: date, serial: int, sex: str) -> str:
     return first17 + citizen_id_check_char(first17)
 
 
-def _org(session: Session, name: str, kind: OrganisationKind, code: str, region: str, fonds: str | None = None):
-    org = Organisation(name=name, kind=kind, credit_code=code, region_code=region,
-                       level=OrganisationLevel.district, fonds_code=fonds)
+def _org(
+    session: Session, name: str, kind: OrganisationKind, code: str, region: str, fonds: str | None = None
+):
+    org = Organisation(
+        name=name,
+        kind=kind,
+        credit_code=code,
+        region_code=region,
+        level=OrganisationLevel.district,
+        fonds_code=fonds,
+    )
     session.add(org)
     session.flush()
     return org
@@ -54,29 +66,61 @@ def _catalogue(rng: random.Random, born: date, started: date, retired: date, par
         return d.strftime("%Y%m%d") if rng.random() < 0.7 else d.strftime("%Y%m")  # some only to the month
 
     items = [
-        MaterialIn(class_code="1", title="职工履历表", date_formed=when(started + timedelta(days=400)), pages=4),
-        MaterialIn(class_code="1", title="职工登记表", date_formed=when(retired - timedelta(days=3000)), pages=2),
+        MaterialIn(
+            class_code="1", title="职工履历表", date_formed=when(started + timedelta(days=400)), pages=4
+        ),
+        MaterialIn(
+            class_code="1", title="职工登记表", date_formed=when(retired - timedelta(days=3000)), pages=2
+        ),
         MaterialIn(class_code="2", title="自传", date_formed=when(started + timedelta(days=200)), pages=6),
-        MaterialIn(class_code="3", title="年度考核登记表", date_formed=when(retired - timedelta(days=800)), pages=2),
-        MaterialIn(class_code="4", title="学历证明材料", date_formed=when(started - timedelta(days=90)), pages=1),
-        MaterialIn(class_code="5", title="参加工作时间审查表", date_formed=when(started + timedelta(days=5000)),
-                   pages=2),
+        MaterialIn(
+            class_code="3", title="年度考核登记表", date_formed=when(retired - timedelta(days=800)), pages=2
+        ),
+        MaterialIn(
+            class_code="4", title="学历证明材料", date_formed=when(started - timedelta(days=90)), pages=1
+        ),
+        MaterialIn(
+            class_code="5",
+            title="参加工作时间审查表",
+            date_formed=when(started + timedelta(days=5000)),
+            pages=2,
+        ),
         MaterialIn(class_code="9", title="招工登记表", date_formed=when(started), pages=2),
-        MaterialIn(class_code="9", title="转正定级审批表", date_formed=when(started + timedelta(days=365)), pages=1),
-        MaterialIn(class_code="9", title="工资调整审批表", date_formed=when(started + timedelta(days=3650)), pages=1),
-        MaterialIn(class_code="9", title="劳动合同书", date_formed=when(retired - timedelta(days=5000)), pages=4),
-        MaterialIn(class_code="9", title="职工退休审批表", date_formed=when(retired - timedelta(days=30)), pages=2),
+        MaterialIn(
+            class_code="9", title="转正定级审批表", date_formed=when(started + timedelta(days=365)), pages=1
+        ),
+        MaterialIn(
+            class_code="9", title="工资调整审批表", date_formed=when(started + timedelta(days=3650)), pages=1
+        ),
+        MaterialIn(
+            class_code="9", title="劳动合同书", date_formed=when(retired - timedelta(days=5000)), pages=4
+        ),
+        MaterialIn(
+            class_code="9", title="职工退休审批表", date_formed=when(retired - timedelta(days=30)), pages=2
+        ),
         MaterialIn(class_code="10", title="退休人员社会化管理移交登记表", date_formed=when(retired), pages=1),
     ]
     if party:
-        items.append(MaterialIn(class_code="6", title="入党志愿书", date_formed=when(started + timedelta(days=2500)),
-                                pages=8))
+        items.append(
+            MaterialIn(
+                class_code="6", title="入党志愿书", date_formed=when(started + timedelta(days=2500)), pages=8
+            )
+        )
     if rng.random() < 0.3:
-        items.append(MaterialIn(class_code="7", title="先进生产者审批表",
-                                date_formed=when(started + timedelta(days=rng.randint(1000, 8000))), pages=1))
+        items.append(
+            MaterialIn(
+                class_code="7",
+                title="先进生产者审批表",
+                date_formed=when(started + timedelta(days=rng.randint(1000, 8000))),
+                pages=1,
+            )
+        )
     if rng.random() < 0.15:
-        items.append(MaterialIn(class_code="9", title="出生日期认定材料", date_formed=None, pages=1,
-                                remarks="原件字迹不清"))
+        items.append(
+            MaterialIn(
+                class_code="9", title="出生日期认定材料", date_formed=None, pages=1, remarks="原件字迹不清"
+            )
+        )
     return items
 
 
@@ -85,14 +129,24 @@ def load_demo(session: Session, retirees: int = 300, seed: int = 2026) -> dict[s
     if session.scalar(select(User.id).limit(1)) is not None:
         raise RuntimeError("database already has users; demo data is only loaded into an empty installation")
     rng = random.Random(seed)
-    bureau = _org(session, "北京市西城区档案馆", OrganisationKind.bureau, credit_code("11110102MB0", 1),
-                  XICHENG, "J102")
-    other = _org(session, "北京市东城区档案馆", OrganisationKind.bureau, credit_code("11110101MB0", 2),
-                 DONGCHENG, "J101")
-    agency = _org(session, "西城区社会保险事业管理中心", OrganisationKind.agency,
-                  credit_code("12110102MB0", 3), XICHENG)
-    enterprises = [_org(session, name, OrganisationKind.enterprise, credit_code(prefix, i), region)
-                   for i, (name, prefix, region) in enumerate(ENTERPRISES, start=10)]
+    bureau = _org(
+        session, "北京市西城区档案馆", OrganisationKind.bureau, credit_code("11110102MB0", 1), XICHENG, "J102"
+    )
+    other = _org(
+        session,
+        "北京市东城区档案馆",
+        OrganisationKind.bureau,
+        credit_code("11110101MB0", 2),
+        DONGCHENG,
+        "J101",
+    )
+    agency = _org(
+        session, "西城区社会保险事业管理中心", OrganisationKind.agency, credit_code("12110102MB0", 3), XICHENG
+    )
+    enterprises = [
+        _org(session, name, OrganisationKind.enterprise, credit_code(prefix, i), region)
+        for i, (name, prefix, region) in enumerate(ENTERPRISES, start=10)
+    ]
 
     users = [
         ("admin", "系统管理员", Role.administrator, bureau),
@@ -104,8 +158,14 @@ def load_demo(session: Session, retirees: int = 300, seed: int = 2026) -> dict[s
         ("dongcheng", "陈东城", Role.archivist, other),
     ]
     for username, name, role, org in users:
-        create_user(session, username=username, display_name=name, password=DEMO_PASSWORD, role=role,
-                    organisation_id=org.id)
+        create_user(
+            session,
+            username=username,
+            display_name=name,
+            password=DEMO_PASSWORD,
+            role=role,
+            organisation_id=org.id,
+        )
 
     used: set[str] = set()
     counts = {bureau.fonds_code or "": 0, other.fonds_code or "": 0}
@@ -124,9 +184,17 @@ def load_demo(session: Session, retirees: int = 300, seed: int = 2026) -> dict[s
         enterprise = rng.choice(enterprises[:4] if holder is bureau else enterprises[4:])
         name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
         retiree = Retiree(
-            name=name, sex=sex, citizen_id=cid, birth_date=born, work_start_date=started, retirement_date=retired,
-            enterprise_id=enterprise.id, hukou_region_code=region, residence_region_code=region,
-            party_member=party, classified_unit=rng.random() < 0.02,
+            name=name,
+            sex=sex,
+            citizen_id=cid,
+            birth_date=born,
+            work_start_date=started,
+            retirement_date=retired,
+            enterprise_id=enterprise.id,
+            hukou_region_code=region,
+            residence_region_code=region,
+            party_member=party,
+            classified_unit=rng.random() < 0.02,
         )
         session.add(retiree)
         session.flush()
@@ -134,16 +202,32 @@ def load_demo(session: Session, retirees: int = 300, seed: int = 2026) -> dict[s
         status = DossierStatus.in_custody if rng.random() < 0.93 else DossierStatus.on_loan
         dossier = Dossier(
             archival_code=make_archival_code(holder.fonds_code or "", counts[holder.fonds_code or ""]),
-            retiree_id=retiree.id, custodian_id=holder.id, status=status, volumes=1,
+            retiree_id=retiree.id,
+            custodian_id=holder.id,
+            status=status,
+            volumes=1,
             class_scheme="enterprise-1992",
         )
         session.add(dossier)
         session.flush()
-        for material in sorted(_catalogue(rng, born, started, retired, party),
-                               key=lambda m: m.date_formed or "99999999"):
+        for material in sorted(
+            _catalogue(rng, born, started, retired, party), key=lambda m: m.date_formed or "99999999"
+        ):
             add_material(session, dossier, material)
-        record_custody(session, dossier, CustodyEventKind.registered, from_org_id=None, to_org_id=enterprise.id,
-                       note="企业登记档案")
-        record_custody(session, dossier, CustodyEventKind.received, from_org_id=enterprise.id, to_org_id=holder.id,
-                       note="退休人员社会化管理移交")
+        record_custody(
+            session,
+            dossier,
+            CustodyEventKind.registered,
+            from_org_id=None,
+            to_org_id=enterprise.id,
+            note="企业登记档案",
+        )
+        record_custody(
+            session,
+            dossier,
+            CustodyEventKind.received,
+            from_org_id=enterprise.id,
+            to_org_id=holder.id,
+            note="退休人员社会化管理移交",
+        )
     return {"organisations": 3 + len(enterprises), "users": len(users), "dossiers": sum(counts.values())}

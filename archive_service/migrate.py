@@ -43,7 +43,10 @@ def sync_class_schemes(engine: Engine) -> None:
                 if (scheme_code, code) not in have_classes:
                     session.add(
                         MaterialClass(
-                            scheme_code=scheme_code, code=code, name=class_name,
-                            top_class=top_class(code), sort_key=order,
+                            scheme_code=scheme_code,
+                            code=code,
+                            name=class_name,
+                            top_class=top_class(code),
+                            sort_key=order,
                         )
                     )

@@ -33,7 +33,9 @@ def check_region_code(value: str) -> str:
     if not re.fullmatch(r"\d{6}", value):
         raise ValueRuleError("region_code.format", "行政区划代码应为6位数字（GB/T 2260）")
     if value[:2] not in PROVINCE_PREFIXES:
-        raise ValueRuleError("region_code.province", f"行政区划代码前两位 {value[:2]} 不是有效的省级代码（GB/T 2260）")
+        raise ValueRuleError(
+            "region_code.province", f"行政区划代码前两位 {value[:2]} 不是有效的省级代码（GB/T 2260）"
+        )
     return value
 
 
@@ -59,7 +61,9 @@ def check_citizen_id(value: str) -> str:
     """18-character citizen ID: 6-digit region, 8-digit birth date, 3-digit serial, check char."""
     value = value.strip().upper()
     if not re.fullmatch(r"\d{17}[\dX]", value):
-        raise ValueRuleError("citizen_id.format", "公民身份号码应为18位，前17位为数字，末位为数字或X（GB 11643）")
+        raise ValueRuleError(
+            "citizen_id.format", "公民身份号码应为18位，前17位为数字，末位为数字或X（GB 11643）"
+        )
     expected = citizen_id_check_char(value[:17])
     if value[17] != expected:
         raise ValueRuleError(
@@ -74,7 +78,9 @@ def citizen_id_facts(value: str) -> CitizenIdFacts:
     try:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        raise ValueRuleError("citizen_id.birth_date", f"公民身份号码中的出生日期 {value[6:14]} 不是有效日期") from None
+        raise ValueRuleError(
+            "citizen_id.birth_date", f"公民身份号码中的出生日期 {value[6:14]} 不是有效日期"
+        ) from None
     if born.year < 1880 or born > date.today():
         raise ValueRuleError("citizen_id.birth_date", f"公民身份号码中的出生日期 {value[6:14]} 超出合理范围")
     return CitizenIdFacts(value[:6], born, "M" if int(value[16]) % 2 else "F")
@@ -125,7 +131,8 @@ def check_credit_code(value: str) -> str:
     expected = credit_code_check_char(value[:17])
     if value[17] != expected:
         raise ValueRuleError(
-            "credit_code.check_digit", f"统一社会信用代码校验码错误：按 GB 32100 末位应为 {expected}，实为 {value[17]}"
+            "credit_code.check_digit",
+            f"统一社会信用代码校验码错误：按 GB 32100 末位应为 {expected}，实为 {value[17]}",
         )
     return value
 
@@ -141,7 +148,8 @@ def check_archival_code(value: str) -> str:
     if not _ARCHIVAL_CODE.fullmatch(value):
         raise ValueRuleError(
             "archival_code.format",
-            "档号应以全宗号开头，各级代码以“-”连接、同级代码以“·”分隔，仅含大写字母和数字（DA/T 13），如 J001-RS-000123",
+            "档号应以全宗号开头，各级代码以“-”连接、同级代码以“·”分隔，"
+            "仅含大写字母和数字（DA/T 13），如 J001-RS-000123",
         )
     return value
 

@@ -13,6 +13,13 @@ from storage.port import (
 from storage.s3 import S3ObjectStore
 
 __all__ = [
-    "ChecksumMismatch", "FixityResult", "LocalObjectStore", "ObjectMissing", "ObjectStore", "S3ObjectStore",
-    "StorageError", "StoredObject", "key_for",
+    "ChecksumMismatch",
+    "FixityResult",
+    "LocalObjectStore",
+    "ObjectMissing",
+    "ObjectStore",
+    "S3ObjectStore",
+    "StorageError",
+    "StoredObject",
+    "key_for",
 ]

@@ -12,7 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from storage.port import CHUNK, ChecksumMismatch, FixityResult, ObjectMissing, StorageError, StoredObject, key_for
+from storage.port import (
+    CHUNK,
+    ChecksumMismatch,
+    FixityResult,
+    ObjectMissing,
+    StorageError,
+    StoredObject,
+    key_for,
+)
 
 
 class LocalObjectStore:

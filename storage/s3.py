@@ -21,7 +21,15 @@ from minio.error import S3Error
 from minio.retention import Retention
 from minio.versioningconfig import VersioningConfig
 
-from storage.port import CHUNK, ChecksumMismatch, FixityResult, ObjectMissing, StorageError, StoredObject, key_for
+from storage.port import (
+    CHUNK,
+    ChecksumMismatch,
+    FixityResult,
+    ObjectMissing,
+    StorageError,
+    StoredObject,
+    key_for,
+)
 
 PART_SIZE = 16 * 1024 * 1024  # multipart above this size; also the unit of the expected ETag
 RETENTION_YEARS = 100  # personnel files are kept for the retiree's life and beyond
@@ -29,10 +37,18 @@ RETENTION_YEARS = 100  # personnel files are kept for the retiree's life and bey
 
 class S3ObjectStore:
     def __init__(
-        self, endpoint: str, access_key: str, secret_key: str, bucket: str, *, secure: bool = False,
+        self,
+        endpoint: str,
+        access_key: str,
+        secret_key: str,
+        bucket: str,
+        *,
+        secure: bool = False,
         region: str | None = None,
     ) -> None:
-        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region)
+        self.client = Minio(
+            endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region
+        )
         self.bucket = bucket
         self.description = f"s3:{endpoint}/{bucket}"
         self.object_lock = False
@@ -66,7 +82,11 @@ class S3ObjectStore:
             retention = Retention(GOVERNANCE, until)
         try:
             result = self.client.fput_object(
-                self.bucket, key, str(path), part_size=PART_SIZE, metadata={"x-amz-meta-sha256": sha256},
+                self.bucket,
+                key,
+                str(path),
+                part_size=PART_SIZE,
+                metadata={"x-amz-meta-sha256": sha256},
                 retention=retention,
             )
         except S3Error as e:
@@ -128,14 +148,19 @@ class S3ObjectStore:
         return FixityResult(key, expected_sha256, digest.hexdigest(), size)
 
     def delete(self, key: str) -> None:
-        versions = [o for o in self.client.list_objects(self.bucket, prefix=key, include_version=True)
-                    if o.object_name == key]
+        versions = [
+            o
+            for o in self.client.list_objects(self.bucket, prefix=key, include_version=True)
+            if o.object_name == key
+        ]
         if not versions:
             raise ObjectMissing(f"object {key} is missing from {self.description}")
         # The administrator's audited deletion is the one place governance retention is bypassed.
-        errors = list(self.client.remove_objects(
-            self.bucket, [DeleteObject(key, v.version_id) for v in versions], bypass_governance_mode=True
-        ))
+        errors = list(
+            self.client.remove_objects(
+                self.bucket, [DeleteObject(key, v.version_id) for v in versions], bypass_governance_mode=True
+            )
+        )
         if errors:
             raise StorageError(f"{key} could not be deleted from {self.description}: {errors[0].message}")
 

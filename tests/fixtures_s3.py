@@ -41,7 +41,10 @@ def s3_server(tmp_path_factory):
     log = open(data / "weed.log", "w")
     proc = subprocess.Popen(
         [_weed(), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.time() + 90
@@ -55,7 +58,9 @@ def s3_server(tmp_path_factory):
                 except Exception:
                     pass
             if time.time() > deadline:
-                pytest.fail(f"weed mini did not answer on {S3_PORT}: {(data / 'weed.log').read_text()[-2000:]}")
+                pytest.fail(
+                    f"weed mini did not answer on {S3_PORT}: {(data / 'weed.log').read_text()[-2000:]}"
+                )
             time.sleep(0.5)
         yield f"127.0.0.1:{S3_PORT}"
     finally:

@@ -12,8 +12,12 @@ router = APIRouter(prefix="/api", tags=["auth"])
 
 def user_out(user: User) -> UserOut:
     return UserOut(
-        id=user.id, username=user.username, display_name=user.display_name, role=user.role,
-        organisation_id=user.organisation_id, organisation_name=user.organisation.name,
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        organisation_id=user.organisation_id,
+        organisation_name=user.organisation.name,
     )
 
 
@@ -24,7 +28,9 @@ def login(data: LoginIn, request: Request, session: Session = Depends(db_session
 
 
 @router.post("/auth/logout", status_code=204)
-def logout(request: Request, session: Session = Depends(db_session), user: User = Depends(current_user)) -> None:
+def logout(
+    request: Request, session: Session = Depends(db_session), user: User = Depends(current_user)
+) -> None:
     token = request_token(request)
     if token:
         service.logout(session, token)
@@ -36,7 +42,9 @@ def me(user: User = Depends(current_user)) -> UserOut:
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
-def create_user(data: UserIn, session: Session = Depends(db_session), user: User = Depends(current_user)) -> UserOut:
+def create_user(
+    data: UserIn, session: Session = Depends(db_session), user: User = Depends(current_user)
+) -> UserOut:
     require(user, Action.manage_users)
     created = service.create_user(session, **data.model_dump())
     return user_out(created)

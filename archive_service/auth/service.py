@@ -38,8 +38,11 @@ def create_user(
     if session.get(Organisation, organisation_id) is None:
         raise ArchiveError("organisation.unknown", "所属单位不存在", "organisation_id")
     user = User(
-        username=username, display_name=display_name, password_hash=hash_password(password),
-        role=role, organisation_id=organisation_id,
+        username=username,
+        display_name=display_name,
+        password_hash=hash_password(password),
+        role=role,
+        organisation_id=organisation_id,
     )
     session.add(user)
     session.flush()
@@ -50,13 +53,18 @@ def _recent_failures(session: Session, username: str, client_address: str) -> in
     settings = get_settings()
     since = utcnow() - timedelta(minutes=settings.login_window_minutes)
     # Both one name from many addresses and many names from one address are throttled.
-    return session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.at >= since,
-            LoginAttempt.succeeded.is_(False),
-            (LoginAttempt.username == username) | (LoginAttempt.client_address == client_address),
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(
+                LoginAttempt.at >= since,
+                LoginAttempt.succeeded.is_(False),
+                (LoginAttempt.username == username) | (LoginAttempt.client_address == client_address),
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def login(session: Session, username: str, password: str, client_address: str) -> tuple[User, str]:
@@ -67,7 +75,8 @@ def login(session: Session, username: str, password: str, client_address: str) -
         raise ArchiveError(
             "login.rate_limited",
             f"登录失败次数过多，请 {settings.login_window_minutes} 分钟后再试",
-            "username", 429,
+            "username",
+            429,
         )
     user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     ok = False
@@ -85,7 +94,8 @@ def login(session: Session, username: str, password: str, client_address: str) -
     token = secrets.token_urlsafe(32)
     session.add(
         SessionToken(
-            token_sha256=_digest(token), user_id=user.id,
+            token_sha256=_digest(token),
+            user_id=user.id,
             expires_at=utcnow() + timedelta(hours=settings.session_hours),
         )
     )
@@ -95,7 +105,9 @@ def login(session: Session, username: str, password: str, client_address: str) -
 
 def user_for_token(session: Session, token: str) -> User | None:
     row = session.scalar(
-        select(SessionToken).where(SessionToken.token_sha256 == _digest(token), SessionToken.revoked.is_(False))
+        select(SessionToken).where(
+            SessionToken.token_sha256 == _digest(token), SessionToken.revoked.is_(False)
+        )
     )
     if row is None or _aware(row.expires_at) < utcnow() or not row.user.active:
         return None

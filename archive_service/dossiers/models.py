@@ -83,9 +83,12 @@ class DigitisationState(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"not_started": "未数字化", "in_progress": "数字化中", "done": "已数字化", "failed": "数字化失败"}[
-            self.value
-        ]
+        return {
+            "not_started": "未数字化",
+            "in_progress": "数字化中",
+            "done": "已数字化",
+            "failed": "数字化失败",
+        }[self.value]
 
 
 class Dossier(Base):

@@ -106,31 +106,39 @@ def register_existing(session: Session, user: User, data: DossierIn) -> Dossier:
     if data.retiree.leader_cadre:
         # 001 第九条(四): files managed by the Party organisation department are not handed over.
         raise ArchiveError(
-            "retiree.leader_cadre", "领导人员档案由组织部门管理，不移交档案馆保管", "retiree.leader_cadre", 422
+            "retiree.leader_cadre",
+            "领导人员档案由组织部门管理，不移交档案馆保管",
+            "retiree.leader_cadre",
+            422,
         )
     if session.get(ClassScheme, data.class_scheme) is None:
         raise ArchiveError("class_scheme.unknown", f"分类方案 {data.class_scheme} 不存在", "class_scheme")
     if session.scalar(select(Retiree.id).where(Retiree.citizen_id == data.retiree.citizen_id)):
-        raise ArchiveError(
-            "citizen_id.duplicate", "该公民身份号码已有档案登记", "retiree.citizen_id", 409
-        )
+        raise ArchiveError("citizen_id.duplicate", "该公民身份号码已有档案登记", "retiree.citizen_id", 409)
     code = data.archival_code or next_archival_code(session, bureau)
     if session.scalar(select(Dossier.id).where(Dossier.archival_code == code)):
-        raise ArchiveError("archival_code.duplicate", f"档号 {code} 已被使用（档号须唯一）", "archival_code", 409)
+        raise ArchiveError(
+            "archival_code.duplicate", f"档号 {code} 已被使用（档号须唯一）", "archival_code", 409
+        )
     retiree = Retiree(**data.retiree.model_dump())
     session.add(retiree)
     session.flush()
     dossier = Dossier(
-        archival_code=code, retiree_id=retiree.id, custodian_id=bureau.id, status=DossierStatus.in_custody,
-        volumes=data.volumes, class_scheme=data.class_scheme,
+        archival_code=code,
+        retiree_id=retiree.id,
+        custodian_id=bureau.id,
+        status=DossierStatus.in_custody,
+        volumes=data.volumes,
+        class_scheme=data.class_scheme,
     )
     session.add(dossier)
     session.flush()
     # Item numbers (份号) follow date order within a class, so enter the materials in that order.
     for index, material in sorted(enumerate(data.materials), key=lambda im: im[1].date_formed or "99999999"):
         add_material(session, dossier, material, field=f"materials.{index}")
-    record_custody(session, dossier, CustodyEventKind.received, actor=user, to_org_id=bureau.id,
-                   note="存量档案登记入馆")
+    record_custody(
+        session, dossier, CustodyEventKind.received, actor=user, to_org_id=bureau.id, note="存量档案登记入馆"
+    )
     return dossier
 
 
@@ -145,7 +153,11 @@ def next_archival_code(session: Session, bureau: Organisation) -> str:
 
 
 def add_material(
-    session: Session, dossier: Dossier, data: MaterialIn, *, added_after_handover: bool = False,
+    session: Session,
+    dossier: Dossier,
+    data: MaterialIn,
+    *,
+    added_after_handover: bool = False,
     field: str = "material",
 ) -> Material:
     """Add a catalogue entry as the next item (份号) of its class; nothing existing is renumbered."""
@@ -162,9 +174,16 @@ def add_material(
         )
     same_class = [m for m in dossier.materials if m.material_class_id == material_class.id]
     material = Material(
-        material_class=material_class, material_class_id=material_class.id, item_no=len(same_class) + 1,
-        title=data.title, date_formed=data.date_formed, copies=data.copies, pages=data.pages,
-        remarks=data.remarks, added_after_handover=added_after_handover, sort_key=0,
+        material_class=material_class,
+        material_class_id=material_class.id,
+        item_no=len(same_class) + 1,
+        title=data.title,
+        date_formed=data.date_formed,
+        copies=data.copies,
+        pages=data.pages,
+        remarks=data.remarks,
+        added_after_handover=added_after_handover,
+        sort_key=0,
     )
     dossier.materials.append(material)
     _reorder(dossier)
@@ -175,19 +194,32 @@ def add_material(
 
 def _reorder(dossier: Dossier) -> None:
     """Catalogue order: class order of the scheme, then date formed; undated last (STANDARDS §3.4)."""
-    ordered = sorted(dossier.materials, key=lambda m: (m.material_class.sort_key, m.date_formed or "99999999"))
+    ordered = sorted(
+        dossier.materials, key=lambda m: (m.material_class.sort_key, m.date_formed or "99999999")
+    )
     for position, m in enumerate(ordered):
         m.sort_key = position
 
 
 def record_custody(
-    session: Session, dossier: Dossier, kind: CustodyEventKind, *, actor: User | None = None,
-    from_org_id: int | None = None, to_org_id: int | None = None, transfer_batch_id: int | None = None,
+    session: Session,
+    dossier: Dossier,
+    kind: CustodyEventKind,
+    *,
+    actor: User | None = None,
+    from_org_id: int | None = None,
+    to_org_id: int | None = None,
+    transfer_batch_id: int | None = None,
     note: str = "",
 ) -> CustodyEvent:
     event = CustodyEvent(
-        dossier_id=dossier.id, kind=kind, actor_id=actor.id if actor else None, from_org_id=from_org_id,
-        to_org_id=to_org_id, transfer_batch_id=transfer_batch_id, note=note,
+        dossier_id=dossier.id,
+        kind=kind,
+        actor_id=actor.id if actor else None,
+        from_org_id=from_org_id,
+        to_org_id=to_org_id,
+        transfer_batch_id=transfer_batch_id,
+        note=note,
     )
     session.add(event)
     session.flush()
@@ -196,7 +228,9 @@ def record_custody(
 
 def custody_history(session: Session, dossier: Dossier) -> Sequence[CustodyEvent]:
     return session.scalars(
-        select(CustodyEvent).where(CustodyEvent.dossier_id == dossier.id).order_by(CustodyEvent.at, CustodyEvent.id)
+        select(CustodyEvent)
+        .where(CustodyEvent.dossier_id == dossier.id)
+        .order_by(CustodyEvent.at, CustodyEvent.id)
     ).all()
 
 
@@ -214,9 +248,14 @@ def dashboard_counts(session: Session, user: User) -> dict[str, int]:
 
 def summary(dossier: Dossier) -> DossierSummary:
     return DossierSummary(
-        id=dossier.id, archival_code=dossier.archival_code, retiree_name=dossier.retiree.name,
-        citizen_id_masked=mask_citizen_id(dossier.retiree.citizen_id), enterprise=dossier.retiree.enterprise.name,
-        status=dossier.status.value, volumes=dossier.volumes, pages=dossier.pages,
+        id=dossier.id,
+        archival_code=dossier.archival_code,
+        retiree_name=dossier.retiree.name,
+        citizen_id_masked=mask_citizen_id(dossier.retiree.citizen_id),
+        enterprise=dossier.retiree.enterprise.name,
+        status=dossier.status.value,
+        volumes=dossier.volumes,
+        pages=dossier.pages,
         digitisation=dossier.digitisation.value,
     )
 
@@ -224,20 +263,38 @@ def summary(dossier: Dossier) -> DossierSummary:
 def detail(session: Session, dossier: Dossier) -> DossierDetail:
     r = dossier.retiree
     return DossierDetail(
-        **summary(dossier).model_dump(), sex=r.sex, birth_date=r.birth_date, work_start_date=r.work_start_date,
-        retirement_date=r.retirement_date, class_scheme=dossier.class_scheme, classified=r.classified_unit,
+        **summary(dossier).model_dump(),
+        sex=r.sex,
+        birth_date=r.birth_date,
+        work_start_date=r.work_start_date,
+        retirement_date=r.retirement_date,
+        class_scheme=dossier.class_scheme,
+        classified=r.classified_unit,
         materials=[
             MaterialOut(
-                id=m.id, sequence=m.sequence, class_code=m.material_class.code, class_name=m.material_class.name,
-                title=m.title, date_formed=m.date_formed, copies=m.copies, pages=m.pages, remarks=m.remarks,
-                first_page=m.first_page, last_page=m.last_page, added_after_handover=m.added_after_handover,
+                id=m.id,
+                sequence=m.sequence,
+                class_code=m.material_class.code,
+                class_name=m.material_class.name,
+                title=m.title,
+                date_formed=m.date_formed,
+                copies=m.copies,
+                pages=m.pages,
+                remarks=m.remarks,
+                first_page=m.first_page,
+                last_page=m.last_page,
+                added_after_handover=m.added_after_handover,
             )
             for m in catalogue(dossier)
         ],
         custody=[
             CustodyEventOut(
-                at=e.at, kind=e.kind.value, label=e.kind.label, from_org=e.from_org.name if e.from_org else None,
-                to_org=e.to_org.name if e.to_org else None, note=e.note,
+                at=e.at,
+                kind=e.kind.value,
+                label=e.kind.label,
+                from_org=e.from_org.name if e.from_org else None,
+                to_org=e.to_org.name if e.to_org else None,
+                note=e.note,
             )
             for e in custody_history(session, dossier)
         ],
@@ -253,7 +310,9 @@ def catalogue_by_top_class(session: Session, dossier: Dossier) -> list[tuple[int
     """Materials under the ten classes 一…十 of the dossier's scheme, as the printed catalogue shows them."""
     names = {
         c.top_class: c.name
-        for c in session.scalars(select(MaterialClass).where(MaterialClass.scheme_code == dossier.class_scheme))
+        for c in session.scalars(
+            select(MaterialClass).where(MaterialClass.scheme_code == dossier.class_scheme)
+        )
         if "-" not in c.code
     }
     groups: dict[int, list[Material]] = {n: [] for n in range(1, 11)}

@@ -29,16 +29,28 @@ def open_store(settings: Settings, spec: str | None = None) -> ObjectStore:
     """The configured store, or one named by a spec: `local:/path/to/dir` or `s3` (ARCHIVE_S3_* settings)."""
     spec = spec or ("s3" if settings.object_store == "s3" else f"local:{settings.resolved_object_dir}")
     if spec.startswith("local:"):
-        return LocalObjectStore(Path(spec[len("local:"):]))
+        return LocalObjectStore(Path(spec[len("local:") :]))
     if spec == "s3" or spec.startswith("s3:"):
         bucket = spec[3:] or settings.s3_bucket
-        return S3ObjectStore(settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key, bucket,
-                             secure=settings.s3_secure)
+        return S3ObjectStore(
+            settings.s3_endpoint,
+            settings.s3_access_key,
+            settings.s3_secret_key,
+            bucket,
+            secure=settings.s3_secure,
+        )
     raise ArchiveError("store.spec", f"无法识别的存储位置 {spec}：应为 local:/目录 或 s3[:桶名]", "to")
 
 
 def ingest(
-    session: Session, store: ObjectStore, dossier: Dossier, path: Path, *, role: str, name: str, media_type: str,
+    session: Session,
+    store: ObjectStore,
+    dossier: Dossier,
+    path: Path,
+    *,
+    role: str,
+    name: str,
+    media_type: str,
     **metadata: object,
 ) -> DigitalObject:
     """Store a file and record it as the next version of `name` in the dossier.
@@ -54,13 +66,24 @@ def ingest(
 
         existed_before = store.exists(key_for(sha256_of_file(path)[0]))
         stored = store.put_file(path)
-        version = (session.scalar(
-            select(func.max(DigitalObject.version)).where(DigitalObject.dossier_id == dossier.id,
-                                                          DigitalObject.name == name)
-        ) or 0) + 1
+        version = (
+            session.scalar(
+                select(func.max(DigitalObject.version)).where(
+                    DigitalObject.dossier_id == dossier.id, DigitalObject.name == name
+                )
+            )
+            or 0
+        ) + 1
         obj = DigitalObject(
-            dossier_id=dossier.id, role=role, name=name, version=version, storage_key=stored.key,
-            sha256=stored.sha256, size=stored.size, media_type=media_type, **metadata,
+            dossier_id=dossier.id,
+            role=role,
+            name=name,
+            version=version,
+            storage_key=stored.key,
+            sha256=stored.sha256,
+            size=stored.size,
+            media_type=media_type,
+            **metadata,
         )
         session.add(obj)
         session.flush()
@@ -88,17 +111,25 @@ class FixityReport:
 
 
 def check_fixity(
-    sessions: sessionmaker[Session], store: ObjectStore, *, sample: int | None = None, resume: bool = False,
-    max_mb_per_s: float | None = None, progress: Progress | None = None, batch: int = 50,
+    sessions: sessionmaker[Session],
+    store: ObjectStore,
+    *,
+    sample: int | None = None,
+    resume: bool = False,
+    max_mb_per_s: float | None = None,
+    progress: Progress | None = None,
+    batch: int = 50,
 ) -> FixityReport:
     """Re-verify recorded SHA-256s. Each check is committed as it is made (in small batches), so
     an interrupted run resumes after the last committed key with `resume=True`."""
     with sessions() as session, session.begin():
         run = None
         if resume:
-            run = session.scalar(select(FixityRun).where(FixityRun.finished_at.is_(None),
-                                                         FixityRun.store == store.description)
-                                 .order_by(FixityRun.id.desc()))
+            run = session.scalar(
+                select(FixityRun)
+                .where(FixityRun.finished_at.is_(None), FixityRun.store == store.description)
+                .order_by(FixityRun.id.desc())
+            )
         if run is None:
             run = FixityRun(store=store.description, sample_size=sample)
             session.add(run)
@@ -106,8 +137,10 @@ def check_fixity(
         run_id, after = run.id, run.last_key
         skip = _deleted_keys(session)
         rows = session.execute(
-            select(DigitalObject.storage_key, DigitalObject.sha256).where(DigitalObject.storage_key > after)
-            .distinct().order_by(DigitalObject.storage_key)
+            select(DigitalObject.storage_key, DigitalObject.sha256)
+            .where(DigitalObject.storage_key > after)
+            .distinct()
+            .order_by(DigitalObject.storage_key)
         ).all()
     targets = [(k, s) for k, s in rows if k not in skip]
     if sample is not None and sample < len(targets):
@@ -132,8 +165,15 @@ def check_fixity(
     last = after
     for key, sha256 in targets:
         result = store.verify(key, sha256)
-        pending.append(FixityCheck(run_id=run_id, storage_key=key, outcome=result.outcome,
-                                   expected_sha256=sha256, actual_sha256=result.actual_sha256))
+        pending.append(
+            FixityCheck(
+                run_id=run_id,
+                storage_key=key,
+                outcome=result.outcome,
+                expected_sha256=sha256,
+                actual_sha256=result.actual_sha256,
+            )
+        )
         report.checked += 1
         report.bytes_read += result.size
         if not result.ok:
@@ -154,16 +194,20 @@ def check_fixity(
 def fixity_alerts(session: Session, organisation_id: int) -> list[FixityCheck]:
     """Objects of this bureau's dossiers whose latest check failed: shown on the dashboard."""
     latest = (
-        select(FixityCheck.storage_key, func.max(FixityCheck.id).label("id")).group_by(FixityCheck.storage_key)
+        select(FixityCheck.storage_key, func.max(FixityCheck.id).label("id"))
+        .group_by(FixityCheck.storage_key)
         .subquery()
     )
-    return list(session.scalars(
-        select(FixityCheck).join(latest, FixityCheck.id == latest.c.id)
-        .join(DigitalObject, DigitalObject.storage_key == FixityCheck.storage_key)
-        .join(Dossier, Dossier.id == DigitalObject.dossier_id)
-        .where(FixityCheck.outcome != "ok", Dossier.custodian_id == organisation_id)
-        .distinct()
-    ))
+    return list(
+        session.scalars(
+            select(FixityCheck)
+            .join(latest, FixityCheck.id == latest.c.id)
+            .join(DigitalObject, DigitalObject.storage_key == FixityCheck.storage_key)
+            .join(Dossier, Dossier.id == DigitalObject.dossier_id)
+            .where(FixityCheck.outcome != "ok", Dossier.custodian_id == organisation_id)
+            .distinct()
+        )
+    )
 
 
 @dataclass
@@ -184,9 +228,15 @@ def replicate(
     """Copy every recorded object that the target lacks, verify each copy, then compare the whole
     catalogue against the target (count and checksums). Run again: copies only what is new."""
     skip = _deleted_keys(session)
-    rows = [(k, s) for k, s in session.execute(
-        select(DigitalObject.storage_key, DigitalObject.sha256).distinct().order_by(DigitalObject.storage_key)
-    ).all() if k not in skip]
+    rows = [
+        (k, s)
+        for k, s in session.execute(
+            select(DigitalObject.storage_key, DigitalObject.sha256)
+            .distinct()
+            .order_by(DigitalObject.storage_key)
+        ).all()
+        if k not in skip
+    ]
     report = ReplicationReport(total=len(rows))
     for key, sha256 in rows:
         size = 0
@@ -218,8 +268,11 @@ def delete_object(session: Session, store: ObjectStore, actor: User, storage_key
         raise ArchiveError("reason.too_short", "销毁存储对象必须写明理由（至少5个字）", "reason")
     if session.scalar(select(DigitalObject.id).where(DigitalObject.storage_key == storage_key)) is None:
         raise ArchiveError("storage_key.unknown", f"没有登记为 {storage_key} 的数字对象", "storage_key", 404)
-    session.add(ObjectDeletion(storage_key=storage_key, store=store.description, actor_id=actor.id,
-                               reason=reason.strip()))
+    session.add(
+        ObjectDeletion(
+            storage_key=storage_key, store=store.description, actor_id=actor.id, reason=reason.strip()
+        )
+    )
     session.flush()  # the record is written in the same transaction; if deleting fails, it rolls back
     store.delete(storage_key)
 

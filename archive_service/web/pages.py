@@ -9,7 +9,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive_service.access.models import RetrievalRequest, RequestStatus
+from archive_service.access.models import RequestStatus, RetrievalRequest
 from archive_service.auth import service as auth_service
 from archive_service.auth.models import User
 from archive_service.config import get_settings
@@ -25,7 +25,9 @@ from archive_service.values import mask_citizen_id
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals.update(TOP_CLASS_NAMES=TOP_CLASS_NAMES, mask_citizen_id=mask_citizen_id)
 # 材料形成时间 as catalogues print it: 1985.10.06, 1984.06 or 1998.
-templates.env.filters["partial_date"] = lambda v: ".".join(x for x in (v[:4], v[4:6], v[6:8]) if x) if v else ""
+templates.env.filters["partial_date"] = lambda v: (
+    ".".join(x for x in (v[:4], v[4:6], v[6:8]) if x) if v else ""
+)
 router = APIRouter(include_in_schema=False)
 
 
@@ -52,13 +54,19 @@ def login_submit(
         _, token = auth_service.login(session, username.strip(), password, client_address(request))
     except ArchiveError as error:
         return templates.TemplateResponse(
-            request, "login.html", {"next": _safe_next(next), "error": error, "username": username},
+            request,
+            "login.html",
+            {"next": _safe_next(next), "error": error, "username": username},
             status_code=error.status,
         )
     response = RedirectResponse(_safe_next(next), status_code=303)
     settings = get_settings()
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="strict", secure=settings.secure_cookies,
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
         max_age=settings.session_hours * 3600,
     )
     return response
@@ -80,22 +88,33 @@ def dashboard(
 ) -> HTMLResponse:
     counts = dossiers.dashboard_counts(session, user)
     open_transfers = session.scalar(
-        select(func.count()).select_from(TransferBatch).where(
+        select(func.count())
+        .select_from(TransferBatch)
+        .where(
             TransferBatch.to_org_id == user.organisation_id,
             TransferBatch.status.not_in([TransferStatus.confirmed, TransferStatus.cancelled]),
         )
     )
     waiting_requests = session.scalar(
-        select(func.count()).select_from(RetrievalRequest).join(Dossier).where(
+        select(func.count())
+        .select_from(RetrievalRequest)
+        .join(Dossier)
+        .where(
             Dossier.custodian_id == user.organisation_id, RetrievalRequest.status == RequestStatus.submitted
         )
     )
     alerts = fixity_alerts(session, user.organisation_id)
     return templates.TemplateResponse(
-        request, "dashboard.html",
+        request,
+        "dashboard.html",
         {
-            "user": user, "fixity_alerts": alerts, "counts": counts, "statuses": list(DossierStatus), "total": sum(counts.values()),
-            "open_transfers": open_transfers, "waiting_requests": waiting_requests,
+            "user": user,
+            "fixity_alerts": alerts,
+            "counts": counts,
+            "statuses": list(DossierStatus),
+            "total": sum(counts.values()),
+            "open_transfers": open_transfers,
+            "waiting_requests": waiting_requests,
         },
     )
 
@@ -110,26 +129,42 @@ def dossier_list(
     user: User = Depends(current_user),
 ) -> HTMLResponse:
     chosen = DossierStatus(status) if status in DossierStatus.__members__ else None
-    total, rows = dossiers.list_dossiers(session, user, dossiers.DossierQuery(text=q[:64], status=chosen, page=page))
+    total, rows = dossiers.list_dossiers(
+        session, user, dossiers.DossierQuery(text=q[:64], status=chosen, page=page)
+    )
     pages = max(1, -(-total // dossiers.PAGE_SIZE))
     return templates.TemplateResponse(
-        request, "dossiers.html",
+        request,
+        "dossiers.html",
         {
-            "user": user, "rows": rows, "total": total, "q": q, "status": status, "page": page, "pages": pages,
-            "statuses": list(DossierStatus), "qs": f"q={quote(q)}&status={quote(status)}",
+            "user": user,
+            "rows": rows,
+            "total": total,
+            "q": q,
+            "status": status,
+            "page": page,
+            "pages": pages,
+            "statuses": list(DossierStatus),
+            "qs": f"q={quote(q)}&status={quote(status)}",
         },
     )
 
 
 @router.get("/dossiers/{dossier_id}", response_class=HTMLResponse)
 def dossier_page(
-    dossier_id: int, request: Request, session: Session = Depends(db_session), user: User = Depends(current_user)
+    dossier_id: int,
+    request: Request,
+    session: Session = Depends(db_session),
+    user: User = Depends(current_user),
 ) -> HTMLResponse:
     dossier = dossiers.get_dossier(session, user, dossier_id)
     return templates.TemplateResponse(
-        request, "dossier.html",
+        request,
+        "dossier.html",
         {
-            "user": user, "d": dossier, "r": dossier.retiree,
+            "user": user,
+            "d": dossier,
+            "r": dossier.retiree,
             "catalogue": dossiers.catalogue_by_top_class(session, dossier),
             "custody": dossiers.custody_history(session, dossier),
             "scheme_name": session.get(ClassScheme, dossier.class_scheme).name,  # type: ignore[union-attr]

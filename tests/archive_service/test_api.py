@@ -103,7 +103,9 @@ def test_register_existing_dossier(client, login):
     assert d["archival_code"].startswith("J102-RS-") and d["status"] == "in_custody" and d["pages"] == 8
     # Catalogue: class order, then date formed within the class; 份号 follow that order.
     assert [(m["sequence"], m["title"]) for m in d["materials"]] == [
-        ("1-1", "职工履历表"), ("9-1", "招工登记表"), ("9-2", "职工退休审批表"),
+        ("1-1", "职工履历表"),
+        ("9-1", "招工登记表"),
+        ("9-2", "职工退休审批表"),
     ]
     assert [e["kind"] for e in d["custody"]] == ["received"]
     # The same person cannot be registered twice.
@@ -139,27 +141,42 @@ def test_invalid_values_are_refused_naming_field_and_rule(client, login):
     r = post(leader_cadre=True)
     assert r.status_code == 422 and r.json()["code"] == "retiree.leader_cadre"
 
-    r = client.post("/api/dossiers", json={"retiree": dict(VALID_RETIREE, enterprise_id=enterprise_id),
-                                           "archival_code": "J102-人事-1"}, headers=headers)
+    r = client.post(
+        "/api/dossiers",
+        json={"retiree": dict(VALID_RETIREE, enterprise_id=enterprise_id), "archival_code": "J102-人事-1"},
+        headers=headers,
+    )
     assert (r.json()["code"], r.json()["field"]) == ("archival_code.format", "archival_code")
 
-    r = client.post("/api/dossiers", headers=headers, json={
-        "retiree": dict(VALID_RETIREE, enterprise_id=enterprise_id),
-        "materials": [{"class_code": "4-1", "title": "学历证明", "pages": 1}],
-    })
+    r = client.post(
+        "/api/dossiers",
+        headers=headers,
+        json={
+            "retiree": dict(VALID_RETIREE, enterprise_id=enterprise_id),
+            "materials": [{"class_code": "4-1", "title": "学历证明", "pages": 1}],
+        },
+    )
     assert (r.json()["code"], r.json()["field"]) == ("material.class_code", "materials.0.class_code")
     # Nothing of the refused registrations was written.
     assert client.get("/api/dossiers", params={"q": "张建国"}, headers=headers).json()["total"] == 0
 
 
 def test_only_administrators_create_organisations(client, login):
-    body = {"name": "北京市西城区某某公司", "kind": "enterprise", "credit_code": "914403001922038216",
-            "region_code": "110102"}
+    body = {
+        "name": "北京市西城区某某公司",
+        "kind": "enterprise",
+        "credit_code": "914403001922038216",
+        "region_code": "110102",
+    }
     assert client.post("/api/organisations", json=body, headers=login("archivist")).status_code == 403
     admin = login("admin")
     assert client.post("/api/organisations", json=body, headers=admin).status_code == 201
     r = client.post("/api/organisations", json=dict(body, credit_code="914403001922038217"), headers=admin)
-    assert (r.status_code, r.json()["code"], r.json()["field"]) == (422, "credit_code.check_digit", "credit_code")
+    assert (r.status_code, r.json()["code"], r.json()["field"]) == (
+        422,
+        "credit_code.check_digit",
+        "credit_code",
+    )
 
 
 def test_unknown_api_path_uses_the_error_body(client):

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from typer.testing import CliRunner
 
 from archive_service import db
@@ -29,8 +30,15 @@ def ingested(demo, local_store, tmp_path):
     with db.transaction() as s:
         dossier = s.scalar(select(Dossier).order_by(Dossier.id))
         objs = [
-            ingest(s, local_store, dossier, _scan(tmp_path, f"p{i}.tif", f"page {i}".encode() * 500),
-                   role="master_image", name=f"{dossier.archival_code}-{i:04d}.tif", media_type="image/tiff")
+            ingest(
+                s,
+                local_store,
+                dossier,
+                _scan(tmp_path, f"p{i}.tif", f"page {i}".encode() * 500),
+                role="master_image",
+                name=f"{dossier.archival_code}-{i:04d}.tif",
+                media_type="image/tiff",
+            )
             for i in range(1, 4)
         ]
         return dossier.id, [(o.storage_key, o.sha256) for o in objs]
@@ -49,8 +57,15 @@ def test_a_corrected_page_is_a_new_version_and_the_old_one_stays(ingested, local
     with db.transaction() as s:
         dossier = s.get(Dossier, dossier_id)
         name = f"{dossier.archival_code}-0002.tif"
-        v2 = ingest(s, local_store, dossier, _scan(tmp_path, "rescan.tif", b"page 2 rescanned"),
-                    role="master_image", name=name, media_type="image/tiff")
+        v2 = ingest(
+            s,
+            local_store,
+            dossier,
+            _scan(tmp_path, "rescan.tif", b"page 2 rescanned"),
+            role="master_image",
+            name=name,
+            media_type="image/tiff",
+        )
         assert v2.version == 2
         versions = s.scalars(select(DigitalObject).where(DigitalObject.name == name)).all()
         assert [v.version for v in versions] == [1, 2]
@@ -62,10 +77,17 @@ def test_failed_recording_leaves_no_orphan_object(demo, local_store, tmp_path):
         id = 999_999  # no such dossier: the foreign key refuses the row
         archival_code = "J102-RS-999999"
 
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError):
         with db.transaction() as s:
-            ingest(s, local_store, Ghost(), _scan(tmp_path, "x.tif", b"orphan?"),  # type: ignore[arg-type]
-                   role="master_image", name="x.tif", media_type="image/tiff")
+            ingest(
+                s,
+                local_store,
+                Ghost(),
+                _scan(tmp_path, "x.tif", b"orphan?"),  # type: ignore[arg-type]
+                role="master_image",
+                name="x.tif",
+                media_type="image/tiff",
+            )
     assert list(local_store.keys()) == []
 
 
@@ -92,6 +114,7 @@ def test_missing_object_is_a_failure_and_the_cli_says_so(ingested, local_store, 
     path.unlink()
     monkeypatch.setenv("ARCHIVE_OBJECT_DIR", str(local_store.root))
     from archive_service import config
+
     config.get_settings.cache_clear()
     result = CliRunner().invoke(cli, ["fixity", "check"])
     assert result.exit_code == 1
@@ -168,7 +191,10 @@ def test_deletion_is_for_administrators_with_a_reason(ingested, local_store):
 def test_cli_refuses_a_deletion_without_an_administrator(ingested, local_store, monkeypatch):
     monkeypatch.setenv("ARCHIVE_OBJECT_DIR", str(local_store.root))
     from archive_service import config
+
     config.get_settings.cache_clear()
     key = ingested[1][0][0]
-    result = CliRunner().invoke(cli, ["objects", "delete", key, "--username", "clerk", "--reason", "整理时误扫描的空白页"])
+    result = CliRunner().invoke(
+        cli, ["objects", "delete", key, "--username", "clerk", "--reason", "整理时误扫描的空白页"]
+    )
     assert result.exit_code == 2 and os.path.exists(local_store.root / key)

@@ -98,8 +98,10 @@ def test_region_code_valid(value):
     assert check_region_code(value) == value
 
 
-@pytest.mark.parametrize(("value", "code"), [("11010", "region_code.format"), ("990102", "region_code.province"),
-                                             ("11010A", "region_code.format")])
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [("11010", "region_code.format"), ("990102", "region_code.province"), ("11010A", "region_code.format")],
+)
 def test_region_code_invalid(value, code):
     with pytest.raises(ValueRuleError) as e:
         check_region_code(value)
