@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from storage.hashing import verify_chunks
 from storage.port import (
     CHUNK,
     ChecksumMismatch,
@@ -94,14 +95,7 @@ class LocalObjectStore:
                     yield f"sha256/{first.name}/{second.name}/{obj.name}"
 
     def verify(self, key: str, expected_sha256: str) -> FixityResult:
-        digest, size = hashlib.sha256(), 0
-        try:
-            for block in self.open(key):
-                digest.update(block)
-                size += len(block)
-        except ObjectMissing:
-            return FixityResult(key, expected_sha256, None, 0)
-        return FixityResult(key, expected_sha256, digest.hexdigest(), size)
+        return verify_chunks(key, expected_sha256, self.open(key))
 
     def delete(self, key: str) -> None:
         path = self._path(key)

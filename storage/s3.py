@@ -21,6 +21,7 @@ from minio.error import S3Error
 from minio.retention import Retention
 from minio.versioningconfig import VersioningConfig
 
+from storage.hashing import verify_chunks
 from storage.port import (
     CHUNK,
     ChecksumMismatch,
@@ -46,9 +47,7 @@ class S3ObjectStore:
         secure: bool = False,
         region: str | None = None,
     ) -> None:
-        self.client = Minio(
-            endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region
-        )
+        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region)
         self.bucket = bucket
         self.description = f"s3:{endpoint}/{bucket}"
         self.object_lock = False
@@ -138,20 +137,11 @@ class S3ObjectStore:
                 yield obj.object_name
 
     def verify(self, key: str, expected_sha256: str) -> FixityResult:
-        digest, size = hashlib.sha256(), 0
-        try:
-            for block in self.open(key):
-                digest.update(block)
-                size += len(block)
-        except ObjectMissing:
-            return FixityResult(key, expected_sha256, None, 0)
-        return FixityResult(key, expected_sha256, digest.hexdigest(), size)
+        return verify_chunks(key, expected_sha256, self.open(key))
 
     def delete(self, key: str) -> None:
         versions = [
-            o
-            for o in self.client.list_objects(self.bucket, prefix=key, include_version=True)
-            if o.object_name == key
+            o for o in self.client.list_objects(self.bucket, prefix=key, include_version=True) if o.object_name == key
         ]
         if not versions:
             raise ObjectMissing(f"object {key} is missing from {self.description}")
