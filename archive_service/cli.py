@@ -90,13 +90,9 @@ def users_create(
 
     try:
         with transaction() as session:
-            org = session.scalar(
-                select(Organisation).where(Organisation.credit_code == organisation_credit_code)
-            )
+            org = session.scalar(select(Organisation).where(Organisation.credit_code == organisation_credit_code))
             if org is None:
-                raise ArchiveError(
-                    "organisation.unknown", "未找到该统一社会信用代码的单位", "organisation_credit_code"
-                )
+                raise ArchiveError("organisation.unknown", "未找到该统一社会信用代码的单位", "organisation_credit_code")
             user = create_user(
                 session,
                 username=username,
@@ -159,22 +155,17 @@ def fixity_check(
     max_mbps: float | None = typer.Option(None, "--max-mbps", help="read at most this many MB/s"),
 ) -> None:
     """Re-verify the SHA-256 of stored objects; exit 1 when any object is missing or altered."""
-    from sqlalchemy import func, select
-
     from archive_service.config import get_settings
     from archive_service.db import get_sessionmaker
-    from archive_service.dossiers.models import DigitalObject
-    from archive_service.preservation.service import check_fixity, open_store
+    from archive_service.preservation.service import check_fixity, count_recorded_objects, open_store
 
     store = open_store(get_settings())
     sessions = get_sessionmaker()
     with sessions() as s:
-        total = s.scalar(select(func.count(func.distinct(DigitalObject.storage_key)))) or 0
+        total = count_recorded_objects(s)
     bar, advance = _progress(min(total, sample or total), f"fixity {store.description}")
     with bar:
-        report = check_fixity(
-            sessions, store, sample=sample, resume=resume, max_mb_per_s=max_mbps, progress=advance
-        )
+        report = check_fixity(sessions, store, sample=sample, resume=resume, max_mb_per_s=max_mbps, progress=advance)
     typer.echo(
         f"run {report.run_id}: {report.checked} checked, {len(report.failures)} failed, "
         f"{report.bytes_read / 1e6:.1f} MB read"
@@ -195,18 +186,13 @@ def replicate(
     """
     from archive_service.config import get_settings
     from archive_service.db import transaction
-    from archive_service.preservation.service import open_store
+    from archive_service.preservation.service import count_recorded_objects, open_store
     from archive_service.preservation.service import replicate as run
 
     settings = get_settings()
     source, target = open_store(settings), open_store(settings, to)
     with transaction() as session:
-        from sqlalchemy import func, select
-
-        from archive_service.dossiers.models import DigitalObject
-
-        total = session.scalar(select(func.count(func.distinct(DigitalObject.storage_key)))) or 0
-        bar, advance = _progress(total, f"{source.description} → {target.description}")
+        bar, advance = _progress(count_recorded_objects(session), f"{source.description} → {target.description}")
         with bar:
             report = run(session, source, target, progress=advance)
     typer.echo(

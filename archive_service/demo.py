@@ -16,12 +16,8 @@ from archive_service.organisations.models import Organisation, OrganisationKind,
 from archive_service.values import citizen_id_check_char, credit_code_check_char
 
 DEMO_PASSWORD = "archive-demo-2026"
-SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
-)
-GIVEN = (
-    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英建华文国庆志红玉兰淑珍凤兰德福海燕春梅宝山永利振华"
-)
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英建华文国庆志红玉兰淑珍凤兰德福海燕春梅宝山永利振华"
 XICHENG, DONGCHENG = "110102", "110101"
 NEIGHBOUR_REGIONS = [XICHENG] * 6 + [DONGCHENG, "110105", "110106", "110108"]
 
@@ -45,9 +41,7 @@ def citizen_id(region: str, born: date, serial: int, sex: str) -> str:
     return first17 + citizen_id_check_char(first17)
 
 
-def _org(
-    session: Session, name: str, kind: OrganisationKind, code: str, region: str, fonds: str | None = None
-):
+def _org(session: Session, name: str, kind: OrganisationKind, code: str, region: str, fonds: str | None = None):
     org = Organisation(
         name=name,
         kind=kind,
@@ -66,19 +60,11 @@ def _catalogue(rng: random.Random, born: date, started: date, retired: date, par
         return d.strftime("%Y%m%d") if rng.random() < 0.7 else d.strftime("%Y%m")  # some only to the month
 
     items = [
-        MaterialIn(
-            class_code="1", title="职工履历表", date_formed=when(started + timedelta(days=400)), pages=4
-        ),
-        MaterialIn(
-            class_code="1", title="职工登记表", date_formed=when(retired - timedelta(days=3000)), pages=2
-        ),
+        MaterialIn(class_code="1", title="职工履历表", date_formed=when(started + timedelta(days=400)), pages=4),
+        MaterialIn(class_code="1", title="职工登记表", date_formed=when(retired - timedelta(days=3000)), pages=2),
         MaterialIn(class_code="2", title="自传", date_formed=when(started + timedelta(days=200)), pages=6),
-        MaterialIn(
-            class_code="3", title="年度考核登记表", date_formed=when(retired - timedelta(days=800)), pages=2
-        ),
-        MaterialIn(
-            class_code="4", title="学历证明材料", date_formed=when(started - timedelta(days=90)), pages=1
-        ),
+        MaterialIn(class_code="3", title="年度考核登记表", date_formed=when(retired - timedelta(days=800)), pages=2),
+        MaterialIn(class_code="4", title="学历证明材料", date_formed=when(started - timedelta(days=90)), pages=1),
         MaterialIn(
             class_code="5",
             title="参加工作时间审查表",
@@ -86,25 +72,15 @@ def _catalogue(rng: random.Random, born: date, started: date, retired: date, par
             pages=2,
         ),
         MaterialIn(class_code="9", title="招工登记表", date_formed=when(started), pages=2),
-        MaterialIn(
-            class_code="9", title="转正定级审批表", date_formed=when(started + timedelta(days=365)), pages=1
-        ),
-        MaterialIn(
-            class_code="9", title="工资调整审批表", date_formed=when(started + timedelta(days=3650)), pages=1
-        ),
-        MaterialIn(
-            class_code="9", title="劳动合同书", date_formed=when(retired - timedelta(days=5000)), pages=4
-        ),
-        MaterialIn(
-            class_code="9", title="职工退休审批表", date_formed=when(retired - timedelta(days=30)), pages=2
-        ),
+        MaterialIn(class_code="9", title="转正定级审批表", date_formed=when(started + timedelta(days=365)), pages=1),
+        MaterialIn(class_code="9", title="工资调整审批表", date_formed=when(started + timedelta(days=3650)), pages=1),
+        MaterialIn(class_code="9", title="劳动合同书", date_formed=when(retired - timedelta(days=5000)), pages=4),
+        MaterialIn(class_code="9", title="职工退休审批表", date_formed=when(retired - timedelta(days=30)), pages=2),
         MaterialIn(class_code="10", title="退休人员社会化管理移交登记表", date_formed=when(retired), pages=1),
     ]
     if party:
         items.append(
-            MaterialIn(
-                class_code="6", title="入党志愿书", date_formed=when(started + timedelta(days=2500)), pages=8
-            )
+            MaterialIn(class_code="6", title="入党志愿书", date_formed=when(started + timedelta(days=2500)), pages=8)
         )
     if rng.random() < 0.3:
         items.append(
@@ -117,9 +93,7 @@ def _catalogue(rng: random.Random, born: date, started: date, retired: date, par
         )
     if rng.random() < 0.15:
         items.append(
-            MaterialIn(
-                class_code="9", title="出生日期认定材料", date_formed=None, pages=1, remarks="原件字迹不清"
-            )
+            MaterialIn(class_code="9", title="出生日期认定材料", date_formed=None, pages=1, remarks="原件字迹不清")
         )
     return items
 

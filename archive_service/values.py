@@ -33,9 +33,7 @@ def check_region_code(value: str) -> str:
     if not re.fullmatch(r"\d{6}", value):
         raise ValueRuleError("region_code.format", "行政区划代码应为6位数字（GB/T 2260）")
     if value[:2] not in PROVINCE_PREFIXES:
-        raise ValueRuleError(
-            "region_code.province", f"行政区划代码前两位 {value[:2]} 不是有效的省级代码（GB/T 2260）"
-        )
+        raise ValueRuleError("region_code.province", f"行政区划代码前两位 {value[:2]} 不是有效的省级代码（GB/T 2260）")
     return value
 
 
@@ -61,9 +59,7 @@ def check_citizen_id(value: str) -> str:
     """18-character citizen ID: 6-digit region, 8-digit birth date, 3-digit serial, check char."""
     value = value.strip().upper()
     if not re.fullmatch(r"\d{17}[\dX]", value):
-        raise ValueRuleError(
-            "citizen_id.format", "公民身份号码应为18位，前17位为数字，末位为数字或X（GB 11643）"
-        )
+        raise ValueRuleError("citizen_id.format", "公民身份号码应为18位，前17位为数字，末位为数字或X（GB 11643）")
     expected = citizen_id_check_char(value[:17])
     if value[17] != expected:
         raise ValueRuleError(
@@ -78,9 +74,7 @@ def citizen_id_facts(value: str) -> CitizenIdFacts:
     try:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        raise ValueRuleError(
-            "citizen_id.birth_date", f"公民身份号码中的出生日期 {value[6:14]} 不是有效日期"
-        ) from None
+        raise ValueRuleError("citizen_id.birth_date", f"公民身份号码中的出生日期 {value[6:14]} 不是有效日期") from None
     if born.year < 1880 or born > date.today():
         raise ValueRuleError("citizen_id.birth_date", f"公民身份号码中的出生日期 {value[6:14]} 超出合理范围")
     return CitizenIdFacts(value[:6], born, "M" if int(value[16]) % 2 else "F")

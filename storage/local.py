@@ -64,7 +64,7 @@ class LocalObjectStore:
             os.chmod(tmp, 0o444)
             os.replace(tmp, target)
             _fsync_dir(target.parent)
-            return StoredObject(key, sha256, size)
+            return StoredObject(key, sha256, size, created=True)
         finally:
             tmp.unlink(missing_ok=True)
 

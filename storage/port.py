@@ -7,7 +7,7 @@ only (the service records who and why before calling it).
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
@@ -31,6 +31,8 @@ class StoredObject:
     key: str
     sha256: str
     size: int
+    # True when this put wrote the bytes, False when the same content was already kept.
+    created: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)

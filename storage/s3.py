@@ -94,7 +94,7 @@ class S3ObjectStore:
             # The server stored other bytes than we sent: remove that version, never keep it.
             self.client.remove_object(self.bucket, key, version_id=result.version_id)
             raise ChecksumMismatch(f"{key}: server ETag {result.etag} differs from the computed {etag}")
-        return StoredObject(key, sha256, size)
+        return StoredObject(key, sha256, size, created=True)
 
     def put_stream(self, stream: BinaryIO, *, expected_sha256: str | None = None) -> StoredObject:
         # Spool to disk: the key needs the hash before the upload starts, and memory stays flat.

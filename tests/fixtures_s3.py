@@ -58,9 +58,7 @@ def s3_server(tmp_path_factory):
                 except Exception:
                     pass
             if time.time() > deadline:
-                pytest.fail(
-                    f"weed mini did not answer on {S3_PORT}: {(data / 'weed.log').read_text()[-2000:]}"
-                )
+                pytest.fail(f"weed mini did not answer on {S3_PORT}: {(data / 'weed.log').read_text()[-2000:]}")
             time.sleep(0.5)
         yield f"127.0.0.1:{S3_PORT}"
     finally:

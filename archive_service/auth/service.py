@@ -105,9 +105,7 @@ def login(session: Session, username: str, password: str, client_address: str) -
 
 def user_for_token(session: Session, token: str) -> User | None:
     row = session.scalar(
-        select(SessionToken).where(
-            SessionToken.token_sha256 == _digest(token), SessionToken.revoked.is_(False)
-        )
+        select(SessionToken).where(SessionToken.token_sha256 == _digest(token), SessionToken.revoked.is_(False))
     )
     if row is None or _aware(row.expires_at) < utcnow() or not row.user.active:
         return None

@@ -22,9 +22,7 @@ def list_dossiers(
     total, rows = service.list_dossiers(
         session, user, service.DossierQuery(text=q, status=status, enterprise_id=enterprise_id, page=page)
     )
-    return DossierPage(
-        total=total, page=page, page_size=service.PAGE_SIZE, items=[service.summary(d) for d in rows]
-    )
+    return DossierPage(total=total, page=page, page_size=service.PAGE_SIZE, items=[service.summary(d) for d in rows])
 
 
 @router.get("/{dossier_id}", response_model=DossierDetail)

@@ -89,9 +89,7 @@ def list_dossiers(session: Session, user: User, query: DossierQuery) -> tuple[in
         stmt = stmt.where(Retiree.enterprise_id == query.enterprise_id)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     page = max(query.page, 1)
-    rows = session.scalars(
-        stmt.order_by(Dossier.archival_code).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
-    ).all()
+    rows = session.scalars(stmt.order_by(Dossier.archival_code).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
     return total, rows
 
 
@@ -117,9 +115,7 @@ def register_existing(session: Session, user: User, data: DossierIn) -> Dossier:
         raise ArchiveError("citizen_id.duplicate", "该公民身份号码已有档案登记", "retiree.citizen_id", 409)
     code = data.archival_code or next_archival_code(session, bureau)
     if session.scalar(select(Dossier.id).where(Dossier.archival_code == code)):
-        raise ArchiveError(
-            "archival_code.duplicate", f"档号 {code} 已被使用（档号须唯一）", "archival_code", 409
-        )
+        raise ArchiveError("archival_code.duplicate", f"档号 {code} 已被使用（档号须唯一）", "archival_code", 409)
     retiree = Retiree(**data.retiree.model_dump())
     session.add(retiree)
     session.flush()
@@ -146,9 +142,7 @@ def next_archival_code(session: Session, bureau: Organisation) -> str:
     if not bureau.fonds_code:
         raise ArchiveError("bureau.fonds_code", "本馆未设置全宗号，无法编制档号", "archival_code")
     prefix = f"{bureau.fonds_code}-RS-"
-    last = session.scalar(
-        select(func.max(Dossier.archival_code)).where(Dossier.archival_code.startswith(prefix))
-    )
+    last = session.scalar(select(func.max(Dossier.archival_code)).where(Dossier.archival_code.startswith(prefix)))
     return make_archival_code(bureau.fonds_code, int(last.rsplit("-", 1)[1]) + 1 if last else 1)
 
 
@@ -194,9 +188,7 @@ def add_material(
 
 def _reorder(dossier: Dossier) -> None:
     """Catalogue order: class order of the scheme, then date formed; undated last (STANDARDS §3.4)."""
-    ordered = sorted(
-        dossier.materials, key=lambda m: (m.material_class.sort_key, m.date_formed or "99999999")
-    )
+    ordered = sorted(dossier.materials, key=lambda m: (m.material_class.sort_key, m.date_formed or "99999999"))
     for position, m in enumerate(ordered):
         m.sort_key = position
 
@@ -228,16 +220,12 @@ def record_custody(
 
 def custody_history(session: Session, dossier: Dossier) -> Sequence[CustodyEvent]:
     return session.scalars(
-        select(CustodyEvent)
-        .where(CustodyEvent.dossier_id == dossier.id)
-        .order_by(CustodyEvent.at, CustodyEvent.id)
+        select(CustodyEvent).where(CustodyEvent.dossier_id == dossier.id).order_by(CustodyEvent.at, CustodyEvent.id)
     ).all()
 
 
 def dashboard_counts(session: Session, user: User) -> dict[str, int]:
-    rows = session.execute(
-        select(Dossier.status, func.count()).where(visible_to(user)).group_by(Dossier.status)
-    ).all()
+    rows = session.execute(select(Dossier.status, func.count()).where(visible_to(user)).group_by(Dossier.status)).all()
     counts = {status.value: 0 for status in DossierStatus}
     counts.update({status.value: n for status, n in rows})
     return counts
@@ -310,9 +298,7 @@ def catalogue_by_top_class(session: Session, dossier: Dossier) -> list[tuple[int
     """Materials under the ten classes 一…十 of the dossier's scheme, as the printed catalogue shows them."""
     names = {
         c.top_class: c.name
-        for c in session.scalars(
-            select(MaterialClass).where(MaterialClass.scheme_code == dossier.class_scheme)
-        )
+        for c in session.scalars(select(MaterialClass).where(MaterialClass.scheme_code == dossier.class_scheme))
         if "-" not in c.code
     }
     groups: dict[int, list[Material]] = {n: [] for n in range(1, 11)}

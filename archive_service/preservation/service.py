@@ -58,14 +58,8 @@ def ingest(
     If recording fails, an object this call newly created is removed again, so the store holds
     no object the database does not know of.
     """
-    existed_before = False
-    stored = None
+    stored = store.put_file(path)
     try:
-        from storage.hashing import sha256_of_file
-        from storage.port import key_for
-
-        existed_before = store.exists(key_for(sha256_of_file(path)[0]))
-        stored = store.put_file(path)
         version = (
             session.scalar(
                 select(func.max(DigitalObject.version)).where(
@@ -89,9 +83,13 @@ def ingest(
         session.flush()
         return obj
     except Exception:
-        if stored is not None and not existed_before:
+        if stored.created:
             store.delete(stored.key)
         raise
+
+
+def count_recorded_objects(session: Session) -> int:
+    return session.scalar(select(func.count(func.distinct(DigitalObject.storage_key)))) or 0
 
 
 def _deleted_keys(session: Session) -> set[str]:
@@ -231,9 +229,7 @@ def replicate(
     rows = [
         (k, s)
         for k, s in session.execute(
-            select(DigitalObject.storage_key, DigitalObject.sha256)
-            .distinct()
-            .order_by(DigitalObject.storage_key)
+            select(DigitalObject.storage_key, DigitalObject.sha256).distinct().order_by(DigitalObject.storage_key)
         ).all()
         if k not in skip
     ]
@@ -269,9 +265,7 @@ def delete_object(session: Session, store: ObjectStore, actor: User, storage_key
     if session.scalar(select(DigitalObject.id).where(DigitalObject.storage_key == storage_key)) is None:
         raise ArchiveError("storage_key.unknown", f"没有登记为 {storage_key} 的数字对象", "storage_key", 404)
     session.add(
-        ObjectDeletion(
-            storage_key=storage_key, store=store.description, actor_id=actor.id, reason=reason.strip()
-        )
+        ObjectDeletion(storage_key=storage_key, store=store.description, actor_id=actor.id, reason=reason.strip())
     )
     session.flush()  # the record is written in the same transaction; if deleting fails, it rolls back
     store.delete(storage_key)

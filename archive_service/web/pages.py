@@ -25,16 +25,12 @@ from archive_service.values import mask_citizen_id
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals.update(TOP_CLASS_NAMES=TOP_CLASS_NAMES, mask_citizen_id=mask_citizen_id)
 # 材料形成时间 as catalogues print it: 1985.10.06, 1984.06 or 1998.
-templates.env.filters["partial_date"] = lambda v: (
-    ".".join(x for x in (v[:4], v[4:6], v[6:8]) if x) if v else ""
-)
+templates.env.filters["partial_date"] = lambda v: ".".join(x for x in (v[:4], v[4:6], v[6:8]) if x) if v else ""
 router = APIRouter(include_in_schema=False)
 
 
 def render_error(request: Request, error: ArchiveError) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request, "error.html", {"error": error, "user": None}, status_code=error.status
-    )
+    return templates.TemplateResponse(request, "error.html", {"error": error, "user": None}, status_code=error.status)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -99,9 +95,7 @@ def dashboard(
         select(func.count())
         .select_from(RetrievalRequest)
         .join(Dossier)
-        .where(
-            Dossier.custodian_id == user.organisation_id, RetrievalRequest.status == RequestStatus.submitted
-        )
+        .where(Dossier.custodian_id == user.organisation_id, RetrievalRequest.status == RequestStatus.submitted)
     )
     alerts = fixity_alerts(session, user.organisation_id)
     return templates.TemplateResponse(
@@ -129,9 +123,7 @@ def dossier_list(
     user: User = Depends(current_user),
 ) -> HTMLResponse:
     chosen = DossierStatus(status) if status in DossierStatus.__members__ else None
-    total, rows = dossiers.list_dossiers(
-        session, user, dossiers.DossierQuery(text=q[:64], status=chosen, page=page)
-    )
+    total, rows = dossiers.list_dossiers(session, user, dossiers.DossierQuery(text=q[:64], status=chosen, page=page))
     pages = max(1, -(-total // dossiers.PAGE_SIZE))
     return templates.TemplateResponse(
         request,

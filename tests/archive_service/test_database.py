@@ -36,9 +36,7 @@ def test_migrations_create_every_table(engine):
 def test_class_schemes_are_synchronised_once(engine):
     sync_class_schemes(engine)  # a second run adds nothing
     with db.transaction() as s:
-        per_scheme = dict(
-            s.execute(select(MaterialClass.scheme_code, func.count()).group_by("scheme_code")).all()
-        )
+        per_scheme = dict(s.execute(select(MaterialClass.scheme_code, func.count()).group_by("scheme_code")).all())
     assert per_scheme == {"enterprise-1992": 10, "cadre-2009": 16, "regulation-2018": 16}
 
 

@@ -198,3 +198,16 @@ def test_cli_refuses_a_deletion_without_an_administrator(ingested, local_store, 
         cli, ["objects", "delete", key, "--username", "clerk", "--reason", "整理时误扫描的空白页"]
     )
     assert result.exit_code == 2 and os.path.exists(local_store.root / key)
+
+
+def test_cli_replicate_to_an_offline_directory(ingested, local_store, tmp_path, monkeypatch):
+    monkeypatch.setenv("ARCHIVE_OBJECT_DIR", str(local_store.root))
+    from archive_service import config
+
+    config.get_settings.cache_clear()
+    offline = tmp_path / "usb-disk"
+    result = CliRunner().invoke(cli, ["replicate", "--to", f"local:{offline}"])
+    assert result.exit_code == 0, result.output
+    assert "3 objects: 3 copied, 0 already there, 0 failed" in result.output
+    again = CliRunner().invoke(cli, ["replicate", "--to", f"local:{offline}"])
+    assert "0 copied, 3 already there" in again.output

@@ -244,9 +244,7 @@ def upgrade() -> None:
         sa.Column("layer_no", sa.Integer(), nullable=False),
         sa.Column("usable_width_mm", sa.Integer(), nullable=False),
         sa.Column("capacity_volumes", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["unit_id"], ["shelving_unit.id"], name=op.f("fk_shelf_slot_unit_id_shelving_unit")
-        ),
+        sa.ForeignKeyConstraint(["unit_id"], ["shelving_unit.id"], name=op.f("fk_shelf_slot_unit_id_shelving_unit")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_shelf_slot")),
         sa.UniqueConstraint(
             "unit_id",
@@ -302,9 +300,7 @@ def upgrade() -> None:
             ["custodian_id"], ["organisation.id"], name=op.f("fk_dossier_custodian_id_organisation")
         ),
         sa.ForeignKeyConstraint(["retiree_id"], ["retiree.id"], name=op.f("fk_dossier_retiree_id_retiree")),
-        sa.ForeignKeyConstraint(
-            ["shelf_slot_id"], ["shelf_slot.id"], name=op.f("fk_dossier_shelf_slot_id_shelf_slot")
-        ),
+        sa.ForeignKeyConstraint(["shelf_slot_id"], ["shelf_slot.id"], name=op.f("fk_dossier_shelf_slot_id_shelf_slot")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dossier")),
         sa.UniqueConstraint("archival_code", name=op.f("uq_dossier_archival_code")),
         sa.UniqueConstraint("retiree_id", name=op.f("uq_dossier_retiree_id")),
@@ -341,12 +337,8 @@ def upgrade() -> None:
         sa.Column("actor_id", sa.Integer(), nullable=True),
         sa.Column("transfer_batch_id", sa.Integer(), nullable=True),
         sa.Column("note", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["actor_id"], ["app_user.id"], name=op.f("fk_custody_event_actor_id_app_user")
-        ),
-        sa.ForeignKeyConstraint(
-            ["dossier_id"], ["dossier.id"], name=op.f("fk_custody_event_dossier_id_dossier")
-        ),
+        sa.ForeignKeyConstraint(["actor_id"], ["app_user.id"], name=op.f("fk_custody_event_actor_id_app_user")),
+        sa.ForeignKeyConstraint(["dossier_id"], ["dossier.id"], name=op.f("fk_custody_event_dossier_id_dossier")),
         sa.ForeignKeyConstraint(
             ["from_org_id"], ["organisation.id"], name=op.f("fk_custody_event_from_org_id_organisation")
         ),
@@ -356,9 +348,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["to_org_id"], ["organisation.id"], name=op.f("fk_custody_event_to_org_id_organisation")
         ),
-        sa.ForeignKeyConstraint(
-            ["to_slot_id"], ["shelf_slot.id"], name=op.f("fk_custody_event_to_slot_id_shelf_slot")
-        ),
+        sa.ForeignKeyConstraint(["to_slot_id"], ["shelf_slot.id"], name=op.f("fk_custody_event_to_slot_id_shelf_slot")),
         sa.ForeignKeyConstraint(
             ["transfer_batch_id"],
             ["transfer_batch.id"],
@@ -388,13 +378,9 @@ def upgrade() -> None:
         sa.Column("qc_results", sa.JSON(), nullable=True),
         sa.Column("pipeline_version", sa.String(length=40), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["dossier_id"], ["dossier.id"], name=op.f("fk_digital_object_dossier_id_dossier")
-        ),
+        sa.ForeignKeyConstraint(["dossier_id"], ["dossier.id"], name=op.f("fk_digital_object_dossier_id_dossier")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_digital_object")),
-        sa.UniqueConstraint(
-            "dossier_id", "name", "version", name=op.f("uq_digital_object_dossier_id_name_version")
-        ),
+        sa.UniqueConstraint("dossier_id", "name", "version", name=op.f("uq_digital_object_dossier_id_name_version")),
     )
     with op.batch_alter_table("digital_object", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_digital_object_dossier_id"), ["dossier_id"], unique=False)
@@ -476,9 +462,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["approver_id"], ["app_user.id"], name=op.f("fk_retrieval_request_approver_id_app_user")
         ),
-        sa.ForeignKeyConstraint(
-            ["dossier_id"], ["dossier.id"], name=op.f("fk_retrieval_request_dossier_id_dossier")
-        ),
+        sa.ForeignKeyConstraint(["dossier_id"], ["dossier.id"], name=op.f("fk_retrieval_request_dossier_id_dossier")),
         sa.ForeignKeyConstraint(
             ["requester_id"], ["app_user.id"], name=op.f("fk_retrieval_request_requester_id_app_user")
         ),
@@ -530,9 +514,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["checked_by_id"], ["app_user.id"], name=op.f("fk_transfer_item_checked_by_id_app_user")
         ),
-        sa.ForeignKeyConstraint(
-            ["dossier_id"], ["dossier.id"], name=op.f("fk_transfer_item_dossier_id_dossier")
-        ),
+        sa.ForeignKeyConstraint(["dossier_id"], ["dossier.id"], name=op.f("fk_transfer_item_dossier_id_dossier")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_transfer_item")),
         sa.UniqueConstraint("batch_id", "citizen_id", name=op.f("uq_transfer_item_batch_id_citizen_id")),
         sa.UniqueConstraint("batch_id", "row_no", name=op.f("uq_transfer_item_batch_id_row_no")),
@@ -557,9 +539,7 @@ def upgrade() -> None:
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("entry_hash", sa.String(length=64), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["dossier_id"], ["dossier.id"], name=op.f("fk_access_log_entry_dossier_id_dossier")
-        ),
+        sa.ForeignKeyConstraint(["dossier_id"], ["dossier.id"], name=op.f("fk_access_log_entry_dossier_id_dossier")),
         sa.ForeignKeyConstraint(
             ["organisation_id"],
             ["organisation.id"],
@@ -570,9 +550,7 @@ def upgrade() -> None:
             ["retrieval_request.id"],
             name=op.f("fk_access_log_entry_request_id_retrieval_request"),
         ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["app_user.id"], name=op.f("fk_access_log_entry_user_id_app_user")
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["app_user.id"], name=op.f("fk_access_log_entry_user_id_app_user")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_access_log_entry")),
         sa.UniqueConstraint("entry_hash", name=op.f("uq_access_log_entry_entry_hash")),
         sa.UniqueConstraint("seq", name=op.f("uq_access_log_entry_seq")),

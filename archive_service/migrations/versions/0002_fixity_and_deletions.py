@@ -36,9 +36,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=10), nullable=False),
         sa.Column("expected_sha256", sa.String(length=64), nullable=False),
         sa.Column("actual_sha256", sa.String(length=64), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["run_id"], ["fixity_run.id"], name=op.f("fk_fixity_check_run_id_fixity_run")
-        ),
+        sa.ForeignKeyConstraint(["run_id"], ["fixity_run.id"], name=op.f("fk_fixity_check_run_id_fixity_run")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_fixity_check")),
     )
     with op.batch_alter_table("fixity_check", schema=None) as batch_op:
@@ -53,9 +51,7 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["actor_id"], ["app_user.id"], name=op.f("fk_object_deletion_actor_id_app_user")
-        ),
+        sa.ForeignKeyConstraint(["actor_id"], ["app_user.id"], name=op.f("fk_object_deletion_actor_id_app_user")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_object_deletion")),
     )
     with op.batch_alter_table("object_deletion", schema=None) as batch_op:
