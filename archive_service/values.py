@@ -12,6 +12,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
+from stdnum.cn import ric, uscc
 
 
 class ValueRuleError(ValueError):
@@ -39,13 +40,11 @@ def check_region_code(value: str) -> str:
 
 # ---- Citizen ID (GB 11643-1999) -------------------------------------------------------------
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
 
 
 def citizen_id_check_char(first17: str) -> str:
-    """ISO 7064 MOD 11-2 check character over the first 17 digits."""
-    return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+    """ISO 7064 MOD 11-2 check character over the first 17 digits (python-stdnum, shared with digitise/)."""
+    return str(ric.calc_check_digit(first17 + "?"))  # stdnum expects a placeholder check char
 
 
 @dataclass(frozen=True)
@@ -104,12 +103,10 @@ def mask_citizen_id(value: str) -> str:
 # ---- Unified social credit code (GB 32100-2015) ---------------------------------------------
 
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I, O, Z, S, V
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
 def credit_code_check_char(first17: str) -> str:
-    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
-    return _USCC_CHARS[(31 - total % 31) % 31]
+    return str(uscc.calc_check_digit(first17))
 
 
 def check_credit_code(value: str) -> str:

@@ -1,0 +1,175 @@
+"""Facts read from a page's text: citizen ID numbers, dates as files write them, the name after 姓名.
+
+They are compared with the dossier's retiree to catch pages filed in someone else's file — a
+common fault when enterprises bound their files in a hurry. The ID's check digit is
+python-stdnum's `cn.ric` (the archive service checks IDs with the same library).
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from stdnum.cn import ric
+
+from digitise.catalogue import RetireeFacts
+from digitise.findings import Finding, Severity
+
+ID_PATTERN = re.compile(r"(?<![0-9])([1-9]\d{5}(?:19|20)\d{2}[01]\d[0-3]\d\d{3}[0-9Xx])(?![0-9])")
+NAME_PATTERN = re.compile(r"姓\s*名\s*[:：]?\s*([\u4e00-\u9fff]{2,4}?)(?=性|别|出|民|籍|[\s:：，,]|$)")
+BIRTH_PATTERN = re.compile(r"出生(?:日期|年月|时间)?\s*[:：]?\s*")
+
+CN_DIGITS = {
+    "〇": 0,
+    "○": 0,
+    "零": 0,
+    "O": 0,
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+CN_NUM = "〇○零一二三四五六七八九十"
+DATE_PATTERNS = (
+    # 1962年3月15日, 1962年3月, 1962年
+    re.compile(r"(?P<y>(?:19|20)\d{2})\s*年\s*(?:(?P<m>\d{1,2})\s*月\s*(?:(?P<d>\d{1,2})\s*日)?)?"),
+    # 1962.03.15, 1962-3-15, 1962/03, 1962.03
+    re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})[.\-/](?P<m>\d{1,2})(?:[.\-/](?P<d>\d{1,2}))?(?!\d)"),
+    # 一九六二年三月十五日
+    re.compile(rf"(?P<cy>[{CN_NUM}]{{4}})年(?:(?P<cm>[{CN_NUM}]{{1,3}})月(?:(?P<cd>[{CN_NUM}]{{1,3}})日)?)?"),
+)
+
+
+@dataclass(frozen=True)
+class PageFacts:
+    citizen_ids: list[str] = field(default_factory=list)  # check digit valid
+    invalid_ids: list[str] = field(default_factory=list)  # 18 characters of the right shape, wrong check digit
+    dates: list[str] = field(default_factory=list)  # "1962-03-15", "1962-03", "1962"
+    names: list[str] = field(default_factory=list)
+    birth_dates: list[str] = field(default_factory=list)  # dates written after 出生…
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {
+            "citizen_ids": [mask(i) for i in self.citizen_ids],
+            "invalid_ids": [mask(i) for i in self.invalid_ids],
+            "dates": self.dates,
+            "names": self.names,
+            "birth_dates": self.birth_dates,
+        }
+
+
+def mask(citizen_id: str) -> str:
+    """Sidecars and reports show the region and the last four only, like the counter does."""
+    return citizen_id[:6] + "*" * 8 + citizen_id[-4:]
+
+
+def _cn_number(text: str) -> int:
+    """一 → 1, 十 → 10, 十二 → 12, 二十 → 20, 二十五 → 25."""
+    if "十" in text:
+        tens, _, units = text.partition("十")
+        return (CN_DIGITS.get(tens, 1) if tens else 1) * 10 + (CN_DIGITS.get(units, 0) if units else 0)
+    return CN_DIGITS.get(text, 0)
+
+
+def _partial(year: int, month: int | None, day: int | None) -> str | None:
+    if month is None:
+        return f"{year:04d}"
+    if not 1 <= month <= 12:
+        return None
+    if day is None:
+        return f"{year:04d}-{month:02d}"
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def dates_in(text: str) -> list[str]:
+    found: list[tuple[int, str]] = []
+    taken: list[range] = []
+    for pattern in DATE_PATTERNS:
+        for m in pattern.finditer(text):
+            if any(m.start() in r for r in taken):
+                continue
+            groups = m.groupdict()
+            if groups.get("y"):
+                value = _partial(int(m["y"]), int(m["m"]) if m["m"] else None, int(m["d"]) if m["d"] else None)
+            else:
+                year = int("".join(str(CN_DIGITS.get(c, 0)) for c in m["cy"]))
+                value = _partial(
+                    year, _cn_number(m["cm"]) if m["cm"] else None, _cn_number(m["cd"]) if m["cd"] else None
+                )
+            if value:
+                found.append((m.start(), value))
+                taken.append(range(m.start(), m.end()))
+    return [v for _, v in sorted(found)]
+
+
+def extract(text: str) -> PageFacts:
+    compact = re.sub(r"\s+", "", text)
+    valid, invalid = [], []
+    for candidate in ID_PATTERN.findall(compact):
+        candidate = candidate.upper()
+        (valid if ric.is_valid(candidate) else invalid).append(candidate)
+    births = []
+    for m in BIRTH_PATTERN.finditer(compact):
+        following = dates_in(compact[m.end() : m.end() + 16])
+        if following:
+            births.append(following[0])
+    return PageFacts(
+        citizen_ids=list(dict.fromkeys(valid)),
+        invalid_ids=list(dict.fromkeys(invalid)),
+        dates=dates_in(compact),
+        names=list(dict.fromkeys(NAME_PATTERN.findall(compact))),
+        birth_dates=births,
+    )
+
+
+def compare(page: int, facts: PageFacts, retiree: RetireeFacts) -> list[Finding]:
+    """Warnings for a page whose person is not the dossier's retiree."""
+    findings = []
+    others = [i for i in facts.citizen_ids if i != retiree.citizen_id.upper()]
+    if others:
+        findings.append(
+            Finding(
+                "misfiled.citizen_id",
+                Severity.warning,
+                f"本页身份证号 {mask(others[0])} 与档案本人 {mask(retiree.citizen_id)} 不符，疑为他人材料误装",
+                page=page,
+                measured=[mask(i) for i in others],
+                rule=mask(retiree.citizen_id),
+            )
+        )
+    # OCR often reads the gap after a name as an extra character (何涛人), so a name that starts
+    # with the retiree's is the retiree.
+    other_names = [n for n in facts.names if not n.startswith(retiree.name)]
+    if other_names and len(other_names) == len(facts.names):
+        findings.append(
+            Finding(
+                "misfiled.name",
+                Severity.warning,
+                f"本页姓名“{other_names[0]}”与档案本人“{retiree.name}”不符，请核对是否误装",
+                page=page,
+                measured=other_names,
+                rule=retiree.name,
+            )
+        )
+    if retiree.birth_date:
+        want = retiree.birth_date.isoformat()
+        wrong = [d for d in facts.birth_dates if not want.startswith(d)]
+        if wrong:
+            findings.append(
+                Finding(
+                    "misfiled.birth_date",
+                    Severity.warning,
+                    f"本页出生日期 {wrong[0]} 与档案本人 {want} 不符，请核对",
+                    page=page,
+                    measured=wrong,
+                    rule=want,
+                )
+            )
+    return findings

@@ -1,0 +1,26 @@
+"""Typed options of one digitisation run. Defaults are our profile of DA/T 31-2017 (STANDARDS.md Part A)."""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from digitise.catalogue import Catalogue
+
+
+@dataclass(frozen=True)
+class DigitiseOptions:
+    languages: str = "chi_sim+eng"
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    min_dpi: int = 200  # below: hard failure (DA/T 31 9.4)
+    recommended_dpi: int = 300  # below: warning (OCR and small print need 300)
+    max_residual_skew: float = 1.0  # degrees after correction (local rules 1°–3°; we hold 1°)
+    crop_margin_mm: float = 2.5  # keep 2–3 mm outside the page edge (DA/T 31 10.3)
+    jpeg_quality: int = 60  # colour and grey pages; no national figure exists (STANDARDS §1.5)
+    max_image_pixels: int = 150_000_000  # A2 at 600 dpi; beyond that a file is refused as a bomb
+    operator: str = ""
+    catalogue: Catalogue | None = None
+    work_dir: Path | None = None  # where finished pages wait for a resumed run; default OUT.pdf.work
+
+    def fingerprint(self) -> str:
+        """What makes a finished page reusable by a resumed run: the settings that shape a page."""
+        return f"{self.languages}|{self.min_dpi}|{self.max_residual_skew}|{self.crop_margin_mm}|{self.jpeg_quality}"

@@ -1,0 +1,581 @@
+"""The pipeline: a scanner's files for one dossier in, a checked PDF/A use copy and its sidecar out.
+
+Steps, in order (each a small function below, as in OCRmyPDF):
+
+  open sources → for each page, in its own worker process: load → straighten → crop → measure
+  → OCR (turning the page if Tesseract cannot read it upright) → encode → keep the result in the
+  work directory → QC findings → link pages to the catalogue → facts vs. the retiree → PDF/A → sidecar
+
+Finished pages wait in the work directory (`OUT.pdf.work/`), one JSON record and one image per
+page, each written atomically: a run killed at any point loses at most the pages in progress,
+and running the same command again picks up the rest. The work directory is removed once the
+PDF is in place; it is kept when QC stops the dossier, so a corrected catalogue does not redo OCR.
+"""
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pikepdf
+import PIL
+
+from digitise import facts as page_facts
+from digitise import imaging, tesseract
+from digitise.catalogue import MaterialPages, link_pages
+from digitise.findings import Finding, Severity, errors
+from digitise.options import DigitiseOptions
+from digitise.pdf import Bookmark, PdfInfo, PdfPage, TextLine, write_pdf
+from digitise.sources import SourceError, SourcePage, load, pages_of
+
+PIPELINE_VERSION = "digitise/1.0"
+SIDECAR_SCHEMA = "archive-custody/digitise-sidecar/1"
+A4_WIDTH_INCHES = 210 / 25.4
+LOW_CONFIDENCE = 60.0  # below this Tesseract may be reading the page upside down or sideways
+MIN_ORIENTATION_CONFIDENCE = 1.0
+BLANK_INK_FRACTION = 0.001  # under 0.1 % ink (after despeckling) the page is a blank back
+COLOUR_FRACTION = 0.0005  # 0.05 % saturated pixels: a seal, a letterhead, a photo
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class PageTask:
+    index: int  # 0-based, scan order
+    source: SourcePage
+    key: str  # what the page's result depends on; a resumed run reuses a record with the same key
+    work_dir: Path
+    languages: str
+    jpeg_quality: int
+    crop_margin_mm: float
+    max_image_pixels: int
+
+
+@dataclass
+class RunResult:
+    output: Path
+    written: bool
+    findings: list[Finding]
+    pages: list[dict[str, Any]]
+    materials: list[MaterialPages]
+    sidecar: dict[str, Any]
+    page_texts: list[str] = field(default_factory=list)
+    pages_resumed: int = 0
+
+    @property
+    def page_confidence(self) -> list[float | None]:
+        return [p.get("ocr_confidence") for p in self.pages]
+
+
+def digitise(
+    inputs: Sequence[Path],
+    output: Path,
+    options: DigitiseOptions,
+    *,
+    sidecar: Path | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    started = datetime.now(UTC)
+    tesseract.version()  # fail early and clearly when Tesseract is missing
+    findings: list[Finding] = []
+    work_dir = options.work_dir or output.with_name(output.name + ".work")
+    work_dir.mkdir(parents=True, exist_ok=True)
+
+    sources, source_list = open_sources(inputs, options, findings)
+    tasks = [
+        PageTask(
+            i,
+            page,
+            _page_key(page, options),
+            work_dir,
+            options.languages,
+            options.jpeg_quality,
+            options.crop_margin_mm,
+            options.max_image_pixels,
+        )
+        for i, page in enumerate(sources)
+    ]
+    records, resumed = run_pages(tasks, options.jobs, progress)
+
+    findings += page_findings(records, options)
+    materials: list[MaterialPages] = []
+    if options.catalogue:
+        materials, link_findings = link_pages(options.catalogue, [bool(r.get("blank")) for r in records])
+        findings += link_findings
+        if options.catalogue.retiree:
+            for r in records:
+                if "facts" in r:
+                    findings += page_facts.compare(
+                        r["page"], page_facts.PageFacts(**r["facts"]), options.catalogue.retiree
+                    )
+    if not tasks and not errors(findings):
+        findings.append(Finding("input.no_pages", Severity.error, "没有可处理的页面"))
+
+    written = not errors(findings)
+    if written:
+        write_pdf(
+            [_pdf_page(r, work_dir) for r in records], bookmarks(materials), _pdf_info(options, materials), output
+        )
+    finished = datetime.now(UTC)
+    card = sidecar_of(
+        output if written else None, records, materials, findings, source_list, options, started, finished, resumed
+    )
+    if sidecar:
+        _write_atomically(sidecar, json.dumps(card, ensure_ascii=False, indent=2).encode("utf-8"))
+    if written:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    texts = ["\n".join(line["text"] for line in r.get("lines", [])) for r in records]
+    return RunResult(output, written, findings, records, materials, card, texts, resumed)
+
+
+def open_sources(
+    inputs: Sequence[Path], options: DigitiseOptions, findings: list[Finding]
+) -> tuple[list[SourcePage], list[dict[str, Any]]]:
+    """Every page of every readable file, in the order given; unreadable files become findings."""
+    pages: list[SourcePage] = []
+    listing: list[dict[str, Any]] = []
+    for path in inputs:
+        try:
+            found = pages_of(path, options.max_image_pixels)
+        except SourceError as exc:
+            findings.append(Finding(exc.code, Severity.error, exc.message, source=path.name))
+            continue
+        pages += found
+        listing.append(
+            {
+                "file": path.name,
+                "sha256": found[0].file_sha256,
+                "media_type": found[0].media_type,
+                "pages": len(found),
+                "bytes": path.stat().st_size,
+            }
+        )
+    return pages, listing
+
+
+def _page_key(page: SourcePage, options: DigitiseOptions) -> str:
+    text = f"{PIPELINE_VERSION}|{page.file_sha256}|{page.frame}|{options.fingerprint()}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def run_pages(tasks: list[PageTask], jobs: int, progress: Progress | None) -> tuple[list[dict[str, Any]], int]:
+    """Process every page not already finished by an earlier run, one page per worker process."""
+    records: dict[int, dict[str, Any]] = {}
+    for task in tasks:
+        done = _finished_record(task)
+        if done is not None:
+            records[task.index] = done
+    resumed = len(records)
+    pending = [t for t in tasks if t.index not in records]
+    if progress:
+        progress(resumed, len(tasks))
+    if pending:
+        if jobs <= 1 or len(pending) == 1:
+            for task in pending:
+                records[task.index] = process_page(task)
+                if progress:
+                    progress(1, len(tasks))
+        else:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(pending))) as pool:
+                futures = [pool.submit(process_page, t) for t in pending]
+                for future in as_completed(futures):
+                    record = future.result()
+                    records[record["index"]] = record
+                    if progress:
+                        progress(1, len(tasks))
+    return [records[t.index] for t in tasks], resumed
+
+
+def _record_path(task: PageTask) -> Path:
+    return task.work_dir / f"{task.index + 1:04d}.json"
+
+
+def _finished_record(task: PageTask) -> dict[str, Any] | None:
+    path = _record_path(task)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if record.get("key") != task.key:
+        return None
+    if "image_file" in record and not (task.work_dir / record["image_file"]).exists():
+        return None
+    return dict(record)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+# --- one page, in a worker process -------------------------------------------------------------
+
+
+def process_page(task: PageTask) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "index": task.index,
+        "page": task.index + 1,
+        "key": task.key,
+        "source": task.source.path.name,
+        "source_frame": task.source.frame + 1,
+        "source_sha256": task.source.file_sha256,
+    }
+    try:
+        record.update(_process(task))
+    except SourceError as exc:
+        record["error"] = {"code": exc.code, "message": exc.message}
+    _write_atomically(_record_path(task), json.dumps(record, ensure_ascii=False).encode("utf-8"))
+    return record
+
+
+def _process(task: PageTask) -> dict[str, Any]:
+    scan, declared_dpi = load(task.source, task.max_image_pixels)
+    dpi = declared_dpi or round(scan.width / A4_WIDTH_INCHES)  # no resolution in the file: assume A4
+    facts: dict[str, Any] = {
+        "dpi": declared_dpi or None,
+        "dpi_assumed": None if declared_dpi else dpi,
+        "source_mode": _mode_name(scan.mode),
+        "source_bit_depth": _bit_depth(scan.mode),
+        "source_width": scan.width,
+        "source_height": scan.height,
+    }
+    working = imaging.working_copy(scan)
+    page, measured = _prepare(working, dpi, task.crop_margin_mm)
+    rotation, orientation_confidence = 0, None
+    lines: list[tesseract.OcrLine] = []
+    if not measured["blank"]:
+        lines = tesseract.recognise(imaging.ocr_copy(page), task.languages)
+        if _confidence(lines) < LOW_CONFIDENCE:
+            turn, orientation_confidence = tesseract.detect_orientation(imaging.ocr_copy(page))
+            if turn and orientation_confidence >= MIN_ORIENTATION_CONFIDENCE:
+                turned, turned_measured = _prepare(imaging.turn(working, turn), dpi, task.crop_margin_mm)
+                turned_lines = tesseract.recognise(imaging.ocr_copy(turned), task.languages)
+                if _confidence(turned_lines) > _confidence(lines):
+                    page, measured, lines, rotation = turned, turned_measured, turned_lines, turn
+    colour = _use_copy_colour(page, measured)
+    if colour == "bilevel":
+        data, encoding, compression = imaging.encode_g4(page), "g4", "CCITT G4"
+    else:
+        image = page if colour == "colour" else page.convert("L")
+        data, encoding, compression = imaging.encode_jpeg(image, task.jpeg_quality), "jpeg", "JPEG"
+    image_file = f"{task.index + 1:04d}.{'g4' if encoding == 'g4' else 'jpg'}"
+    _write_atomically(task.work_dir / image_file, data)
+    text = "\n".join(line.text for line in lines)
+    chars = sum(len(w.text) for line in lines for w in line.words)
+    facts.update(measured)
+    facts.update(
+        {
+            "dpi_used": dpi,
+            "rotation": rotation,
+            "orientation_confidence": orientation_confidence,
+            "width": page.width,
+            "height": page.height,
+            "colour_mode": colour,
+            "bit_depth": 1 if colour == "bilevel" else 8,
+            "compression": compression,
+            "encoding": encoding,
+            "image_file": image_file,
+            "image_bytes": len(data),
+            "ocr_confidence": round(_confidence(lines), 1) if lines else None,
+            "ocr_chars": chars,
+            "lines": [
+                {"text": line.text, "left": line.left, "top": line.top, "width": line.width, "height": line.height}
+                for line in lines
+            ],
+            "facts": page_facts.extract(text).__dict__ if text else None,
+        }
+    )
+    if facts["facts"] is None:
+        del facts["facts"]
+    return facts
+
+
+def _prepare(image: PIL.Image.Image, dpi: float, margin_mm: float) -> tuple[PIL.Image.Image, dict[str, Any]]:
+    """Straighten, crop to the sheet with a margin, and measure what QC needs."""
+    small, _ = imaging.measuring_copy(image, dpi)
+    box = imaging.page_box(small)
+    inner = small if box is None else small[box[1] : box[3], box[0] : box[2]]
+    skew_before, _ = imaging.estimate_skew(inner)
+    bed = int(np.median(small[:4, :4])) if box is not None else 255
+    straight = imaging.straighten(image, skew_before, bed)
+    small, scale = imaging.measuring_copy(straight, dpi)
+    box = imaging.page_box(small)
+    if box is not None:
+        straight = imaging.crop_to_sheet(straight, box, scale, round(margin_mm / 25.4 * dpi))
+        small, scale = imaging.measuring_copy(straight, dpi)
+    skew_after, _ = imaging.estimate_skew(small)
+    tone = imaging.tone(straight, small)
+    return straight, {
+        "skew_before": skew_before,
+        "skew_after": skew_after,
+        "cropped": box is not None,
+        "blank": tone.ink_fraction < BLANK_INK_FRACTION,
+        "ink_fraction": round(tone.ink_fraction, 5),
+        "midtone_fraction": round(tone.midtone_fraction, 5),
+        "colour_fraction": round(tone.colour_fraction, 5),
+        "ink_level": round(tone.ink_level, 1),
+        "paper_level": round(tone.paper, 1),
+    }
+
+
+def _use_copy_colour(page: PIL.Image.Image, measured: dict[str, Any]) -> str:
+    """DA/T 31 9.3: colour where there is colour (seals, letterheads, photos); bilevel only for clean black text."""
+    if page.mode == "RGB" and measured["colour_fraction"] >= COLOUR_FRACTION:
+        return "colour"
+    if measured["blank"]:
+        return "bilevel"
+    clean_black = measured["ink_level"] < measured["paper_level"] * 0.35
+    few_midtones = measured["midtone_fraction"] < 4 * measured["ink_fraction"]  # photos and pencil raise it
+    return "bilevel" if clean_black and few_midtones else "grey"
+
+
+def _confidence(lines: list[tesseract.OcrLine]) -> float:
+    chars = sum(len(w.text) for line in lines for w in line.words)
+    if chars == 0:
+        return 0.0
+    return sum(w.confidence * len(w.text) for line in lines for w in line.words) / chars
+
+
+def _mode_name(mode: str) -> str:
+    return {"1": "bilevel", "L": "grey", "LA": "grey", "I;16": "grey", "I": "grey", "P": "colour"}.get(mode, "colour")
+
+
+def _bit_depth(mode: str) -> int:
+    return {"1": 1, "I;16": 16, "I;16B": 16, "I;16L": 16, "I": 32, "F": 32}.get(mode, 8)
+
+
+# --- QC over the whole dossier -----------------------------------------------------------------
+
+
+def page_findings(records: list[dict[str, Any]], options: DigitiseOptions) -> list[Finding]:
+    out: list[Finding] = []
+    for r in records:
+        page, source = r["page"], r["source"]
+        if "error" in r:
+            out.append(Finding(r["error"]["code"], Severity.error, r["error"]["message"], page, source))
+            continue
+        dpi = r["dpi"]
+        if dpi is None:
+            out.append(
+                Finding(
+                    "resolution.unknown",
+                    Severity.warning,
+                    f"图像未记录分辨率，按 A4 幅面估算为 {r['dpi_assumed']} dpi，请核对扫描设置",
+                    page,
+                    source,
+                    measured=r["dpi_assumed"],
+                    rule=options.min_dpi,
+                )
+            )
+        elif dpi < options.min_dpi:
+            out.append(
+                Finding(
+                    "resolution.below_minimum",
+                    Severity.error,
+                    f"扫描分辨率 {dpi:g} dpi，低于最低要求 {options.min_dpi} dpi，须重新扫描",
+                    page,
+                    source,
+                    measured=dpi,
+                    rule=options.min_dpi,
+                )
+            )
+        elif dpi < options.recommended_dpi:
+            out.append(
+                Finding(
+                    "resolution.below_recommended",
+                    Severity.warning,
+                    f"扫描分辨率 {dpi:g} dpi，低于建议的 {options.recommended_dpi} dpi（小字和 OCR 需要 300 dpi）",
+                    page,
+                    source,
+                    measured=dpi,
+                    rule=options.recommended_dpi,
+                )
+            )
+        if r["blank"]:
+            out.append(
+                Finding(
+                    "blank.page",
+                    Severity.info,
+                    "空白页（如空白背面），已保留并记录",
+                    page,
+                    source,
+                    measured=r["ink_fraction"],
+                    rule=BLANK_INK_FRACTION,
+                )
+            )
+        elif r["source_mode"] != "colour":
+            out.append(
+                Finding(
+                    "colour_mode.not_colour",
+                    Severity.warning,
+                    f"以{'黑白' if r['source_mode'] == 'bilevel' else '灰度'}模式扫描；标准建议彩色，"
+                    "有红头、印章、照片的页面必须彩色扫描，请核对原件",
+                    page,
+                    source,
+                    measured=r["source_mode"],
+                    rule="colour",
+                )
+            )
+        if abs(r["skew_after"]) > options.max_residual_skew:
+            out.append(
+                Finding(
+                    "skew.residual",
+                    Severity.warning,
+                    f"纠偏后仍倾斜 {r['skew_after']:g}°，超过 {options.max_residual_skew:g}°",
+                    page,
+                    source,
+                    measured={"before": r["skew_before"], "after": r["skew_after"]},
+                    rule=options.max_residual_skew,
+                )
+            )
+        if r["rotation"]:
+            out.append(
+                Finding(
+                    "orientation.turned",
+                    Severity.info,
+                    f"页面方向不正，已旋转 {r['rotation']}°",
+                    page,
+                    source,
+                    measured=r["rotation"],
+                )
+            )
+        if r["ocr_confidence"] is not None and r["ocr_confidence"] < LOW_CONFIDENCE:
+            out.append(
+                Finding(
+                    "ocr.low_confidence",
+                    Severity.warning,
+                    f"文字识别置信度 {r['ocr_confidence']:g}，偏低，请人工核对本页",
+                    page,
+                    source,
+                    measured=r["ocr_confidence"],
+                    rule=LOW_CONFIDENCE,
+                )
+            )
+    return out
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+def bookmarks(materials: list[MaterialPages]) -> list[Bookmark]:
+    return [Bookmark(m.class_name, f"{m.sequence} {m.title}", m.first_page) for m in materials]
+
+
+def _pdf_page(record: dict[str, Any], work_dir: Path) -> PdfPage:
+    return PdfPage(
+        image=(work_dir / record["image_file"]).read_bytes(),
+        encoding=record["encoding"],
+        colour=record["colour_mode"],
+        width=record["width"],
+        height=record["height"],
+        dpi=record["dpi_used"],
+        lines=[TextLine(**line) for line in record["lines"]],
+    )
+
+
+def _pdf_info(options: DigitiseOptions, materials: list[MaterialPages]) -> PdfInfo:
+    code = options.catalogue.archival_code if options.catalogue else ""
+    return PdfInfo(
+        archival_code=code,
+        title=f"人事档案 {code}".strip(),
+        material_titles=[f"{m.sequence} {m.title}" for m in materials],
+        creator_tool=f"archive-custody {PIPELINE_VERSION}; Tesseract {tesseract.version()}",
+        created=datetime.now(UTC),
+    )
+
+
+def software() -> dict[str, str]:
+    return {
+        "pipeline": PIPELINE_VERSION,
+        "tesseract": tesseract.version(),
+        "pikepdf": pikepdf.__version__,
+        "qpdf": pikepdf.__libqpdf_version__,
+        "pillow": PIL.__version__,
+        "python": platform.python_version(),
+        "platform": f"{platform.system()} {platform.machine()}",
+    }
+
+
+def sidecar_of(
+    output: Path | None,
+    records: list[dict[str, Any]],
+    materials: list[MaterialPages],
+    findings: list[Finding],
+    sources: list[dict[str, Any]],
+    options: DigitiseOptions,
+    started: datetime,
+    finished: datetime,
+    resumed: int,
+) -> dict[str, Any]:
+    """The process metadata DA/T 31 asks to keep (per page and per run), as JSON."""
+    keep = (
+        "page",
+        "source",
+        "source_frame",
+        "source_sha256",
+        "dpi",
+        "dpi_assumed",
+        "source_mode",
+        "source_bit_depth",
+        "source_width",
+        "source_height",
+        "width",
+        "height",
+        "colour_mode",
+        "bit_depth",
+        "compression",
+        "skew_before",
+        "skew_after",
+        "rotation",
+        "cropped",
+        "blank",
+        "ocr_confidence",
+        "ocr_chars",
+        "error",
+    )
+    pages = []
+    for r in records:
+        page = {k: r[k] for k in keep if k in r}
+        if "facts" in r:
+            page["facts"] = page_facts.PageFacts(**r["facts"]).as_dict()
+        pages.append(page)
+    out: dict[str, Any] = {
+        "schema": SIDECAR_SCHEMA,
+        "archival_code": options.catalogue.archival_code if options.catalogue else None,
+        "status": "written" if output else "failed",
+        "run": {
+            "software": software(),
+            "operator": options.operator,
+            "started": started.isoformat(timespec="seconds"),
+            "finished": finished.isoformat(timespec="seconds"),
+            "languages": options.languages,
+            "jobs": options.jobs,
+            "pages_resumed": resumed,
+        },
+        "sources": sources,
+        "pages": pages,
+        "materials": [m.__dict__ for m in materials],
+        "findings": [f.as_dict() for f in findings],
+    }
+    if output:
+        data = output.read_bytes()
+        out["output"] = {
+            "file": output.name,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "bytes": len(data),
+            "pages": len(records),
+            "format": "PDF/A-2b",
+        }
+    return out

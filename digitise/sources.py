@@ -1,0 +1,153 @@
+"""The scanner's files: which pages they hold, and each page's image.
+
+Accepts TIFF (single or multi-page; LZW, G4, uncompressed), PNG, JPEG, and PDFs of scanned
+pages. A file that cannot be read — empty, truncated, encrypted, or an image so large it would
+exhaust memory (a decompression bomb) — gives a `SourceError` naming the file and the reason;
+the run reports it and goes on with the other files.
+"""
+
+import hashlib
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pikepdf
+from pikepdf import PdfImage
+from PIL import Image, UnidentifiedImageError
+
+IMAGE_SUFFIXES = {".tif", ".tiff", ".png", ".jpg", ".jpeg"}
+FALLBACK_DPI = 0  # unknown; QC reports it
+
+
+class SourceError(Exception):
+    def __init__(self, path: Path, code: str, message: str) -> None:
+        super().__init__(f"{path.name}: {message}")
+        self.path, self.code, self.message = path, code, message
+
+
+@dataclass(frozen=True)
+class SourcePage:
+    path: Path
+    frame: int  # page within a multi-page file, 0-based
+    file_sha256: str
+    media_type: str
+
+
+def sha256_of_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def media_type_of(path: Path) -> str:
+    return {
+        ".tif": "image/tiff",
+        ".tiff": "image/tiff",
+        ".png": "image/png",
+        ".jpg": "image/jpeg",
+        ".jpeg": "image/jpeg",
+        ".pdf": "application/pdf",
+    }.get(path.suffix.lower(), "application/octet-stream")
+
+
+def pages_of(path: Path, max_pixels: int) -> list[SourcePage]:
+    """The pages in one input file, checked enough to know how many there are."""
+    if not path.is_file():
+        raise SourceError(path, "input.missing", "文件不存在")
+    if path.stat().st_size == 0:
+        raise SourceError(path, "input.empty", "文件为空（0 字节）")
+    digest = sha256_of_file(path)
+    media_type = media_type_of(path)
+    if media_type == "application/pdf":
+        with _open_pdf(path) as pdf:
+            count = len(pdf.pages)
+    elif path.suffix.lower() in IMAGE_SUFFIXES:
+        with _open_image(path, max_pixels) as image:
+            count = getattr(image, "n_frames", 1)
+    else:
+        raise SourceError(
+            path, "input.format", f"不支持的文件格式 {path.suffix or '（无扩展名）'}：应为 TIFF、PNG、JPEG 或 PDF"
+        )
+    if count == 0:
+        raise SourceError(path, "input.no_pages", "文件中没有页面")
+    return [SourcePage(path, i, digest, media_type) for i in range(count)]
+
+
+def load(page: SourcePage, max_pixels: int) -> tuple[Image.Image, float]:
+    """The page's image, fully decoded, and its resolution in dpi (0 when the file does not say)."""
+    if page.media_type == "application/pdf":
+        return _pdf_page_image(page, max_pixels)
+    with _open_image(page.path, max_pixels) as image:
+        try:
+            image.seek(page.frame)
+            image.load()
+        except (OSError, EOFError, ValueError) as exc:
+            raise SourceError(
+                page.path, "input.corrupt", f"第 {page.frame + 1} 帧无法解码（文件损坏或不完整）：{exc}"
+            ) from exc
+        dpi = image.info.get("dpi", (FALLBACK_DPI, FALLBACK_DPI))[0]
+        decoded = image.copy()
+    return decoded, float(dpi or 0)
+
+
+def _open_image(path: Path, max_pixels: int) -> Image.Image:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        previous = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = max_pixels
+        try:
+            return Image.open(path)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise SourceError(
+                path, "input.too_large", f"图像像素过多，疑为解压炸弹，拒绝处理（上限 {max_pixels:,} 像素）"
+            ) from exc
+        except UnidentifiedImageError as exc:
+            raise SourceError(path, "input.corrupt", "无法识别的图像文件（文件损坏或格式不符）") from exc
+        except OSError as exc:
+            raise SourceError(path, "input.corrupt", f"无法读取图像：{exc}") from exc
+        finally:
+            Image.MAX_IMAGE_PIXELS = previous
+
+
+def _open_pdf(path: Path) -> pikepdf.Pdf:
+    try:
+        pdf = pikepdf.open(path)
+    except pikepdf.PasswordError as exc:
+        raise SourceError(path, "input.encrypted", "PDF 已加密，无法读取；请提供未加密的扫描件") from exc
+    except pikepdf.PdfError as exc:
+        raise SourceError(path, "input.corrupt", f"PDF 文件损坏：{exc}") from exc
+    if pdf.is_encrypted:
+        pdf.close()
+        raise SourceError(
+            path, "input.encrypted", "PDF 已加密（即使无需密码也不符合长期保存要求）；请提供未加密的扫描件"
+        )
+    return pdf
+
+
+def _largest_image(page: pikepdf.Page) -> Iterator[PdfImage]:
+    for _, raw in page.images.items():
+        yield PdfImage(raw)
+
+
+def _pdf_page_image(page: SourcePage, max_pixels: int) -> tuple[Image.Image, float]:
+    with _open_pdf(page.path) as pdf:
+        pdf_page = pdf.pages[page.frame]
+        images = sorted(_largest_image(pdf_page), key=lambda im: im.width * im.height, reverse=True)
+        if not images:
+            raise SourceError(page.path, "input.not_scanned", f"第 {page.frame + 1} 页没有扫描图像（不是扫描件 PDF）")
+        best = images[0]
+        if best.width * best.height > max_pixels:
+            raise SourceError(
+                page.path, "input.too_large", f"第 {page.frame + 1} 页图像像素过多，疑为解压炸弹，拒绝处理"
+            )
+        try:
+            image = best.as_pil_image()
+            image.load()
+        except Exception as exc:  # pikepdf raises several types for damaged streams
+            raise SourceError(page.path, "input.corrupt", f"第 {page.frame + 1} 页图像无法解码：{exc}") from exc
+        width_inches = float(pdf_page.mediabox[2] - pdf_page.mediabox[0]) / 72
+        dpi = best.width / width_inches if width_inches > 0 else 0.0
+    return image, round(dpi, 1)
