@@ -43,12 +43,12 @@ def main(
 
         result = digitise(inputs, output, options, sidecar=sidecar, progress=advance)
     if result.findings:
-        console.print(report(result.findings))
+        console.print(report(result.findings), markup=False, soft_wrap=True)
     if errors(result.findings):
-        console.print(f"[red]未生成 {output}：{len(errors(result.findings))} 项错误须先处理。[/red]")
+        console.print(f"未生成 {output}：{len(errors(result.findings))} 项错误须先处理。", style="red", markup=False, soft_wrap=True)
         raise typer.Exit(1)
     resumed = f"，其中 {result.pages_resumed} 页沿用上次中断前的结果" if result.pages_resumed else ""
-    console.print(f"[green]已生成 {output}（{len(result.pages)} 页{resumed}）[/green]")
+    console.print(f"已生成 {output}（{len(result.pages)} 页{resumed}）", style="green", markup=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

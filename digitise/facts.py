@@ -75,17 +75,17 @@ def _cn_number(text: str) -> int:
     return CN_DIGITS.get(text, 0)
 
 
-def _partial(year: int, month: int | None, day: int | None) -> str | None:
+def _partial(year: int, month: int | None, day: int | None) -> str:
     if month is None:
         return f"{year:04d}"
     if not 1 <= month <= 12:
-        return None
+        return f"{year:04d}"  # OCR misread the month: the year still stands
     if day is None:
         return f"{year:04d}-{month:02d}"
     try:
         return date(year, month, day).isoformat()
     except ValueError:
-        return None
+        return f"{year:04d}-{month:02d}"
 
 
 def dates_in(text: str) -> list[str]:

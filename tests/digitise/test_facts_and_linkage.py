@@ -1,0 +1,69 @@
+from datetime import date
+
+import pytest
+
+from digitise.catalogue import Catalogue, CatalogueEntry, RetireeFacts, link_pages
+from digitise.facts import compare, dates_in, extract
+from digitise.specimen import citizen_id_for
+from digitise.tesseract import join_words
+
+
+@pytest.mark.parametrize(
+    ("text", "dates"),
+    [
+        ("出生于1962年3月15日", ["1962-03-15"]),
+        ("1962.03参加工作", ["1962-03"]),
+        ("一九六二年三月十五日", ["1962-03-15"]),
+        ("一九六二年三月", ["1962-03"]),
+        ("一九八〇年十二月二十五日", ["1980-12-25"]),
+        ("1962-3-5 至 1970/12", ["1962-03-05", "1970-12"]),
+        ("1962年13月", ["1962"]),  # no month 13: only the year stands
+        ("电话 19620315", []),
+    ],
+)
+def test_dates_in_the_forms_files_use(text, dates):
+    assert dates_in(text) == dates
+
+
+def test_citizen_ids_are_validated_and_the_name_read():
+    good = citizen_id_for("110102", date(1955, 6, 1), 12, "M")
+    bad = good[:-1] + ("0" if good[-1] != "0" else "1")
+    facts = extract(f"姓名：王伟 性别：男\n公民身份号码：{good}\n旧号 {bad}\n出生年月：1955年6月")
+    assert facts.citizen_ids == [good] and facts.invalid_ids == [bad]
+    assert facts.names == ["王伟"] and facts.birth_dates == ["1955-06"]
+
+
+def test_page_of_someone_else_is_flagged_and_masked():
+    me = RetireeFacts("王伟", citizen_id_for("110102", date(1955, 6, 1), 12, "M"), date(1955, 6, 1))
+    other = citizen_id_for("110105", date(1958, 2, 3), 40, "F")
+    findings = compare(7, extract(f"姓名：李娜 公民身份号码：{other} 出生日期：1958年2月3日"), me)
+    assert {f.code for f in findings} == {"misfiled.citizen_id", "misfiled.name", "misfiled.birth_date"}
+    assert all(f.page == 7 for f in findings)
+    assert other not in str([f.as_dict() for f in findings])  # masked in the report
+    assert compare(1, extract(f"姓名：王伟人 {me.citizen_id} 出生日期：1955年6月"), me) == []
+
+
+def test_words_joined_as_written():
+    assert join_words(["根据", "国家", "有关", "规定"]) == "根据国家有关规定"
+    assert join_words(["出生", "1962", "年"]) == "出生1962年"
+    assert join_words(["Grade", "A", "工资"]) == "Grade A工资"
+
+
+def catalogue(*pages):
+    return Catalogue("J1-RS-000001", tuple(CatalogueEntry(f"1-{i}", "1", "第一类", f"材料{i}", n)
+                                           for i, n in enumerate(pages, 1)))
+
+
+def test_linkage_counting_every_scanned_page():
+    linked, findings = link_pages(catalogue(2, 1), [False, True, False])
+    assert findings == [] and [(m.first_page, m.last_page) for m in linked] == [(1, 2), (3, 3)]
+
+
+def test_linkage_with_uncounted_blank_backs():
+    linked, findings = link_pages(catalogue(1, 2), [False, True, False, True, False, True])
+    assert findings == [] and [(m.first_page, m.last_page) for m in linked] == [(1, 2), (3, 6)]
+
+
+def test_linkage_count_mismatch_is_a_hard_failure():
+    linked, findings = link_pages(catalogue(2, 2), [False, False, False])
+    assert linked == [] and findings[0].code == "page_count.mismatch" and findings[0].severity == "error"

@@ -1,0 +1,185 @@
+"""What the scanning room sends us: every format, every kind of broken file, and the hard QC stops.
+
+Blank sheets need no OCR, so these run fast; the pipeline treats them like any other page.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pikepdf
+import pytest
+from PIL import Image
+
+from digitise.catalogue import Catalogue, CatalogueEntry
+from digitise.options import DigitiseOptions
+from digitise.pipeline import digitise
+from digitise.sources import pages_of
+
+CLI = [sys.executable, "-m", "digitise.cli"]
+
+
+def run(files, tmp_path, **options):
+    out = tmp_path / "out.pdf"
+    return digitise(files, out, DigitiseOptions(jobs=1, **options), sidecar=tmp_path / "out.json"), out
+
+
+def by_code(result):
+    return {f.code: f for f in result.findings}
+
+
+def test_every_input_format_is_read(blank_scan, tmp_path):
+    tiff = blank_scan("a.tif")
+    png = blank_scan("b.png")
+    jpeg = blank_scan("c.jpg")
+    g4 = tmp_path / "d.tif"
+    frames = [Image.open(blank_scan(f"g{i}.png")).convert("1") for i in range(2)]
+    frames[0].save(g4, compression="group4", save_all=True, append_images=frames[1:], dpi=(300, 300))
+    raw = tmp_path / "e.tif"
+    Image.open(png).save(raw, compression="raw", dpi=(300, 300))
+    pdf = tmp_path / "f.pdf"
+    Image.open(jpeg).convert("RGB").save(pdf, resolution=300)
+    result, out = run([tiff, png, jpeg, g4, raw, pdf], tmp_path)
+    assert result.written, result.findings
+    assert [p["source"] for p in result.pages] == ["a.tif", "b.png", "c.jpg", "d.tif", "d.tif", "e.tif", "f.pdf"]
+    assert result.pages[3]["source_mode"] == "bilevel" and result.pages[3]["source_bit_depth"] == 1
+    assert abs(result.pages[6]["dpi"] - 300) < 1  # a PDF's resolution comes from its page size
+    with pikepdf.open(out) as doc:
+        assert len(doc.pages) == 7
+
+
+@pytest.mark.parametrize(
+    ("make", "code"),
+    [
+        (lambda p: p.write_bytes(b""), "input.empty"),
+        (lambda p: p.write_bytes(b"II*\x00" + b"\x00" * 40), "input.corrupt"),
+        (lambda p: p.write_text("not an image"), "input.corrupt"),
+    ],
+    ids=["zero-byte", "broken-tiff-header", "text-file"],
+)
+def test_unreadable_files_are_named_and_the_rest_still_processed(blank_scan, tmp_path, make, code):
+    good = blank_scan("good.tif")
+    bad = tmp_path / "bad.tif"
+    make(bad)
+    result, out = run([good, bad], tmp_path)
+    finding = by_code(result)[code]
+    assert finding.source == "bad.tif" and finding.severity == "error"
+    assert [p["source"] for p in result.pages] == ["good.tif"]  # the good file was still processed
+    assert not result.written and not out.exists()
+
+
+def test_truncated_tiff_is_reported_per_page(blank_scan, tmp_path):
+    whole = blank_scan("whole.tif")
+    cut = tmp_path / "cut.tif"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    result, out = run([whole, cut], tmp_path)
+    assert "input.corrupt" in by_code(result) and by_code(result)["input.corrupt"].source == "cut.tif"
+    assert not out.exists()
+
+
+def test_decompression_bomb_is_refused_without_decoding(tmp_path):
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (20000, 20000)).save(bomb)  # 400 MP, a few kB on disk
+    result, _ = run([bomb], tmp_path, max_image_pixels=50_000_000)
+    assert by_code(result)["input.too_large"].source == "bomb.png"
+
+
+def test_encrypted_pdf_is_refused(blank_scan, tmp_path):
+    plain = tmp_path / "plain.pdf"
+    Image.open(blank_scan("x.png")).convert("RGB").save(plain, resolution=300)
+    locked = tmp_path / "locked.pdf"
+    with pikepdf.open(plain) as pdf:
+        pdf.save(locked, encryption=pikepdf.Encryption(owner="owner", user=""))
+    result, _ = run([locked], tmp_path)
+    assert by_code(result)["input.encrypted"].source == "locked.pdf"
+
+
+def test_resolution_below_minimum_stops_the_dossier(blank_scan, tmp_path):
+    result, out = run([blank_scan("low.tif", dpi=150)], tmp_path)
+    finding = by_code(result)["resolution.below_minimum"]
+    assert finding.measured == 150 and finding.rule == 200 and finding.page == 1
+    assert not result.written and not out.exists()
+    card = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert card["status"] == "failed" and "output" not in card
+
+
+def test_resolution_below_recommended_is_a_warning(blank_scan, tmp_path):
+    result, out = run([blank_scan("mid.tif", dpi=240)], tmp_path)
+    assert by_code(result)["resolution.below_recommended"].severity == "warning"
+    assert result.written and out.exists()
+
+
+def test_page_count_mismatch_stops_the_dossier_and_keeps_finished_pages(blank_scan, tmp_path):
+    files = [blank_scan("p1.tif"), blank_scan("p2.tif")]
+    catalogue = Catalogue("J102-RS-000001", (CatalogueEntry("1-1", "1", "第一类", "登记表", 3),))
+    result, out = run(files, tmp_path, catalogue=catalogue)
+    finding = by_code(result)["page_count.mismatch"]
+    assert finding.rule == {"catalogue_total": 3} and finding.measured["scanned"] == 2
+    assert not out.exists()
+    assert (tmp_path / "out.pdf.work" / "0001.json").exists()  # a corrected catalogue will not redo the pages
+
+
+def test_cli_exit_codes_and_report(blank_scan, tmp_path):
+    ok = subprocess.run([*CLI, str(blank_scan("a.tif")), "-o", str(tmp_path / "a.pdf"), "-j", "1"],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "已生成" in ok.stderr and (tmp_path / "a.pdf").exists()
+    bad = subprocess.run([*CLI, str(blank_scan("b.tif", dpi=100)), "-o", str(tmp_path / "b.pdf")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert "resolution.below_minimum" in bad.stderr and "低于最低要求 200 dpi" in bad.stderr
+    assert not (tmp_path / "b.pdf").exists()
+
+
+def test_cli_rejects_a_broken_catalogue(blank_scan, tmp_path):
+    cat = tmp_path / "cat.json"
+    cat.write_text(json.dumps({"archival_code": "J1-RS-1", "materials": [{"sequence": "1-1", "class_code": "1",
+                                                                           "title": "表", "pages": 0}]}))
+    r = subprocess.run([*CLI, str(blank_scan("a.tif")), "-o", str(tmp_path / "a.pdf"), "--catalogue", str(cat)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "catalogue.materials[1].pages" in r.stderr
+
+
+def test_pages_of_counts_frames(blank_scan, tmp_path):
+    multi = tmp_path / "m.tif"
+    frames = [Image.open(blank_scan(f"f{i}.png")) for i in range(3)]
+    frames[0].save(multi, save_all=True, append_images=frames[1:], compression="tiff_lzw")
+    assert [p.frame for p in pages_of(multi, 10**9)] == [0, 1, 2]
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_without_redoing_pages_or_leaving_a_half_pdf(tmp_path):
+    """kill -9 in the middle, run again: finished pages are reused and OUT.pdf appears only whole."""
+    import random
+
+    from digitise.specimen import draw_page, person, save_scan
+
+    rng = random.Random(7)
+    who = person(rng)
+    files = [save_scan(draw_page(rng, who, seal=False, lines=5), tmp_path / f"s{i}.tif") for i in range(4)]
+    out = tmp_path / "dossier.pdf"
+    command = [*CLI, *map(str, files), "-o", str(out), "-j", "1", "--lang", "chi_sim", "--sidecar",
+               str(tmp_path / "d.json")]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    work = tmp_path / "dossier.pdf.work"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (work / "0002.json").exists():
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert (work / "0001.json").exists() and (work / "0002.json").exists()
+    assert not out.exists()
+    again = subprocess.run(command, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    card = json.loads((tmp_path / "d.json").read_text(encoding="utf-8"))
+    assert card["run"]["pages_resumed"] >= 2
+    assert "沿用上次中断前的结果" in again.stderr
+    with pikepdf.open(out) as pdf:
+        assert len(pdf.pages) == 4
+    assert not work.exists()
+    assert not list(tmp_path.glob(".dossier.pdf*"))  # no temporary PDF left beside it
