@@ -1,6 +1,7 @@
 """The `archive` command: database, users, demo data and the server."""
 
 import logging
+from pathlib import Path
 
 import typer
 
@@ -212,9 +213,6 @@ def objects_delete(
     reason: str = typer.Option(..., help="why the object is destroyed (kept in the record)"),
 ) -> None:
     """Destroy one stored object: administrators only, with a reason, recorded before it happens."""
-    from sqlalchemy import select
-
-    from archive_service.auth.models import User
     from archive_service.config import get_settings
     from archive_service.db import transaction
     from archive_service.errors import ArchiveError
@@ -222,13 +220,63 @@ def objects_delete(
 
     try:
         with transaction() as session:
-            actor = session.scalar(select(User).where(User.username == username))
-            if actor is None:
-                raise ArchiveError("username.unknown", f"用户 {username} 不存在", "username")
-            delete_object(session, open_store(get_settings()), actor, storage_key, reason)
+            delete_object(session, open_store(get_settings()), _user(session, username), storage_key, reason)
     except ArchiveError as e:
         _fail(e)
     typer.echo(f"deleted {storage_key}")
+
+
+def _user(session, username: str):  # type: ignore[no-untyped-def]
+    """The account a command acts as; commands are run by a named person, never anonymously."""
+    from sqlalchemy import select
+
+    from archive_service.auth.models import User
+    from archive_service.errors import ArchiveError
+
+    actor = session.scalar(select(User).where(User.username == username))
+    if actor is None:
+        raise ArchiveError("username.unknown", f"用户 {username} 不存在", "username")
+    return actor
+
+
+@app.command()
+def digitise(
+    archival_code: str = typer.Argument(..., help="档号"),
+    scans: list[Path] = typer.Argument(..., help="扫描图像或扫描件 PDF，按扫描顺序"),
+    username: str = typer.Option(..., help="数字化责任者（档案员账号）"),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", min=1),
+    lang: str = typer.Option("chi_sim+eng", "--lang"),
+) -> None:
+    """Digitise a dossier: QC, OCR, PDF/A; store masters, use copy and sidecar; link pages to the catalogue."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from archive_service.config import get_settings
+    from archive_service.db import transaction
+    from archive_service.digitisation.service import digitise_dossier
+    from archive_service.dossiers.service import get_dossier_by_code
+    from archive_service.errors import ArchiveError
+    from archive_service.preservation.service import open_store
+
+    settings = get_settings()
+    try:
+        with transaction() as session:
+            actor = _user(session, username)
+            dossier = get_dossier_by_code(session, actor, archival_code)
+            with Progress("数字化 " + archival_code, BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
+                task = bar.add_task("pages", total=None)
+                outcome = digitise_dossier(
+                    session, open_store(settings), actor, dossier, scans, jobs=jobs, languages=lang,
+                    progress=lambda done, total: bar.update(task, total=total, advance=done),
+                    work_root=Path(settings.var_dir) / "digitise",
+                )
+    except ArchiveError as e:
+        _fail(e)
+    if outcome.report:
+        typer.echo(outcome.report)
+    if not outcome.ok:
+        typer.secho(f"{archival_code}: 质检未通过，未入库", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{archival_code}: {len(outcome.result.pages)} 页已数字化入库（PDF/A-2b，{outcome.use_copy.size:,} 字节）")
 
 
 @app.command()

@@ -14,11 +14,16 @@ class Action(enum.StrEnum):
     receive_transfers = "receive_transfers"
     approve_requests = "approve_requests"
     read_audit_log = "read_audit_log"
+    digitise = "digitise"  # run the pipeline and store masters and use copies
+    read_digital_copy = "read_digital_copy"  # open the use copy in custody work (logged)
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
     Role.intake_clerk: frozenset({Action.view_dossiers, Action.receive_transfers}),
-    Role.archivist: frozenset({Action.view_dossiers, Action.register_dossier, Action.receive_transfers}),
+    Role.archivist: frozenset(
+        {Action.view_dossiers, Action.register_dossier, Action.receive_transfers, Action.digitise,
+         Action.read_digital_copy}
+    ),
     Role.approver: frozenset({Action.view_dossiers, Action.approve_requests}),
     # Requesters reach dossiers only through approved retrieval requests, never by browsing.
     Role.requester: frozenset(),

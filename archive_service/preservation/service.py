@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive_service.auth.models import Role, User
@@ -81,11 +81,35 @@ def ingest(
         )
         session.add(obj)
         session.flush()
-        return obj
     except Exception:
         if stored.created:
             store.delete(stored.key)
         raise
+    if stored.created:
+        session.info.setdefault(_CREATED, []).append((store, stored.key))
+    return obj
+
+
+# Objects put during a transaction that is rolled back later (a failed step after the ingest)
+# are removed again, so the store never keeps an object the database does not record.
+_CREATED = "objects_created_in_transaction"
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_created_objects(session: Session) -> None:
+    session.info.pop(_CREATED, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _discard_created_objects(session: Session) -> None:
+    created = session.info.pop(_CREATED, [])
+    if not created:
+        return
+    with Session(bind=session.get_bind()) as check:
+        for store, key in created:
+            # Content-addressed: another transaction may have recorded the same bytes meanwhile.
+            if not check.scalar(select(func.count()).where(DigitalObject.storage_key == key)):
+                store.delete(key)
 
 
 def count_recorded_objects(session: Session) -> int:

@@ -4,7 +4,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -12,13 +12,15 @@ from sqlalchemy.orm import Session
 from archive_service.access.models import RequestStatus, RetrievalRequest
 from archive_service.auth import service as auth_service
 from archive_service.auth.models import User
+from archive_service.auth.permissions import Action, can, require
+from archive_service.digitisation import service as digitisation
 from archive_service.config import get_settings
 from archive_service.deps import SESSION_COOKIE, client_address, current_user, db_session, request_token
 from archive_service.dossiers import service as dossiers
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import ClassScheme, Dossier, DossierStatus
-from archive_service.errors import ArchiveError
-from archive_service.preservation.service import fixity_alerts
+from archive_service.errors import ArchiveError, NotFound
+from archive_service.preservation.service import fixity_alerts, open_store
 from archive_service.transfers.models import TransferBatch, TransferStatus
 from archive_service.values import mask_citizen_id
 
@@ -142,6 +144,27 @@ def dossier_list(
     )
 
 
+@router.get("/dossiers/{dossier_id}/copy.pdf")
+def dossier_use_copy(
+    dossier_id: int,
+    session: Session = Depends(db_session),
+    user: User = Depends(current_user),
+) -> StreamingResponse:
+    """The PDF/A use copy, for custody work by the bureau's own staff (requesters go through requests)."""
+    require(user, Action.read_digital_copy)
+    dossier = dossiers.get_dossier(session, user, dossier_id)
+    use_copy = digitisation.latest_use_copy(session, dossier)
+    if use_copy is None:
+        raise NotFound(f"{dossier.archival_code} 的数字副本", "dossier_id")
+    store = open_store(get_settings())
+    return StreamingResponse(
+        store.open(use_copy.storage_key),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(use_copy.name)}",
+                 "Cache-Control": "no-store"},
+    )
+
+
 @router.get("/dossiers/{dossier_id}", response_class=HTMLResponse)
 def dossier_page(
     dossier_id: int,
@@ -150,10 +173,18 @@ def dossier_page(
     user: User = Depends(current_user),
 ) -> HTMLResponse:
     dossier = dossiers.get_dossier(session, user, dossier_id)
+    use_copy = digitisation.latest_use_copy(session, dossier)
+    findings = digitisation.findings_of(use_copy) if use_copy else []
+    confidences = [c for c in (use_copy.page_confidence or []) if c is not None] if use_copy else []
     return templates.TemplateResponse(
         request,
         "dossier.html",
         {
+            "use_copy": use_copy,
+            "can_read_copy": can(user, Action.read_digital_copy),
+            "qc_warnings": [f for f in findings if f.severity != "info"],
+            "qc_records": [f for f in findings if f.severity == "info"],
+            "mean_confidence": sum(confidences) / len(confidences) if confidences else None,
             "user": user,
             "d": dossier,
             "r": dossier.retiree,

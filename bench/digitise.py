@@ -1,0 +1,130 @@
+"""Digitisation throughput, OCR accuracy and output size: our pipeline against OCRmyPDF on the same pages.
+
+Generates personnel-file-like scans at 300 dpi with known text (skewed, noisy, red seals, photos,
+some upside down, some blank backs), saves them as the scanner would (LZW TIFF), and runs
+
+  * this pipeline (`digitise`, same language as OCRmyPDF, and again with our default chi_sim+eng);
+  * `ocrmypdf -l chi_sim --rotate-pages --deskew --output-type pdfa-2 -j N` on a PDF of the same
+    scans (made losslessly with img2pdf, as a scanner's PDF would be).
+
+Character error rate: edit distance between the PDF's text (pdftotext, whitespace removed) and
+the printed text, over the printed text's length, summed over all pages.
+
+    .venv/bin/pip install -e '.[bench]'; apt install ghostscript   (make bench does both)
+    .venv/bin/python bench/digitise.py [--pages 24] [--jobs 2]
+"""
+
+import argparse
+import os
+import platform
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import img2pdf  # noqa: E402
+from rapidfuzz.distance import Levenshtein  # noqa: E402
+
+from digitise.options import DigitiseOptions  # noqa: E402
+from digitise.pipeline import digitise  # noqa: E402
+from digitise.specimen import draw_page, person, save_scan  # noqa: E402
+
+
+def make_pages(n: int, folder: Path) -> tuple[list[Path], list[str]]:
+    rng = random.Random(2026)
+    who = person(rng)
+    files, truth = [], []
+    for i in range(n):
+        kind = i % 8
+        page = draw_page(
+            rng,
+            who,
+            skew=rng.uniform(-3, 3),
+            seal=kind in (0, 2, 4, 6),
+            photo=kind == 0,
+            upside_down=kind in (3, 7),
+            blank=kind == 5,
+            noise=rng.choice((4.0, 8.0, 14.0)),
+        )
+        files.append(save_scan(page, folder / f"scan-{i + 1:04d}.tif"))
+        truth.append(page.text)
+    return files, truth
+
+
+def page_texts(pdf: Path, pages: int) -> list[str]:
+    out = []
+    for p in range(1, pages + 1):
+        text = subprocess.run(["pdftotext", "-f", str(p), "-l", str(p), str(pdf), "-"], capture_output=True,
+                              text=True, check=True).stdout
+        out.append(re.sub(r"\s+", "", text))
+    return out
+
+
+def cer(texts: list[str], truth: list[str]) -> float:
+    errors = sum(Levenshtein.distance(t, g) for t, g in zip(texts, truth, strict=True))
+    return errors / max(1, sum(len(g) for g in truth))
+
+
+def run_ours(files: list[Path], out: Path, jobs: int, lang: str) -> float:
+    start = time.perf_counter()
+    result = digitise(files, out, DigitiseOptions(jobs=jobs, languages=lang))
+    elapsed = time.perf_counter() - start
+    if not result.written:
+        raise SystemExit(f"pipeline did not write the PDF: {result.findings}")
+    return elapsed
+
+
+def run_ocrmypdf(files: list[Path], work: Path, out: Path, jobs: int) -> float:
+    source = work / "scans.pdf"
+    source.write_bytes(img2pdf.convert([str(f) for f in files]))
+    ocrmypdf = Path(sys.executable).parent / "ocrmypdf"
+    start = time.perf_counter()
+    subprocess.run([str(ocrmypdf), "-l", "chi_sim", "--rotate-pages", "--deskew", "--output-type", "pdfa-2",
+                    "-j", str(jobs), "-q", str(source), str(out)], check=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pages", type=int, default=24)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    if not shutil.which("gs"):
+        raise SystemExit("OCRmyPDF needs Ghostscript: apt install ghostscript (make bench installs it)")
+    work = Path(tempfile.mkdtemp(prefix="bench-digitise-"))
+    try:
+        files, truth = make_pages(args.pages, work)
+        rows = []
+        for name, runner, out in (
+            ("ours (chi_sim)", lambda o: run_ours(files, o, args.jobs, "chi_sim"), work / "ours.pdf"),
+            ("ours (chi_sim+eng, default)", lambda o: run_ours(files, o, args.jobs, "chi_sim+eng"),
+             work / "ours-eng.pdf"),
+            ("OCRmyPDF " + subprocess.run([str(Path(sys.executable).parent / "ocrmypdf"), "--version"],
+                                          capture_output=True, text=True).stdout.strip(),
+             lambda o: run_ocrmypdf(files, work, o, args.jobs), work / "ocrmypdf.pdf"),
+        ):
+            elapsed = runner(out)
+            rows.append((name, args.pages / elapsed * 60, cer(page_texts(out, args.pages), truth),
+                         out.stat().st_size / args.pages))
+        print(f"\n{args.pages} pages, A4 at 300 dpi, {args.jobs} jobs; {platform.node()} "
+              f"{os.cpu_count()} cores, Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}\n")
+        print("| pipeline | pages/min | CER (whitespace ignored) | KB/page |")
+        print("|---|---|---|---|")
+        for name, ppm, error_rate, size in rows:
+            print(f"| {name} | {ppm:.1f} | {error_rate:.2%} | {size / 1024:.0f} |")
+        base = rows[-1]
+        for name, ppm, error_rate, size in rows[:-1]:
+            print(f"\n{name} vs OCRmyPDF: {ppm / base[1]:.2f}× pages/min, CER {error_rate:.2%} vs {base[2]:.2%}, "
+                  f"{size / base[3]:.2f}× bytes/page")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

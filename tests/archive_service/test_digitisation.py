@@ -1,0 +1,117 @@
+"""Digitising a dossier in custody: what is stored, what is recorded, and nothing when QC stops it."""
+
+import hashlib
+import random
+from functools import cache
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from archive_service import db
+from archive_service.auth.models import User
+from archive_service.cli import app as cli
+from archive_service.config import get_settings
+from archive_service.digitisation.service import digitise_dossier
+from archive_service.dossiers.models import DigitalObject, DigitisationState, Dossier
+from archive_service.preservation import service as preservation
+from digitise.specimen import draw_page, person, save_scan
+
+SCAN_DIR = Path(__import__("tempfile").mkdtemp(prefix="test-scans-"))
+
+
+@cache
+def blank_scans(count: int, dpi: int = 200) -> tuple[Path, ...]:
+    """Blank sheets at 200 dpi: no OCR, so a whole dossier's worth stays quick (and earns a warning)."""
+    page = draw_page(random.Random(1), person(random.Random(1)), blank=True, dpi=dpi, noise=0)
+    return tuple(save_scan(page, SCAN_DIR / f"{count}-{i + 1:03d}.tif") for i in range(count))
+
+
+def _setup(archival_code: str | None = None):
+    session = db.get_sessionmaker()()
+    actor = session.scalar(select(User).where(User.username == "archivist"))
+    query = select(Dossier).where(Dossier.custodian_id == actor.organisation_id).order_by(Dossier.id)
+    dossier = session.scalars(query).first()
+    return session, actor, dossier
+
+
+def stored_keys() -> set[str]:
+    return set(preservation.open_store(get_settings()).keys())
+
+
+def test_digitised_dossier_is_stored_linked_and_shown(client, login):
+    session, actor, dossier = _setup()
+    total = sum(m.pages for m in dossier.materials)
+    scans = blank_scans(total)
+    outcome = digitise_dossier(session, preservation.open_store(get_settings()), actor, dossier, scans, jobs=2)
+    session.commit()
+    assert outcome.ok, outcome.report
+    objects = session.scalars(select(DigitalObject).where(DigitalObject.dossier_id == dossier.id)).all()
+    roles = sorted(o.role for o in objects)
+    assert roles.count("master_image") == total and roles.count("use_copy") == 1 and roles.count("sidecar") == 1
+    masters = sorted((o for o in objects if o.role == "master_image"), key=lambda o: o.name)
+    assert masters[0].name == f"{dossier.archival_code}-0001.tif"
+    assert masters[0].sha256 == hashlib.sha256(scans[0].read_bytes()).hexdigest()  # the scan, unchanged
+    assert stored_keys() == {o.storage_key for o in objects}
+    use_copy = next(o for o in objects if o.role == "use_copy")
+    assert use_copy.pdfa_level == "2b" and use_copy.pages == total
+    assert any(f["code"] == "resolution.below_recommended" for f in use_copy.qc_results)
+    session.refresh(dossier)
+    assert dossier.digitisation == DigitisationState.done
+    ranges = [(m.first_page, m.last_page) for m in sorted(dossier.materials, key=lambda m: m.sort_key)]
+    assert ranges[0][0] == 1 and ranges[-1][1] == total
+    assert all(a[1] + 1 == b[0] for a, b in zip(ranges, ranges[1:]))  # contiguous, in catalogue order
+
+    headers = login("archivist")
+    page = client.get(f"/dossiers/{dossier.id}", headers=headers)
+    assert "数字副本" in page.text and f"{dossier.archival_code}.pdf" in page.text and "项警告" in page.text
+    assert f'copy.pdf#page={ranges[1][0]}"' in page.text
+    pdf = client.get(f"/dossiers/{dossier.id}/copy.pdf", headers=headers)
+    assert pdf.status_code == 200 and hashlib.sha256(pdf.content).hexdigest() == use_copy.sha256
+    assert client.get(f"/dossiers/{dossier.id}/copy.pdf", headers=login("sibao")).status_code == 403
+    assert client.get(f"/dossiers/{dossier.id}/copy.pdf", headers=login("dongcheng")).status_code in (403, 404)
+    session.close()
+
+
+def test_qc_failure_stores_nothing_and_marks_the_dossier(demo):
+    session, actor, dossier = _setup()
+    total = sum(m.pages for m in dossier.materials)
+    outcome = digitise_dossier(session, preservation.open_store(get_settings()), actor, dossier,
+                               blank_scans(total - 1), jobs=2)
+    session.commit()
+    assert not outcome.ok and "page_count.mismatch" in outcome.report
+    assert stored_keys() == set()
+    assert session.scalars(select(DigitalObject).where(DigitalObject.dossier_id == dossier.id)).all() == []
+    session.refresh(dossier)
+    assert dossier.digitisation == DigitisationState.failed
+    session.close()
+
+
+def test_failure_while_recording_leaves_no_orphan_objects(demo, monkeypatch):
+    session, actor, dossier = _setup()
+    total = sum(m.pages for m in dossier.materials)
+    real_ingest = preservation.ingest
+
+    def failing_ingest(session, store, dossier, path, *, role, **kw):
+        if role == "sidecar":
+            raise OSError("disk full while storing the sidecar")
+        return real_ingest(session, store, dossier, path, role=role, **kw)
+
+    monkeypatch.setattr("archive_service.digitisation.service.ingest", failing_ingest)
+    with pytest.raises(OSError):
+        digitise_dossier(session, preservation.open_store(get_settings()), actor, dossier, blank_scans(total), jobs=2)
+    session.rollback()
+    assert stored_keys() == set()  # masters and PDF put before the failure were removed again
+    session.close()
+
+
+def test_cli_reports_and_exits_non_zero_on_hard_failure(demo):
+    session, actor, dossier = _setup()
+    code = dossier.archival_code
+    session.close()
+    result = CliRunner().invoke(cli, ["digitise", code, *map(str, blank_scans(3)), "--username", "archivist"])
+    assert result.exit_code == 1
+    assert "page_count.mismatch" in result.output and "未入库" in result.output
+    nobody = CliRunner().invoke(cli, ["digitise", code, str(blank_scans(3)[0]), "--username", "nobody"])
+    assert nobody.exit_code == 2 and "用户 nobody 不存在" in nobody.output
