@@ -61,3 +61,22 @@ def test_dashboard_counts_and_other_bureau_is_invisible(page, server):
     response = page.goto(f"{server}/dossiers/1")
     assert response.status == 404
     assert "未找到该档案" in page.locator("[role=alert]").inner_text()
+
+
+def test_digitised_dossier_shows_its_copy_and_qc(page, server):
+    _login(page, server)
+    page.wait_for_url(f"{server}/dossiers")
+    page.get_by_placeholder("姓名、档号或身份证号后几位").fill("J102-RS-000001")
+    page.get_by_role("button", name="查询").click()
+    page.locator("table.grid tbody tr").first.get_by_role("link").click()
+    section = page.locator("#digital-copy")
+    assert "J102-RS-000001.pdf" in section.inner_text() and "PDF/A-2B" in section.inner_text()
+    # The specimen forms belong to someone else: the misfiling check says so, page by page.
+    assert "misfiled.citizen_id" in section.locator("table.qc").inner_text()
+    first_range = page.locator("table.catalogue a[href*='copy.pdf#page=']").first
+    assert first_range.inner_text().startswith("1–")
+    section.scroll_into_view_if_needed()
+    shot(page, "dossier-digital-copy")
+    response = page.request.get(f"{server}/dossiers/1/copy.pdf")
+    assert response.status == 200 and response.headers["content-type"] == "application/pdf"
+    assert response.body()[:5] == b"%PDF-"
