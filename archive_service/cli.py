@@ -20,6 +20,8 @@ fixity_app = typer.Typer(help="Fixity of stored objects", no_args_is_help=True)
 objects_app = typer.Typer(help="Stored objects", no_args_is_help=True)
 app.add_typer(fixity_app, name="fixity")
 app.add_typer(objects_app, name="objects")
+audit_app = typer.Typer(help="Access log", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 
 def _fail(error: Exception) -> None:
@@ -237,6 +239,26 @@ def _user(session, username: str):  # type: ignore[no-untyped-def]
     if actor is None:
         raise ArchiveError("username.unknown", f"用户 {username} 不存在", "username")
     return actor
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the hash-chained access log; exit 1 naming the first entry that was altered, removed or inserted."""
+    from archive_service.access.log import verify_chain
+    from archive_service.db import get_sessionmaker
+
+    with get_sessionmaker()() as session:
+        report = verify_chain(session)
+    if report.ok:
+        typer.echo(f"access log intact: {report.entries} entries, chain verified")
+        return
+    typer.secho(
+        f"access log BROKEN at entry seq {report.broken_seq} (id {report.broken_id}): {report.reason}; "
+        f"{report.entries} entries before it verified",
+        fg=typer.colors.RED,
+        err=True,
+    )
+    raise typer.Exit(1)
 
 
 @app.command()

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive_service.access.models import RequestStatus, RetrievalRequest
+from archive_service.access.log import AccessAction, record_access
 from archive_service.auth import service as auth_service
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, can, require
@@ -147,6 +148,7 @@ def dossier_list(
 @router.get("/dossiers/{dossier_id}/copy.pdf")
 def dossier_use_copy(
     dossier_id: int,
+    request: Request,
     session: Session = Depends(db_session),
     user: User = Depends(current_user),
 ) -> StreamingResponse:
@@ -157,6 +159,9 @@ def dossier_use_copy(
     if use_copy is None:
         raise NotFound(f"{dossier.archival_code} 的数字副本", "dossier_id")
     store = open_store(get_settings())
+    # Logged and committed before a byte is sent.
+    record_access(session, user, AccessAction.view_copy, client_address(request), dossier_id=dossier.id,
+                  detail=f"{use_copy.name} v{use_copy.version}")
     return StreamingResponse(
         store.open(use_copy.storage_key),
         media_type="application/pdf",

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from archive_service import db
+from archive_service.access.models import AccessLogEntry
 from archive_service.auth.models import User
 from archive_service.cli import app as cli
 from archive_service.config import get_settings
@@ -69,6 +70,8 @@ def test_digitised_dossier_is_stored_linked_and_shown(client, login):
     assert f'copy.pdf#page={ranges[1][0]}"' in page.text
     pdf = client.get(f"/dossiers/{dossier.id}/copy.pdf", headers=headers)
     assert pdf.status_code == 200 and hashlib.sha256(pdf.content).hexdigest() == use_copy.sha256
+    logged = session.scalars(select(AccessLogEntry).where(AccessLogEntry.dossier_id == dossier.id)).all()
+    assert [(e.action, e.role) for e in logged] == [("view_copy", "archivist")]  # the view is on record
     assert client.get(f"/dossiers/{dossier.id}/copy.pdf", headers=login("sibao")).status_code == 403
     assert client.get(f"/dossiers/{dossier.id}/copy.pdf", headers=login("dongcheng")).status_code in (403, 404)
     session.close()

@@ -1,0 +1,85 @@
+"""The access log's hash chain: intact when used, broken — at the right entry — when tampered with."""
+
+import threading
+
+from sqlalchemy import select, text
+from typer.testing import CliRunner
+
+from archive_service import db
+from archive_service.access.log import GENESIS, record_access, verify_chain
+from archive_service.access.models import AccessLogEntry
+from archive_service.auth.models import User
+from archive_service.cli import app as cli
+
+
+def _log_some(n: int) -> None:
+    with db.get_sessionmaker()() as session:
+        user = session.scalar(select(User).where(User.username == "archivist"))
+        for i in range(n):
+            record_access(session, user, "view_page", "10.0.0.7", dossier_id=1, pages=[i + 1], detail=f"第{i + 1}页")
+
+
+def _without_triggers(session, sql: str) -> None:
+    """Go around the append-only triggers, as someone with the database password could."""
+    if session.get_bind().dialect.name == "sqlite":
+        for name in session.execute(text("SELECT name FROM sqlite_master WHERE type='trigger' "
+                                         "AND tbl_name='access_log_entry'")).scalars().all():
+            session.execute(text(f"DROP TRIGGER {name}"))
+    else:
+        session.execute(text("ALTER TABLE access_log_entry DISABLE TRIGGER USER"))
+    session.execute(text(sql))
+    session.commit()
+
+
+def test_entries_are_chained_and_verify(demo):
+    _log_some(5)
+    with db.get_sessionmaker()() as session:
+        entries = session.scalars(select(AccessLogEntry).order_by(AccessLogEntry.seq)).all()
+        assert [e.seq for e in entries] == [1, 2, 3, 4, 5]
+        assert entries[0].prev_hash == GENESIS
+        assert all(b.prev_hash == a.entry_hash for a, b in zip(entries, entries[1:]))
+        assert entries[2].role == "archivist" and entries[2].client_address == "10.0.0.7"
+        report = verify_chain(session)
+    assert report.ok and report.entries == 5
+    result = CliRunner().invoke(cli, ["audit", "verify"])
+    assert result.exit_code == 0 and "5 entries" in result.output
+
+
+def test_edited_entry_is_named(demo):
+    _log_some(6)
+    with db.get_sessionmaker()() as session:
+        _without_triggers(session, "UPDATE access_log_entry SET detail = '无' WHERE seq = 4")
+        report = verify_chain(session)
+    assert report.broken_seq == 4 and "altered" in report.reason and report.entries == 3
+    result = CliRunner().invoke(cli, ["audit", "verify"])
+    assert result.exit_code == 1 and "seq 4" in result.output
+
+
+def test_deleted_entry_is_detected(demo):
+    _log_some(6)
+    with db.get_sessionmaker()() as session:
+        _without_triggers(session, "DELETE FROM access_log_entry WHERE seq = 3")
+        report = verify_chain(session)
+    assert report.broken_seq == 4 and "missing" in report.reason
+
+
+def test_deleted_last_entries_with_renumbering_is_detected(demo):
+    """Even a careful forger who deletes and renumbers cannot re-link the hashes."""
+    _log_some(5)
+    with db.get_sessionmaker()() as session:
+        _without_triggers(session, "DELETE FROM access_log_entry WHERE seq = 2")
+        session.execute(text("UPDATE access_log_entry SET seq = seq - 1 WHERE seq > 2"))
+        session.commit()
+        report = verify_chain(session)
+    assert report.broken_seq == 2 and "does not link" in report.reason
+
+
+def test_concurrent_writers_keep_one_gap_free_chain(demo):
+    threads = [threading.Thread(target=_log_some, args=(15,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with db.get_sessionmaker()() as session:
+        report = verify_chain(session)
+    assert report.ok and report.entries == 60
