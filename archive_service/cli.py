@@ -298,7 +298,8 @@ def digitise(
     if not outcome.ok:
         typer.secho(f"{archival_code}: 质检未通过，未入库", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
-    typer.echo(f"{archival_code}: {len(outcome.result.pages)} 页已数字化入库（PDF/A-2b，{outcome.use_copy.size:,} 字节）")
+    pages, size = len(outcome.result.pages), outcome.use_copy.size  # type: ignore[union-attr]
+    typer.echo(f"{archival_code}: {pages} 页已数字化入库（PDF/A-2b，{size:,} 字节）")
 
 
 @app.command()

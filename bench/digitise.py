@@ -60,8 +60,9 @@ def make_pages(n: int, folder: Path) -> tuple[list[Path], list[str]]:
 def page_texts(pdf: Path, pages: int) -> list[str]:
     out = []
     for p in range(1, pages + 1):
-        text = subprocess.run(["pdftotext", "-f", str(p), "-l", str(p), str(pdf), "-"], capture_output=True,
-                              text=True, check=True).stdout
+        text = subprocess.run(
+            ["pdftotext", "-f", str(p), "-l", str(p), str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout
         out.append(re.sub(r"\s+", "", text))
     return out
 
@@ -85,8 +86,23 @@ def run_ocrmypdf(files: list[Path], work: Path, out: Path, jobs: int) -> float:
     source.write_bytes(img2pdf.convert([str(f) for f in files]))
     ocrmypdf = Path(sys.executable).parent / "ocrmypdf"
     start = time.perf_counter()
-    subprocess.run([str(ocrmypdf), "-l", "chi_sim", "--rotate-pages", "--deskew", "--output-type", "pdfa-2",
-                    "-j", str(jobs), "-q", str(source), str(out)], check=True)
+    subprocess.run(
+        [
+            str(ocrmypdf),
+            "-l",
+            "chi_sim",
+            "--rotate-pages",
+            "--deskew",
+            "--output-type",
+            "pdfa-2",
+            "-j",
+            str(jobs),
+            "-q",
+            str(source),
+            str(out),
+        ],
+        check=True,
+    )
     return time.perf_counter() - start
 
 
@@ -103,25 +119,43 @@ def main() -> None:
         rows = []
         for name, runner, out in (
             ("ours (chi_sim)", lambda o: run_ours(files, o, args.jobs, "chi_sim"), work / "ours.pdf"),
-            ("ours (chi_sim+eng, default)", lambda o: run_ours(files, o, args.jobs, "chi_sim+eng"),
-             work / "ours-eng.pdf"),
-            ("OCRmyPDF " + subprocess.run([str(Path(sys.executable).parent / "ocrmypdf"), "--version"],
-                                          capture_output=True, text=True).stdout.strip(),
-             lambda o: run_ocrmypdf(files, work, o, args.jobs), work / "ocrmypdf.pdf"),
+            (
+                "ours (chi_sim+eng, default)",
+                lambda o: run_ours(files, o, args.jobs, "chi_sim+eng"),
+                work / "ours-eng.pdf",
+            ),
+            (
+                "OCRmyPDF "
+                + subprocess.run(
+                    [str(Path(sys.executable).parent / "ocrmypdf"), "--version"], capture_output=True, text=True
+                ).stdout.strip(),
+                lambda o: run_ocrmypdf(files, work, o, args.jobs),
+                work / "ocrmypdf.pdf",
+            ),
         ):
             elapsed = runner(out)
-            rows.append((name, args.pages / elapsed * 60, cer(page_texts(out, args.pages), truth),
-                         out.stat().st_size / args.pages))
-        print(f"\n{args.pages} pages, A4 at 300 dpi, {args.jobs} jobs; {platform.node()} "
-              f"{os.cpu_count()} cores, Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}\n")
+            rows.append(
+                (
+                    name,
+                    args.pages / elapsed * 60,
+                    cer(page_texts(out, args.pages), truth),
+                    out.stat().st_size / args.pages,
+                )
+            )
+        print(
+            f"\n{args.pages} pages, A4 at 300 dpi, {args.jobs} jobs; {platform.node()} "
+            f"{os.cpu_count()} cores, Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}\n"
+        )
         print("| pipeline | pages/min | CER (whitespace ignored) | KB/page |")
         print("|---|---|---|---|")
         for name, ppm, error_rate, size in rows:
             print(f"| {name} | {ppm:.1f} | {error_rate:.2%} | {size / 1024:.0f} |")
         base = rows[-1]
         for name, ppm, error_rate, size in rows[:-1]:
-            print(f"\n{name} vs OCRmyPDF: {ppm / base[1]:.2f}× pages/min, CER {error_rate:.2%} vs {base[2]:.2%}, "
-                  f"{size / base[3]:.2f}× bytes/page")
+            print(
+                f"\n{name} vs OCRmyPDF: {ppm / base[1]:.2f}× pages/min, CER {error_rate:.2%} vs {base[2]:.2%}, "
+                f"{size / base[3]:.2f}× bytes/page"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

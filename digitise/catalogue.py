@@ -101,7 +101,8 @@ def link_pages(catalogue: Catalogue, blank: list[bool]) -> tuple[list[MaterialPa
             Finding(
                 "page_count.mismatch",
                 Severity.error,
-                f"目录页数合计 {declared} 页，扫描 {scanned} 页（其中有内容 {content} 页），两者不符，请核对漏扫、重扫或目录",
+                f"目录页数合计 {declared} 页，扫描 {scanned} 页（其中有内容 {content} 页），"
+                "两者不符，请核对漏扫、重扫或目录",
                 measured={"scanned": scanned, "with_content": content},
                 rule={"catalogue_total": declared},
             )

@@ -45,7 +45,12 @@ def main(
     if result.findings:
         console.print(report(result.findings), markup=False, soft_wrap=True)
     if errors(result.findings):
-        console.print(f"未生成 {output}：{len(errors(result.findings))} 项错误须先处理。", style="red", markup=False, soft_wrap=True)
+        console.print(
+            f"未生成 {output}：{len(errors(result.findings))} 项错误须先处理。",
+            style="red",
+            markup=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(1)
     resumed = f"，其中 {result.pages_resumed} 页沿用上次中断前的结果" if result.pages_resumed else ""
     console.print(f"已生成 {output}（{len(result.pages)} 页{resumed}）", style="green", markup=False, soft_wrap=True)

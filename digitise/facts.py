@@ -111,7 +111,8 @@ def dates_in(text: str) -> list[str]:
 
 def extract(text: str) -> PageFacts:
     compact = re.sub(r"\s+", "", text)
-    valid, invalid = [], []
+    valid: list[str] = []
+    invalid: list[str] = []
     for candidate in ID_PATTERN.findall(compact):
         candidate = candidate.upper()
         (valid if ric.is_valid(candidate) else invalid).append(candidate)

@@ -172,8 +172,8 @@ def encode_g4(image: Image.Image) -> bytes:
     bilevel.save(buf, "TIFF", compression="group4", strip_size=2**31 - 1)
     buf.seek(0)
     with Image.open(buf) as tiff:
-        offsets = tiff.tag_v2[273]
-        counts = tiff.tag_v2[279]
+        tags = tiff.tag_v2  # type: ignore[attr-defined]
+        offsets, counts = tags[273], tags[279]  # StripOffsets, StripByteCounts
     if len(offsets) != 1:
         raise RuntimeError("G4 encoder wrote more than one strip")
     data = buf.getvalue()

@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from stdnum.cn import ric
@@ -187,7 +188,7 @@ def _add_noise(image: Image.Image, amount: float, rng: random.Random) -> Image.I
 
 def save_scan(page: SpecimenPage, path: Path) -> Path:
     """Save as a scanner would: LZW TIFF (or by suffix) with the resolution recorded."""
-    kwargs: dict[str, object] = {"dpi": (page.dpi, page.dpi)}
+    kwargs: dict[str, Any] = {"dpi": (page.dpi, page.dpi)}
     if path.suffix.lower() in (".tif", ".tiff"):
         kwargs["compression"] = "tiff_lzw"
     elif path.suffix.lower() in (".jpg", ".jpeg"):

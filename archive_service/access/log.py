@@ -39,8 +39,21 @@ class AccessAction:
     export = "export"
 
 
-FIELDS = ("seq", "at", "user_id", "role", "organisation_id", "client_address", "action", "dossier_id", "materials",
-          "pages", "request_id", "detail", "prev_hash")
+FIELDS = (
+    "seq",
+    "at",
+    "user_id",
+    "role",
+    "organisation_id",
+    "client_address",
+    "action",
+    "dossier_id",
+    "materials",
+    "pages",
+    "request_id",
+    "detail",
+    "prev_hash",
+)
 
 
 def entry_hash(values: dict) -> str:

@@ -9,7 +9,7 @@ it stored (preservation's rollback hook), so nothing is half-recorded.
 
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -59,8 +59,13 @@ def catalogue_for(session: Session, dossier: Dossier) -> Catalogue:
     for m in catalogue(dossier):
         n = top_class(m.material_class.code)
         entries.append(
-            CatalogueEntry(m.sequence, m.material_class.code, f"第{TOP_CLASS_NAMES[n]}类 {class_names.get(n, '')}".strip(),
-                           m.title, m.pages)
+            CatalogueEntry(
+                m.sequence,
+                m.material_class.code,
+                f"第{TOP_CLASS_NAMES[n]}类 {class_names.get(n, '')}".strip(),
+                m.title,
+                m.pages,
+            )
         )
     r = dossier.retiree
     return Catalogue(dossier.archival_code, tuple(entries), RetireeFacts(r.name, r.citizen_id, r.birth_date))
@@ -83,20 +88,21 @@ def digitise_dossier(
         raise ArchiveError("dossier.not_in_custody", "只能数字化本馆保管的档案", "archival_code", 403)
     if not scans:
         raise ArchiveError("scans.empty", "请给出扫描文件", "scans")
+    # Finished pages are kept between attempts: a rerun after a crash or a corrected catalogue resumes.
+    work_dir = (work_root or Path(tempfile.gettempdir())) / f"digitise-{dossier.archival_code}.work"
     options = DigitiseOptions(
         languages=languages,
         catalogue=catalogue_for(session, dossier),
         operator=f"{actor.display_name}（{actor.username}）",
-        **({"jobs": jobs} if jobs else {}),
+        work_dir=work_dir,
     )
+    if jobs:
+        options = replace(options, jobs=jobs)
     if work_root:
         work_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="digitise-", dir=work_root) as tmp:
         out = Path(tmp) / f"{dossier.archival_code}.pdf"
         sidecar = Path(tmp) / f"{dossier.archival_code}.json"
-        # Keep finished pages between attempts: a rerun after a crash or a corrected catalogue resumes.
-        work_dir = (work_root or Path(tempfile.gettempdir())) / f"digitise-{dossier.archival_code}.work"
-        options = DigitiseOptions(**{**options.__dict__, "work_dir": work_dir})
         result = digitise(scans, out, options, sidecar=sidecar, progress=progress)
         if errors(result.findings):
             dossier.digitisation = DigitisationState.failed
@@ -119,17 +125,43 @@ def _record(
     qc = [f.as_dict() for f in result.findings]
     for serial, scan in enumerate(scans, start=1):
         pages = sum(1 for p in result.pages if p["source"] == scan.name)
-        ingest(session, store, dossier, scan, role="master_image",
-               name=f"{dossier.archival_code}-{serial:04d}{scan.suffix.lower()}", media_type=media_type_of(scan),
-               pages=pages, pipeline_version=PIPELINE_VERSION)
+        ingest(
+            session,
+            store,
+            dossier,
+            scan,
+            role="master_image",
+            name=f"{dossier.archival_code}-{serial:04d}{scan.suffix.lower()}",
+            media_type=media_type_of(scan),
+            pages=pages,
+            pipeline_version=PIPELINE_VERSION,
+        )
     use_copy = ingest(
-        session, store, dossier, pdf, role="use_copy", name=f"{dossier.archival_code}.pdf",
-        media_type="application/pdf", pages=len(result.pages), pdfa_level="2b",
-        ocr_engine=f"Tesseract {tesseract_version()}", ocr_languages=languages,
-        page_confidence=result.page_confidence, qc_results=qc, pipeline_version=PIPELINE_VERSION,
+        session,
+        store,
+        dossier,
+        pdf,
+        role="use_copy",
+        name=f"{dossier.archival_code}.pdf",
+        media_type="application/pdf",
+        pages=len(result.pages),
+        pdfa_level="2b",
+        ocr_engine=f"Tesseract {tesseract_version()}",
+        ocr_languages=languages,
+        page_confidence=result.page_confidence,
+        qc_results=qc,
+        pipeline_version=PIPELINE_VERSION,
     )
-    ingest(session, store, dossier, sidecar, role="sidecar", name=f"{dossier.archival_code}.json",
-           media_type="application/json", pipeline_version=PIPELINE_VERSION)
+    ingest(
+        session,
+        store,
+        dossier,
+        sidecar,
+        role="sidecar",
+        name=f"{dossier.archival_code}.json",
+        media_type="application/json",
+        pipeline_version=PIPELINE_VERSION,
+    )
     by_sequence = {m.sequence: m for m in result.materials}
     for material in dossier.materials:
         linked = by_sequence.get(material.sequence)

@@ -9,14 +9,14 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive_service.access.models import RequestStatus, RetrievalRequest
 from archive_service.access.log import AccessAction, record_access
+from archive_service.access.models import RequestStatus, RetrievalRequest
 from archive_service.auth import service as auth_service
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, can, require
-from archive_service.digitisation import service as digitisation
 from archive_service.config import get_settings
 from archive_service.deps import SESSION_COOKIE, client_address, current_user, db_session, request_token
+from archive_service.digitisation import service as digitisation
 from archive_service.dossiers import service as dossiers
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import ClassScheme, Dossier, DossierStatus

@@ -22,8 +22,11 @@ def _log_some(n: int) -> None:
 def _without_triggers(session, sql: str) -> None:
     """Go around the append-only triggers, as someone with the database password could."""
     if session.get_bind().dialect.name == "sqlite":
-        for name in session.execute(text("SELECT name FROM sqlite_master WHERE type='trigger' "
-                                         "AND tbl_name='access_log_entry'")).scalars().all():
+        for name in (
+            session.execute(text("SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='access_log_entry'"))
+            .scalars()
+            .all()
+        ):
             session.execute(text(f"DROP TRIGGER {name}"))
     else:
         session.execute(text("ALTER TABLE access_log_entry DISABLE TRIGGER USER"))
@@ -37,7 +40,7 @@ def test_entries_are_chained_and_verify(demo):
         entries = session.scalars(select(AccessLogEntry).order_by(AccessLogEntry.seq)).all()
         assert [e.seq for e in entries] == [1, 2, 3, 4, 5]
         assert entries[0].prev_hash == GENESIS
-        assert all(b.prev_hash == a.entry_hash for a, b in zip(entries, entries[1:]))
+        assert all(b.prev_hash == a.entry_hash for a, b in zip(entries, entries[1:], strict=False))
         assert entries[2].role == "archivist" and entries[2].client_address == "10.0.0.7"
         report = verify_chain(session)
     assert report.ok and report.entries == 5

@@ -24,9 +24,14 @@ class ScannedDossier:
 
 
 def catalogue_for(who: SpecimenPerson, counts: list[int]) -> Catalogue:
-    names = [("1", "第一类 履历材料", "1-1", "职工登记表"), ("9", "第九类 工资、任免等材料", "9-1", "工资审批表"),
-             ("9", "第九类 工资、任免等材料", "9-2", "退休审批表")]
-    entries = tuple(CatalogueEntry(seq, code, cls, title, n) for (code, cls, seq, title), n in zip(names, counts))
+    names = [
+        ("1", "第一类 履历材料", "1-1", "职工登记表"),
+        ("9", "第九类 工资、任免等材料", "9-1", "工资审批表"),
+        ("9", "第九类 工资、任免等材料", "9-2", "退休审批表"),
+    ]
+    entries = tuple(
+        CatalogueEntry(seq, code, cls, title, n) for (code, cls, seq, title), n in zip(names, counts, strict=True)
+    )
     return Catalogue("J102-RS-000042", entries, RetireeFacts(who.name, who.citizen_id, who.birth_date))
 
 

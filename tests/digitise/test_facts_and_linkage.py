@@ -50,8 +50,9 @@ def test_words_joined_as_written():
 
 
 def catalogue(*pages):
-    return Catalogue("J1-RS-000001", tuple(CatalogueEntry(f"1-{i}", "1", "第一类", f"材料{i}", n)
-                                           for i, n in enumerate(pages, 1)))
+    return Catalogue(
+        "J1-RS-000001", tuple(CatalogueEntry(f"1-{i}", "1", "第一类", f"材料{i}", n) for i, n in enumerate(pages, 1))
+    )
 
 
 def test_linkage_counting_every_scanned_page():

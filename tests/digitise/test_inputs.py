@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pikepdf
 import pytest
@@ -125,12 +124,14 @@ def test_page_count_mismatch_stops_the_dossier_and_keeps_finished_pages(blank_sc
 
 
 def test_cli_exit_codes_and_report(blank_scan, tmp_path):
-    ok = subprocess.run([*CLI, str(blank_scan("a.tif")), "-o", str(tmp_path / "a.pdf"), "-j", "1"],
-                        capture_output=True, text=True)
+    ok = subprocess.run(
+        [*CLI, str(blank_scan("a.tif")), "-o", str(tmp_path / "a.pdf"), "-j", "1"], capture_output=True, text=True
+    )
     assert ok.returncode == 0, ok.stderr
     assert "已生成" in ok.stderr and (tmp_path / "a.pdf").exists()
-    bad = subprocess.run([*CLI, str(blank_scan("b.tif", dpi=100)), "-o", str(tmp_path / "b.pdf")],
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        [*CLI, str(blank_scan("b.tif", dpi=100)), "-o", str(tmp_path / "b.pdf")], capture_output=True, text=True
+    )
     assert bad.returncode == 1
     assert "resolution.below_minimum" in bad.stderr and "低于最低要求 200 dpi" in bad.stderr
     assert not (tmp_path / "b.pdf").exists()
@@ -138,10 +139,19 @@ def test_cli_exit_codes_and_report(blank_scan, tmp_path):
 
 def test_cli_rejects_a_broken_catalogue(blank_scan, tmp_path):
     cat = tmp_path / "cat.json"
-    cat.write_text(json.dumps({"archival_code": "J1-RS-1", "materials": [{"sequence": "1-1", "class_code": "1",
-                                                                           "title": "表", "pages": 0}]}))
-    r = subprocess.run([*CLI, str(blank_scan("a.tif")), "-o", str(tmp_path / "a.pdf"), "--catalogue", str(cat)],
-                       capture_output=True, text=True)
+    cat.write_text(
+        json.dumps(
+            {
+                "archival_code": "J1-RS-1",
+                "materials": [{"sequence": "1-1", "class_code": "1", "title": "表", "pages": 0}],
+            }
+        )
+    )
+    r = subprocess.run(
+        [*CLI, str(blank_scan("a.tif")), "-o", str(tmp_path / "a.pdf"), "--catalogue", str(cat)],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2 and "catalogue.materials[1].pages" in r.stderr
 
 
@@ -163,8 +173,18 @@ def test_killed_run_resumes_without_redoing_pages_or_leaving_a_half_pdf(tmp_path
     who = person(rng)
     files = [save_scan(draw_page(rng, who, seal=False, lines=5), tmp_path / f"s{i}.tif") for i in range(4)]
     out = tmp_path / "dossier.pdf"
-    command = [*CLI, *map(str, files), "-o", str(out), "-j", "1", "--lang", "chi_sim", "--sidecar",
-               str(tmp_path / "d.json")]
+    command = [
+        *CLI,
+        *map(str, files),
+        "-o",
+        str(out),
+        "-j",
+        "1",
+        "--lang",
+        "chi_sim",
+        "--sidecar",
+        str(tmp_path / "d.json"),
+    ]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     work = tmp_path / "dossier.pdf.work"
     deadline = time.time() + 120

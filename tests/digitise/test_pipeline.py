@@ -15,7 +15,9 @@ pytestmark = pytest.mark.slow
 
 def pdftotext(pdf, page: int, *extra: str) -> str:
     return subprocess.run(
-        ["pdftotext", "-f", str(page), "-l", str(page), *extra, str(pdf), "-"], check=True, capture_output=True,
+        ["pdftotext", "-f", str(page), "-l", str(page), *extra, str(pdf), "-"],
+        check=True,
+        capture_output=True,
         text=True,
     ).stdout
 
@@ -68,15 +70,20 @@ def test_text_layer_sits_on_the_printed_lines(scanned_dossier):
     record = scanned_dossier.result.pages[3]
     scale = 72 / record["dpi_used"]
     layout = pdftotext(scanned_dossier.pdf, 4, "-bbox-layout")
-    boxes = [tuple(float(v) for v in m) for m in re.findall(
-        r'<line xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)"', layout)]
+    boxes = [
+        tuple(float(v) for v in m)
+        for m in re.findall(r'<line xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)"', layout)
+    ]
     assert len(boxes) >= len(record["lines"]) > 5
     for line in record["lines"]:
         left, top, right = line["left"] * scale, line["top"] * scale, (line["left"] + line["width"]) * scale
         bottom, size = (line["top"] + line["height"]) * scale, line["height"] * scale
         # Poppler adds its own descent below the box (0.35 em), hence the allowance at the foot.
         assert any(
-            abs(b[0] - left) < 2 and abs(b[1] - top) < 2 and abs(b[2] - right) < 2 and bottom - 1 < b[3] < bottom + 0.4 * size
+            abs(b[0] - left) < 2
+            and abs(b[1] - top) < 2
+            and abs(b[2] - right) < 2
+            and bottom - 1 < b[3] < bottom + 0.4 * size
             for b in boxes
         ), (line, boxes)
 
@@ -111,8 +118,10 @@ def test_blank_back_is_recorded_not_dropped(scanned_dossier):
 
 def test_images_are_encoded_by_colour_rule(scanned_dossier):
     with pikepdf.open(scanned_dossier.pdf) as pdf:
+
         def image_of(n):
             return next(iter(pdf.pages[n].images.values()))
+
         seal_page, clean_page = image_of(0), image_of(3)
         assert seal_page.Filter == "/DCTDecode" and seal_page.ColorSpace == "/DeviceRGB"  # red seal: colour
         assert clean_page.Filter == "/CCITTFaxDecode" and clean_page.BitsPerComponent == 1  # black print: G4
@@ -122,8 +131,13 @@ def test_images_are_encoded_by_colour_rule(scanned_dossier):
 def test_bookmarks_one_per_material_grouped_by_class(scanned_dossier):
     with pikepdf.open(scanned_dossier.pdf) as pdf:
         with pdf.open_outline() as outline:
-            tree = [(item.title, [(c.title, pdf.pages.index(pdf.get_object(c.destination[0].objgen)) + 1)
-                                  for c in item.children]) for item in outline.root]
+            tree = [
+                (
+                    item.title,
+                    [(c.title, pdf.pages.index(pdf.get_object(c.destination[0].objgen)) + 1) for c in item.children],
+                )
+                for item in outline.root
+            ]
     assert tree == [
         ("第一类 履历材料", [("1-1 职工登记表", 1)]),
         ("第九类 工资、任免等材料", [("9-1 工资审批表", 3), ("9-2 退休审批表", 5)]),
@@ -142,8 +156,21 @@ def test_sidecar_holds_the_process_metadata(scanned_dossier):
     assert card["status"] == "written" and card["output"]["format"] == "PDF/A-2b"
     assert card["run"]["operator"] == "测试员" and card["run"]["software"]["tesseract"]
     page = card["pages"][0]
-    for key in ("source", "source_sha256", "dpi", "colour_mode", "bit_depth", "compression", "width", "height",
-                "skew_before", "skew_after", "rotation", "blank", "ocr_confidence"):
+    for key in (
+        "source",
+        "source_sha256",
+        "dpi",
+        "colour_mode",
+        "bit_depth",
+        "compression",
+        "width",
+        "height",
+        "skew_before",
+        "skew_after",
+        "rotation",
+        "blank",
+        "ocr_confidence",
+    ):
         assert key in page, key
     assert page["dpi"] == 300 and len(page["source_sha256"]) == 64
     assert card["output"]["sha256"] == __import__("hashlib").sha256(scanned_dossier.pdf.read_bytes()).hexdigest()
