@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from archive_service import __version__
+from archive_service.access.routes import router as access_router
 from archive_service.auth.routes import router as auth_router
 from archive_service.dossiers.routes import router as dossiers_router
 from archive_service.errors import ArchiveError
@@ -105,6 +106,7 @@ def create_app() -> FastAPI:
     app.include_router(auth_router)
     app.include_router(organisations_router)
     app.include_router(dossiers_router)
+    app.include_router(access_router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
     return app

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     login_max_failures: int = 5  # failed logins per user name and address within the window
     login_window_minutes: int = 15
     secure_cookies: bool = False  # set true behind HTTPS
+    purposes_file: Path | None = None  # empty: the purposes shipped in access/purposes.toml
 
     @property
     def resolved_database_url(self) -> str:

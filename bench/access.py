@@ -99,8 +99,10 @@ def main() -> None:
             engine.dispose()
     finally:
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    print(f"\n{platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}\n")
-    print(f"| database | chained appends/s ({args.writers} writers, commit each) | entries verified | verify s | bulk fill s |")
+    machine = f"{platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}"
+    print(f"\n{machine}, {time.strftime('%Y-%m-%d')}\n")
+    print(f"| database | chained appends/s ({args.writers} writers, each committed) | entries verified | verify s "
+          "| bulk fill s |")
     print("|---|---|---|---|---|")
     for label, rate, entries, verify, filled in rows:
         print(f"| {label} | {rate:.0f} | {entries:,} | {verify:.1f} | {filled:.1f} |")

@@ -128,7 +128,7 @@ def _open_pdf(path: Path) -> pikepdf.Pdf:
 
 
 def _largest_image(page: pikepdf.Page) -> Iterator[PdfImage]:
-    for _, raw in page.images.items():
+    for _, raw in page.get_images().items():
         yield PdfImage(raw)
 
 

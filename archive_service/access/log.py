@@ -5,8 +5,10 @@ sequence number, so an edited, inserted or deleted entry breaks the chain at tha
 `archive audit verify` walks the chain and names the first broken entry. Database triggers
 refuse UPDATE and DELETE; the chain catches whoever goes around them.
 
-An entry is committed on its own connection before the page it records is delivered: a crash
-after delivery cannot lose the entry, and a crash before it delivers nothing.
+A delivery (a page, a download) is logged on its own connection and committed before the bytes
+go out: a crash after delivery cannot lose the entry, a crash before it delivers nothing. A change
+of state (an approval, a loan) is logged inside the transaction that makes the change, so the two
+commit together or not at all.
 """
 
 import hashlib
@@ -15,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +26,7 @@ from archive_service.auth.models import User
 
 GENESIS = "0" * 64
 RETRIES = 20  # concurrent writers race for the next sequence number; the loser takes the one after
+CHAIN_LOCK = 0x4143434C  # PostgreSQL advisory lock key for appends inside a larger transaction
 
 
 class AccessAction:
@@ -37,6 +40,8 @@ class AccessAction:
     approve = "approve"
     reject = "reject"
     export = "export"
+    loan_out = "loan_out"
+    loan_return = "loan_return"
 
 
 FIELDS = (
@@ -80,29 +85,32 @@ def record_access(
     pages: list[int] | None = None,
     request_id: int | None = None,
     detail: str = "",
+    with_change: bool = False,
 ) -> AccessLogEntry:
-    """Append one entry and commit it, on a connection of its own."""
+    """Append one entry: committed at once on its own connection, or (`with_change`) in `session`'s transaction."""
+    fields = {
+        "at": datetime.now(UTC),
+        "user_id": user.id if user else None,
+        "role": user.role.value if user else "system",
+        "organisation_id": user.organisation_id if user else None,
+        "client_address": client_address,
+        "action": action,
+        "dossier_id": dossier_id,
+        "materials": materials,
+        "pages": pages,
+        "request_id": request_id,
+        "detail": detail,
+    }
+    if with_change:
+        _hold_chain_head(session)
+        entry = _next_entry(session, fields)
+        session.add(entry)
+        session.flush()
+        return entry
     with Session(bind=session.get_bind(), expire_on_commit=False) as log:
         for _ in range(RETRIES):
-            last = log.execute(
-                select(AccessLogEntry.seq, AccessLogEntry.entry_hash).order_by(AccessLogEntry.seq.desc()).limit(1)
-            ).first()
-            values = {
-                "seq": (last.seq if last else 0) + 1,
-                "at": datetime.now(UTC),
-                "user_id": user.id if user else None,
-                "role": user.role.value if user else "system",
-                "organisation_id": user.organisation_id if user else None,
-                "client_address": client_address,
-                "action": action,
-                "dossier_id": dossier_id,
-                "materials": materials,
-                "pages": pages,
-                "request_id": request_id,
-                "detail": detail,
-                "prev_hash": last.entry_hash if last else GENESIS,
-            }
-            entry = AccessLogEntry(**values, entry_hash=entry_hash(values))
+            _hold_chain_head(log)
+            entry = _next_entry(log, fields)
             log.add(entry)
             try:
                 log.commit()
@@ -110,6 +118,20 @@ def record_access(
             except IntegrityError:  # another writer took this sequence number first
                 log.rollback()
         raise RuntimeError("access log: could not append after repeated contention")
+
+
+def _hold_chain_head(session: Session) -> None:
+    """PostgreSQL: one appender at a time until its transaction ends (SQLite has a single writer anyway)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
+
+
+def _next_entry(session: Session, fields: dict) -> AccessLogEntry:
+    last = session.execute(
+        select(AccessLogEntry.seq, AccessLogEntry.entry_hash).order_by(AccessLogEntry.seq.desc()).limit(1)
+    ).first()
+    values = {**fields, "seq": (last.seq if last else 0) + 1, "prev_hash": last.entry_hash if last else GENESIS}
+    return AccessLogEntry(**values, entry_hash=entry_hash(values))
 
 
 @dataclass

@@ -3,7 +3,7 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from archive_service.db import Base, utcnow
@@ -14,6 +14,15 @@ class RequestMode(enum.StrEnum):
     on_site = "on_site"
     certified_copy = "certified_copy"
     paper_loan = "paper_loan"
+
+    @property
+    def label(self) -> str:
+        return {
+            "online_view": "网上查阅",
+            "on_site": "到馆查阅",
+            "certified_copy": "复制（加盖印章）",
+            "paper_loan": "借阅原件",
+        }[self.value]
 
 
 class RequestStatus(enum.StrEnum):
@@ -40,7 +49,18 @@ class RetrievalRequest(Base):
     mode: Mapped[RequestMode] = mapped_column(Enum(RequestMode, native_enum=False, length=20))
     valid_from: Mapped[date]
     valid_until: Mapped[date]
-    id_document: Mapped[str] = mapped_column(String(60), default="")
+    id_document: Mapped[str] = mapped_column(String(60), default="")  # the reader's citizen ID (身份证件号)
+    reader_name: Mapped[str] = mapped_column(String(50), default="")  # who will read (查阅人)
+    relationship: Mapped[str] = mapped_column(String(20), default="none")  # reader ↔ retiree, as declared
+    purpose_detail: Mapped[str] = mapped_column(Text, default="")  # 事由
+    allow_download: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow_print: Mapped[bool] = mapped_column(Boolean, default=False)
+    loan_out_at: Mapped[datetime | None]
+    loan_due: Mapped[date | None]
+    loan_returned_at: Mapped[datetime | None]
+    return_check: Mapped[str] = mapped_column(Text, default="")  # checked against the catalogue on return
+    copies_made: Mapped[int] = mapped_column(Integer, default=0)
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))  # archivist who served it
     status: Mapped[RequestStatus] = mapped_column(
         Enum(RequestStatus, native_enum=False, length=20), default=RequestStatus.submitted
     )

@@ -16,17 +16,19 @@ class Action(enum.StrEnum):
     read_audit_log = "read_audit_log"
     digitise = "digitise"  # run the pipeline and store masters and use copies
     read_digital_copy = "read_digital_copy"  # open the use copy in custody work (logged)
+    submit_request = "submit_request"  # ask to use a file (审批表)
+    serve_requests = "serve_requests"  # certified copies, paper loans at the desk
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
     Role.intake_clerk: frozenset({Action.view_dossiers, Action.receive_transfers}),
     Role.archivist: frozenset(
         {Action.view_dossiers, Action.register_dossier, Action.receive_transfers, Action.digitise,
-         Action.read_digital_copy}
+         Action.read_digital_copy, Action.serve_requests}
     ),
     Role.approver: frozenset({Action.view_dossiers, Action.approve_requests}),
     # Requesters reach dossiers only through approved retrieval requests, never by browsing.
-    Role.requester: frozenset(),
+    Role.requester: frozenset({Action.submit_request}),
     Role.auditor: frozenset({Action.view_dossiers, Action.read_audit_log}),
     Role.administrator: frozenset(
         {Action.view_dossiers, Action.manage_organisations, Action.manage_users, Action.read_audit_log}

@@ -1,9 +1,6 @@
 """Digitising a dossier in custody: what is stored, what is recorded, and nothing when QC stops it."""
 
 import hashlib
-import random
-from functools import cache
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -17,16 +14,7 @@ from archive_service.config import get_settings
 from archive_service.digitisation.service import digitise_dossier
 from archive_service.dossiers.models import DigitalObject, DigitisationState, Dossier
 from archive_service.preservation import service as preservation
-from digitise.specimen import draw_page, person, save_scan
-
-SCAN_DIR = Path(__import__("tempfile").mkdtemp(prefix="test-scans-"))
-
-
-@cache
-def blank_scans(count: int, dpi: int = 200) -> tuple[Path, ...]:
-    """Blank sheets at 200 dpi: no OCR, so a whole dossier's worth stays quick (and earns a warning)."""
-    page = draw_page(random.Random(1), person(random.Random(1)), blank=True, dpi=dpi, noise=0)
-    return tuple(save_scan(page, SCAN_DIR / f"{count}-{i + 1:03d}.tif") for i in range(count))
+from tests.archive_service.conftest import blank_scans
 
 
 def _setup(archival_code: str | None = None):

@@ -120,7 +120,7 @@ def test_images_are_encoded_by_colour_rule(scanned_dossier):
     with pikepdf.open(scanned_dossier.pdf) as pdf:
 
         def image_of(n):
-            return next(iter(pdf.pages[n].images.values()))
+            return next(iter(pdf.pages[n].get_images().values()))
 
         seal_page, clean_page = image_of(0), image_of(3)
         assert seal_page.Filter == "/DCTDecode" and seal_page.ColorSpace == "/DeviceRGB"  # red seal: colour

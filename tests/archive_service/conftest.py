@@ -1,0 +1,59 @@
+import random
+import tempfile
+from functools import cache
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from archive_service import db
+from archive_service.auth.models import User
+from archive_service.config import get_settings
+from archive_service.digitisation.service import _record, catalogue_for
+from archive_service.dossiers.models import Dossier
+from archive_service.preservation import service as preservation
+from digitise.options import DigitiseOptions
+from digitise.pipeline import digitise
+from digitise.specimen import draw_page, person, save_scan
+
+SCAN_DIR = Path(tempfile.mkdtemp(prefix="test-scans-"))
+
+
+@cache
+def blank_scans(count: int, dpi: int = 200) -> tuple[Path, ...]:
+    """Blank sheets at 200 dpi: no OCR, so a whole dossier's worth stays quick (and earns a warning)."""
+    page = draw_page(random.Random(1), person(random.Random(1)), blank=True, dpi=dpi, noise=0)
+    return tuple(save_scan(page, SCAN_DIR / f"{count}-{i + 1:03d}.tif") for i in range(count))
+
+
+_pipeline_runs: dict[tuple, tuple] = {}
+
+
+@pytest.fixture
+def digitised(demo) -> Dossier:
+    """The first 西城 dossier, digitised (blank sheets), committed.
+
+    The pipeline runs once per catalogue; later tests record its output again (test_digitisation
+    covers the whole path every time).
+    """
+    with db.get_sessionmaker()() as session:
+        actor = session.scalar(select(User).where(User.username == "archivist"))
+        dossier = session.scalars(
+            select(Dossier).where(Dossier.custodian_id == actor.organisation_id).order_by(Dossier.id)
+        ).first()
+        scans = blank_scans(sum(m.pages for m in dossier.materials))
+        store = preservation.open_store(get_settings())
+        key = (dossier.archival_code, tuple((m.sequence, m.pages) for m in dossier.materials))
+        if key not in _pipeline_runs:
+            out = SCAN_DIR / f"run-{len(_pipeline_runs)}"
+            out.mkdir()
+            options = DigitiseOptions(catalogue=catalogue_for(session, dossier), jobs=2, work_dir=out / "work")
+            result = digitise(scans, out / "copy.pdf", options, sidecar=out / "copy.json")
+            assert result.written, result.findings
+            _pipeline_runs[key] = (result, out / "copy.pdf", out / "copy.json")
+        result, pdf, sidecar = _pipeline_runs[key]
+        _record(session, store, dossier, scans, result, pdf, sidecar, "chi_sim+eng")
+        session.commit()
+        session.refresh(dossier)
+        session.expunge_all()
+        return dossier
