@@ -16,6 +16,7 @@ from archive_service.auth.routes import router as auth_router
 from archive_service.dossiers.routes import router as dossiers_router
 from archive_service.errors import ArchiveError
 from archive_service.organisations.routes import router as organisations_router
+from archive_service.web.access_pages import router as access_pages_router
 from archive_service.web.pages import render_error
 from archive_service.web.pages import router as pages_router
 
@@ -108,5 +109,6 @@ def create_app() -> FastAPI:
     app.include_router(dossiers_router)
     app.include_router(access_router)
     app.include_router(pages_router)
+    app.include_router(access_pages_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
     return app

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from archive_service.access.log import AccessAction, record_access
 from archive_service.access.models import RequestStatus, RetrievalRequest
+from archive_service.access.service import overdue_loans
 from archive_service.auth import service as auth_service
-from archive_service.auth.models import User
+from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can, require
 from archive_service.config import get_settings
 from archive_service.deps import SESSION_COOKIE, client_address, current_user, db_session, request_token
@@ -84,7 +85,9 @@ def logout(request: Request, session: Session = Depends(db_session)) -> Response
 @router.get("/", response_class=HTMLResponse)
 def dashboard(
     request: Request, session: Session = Depends(db_session), user: User = Depends(current_user)
-) -> HTMLResponse:
+) -> Response:
+    if user.role is Role.requester:  # requesters work through their requests only
+        return RedirectResponse("/requests", status_code=303)
     counts = dossiers.dashboard_counts(session, user)
     open_transfers = session.scalar(
         select(func.count())
@@ -112,6 +115,7 @@ def dashboard(
             "total": sum(counts.values()),
             "open_transfers": open_transfers,
             "waiting_requests": waiting_requests,
+            "overdue_loans": overdue_loans(session, user.organisation_id),
         },
     )
 
@@ -187,6 +191,7 @@ def dossier_page(
         {
             "use_copy": use_copy,
             "can_read_copy": can(user, Action.read_digital_copy),
+            "can_read_log": can(user, Action.read_audit_log),
             "qc_warnings": [f for f in findings if f.severity != "info"],
             "qc_records": [f for f in findings if f.severity == "info"],
             "mean_confidence": sum(confidences) / len(confidences) if confidences else None,

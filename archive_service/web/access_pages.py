@@ -1,0 +1,327 @@
+"""Pages for using files: request form, approver's queue, viewer, loan desk, the register."""
+
+from datetime import date, timedelta
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive_service.access import service
+from archive_service.access.models import RequestMode, RequestStatus, RetrievalRequest
+from archive_service.auth.models import Role, User
+from archive_service.auth.permissions import Action, can
+from archive_service.config import get_settings
+from archive_service.deps import client_address, current_user, db_session
+from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
+from archive_service.dossiers.models import Dossier
+from archive_service.errors import ArchiveError
+from archive_service.preservation.service import open_store
+from archive_service.web.pages import templates
+
+router = APIRouter(include_in_schema=False)
+
+
+def _page(request: Request, name: str, user: User, status: int = 200, **context) -> HTMLResponse:  # type: ignore[no-untyped-def]
+    """Render a page with what every access page needs; `status` is the HTTP status."""
+    return templates.TemplateResponse(
+        request,
+        name,
+        {
+            "user": user,
+            "TOP_CLASS_NAMES": TOP_CLASS_NAMES,
+            "purposes": service.purposes(),
+            "modes": list(RequestMode),
+            "relationships": service.RELATIONSHIPS,
+            **context,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/requests", response_class=HTMLResponse)
+def request_list(
+    request: Request, status: str = "", session: Session = Depends(db_session), user: User = Depends(current_user)
+) -> HTMLResponse:
+    query = service.visible_requests(user).order_by(RetrievalRequest.id.desc()).limit(200)
+    if status in RequestStatus.__members__:
+        query = query.where(RetrievalRequest.status == RequestStatus(status))
+    rows = [(r, session.get(Dossier, r.dossier_id)) for r in session.scalars(query)]
+    return _page(
+        request,
+        "requests.html",
+        user,
+        rows=rows,
+        status_filter=status,
+        today=date.today(),
+        form=None,
+        error=None,
+        can_submit=can(user, Action.submit_request),
+    )
+
+
+@router.post("/requests", response_class=HTMLResponse)
+def request_submit(
+    request: Request,
+    dossier: str = Form(""),
+    purpose: str = Form(""),
+    purpose_detail: str = Form(""),
+    material_classes: list[int] = Form([]),
+    mode: str = Form("online_view"),
+    valid_from: date = Form(...),
+    valid_until: date = Form(...),
+    reader_name: str = Form(""),
+    reader_citizen_id: str = Form(""),
+    relationship: str = Form("none"),
+    session: Session = Depends(db_session),
+    user: User = Depends(current_user),
+) -> Response:
+    values = {
+        "dossier": dossier,
+        "purpose": purpose,
+        "purpose_detail": purpose_detail,
+        "material_classes": material_classes,
+        "mode": mode,
+        "valid_from": valid_from,
+        "valid_until": valid_until,
+        "reader_name": reader_name,
+        "reader_citizen_id": reader_citizen_id,
+        "relationship": relationship,
+    }
+    try:
+        if mode not in RequestMode.__members__:
+            raise ArchiveError("request.mode", "请选择利用方式", "mode")
+        created = service.submit_request(
+            session, user, service.RequestForm(**{**values, "mode": RequestMode(mode)}), client_address(request)
+        )
+    except ArchiveError as error:
+        session.rollback()
+        return _page(
+            request,
+            "requests.html",
+            user,
+            status=error.status,
+            rows=[],
+            status_filter="",
+            today=date.today(),
+            form=values,
+            error=error,
+            can_submit=True,
+        )
+    return RedirectResponse(f"/requests/{created.id}", status_code=303)
+
+
+@router.get("/requests/{request_id}", response_class=HTMLResponse)
+def request_detail(
+    request_id: int,
+    request: Request,
+    session: Session = Depends(db_session),
+    user: User = Depends(current_user),
+    error: ArchiveError | None = None,
+) -> HTMLResponse:
+    r = service.get_request(session, user, request_id)
+    dossier = session.get(Dossier, r.dossier_id)
+    approved = service.approved_materials(session, r) if r.status is RequestStatus.approved else []
+    requester = session.get(User, r.requester_id)
+    return _page(
+        request,
+        "request.html",
+        user,
+        status=error.status if error else 200,
+        r=r,
+        d=dossier,
+        approved=approved,
+        requester=requester,
+        error=error,
+        today=date.today(),
+        can_decide=can(user, Action.approve_requests)
+        and r.status is RequestStatus.submitted
+        and r.requester_id != user.id,
+        can_serve=can(user, Action.serve_requests),
+        is_requester=r.requester_id == user.id,
+    )
+
+
+@router.post("/requests/{request_id}/decide", response_model=None)
+def request_decide(
+    request_id: int,
+    request: Request,
+    approve: str = Form(""),
+    material_classes: list[int] = Form([]),
+    allow_download: bool = Form(False),
+    allow_print: bool = Form(False),
+    reason: str = Form(""),
+    session: Session = Depends(db_session),
+    user: User = Depends(current_user),
+) -> Response:
+    r = service.get_request(session, user, request_id)
+    try:
+        service.decide(
+            session,
+            user,
+            r,
+            approve=approve == "yes",
+            client=client_address(request),
+            material_classes=material_classes or None,
+            allow_download=allow_download,
+            allow_print=allow_print,
+            reason=reason,
+        )
+    except ArchiveError as error:
+        session.rollback()
+        return request_detail(request_id, request, session, user, error)
+    return RedirectResponse(f"/requests/{request_id}", status_code=303)
+
+
+@router.post("/requests/{request_id}/loan", response_model=None)
+def request_lend(
+    request_id: int, request: Request, session: Session = Depends(db_session), user: User = Depends(current_user)
+) -> Response:
+    r = service.get_request(session, user, request_id)
+    try:
+        service.lend(session, user, r, client_address(request))
+    except ArchiveError as error:
+        session.rollback()
+        return request_detail(request_id, request, session, user, error)
+    return RedirectResponse("/loans", status_code=303)
+
+
+@router.post("/requests/{request_id}/return", response_model=None)
+def request_return(
+    request_id: int,
+    request: Request,
+    complete: str = Form(""),
+    note: str = Form(""),
+    session: Session = Depends(db_session),
+    user: User = Depends(current_user),
+) -> Response:
+    r = service.get_request(session, user, request_id)
+    try:
+        service.take_back(session, user, r, complete == "yes", note, client_address(request))
+    except ArchiveError as error:
+        session.rollback()
+        return request_detail(request_id, request, session, user, error)
+    return RedirectResponse("/loans", status_code=303)
+
+
+@router.post("/requests/{request_id}/copy", response_model=None)
+def request_copy(
+    request_id: int,
+    request: Request,
+    annotation: str = Form(""),
+    session: Session = Depends(db_session),
+    user: User = Depends(current_user),
+) -> Response:
+    r = service.get_request(session, user, request_id)
+    try:
+        pdf = service.certified_copy(session, open_store(get_settings()), user, r, annotation, client_address(request))
+    except ArchiveError as error:
+        session.rollback()
+        return request_detail(request_id, request, session, user, error)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{r.number}-copy.pdf"'},
+    )
+
+
+@router.get("/requests/{request_id}/view", response_class=HTMLResponse)
+def viewer(
+    request_id: int,
+    request: Request,
+    page: int = 0,
+    session: Session = Depends(db_session),
+    user: User = Depends(current_user),
+) -> HTMLResponse:
+    r = service.get_request(session, user, request_id)
+    service.check_online_use(r, user)
+    approved = service.approved_materials(session, r)
+    pages = [p for a in approved for p in range(a.first_page, a.last_page + 1)]
+    if not pages:
+        raise ArchiveError("request.no_pages", "批准范围内没有已数字化的页面", "material_classes", 404)
+    current = page if page in pages else pages[0]
+    i = pages.index(current)
+    return _page(
+        request,
+        "viewer.html",
+        user,
+        r=r,
+        d=session.get(Dossier, r.dossier_id),
+        approved=approved,
+        page=current,
+        prev=pages[i - 1] if i else None,
+        next=pages[i + 1] if i + 1 < len(pages) else None,
+        position=i + 1,
+        count=len(pages),
+    )
+
+
+@router.get("/requests/{request_id}/print", response_class=HTMLResponse)
+def print_view(
+    request_id: int, request: Request, session: Session = Depends(db_session), user: User = Depends(current_user)
+) -> Response:
+    r = service.get_request(session, user, request_id)
+    pdf = service.deliver_download(session, open_store(get_settings()), user, r, client_address(request), printing=True)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{r.number}-print.pdf"', "Cache-Control": "no-store"},
+    )
+
+
+@router.get("/loans", response_class=HTMLResponse)
+def loan_desk(
+    request: Request, session: Session = Depends(db_session), user: User = Depends(current_user)
+) -> HTMLResponse:
+    query = service.visible_requests(user).where(
+        RetrievalRequest.mode == RequestMode.paper_loan, RetrievalRequest.status == RequestStatus.approved
+    )
+    rows = [(r, session.get(Dossier, r.dossier_id)) for r in session.scalars(query.order_by(RetrievalRequest.id))]
+    overdue = {r.id for r in service.overdue_loans(session, user.organisation_id)}
+    return _page(request, "loans.html", user, rows=rows, overdue=overdue, today=date.today())
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_log(
+    request: Request,
+    archival_code: str = "",
+    username: str = "",
+    action: str = "",
+    since: date | None = None,
+    until: date | None = None,
+    page: int = 1,
+    session: Session = Depends(db_session),
+    user: User = Depends(current_user),
+) -> HTMLResponse:
+    f = service.LogFilter(archival_code[:64], username[:64], action[:30], since, until, max(1, page))
+    total, rows = service.log_entries(session, user, f)
+    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_({e.user_id for e in rows if e.user_id})))}
+    dossiers = {
+        d.id: d
+        for d in session.scalars(select(Dossier).where(Dossier.id.in_({e.dossier_id for e in rows if e.dossier_id})))
+    }
+    numbers = dict(
+        session.execute(
+            select(RetrievalRequest.id, RetrievalRequest.number).where(
+                RetrievalRequest.id.in_({e.request_id for e in rows if e.request_id})
+            )
+        ).all()
+    )
+    query = request.url.query
+    return _page(
+        request,
+        "audit.html",
+        user,
+        rows=rows,
+        total=total,
+        f=f,
+        users=users,
+        dossiers=dossiers,
+        numbers=numbers,
+        labels=service.ACTION_LABELS,
+        stats=service.usage_statistics(session, user),
+        pages=max(1, -(-total // service.LOG_PAGE)),
+        query=query,
+        week_ago=date.today() - timedelta(days=7),
+        roles={r.value: r.label for r in Role},
+    )

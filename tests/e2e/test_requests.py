@@ -1,0 +1,62 @@
+"""A benefit check end to end in the browser: request → approval → watermarked view → on the register."""
+
+from datetime import date
+
+import pytest
+
+from archive_service.demo import DEMO_PASSWORD
+from digitise.specimen import citizen_id_for
+from tests.e2e.conftest import DIGITISED, shot
+
+pytestmark = pytest.mark.e2e
+
+
+def sign_in(page, server, username):
+    page.context.clear_cookies()
+    page.goto(f"{server}/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
+
+
+def test_request_approve_view_and_register(page, server):
+    sign_in(page, server, "sibao")
+    assert page.url.endswith("/requests")  # requesters land on their requests, not on the archive
+    page.get_by_label("档号或档案本人公民身份号码").fill(DIGITISED)
+    page.get_by_label("事由").fill("待遇变更，核对参加工作时间")
+    page.get_by_label("查阅人公民身份号码").fill(citizen_id_for("110105", date(1982, 3, 4), 7, "F"))
+    shot(page, "request-form")
+    page.get_by_role("button", name="提交申请").click()
+    page.wait_for_url(f"{server}/requests/*")
+    request_url = page.url
+    number = page.locator("h1 .mono").inner_text()
+    assert number.startswith("CY-") and "待审批" in page.locator("h1").inner_text()
+
+    sign_in(page, server, "approver")
+    page.goto(f"{server}/requests?status=submitted")
+    page.get_by_role("link", name=number).click()
+    page.get_by_label("允许打印").check()
+    shot(page, "request-approval")
+    page.get_by_role("button", name="批准").click()
+    page.wait_for_load_state()
+    assert "已批准" in page.locator("h1").inner_text()
+
+    sign_in(page, server, "sibao")
+    page.goto(request_url)
+    page.get_by_role("link", name="开始查阅").click()
+    image = page.locator("figure.page img")
+    image.wait_for()
+    page.wait_for_function("() => document.querySelector('figure.page img').naturalWidth > 0")
+    assert page.evaluate("() => document.querySelector('figure.page img').naturalWidth") == 1240
+    shot(page, "viewer-watermarked")
+    page.get_by_role("link", name="下一页").click()
+    page.wait_for_function("() => document.querySelector('figure.page img').naturalWidth > 0")
+
+    sign_in(page, server, "auditor")
+    page.goto(f"{server}/audit?archival_code={DIGITISED}")
+    rows = page.locator("table.log tbody tr")
+    actions = [rows.nth(i).locator("td").nth(5).inner_text() for i in range(rows.count())]
+    assert actions.count("网上查阅") == 2 and "批准" in actions
+    assert number in page.locator("table.log").inner_text()
+    shot(page, "access-register")
