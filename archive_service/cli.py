@@ -303,7 +303,11 @@ def digitise(
 
 
 @app.command()
-def serve(host: str | None = None, port: int | None = None) -> None:
+def serve(
+    host: str | None = None,
+    port: int | None = None,
+    workers: int = typer.Option(1, min=1, help="worker processes (one per core for a busy reading room)"),
+) -> None:
     """Run the web application (migrating the database first)."""
     import uvicorn
 
@@ -314,7 +318,8 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     settings = get_settings()
     upgrade(get_engine())
     logging.basicConfig(level=logging.INFO)
-    uvicorn.run("archive_service.main:app", host=host or settings.host, port=port or settings.port)
+    uvicorn.run("archive_service.main:app", host=host or settings.host, port=port or settings.port, workers=workers,
+                access_log=False)
 
 
 if __name__ == "__main__":

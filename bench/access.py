@@ -1,44 +1,133 @@
-"""Access log: rate of chained appends (SQLite and PostgreSQL) and `verify_chain` over 1,000,000 entries.
+"""Access log: logged page views through the HTTP API, and `verify_chain` over 1,000,000 entries.
 
-The HTTP page-view figure of issue 8 needs the request viewer, which is not built yet; this
-measures the log underneath it: each append reads the chain's head, hashes, inserts and commits
-on its own connection, as a delivered page will.
+Part 1 starts `archive serve` (uvicorn, one worker per core) on SQLite and on PostgreSQL, with a
+digitised dossier and an approved online request, and has concurrent clients fetch watermarked
+pages through `GET /api/requests/{id}/pages/{n}` for a fixed time. Every view is logged (its entry
+committed before the image is sent); afterwards the chain is verified and the number of
+`view_page` entries must equal the number of pages delivered.
 
-    .venv/bin/python bench/access.py [--entries 1000000] [--appends 2000] [--writers 2]
+Part 2 bulk-writes 1,000,000 chained entries and times `verify_chain` (what `archive audit
+verify` runs) on both databases.
+
+    .venv/bin/python bench/access.py [--seconds 20] [--clients 8] [--entries 1000000]
 """
 
 import argparse
 import os
 import platform
+import random
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import httpx  # noqa: E402
 import psycopg  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from archive_service.access.log import GENESIS, entry_hash, record_access, verify_chain  # noqa: E402
+from archive_service.access.log import GENESIS, entry_hash, verify_chain  # noqa: E402
 from archive_service.access.models import AccessLogEntry  # noqa: E402
 from archive_service.db import make_engine  # noqa: E402
+from archive_service.demo import DEMO_PASSWORD  # noqa: E402
 from archive_service.migrate import upgrade  # noqa: E402
+from digitise.specimen import citizen_id_for, draw_page, person, save_scan  # noqa: E402
 
 PG_ADMIN = os.environ.get("ARCHIVE_TEST_POSTGRES_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+ARCHIVE = [sys.executable, "-m", "archive_service.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(env: dict[str, str], var: Path) -> None:
+    subprocess.run([*ARCHIVE, "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run([*ARCHIVE, "demo", "--retirees", "30"], env=env, check=True, capture_output=True)
+    total = int(subprocess.run(
+        [sys.executable, "-c", "from archive_service import db; from archive_service.dossiers.models import Dossier;"
+         "from sqlalchemy import select; s = db.get_sessionmaker()();"
+         "d = s.scalar(select(Dossier).where(Dossier.archival_code == 'J102-RS-000001'));"
+         "print(sum(m.pages for m in d.materials))"], env=env, check=True, capture_output=True, text=True).stdout)
+    rng = random.Random(1)
+    who = person(rng)
+    scans = [save_scan(draw_page(rng, who, blank=i >= 2, lines=8), var / f"s{i:03d}.tif") for i in range(total)]
+    subprocess.run([*ARCHIVE, "digitise", "J102-RS-000001", *map(str, scans), "--username", "archivist",
+                    "--lang", "chi_sim"], env=env, check=True, capture_output=True)
+
+
+def serve(env: dict[str, str], port: int, workers: int) -> subprocess.Popen:
+    proc = subprocess.Popen([*ARCHIVE, "serve", "--port", str(port), "--workers", str(workers)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(150):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+def token(url: str, username: str) -> dict[str, str]:
+    r = httpx.post(f"{url}/api/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+    r.raise_for_status()
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def page_views(url: str, seconds: float, clients: int) -> tuple[int, float, list[float]]:
+    requester, approver = token(url, "sibao"), token(url, "approver")
+    today = date.today()
+    body = {"dossier": "J102-RS-000001", "purpose": "benefit_change", "purpose_detail": "基准测试",
+            "material_classes": [1, 9], "mode": "online_view", "valid_from": today.isoformat(),
+            "valid_until": (today + timedelta(days=1)).isoformat(), "reader_name": "测试",
+            "reader_citizen_id": citizen_id_for("110105", date(1980, 1, 1), 3, "M")}
+    rid = httpx.post(f"{url}/api/requests", json=body, headers=requester).json()["id"]
+    pages = httpx.post(f"{url}/api/requests/{rid}/decision", json={"approve": True},
+                       headers=approver).json()["approved_pages"]
+    done, latencies, lock = [0], [], threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def client(n: int) -> None:
+        with httpx.Client(base_url=url, headers=requester, timeout=30) as c:
+            i = n
+            while time.perf_counter() < stop:
+                t = time.perf_counter()
+                r = c.get(f"/api/requests/{rid}/pages/{pages[i % len(pages)]}")
+                r.raise_for_status()
+                with lock:
+                    done[0] += 1
+                    latencies.append(time.perf_counter() - t)
+                i += 1
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return done[0], time.perf_counter() - start, sorted(latencies)
 
 
 def fill(engine, n: int) -> float:
-    """Write n chained entries in bulk (as years of use would have), return seconds taken."""
+    """Append n chained entries in bulk (as years of use would have), return seconds taken."""
     start = time.perf_counter()
-    prev, at = GENESIS, datetime(2026, 1, 1, tzinfo=UTC)
-    batch = []
     with Session(engine) as session:
-        for seq in range(1, n + 1):
+        last = session.execute(select(AccessLogEntry.seq, AccessLogEntry.entry_hash)
+                               .order_by(AccessLogEntry.seq.desc()).limit(1)).first()
+        seq0, prev = (last.seq, last.entry_hash) if last else (0, GENESIS)
+        at = datetime(2026, 1, 1, tzinfo=UTC)
+        batch = []
+        for seq in range(seq0 + 1, seq0 + n + 1):
             values = {"seq": seq, "at": at + timedelta(seconds=seq), "user_id": None, "role": "requester",
                       "organisation_id": None, "client_address": "10.1.2.3", "action": "view_page",
                       "dossier_id": None, "materials": [1, 9], "pages": [seq % 40 + 1], "request_id": None,
@@ -54,58 +143,56 @@ def fill(engine, n: int) -> float:
     return time.perf_counter() - start
 
 
-def append_rate(engine, appends: int, writers: int) -> float:
-    per_writer = appends // writers
-
-    def work() -> None:
-        with Session(engine) as session:
-            for i in range(per_writer):
-                record_access(session, None, "view_page", "10.1.2.3", pages=[i % 40 + 1])
-
-    threads = [threading.Thread(target=work) for _ in range(writers)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return per_writer * writers / (time.perf_counter() - start)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--entries", type=int, default=1_000_000)
-    parser.add_argument("--appends", type=int, default=2000)
-    parser.add_argument("--writers", type=int, default=2)
     args = parser.parse_args()
-    rows = []
-    tmp = Path(tempfile.mkdtemp(prefix="bench-access-"))
     name = f"bench_access_{uuid.uuid4().hex[:8]}"
     admin = psycopg.connect(PG_ADMIN, autocommit=True)
     admin.execute(f"CREATE DATABASE {name}")
+    pg_url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    rows = []
     try:
-        for label, url in (("SQLite (WAL)", f"sqlite:///{tmp}/bench.db"),
-                           ("PostgreSQL 15", PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-                            + f"/{name}")):
-            engine = make_engine(url)
-            upgrade(engine)
-            rate = append_rate(engine, args.appends, args.writers)
+        for label, db_url in (("SQLite (WAL)", ""), ("PostgreSQL 15", pg_url)):
+            var = Path(tempfile.mkdtemp(prefix="bench-access-"))
+            env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
+            env.update(ARCHIVE_VAR_DIR=str(var), ARCHIVE_DATABASE_URL=db_url)
+            prepare(env, var)
+            port = free_port()
+            proc = serve(env, port, args.workers)
+            try:
+                views, elapsed, lat = page_views(f"http://127.0.0.1:{port}", args.seconds, args.clients)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=20)
+            engine = make_engine(db_url or f"sqlite:///{var}/archive.db")
+            with Session(engine) as s:
+                logged = s.scalar(select(func.count()).select_from(AccessLogEntry)
+                                  .where(AccessLogEntry.action == "view_page"))
+                intact = verify_chain(s).ok
+            assert logged == views and intact, (logged, views, intact)
             filled = fill(engine, args.entries)
             start = time.perf_counter()
-            with Session(engine) as session:
-                report = verify_chain(session)
+            with Session(engine) as s:
+                report = verify_chain(s)
             verify = time.perf_counter() - start
-            assert report.ok and report.entries == args.entries + args.appends // args.writers * args.writers
-            rows.append((label, rate, report.entries, verify, filled))
+            assert report.ok
+            rows.append((label, views / elapsed, lat[len(lat) // 2] * 1000, lat[int(len(lat) * 0.95)] * 1000,
+                         views, report.entries, verify, filled))
             engine.dispose()
     finally:
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     machine = f"{platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}"
-    print(f"\n{machine}, {time.strftime('%Y-%m-%d')}\n")
-    print(f"| database | chained appends/s ({args.writers} writers, each committed) | entries verified | verify s "
-          "| bulk fill s |")
-    print("|---|---|---|---|---|")
-    for label, rate, entries, verify, filled in rows:
-        print(f"| {label} | {rate:.0f} | {entries:,} | {verify:.1f} | {filled:.1f} |")
+    print(f"\n{machine}, {time.strftime('%Y-%m-%d')}; {args.workers} uvicorn workers, {args.clients} clients, "
+          f"{args.seconds:.0f} s\n")
+    print("| database | logged page views/s | p50 ms | p95 ms | views (= log entries, chain intact) "
+          "| entries verified | verify s | bulk fill s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for label, rate, p50, p95, views, entries, verify, filled in rows:
+        print(f"| {label} | {rate:.0f} | {p50:.1f} | {p95:.1f} | {views:,} | {entries:,} | {verify:.1f} | {filled:.1f} |")
 
 
 if __name__ == "__main__":

@@ -251,12 +251,16 @@ class ApprovedMaterial:
 
 
 def approved_materials(session: Session, request: RetrievalRequest) -> list[ApprovedMaterial]:
-    dossier = session.get(Dossier, request.dossier_id)
-    assert dossier is not None
+    # One query, no dossier graph: this runs for every page delivered.
+    materials = session.scalars(
+        select(Material)
+        .where(Material.dossier_id == request.dossier_id, Material.first_page.is_not(None))
+        .order_by(Material.sort_key)
+    )
     return [
-        ApprovedMaterial(m, m.first_page, m.last_page)
-        for m in sorted(dossier.materials, key=lambda m: m.sort_key)
-        if top_class(m.material_class.code) in request.material_classes and m.first_page and m.last_page
+        ApprovedMaterial(m, m.first_page, m.last_page)  # type: ignore[arg-type]
+        for m in materials
+        if top_class(m.material_class.code) in request.material_classes and m.last_page
     ]
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from archive_service.auth.models import LoginAttempt, Role, SessionToken, User
 from archive_service.config import get_settings
@@ -105,7 +105,9 @@ def login(session: Session, username: str, password: str, client_address: str) -
 
 def user_for_token(session: Session, token: str) -> User | None:
     row = session.scalar(
-        select(SessionToken).where(SessionToken.token_sha256 == _digest(token), SessionToken.revoked.is_(False))
+        select(SessionToken)
+        .options(joinedload(SessionToken.user))
+        .where(SessionToken.token_sha256 == _digest(token), SessionToken.revoked.is_(False))
     )
     if row is None or _aware(row.expires_at) < utcnow() or not row.user.active:
         return None
