@@ -6,7 +6,7 @@ bootstrap:
 
 run: bootstrap
 	.venv/bin/archive db upgrade
-	.venv/bin/archive demo --if-empty
+	.venv/bin/archive demo --if-empty --with-scans
 	.venv/bin/archive serve
 
 test: bootstrap

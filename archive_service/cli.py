@@ -113,6 +113,7 @@ def users_create(
 def demo(
     retirees: int = typer.Option(300, min=1, max=100_000),
     if_empty: bool = typer.Option(False, "--if-empty", help="do nothing (and succeed) when users exist"),
+    with_scans: bool = typer.Option(False, "--with-scans", help="also digitise one dossier and file two requests"),
 ) -> None:
     """Load the demo bureau, enterprises, retirees and users into an empty installation."""
     from sqlalchemy import select
@@ -128,6 +129,16 @@ def demo(
                 return
             _fail(Exception("installation already has users; demo data goes only into an empty one"))
         counts = load_demo(session, retirees=retirees)
+    if with_scans:
+        from archive_service.config import get_settings
+        from archive_service.demo import digitise_demo_dossier
+        from archive_service.preservation.service import open_store
+
+        settings = get_settings()
+        typer.echo("demo data: scanning and digitising one dossier (OCR takes a minute)…")
+        with transaction() as session:
+            code = digitise_demo_dossier(session, open_store(settings), Path(settings.var_dir) / "digitise")
+        typer.echo(f"demo data: {code} digitised; requests for it waiting for `approver` and approved for `sibao`")
     typer.echo(f"demo data loaded: {counts}; every demo user's password is {DEMO_PASSWORD}")
 
 
@@ -287,7 +298,13 @@ def digitise(
             with Progress("数字化 " + archival_code, BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
                 task = bar.add_task("pages", total=None)
                 outcome = digitise_dossier(
-                    session, open_store(settings), actor, dossier, scans, jobs=jobs, languages=lang,
+                    session,
+                    open_store(settings),
+                    actor,
+                    dossier,
+                    scans,
+                    jobs=jobs,
+                    languages=lang,
                     progress=lambda done, total: bar.update(task, total=total, advance=done),
                     work_root=Path(settings.var_dir) / "digitise",
                 )
@@ -318,8 +335,13 @@ def serve(
     settings = get_settings()
     upgrade(get_engine())
     logging.basicConfig(level=logging.INFO)
-    uvicorn.run("archive_service.main:app", host=host or settings.host, port=port or settings.port, workers=workers,
-                access_log=False)
+    uvicorn.run(
+        "archive_service.main:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ and a user for each role. Deterministic (seeded) so screenshots and tests are re
 
 import random
 from datetime import date, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +15,7 @@ from archive_service.dossiers.schemas import MaterialIn
 from archive_service.dossiers.service import add_material, make_archival_code, record_custody
 from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel
 from archive_service.values import citizen_id_check_char, credit_code_check_char
+from storage import ObjectStore
 
 DEMO_PASSWORD = "archive-demo-2026"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
@@ -205,3 +207,58 @@ def load_demo(session: Session, retirees: int = 300, seed: int = 2026) -> dict[s
             note="退休人员社会化管理移交",
         )
     return {"organisations": 3 + len(enterprises), "users": len(users), "dossiers": sum(counts.values())}
+
+
+def digitise_demo_dossier(session: Session, store: ObjectStore, work_root: Path) -> str:
+    """Scan the first 西城 dossier (three printed forms, blank sheets for the rest), and file two requests
+    for it — one waiting for the approver, one approved for online viewing — so a new installation shows
+    digitisation, approval and the watermarked viewer straight away."""
+    import tempfile
+
+    from archive_service.access.models import RequestMode
+    from archive_service.access.service import RequestForm, decide, submit_request
+    from archive_service.digitisation.service import digitise_dossier
+    from digitise.specimen import citizen_id_for, draw_page, person, save_scan
+
+    archivist = session.scalar(select(User).where(User.username == "archivist"))
+    sibao = session.scalar(select(User).where(User.username == "sibao"))
+    approver = session.scalar(select(User).where(User.username == "approver"))
+    assert archivist and sibao and approver
+    dossier = session.scalars(
+        select(Dossier).where(Dossier.custodian_id == archivist.organisation_id).order_by(Dossier.id)
+    ).first()
+    assert dossier is not None
+    rng = random.Random(2026)
+    who = person(rng)
+    total = sum(m.pages for m in dossier.materials)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        scans = [
+            save_scan(draw_page(rng, who, skew=1.2 if i == 0 else 0.0, lines=8), folder / f"scan-{i + 1:03d}.tif")
+            for i in range(3)
+        ]
+        blank = save_scan(draw_page(rng, who, blank=True), Path(tmp) / "blank.tif").read_bytes()
+        for i in range(3, total):  # the rest: blank sheets (drawing them all would only cost time)
+            scans.append(Path(tmp) / f"scan-{i + 1:03d}.tif")
+            scans[-1].write_bytes(blank)
+        outcome = digitise_dossier(session, store, archivist, dossier, scans, work_root=work_root)
+    if not outcome.ok:
+        raise RuntimeError(outcome.report)
+    today = date.today()
+    for approve in (False, True):
+        form = RequestForm(
+            dossier=dossier.archival_code,
+            purpose="benefit_change",
+            purpose_detail="待遇变更，核对参加工作时间",
+            material_classes=[1, 9],
+            mode=RequestMode.online_view,
+            valid_from=today,
+            valid_until=today + timedelta(days=13),
+            reader_name=sibao.display_name,
+            reader_citizen_id=citizen_id_for("110102", date(1983, 4, 5), 17, "F"),
+        )
+        request = submit_request(session, sibao, form, "demo")
+        if approve:
+            session.flush()
+            decide(session, approver, request, approve=True, client="demo", allow_print=True)
+    return dossier.archival_code

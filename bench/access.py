@@ -192,7 +192,8 @@ def main() -> None:
           "| entries verified | verify s | bulk fill s |")
     print("|---|---|---|---|---|---|---|---|")
     for label, rate, p50, p95, views, entries, verify, filled in rows:
-        print(f"| {label} | {rate:.0f} | {p50:.1f} | {p95:.1f} | {views:,} | {entries:,} | {verify:.1f} | {filled:.1f} |")
+        print(f"| {label} | {rate:.0f} | {p50:.1f} | {p95:.1f} | {views:,} | {entries:,} | {verify:.1f} "
+              f"| {filled:.1f} |")
 
 
 if __name__ == "__main__":

@@ -21,27 +21,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-DIGITISED = "J102-RS-000001"
-
-
-def _digitise_first_dossier(archive: list[str], env: dict[str, str], var: Path) -> None:
-    """Scan the first dossier through `archive digitise`: three printed forms, blank sheets for the rest."""
-    import random
-
-    from digitise.specimen import draw_page, person, save_scan
-
-    total = int(subprocess.run(
-        [sys.executable, "-c", "from archive_service import db; from archive_service.dossiers.models import Dossier;"
-         "from sqlalchemy import select; s = db.get_sessionmaker()();"
-         f"d = s.scalar(select(Dossier).where(Dossier.archival_code == '{DIGITISED}'));"
-         "print(sum(m.pages for m in d.materials))"], env=env, check=True, capture_output=True, text=True,
-    ).stdout)
-    rng = random.Random(3)
-    who = person(rng)
-    scans = [save_scan(draw_page(rng, who, blank=i >= 3, skew=1.5 if i == 0 else 0.0, lines=6),
-                       var / f"scan-{i + 1:03d}.tif") for i in range(total)]
-    subprocess.run([*archive, "digitise", DIGITISED, *map(str, scans), "--username", "archivist", "--lang", "chi_sim"],
-                   env=env, check=True, capture_output=True)
+DIGITISED = "J102-RS-000001"  # digitised by `archive demo --with-scans`
 
 
 @pytest.fixture(scope="session")
@@ -51,8 +31,8 @@ def server(tmp_path_factory) -> Iterator[str]:
     env.update(ARCHIVE_VAR_DIR=str(var))
     archive = [sys.executable, "-m", "archive_service.cli"]
     subprocess.run([*archive, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run([*archive, "demo", "--retirees", "120"], env=env, check=True, capture_output=True)
-    _digitise_first_dossier(archive, env, var)
+    # As `make run` does: the demo with one digitised dossier and two requests for it.
+    subprocess.run([*archive, "demo", "--retirees", "120", "--with-scans"], env=env, check=True, capture_output=True)
     port = _free_port()
     log = open(var / "server.log", "w")
     proc = subprocess.Popen([*archive, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
