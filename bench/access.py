@@ -37,7 +37,6 @@ from archive_service.access.log import GENESIS, entry_hash, verify_chain  # noqa
 from archive_service.access.models import AccessLogEntry  # noqa: E402
 from archive_service.db import make_engine  # noqa: E402
 from archive_service.demo import DEMO_PASSWORD  # noqa: E402
-from archive_service.migrate import upgrade  # noqa: E402
 from digitise.specimen import citizen_id_for, draw_page, person, save_scan  # noqa: E402
 
 PG_ADMIN = os.environ.get("ARCHIVE_TEST_POSTGRES_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
