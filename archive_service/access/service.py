@@ -295,11 +295,23 @@ def _use_copy(session: Session, dossier_id: int) -> DigitalObject:
     return obj
 
 
-def _material_of_page(session: Session, request: RetrievalRequest, page: int) -> ApprovedMaterial:
-    for approved in approved_materials(session, request):
-        if approved.first_page <= page <= approved.last_page:
-            return approved
-    raise ArchiveError("page.not_approved", f"第 {page} 页不在批准查阅的材料范围内", "page", 403)
+_page_maps: dict[tuple, dict[int, int]] = {}
+
+
+def _material_of_page(session: Session, request: RetrievalRequest, use_copy: DigitalObject, page: int) -> int:
+    """The approved material a page belongs to. Page ranges change only with a new use copy and scope only
+    with a decision, so the map is kept per (request, scope, use copy) instead of re-read for every page."""
+    key = (request.id, tuple(request.material_classes), use_copy.id)
+    if key not in _page_maps:
+        if len(_page_maps) > 10_000:
+            _page_maps.clear()
+        _page_maps[key] = {
+            p: a.material.id for a in approved_materials(session, request) for p in range(a.first_page, a.last_page + 1)
+        }
+    material_id = _page_maps[key].get(page)
+    if material_id is None:
+        raise ArchiveError("page.not_approved", f"第 {page} 页不在批准查阅的材料范围内", "page", 403)
+    return material_id
 
 
 def _stamp_lines(request: RetrievalRequest, user: User, now: datetime) -> list[str]:
@@ -316,8 +328,8 @@ def deliver_page(
 ) -> bytes:
     """One watermarked page; the log entry is committed before the bytes are returned."""
     check_online_use(request, user)
-    approved = _material_of_page(session, request, page)
     obj = _use_copy(session, request.dossier_id)
+    material_id = _material_of_page(session, request, obj, page)
     now = datetime.now(UTC)
     lines = _stamp_lines(request, user, now)
     render = lambda: watermark.delivered_page(  # noqa: E731
@@ -335,7 +347,7 @@ def deliver_page(
         AccessAction.view_page,
         client,
         dossier_id=request.dossier_id,
-        materials=[approved.material.id],
+        materials=[material_id],
         pages=[page],
         request_id=request.id,
     )
