@@ -4,7 +4,7 @@ Part 1 starts `archive serve` (uvicorn, one worker per core) on SQLite and on Po
 digitised dossier and an approved online request, and has ApacheBench (keep-alive, concurrent
 clients) fetch a watermarked page through `GET /api/requests/{id}/pages/{n}` for a fixed time.
 Every view is logged (its entry committed before the image is sent); afterwards the chain is
-verified and the number of `view_page` entries must equal the number of pages delivered.
+verified and every page counted as delivered must have its `view_page` entry.
 
 Part 2 bulk-writes 1,000,000 chained entries and times `verify_chain` (what `archive audit
 verify` runs) on both databases.
@@ -108,7 +108,9 @@ def page_views(url: str, seconds: float, clients: int) -> tuple[int, float, floa
         capture_output=True, text=True, check=True,
     ).stdout
     complete = int(re.search(r"Complete requests:\s+(\d+)", out).group(1))
-    failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))
+    # ab counts a body of another length as "failed"; the watermark's minute changes the JPEG's length.
+    kinds = re.search(r"\(Connect: (\d+), Receive: (\d+), Length: \d+, Exceptions: (\d+)\)", out)
+    failed = sum(int(g) for g in kinds.groups()) if kinds else 0
     non_2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
     if failed or non_2xx:
         raise SystemExit(f"ab saw failures:\n{out}")
@@ -175,7 +177,9 @@ def main() -> None:
                 logged = s.scalar(select(func.count()).select_from(AccessLogEntry)
                                   .where(AccessLogEntry.action == "view_page"))
                 intact = verify_chain(s).ok
-            assert logged == views and intact, (logged, views, intact)
+            # ab stops counting at its time limit while up to `clients` requests are still being served
+            # (and logged): every counted view is logged, and at most that many more.
+            assert views <= logged <= views + args.clients and intact, (logged, views, intact)
             filled = fill(engine, args.entries)
             start = time.perf_counter()
             with Session(engine) as s:
