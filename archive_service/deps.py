@@ -16,7 +16,7 @@ SESSION_COOKIE = "archive_session"
 def db_session() -> Iterator[Session]:
     """Commit when the handler returns, roll back everything when it raises: no half-writes.
 
-    Used as `Depends(db_session, scope="function")`: the commit happens before the response is
+    Declared as `DbSession` (scope "function"): the commit happens before the response is
     sent, so a client never sees success for a change that then fails to commit, and a redirect
     after login never arrives before its session token exists.
     """
@@ -29,6 +29,9 @@ def db_session() -> Iterator[Session]:
             raise
 
 
+DbSession = Depends(db_session, scope="function")  # what routes and pages declare: `session: Session = DbSession`
+
+
 def request_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
@@ -36,7 +39,7 @@ def request_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
-def current_user(request: Request, session: Session = Depends(db_session, scope="function")) -> User:
+def current_user(request: Request, session: Session = DbSession) -> User:
     token = request_token(request)
     user = user_for_token(session, token) if token else None
     if user is None:

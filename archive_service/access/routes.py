@@ -13,7 +13,7 @@ from archive_service.access.schemas import CopyIn, DecisionIn, RequestIn, Reques
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.config import get_settings
-from archive_service.deps import client_address, current_user, db_session
+from archive_service.deps import DbSession, client_address, current_user
 from archive_service.preservation.service import open_store
 
 router = APIRouter(prefix="/api", tags=["access"])
@@ -32,22 +32,20 @@ def out(session: Session, r: RetrievalRequest) -> RequestOut:
 
 @router.post("/requests", response_model=RequestOut, status_code=201)
 def submit(
-    data: RequestIn, request: Request, session: Session = Depends(db_session, scope="function"), user: User = Depends(current_user)
+    data: RequestIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
 ) -> RequestOut:
     form = service.RequestForm(**data.model_dump())
     return out(session, service.submit_request(session, user, form, client_address(request)))
 
 
 @router.get("/requests", response_model=list[RequestOut])
-def list_requests(session: Session = Depends(db_session, scope="function"), user: User = Depends(current_user)) -> list[RequestOut]:
+def list_requests(session: Session = DbSession, user: User = Depends(current_user)) -> list[RequestOut]:
     rows = session.scalars(service.visible_requests(user).order_by(RetrievalRequest.id.desc()).limit(200))
     return [out(session, r) for r in rows]
 
 
 @router.get("/requests/{request_id}", response_model=RequestOut)
-def get_request(
-    request_id: int, session: Session = Depends(db_session, scope="function"), user: User = Depends(current_user)
-) -> RequestOut:
+def get_request(request_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> RequestOut:
     return out(session, service.get_request(session, user, request_id))
 
 
@@ -56,7 +54,7 @@ def decide(
     request_id: int,
     data: DecisionIn,
     request: Request,
-    session: Session = Depends(db_session, scope="function"),
+    session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> RequestOut:
     r = service.get_request(session, user, request_id)
@@ -79,7 +77,7 @@ def page_image(
     request_id: int,
     page: int,
     request: Request,
-    session: Session = Depends(db_session, scope="function"),
+    session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
     r = service.get_request(session, user, request_id)
@@ -89,7 +87,7 @@ def page_image(
 
 @router.get("/requests/{request_id}/download")
 def download(
-    request_id: int, request: Request, session: Session = Depends(db_session, scope="function"), user: User = Depends(current_user)
+    request_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
 ) -> Response:
     r = service.get_request(session, user, request_id)
     pdf = service.deliver_download(session, open_store(get_settings()), user, r, client_address(request))
@@ -105,7 +103,7 @@ def certified_copy(
     request_id: int,
     data: CopyIn,
     request: Request,
-    session: Session = Depends(db_session, scope="function"),
+    session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
     r = service.get_request(session, user, request_id)
@@ -119,7 +117,7 @@ def certified_copy(
 
 @router.post("/requests/{request_id}/loan", response_model=RequestOut)
 def lend(
-    request_id: int, request: Request, session: Session = Depends(db_session, scope="function"), user: User = Depends(current_user)
+    request_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
 ) -> RequestOut:
     r = service.get_request(session, user, request_id)
     return out(session, service.lend(session, user, r, client_address(request)))
@@ -130,7 +128,7 @@ def take_back(
     request_id: int,
     data: ReturnIn,
     request: Request,
-    session: Session = Depends(db_session, scope="function"),
+    session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> RequestOut:
     r = service.get_request(session, user, request_id)
@@ -145,7 +143,7 @@ def register_xlsx(
     action: str = "",
     since: date | None = None,
     until: date | None = None,
-    session: Session = Depends(db_session, scope="function"),
+    session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
     f = service.LogFilter(archival_code, username, action, since, until)
@@ -158,7 +156,7 @@ def register_xlsx(
 
 
 @router.get("/audit/verify")
-def audit_verify(session: Session = Depends(db_session, scope="function"), user: User = Depends(current_user)) -> dict:
+def audit_verify(session: Session = DbSession, user: User = Depends(current_user)) -> dict:
     require(user, Action.read_audit_log)
     report = verify_chain(session)
     return {"ok": report.ok, "entries": report.entries, "broken_seq": report.broken_seq, "reason": report.reason}

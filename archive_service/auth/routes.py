@@ -5,7 +5,7 @@ from archive_service.auth import service
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.auth.schemas import LoginIn, TokenOut, UserIn, UserOut
-from archive_service.deps import client_address, current_user, db_session, request_token
+from archive_service.deps import DbSession, client_address, current_user, request_token
 
 router = APIRouter(prefix="/api", tags=["auth"])
 
@@ -22,13 +22,13 @@ def user_out(user: User) -> UserOut:
 
 
 @router.post("/auth/login", response_model=TokenOut)
-def login(data: LoginIn, request: Request, session: Session = Depends(db_session, scope="function")) -> TokenOut:
+def login(data: LoginIn, request: Request, session: Session = DbSession) -> TokenOut:
     _, token = service.login(session, data.username, data.password, client_address(request))
     return TokenOut(token=token)
 
 
 @router.post("/auth/logout", status_code=204)
-def logout(request: Request, session: Session = Depends(db_session, scope="function"), user: User = Depends(current_user)) -> None:
+def logout(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> None:
     token = request_token(request)
     if token:
         service.logout(session, token)
@@ -40,7 +40,7 @@ def me(user: User = Depends(current_user)) -> UserOut:
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
-def create_user(data: UserIn, session: Session = Depends(db_session, scope="function"), user: User = Depends(current_user)) -> UserOut:
+def create_user(data: UserIn, session: Session = DbSession, user: User = Depends(current_user)) -> UserOut:
     require(user, Action.manage_users)
     created = service.create_user(session, **data.model_dump())
     return user_out(created)

@@ -2,7 +2,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
-from archive_service.deps import current_user, db_session
+from archive_service.deps import DbSession, current_user
 from archive_service.dossiers import service
 from archive_service.dossiers.models import DossierStatus
 from archive_service.dossiers.schemas import DossierDetail, DossierIn, DossierPage
@@ -16,7 +16,7 @@ def list_dossiers(
     status: DossierStatus | None = None,
     enterprise_id: int | None = None,
     page: int = Query(1, ge=1, le=100_000),
-    session: Session = Depends(db_session, scope="function"),
+    session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> DossierPage:
     total, rows = service.list_dossiers(
@@ -27,14 +27,14 @@ def list_dossiers(
 
 @router.get("/{dossier_id}", response_model=DossierDetail)
 def get_dossier(
-    dossier_id: int, session: Session = Depends(db_session, scope="function"), user: User = Depends(current_user)
+    dossier_id: int, session: Session = DbSession, user: User = Depends(current_user)
 ) -> DossierDetail:
     return service.detail(session, service.get_dossier(session, user, dossier_id))
 
 
 @router.post("", response_model=DossierDetail, status_code=201)
 def register_dossier(
-    data: DossierIn, session: Session = Depends(db_session, scope="function"), user: User = Depends(current_user)
+    data: DossierIn, session: Session = DbSession, user: User = Depends(current_user)
 ) -> DossierDetail:
     dossier = service.register_existing(session, user, data)
     return service.detail(session, dossier)

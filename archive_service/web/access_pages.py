@@ -12,7 +12,7 @@ from archive_service.access.models import RequestMode, RequestStatus, RetrievalR
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can
 from archive_service.config import get_settings
-from archive_service.deps import client_address, current_user, db_session
+from archive_service.deps import DbSession, client_address, current_user
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import Dossier
 from archive_service.errors import ArchiveError
@@ -41,7 +41,7 @@ def _page(request: Request, name: str, user: User, status: int = 200, **context)
 
 @router.get("/requests", response_class=HTMLResponse)
 def request_list(
-    request: Request, status: str = "", session: Session = Depends(db_session, scope="function"), user: User = Depends(current_user)
+    request: Request, status: str = "", session: Session = DbSession, user: User = Depends(current_user)
 ) -> HTMLResponse:
     query = service.visible_requests(user).order_by(RetrievalRequest.id.desc()).limit(200)
     if status in RequestStatus.__members__:
@@ -73,7 +73,7 @@ def request_submit(
     reader_name: str = Form(""),
     reader_citizen_id: str = Form(""),
     relationship: str = Form("none"),
-    session: Session = Depends(db_session, scope="function"),
+    session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
     values = {
@@ -115,7 +115,7 @@ def request_submit(
 def request_detail(
     request_id: int,
     request: Request,
-    session: Session = Depends(db_session, scope="function"),
+    session: Session = DbSession,
     user: User = Depends(current_user),
     error: ArchiveError | None = None,
 ) -> HTMLResponse:
@@ -151,7 +151,7 @@ def request_decide(
     allow_download: bool = Form(False),
     allow_print: bool = Form(False),
     reason: str = Form(""),
-    session: Session = Depends(db_session, scope="function"),
+    session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
     r = service.get_request(session, user, request_id)
@@ -175,7 +175,7 @@ def request_decide(
 
 @router.post("/requests/{request_id}/loan", response_model=None)
 def request_lend(
-    request_id: int, request: Request, session: Session = Depends(db_session, scope="function"), user: User = Depends(current_user)
+    request_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
 ) -> Response:
     r = service.get_request(session, user, request_id)
     try:
@@ -192,7 +192,7 @@ def request_return(
     request: Request,
     complete: str = Form(""),
     note: str = Form(""),
-    session: Session = Depends(db_session, scope="function"),
+    session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
     r = service.get_request(session, user, request_id)
@@ -209,7 +209,7 @@ def request_copy(
     request_id: int,
     request: Request,
     annotation: str = Form(""),
-    session: Session = Depends(db_session, scope="function"),
+    session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
     r = service.get_request(session, user, request_id)
@@ -230,7 +230,7 @@ def viewer(
     request_id: int,
     request: Request,
     page: int = 0,
-    session: Session = Depends(db_session, scope="function"),
+    session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> HTMLResponse:
     r = service.get_request(session, user, request_id)
@@ -258,7 +258,7 @@ def viewer(
 
 @router.get("/requests/{request_id}/print", response_class=HTMLResponse)
 def print_view(
-    request_id: int, request: Request, session: Session = Depends(db_session, scope="function"), user: User = Depends(current_user)
+    request_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
 ) -> Response:
     r = service.get_request(session, user, request_id)
     pdf = service.deliver_download(session, open_store(get_settings()), user, r, client_address(request), printing=True)
@@ -270,9 +270,7 @@ def print_view(
 
 
 @router.get("/loans", response_class=HTMLResponse)
-def loan_desk(
-    request: Request, session: Session = Depends(db_session, scope="function"), user: User = Depends(current_user)
-) -> HTMLResponse:
+def loan_desk(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> HTMLResponse:
     query = service.visible_requests(user).where(
         RetrievalRequest.mode == RequestMode.paper_loan, RetrievalRequest.status == RequestStatus.approved
     )
@@ -290,7 +288,7 @@ def audit_log(
     since: date | None = None,
     until: date | None = None,
     page: int = 1,
-    session: Session = Depends(db_session, scope="function"),
+    session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> HTMLResponse:
     f = service.LogFilter(archival_code[:64], username[:64], action[:30], since, until, max(1, page))

@@ -16,7 +16,7 @@ from archive_service.auth import service as auth_service
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can, require
 from archive_service.config import get_settings
-from archive_service.deps import SESSION_COOKIE, client_address, current_user, db_session, request_token
+from archive_service.deps import SESSION_COOKIE, DbSession, client_address, current_user, request_token
 from archive_service.digitisation import service as digitisation
 from archive_service.dossiers import service as dossiers
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
@@ -48,7 +48,7 @@ def login_submit(
     username: str = Form(""),
     password: str = Form(""),
     next: str = Form("/"),
-    session: Session = Depends(db_session, scope="function"),
+    session: Session = DbSession,
 ) -> Response:
     try:
         _, token = auth_service.login(session, username.strip(), password, client_address(request))
@@ -73,7 +73,7 @@ def login_submit(
 
 
 @router.post("/logout")
-def logout(request: Request, session: Session = Depends(db_session, scope="function")) -> Response:
+def logout(request: Request, session: Session = DbSession) -> Response:
     token = request_token(request)
     if token:
         auth_service.logout(session, token)
@@ -84,7 +84,7 @@ def logout(request: Request, session: Session = Depends(db_session, scope="funct
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(
-    request: Request, session: Session = Depends(db_session, scope="function"), user: User = Depends(current_user)
+    request: Request, session: Session = DbSession, user: User = Depends(current_user)
 ) -> Response:
     if user.role is Role.requester:  # requesters work through their requests only
         return RedirectResponse("/requests", status_code=303)
@@ -126,7 +126,7 @@ def dossier_list(
     q: str = "",
     status: str = "",
     page: int = 1,
-    session: Session = Depends(db_session, scope="function"),
+    session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> HTMLResponse:
     chosen = DossierStatus(status) if status in DossierStatus.__members__ else None
@@ -153,7 +153,7 @@ def dossier_list(
 def dossier_use_copy(
     dossier_id: int,
     request: Request,
-    session: Session = Depends(db_session, scope="function"),
+    session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> StreamingResponse:
     """The PDF/A use copy, for custody work by the bureau's own staff (requesters go through requests)."""
@@ -178,7 +178,7 @@ def dossier_use_copy(
 def dossier_page(
     dossier_id: int,
     request: Request,
-    session: Session = Depends(db_session, scope="function"),
+    session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> HTMLResponse:
     dossier = dossiers.get_dossier(session, user, dossier_id)
