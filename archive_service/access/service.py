@@ -354,6 +354,18 @@ def deliver_page(
     return image
 
 
+def _approved_pages_marked(
+    session: Session, store: ObjectStore, request: RetrievalRequest, lines: list[str], stamp: str
+) -> tuple[list[ApprovedMaterial], list[int], list[bytes]]:
+    """Every approved page of the use copy with the watermark `lines` (cached under `stamp`)."""
+    obj = _use_copy(session, request.dossier_id)
+    approved = approved_materials(session, request)
+    pages = [p for a in approved for p in range(a.first_page, a.last_page + 1)]
+    content = lambda: b"".join(store.open(obj.storage_key))  # noqa: E731
+    images = [watermark.delivered_page(content, obj.storage_key, p, request.id, stamp, lines) for p in pages]
+    return approved, pages, images
+
+
 def _pdf_of_pages(images: list[bytes], first: bytes | None = None) -> bytes:
     pages = ([Image.open(io.BytesIO(first))] if first else []) + [Image.open(io.BytesIO(b)) for b in images]
     buf = io.BytesIO()
@@ -370,16 +382,10 @@ def deliver_download(
         raise ArchiveError("request.print_not_allowed", "审批未允许打印", "allow_print", 403)
     if not printing and not request.allow_download:
         raise ArchiveError("request.download_not_allowed", "审批未允许下载", "allow_download", 403)
-    obj = _use_copy(session, request.dossier_id)
     now = datetime.now(UTC)
-    lines = _stamp_lines(request, user, now)
-    approved = approved_materials(session, request)
-    pages = [p for a in approved for p in range(a.first_page, a.last_page + 1)]
-    content = lambda: b"".join(store.open(obj.storage_key))  # noqa: E731
-    images = [
-        watermark.delivered_page(content, obj.storage_key, p, request.id, now.strftime("%Y%m%d%H%M"), lines)
-        for p in pages
-    ]
+    approved, pages, images = _approved_pages_marked(
+        session, store, request, _stamp_lines(request, user, now), now.strftime("%Y%m%d%H%M")
+    )
     pdf = _pdf_of_pages(images)
     record_access(
         session,
@@ -406,15 +412,9 @@ def certified_copy(
         raise ArchiveError("request.not_certified_copy", "只有已批准的复制申请可以出具复制件", "mode", 409)
     if not annotation.strip():
         raise ArchiveError("copy.annotation", "请填写档案员注记（如：经核对与原件一致）", "annotation")
-    obj = _use_copy(session, request.dossier_id)
     now = datetime.now(UTC)
     lines = [archivist.organisation.name, f"申请 {request.number}", "复制件", now.astimezone().strftime("%Y-%m-%d")]
-    approved = approved_materials(session, request)
-    pages = [p for a in approved for p in range(a.first_page, a.last_page + 1)]
-    content = lambda: b"".join(store.open(obj.storage_key))  # noqa: E731
-    images = [
-        watermark.delivered_page(content, obj.storage_key, p, request.id, now.strftime("%Y%m%d"), lines) for p in pages
-    ]
+    approved, pages, images = _approved_pages_marked(session, store, request, lines, now.strftime("%Y%m%d"))
     request.copies_made += 1
     request.handled_by_id = archivist.id
     cover = _certification_page(session, request, archivist, annotation.strip(), approved, now)
