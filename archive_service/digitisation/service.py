@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
-from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES, top_class
-from archive_service.dossiers.models import DigitalObject, DigitisationState, Dossier, MaterialClass
-from archive_service.dossiers.service import catalogue
+from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
+from archive_service.dossiers.models import DigitalObject, DigitisationState, Dossier
+from archive_service.dossiers.service import catalogue_by_top_class
 from archive_service.errors import ArchiveError
 from archive_service.preservation.service import ingest
 from digitise.catalogue import Catalogue, CatalogueEntry, RetireeFacts
-from digitise.findings import Finding, errors, report
+from digitise.findings import Finding, Severity, errors, report
 from digitise.options import DigitiseOptions
 from digitise.pipeline import PIPELINE_VERSION, RunResult, digitise
 from digitise.sources import media_type_of
@@ -50,23 +50,13 @@ class DigitisationOutcome:
 
 def catalogue_for(session: Session, dossier: Dossier) -> Catalogue:
     """The dossier's catalogue and retiree as the pipeline needs them (bookmarks, linkage, misfiling)."""
-    class_names = {
-        c.top_class: c.name
-        for c in session.scalars(select(MaterialClass).where(MaterialClass.scheme_code == dossier.class_scheme))
-        if "-" not in c.code
-    }
-    entries = []
-    for m in catalogue(dossier):
-        n = top_class(m.material_class.code)
-        entries.append(
-            CatalogueEntry(
-                m.sequence,
-                m.material_class.code,
-                f"第{TOP_CLASS_NAMES[n]}类 {class_names.get(n, '')}".strip(),
-                m.title,
-                m.pages,
-            )
+    entries = [
+        CatalogueEntry(
+            m.sequence, m.material_class.code, f"第{TOP_CLASS_NAMES[n]}类 {class_name}".strip(), m.title, m.pages
         )
+        for n, class_name, materials in catalogue_by_top_class(session, dossier)
+        for m in materials
+    ]
     r = dossier.retiree
     return Catalogue(dossier.archival_code, tuple(entries), RetireeFacts(r.name, r.citizen_id, r.birth_date))
 
@@ -181,6 +171,4 @@ def latest_use_copy(session: Session, dossier: Dossier) -> DigitalObject | None:
 
 
 def findings_of(obj: DigitalObject) -> list[Finding]:
-    from digitise.findings import Severity
-
     return [Finding(**{**f, "severity": Severity(f["severity"])}) for f in obj.qc_results or []]
