@@ -1,0 +1,167 @@
+"""The search index port: what the application may ask of any index of dossiers.
+
+A document is one dossier: the retiree's particulars, the catalogue, and the OCR text of every
+page with the material it belongs to. The index is a copy the application can always rebuild from
+its database, so it holds no fact that is not there too.
+
+Visibility is part of every query (`Scope`), not a filter the caller applies afterwards: a
+dossier another bureau holds, or a classified one a requester asks about, is never counted,
+faceted or returned.
+"""
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Protocol, runtime_checkable
+
+import orjson
+
+TOP_CLASSES = range(1, 11)  # 第一类 … 第十类; 0 holds pages outside any material (covers, blanks)
+PAGE_SIZE_MAX = 100
+Progress = Callable[[int, int], None]
+
+
+class SearchError(Exception):
+    """The index could not do what was asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class PageText:
+    number: int  # 1-based page of the digitised copy
+    text: str
+    material: str | None = None  # 序号 of the material the page belongs to, e.g. 4-1-2
+    top_class: int = 0  # its class 1 … 10; 0 when the page belongs to no material
+
+
+@dataclass(frozen=True)
+class MaterialEntry:
+    sequence: str
+    top_class: int
+    title: str
+
+
+@dataclass(frozen=True)
+class DossierDocument:
+    dossier_id: int
+    archival_code: str
+    name: str
+    citizen_id: str
+    birth_date: date
+    retirement_date: date | None
+    enterprise_id: int
+    enterprise_name: str
+    custodian_id: int
+    status: str
+    digitisation: str
+    classified: bool
+    materials: tuple[MaterialEntry, ...] = ()
+    pages: tuple[PageText, ...] = ()
+
+    @property
+    def top_classes(self) -> list[int]:
+        return sorted({m.top_class for m in self.materials})
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> "DossierDocument":
+        d = orjson.loads(data)
+        d["birth_date"] = date.fromisoformat(d["birth_date"])
+        d["retirement_date"] = date.fromisoformat(d["retirement_date"]) if d["retirement_date"] else None
+        d["materials"] = tuple(MaterialEntry(**m) for m in d["materials"])
+        d["pages"] = tuple(PageText(**p) for p in d["pages"])
+        return cls(**d)
+
+    def fingerprint(self) -> str:
+        """What `verify` compares: any change to what is indexed changes it."""
+        return hashlib.sha256(self.to_json()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which dossiers a user may find. Built by the application's one visibility rule."""
+
+    custodian_id: int  # the user's bureau: only the dossiers it holds
+    dossier_ids: frozenset[int] | None = None  # a requester: only the dossiers granted to them
+    exclude_classified: bool = False  # requesters never see 涉密 dossiers
+    text_classes: frozenset[int] | None = None  # a requester: text only of the granted classes
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    scope: Scope
+    text: str = ""
+    enterprise_ids: frozenset[int] = frozenset()
+    statuses: frozenset[str] = frozenset()
+    material_classes: frozenset[int] = frozenset()  # dossiers holding any of them; text searched in them
+    birth_from: date | None = None
+    birth_to: date | None = None
+    retired_from: date | None = None
+    retired_to: date | None = None
+    offset: int = 0
+    limit: int = 20
+
+    def __post_init__(self) -> None:
+        if self.offset < 0:
+            raise SearchError("offset must be 0 or more")
+        if not 1 <= self.limit <= PAGE_SIZE_MAX:
+            raise SearchError(f"limit must be 1 … {PAGE_SIZE_MAX}")
+        if bad := [c for c in self.material_classes if c not in TOP_CLASSES]:
+            raise SearchError(f"material class must be 1 … 10, not {bad[0]}")
+
+    def text_classes(self) -> frozenset[int] | None:
+        """The classes whose pages the text may match, or None for all."""
+        chosen = self.material_classes or None
+        granted = self.scope.text_classes
+        if chosen is None:
+            return granted
+        return chosen if granted is None else chosen & granted
+
+
+@dataclass(frozen=True)
+class PageHit:
+    number: int
+    material: str | None
+    top_class: int
+    snippet: str  # HTML: escaped text with <mark>…</mark> around what matched
+
+
+@dataclass(frozen=True)
+class Hit:
+    dossier_id: int
+    score: float
+    fields: tuple[str, ...]  # particulars that matched: name, citizen_id, archival_code, enterprise, titles
+    pages: tuple[PageHit, ...]  # matching pages, first few
+    page_count: int  # how many pages matched in all
+
+
+@dataclass
+class SearchResults:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)  # enterprise, status, material_class …
+
+
+@runtime_checkable
+class SearchIndex(Protocol):
+    description: str
+
+    def upsert(self, documents: Sequence[DossierDocument]) -> None:
+        """Add or replace dossiers; visible to searches once it returns."""
+        ...
+
+    def delete(self, dossier_ids: Sequence[int]) -> None: ...
+
+    def search(self, query: SearchQuery) -> SearchResults: ...
+
+    def fingerprints(self) -> dict[int, str]:
+        """Every indexed dossier's fingerprint, for `verify`."""
+        ...
+
+    def rebuild(self, documents: Iterable[DossierDocument], progress: Progress | None = None) -> int:
+        """Build a fresh index from `documents` beside the live one, then switch to it atomically."""
+        ...
+
+    def close(self) -> None: ...
