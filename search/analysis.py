@@ -10,8 +10,8 @@ So 王伟明 is indexed as 王伟 伟明, and a query 退休审批表 is the phr
 2-character name and a phrase both match, and two characters that only occur apart never do.
 """
 
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 ANALYZER_VERSION = "cjk-1"  # bump when tokens change: every embedded index must then be rebuilt
 
@@ -22,91 +22,58 @@ STOP_WORDS = frozenset(
 )
 
 
-def _is_cjk(ch: str) -> bool:
-    # The scripts `cjk_bigram` bigrams by default: Han, Hiragana, Katakana, Hangul syllables.
-    o = ord(ch)
-    return (
-        0x4E00 <= o <= 0x9FFF
-        or 0x3400 <= o <= 0x4DBF
-        or 0xF900 <= o <= 0xFAFF
-        or 0x20000 <= o <= 0x3134F
-        or 0x3040 <= o <= 0x30FF
-        or 0xAC00 <= o <= 0xD7AF
-    )
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
+_WORD = r"[0-9a-z]+(?:(?:(?<=[0-9])[.,](?=[0-9])|(?<=[a-z])[.'](?=[a-z]))[0-9a-z]+)*"
+_OTHER = rf"(?:(?![\x00-\x7f{_CJK}])[^\W_])"
+# One token per match, found by a zero-width look-ahead at every position, so overlapping
+# bigrams come out of one `findall`: a CJK pair (Han, Hiragana, Katakana, Hangul: the scripts
+# `cjk_bigram` bigrams) | a CJK character with no CJK neighbour | an ASCII word — letters and
+# digits run together (J102); `.` or `'` between letters and `.` or `,` between digits keep it
+# whole (it's, 1962.03, 1,000), as the standard tokenizer's word-boundary rules do — starting
+# where no word goes on | a run of other scripts' letters and digits (Cyrillic, ①).
+_TOKEN = re.compile(
+    rf"(?=([{_CJK}][{_CJK}]"
+    rf"|(?<![{_CJK}])[{_CJK}](?![{_CJK}])"
+    rf"|(?<![0-9a-z])(?!(?<=[0-9][.,])[0-9])(?!(?<=[a-z][.'])[a-z]){_WORD}"
+    rf"|(?<!{_OTHER}){_OTHER}+))"
+)
+_LATIN = re.compile("[a-z]")
+_ALL_CJK = re.compile(rf"[{_CJK}]+")
+# Full-width letters and digits, and full-width ．，＇ inside a word, are what folding can change
+# for tokens; other full-width punctuation (，。) separates tokens folded or not.
+_TO_FOLD = re.compile("[\\uff10-\\uff19\\uff21-\\uff3a\\uff41-\\uff5a]|[0-9a-z][\\uff07\\uff0c\\uff0e][0-9a-z]")
+_WIDTH = {0xFF01 + i: 0x21 + i for i in range(0x5E)} | {0x3000: 0x20}
 
 
 def fold_width(text: str) -> str:
     """`cjk_width`: full-width ASCII (Ａ１，) to ASCII, ideographic space to space; then lowercase."""
-    return text.translate(_WIDTH).lower()
+    folded = text.lower()
+    if _TO_FOLD.search(folded) is None:  # most OCR text: nothing to fold, and translate is slow
+        return folded
+    return folded.translate(_WIDTH).lower()
 
 
-_WIDTH = {0xFF01 + i: 0x21 + i for i in range(0x5E)} | {0x3000: 0x20}
+def is_cjk(text: str) -> bool:
+    return _ALL_CJK.fullmatch(text) is not None
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    text: str
-    start: int  # offsets in the original text, for highlighting
-    end: int
-
-
-def _alnum_end(text: str, i: int) -> int:
-    """End of a word of letters and digits starting at i (Unicode word-boundary rules, simplified).
-
-    Letters and digits run together (J102 is one token); `.` or `'` between two letters and `.` or
-    `,` between two digits keep the word whole (1962.03, 1,000), as the standard tokenizer does.
-    """
-    n = len(text)
-    j = i
-    while True:
-        while j < n and (text[j].isascii() and text[j].isalnum()):
-            j += 1
-        if j + 1 < n and text[j + 1].isascii() and text[j + 1].isalnum():
-            before, sep, after = text[j - 1], text[j], text[j + 1]
-            if (before.isdigit() and after.isdigit() and sep in ".,") or (
-                before.isalpha() and after.isalpha() and sep in ".'"
-            ):
-                j += 1
-                continue
-        return j
+Token = tuple[str, int, int]  # text, start, end (offsets in the original text, for highlighting)
 
 
 def tokens(text: str) -> Iterator[Token]:
     """The tokens of `text` in order, with their offsets."""
-    folded = fold_width(text)
-    n = len(folded)
-    i = 0
-    while i < n:
-        ch = folded[i]
-        if _is_cjk(ch):
-            j = i + 1
-            while j < n and _is_cjk(folded[j]):
-                j += 1
-            if j - i == 1:
-                yield Token(ch, i, j)
-            else:
-                for k in range(i, j - 1):
-                    yield Token(folded[k : k + 2], k, k + 2)
-            i = j
-        elif ch.isascii() and ch.isalnum():
-            j = _alnum_end(folded, i)
-            word = folded[i:j]
-            if word not in STOP_WORDS:
-                yield Token(word, i, j)
-            i = j
-        elif ch.isalnum():  # other scripts' letters and digits (Cyrillic, Greek, ①): one word per run
-            j = i + 1
-            while j < n and folded[j].isalnum() and not _is_cjk(folded[j]) and not folded[j].isascii():
-                j += 1
-            yield Token(folded[i:j], i, j)
-            i = j
-        else:
-            i += 1
+    for m in _TOKEN.finditer(fold_width(text)):
+        if m.group(1) not in STOP_WORDS:
+            yield m.group(1), m.start(1), m.end(1)
 
 
 def terms(text: str) -> list[str]:
-    """Just the token strings (what an index stores)."""
-    return [t.text for t in tokens(text)]
+    """Just the token strings (what an index stores): `tokens` without offsets, much faster."""
+    folded = fold_width(text)
+    found = _TOKEN.findall(folded)
+    if _LATIN.search(folded):  # only Latin words can be stop words
+        return [t for t in found if t not in STOP_WORDS]
+    return found
 
 
 def parse_query(text: str) -> list[list[str]]:
@@ -129,5 +96,5 @@ def find_phrase(page_tokens: list[Token], phrase: list[str]) -> Iterator[tuple[i
     """Offsets (start, end) of each place the phrase occurs among the page's tokens."""
     n = len(phrase)
     for i in range(len(page_tokens) - n + 1):
-        if page_tokens[i].text == phrase[0] and all(page_tokens[i + k].text == phrase[k] for k in range(1, n)):
-            yield page_tokens[i].start, page_tokens[i + n - 1].end
+        if page_tokens[i][0] == phrase[0] and all(page_tokens[i + k][0] == phrase[k] for k in range(1, n)):
+            yield page_tokens[i][1], page_tokens[i + n - 1][2]

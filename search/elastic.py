@@ -231,7 +231,6 @@ def _query(query: SearchQuery, phrases: list[list[str]], text_classes: frozenset
             bounds = {k: v.isoformat() for k, v in (("gte", low), ("lte", high)) if v}
             filters.append({"range": {field: bounds}})
     columns = searched_columns(text_classes)
-    weight = dict(zip(PARTICULARS + TEXT_COLUMNS, WEIGHTS, strict=True))
-    fields = [f"{c}^{weight[c]:g}" for c in columns]
+    fields = [f"{c}^{WEIGHTS[c]:g}" for c in columns]
     must = [{"multi_match": {"query": " ".join(p), "type": "phrase", "fields": fields}} for p in phrases]
     return {"bool": {"filter": filters, "must": must}}

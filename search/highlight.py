@@ -7,7 +7,7 @@ Elasticsearch and the embedded index show the same pages and snippets for the sa
 from collections.abc import Iterable
 from html import escape
 
-from search.analysis import Token, find_phrase, fold_width, tokens
+from search.analysis import Token, find_phrase, fold_width, is_cjk, tokens
 from search.port import DossierDocument, Hit, PageHit
 
 CONTEXT = 40  # characters shown either side of the first match on a page
@@ -35,13 +35,34 @@ def particulars(doc: DossierDocument, text_classes: Iterable[int] | None = None)
     return fields
 
 
-def _matches(toks: list[Token], phrases: list[list[str]]) -> list[tuple[int, int]]:
-    return sorted(span for phrase in phrases for span in find_phrase(toks, phrase))
+def _surface(phrase: list[str]) -> str | None:
+    """The characters a phrase of overlapping CJK bigrams stands for (退休 休审 审批 → 退休审批).
+
+    Any occurrence of them in text is an occurrence of the phrase, whatever surrounds it, so such
+    phrases are found with `str.find` instead of analysing the page.
+    """
+    if all(len(t) == 2 and is_cjk(t) for t in phrase) and all(a[1] == b[0] for a, b in zip(phrase, phrase[1:])):
+        return phrase[0][0] + "".join(t[1] for t in phrase)
+    return None
 
 
-def _maybe_contains(folded: str, phrases: list[list[str]]) -> bool:
-    # Cheap test before analysing a page: every token of a match is a substring of the folded text.
-    return any(phrase[0] in folded for phrase in phrases)
+Compiled = list[tuple[list[str], str | None]]
+
+
+def _find(text: str, folded: str, phrases: Compiled) -> list[tuple[int, int]]:
+    """Where the phrases occur in `text` (offsets), by `str.find` where that is exact, else by analysis."""
+    spans: list[tuple[int, int]] = []
+    analysed: list[Token] | None = None
+    for phrase, surface in phrases:
+        if surface is not None:
+            at = folded.find(surface)
+            while at >= 0:
+                spans.append((at, at + len(surface)))
+                at = folded.find(surface, at + 1)
+        elif all(t in folded for t in phrase):
+            analysed = list(tokens(text)) if analysed is None else analysed
+            spans += find_phrase(analysed, phrase)
+    return sorted(spans)
 
 
 def snippet(text: str, spans: list[tuple[int, int]]) -> str:
@@ -61,9 +82,10 @@ def snippet(text: str, spans: list[tuple[int, int]]) -> str:
 
 def explain(doc: DossierDocument, score: float, phrases: list[list[str]], text_classes: Iterable[int] | None) -> Hit:
     """The hit for `doc`: which particulars matched and the matching pages (first few with snippets)."""
+    compiled = [(phrase, _surface(phrase)) for phrase in phrases]
     fields = []
     for name, value in particulars(doc, text_classes).items() if phrases else ():
-        if _matches(list(tokens(value)), phrases):
+        if _find(value, fold_width(value), compiled):
             fields.append("citizen_id" if name == "id_tail" else name)
     allowed = None if text_classes is None else set(text_classes)
     shown: list[PageHit] = []
@@ -71,9 +93,7 @@ def explain(doc: DossierDocument, score: float, phrases: list[list[str]], text_c
     for page in doc.pages if phrases else ():
         if allowed is not None and page.top_class not in allowed:
             continue
-        if not _maybe_contains(fold_width(page.text), phrases):
-            continue
-        spans = _matches(list(tokens(page.text)), phrases)
+        spans = _find(page.text, fold_width(page.text), compiled)
         if not spans:
             continue
         count += 1

@@ -1,0 +1,179 @@
+"""Search: index N generated dossiers (particulars, catalogue, 20 pages of Chinese text each) into
+the embedded index, then time a fixed mix of 1,000 queries.
+
+The text imitates OCR of personnel forms: form phrases (参加工作时间, 工资审批表 …) drawn with a
+skewed frequency, names, dates and IDs, and filler words drawn from 3,000 Han characters, about
+200 characters a page. The mix is a quarter each of: a citizen ID (half the full 18, half the
+last 6), a name, a phrase, a phrase with an enterprise and birth-date filter — each timed as the
+search page asks it (first 20 hits with snippets, total and facets).
+
+    .venv/bin/python bench/search.py [--dossiers 100000] [--queries 1000] [--keep DIR]
+"""
+
+import argparse
+import os
+import platform
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from digitise.specimen import GIVEN, SURNAMES, citizen_id_for  # noqa: E402
+from search import (  # noqa: E402
+    DossierDocument,
+    EmbeddedSearchIndex,
+    MaterialEntry,
+    PageText,
+    Scope,
+    SearchQuery,
+)
+
+PHRASES = (
+    "参加工作时间", "工资审批表", "退休审批表", "干部履历表", "入党志愿书", "转正定级", "职工登记表", "学历证明",
+    "奖惩情况", "调动介绍信", "经研究同意", "家庭主要成员", "社会关系", "连续工龄", "工种岗位", "技术职称评定",
+    "劳动合同书", "独生子女证明", "工伤认定", "病退鉴定", "政治审查", "党员登记表", "工资套改", "职务任免",
+    "出生日期", "文化程度", "民族汉族", "籍贯", "本人成分", "何时何地受过何种奖励",
+)
+CLASSES = [(1, "履历材料"), (2, "自传材料"), (4, "工资审批表"), (7, "入党志愿书"), (9, "退休审批表"), (10, "其他材料")]
+HAN = [chr(0x4E00 + i) for i in range(0, 3000 * 7, 7)]  # 3,000 characters spread over the block
+ENTERPRISES = [f"北京第{i}机械厂" for i in range(1, 41)] + [f"首都{c}公司" for c in "钢铁纺织化工电子建材食品印刷运输仪表橡胶"]
+BUREAU = 1
+
+
+def make_dossiers(n: int, seed: int = 7) -> Iterator[DossierDocument]:
+    rng = random.Random(seed)
+    weights = [1 / (k + 1) for k in range(len(PHRASES))]  # a few phrases on most pages, most on few
+    words = ["".join(rng.choices(HAN, k=rng.choice((2, 2, 3, 4)))) for _ in range(20_000)]
+    for i in range(1, n + 1):
+        born = date(1945, 1, 1) + timedelta(days=rng.randrange(20 * 365))
+        sex = rng.choice("MF")
+        name = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN + "".join(HAN[:300]), k=rng.choice((1, 2))))
+        cid = citizen_id_for("110102", born, i % 1000, sex)
+        enterprise = rng.randrange(len(ENTERPRISES))
+        materials = tuple(MaterialEntry(f"{c}-1", c, title) for c, title in CLASSES)
+        pages = []
+        for p in range(1, 21):
+            c, _ = CLASSES[min((p - 1) // 4, len(CLASSES) - 1)]
+            parts = [f"姓名{name}", f"出生{born.year}年{born.month}月", f"身份证号{cid}" if p == 1 else ""]
+            for _ in range(45):
+                parts.append(rng.choices(PHRASES, weights)[0] if rng.random() < 0.15 else rng.choice(words))
+            pages.append(PageText(p, "，".join(parts), f"{c}-1", c))
+        yield DossierDocument(
+            dossier_id=i,
+            archival_code=f"J102-RS-{i:06d}",
+            name=name,
+            citizen_id=cid,
+            birth_date=born,
+            retirement_date=date(born.year + 60, born.month, 1),
+            enterprise_id=enterprise + 1,
+            enterprise_name=ENTERPRISES[enterprise],
+            custodian_id=BUREAU if i % 10 else 2,  # a tenth held by another bureau: scope must drop them
+            status="on_loan" if i % 97 == 0 else "in_custody",
+            digitisation="done",
+            classified=i % 50 == 0,
+            materials=materials,
+            pages=tuple(pages),
+        )
+
+
+def query_mix(n_dossiers: int, count: int, seed: int = 11) -> list[tuple[str, SearchQuery]]:
+    rng = random.Random(seed)
+    picks = sorted(rng.sample(range(1, n_dossiers + 1), min(count, n_dossiers)))
+    known = {d.dossier_id: d for d in make_dossiers(n_dossiers) if d.dossier_id in set(picks)}
+    scope = Scope(BUREAU)
+    mix: list[tuple[str, SearchQuery]] = []
+    for k in range(count):
+        d = known[picks[k % len(picks)]]
+        kind = ("id", "name", "phrase", "filtered phrase")[k % 4]
+        if kind == "id":
+            text = d.citizen_id if k % 8 == 0 else d.citizen_id[-6:]
+            mix.append((kind, SearchQuery(scope, text)))
+        elif kind == "name":
+            mix.append((kind, SearchQuery(scope, d.name)))
+        elif kind == "phrase":
+            mix.append((kind, SearchQuery(scope, rng.choice(PHRASES[5:]))))
+        else:
+            born = d.birth_date
+            mix.append(
+                (
+                    kind,
+                    SearchQuery(
+                        scope,
+                        rng.choice(PHRASES),
+                        enterprise_ids=frozenset({d.enterprise_id}),
+                        birth_from=date(born.year - 2, 1, 1),
+                        birth_to=date(born.year + 2, 12, 31),
+                    ),
+                )
+            )
+    return mix
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def directory_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dossiers", type=int, default=100_000)
+    ap.add_argument("--queries", type=int, default=1000)
+    ap.add_argument("--keep", type=Path, help="index directory to keep (and reuse if it holds the same count)")
+    args = ap.parse_args()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="bench-search-"))
+    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    index = EmbeddedSearchIndex(root)
+    chars = 0
+
+    def counted() -> Iterator[DossierDocument]:
+        nonlocal chars
+        for d in make_dossiers(args.dossiers):
+            chars += sum(len(p.text) for p in d.pages)
+            yield d
+
+    if len(index.fingerprints()) != args.dossiers:
+        # Generation is timed apart, so the figure is the index's own speed.
+        t = time.perf_counter()
+        docs = list(counted())
+        generate = time.perf_counter() - t
+        t = time.perf_counter()
+        index.rebuild(iter(docs), progress=lambda n, _: print(f"\r  indexed {n:,}", end="", flush=True))
+        elapsed = time.perf_counter() - t
+        del docs
+        print()
+        print(f"generated {args.dossiers:,} dossiers ({chars / 1e6:.0f} M characters of page text) in {generate:.0f} s")
+        print(f"| index {args.dossiers:,} dossiers | {elapsed:.1f} s | {args.dossiers / elapsed:,.0f} dossiers/s |")
+    print(f"| index size | {directory_size(root) / 2**30:.2f} GiB |")
+    mix = query_mix(args.dossiers, args.queries)
+    timings: dict[str, list[float]] = {}
+    totals: dict[str, list[int]] = {}
+    index.search(mix[0][1])  # open the file
+    for kind, query in mix:
+        t = time.perf_counter()
+        result = index.search(query)
+        timings.setdefault(kind, []).append((time.perf_counter() - t) * 1000)
+        totals.setdefault(kind, []).append(result.total)
+    every = [v for vs in timings.values() for v in vs]
+    print("| queries | n | median hits | p50 ms | p95 ms | max ms |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for kind, values in [*timings.items(), ("all", every)]:
+        hits = statistics.median(totals[kind]) if kind in totals else statistics.median(sum(totals.values(), []))
+        print(f"| {kind} | {len(values)} | {hits:,.0f} | {pct(values, 50):.1f} | {pct(values, 95):.1f} | {max(values):.1f} |")
+    index.close()
+    if not args.keep:
+        shutil.rmtree(root)
+
+
+if __name__ == "__main__":
+    main()
