@@ -1,9 +1,10 @@
 """Search: index N generated dossiers (particulars, catalogue, 20 pages of Chinese text each) into
 the embedded index, then time a fixed mix of 1,000 queries.
 
-The text imitates OCR of personnel forms: form phrases (参加工作时间, 工资审批表 …) drawn with a
-skewed frequency, names, dates and IDs, and filler words drawn from 3,000 Han characters, about
-200 characters a page. The mix is a quarter each of: a citizen ID (half the full 18, half the
+The text imitates OCR of personnel forms: each file holds forms by how common they are (every
+file a 职工登记表, one in twenty a 工伤认定书); each page prints its form's title and phrases,
+the name, birth date and ID, and filler words drawn from 3,000 Han characters, about 200
+characters a page. The mix is a quarter each of: a citizen ID (half the full 18, half the
 last 6), a name, a phrase, a phrase with an enterprise and birth-date filter — each timed as the
 search page asks it (first 20 hits with snippets, total and facets).
 
@@ -35,13 +36,23 @@ from search import (  # noqa: E402
     SearchQuery,
 )
 
-PHRASES = (
-    "参加工作时间", "工资审批表", "退休审批表", "干部履历表", "入党志愿书", "转正定级", "职工登记表", "学历证明",
-    "奖惩情况", "调动介绍信", "经研究同意", "家庭主要成员", "社会关系", "连续工龄", "工种岗位", "技术职称评定",
-    "劳动合同书", "独生子女证明", "工伤认定", "病退鉴定", "政治审查", "党员登记表", "工资套改", "职务任免",
-    "出生日期", "文化程度", "民族汉族", "籍贯", "本人成分", "何时何地受过何种奖励",
+# The forms of a retiree's file: (class, title, share of files holding it, phrases printed on it).
+FORMS = (
+    (1, "职工登记表", 1.00, ("参加工作时间", "出生日期", "文化程度", "民族汉族", "籍贯", "家庭住址")),
+    (1, "干部履历表", 0.35, ("何时何地受过何种奖励", "本人成分", "家庭主要成员", "社会关系", "主要经历")),
+    (2, "自传", 0.30, ("本人自传", "家庭出身", "学习经历", "思想认识")),
+    (4, "工资审批表", 0.95, ("工资审批表", "工资套改", "标准工资", "工资级别", "岗位津贴")),
+    (4, "转正定级审批表", 0.60, ("转正定级", "见习期满", "定为", "学徒期")),
+    (4, "技术职称评定表", 0.20, ("技术职称评定", "助理工程师", "评审委员会", "专业技术")),
+    (6, "奖励审批表", 0.25, ("奖惩情况", "先进生产者", "记功", "劳动模范")),
+    (7, "入党志愿书", 0.30, ("入党志愿书", "入党介绍人", "预备党员", "支部大会")),
+    (8, "招工审批表", 0.50, ("招工审批表", "全民所有制", "合同制工人", "劳动局")),
+    (9, "退休审批表", 0.90, ("退休审批表", "连续工龄", "退休费", "经研究同意", "病退鉴定")),
+    (9, "工伤认定书", 0.05, ("工伤认定", "伤残等级", "劳动能力鉴定")),
+    (10, "调动介绍信", 0.40, ("调动介绍信", "工种岗位", "行政介绍信", "职工调动")),
+    (10, "独生子女证明", 0.15, ("独生子女证明", "独生子女父母光荣证")),
 )
-CLASSES = [(1, "履历材料"), (2, "自传材料"), (4, "工资审批表"), (7, "入党志愿书"), (9, "退休审批表"), (10, "其他材料")]
+PHRASES = tuple(p for form in FORMS for p in form[3])
 HAN = [chr(0x4E00 + i) for i in range(0, 3000 * 7, 7)]  # 3,000 characters spread over the block
 ENTERPRISES = [f"北京第{i}机械厂" for i in range(1, 41)] + [f"首都{c}公司" for c in "钢铁纺织化工电子建材食品印刷运输仪表橡胶"]
 BUREAU = 1
@@ -49,7 +60,6 @@ BUREAU = 1
 
 def make_dossiers(n: int, seed: int = 7) -> Iterator[DossierDocument]:
     rng = random.Random(seed)
-    weights = [1 / (k + 1) for k in range(len(PHRASES))]  # a few phrases on most pages, most on few
     words = ["".join(rng.choices(HAN, k=rng.choice((2, 2, 3, 4)))) for _ in range(20_000)]
     for i in range(1, n + 1):
         born = date(1945, 1, 1) + timedelta(days=rng.randrange(20 * 365))
@@ -57,14 +67,16 @@ def make_dossiers(n: int, seed: int = 7) -> Iterator[DossierDocument]:
         name = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN + "".join(HAN[:300]), k=rng.choice((1, 2))))
         cid = citizen_id_for("110102", born, i % 1000, sex)
         enterprise = rng.randrange(len(ENTERPRISES))
-        materials = tuple(MaterialEntry(f"{c}-1", c, title) for c, title in CLASSES)
+        held = [f for f in FORMS if rng.random() < f[2]] or [FORMS[0]]
+        materials = tuple(MaterialEntry(f"{c}-{k}", c, title) for k, (c, title, _, _) in enumerate(held, start=1))
         pages = []
-        for p in range(1, 21):
-            c, _ = CLASSES[min((p - 1) // 4, len(CLASSES) - 1)]
-            parts = [f"姓名{name}", f"出生{born.year}年{born.month}月", f"身份证号{cid}" if p == 1 else ""]
+        for p in range(1, 21):  # the 20 pages shared out over the forms held, in catalogue order
+            k = (p - 1) * len(held) // 20
+            c, title, _, printed = held[k]
+            parts = [title, f"姓名{name}", f"出生{born.year}年{born.month}月", f"身份证号{cid}" if p == 1 else ""]
             for _ in range(45):
-                parts.append(rng.choices(PHRASES, weights)[0] if rng.random() < 0.15 else rng.choice(words))
-            pages.append(PageText(p, "，".join(parts), f"{c}-1", c))
+                parts.append(rng.choice(printed) if rng.random() < 0.08 else rng.choice(words))
+            pages.append(PageText(p, "，".join(parts), materials[k].sequence, c))
         yield DossierDocument(
             dossier_id=i,
             archival_code=f"J102-RS-{i:06d}",
@@ -98,7 +110,7 @@ def query_mix(n_dossiers: int, count: int, seed: int = 11) -> list[tuple[str, Se
         elif kind == "name":
             mix.append((kind, SearchQuery(scope, d.name)))
         elif kind == "phrase":
-            mix.append((kind, SearchQuery(scope, rng.choice(PHRASES[5:]))))
+            mix.append((kind, SearchQuery(scope, rng.choice(PHRASES))))
         else:
             born = d.birth_date
             mix.append(

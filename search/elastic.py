@@ -5,10 +5,11 @@ Searches go to an alias (`archive-dossiers` by default). `rebuild` creates a new
 the old index or the new one, never a half-built one; the old index is then deleted.
 
 Queries are the embedded adapter's, term for term: each phrase of `search.analysis.parse_query`
-is a `multi_match` of type phrase over the particulars and the text columns (joined back with
-spaces, which the `cjk` analyzer turns into the same tokens), all phrases required; scope and
-filters are `bool.filter` clauses, so they apply inside the search. Deeper than 10,000 hits
-the adapter walks there with `search_after` on a point in time.
+is a `multi_match` of type phrase over the fields of `search.fields` (its tokens joined back
+with spaces, which the `cjk` analyzer turns into the same tokens), all phrases required; scope
+and filters are `bool.filter` clauses, so they apply inside the search. Values and pages are
+array elements, which the position gap keeps apart for phrases. Deeper than 10,000 hits the
+adapter walks there with `search_after` on a point in time.
 """
 
 import time
@@ -18,8 +19,9 @@ from typing import Any
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
 from search.analysis import parse_query
-from search.embedded import PARTICULARS, TEXT_COLUMNS, WEIGHTS, searched_columns
-from search.highlight import explain, id_tail
+from search.fields import WEIGHTS, particulars, searched_fields
+from search.grants import within_grant
+from search.highlight import explain
 from search.port import DossierDocument, Progress, SearchError, SearchQuery, SearchResults
 
 WINDOW = 10_000  # Elasticsearch's index.max_result_window: from + size may not pass it
@@ -40,16 +42,13 @@ MAPPINGS: dict[str, Any] = {
         "classes": {"type": "integer"},
         "fingerprint": {"type": "keyword"},
         "document": {"type": "object", "enabled": False},  # kept for snippets, never indexed
-        **{column: _text for column in PARTICULARS + TEXT_COLUMNS},
+        **{field: _text for field in WEIGHTS},
     },
 }
 SETTINGS = {"number_of_shards": 1, "refresh_interval": "1s"}
 
 
 def _source(doc: DossierDocument) -> dict[str, Any]:
-    by_class: dict[str, list[str]] = {c: [] for c in TEXT_COLUMNS}
-    for page in doc.pages:
-        by_class[f"t{page.top_class}"].append(page.text)  # an array: phrases never cross pages
     return {
         "dossier_id": doc.dossier_id,
         "custodian_id": doc.custodian_id,
@@ -63,13 +62,9 @@ def _source(doc: DossierDocument) -> dict[str, Any]:
         "classes": doc.top_classes,
         "fingerprint": doc.fingerprint(),
         "document": {"json": doc.to_json().decode()},
-        "name": doc.name,
-        "citizen_id": doc.citizen_id,
-        "id_tail": id_tail(doc.citizen_id),
-        "archival_code": doc.archival_code,
-        "enterprise": doc.enterprise_name,
+        "particulars": list(particulars(doc).values()),
         "titles": [m.title for m in doc.materials],
-        **by_class,
+        "text": [p.text for p in doc.pages],
     }
 
 
@@ -140,16 +135,16 @@ class ElasticsearchIndex:
 
     def search(self, query: SearchQuery) -> SearchResults:
         phrases = parse_query(query.text)
-        text_classes = query.text_classes()
-        body_query = _query(query, phrases, text_classes)
+        body_query = _query(query, phrases)
         sort: list[Any] = ["_score"] if phrases else []
         sort += [{"archival_code_sort": "asc"}, {"dossier_id": "asc"}]
-        aggs = {
-            "enterprise": {"terms": {"field": "enterprise_id", "size": 10_000}},
-            "status": {"terms": {"field": "status", "size": 20}},
-            "material_class": {"terms": {"field": "classes", "size": 20}},
-            "digitisation": {"terms": {"field": "digitisation", "size": 20}},
-        }
+        granted = query.scope.dossier_ids
+        if query.scope.text_classes is not None and granted is not None:
+            response = self.es.search(
+                index=self.alias, query=body_query, sort=sort, size=max(1, len(granted)), source_includes=["document"]
+            )
+            candidates = [(h["_score"] or 0.0, _stored(h)) for h in response["hits"]["hits"]]
+            return within_grant(query, phrases, candidates)
         common: dict[str, Any] = {"query": body_query, "sort": sort}
         if query.offset + query.limit <= WINDOW:
             response = self.es.search(
@@ -157,16 +152,15 @@ class ElasticsearchIndex:
                 **common,
                 from_=query.offset,
                 size=query.limit,
-                aggs=aggs,
+                aggs=FACETS,
                 track_total_hits=True,
                 source_includes=["document"],
             )
             hits = response["hits"]["hits"]
         else:
-            response = self.es.search(index=self.alias, query=body_query, size=0, aggs=aggs, track_total_hits=True)
+            response = self.es.search(index=self.alias, query=body_query, size=0, aggs=FACETS, track_total_hits=True)
             hits = list(self._deep_page(common, query.offset, query.limit))
-        docs = [DossierDocument.from_json(h["_source"]["document"]["json"]) for h in hits]
-        results = [explain(d, h["_score"] or 0.0, phrases, text_classes) for d, h in zip(docs, hits, strict=True)]
+        results = [explain(_stored(h), h["_score"] or 0.0, phrases, None) for h in hits]
         facets = {
             name: {str(b["key"]): b["doc_count"] for b in agg["buckets"]}
             for name, agg in response["aggregations"].items()
@@ -210,7 +204,19 @@ class ElasticsearchIndex:
                 pass
 
 
-def _query(query: SearchQuery, phrases: list[list[str]], text_classes: frozenset[int] | None) -> dict[str, Any]:
+FACETS = {
+    "enterprise": {"terms": {"field": "enterprise_id", "size": 10_000}},
+    "status": {"terms": {"field": "status", "size": 20}},
+    "material_class": {"terms": {"field": "classes", "size": 20}},
+    "digitisation": {"terms": {"field": "digitisation", "size": 20}},
+}
+
+
+def _stored(hit: dict[str, Any]) -> DossierDocument:
+    return DossierDocument.from_json(hit["_source"]["document"]["json"])
+
+
+def _query(query: SearchQuery, phrases: list[list[str]]) -> dict[str, Any]:
     scope = query.scope
     filters: list[dict[str, Any]] = [{"term": {"custodian_id": scope.custodian_id}}]
     if scope.dossier_ids is not None:
@@ -230,7 +236,6 @@ def _query(query: SearchQuery, phrases: list[list[str]], text_classes: frozenset
         if low or high:
             bounds = {k: v.isoformat() for k, v in (("gte", low), ("lte", high)) if v}
             filters.append({"range": {field: bounds}})
-    columns = searched_columns(text_classes)
-    fields = [f"{c}^{WEIGHTS[c]:g}" for c in columns]
+    fields = [f"{f}^{WEIGHTS[f]:g}" for f in searched_fields(query.scope.text_classes is not None)]
     must = [{"multi_match": {"query": " ".join(p), "type": "phrase", "fields": fields}} for p in phrases]
     return {"bool": {"filter": filters, "must": must}}

@@ -7,12 +7,10 @@ threads beside Python's analysis and answers the same phrase in a few millisecon
 counts and facets (aggregations) evaluated inside the search. Its commits are atomic: a crash
 loses at most the batch being written, never the index.
 
-Tokens come from `search.analysis` (the `cjk` analyzer's), written space-separated into fields
-with Tantivy's `whitespace` tokenizer and positions, so a phrase is a Tantivy phrase query over
-the same bigrams Elasticsearch would make. Page texts are joined with a `¶` token no query
-contains, so a phrase never runs from one page into the next. Each material class's pages are
-their own field (t1 … t10; t0 for pages outside any material), so "only class 4" and a
-requester's granted classes choose fields rather than filter afterwards.
+Tokens come from `search.analysis` (the `cjk` analyzer's), written space-separated into the
+fields of `search.fields` with Tantivy's `whitespace` tokenizer and positions, so a phrase is a
+Tantivy phrase query over the same bigrams Elasticsearch would make. Values and pages are
+joined with a `¶` token no query contains, so a phrase never runs from one page into the next.
 
 Layout: a directory holding `index-<n>/` Tantivy indexes and `CURRENT`, the name of the live one.
 `rebuild` writes a new index and replaces `CURRENT` atomically; every reader notices and reopens.
@@ -35,7 +33,9 @@ import tantivy
 from tantivy import Occur, Query
 
 from search.analysis import ANALYZER_VERSION, parse_query, terms
-from search.highlight import explain, id_tail
+from search.fields import WEIGHTS, particulars, searched_fields
+from search.grants import within_grant
+from search.highlight import explain
 from search.port import (
     DossierDocument,
     Progress,
@@ -45,14 +45,10 @@ from search.port import (
     fingerprint_of,
 )
 
-PARTICULARS = ("name", "citizen_id", "id_tail", "archival_code", "enterprise", "titles")
-TEXT_COLUMNS = tuple(f"t{c}" for c in range(0, 11))
-# Score weight per field: a hit on the name or ID outranks one in the page text.
-WEIGHTS = dict(zip(PARTICULARS + TEXT_COLUMNS, (10.0, 10.0, 8.0, 10.0, 3.0, 2.0) + (1.0,) * 11, strict=True))
-PAGE_BREAK = "¶"
+PAGE_BREAK = f" {'¶'} "
 BATCH = 500
 WRITER_HEAP = 256 * 1024 * 1024
-SCHEMA_VERSION = f"1/{ANALYZER_VERSION}"  # a change in either means: rebuild
+SCHEMA_VERSION = f"2/{ANALYZER_VERSION}"  # a change in either means: rebuild
 
 
 def _schema() -> tantivy.Schema:
@@ -64,7 +60,7 @@ def _schema() -> tantivy.Schema:
     for name in ("status", "digitisation", "code_sort"):
         b.add_text_field(name, tokenizer_name="raw", fast=True)
     b.add_bytes_field("document", stored=True)  # the indexed document: snippets and pages
-    for name in PARTICULARS + TEXT_COLUMNS:
+    for name in WEIGHTS:
         b.add_text_field(name, tokenizer_name="whitespace", index_option="position")
     return b.build()
 
@@ -90,9 +86,6 @@ Prepared = dict[str, Any]
 def prepare(doc: DossierDocument) -> Prepared:
     """A document's fields as Tantivy takes them: the costly part of indexing (analysis and
     serialising), done in a worker process when there are many."""
-    by_class: dict[int, list[str]] = {c: [] for c in range(0, 11)}
-    for page in doc.pages:
-        by_class[page.top_class].append(_encode(page.text))
     data = doc.to_json()
     return {
         "dossier_id": doc.dossier_id,
@@ -107,13 +100,9 @@ def prepare(doc: DossierDocument) -> Prepared:
         "digitisation": doc.digitisation,
         "code_sort": doc.archival_code,
         "document": data,
-        "name": _encode(doc.name),
-        "citizen_id": _encode(doc.citizen_id),
-        "id_tail": _encode(id_tail(doc.citizen_id)),
-        "archival_code": _encode(doc.archival_code),
-        "enterprise": _encode(doc.enterprise_name),
-        "titles": _encode("\n".join(m.title for m in doc.materials)),
-        **{f"t{c}": f" {PAGE_BREAK} ".join(by_class[c]) for c in range(0, 11)},
+        "particulars": PAGE_BREAK.join(_encode(v) for v in particulars(doc).values()),
+        "titles": PAGE_BREAK.join(_encode(m.title) for m in doc.materials),
+        "text": PAGE_BREAK.join(_encode(p.text) for p in doc.pages),
     }
 
 
@@ -134,14 +123,6 @@ def _document(prepared: Prepared) -> tantivy.Document:
         else:
             doc.add_text(name, value)
     return doc
-
-
-def searched_columns(text_classes: frozenset[int] | None) -> tuple[str, ...]:
-    """The fields a phrase may match: all, or, limited to some classes, their pages only
-    (the catalogue titles name every class's materials, so they drop out too)."""
-    if text_classes is None:
-        return PARTICULARS + TEXT_COLUMNS
-    return tuple(c for c in PARTICULARS if c != "titles") + tuple(f"t{c}" for c in sorted(text_classes))
 
 
 class EmbeddedSearchIndex:
@@ -257,31 +238,35 @@ class EmbeddedSearchIndex:
         addresses = [a for _, a in searcher.search(Query.all_query(), searcher.num_docs, count=False).hits]
         ids = searcher.fast_field_values("dossier_id", addresses)
         prints = searcher.fast_field_values("fingerprint", addresses)
-        return {i: f"{p:016x}" for i, p in zip(ids, prints, strict=True)}
+        return {int(i or 0): f"{int(p or 0):016x}" for i, p in zip(ids, prints, strict=True)}
 
     def search(self, query: SearchQuery) -> SearchResults:
-        index = self._open()
-        searcher = index.searcher()
+        searcher = self._open().searcher()
         phrases = parse_query(query.text)
-        text_classes = query.text_classes()
-        q = _query(query, phrases, text_classes)
+        q = _query(query, phrases)
+        granted = query.scope.dossier_ids
+        if query.scope.text_classes is not None and granted is not None:
+            found = searcher.search(q, max(1, len(granted)), count=False)
+            candidates = [(score, _stored(searcher, address)) for score, address in found.hits]
+            return within_grant(query, phrases, candidates)
+        # One pass counts and facets (every dossier has one status: their sum is the total), a
+        # second finds the page, which lets Tantivy skip what cannot reach the top.
+        aggs = searcher.aggregate(q, FACETS)
+        total = sum(b["doc_count"] for b in aggs["status"]["buckets"])
         if phrases:
-            found = searcher.search(q, query.limit, count=True, offset=query.offset)
+            found = searcher.search(q, query.limit, count=False, offset=query.offset)
         else:
             found = searcher.search(
-                q, query.limit, count=True, offset=query.offset, order_by_field="code_sort", order=tantivy.Order.Asc
+                q, query.limit, count=False, offset=query.offset, order_by_field="code_sort", order=tantivy.Order.Asc
             )
-        hits = []
-        for score, address in found.hits:
-            doc = DossierDocument.from_json(searcher.doc(address)["document"][0])
-            hits.append(explain(doc, score if phrases else 0.0, phrases, text_classes))
-        aggs = searcher.aggregate(q, FACETS) if found.count else {}
-        facets = {
-            name: {_key(b["key"]): b["doc_count"] for b in aggs.get(name, {}).get("buckets", [])}
-            for name in FACETS
-        }
+        hits = [explain(_stored(searcher, a), score if phrases else 0.0, phrases, None) for score, a in found.hits]
+        facets = {name: {_key(b["key"]): b["doc_count"] for b in aggs[name]["buckets"]} for name in FACETS}
         facets["material_class"] = dict(sorted(facets["material_class"].items(), key=lambda kv: int(kv[0])))
-        return SearchResults(total=found.count, hits=hits, facets=facets)
+        return SearchResults(total=total, hits=hits, facets=facets)
+
+
+def _stored(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> DossierDocument:
+    return DossierDocument.from_json(searcher.doc(address)["document"][0])
 
 
 FACETS = {
@@ -296,7 +281,7 @@ def _key(key: object) -> str:
     return str(int(key)) if isinstance(key, float) else str(key)
 
 
-def _query(query: SearchQuery, phrases: list[list[str]], text_classes: frozenset[int] | None) -> Query:
+def _query(query: SearchQuery, phrases: list[list[str]]) -> Query:
     scope = query.scope
     term = lambda field, value: Query.term_query(SCHEMA, field, value)  # noqa: E731
     one_of = lambda field, values: Query.term_set_query(SCHEMA, field, sorted(values))  # noqa: E731
@@ -320,15 +305,15 @@ def _query(query: SearchQuery, phrases: list[list[str]], text_classes: frozenset
             # Unknown dates are 0: an upper bound alone must not take them in.
             lower = _yyyymmdd(low) if low else 1
             upper = _yyyymmdd(high) if high else None
-            must.append(Query.range_query(SCHEMA, field, tantivy.FieldType.Integer, lower, upper))
+            must.append(
+                Query.range_query(SCHEMA, field, tantivy.FieldType.Integer, lower, upper, use_inverted_index=True)
+            )
     # Filters match without scoring; only the phrases decide the order.
     clauses = [(Occur.Must, Query.const_score_query(q, 0.0)) for q in must]
     clauses += [(Occur.MustNot, q) for q in must_not]
-    columns = searched_columns(text_classes)
+    fields = searched_fields(query.scope.text_classes is not None)
     for phrase in phrases:
-        per_field = [
-            (Occur.Should, Query.boost_query(_phrase(column, phrase), WEIGHTS[column])) for column in columns
-        ]
+        per_field = [(Occur.Should, Query.boost_query(_phrase(field, phrase), WEIGHTS[field])) for field in fields]
         clauses.append((Occur.Must, Query.boolean_query(per_field)))
     return Query.boolean_query(clauses)
 
@@ -336,7 +321,7 @@ def _query(query: SearchQuery, phrases: list[list[str]], text_classes: frozenset
 def _phrase(field: str, words: list[str]) -> Query:
     if len(words) == 1:
         return Query.term_query(SCHEMA, field, words[0])
-    return Query.phrase_query(SCHEMA, field, words)
+    return Query.phrase_query(SCHEMA, field, list[str | tuple[int, str]](words))
 
 
 def batched(items: Iterable[DossierDocument], size: int) -> Iterator[list[DossierDocument]]:

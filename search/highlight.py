@@ -8,31 +8,18 @@ from collections.abc import Iterable
 from html import escape
 
 from search.analysis import Token, find_phrase, fold_width, is_cjk, tokens
+from search.fields import particulars
 from search.port import DossierDocument, Hit, PageHit
 
 CONTEXT = 40  # characters shown either side of the first match on a page
 PAGES_SHOWN = 5
 
 
-def id_tail(citizen_id: str) -> str:
-    """Counter staff ask by the last six characters of the citizen ID."""
-    return citizen_id[-6:]
-
-
-def particulars(doc: DossierDocument, text_classes: Iterable[int] | None = None) -> dict[str, str]:
-    """The fields searched besides the page text, by name. Searching only some classes leaves out
-    the catalogue titles, which name every class's materials (as `searched_columns` does)."""
-    fields = {
-        "name": doc.name,
-        "citizen_id": doc.citizen_id,
-        "id_tail": id_tail(doc.citizen_id),
-        "archival_code": doc.archival_code,
-        "enterprise": doc.enterprise_name,
-        "titles": "\n".join(m.title for m in doc.materials),
-    }
-    if text_classes is not None:
-        del fields["titles"]
-    return fields
+def _matched_fields(doc: DossierDocument, restricted: bool) -> dict[str, str]:
+    values = particulars(doc)
+    if not restricted:
+        values["titles"] = "\n".join(m.title for m in doc.materials)
+    return values
 
 
 def _surface(phrase: list[str]) -> str | None:
@@ -41,7 +28,9 @@ def _surface(phrase: list[str]) -> str | None:
     Any occurrence of them in text is an occurrence of the phrase, whatever surrounds it, so such
     phrases are found with `str.find` instead of analysing the page.
     """
-    if all(len(t) == 2 and is_cjk(t) for t in phrase) and all(a[1] == b[0] for a, b in zip(phrase, phrase[1:])):
+    if all(len(t) == 2 and is_cjk(t) for t in phrase) and all(
+        a[1] == b[0] for a, b in zip(phrase, phrase[1:], strict=False)
+    ):
         return phrase[0][0] + "".join(t[1] for t in phrase)
     return None
 
@@ -84,7 +73,7 @@ def explain(doc: DossierDocument, score: float, phrases: list[list[str]], text_c
     """The hit for `doc`: which particulars matched and the matching pages (first few with snippets)."""
     compiled = [(phrase, _surface(phrase)) for phrase in phrases]
     fields = []
-    for name, value in particulars(doc, text_classes).items() if phrases else ():
+    for name, value in _matched_fields(doc, text_classes is not None).items() if phrases else ():
         if _find(value, fold_width(value), compiled):
             fields.append("citizen_id" if name == "id_tail" else name)
     allowed = None if text_classes is None else set(text_classes)

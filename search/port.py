@@ -92,6 +92,10 @@ class Scope:
     exclude_classified: bool = False  # requesters never see 涉密 dossiers
     text_classes: frozenset[int] | None = None  # a requester: text only of the granted classes
 
+    def __post_init__(self) -> None:
+        if self.text_classes is not None and self.dossier_ids is None:
+            raise SearchError("a scope limited to some classes must name its dossiers")
+
 
 @dataclass(frozen=True)
 class SearchQuery:
@@ -99,7 +103,7 @@ class SearchQuery:
     text: str = ""
     enterprise_ids: frozenset[int] = frozenset()
     statuses: frozenset[str] = frozenset()
-    material_classes: frozenset[int] = frozenset()  # dossiers holding any of them; text searched in them
+    material_classes: frozenset[int] = frozenset()  # dossiers holding materials of any of them
     birth_from: date | None = None
     birth_to: date | None = None
     retired_from: date | None = None
@@ -114,14 +118,6 @@ class SearchQuery:
             raise SearchError(f"limit must be 1 … {PAGE_SIZE_MAX}")
         if bad := [c for c in self.material_classes if c not in TOP_CLASSES]:
             raise SearchError(f"material class must be 1 … 10, not {bad[0]}")
-
-    def text_classes(self) -> frozenset[int] | None:
-        """The classes whose pages the text may match, or None for all."""
-        chosen = self.material_classes or None
-        granted = self.scope.text_classes
-        if chosen is None:
-            return granted
-        return chosen if granted is None else chosen & granted
 
 
 @dataclass(frozen=True)

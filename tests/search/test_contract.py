@@ -142,12 +142,11 @@ def test_structured_filters_combine_with_text(index):
     assert ids(index, "首都钢铁") == [2]
 
 
-def test_material_class_filter_searches_only_that_class_pages(index):
-    index.upsert([doc(1), doc(2, pages=(PageText(1, "同意退休", "4-1", 4),))])
-    assert sorted(ids(index, "同意退休")) == [1, 2]
-    assert ids(index, "同意退休", material_classes=frozenset({9})) == [1]  # doc 2 says it on a class-4 page
-    hit = index.search(SearchQuery(SCOPE, "同意", material_classes=frozenset({4}))).hits
-    assert {p.top_class for h in hit for p in h.pages} == {4}
+def test_material_class_filter_keeps_dossiers_holding_that_class(index):
+    index.upsert([doc(1), doc(2, materials=(MaterialEntry("4-1", 4, "工资审批表"),))])
+    assert sorted(ids(index, "审批表")) == [1, 2]
+    assert ids(index, "审批表", material_classes=frozenset({9})) == [1]  # 2 holds no class-9 material
+    assert ids(index, "", material_classes=frozenset({4, 9})) == [1, 2]
 
 
 def test_facets_count_every_hit_not_just_the_page_shown(index):
@@ -205,6 +204,8 @@ def test_no_text_lists_by_archival_code(index):
 
 
 def test_bad_queries_are_refused_with_the_field_named():
+    with pytest.raises(SearchError, match="name its dossiers"):
+        Scope(BUREAU, text_classes=frozenset({4}))
     with pytest.raises(SearchError, match="limit"):
         SearchQuery(SCOPE, limit=0)
     with pytest.raises(SearchError, match="offset"):
