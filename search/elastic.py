@@ -138,10 +138,10 @@ class ElasticsearchIndex:
         body_query = _query(query, phrases)
         sort: list[Any] = ["_score"] if phrases else []
         sort += [{"archival_code_sort": "asc"}, {"dossier_id": "asc"}]
-        granted = query.scope.dossier_ids
-        if query.scope.text_classes is not None and granted is not None:
+        if query.scope.grants is not None:
+            size = max(1, len(query.scope.grants))
             response = self.es.search(
-                index=self.alias, query=body_query, sort=sort, size=max(1, len(granted)), source_includes=["document"]
+                index=self.alias, query=body_query, sort=sort, size=size, source_includes=["document"]
             )
             candidates = [(h["_score"] or 0.0, _stored(h)) for h in response["hits"]["hits"]]
             return within_grant(query, phrases, candidates)
@@ -218,9 +218,11 @@ def _stored(hit: dict[str, Any]) -> DossierDocument:
 
 def _query(query: SearchQuery, phrases: list[list[str]]) -> dict[str, Any]:
     scope = query.scope
-    filters: list[dict[str, Any]] = [{"term": {"custodian_id": scope.custodian_id}}]
-    if scope.dossier_ids is not None:
-        filters.append({"ids": {"values": [str(i) for i in scope.dossier_ids]}})
+    filters: list[dict[str, Any]] = []
+    if scope.custodian_id is not None:
+        filters.append({"term": {"custodian_id": scope.custodian_id}})
+    if scope.grants is not None:
+        filters.append({"ids": {"values": [str(i) for i in scope.grants]}})
     if scope.exclude_classified:
         filters.append({"term": {"classified": False}})
     if query.enterprise_ids:
@@ -236,6 +238,6 @@ def _query(query: SearchQuery, phrases: list[list[str]]) -> dict[str, Any]:
         if low or high:
             bounds = {k: v.isoformat() for k, v in (("gte", low), ("lte", high)) if v}
             filters.append({"range": {field: bounds}})
-    fields = [f"{f}^{WEIGHTS[f]:g}" for f in searched_fields(query.scope.text_classes is not None)]
+    fields = [f"{f}^{WEIGHTS[f]:g}" for f in searched_fields(restricted=scope.grants is not None)]
     must = [{"multi_match": {"query": " ".join(p), "type": "phrase", "fields": fields}} for p in phrases]
     return {"bool": {"filter": filters, "must": must}}

@@ -244,9 +244,8 @@ class EmbeddedSearchIndex:
         searcher = self._open().searcher()
         phrases = parse_query(query.text)
         q = _query(query, phrases)
-        granted = query.scope.dossier_ids
-        if query.scope.text_classes is not None and granted is not None:
-            found = searcher.search(q, max(1, len(granted)), count=False)
+        if query.scope.grants is not None:
+            found = searcher.search(q, max(1, len(query.scope.grants)), count=False)
             candidates = [(score, _stored(searcher, address)) for score, address in found.hits]
             return within_grant(query, phrases, candidates)
         # One pass counts and facets (every dossier has one status: their sum is the total), a
@@ -285,10 +284,12 @@ def _query(query: SearchQuery, phrases: list[list[str]]) -> Query:
     scope = query.scope
     term = lambda field, value: Query.term_query(SCHEMA, field, value)  # noqa: E731
     one_of = lambda field, values: Query.term_set_query(SCHEMA, field, sorted(values))  # noqa: E731
-    must: list[Query] = [term("custodian_id", scope.custodian_id)]
+    must: list[Query] = []
     must_not: list[Query] = []
-    if scope.dossier_ids is not None:
-        must.append(one_of("dossier_id", scope.dossier_ids) if scope.dossier_ids else Query.empty_query())
+    if scope.custodian_id is not None:
+        must.append(term("custodian_id", scope.custodian_id))
+    if scope.grants is not None:
+        must.append(one_of("dossier_id", scope.grants) if scope.grants else Query.empty_query())
     if scope.exclude_classified:
         must_not.append(term("classified", True))
     if query.enterprise_ids:
@@ -311,7 +312,7 @@ def _query(query: SearchQuery, phrases: list[list[str]]) -> Query:
     # Filters match without scoring; only the phrases decide the order.
     clauses = [(Occur.Must, Query.const_score_query(q, 0.0)) for q in must]
     clauses += [(Occur.MustNot, q) for q in must_not]
-    fields = searched_fields(query.scope.text_classes is not None)
+    fields = searched_fields(restricted=scope.grants is not None)
     for phrase in phrases:
         per_field = [(Occur.Should, Query.boost_query(_phrase(field, phrase), WEIGHTS[field])) for field in fields]
         clauses.append((Occur.Must, Query.boolean_query(per_field)))

@@ -29,10 +29,10 @@ def facets_of(docs: list[DossierDocument]) -> dict[str, dict[str, int]]:
 def within_grant(
     query: SearchQuery, phrases: list[list[str]], candidates: list[tuple[float, DossierDocument]]
 ) -> SearchResults:
-    classes = query.scope.text_classes
+    grants = query.scope.grants or {}
     kept = []
     for score, doc in candidates:
-        hit = explain(doc, score, phrases, classes)
+        hit = explain(doc, score, phrases, grants.get(doc.dossier_id, frozenset()))
         if not phrases or hit.fields or hit.page_count:
             kept.append((hit, doc))
     return SearchResults(

@@ -10,7 +10,7 @@ faceted or returned.
 """
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol, runtime_checkable
@@ -85,16 +85,19 @@ def fingerprint_of(document_json: bytes) -> str:
 
 @dataclass(frozen=True)
 class Scope:
-    """Which dossiers a user may find. Built by the application's one visibility rule."""
+    """Which dossiers a user may find. Built by the application's one visibility rule.
 
-    custodian_id: int  # the user's bureau: only the dossiers it holds
-    dossier_ids: frozenset[int] | None = None  # a requester: only the dossiers granted to them
+    Bureau staff find what their bureau holds; a requester finds only the dossiers granted to
+    them, and matches text only in the material classes granted for each.
+    """
+
+    custodian_id: int | None = None
+    grants: Mapping[int, frozenset[int]] | None = None  # dossier id → granted classes 1 … 10
     exclude_classified: bool = False  # requesters never see 涉密 dossiers
-    text_classes: frozenset[int] | None = None  # a requester: text only of the granted classes
 
     def __post_init__(self) -> None:
-        if self.text_classes is not None and self.dossier_ids is None:
-            raise SearchError("a scope limited to some classes must name its dossiers")
+        if (self.custodian_id is None) == (self.grants is None):
+            raise SearchError("a scope is either a bureau's holdings or a requester's grants")
 
 
 @dataclass(frozen=True)

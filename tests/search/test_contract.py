@@ -173,12 +173,17 @@ def test_scope_is_applied_inside_the_search(index):
     result = index.search(SearchQuery(SCOPE, "审批表"))
     assert sorted(h.dossier_id for h in result.hits) == [1, 3, 4]
     assert result.total == 3 and result.facets["status"] == {"in_custody": 3}  # counts never include OTHER's
-    requester = Scope(BUREAU, dossier_ids=frozenset({1, 2, 3}), exclude_classified=True, text_classes=frozenset({4}))
-    assert ids(index, "审批表", scope=requester) == [1]  # 2 is another bureau's, 3 is classified, 4 not granted
+    requester = Scope(grants={1: frozenset({4}), 3: frozenset({4})}, exclude_classified=True)
+    assert ids(index, "审批表", scope=requester) == [1]  # 3 is classified, the others not granted
     assert ids(index, "退休", scope=requester) == []  # class 9 pages and titles are not granted …
     assert ids(index, "张三", scope=requester) == [1]  # … the particulars are
     assert [p.top_class for p in index.search(SearchQuery(requester, "审批表")).hits[0].pages] == [4]
-    assert ids(index, "审批表", scope=Scope(BUREAU, dossier_ids=frozenset())) == []
+    assert ids(index, "审批表", scope=Scope(grants={})) == []
+    both = Scope(grants={1: frozenset({9}), 2: frozenset({4})})  # grants may span bureaus …
+    assert sorted(ids(index, "审批表", scope=both)) == [1, 2]
+    assert ids(index, "工资", scope=both) == [2]  # … and classes differ per dossier
+    result = index.search(SearchQuery(both, "审批表"))
+    assert result.total == 2 and result.facets["status"] == {"in_custody": 2}
 
 
 def test_updates_replace_and_deletes_remove(index):
@@ -204,8 +209,10 @@ def test_no_text_lists_by_archival_code(index):
 
 
 def test_bad_queries_are_refused_with_the_field_named():
-    with pytest.raises(SearchError, match="name its dossiers"):
-        Scope(BUREAU, text_classes=frozenset({4}))
+    with pytest.raises(SearchError, match="either"):
+        Scope(BUREAU, grants={1: frozenset({4})})
+    with pytest.raises(SearchError, match="either"):
+        Scope()
     with pytest.raises(SearchError, match="limit"):
         SearchQuery(SCOPE, limit=0)
     with pytest.raises(SearchError, match="offset"):
