@@ -1,6 +1,8 @@
 """The FastAPI application: JSON API under /api, Chinese pages everywhere else."""
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -13,8 +15,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from archive_service import __version__
 from archive_service.access.routes import router as access_router
 from archive_service.auth.routes import router as auth_router
+from archive_service.config import get_settings
 from archive_service.dossiers.routes import router as dossiers_router
 from archive_service.errors import ArchiveError
+from archive_service.finding.routes import router as finding_router
 from archive_service.organisations.routes import router as organisations_router
 from archive_service.web.access_pages import router as access_pages_router
 from archive_service.web.pages import render_error
@@ -68,8 +72,24 @@ def _validation_error(exc: RequestValidationError) -> ArchiveError:
     return ArchiveError(code, message, field, 422)
 
 
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    """The embedded installation's local worker: the search outbox applied in the background."""
+    from archive_service.db import get_engine
+    from archive_service.finding.worker import OutboxApplier, search_index
+
+    interval = get_settings().search_sync_seconds
+    applier = OutboxApplier(get_engine(), search_index(), interval) if interval > 0 else None
+    if applier:
+        applier.start()
+    yield
+    if applier:
+        applier.stop()
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
+        lifespan=lifespan,
         title="档案托管系统 Archive custody",
         version=__version__,
         description="退休人员人事档案的接收、数字化、保管、转递与利用",
@@ -108,6 +128,7 @@ def create_app() -> FastAPI:
     app.include_router(organisations_router)
     app.include_router(dossiers_router)
     app.include_router(access_router)
+    app.include_router(finding_router)
     app.include_router(pages_router)
     app.include_router(access_pages_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")

@@ -22,6 +22,8 @@ app.add_typer(fixity_app, name="fixity")
 app.add_typer(objects_app, name="objects")
 audit_app = typer.Typer(help="Access log", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+search_app = typer.Typer(help="Search index", no_args_is_help=True)
+app.add_typer(search_app, name="search")
 
 
 def _fail(error: Exception) -> None:
@@ -269,6 +271,55 @@ def audit_verify() -> None:
         fg=typer.colors.RED,
         err=True,
     )
+    raise typer.Exit(1)
+
+
+@search_app.command("sync")
+def search_sync() -> None:
+    """Apply every queued change to the search index now (waits for a running applier)."""
+    from archive_service.db import get_engine
+    from archive_service.finding.worker import apply_outbox, search_index
+
+    applied = apply_outbox(get_engine(), search_index(), wait=True)
+    typer.echo(f"search index: {applied} dossiers updated")
+
+
+@search_app.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the search index from the database beside the live one, then switch to it at once."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from archive_service.db import get_engine
+    from archive_service.finding.worker import apply_outbox, reindex, search_index
+
+    index = search_index()
+    with Progress("重建索引", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
+        task = bar.add_task("dossiers", total=None)
+        count = reindex(get_engine(), index, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    caught_up = apply_outbox(get_engine(), index, wait=True)
+    typer.echo(f"search index rebuilt: {count} dossiers ({index.description}); {caught_up} changed meanwhile, applied")
+
+
+@search_app.command("verify")
+def search_verify() -> None:
+    """Compare every dossier with the index; exit 1 naming dossiers missing, stale or left over."""
+    from archive_service.db import get_engine
+    from archive_service.finding.worker import search_index, verify
+
+    report = verify(get_engine(), search_index())
+    typer.echo(f"{report.dossiers} dossiers checked; {report.pending} queued for the index (not yet applied)")
+    if report.ok:
+        typer.echo("search index matches the database")
+        return
+    for label, items in (
+        ("missing from the index", report.missing),
+        ("stale in the index", report.stale),
+        ("in the index but not in the database (dossier id)", report.extra),
+    ):
+        if items:
+            shown = ", ".join(str(i) for i in items[:20]) + (" …" if len(items) > 20 else "")
+            typer.secho(f"{len(items)} {label}: {shown}", fg=typer.colors.RED, err=True)
+    typer.secho("run `archive search reindex` to rebuild", err=True)
     raise typer.Exit(1)
 
 

@@ -6,6 +6,7 @@ an embedded search index and local worker processes, all under ./var.
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -22,8 +23,11 @@ class Settings(BaseSettings):
     s3_secret_key: str = ""
     s3_bucket: str = "archive"
     s3_secure: bool = False
-    search_backend: str = "embedded"  # embedded | elasticsearch
+    search_backend: Literal["embedded", "elasticsearch"] = "embedded"
+    search_dir: Path | None = None  # empty: {var_dir}/search (the embedded index)
+    search_sync_seconds: float = 1.0  # how often the service applies the search outbox; 0: never (a worker does)
     elasticsearch_url: str = "http://127.0.0.1:9200"
+    elasticsearch_alias: str = "archive-dossiers"
     broker_url: str = ""  # empty: local worker processes; redis://… or amqp://… for Celery
     host: str = "127.0.0.1"
     port: int = 8000
@@ -42,6 +46,10 @@ class Settings(BaseSettings):
     @property
     def resolved_object_dir(self) -> Path:
         return self.object_dir or self.var_dir / "objects"
+
+    @property
+    def resolved_search_dir(self) -> Path:
+        return self.search_dir or self.var_dir / "search"
 
 
 @lru_cache

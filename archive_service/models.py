@@ -10,8 +10,11 @@ from archive_service.dossiers.models import (
     Dossier,
     Material,
     MaterialClass,
+    PageText,
     Retiree,
 )
+from archive_service.finding import outbox as _outbox  # noqa: F401  queues index updates on every flush
+from archive_service.finding.models import SearchOutbox
 from archive_service.organisations.models import Organisation
 from archive_service.preservation.models import FixityCheck, FixityRun, ObjectDeletion
 from archive_service.shelving.models import Room, ShelfSlot, ShelvingUnit
@@ -31,9 +34,11 @@ __all__ = [
     "Material",
     "MaterialClass",
     "Organisation",
+    "PageText",
     "Retiree",
     "RetrievalRequest",
     "Room",
+    "SearchOutbox",
     "SessionToken",
     "ShelfSlot",
     "ShelvingUnit",

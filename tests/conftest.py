@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from archive_service import config, db
+from archive_service.finding.worker import search_index
 from archive_service.migrate import upgrade
 
 PG_ADMIN_URL = os.environ.get("ARCHIVE_TEST_POSTGRES_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -18,7 +19,8 @@ PG_ADMIN_URL = os.environ.get("ARCHIVE_TEST_POSTGRES_ADMIN", "postgresql://postg
 def _use_database(monkeypatch: pytest.MonkeyPatch, url: str, var_dir: str) -> Engine:
     monkeypatch.setenv("ARCHIVE_DATABASE_URL", url)
     monkeypatch.setenv("ARCHIVE_VAR_DIR", var_dir)
-    for cached in (config.get_settings, db.get_engine, db.get_sessionmaker):
+    monkeypatch.setenv("ARCHIVE_SEARCH_SYNC_SECONDS", "0")  # tests apply the search outbox when they mean to
+    for cached in (config.get_settings, db.get_engine, db.get_sessionmaker, search_index):
         cached.cache_clear()
     engine = db.get_engine()
     upgrade(engine)
@@ -46,7 +48,7 @@ def engine(request: pytest.FixtureRequest, tmp_path, monkeypatch) -> Iterator[En
     engine.dispose()
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    for cached in (config.get_settings, db.get_engine, db.get_sessionmaker):
+    for cached in (config.get_settings, db.get_engine, db.get_sessionmaker, search_index):
         cached.cache_clear()
 
 

@@ -284,6 +284,24 @@ def check_online_use(request: RetrievalRequest, user: User, now: date | None = N
         )
 
 
+def online_grants(session: Session, user: User, now: date | None = None) -> dict[int, RetrievalRequest]:
+    """A requester's usable online requests, by dossier (the latest where there are several):
+    the same conditions `check_online_use` asks of each page view."""
+    today = now or date.today()
+    found = session.scalars(
+        select(RetrievalRequest)
+        .where(
+            RetrievalRequest.requester_id == user.id,
+            RetrievalRequest.mode == RequestMode.online_view,
+            RetrievalRequest.status == RequestStatus.approved,
+            RetrievalRequest.valid_from <= today,
+            RetrievalRequest.valid_until >= today,
+        )
+        .order_by(RetrievalRequest.id)
+    )
+    return {r.dossier_id: r for r in found}
+
+
 def _use_copy(session: Session, dossier_id: int) -> DigitalObject:
     obj = session.scalars(
         select(DigitalObject)

@@ -12,13 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
-from archive_service.dossiers.models import DigitalObject, DigitisationState, Dossier
+from archive_service.dossiers.models import DigitalObject, DigitisationState, Dossier, PageText
 from archive_service.dossiers.service import catalogue_by_top_class
 from archive_service.errors import ArchiveError
 from archive_service.preservation.service import ingest
@@ -152,6 +152,9 @@ def _record(
         media_type="application/json",
         pipeline_version=PIPELINE_VERSION,
     )
+    # The OCR text of each page, for full-text search (a new copy replaces the old one's text).
+    session.execute(delete(PageText).where(PageText.dossier_id == dossier.id))
+    session.add_all(PageText(dossier_id=dossier.id, page=n, text=t) for n, t in enumerate(result.page_texts, start=1))
     by_sequence = {m.sequence: m for m in result.materials}
     for material in dossier.materials:
         linked = by_sequence.get(material.sequence)

@@ -170,6 +170,16 @@ class DigitalObject(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class PageText(Base):
+    """The OCR text of one page of a dossier's digitised copy: what full-text search reads."""
+
+    __tablename__ = "page_text"
+
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), primary_key=True)
+    page: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1-based, as in the PDF
+    text: Mapped[str] = mapped_column(Text, default="")
+
+
 class CustodyEventKind(enum.StrEnum):
     registered = "registered"  # dossier known, still at the enterprise
     transfer_sent = "transfer_sent"

@@ -178,6 +178,7 @@ def dossier_use_copy(
 def dossier_page(
     dossier_id: int,
     request: Request,
+    page: int | None = None,  # a search hit's page: the copy opens there
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> HTMLResponse:
@@ -190,6 +191,7 @@ def dossier_page(
         "dossier.html",
         {
             "use_copy": use_copy,
+            "open_page": page,
             "can_read_copy": can(user, Action.read_digital_copy),
             "can_read_log": can(user, Action.read_audit_log),
             "qc_warnings": [f for f in findings if f.severity != "info"],

@@ -1,0 +1,71 @@
+"""What the index holds of a dossier: built from the database, and only from it.
+
+The index can therefore always be rebuilt (`archive search reindex`) and checked
+(`archive search verify` compares each dossier's document fingerprint with the index's).
+"""
+
+from collections.abc import Collection, Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from archive_service.dossiers.models import Dossier, Material, PageText
+from search import DossierDocument, MaterialEntry
+from search import PageText as IndexedPage
+
+BATCH = 500
+
+
+def _pages(dossier: Dossier, texts: list[PageText]) -> tuple[IndexedPage, ...]:
+    owner: dict[int, Material] = {}
+    for m in dossier.materials:
+        if m.first_page and m.last_page:
+            for page in range(m.first_page, m.last_page + 1):
+                owner[page] = m
+    pages = []
+    for t in sorted(texts, key=lambda t: t.page):
+        holder = owner.get(t.page)
+        top = holder.material_class.top_class if holder else 0
+        pages.append(IndexedPage(t.page, t.text, holder.sequence if holder else None, top))
+    return tuple(pages)
+
+
+def document(dossier: Dossier, texts: list[PageText]) -> DossierDocument:
+    r = dossier.retiree
+    return DossierDocument(
+        dossier_id=dossier.id,
+        archival_code=dossier.archival_code,
+        name=r.name,
+        citizen_id=r.citizen_id,
+        birth_date=r.birth_date,
+        retirement_date=r.retirement_date,
+        enterprise_id=r.enterprise_id,
+        enterprise_name=r.enterprise.name,
+        custodian_id=dossier.custodian_id,
+        status=dossier.status.value,
+        digitisation=dossier.digitisation.value,
+        classified=r.classified_unit,
+        materials=tuple(MaterialEntry(m.sequence, m.material_class.top_class, m.title) for m in dossier.materials),
+        pages=_pages(dossier, texts),
+    )
+
+
+def documents(session: Session, dossier_ids: Collection[int] | None = None) -> Iterator[DossierDocument]:
+    """Documents of the given dossiers (those that still exist), or of every dossier, a batch at a time."""
+    query = select(Dossier.id).order_by(Dossier.id)
+    ids = list(session.scalars(query)) if dossier_ids is None else sorted(dossier_ids)
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        dossiers = session.scalars(
+            select(Dossier)
+            .where(Dossier.id.in_(chunk))
+            .options(selectinload(Dossier.materials))
+            .order_by(Dossier.id)
+            .execution_options(populate_existing=True)
+        ).all()
+        texts: dict[int, list[PageText]] = {}
+        for t in session.scalars(select(PageText).where(PageText.dossier_id.in_(chunk))):
+            texts.setdefault(t.dossier_id, []).append(t)
+        for d in dossiers:
+            yield document(d, texts.get(d.id, []))
+        session.expunge_all()  # a reindex of 100,000 dossiers must not keep them all in the session

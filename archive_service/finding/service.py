@@ -1,0 +1,201 @@
+"""Who may find what, and searching: the one place the search scope is decided.
+
+Bureau staff find the dossiers their bureau holds (classified ones included: they keep them).
+Requesters find only the dossiers of their usable online requests, never a classified one, and
+their text only in the material classes each request was approved for. The scope goes into the
+index query itself (`search.Scope`), so counts and facets never include anything else.
+
+Opening a hit is logged (`search_hit_opened`) before the user is sent to the dossier or viewer.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive_service.access.log import AccessAction, record_access
+from archive_service.access.models import RetrievalRequest
+from archive_service.access.service import online_grants
+from archive_service.auth.models import Role, User
+from archive_service.auth.permissions import Action, require
+from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
+from archive_service.dossiers.models import DOSSIER_STATUS_LABELS, DigitisationState, Dossier, DossierStatus
+from archive_service.errors import ArchiveError, NotFound
+from archive_service.organisations.models import Organisation
+from archive_service.values import mask_citizen_id
+from search import Hit, Scope, SearchError, SearchIndex, SearchQuery
+
+PAGE_SIZE = 20
+
+
+@dataclass
+class SearchForm:
+    q: str = ""
+    enterprise: list[int] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    material_class: list[int] = field(default_factory=list)
+    born_from: date | None = None
+    born_to: date | None = None
+    retired_from: date | None = None
+    retired_to: date | None = None
+    page: int = 1
+
+
+@dataclass
+class FoundDossier:
+    dossier_id: int
+    archival_code: str
+    name: str
+    citizen_id: str  # masked: the full number is for the dossier page
+    enterprise: str
+    status: str
+    hit: Hit
+    request: RetrievalRequest | None  # a requester's way in
+
+
+@dataclass
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    chosen: bool
+
+
+@dataclass
+class SearchPage:
+    form: SearchForm
+    total: int
+    page: int
+    pages: int
+    found: list[FoundDossier]
+    facets: dict[str, list[FacetValue]]
+
+
+def scope_for(session: Session, user: User) -> tuple[Scope, dict[int, RetrievalRequest]]:
+    """The user's search scope, and for a requester the request that opens each granted dossier."""
+    if user.role is Role.requester:
+        require(user, Action.submit_request)
+        requests = online_grants(session, user)
+        grants: dict[int, set[int]] = {}
+        for r in requests.values():
+            grants.setdefault(r.dossier_id, set()).update(r.material_classes)
+        return Scope(grants={d: frozenset(c) for d, c in grants.items()}, exclude_classified=True), requests
+    require(user, Action.view_dossiers)
+    return Scope(custodian_id=user.organisation_id), {}
+
+
+def _check(form: SearchForm) -> None:
+    if form.page < 1:
+        raise ArchiveError("search.page", "页码从 1 开始", "page")
+    if bad := [s for s in form.status if s not in DossierStatus.__members__]:
+        raise ArchiveError("search.status", f"没有“{bad[0]}”这种档案状态", "status")
+    if bad_classes := [c for c in form.material_class if c not in range(1, 11)]:
+        raise ArchiveError(
+            "search.material_class", f"材料类别应为第一至第十类，不是 {bad_classes[0]}", "material_class"
+        )
+    for low, high, name in (
+        (form.born_from, form.born_to, "born_to"),
+        (form.retired_from, form.retired_to, "retired_to"),
+    ):
+        if low and high and high < low:
+            raise ArchiveError(f"search.{name}", "日期范围的截止日不能早于起始日", name)
+    if len(form.q) > 200:
+        raise ArchiveError("search.q", "检索词不超过 200 字", "q")
+
+
+def search_dossiers(session: Session, user: User, index: SearchIndex, form: SearchForm) -> SearchPage:
+    _check(form)
+    scope, requests = scope_for(session, user)
+    try:
+        query = SearchQuery(
+            scope,
+            form.q,
+            enterprise_ids=frozenset(form.enterprise),
+            statuses=frozenset(form.status),
+            material_classes=frozenset(form.material_class),
+            birth_from=form.born_from,
+            birth_to=form.born_to,
+            retired_from=form.retired_from,
+            retired_to=form.retired_to,
+            offset=(form.page - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
+        )
+    except SearchError as e:
+        raise ArchiveError("search.query", str(e), "q") from None
+    results = index.search(query)
+    # Particulars are shown as the database has them now (the index may lag by a second).
+    ids = [h.dossier_id for h in results.hits]
+    dossiers = {d.id: d for d in session.scalars(select(Dossier).where(Dossier.id.in_(ids)))}
+    found = [
+        FoundDossier(
+            d.id,
+            d.archival_code,
+            d.retiree.name,
+            mask_citizen_id(d.retiree.citizen_id),
+            d.retiree.enterprise.name,
+            d.status.label,
+            h,
+            requests.get(d.id),
+        )
+        for h in results.hits
+        if (d := dossiers.get(h.dossier_id)) is not None
+    ]
+    return SearchPage(
+        form,
+        results.total,
+        form.page,
+        max(1, -(-results.total // PAGE_SIZE)),
+        found,
+        _labelled(session, results.facets, form),
+    )
+
+
+def _labelled(session: Session, facets: dict[str, dict[str, int]], form: SearchForm) -> dict[str, list[FacetValue]]:
+    ids = [int(i) for i in facets.get("enterprise", {})]
+    names = dict(session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))).all())
+    label: dict[str, Callable[[str], str]] = {
+        "enterprise": lambda v: names.get(int(v)) or v,
+        "status": lambda v: DOSSIER_STATUS_LABELS.get(DossierStatus(v), v),
+        "material_class": lambda v: f"第{TOP_CLASS_NAMES[int(v)]}类",
+        "digitisation": lambda v: DigitisationState(v).label,
+    }
+    chosen = {
+        "enterprise": {str(e) for e in form.enterprise},
+        "status": set(form.status),
+        "material_class": {str(c) for c in form.material_class},
+        "digitisation": set(),
+    }
+    return {
+        name: [FacetValue(v, label[name](v), n, v in chosen[name]) for v, n in values.items()]
+        for name, values in facets.items()
+    }
+
+
+def open_hit(session: Session, user: User, dossier_id: int, page: int | None, q: str, client: str) -> str:
+    """Log that a hit was opened, and where it leads: the dossier page, or the requester's viewer."""
+    scope, requests = scope_for(session, user)
+    if scope.grants is not None:
+        request = requests.get(dossier_id)
+        if request is None:
+            raise NotFound("该档案", "dossier_id")
+        target = f"/requests/{request.id}/view" + (f"?page={page}" if page else "")
+        request_id: int | None = request.id
+    else:
+        dossier = session.get(Dossier, dossier_id)
+        if dossier is None or dossier.custodian_id != scope.custodian_id:
+            raise NotFound("该档案", "dossier_id")
+        target = f"/dossiers/{dossier_id}" + (f"?page={page}#page-{page}" if page else "")
+        request_id = None
+    record_access(
+        session,
+        user,
+        AccessAction.search_hit_opened,
+        client,
+        dossier_id=dossier_id,
+        pages=[page] if page else None,
+        request_id=request_id,
+        detail=f"检索词：{q}"[:200],
+    )
+    return target
