@@ -1,11 +1,12 @@
 """Search over HTTP: JSON for programs, the 检索 page and the logged click-through for people."""
 
 from datetime import date
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
@@ -15,6 +16,8 @@ from archive_service.finding.worker import search_index
 from archive_service.web.pages import templates
 
 router = APIRouter()
+# A date field left empty in the form arrives as "": that is no bound, not a bad date.
+OptionalDate = Annotated[date | None, BeforeValidator(lambda v: v or None)]
 
 
 def search_form(
@@ -22,10 +25,10 @@ def search_form(
     enterprise: list[int] = Query(default=[]),
     status: list[str] = Query(default=[]),
     material_class: list[int] = Query(default=[]),
-    born_from: date | None = None,
-    born_to: date | None = None,
-    retired_from: date | None = None,
-    retired_to: date | None = None,
+    born_from: OptionalDate = None,
+    born_to: OptionalDate = None,
+    retired_from: OptionalDate = None,
+    retired_to: OptionalDate = None,
     page: int = 1,
 ) -> service.SearchForm:
     return service.SearchForm(q, enterprise, status, material_class, born_from, born_to, retired_from, retired_to, page)

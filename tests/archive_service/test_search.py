@@ -123,8 +123,20 @@ def test_verify_names_missing_stale_and_extra_dossiers_and_reindex_repairs(engin
     index.upsert([])
     from search import DossierDocument
 
-    ghost = DossierDocument(99999, "J102-RS-999999", "无此人", "110101194501010018", date(1945, 1, 1), None, 1, "x", 1,
-                            "in_custody", "not_started", False)
+    ghost = DossierDocument(
+        99999,
+        "J102-RS-999999",
+        "无此人",
+        "110101194501010018",
+        date(1945, 1, 1),
+        None,
+        1,
+        "x",
+        1,
+        "in_custody",
+        "not_started",
+        False,
+    )
     index.upsert([ghost])
     report = verify(engine, index)
     assert (report.missing, report.stale, report.extra, report.ok) == ([b_code], [a_code], [99999], False)
@@ -215,7 +227,9 @@ def test_search_page_api_and_logged_click_through(engine, client, login):
     r = client.get("/search", params={"q": name}, headers=headers)
     assert r.status_code == 200 and "J102-RS-000001" in r.text and "检索" in r.text
     r = client.get(
-        "/search/open", params={"dossier": dossier_id, "page": 1, "q": "红旗锻工车间"}, headers=headers,
+        "/search/open",
+        params={"dossier": dossier_id, "page": 1, "q": "红旗锻工车间"},
+        headers=headers,
         follow_redirects=False,
     )
     assert r.status_code == 303 and r.headers["location"] == f"/dossiers/{dossier_id}?page=1#page-1"

@@ -1,0 +1,61 @@
+"""Finding a file in the browser: a phrase from the OCR text, its page, the logged click-through."""
+
+import time
+
+import pytest
+
+from tests.e2e.conftest import DIGITISED, shot
+from tests.e2e.test_requests import sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+def search(page, server, text: str) -> None:
+    page.goto(f"{server}/search")
+    page.get_by_label("检索词").fill(text)
+    page.get_by_role("button", name="检索").click()
+    page.wait_for_load_state()
+
+
+def test_phrase_search_finds_the_page_and_the_opening_is_logged(page, server):
+    sign_in(page, server, "archivist")
+    # The server indexes the demo through its outbox in the background: give it a few seconds.
+    for _ in range(50):
+        search(page, server, "担任班组长")
+        if page.locator("li.hit").count():
+            break
+        time.sleep(0.2)
+    hit = page.locator("li.hit").first
+    assert DIGITISED in hit.inner_text()
+    assert hit.locator("mark").first.inner_text() == "担任班组长"
+    assert "第 3 页" in hit.inner_text()
+    assert "共 1 份档案" in page.locator("h1").inner_text()
+    assert page.locator(".facets").get_by_text("已数字化").count() == 1
+    shot(page, "search-phrase")
+
+    hit.get_by_role("link", name="第 3 页").click()
+    page.wait_for_load_state()
+    assert "/dossiers/" in page.url and "page=3" in page.url
+    assert "检索命中：第 3 页" in page.inner_text("main")
+    assert page.locator("iframe.pdf").get_attribute("src").endswith("copy.pdf#page=3")
+    shot(page, "search-opened-at-page")
+
+    # A name search with a facet: the status facet narrows and counts.
+    search(page, server, "")
+    page.locator(".facets").get_by_role("link", name="借出").click()
+    page.wait_for_load_state()
+    total = page.locator("h1 small").inner_text()
+    rows = page.locator("li.hit").count()
+    assert "份档案" in total and rows >= 1
+    assert all("借出" in t for t in page.locator("li.hit .tag").all_inner_texts())
+
+    sign_in(page, server, "auditor")
+    page.goto(f"{server}/audit")
+    assert "检索结果打开" in page.inner_text("main")
+
+
+def test_another_bureau_finds_nothing_of_ours(page, server):
+    sign_in(page, server, "dongcheng")
+    search(page, server, "担任班组长")
+    assert page.locator("li.hit").count() == 0
+    assert "没有符合条件的档案" in page.inner_text("main")
