@@ -54,7 +54,8 @@ FORMS = (
 )
 PHRASES = tuple(p for form in FORMS for p in form[3])
 HAN = [chr(0x4E00 + i) for i in range(0, 3000 * 7, 7)]  # 3,000 characters spread over the block
-ENTERPRISES = [f"北京第{i}机械厂" for i in range(1, 41)] + [f"首都{c}公司" for c in "钢铁纺织化工电子建材食品印刷运输仪表橡胶"]
+TRADES = "钢铁 纺织 化工 电子 建材 食品 印刷 运输 仪表 橡胶".split()
+ENTERPRISES = [f"北京第{i}机械厂" for i in range(1, 41)] + [f"首都{t}公司" for t in TRADES]
 BUREAU = 1
 
 
@@ -144,7 +145,8 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="index directory to keep (and reuse if it holds the same count)")
     args = ap.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench-search-"))
-    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    py = platform.python_version()
+    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {py}")
     index = EmbeddedSearchIndex(root)
     chars = 0
 
@@ -181,7 +183,8 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for kind, values in [*timings.items(), ("all", every)]:
         hits = statistics.median(totals[kind]) if kind in totals else statistics.median(sum(totals.values(), []))
-        print(f"| {kind} | {len(values)} | {hits:,.0f} | {pct(values, 50):.1f} | {pct(values, 95):.1f} | {max(values):.1f} |")
+        p50, p95 = pct(values, 50), pct(values, 95)
+        print(f"| {kind} | {len(values)} | {hits:,.0f} | {p50:.1f} | {p95:.1f} | {max(values):.1f} |")
     index.close()
     if not args.keep:
         shutil.rmtree(root)
