@@ -1,6 +1,7 @@
 """The Elasticsearch adapter: the same documents and queries, analysed by the built-in `cjk` analyzer.
 
-Searches go to an alias (`archive-dossiers` by default). `rebuild` creates a new index
+The mapping (the `cjk` analyzer on every searched field) is an index template for
+`{alias}-*`. Searches go to an alias (`archive-dossiers` by default). `rebuild` creates a new index
 `{alias}-{n}` from the documents, then moves the alias in one `_aliases` call, so searches see
 the old index or the new one, never a half-built one; the old index is then deleted.
 
@@ -73,13 +74,17 @@ class ElasticsearchIndex:
         self.es = client or Elasticsearch(url, request_timeout=60)
         self.alias = alias
         self.description = f"Elasticsearch {url}, alias {alias}"
+        # An index template: every index made for the alias gets the cjk mapping, rebuilds included.
+        self.es.indices.put_index_template(
+            name=alias, index_patterns=[f"{alias}-*"], template={"settings": SETTINGS, "mappings": MAPPINGS}
+        )
         if not self.es.indices.exists_alias(name=alias):
             name = self._create_index()
             self.es.indices.put_alias(index=name, name=alias)
 
     def _create_index(self) -> str:
         name = f"{self.alias}-{time.time_ns()}"
-        self.es.indices.create(index=name, settings=SETTINGS, mappings=MAPPINGS)
+        self.es.indices.create(index=name)
         return name
 
     def close(self) -> None:

@@ -1,6 +1,7 @@
 """Shared fixtures: a fresh database on SQLite and on the machine's PostgreSQL, and an app bound to it."""
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 
@@ -10,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from archive_service import config, db
+from archive_service.db import make_engine
 from archive_service.finding.worker import search_index
 from archive_service.migrate import upgrade
 
@@ -20,44 +22,100 @@ def _use_database(monkeypatch: pytest.MonkeyPatch, url: str, var_dir: str) -> En
     monkeypatch.setenv("ARCHIVE_DATABASE_URL", url)
     monkeypatch.setenv("ARCHIVE_VAR_DIR", var_dir)
     monkeypatch.setenv("ARCHIVE_SEARCH_SYNC_SECONDS", "0")  # tests apply the search outbox when they mean to
+    _clear_caches()
+    return db.get_engine()
+
+
+def _clear_caches() -> None:
     for cached in (config.get_settings, db.get_engine, db.get_sessionmaker, search_index):
         cached.cache_clear()
-    engine = db.get_engine()
+
+
+DEMO_RETIREES = 30
+# Migrating and loading the demo (password hashing, 30 catalogues) took ~3.5 s a test on
+# PostgreSQL; each is done once per run into a template that every test then copies.
+_templates: dict[tuple[str, bool], str] = {}
+_demo_counts: dict[str, int] = {}
+
+
+def _build(url: str, with_demo: bool) -> None:
+    engine = make_engine(url)
     upgrade(engine)
-    return engine
+    if with_demo:
+        from sqlalchemy.orm import Session
+
+        from archive_service.demo import load_demo
+
+        with Session(engine) as session, session.begin():
+            _demo_counts.update(load_demo(session, retirees=DEMO_RETIREES))
+    engine.dispose()
+
+
+def _sqlite_template(root, with_demo: bool) -> str:
+    key = ("sqlite", with_demo)
+    if key not in _templates:
+        path = root / f"template-{'demo' if with_demo else 'empty'}.db"
+        _build(f"sqlite:///{path}", with_demo)
+        _templates[key] = str(path)
+    return _templates[key]
+
+
+def _pg_template(with_demo: bool) -> str:
+    key = ("postgresql", with_demo)
+    if key not in _templates:
+        name = f"archive_tmpl_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        _build(f"{_pg_base()}/{name}", with_demo)
+        _templates[key] = name
+    return _templates[key]
+
+
+def _pg_base() -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_pg_templates() -> Iterator[None]:
+    yield
+    names = [n for (backend, _), n in _templates.items() if backend == "postgresql"]
+    if names:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            for name in names:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path, monkeypatch) -> Iterator[Engine]:
-    """A migrated, empty database; PostgreSQL gets a throwaway database of its own."""
+def engine(request: pytest.FixtureRequest, tmp_path, tmp_path_factory, monkeypatch) -> Iterator[Engine]:
+    """A migrated database (with the demo data when the test asks for `demo`), fresh for each test;
+    PostgreSQL gets a throwaway database of its own."""
+    with_demo = "demo" in request.fixturenames
     if request.param == "sqlite":
+        template = _sqlite_template(tmp_path_factory.getbasetemp(), with_demo)
+        shutil.copyfile(template, tmp_path / "archive.db")
         engine = _use_database(monkeypatch, f"sqlite:///{tmp_path}/archive.db", str(tmp_path))
         yield engine
         engine.dispose()
         return
-    name = f"archive_test_{uuid.uuid4().hex[:12]}"
     try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True)
+        template = _pg_template(with_demo)
     except psycopg.OperationalError as e:  # the suite must not pass silently without PostgreSQL
         pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is required for the database tests: {e}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    engine = _use_database(monkeypatch, f"{base}/{name}", str(tmp_path))
+    name = f"archive_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    engine = _use_database(monkeypatch, f"{_pg_base()}/{name}", str(tmp_path))
     yield engine
     engine.dispose()
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    for cached in (config.get_settings, db.get_engine, db.get_sessionmaker, search_index):
-        cached.cache_clear()
+    _clear_caches()
 
 
 @pytest.fixture
 def demo(engine: Engine) -> dict[str, int]:
-    from archive_service.demo import load_demo
-
-    with db.transaction() as session:
-        return load_demo(session, retirees=30)
+    """The demo data (loaded by `engine` from its template): its counts."""
+    return dict(_demo_counts)
 
 
 @pytest.fixture

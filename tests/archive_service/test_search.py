@@ -258,3 +258,31 @@ def test_bad_search_input_names_the_field(client, login, params, field):
     r = client.get("/api/search", params=params, headers=login("archivist"))
     assert r.status_code in (400, 422), r.text
     assert r.json()["field"] == field
+
+
+def test_kill_9_while_applying_loses_nothing(engine, demo):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    sync(engine)
+    search_index().close()
+    for round_, delay in enumerate((0.9, 1.3, 1.7)):  # killed at start-up, mid-batch or just after
+        with db.transaction() as session:  # every retiree renamed: the whole demo queued again
+            for n, retiree in enumerate(session.scalars(select(Retiree).order_by(Retiree.id))):
+                retiree.name = f"改名{chr(0x4E00 + round_ * 500 + n * 3)}{chr(0x4E01 + round_ * 500 + n * 3)}"
+            names = {d.archival_code: d.retiree.name for d in session.scalars(select(Dossier))}
+        applier = subprocess.Popen(
+            [sys.executable, "-m", "archive_service.cli", "search", "sync"],
+            env=os.environ.copy(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay)
+        applier.kill()
+        applier.wait()
+    sync(engine)  # the index opens after the kills, and what was not applied is applied now
+    assert verify(engine, search_index()).ok
+    for code, name in sorted(names.items())[:5]:
+        assert find("archivist" if code.startswith("J102") else "dongcheng", name) == [code]

@@ -39,6 +39,7 @@ def index(request, tmp_path):
     yield idx
     for name in idx.es.indices.get(index=f"{alias}-*"):
         idx.es.indices.delete(index=name)
+    idx.es.indices.delete_index_template(name=alias)
     idx.close()
 
 
