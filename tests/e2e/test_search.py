@@ -59,3 +59,22 @@ def test_another_bureau_finds_nothing_of_ours(page, server):
     search(page, server, "担任班组长")
     assert page.locator("li.hit").count() == 0
     assert "没有符合条件的档案" in page.inner_text("main")
+
+
+def test_requester_finds_the_granted_file_and_opens_it_in_the_viewer(page, server):
+    sign_in(page, server, "sibao")
+    for _ in range(50):
+        search(page, server, "担任班组长")
+        if page.locator("li.hit").count():
+            break
+        time.sleep(0.2)
+    hit = page.locator("li.hit").first
+    assert DIGITISED in hit.inner_text()
+    assert "只检索本单位已获批" in page.inner_text("main")
+    hit.get_by_role("link", name="第 3 页").click()
+    page.wait_for_load_state()
+    assert "/requests/" in page.url and "/view" in page.url and "page=3" in page.url
+    shot(page, "search-requester-viewer")
+    # A file not granted to them is not found even by its full 档号.
+    search(page, server, "J102-RS-000002")
+    assert page.locator("li.hit").count() == 0
