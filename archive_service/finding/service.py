@@ -22,6 +22,7 @@ from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, require
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import DOSSIER_STATUS_LABELS, DigitisationState, Dossier, DossierStatus
+from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.organisations.models import Organisation
 from archive_service.values import mask_citizen_id
@@ -183,9 +184,7 @@ def open_hit(session: Session, user: User, dossier_id: int, page: int | None, q:
         target = f"/requests/{request.id}/view" + (f"?page={page}" if page else "")
         request_id: int | None = request.id
     else:
-        dossier = session.get(Dossier, dossier_id)
-        if dossier is None or dossier.custodian_id != scope.custodian_id:
-            raise NotFound("该档案", "dossier_id")
+        get_dossier(session, user, dossier_id)  # the dossiers' own visibility rule: another bureau's is "not found"
         target = f"/dossiers/{dossier_id}" + (f"?page={page}#page-{page}" if page else "")
         request_id = None
     record_access(

@@ -104,11 +104,6 @@ def apply_outbox(engine: Engine, index: SearchIndex, *, wait: bool = False, batc
                 applied |= wanted
 
 
-def pending(engine: Engine) -> int:
-    with Session(engine) as session:
-        return session.scalar(select(func.count(func.distinct(SearchOutbox.dossier_id)))) or 0
-
-
 def reindex(engine: Engine, index: SearchIndex, progress: Progress | None = None) -> int:
     """Rebuild the whole index from the database and switch to it at once; the number indexed.
 

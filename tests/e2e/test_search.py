@@ -17,14 +17,18 @@ def search(page, server, text: str) -> None:
     page.wait_for_load_state()
 
 
-def test_phrase_search_finds_the_page_and_the_opening_is_logged(page, server):
-    sign_in(page, server, "archivist")
+def search_until_found(page, server, text: str) -> None:
     # The server indexes the demo through its outbox in the background: give it a few seconds.
     for _ in range(50):
-        search(page, server, "担任班组长")
+        search(page, server, text)
         if page.locator("li.hit").count():
-            break
+            return
         time.sleep(0.2)
+
+
+def test_phrase_search_finds_the_page_and_the_opening_is_logged(page, server):
+    sign_in(page, server, "archivist")
+    search_until_found(page, server, "担任班组长")
     hit = page.locator("li.hit").first
     assert DIGITISED in hit.inner_text()
     assert hit.locator("mark").first.inner_text() == "担任班组长"
@@ -63,11 +67,7 @@ def test_another_bureau_finds_nothing_of_ours(page, server):
 
 def test_requester_finds_the_granted_file_and_opens_it_in_the_viewer(page, server):
     sign_in(page, server, "sibao")
-    for _ in range(50):
-        search(page, server, "担任班组长")
-        if page.locator("li.hit").count():
-            break
-        time.sleep(0.2)
+    search_until_found(page, server, "担任班组长")
     hit = page.locator("li.hit").first
     assert DIGITISED in hit.inner_text()
     assert "只检索本单位已获批" in page.inner_text("main")
