@@ -20,7 +20,7 @@ from typing import Any
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
 from search.analysis import parse_query
-from search.fields import WEIGHTS, particulars, searched_fields
+from search.fields import FACETS, WEIGHTS, facets_from, particulars, searched_fields
 from search.grants import within_grant
 from search.highlight import explain
 from search.port import DossierDocument, Progress, SearchError, SearchQuery, SearchResults
@@ -166,12 +166,8 @@ class ElasticsearchIndex:
             response = self.es.search(index=self.alias, query=body_query, size=0, aggs=FACETS, track_total_hits=True)
             hits = list(self._deep_page(common, query.offset, query.limit))
         results = [explain(_stored(h), h["_score"] or 0.0, phrases, None) for h in hits]
-        facets = {
-            name: {str(b["key"]): b["doc_count"] for b in agg["buckets"]}
-            for name, agg in response["aggregations"].items()
-        }
-        facets["material_class"] = dict(sorted(facets["material_class"].items(), key=lambda kv: int(kv[0])))
-        return SearchResults(total=response["hits"]["total"]["value"], hits=results, facets=facets)
+        total = response["hits"]["total"]["value"]
+        return SearchResults(total=total, hits=results, facets=facets_from(response["aggregations"]))
 
     def _deep_page(self, common: dict[str, Any], offset: int, limit: int) -> Iterator[dict[str, Any]]:
         """Hits offset … offset+limit past the 10,000 window: search_after on a point in time."""
@@ -207,14 +203,6 @@ class ElasticsearchIndex:
                 self.es.close_point_in_time(id=pit)
             except NotFoundError:
                 pass
-
-
-FACETS = {
-    "enterprise": {"terms": {"field": "enterprise_id", "size": 10_000}},
-    "status": {"terms": {"field": "status", "size": 20}},
-    "material_class": {"terms": {"field": "classes", "size": 20}},
-    "digitisation": {"terms": {"field": "digitisation", "size": 20}},
-}
 
 
 def _stored(hit: dict[str, Any]) -> DossierDocument:

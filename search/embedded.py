@@ -33,7 +33,7 @@ import tantivy
 from tantivy import Occur, Query
 
 from search.analysis import ANALYZER_VERSION, parse_query, terms
-from search.fields import WEIGHTS, particulars, searched_fields
+from search.fields import FACETS, WEIGHTS, facets_from, particulars, searched_fields
 from search.grants import within_grant
 from search.highlight import explain
 from search.port import (
@@ -260,9 +260,7 @@ class EmbeddedSearchIndex:
         aggs = counting.result()
         total = sum(b["doc_count"] for b in aggs["status"]["buckets"])
         hits = [explain(_stored(searcher, a), score if phrases else 0.0, phrases, None) for score, a in found.hits]
-        facets = {name: {_key(b["key"]): b["doc_count"] for b in aggs[name]["buckets"]} for name in FACETS}
-        facets["material_class"] = dict(sorted(facets["material_class"].items(), key=lambda kv: int(kv[0])))
-        return SearchResults(total=total, hits=hits, facets=facets)
+        return SearchResults(total=total, hits=hits, facets=facets_from(aggs))
 
 
 def _stored(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> DossierDocument:
@@ -270,16 +268,6 @@ def _stored(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> DossierD
 
 
 _FACET_POOL = ThreadPoolExecutor(2, thread_name_prefix="search-facets")
-FACETS = {
-    "enterprise": {"terms": {"field": "enterprise_id", "size": 10_000}},
-    "status": {"terms": {"field": "status", "size": 20}},
-    "material_class": {"terms": {"field": "classes", "size": 20}},
-    "digitisation": {"terms": {"field": "digitisation", "size": 20}},
-}
-
-
-def _key(key: object) -> str:
-    return str(int(key)) if isinstance(key, float) else str(key)
 
 
 def _query(query: SearchQuery, phrases: list[list[str]]) -> Query:

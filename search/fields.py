@@ -10,6 +10,9 @@ A requester's search is limited to the material classes granted; that is checked
 on the few dossiers granted to them (`search.grants`), not with fields.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 from search.port import DossierDocument
 
 WEIGHTS = {"particulars": 10.0, "titles": 2.0, "text": 1.0}  # a name or ID hit outranks page text
@@ -34,3 +37,24 @@ def searched_fields(restricted: bool) -> tuple[str, ...]:
     """Every field, or for a search limited to some classes the particulars and page text only:
     the catalogue titles name every class's materials."""
     return ("particulars", "text") if restricted else ("particulars", "titles", "text")
+
+
+# The facets, as terms aggregations: Elasticsearch and Tantivy both take this form.
+FACETS = {
+    "enterprise": {"terms": {"field": "enterprise_id", "size": 10_000}},
+    "status": {"terms": {"field": "status", "size": 20}},
+    "material_class": {"terms": {"field": "classes", "size": 20}},
+    "digitisation": {"terms": {"field": "digitisation", "size": 20}},
+}
+
+
+def facets_from(aggregations: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    """Facet counts from the aggregations' buckets: keys as strings (Tantivy gives numbers as
+    floats), the largest count first, material classes in class order."""
+    facets = {name: {_key(b["key"]): b["doc_count"] for b in aggregations[name]["buckets"]} for name in FACETS}
+    facets["material_class"] = dict(sorted(facets["material_class"].items(), key=lambda kv: int(kv[0])))
+    return facets
+
+
+def _key(key: object) -> str:
+    return str(int(key)) if isinstance(key, float) else str(key)
