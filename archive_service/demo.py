@@ -2,7 +2,7 @@
 and a user for each role. Deterministic (seeded) so screenshots and tests are repeatable."""
 
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -133,8 +133,9 @@ def load_demo(session: Session, retirees: int = 300, seed: int = 2026) -> dict[s
         ("sibao", "周社保", Role.requester, agency),
         ("dongcheng", "陈东城", Role.archivist, other),
     ]
+    made = {}
     for username, name, role, org in users:
-        create_user(
+        made[username] = create_user(
             session,
             username=username,
             display_name=name,
@@ -206,7 +207,43 @@ def load_demo(session: Session, retirees: int = 300, seed: int = 2026) -> dict[s
             to_org_id=holder.id,
             note="退休人员社会化管理移交",
         )
+    _demo_shelving(session, made["archivist"], made["admin"], enterprises[:4], rng)
     return {"organisations": 3 + len(enterprises), "users": len(users), "dossiers": sum(counts.values())}
+
+
+def _demo_shelving(
+    session: Session, archivist: User, admin: User, enterprises: list[Organisation], rng: random.Random
+) -> None:
+    """西城's store: its policy, a 30 mm box profile, one store room of compact shelving holding the demo
+    files (a second room still empty), the reading room and office, two weeks of climate readings (one
+    humid afternoon outside the limits) and projected retirements for the forecast."""
+    from decimal import Decimal
+
+    from archive_service.shelving import planning
+    from archive_service.shelving import service as shelving
+    from archive_service.shelving.models import RoomKind
+
+    shelving.set_policy(session, admin, planning.presets()["xicheng"])
+    box = shelving.add_profile(session, archivist, "人事档案盒 30 mm", 30, 310, 225)
+    store = shelving.add_room(session, archivist, shelving.RoomForm("一号库房", RoomKind.store, Decimal(120)))
+    for code in ("A01", "A02"):
+        shelving.add_unit(session, archivist, store.id, shelving.UnitForm(code, 4, 3, 6, profile_id=box.id))
+    shelving.add_room(session, archivist, shelving.RoomForm("二号库房", RoomKind.store, Decimal(90)))
+    shelving.add_room(session, archivist, shelving.RoomForm("阅档室", RoomKind.reading, Decimal(30)))
+    shelving.add_room(session, archivist, shelving.RoomForm("档案管理人员办公室", RoomKind.office, Decimal(20)))
+    shelving.auto_assign(session, archivist)
+    now = datetime.now(shelving.BEIJING).replace(minute=0, second=0, microsecond=0)
+    for day in range(14, 0, -1):
+        for hour in (9, 15):
+            at = (now - timedelta(days=day)).replace(hour=hour)
+            temperature = Decimal(str(round(rng.uniform(17.5, 20.5), 1)))
+            humidity = Decimal(str(round(rng.uniform(48, 56), 1)))
+            if day == 3 and hour == 15:
+                humidity = Decimal("67.5")  # a wet afternoon: the dashboard shows it
+            shelving.record_reading(session, archivist, store.id, at, temperature, humidity)
+    for year in range(date.today().year, date.today().year + 5):
+        for enterprise in enterprises:
+            shelving.set_projection(session, admin, enterprise.id, year, rng.randint(20, 60))
 
 
 def digitise_demo_dossier(session: Session, store: ObjectStore, work_root: Path) -> str:

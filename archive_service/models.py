@@ -17,7 +17,15 @@ from archive_service.finding import outbox as _outbox  # noqa: F401  queues inde
 from archive_service.finding.models import SearchOutbox
 from archive_service.organisations.models import Organisation
 from archive_service.preservation.models import FixityCheck, FixityRun, ObjectDeletion
-from archive_service.shelving.models import Room, ShelfSlot, ShelvingUnit
+from archive_service.shelving.models import (
+    EnvironmentReading,
+    RetirementProjection,
+    Room,
+    ShelfSlot,
+    ShelvingUnit,
+    SpacePolicy,
+    VolumeProfile,
+)
 from archive_service.transfers.models import TransferBatch, TransferItem
 
 __all__ = [
@@ -29,6 +37,7 @@ __all__ = [
     "ClassScheme",
     "CustodyEvent",
     "DigitalObject",
+    "EnvironmentReading",
     "Dossier",
     "LoginAttempt",
     "Material",
@@ -36,13 +45,16 @@ __all__ = [
     "Organisation",
     "PageText",
     "Retiree",
+    "RetirementProjection",
     "RetrievalRequest",
     "Room",
     "SearchOutbox",
     "SessionToken",
     "ShelfSlot",
     "ShelvingUnit",
+    "SpacePolicy",
     "TransferBatch",
     "TransferItem",
     "User",
+    "VolumeProfile",
 ]

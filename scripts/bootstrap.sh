@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng  # OCR (digitise/)
   fonts-noto-cjk                                        # Chinese glyphs for pages, PDFs and screenshots
+  fonts-wqy-microhei                                    # a TrueType CJK font ReportLab can embed (labels, receipts)
   chromium                                              # browser tests (Playwright drives /usr/bin/chromium)
   poppler-utils                                         # pdftotext/pdftoppm for checking PDFs
 )

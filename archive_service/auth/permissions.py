@@ -18,20 +18,26 @@ class Action(enum.StrEnum):
     read_digital_copy = "read_digital_copy"  # open the use copy in custody work (logged)
     submit_request = "submit_request"  # ask to use a file (审批表)
     serve_requests = "serve_requests"  # certified copies, paper loans at the desk
+    manage_shelving = "manage_shelving"  # rooms, shelving units, profiles; shelve and move volumes
+    record_environment = "record_environment"  # store-room temperature and humidity readings
+    plan_capacity = "plan_capacity"  # projected retirements and the capacity forecast
+    set_space_policy = "set_space_policy"  # the bureau's m² / staffing policy figures
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
-    Role.intake_clerk: frozenset({Action.view_dossiers, Action.receive_transfers}),
+    Role.intake_clerk: frozenset({Action.view_dossiers, Action.receive_transfers, Action.record_environment}),
     Role.archivist: frozenset(
         {Action.view_dossiers, Action.register_dossier, Action.receive_transfers, Action.digitise,
-         Action.read_digital_copy, Action.serve_requests}
+         Action.read_digital_copy, Action.serve_requests, Action.manage_shelving, Action.record_environment,
+         Action.plan_capacity}
     ),
     Role.approver: frozenset({Action.view_dossiers, Action.approve_requests}),
     # Requesters reach dossiers only through approved retrieval requests, never by browsing.
     Role.requester: frozenset({Action.submit_request}),
     Role.auditor: frozenset({Action.view_dossiers, Action.read_audit_log}),
     Role.administrator: frozenset(
-        {Action.view_dossiers, Action.manage_organisations, Action.manage_users, Action.read_audit_log}
+        {Action.view_dossiers, Action.manage_organisations, Action.manage_users, Action.read_audit_log,
+         Action.plan_capacity, Action.set_space_policy}
     ),
 }
 

@@ -201,6 +201,8 @@ def record_custody(
     actor: User | None = None,
     from_org_id: int | None = None,
     to_org_id: int | None = None,
+    from_slot_id: int | None = None,
+    to_slot_id: int | None = None,
     transfer_batch_id: int | None = None,
     note: str = "",
 ) -> CustodyEvent:
@@ -210,6 +212,8 @@ def record_custody(
         actor_id=actor.id if actor else None,
         from_org_id=from_org_id,
         to_org_id=to_org_id,
+        from_slot_id=from_slot_id,
+        to_slot_id=to_slot_id,
         transfer_batch_id=transfer_batch_id,
         note=note,
     )

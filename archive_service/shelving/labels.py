@@ -1,0 +1,66 @@
+"""Shelf labels as a PDF: one per volume (档号 barcode) and one per layer (架位 barcode).
+
+ReportLab draws Code 128 as vectors, so a cheap label printer still scans them. Chinese text is set
+in WenQuanYi Micro Hei (Debian fonts-wqy-microhei, installed by scripts/bootstrap.sh), embedded as a
+subset: ReportLab embeds only TrueType outlines, which the Noto CJK (CFF) fonts are not.
+"""
+
+import io
+from dataclasses import dataclass
+
+from reportlab.graphics.barcode.code128 import Code128
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+FONT = "WenQuanYiMicroHei"
+FONT_FILE = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+pdfmetrics.registerFont(TTFont(FONT, FONT_FILE, subfontIndex=0))
+
+# A4 sheet of 3 × 8 labels, 70 × 37 mm: the common self-adhesive label sheet.
+COLUMNS, ROWS = 3, 8
+LABEL_W, LABEL_H = 70 * mm, 37 * mm
+MARGIN_X = (A4[0] - COLUMNS * LABEL_W) / 2
+MARGIN_Y = (A4[1] - ROWS * LABEL_H) / 2
+
+
+@dataclass(frozen=True)
+class Label:
+    barcode: str  # what a scanner reads: the archival code or the layer code
+    title: str  # big line: 档号 or the layer
+    lines: tuple[str, ...]  # small lines under it
+
+
+def labels_pdf(labels: list[Label], title: str) -> bytes:
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=A4, pageCompression=1)
+    canvas.setTitle(title)
+    canvas.setAuthor("退休人员人事档案托管系统")
+    per_page = COLUMNS * ROWS
+    for n, label in enumerate(labels):
+        if n and n % per_page == 0:
+            canvas.showPage()
+        row, column = divmod(n % per_page, COLUMNS)
+        x = MARGIN_X + column * LABEL_W
+        y = A4[1] - MARGIN_Y - (row + 1) * LABEL_H
+        _draw(canvas, label, x, y)
+    canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+def _draw(canvas: Canvas, label: Label, x: float, y: float) -> None:
+    canvas.setLineWidth(0.3)
+    canvas.setStrokeGray(0.6)
+    canvas.rect(x + 1 * mm, y + 1 * mm, LABEL_W - 2 * mm, LABEL_H - 2 * mm)
+    barcode = Code128(label.barcode, barHeight=9 * mm, barWidth=0.3 * mm, humanReadable=False, quiet=False)
+    barcode.drawOn(canvas, x + (LABEL_W - barcode.width) / 2, y + LABEL_H - 13 * mm)
+    canvas.setFont("Courier", 7)
+    canvas.drawCentredString(x + LABEL_W / 2, y + LABEL_H - 16 * mm, label.barcode)
+    canvas.setFont(FONT, 10)
+    canvas.drawString(x + 4 * mm, y + LABEL_H - 21.5 * mm, label.title[:24])
+    canvas.setFont(FONT, 7.5)
+    for i, line in enumerate(label.lines[:3]):
+        canvas.drawString(x + 4 * mm, y + LABEL_H - (26 + i * 3.6) * mm, line[:34])

@@ -1,0 +1,228 @@
+"""Space and staffing rules and the year-by-year capacity forecast. Pure functions: no database.
+
+Every figure comes back as a `Figure` that names the policy clause it used, so pages, exports and
+the API print the basis next to the number (DESIGN §1: jurisdictions differ, never a bare constant).
+"""
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, Decimal
+from functools import cache
+from pathlib import Path
+
+PRESETS_FILE = Path(__file__).with_name("policies.toml")
+CUSTOM = "custom"
+
+
+@dataclass(frozen=True)
+class Policy:
+    preset: str
+    name: str
+    area_m2_per_10k_volumes: Decimal
+    area_basis: str
+    min_area_m2: Decimal
+    min_area_below_volumes: int
+    volumes_per_archivist: int
+    staff_basis: str
+    retirees_per_service_staff: int
+    service_basis: str
+    shelving_m_per_m2: Decimal
+    shelving_basis: str
+    planning_years: int
+    years_basis: str
+
+
+@cache
+def presets() -> dict[str, Policy]:
+    raw = tomllib.loads(PRESETS_FILE.read_text(encoding="utf-8"))
+    decimals = ("area_m2_per_10k_volumes", "min_area_m2", "shelving_m_per_m2")
+    return {
+        key: Policy(preset=key, **{k: Decimal(str(v)) if k in decimals else v for k, v in values.items()})  # type: ignore[arg-type]
+        for key, values in raw.items()
+    }
+
+
+def custom_policy(
+    *,
+    area_m2_per_10k_volumes: Decimal,
+    min_area_m2: Decimal,
+    min_area_below_volumes: int,
+    volumes_per_archivist: int,
+    retirees_per_service_staff: int,
+    shelving_m_per_m2: Decimal,
+    planning_years: int,
+) -> Policy:
+    """A bureau's own figures; each basis says so, with the figure."""
+    return Policy(
+        preset=CUSTOM,
+        name="本馆自定",
+        area_m2_per_10k_volumes=area_m2_per_10k_volumes,
+        area_basis=f"本馆自定：每万卷 {area_m2_per_10k_volumes:g} m²",
+        min_area_m2=min_area_m2,
+        min_area_below_volumes=min_area_below_volumes,
+        volumes_per_archivist=volumes_per_archivist,
+        staff_basis=f"本馆自定：每 {volumes_per_archivist} 卷 1 人",
+        retirees_per_service_staff=retirees_per_service_staff,
+        service_basis=f"本馆自定：每 {retirees_per_service_staff} 名退休人员 1 名服务人员",
+        shelving_m_per_m2=shelving_m_per_m2,
+        shelving_basis=f"本馆自定：{shelving_m_per_m2:g} 延长米/m²",
+        planning_years=planning_years,
+        years_basis=f"本馆自定：规划 {planning_years} 年",
+    )
+
+
+@dataclass(frozen=True)
+class Figure:
+    value: Decimal | int
+    unit: str
+    basis: str  # the policy clause the figure was computed under
+
+    def __str__(self) -> str:
+        return f"{self.value:,} {self.unit}（依据：{self.basis}）"
+
+
+def _up(x: Decimal, places: str = "0.1") -> Decimal:
+    return x.quantize(Decimal(places), rounding=ROUND_CEILING)
+
+
+def storage_area(volumes: int, policy: Policy) -> Figure:
+    """机关档案管理规定 第十五条: (holdings + yearly growth × years) × rate / 10,000 volumes; pass the
+    volumes at the end of the horizon. Under the floor threshold the area is the fixed minimum."""
+    if volumes < policy.min_area_below_volumes:
+        return Figure(
+            policy.min_area_m2,
+            "m²",
+            f"{policy.area_basis}；不足 {policy.min_area_below_volumes} 卷按 {policy.min_area_m2:g} m²",
+        )
+    return Figure(_up(Decimal(volumes) * policy.area_m2_per_10k_volumes / 10000), "m²", policy.area_basis)
+
+
+def volumes_for_area(area_m2: Decimal, policy: Policy) -> int:
+    """The holdings an area stands for under the policy (inverse of `storage_area`)."""
+    return math.ceil(area_m2 * 10000 / policy.area_m2_per_10k_volumes)
+
+
+def shelving_metres(volumes: int, thickness_mm: int) -> Decimal:
+    """Running metres (延长米) of shelf the volumes stand on."""
+    return _up(Decimal(volumes * thickness_mm) / 1000)
+
+
+def area_by_shelving_quota(metres: Decimal, policy: Policy) -> Figure:
+    """The floor area the shelving needs under the JGJ 25 quota — a check beside the policy area."""
+    return Figure(_up(metres / policy.shelving_m_per_m2), "m²", policy.shelving_basis)
+
+
+def archivists_needed(volumes: int, policy: Policy) -> Figure:
+    return Figure(max(1, math.ceil(volumes / policy.volumes_per_archivist)) if volumes else 0, "人", policy.staff_basis)
+
+
+def service_staff_needed(retirees: int, policy: Policy) -> Figure:
+    n = math.ceil(retirees / policy.retirees_per_service_staff)
+    return Figure(n, "人", policy.service_basis)
+
+
+def layer_capacity(usable_width_mm: int, thickness_mm: int) -> int:
+    """Volumes per layer face = ⌊usable width ÷ volume thickness⌋ (STANDARDS §5.3: 800 mm, 20 mm → 40)."""
+    return usable_width_mm // thickness_mm
+
+
+# ---- the forecast ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoomCapacity:
+    name: str
+    capacity_volumes: int
+    used_volumes: int
+    area_m2: Decimal
+    estimated: bool  # no shelving defined yet: capacity from the area and the shelving quota
+
+
+@dataclass(frozen=True)
+class ForecastInputs:
+    start_year: int
+    years: int
+    files_held: int  # retirees' files in custody now
+    volumes_held: int
+    other_stock_volumes: int = 0  # files kept but not in this system (e.g. streets' existing stock)
+    incoming_files: int = 0  # open transfer batches, arriving in the first year
+    incoming_volumes: int = 0
+    projected_files: dict[int, int] = field(default_factory=dict)  # year → files expected from enterprises
+    volumes_per_file: Decimal = Decimal(1)
+    supplement_growth_pct: Decimal = Decimal(0)  # existing volumes grow by materials added after handover
+    thickness_mm: int = 20
+    rooms: tuple[RoomCapacity, ...] = ()
+
+
+@dataclass(frozen=True)
+class ForecastYear:
+    year: int
+    files: int
+    volumes: int
+    intake_files: int
+    shelving_m: Decimal
+    area: Figure
+    area_by_quota: Figure
+    archivists: Figure
+    service_staff: Figure
+    free_volumes: int  # shelf capacity left (negative: volumes without a place)
+
+
+@dataclass(frozen=True)
+class Forecast:
+    policy: Policy
+    inputs: ForecastInputs
+    rows: list[ForecastYear]
+    capacity_volumes: int
+    store_area_m2: Decimal
+    room_full_year: dict[str, int | None]  # room → the year it fills (None: not within the horizon)
+    area_short_year: int | None  # first year the policy area exceeds the store rooms' area
+
+    @property
+    def final(self) -> ForecastYear:
+        return self.rows[-1]
+
+
+def forecast(inputs: ForecastInputs, policy: Policy) -> Forecast:
+    """Year by year: the files and volumes held at the end of each year, the shelving they take, the
+    area and staff the policy asks for, and when each room fills (rooms fill in the order given)."""
+    if inputs.years < 1:
+        raise ValueError("years must be at least 1")
+    files = inputs.files_held
+    volumes = Decimal(inputs.volumes_held + inputs.other_stock_volumes)
+    capacity = sum(r.capacity_volumes for r in inputs.rooms)
+    store_area = sum((r.area_m2 for r in inputs.rooms), Decimal(0))
+    rows: list[ForecastYear] = []
+    for i in range(inputs.years):
+        year = inputs.start_year + i
+        intake = inputs.projected_files.get(year, 0)
+        volumes += volumes * inputs.supplement_growth_pct / 100
+        volumes += intake * inputs.volumes_per_file
+        if i == 0:
+            intake += inputs.incoming_files
+            volumes += inputs.incoming_volumes
+        files += intake
+        whole = math.ceil(volumes)
+        metres = shelving_metres(whole, inputs.thickness_mm)
+        rows.append(
+            ForecastYear(
+                year=year,
+                files=files,
+                volumes=whole,
+                intake_files=intake,
+                shelving_m=metres,
+                area=storage_area(whole, policy),
+                area_by_quota=area_by_shelving_quota(metres, policy),
+                archivists=archivists_needed(whole, policy),
+                service_staff=service_staff_needed(files, policy),
+                free_volumes=capacity - whole,
+            )
+        )
+    full: dict[str, int | None] = {}
+    filled_before = 0
+    for room in inputs.rooms:
+        filled_before += room.capacity_volumes
+        full[room.name] = next((r.year for r in rows if r.volumes >= filled_before), None)
+    short = next((r.year for r in rows if store_area and r.area.value > store_area), None)
+    return Forecast(policy, inputs, rows, capacity, store_area, full, short if store_area else rows[0].year)

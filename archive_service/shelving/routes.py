@@ -1,0 +1,267 @@
+"""HTTP API for rooms, shelving, shelf places, policy, projections, the forecast and the climate log."""
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from decimal import Decimal
+
+from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from archive_service.auth.models import User
+from archive_service.auth.permissions import Action, require
+from archive_service.deps import DbSession, current_user
+from archive_service.dossiers.service import get_dossier
+from archive_service.errors import ArchiveError
+from archive_service.shelving import planning, service
+from archive_service.shelving.models import ShelfSlot
+from archive_service.shelving.schemas import (
+    AssignIn,
+    CapacityIn,
+    CountOut,
+    ForecastOut,
+    LabelsIn,
+    LayerOut,
+    PlaceIn,
+    Placement,
+    PolicyIn,
+    PolicyOut,
+    ProfileIn,
+    ProfileOut,
+    ProjectionIn,
+    ProjectionOut,
+    ReadingIn,
+    ReadingOut,
+    RoomIn,
+    RoomOut,
+    UnitIn,
+)
+
+router = APIRouter(prefix="/api/shelving", tags=["shelving"])
+MAX_UPLOAD = 20 * 1024 * 1024
+
+
+def _room_out(session: Session, user: User, room_id: int) -> RoomOut:
+    use = next(r for r in service.occupancy(session, user) if r.id == room_id)
+    return RoomOut.model_validate(asdict(use))
+
+
+@router.get("/rooms", response_model=list[RoomOut])
+def list_rooms(session: Session = DbSession, user: User = Depends(current_user)) -> list[RoomOut]:
+    """Every room of the bureau with used / capacity per room, unit and layer."""
+    return [RoomOut.model_validate(asdict(r)) for r in service.occupancy(session, user)]
+
+
+@router.post("/rooms", response_model=RoomOut, status_code=201)
+def add_room(data: RoomIn, session: Session = DbSession, user: User = Depends(current_user)) -> RoomOut:
+    room = service.add_room(session, user, service.RoomForm(**data.model_dump()))
+    return _room_out(session, user, room.id)
+
+
+@router.post("/rooms/{room_id}/units", response_model=RoomOut, status_code=201)
+def add_unit(room_id: int, data: UnitIn, session: Session = DbSession, user: User = Depends(current_user)) -> RoomOut:
+    service.add_unit(session, user, room_id, service.UnitForm(**data.model_dump()))
+    return _room_out(session, user, room_id)
+
+
+@router.get("/profiles", response_model=list[ProfileOut])
+def list_profiles(session: Session = DbSession, user: User = Depends(current_user)) -> Sequence[object]:
+    require(user, Action.view_dossiers)
+    return service.profiles(session, user)
+
+
+@router.post("/profiles", response_model=ProfileOut, status_code=201)
+def add_profile(data: ProfileIn, session: Session = DbSession, user: User = Depends(current_user)) -> object:
+    return service.add_profile(session, user, **data.model_dump())
+
+
+def _layer(slot: ShelfSlot) -> LayerOut:
+    return LayerOut(
+        slot_id=slot.id,
+        code=slot.code,
+        column_no=slot.column_no,
+        side=slot.side,
+        section_no=slot.section_no,
+        layer_no=slot.layer_no,
+        used=slot.used_volumes,
+        capacity=slot.capacity_volumes,
+    )
+
+
+@router.put("/slots/{slot_id}/capacity", response_model=LayerOut)
+def set_capacity(
+    slot_id: int, data: CapacityIn, session: Session = DbSession, user: User = Depends(current_user)
+) -> LayerOut:
+    return _layer(service.set_slot_capacity(session, user, slot_id, data.capacity_volumes))
+
+
+def _placement(session: Session, dossier_id: int, archival_code: str, slot: ShelfSlot) -> Placement:
+    session.refresh(slot)
+    return Placement(
+        dossier_id=dossier_id, archival_code=archival_code, slot_id=slot.id, slot_code=slot.code, slot_label=slot.label
+    )
+
+
+@router.get("/unshelved", response_model=list[int])
+def unshelved(session: Session = DbSession, user: User = Depends(current_user)) -> list[int]:
+    """Ids of the bureau's files waiting for a shelf place, in archival-code order."""
+    return [d.id for d in service.unshelved(session, user)]
+
+
+@router.post("/assign", response_model=list[Placement])
+def assign(data: AssignIn, session: Session = DbSession, user: User = Depends(current_user)) -> list[Placement]:
+    """Automatic places for the given files (or every file waiting); all or nothing."""
+    files = None if data.dossier_ids is None else [get_dossier(session, user, i) for i in data.dossier_ids]
+    placed = service.auto_assign(session, user, files)
+    codes = {d.id: d.archival_code for d in files} if files else {}
+    if not codes:
+        codes = {i: get_dossier(session, user, i).archival_code for i in placed}
+    return [_placement(session, i, codes[i], slot) for i, slot in placed.items()]
+
+
+@router.put("/dossiers/{dossier_id}/slot", response_model=Placement)
+def place(
+    dossier_id: int, data: PlaceIn, session: Session = DbSession, user: User = Depends(current_user)
+) -> Placement:
+    """Shelve a file on a chosen layer, or move it there (either is a custody event)."""
+    dossier = get_dossier(session, user, dossier_id)
+    if data.slot_code:
+        slot = service.slot_by_code(session, user, data.slot_code)
+    elif data.slot_id is not None:
+        slot = service.get_slot(session, user, data.slot_id)
+    else:
+        raise ArchiveError("slot.required", "请扫描架位条码或选择架位", "slot_id", 422)
+    service.place(session, user, dossier, slot)
+    return _placement(session, dossier.id, dossier.archival_code, slot)
+
+
+@router.post("/labels")
+def labels(data: LabelsIn, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+    pdf = service.labels(session, user, data.dossier_ids, data.slot_ids)
+    return Response(
+        pdf, media_type="application/pdf", headers={"Content-Disposition": 'attachment; filename="labels.pdf"'}
+    )
+
+
+def _policy_out(policy: planning.Policy) -> PolicyOut:
+    return PolicyOut.model_validate(asdict(policy))
+
+
+@router.get("/policy", response_model=PolicyOut)
+def get_policy(session: Session = DbSession, user: User = Depends(current_user)) -> PolicyOut:
+    require(user, Action.view_dossiers)
+    return _policy_out(service.policy_for(session, user.organisation_id))
+
+
+@router.get("/policy/presets", response_model=list[PolicyOut])
+def list_presets(user: User = Depends(current_user)) -> list[PolicyOut]:
+    return [_policy_out(p) for p in planning.presets().values()]
+
+
+@router.put("/policy", response_model=PolicyOut)
+def put_policy(data: PolicyIn, session: Session = DbSession, user: User = Depends(current_user)) -> PolicyOut:
+    require(user, Action.set_space_policy)
+    policy = service.policy_from(data.preset, data.model_dump(exclude={"preset"}))
+    return _policy_out(service.set_policy(session, user, policy))
+
+
+@router.get("/projections", response_model=list[ProjectionOut])
+def list_projections(session: Session = DbSession, user: User = Depends(current_user)) -> Sequence[object]:
+    return service.projections(session, user)
+
+
+@router.put("/projections", response_model=ProjectionOut)
+def put_projection(data: ProjectionIn, session: Session = DbSession, user: User = Depends(current_user)) -> object:
+    return service.set_projection(session, user, data.enterprise_id, data.year, data.retirees)
+
+
+async def _upload(file: UploadFile) -> bytes:
+    data = await file.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise ArchiveError("file.too_large", "文件超过 20 MB", "file", 413)
+    return data
+
+
+@router.post("/projections/import", response_model=CountOut)
+async def import_projections(
+    file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
+) -> CountOut:
+    return CountOut(imported=service.import_projections(session, user, await _upload(file)))
+
+
+def _params(
+    years: int | None = Query(None),
+    start_year: int | None = Query(None),
+    other_stock_volumes: int = Query(0),
+    supplement_growth_pct: float = Query(0.5),
+    thickness_mm: int | None = Query(None),
+) -> service.ForecastParams:
+    return service.ForecastParams(
+        years, start_year, other_stock_volumes, Decimal(str(supplement_growth_pct)), thickness_mm
+    )
+
+
+def forecast_out(result: planning.Forecast) -> ForecastOut:
+    return ForecastOut(
+        policy=_policy_out(result.policy),
+        thickness_mm=result.inputs.thickness_mm,
+        volumes_per_file=result.inputs.volumes_per_file,
+        capacity_volumes=result.capacity_volumes,
+        store_area_m2=result.store_area_m2,
+        rows=[asdict(r) for r in result.rows],  # type: ignore[misc]
+        room_full_year=result.room_full_year,
+        area_short_year=result.area_short_year,
+    )
+
+
+@router.get("/forecast", response_model=ForecastOut)
+def forecast(
+    params: service.ForecastParams = Depends(_params), session: Session = DbSession, user: User = Depends(current_user)
+) -> ForecastOut:
+    """Year by year: files, volumes, shelving, area and staff by the bureau's policy, when rooms fill."""
+    return forecast_out(service.run_forecast(session, user, params))
+
+
+@router.get("/forecast.xlsx")
+def forecast_xlsx(
+    params: service.ForecastParams = Depends(_params), session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    data = service.forecast_xlsx(service.run_forecast(session, user, params))
+    return Response(
+        data,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="capacity-forecast.xlsx"'},
+    )
+
+
+def _reading_out(reading: object) -> ReadingOut:
+    out = ReadingOut.model_validate(reading)
+    room = reading.room  # type: ignore[attr-defined]
+    return out.model_copy(update={"breaches": room.breaches(out.temperature_c, out.humidity_pct)})
+
+
+@router.get("/rooms/{room_id}/readings", response_model=list[ReadingOut])
+def list_readings(room_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> list[ReadingOut]:
+    return [_reading_out(r) for r in service.readings(session, user, room_id)]
+
+
+@router.post("/rooms/{room_id}/readings", response_model=ReadingOut, status_code=201)
+def add_reading(
+    room_id: int, data: ReadingIn, session: Session = DbSession, user: User = Depends(current_user)
+) -> ReadingOut:
+    reading = service.record_reading(session, user, room_id, data.at, data.temperature_c, data.humidity_pct)
+    return _reading_out(reading)
+
+
+@router.post("/rooms/{room_id}/readings/import", response_model=CountOut)
+async def import_readings(
+    room_id: int, file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
+) -> CountOut:
+    return CountOut(imported=service.import_readings(session, user, room_id, await _upload(file)))
+
+
+@router.get("/climate-alerts", response_model=list[ReadingOut])
+def climate_alerts(session: Session = DbSession, user: User = Depends(current_user)) -> list[ReadingOut]:
+    """Readings of the last 30 days outside their store room's limits."""
+    require(user, Action.view_dossiers)
+    return [_reading_out(a.reading) for a in service.climate_alerts(session, user.organisation_id)]

@@ -1,0 +1,197 @@
+"""Pydantic shapes of rooms, shelving, policy, projections, the forecast and climate readings."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from archive_service.shelving.models import RoomKind
+
+
+class RoomIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    kind: RoomKind = RoomKind.store
+    usable_area_m2: Decimal = Field(gt=0, le=100000)
+    temp_min_c: Decimal = Decimal(14)
+    temp_max_c: Decimal = Decimal(24)
+    rh_min_pct: Decimal = Decimal(45)
+    rh_max_pct: Decimal = Decimal(60)
+
+
+class ProfileIn(BaseModel):
+    name: str = Field(min_length=1, max_length=60)
+    thickness_mm: int
+    height_mm: int = 310
+    depth_mm: int = 225
+
+
+class ProfileOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    thickness_mm: int
+    height_mm: int
+    depth_mm: int
+
+
+class UnitIn(BaseModel):
+    code: str = Field(min_length=1, max_length=20)
+    columns: int
+    sections: int
+    layers: int
+    sides: Literal[1, 2] = 2
+    usable_width_mm: int = 800
+    profile_id: int | None = None
+    capacity_per_layer: int | None = None
+
+
+class LayerOut(BaseModel):
+    slot_id: int
+    code: str
+    column_no: int
+    side: int
+    section_no: int
+    layer_no: int
+    used: int
+    capacity: int
+
+
+class UnitOut(BaseModel):
+    id: int
+    code: str
+    sides: int
+    used: int
+    capacity: int
+    layers: list[LayerOut]
+
+
+class RoomOut(BaseModel):
+    id: int
+    name: str
+    kind: RoomKind
+    usable_area_m2: Decimal
+    used: int
+    capacity: int
+    units: list[UnitOut]
+
+
+class CapacityIn(BaseModel):
+    capacity_volumes: int
+
+
+class PlaceIn(BaseModel):
+    """Either the layer's id or the code scanned from its label."""
+
+    slot_id: int | None = None
+    slot_code: str | None = Field(default=None, max_length=40)
+
+
+class AssignIn(BaseModel):
+    dossier_ids: list[int] | None = Field(default=None, max_length=10000)  # none: every file waiting
+
+
+class Placement(BaseModel):
+    dossier_id: int
+    archival_code: str
+    slot_id: int
+    slot_code: str
+    slot_label: str
+
+
+class LabelsIn(BaseModel):
+    dossier_ids: list[int] = Field(default_factory=list, max_length=5000)
+    slot_ids: list[int] = Field(default_factory=list, max_length=5000)
+
+
+class PolicyIn(BaseModel):
+    """Pick a preset by name, or give every figure for the bureau's own policy."""
+
+    preset: str = Field(max_length=20)
+    area_m2_per_10k_volumes: Decimal | None = None
+    min_area_m2: Decimal | None = None
+    min_area_below_volumes: int | None = None
+    volumes_per_archivist: int | None = None
+    retirees_per_service_staff: int | None = None
+    shelving_m_per_m2: Decimal | None = None
+    planning_years: int | None = None
+
+
+class PolicyOut(BaseModel):
+    preset: str
+    name: str
+    area_m2_per_10k_volumes: Decimal
+    area_basis: str
+    min_area_m2: Decimal
+    min_area_below_volumes: int
+    volumes_per_archivist: int
+    staff_basis: str
+    retirees_per_service_staff: int
+    service_basis: str
+    shelving_m_per_m2: Decimal
+    shelving_basis: str
+    planning_years: int
+    years_basis: str
+
+
+class ProjectionIn(BaseModel):
+    enterprise_id: int
+    year: int
+    retirees: int
+
+
+class ProjectionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    enterprise_id: int
+    year: int
+    retirees: int
+
+
+class FigureOut(BaseModel):
+    value: Decimal
+    unit: str
+    basis: str
+
+
+class ForecastYearOut(BaseModel):
+    year: int
+    intake_files: int
+    files: int
+    volumes: int
+    shelving_m: Decimal
+    area: FigureOut
+    area_by_quota: FigureOut
+    archivists: FigureOut
+    service_staff: FigureOut
+    free_volumes: int
+
+
+class ForecastOut(BaseModel):
+    policy: PolicyOut
+    thickness_mm: int
+    volumes_per_file: Decimal
+    capacity_volumes: int
+    store_area_m2: Decimal
+    rows: list[ForecastYearOut]
+    room_full_year: dict[str, int | None]
+    area_short_year: int | None
+
+
+class ReadingIn(BaseModel):
+    at: datetime
+    temperature_c: Decimal
+    humidity_pct: Decimal
+
+
+class ReadingOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    room_id: int
+    at: datetime
+    temperature_c: Decimal
+    humidity_pct: Decimal
+    breaches: list[str] = []
+
+
+class CountOut(BaseModel):
+    imported: int
