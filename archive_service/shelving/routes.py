@@ -112,7 +112,7 @@ def unshelved(session: Session = DbSession, user: User = Depends(current_user)) 
 def assign(data: AssignIn, session: Session = DbSession, user: User = Depends(current_user)) -> list[Placement]:
     """Automatic places for the given files (or every file waiting); all or nothing."""
     files = None if data.dossier_ids is None else [get_dossier(session, user, i) for i in data.dossier_ids]
-    placed = service.auto_assign(session, user, files)
+    placed = service.auto_assign(session, user, files, data.room_id)
     codes = {d.id: d.archival_code for d in files} if files else {}
     if not codes:
         codes = {i: get_dossier(session, user, i).archival_code for i in placed}

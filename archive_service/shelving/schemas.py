@@ -89,6 +89,7 @@ class PlaceIn(BaseModel):
 
 class AssignIn(BaseModel):
     dossier_ids: list[int] | None = Field(default=None, max_length=10000)  # none: every file waiting
+    room_id: int | None = None  # only this store room's layers
 
 
 class Placement(BaseModel):

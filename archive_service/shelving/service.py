@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, true, update
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
@@ -297,8 +297,11 @@ def place(session: Session, user: User, dossier: Dossier, slot: ShelfSlot, note:
     if previous == slot.id:
         raise ArchiveError("slot.same", f"档案 {dossier.archival_code} 已在 {slot.label}", "slot_id", 409)
     _take(session, slot, dossier.volumes)
+    where = slot.label
     if previous is not None:
         _release(session, previous, dossier.volumes)
+        old = session.get(ShelfSlot, previous)
+        where = f"{old.label if old else previous} → {slot.label}"
     dossier.shelf_slot_id = slot.id
     record_custody(
         session,
@@ -307,7 +310,7 @@ def place(session: Session, user: User, dossier: Dossier, slot: ShelfSlot, note:
         actor=user,
         from_slot_id=previous,
         to_slot_id=slot.id,
-        note=note or slot.label,
+        note=f"{where}（{note}）" if note else where,
     )
 
 
@@ -337,11 +340,14 @@ class _Layer:
         return self.slot.capacity_volumes - self.used
 
 
-def auto_assign(session: Session, user: User, dossiers: Iterable[Dossier] | None = None) -> dict[int, ShelfSlot]:
+def auto_assign(
+    session: Session, user: User, dossiers: Iterable[Dossier] | None = None, room_id: int | None = None
+) -> dict[int, ShelfSlot]:
     """Give each dossier the next free layer, keeping one enterprise's files together and in archival-code
     order: an enterprise already on the shelf continues on its last layer and the empty layers after it;
     a new enterprise starts on the first empty layer. Only when no empty layer is left does a file go to
-    the first layer with room. All or nothing: when the shelving cannot take every file, nothing moves."""
+    the first layer with room. All or nothing: when the shelving cannot take every file, nothing moves.
+    With `room_id`, only that store room's layers are used (a new room for a new batch)."""
     require(user, Action.manage_shelving)
     todo = list(unshelved(session, user) if dossiers is None else dossiers)
     for dossier in todo:
@@ -357,6 +363,7 @@ def auto_assign(session: Session, user: User, dossiers: Iterable[Dossier] | None
             .join(ShelvingUnit)
             .join(Room)
             .where(Room.organisation_id == user.organisation_id, Room.kind == RoomKind.store)
+            .where(Room.id == get_room(session, user, room_id).id if room_id is not None else true())
             .order_by(Room.id, ShelvingUnit.code, ShelfSlot.shelf_order)
         )
     ]

@@ -23,6 +23,8 @@ from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import ClassScheme, Dossier, DossierStatus
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.preservation.service import fixity_alerts, open_store
+from archive_service.shelving.models import ShelfSlot
+from archive_service.shelving.service import climate_alerts, unshelved
 from archive_service.transfers.models import TransferBatch, TransferStatus
 from archive_service.values import mask_citizen_id
 
@@ -83,9 +85,7 @@ def logout(request: Request, session: Session = DbSession) -> Response:
 
 
 @router.get("/", response_class=HTMLResponse)
-def dashboard(
-    request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+def dashboard(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
     if user.role is Role.requester:  # requesters work through their requests only
         return RedirectResponse("/requests", status_code=303)
     counts = dossiers.dashboard_counts(session, user)
@@ -116,6 +116,8 @@ def dashboard(
             "open_transfers": open_transfers,
             "waiting_requests": waiting_requests,
             "overdue_loans": overdue_loans(session, user.organisation_id),
+            "climate_alerts": climate_alerts(session, user.organisation_id),
+            "unshelved": len(unshelved(session, user)),
         },
     )
 
@@ -164,13 +166,21 @@ def dossier_use_copy(
         raise NotFound(f"{dossier.archival_code} 的数字副本", "dossier_id")
     store = open_store(get_settings())
     # Logged and committed before a byte is sent.
-    record_access(session, user, AccessAction.view_copy, client_address(request), dossier_id=dossier.id,
-                  detail=f"{use_copy.name} v{use_copy.version}")
+    record_access(
+        session,
+        user,
+        AccessAction.view_copy,
+        client_address(request),
+        dossier_id=dossier.id,
+        detail=f"{use_copy.name} v{use_copy.version}",
+    )
     return StreamingResponse(
         store.open(use_copy.storage_key),
         media_type="application/pdf",
-        headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(use_copy.name)}",
-                 "Cache-Control": "no-store"},
+        headers={
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(use_copy.name)}",
+            "Cache-Control": "no-store",
+        },
     )
 
 
@@ -203,6 +213,7 @@ def dossier_page(
             "catalogue": dossiers.catalogue_by_top_class(session, dossier),
             "custody": dossiers.custody_history(session, dossier),
             "scheme_name": session.get(ClassScheme, dossier.class_scheme).name,  # type: ignore[union-attr]
+            "slot": session.get(ShelfSlot, dossier.shelf_slot_id) if dossier.shelf_slot_id else None,
         },
     )
 

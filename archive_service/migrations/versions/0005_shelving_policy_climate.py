@@ -6,9 +6,8 @@ Revises: 0004
 Create Date: 2026-11-23 12:48:01.229260
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0005"
 down_revision = "0004"
@@ -110,7 +109,9 @@ def upgrade() -> None:
         "(SELECT COALESCE(SUM(volumes), 0) FROM dossier WHERE dossier.shelf_slot_id = shelf_slot.id)"
     )
     with op.batch_alter_table("shelf_slot", schema=None) as batch_op:
-        batch_op.create_check_constraint(op.f("ck_shelf_slot_within_capacity"), "used_volumes >= 0 AND used_volumes <= capacity_volumes")
+        batch_op.create_check_constraint(
+            op.f("ck_shelf_slot_within_capacity"), "used_volumes >= 0 AND used_volumes <= capacity_volumes"
+        )
 
     with op.batch_alter_table("shelving_unit", schema=None) as batch_op:
         batch_op.add_column(sa.Column("sides", sa.Integer(), nullable=False, server_default="2"))

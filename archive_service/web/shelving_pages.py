@@ -1,0 +1,359 @@
+"""Pages for store rooms and shelving (map, shelving files, labels, climate log) and capacity planning.
+They call the shelving service like the API does; a refused form is shown again with the rule it broke."""
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive_service.auth.models import User
+from archive_service.auth.permissions import Action, can
+from archive_service.deps import DbSession, current_user
+from archive_service.dossiers.models import Dossier
+from archive_service.errors import ArchiveError
+from archive_service.organisations.models import Organisation, OrganisationKind
+from archive_service.shelving import planning, service
+from archive_service.shelving.models import RoomKind
+from archive_service.web.pages import templates
+
+router = APIRouter(include_in_schema=False)
+
+
+def _number(text: str, field: str, kind: type = Decimal) -> Any:
+    try:
+        return kind(text.strip()) if text.strip() else None
+    except (ValueError, InvalidOperation):
+        raise ArchiveError(f"{field}.number", f"“{text}”不是数字", field, 422) from None
+
+
+def _shelving_page(
+    request: Request, session: Session, user: User, error: ArchiveError | None = None, status: int = 200
+) -> HTMLResponse:
+    rooms = service.occupancy(session, user)
+    waiting = service.unshelved(session, user)
+    return templates.TemplateResponse(
+        request,
+        "shelving.html",
+        {
+            "user": user,
+            "rooms": rooms,
+            "profiles": service.profiles(session, user),
+            "waiting": waiting,
+            "alerts": service.climate_alerts(session, user.organisation_id),
+            "beijing": service.BEIJING,
+            "kinds": list(RoomKind),
+            "can_manage": can(user, Action.manage_shelving),
+            "error": error,
+            "done": request.query_params.get("done", ""),
+        },
+        status_code=status,
+    )
+
+
+@router.get("/shelving", response_class=HTMLResponse)
+def shelving_page(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+    return _shelving_page(request, session, user)
+
+
+def _refused(request: Request, session: Session, user: User, error: ArchiveError) -> HTMLResponse:
+    session.rollback()  # nothing of a refused form stays behind
+    return _shelving_page(request, session, user, error, error.status)
+
+
+@router.post("/shelving/rooms")
+def add_room(
+    request: Request,
+    name: str = Form(""),
+    kind: str = Form("store"),
+    usable_area_m2: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    try:
+        if kind not in RoomKind.__members__:
+            raise ArchiveError("kind.unknown", "房间用途应为库房、阅档室或办公室", "kind", 422)
+        area = _number(usable_area_m2, "usable_area_m2")
+        if area is None:
+            raise ArchiveError("usable_area_m2.required", "请填写使用面积（m²）", "usable_area_m2", 422)
+        room = service.add_room(session, user, service.RoomForm(name, RoomKind(kind), area))
+    except ArchiveError as error:
+        return _refused(request, session, user, error)
+    return RedirectResponse(f"/shelving?done=已新建{room.kind.label}：{room.name}", status_code=303)
+
+
+@router.post("/shelving/profiles")
+def add_profile(
+    request: Request,
+    name: str = Form(""),
+    thickness_mm: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    try:
+        thickness = _number(thickness_mm, "thickness_mm", int)
+        if thickness is None:
+            raise ArchiveError("thickness_mm.required", "请填写卷盒厚度（mm）", "thickness_mm", 422)
+        profile = service.add_profile(session, user, name, thickness)
+    except ArchiveError as error:
+        return _refused(request, session, user, error)
+    return RedirectResponse(f"/shelving?done=已新增卷盒规格：{profile.name}", status_code=303)
+
+
+@router.post("/shelving/units")
+def add_unit(
+    request: Request,
+    room_id: int = Form(...),
+    code: str = Form(""),
+    columns: str = Form("1"),
+    sections: str = Form("1"),
+    layers: str = Form("6"),
+    sides: str = Form("2"),
+    usable_width_mm: str = Form("800"),
+    profile_id: str = Form(""),
+    capacity_per_layer: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    try:
+        form = service.UnitForm(
+            code=code,
+            columns=_number(columns, "columns", int) or 0,
+            sections=_number(sections, "sections", int) or 0,
+            layers=_number(layers, "layers", int) or 0,
+            sides=_number(sides, "sides", int) or 0,
+            usable_width_mm=_number(usable_width_mm, "usable_width_mm", int) or 0,
+            profile_id=_number(profile_id, "profile_id", int),
+            capacity_per_layer=_number(capacity_per_layer, "capacity_per_layer", int),
+        )
+        unit = service.add_unit(session, user, room_id, form)
+    except ArchiveError as error:
+        return _refused(request, session, user, error)
+    return RedirectResponse(f"/shelving?done=已新增密集架 {unit.code}（{len(unit.slots)} 层位）", status_code=303)
+
+
+@router.post("/shelving/assign", response_class=HTMLResponse)
+def assign(
+    request: Request,
+    room_id: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    try:
+        placed = service.auto_assign(session, user, None, _number(room_id, "room_id", int))
+    except ArchiveError as error:
+        return _refused(request, session, user, error)
+    session.flush()
+    rows = [
+        (session.get(Dossier, dossier_id), service.get_slot(session, user, slot.id))
+        for dossier_id, slot in placed.items()
+    ]
+    return templates.TemplateResponse(
+        request,
+        "shelving_assigned.html",
+        {"user": user, "rows": rows},
+    )
+
+
+@router.post("/shelving/labels")
+def labels(
+    dossier_ids: list[int] = Form(default_factory=list),
+    slot_ids: list[int] = Form(default_factory=list),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    pdf = service.labels(session, user, dossier_ids, slot_ids)
+    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": 'inline; filename="labels.pdf"'})
+
+
+def _room_page(
+    request: Request, session: Session, user: User, room_id: int, error: ArchiveError | None = None, status: int = 200
+) -> HTMLResponse:
+    room = service.get_room(session, user, room_id)
+    use = next(r for r in service.occupancy(session, user) if r.id == room.id)
+    readings = service.readings(session, user, room.id)
+    return templates.TemplateResponse(
+        request,
+        "room.html",
+        {
+            "user": user,
+            "room": room,
+            "use": use,
+            "readings": [(r, room.breaches(r.temperature_c, r.humidity_pct)) for r in readings],
+            "beijing": service.BEIJING,
+            "can_record": can(user, Action.record_environment),
+            "error": error,
+            "done": request.query_params.get("done", ""),
+        },
+        status_code=status,
+    )
+
+
+@router.get("/shelving/rooms/{room_id}", response_class=HTMLResponse)
+def room_page(
+    room_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    return _room_page(request, session, user, room_id)
+
+
+@router.post("/shelving/rooms/{room_id}/readings")
+def add_reading(
+    room_id: int,
+    request: Request,
+    at: str = Form(""),
+    temperature_c: str = Form(""),
+    humidity_pct: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    try:
+        try:
+            when = datetime.fromisoformat(at.strip()) if at.strip() else datetime.now(service.BEIJING)
+        except ValueError:
+            raise ArchiveError("at.format", f"读数时间“{at}”应如 2026-11-23 09:00", "at", 422) from None
+        temperature = _number(temperature_c, "temperature_c")
+        humidity = _number(humidity_pct, "humidity_pct")
+        if temperature is None or humidity is None:
+            raise ArchiveError("reading.required", "请填写温度和相对湿度", "temperature_c", 422)
+        service.record_reading(session, user, room_id, when, temperature, humidity)
+    except ArchiveError as error:
+        session.rollback()
+        return _room_page(request, session, user, room_id, error, error.status)
+    return RedirectResponse(f"/shelving/rooms/{room_id}?done=已记录温湿度", status_code=303)
+
+
+@router.post("/shelving/rooms/{room_id}/readings/import")
+async def import_readings(
+    room_id: int,
+    request: Request,
+    file: UploadFile = File(...),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    try:
+        n = service.import_readings(session, user, room_id, await file.read(20 * 1024 * 1024))
+    except ArchiveError as error:
+        session.rollback()
+        return _room_page(request, session, user, room_id, error, error.status)
+    return RedirectResponse(f"/shelving/rooms/{room_id}?done=已导入 {n} 条温湿度记录", status_code=303)
+
+
+# ---- capacity planning ------------------------------------------------------------------------
+
+
+def chart(result: planning.Forecast, width: int = 760, height: int = 260) -> dict[str, Any]:
+    """Coordinates of the forecast chart (volumes held against shelf capacity), drawn as inline SVG."""
+    left, bottom, top = 70, 30, 16
+    years = [r.year for r in result.rows]
+    top_value = max([r.volumes for r in result.rows] + [result.capacity_volumes, 1]) * 1.1
+    step = (width - left - 20) / max(len(years) - 1, 1)
+
+    def y(v: float) -> float:
+        return round(top + (height - top - bottom) * (1 - v / top_value), 1)
+
+    points = [(round(left + i * step, 1), y(r.volumes), r) for i, r in enumerate(result.rows)]
+    ticks = [(y(top_value * k / 4), int(top_value * k / 4)) for k in range(5)]
+    return {
+        "width": width,
+        "height": height,
+        "left": left,
+        "bottom": height - bottom,
+        "points": points,
+        "line": " ".join(f"{x},{yy}" for x, yy, _ in points),
+        "capacity_y": y(result.capacity_volumes),
+        "ticks": ticks,
+    }
+
+
+def _planning_page(
+    request: Request, session: Session, user: User, error: ArchiveError | None = None, status: int = 200
+) -> HTMLResponse:
+    q = request.query_params
+    result = None
+    try:
+        params = service.ForecastParams(
+            years=_number(q.get("years", ""), "years", int),
+            start_year=_number(q.get("start_year", ""), "start_year", int),
+            other_stock_volumes=_number(q.get("other_stock_volumes", ""), "other_stock_volumes", int) or 0,
+            supplement_growth_pct=_number(q.get("supplement_growth_pct", "0.5"), "supplement_growth_pct") or Decimal(0),
+            thickness_mm=_number(q.get("thickness_mm", ""), "thickness_mm", int),
+        )
+        result = service.run_forecast(session, user, params)
+    except ArchiveError as e:
+        error, status = error or e, e.status if error is None else status
+    enterprises = session.scalars(
+        select(Organisation).where(Organisation.kind == OrganisationKind.enterprise).order_by(Organisation.name)
+    ).all()
+    names = {o.id: o.name for o in enterprises}
+    return templates.TemplateResponse(
+        request,
+        "planning.html",
+        {
+            "user": user,
+            "policy": service.policy_for(session, user.organisation_id),
+            "presets": planning.presets(),
+            "can_set_policy": can(user, Action.set_space_policy),
+            "projections": [
+                (names.get(p.enterprise_id, p.enterprise_id), p) for p in service.projections(session, user)
+            ],
+            "enterprises": enterprises,
+            "result": result,
+            "chart": chart(result) if result else None,
+            "query": str(request.url.query),
+            "q": q,
+            "error": error,
+            "done": q.get("done", ""),
+        },
+        status_code=status,
+    )
+
+
+@router.get("/planning", response_class=HTMLResponse)
+def planning_page(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+    return _planning_page(request, session, user)
+
+
+@router.post("/planning/policy")
+def set_policy(
+    request: Request, preset: str = Form(""), session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    try:
+        policy = service.set_policy(session, user, service.policy_from(preset, {}))
+    except ArchiveError as error:
+        session.rollback()
+        return _planning_page(request, session, user, error, error.status)
+    return RedirectResponse(f"/planning?done=本馆政策已设为：{policy.name}", status_code=303)
+
+
+@router.post("/planning/projections")
+def set_projection(
+    request: Request,
+    enterprise_id: int = Form(...),
+    year: str = Form(""),
+    retirees: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    try:
+        service.set_projection(
+            session, user, enterprise_id, _number(year, "year", int) or 0, _number(retirees, "retirees", int) or 0
+        )
+    except ArchiveError as error:
+        session.rollback()
+        return _planning_page(request, session, user, error, error.status)
+    return RedirectResponse("/planning?done=已保存预计退休人数", status_code=303)
+
+
+@router.post("/planning/projections/import")
+async def import_projections(
+    request: Request, file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    try:
+        n = service.import_projections(session, user, await file.read(20 * 1024 * 1024))
+    except ArchiveError as error:
+        session.rollback()
+        return _planning_page(request, session, user, error, error.status)
+    return RedirectResponse(f"/planning?done=已导入 {n} 条预计退休人数", status_code=303)
