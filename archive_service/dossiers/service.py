@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, false, func, or_, select
 from sqlalchemy.orm import Session
@@ -193,8 +194,7 @@ def _reorder(dossier: Dossier) -> None:
         m.sort_key = position
 
 
-def record_custody(
-    session: Session,
+def custody_event(
     dossier: Dossier,
     kind: CustodyEventKind,
     *,
@@ -206,7 +206,8 @@ def record_custody(
     transfer_batch_id: int | None = None,
     note: str = "",
 ) -> CustodyEvent:
-    event = CustodyEvent(
+    """A custody event, not yet added: for callers that record many in one go."""
+    return CustodyEvent(
         dossier_id=dossier.id,
         kind=kind,
         actor_id=actor.id if actor else None,
@@ -217,6 +218,10 @@ def record_custody(
         transfer_batch_id=transfer_batch_id,
         note=note,
     )
+
+
+def record_custody(session: Session, dossier: Dossier, kind: CustodyEventKind, **details: Any) -> CustodyEvent:
+    event = custody_event(dossier, kind, **details)
     session.add(event)
     session.flush()
     return event

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.dossiers.models import CustodyEventKind, Dossier, DossierStatus, Retiree
-from archive_service.dossiers.service import record_custody
+from archive_service.dossiers.service import custody_event, record_custody
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.shelving import planning
@@ -413,8 +413,21 @@ def auto_assign(
             layers[i].enterprises.add(enterprise)
             chosen[dossier.id] = layers[i]
             cursor = i
+    # One guarded claim per layer and the events in one flush: a 10,000-file batch is one short transaction.
+    by_layer: dict[int, list[Dossier]] = defaultdict(list)
     for dossier in todo:
-        place(session, user, dossier, chosen[dossier.id].slot, note="自动分配")
+        by_layer[chosen[dossier.id].slot.id].append(dossier)
+    for files in by_layer.values():
+        slot = chosen[files[0].id].slot
+        _take(session, slot, sum(d.volumes for d in files))
+        for dossier in files:
+            dossier.shelf_slot_id = slot.id
+            session.add(
+                custody_event(
+                    dossier, CustodyEventKind.shelved, actor=user, to_slot_id=slot.id, note=f"{slot.label}（自动分配）"
+                )
+            )
+    session.flush()
     return {d.id: chosen[d.id].slot for d in todo}
 
 
