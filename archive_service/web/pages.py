@@ -203,6 +203,7 @@ def dossier_page(
             "use_copy": use_copy,
             "open_page": page,
             "can_read_copy": can(user, Action.read_digital_copy),
+            "can_shelve": can(user, Action.manage_shelving),
             "can_read_log": can(user, Action.read_audit_log),
             "qc_warnings": [f for f in findings if f.severity != "info"],
             "qc_records": [f for f in findings if f.severity == "info"],

@@ -14,11 +14,12 @@ from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, can
 from archive_service.deps import DbSession, current_user
 from archive_service.dossiers.models import Dossier
+from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError
 from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.shelving import planning, service
 from archive_service.shelving.models import RoomKind
-from archive_service.web.pages import templates
+from archive_service.web.pages import render_error, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -167,6 +168,25 @@ def labels(
 ) -> Response:
     pdf = service.labels(session, user, dossier_ids, slot_ids)
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": 'inline; filename="labels.pdf"'})
+
+
+@router.post("/shelving/dossiers/{dossier_id}/slot")
+def place(
+    dossier_id: int,
+    request: Request,
+    slot_code: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    """Shelve or move one file by scanning the layer's label (keyboard wedge scanners type the code + Enter)."""
+    try:
+        dossier = get_dossier(session, user, dossier_id)
+        shelving_place = service.slot_by_code(session, user, slot_code)
+        service.place(session, user, dossier, shelving_place)
+    except ArchiveError as error:
+        session.rollback()
+        return render_error(request, error)
+    return RedirectResponse(f"/dossiers/{dossier_id}", status_code=303)
 
 
 def _room_page(

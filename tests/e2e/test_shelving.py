@@ -98,6 +98,16 @@ def test_define_a_room_receive_shelve_and_forecast(page, server):
     page.goto(f"{server}/dossiers/{files[0]['id']}")
     assert "三号库房 C01架 1列 1节 1层" in page.locator("#shelf-slot").inner_text()
     assert "上架" in page.locator("ol.custody").inner_text()
+    # Moving it: scan the label of an empty layer into the box (a scanner types the code and Enter).
+    empty = sorted(code for code, used in by_code.items() if used == 0)[-1]
+    page.get_by_label("层位条码").fill(empty)
+    page.get_by_label("层位条码").press("Enter")
+    page.wait_for_load_state()
+    assert empty in page.locator("#shelf-slot").inner_text()
+    assert "移架" in page.locator("ol.custody").inner_text()
+    page.get_by_label("层位条码").fill("L9999-01A-01-1")
+    page.get_by_label("层位条码").press("Enter")
+    assert "未找到该架位" in page.locator("body").inner_text()
 
     page.goto(f"{server}/planning")
     page.get_by_label("年数").fill("5")
