@@ -5,6 +5,7 @@ people at the counter, `field` names the input that broke the rule (null when no
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -13,13 +14,18 @@ class ArchiveError(Exception):
     message: str
     field: str | None = None
     status: int = 400
+    # Every problem of an upload at once (a register's rows): [{"row", "column", "code", "message"}].
+    problems: list[dict[str, Any]] | None = None
 
     def __str__(self) -> str:
         where = f" [{self.field}]" if self.field else ""
         return f"{self.code}{where}: {self.message}"
 
-    def body(self) -> dict[str, str | None]:
-        return {"code": self.code, "message": self.message, "field": self.field}
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message, "field": self.field}
+        if self.problems is not None:
+            body["problems"] = self.problems
+        return body
 
 
 class NotFound(ArchiveError):

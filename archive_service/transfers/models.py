@@ -1,7 +1,7 @@
 """Transfer batches (移交 from an enterprise, 转递 between bureaus) and their register items."""
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
@@ -39,6 +39,12 @@ class ItemResult(enum.StrEnum):
     accepted = "accepted"
     rejected = "rejected"
     discrepancy = "discrepancy"  # accepted, but counts differ from the register
+
+    @property
+    def label(self) -> str:
+        return {"pending": "待核对", "accepted": "接收", "rejected": "退回", "discrepancy": "接收（有差异）"}[
+            self.value
+        ]
 
 
 class TransferBatch(Base):
@@ -80,6 +86,11 @@ class TransferItem(Base):
     row_no: Mapped[int] = mapped_column(Integer)
     citizen_id: Mapped[str] = mapped_column(String(18))
     retiree_name: Mapped[str] = mapped_column(String(50))
+    sex: Mapped[str] = mapped_column(String(1), default="M")
+    birth_date: Mapped[date | None]
+    retirement_date: Mapped[date | None]
+    hukou_region_code: Mapped[str] = mapped_column(String(6), default="")
+    residence_region_code: Mapped[str] = mapped_column(String(6), default="")
     archival_code: Mapped[str | None] = mapped_column(String(64))
     declared_volumes: Mapped[int] = mapped_column(Integer)
     declared_pages: Mapped[int] = mapped_column(Integer)
@@ -92,6 +103,10 @@ class TransferItem(Base):
         Enum(ItemResult, native_enum=False, length=20), default=ItemResult.pending
     )
     reason: Mapped[str] = mapped_column(Text, default="")
+    # What the clerk counted on receipt (a discrepancy is any of these differing from the register).
+    received_volumes: Mapped[int | None] = mapped_column(Integer)
+    received_pages: Mapped[int | None] = mapped_column(Integer)
+    received_materials: Mapped[int | None] = mapped_column(Integer)
     checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     checked_at: Mapped[datetime | None]
 

@@ -1,0 +1,157 @@
+"""The handover receipt (交接书) as a PDF, and checking one later.
+
+The receipt prints the parties, the counts, the register with each row's result and the SHA-256 of
+the canonical manifest; the manifest itself rides inside the PDF as an attached file
+(`manifest.json`), so anyone holding the paper's PDF can recompute the hash without our database:
+`archive transfers verify-receipt FILE.pdf`.
+"""
+
+import hashlib
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import pikepdf
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from archive_service.shelving.labels import FONT  # registers the embedded CJK font
+from archive_service.values import mask_citizen_id
+
+MANIFEST_NAME = "manifest.json"
+RESULT_LABELS = {"accepted": "接收", "discrepancy": "接收（有差异）", "rejected": "退回", "pending": "待核对"}
+
+
+def receipt_pdf(manifest: dict[str, Any], canonical: bytes, sha256: str) -> bytes:
+    body = ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=14)
+    title = ParagraphStyle("title", parent=body, fontSize=16, leading=22, alignment=1)
+    items = manifest["items"]
+    taken = [i for i in items if i["result"] in ("accepted", "discrepancy")]
+    flow: list[Any] = [
+        Paragraph("退休人员人事档案移交交接书", title),
+        Spacer(1, 4 * mm),
+        Paragraph(f"批次编号：{manifest['number']}", body),
+        Paragraph(f"移交单位：{manifest['from']['name']}（统一社会信用代码 {manifest['from']['credit_code']}）", body),
+        Paragraph(f"接收单位：{manifest['to']['name']}（统一社会信用代码 {manifest['to']['credit_code']}）", body),
+        Paragraph(
+            f"移交方确认：{manifest['sender_confirmed']['by']}，{manifest['sender_confirmed']['at']}；"
+            f"接收方确认：{manifest['receiver_confirmed']['by']}，{manifest['receiver_confirmed']['at']}（UTC）",
+            body,
+        ),
+        Paragraph(_counts(items, taken), body),
+        Paragraph(f"数字副本验收：{_acceptance(manifest.get('acceptance'))}", body),
+        Spacer(1, 3 * mm),
+    ]
+    rows = [["序号", "姓名", "公民身份号码", "档号", "名册 卷/页/份", "实收 卷/页/份", "结果", "说明"]]
+    for i in items:
+        rows.append(
+            [
+                str(i["row"]),
+                i["name"],
+                mask_citizen_id(i["citizen_id"]),
+                i["archival_code"] or "",
+                "/".join(str(x) for x in i["declared"]),
+                "/".join("" if x is None else str(x) for x in i["received"]),
+                RESULT_LABELS[i["result"]],
+                Paragraph(i["reason"] or "", ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9)),
+            ]
+        )
+    table = Table(
+        rows, repeatRows=1, colWidths=[10 * mm, 16 * mm, 30 * mm, 28 * mm, 22 * mm, 22 * mm, 20 * mm, 34 * mm]
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), FONT, 7.5),
+                ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef1f5")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    flow += [
+        table,
+        Spacer(1, 5 * mm),
+        Paragraph("清单摘要（SHA-256，按规范化清单计算，清单作为附件 manifest.json 附于本文件）：", body),
+        Paragraph(f"<font face='Courier'>{sha256}</font>", body),
+        Spacer(1, 8 * mm),
+        Paragraph(
+            "移交方（盖章）：　　　　　　　　经办人：　　　　　　　　接收方（盖章）：　　　　　　　　经办人：", body
+        ),
+    ]
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(
+        out, pagesize=A4, leftMargin=14 * mm, rightMargin=14 * mm, topMargin=14 * mm, bottomMargin=14 * mm,
+        title=f"移交交接书 {manifest['number']}", author="退休人员人事档案托管系统",
+    )  # fmt: skip
+    doc.build(flow)
+    with pikepdf.open(io.BytesIO(out.getvalue())) as pdf:
+        pdf.attachments[MANIFEST_NAME] = pikepdf.AttachedFileSpec(pdf, canonical, mime_type="application/json")
+        with pdf.open_metadata() as meta:
+            meta["dc:description"] = f"manifest-sha256:{sha256}"
+        result = io.BytesIO()
+        pdf.save(result)
+    return result.getvalue()
+
+
+def _counts(items: list[dict[str, Any]], taken: list[dict[str, Any]]) -> str:
+    differing = sum(i["result"] == "discrepancy" for i in items)
+    rejected = sum(i["result"] == "rejected" for i in items)
+    volumes = sum(i["received"][0] or 0 for i in taken)
+    pages = sum(i["received"][1] or 0 for i in taken)
+    return (
+        f"名册 {len(items)} 份；接收 {len(taken)} 份（其中有差异 {differing} 份），退回 {rejected} 份；"
+        f"接收 {volumes} 卷、{pages} 页。"
+    )
+
+
+def _acceptance(acceptance: dict[str, Any] | None) -> str:
+    if not acceptance:
+        return "未进行（本批次未附数字副本验收结果）"
+    return str(acceptance.get("summary", acceptance))
+
+
+@dataclass(frozen=True)
+class ReceiptCheck:
+    number: str | None
+    printed: str | None  # the hash the receipt states
+    computed: str | None  # the SHA-256 of its attached manifest
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def read_receipt(data: bytes) -> tuple[dict[str, Any] | None, bytes | None, ReceiptCheck]:
+    """The attached manifest and whether it still matches the hash the receipt states."""
+    import orjson
+
+    problems: list[str] = []
+    try:
+        pdf = pikepdf.open(io.BytesIO(data))
+    except pikepdf.PdfError as e:
+        return None, None, ReceiptCheck(None, None, None, [f"不是有效的 PDF：{e}"])
+    with pdf:
+        printed = None
+        with pdf.open_metadata() as meta:
+            description = str(meta.get("dc:description") or "")
+        if description.startswith("manifest-sha256:"):
+            printed = description.split(":", 1)[1].strip()
+        else:
+            problems.append("交接书中没有清单摘要")
+        spec = pdf.attachments.get(MANIFEST_NAME)
+        if spec is None:
+            return None, None, ReceiptCheck(None, printed, None, [*problems, "交接书中没有附件 manifest.json"])
+        canonical = spec.get_file().read_bytes()
+    computed = hashlib.sha256(canonical).hexdigest()
+    if printed and computed != printed:
+        problems.append(f"附件清单的摘要 {computed} 与交接书所载 {printed} 不一致：清单或交接书被改动")
+    try:
+        manifest = orjson.loads(canonical)
+    except orjson.JSONDecodeError:
+        return None, canonical, ReceiptCheck(None, printed, computed, [*problems, "附件清单不是有效的 JSON"])
+    return manifest, canonical, ReceiptCheck(manifest.get("number"), printed, computed, problems)

@@ -1,0 +1,284 @@
+"""The enterprise's handover register (档案移交名册): its columns, the downloadable template, and
+reading an uploaded .xlsx or .csv into rows checked cell by cell. Rules that need the database
+(already held, area of the receiving bureau) are in service.py; this module knows only the sheet.
+"""
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from archive_service.values import (
+    ValueRuleError,
+    check_archival_code,
+    check_citizen_id,
+    check_citizen_id_agrees,
+    check_region_code,
+)
+
+MAX_ROWS = 20000
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    key: str
+    required: bool
+    hint: str
+
+
+COLUMNS = (
+    Column("序号", "row_no", True, "1, 2, 3 …"),
+    Column("姓名", "name", True, ""),
+    Column("性别", "sex", True, "男 / 女"),
+    Column("公民身份号码", "citizen_id", True, "18 位"),
+    Column("出生日期", "birth_date", True, "1960-05-01"),
+    Column("退休时间", "retirement_date", False, "2020-05-01"),
+    Column("户籍地区划代码", "hukou_region_code", True, "6 位，如 110102"),
+    Column("居住地区划代码", "residence_region_code", True, "6 位"),
+    Column("档号", "archival_code", False, "可空，由接收馆编制"),
+    Column("卷数", "volumes", True, "≥ 1"),
+    Column("页数", "pages", True, "≥ 1"),
+    Column("材料份数", "materials", True, "≥ 1"),
+    Column("缺失材料", "missing_materials", False, "缺什么材料"),
+    Column("缺失材料证明", "missing_certificate", False, "是 / 否：已附证明材料"),
+    Column("领导人员", "leader_cadre", False, "是 / 否"),
+    Column("涉密", "classified", False, "是 / 否"),
+    Column("死亡日期", "deceased_date", False, "移交前已死亡者填写"),
+)
+HEADERS = tuple(c.header for c in COLUMNS)
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int  # the sheet's row number (header = 1)
+    column: str  # the column's header
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    line: int
+    row_no: int
+    name: str
+    sex: str
+    citizen_id: str
+    birth_date: date
+    retirement_date: date | None
+    hukou_region_code: str
+    residence_region_code: str
+    archival_code: str | None
+    volumes: int
+    pages: int
+    materials: int
+    missing_materials: str
+    missing_certificate: bool
+    leader_cadre: bool
+    classified: bool
+    deceased_date: date | None
+
+
+def template_xlsx() -> bytes:
+    """An empty register with the Chinese headers, a hint row and one example row."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "档案移交名册"
+    sheet.append(list(HEADERS))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    example = [
+        1, "张三", "男", "11010219600501001X", "1960-05-01", "2020-05-01", "110102", "110102", "",
+        1, 86, 32, "", "否", "否", "否", "",
+    ]  # fmt: skip
+    sheet.append(example)
+    notes = book.create_sheet("填写说明")
+    for c in COLUMNS:
+        notes.append([c.header, "必填" if c.required else "选填", c.hint])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def read_sheet(data: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
+    """Rows of an uploaded register keyed by header, with their sheet row numbers."""
+    from archive_service.errors import ArchiveError
+
+    if not data:
+        raise ArchiveError("file.empty", "上传的文件是空的", "file", 422)
+    if data[:4] == b"PK\x03\x04":  # .xlsx is a zip, whatever the name says
+        rows = _xlsx_rows(data)
+    elif filename.lower().endswith((".xlsx", ".xls")):
+        raise ArchiveError("file.type", "文件不是有效的 .xlsx（请用 Excel 另存为 .xlsx 或 .csv）", "file", 422)
+    else:
+        rows = _csv_rows(data)
+    if not rows:
+        raise ArchiveError("file.empty", "名册没有表头", "file", 422)
+    header = [str(h).strip() if h is not None else "" for h in rows[0]]
+    missing = [h for h in HEADERS if h not in header]
+    if missing:
+        raise ArchiveError("file.headers", f"名册缺少列：{'、'.join(missing)}（请使用下载的名册模板）", "file", 422)
+    body = [(n, r) for n, r in enumerate(rows[1:], start=2) if any(v not in (None, "") for v in r)]
+    if not body:
+        raise ArchiveError("file.no_rows", "名册中没有数据行", "file", 422)
+    if len(body) > MAX_ROWS:
+        raise ArchiveError("file.too_many_rows", f"一个批次最多 {MAX_ROWS} 行，实为 {len(body)} 行", "file", 422)
+    index = {h: header.index(h) for h in HEADERS}
+    return [(n, {h: (r[i] if i < len(r) else None) for h, i in index.items()}) for n, r in body]
+
+
+def _xlsx_rows(data: bytes) -> list[tuple[Any, ...]]:
+    from zipfile import BadZipFile
+
+    from openpyxl import load_workbook
+
+    from archive_service.errors import ArchiveError
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (BadZipFile, KeyError, OSError, ValueError) as e:
+        raise ArchiveError("file.type", f"无法读取 .xlsx 文件：{type(e).__name__}", "file", 422) from None
+    sheet = book.worksheets[0]
+    return [tuple(row) for row in sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 2)]
+
+
+def _csv_rows(data: bytes) -> list[tuple[Any, ...]]:
+    from archive_service.errors import ArchiveError
+
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ArchiveError("file.encoding", "CSV 编码无法识别，请以 UTF-8 或 GBK 保存", "file", 422)
+    if "\x00" in text:
+        raise ArchiveError("file.type", "文件不是文本格式的 CSV", "file", 422)
+    return [tuple(r) for r in csv.reader(io.StringIO(text))]
+
+
+# ---- one row, cell by cell --------------------------------------------------------------------
+
+YES = {"是", "有", "y", "yes", "true", "1", "√"}
+NO = {"否", "无", "n", "no", "false", "0", ""}
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _text(value)
+    m = re.fullmatch(r"(\d{4})[-/.年]?(\d{1,2})[-/.月]?(\d{1,2})日?", text)
+    if not m:
+        raise ValueRuleError("date.format", f"“{text}”不是日期，应如 1960-05-01")
+    try:
+        return date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        raise ValueRuleError("date.invalid", f"“{text}”不是有效日期") from None
+
+
+def _count(value: Any) -> int:
+    text = _text(value)
+    if not re.fullmatch(r"\d{1,6}", text) or int(text) < 1:
+        raise ValueRuleError("count.positive", f"应为不小于 1 的整数，实为“{text}”")
+    return int(text)
+
+
+def _flag(value: Any) -> bool:
+    text = _text(value).lower()
+    if text in YES:
+        return True
+    if text in NO:
+        return False
+    raise ValueRuleError("flag.format", f"应填“是”或“否”，实为“{text}”")
+
+
+def check_row(line: int, cells: dict[str, Any]) -> tuple[RegisterRow | None, list[Problem]]:
+    """Every problem of one row at once, each with its column; the row only when it has none."""
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+
+    def cell(header: str, parse, key: str, required: bool) -> None:  # type: ignore[no-untyped-def]
+        raw = cells.get(header)
+        if _text(raw) == "":
+            if required:
+                problems.append(Problem(line, header, f"{key}.required", f"“{header}”必填"))
+            values[key] = None if parse is not _flag else False
+            return
+        try:
+            values[key] = parse(raw)
+        except ValueRuleError as e:
+            problems.append(Problem(line, header, e.code, e.message))
+
+    parsers = {
+        "row_no": _count,
+        "name": lambda v: _name(_text(v)),
+        "sex": lambda v: _sex(_text(v)),
+        "citizen_id": lambda v: check_citizen_id(_text(v)),
+        "birth_date": _date,
+        "retirement_date": _date,
+        "hukou_region_code": lambda v: check_region_code(_text(v)),
+        "residence_region_code": lambda v: check_region_code(_text(v)),
+        "archival_code": lambda v: check_archival_code(_text(v)),
+        "volumes": _count,
+        "pages": _count,
+        "materials": _count,
+        "missing_materials": lambda v: _text(v)[:500],
+        "missing_certificate": _flag,
+        "leader_cadre": _flag,
+        "classified": _flag,
+        "deceased_date": _date,
+    }
+    for c in COLUMNS:
+        cell(c.header, parsers[c.key], c.key, c.required)
+    if values.get("citizen_id") and (values.get("birth_date") or values.get("sex")):
+        try:
+            check_citizen_id_agrees(values["citizen_id"], values.get("birth_date"), values.get("sex"))
+        except ValueRuleError as e:
+            column = "出生日期" if "birth_date" in e.code else "性别"
+            problems.append(Problem(line, column, e.code, e.message))
+    if values.get("missing_materials") and not values.get("missing_certificate"):
+        # 001 第九条(一): missing materials travel with a certificate explaining them.
+        problems.append(
+            Problem(line, "缺失材料证明", "missing_materials.certificate", "有缺失材料的，须随档附缺失材料证明")
+        )
+    if values.get("leader_cadre"):
+        problems.append(
+            Problem(line, "领导人员", "retiree.leader_cadre", "领导人员档案由组织部门管理，不移交档案馆（不予接收）")
+        )
+    if values.get("deceased_date"):
+        problems.append(Problem(line, "死亡日期", "retiree.deceased", "移交前已死亡人员的档案由原企业保管，不予移交"))
+    if problems:
+        return None, problems
+    return RegisterRow(line=line, **values), []
+
+
+def _name(text: str) -> str:
+    if not 1 <= len(text) <= 50:
+        raise ValueRuleError("name.length", "姓名应为 1–50 个字")
+    return text
+
+
+def _sex(text: str) -> str:
+    sexes = {"男": "M", "女": "F", "M": "M", "F": "F"}
+    if text.upper() not in sexes and text not in sexes:
+        raise ValueRuleError("sex.format", f"性别应填“男”或“女”，实为“{text}”")
+    return sexes.get(text, sexes.get(text.upper(), "M"))

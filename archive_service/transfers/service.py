@@ -1,0 +1,550 @@
+"""Transfer rules: a batch from its register, receiving each volume against its row, both sides'
+confirmation, the canonical manifest behind the receipt. Routes, pages and the CLI call these."""
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Select, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from archive_service.auth.models import Role, User
+from archive_service.auth.permissions import Action, require
+from archive_service.dossiers.models import CustodyEventKind, Dossier, DossierStatus, Retiree
+from archive_service.dossiers.service import next_archival_code, record_custody
+from archive_service.errors import ArchiveError, Forbidden, NotFound
+from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel
+from archive_service.transfers import register
+from archive_service.transfers.models import ItemResult, TransferBatch, TransferItem, TransferKind, TransferStatus
+from archive_service.transfers.receipt import ReceiptCheck, read_receipt, receipt_pdf
+
+# 条例 第二十五条: the sender hands over within two months, the receiver audits and shelves within two
+# months of receipt. Shown as both clocks on the batch (STANDARDS Part A, Custody).
+DEADLINE = timedelta(days=61)
+OPEN = (TransferStatus.registered, TransferStatus.receiving, TransferStatus.received)
+
+
+def visible_batches(user: User) -> Select[Any]:
+    """A bureau sees the batches it receives and the 转递 batches it sends; nobody else's."""
+    require(user, Action.view_dossiers)
+    return select(TransferBatch).where(
+        or_(TransferBatch.to_org_id == user.organisation_id, TransferBatch.from_org_id == user.organisation_id)
+    )
+
+
+def get_batch(session: Session, user: User, batch_id: int, *, lock: bool = False) -> TransferBatch:
+    query = visible_batches(user).where(TransferBatch.id == batch_id)
+    batch: TransferBatch | None = session.scalar(query.with_for_update(of=TransferBatch) if lock else query)
+    if batch is None:
+        raise NotFound("该移交批次", "batch_id")
+    return batch
+
+
+def area_prefix(org: Organisation) -> str:
+    """The leading digits of GB/T 2260 codes inside an organisation's area, by its level."""
+    return {
+        OrganisationLevel.district: org.region_code,
+        OrganisationLevel.city: org.region_code[:4],
+        OrganisationLevel.provincial: org.region_code[:2],
+        OrganisationLevel.central: "",
+    }[org.level]
+
+
+# ---- the register -----------------------------------------------------------------------------
+
+
+def import_register(session: Session, user: User, enterprise_id: int, data: bytes, filename: str) -> TransferBatch:
+    """Create a batch from an uploaded register. Every problem of every row is reported at once with
+    its row and column; a register with any problem saves nothing."""
+    require(user, Action.receive_transfers)
+    bureau = session.get(Organisation, user.organisation_id)
+    enterprise = session.get(Organisation, enterprise_id)
+    if bureau is None or bureau.kind is not OrganisationKind.bureau:
+        raise Forbidden("只有档案馆可以接收移交")
+    if enterprise is None or enterprise.kind is not OrganisationKind.enterprise:
+        raise NotFound("该企业", "enterprise_id")
+    rows, problems = check_register(session, bureau, enterprise, register.read_sheet(data, filename))
+    if problems:
+        raise ArchiveError(
+            "register.rows",
+            f"名册有 {len(problems)} 处问题，未保存任何内容："
+            + "；".join(f"第 {p.row} 行「{p.column}」{p.message}" for p in problems[:5])
+            + ("…" if len(problems) > 5 else ""),
+            "file",
+            422,
+            problems=[p.as_dict() for p in problems],
+        )
+    now = datetime.now(UTC)
+    batch = TransferBatch(
+        number=_next_number(session, now.year),
+        kind=TransferKind.intake,
+        from_org_id=enterprise.id,
+        to_org_id=bureau.id,
+        status=TransferStatus.registered,
+        created_by_id=user.id,
+        sent_at=now,  # the register arrives with the files: the sender's handover date
+    )
+    session.add(batch)
+    session.flush()
+    session.execute(
+        insert(TransferItem),
+        [
+            {
+                "batch_id": batch.id,
+                "row_no": r.row_no,
+                "citizen_id": r.citizen_id,
+                "retiree_name": r.name,
+                "sex": r.sex,
+                "birth_date": r.birth_date,
+                "retirement_date": r.retirement_date,
+                "hukou_region_code": r.hukou_region_code,
+                "residence_region_code": r.residence_region_code,
+                "archival_code": r.archival_code,
+                "declared_volumes": r.volumes,
+                "declared_pages": r.pages,
+                "declared_materials": r.materials,
+                "missing_materials": r.missing_materials or "",
+                "missing_certificate": r.missing_certificate,
+                "classified": r.classified,
+                "result": ItemResult.pending.value,
+                "reason": "",
+            }
+            for r in rows
+        ],
+    )
+    session.expire(batch, ["items"])
+    return batch
+
+
+def check_register(
+    session: Session, bureau: Organisation, enterprise: Organisation, sheet: list[tuple[int, dict[str, Any]]]
+) -> tuple[list[register.RegisterRow], list[register.Problem]]:
+    """Cell rules (register.check_row) plus the rules that need the batch or the database."""
+    rows: list[register.RegisterRow] = []
+    problems: list[register.Problem] = []
+    for line, cells in sheet:
+        row, found = register.check_row(line, cells)
+        problems.extend(found)
+        if row:
+            rows.append(row)
+    first_line: dict[str, int] = {}
+    first_no: dict[int, int] = {}
+    first_code: dict[str, int] = {}
+    for r in rows:
+        if r.citizen_id in first_line:
+            problems.append(
+                register.Problem(
+                    r.line, "公民身份号码", "citizen_id.repeated", f"与第 {first_line[r.citizen_id]} 行重复"
+                )
+            )
+        first_line.setdefault(r.citizen_id, r.line)
+        if r.row_no in first_no:
+            problems.append(
+                register.Problem(r.line, "序号", "row_no.repeated", f"序号 {r.row_no} 与第 {first_no[r.row_no]} 行重复")
+            )
+        first_no.setdefault(r.row_no, r.line)
+        if r.archival_code:
+            if r.archival_code in first_code:
+                problems.append(
+                    register.Problem(
+                        r.line, "档号", "archival_code.repeated", f"与第 {first_code[r.archival_code]} 行重复"
+                    )
+                )
+            first_code.setdefault(r.archival_code, r.line)
+    held = _existing(session, Retiree.citizen_id, [r.citizen_id for r in rows])
+    used_codes = _existing(session, Dossier.archival_code, [r.archival_code for r in rows if r.archival_code])
+    pending = _existing(
+        session,
+        TransferItem.citizen_id,
+        [r.citizen_id for r in rows],
+        select(TransferItem.citizen_id)
+        .join(TransferBatch)
+        .where(TransferBatch.status.in_(OPEN), TransferItem.result == ItemResult.pending),
+    )
+    prefix = area_prefix(bureau)
+    enterprise_here = enterprise.region_code.startswith(prefix)
+    for r in rows:
+        if r.citizen_id in held:
+            problems.append(
+                register.Problem(
+                    r.line, "公民身份号码", "citizen_id.held", "该人员已有档案在馆（或已由他馆保管），不能重复接收"
+                )
+            )
+        elif r.citizen_id in pending:
+            problems.append(
+                register.Problem(r.line, "公民身份号码", "citizen_id.in_transfer", "该人员已在另一个未办结的移交批次中")
+            )
+        if r.archival_code and r.archival_code in used_codes:
+            problems.append(
+                register.Problem(r.line, "档号", "archival_code.duplicate", f"档号 {r.archival_code} 已被使用")
+            )
+        # 002 第二十一条(三): the bureau of the residence or hukou place, else of the enterprise's registered place.
+        if not (
+            r.hukou_region_code.startswith(prefix) or r.residence_region_code.startswith(prefix) or enterprise_here
+        ):
+            problems.append(
+                register.Problem(
+                    r.line,
+                    "户籍地区划代码",
+                    "retiree.area",
+                    f"户籍地 {r.hukou_region_code} 与居住地 {r.residence_region_code} 均不在本馆辖区"
+                    f"（{bureau.region_code}），企业注册地也不在本馆辖区，应移交属地档案馆",
+                )
+            )
+    problems.sort(key=lambda p: (p.row, register.HEADERS.index(p.column)))
+    return rows, problems
+
+
+def _existing(session: Session, column: Any, values: list[str], base: Any = None) -> set[str]:
+    """Which of the values already exist, asked in chunks (SQLite allows ~32,000 parameters)."""
+    found: set[str] = set()
+    query: Any = select(column) if base is None else base
+    for start in range(0, len(values), 5000):
+        chunk = values[start : start + 5000]
+        found.update(session.scalars(query.where(column.in_(chunk))))
+    return found
+
+
+def _next_number(session: Session, year: int) -> str:
+    prefix = f"YJ{year}-"
+    last = session.scalar(select(func.max(TransferBatch.number)).where(TransferBatch.number.startswith(prefix)))
+    return f"{prefix}{int(last.rsplit('-', 1)[1]) + 1 if last else 1:04d}"
+
+
+def list_batches(session: Session, user: User) -> Sequence[TransferBatch]:
+    return session.scalars(visible_batches(user).order_by(TransferBatch.id.desc()).limit(500)).all()
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    checked: int
+    accepted: int  # incl. with a discrepancy
+    discrepancies: int
+    rejected: int
+    volumes: int  # received (accepted items)
+    pages: int
+    sender_due: date | None  # the sender's 2-month clock (from when the files were ready)
+    receiver_due: date | None  # the receiver's: audit and shelve within 2 months of receipt
+
+    @property
+    def pending(self) -> int:
+        return self.total - self.checked
+
+
+def progress(session: Session, batch: TransferBatch) -> Progress:
+    counts = dict(
+        session.execute(
+            select(TransferItem.result, func.count())
+            .where(TransferItem.batch_id == batch.id)
+            .group_by(TransferItem.result)
+        ).all()
+    )
+    volumes, pages = session.execute(
+        select(
+            func.coalesce(func.sum(TransferItem.received_volumes), 0),
+            func.coalesce(func.sum(TransferItem.received_pages), 0),
+        ).where(
+            TransferItem.batch_id == batch.id, TransferItem.result.in_([ItemResult.accepted, ItemResult.discrepancy])
+        )
+    ).one()
+    total = sum(counts.values())
+    accepted = counts.get(ItemResult.accepted, 0) + counts.get(ItemResult.discrepancy, 0)
+    return Progress(
+        total=total,
+        checked=total - counts.get(ItemResult.pending, 0),
+        accepted=accepted,
+        discrepancies=counts.get(ItemResult.discrepancy, 0),
+        rejected=counts.get(ItemResult.rejected, 0),
+        volumes=int(volumes),
+        pages=int(pages),
+        sender_due=(batch.created_at + DEADLINE).date() if batch.created_at else None,
+        receiver_due=(batch.received_at + DEADLINE).date() if batch.received_at else None,
+    )
+
+
+# ---- receiving --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """What the clerk found for one volume. Counts left empty mean "as on the register"."""
+
+    key: str  # scanned archival code, citizen ID, or "#row"
+    result: ItemResult = ItemResult.accepted
+    reason: str = ""
+    volumes: int | None = None
+    pages: int | None = None
+    materials: int | None = None
+
+
+def find_item(session: Session, batch: TransferBatch, key: str) -> TransferItem:
+    key = key.strip().upper()
+    if not key:
+        raise ArchiveError("key.required", "请扫描档号条码或输入公民身份号码", "key", 422)
+    query = select(TransferItem).where(TransferItem.batch_id == batch.id)
+    if key.startswith("#") and key[1:].isdigit():
+        item = session.scalar(query.where(TransferItem.row_no == int(key[1:])))
+    else:
+        item = session.scalar(query.where(or_(TransferItem.archival_code == key, TransferItem.citizen_id == key)))
+    if item is None:
+        raise ArchiveError("key.not_in_register", f"“{key}”不在本批次名册中", "key", 404)
+    return item
+
+
+def receive(session: Session, user: User, batch_id: int, check: Check) -> TransferItem:
+    """Record the check of one volume against its register row. The batch row is locked for the
+    moment of the check, and the item changes only from pending: two clerks never count one volume twice."""
+    require(user, Action.receive_transfers)
+    batch = get_batch(session, user, batch_id, lock=True)
+    if batch.to_org_id != user.organisation_id:
+        raise Forbidden("只有接收方可以登记接收")
+    if batch.status not in (TransferStatus.registered, TransferStatus.receiving):
+        raise ArchiveError(
+            "batch.closed", f"批次 {batch.number} 状态为{batch.status.label}，不能再登记", "batch_id", 409
+        )
+    item = find_item(session, batch, check.key)
+    if item.classified and user.role is not Role.archivist:
+        raise Forbidden("涉密档案须由档案管理员接收")
+    result, reason = check.result, check.reason.strip()
+    counts = {
+        "volumes": check.volumes if check.volumes is not None else item.declared_volumes,
+        "pages": check.pages if check.pages is not None else item.declared_pages,
+        "materials": check.materials if check.materials is not None else item.declared_materials,
+    }
+    for name, value in counts.items():
+        if not 0 <= value <= 100000:
+            raise ArchiveError(f"{name}.range", "数量须在 0–100000 之间", name, 422)
+    differs = (counts["volumes"], counts["pages"], counts["materials"]) != (
+        item.declared_volumes,
+        item.declared_pages,
+        item.declared_materials,
+    )
+    if result is ItemResult.pending:
+        raise ArchiveError("result.pending", "请选择接收、有差异接收或退回", "result", 422)
+    if result is ItemResult.rejected and not reason:
+        raise ArchiveError("reason.required", "退回须写明原因", "reason", 422)
+    if result is not ItemResult.rejected:
+        if counts["volumes"] < 1:
+            raise ArchiveError("volumes.range", "接收的卷数至少为 1", "volumes", 422)
+        result = ItemResult.discrepancy if differs else ItemResult.accepted
+        if differs and not reason:
+            reason = _difference(item, counts)
+    claimed = session.execute(  # type: ignore[attr-defined]
+        update(TransferItem)
+        .where(TransferItem.id == item.id, TransferItem.result == ItemResult.pending)
+        .values(
+            result=result,
+            reason=reason,
+            received_volumes=counts["volumes"] if result is not ItemResult.rejected else None,
+            received_pages=counts["pages"] if result is not ItemResult.rejected else None,
+            received_materials=counts["materials"] if result is not ItemResult.rejected else None,
+            checked_by_id=user.id,
+            checked_at=datetime.now(UTC),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        session.refresh(item)
+        raise ArchiveError(
+            "item.already_checked",
+            f"第 {item.row_no} 行（{item.retiree_name}）已登记为“{item.result.label}”，不能重复登记",
+            "key",
+            409,
+        )
+    session.refresh(item)
+    if batch.status is TransferStatus.registered:
+        batch.status = TransferStatus.receiving
+        batch.received_at = datetime.now(UTC)
+    if result is not ItemResult.rejected:
+        item.dossier_id = _take_into_custody(session, user, batch, item).id
+    session.flush()
+    return item
+
+
+def _difference(item: TransferItem, counts: dict[str, int]) -> str:
+    parts = []
+    for label, declared, found in (
+        ("卷数", item.declared_volumes, counts["volumes"]),
+        ("页数", item.declared_pages, counts["pages"]),
+        ("材料份数", item.declared_materials, counts["materials"]),
+    ):
+        if declared != found:
+            parts.append(f"{label}名册 {declared}、实收 {found}")
+    return "；".join(parts)
+
+
+def _take_into_custody(session: Session, user: User, batch: TransferBatch, item: TransferItem) -> Dossier:
+    """The accepted volume becomes a dossier in the bureau's custody, its arrival a custody event."""
+    bureau = session.get(Organisation, batch.to_org_id)
+    assert bureau is not None
+    retiree = Retiree(
+        name=item.retiree_name,
+        sex=item.sex,
+        citizen_id=item.citizen_id,
+        birth_date=item.birth_date,
+        retirement_date=item.retirement_date,
+        enterprise_id=batch.from_org_id,
+        hukou_region_code=item.hukou_region_code,
+        residence_region_code=item.residence_region_code,
+        classified_unit=item.classified,
+    )
+    session.add(retiree)
+    session.flush()
+    dossier = Dossier(
+        archival_code=item.archival_code or next_archival_code(session, bureau),
+        retiree_id=retiree.id,
+        custodian_id=bureau.id,
+        status=DossierStatus.in_custody,
+        volumes=item.received_volumes or item.declared_volumes,
+        pages=item.received_pages or 0,
+        class_scheme="enterprise-1992",
+    )
+    session.add(dossier)
+    session.flush()
+    record_custody(
+        session,
+        dossier,
+        CustodyEventKind.received,
+        actor=user,
+        from_org_id=batch.from_org_id,
+        to_org_id=bureau.id,
+        transfer_batch_id=batch.id,
+        note=f"移交批次 {batch.number} 第 {item.row_no} 行" + (f"（{item.reason}）" if item.reason else ""),
+    )
+    return dossier
+
+
+# ---- confirmation and the manifest ------------------------------------------------------------
+
+
+def confirm(session: Session, user: User, batch_id: int, side: str, sender_name: str = "") -> TransferBatch:
+    """Record one side's confirmation; when both have confirmed the batch is closed for good and its
+    manifest's SHA-256 fixed. The sending enterprise has no account here: the clerk records the name of
+    the person who signed the paper 交接书 for it."""
+    require(user, Action.receive_transfers)
+    batch = get_batch(session, user, batch_id, lock=True)
+    if batch.to_org_id != user.organisation_id:
+        raise Forbidden("只有接收方可以登记确认")
+    if batch.status not in (TransferStatus.receiving, TransferStatus.received):
+        raise ArchiveError("batch.status", f"批次状态为{batch.status.label}，不能确认", "batch_id", 409)
+    still = progress(session, batch).pending
+    if still:
+        raise ArchiveError("batch.pending_items", f"尚有 {still} 份档案未核对，不能确认", "batch_id", 409)
+    batch.status = TransferStatus.received
+    now = datetime.now(UTC)
+    if side == "sender":
+        name = sender_name.strip()
+        if not 2 <= len(name) <= 100:
+            raise ArchiveError("sender_name.required", "请填写移交方经办人姓名（2–100 字）", "sender_name", 422)
+        if batch.sender_confirmed_at:
+            raise ArchiveError("sender.confirmed", "移交方已确认", "side", 409)
+        batch.sender_confirmed_by, batch.sender_confirmed_at = name, now
+    elif side == "receiver":
+        if batch.receiver_confirmed_at:
+            raise ArchiveError("receiver.confirmed", "接收方已确认", "side", 409)
+        batch.receiver_confirmed_by_id, batch.receiver_confirmed_at = user.id, now
+    else:
+        raise ArchiveError("side.unknown", "确认方应为 sender（移交方）或 receiver（接收方）", "side", 422)
+    if batch.sender_confirmed_at and batch.receiver_confirmed_at:
+        batch.status = TransferStatus.confirmed
+        session.flush()
+        batch.manifest_sha256 = manifest_sha256(manifest(session, batch))
+    session.flush()
+    return batch
+
+
+def manifest(session: Session, batch: TransferBatch) -> dict[str, Any]:
+    """What was handed over, in a canonical form both sides can recompute: parties, confirmations,
+    and every register row with its result."""
+    receiver = session.get(User, batch.receiver_confirmed_by_id) if batch.receiver_confirmed_by_id else None
+    items = session.scalars(
+        select(TransferItem).where(TransferItem.batch_id == batch.id).order_by(TransferItem.row_no)
+    ).all()
+    codes = dict(
+        session.execute(
+            select(Dossier.id, Dossier.archival_code).where(
+                Dossier.id.in_([i.dossier_id for i in items if i.dossier_id])
+            )
+        ).all()
+    )
+    return {
+        "manifest": "archive-custody/transfer-receipt/1",
+        "number": batch.number,
+        "kind": batch.kind.value,
+        "from": {"name": batch.from_org.name, "credit_code": batch.from_org.credit_code},
+        "to": {"name": batch.to_org.name, "credit_code": batch.to_org.credit_code},
+        "sender_confirmed": {"by": batch.sender_confirmed_by, "at": _iso(batch.sender_confirmed_at)},
+        "receiver_confirmed": {
+            "by": receiver.display_name if receiver else None,
+            "at": _iso(batch.receiver_confirmed_at),
+        },
+        "acceptance": batch.acceptance,
+        "items": [
+            {
+                "row": i.row_no,
+                "citizen_id": i.citizen_id,
+                "name": i.retiree_name,
+                "archival_code": codes.get(i.dossier_id) if i.dossier_id else i.archival_code,
+                "declared": [i.declared_volumes, i.declared_pages, i.declared_materials],
+                "received": [i.received_volumes, i.received_pages, i.received_materials],
+                "result": i.result.value,
+                "reason": i.reason,
+                "missing_materials": i.missing_materials,
+                "classified": i.classified,
+            }
+            for i in items
+        ],
+    }
+
+
+def _iso(at: datetime | None) -> str | None:
+    if at is None:
+        return None
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def canonical(data: dict[str, Any]) -> bytes:
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+
+
+def manifest_sha256(data: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical(data)).hexdigest()
+
+
+# ---- the receipt ------------------------------------------------------------------------------
+
+
+def receipt(session: Session, user: User, batch_id: int) -> bytes:
+    """The 交接书 of a confirmed batch. Refused if the records changed since both sides confirmed."""
+    batch = get_batch(session, user, batch_id)
+    if batch.status is not TransferStatus.confirmed:
+        raise ArchiveError("batch.not_confirmed", "双方确认后才能生成交接书", "batch_id", 409)
+    data = manifest(session, batch)
+    text = canonical(data)
+    sha = hashlib.sha256(text).hexdigest()
+    if sha != batch.manifest_sha256:
+        raise ArchiveError(
+            "manifest.changed", "该批次的记录在双方确认后被改动（清单摘要与确认时不一致），请核查", "batch_id", 409
+        )
+    return receipt_pdf(data, text, sha)
+
+
+def verify_receipt(session: Session, data: bytes) -> ReceiptCheck:
+    """A receipt's attached manifest against the hash it prints and, when this installation holds the
+    batch, against the hash fixed at confirmation and the records as they stand now."""
+    found, _, check = read_receipt(data)
+    problems = list(check.problems)
+    if found is not None:
+        batch = session.scalar(select(TransferBatch).where(TransferBatch.number == found.get("number")))
+        if batch is None:
+            problems.append(f"本系统没有批次 {found.get('number')}（只核对了交接书自身）")
+        else:
+            if batch.manifest_sha256 != check.computed:
+                problems.append(f"与本系统确认时记录的清单摘要 {batch.manifest_sha256} 不一致")
+            if manifest_sha256(manifest(session, batch)) != batch.manifest_sha256:
+                problems.append("本系统中的批次记录在确认后被改动")
+    return replace(check, problems=problems)
