@@ -96,7 +96,7 @@ def template_xlsx() -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     example = [
-        1, "张三", "男", "11010219600501001X", "1960-05-01", "2020-05-01", "110102", "110102", "",
+        1, "张三", "男", "110102196005010015", "1960-05-01", "2020-05-01", "110102", "110102", "",
         1, 86, 32, "", "否", "否", "否", "",
     ]  # fmt: skip
     sheet.append(example)
@@ -211,8 +211,9 @@ def _flag(value: Any) -> bool:
     raise ValueRuleError("flag.format", f"应填“是”或“否”，实为“{text}”")
 
 
-def check_row(line: int, cells: dict[str, Any]) -> tuple[RegisterRow | None, list[Problem]]:
-    """Every problem of one row at once, each with its column; the row only when it has none."""
+def check_row(line: int, cells: dict[str, Any]) -> tuple[RegisterRow | None, list[Problem], dict[str, Any]]:
+    """Every problem of one row at once, each with its column; the row only when it has none, and the
+    cells that did parse (so the rules across rows and against the database still see them)."""
     problems: list[Problem] = []
     values: dict[str, Any] = {}
 
@@ -267,8 +268,8 @@ def check_row(line: int, cells: dict[str, Any]) -> tuple[RegisterRow | None, lis
     if values.get("deceased_date"):
         problems.append(Problem(line, "死亡日期", "retiree.deceased", "移交前已死亡人员的档案由原企业保管，不予移交"))
     if problems:
-        return None, problems
-    return RegisterRow(line=line, **values), []
+        return None, problems, values
+    return RegisterRow(line=line, **values), [], values
 
 
 def _name(text: str) -> str:

@@ -125,77 +125,58 @@ def check_register(
     """Cell rules (register.check_row) plus the rules that need the batch or the database."""
     rows: list[register.RegisterRow] = []
     problems: list[register.Problem] = []
+    parsed: list[tuple[int, dict[str, Any]]] = []  # every row's cells that parsed, good rows or not
     for line, cells in sheet:
-        row, found = register.check_row(line, cells)
+        row, found, values = register.check_row(line, cells)
         problems.extend(found)
+        parsed.append((line, values))
         if row:
             rows.append(row)
-    first_line: dict[str, int] = {}
-    first_no: dict[int, int] = {}
-    first_code: dict[str, int] = {}
-    for r in rows:
-        if r.citizen_id in first_line:
-            problems.append(
-                register.Problem(
-                    r.line, "公民身份号码", "citizen_id.repeated", f"与第 {first_line[r.citizen_id]} 行重复"
-                )
-            )
-        first_line.setdefault(r.citizen_id, r.line)
-        if r.row_no in first_no:
-            problems.append(
-                register.Problem(r.line, "序号", "row_no.repeated", f"序号 {r.row_no} 与第 {first_no[r.row_no]} 行重复")
-            )
-        first_no.setdefault(r.row_no, r.line)
-        if r.archival_code:
-            if r.archival_code in first_code:
-                problems.append(
-                    register.Problem(
-                        r.line, "档号", "archival_code.repeated", f"与第 {first_code[r.archival_code]} 行重复"
-                    )
-                )
-            first_code.setdefault(r.archival_code, r.line)
-    held = _existing(session, Retiree.citizen_id, [r.citizen_id for r in rows])
-    used_codes = _existing(session, Dossier.archival_code, [r.archival_code for r in rows if r.archival_code])
+    ids = [v["citizen_id"] for _, v in parsed if v.get("citizen_id")]
+    codes = [v["archival_code"] for _, v in parsed if v.get("archival_code")]
+    held = _existing(session, Retiree.citizen_id, ids)
+    used_codes = _existing(session, Dossier.archival_code, codes)
     pending = _existing(
         session,
         TransferItem.citizen_id,
-        [r.citizen_id for r in rows],
+        ids,
         select(TransferItem.citizen_id)
         .join(TransferBatch)
         .where(TransferBatch.status.in_(OPEN), TransferItem.result == ItemResult.pending),
     )
     prefix = area_prefix(bureau)
     enterprise_here = enterprise.region_code.startswith(prefix)
-    for r in rows:
-        if r.citizen_id in held:
-            problems.append(
-                register.Problem(
-                    r.line, "公民身份号码", "citizen_id.held", "该人员已有档案在馆（或已由他馆保管），不能重复接收"
-                )
-            )
-        elif r.citizen_id in pending:
-            problems.append(
-                register.Problem(r.line, "公民身份号码", "citizen_id.in_transfer", "该人员已在另一个未办结的移交批次中")
-            )
-        if r.archival_code and r.archival_code in used_codes:
-            problems.append(
-                register.Problem(r.line, "档号", "archival_code.duplicate", f"档号 {r.archival_code} 已被使用")
-            )
+    first: dict[tuple[str, Any], int] = {}
+
+    def problem(line: int, column: str, code: str, message: str) -> None:
+        problems.append(register.Problem(line, column, code, message))
+
+    for line, v in parsed:
+        for column, key in (("公民身份号码", "citizen_id"), ("序号", "row_no"), ("档号", "archival_code")):
+            value = v.get(key)
+            if value and (key, value) in first:
+                problem(line, column, f"{key}.repeated", f"与第 {first[key, value]} 行重复")
+            elif value:
+                first[key, value] = line
+        cid = v.get("citizen_id")
+        if cid in held:
+            problem(line, "公民身份号码", "citizen_id.held", "该人员已有档案在馆（或已由他馆保管），不能重复接收")
+        elif cid in pending:
+            problem(line, "公民身份号码", "citizen_id.in_transfer", "该人员已在另一个未办结的移交批次中")
+        if v.get("archival_code") in used_codes:
+            problem(line, "档号", "archival_code.duplicate", f"档号 {v['archival_code']} 已被使用")
         # 002 第二十一条(三): the bureau of the residence or hukou place, else of the enterprise's registered place.
-        if not (
-            r.hukou_region_code.startswith(prefix) or r.residence_region_code.startswith(prefix) or enterprise_here
-        ):
-            problems.append(
-                register.Problem(
-                    r.line,
-                    "户籍地区划代码",
-                    "retiree.area",
-                    f"户籍地 {r.hukou_region_code} 与居住地 {r.residence_region_code} 均不在本馆辖区"
-                    f"（{bureau.region_code}），企业注册地也不在本馆辖区，应移交属地档案馆",
-                )
+        hukou, residence = v.get("hukou_region_code"), v.get("residence_region_code")
+        if hukou and residence and not (hukou.startswith(prefix) or residence.startswith(prefix) or enterprise_here):
+            problem(
+                line,
+                "户籍地区划代码",
+                "retiree.area",
+                f"户籍地 {hukou} 与居住地 {residence} 均不在本馆辖区（{bureau.region_code}），"
+                "企业注册地也不在本馆辖区，应移交属地档案馆",
             )
     problems.sort(key=lambda p: (p.row, register.HEADERS.index(p.column)))
-    return rows, problems
+    return (rows if not problems else []), problems
 
 
 def _existing(session: Session, column: Any, values: list[str], base: Any = None) -> set[str]:
@@ -259,8 +240,8 @@ def progress(session: Session, batch: TransferBatch) -> Progress:
         accepted=accepted,
         discrepancies=counts.get(ItemResult.discrepancy, 0),
         rejected=counts.get(ItemResult.rejected, 0),
-        volumes=int(volumes),
-        pages=int(pages),
+        volumes=int(volumes or 0),
+        pages=int(pages or 0),
         sender_due=(batch.created_at + DEADLINE).date() if batch.created_at else None,
         receiver_due=(batch.received_at + DEADLINE).date() if batch.received_at else None,
     )

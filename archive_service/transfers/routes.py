@@ -1,0 +1,111 @@
+"""HTTP API for transfer batches: register upload, receiving, confirmation, receipt."""
+
+from dataclasses import asdict
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from archive_service.auth.models import User
+from archive_service.deps import DbSession, current_user
+from archive_service.errors import ArchiveError
+from archive_service.transfers import register, service
+from archive_service.transfers.models import ItemResult, TransferBatch
+from archive_service.transfers.schemas import BatchDetail, BatchOut, CheckIn, ConfirmIn, ItemOut, ProgressOut
+
+router = APIRouter(prefix="/api/transfers", tags=["transfers"])
+MAX_REGISTER = 20 * 1024 * 1024
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def batch_out(session: Session, batch: TransferBatch, with_items: bool = False) -> BatchOut:
+    p = service.progress(session, batch)
+    fields = dict(
+        id=batch.id,
+        number=batch.number,
+        kind=batch.kind,
+        status=batch.status,
+        from_org=batch.from_org.name,
+        to_org=batch.to_org.name,
+        created_at=batch.created_at,
+        received_at=batch.received_at,
+        sender_confirmed_by=batch.sender_confirmed_by,
+        sender_confirmed_at=batch.sender_confirmed_at,
+        receiver_confirmed_at=batch.receiver_confirmed_at,
+        manifest_sha256=batch.manifest_sha256,
+        progress=ProgressOut(**asdict(p), pending=p.pending),
+    )
+    if with_items:
+        session.refresh(batch, ["items"])
+        return BatchDetail(**fields, items=[ItemOut.model_validate(i) for i in batch.items])
+    return BatchOut(**fields)
+
+
+@router.get("/template.xlsx")
+def template(user: User = Depends(current_user)) -> Response:
+    """The register template (档案移交名册) with the Chinese headers and a filled-in example row."""
+    return Response(
+        register.template_xlsx(),
+        media_type=XLSX,
+        headers={"Content-Disposition": 'attachment; filename="register-template.xlsx"'},
+    )
+
+
+@router.get("", response_model=list[BatchOut])
+def list_batches(session: Session = DbSession, user: User = Depends(current_user)) -> list[BatchOut]:
+    return [batch_out(session, b) for b in service.list_batches(session, user)]
+
+
+async def read_upload(file: UploadFile) -> bytes:
+    data = await file.read(MAX_REGISTER + 1)
+    if len(data) > MAX_REGISTER:
+        raise ArchiveError("file.too_large", "名册文件超过 20 MB", "file", 413)
+    return data
+
+
+@router.post("", response_model=BatchDetail, status_code=201)
+async def create_batch(
+    enterprise_id: int = Form(...),
+    file: UploadFile = File(...),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> BatchOut:
+    """Create a batch from the enterprise's register (.xlsx or .csv). 422 with every problem when any row
+    breaks a rule; nothing is saved then."""
+    batch = service.import_register(session, user, enterprise_id, await read_upload(file), file.filename or "")
+    return batch_out(session, batch, with_items=True)
+
+
+@router.get("/{batch_id}", response_model=BatchDetail)
+def get_batch(batch_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> BatchOut:
+    return batch_out(session, service.get_batch(session, user, batch_id), with_items=True)
+
+
+@router.post("/{batch_id}/receive", response_model=ItemOut)
+def receive(batch_id: int, data: CheckIn, session: Session = DbSession, user: User = Depends(current_user)) -> ItemOut:
+    check = service.Check(
+        key=data.key,
+        result=ItemResult(data.result),
+        reason=data.reason,
+        volumes=data.volumes,
+        pages=data.pages,
+        materials=data.materials,
+    )
+    return ItemOut.model_validate(service.receive(session, user, batch_id, check))
+
+
+@router.post("/{batch_id}/confirm", response_model=BatchOut)
+def confirm(
+    batch_id: int, data: ConfirmIn, session: Session = DbSession, user: User = Depends(current_user)
+) -> BatchOut:
+    return batch_out(session, service.confirm(session, user, batch_id, data.side, data.sender_name))
+
+
+@router.get("/{batch_id}/receipt.pdf")
+def receipt(batch_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+    batch = service.get_batch(session, user, batch_id)
+    return Response(
+        service.receipt(session, user, batch_id),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{batch.number}-receipt.pdf"'},
+    )

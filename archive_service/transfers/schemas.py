@@ -1,0 +1,79 @@
+"""Pydantic shapes of transfer batches, register items and checks on receipt."""
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from archive_service.transfers.models import ItemResult, TransferKind, TransferStatus
+
+
+class ItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    row_no: int
+    retiree_name: str
+    citizen_id: str
+    archival_code: str | None
+    declared_volumes: int
+    declared_pages: int
+    declared_materials: int
+    missing_materials: str
+    missing_certificate: bool
+    classified: bool
+    result: ItemResult
+    reason: str
+    received_volumes: int | None
+    received_pages: int | None
+    received_materials: int | None
+    dossier_id: int | None
+    checked_at: datetime | None
+
+
+class ProgressOut(BaseModel):
+    total: int
+    checked: int
+    pending: int
+    accepted: int
+    discrepancies: int
+    rejected: int
+    volumes: int
+    pages: int
+    sender_due: date | None
+    receiver_due: date | None
+
+
+class BatchOut(BaseModel):
+    id: int
+    number: str
+    kind: TransferKind
+    status: TransferStatus
+    from_org: str
+    to_org: str
+    created_at: datetime
+    received_at: datetime | None
+    sender_confirmed_by: str | None
+    sender_confirmed_at: datetime | None
+    receiver_confirmed_at: datetime | None
+    manifest_sha256: str | None
+    progress: ProgressOut
+
+
+class BatchDetail(BatchOut):
+    items: list[ItemOut]
+
+
+class CheckIn(BaseModel):
+    """One volume checked against the register: scanned archival code, citizen ID or "#row"."""
+
+    key: str = Field(min_length=1, max_length=40)
+    result: Literal["accepted", "discrepancy", "rejected"] = "accepted"
+    reason: str = Field(default="", max_length=500)
+    volumes: int | None = None
+    pages: int | None = None
+    materials: int | None = None
+
+
+class ConfirmIn(BaseModel):
+    side: Literal["sender", "receiver"]
+    sender_name: str = Field(default="", max_length=100)
