@@ -26,6 +26,7 @@ from archive_service.web.access_pages import router as access_pages_router
 from archive_service.web.pages import render_error
 from archive_service.web.pages import router as pages_router
 from archive_service.web.shelving_pages import router as shelving_pages_router
+from archive_service.web.transfer_pages import router as transfer_pages_router
 
 log = logging.getLogger("archive")
 
@@ -137,5 +138,6 @@ def create_app() -> FastAPI:
     app.include_router(pages_router)
     app.include_router(access_pages_router)
     app.include_router(shelving_pages_router)
+    app.include_router(transfer_pages_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
     return app

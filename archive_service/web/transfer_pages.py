@@ -1,0 +1,147 @@
+"""Pages for transfer batches: the list with both deadlines, a batch's register, the receiving screen
+(keyboard only: scan, Enter), confirmation and the receipt. They call transfers.service like the API."""
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive_service.auth.models import User
+from archive_service.auth.permissions import Action, can
+from archive_service.deps import DbSession, current_user
+from archive_service.errors import ArchiveError
+from archive_service.organisations.models import Organisation, OrganisationKind
+from archive_service.transfers import service
+from archive_service.transfers.models import ItemResult, TransferItem
+from archive_service.transfers.routes import read_upload
+from archive_service.web.pages import templates
+
+router = APIRouter(include_in_schema=False)
+
+
+def _list_page(request: Request, session: Session, user: User, error: ArchiveError | None = None) -> HTMLResponse:
+    batches = service.list_batches(session, user)
+    enterprises = session.scalars(
+        select(Organisation).where(Organisation.kind == OrganisationKind.enterprise).order_by(Organisation.name)
+    ).all()
+    return templates.TemplateResponse(
+        request,
+        "transfers.html",
+        {
+            "user": user,
+            "rows": [(b, service.progress(session, b)) for b in batches],
+            "enterprises": enterprises,
+            "can_receive": can(user, Action.receive_transfers),
+            "error": error,
+        },
+        status_code=error.status if error else 200,
+    )
+
+
+@router.get("/transfers", response_class=HTMLResponse)
+def transfers_page(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+    return _list_page(request, session, user)
+
+
+@router.post("/transfers")
+async def upload_register(
+    request: Request,
+    enterprise_id: int = Form(...),
+    file: UploadFile = File(...),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    try:
+        batch = service.import_register(session, user, enterprise_id, await read_upload(file), file.filename or "")
+    except ArchiveError as error:
+        session.rollback()
+        return _list_page(request, session, user, error)
+    return RedirectResponse(f"/transfers/{batch.id}", status_code=303)
+
+
+def _batch_page(
+    request: Request, session: Session, user: User, batch_id: int, template: str, error: ArchiveError | None = None
+) -> HTMLResponse:
+    batch = service.get_batch(session, user, batch_id)
+    items = session.scalars(
+        select(TransferItem).where(TransferItem.batch_id == batch.id).order_by(TransferItem.row_no)
+    ).all()
+    recent = sorted((i for i in items if i.checked_at), key=lambda i: i.checked_at, reverse=True)[:8]  # type: ignore[arg-type,return-value]
+    return templates.TemplateResponse(
+        request,
+        template,
+        {
+            "user": user,
+            "batch": batch,
+            "items": items,
+            "recent": recent,
+            "progress": service.progress(session, batch),
+            "can_receive": can(user, Action.receive_transfers) and batch.to_org_id == user.organisation_id,
+            "error": error,
+            "done": request.query_params.get("done", ""),
+        },
+        status_code=error.status if error else 200,
+    )
+
+
+@router.get("/transfers/{batch_id}", response_class=HTMLResponse)
+def batch_page(
+    batch_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    return _batch_page(request, session, user, batch_id, "transfer.html")
+
+
+@router.get("/transfers/{batch_id}/receive", response_class=HTMLResponse)
+def receive_page(
+    batch_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    return _batch_page(request, session, user, batch_id, "receive.html")
+
+
+@router.post("/transfers/{batch_id}/receive")
+def receive(
+    batch_id: int,
+    request: Request,
+    key: str = Form(""),
+    result: str = Form("accepted"),
+    reason: str = Form(""),
+    volumes: str = Form(""),
+    pages: str = Form(""),
+    materials: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    try:
+        counts = {}
+        for name, text in (("volumes", volumes), ("pages", pages), ("materials", materials)):
+            if text.strip() and not text.strip().isdigit():
+                raise ArchiveError(f"{name}.number", f"“{text}”不是整数", name, 422)
+            counts[name] = int(text) if text.strip() else None
+        if result not in ("accepted", "discrepancy", "rejected"):
+            raise ArchiveError("result.unknown", "核对结果应为接收、有差异接收或退回", "result", 422)
+        item = service.receive(session, user, batch_id, service.Check(key, ItemResult(result), reason, **counts))
+    except ArchiveError as error:
+        session.rollback()
+        return _batch_page(request, session, user, batch_id, "receive.html", error)
+    done = f"第 {item.row_no} 行 {item.retiree_name}：{item.result.label}" + (
+        f"（{item.reason}）" if item.reason else ""
+    )
+    return RedirectResponse(f"/transfers/{batch_id}/receive?done={done}", status_code=303)
+
+
+@router.post("/transfers/{batch_id}/confirm")
+def confirm(
+    batch_id: int,
+    request: Request,
+    side: str = Form(""),
+    sender_name: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    try:
+        batch = service.confirm(session, user, batch_id, side, sender_name)
+    except ArchiveError as error:
+        session.rollback()
+        return _batch_page(request, session, user, batch_id, "transfer.html", error)
+    done = "双方已确认，批次办结" if batch.manifest_sha256 else ("移交方已确认" if side == "sender" else "接收方已确认")
+    return RedirectResponse(f"/transfers/{batch_id}?done={done}", status_code=303)

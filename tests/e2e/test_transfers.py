@@ -1,0 +1,87 @@
+"""Intake in the browser: upload a register (a bad one first), receive every volume with the keyboard
+only, both sides confirm, download the receipt and verify it. Screenshots in tests/e2e/artifacts/transfer-*.png."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.archive_service.test_transfers import as_csv, as_xlsx, row
+from tests.e2e.conftest import shot
+from tests.e2e.test_requests import sign_in
+
+pytestmark = pytest.mark.e2e
+
+ENTERPRISE = "北京红星电子仪器厂"  # registered in 东城: the area rule looks at each retiree
+
+
+def upload(page, server, tmp_path, name: str, data: bytes) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    page.goto(f"{server}/transfers")
+    page.get_by_label("移交企业").select_option(label=ENTERPRISE)
+    page.get_by_label("名册文件").set_input_files(str(path))
+    page.locator("#upload-register").click()
+    page.wait_for_load_state()
+
+
+def test_upload_receive_confirm_and_download_the_receipt(page, server, tmp_path):
+    sign_in(page, server, "clerk")
+    rows = [row(n + 40) for n in range(4)]
+    bad = [*rows, row(50, 领导人员="是"), row(51, 户籍地区划代码="310101", 居住地区划代码="310101")]
+    upload(page, server, tmp_path, "名册.csv", as_csv(bad))
+    problems = page.locator("#register-problems tbody tr")
+    assert problems.count() == 2
+    assert "领导人员" in problems.nth(0).inner_text() and "不在本馆辖区" in problems.nth(1).inner_text()
+    assert "未保存任何内容" in page.get_by_role("alert").inner_text()
+    shot(page, "transfer-bad-register")
+
+    upload(page, server, tmp_path, "名册.xlsx", as_xlsx(rows))
+    assert page.locator("#register tbody tr").count() == 4
+    number = page.locator("h1").inner_text().split()[1]
+    page.locator("#start-receiving").click()
+
+    key = page.get_by_label("扫描档号条码或输入公民身份号码（回车即按名册接收）")
+    for r in rows[:2]:  # a scanner types the code and Enter
+        key.fill(str(r["公民身份号码"]))
+        key.press("Enter")
+        page.wait_for_load_state()
+        assert "接收" in page.locator("#last").inner_text()
+    key = page.get_by_label("扫描档号条码或输入公民身份号码（回车即按名册接收）")
+    key.fill(str(rows[0]["公民身份号码"]))
+    key.press("Enter")
+    assert "不能重复登记" in page.get_by_role("alert").inner_text()
+    page.get_by_label("扫描档号条码或输入公民身份号码（回车即按名册接收）").fill(f"#{rows[2]['序号']}")
+    page.get_by_label("实收页数").fill("60")
+    page.get_by_label("实收页数").press("Enter")
+    assert "接收（有差异）" in page.locator("#last").inner_text() and "实收 60" in page.locator("#last").inner_text()
+    page.get_by_label("扫描档号条码或输入公民身份号码（回车即按名册接收）").fill(f"#{rows[3]['序号']}")
+    page.get_by_label("结果").select_option("rejected")
+    page.get_by_label("原因 / 说明（退回必填）").fill("卷皮破损")
+    page.get_by_label("原因 / 说明（退回必填）").press("Enter")
+    assert "退回" in page.locator("#last").inner_text()
+    shot(page, "transfer-receiving")
+
+    page.goto(page.url.replace("/receive", "").split("?")[0])
+    assert "4 / 4" in page.locator("#progress").inner_text()
+    page.get_by_label("移交方经办人").fill("刘移交")
+    page.locator("#confirm-sender").click()
+    page.locator("#confirm-receiver").click()
+    assert "双方已确认" in page.locator(".notice").inner_text()
+    with page.expect_download() as download:
+        page.locator("#receipt").click()
+    path = tmp_path / "receipt.pdf"
+    download.value.save_as(path)
+    shot(page, "transfer-confirmed")
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert number in text and "卷皮破损" in text
+    env_url = page.evaluate("() => location.origin")
+    assert env_url == server
+    # The receipt is checked against its own attached manifest (the server's database is not ours here).
+    check = subprocess.run(
+        [sys.executable, "-c", "import sys; from archive_service.transfers.receipt import read_receipt; "
+         "m, _, c = read_receipt(open(sys.argv[1], 'rb').read()); print(c.ok, c.printed == c.computed, m['number'])",
+         str(path)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert check.stdout.split() == ["True", "True", number]
