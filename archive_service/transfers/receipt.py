@@ -54,7 +54,7 @@ def receipt_pdf(manifest: dict[str, Any], canonical: bytes, sha256: str) -> byte
                 mask_citizen_id(i["citizen_id"]),
                 i["archival_code"] or "",
                 "/".join(str(x) for x in i["declared"]),
-                "/".join("" if x is None else str(x) for x in i["received"]),
+                "—" if i["received"][0] is None else "/".join(str(x) for x in i["received"]),
                 RESULT_LABELS[i["result"]],
                 Paragraph(i["reason"] or "", ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9)),
             ]
