@@ -20,7 +20,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def batch_out(session: Session, batch: TransferBatch, with_items: bool = False) -> BatchOut:
     p = service.progress(session, batch)
-    fields = dict(
+    out = BatchOut(
         id=batch.id,
         number=batch.number,
         kind=batch.kind,
@@ -35,10 +35,10 @@ def batch_out(session: Session, batch: TransferBatch, with_items: bool = False) 
         manifest_sha256=batch.manifest_sha256,
         progress=ProgressOut(**asdict(p), pending=p.pending),
     )
-    if with_items:
-        session.refresh(batch, ["items"])
-        return BatchDetail(**fields, items=[ItemOut.model_validate(i) for i in batch.items])
-    return BatchOut(**fields)
+    if not with_items:
+        return out
+    session.refresh(batch, ["items"])
+    return BatchDetail(**out.model_dump(), items=[ItemOut.model_validate(i) for i in batch.items])
 
 
 @router.get("/template.xlsx")
