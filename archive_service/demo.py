@@ -208,7 +208,33 @@ def load_demo(session: Session, retirees: int = 300, seed: int = 2026) -> dict[s
             note="退休人员社会化管理移交",
         )
     _demo_shelving(session, made["archivist"], made["admin"], enterprises[:4], rng)
+    _demo_register(session, made["clerk"], enterprises[4], rng)
     return {"organisations": 3 + len(enterprises), "users": len(users), "dossiers": sum(counts.values())}
+
+
+def _demo_register(session: Session, clerk: User, enterprise: Organisation, rng: random.Random) -> None:
+    """An open intake batch of twelve files from an enterprise registered in 东城 whose retirees live in
+    西城: its register waits on /transfers to be received."""
+    import csv
+    import io
+
+    from archive_service.transfers.register import HEADERS
+    from archive_service.transfers.service import import_register
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HEADERS)
+    for n in range(1, 13):
+        sex = "M" if n % 3 else "F"
+        born = date(rng.randint(1960, 1965), rng.randint(1, 12), rng.randint(1, 28))
+        name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(2))
+        retired = date(born.year + (60 if sex == "M" else 55), born.month, 1)
+        writer.writerow(
+            [n, name, "男" if sex == "M" else "女", citizen_id(XICHENG, born, 700 + n, sex), born.isoformat(),
+             retired.isoformat(), XICHENG, XICHENG, "", 1, rng.randint(60, 140), rng.randint(20, 45), "", "否", "否",
+             "否", ""]
+        )  # fmt: skip
+    import_register(session, clerk, enterprise.id, out.getvalue().encode(), "名册.csv")
 
 
 def _demo_shelving(

@@ -21,7 +21,7 @@ from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.shelving import planning
 from archive_service.shelving import service as shelving
 from archive_service.shelving.models import EnvironmentReading, RoomKind, ShelfSlot
-from archive_service.transfers.models import TransferBatch, TransferItem, TransferKind, TransferStatus
+from archive_service.transfers.models import ItemResult, TransferBatch, TransferItem, TransferKind, TransferStatus
 
 
 def user(session, username: str) -> User:
@@ -366,6 +366,10 @@ def test_forecast_reads_holdings_open_batches_projections_and_rooms(engine, demo
         session.flush()
         year = date.today().year
         params = shelving.ForecastParams(years=3, supplement_growth_pct=Decimal(0))
+        waiting = session.scalar(  # the demo's open batch and this one
+            select(func.count()).select_from(TransferItem).where(TransferItem.result == ItemResult.pending)
+        )
+        assert waiting == 7 + 12
         result = shelving.run_forecast(session, admin, params)
         held = session.scalar(
             select(func.count()).where(
@@ -374,8 +378,8 @@ def test_forecast_reads_holdings_open_batches_projections_and_rooms(engine, demo
         )
         projected = sum(p.retirees for p in shelving.projections(session, admin) if p.year == year)
         first = result.rows[0]
-        assert (first.year, first.intake_files) == (year, projected + 7)
-        assert first.volumes == held + projected + 14  # one volume per file so far, two per batch item
+        assert (first.year, first.intake_files) == (year, projected + 7 + 12)
+        assert first.volumes == held + projected + 14 + 12  # one volume per file so far; two per item of this batch
         assert result.inputs.thickness_mm == 30  # the bureau's first box profile
         assert [r.name for r in result.inputs.rooms] == ["一号库房", "二号库房"]  # store rooms only
         estimated = result.inputs.rooms[1]
