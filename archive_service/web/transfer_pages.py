@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, can
 from archive_service.deps import DbSession, current_user
+from archive_service.dossiers.models import Dossier
 from archive_service.errors import ArchiveError
 from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.transfers import service
@@ -66,6 +67,13 @@ def _batch_page(
     items = session.scalars(
         select(TransferItem).where(TransferItem.batch_id == batch.id).order_by(TransferItem.row_no)
     ).all()
+    codes = dict(
+        session.execute(
+            select(Dossier.id, Dossier.archival_code).where(
+                Dossier.id.in_([i.dossier_id for i in items if i.dossier_id])
+            )
+        ).all()
+    )
     recent = sorted((i for i in items if i.checked_at), key=lambda i: i.checked_at, reverse=True)[:8]  # type: ignore[arg-type,return-value]
     return templates.TemplateResponse(
         request,
@@ -74,6 +82,7 @@ def _batch_page(
             "user": user,
             "batch": batch,
             "items": items,
+            "codes": codes,
             "recent": recent,
             "progress": service.progress(session, batch),
             "can_receive": can(user, Action.receive_transfers) and batch.to_org_id == user.organisation_id,

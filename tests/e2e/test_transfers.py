@@ -75,6 +75,8 @@ def test_upload_receive_confirm_and_download_the_receipt(page, server, tmp_path)
     shot(page, "transfer-confirmed")
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert number in text and "卷皮破损" in text
+    codes = [c.inner_text() for c in page.locator("#register tbody tr td:nth-child(4) a").all()]
+    assert len(codes) == 3 and all(code.startswith("J102-RS-") for code in codes) and codes[0] in text
     env_url = page.evaluate("() => location.origin")
     assert env_url == server
     # The receipt is checked against its own attached manifest (the server's database is not ours here).
