@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.deps import DbSession, current_user
+from archive_service.dossiers.models import Dossier
 from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError
 from archive_service.shelving import planning, service
@@ -42,8 +43,7 @@ MAX_UPLOAD = 20 * 1024 * 1024
 
 
 def _room_out(session: Session, user: User, room_id: int) -> RoomOut:
-    use = next(r for r in service.occupancy(session, user) if r.id == room_id)
-    return RoomOut.model_validate(asdict(use))
+    return RoomOut.model_validate(asdict(service.occupancy(session, user, room_id)[0]))
 
 
 @router.get("/rooms", response_model=list[RoomOut])
@@ -95,10 +95,13 @@ def set_capacity(
     return _layer(service.set_slot_capacity(session, user, slot_id, data.capacity_volumes))
 
 
-def _placement(session: Session, dossier_id: int, archival_code: str, slot: ShelfSlot) -> Placement:
-    session.refresh(slot)
+def _placement(dossier: Dossier, slot: ShelfSlot) -> Placement:
     return Placement(
-        dossier_id=dossier_id, archival_code=archival_code, slot_id=slot.id, slot_code=slot.code, slot_label=slot.label
+        dossier_id=dossier.id,
+        archival_code=dossier.archival_code,
+        slot_id=slot.id,
+        slot_code=slot.code,
+        slot_label=slot.label,
     )
 
 
@@ -113,10 +116,7 @@ def assign(data: AssignIn, session: Session = DbSession, user: User = Depends(cu
     """Automatic places for the given files (or every file waiting); all or nothing."""
     files = None if data.dossier_ids is None else [get_dossier(session, user, i) for i in data.dossier_ids]
     placed = service.auto_assign(session, user, files, data.room_id)
-    codes = {d.id: d.archival_code for d in files} if files else {}
-    if not codes:
-        codes = {i: get_dossier(session, user, i).archival_code for i in placed}
-    return [_placement(session, i, codes[i], slot) for i, slot in placed.items()]
+    return [_placement(session.get(Dossier, i), slot) for i, slot in placed.items()]  # type: ignore[arg-type]
 
 
 @router.put("/dossiers/{dossier_id}/slot", response_model=Placement)
@@ -132,7 +132,7 @@ def place(
     else:
         raise ArchiveError("slot.required", "请扫描架位条码或选择架位", "slot_id", 422)
     service.place(session, user, dossier, slot)
-    return _placement(session, dossier.id, dossier.archival_code, slot)
+    return _placement(dossier, slot)
 
 
 @router.post("/labels")

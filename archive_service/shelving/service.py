@@ -31,6 +31,7 @@ from archive_service.shelving.models import (
     VolumeProfile,
 )
 from archive_service.transfers.models import ItemResult, TransferBatch, TransferItem, TransferStatus
+from archive_service.uploads import csv_text
 
 # Dossiers that have a home on the shelf: in the store, or out on loan and coming back to it.
 SHELVED_STATUSES = (DossierStatus.in_custody, DossierStatus.on_loan)
@@ -467,10 +468,10 @@ class RoomUse:
     units: list[UnitUse]
 
 
-def occupancy(session: Session, user: User) -> list[RoomUse]:
-    """Used / capacity per room, unit and layer, from the guarded counters."""
+def occupancy(session: Session, user: User, room_id: int | None = None) -> list[RoomUse]:
+    """Used / capacity per room (or of one room), unit and layer, from the guarded counters."""
     out = []
-    for room in rooms(session, user):
+    for room in rooms(session, user) if room_id is None else [get_room(session, user, room_id)]:
         units = []
         for unit in room.units:
             layers = [
@@ -660,16 +661,8 @@ def _int(text: str, low: int, high: int) -> int | None:
 
 
 def _csv_rows(data: bytes, headers: Sequence[str]) -> list[tuple[int, dict[str, str]]]:
-    """Rows of an uploaded CSV keyed by header, UTF-8 (with or without BOM) or GBK as Excel saves it."""
-    for encoding in ("utf-8-sig", "gbk"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ArchiveError("file.encoding", "文件编码无法识别，请以 UTF-8 或 GBK 编码的 CSV 上传", "file", 422)
-    reader = csv.DictReader(io.StringIO(text))
+    """Rows of an uploaded CSV keyed by header."""
+    reader = csv.DictReader(io.StringIO(csv_text(data)))
     missing = [h for h in headers if h not in (reader.fieldnames or [])]
     if missing:
         raise ArchiveError("file.headers", f"缺少列：{'、'.join(missing)}（表头应为 {','.join(headers)}）", "file", 422)
@@ -729,12 +722,23 @@ def forecast_inputs(
     _in_range(thickness, 5, 200, "thickness_mm", "卷盒厚度（mm）")
     per_file = Decimal(volumes) / files if files else Decimal(1)
     room_capacity = []
-    for use in occupancy(session, user):
-        if use.kind is not RoomKind.store:
-            continue
-        estimated = use.capacity == 0
-        capacity = use.capacity or int(use.usable_area_m2 * policy.shelving_m_per_m2 * 1000 / thickness)
-        room_capacity.append(planning.RoomCapacity(use.name, capacity, use.used, use.usable_area_m2, estimated))
+    totals = session.execute(
+        select(
+            Room.name,
+            Room.usable_area_m2,
+            func.coalesce(func.sum(ShelfSlot.capacity_volumes), 0),
+            func.coalesce(func.sum(ShelfSlot.used_volumes), 0),
+        )
+        .outerjoin(ShelvingUnit, ShelvingUnit.room_id == Room.id)
+        .outerjoin(ShelfSlot, ShelfSlot.unit_id == ShelvingUnit.id)
+        .where(Room.organisation_id == user.organisation_id, Room.kind == RoomKind.store)
+        .group_by(Room.id, Room.name, Room.usable_area_m2)
+        .order_by(Room.id)
+    )
+    for name, area, shelved_capacity, used in totals:
+        # A room without shelving yet: its capacity from the area and the shelving quota.
+        capacity = int(shelved_capacity) or int(area * policy.shelving_m_per_m2 * 1000 / thickness)
+        room_capacity.append(planning.RoomCapacity(name, capacity, int(used), area, not shelved_capacity))
     inputs = planning.ForecastInputs(
         start_year=start,
         years=years,

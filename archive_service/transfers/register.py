@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from archive_service.uploads import csv_text
 from archive_service.values import (
     ValueRuleError,
     check_archival_code,
@@ -151,19 +152,7 @@ def _xlsx_rows(data: bytes) -> list[tuple[Any, ...]]:
 
 
 def _csv_rows(data: bytes) -> list[tuple[Any, ...]]:
-    from archive_service.errors import ArchiveError
-
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ArchiveError("file.encoding", "CSV 编码无法识别，请以 UTF-8 或 GBK 保存", "file", 422)
-    if "\x00" in text:
-        raise ArchiveError("file.type", "文件不是文本格式的 CSV", "file", 422)
-    return [tuple(r) for r in csv.reader(io.StringIO(text))]
+    return [tuple(r) for r in csv.reader(io.StringIO(csv_text(data)))]
 
 
 # ---- one row, cell by cell --------------------------------------------------------------------

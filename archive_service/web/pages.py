@@ -1,6 +1,8 @@
 """Server-rendered pages in Simplified Chinese. They call the same services as the API."""
 
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -33,6 +35,14 @@ templates.env.globals.update(TOP_CLASS_NAMES=TOP_CLASS_NAMES, mask_citizen_id=ma
 # 材料形成时间 as catalogues print it: 1985.10.06, 1984.06 or 1998.
 templates.env.filters["partial_date"] = lambda v: ".".join(x for x in (v[:4], v[4:6], v[6:8]) if x) if v else ""
 router = APIRouter(include_in_schema=False)
+
+
+def form_number(text: str, field: str, kind: type = Decimal) -> Any:
+    """A number typed into a form field; empty means not given. Refused with the field's name."""
+    try:
+        return kind(text.strip()) if text.strip() else None
+    except (ValueError, InvalidOperation):
+        raise ArchiveError(f"{field}.number", f"“{text}”不是数字", field, 422) from None
 
 
 def render_error(request: Request, error: ArchiveError) -> HTMLResponse:

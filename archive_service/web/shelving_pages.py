@@ -2,7 +2,7 @@
 They call the shelving service like the API does; a refused form is shown again with the rule it broke."""
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -19,16 +19,9 @@ from archive_service.errors import ArchiveError
 from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.shelving import planning, service
 from archive_service.shelving.models import RoomKind
-from archive_service.web.pages import render_error, templates
+from archive_service.web.pages import form_number, render_error, templates
 
 router = APIRouter(include_in_schema=False)
-
-
-def _number(text: str, field: str, kind: type = Decimal) -> Any:
-    try:
-        return kind(text.strip()) if text.strip() else None
-    except (ValueError, InvalidOperation):
-        raise ArchiveError(f"{field}.number", f"“{text}”不是数字", field, 422) from None
 
 
 def _shelving_page(
@@ -77,7 +70,7 @@ def add_room(
     try:
         if kind not in RoomKind.__members__:
             raise ArchiveError("kind.unknown", "房间用途应为库房、阅档室或办公室", "kind", 422)
-        area = _number(usable_area_m2, "usable_area_m2")
+        area = form_number(usable_area_m2, "usable_area_m2")
         if area is None:
             raise ArchiveError("usable_area_m2.required", "请填写使用面积（m²）", "usable_area_m2", 422)
         room = service.add_room(session, user, service.RoomForm(name, RoomKind(kind), area))
@@ -95,7 +88,7 @@ def add_profile(
     user: User = Depends(current_user),
 ) -> Response:
     try:
-        thickness = _number(thickness_mm, "thickness_mm", int)
+        thickness = form_number(thickness_mm, "thickness_mm", int)
         if thickness is None:
             raise ArchiveError("thickness_mm.required", "请填写卷盒厚度（mm）", "thickness_mm", 422)
         profile = service.add_profile(session, user, name, thickness)
@@ -122,13 +115,13 @@ def add_unit(
     try:
         form = service.UnitForm(
             code=code,
-            columns=_number(columns, "columns", int) or 0,
-            sections=_number(sections, "sections", int) or 0,
-            layers=_number(layers, "layers", int) or 0,
-            sides=_number(sides, "sides", int) or 0,
-            usable_width_mm=_number(usable_width_mm, "usable_width_mm", int) or 0,
-            profile_id=_number(profile_id, "profile_id", int),
-            capacity_per_layer=_number(capacity_per_layer, "capacity_per_layer", int),
+            columns=form_number(columns, "columns", int) or 0,
+            sections=form_number(sections, "sections", int) or 0,
+            layers=form_number(layers, "layers", int) or 0,
+            sides=form_number(sides, "sides", int) or 0,
+            usable_width_mm=form_number(usable_width_mm, "usable_width_mm", int) or 0,
+            profile_id=form_number(profile_id, "profile_id", int),
+            capacity_per_layer=form_number(capacity_per_layer, "capacity_per_layer", int),
         )
         unit = service.add_unit(session, user, room_id, form)
     except ArchiveError as error:
@@ -144,14 +137,10 @@ def assign(
     user: User = Depends(current_user),
 ) -> Response:
     try:
-        placed = service.auto_assign(session, user, None, _number(room_id, "room_id", int))
+        placed = service.auto_assign(session, user, None, form_number(room_id, "room_id", int))
     except ArchiveError as error:
         return _refused(request, session, user, error)
-    session.flush()
-    rows = [
-        (session.get(Dossier, dossier_id), service.get_slot(session, user, slot.id))
-        for dossier_id, slot in placed.items()
-    ]
+    rows = [(session.get(Dossier, dossier_id), slot) for dossier_id, slot in placed.items()]
     return templates.TemplateResponse(
         request,
         "shelving_assigned.html",
@@ -193,7 +182,7 @@ def _room_page(
     request: Request, session: Session, user: User, room_id: int, error: ArchiveError | None = None, status: int = 200
 ) -> HTMLResponse:
     room = service.get_room(session, user, room_id)
-    use = next(r for r in service.occupancy(session, user) if r.id == room.id)
+    use = service.occupancy(session, user, room.id)[0]
     readings = service.readings(session, user, room.id)
     return templates.TemplateResponse(
         request,
@@ -234,8 +223,8 @@ def add_reading(
             when = datetime.fromisoformat(at.strip()) if at.strip() else datetime.now(service.BEIJING)
         except ValueError:
             raise ArchiveError("at.format", f"读数时间“{at}”应如 2026-11-23 09:00", "at", 422) from None
-        temperature = _number(temperature_c, "temperature_c")
-        humidity = _number(humidity_pct, "humidity_pct")
+        temperature = form_number(temperature_c, "temperature_c")
+        humidity = form_number(humidity_pct, "humidity_pct")
         if temperature is None or humidity is None:
             raise ArchiveError("reading.required", "请填写温度和相对湿度", "temperature_c", 422)
         service.record_reading(session, user, room_id, when, temperature, humidity)
@@ -295,11 +284,12 @@ def _planning_page(
     result = None
     try:
         params = service.ForecastParams(
-            years=_number(q.get("years", ""), "years", int),
-            start_year=_number(q.get("start_year", ""), "start_year", int),
-            other_stock_volumes=_number(q.get("other_stock_volumes", ""), "other_stock_volumes", int) or 0,
-            supplement_growth_pct=_number(q.get("supplement_growth_pct", "0.5"), "supplement_growth_pct") or Decimal(0),
-            thickness_mm=_number(q.get("thickness_mm", ""), "thickness_mm", int),
+            years=form_number(q.get("years", ""), "years", int),
+            start_year=form_number(q.get("start_year", ""), "start_year", int),
+            other_stock_volumes=form_number(q.get("other_stock_volumes", ""), "other_stock_volumes", int) or 0,
+            supplement_growth_pct=form_number(q.get("supplement_growth_pct", "0.5"), "supplement_growth_pct")
+            or Decimal(0),
+            thickness_mm=form_number(q.get("thickness_mm", ""), "thickness_mm", int),
         )
         result = service.run_forecast(session, user, params)
     except ArchiveError as e:
@@ -359,7 +349,11 @@ def set_projection(
 ) -> Response:
     try:
         service.set_projection(
-            session, user, enterprise_id, _number(year, "year", int) or 0, _number(retirees, "retirees", int) or 0
+            session,
+            user,
+            enterprise_id,
+            form_number(year, "year", int) or 0,
+            form_number(retirees, "retirees", int) or 0,
         )
     except ArchiveError as error:
         session.rollback()

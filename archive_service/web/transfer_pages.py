@@ -15,7 +15,7 @@ from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.transfers import service
 from archive_service.transfers.models import ItemResult, TransferItem
 from archive_service.transfers.routes import read_upload
-from archive_service.web.pages import templates
+from archive_service.web.pages import form_number, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -121,11 +121,10 @@ def receive(
     user: User = Depends(current_user),
 ) -> Response:
     try:
-        counts = {}
-        for name, text in (("volumes", volumes), ("pages", pages), ("materials", materials)):
-            if text.strip() and not text.strip().isdigit():
-                raise ArchiveError(f"{name}.number", f"“{text}”不是整数", name, 422)
-            counts[name] = int(text) if text.strip() else None
+        counts = {
+            name: form_number(text, name, int)
+            for name, text in (("volumes", volumes), ("pages", pages), ("materials", materials))
+        }
         if result not in ("accepted", "discrepancy", "rejected"):
             raise ArchiveError("result.unknown", "核对结果应为接收、有差异接收或退回", "result", 422)
         item = service.receive(session, user, batch_id, service.Check(key, ItemResult(result), reason, **counts))
