@@ -19,6 +19,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from archive_service.shelving.labels import FONT  # registers the embedded CJK font
+from archive_service.transfers import acceptance
 from archive_service.values import mask_citizen_id
 
 MANIFEST_NAME = "manifest.json"
@@ -42,7 +43,7 @@ def receipt_pdf(manifest: dict[str, Any], canonical: bytes, sha256: str) -> byte
             body,
         ),
         Paragraph(_counts(items, taken), body),
-        Paragraph(f"数字副本验收：{_acceptance(manifest.get('acceptance'))}", body),
+        Paragraph(f"数字化成果验收：{_acceptance(manifest.get('acceptance'))}", body),
         Spacer(1, 3 * mm),
     ]
     rows = [["序号", "姓名", "公民身份号码", "档号", "名册 卷/页/份", "实收 卷/页/份", "结果", "说明"]]
@@ -108,10 +109,8 @@ def _counts(items: list[dict[str, Any]], taken: list[dict[str, Any]]) -> str:
     )
 
 
-def _acceptance(acceptance: dict[str, Any] | None) -> str:
-    if not acceptance:
-        return "未进行（本批次未附数字副本验收结果）"
-    return str(acceptance.get("summary", acceptance))
+def _acceptance(record: dict[str, Any] | None) -> str:
+    return acceptance.summary(record)
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,21 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
+from archive_service.config import get_settings
 from archive_service.deps import DbSession, current_user
 from archive_service.errors import ArchiveError
+from archive_service.preservation.service import open_store
 from archive_service.transfers import register, service
 from archive_service.transfers.models import ItemResult, TransferBatch
-from archive_service.transfers.schemas import BatchDetail, BatchOut, CheckIn, ConfirmIn, ItemOut, ProgressOut
+from archive_service.transfers.schemas import (
+    BatchDetail,
+    BatchOut,
+    CheckIn,
+    ConfirmIn,
+    InspectionIn,
+    ItemOut,
+    ProgressOut,
+)
 
 router = APIRouter(prefix="/api/transfers", tags=["transfers"])
 MAX_REGISTER = 20 * 1024 * 1024
@@ -33,6 +43,7 @@ def batch_out(session: Session, batch: TransferBatch, with_items: bool = False) 
         sender_confirmed_at=batch.sender_confirmed_at,
         receiver_confirmed_at=batch.receiver_confirmed_at,
         manifest_sha256=batch.manifest_sha256,
+        acceptance=batch.acceptance,
         progress=ProgressOut(**asdict(p), pending=p.pending),
     )
     if not with_items:
@@ -92,6 +103,27 @@ def receive(batch_id: int, data: CheckIn, session: Session = DbSession, user: Us
         materials=data.materials,
     )
     return ItemOut.model_validate(service.receive(session, user, batch_id, check))
+
+
+@router.post("/{batch_id}/acceptance", response_model=BatchOut)
+def start_acceptance(batch_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> BatchOut:
+    """Machine-check every dossier's digitised copy; if all pass, draw the ≥ 5 % sample to inspect."""
+    service.start_acceptance(session, open_store(get_settings()), user, batch_id)
+    return batch_out(session, service.get_batch(session, user, batch_id))
+
+
+@router.post("/{batch_id}/acceptance/inspections", response_model=BatchOut)
+def inspect(
+    batch_id: int, data: InspectionIn, session: Session = DbSession, user: User = Depends(current_user)
+) -> BatchOut:
+    service.inspect_sample(session, user, batch_id, data.dossier_id, data.marks, data.note)
+    return batch_out(session, service.get_batch(session, user, batch_id))
+
+
+@router.post("/{batch_id}/acceptance/conclusion", response_model=BatchOut)
+def conclude(batch_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> BatchOut:
+    service.conclude_acceptance(session, user, batch_id)
+    return batch_out(session, service.get_batch(session, user, batch_id))
 
 
 @router.post("/{batch_id}/confirm", response_model=BatchOut)

@@ -1,7 +1,7 @@
 """Pydantic shapes of transfer batches, register items and checks on receipt."""
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,6 +56,7 @@ class BatchOut(BaseModel):
     sender_confirmed_at: datetime | None
     receiver_confirmed_at: datetime | None
     manifest_sha256: str | None
+    acceptance: dict[str, Any] | None  # the latest round of 验收, earlier rounds in its history
     progress: ProgressOut
 
 
@@ -77,3 +78,11 @@ class CheckIn(BaseModel):
 class ConfirmIn(BaseModel):
     side: Literal["sender", "receiver"]
     sender_name: str = Field(default="", max_length=100)
+
+
+class InspectionIn(BaseModel):
+    """The inspector's verdict on one sampled dossier: every criterion of acceptance.CRITERIA."""
+
+    dossier_id: int
+    marks: dict[str, bool]
+    note: str = Field(default="", max_length=1000)

@@ -17,9 +17,10 @@ from archive_service.dossiers.models import CustodyEventKind, Dossier, DossierSt
 from archive_service.dossiers.service import next_archival_code, record_custody
 from archive_service.errors import ArchiveError, Forbidden, NotFound
 from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel
-from archive_service.transfers import register
+from archive_service.transfers import acceptance, register
 from archive_service.transfers.models import ItemResult, TransferBatch, TransferItem, TransferKind, TransferStatus
 from archive_service.transfers.receipt import ReceiptCheck, read_receipt, receipt_pdf
+from storage import ObjectStore
 
 # 条例 第二十五条: the sender hands over within two months, the receiver audits and shelves within two
 # months of receipt. Shown as both clocks on the batch (STANDARDS Part A, Custody).
@@ -399,6 +400,35 @@ def _take_into_custody(session: Session, user: User, batch: TransferBatch, item:
     return dossier
 
 
+# ---- acceptance of the digitised copies -------------------------------------------------------
+
+
+def _batch_for_acceptance(session: Session, user: User, batch_id: int) -> TransferBatch:
+    require(user, Action.digitise)  # the archivist's work, like digitising itself
+    batch = get_batch(session, user, batch_id, lock=True)
+    if batch.to_org_id != user.organisation_id:
+        raise Forbidden("只有接收方可以验收")
+    if batch.status in (TransferStatus.confirmed, TransferStatus.cancelled):
+        raise ArchiveError("batch.closed", f"批次状态为{batch.status.label}，不能再验收", "batch_id", 409)
+    if progress(session, batch).pending:
+        raise ArchiveError("batch.pending_items", "名册中的档案全部核对后才能验收数字化成果", "batch_id", 409)
+    return batch
+
+
+def start_acceptance(session: Session, store: ObjectStore, user: User, batch_id: int) -> dict[str, Any]:
+    return acceptance.start(session, store, user, _batch_for_acceptance(session, user, batch_id))
+
+
+def inspect_sample(
+    session: Session, user: User, batch_id: int, dossier_id: int, marks: dict[str, bool], note: str = ""
+) -> dict[str, Any]:
+    return acceptance.inspect(session, user, _batch_for_acceptance(session, user, batch_id), dossier_id, marks, note)
+
+
+def conclude_acceptance(session: Session, user: User, batch_id: int) -> dict[str, Any]:
+    return acceptance.conclude(session, user, _batch_for_acceptance(session, user, batch_id))
+
+
 # ---- confirmation and the manifest ------------------------------------------------------------
 
 
@@ -415,6 +445,10 @@ def confirm(session: Session, user: User, batch_id: int, side: str, sender_name:
     still = progress(session, batch).pending
     if still:
         raise ArchiveError("batch.pending_items", f"尚有 {still} 份档案未核对，不能确认", "batch_id", 409)
+    if acceptance.has_digital_copies(session, batch) and (batch.acceptance or {}).get("result") != "passed":
+        raise ArchiveError(
+            "acceptance.not_passed", "本批次有数字化成果，验收合格后才能确认（DA/T 31 12.3）", "batch_id", 409
+        )
     batch.status = TransferStatus.received
     now = datetime.now(UTC)
     if side == "sender":
