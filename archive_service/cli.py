@@ -133,7 +133,7 @@ def demo(
         counts = load_demo(session, retirees=retirees)
     if with_scans:
         from archive_service.config import get_settings
-        from archive_service.demo import digitise_demo_dossier
+        from archive_service.demo import digitise_demo_dossier, digitised_demo_batch
         from archive_service.preservation.service import open_store
 
         settings = get_settings()
@@ -141,6 +141,9 @@ def demo(
         with transaction() as session:
             code = digitise_demo_dossier(session, open_store(settings), Path(settings.var_dir) / "digitise")
         typer.echo(f"demo data: {code} digitised; requests for it waiting for `approver` and approved for `sibao`")
+        with transaction() as session:
+            number = digitised_demo_batch(session, open_store(settings), Path(settings.var_dir) / "digitise")
+        typer.echo(f"demo data: intake batch {number} received with digitised copies, waiting for acceptance")
     typer.echo(f"demo data loaded: {counts}; every demo user's password is {DEMO_PASSWORD}")
 
 

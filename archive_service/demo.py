@@ -215,26 +215,71 @@ def load_demo(session: Session, retirees: int = 300, seed: int = 2026) -> dict[s
 def _demo_register(session: Session, clerk: User, enterprise: Organisation, rng: random.Random) -> None:
     """An open intake batch of twelve files from an enterprise registered in 东城 whose retirees live in
     西城: its register waits on /transfers to be received."""
-    import csv
-    import io
-
-    from archive_service.transfers.register import HEADERS
     from archive_service.transfers.service import import_register
 
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(HEADERS)
+    rows: list[list[object]] = []
     for n in range(1, 13):
         sex = "M" if n % 3 else "F"
         born = date(rng.randint(1960, 1965), rng.randint(1, 12), rng.randint(1, 28))
         name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(2))
         retired = date(born.year + (60 if sex == "M" else 55), born.month, 1)
-        writer.writerow(
+        rows.append(
             [n, name, "男" if sex == "M" else "女", citizen_id(XICHENG, born, 700 + n, sex), born.isoformat(),
              retired.isoformat(), XICHENG, XICHENG, "", 1, rng.randint(60, 140), rng.randint(20, 45), "", "否", "否",
              "否", ""]
         )  # fmt: skip
-    import_register(session, clerk, enterprise.id, out.getvalue().encode(), "名册.csv")
+    import_register(session, clerk, enterprise.id, _register_csv(rows), "名册.csv")
+
+
+def _register_csv(rows: list[list[object]]) -> bytes:
+    import csv
+    import io
+
+    from archive_service.transfers.register import HEADERS
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HEADERS)
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def digitised_demo_batch(session: Session, store: ObjectStore, work_root: Path) -> str:
+    """A received intake batch of three files whose digitised copies (blank sheets) came with them:
+    it waits on /transfers for the archivist's acceptance (验收) before both sides can confirm."""
+    import tempfile
+
+    from archive_service.digitisation.service import digitise_dossier
+    from archive_service.transfers.service import Check, import_register, receive
+    from digitise.specimen import draw_page, person, save_scan
+
+    clerk = session.scalar(select(User).where(User.username == "clerk"))
+    archivist = session.scalar(select(User).where(User.username == "archivist"))
+    enterprise = session.scalars(
+        select(Organisation).where(Organisation.kind == OrganisationKind.enterprise).order_by(Organisation.id)
+    ).all()[4]
+    assert clerk and archivist
+    rng = random.Random(7)
+    rows: list[list[object]] = []
+    for n in range(1, 4):
+        born = date(1962, n, 10 + n)
+        name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(2))
+        rows.append(
+            [n, name, "男", citizen_id(XICHENG, born, 800 + n, "M"), born.isoformat(), f"{born.year + 60}-{n:02d}-01",
+             XICHENG, XICHENG, "", 1, 2, 2, "", "否", "否", "否", ""]
+        )  # fmt: skip
+    batch = import_register(session, clerk, enterprise.id, _register_csv(rows), "名册.csv")
+    with tempfile.TemporaryDirectory() as tmp:
+        sheet = draw_page(rng, person(rng), blank=True, dpi=200, noise=0)
+        scans = [save_scan(sheet, Path(tmp) / f"{i}.tif") for i in (1, 2)]
+        for n in range(1, 4):
+            item = receive(session, clerk, batch.id, Check(f"#{n}"))
+            dossier = session.get(Dossier, item.dossier_id)
+            assert dossier is not None
+            outcome = digitise_dossier(session, store, archivist, dossier, scans, jobs=1, work_root=work_root)
+            if not outcome.ok:
+                raise RuntimeError(outcome.report)
+    return batch.number
 
 
 def _demo_shelving(

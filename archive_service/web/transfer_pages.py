@@ -8,11 +8,13 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, can
+from archive_service.config import get_settings
 from archive_service.deps import DbSession, current_user
 from archive_service.dossiers.models import Dossier
 from archive_service.errors import ArchiveError
 from archive_service.organisations.models import Organisation, OrganisationKind
-from archive_service.transfers import service
+from archive_service.preservation.service import open_store
+from archive_service.transfers import acceptance, service
 from archive_service.transfers.models import ItemResult, TransferItem
 from archive_service.transfers.routes import read_upload
 from archive_service.web.pages import form_number, templates
@@ -86,6 +88,12 @@ def _batch_page(
             "recent": recent,
             "progress": service.progress(session, batch),
             "can_receive": can(user, Action.receive_transfers) and batch.to_org_id == user.organisation_id,
+            "can_accept": can(user, Action.digitise) and batch.to_org_id == user.organisation_id,
+            "with_copies": acceptance.has_digital_copies(session, batch),
+            "acceptance": batch.acceptance,
+            "acceptance_summary": acceptance.summary(batch.acceptance),
+            "criteria": acceptance.CRITERIA,
+            "machine_checks": acceptance.MACHINE_CHECKS,
             "error": error,
             "done": request.query_params.get("done", ""),
         },
@@ -153,3 +161,34 @@ def confirm(
         return _batch_page(request, session, user, batch_id, "transfer.html", error)
     done = "双方已确认，批次办结" if batch.manifest_sha256 else ("移交方已确认" if side == "sender" else "接收方已确认")
     return RedirectResponse(f"/transfers/{batch_id}?done={done}", status_code=303)
+
+
+@router.post("/transfers/{batch_id}/acceptance")
+async def acceptance_step(
+    batch_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    """One step of 验收: start a round (machine checks + sample), record one sampled dossier, conclude."""
+    form = await request.form()
+    step = str(form.get("step", ""))
+    try:
+        if step == "start":
+            record = service.start_acceptance(session, open_store(get_settings()), user, batch_id)
+            done = "机检完成，已抽取样本" if record["stage"] == "inspecting" else "机检不合格，见下方问题"
+        elif step == "inspect":
+            dossier_id = form_number(str(form.get("dossier_id", "")), "dossier_id", int)
+            marks = {}
+            for criterion in acceptance.CRITERIA:
+                verdict = str(form.get(criterion, ""))
+                if verdict in ("pass", "fail"):
+                    marks[criterion] = verdict == "pass"
+            service.inspect_sample(session, user, batch_id, dossier_id or 0, marks, str(form.get("note", "")))
+            done = "已记录该样本的检查结果"
+        elif step == "conclude":
+            record = service.conclude_acceptance(session, user, batch_id)
+            done = "验收合格" if record["result"] == "passed" else "验收不合格"
+        else:
+            raise ArchiveError("step.unknown", "未知的验收步骤", "step", 422)
+    except ArchiveError as error:
+        session.rollback()
+        return _batch_page(request, session, user, batch_id, "transfer.html", error)
+    return RedirectResponse(f"/transfers/{batch_id}?done={done}#acceptance", status_code=303)

@@ -87,3 +87,38 @@ def test_upload_receive_confirm_and_download_the_receipt(page, server, tmp_path)
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert check.stdout.split() == ["True", "True", number]
+
+
+def test_acceptance_of_digitised_copies_then_confirmation(page, server, tmp_path):
+    """The demo's received batch came with digitised copies: the archivist runs the machine checks, inspects
+    the drawn sample, and only a passed acceptance lets both sides confirm; the receipt prints it."""
+    sign_in(page, server, "archivist")
+    batches = page.request.get(f"{server}/api/transfers").json()
+    batch = next(b for b in batches if b["progress"]["total"] == 3 and b["progress"]["pending"] == 0)
+    page.goto(f"{server}/transfers/{batch['id']}")
+    page.get_by_label("移交方经办人").fill("刘移交")
+    page.locator("#confirm-sender").click()
+    assert "验收合格后才能确认" in page.get_by_role("alert").inner_text()
+    page.locator("#start-acceptance").click()
+    assert "机检 3/3 份通过" in page.locator("#acceptance-summary").inner_text()
+    sample = page.locator("form.sample")
+    assert sample.count() == 1
+    page.locator("#conclude-acceptance").click()  # too early: the sample is not inspected yet
+    assert "未检查" in page.get_by_role("alert").inner_text()
+    sample = page.locator("form.sample").first
+    for label in ("目录与图像对应", "图像完整", "图像清晰可辨", "方向正确", "档号、姓名等著录"):
+        sample.get_by_label(label).select_option("pass")
+    sample.get_by_role("button", name="保存此样本").click()
+    assert "已检查" in page.locator("form.sample").first.inner_text()
+    page.locator("#conclude-acceptance").click()
+    assert "结论：合格" in page.locator("#acceptance-summary").inner_text()
+    shot(page, "transfer-acceptance")
+    page.get_by_label("移交方经办人").fill("刘移交")
+    page.locator("#confirm-sender").click()
+    page.locator("#confirm-receiver").click()
+    with page.expect_download() as download:
+        page.locator("#receipt").click()
+    path = tmp_path / "receipt.pdf"
+    download.value.save_as(path)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "结论：合格" in text and "抽检 1 份" in text
