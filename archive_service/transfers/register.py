@@ -152,7 +152,11 @@ def _xlsx_rows(data: bytes) -> list[tuple[Any, ...]]:
 
 
 def _csv_rows(data: bytes) -> list[tuple[Any, ...]]:
-    return [tuple(r) for r in csv.reader(io.StringIO(csv_text(data)))]
+    text = csv_text(data)
+    first = text.split("\n", 1)[0]
+    # Rows copied from a spreadsheet and pasted on the page arrive tab-separated.
+    delimiter = "\t" if "\t" in first and "," not in first else ","
+    return [tuple(r) for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
 
 
 # ---- one row, cell by cell --------------------------------------------------------------------

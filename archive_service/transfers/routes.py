@@ -20,6 +20,7 @@ from archive_service.transfers.schemas import (
     ConfirmIn,
     InspectionIn,
     ItemOut,
+    MonthFiguresOut,
     ProgressOut,
 )
 
@@ -65,6 +66,26 @@ def template(user: User = Depends(current_user)) -> Response:
 @router.get("", response_model=list[BatchOut])
 def list_batches(session: Session = DbSession, user: User = Depends(current_user)) -> list[BatchOut]:
     return [batch_out(session, b) for b in service.list_batches(session, user)]
+
+
+@router.get("/statistics", response_model=list[MonthFiguresOut])
+def statistics(
+    year: int | None = None, session: Session = DbSession, user: User = Depends(current_user)
+) -> list[MonthFiguresOut]:
+    """Per enterprise and month: files expected (register rows), received, rejected, digitised."""
+    return [MonthFiguresOut(**asdict(r)) for r in service.statistics(session, user, year)]
+
+
+@router.get("/statistics.xlsx")
+def statistics_xlsx(
+    year: int | None = None, session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    rows = service.statistics(session, user, year)
+    return Response(
+        service.statistics_xlsx(rows),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="transfer-statistics-{year or "all"}.xlsx"'},
+    )
 
 
 async def read_upload(file: UploadFile) -> bytes:

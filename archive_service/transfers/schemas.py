@@ -86,3 +86,12 @@ class InspectionIn(BaseModel):
     dossier_id: int
     marks: dict[str, bool]
     note: str = Field(default="", max_length=1000)
+
+
+class MonthFiguresOut(BaseModel):
+    enterprise: str
+    month: str
+    expected: int
+    received: int
+    rejected: int
+    digitised: int

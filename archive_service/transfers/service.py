@@ -2,9 +2,10 @@
 confirmation, the canonical manifest behind the receipt. Routes, pages and the CLI call these."""
 
 import hashlib
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import orjson
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, require
-from archive_service.dossiers.models import CustodyEventKind, Dossier, DossierStatus, Retiree
+from archive_service.dossiers.models import CustodyEventKind, DigitalObject, Dossier, DossierStatus, Retiree
 from archive_service.dossiers.service import next_archival_code, record_custody
 from archive_service.errors import ArchiveError, Forbidden, NotFound
 from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel
@@ -563,3 +564,89 @@ def verify_receipt(session: Session, data: bytes) -> ReceiptCheck:
             if manifest_sha256(manifest(session, batch)) != batch.manifest_sha256:
                 problems.append("本系统中的批次记录在确认后被改动")
     return replace(check, problems=problems)
+
+
+# ---- statistics -------------------------------------------------------------------------------
+
+BEIJING = timezone(timedelta(hours=8))  # months are counted in the bureau's local time
+
+
+@dataclass
+class MonthFigures:
+    enterprise: str
+    month: str  # YYYY-MM
+    expected: int = 0  # register rows of batches registered that month
+    received: int = 0  # volumes checked in (incl. with a discrepancy) that month
+    rejected: int = 0  # returned to the enterprise that month
+    digitised: int = 0  # received files whose first digitised copy was made that month
+
+
+def statistics(session: Session, user: User, year: int | None = None) -> list[MonthFigures]:
+    """Per enterprise and month: files expected, received, rejected and digitised (intake batches only)."""
+    require(user, Action.view_dossiers)
+    if year is not None and not 2000 <= year <= 2100:
+        raise ArchiveError("year.range", "年份须在 2000–2100 之间", "year", 422)
+    ours = (TransferBatch.to_org_id == user.organisation_id, TransferBatch.kind == TransferKind.intake)
+    figures: dict[tuple[str, str], MonthFigures] = {}
+
+    def count(enterprise: str, at: datetime | None, field: str) -> None:
+        if at is None:
+            return
+        local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(BEIJING)
+        if year is not None and local.year != year:
+            return
+        key = (enterprise, f"{local:%Y-%m}")
+        row = figures.setdefault(key, MonthFigures(*key))
+        setattr(row, field, getattr(row, field) + 1)
+
+    items = session.execute(
+        select(Organisation.name, TransferBatch.created_at, TransferItem.result, TransferItem.checked_at)
+        .select_from(TransferItem)
+        .join(TransferBatch, TransferItem.batch_id == TransferBatch.id)
+        .join(Organisation, Organisation.id == TransferBatch.from_org_id)
+        .where(*ours)
+    )
+    for enterprise, registered_at, result, checked_at in items:
+        count(enterprise, registered_at, "expected")
+        if result in (ItemResult.accepted, ItemResult.discrepancy):
+            count(enterprise, checked_at, "received")
+        elif result is ItemResult.rejected:
+            count(enterprise, checked_at, "rejected")
+    digitised = session.execute(
+        select(Organisation.name, func.min(DigitalObject.created_at))
+        .select_from(TransferItem)
+        .join(TransferBatch, TransferItem.batch_id == TransferBatch.id)
+        .join(Organisation, Organisation.id == TransferBatch.from_org_id)
+        .join(DigitalObject, (DigitalObject.dossier_id == TransferItem.dossier_id) & (DigitalObject.role == "use_copy"))
+        .where(*ours)
+        .group_by(TransferItem.id, Organisation.name)
+    )
+    for enterprise, first_copy_at in digitised:
+        count(enterprise, first_copy_at, "digitised")
+    return sorted(figures.values(), key=lambda f: (f.month, f.enterprise))
+
+
+STATISTICS_HEADERS = ("企业", "月份", "应移交（名册）", "已接收", "退回", "已数字化")
+
+
+def statistics_xlsx(rows: list[MonthFigures]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "移交接收统计"
+    sheet.append(list(STATISTICS_HEADERS))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for r in rows:
+        sheet.append([r.enterprise, r.month, r.expected, r.received, r.rejected, r.digitised])
+    sheet.append(
+        ["合计", "", *(sum(getattr(r, f) for r in rows) for f in ("expected", "received", "rejected", "digitised"))]
+    )
+    sheet.column_dimensions["A"].width = 32
+    sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -14,7 +14,7 @@ from archive_service.dossiers.models import Dossier
 from archive_service.errors import ArchiveError
 from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.preservation.service import open_store
-from archive_service.transfers import acceptance, service
+from archive_service.transfers import acceptance, register, service
 from archive_service.transfers.models import ItemResult, TransferItem
 from archive_service.transfers.routes import read_upload
 from archive_service.web.pages import form_number, templates
@@ -22,7 +22,9 @@ from archive_service.web.pages import form_number, templates
 router = APIRouter(include_in_schema=False)
 
 
-def _list_page(request: Request, session: Session, user: User, error: ArchiveError | None = None) -> HTMLResponse:
+def _list_page(
+    request: Request, session: Session, user: User, error: ArchiveError | None = None, pasted: str = ""
+) -> HTMLResponse:
     batches = service.list_batches(session, user)
     enterprises = session.scalars(
         select(Organisation).where(Organisation.kind == OrganisationKind.enterprise).order_by(Organisation.name)
@@ -34,6 +36,8 @@ def _list_page(request: Request, session: Session, user: User, error: ArchiveErr
             "user": user,
             "rows": [(b, service.progress(session, b)) for b in batches],
             "enterprises": enterprises,
+            "headers": "\t".join(register.HEADERS),
+            "pasted": pasted,  # a refused register entered on the page is shown again, not lost
             "can_receive": can(user, Action.receive_transfers),
             "error": error,
         },
@@ -60,6 +64,42 @@ async def upload_register(
         session.rollback()
         return _list_page(request, session, user, error)
     return RedirectResponse(f"/transfers/{batch.id}", status_code=303)
+
+
+@router.post("/transfers/pasted")
+def paste_register(
+    request: Request,
+    enterprise_id: int = Form(...),
+    rows: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    """A register entered on the page: rows typed or pasted from a spreadsheet, the header row first."""
+    try:
+        batch = service.import_register(session, user, enterprise_id, rows.encode("utf-8"), "名册.txt")
+    except ArchiveError as error:
+        session.rollback()
+        return _list_page(request, session, user, error, pasted=rows)
+    return RedirectResponse(f"/transfers/{batch.id}", status_code=303)
+
+
+@router.get("/transfers/statistics", response_class=HTMLResponse)
+def statistics_page(
+    request: Request, year: str = "", session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    try:
+        chosen = form_number(year, "year", int)
+        rows = service.statistics(session, user, chosen)
+        error = None
+    except ArchiveError as e:
+        chosen, rows, error = None, [], e
+    totals = {f: sum(getattr(r, f) for r in rows) for f in ("expected", "received", "rejected", "digitised")}
+    return templates.TemplateResponse(
+        request,
+        "transfer_statistics.html",
+        {"user": user, "rows": rows, "totals": totals, "year": chosen, "error": error},
+        status_code=error.status if error else 200,
+    )
 
 
 def _batch_page(

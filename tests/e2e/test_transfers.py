@@ -122,3 +122,24 @@ def test_acceptance_of_digitised_copies_then_confirmation(page, server, tmp_path
     download.value.save_as(path)
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert "结论：合格" in text and "抽检 1 份" in text
+
+
+def test_statistics_page_and_export(page, server, tmp_path):
+    sign_in(page, server, "clerk")
+    page.goto(f"{server}/transfers")
+    page.get_by_role("link", name="统计").click()
+    cells = page.locator("#statistics tbody tr").first.locator("td").all_inner_texts()
+    assert ENTERPRISE in page.locator("#statistics").inner_text() and len(cells) == 6
+    page.get_by_label("年份").fill("1999")
+    page.get_by_label("年份").press("Enter")
+    assert "无数据" in page.locator("#statistics").inner_text()
+    page.get_by_label("年份").fill("")
+    page.get_by_label("年份").press("Enter")
+    with page.expect_download() as download:
+        page.locator("#statistics-xlsx").click()
+    path = tmp_path / "stats.xlsx"
+    download.value.save_as(path)
+    from openpyxl import load_workbook
+
+    assert load_workbook(path).active["A1"].value == "企业"
+    shot(page, "transfer-statistics")
