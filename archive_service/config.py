@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     login_max_failures: int = 5  # failed logins per user name and address within the window
     login_window_minutes: int = 15
     secure_cookies: bool = False  # set true behind HTTPS
+    # 转递: the sending bureau's access to a digitised file it sent on — "move" (it goes with the file) or
+    # "retain" (the sender keeps read access to the copy as it was when the file left).
+    onward_digital_copy: Literal["move", "retain"] = "move"
     purposes_file: Path | None = None  # empty: the purposes shipped in access/purposes.toml
 
     @property

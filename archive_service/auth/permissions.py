@@ -22,6 +22,7 @@ class Action(enum.StrEnum):
     record_environment = "record_environment"  # store-room temperature and humidity readings
     plan_capacity = "plan_capacity"  # projected retirements and the capacity forecast
     set_space_policy = "set_space_policy"  # the bureau's m² / staffing policy figures
+    send_onward = "send_onward"  # send files on to another bureau when a retiree moves (转递)
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
@@ -29,7 +30,7 @@ GRANTS: dict[Role, frozenset[Action]] = {
     Role.archivist: frozenset(
         {Action.view_dossiers, Action.register_dossier, Action.receive_transfers, Action.digitise,
          Action.read_digital_copy, Action.serve_requests, Action.manage_shelving, Action.record_environment,
-         Action.plan_capacity}
+         Action.plan_capacity, Action.send_onward}
     ),
     Role.approver: frozenset({Action.view_dossiers, Action.approve_requests}),
     # Requesters reach dossiers only through approved retrieval requests, never by browsing.

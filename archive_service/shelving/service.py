@@ -279,6 +279,15 @@ def _release(session: Session, slot_id: int, volumes: int) -> None:
     )
 
 
+def take_off_shelf(session: Session, dossier: Dossier) -> int | None:
+    """Free a dossier's place when it leaves the bureau (转递); the slot it had, for the custody event."""
+    previous = dossier.shelf_slot_id
+    if previous is not None:
+        _release(session, previous, dossier.volumes)
+        dossier.shelf_slot_id = None
+    return previous
+
+
 def _check_shelvable(dossier: Dossier, user: User) -> None:
     if dossier.custodian_id != user.organisation_id:
         raise NotFound("该档案", "dossier_id")

@@ -66,6 +66,7 @@ class TransferBatch(Base):
     receiver_confirmed_at: Mapped[datetime | None]
     acceptance: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # 验收 result printed on the receipt
     manifest_sha256: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")  # e.g. why a file is sent on (转递)
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic lock between clerks
 
     from_org: Mapped[Organisation] = relationship(foreign_keys=[from_org_id], lazy="joined")
@@ -111,3 +112,18 @@ class TransferItem(Base):
     checked_at: Mapped[datetime | None]
 
     batch: Mapped[TransferBatch] = relationship(back_populates="items")
+
+
+class RetainedCopy(Base):
+    """The sending bureau's copy of a digitised file it sent on (转递) when the installation is set to
+    retain copies (ARCHIVE_ONWARD_DIGITAL_COPY=retain): which object it may still open, and why."""
+
+    __tablename__ = "retained_copy"
+    __table_args__ = (UniqueConstraint("organisation_id", "digital_object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"))
+    digital_object_id: Mapped[int] = mapped_column(ForeignKey("digital_object.id"))
+    transfer_batch_id: Mapped[int] = mapped_column(ForeignKey("transfer_batch.id"), index=True)
+    retained_at: Mapped[datetime] = mapped_column(default=utcnow)

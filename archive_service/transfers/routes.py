@@ -21,6 +21,7 @@ from archive_service.transfers.schemas import (
     InspectionIn,
     ItemOut,
     MonthFiguresOut,
+    OnwardIn,
     ProgressOut,
 )
 
@@ -105,6 +106,13 @@ async def create_batch(
     """Create a batch from the enterprise's register (.xlsx or .csv). 422 with every problem when any row
     breaks a rule; nothing is saved then."""
     batch = service.import_register(session, user, enterprise_id, await read_upload(file), file.filename or "")
+    return batch_out(session, batch, with_items=True)
+
+
+@router.post("/onward", response_model=BatchDetail, status_code=201)
+def send_onward(data: OnwardIn, session: Session = DbSession, user: User = Depends(current_user)) -> BatchOut:
+    """转递 to another bureau. 422 with every code that cannot go (not held, not in custody); nothing sent then."""
+    batch = service.send_onward(session, user, data.to_org_id, data.archival_codes, data.note)
     return batch_out(session, batch, with_items=True)
 
 

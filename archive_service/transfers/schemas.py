@@ -95,3 +95,11 @@ class MonthFiguresOut(BaseModel):
     received: int
     rejected: int
     digitised: int
+
+
+class OnwardIn(BaseModel):
+    """转递: the files to send on (archival codes) and to which bureau, with the reason."""
+
+    to_org_id: int
+    archival_codes: list[str] = Field(min_length=1, max_length=10000)
+    note: str = Field(max_length=500)

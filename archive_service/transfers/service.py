@@ -14,12 +14,21 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, require
+from archive_service.config import get_settings
 from archive_service.dossiers.models import CustodyEventKind, DigitalObject, Dossier, DossierStatus, Retiree
 from archive_service.dossiers.service import next_archival_code, record_custody
 from archive_service.errors import ArchiveError, Forbidden, NotFound
 from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel
+from archive_service.shelving.service import take_off_shelf
 from archive_service.transfers import acceptance, register
-from archive_service.transfers.models import ItemResult, TransferBatch, TransferItem, TransferKind, TransferStatus
+from archive_service.transfers.models import (
+    ItemResult,
+    RetainedCopy,
+    TransferBatch,
+    TransferItem,
+    TransferKind,
+    TransferStatus,
+)
 from archive_service.transfers.receipt import ReceiptCheck, read_receipt, receipt_pdf
 from storage import ObjectStore
 
@@ -191,8 +200,8 @@ def _existing(session: Session, column: Any, values: list[str], base: Any = None
     return found
 
 
-def _next_number(session: Session, year: int) -> str:
-    prefix = f"YJ{year}-"
+def _next_number(session: Session, year: int, kind: TransferKind = TransferKind.intake) -> str:
+    prefix = f"{'YJ' if kind is TransferKind.intake else 'ZD'}{year}-"  # 移交 / 转递
     last = session.scalar(select(func.max(TransferBatch.number)).where(TransferBatch.number.startswith(prefix)))
     return f"{prefix}{int(last.rsplit('-', 1)[1]) + 1 if last else 1:04d}"
 
@@ -342,7 +351,9 @@ def receive(session: Session, user: User, batch_id: int, check: Check) -> Transf
     if batch.status is TransferStatus.registered:
         batch.status = TransferStatus.receiving
         batch.received_at = datetime.now(UTC)
-    if result is not ItemResult.rejected:
+    if batch.kind is TransferKind.onward:
+        _settle_onward_item(session, user, batch, item)
+    elif result is not ItemResult.rejected:
         item.dossier_id = _take_into_custody(session, user, batch, item).id
     session.flush()
     return item
@@ -401,6 +412,161 @@ def _take_into_custody(session: Session, user: User, batch: TransferBatch, item:
     return dossier
 
 
+# ---- 转递: sending files on to another bureau ----------------------------------------------------
+
+
+def send_onward(
+    session: Session, user: User, to_org_id: int, archival_codes: Sequence[str], note: str = ""
+) -> TransferBatch:
+    """Send files to the bureau of the place a retiree moved to (002 第二十二条): one batch, the same
+    register, receiving and confirmation as an intake. The files leave the shelves now and stay in
+    transfer until the receiving bureau checks them in. Every problem is listed; any problem sends nothing."""
+    require(user, Action.send_onward)
+    target = session.get(Organisation, to_org_id)
+    if target is None or target.kind is not OrganisationKind.bureau or target.id == user.organisation_id:
+        raise ArchiveError("to_org_id.bureau", "请选择另一个档案馆作为接收方", "to_org_id", 422)
+    codes = list(dict.fromkeys(c.strip().upper() for c in archival_codes if c.strip()))
+    if not codes:
+        raise ArchiveError("archival_codes.required", "请扫描或输入要转递的档号", "archival_codes", 422)
+    if not 2 <= len(note.strip()) <= 500:
+        raise ArchiveError("note.required", "请写明转递原因（如：户籍迁至某地，2–500 字）", "note", 422)
+    found = {
+        d.archival_code: d
+        for d in session.scalars(
+            select(Dossier).where(Dossier.archival_code.in_(codes), Dossier.custodian_id == user.organisation_id)
+        )
+    }
+    problems = []
+    for n, code in enumerate(codes, start=1):
+        dossier = found.get(code)
+        if dossier is None:
+            problems.append(register.Problem(n, "档号", "archival_code.not_held", f"本馆没有档号为 {code} 的档案"))
+        elif dossier.status is not DossierStatus.in_custody:
+            problems.append(
+                register.Problem(
+                    n, "档号", "dossier.status", f"{code} 状态为{dossier.status.label}，在馆的档案才能转递"
+                )
+            )
+    if problems:
+        raise ArchiveError(
+            "archival_codes.rows",
+            f"{len(problems)} 个档号不能转递，未转递任何档案：" + "；".join(p.message for p in problems[:5]),
+            "archival_codes",
+            422,
+            problems=[p.as_dict() for p in problems],
+        )
+    now = datetime.now(UTC)
+    batch = TransferBatch(
+        number=_next_number(session, now.year, TransferKind.onward),
+        kind=TransferKind.onward,
+        from_org_id=user.organisation_id,
+        to_org_id=target.id,
+        status=TransferStatus.registered,
+        created_by_id=user.id,
+        sent_at=now,
+        note=note.strip(),
+    )
+    session.add(batch)
+    session.flush()
+    for n, code in enumerate(codes, start=1):
+        dossier = found[code]
+        r = dossier.retiree
+        session.add(
+            TransferItem(
+                batch_id=batch.id,
+                row_no=n,
+                citizen_id=r.citizen_id,
+                retiree_name=r.name,
+                sex=r.sex,
+                birth_date=r.birth_date,
+                retirement_date=r.retirement_date,
+                hukou_region_code=r.hukou_region_code,
+                residence_region_code=r.residence_region_code,
+                archival_code=code,
+                declared_volumes=dossier.volumes,
+                declared_pages=dossier.pages,
+                declared_materials=len(dossier.materials),
+                classified=r.classified_unit,
+                dossier_id=dossier.id,
+                result=ItemResult.pending,
+            )
+        )
+        slot = take_off_shelf(session, dossier)
+        dossier.status = DossierStatus.in_transfer
+        record_custody(
+            session,
+            dossier,
+            CustodyEventKind.transfer_sent,
+            actor=user,
+            from_org_id=user.organisation_id,
+            to_org_id=target.id,
+            from_slot_id=slot,
+            transfer_batch_id=batch.id,
+            note=f"转递批次 {batch.number} 至 {target.name}：{batch.note}",
+        )
+    session.flush()
+    session.expire(batch, ["items"])
+    return batch
+
+
+def _settle_onward_item(session: Session, user: User, batch: TransferBatch, item: TransferItem) -> None:
+    """A checked 转递 volume: accepted, the receiving bureau becomes its custodian (and the sender keeps
+    a copy of the digitised file if so configured); rejected, it goes back to the sender."""
+    dossier = session.get(Dossier, item.dossier_id)
+    assert dossier is not None
+    if item.result is ItemResult.rejected:
+        dossier.status = DossierStatus.in_custody
+        record_custody(
+            session,
+            dossier,
+            CustodyEventKind.received,
+            actor=user,
+            from_org_id=batch.to_org_id,
+            to_org_id=batch.from_org_id,
+            transfer_batch_id=batch.id,
+            note=f"转递批次 {batch.number} 被退回：{item.reason}",
+        )
+        return
+    if get_settings().onward_digital_copy == "retain":
+        objects = session.scalars(
+            select(DigitalObject).where(DigitalObject.dossier_id == dossier.id, DigitalObject.role == "use_copy")
+        ).all()
+        session.add_all(
+            RetainedCopy(
+                organisation_id=batch.from_org_id,
+                dossier_id=dossier.id,
+                digital_object_id=obj.id,
+                transfer_batch_id=batch.id,
+            )
+            for obj in objects
+        )
+    dossier.custodian_id = batch.to_org_id
+    dossier.status = DossierStatus.in_custody
+    record_custody(
+        session,
+        dossier,
+        CustodyEventKind.received,
+        actor=user,
+        from_org_id=batch.from_org_id,
+        to_org_id=batch.to_org_id,
+        transfer_batch_id=batch.id,
+        note=f"转递批次 {batch.number} 第 {item.row_no} 行" + (f"（{item.reason}）" if item.reason else ""),
+    )
+
+
+def retained_copies(session: Session, user: User, batch_id: int) -> dict[int, DigitalObject]:
+    """The copies the sending bureau kept of a 转递 batch's files: dossier id → latest retained use copy."""
+    require(user, Action.read_digital_copy)
+    batch = get_batch(session, user, batch_id)
+    rows = session.execute(
+        select(RetainedCopy.dossier_id, DigitalObject)
+        .join(DigitalObject, DigitalObject.id == RetainedCopy.digital_object_id)
+        .where(RetainedCopy.transfer_batch_id == batch.id, RetainedCopy.organisation_id == user.organisation_id)
+        .order_by(DigitalObject.version)
+    ).all()
+    return {dossier_id: obj for dossier_id, obj in rows}
+
+
 # ---- acceptance of the digitised copies -------------------------------------------------------
 
 
@@ -437,10 +603,17 @@ def confirm(session: Session, user: User, batch_id: int, side: str, sender_name:
     """Record one side's confirmation; when both have confirmed the batch is closed for good and its
     manifest's SHA-256 fixed. The sending enterprise has no account here: the clerk records the name of
     the person who signed the paper 交接书 for it."""
-    require(user, Action.receive_transfers)
     batch = get_batch(session, user, batch_id, lock=True)
-    if batch.to_org_id != user.organisation_id:
-        raise Forbidden("只有接收方可以登记确认")
+    onward_sender = batch.kind is TransferKind.onward and side == "sender"
+    if onward_sender:  # both bureaus use this system: the sender confirms for itself
+        require(user, Action.send_onward)
+        if batch.from_org_id != user.organisation_id:
+            raise Forbidden("只有转出馆可以确认转出")
+        sender_name = f"{user.display_name}（{batch.from_org.name}）"
+    else:
+        require(user, Action.receive_transfers)
+        if batch.to_org_id != user.organisation_id:
+            raise Forbidden("只有接收方可以登记确认")
     if batch.status not in (TransferStatus.receiving, TransferStatus.received):
         raise ArchiveError("batch.status", f"批次状态为{batch.status.label}，不能确认", "batch_id", 409)
     still = progress(session, batch).pending

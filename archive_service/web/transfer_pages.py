@@ -2,16 +2,17 @@
 (keyboard only: scan, Enter), confirmation and the receipt. They call transfers.service like the API."""
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive_service.access.log import AccessAction, record_access
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, can
 from archive_service.config import get_settings
-from archive_service.deps import DbSession, current_user
+from archive_service.deps import DbSession, client_address, current_user
 from archive_service.dossiers.models import Dossier
-from archive_service.errors import ArchiveError
+from archive_service.errors import ArchiveError, NotFound
 from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.preservation.service import open_store
 from archive_service.transfers import acceptance, register, service
@@ -29,6 +30,11 @@ def _list_page(
     enterprises = session.scalars(
         select(Organisation).where(Organisation.kind == OrganisationKind.enterprise).order_by(Organisation.name)
     ).all()
+    bureaus = session.scalars(
+        select(Organisation)
+        .where(Organisation.kind == OrganisationKind.bureau, Organisation.id != user.organisation_id)
+        .order_by(Organisation.name)
+    ).all()
     return templates.TemplateResponse(
         request,
         "transfers.html",
@@ -36,6 +42,8 @@ def _list_page(
             "user": user,
             "rows": [(b, service.progress(session, b)) for b in batches],
             "enterprises": enterprises,
+            "bureaus": bureaus,
+            "can_send": can(user, Action.send_onward),
             "headers": "\t".join(register.HEADERS),
             "pasted": pasted,  # a refused register entered on the page is shown again, not lost
             "can_receive": can(user, Action.receive_transfers),
@@ -81,6 +89,48 @@ def paste_register(
         session.rollback()
         return _list_page(request, session, user, error, pasted=rows)
     return RedirectResponse(f"/transfers/{batch.id}", status_code=303)
+
+
+@router.post("/transfers/onward")
+def send_onward(
+    request: Request,
+    to_org_id: int = Form(...),
+    archival_codes: str = Form(""),
+    note: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    """转递: the archival codes scanned one per line (or separated by spaces or commas)."""
+    codes = archival_codes.replace(",", " ").replace("，", " ").split()
+    try:
+        batch = service.send_onward(session, user, to_org_id, codes, note)
+    except ArchiveError as error:
+        session.rollback()
+        return _list_page(request, session, user, error)
+    return RedirectResponse(f"/transfers/{batch.id}", status_code=303)
+
+
+@router.get("/transfers/{batch_id}/retained/{dossier_id}.pdf")
+def retained_copy(
+    batch_id: int, dossier_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    """The sending bureau's retained copy of a file it sent on; every opening is on the access log."""
+    use_copy = service.retained_copies(session, user, batch_id).get(dossier_id)
+    if use_copy is None:
+        raise NotFound("该档案的留存副本", "dossier_id")
+    record_access(
+        session,
+        user,
+        AccessAction.view_copy,
+        client_address(request),
+        dossier_id=dossier_id,
+        detail=f"留存副本 {use_copy.name} v{use_copy.version}",
+    )
+    return StreamingResponse(
+        open_store(get_settings()).open(use_copy.storage_key),
+        media_type="application/pdf",
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get("/transfers/statistics", response_class=HTMLResponse)
@@ -129,6 +179,12 @@ def _batch_page(
             "progress": service.progress(session, batch),
             "can_receive": can(user, Action.receive_transfers) and batch.to_org_id == user.organisation_id,
             "can_accept": can(user, Action.digitise) and batch.to_org_id == user.organisation_id,
+            "can_confirm_sending": batch.kind.value == "onward"
+            and can(user, Action.send_onward)
+            and batch.from_org_id == user.organisation_id,
+            "retained": service.retained_copies(session, user, batch.id)
+            if can(user, Action.read_digital_copy) and batch.from_org_id == user.organisation_id
+            else {},
             "with_copies": acceptance.has_digital_copies(session, batch),
             "acceptance": batch.acceptance,
             "acceptance_summary": acceptance.summary(batch.acceptance),
