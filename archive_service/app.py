@@ -22,6 +22,7 @@ from archive_service.finding.routes import router as finding_router
 from archive_service.organisations.routes import router as organisations_router
 from archive_service.shelving.routes import router as shelving_router
 from archive_service.transfers.routes import router as transfers_router
+from archive_service.transfers.routes import supplements_router
 from archive_service.web.access_pages import router as access_pages_router
 from archive_service.web.pages import render_error
 from archive_service.web.pages import router as pages_router
@@ -135,6 +136,7 @@ def create_app() -> FastAPI:
     app.include_router(finding_router)
     app.include_router(shelving_router)
     app.include_router(transfers_router)
+    app.include_router(supplements_router)
     app.include_router(pages_router)
     app.include_router(access_pages_router)
     app.include_router(shelving_pages_router)

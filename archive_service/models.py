@@ -26,7 +26,7 @@ from archive_service.shelving.models import (
     SpacePolicy,
     VolumeProfile,
 )
-from archive_service.transfers.models import RetainedCopy, TransferBatch, TransferItem
+from archive_service.transfers.models import MaterialSupplement, RetainedCopy, TransferBatch, TransferItem
 
 __all__ = [
     "AccessLogEntry",
@@ -53,6 +53,7 @@ __all__ = [
     "ShelfSlot",
     "ShelvingUnit",
     "SpacePolicy",
+    "MaterialSupplement",
     "RetainedCopy",
     "TransferBatch",
     "TransferItem",

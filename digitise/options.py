@@ -20,6 +20,9 @@ class DigitiseOptions:
     operator: str = ""
     catalogue: Catalogue | None = None
     work_dir: Path | None = None  # where finished pages wait for a resumed run; default OUT.pdf.work
+    # The pages in this order, as (file name, 1-based frame), instead of file by file: a rebuilt copy
+    # puts a supplementary material's new scans at its place in the catalogue. Every page exactly once.
+    page_order: tuple[tuple[str, int], ...] | None = None
 
     def fingerprint(self) -> str:
         """What makes a finished page reusable by a resumed run: the settings that shape a page."""

@@ -90,6 +90,8 @@ def digitise(
     work_dir.mkdir(parents=True, exist_ok=True)
 
     sources, source_list = open_sources(inputs, options, findings)
+    if options.page_order is not None:
+        sources = order_pages(sources, options.page_order, findings)
     tasks = [
         PageTask(
             i,
@@ -159,6 +161,26 @@ def open_sources(
             }
         )
     return pages, listing
+
+
+def order_pages(
+    sources: list[SourcePage], order: Sequence[tuple[str, int]], findings: list[Finding]
+) -> list[SourcePage]:
+    """The pages in the given order; an order that misses or repeats a page is a hard failure."""
+    by_key = {(page.path.name, page.frame + 1): page for page in sources}
+    ordered = [by_key[key] for key in order if key in by_key]
+    unknown = [f"{name}#{frame}" for name, frame in order if (name, frame) not in by_key]
+    if unknown or len(set(order)) != len(order) or len(ordered) != len(sources):
+        findings.append(
+            Finding(
+                "page_order.mismatch",
+                Severity.error,
+                f"页面顺序与扫描文件不符：给出 {len(order)} 页、文件共 {len(sources)} 页"
+                + (f"，不存在的页 {'、'.join(unknown[:5])}" if unknown else ""),
+            )
+        )
+        return sources
+    return ordered
 
 
 def _page_key(page: SourcePage, options: DigitiseOptions) -> str:

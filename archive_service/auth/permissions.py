@@ -28,17 +28,32 @@ class Action(enum.StrEnum):
 GRANTS: dict[Role, frozenset[Action]] = {
     Role.intake_clerk: frozenset({Action.view_dossiers, Action.receive_transfers, Action.record_environment}),
     Role.archivist: frozenset(
-        {Action.view_dossiers, Action.register_dossier, Action.receive_transfers, Action.digitise,
-         Action.read_digital_copy, Action.serve_requests, Action.manage_shelving, Action.record_environment,
-         Action.plan_capacity, Action.send_onward}
+        {
+            Action.view_dossiers,
+            Action.register_dossier,
+            Action.receive_transfers,
+            Action.digitise,
+            Action.read_digital_copy,
+            Action.serve_requests,
+            Action.manage_shelving,
+            Action.record_environment,
+            Action.plan_capacity,
+            Action.send_onward,
+        }
     ),
     Role.approver: frozenset({Action.view_dossiers, Action.approve_requests}),
     # Requesters reach dossiers only through approved retrieval requests, never by browsing.
     Role.requester: frozenset({Action.submit_request}),
     Role.auditor: frozenset({Action.view_dossiers, Action.read_audit_log}),
     Role.administrator: frozenset(
-        {Action.view_dossiers, Action.manage_organisations, Action.manage_users, Action.read_audit_log,
-         Action.plan_capacity, Action.set_space_policy}
+        {
+            Action.view_dossiers,
+            Action.manage_organisations,
+            Action.manage_users,
+            Action.read_audit_log,
+            Action.plan_capacity,
+            Action.set_space_policy,
+        }
     ),
 }
 

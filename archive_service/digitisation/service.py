@@ -7,11 +7,13 @@ range, and the dossier's digitisation state. A failure in that transaction remov
 it stored (preservation's rollback hook), so nothing is half-recorded.
 """
 
+import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import orjson
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -26,7 +28,7 @@ from digitise.catalogue import Catalogue, CatalogueEntry, RetireeFacts
 from digitise.findings import Finding, Severity, errors, report
 from digitise.options import DigitiseOptions
 from digitise.pipeline import PIPELINE_VERSION, RunResult, digitise
-from digitise.sources import media_type_of
+from digitise.sources import media_type_of, pages_of, sha256_of_file
 from digitise.tesseract import version as tesseract_version
 from storage import ObjectStore
 
@@ -72,6 +74,7 @@ def digitise_dossier(
     languages: str = "chi_sim+eng",
     progress: Progress | None = None,
     work_root: Path | None = None,
+    page_order: tuple[tuple[str, int], ...] | None = None,
 ) -> DigitisationOutcome:
     require(actor, Action.digitise)
     if dossier.custodian_id != actor.organisation_id:
@@ -85,6 +88,7 @@ def digitise_dossier(
         catalogue=catalogue_for(session, dossier),
         operator=f"{actor.display_name}（{actor.username}）",
         work_dir=work_dir,
+        page_order=page_order,
     )
     if jobs:
         options = replace(options, jobs=jobs)
@@ -113,15 +117,19 @@ def _record(
     languages: str,
 ) -> DigitalObject:
     qc = [f.as_dict() for f in result.findings]
+    kept = {o.name: o.sha256 for o in _latest_objects(session, dossier, "master_image")}
     for serial, scan in enumerate(scans, start=1):
         pages = sum(1 for p in result.pages if p["source"] == scan.name)
+        name = f"{dossier.archival_code}-{serial:04d}{scan.suffix.lower()}"
+        if kept.get(name) == sha256_of_file(scan):  # a rebuilt copy: the master is already kept, unchanged
+            continue
         ingest(
             session,
             store,
             dossier,
             scan,
             role="master_image",
-            name=f"{dossier.archival_code}-{serial:04d}{scan.suffix.lower()}",
+            name=name,
             media_type=media_type_of(scan),
             pages=pages,
             pipeline_version=PIPELINE_VERSION,
@@ -163,6 +171,72 @@ def _record(
     dossier.digitisation = DigitisationState.done
     session.flush()
     return use_copy
+
+
+def _latest_objects(session: Session, dossier: Dossier, role: str) -> list[DigitalObject]:
+    """The latest version of each of the dossier's objects in a role, by name."""
+    latest: dict[str, DigitalObject] = {}
+    for obj in session.scalars(
+        select(DigitalObject)
+        .where(DigitalObject.dossier_id == dossier.id, DigitalObject.role == role)
+        .order_by(DigitalObject.version)
+    ):
+        latest[obj.name] = obj
+    return [latest[name] for name in sorted(latest)]
+
+
+def rebuild_with_added_materials(
+    session: Session,
+    store: ObjectStore,
+    actor: User,
+    dossier: Dossier,
+    added: dict[int, Sequence[Path]],
+    *,
+    jobs: int | None = None,
+    work_root: Path | None = None,
+) -> DigitisationOutcome:
+    """A new use copy after materials were added to a digitised dossier (材料补充): the kept masters plus
+    the added materials' scans, each page at its material's place in the catalogue. Nothing kept is
+    re-encoded or renamed; the new scans become the next masters and the old copy stays as a version.
+
+    `added` maps each new material's id to its scans; the other materials must carry their page ranges
+    in the current copy (from the last run's linkage)."""
+    sidecar = _latest_objects(session, dossier, "sidecar")
+    masters = _latest_objects(session, dossier, "master_image")
+    if not sidecar or not masters:
+        raise ArchiveError("dossier.not_digitised", f"{dossier.archival_code} 尚未数字化", "archival_code", 409)
+    card = orjson.loads(b"".join(store.open(sidecar[-1].storage_key)))
+    # The last run's inputs became the masters in the same order (serial = position), under new names.
+    master_name = {source["file"]: obj.name for source, obj in zip(card["sources"], masters, strict=False)}
+    old_pages = [(master_name[p["source"]], p["source_frame"]) for p in card["pages"]]
+    with tempfile.TemporaryDirectory(prefix="rebuild-", dir=work_root) as tmp:
+        folder = Path(tmp)
+        scans: list[Path] = []
+        for obj in masters:  # restored under their own names, so unchanged masters are recognised
+            path = folder / obj.name
+            with path.open("wb") as out:
+                for chunk in store.open(obj.storage_key):
+                    out.write(chunk)
+            scans.append(path)
+        new_pages: dict[int, list[tuple[str, int]]] = {}
+        for material_id, files in added.items():
+            for source in files:
+                path = folder / f"{dossier.archival_code}-{len(scans) + 1:04d}{source.suffix.lower()}"
+                shutil.copyfile(source, path)
+                scans.append(path)
+                frames = len(pages_of(path, DigitiseOptions().max_image_pixels))
+                new_pages.setdefault(material_id, []).extend((path.name, f) for f in range(1, frames + 1))
+        order: list[tuple[str, int]] = []
+        for material in sorted(dossier.materials, key=lambda m: m.sort_key):
+            if material.id in new_pages:
+                order += new_pages[material.id]
+            elif material.first_page and material.last_page:
+                order += old_pages[material.first_page - 1 : material.last_page]
+        placed = set(order)
+        order += [page for page in old_pages if page not in placed]  # pages no catalogue entry claimed
+        return digitise_dossier(
+            session, store, actor, dossier, scans, jobs=jobs, work_root=work_root, page_order=tuple(order)
+        )
 
 
 def latest_use_copy(session: Session, dossier: Dossier) -> DigitalObject | None:

@@ -147,6 +147,18 @@ def next_archival_code(session: Session, bureau: Organisation) -> str:
     return make_archival_code(bureau.fonds_code, int(last.rsplit("-", 1)[1]) + 1 if last else 1)
 
 
+def material_class_of(session: Session, dossier: Dossier, class_code: str, field: str) -> MaterialClass:
+    """The class a code names in the dossier's own class scheme."""
+    material_class = session.scalar(
+        select(MaterialClass).where(MaterialClass.scheme_code == dossier.class_scheme, MaterialClass.code == class_code)
+    )
+    if material_class is None:
+        raise ArchiveError(
+            "material.class_code", f"类号 {class_code} 不属于本档案的分类方案 {dossier.class_scheme}", field
+        )
+    return material_class
+
+
 def add_material(
     session: Session,
     dossier: Dossier,
@@ -156,17 +168,7 @@ def add_material(
     field: str = "material",
 ) -> Material:
     """Add a catalogue entry as the next item (份号) of its class; nothing existing is renumbered."""
-    material_class = session.scalar(
-        select(MaterialClass).where(
-            MaterialClass.scheme_code == dossier.class_scheme, MaterialClass.code == data.class_code
-        )
-    )
-    if material_class is None:
-        raise ArchiveError(
-            "material.class_code",
-            f"类号 {data.class_code} 不属于本档案的分类方案 {dossier.class_scheme}",
-            f"{field}.class_code",
-        )
+    material_class = material_class_of(session, dossier, data.class_code, f"{field}.class_code")
     same_class = [m for m in dossier.materials if m.material_class_id == material_class.id]
     material = Material(
         material_class=material_class,

@@ -127,3 +127,40 @@ class RetainedCopy(Base):
     digital_object_id: Mapped[int] = mapped_column(ForeignKey("digital_object.id"))
     transfer_batch_id: Mapped[int] = mapped_column(ForeignKey("transfer_batch.id"), index=True)
     retained_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SupplementStatus(enum.StrEnum):
+    submitted = "submitted"
+    approved = "approved"
+    rejected = "rejected"
+
+    @property
+    def label(self) -> str:
+        return {"submitted": "待审核", "approved": "已归档", "rejected": "未采用"}[self.value]
+
+
+class MaterialSupplement(Base):
+    """A material formed after handover (材料补充), submitted for a dossier and reviewed by an archivist.
+    Approved, it becomes a new catalogue entry in its class (never replacing one) with its pages digitised."""
+
+    __tablename__ = "material_supplement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    source: Mapped[str] = mapped_column(String(200))  # who formed and sent it (社保中心, 原企业…)
+    class_code: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(200))
+    date_formed: Mapped[str | None] = mapped_column(String(8))
+    copies: Mapped[int] = mapped_column(Integer, default=1)
+    pages: Mapped[int] = mapped_column(Integer)
+    remarks: Mapped[str] = mapped_column(Text, default="")
+    scan_names: Mapped[list[str]] = mapped_column(JSON, default=list)  # its scans, kept as objects of the dossier
+    status: Mapped[SupplementStatus] = mapped_column(
+        Enum(SupplementStatus, native_enum=False, length=20), default=SupplementStatus.submitted
+    )
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    reviewed_at: Mapped[datetime | None]
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    material_id: Mapped[int | None] = mapped_column(ForeignKey("material.id"))

@@ -1,6 +1,9 @@
-"""HTTP API for transfer batches: register upload, receiving, confirmation, receipt."""
+"""HTTP API for transfer batches (register upload, receiving, acceptance, confirmation, receipt, 转递,
+statistics) and for supplementary materials (材料补充)."""
 
+import tempfile
 from dataclasses import asdict
+from pathlib import Path
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import Response
@@ -11,7 +14,7 @@ from archive_service.config import get_settings
 from archive_service.deps import DbSession, current_user
 from archive_service.errors import ArchiveError
 from archive_service.preservation.service import open_store
-from archive_service.transfers import register, service
+from archive_service.transfers import register, service, supplements
 from archive_service.transfers.models import ItemResult, TransferBatch
 from archive_service.transfers.schemas import (
     BatchDetail,
@@ -23,6 +26,8 @@ from archive_service.transfers.schemas import (
     MonthFiguresOut,
     OnwardIn,
     ProgressOut,
+    ReviewIn,
+    SupplementOut,
 )
 
 router = APIRouter(prefix="/api/transfers", tags=["transfers"])
@@ -170,3 +175,63 @@ def receipt(batch_id: int, session: Session = DbSession, user: User = Depends(cu
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{batch.number}-receipt.pdf"'},
     )
+
+
+# ---- 材料补充 ------------------------------------------------------------------------------------
+
+supplements_router = APIRouter(prefix="/api/supplements", tags=["supplements"])
+
+
+async def saved_scans(files: list[UploadFile], folder: Path) -> list[Path]:
+    """Uploaded scans written to a temporary folder under safe names (the original suffix kept)."""
+    paths = []
+    for n, upload in enumerate(files, start=1):
+        suffix = Path(upload.filename or "").suffix.lower()[:6]
+        path = folder / f"scan-{n:03d}{suffix}"
+        with path.open("wb") as out:
+            while chunk := await upload.read(1 << 20):
+                out.write(chunk)
+                if out.tell() > supplements.MAX_SCAN_BYTES:
+                    raise ArchiveError("scans.too_large", f"{upload.filename} 超过 200 MB", "scans", 413)
+        paths.append(path)
+    return paths
+
+
+@supplements_router.post("", response_model=SupplementOut, status_code=201)
+async def submit_supplement(
+    archival_code: str = Form(...),
+    source: str = Form(...),
+    class_code: str = Form(...),
+    title: str = Form(...),
+    pages: int = Form(...),
+    date_formed: str = Form(""),
+    copies: int = Form(1),
+    remarks: str = Form(""),
+    scans: list[UploadFile] = File(default=[]),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> SupplementOut:
+    """A material formed after handover, with its scans (which must hold exactly its pages)."""
+    form = supplements.SupplementForm(archival_code, source, class_code, title, pages, date_formed, copies, remarks)
+    with tempfile.TemporaryDirectory(prefix="supplement-upload-") as tmp:
+        paths = await saved_scans(scans, Path(tmp))
+        found = supplements.submit(session, open_store(get_settings()), user, form, paths)
+    return SupplementOut.model_validate(found)
+
+
+@supplements_router.get("", response_model=list[SupplementOut])
+def waiting_supplements(session: Session = DbSession, user: User = Depends(current_user)) -> list[SupplementOut]:
+    return [SupplementOut.model_validate(s) for s in supplements.waiting(session, user)]
+
+
+@supplements_router.post("/{supplement_id}/review", response_model=SupplementOut)
+def review_supplement(
+    supplement_id: int, data: ReviewIn, session: Session = DbSession, user: User = Depends(current_user)
+) -> SupplementOut:
+    """Approve (added to the catalogue; a digitised dossier's copy rebuilt with the new pages) or reject."""
+    settings = get_settings()
+    found = supplements.review(
+        session, open_store(settings), user, supplement_id, data.approve, data.note,
+        work_root=Path(settings.var_dir) / "digitise",
+    )  # fmt: skip
+    return SupplementOut.model_validate(found)

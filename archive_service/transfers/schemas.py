@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from archive_service.transfers.models import ItemResult, TransferKind, TransferStatus
+from archive_service.transfers.models import ItemResult, SupplementStatus, TransferKind, TransferStatus
 
 
 class ItemOut(BaseModel):
@@ -103,3 +103,27 @@ class OnwardIn(BaseModel):
     to_org_id: int
     archival_codes: list[str] = Field(min_length=1, max_length=10000)
     note: str = Field(max_length=500)
+
+
+class SupplementOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    dossier_id: int
+    source: str
+    class_code: str
+    title: str
+    date_formed: str | None
+    copies: int
+    pages: int
+    remarks: str
+    scan_names: list[str]
+    status: SupplementStatus
+    submitted_at: datetime
+    reviewed_at: datetime | None
+    review_note: str
+    material_id: int | None
+
+
+class ReviewIn(BaseModel):
+    approve: bool
+    note: str = Field(default="", max_length=500)

@@ -27,6 +27,7 @@ from archive_service.errors import ArchiveError, NotFound
 from archive_service.preservation.service import fixity_alerts, open_store
 from archive_service.shelving.models import ShelfSlot
 from archive_service.shelving.service import climate_alerts, unshelved
+from archive_service.transfers import supplements
 from archive_service.transfers.models import TransferBatch, TransferStatus
 from archive_service.values import mask_citizen_id
 
@@ -215,6 +216,9 @@ def dossier_page(
             "can_read_copy": can(user, Action.read_digital_copy),
             "can_shelve": can(user, Action.manage_shelving),
             "can_read_log": can(user, Action.read_audit_log),
+            "supplements": supplements.of_dossier(session, user, dossier.id),
+            "can_submit_supplement": can(user, Action.receive_transfers),
+            "can_review_supplement": can(user, Action.register_dossier),
             "qc_warnings": [f for f in findings if f.severity != "info"],
             "qc_records": [f for f in findings if f.severity == "info"],
             "mean_confidence": sum(confidences) / len(confidences) if confidences else None,

@@ -1,10 +1,15 @@
 """Pages for transfer batches: the list with both deadlines, a batch's register, the receiving screen
-(keyboard only: scan, Enter), confirmation and the receipt. They call transfers.service like the API."""
+(keyboard only: scan, Enter), acceptance, confirmation and the receipt, 转递, statistics; and the
+supplementary materials (材料补充) on a dossier's page. They call the same services as the API."""
+
+import tempfile
+from pathlib import Path
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from archive_service.access.log import AccessAction, record_access
 from archive_service.auth.models import User
@@ -12,13 +17,14 @@ from archive_service.auth.permissions import Action, can
 from archive_service.config import get_settings
 from archive_service.deps import DbSession, client_address, current_user
 from archive_service.dossiers.models import Dossier
+from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.preservation.service import open_store
-from archive_service.transfers import acceptance, register, service
+from archive_service.transfers import acceptance, register, service, supplements
 from archive_service.transfers.models import ItemResult, TransferItem
-from archive_service.transfers.routes import read_upload
-from archive_service.web.pages import form_number, templates
+from archive_service.transfers.routes import read_upload, saved_scans
+from archive_service.web.pages import form_number, render_error, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,6 +50,7 @@ def _list_page(
             "enterprises": enterprises,
             "bureaus": bureaus,
             "can_send": can(user, Action.send_onward),
+            "supplements_waiting": supplements.waiting(session, user) if can(user, Action.register_dossier) else [],
             "headers": "\t".join(register.HEADERS),
             "pasted": pasted,  # a refused register entered on the page is shown again, not lost
             "can_receive": can(user, Action.receive_transfers),
@@ -288,3 +295,54 @@ async def acceptance_step(
         session.rollback()
         return _batch_page(request, session, user, batch_id, "transfer.html", error)
     return RedirectResponse(f"/transfers/{batch_id}?done={done}#acceptance", status_code=303)
+
+
+@router.post("/dossiers/{dossier_id}/supplements")
+async def submit_supplement(
+    dossier_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    """材料补充 from the dossier page: the material's particulars and its scans."""
+    form = await request.form()
+    try:
+        dossier = get_dossier(session, user, dossier_id)
+        values = supplements.SupplementForm(
+            archival_code=dossier.archival_code,
+            source=str(form.get("source", "")),
+            class_code=str(form.get("class_code", "")),
+            title=str(form.get("title", "")),
+            pages=form_number(str(form.get("pages", "")), "pages", int) or 0,
+            date_formed=str(form.get("date_formed", "")),
+            copies=form_number(str(form.get("copies", "")), "copies", int) or 1,
+            remarks=str(form.get("remarks", "")),
+        )
+        uploads = [f for f in form.getlist("scans") if isinstance(f, StarletteUpload) and f.filename]
+        with tempfile.TemporaryDirectory(prefix="supplement-upload-") as tmp:
+            paths = await saved_scans(uploads, Path(tmp))  # type: ignore[arg-type]
+            supplements.submit(session, open_store(get_settings()), user, values, paths)
+    except ArchiveError as error:
+        session.rollback()
+        return render_error(request, error)
+    return RedirectResponse(f"/dossiers/{dossier_id}#supplements", status_code=303)
+
+
+@router.post("/supplements/{supplement_id}/review")
+def review_supplement(
+    supplement_id: int,
+    request: Request,
+    decision: str = Form(""),
+    note: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    settings = get_settings()
+    try:
+        if decision not in ("approve", "reject"):
+            raise ArchiveError("decision.unknown", "请选择归档或不予归档", "decision", 422)
+        found = supplements.review(
+            session, open_store(settings), user, supplement_id, decision == "approve", note,
+            work_root=Path(settings.var_dir) / "digitise",
+        )  # fmt: skip
+    except ArchiveError as error:
+        session.rollback()
+        return render_error(request, error)
+    return RedirectResponse(f"/dossiers/{found.dossier_id}#supplements", status_code=303)
