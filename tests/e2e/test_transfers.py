@@ -143,3 +143,39 @@ def test_statistics_page_and_export(page, server, tmp_path):
 
     assert load_workbook(path).active["A1"].value == "企业"
     shot(page, "transfer-statistics")
+
+
+def test_send_a_file_on_and_add_a_supplement(page, server):
+    """转递 from the list page (a wrong code refused, nothing sent), then a supplement on another file's page,
+    approved by the archivist into its class."""
+    sign_in(page, server, "archivist")
+    files = page.request.get(f"{server}/api/dossiers?status=in_custody").json()["items"]
+    leaving, staying = files[-1]["archival_code"], files[-2]
+    page.goto(f"{server}/transfers")
+    page.get_by_text("转递到其他档案馆").click()
+    page.get_by_label("档号（逐个扫描，每行一个）").fill(f"{leaving}\nJ999-RS-000001")
+    page.get_by_label("转递原因").fill("户籍迁至东城区")
+    page.locator("#send-onward").click()
+    assert "J999-RS-000001" in page.get_by_role("alert").inner_text()
+    page.get_by_label("档号（逐个扫描，每行一个）").fill(leaving)
+    page.get_by_label("转递原因").fill("户籍迁至东城区")
+    page.locator("#send-onward").click()
+    assert page.locator("h1").inner_text().startswith("转递批次 ZD")
+    assert "接收馆正在核对" in page.inner_text("main")
+
+    page.goto(f"{server}/dossiers/{staying['id']}")
+    page.get_by_text("登记补充材料").click()
+    form = page.locator("#supplement-form")
+    form.get_by_label("类号").fill("9")
+    form.get_by_label("材料名称").fill("二〇二六年待遇调整补充表")
+    form.get_by_label("形成时间").fill("202603")
+    form.get_by_label("页数").fill("2")
+    form.get_by_label("报送单位").fill("西城区社会保险事业管理中心")
+    form.locator("#submit-supplement").click()
+    row = page.locator("#supplements tr[data-status]")
+    assert row.count() == 1 and "待审核" in row.inner_text()
+    page.locator(".approve-supplement").click()
+    assert "已归档" in page.locator("#supplements tr[data-status]").inner_text()
+    catalogue = page.locator("table.catalogue").inner_text()
+    assert "二〇二六年待遇调整补充表 补充" in catalogue
+    shot(page, "supplement-approved")
