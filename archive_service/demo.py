@@ -250,6 +250,7 @@ def digitised_demo_batch(session: Session, store: ObjectStore, work_root: Path) 
     import tempfile
 
     from archive_service.digitisation.service import digitise_dossier
+    from archive_service.shelving.service import auto_assign
     from archive_service.transfers.service import Check, import_register, receive
     from digitise.specimen import draw_page, person, save_scan
 
@@ -269,6 +270,7 @@ def digitised_demo_batch(session: Session, store: ObjectStore, work_root: Path) 
              XICHENG, XICHENG, "", 1, 2, 2, "", "否", "否", "否", ""]
         )  # fmt: skip
     batch = import_register(session, clerk, enterprise.id, _register_csv(rows), "名册.csv")
+    received: list[Dossier] = []
     with tempfile.TemporaryDirectory() as tmp:
         sheet = draw_page(rng, person(rng), blank=True, dpi=200, noise=0)
         scans = [save_scan(sheet, Path(tmp) / f"{i}.tif") for i in (1, 2)]
@@ -279,6 +281,8 @@ def digitised_demo_batch(session: Session, store: ObjectStore, work_root: Path) 
             outcome = digitise_dossier(session, store, archivist, dossier, scans, jobs=1, work_root=work_root)
             if not outcome.ok:
                 raise RuntimeError(outcome.report)
+            received.append(dossier)
+    auto_assign(session, archivist, received)  # already on the shelf: only acceptance is left
     return batch.number
 
 

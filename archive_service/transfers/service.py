@@ -514,43 +514,37 @@ def _settle_onward_item(session: Session, user: User, batch: TransferBatch, item
     a copy of the digitised file if so configured); rejected, it goes back to the sender."""
     dossier = session.get(Dossier, item.dossier_id)
     assert dossier is not None
-    if item.result is ItemResult.rejected:
-        dossier.status = DossierStatus.in_custody
-        record_custody(
-            session,
-            dossier,
-            CustodyEventKind.received,
-            actor=user,
-            from_org_id=batch.to_org_id,
-            to_org_id=batch.from_org_id,
-            transfer_batch_id=batch.id,
-            note=f"转递批次 {batch.number} 被退回：{item.reason}",
-        )
-        return
-    if get_settings().onward_digital_copy == "retain":
-        objects = session.scalars(
-            select(DigitalObject).where(DigitalObject.dossier_id == dossier.id, DigitalObject.role == "use_copy")
-        ).all()
-        session.add_all(
-            RetainedCopy(
-                organisation_id=batch.from_org_id,
-                dossier_id=dossier.id,
-                digital_object_id=obj.id,
-                transfer_batch_id=batch.id,
+    returned = item.result is ItemResult.rejected
+    if not returned:
+        if get_settings().onward_digital_copy == "retain":
+            objects = session.scalars(
+                select(DigitalObject).where(DigitalObject.dossier_id == dossier.id, DigitalObject.role == "use_copy")
+            ).all()
+            session.add_all(
+                RetainedCopy(
+                    organisation_id=batch.from_org_id,
+                    dossier_id=dossier.id,
+                    digital_object_id=obj.id,
+                    transfer_batch_id=batch.id,
+                )
+                for obj in objects
             )
-            for obj in objects
-        )
-    dossier.custodian_id = batch.to_org_id
+        dossier.custodian_id = batch.to_org_id
     dossier.status = DossierStatus.in_custody
     record_custody(
         session,
         dossier,
         CustodyEventKind.received,
         actor=user,
-        from_org_id=batch.from_org_id,
-        to_org_id=batch.to_org_id,
+        from_org_id=batch.to_org_id if returned else batch.from_org_id,
+        to_org_id=batch.from_org_id if returned else batch.to_org_id,
         transfer_batch_id=batch.id,
-        note=f"转递批次 {batch.number} 第 {item.row_no} 行" + (f"（{item.reason}）" if item.reason else ""),
+        note=f"转递批次 {batch.number} "
+        + (
+            f"被退回：{item.reason}"
+            if returned
+            else f"第 {item.row_no} 行" + (f"（{item.reason}）" if item.reason else "")
+        ),
     )
 
 
