@@ -117,7 +117,7 @@ def _record(
     languages: str,
 ) -> DigitalObject:
     qc = [f.as_dict() for f in result.findings]
-    kept = {o.name: o.sha256 for o in _latest_objects(session, dossier, "master_image")}
+    kept = {o.name: o.sha256 for o in latest_objects(session, dossier, "master_image")}
     for serial, scan in enumerate(scans, start=1):
         pages = sum(1 for p in result.pages if p["source"] == scan.name)
         name = f"{dossier.archival_code}-{serial:04d}{scan.suffix.lower()}"
@@ -173,14 +173,13 @@ def _record(
     return use_copy
 
 
-def _latest_objects(session: Session, dossier: Dossier, role: str) -> list[DigitalObject]:
-    """The latest version of each of the dossier's objects in a role, by name."""
+def latest_objects(session: Session, dossier: Dossier, role: str | None = None) -> list[DigitalObject]:
+    """The latest version of each of the dossier's objects (in one role, or all), by name."""
+    query = select(DigitalObject).where(DigitalObject.dossier_id == dossier.id)
+    if role:
+        query = query.where(DigitalObject.role == role)
     latest: dict[str, DigitalObject] = {}
-    for obj in session.scalars(
-        select(DigitalObject)
-        .where(DigitalObject.dossier_id == dossier.id, DigitalObject.role == role)
-        .order_by(DigitalObject.version)
-    ):
+    for obj in session.scalars(query.order_by(DigitalObject.version)):
         latest[obj.name] = obj
     return [latest[name] for name in sorted(latest)]
 
@@ -201,8 +200,8 @@ def rebuild_with_added_materials(
 
     `added` maps each new material's id to its scans; the other materials must carry their page ranges
     in the current copy (from the last run's linkage)."""
-    sidecar = _latest_objects(session, dossier, "sidecar")
-    masters = _latest_objects(session, dossier, "master_image")
+    sidecar = latest_objects(session, dossier, "sidecar")
+    masters = latest_objects(session, dossier, "master_image")
     if not sidecar or not masters:
         raise ArchiveError("dossier.not_digitised", f"{dossier.archival_code} 尚未数字化", "archival_code", 409)
     card = orjson.loads(b"".join(store.open(sidecar[-1].storage_key)))

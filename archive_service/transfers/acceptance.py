@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
+from archive_service.digitisation.service import latest_objects
 from archive_service.dossiers.models import DigitalObject, Dossier, Material
 from archive_service.errors import ArchiveError
 from archive_service.transfers.models import ItemResult, TransferBatch, TransferItem
@@ -86,15 +87,6 @@ def has_digital_copies(session: Session, batch: TransferBatch) -> bool:
     return bool(ids) and session.scalar(select(DigitalObject.id).where(DigitalObject.dossier_id.in_(ids)).limit(1))
 
 
-def _latest(session: Session, dossier: Dossier) -> dict[str, DigitalObject]:
-    latest: dict[str, DigitalObject] = {}
-    for obj in session.scalars(
-        select(DigitalObject).where(DigitalObject.dossier_id == dossier.id).order_by(DigitalObject.version)
-    ):
-        latest[obj.name] = obj
-    return latest
-
-
 def _read(store: ObjectStore, obj: DigitalObject) -> bytes:
     return b"".join(store.open(obj.storage_key))
 
@@ -103,7 +95,7 @@ def check_dossier(session: Session, store: ObjectStore, dossier: Dossier) -> lis
     """The machine checks of one dossier's digitised copy; an empty list means it passed all."""
     code = dossier.archival_code
     fail: list[Failure] = []
-    objects = _latest(session, dossier)
+    objects = {o.name: o for o in latest_objects(session, dossier)}
     by_role: dict[str, list[DigitalObject]] = {}
     for obj in objects.values():
         by_role.setdefault(obj.role, []).append(obj)
