@@ -106,7 +106,13 @@ def check_dossier(session: Session, store: ObjectStore, dossier: Dossier) -> lis
     ]
     if missing:
         return [Failure(code, "present", "缺少" + "、".join(missing))]
-    contents: dict[str, bytes] = {}
+    use_copy = by_role["use_copy"][0]
+    if use_copy.media_type != "application/pdf" or use_copy.pdfa_level != "2b":
+        fail.append(Failure(code, "format", f"{use_copy.name} 不是 PDF/A-2b"))
+    for master in by_role["master_image"]:
+        if master.media_type not in MASTER_TYPES:
+            fail.append(Failure(code, "format", f"{master.name} 的格式 {master.media_type} 不在允许之列"))
+    # Each file is read once and checked while in hand, so a dossier's masters are never all in memory.
     for obj in objects.values():
         try:
             data = _read(store, obj)
@@ -115,22 +121,14 @@ def check_dossier(session: Session, store: ObjectStore, dossier: Dossier) -> lis
             continue
         if hashlib.sha256(data).hexdigest() != obj.sha256:
             fail.append(Failure(code, "fixity", f"{obj.name} 的 SHA-256 与登记不一致"))
-            continue
-        contents[obj.name] = data
-    for master in by_role["master_image"]:
-        if master.media_type not in MASTER_TYPES:
-            fail.append(Failure(code, "format", f"{master.name} 的格式 {master.media_type} 不在允许之列"))
-        elif master.name in contents and master.media_type != "application/pdf":
+        elif obj is use_copy:
+            fail.extend(_check_pdf(session, dossier, use_copy, data))
+        elif obj.role == "master_image" and obj.media_type in MASTER_TYPES - {"application/pdf"}:
             try:
-                with Image.open(io.BytesIO(contents[master.name])) as image:
+                with Image.open(io.BytesIO(data)) as image:
                     image.verify()
             except Exception as exc:  # noqa: BLE001 — any decoder error means the file does not open
-                fail.append(Failure(code, "opens", f"{master.name} 无法打开：{exc}"))
-    use_copy = by_role["use_copy"][0]
-    if use_copy.media_type != "application/pdf" or use_copy.pdfa_level != "2b":
-        fail.append(Failure(code, "format", f"{use_copy.name} 不是 PDF/A-2b"))
-    if use_copy.name in contents:
-        fail.extend(_check_pdf(session, dossier, use_copy, contents[use_copy.name]))
+                fail.append(Failure(code, "opens", f"{obj.name} 无法打开：{exc}"))
     return fail
 
 
