@@ -19,11 +19,13 @@ from archive_service.config import get_settings
 from archive_service.dossiers.routes import router as dossiers_router
 from archive_service.errors import ArchiveError
 from archive_service.finding.routes import router as finding_router
+from archive_service.jobs.routes import router as jobs_router
 from archive_service.organisations.routes import router as organisations_router
 from archive_service.shelving.routes import router as shelving_router
 from archive_service.transfers.routes import router as transfers_router
 from archive_service.transfers.routes import supplements_router
 from archive_service.web.access_pages import router as access_pages_router
+from archive_service.web.job_pages import router as job_pages_router
 from archive_service.web.pages import render_error
 from archive_service.web.pages import router as pages_router
 from archive_service.web.shelving_pages import router as shelving_pages_router
@@ -137,9 +139,11 @@ def create_app() -> FastAPI:
     app.include_router(shelving_router)
     app.include_router(transfers_router)
     app.include_router(supplements_router)
+    app.include_router(jobs_router)
     app.include_router(pages_router)
     app.include_router(access_pages_router)
     app.include_router(shelving_pages_router)
     app.include_router(transfer_pages_router)
+    app.include_router(job_pages_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
     return app

@@ -1,6 +1,7 @@
 """The `archive` command: database, users, demo data and the server."""
 
 import logging
+import os
 from pathlib import Path
 
 import typer
@@ -377,52 +378,63 @@ def digitise(
 def serve(
     host: str | None = None,
     port: int | None = None,
-    workers: int = typer.Option(1, min=1, help="worker processes (one per core for a busy reading room)"),
+    workers: int = typer.Option(1, min=1, help="web server processes (one per core for a busy reading room)"),
 ) -> None:
-    """Run the web application (migrating the database first)."""
+    """Run the web application (migrating the database first) and, without a broker, the local job workers."""
     import uvicorn
 
     from archive_service.config import get_settings
     from archive_service.db import get_engine
+    from archive_service.jobs.worker import start_local_workers, stop_local_workers
     from archive_service.migrate import upgrade
 
     settings = get_settings()
     upgrade(get_engine())
     logging.basicConfig(level=logging.INFO)
-    uvicorn.run(
-        "archive_service.main:app",
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        access_log=False,
-    )
-
-
-transfers_app = typer.Typer(help="Transfer batches", no_args_is_help=True)
-app.add_typer(transfers_app, name="transfers")
-
-
-@transfers_app.command("verify-receipt")
-def transfers_verify_receipt(receipt: Path) -> None:
-    """Recompute a receipt's manifest hash (and compare it with this installation's records of the batch)."""
-    from archive_service.db import get_sessionmaker
-    from archive_service.transfers.service import verify_receipt
-
+    job_workers = start_local_workers(settings.job_workers) if not settings.broker_url else []
     try:
-        data = receipt.read_bytes()
-    except OSError as e:
-        _fail(e)
-    with get_sessionmaker()() as session:
-        check = verify_receipt(session, data)
-    typer.echo(f"批次 / batch: {check.number}")
-    typer.echo(f"交接书所载摘要 / printed:  {check.printed}")
-    typer.echo(f"附件清单摘要 / computed: {check.computed}")
-    for problem in check.problems:
-        typer.secho(f"✗ {problem}", fg=typer.colors.RED)
-    if not check.ok:
-        raise typer.Exit(1)
-    typer.secho("✓ 交接书与清单一致 / receipt verified", fg=typer.colors.GREEN)
+        uvicorn.run(
+            "archive_service.main:app",
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+            access_log=False,
+        )
+    finally:
+        stop_local_workers(job_workers)
 
 
-if __name__ == "__main__":
-    app()
+@app.command()
+def worker(
+    processes: int = typer.Option(1, "--processes", "-p", min=1, help="jobs run at once on this host"),
+) -> None:
+    """Run jobs (digitisation, reindexing, fixity, replication): Celery with ARCHIVE_BROKER_URL, else local.
+
+    Add a host: install the package, point ARCHIVE_DATABASE_URL, ARCHIVE_BROKER_URL and the S3 settings at
+    the shared servers, and run `archive worker --processes <cores>` there.
+    """
+    import signal
+    import socket
+    import threading
+
+    from archive_service.config import get_settings
+    from archive_service.jobs.worker import start_local_workers, stop_local_workers, work
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(name)s %(message)s")
+    settings = get_settings()
+    if settings.broker_url:
+        from archive_service.jobs.celery_app import run_worker
+
+        run_worker(processes, f"archive-{socket.gethostname()}-{os.getpid()}")
+        return
+    if processes == 1:
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        work(stop)
+        return
+    children = start_local_workers(processes)
+    try:
+        for child in children:
+            child.join()
+    finally:
+        stop_local_workers(children)

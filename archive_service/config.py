@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     elasticsearch_url: str = "http://127.0.0.1:9200"
     elasticsearch_alias: str = "archive-dossiers"
     broker_url: str = ""  # empty: local worker processes; redis://… or amqp://… for Celery
+    job_workers: int = 1  # local worker processes `archive serve` starts when there is no broker
+    job_lease_seconds: float = 60.0  # a worker silent this long is presumed dead; its job is taken over
+    job_retry_seconds: float = 10.0  # first back-off after a transient failure (doubling each attempt)
+    job_max_attempts: int = 5
+    job_poll_seconds: float = 1.0  # how often an idle local worker looks for work
     host: str = "127.0.0.1"
     port: int = 8000
     session_hours: int = 8  # a working day; the cookie and bearer token expire after it

@@ -15,6 +15,7 @@ from archive_service.dossiers.models import (
 )
 from archive_service.finding import outbox as _outbox  # noqa: F401  queues index updates on every flush
 from archive_service.finding.models import SearchOutbox
+from archive_service.jobs.models import Job
 from archive_service.organisations.models import Organisation
 from archive_service.preservation.models import FixityCheck, FixityRun, ObjectDeletion
 from archive_service.shelving.models import (
@@ -32,6 +33,7 @@ __all__ = [
     "AccessLogEntry",
     "Base",
     "FixityCheck",
+    "Job",
     "FixityRun",
     "ObjectDeletion",
     "ClassScheme",

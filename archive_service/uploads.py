@@ -1,7 +1,17 @@
 """Reading uploaded files: the text of a CSV as the bureaus' offices save it (Excel writes GBK on
-Chinese Windows, UTF-8 with a BOM elsewhere). One rule for every CSV import."""
+Chinese Windows, UTF-8 with a BOM elsewhere), and scans (size, type, page count). One rule for each."""
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from archive_service.errors import ArchiveError
+from digitise.options import DigitiseOptions
+from digitise.sources import SourceError, pages_of
+
+if TYPE_CHECKING:
+    from fastapi import UploadFile
 
 
 def csv_text(data: bytes) -> str:
@@ -17,3 +27,39 @@ def csv_text(data: bytes) -> str:
     if "\x00" in text:
         raise ArchiveError("file.type", "文件不是文本格式的 CSV", "file", 422)
     return text
+
+
+# ---- scans ---------------------------------------------------------------------------------------
+
+MAX_SCAN_BYTES = 200 * 1024 * 1024
+
+
+async def saved_scans(files: "list[UploadFile]", folder: Path) -> list[Path]:
+    """Uploaded scans written to a folder, streamed, each under its own file name (directories and
+    odd characters removed) so that an error names the file the clerk chose."""
+    paths = []
+    for n, upload in enumerate(files, start=1):
+        name = re.sub(r"[^\w.()（）-]+", "_", Path(upload.filename or "").name)[-100:].lstrip(".") or "scan"
+        path = folder / f"{n:03d}" / name
+        path.parent.mkdir()
+        with path.open("wb") as out:
+            while chunk := await upload.read(1 << 20):
+                out.write(chunk)
+                if out.tell() > MAX_SCAN_BYTES:
+                    raise ArchiveError("scans.too_large", f"{upload.filename} 超过 200 MB", "scans", 413)
+        paths.append(path)
+    return paths
+
+
+def scan_frames(scans: Sequence[Path]) -> int:
+    """The number of pages in the scans, each file opened as what it claims to be (a TIFF that is a
+    TIFF, a PDF that parses, no decompression bomb); the first bad file is named."""
+    frames = 0
+    for scan in scans:
+        if scan.stat().st_size > MAX_SCAN_BYTES:
+            raise ArchiveError("scans.too_large", f"{scan.name} 超过 200 MB", "scans", 413)
+        try:
+            frames += len(pages_of(scan, DigitiseOptions().max_image_pixels))
+        except SourceError as exc:
+            raise ArchiveError(exc.code, f"{scan.name}：{exc.message}", "scans", 422) from None
+    return frames

@@ -23,6 +23,8 @@ class Action(enum.StrEnum):
     plan_capacity = "plan_capacity"  # projected retirements and the capacity forecast
     set_space_policy = "set_space_policy"  # the bureau's m² / staffing policy figures
     send_onward = "send_onward"  # send files on to another bureau when a retiree moves (转递)
+    view_jobs = "view_jobs"  # background jobs of the bureau: digitisation progress, failures
+    run_maintenance = "run_maintenance"  # fixity checks, replication, search-index rebuilds as jobs
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
@@ -39,6 +41,7 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.record_environment,
             Action.plan_capacity,
             Action.send_onward,
+            Action.view_jobs,
         }
     ),
     Role.approver: frozenset({Action.view_dossiers, Action.approve_requests}),
@@ -53,6 +56,8 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.read_audit_log,
             Action.plan_capacity,
             Action.set_space_policy,
+            Action.view_jobs,
+            Action.run_maintenance,
         }
     ),
 }

@@ -23,7 +23,10 @@ from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import DigitalObject, DigitisationState, Dossier, PageText
 from archive_service.dossiers.service import catalogue_by_top_class
 from archive_service.errors import ArchiveError
-from archive_service.preservation.service import ingest
+from archive_service.jobs.models import Job, JobKind
+from archive_service.jobs.service import enqueue
+from archive_service.preservation.service import ingest, stage_upload
+from archive_service.uploads import scan_frames
 from digitise.catalogue import Catalogue, CatalogueEntry, RetireeFacts
 from digitise.findings import Finding, Severity, errors, report
 from digitise.options import DigitiseOptions
@@ -75,7 +78,10 @@ def digitise_dossier(
     progress: Progress | None = None,
     work_root: Path | None = None,
     page_order: tuple[tuple[str, int], ...] | None = None,
+    before_storing: Callable[[list[Path]], None] | None = None,
 ) -> DigitisationOutcome:
+    """Run the pipeline on the scans and record what it made. `before_storing` is told the files about
+    to be stored (a job notes their content keys first, so a crash mid-way leaves no orphan object)."""
     require(actor, Action.digitise)
     if dossier.custodian_id != actor.organisation_id:
         raise ArchiveError("dossier.not_in_custody", "只能数字化本馆保管的档案", "archival_code", 403)
@@ -102,8 +108,45 @@ def digitise_dossier(
             dossier.digitisation = DigitisationState.failed
             session.flush()
             return DigitisationOutcome(dossier, result, None)
+        if before_storing:
+            before_storing([*scans, out, sidecar])
         use_copy = _record(session, store, dossier, scans, result, out, sidecar, languages)
     return DigitisationOutcome(dossier, result, use_copy)
+
+
+def submit(
+    session: Session,
+    store: ObjectStore,
+    actor: User,
+    dossier: Dossier,
+    scans: Sequence[Path],
+    *,
+    languages: str = "chi_sim+eng",
+    jobs: int | None = None,
+) -> Job:
+    """Queue a dossier's scans for digitisation by a worker. The scans are checked (type, size, pages)
+    and kept in the object store for the worker, which may be on another host; they are staged by the
+    job, and whatever the catalogue does not end up recording is removed when the job ends."""
+    require(actor, Action.digitise)
+    if dossier.custodian_id != actor.organisation_id:
+        raise ArchiveError("dossier.not_in_custody", "只能数字化本馆保管的档案", "archival_code", 403)
+    if not scans:
+        raise ArchiveError("scans.empty", "请给出扫描文件", "scans", 422)
+    pages = scan_frames(scans)
+    staged = []
+    for n, scan in enumerate(scans, start=1):
+        stored = stage_upload(session, store, scan)
+        staged.append({"name": f"{n:04d}{scan.suffix.lower()}", "key": stored.key, "sha256": stored.sha256})
+    params = {"dossier_id": dossier.id, "actor_id": actor.id, "scans": staged, "languages": languages, "jobs": jobs}
+    return enqueue(
+        session,
+        JobKind.digitise,
+        params,
+        actor=actor,
+        dossier_id=dossier.id,
+        staged_keys=[s["key"] for s in staged],
+        total=pages,
+    )
 
 
 def _record(

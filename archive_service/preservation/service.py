@@ -20,7 +20,7 @@ from archive_service.db import utcnow
 from archive_service.dossiers.models import DigitalObject, Dossier
 from archive_service.errors import ArchiveError, Forbidden
 from archive_service.preservation.models import FixityCheck, FixityRun, ObjectDeletion
-from storage import LocalObjectStore, ObjectStore, S3ObjectStore, StorageError
+from storage import LocalObjectStore, ObjectStore, S3ObjectStore, StorageError, StoredObject
 
 Progress = Callable[[int, int], None]  # (bytes just processed, objects just processed)
 
@@ -88,6 +88,15 @@ def ingest(
     if stored.created:
         session.info.setdefault(_CREATED, []).append((store, stored.key))
     return obj
+
+
+def stage_upload(session: Session, store: ObjectStore, path: Path) -> StoredObject:
+    """Keep a file a job will need (scans for a worker on another host). Removed again if the
+    transaction that wanted it rolls back; the job that references it removes it when it ends."""
+    stored = store.put_file(path)
+    if stored.created:
+        session.info.setdefault(_CREATED, []).append((store, stored.key))
+    return stored
 
 
 # Objects put during a transaction that is rolled back later (a failed step after the ingest)

@@ -29,6 +29,7 @@ from archive_service.transfers.schemas import (
     ReviewIn,
     SupplementOut,
 )
+from archive_service.uploads import saved_scans
 
 router = APIRouter(prefix="/api/transfers", tags=["transfers"])
 MAX_REGISTER = 20 * 1024 * 1024
@@ -180,21 +181,6 @@ def receipt(batch_id: int, session: Session = DbSession, user: User = Depends(cu
 # ---- 材料补充 ------------------------------------------------------------------------------------
 
 supplements_router = APIRouter(prefix="/api/supplements", tags=["supplements"])
-
-
-async def saved_scans(files: list[UploadFile], folder: Path) -> list[Path]:
-    """Uploaded scans written to a temporary folder under safe names (the original suffix kept)."""
-    paths = []
-    for n, upload in enumerate(files, start=1):
-        suffix = Path(upload.filename or "").suffix.lower()[:6]
-        path = folder / f"scan-{n:03d}{suffix}"
-        with path.open("wb") as out:
-            while chunk := await upload.read(1 << 20):
-                out.write(chunk)
-                if out.tell() > supplements.MAX_SCAN_BYTES:
-                    raise ArchiveError("scans.too_large", f"{upload.filename} 超过 200 MB", "scans", 413)
-        paths.append(path)
-    return paths
 
 
 @supplements_router.post("", response_model=SupplementOut, status_code=201)

@@ -24,12 +24,10 @@ from archive_service.dossiers.service import add_material, get_dossier_by_code, 
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.preservation.service import ingest
 from archive_service.transfers.models import MaterialSupplement, SupplementStatus
+from archive_service.uploads import scan_frames
 from archive_service.values import ValueRuleError, check_partial_date
-from digitise.options import DigitiseOptions
-from digitise.sources import SourceError, media_type_of, pages_of
+from digitise.sources import media_type_of
 from storage import ObjectStore
-
-MAX_SCAN_BYTES = 200 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -65,14 +63,7 @@ def submit(
             date_formed = check_partial_date(date_formed)
         except ValueRuleError as exc:
             raise ArchiveError(exc.code, exc.message, "date_formed", 422) from None
-    frames = 0
-    for scan in scans:
-        if scan.stat().st_size > MAX_SCAN_BYTES:
-            raise ArchiveError("scans.too_large", f"{scan.name} 超过 200 MB", "scans", 413)
-        try:
-            frames += len(pages_of(scan, DigitiseOptions().max_image_pixels))
-        except SourceError as exc:
-            raise ArchiveError(exc.code, f"{scan.name}：{exc.message}", "scans", 422) from None
+    frames = scan_frames(scans)
     if scans and frames != form.pages:
         raise ArchiveError("scans.page_count", f"扫描件共 {frames} 页，与填写的页数 {form.pages} 不符", "scans", 422)
     if not scans and dossier.digitisation.value == "done":

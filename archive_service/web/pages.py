@@ -24,6 +24,7 @@ from archive_service.dossiers import service as dossiers
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import ClassScheme, Dossier, DossierStatus
 from archive_service.errors import ArchiveError, NotFound
+from archive_service.jobs.models import Job
 from archive_service.preservation.service import fixity_alerts, open_store
 from archive_service.shelving.models import ShelfSlot
 from archive_service.shelving.service import climate_alerts, unshelved
@@ -214,6 +215,8 @@ def dossier_page(
             "use_copy": use_copy,
             "open_page": page,
             "can_read_copy": can(user, Action.read_digital_copy),
+            "can_digitise": can(user, Action.digitise) and dossier.custodian_id == user.organisation_id,
+            "jobs": session.scalars(select(Job).where(Job.dossier_id == dossier.id).order_by(Job.id.desc()).limit(5)),
             "can_shelve": can(user, Action.manage_shelving),
             "can_read_log": can(user, Action.read_audit_log),
             "supplements": supplements.of_dossier(session, user, dossier.id),

@@ -23,7 +23,8 @@ from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.preservation.service import open_store
 from archive_service.transfers import acceptance, register, service, supplements
 from archive_service.transfers.models import ItemResult, TransferItem
-from archive_service.transfers.routes import read_upload, saved_scans
+from archive_service.transfers.routes import read_upload
+from archive_service.uploads import saved_scans
 from archive_service.web.pages import form_number, render_error, templates
 
 router = APIRouter(include_in_schema=False)

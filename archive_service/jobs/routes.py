@@ -1,0 +1,57 @@
+"""HTTP API for jobs: their progress and outcome; digitisation and maintenance jobs are started here."""
+
+import tempfile
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from sqlalchemy.orm import Session
+
+from archive_service.auth.models import User
+from archive_service.config import get_settings
+from archive_service.deps import DbSession, current_user
+from archive_service.jobs import service
+from archive_service.jobs.models import JobState
+from archive_service.jobs.schemas import JobOut, MaintenanceJobIn
+from archive_service.uploads import saved_scans
+
+router = APIRouter(prefix="/api", tags=["jobs"])
+
+
+@router.get("/jobs", response_model=list[JobOut])
+def list_jobs(
+    state: JobState | None = None, session: Session = DbSession, user: User = Depends(current_user)
+) -> list[JobOut]:
+    return [JobOut.model_validate(j) for j in service.list_jobs(session, user, state)]
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut)
+def get_job(job_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> JobOut:
+    return JobOut.model_validate(service.get_job(session, user, job_id))
+
+
+@router.post("/jobs", response_model=JobOut, status_code=202)
+def start_maintenance(
+    data: MaintenanceJobIn, session: Session = DbSession, user: User = Depends(current_user)
+) -> JobOut:
+    """Fixity check, replication to a second store, or a search-index rebuild (administrators)."""
+    return JobOut.model_validate(service.start_maintenance(session, user, data.kind, data.sample, data.to))
+
+
+@router.post("/dossiers/{dossier_id}/digitisation", response_model=JobOut, status_code=202)
+async def digitise_dossier(
+    dossier_id: int,
+    scans: list[UploadFile] = File(..., description="扫描图像或扫描件 PDF，按扫描顺序"),
+    languages: str = Form("chi_sim+eng", pattern=r"^[a-z_]+(\+[a-z_]+)*$", max_length=40),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> JobOut:
+    """Queue the dossier's scans for digitisation; follow the job for pages done and the outcome."""
+    from archive_service.digitisation.service import submit
+    from archive_service.dossiers.service import get_dossier
+    from archive_service.preservation.service import open_store
+
+    dossier = get_dossier(session, user, dossier_id)
+    with tempfile.TemporaryDirectory(prefix="digitise-upload-") as tmp:
+        paths = await saved_scans(scans, Path(tmp))
+        job = submit(session, open_store(get_settings()), user, dossier, paths, languages=languages)
+    return JobOut.model_validate(job)

@@ -1,0 +1,96 @@
+"""Worker processes: the local loop over the job table, or a Celery worker when a broker is set.
+
+Local (the embedded default): each process claims the next due job from the database and runs it;
+`archive serve` starts `ARCHIVE_JOB_WORKERS` of them beside the web server. With Celery, `archive
+worker` on any host runs the same jobs, woken by the broker; its sweeper re-rings jobs whose
+doorbell was lost (a broker restart) or whose worker died (an expired lease).
+"""
+
+import logging
+import multiprocessing
+import signal
+import threading
+import time
+
+from archive_service.config import get_settings
+from archive_service.db import get_engine
+from archive_service.jobs.service import overdue, run_next, sweep_finished, worker_name
+from archive_service.preservation.service import open_store
+
+log = logging.getLogger("archive.jobs")
+SWEEP_SECONDS = 30.0
+
+
+def work(stop: threading.Event, name: str | None = None) -> None:
+    """Claim and run due jobs until `stop` is set."""
+    import archive_service.models  # noqa: F401  every mapper known before the first query
+
+    settings = get_settings()
+    engine, store, name = get_engine(), open_store(settings), name or worker_name()
+    log.info("job worker %s started (%s)", name, engine.url.render_as_string(hide_password=True))
+    swept = 0.0
+    while not stop.is_set():
+        try:
+            if time.monotonic() - swept > SWEEP_SECONDS:
+                swept = time.monotonic()
+                sweep_finished(engine, store)
+            outcome = run_next(engine, store, name)
+        except Exception:  # the database is unreachable for a moment: keep the worker alive
+            log.exception("job worker %s: looking for work failed", name)
+            outcome = None
+        if outcome is None:
+            stop.wait(settings.job_poll_seconds)
+
+
+def _process_main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(name)s %(message)s")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set() or _exit_now())
+    work(stop)
+
+
+def _exit_now() -> None:
+    # A job in hand is not finished first: its lease runs out and another worker resumes it.
+    raise SystemExit(0)
+
+
+def start_local_workers(count: int) -> list[multiprocessing.process.BaseProcess]:
+    """`count` local worker processes (spawned: no inherited database connections or threads).
+    Not daemonic, because digitisation runs its OCR in child processes of its own."""
+    spawn = multiprocessing.get_context("spawn")
+    processes = [spawn.Process(target=_process_main, name=f"archive-worker-{n + 1}") for n in range(count)]
+    for process in processes:
+        process.start()
+    return processes
+
+
+def stop_local_workers(processes: list[multiprocessing.process.BaseProcess]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=10)
+
+
+class DoorbellSweeper(threading.Thread):
+    """Celery mode: every few seconds ring again the jobs that are due but that nobody took."""
+
+    def __init__(self) -> None:
+        super().__init__(name="job-doorbell-sweeper", daemon=True)
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        from archive_service.jobs.celery_app import ring
+
+        settings = get_settings()
+        engine, store = get_engine(), open_store(settings)
+        every = max(settings.job_poll_seconds * 5, 1.0)
+        while not self._stop.wait(every):
+            try:
+                for job_id in overdue(engine, older_than=settings.job_lease_seconds):
+                    ring(job_id)
+                sweep_finished(engine, store)
+            except Exception:
+                log.exception("doorbell sweep failed")
+
+    def stop(self) -> None:
+        self._stop.set()

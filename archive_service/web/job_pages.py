@@ -1,0 +1,67 @@
+"""Pages for background jobs: the list, one job's progress and outcome, and digitising from a dossier's page."""
+
+import tempfile
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+
+from archive_service.auth.models import User
+from archive_service.config import get_settings
+from archive_service.deps import DbSession, current_user
+from archive_service.digitisation.service import submit
+from archive_service.dossiers.service import get_dossier
+from archive_service.jobs import service
+from archive_service.jobs.models import JOB_KIND_NAMES, JOB_STATE_NAMES, JobState
+from archive_service.jobs.service import aware
+from archive_service.preservation.service import open_store
+from archive_service.transfers.service import BEIJING
+from archive_service.uploads import saved_scans
+from archive_service.web.pages import templates
+
+router = APIRouter(include_in_schema=False)
+templates.env.globals.update(JOB_KIND_NAMES=JOB_KIND_NAMES, JOB_STATE_NAMES=JOB_STATE_NAMES)
+templates.env.filters["beijing"] = lambda at, fmt="%Y-%m-%d %H:%M:%S": aware(at).astimezone(BEIJING).strftime(fmt)
+
+
+@router.get("/jobs", response_class=HTMLResponse)
+def jobs_page(
+    request: Request, state: str = "", session: Session = DbSession, user: User = Depends(current_user)
+) -> HTMLResponse:
+    wanted = JobState(state) if state in JobState.__members__ else None
+    jobs = service.list_jobs(session, user, wanted)
+    return templates.TemplateResponse(
+        request,
+        "jobs.html",
+        {
+            "user": user,
+            "jobs": jobs,
+            "state": state,
+            "busy": any(j.state in (JobState.queued, JobState.running) for j in jobs),
+            "broker": bool(get_settings().broker_url),
+        },
+    )
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(
+    job_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> HTMLResponse:
+    job = service.get_job(session, user, job_id)
+    dossier = get_dossier(session, user, job.dossier_id) if job.dossier_id else None
+    return templates.TemplateResponse(request, "job.html", {"user": user, "job": job, "dossier": dossier})
+
+
+@router.post("/dossiers/{dossier_id}/digitise")
+async def digitise_from_page(
+    dossier_id: int,
+    scans: list[UploadFile] = File(...),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> RedirectResponse:
+    dossier = get_dossier(session, user, dossier_id)
+    with tempfile.TemporaryDirectory(prefix="digitise-upload-") as tmp:
+        paths = await saved_scans([s for s in scans if s.filename], Path(tmp))
+        job = submit(session, open_store(get_settings()), user, dossier, paths)
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)

@@ -1,0 +1,198 @@
+"""Jobs in the database: queued by the API, claimed once, progress and outcome on record, retried with
+back-off, failed with a reason, and no object left behind that the catalogue does not record."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from archive_service import db
+from archive_service.config import get_settings
+from archive_service.db import utcnow
+from archive_service.dossiers.models import DigitalObject, DigitisationState, Dossier
+from archive_service.jobs import kinds
+from archive_service.jobs import service as jobs
+from archive_service.jobs.models import Job, JobKind, JobState
+from archive_service.preservation import service as preservation
+from tests.archive_service.conftest import blank_scans
+
+
+def _store():
+    return preservation.open_store(get_settings())
+
+
+def _first_dossier(session, username: str = "archivist") -> Dossier:
+    from archive_service.auth.models import User
+
+    actor = session.scalar(select(User).where(User.username == username))
+    return session.scalars(
+        select(Dossier).where(Dossier.custodian_id == actor.organisation_id).order_by(Dossier.id)
+    ).first()
+
+
+def _upload(client, headers, dossier_id: int, scans):
+    files = [("scans", (p.name, p.read_bytes(), "image/tiff")) for p in scans]
+    return client.post(f"/api/dossiers/{dossier_id}/digitisation", files=files, headers=headers)
+
+
+def _job(job_id: int) -> Job:
+    with db.get_sessionmaker()() as session:
+        return session.get(Job, job_id)
+
+
+def _orphans() -> set[str]:
+    """Stored objects the catalogue does not record (and no unfinished job is holding)."""
+    with db.get_sessionmaker()() as session:
+        recorded = set(session.scalars(select(DigitalObject.storage_key)))
+        held = {
+            k
+            for keys in session.scalars(
+                select(Job.staged_keys).where(Job.state.in_([JobState.queued, JobState.running]))
+            )
+            for k in keys or []
+        }
+    return set(_store().keys()) - recorded - held
+
+
+def test_digitisation_job_runs_to_the_end_with_progress_and_no_orphan(client, login):
+    archivist = login("archivist")
+    with db.get_sessionmaker()() as session:
+        dossier = _first_dossier(session)
+        pages = sum(m.pages for m in dossier.materials)
+    r = _upload(client, archivist, dossier.id, blank_scans(pages))
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert job["state"] == "queued" and job["total"] == pages and job["done"] == 0 and job["kind"] == "digitise"
+    assert len(list(_store().keys())) == 1  # the scans (identical blank sheets: one object) are staged
+
+    outcome = jobs.run_next(db.get_engine(), _store(), "test-worker")
+    assert outcome is not None and outcome.state is JobState.done
+    assert jobs.run_next(db.get_engine(), _store(), "test-worker") is None  # nothing else to do
+
+    shown = client.get(f"/api/jobs/{job['id']}", headers=archivist).json()
+    assert shown["state"] == "done" and shown["done"] == pages and shown["attempts"] == 1
+    assert shown["result"]["pages"] == pages and shown["finished_at"]
+    with db.get_sessionmaker()() as session:
+        d = session.get(Dossier, dossier.id)
+        assert d.digitisation is DigitisationState.done
+        roles = sorted(o.role for o in session.scalars(select(DigitalObject).where(DigitalObject.dossier_id == d.id)))
+        assert roles.count("use_copy") == 1 and roles.count("sidecar") == 1 and roles.count("master_image") == pages
+    assert _orphans() == set() and _job(job["id"]).staged_keys is None
+
+    page = client.get(f"/jobs/{job['id']}", headers=archivist)
+    assert page.status_code == 200 and "已完成" in page.text and f"{pages} / {pages}" in page.text
+    listing = client.get("/jobs", headers=archivist)
+    assert f'href="/jobs/{job["id"]}"' in listing.text
+    dossier_page = client.get(f"/dossiers/{dossier.id}", headers=archivist)
+    assert 'id="digitise-form"' in dossier_page.text
+
+
+def test_bad_scans_are_refused_by_field_and_nothing_is_stored_or_queued(client, login, tmp_path):
+    archivist = login("archivist")
+    with db.get_sessionmaker()() as session:
+        dossier = _first_dossier(session)
+    fake = tmp_path / "scan.tif"
+    fake.write_text("这不是图像")
+    r = _upload(client, archivist, dossier.id, [fake])
+    assert r.status_code == 422 and r.json()["field"] == "scans" and "scan.tif" in r.json()["message"]
+    none = client.post(f"/api/dossiers/{dossier.id}/digitisation", headers=archivist, data={"languages": "chi_sim"})
+    assert none.status_code == 422 and none.json()["field"] == "scans"
+    assert list(_store().keys()) == []
+    with db.get_sessionmaker()() as session:
+        assert session.scalars(select(Job)).all() == []
+    assert _upload(client, login("sibao"), dossier.id, blank_scans(2)).status_code in (403, 404)
+    assert client.get("/api/jobs", headers=login("sibao")).status_code == 403
+
+
+def test_qc_failure_ends_the_job_failed_with_the_reason_and_removes_the_staged_scans(client, login):
+    archivist = login("archivist")
+    with db.get_sessionmaker()() as session:
+        dossier = _first_dossier(session)
+        pages = sum(m.pages for m in dossier.materials)
+    job = _upload(client, archivist, dossier.id, blank_scans(pages - 1)).json()
+    outcome = jobs.run_next(db.get_engine(), _store(), "test-worker")
+    assert outcome.state is JobState.failed
+    failed = _job(job["id"])
+    assert failed.attempts == 1  # not retried: scanning again is the remedy
+    assert failed.error.startswith("质检未通过") and "page_count.mismatch" in failed.result["report"]
+    assert list(_store().keys()) == []
+    page = client.get(f"/jobs/{job['id']}", headers=archivist).text
+    assert "失败原因" in page and "质检未通过" in page
+
+
+def test_transient_failures_retry_with_doubling_back_off_then_fail_visibly(demo, monkeypatch):
+    monkeypatch.setenv("ARCHIVE_JOB_RETRY_SECONDS", "30")
+    monkeypatch.setenv("ARCHIVE_JOB_MAX_ATTEMPTS", "3")
+    get_settings.cache_clear()
+    calls = []
+
+    def flaky(context):
+        calls.append(context.attempt)
+        raise OSError("second store unreachable")
+
+    monkeypatch.setitem(kinds.HANDLERS, JobKind.fixity, flaky)
+    with db.get_sessionmaker()() as session, session.begin():
+        job_id = jobs.enqueue(session, JobKind.fixity, {}).id
+    engine, store = db.get_engine(), _store()
+    delays = []
+    for _ in range(2):
+        started = utcnow()
+        outcome = jobs.run_next(engine, store, "w")
+        assert outcome.state is JobState.queued
+        job = _job(job_id)
+        assert job.error == "OSError: second store unreachable"
+        delays.append((jobs.aware(job.run_after) - started).total_seconds())
+        assert jobs.run_next(engine, store, "w") is None  # not due before its back-off
+        with db.get_sessionmaker()() as session, session.begin():
+            session.execute(update(Job).where(Job.id == job_id).values(run_after=utcnow()))
+    assert 30 <= delays[0] < 32 and 60 <= delays[1] < 62
+    assert jobs.run_next(engine, store, "w").state is JobState.failed
+    job = _job(job_id)
+    assert calls == [1, 2, 3] and job.state is JobState.failed and job.finished_at
+    assert job.error.startswith("重试 3 次后仍失败") and "unreachable" in job.error
+
+
+def test_a_dead_workers_job_is_taken_over_once_its_lease_runs_out(demo):
+    engine = db.get_engine()
+    with db.get_sessionmaker()() as session, session.begin():
+        job_id = jobs.enqueue(session, JobKind.fixity, {}).id
+    assert jobs.claim(engine, "worker-a") == job_id
+    assert jobs.claim(engine, "worker-b") is None  # held under a live lease
+    with db.get_sessionmaker()() as session, session.begin():
+        session.execute(update(Job).where(Job.id == job_id).values(lease_until=utcnow() - timedelta(seconds=1)))
+    assert jobs.claim(engine, "worker-b") == job_id
+    job = _job(job_id)
+    assert job.worker == "worker-b" and job.attempts == 2 and job.state is JobState.running
+    # worker-a wakes up and tries to finish: refused, so its work cannot be recorded twice
+    context = jobs.JobContext(engine, _store(), get_settings(), job_id, JobKind.fixity, {}, 1, "worker-a")
+    with pytest.raises(jobs.LeaseLost), db.get_sessionmaker()() as session, session.begin():
+        context.finish(session, {})
+    assert jobs.run(engine, _store(), job_id, "worker-b").state is JobState.done
+
+
+def test_a_job_whose_worker_keeps_dying_is_stopped(demo, monkeypatch):
+    monkeypatch.setenv("ARCHIVE_JOB_MAX_ATTEMPTS", "2")
+    get_settings.cache_clear()
+    engine = db.get_engine()
+    with db.get_sessionmaker()() as session, session.begin():
+        job_id = jobs.enqueue(session, JobKind.fixity, {}).id
+    for worker in ("a", "b"):  # each claims it and "dies" (the lease simply runs out)
+        assert jobs.claim(engine, worker) == job_id
+        with db.get_sessionmaker()() as session, session.begin():
+            session.execute(update(Job).where(Job.id == job_id).values(lease_until=utcnow() - timedelta(seconds=1)))
+    assert jobs.run_next(engine, _store(), "c").state is JobState.failed
+    assert "中断 2 次" in _job(job_id).error
+
+
+def test_maintenance_jobs_are_for_administrators_and_run(client, login):
+    admin, archivist = login("admin"), login("archivist")
+    assert client.post("/api/jobs", json={"kind": "fixity"}, headers=archivist).status_code == 403
+    bad = client.post("/api/jobs", json={"kind": "replicate"}, headers=admin)
+    assert bad.status_code == 422 and bad.json()["field"] == "to"
+    r = client.post("/api/jobs", json={"kind": "fixity", "sample": 5}, headers=admin)
+    assert r.status_code == 202 and r.json()["state"] == "queued"
+    assert jobs.run_next(db.get_engine(), _store(), "w").state is JobState.done
+    assert client.get(f"/api/jobs/{r.json()['id']}", headers=admin).json()["result"]["checked"] == 0
+    # another bureau's staff do not see this bureau's jobs
+    assert client.get(f"/api/jobs/{r.json()['id']}", headers=login("dongcheng")).status_code == 404
+    assert client.get("/api/jobs", headers=login("dongcheng")).json() == []
