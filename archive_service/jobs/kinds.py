@@ -5,6 +5,7 @@ directory holds and ends the job in the transaction that records the copy; fixit
 unfinished run; replication copies only what the target lacks; a reindex starts over.
 """
 
+import multiprocessing
 import shutil
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,9 @@ def digitise(context: JobContext) -> dict[str, Any] | None:
             actor,
             dossier,
             scans,
-            jobs=params.get("jobs"),
+            # A Celery prefork child is daemonic and may not start a process pool: there each worker
+            # process is one OCR lane (run `archive worker --processes <cores>`).
+            jobs=params.get("jobs") or (1 if multiprocessing.current_process().daemon else None),
             languages=params.get("languages", "chi_sim+eng"),
             progress=context.progress,
             work_root=work_root,

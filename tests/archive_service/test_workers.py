@@ -1,0 +1,168 @@
+"""Real worker processes: `archive worker` (local, and Celery on the machine's Redis and RabbitMQ)
+digitising a dossier, killed with SIGKILL half-way and started again: the job completes, every page
+is there exactly once, and no stored object is left that the catalogue does not record."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from archive_service import db
+from archive_service.config import get_settings
+from archive_service.dossiers.models import DigitalObject, Dossier, PageText
+from archive_service.jobs.models import Job, JobState
+from archive_service.preservation import service as preservation
+from digitise.specimen import draw_page, person, save_scan
+from tests.archive_service.test_jobs import _first_dossier, _orphans, _upload
+
+pytestmark = pytest.mark.slow
+BROKERS = {"redis": "redis://127.0.0.1:6379/11", "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//"}
+
+
+def _scans(folder: Path, pages: int, printed: int) -> list[Path]:
+    """`printed` pages of text first (OCR takes seconds each), then blank sheets."""
+    rng = random.Random(9)
+    who = person(rng)
+    blank = save_scan(draw_page(rng, who, blank=True, dpi=200, noise=0), folder / "blank.tif").read_bytes()
+    scans = []
+    for n in range(pages):
+        path = folder / f"p{n + 1:03d}.tif"
+        if n < printed:
+            save_scan(draw_page(rng, who, lines=8), path)
+        else:
+            path.write_bytes(blank)
+        scans.append(path)
+    return scans
+
+
+def _start_worker(log: Path, broker: str = "") -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "ARCHIVE_BROKER_URL": broker,
+        "ARCHIVE_JOB_LEASE_SECONDS": "3",
+        "ARCHIVE_JOB_POLL_SECONDS": "0.5",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-c", "from archive_service.cli import app; app()", "worker"],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: SIGKILL reaches the OCR children too
+    )
+
+
+def _kill(worker: subprocess.Popen) -> None:
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=30)
+
+
+def _wait(job_id: int, until, timeout: float, log: Path) -> Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db.get_sessionmaker()() as session:
+            job = session.get(Job, job_id)
+            if until(job):
+                return job
+        time.sleep(0.3)
+    pytest.fail(f"job {job_id} did not get there in {timeout} s: {job.state} {job.done}/{job.total} {job.error}\n"
+                + log.read_text()[-3000:])  # fmt: skip
+
+
+def _check_complete(dossier_id: int, pages: int) -> None:
+    with db.get_sessionmaker()() as session:
+        dossier = session.get(Dossier, dossier_id)
+        objects = session.scalars(select(DigitalObject).where(DigitalObject.dossier_id == dossier_id)).all()
+        assert sorted(o.role for o in objects).count("use_copy") == 1  # made once, not once per attempt
+        masters = [o for o in objects if o.role == "master_image"]
+        assert len({o.name for o in masters}) == len(masters) and sum(o.pages for o in masters) == pages
+        use_copy = next(o for o in objects if o.role == "use_copy")
+        assert use_copy.pages == pages and len(use_copy.page_confidence) == pages
+        texts = session.scalars(select(PageText.page).where(PageText.dossier_id == dossier_id)).all()
+        assert sorted(texts) == list(range(1, pages + 1))  # no page missing or twice
+        assert dossier.materials[-1].last_page == pages
+    store = preservation.open_store(get_settings())
+    for obj in objects:
+        assert store.verify(obj.storage_key, obj.sha256).ok
+    assert _orphans() == set()
+
+
+def _kill_mid_dossier_and_resume(client, login, tmp_path, broker: str = "") -> None:
+    with db.get_sessionmaker()() as session:
+        dossier = _first_dossier(session)
+        pages = sum(m.pages for m in dossier.materials)
+    job_id = _upload(client, login("archivist"), dossier.id, _scans(tmp_path, pages, printed=4)).json()["id"]
+    log = tmp_path / "worker.log"
+    first = _start_worker(log, broker)
+    try:
+        _wait(job_id, lambda j: j.state is JobState.running and 1 <= j.done < 4, 120, log)
+    finally:
+        _kill(first)
+    with db.get_sessionmaker()() as session:
+        assert session.get(Job, job_id).state is JobState.running  # as the dead worker left it
+        assert session.scalar(select(func.count()).where(DigitalObject.dossier_id == dossier.id)) == 0
+    second = _start_worker(log, broker)
+    try:
+        job = _wait(job_id, lambda j: j.state in (JobState.done, JobState.failed), 240, log)
+    finally:
+        _kill(second)
+    assert job.state is JobState.done, job.error
+    assert job.attempts == 2 and job.done == pages and job.result["pages"] == pages
+    _check_complete(dossier.id, pages)
+
+
+def test_local_worker_killed_mid_dossier_resumes_after_restart(client, login, tmp_path):
+    _kill_mid_dossier_and_resume(client, login, tmp_path)
+
+
+def _purge(broker: str) -> None:
+    from archive_service.jobs.celery_app import celery_app
+
+    celery_app(broker).control.purge()  # doorbells an earlier run left behind
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)  # a scaled installation runs PostgreSQL
+def test_celery_worker_on_rabbitmq_killed_mid_dossier_resumes(client, login, tmp_path, monkeypatch):
+    monkeypatch.setenv("ARCHIVE_BROKER_URL", BROKERS["rabbitmq"])
+    get_settings.cache_clear()
+    _purge(BROKERS["rabbitmq"])
+    _kill_mid_dossier_and_resume(client, login, tmp_path, BROKERS["rabbitmq"])
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_celery_workers_on_redis_share_the_jobs(client, login, tmp_path, monkeypatch):
+    monkeypatch.setenv("ARCHIVE_BROKER_URL", BROKERS["redis"])
+    get_settings.cache_clear()
+    _purge(BROKERS["redis"])
+    archivist = login("archivist")
+    with db.get_sessionmaker()() as session:
+        from archive_service.auth.models import User
+
+        actor = session.scalar(select(User).where(User.username == "archivist"))
+        dossiers = session.scalars(
+            select(Dossier).where(Dossier.custodian_id == actor.organisation_id).order_by(Dossier.id).limit(3)
+        ).all()
+        wanted = {d.id: sum(m.pages for m in d.materials) for d in dossiers}
+    job_ids = [
+        _upload(client, archivist, dossier_id, _scans(tmp_path, pages, printed=0)).json()["id"]
+        for dossier_id, pages in wanted.items()
+    ]
+    log = tmp_path / "worker.log"
+    workers = [_start_worker(log, BROKERS["redis"]) for _ in range(2)]
+    try:
+        for job_id in job_ids:
+            job = _wait(job_id, lambda j: j.state in (JobState.done, JobState.failed), 240, log)
+            assert job.state is JobState.done, job.error
+    finally:
+        for worker in workers:
+            _kill(worker)
+    with db.get_sessionmaker()() as session:
+        ran_by = {session.get(Job, j).worker for j in job_ids}
+    assert all(name and ":" in name for name in ran_by)
+    for dossier_id, pages in wanted.items():
+        _check_complete(dossier_id, pages)
