@@ -484,3 +484,33 @@ def restore(folder: Path = typer.Argument(..., help="a folder written by `archiv
         typer.secho(f"PROBLEM {problem}", fg=typer.colors.RED, err=True)
     if not report.ok:
         raise typer.Exit(1)
+
+
+transfers_app = typer.Typer(help="Transfer batches", no_args_is_help=True)
+app.add_typer(transfers_app, name="transfers")
+
+
+@transfers_app.command("verify-receipt")
+def transfers_verify_receipt(receipt: Path) -> None:
+    """Recompute a receipt's manifest hash (and compare it with this installation's records of the batch)."""
+    from archive_service.db import get_sessionmaker
+    from archive_service.transfers.service import verify_receipt
+
+    try:
+        data = receipt.read_bytes()
+    except OSError as e:
+        _fail(e)
+    with get_sessionmaker()() as session:
+        check = verify_receipt(session, data)
+    typer.echo(f"批次 / batch: {check.number}")
+    typer.echo(f"交接书所载摘要 / printed:  {check.printed}")
+    typer.echo(f"附件清单摘要 / computed: {check.computed}")
+    for problem in check.problems:
+        typer.secho(f"✗ {problem}", fg=typer.colors.RED)
+    if not check.ok:
+        raise typer.Exit(1)
+    typer.secho("✓ 交接书与清单一致 / receipt verified", fg=typer.colors.GREEN)
+
+
+if __name__ == "__main__":
+    app()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from archive_service.errors import ArchiveError
 from digitise.options import DigitiseOptions
-from digitise.sources import SourceError, pages_of
+from digitise.sources import SourceError, load, pages_of
 
 if TYPE_CHECKING:
     from fastapi import UploadFile
@@ -53,13 +53,18 @@ async def saved_scans(files: "list[UploadFile]", folder: Path) -> list[Path]:
 
 def scan_frames(scans: Sequence[Path]) -> int:
     """The number of pages in the scans, each file opened as what it claims to be (a TIFF that is a
-    TIFF, a PDF that parses, no decompression bomb); the first bad file is named."""
+    TIFF, a PDF that parses, no decompression bomb) and every image page decoded whole (a truncated
+    scan is refused at the counter, not by a failed job later); the first bad file is named."""
     frames = 0
     for scan in scans:
         if scan.stat().st_size > MAX_SCAN_BYTES:
             raise ArchiveError("scans.too_large", f"{scan.name} 超过 200 MB", "scans", 413)
         try:
-            frames += len(pages_of(scan, DigitiseOptions().max_image_pixels))
+            pages = pages_of(scan, DigitiseOptions().max_image_pixels)
+            for page in pages:
+                if page.media_type != "application/pdf":  # decoded whole: a truncated scan is refused now
+                    load(page, DigitiseOptions().max_image_pixels)
+            frames += len(pages)
         except SourceError as exc:
             raise ArchiveError(exc.code, f"{scan.name}：{exc.message}", "scans", 422) from None
     return frames

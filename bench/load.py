@@ -1,0 +1,167 @@
+"""Load: concurrent users on loopback doing searches, dossier views and logged page views for 60 s
+against `archive serve` (one uvicorn worker per core) on PostgreSQL.
+
+The mix, in turn per connection: a search by name, by citizen-ID tail or by text (archivist), a
+dossier's detail (archivist), a watermarked page of an approved request (requester; every view is
+logged before the image is sent). wrk (C, Lua-scripted) drives it so that the client takes little of
+the two cores from the server. Afterwards every page view counted must be on the access log, and
+the chain must verify. Target on 2 cores: ≥ 100 requests/s at p95 < 300 ms with zero errors.
+
+    apt install wrk   (make bench installs it)
+    .venv/bin/python bench/load.py [--seconds 60] [--connections 16] [--retirees 1000]
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import httpx  # noqa: E402
+import psycopg  # noqa: E402
+from access import ARCHIVE, PG_ADMIN, free_port, serve, token  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from archive_service.access.log import verify_chain  # noqa: E402
+from archive_service.access.models import AccessLogEntry  # noqa: E402
+from archive_service.db import make_engine  # noqa: E402
+from digitise.specimen import citizen_id_for, draw_page, person, save_scan  # noqa: E402
+
+LUA = """
+local paths = %(paths)s
+local i = 0
+request = function()
+  i = i + 1
+  local p = paths[(i %% #paths) + 1]
+  return wrk.format("GET", p[1], {["Authorization"] = p[2]})
+end
+done = function(summary, latency, requests)
+  local errors = summary.errors
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d %%.1f %%.1f %%.1f\\n", summary.requests,
+    errors.connect + errors.read + errors.write + errors.timeout, errors.status, summary.duration,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99) / 1000, latency.max / 1000, 0))
+end
+"""
+
+
+def prepare(env: dict[str, str], var: Path, retirees: int) -> None:
+    subprocess.run([*ARCHIVE, "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run([*ARCHIVE, "demo", "--retirees", str(retirees)], env=env, check=True, capture_output=True)
+    total = int(subprocess.run(
+        [sys.executable, "-c", "from archive_service import db; from archive_service.dossiers.models import Dossier;"
+         "from sqlalchemy import select; s = db.get_sessionmaker()();"
+         "d = s.scalar(select(Dossier).where(Dossier.archival_code == 'J102-RS-000001'));"
+         "print(sum(m.pages for m in d.materials))"], env=env, check=True, capture_output=True, text=True).stdout)
+    import random
+
+    rng = random.Random(1)
+    who = person(rng)
+    scans = [save_scan(draw_page(rng, who, blank=i >= 2, lines=8), var / f"s{i:03d}.tif") for i in range(total)]
+    subprocess.run([*ARCHIVE, "digitise", "J102-RS-000001", *map(str, scans), "--username", "archivist",
+                    "--lang", "chi_sim"], env=env, check=True, capture_output=True)
+    subprocess.run([*ARCHIVE, "search", "sync"], env=env, check=True, capture_output=True)
+
+
+def request_mix(url: str) -> list[tuple[str, str]]:
+    archivist, requester, approver = token(url, "archivist"), token(url, "sibao"), token(url, "approver")
+    today = date.today()
+    body = {"dossier": "J102-RS-000001", "purpose": "benefit_change", "purpose_detail": "负载测试",
+            "material_classes": [1, 9], "mode": "online_view", "valid_from": today.isoformat(),
+            "valid_until": (today + timedelta(days=1)).isoformat(), "reader_name": "测试",
+            "reader_citizen_id": citizen_id_for("110105", date(1980, 1, 1), 3, "M")}
+    rid = httpx.post(f"{url}/api/requests", json=body, headers=requester).json()["id"]
+    pages = httpx.post(f"{url}/api/requests/{rid}/decision", json={"approve": True},
+                       headers=approver).json()["approved_pages"]
+    dossiers = httpx.get(f"{url}/api/dossiers", headers=archivist).json()["items"]
+    names = [d["retiree_name"] for d in dossiers[:10]]
+    mix = []
+    for n in range(10):
+        d = dossiers[n]
+        query = [names[n], d["archival_code"], "退休审批表"][n % 3]
+        mix.append((f"/api/search?q={quote(query)}", archivist["Authorization"]))
+        mix.append((f"/api/dossiers/{d['id']}", archivist["Authorization"]))
+        mix.append((f"/api/requests/{rid}/pages/{pages[n % len(pages)]}", requester["Authorization"]))
+    with httpx.Client(base_url=url, timeout=60) as c:  # warm: each page's first view renders it
+        for path, auth in mix:
+            c.get(path, headers={"Authorization": auth}).raise_for_status()
+    return mix
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--retirees", type=int, default=1000)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt install wrk (make bench installs it)")
+    name = f"bench_load_{uuid.uuid4().hex[:8]}"
+    admin = psycopg.connect(PG_ADMIN, autocommit=True)
+    admin.execute(f"CREATE DATABASE {name}")
+    db_url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    var = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
+    env.update(ARCHIVE_VAR_DIR=str(var), ARCHIVE_DATABASE_URL=db_url, ARCHIVE_JOB_WORKERS="0")
+    try:
+        prepare(env, var, args.retirees)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        proc = serve(env, port, args.workers)
+        try:
+            mix = request_mix(url)
+            engine = make_engine(db_url)
+            with Session(engine) as s:
+                before = s.scalar(select(func.count()).select_from(AccessLogEntry)
+                                  .where(AccessLogEntry.action == "view_page"))
+            script = var / "mix.lua"
+            lua_paths = "{" + ",".join(f"{{{json.dumps(p)}, {json.dumps(a)}}}" for p, a in mix) + "}"
+            script.write_text(LUA % {"paths": lua_paths})
+            out = subprocess.run(
+                ["wrk", "-t", "2", "-c", str(args.connections), "-d", f"{args.seconds}s", "--timeout", "10s",
+                 "-s", str(script), url], capture_output=True, text=True, check=True).stdout
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        found = re.search(r"RESULT (.*)", out)
+        if not found:
+            raise SystemExit(f"wrk gave no result:\n{out}")
+        fields = found.group(1).split()
+        done, sock_errors, status_errors, duration_us = map(int, fields[:4])
+        p50_ms, p95_ms = float(fields[4]) / 1000, float(fields[5]) / 1000
+        with Session(engine) as s:
+            logged = s.scalar(select(func.count()).select_from(AccessLogEntry)
+                              .where(AccessLogEntry.action == "view_page")) - before
+            intact = verify_chain(s).ok
+        engine.dispose()
+    finally:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    rate = done / (duration_us / 1e6)
+    views = done // 3  # one in three requests of the mix is a page view (wrk may stop mid-cycle: ±connections)
+    machine = f"{platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}"
+    print(f"\n{machine}, {time.strftime('%Y-%m-%d')}; "
+          f"PostgreSQL, {args.workers} uvicorn workers, {args.connections} connections, {args.seconds} s, "
+          f"{args.retirees} retirees\n")
+    print("| requests | requests/s | p50 ms | p95 ms | errors (socket / non-2xx) | page views logged | chain |")
+    print("|---|---|---|---|---|---|---|")
+    print(f"| {done:,} | {rate:.0f} | {p50_ms:.1f} | {p95_ms:.1f} | {sock_errors} / {status_errors} | "
+          f"{logged:,} (≈ {views:,} sent) | {'verifies' if intact else 'BROKEN'} |")
+    print(f"\ntarget: ≥ 100 requests/s, p95 < 300 ms, 0 errors → "
+          f"{'met' if rate >= 100 and p95_ms < 300 and not (sock_errors or status_errors) else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

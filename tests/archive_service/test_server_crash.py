@@ -1,0 +1,165 @@
+"""The server killed with SIGKILL in the middle of a transfer confirmation and of logged page views:
+the database is consistent afterwards (all of a confirmation or none of it; every page delivered is on
+the access log) and the access log's chain verifies."""
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from archive_service import db
+from archive_service.access.log import verify_chain
+from archive_service.access.models import AccessLogEntry
+from archive_service.demo import DEMO_PASSWORD
+from archive_service.dossiers.models import CustodyEvent, Dossier
+from archive_service.transfers.models import TransferBatch, TransferStatus
+from tests.archive_service.test_requests import approved
+from tests.archive_service.test_transfers import as_xlsx, row
+from tests.archive_service.test_transfers_api import enterprise_id
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve() -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = {**os.environ, "ARCHIVE_JOB_WORKERS": "0"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "archive_service.cli", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    pytest.fail("the server did not start")
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole server: uvicorn's supervisor and its workers
+    proc.wait(timeout=30)
+
+
+def _token(url: str, username: str) -> dict[str, str]:
+    r = httpx.post(f"{url}/api/auth/login", json={"username": username, "password": DEMO_PASSWORD}, timeout=30)
+    return {"authorization": f"Bearer {r.json()['token']}"}
+
+
+def _chain_ok() -> None:
+    with db.get_sessionmaker()() as session:
+        report = verify_chain(session)
+    assert report.ok, report
+
+
+def test_killed_during_transfer_confirmation_all_or_nothing(client, login):
+    clerk = login("clerk")
+    files = {"file": ("名册.xlsx", as_xlsx([row(n) for n in range(1, 41)]), "application/octet-stream")}
+    batch = client.post("/api/transfers", data={"enterprise_id": enterprise_id(client, clerk)}, files=files,
+                        headers=clerk).json()  # fmt: skip
+    for item in batch["items"]:
+        assert client.post(f"/api/transfers/{batch['id']}/receive", json={"key": item["citizen_id"]},
+                           headers=clerk).status_code == 200  # fmt: skip
+    sent = client.post(f"/api/transfers/{batch['id']}/confirm", json={"side": "sender", "sender_name": "刘移交"},
+                       headers=clerk)  # fmt: skip
+    assert sent.status_code == 200, sent.text
+    with db.get_sessionmaker()() as session:
+        events_before = session.scalar(select(func.count()).select_from(CustodyEvent))
+
+    outcomes = []
+    for attempt in range(3):  # kill at a different moment each time, until one confirmation gets through
+        proc, url = _serve()
+        headers = _token(url, "clerk")
+
+        def confirm(url: str = url, headers: dict[str, str] = headers) -> None:
+            try:
+                r = httpx.post(f"{url}/api/transfers/{batch['id']}/confirm", json={"side": "receiver"},
+                               headers=headers, timeout=30)  # fmt: skip
+                outcomes.append(r.status_code)
+            except httpx.HTTPError:
+                outcomes.append("cut")
+
+        caller = threading.Thread(target=confirm)
+        caller.start()
+        time.sleep(random.Random(attempt).uniform(0.0, 0.15) if attempt < 2 else 2.0)
+        _kill(proc)
+        caller.join()
+        with db.get_sessionmaker()() as session:
+            found = session.get(TransferBatch, batch["id"])
+            events = session.scalar(select(func.count()).select_from(CustodyEvent)) - events_before
+            in_custody = session.scalar(
+                select(func.count()).select_from(Dossier).where(Dossier.custodian_id == found.to_org_id)
+            )
+            if found.status is TransferStatus.confirmed:  # all of it: receipt hash, events
+                assert found.manifest_sha256 and events > 0
+                break
+            assert found.status is TransferStatus.received and found.manifest_sha256 is None  # none of it
+            assert events == 0
+    assert in_custody >= 40
+    _chain_ok()
+
+
+def test_killed_during_logged_page_views_the_log_holds_every_delivered_page(client, login, digitised):
+    request = approved(client, login, digitised)
+    pages = request["approved_pages"]
+    proc, url = _serve()
+    headers = _token(url, "sibao")
+    delivered: list[int] = []
+    stop = threading.Event()
+
+    def reader(n: int) -> None:
+        with httpx.Client(base_url=url, headers=headers, timeout=30) as c:
+            i = n
+            while not stop.is_set():
+                try:
+                    r = c.get(f"/api/requests/{request['id']}/pages/{pages[i % len(pages)]}")
+                except httpx.HTTPError:
+                    return  # the server is gone
+                if r.status_code == 200:
+                    delivered.append(1)
+                i += 1
+
+    readers = [threading.Thread(target=reader, args=(n,)) for n in range(6)]
+    for t in readers:
+        t.start()
+    deadline = time.monotonic() + 60
+    while len(delivered) < 30 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _kill(proc)
+    stop.set()
+    for t in readers:
+        t.join()
+    assert len(delivered) >= 30
+    with db.get_sessionmaker()() as session:
+        logged = session.scalar(
+            select(func.count()).select_from(AccessLogEntry).where(AccessLogEntry.action == "view_page")
+        )
+    assert logged >= len(delivered)  # a page is logged and committed before its bytes are sent
+    _chain_ok()
+    # The service starts again on the same database and the chain goes on from where it stopped.
+    proc, url = _serve()
+    try:
+        r = httpx.get(f"{url}/api/requests/{request['id']}/pages/{pages[0]}", headers=_token(url, "sibao"), timeout=30)
+        assert r.status_code == 200
+    finally:
+        _kill(proc)
+    _chain_ok()
