@@ -21,6 +21,7 @@ from archive_service.access.models import AccessLogEntry
 from archive_service.demo import DEMO_PASSWORD
 from archive_service.dossiers.models import CustodyEvent, Dossier
 from archive_service.transfers.models import TransferBatch, TransferStatus
+from archive_service.transfers.service import manifest, manifest_sha256
 from tests.archive_service.test_requests import approved
 from tests.archive_service.test_transfers import as_xlsx, row
 from tests.archive_service.test_transfers_api import enterprise_id
@@ -109,12 +110,15 @@ def test_killed_during_transfer_confirmation_all_or_nothing(client, login):
             in_custody = session.scalar(
                 select(func.count()).select_from(Dossier).where(Dossier.custodian_id == found.to_org_id)
             )
-            if found.status is TransferStatus.confirmed:  # all of it: receipt hash, events
-                assert found.manifest_sha256 and events > 0
+            assert events == 0 and in_custody >= 40  # receiving's work stands, untouched
+            if found.status is TransferStatus.confirmed:  # all of it: both confirmations and the manifest's hash
+                assert found.receiver_confirmed_at and found.sender_confirmed_at
+                assert found.manifest_sha256 == manifest_sha256(manifest(session, found))
                 break
-            assert found.status is TransferStatus.received and found.manifest_sha256 is None  # none of it
-            assert events == 0
-    assert in_custody >= 40
+            # none of it
+            assert found.status is TransferStatus.received and found.receiver_confirmed_at is None
+            assert found.manifest_sha256 is None
+    assert found.status is TransferStatus.confirmed, outcomes
     _chain_ok()
 
 
