@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from archive_service import __version__
@@ -114,6 +115,16 @@ def create_app() -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         error = _validation_error(exc)
+        if _is_api(request):
+            return JSONResponse(error.body(), status_code=422)
+        return render_error(request, error)
+
+    # A number too large for the database's integer columns (an id of 30 digits): the input is out of range,
+    # not a fault of the service. SQLite raises OverflowError, PostgreSQL a DataError.
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def out_of_range(request: Request, exc: Exception) -> Response:
+        error = ArchiveError("value.out_of_range", "输入的数值或文字超出允许的范围", None, 422)
         if _is_api(request):
             return JSONResponse(error.body(), status_code=422)
         return render_error(request, error)

@@ -132,7 +132,7 @@ def claim(engine: Engine, worker: str, job_id: int | None = None, kinds: Iterabl
                     started_at=func.coalesce(Job.started_at, now),
                 )
                 .execution_options(synchronize_session=False)
-            ).rowcount
+            ).rowcount  # type: ignore[attr-defined]
             if taken:
                 return candidate
     return None
@@ -195,7 +195,7 @@ class JobContext:
                 total=self._total,
             )
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
         if not ended:
             raise LeaseLost(f"job {self.job_id} was taken over by another worker")
         self.finished = True
@@ -231,7 +231,7 @@ class _Heartbeat(threading.Thread):
                             Job.state == JobState.running,
                         )
                         .values(lease_until=utcnow() + lease)
-                    ).rowcount
+                    ).rowcount  # type: ignore[attr-defined]
                 if not kept and not self.context.finished:
                     self.context.lost = True
                     return
@@ -342,7 +342,7 @@ def sweep_staged(engine: Engine, store: ObjectStore, job_id: int, keep: set[str]
                 Job.id != job_id, Job.state.in_([JobState.queued, JobState.running]), Job.staged_keys.is_not(None)
             )
         ).all()
-        needed = set().union(*map(set, others)) if others else set()
+        needed: set[str] = set().union(*(set(keys or []) for keys in others))
         removed = 0
         for key in sorted(staged - recorded - needed):
             if store.exists(key):

@@ -44,12 +44,11 @@ def work(stop: threading.Event, name: str | None = None) -> None:
 
 def _process_main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(name)s %(message)s")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set() or _exit_now())
-    work(stop)
+    signal.signal(signal.SIGTERM, _exit_now)
+    work(threading.Event())
 
 
-def _exit_now() -> None:
+def _exit_now(*_: object) -> None:
     # A job in hand is not finished first: its lease runs out and another worker resumes it.
     raise SystemExit(0)
 
@@ -58,7 +57,9 @@ def start_local_workers(count: int) -> list[multiprocessing.process.BaseProcess]
     """`count` local worker processes (spawned: no inherited database connections or threads).
     Not daemonic, because digitisation runs its OCR in child processes of its own."""
     spawn = multiprocessing.get_context("spawn")
-    processes = [spawn.Process(target=_process_main, name=f"archive-worker-{n + 1}") for n in range(count)]
+    processes: list[multiprocessing.process.BaseProcess] = [
+        spawn.Process(target=_process_main, name=f"archive-worker-{n + 1}") for n in range(count)
+    ]
     for process in processes:
         process.start()
     return processes

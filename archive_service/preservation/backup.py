@@ -114,7 +114,7 @@ def backup(engine: Engine, store: ObjectStore, folder: Path, progress: Progress 
             if progress:
                 progress(f"{table.name}: {count}")
         destroyed = set(conn.scalars(select(ObjectDeletion.storage_key)))
-        objects = [
+        objects: list[dict[str, Any]] = [
             {"key": k, "sha256": s, "size": n}
             for k, s, n in conn.execute(
                 select(DigitalObject.storage_key, DigitalObject.sha256, DigitalObject.size)
@@ -127,7 +127,7 @@ def backup(engine: Engine, store: ObjectStore, folder: Path, progress: Progress 
         conn.rollback()
     copies = LocalObjectStore(folder / "objects")
     for obj in objects:
-        copies.put_stream(_ChunkReader(store.open(obj["key"])), expected_sha256=obj["sha256"])
+        copies.put_stream(_ChunkReader(store.open(obj["key"])), expected_sha256=obj["sha256"])  # type: ignore[arg-type]
         report.objects += 1
         report.bytes += obj["size"]
     manifest = {
@@ -193,7 +193,7 @@ def restore(engine: Engine, store: ObjectStore, folder: Path, progress: Progress
     created: list[str] = []
     try:
         for obj in manifest["objects"]:
-            stored = store.put_stream(_ChunkReader(copies.open(obj["key"])), expected_sha256=obj["sha256"])
+            stored = store.put_stream(_ChunkReader(copies.open(obj["key"])), expected_sha256=obj["sha256"])  # type: ignore[arg-type]
             if stored.created:
                 created.append(stored.key)
             report.objects += 1
