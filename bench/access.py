@@ -50,9 +50,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare(env: dict[str, str], var: Path) -> None:
+def prepare(env: dict[str, str], var: Path, retirees: int = 30) -> None:
     subprocess.run([*ARCHIVE, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run([*ARCHIVE, "demo", "--retirees", "30"], env=env, check=True, capture_output=True)
+    subprocess.run([*ARCHIVE, "demo", "--retirees", str(retirees)], env=env, check=True, capture_output=True)
     total = int(subprocess.run(
         [sys.executable, "-c", "from archive_service import db; from archive_service.dossiers.models import Dossier;"
          "from sqlalchemy import select; s = db.get_sessionmaker()();"

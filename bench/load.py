@@ -32,13 +32,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
 from access import ARCHIVE, PG_ADMIN, free_port, serve, token  # noqa: E402
+from access import prepare as prepare_installation  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from archive_service.access.log import verify_chain  # noqa: E402
 from archive_service.access.models import AccessLogEntry  # noqa: E402
 from archive_service.db import make_engine  # noqa: E402
-from digitise.specimen import citizen_id_for, draw_page, person, save_scan  # noqa: E402
+from digitise.specimen import citizen_id_for  # noqa: E402
 
 LUA = """
 local paths = %(paths)s
@@ -58,20 +59,8 @@ end
 
 
 def prepare(env: dict[str, str], var: Path, retirees: int) -> None:
-    subprocess.run([*ARCHIVE, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run([*ARCHIVE, "demo", "--retirees", str(retirees)], env=env, check=True, capture_output=True)
-    total = int(subprocess.run(
-        [sys.executable, "-c", "from archive_service import db; from archive_service.dossiers.models import Dossier;"
-         "from sqlalchemy import select; s = db.get_sessionmaker()();"
-         "d = s.scalar(select(Dossier).where(Dossier.archival_code == 'J102-RS-000001'));"
-         "print(sum(m.pages for m in d.materials))"], env=env, check=True, capture_output=True, text=True).stdout)
-    import random
-
-    rng = random.Random(1)
-    who = person(rng)
-    scans = [save_scan(draw_page(rng, who, blank=i >= 2, lines=8), var / f"s{i:03d}.tif") for i in range(total)]
-    subprocess.run([*ARCHIVE, "digitise", "J102-RS-000001", *map(str, scans), "--username", "archivist",
-                    "--lang", "chi_sim"], env=env, check=True, capture_output=True)
+    """bench/access.py's installation (demo data, J102-RS-000001 digitised), with its search index applied."""
+    prepare_installation(env, var, retirees)
     subprocess.run([*ARCHIVE, "search", "sync"], env=env, check=True, capture_output=True)
 
 
