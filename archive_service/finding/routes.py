@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel, BeforeValidator
+from pydantic import BaseModel, BeforeValidator, Field
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
@@ -21,15 +21,15 @@ OptionalDate = Annotated[date | None, BeforeValidator(lambda v: v or None)]
 
 
 def search_form(
-    q: str = "",
-    enterprise: list[int] = Query(default=[]),
+    q: str = Query("", max_length=200),
+    enterprise: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Query(default=[]),
     status: list[str] = Query(default=[]),
-    material_class: list[int] = Query(default=[]),
+    material_class: list[Annotated[int, Field(ge=1, le=10)]] = Query(default=[]),
     born_from: OptionalDate = None,
     born_to: OptionalDate = None,
     retired_from: OptionalDate = None,
     retired_to: OptionalDate = None,
-    page: int = 1,
+    page: int = Query(1, ge=1, le=10_000),  # the index's offset must stay a small positive number
 ) -> service.SearchForm:
     return service.SearchForm(q, enterprise, status, material_class, born_from, born_to, retired_from, retired_to, page)
 

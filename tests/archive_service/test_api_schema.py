@@ -43,3 +43,22 @@ def test_every_operation_answers_without_a_server_error(client, login):
         call()
         checked.append(operation.path)
     assert len(checked) == len(operations) - len(SKIP)
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_search_bounds_found_by_the_generated_calls(client, login):
+    """Out-of-range search inputs once reached the index (a negative offset, a 30-digit enterprise id)
+    and crashed the process or answered 500; they are refused by field now."""
+    headers = login("archivist")
+    for params, field in (
+        ({"page": 0}, "page"),
+        ({"page": 10**9}, "page"),
+        ({"enterprise": 10**30}, "enterprise.0"),
+        ({"material_class": -1}, "material_class.0"),
+        ({"q": "x" * 500}, "q"),
+    ):
+        r = client.get("/api/search", params=params, headers=headers)
+        assert r.status_code == 422 and r.json()["field"] == field, (params, r.text)
+    assert client.get("/api/search", params={"q": '"(*:)', "page": 10_000}, headers=headers).status_code == 200
+    r = client.get("/api/dossiers/5063826573992999780352", headers=headers)
+    assert r.status_code == 422 and r.json()["code"] == "value.out_of_range"
