@@ -24,7 +24,7 @@ def search_form(
     q: str = Query("", max_length=200),
     enterprise: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Query(default=[]),
     status: list[str] = Query(default=[]),
-    material_class: list[Annotated[int, Field(ge=1, le=10)]] = Query(default=[]),
+    material_class: list[int] = Query(default=[]),  # checked against the scheme by the service
     born_from: OptionalDate = None,
     born_to: OptionalDate = None,
     retired_from: OptionalDate = None,
