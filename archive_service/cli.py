@@ -413,12 +413,10 @@ def worker(
     Add a host: install the package, point ARCHIVE_DATABASE_URL, ARCHIVE_BROKER_URL and the S3 settings at
     the shared servers, and run `archive worker --processes <cores>` there.
     """
-    import signal
     import socket
-    import threading
 
     from archive_service.config import get_settings
-    from archive_service.jobs.worker import start_local_workers, stop_local_workers, work
+    from archive_service.jobs.worker import run_worker_process, start_local_workers, stop_local_workers
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(name)s %(message)s")
     settings = get_settings()
@@ -428,9 +426,7 @@ def worker(
         run_worker(processes, f"archive-{socket.gethostname()}-{os.getpid()}")
         return
     if processes == 1:
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        work(stop)
+        run_worker_process()
         return
     children = start_local_workers(processes)
     try:

@@ -55,15 +55,15 @@ def scan_frames(scans: Sequence[Path]) -> int:
     """The number of pages in the scans, each file opened as what it claims to be (a TIFF that is a
     TIFF, a PDF that parses, no decompression bomb) and every image page decoded whole (a truncated
     scan is refused at the counter, not by a failed job later); the first bad file is named."""
-    frames = 0
+    frames, max_pixels = 0, DigitiseOptions().max_image_pixels
     for scan in scans:
         if scan.stat().st_size > MAX_SCAN_BYTES:
             raise ArchiveError("scans.too_large", f"{scan.name} 超过 200 MB", "scans", 413)
         try:
-            pages = pages_of(scan, DigitiseOptions().max_image_pixels)
+            pages = pages_of(scan, max_pixels)
             for page in pages:
                 if page.media_type != "application/pdf":  # decoded whole: a truncated scan is refused now
-                    load(page, DigitiseOptions().max_image_pixels)
+                    load(page, max_pixels)
             frames += len(pages)
         except SourceError as exc:
             raise ArchiveError(exc.code, f"{scan.name}：{exc.message}", "scans", 422) from None

@@ -136,10 +136,15 @@ def _values(entry: AccessLogEntry) -> dict:
     return {f: getattr(entry, f) for f in (*FIELDS, "entry_hash")}
 
 
-def _next_entry(session: Session | Connection, fields: dict) -> AccessLogEntry:
-    last = session.execute(
+def chain_head(session: Session | Connection):  # type: ignore[no-untyped-def]
+    """The last entry's (seq, entry_hash), or None for an empty log."""
+    return session.execute(
         select(AccessLogEntry.seq, AccessLogEntry.entry_hash).order_by(AccessLogEntry.seq.desc()).limit(1)
     ).first()
+
+
+def _next_entry(session: Session | Connection, fields: dict) -> AccessLogEntry:
+    last = chain_head(session)
     values = {**fields, "seq": (last.seq if last else 0) + 1, "prev_hash": last.entry_hash if last else GENESIS}
     return AccessLogEntry(**values, entry_hash=entry_hash(values))
 

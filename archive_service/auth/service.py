@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from archive_service.auth.models import LoginAttempt, Role, SessionToken, User
 from archive_service.config import get_settings
-from archive_service.db import utcnow
+from archive_service.db import as_utc, utcnow
 from archive_service.errors import ArchiveError
 from archive_service.organisations.models import Organisation
 
@@ -109,7 +109,7 @@ def user_for_token(session: Session, token: str) -> User | None:
         .options(joinedload(SessionToken.user))
         .where(SessionToken.token_sha256 == _digest(token), SessionToken.revoked.is_(False))
     )
-    if row is None or _aware(row.expires_at) < utcnow() or not row.user.active:
+    if row is None or as_utc(row.expires_at) < utcnow() or not row.user.active:
         return None
     return row.user
 
@@ -122,10 +122,3 @@ def logout(session: Session, token: str) -> None:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _aware(value):  # type: ignore[no-untyped-def]
-    # SQLite hands back naive datetimes for timezone-aware columns; they were stored as UTC.
-    from datetime import UTC
-
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -10,7 +10,7 @@ from archive_service.auth.models import User
 from archive_service.config import get_settings
 from archive_service.deps import DbSession, current_user
 from archive_service.jobs import service
-from archive_service.jobs.models import JobState
+from archive_service.jobs.models import Job, JobState
 from archive_service.jobs.schemas import JobOut, MaintenanceJobIn
 from archive_service.uploads import saved_scans
 
@@ -46,6 +46,13 @@ async def digitise_dossier(
     user: User = Depends(current_user),
 ) -> JobOut:
     """Queue the dossier's scans for digitisation; follow the job for pages done and the outcome."""
+    return JobOut.model_validate(await queue_digitisation(session, user, dossier_id, scans, languages))
+
+
+async def queue_digitisation(
+    session: Session, user: User, dossier_id: int, scans: list[UploadFile], languages: str = "chi_sim+eng"
+) -> Job:
+    """Uploaded scans → a digitisation job (the API and the dossier page)."""
     from archive_service.digitisation.service import submit
     from archive_service.dossiers.service import get_dossier
     from archive_service.preservation.service import open_store
@@ -53,5 +60,4 @@ async def digitise_dossier(
     dossier = get_dossier(session, user, dossier_id)
     with tempfile.TemporaryDirectory(prefix="digitise-upload-") as tmp:
         paths = await saved_scans(scans, Path(tmp))
-        job = submit(session, open_store(get_settings()), user, dossier, paths, languages=languages)
-    return JobOut.model_validate(job)
+        return submit(session, open_store(get_settings()), user, dossier, paths, languages=languages)

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, event, func, or_, select, update
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.config import Settings, get_settings
-from archive_service.db import utcnow
+from archive_service.db import as_utc, utcnow
 from archive_service.dossiers.models import DigitalObject
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.jobs.models import Job, JobKind, JobState
@@ -40,11 +40,6 @@ class PermanentFailure(Exception):
 
 class LeaseLost(Exception):
     """Another worker took the job over (this one was presumed dead): stop without recording anything."""
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back without their zone; every stored time is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def worker_name() -> str:
@@ -109,7 +104,7 @@ def _due(now):  # type: ignore[no-untyped-def]
     )
 
 
-def claim(engine: Engine, worker: str, job_id: int | None = None, kinds: Iterable[JobKind] | None = None) -> int | None:
+def claim(engine: Engine, worker: str, job_id: int | None = None) -> int | None:
     """Take the next due job (or that one job) for `worker`; None when there is nothing to take."""
     lease = timedelta(seconds=get_settings().job_lease_seconds)
     with Session(engine) as session, session.begin():
@@ -117,8 +112,6 @@ def claim(engine: Engine, worker: str, job_id: int | None = None, kinds: Iterabl
         query = select(Job.id).where(_due(now)).order_by(Job.run_after, Job.id).limit(5)
         if job_id is not None:
             query = query.where(Job.id == job_id)
-        if kinds:
-            query = query.where(Job.kind.in_(list(kinds)))
         for candidate in session.scalars(query).all():
             taken = session.execute(
                 update(Job)
@@ -376,7 +369,7 @@ def run_one(engine: Engine, store: ObjectStore, job_id: int, worker: str) -> Run
         if job is None or job.state in (JobState.done, JobState.failed):
             return RunOutcome(job_id, None)
         wake = job.lease_until if job.state is JobState.running else job.run_after
-        wait = (aware(wake) - utcnow()).total_seconds() if wake else 1.0
+        wait = (as_utc(wake) - utcnow()).total_seconds() if wake else 1.0
         return RunOutcome(job_id, None, retry_in=max(wait, 0.0) + 1.0)
 
 
@@ -389,11 +382,7 @@ def overdue(engine: Engine, older_than: float) -> list[int]:
         ids = list(
             session.scalars(
                 select(Job.id).where(
-                    or_(
-                        and_(Job.state == JobState.queued, Job.run_after <= late),
-                        and_(Job.state == JobState.running, Job.lease_until < late),
-                    ),
-                    or_(Job.rung_at.is_(None), Job.rung_at < now - timedelta(seconds=5 * older_than)),
+                    _due(late), or_(Job.rung_at.is_(None), Job.rung_at < now - timedelta(seconds=5 * older_than))
                 )
             )
         )

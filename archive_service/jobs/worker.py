@@ -42,7 +42,8 @@ def work(stop: threading.Event, name: str | None = None) -> None:
             stop.wait(settings.job_poll_seconds)
 
 
-def _process_main() -> None:
+def run_worker_process() -> None:
+    """One local worker process: runs jobs until SIGTERM (or SIGINT)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(name)s %(message)s")
     signal.signal(signal.SIGTERM, _exit_now)
     work(threading.Event())
@@ -58,7 +59,7 @@ def start_local_workers(count: int) -> list[multiprocessing.process.BaseProcess]
     Not daemonic, because digitisation runs its OCR in child processes of its own."""
     spawn = multiprocessing.get_context("spawn")
     processes: list[multiprocessing.process.BaseProcess] = [
-        spawn.Process(target=_process_main, name=f"archive-worker-{n + 1}") for n in range(count)
+        spawn.Process(target=run_worker_process, name=f"archive-worker-{n + 1}") for n in range(count)
     ]
     for process in processes:
         process.start()

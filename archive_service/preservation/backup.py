@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, Table, func, select, text
 from sqlalchemy import types as sqltypes
 from sqlalchemy.orm import Session
 
-from archive_service.access.log import verify_chain
+from archive_service.access.log import chain_head, verify_chain
 from archive_service.db import Base, utcnow
 from archive_service.dossiers.models import DigitalObject
 from archive_service.errors import ArchiveError
@@ -123,7 +123,7 @@ def backup(engine: Engine, store: ObjectStore, folder: Path, progress: Progress 
             )
             if k not in destroyed
         ]
-        head = conn.scalar(text("SELECT entry_hash FROM access_log_entry ORDER BY seq DESC LIMIT 1"))
+        head = chain_head(conn)
         conn.rollback()
     copies = LocalObjectStore(folder / "objects")
     for obj in objects:
@@ -137,7 +137,7 @@ def backup(engine: Engine, store: ObjectStore, folder: Path, progress: Progress 
         "dialect": engine.dialect.name,
         "tables": report.tables,
         "objects": objects,
-        "access_log_head": head,
+        "access_log_head": head.entry_hash if head else None,
     }
     (folder / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
     return report
@@ -242,7 +242,7 @@ def restore(engine: Engine, store: ObjectStore, folder: Path, progress: Progress
         report.log_entries = chain.entries
         if not chain.ok:
             report.problems.append(f"access log chain broken at seq {chain.broken_seq}: {chain.reason}")
-        head = session.scalar(text("SELECT entry_hash FROM access_log_entry ORDER BY seq DESC LIMIT 1"))
-        if head != manifest["access_log_head"]:
+        head = chain_head(session)
+        if (head.entry_hash if head else None) != manifest["access_log_head"]:
             report.problems.append("access log's last entry differs from the backup's")
     return report

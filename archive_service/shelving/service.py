@@ -6,7 +6,7 @@ import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import func, select, true, update
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
+from archive_service.db import BEIJING
 from archive_service.dossiers.models import CustodyEventKind, Dossier, DossierStatus, Retiree
 from archive_service.dossiers.service import custody_event, record_custody
 from archive_service.errors import ArchiveError, NotFound
@@ -787,11 +788,8 @@ def record_reading(
     return reading
 
 
-# Loggers and people in the store write local time; a reading without an offset is Beijing time.
-BEIJING = timezone(timedelta(hours=8))
-
-
 def _check_reading(at: datetime, temperature_c: Decimal, humidity_pct: Decimal, where: str) -> datetime:
+    # Loggers and people in the store write local time; a reading without an offset is Beijing time.
     at = (at if at.tzinfo else at.replace(tzinfo=BEIJING)).astimezone(UTC)
     if at > datetime.now(UTC) + timedelta(minutes=5):
         raise ArchiveError(

@@ -5,7 +5,7 @@ import hashlib
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, require
 from archive_service.config import get_settings
+from archive_service.db import BEIJING, as_utc
 from archive_service.dossiers.models import CustodyEventKind, DigitalObject, Dossier, DossierStatus, Retiree
 from archive_service.dossiers.service import next_archival_code, record_custody
 from archive_service.errors import ArchiveError, Forbidden, NotFound
@@ -687,7 +688,7 @@ def manifest(session: Session, batch: TransferBatch) -> dict[str, Any]:
 def _iso(at: datetime | None) -> str | None:
     if at is None:
         return None
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return as_utc(at).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def canonical(data: dict[str, Any]) -> bytes:
@@ -735,7 +736,6 @@ def verify_receipt(session: Session, data: bytes) -> ReceiptCheck:
 
 # ---- statistics -------------------------------------------------------------------------------
 
-BEIJING = timezone(timedelta(hours=8))  # months are counted in the bureau's local time
 
 
 @dataclass
@@ -759,7 +759,7 @@ def statistics(session: Session, user: User, year: int | None = None) -> list[Mo
     def count(enterprise: str, at: datetime | None, field: str) -> None:
         if at is None:
             return
-        local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(BEIJING)
+        local = as_utc(at).astimezone(BEIJING)  # months are counted in the bureau's local time
         if year is not None and local.year != year:
             return
         key = (enterprise, f"{local:%Y-%m}")

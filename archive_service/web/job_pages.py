@@ -1,28 +1,22 @@
 """Pages for background jobs: the list, one job's progress and outcome, and digitising from a dossier's page."""
 
-import tempfile
-from pathlib import Path
-
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.config import get_settings
+from archive_service.db import BEIJING, as_utc
 from archive_service.deps import DbSession, current_user
-from archive_service.digitisation.service import submit
 from archive_service.dossiers.service import get_dossier
 from archive_service.jobs import service
 from archive_service.jobs.models import JOB_KIND_NAMES, JOB_STATE_NAMES, JobState
-from archive_service.jobs.service import aware
-from archive_service.preservation.service import open_store
-from archive_service.transfers.service import BEIJING
-from archive_service.uploads import saved_scans
+from archive_service.jobs.routes import queue_digitisation
 from archive_service.web.pages import templates
 
 router = APIRouter(include_in_schema=False)
 templates.env.globals.update(JOB_KIND_NAMES=JOB_KIND_NAMES, JOB_STATE_NAMES=JOB_STATE_NAMES)
-templates.env.filters["beijing"] = lambda at, fmt="%Y-%m-%d %H:%M:%S": aware(at).astimezone(BEIJING).strftime(fmt)
+templates.env.filters["beijing"] = lambda at, fmt="%Y-%m-%d %H:%M:%S": as_utc(at).astimezone(BEIJING).strftime(fmt)
 
 
 @router.get("/jobs", response_class=HTMLResponse)
@@ -60,8 +54,5 @@ async def digitise_from_page(
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> RedirectResponse:
-    dossier = get_dossier(session, user, dossier_id)
-    with tempfile.TemporaryDirectory(prefix="digitise-upload-") as tmp:
-        paths = await saved_scans([s for s in scans if s.filename], Path(tmp))
-        job = submit(session, open_store(get_settings()), user, dossier, paths)
+    job = await queue_digitisation(session, user, dossier_id, [s for s in scans if s.filename])
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from archive_service import db
 from archive_service.config import get_settings
-from archive_service.db import utcnow
+from archive_service.db import as_utc, utcnow
 from archive_service.dossiers.models import DigitalObject, DigitisationState, Dossier
 from archive_service.jobs import kinds
 from archive_service.jobs import service as jobs
@@ -141,7 +141,7 @@ def test_transient_failures_retry_with_doubling_back_off_then_fail_visibly(demo,
         assert outcome.state is JobState.queued
         job = _job(job_id)
         assert job.error == "OSError: second store unreachable"
-        delays.append((jobs.aware(job.run_after) - started).total_seconds())
+        delays.append((as_utc(job.run_after) - started).total_seconds())
         assert jobs.run_next(engine, store, "w") is None  # not due before its back-off
         with db.get_sessionmaker()() as session, session.begin():
             session.execute(update(Job).where(Job.id == job_id).values(run_after=utcnow()))
