@@ -374,6 +374,57 @@ def digitise(
     typer.echo(f"{archival_code}: {pages} 页已数字化入库（PDF/A-2b，{size:,} 字节）")
 
 
+@app.command("rebuild-faulty")
+def rebuild_faulty(
+    username: str = typer.Option(..., help="重制责任者（档案员账号）"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="只列出，不重制"),
+) -> None:
+    """Find use copies made by a faulty pipeline version (e.g. negative G4 pages) and make each again from
+    its masters: a new version of the copy; the old one is kept, as every version is."""
+    from archive_service.config import get_settings
+    from archive_service.db import get_sessionmaker, transaction
+    from archive_service.digitisation.service import faulty_use_copies, rebuild_use_copy
+    from archive_service.values import page_ranges
+    from archive_service.errors import ArchiveError
+    from archive_service.preservation.service import open_store
+
+    settings = get_settings()
+    store = open_store(settings)
+    with get_sessionmaker()() as session:
+        try:
+            bureau = _user(session, username).organisation_id
+        except ArchiveError as e:
+            _fail(e)
+        found = [  # a bureau rebuilds the copies of the files it holds
+            (d.id, d.archival_code, c.version, fault, pages)
+            for d, c, fault, pages in faulty_use_copies(session, store)
+            if d.custodian_id == bureau
+        ]
+    typer.echo(f"本馆需重制的利用副本：{len(found)} 份")
+    for _, code, version, fault, pages in found:
+        typer.echo(f"  {code} 第 {version} 版：{fault}（第 {page_ranges(pages)} 页）")
+    if dry_run or not found:
+        return
+    failed = 0
+    for dossier_id, code, _, _, _ in found:
+        try:  # one transaction per dossier: a failure leaves the others rebuilt and this one as it was
+            with transaction() as session:
+                from archive_service.dossiers.models import Dossier
+
+                dossier = session.get(Dossier, dossier_id)
+                outcome = rebuild_use_copy(
+                    session, store, _user(session, username), dossier, work_root=Path(settings.var_dir) / "digitise"
+                )
+                if not outcome.ok:
+                    raise ArchiveError("rebuild.qc_failed", outcome.report or "质检未通过", "archival_code")
+            typer.echo(f"{code}: 已重制为第 {outcome.use_copy.version} 版")  # type: ignore[union-attr]
+        except ArchiveError as e:
+            failed += 1
+            typer.secho(f"{code}: 重制失败：{e}", fg=typer.colors.RED, err=True)
+    if failed:
+        raise typer.Exit(1)
+
+
 @app.command()
 def serve(
     host: str | None = None,

@@ -181,3 +181,14 @@ CreditCode = Annotated[str, _pydantic(check_credit_code)]
 RegionCode = Annotated[str, _pydantic(check_region_code)]
 ArchivalCode = Annotated[str, _pydantic(check_archival_code)]
 PartialDate = Annotated[str, _pydantic(check_partial_date)]
+
+
+def page_ranges(pages: list[int]) -> str:
+    """Page numbers as a person writes them: 1–4, 7, 9–10."""
+    runs: list[list[int]] = []
+    for p in sorted(set(pages)):
+        if runs and p == runs[-1][1] + 1:
+            runs[-1][1] = p
+        else:
+            runs.append([p, p])
+    return ", ".join(f"{a}–{b}" if b > a else str(a) for a, b in runs)

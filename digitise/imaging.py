@@ -164,16 +164,22 @@ def encode_jpeg(image: Image.Image, quality: int) -> bytes:
 
 
 def encode_g4(image: Image.Image) -> bytes:
-    """Bilevel page as raw CCITT G4 data (one strip), ready for a PDF CCITTFaxDecode stream."""
+    """Bilevel page as raw CCITT G4 data (one strip), black coded as black, for a PDF CCITTFaxDecode stream."""
     grey = image.convert("L").filter(ImageFilter.MedianFilter(3))
     paper = float(np.percentile(np.asarray(grey.resize((max(1, grey.width // 8), max(1, grey.height // 8)))), 90))
-    bilevel = grey.point(lambda v: 255 if v > paper * 0.7 else 0).convert("1")
+    # libtiff codes 0 bits as the fax "white" runs, and Pillow writes mode "1" as MinIsBlack (black = 0):
+    # left as it is, ink is coded as white and every viewer shows a negative. Ink is therefore given
+    # the 1 bits, so the data read as the fax convention a PDF's CCITTFaxDecode (BlackIs1 false) expects.
+    ink_is_1 = grey.point(lambda v: 0 if v > paper * 0.7 else 255).convert("1")
     buf = io.BytesIO()
-    bilevel.save(buf, "TIFF", compression="group4", strip_size=2**31 - 1)
+    ink_is_1.save(buf, "TIFF", compression="group4", strip_size=2**31 - 1)
     buf.seek(0)
     with Image.open(buf) as tiff:
         tags = tiff.tag_v2  # type: ignore[attr-defined]
         offsets, counts = tags[273], tags[279]  # StripOffsets, StripByteCounts
+        photometric = tags.get(262)
+    if photometric != 1:  # the inversion above holds for MinIsBlack only
+        raise RuntimeError(f"G4 encoder wrote photometric interpretation {photometric}, expected 1")
     if len(offsets) != 1:
         raise RuntimeError("G4 encoder wrote more than one strip")
     data = buf.getvalue()

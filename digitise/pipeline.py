@@ -36,7 +36,7 @@ from digitise.options import DigitiseOptions
 from digitise.pdf import Bookmark, PdfInfo, PdfPage, TextLine, write_pdf
 from digitise.sources import SourceError, SourcePage, load, pages_of
 
-PIPELINE_VERSION = "digitise/1.0"
+PIPELINE_VERSION = "digitise/1.1"  # 1.1: G4 pages no longer negative; resumed runs never mix the two
 SIDECAR_SCHEMA = "archive-custody/digitise-sidecar/1"
 A4_WIDTH_INCHES = 210 / 25.4
 LOW_CONFIDENCE = 60.0  # below this Tesseract may be reading the page upside down or sideways

@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import orjson
 from sqlalchemy import delete, select
@@ -227,22 +228,26 @@ def latest_objects(session: Session, dossier: Dossier, role: str | None = None) 
     return [latest[name] for name in sorted(latest)]
 
 
-def rebuild_with_added_materials(
+def rebuild_use_copy(
     session: Session,
     store: ObjectStore,
     actor: User,
     dossier: Dossier,
-    added: dict[int, Sequence[Path]],
+    added: dict[int, Sequence[Path]] | None = None,
     *,
     jobs: int | None = None,
     work_root: Path | None = None,
 ) -> DigitisationOutcome:
-    """A new use copy after materials were added to a digitised dossier (材料补充): the kept masters plus
-    the added materials' scans, each page at its material's place in the catalogue. Nothing kept is
-    re-encoded or renamed; the new scans become the next masters and the old copy stays as a version.
+    """A new use copy from the kept masters, plus the scans of materials added to a digitised dossier
+    (材料补充), each page at its material's place in the catalogue. Masters are never re-encoded or
+    renamed; new scans become the next masters and the old copy stays as a version.
 
     `added` maps each new material's id to its scans; the other materials must carry their page ranges
-    in the current copy (from the last run's linkage)."""
+    in the current copy (from the last run's linkage). Without `added` the copy is made again as it was
+    (a copy made by a faulty pipeline version, see `faulty_use_copies`)."""
+    added = added or {}
+    if work_root:
+        work_root.mkdir(parents=True, exist_ok=True)
     sidecar = latest_objects(session, dossier, "sidecar")
     masters = latest_objects(session, dossier, "master_image")
     if not sidecar or not masters:
@@ -279,6 +284,39 @@ def rebuild_with_added_materials(
         return digitise_dossier(
             session, store, actor, dossier, scans, jobs=jobs, work_root=work_root, page_order=tuple(order)
         )
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A fault of a pipeline version: which pages of its copies show it (by the sidecar's page record)."""
+
+    description: str
+    affects: Callable[[dict[str, Any]], bool]
+
+
+# Use copies that show something other than the scans: `archive rebuild-faulty` finds the copies made by
+# these versions with pages affected, and makes them again from the masters.
+FAULTY_PIPELINE_VERSIONS = {
+    "digitise/1.0": Fault(
+        "黑白（CCITT G4）页面显示为负片（黑底白字）", lambda page: page.get("compression") == "CCITT G4"
+    ),
+}
+
+
+def faulty_use_copies(session: Session, store: ObjectStore) -> list[tuple[Dossier, DigitalObject, str, list[int]]]:
+    """Every dossier whose latest use copy has pages affected by a fault: (dossier, copy, fault, pages)."""
+    found = []
+    for dossier in session.scalars(select(Dossier).where(Dossier.digitisation == DigitisationState.done)):
+        copy = latest_use_copy(session, dossier)
+        fault = FAULTY_PIPELINE_VERSIONS.get(copy.pipeline_version or "") if copy else None
+        sidecar = latest_objects(session, dossier, "sidecar")
+        if copy is None or fault is None or not sidecar:
+            continue
+        card = orjson.loads(b"".join(store.open(sidecar[-1].storage_key)))
+        pages = [p["page"] for p in card["pages"] if fault.affects(p)]
+        if pages:
+            found.append((dossier, copy, fault.description, pages))
+    return found
 
 
 def latest_use_copy(session: Session, dossier: Dossier) -> DigitalObject | None:

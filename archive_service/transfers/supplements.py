@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
-from archive_service.digitisation.service import latest_use_copy, rebuild_with_added_materials
+from archive_service.digitisation.service import latest_use_copy, rebuild_use_copy
 from archive_service.dossiers.models import DigitalObject, Dossier
 from archive_service.dossiers.schemas import MaterialIn
 from archive_service.dossiers.service import add_material, get_dossier_by_code, material_class_of
@@ -195,7 +195,7 @@ def _digitise_pages(
                 for chunk in store.open(scans[name].storage_key):
                     out.write(chunk)
             paths.append(path)
-        outcome = rebuild_with_added_materials(session, store, user, dossier, {material_id: paths}, work_root=work_root)
+        outcome = rebuild_use_copy(session, store, user, dossier, {material_id: paths}, work_root=work_root)
     if not outcome.ok:
         raise ArchiveError(
             "supplement.digitise_failed",

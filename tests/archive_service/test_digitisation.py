@@ -1,8 +1,11 @@
 """Digitising a dossier in custody: what is stored, what is recorded, and nothing when QC stops it."""
 
 import hashlib
+import io
 
+import pikepdf
 import pytest
+from PIL import Image
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -14,7 +17,9 @@ from archive_service.config import get_settings
 from archive_service.digitisation.service import digitise_dossier
 from archive_service.dossiers.models import DigitalObject, DigitisationState, Dossier
 from archive_service.preservation import service as preservation
+from digitise.pipeline import PIPELINE_VERSION
 from tests.archive_service.conftest import blank_scans
+from tests.rendering import assert_pages_look_like
 
 
 def _setup(archival_code: str | None = None):
@@ -58,6 +63,8 @@ def test_digitised_dossier_is_stored_linked_and_shown(client, login):
     assert f'copy.pdf#page={ranges[1][0]}"' in page.text
     pdf = client.get(f"/dossiers/{dossier.id}/copy.pdf", headers=headers)
     assert pdf.status_code == 200 and hashlib.sha256(pdf.content).hexdigest() == use_copy.sha256
+    # What the archivist sees: every (blank, so CCITT G4) page white like its scan, not a black sheet.
+    assert_pages_look_like(pdf.content, [Image.open(s) for s in scans])
     logged = session.scalars(select(AccessLogEntry).where(AccessLogEntry.dossier_id == dossier.id)).all()
     assert [(e.action, e.role) for e in logged] == [("view_copy", "archivist")]  # the view is on record
     assert client.get(f"/dossiers/{dossier.id}/copy.pdf", headers=login("sibao")).status_code == 403
@@ -107,3 +114,62 @@ def test_cli_reports_and_exits_non_zero_on_hard_failure(demo):
     assert "page_count.mismatch" in result.output and "未入库" in result.output
     nobody = CliRunner().invoke(cli, ["digitise", code, str(blank_scans(3)[0]), "--username", "nobody"])
     assert nobody.exit_code == 2 and "用户 nobody 不存在" in nobody.output
+
+
+def test_rebuild_faulty_finds_negative_copies_and_makes_them_again_from_the_masters(digitised, tmp_path):
+    """A copy made by pipeline 1.0 showed its G4 pages as negatives; `archive rebuild-faulty` finds such
+    copies and makes a new version from the kept masters, keeping the faulty one as a version."""
+    store = preservation.open_store(get_settings())
+    with db.transaction() as session:
+        dossier = session.get(Dossier, digitised.id)
+        good = session.scalars(
+            select(DigitalObject).where(DigitalObject.dossier_id == dossier.id, DigitalObject.role == "use_copy")
+        ).one()
+        # The copy as pipeline 1.0 wrote it: the same G4 data, read with the opposite convention.
+        faulty = tmp_path / "faulty.pdf"
+        with pikepdf.open(io.BytesIO(b"".join(store.open(good.storage_key)))) as pdf:
+            for page in pdf.pages:
+                for image in page.get_images().values():
+                    if image.get("/Filter") == "/CCITTFaxDecode":
+                        image.DecodeParms.BlackIs1 = True
+            pdf.save(faulty)
+        preservation.ingest(
+            session,
+            store,
+            dossier,
+            faulty,
+            role="use_copy",
+            name=good.name,
+            media_type="application/pdf",
+            pages=good.pages,
+            pipeline_version="digitise/1.0",
+        )
+    scans = [Image.open(s) for s in blank_scans(good.pages)]
+    with pytest.raises(AssertionError, match="do not look like"):  # the faulty copy really is a negative
+        assert_pages_look_like(faulty, scans)
+
+    listed = CliRunner().invoke(cli, ["rebuild-faulty", "--username", "archivist", "--dry-run"])
+    assert listed.exit_code == 0, listed.output
+    assert "本馆需重制的利用副本：1 份" in listed.output and digitised.archival_code in listed.output
+    assert "负片" in listed.output
+    other_bureau = CliRunner().invoke(cli, ["rebuild-faulty", "--username", "dongcheng", "--dry-run"])
+    assert "本馆需重制的利用副本：0 份" in other_bureau.output  # another bureau's files are not its to rebuild
+
+    rebuilt = CliRunner().invoke(cli, ["rebuild-faulty", "--username", "archivist"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert f"{digitised.archival_code}: 已重制为第 3 版" in rebuilt.output
+    with db.get_sessionmaker()() as session:
+        copies = session.scalars(
+            select(DigitalObject)
+            .where(DigitalObject.dossier_id == digitised.id, DigitalObject.role == "use_copy")
+            .order_by(DigitalObject.version)
+        ).all()
+        assert [c.version for c in copies] == [1, 2, 3]  # every version kept
+        assert copies[2].pipeline_version == PIPELINE_VERSION
+        assert_pages_look_like(b"".join(store.open(copies[2].storage_key)), scans)
+        masters = session.scalars(
+            select(DigitalObject).where(DigitalObject.dossier_id == digitised.id, DigitalObject.role == "master_image")
+        ).all()
+        assert all(m.version == 1 for m in masters)  # the masters were read, not stored again
+    again = CliRunner().invoke(cli, ["rebuild-faulty", "--username", "archivist", "--dry-run"])
+    assert "本馆需重制的利用副本：0 份" in again.output

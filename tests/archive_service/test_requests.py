@@ -16,6 +16,8 @@ from archive_service.access.models import AccessLogEntry
 from archive_service.access.service import overdue_loans
 from archive_service.dossiers.models import Dossier, DossierStatus
 from digitise.specimen import citizen_id_for
+from tests.archive_service.conftest import blank_scans
+from tests.rendering import likeness
 
 READER = citizen_id_for("110105", date(1980, 5, 6), 21, "F")
 
@@ -133,6 +135,9 @@ def test_requester_sees_only_approved_pages_watermarked_and_each_view_is_logged(
     rgb = np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB")).astype(int)
     reds = int(((rgb[..., 0] > 150) & (rgb[..., 1] < 120) & (rgb[..., 2] < 120)).sum())
     assert reds > 500  # the watermark is drawn into the (blank) page
+    # ... which is still the paper the scan shows, not a negative under the watermark.
+    found = likeness(Image.open(io.BytesIO(r.content)), Image.open(blank_scans(1)[0]))
+    assert found.alike, found
     views = log(request_id=req["id"], action="view_page")
     assert len(views) == 1 and views[0].pages == [pages[0]] and views[0].role == "requester"
     outside = 1  # page 1 is class 1, not approved

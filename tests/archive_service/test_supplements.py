@@ -3,6 +3,7 @@ added to the catalogue in its class (nothing replaced); a digitised dossier gets
 new pages at the material's place, built from the kept masters (none re-stored) plus the new scans."""
 
 import orjson
+from PIL import Image
 from sqlalchemy import func, select
 
 from archive_service import db
@@ -13,6 +14,7 @@ from archive_service.transfers import supplements
 from archive_service.transfers.models import SupplementStatus
 from tests.archive_service.conftest import SCAN_DIR, blank_scans
 from tests.archive_service.test_transfers import error_of, user
+from tests.rendering import assert_pages_look_like
 
 
 def form(code: str, **overrides) -> supplements.SupplementForm:
@@ -75,6 +77,9 @@ def test_an_approved_supplement_joins_the_catalogue_and_the_digitised_copy(engin
             .order_by(DigitalObject.version)
         ).all()
         assert [c.version for c in copies] == [1, 2] and copies[1].pages == copies[0].pages + 2
+        # The rebuilt copy looks like its scans (all blank sheets here), page for page.
+        rebuilt = b"".join(store.open(copies[1].storage_key))
+        assert_pages_look_like(rebuilt, [Image.open(blank_scans(1)[0])] * copies[1].pages)
         masters = session.scalars(
             select(DigitalObject).where(DigitalObject.dossier_id == dossier.id, DigitalObject.role == "master_image")
         ).all()
