@@ -384,9 +384,9 @@ def rebuild_faulty(
     from archive_service.config import get_settings
     from archive_service.db import get_sessionmaker, transaction
     from archive_service.digitisation.service import faulty_use_copies, rebuild_use_copy
-    from archive_service.values import page_ranges
     from archive_service.errors import ArchiveError
     from archive_service.preservation.service import open_store
+    from archive_service.values import page_ranges
 
     settings = get_settings()
     store = open_store(settings)

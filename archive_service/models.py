@@ -4,6 +4,7 @@ from archive_service.access.models import AccessLogEntry, RetrievalRequest
 from archive_service.auth.models import LoginAttempt, SessionToken, User
 from archive_service.db import Base
 from archive_service.dossiers.models import (
+    CatalogueRevision,
     ClassScheme,
     CustodyEvent,
     DigitalObject,
@@ -42,6 +43,7 @@ __all__ = [
     "EnvironmentReading",
     "Dossier",
     "LoginAttempt",
+    "CatalogueRevision",
     "Material",
     "MaterialClass",
     "Organisation",

@@ -36,6 +36,8 @@ from digitise.options import DigitiseOptions
 from digitise.pdf import Bookmark, PdfInfo, PdfPage, TextLine, write_pdf
 from digitise.sources import SourceError, SourcePage, load, pages_of
 
+# PNG keeps resolution in whole pixels per metre, so 300 dpi reads back as 299.9994: no finding for that.
+DPI_TOLERANCE = 0.5
 PIPELINE_VERSION = "digitise/1.1"  # 1.1: G4 pages no longer negative; resumed runs never mix the two
 SIDECAR_SCHEMA = "archive-custody/digitise-sidecar/1"
 A4_WIDTH_INCHES = 210 / 25.4
@@ -401,7 +403,7 @@ def page_findings(records: list[dict[str, Any]], options: DigitiseOptions) -> li
                     rule=options.min_dpi,
                 )
             )
-        elif dpi < options.min_dpi:
+        elif dpi < options.min_dpi - DPI_TOLERANCE:
             out.append(
                 Finding(
                     "resolution.below_minimum",
@@ -413,7 +415,7 @@ def page_findings(records: list[dict[str, Any]], options: DigitiseOptions) -> li
                     rule=options.min_dpi,
                 )
             )
-        elif dpi < options.recommended_dpi:
+        elif dpi < options.recommended_dpi - DPI_TOLERANCE:
             out.append(
                 Finding(
                     "resolution.below_recommended",

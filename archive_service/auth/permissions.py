@@ -14,6 +14,7 @@ class Action(enum.StrEnum):
     receive_transfers = "receive_transfers"
     approve_requests = "approve_requests"
     read_audit_log = "read_audit_log"
+    edit_catalogue = "edit_catalogue"  # enter and correct a file's 卷内目录 (clerks: while its batch is open)
     digitise = "digitise"  # run the pipeline and store masters and use copies
     read_digital_copy = "read_digital_copy"  # open the use copy in custody work (logged)
     submit_request = "submit_request"  # ask to use a file (审批表)
@@ -28,12 +29,15 @@ class Action(enum.StrEnum):
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
-    Role.intake_clerk: frozenset({Action.view_dossiers, Action.receive_transfers, Action.record_environment}),
+    Role.intake_clerk: frozenset(
+        {Action.view_dossiers, Action.receive_transfers, Action.record_environment, Action.edit_catalogue}
+    ),
     Role.archivist: frozenset(
         {
             Action.view_dossiers,
             Action.register_dossier,
             Action.receive_transfers,
+            Action.edit_catalogue,
             Action.digitise,
             Action.read_digital_copy,
             Action.serve_requests,

@@ -145,6 +145,21 @@ class Material(Base):
         return f"{self.material_class.code}-{self.item_no}"
 
 
+class CatalogueRevision(Base):
+    """One save of a dossier's 卷内目录: who, when, the whole list before and after. Never changed."""
+
+    __tablename__ = "catalogue_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    source: Mapped[str] = mapped_column(String(20))  # typed | imported | proposal
+    before: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    after: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(Text, default="")  # e.g. the page count against the count at receipt
+
+
 class DigitalObject(Base):
     """A stored file of a dossier. Append-only: a correction is a new version, never an overwrite."""
 

@@ -1,11 +1,15 @@
-from fastapi import APIRouter, Depends, Query
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Query
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
+from archive_service.config import get_settings
 from archive_service.deps import DbSession, current_user
-from archive_service.dossiers import service
+from archive_service.dossiers import catalogue, service
 from archive_service.dossiers.models import DossierStatus
-from archive_service.dossiers.schemas import DossierDetail, DossierIn, DossierPage
+from archive_service.dossiers.schemas import CatalogueOut, CatalogueRevisionOut, DossierDetail, DossierIn, DossierPage
+from archive_service.preservation.service import open_store
 
 router = APIRouter(prefix="/api/dossiers", tags=["dossiers"])
 
@@ -26,9 +30,7 @@ def list_dossiers(
 
 
 @router.get("/{dossier_id}", response_model=DossierDetail)
-def get_dossier(
-    dossier_id: int, session: Session = DbSession, user: User = Depends(current_user)
-) -> DossierDetail:
+def get_dossier(dossier_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> DossierDetail:
     return service.detail(session, service.get_dossier(session, user, dossier_id))
 
 
@@ -38,3 +40,46 @@ def register_dossier(
 ) -> DossierDetail:
     dossier = service.register_existing(session, user, data)
     return service.detail(session, dossier)
+
+
+@router.get("/{dossier_id}/catalogue", response_model=CatalogueOut)
+def get_catalogue(dossier_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> CatalogueOut:
+    """The 卷内目录, whether this user may edit it, its revisions, and the usual titles per class."""
+    dossier = service.get_dossier(session, user, dossier_id)
+    return catalogue_out(session, user, dossier)
+
+
+@router.put("/{dossier_id}/catalogue", response_model=CatalogueOut)
+def put_catalogue(
+    dossier_id: int,
+    materials: list[dict[str, Any]] = Body(..., embed=True, max_length=catalogue.MAX_ENTRIES + 1),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> CatalogueOut:
+    """Save the whole list (all or nothing; 422 names every problem by row and field). An entry that
+    keeps its `id` keeps its item number; a digitised file's pages are linked again without OCR."""
+    dossier = service.get_dossier(session, user, dossier_id)
+    catalogue.save_catalogue(session, open_store(get_settings()), user, dossier, materials)
+    return catalogue_out(session, user, dossier)
+
+
+def catalogue_out(session: Session, user: User, dossier) -> CatalogueOut:  # type: ignore[no-untyped-def]
+    return CatalogueOut(
+        dossier_id=dossier.id,
+        archival_code=dossier.archival_code,
+        class_scheme=dossier.class_scheme,
+        editable=catalogue.may_edit(session, user, dossier),
+        materials=service.detail(session, dossier).materials,
+        revisions=[
+            CatalogueRevisionOut(
+                at=r.at,
+                actor_id=r.actor_id,
+                source=r.source,
+                entries_before=len(r.before),
+                entries_after=len(r.after),
+                note=r.note,
+            )
+            for r in catalogue.revisions(session, dossier)
+        ],
+        common_titles={str(k): v for k, v in catalogue.common_titles().items()},
+    )

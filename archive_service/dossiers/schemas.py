@@ -135,3 +135,22 @@ class DossierPage(BaseModel):
     page: int
     page_size: int
     items: list[DossierSummary]
+
+
+class CatalogueRevisionOut(BaseModel):
+    at: datetime
+    actor_id: int | None
+    source: str  # typed | imported | proposal
+    entries_before: int
+    entries_after: int
+    note: str
+
+
+class CatalogueOut(BaseModel):
+    dossier_id: int
+    archival_code: str
+    class_scheme: str
+    editable: bool
+    materials: list[MaterialOut]
+    revisions: list[CatalogueRevisionOut]
+    common_titles: dict[str, list[str]]  # top class "1"…"10" → usual material names

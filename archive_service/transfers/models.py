@@ -100,6 +100,8 @@ class TransferItem(Base):
     missing_certificate: Mapped[bool] = mapped_column(Boolean, default=False)  # 证明材料 supplied
     classified: Mapped[bool] = mapped_column(Boolean, default=False)
     dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
+    # A 卷内目录 imported before the volume arrived: entered into the dossier when it is received.
+    catalogue: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     result: Mapped[ItemResult] = mapped_column(
         Enum(ItemResult, native_enum=False, length=20), default=ItemResult.pending
     )

@@ -109,8 +109,11 @@ def template_xlsx() -> bytes:
     return out.getvalue()
 
 
-def read_sheet(data: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
-    """Rows of an uploaded register keyed by header, with their sheet row numbers."""
+def read_sheet(
+    data: bytes, filename: str, headers: tuple[str, ...] = HEADERS, what: str = "名册"
+) -> list[tuple[int, dict[str, Any]]]:
+    """Rows of an uploaded sheet (the register, or another workbook with `headers`) keyed by header,
+    with their sheet row numbers."""
     from archive_service.errors import ArchiveError
 
     if not data:
@@ -122,17 +125,17 @@ def read_sheet(data: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
     else:
         rows = _csv_rows(data)
     if not rows:
-        raise ArchiveError("file.empty", "名册没有表头", "file", 422)
+        raise ArchiveError("file.empty", f"{what}没有表头", "file", 422)
     header = [str(h).strip() if h is not None else "" for h in rows[0]]
-    missing = [h for h in HEADERS if h not in header]
+    missing = [h for h in headers if h not in header]
     if missing:
-        raise ArchiveError("file.headers", f"名册缺少列：{'、'.join(missing)}（请使用下载的名册模板）", "file", 422)
+        raise ArchiveError("file.headers", f"{what}缺少列：{'、'.join(missing)}（请使用下载的{what}模板）", "file", 422)
     body = [(n, r) for n, r in enumerate(rows[1:], start=2) if any(v not in (None, "") for v in r)]
     if not body:
-        raise ArchiveError("file.no_rows", "名册中没有数据行", "file", 422)
+        raise ArchiveError("file.no_rows", f"{what}中没有数据行", "file", 422)
     if len(body) > MAX_ROWS:
         raise ArchiveError("file.too_many_rows", f"一个批次最多 {MAX_ROWS} 行，实为 {len(body)} 行", "file", 422)
-    index = {h: header.index(h) for h in HEADERS}
+    index = {h: header.index(h) for h in headers}
     return [(n, {h: (r[i] if i < len(r) else None) for h, i in index.items()}) for n, r in body]
 
 

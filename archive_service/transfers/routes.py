@@ -14,7 +14,7 @@ from archive_service.config import get_settings
 from archive_service.deps import DbSession, current_user
 from archive_service.errors import ArchiveError
 from archive_service.preservation.service import open_store
-from archive_service.transfers import register, service, supplements
+from archive_service.transfers import catalogues, register, service, supplements
 from archive_service.transfers.models import ItemResult, TransferBatch
 from archive_service.transfers.schemas import (
     BatchDetail,
@@ -68,6 +68,29 @@ def template(user: User = Depends(current_user)) -> Response:
         media_type=XLSX,
         headers={"Content-Disposition": 'attachment; filename="register-template.xlsx"'},
     )
+
+
+@router.get("/catalogue-template.xlsx")
+def catalogue_template(user: User = Depends(current_user)) -> Response:
+    """The 卷内目录 workbook template: one row per material, keyed by 档号 or 公民身份号码."""
+    return Response(
+        catalogues.template_xlsx(),
+        media_type=XLSX,
+        headers={"Content-Disposition": 'attachment; filename="catalogue-template.xlsx"'},
+    )
+
+
+@router.post("/{batch_id}/catalogue")
+def import_catalogue(
+    batch_id: int, file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
+) -> dict[str, int]:
+    """The batch's 卷内目录 workbook (.xlsx/.csv, UTF-8 or GBK): received files are catalogued at once, the
+    others when they are received. 422 with every problem by row and column; nothing is saved then.
+    A plain `def`: the work runs in the threadpool, not on the event loop."""
+    data = file.file.read(MAX_REGISTER + 1)
+    if len(data) > MAX_REGISTER:
+        raise ArchiveError("file.too_large", "卷内目录文件超过 20 MB", "file", 413)
+    return catalogues.import_workbook(session, open_store(get_settings()), user, batch_id, data, file.filename or "")
 
 
 @router.get("", response_model=list[BatchOut])

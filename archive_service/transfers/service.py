@@ -21,7 +21,7 @@ from archive_service.dossiers.service import next_archival_code, record_custody
 from archive_service.errors import ArchiveError, Forbidden, NotFound
 from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel
 from archive_service.shelving.service import take_off_shelf
-from archive_service.transfers import acceptance, register
+from archive_service.transfers import acceptance, catalogues, register
 from archive_service.transfers.models import (
     ItemResult,
     RetainedCopy,
@@ -410,6 +410,7 @@ def _take_into_custody(session: Session, user: User, batch: TransferBatch, item:
         transfer_batch_id=batch.id,
         note=f"移交批次 {batch.number} 第 {item.row_no} 行" + (f"（{item.reason}）" if item.reason else ""),
     )
+    catalogues.apply_waiting(session, user, item, dossier)
     return dossier
 
 

@@ -1,0 +1,420 @@
+"""Entering and correcting a dossier's 卷内目录 (目录著录): typed on the dossier page, imported from the
+enterprise's workbook, or accepted from the pipeline's proposal — all through `save_catalogue`.
+
+One save is the whole list, all or nothing: every problem is named by row and field and nothing is
+kept until there are none. Item numbers (份号) are assigned, never typed: a first catalogue numbers
+each class in date order; once saved, an entry keeps its number and a new one takes the next.
+Every save is a `CatalogueRevision` (who, when, the list before and after). For a digitised dossier
+the pages are linked again from the kept sidecar (which pages are blank), without running OCR.
+"""
+
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from archive_service.auth.models import Role, User
+from archive_service.auth.permissions import Action, require
+from archive_service.dossiers.class_schemes import top_class
+from archive_service.dossiers.models import CatalogueRevision, DigitisationState, Dossier, Material, MaterialClass
+from archive_service.dossiers.service import catalogue
+from archive_service.errors import ArchiveError, Forbidden
+from archive_service.values import ValueRuleError, check_partial_date
+from digitise.catalogue import Catalogue, CatalogueEntry, link_pages
+from storage import ObjectStore
+
+TITLES_FILE = Path(__file__).with_name("material_titles.toml")
+MAX_ENTRIES = 500  # one file; a real 卷内目录 has tens to a couple of hundred entries
+
+# The fields of one entry, in the order the form and the workbook show them, with their Chinese names.
+FIELDS = {
+    "class_code": "类号",
+    "title": "材料名称",
+    "date_formed": "形成时间",
+    "copies": "份数",
+    "pages": "页数",
+    "remarks": "备注",
+    "first_page": "起始页",
+    "last_page": "终止页",
+}
+
+
+@cache
+def common_titles() -> dict[int, list[str]]:
+    """Usual material names by top class (1…10): completion on the form, recognition in proposals."""
+    raw = tomllib.loads(TITLES_FILE.read_text(encoding="utf-8"))["titles"]
+    return {int(k): list(v) for k, v in raw.items()}
+
+
+def class_of_title(title: str) -> int | None:
+    """The top class a usual material name belongs to (exact name, else the longest contained one)."""
+    best: tuple[int, int] | None = None
+    for n, titles in common_titles().items():
+        for t in titles:
+            if t == title:
+                return n
+            if t in title and (best is None or len(t) > best[1]):
+                best = (n, len(t))
+    return best[0] if best else None
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int  # 1-based entry of the list (the workbook's sheet row when imported)
+    field: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "row": self.row,
+            "field": self.field,
+            "column": FIELDS.get(self.field, self.field),
+            **{"code": self.code, "message": self.message},
+        }
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One checked row of a catalogue to save."""
+
+    row: int
+    material_id: int | None  # the entry it corrects; None for a new one
+    material_class: MaterialClass
+    title: str
+    date_formed: str | None
+    copies: int
+    pages: int
+    remarks: str
+    first_page: int | None
+    last_page: int | None
+
+
+def may_edit(session: Session, user: User, dossier: Dossier) -> bool:
+    """Archivists edit any catalogue of their bureau; an intake clerk only while the file's batch is open."""
+    if dossier.custodian_id != user.organisation_id or user.role is Role.requester:
+        return False
+    if user.role is Role.archivist:
+        return True
+    if user.role is Role.intake_clerk:
+        from archive_service.transfers.models import TransferBatch, TransferItem, TransferStatus
+
+        open_batch = session.scalar(
+            select(func.count())
+            .select_from(TransferItem)
+            .join(TransferBatch, TransferItem.batch_id == TransferBatch.id)
+            .where(TransferItem.dossier_id == dossier.id, TransferBatch.status != TransferStatus.confirmed)
+        )
+        return bool(open_batch)
+    return False
+
+
+def scheme_classes(session: Session, scheme: str) -> dict[str, MaterialClass]:
+    return {c.code: c for c in session.scalars(select(MaterialClass).where(MaterialClass.scheme_code == scheme))}
+
+
+def check_rows(
+    classes: dict[str, MaterialClass],
+    scheme: str,
+    rows: Sequence[dict[str, Any]],
+    own: set[int] | frozenset[int] = frozenset(),
+) -> tuple[list[Entry], list[Problem]]:
+    """Every problem of every row at once; the entries only when there are none. A row is numbered by its
+    place in the list, or by its `_row` (the sheet row of an imported workbook)."""
+    entries: list[Entry] = []
+    problems: list[Problem] = []
+    if len(rows) > MAX_ENTRIES:
+        first = rows[0].get("_row", 1) if rows else 1
+        problems.append(Problem(first, "materials", "catalogue.too_long", f"一份档案的目录最多 {MAX_ENTRIES} 条"))
+        return [], problems
+    seen_ids: set[int] = set()
+    for place, raw in enumerate(rows, start=1):
+        n = int(raw.get("_row", place))
+        found: list[Problem] = []
+
+        def fail(field: str, code: str, message: str, n: int = n, found: list[Problem] = found) -> None:
+            found.append(Problem(n, field, code, message))
+
+        material_id = _int_or_none(raw.get("id"))
+        if material_id is not None and (material_id not in own or material_id in seen_ids):
+            fail("id", "material.unknown", f"第 {n} 条所改的目录条目不属于本档案或重复出现")
+        if material_id is not None:
+            seen_ids.add(material_id)
+        code = _text(raw.get("class_code")).replace("第", "").replace("类", "")
+        code = _CHINESE_CLASS.get(code, code)
+        material_class = classes.get(code)
+        if not code:
+            fail("class_code", "class_code.required", "类号必填")
+        elif material_class is None:
+            fail("class_code", "class_code.unknown", f"类号“{code}”不属于本档案的分类方案（{scheme}）")
+        title = _text(raw.get("title"))
+        if not title:
+            fail("title", "title.required", "材料名称必填")
+        elif len(title) > 200:
+            fail("title", "title.length", "材料名称最多 200 字")
+        date_formed = None
+        if _text(raw.get("date_formed")):
+            try:
+                date_formed = check_partial_date(normalise_partial_date(_text(raw.get("date_formed"))))
+            except ValueRuleError as e:
+                fail("date_formed", e.code, e.message + "（如 1978、1978.9、1978.9.1）")
+        counts: dict[str, int | None] = {}
+        for key, required in (("copies", False), ("pages", True), ("first_page", False), ("last_page", False)):
+            text = _text(raw.get(key))
+            if not text:
+                if required:
+                    fail(key, f"{key}.required", f"{FIELDS[key]}必填")
+                counts[key] = 1 if key == "copies" else None
+            elif not re.fullmatch(r"\d{1,5}", text) or int(text) < 1:
+                fail(key, f"{key}.positive", f"{FIELDS[key]}应为不小于 1 的整数，实为“{text}”")
+                counts[key] = None
+            else:
+                counts[key] = int(text)
+        first, last = counts["first_page"], counts["last_page"]
+        if (first is None) != (last is None) and not any(p.field in ("first_page", "last_page") for p in found):
+            fail("first_page" if first is None else "last_page", "page_range.partial", "起止页须同时填写或同时不填")
+        elif first is not None and last is not None and last < first:
+            fail("last_page", "page_range.order", f"终止页 {last} 小于起始页 {first}")
+        remarks = _text(raw.get("remarks"))[:200]
+        if found:
+            problems.extend(found)
+            continue
+        assert material_class is not None and counts["pages"] is not None and counts["copies"] is not None
+        entries.append(
+            Entry(
+                n,
+                material_id,
+                material_class,
+                title,
+                date_formed,
+                counts["copies"],
+                counts["pages"],
+                remarks,
+                first,
+                last,
+            )
+        )
+    return (entries if not problems else []), problems
+
+
+def save_catalogue(
+    session: Session,
+    store: ObjectStore | None,
+    user: User,
+    dossier: Dossier,
+    rows: Sequence[dict[str, Any]],
+    *,
+    source: str = "typed",
+) -> list[Material]:
+    """Replace the dossier's catalogue with `rows` (all or nothing) and record the revision."""
+    require(user, Action.edit_catalogue)
+    if not may_edit(session, user, dossier):
+        raise Forbidden("只有档案员可以修改目录；接收员只能在移交批次办结前著录")
+    own = {m.id for m in dossier.materials}
+    entries, problems = check_rows(scheme_classes(session, dossier.class_scheme), dossier.class_scheme, rows, own)
+    if not problems:
+        problems = _link(session, store, dossier, entries)
+    if problems:
+        raise catalogue_error(problems)
+    before = [_snapshot(m) for m in catalogue(dossier)]
+    pages_before = dossier.pages
+    _apply(session, dossier, entries)
+    after = [_snapshot(m) for m in catalogue(dossier)]
+    note = ""
+    if pages_before and dossier.pages != pages_before:
+        # A count that changes after receipt is a discrepancy on record, never a silent overwrite.
+        note = f"页数不符：原记 {pages_before} 页，目录合计 {dossier.pages} 页"
+    session.add(
+        CatalogueRevision(dossier_id=dossier.id, actor_id=user.id, source=source, before=before, after=after, note=note)
+    )
+    session.flush()
+    return catalogue(dossier)
+
+
+def catalogue_error(problems: Sequence[Problem], what: str = "目录") -> ArchiveError:
+    return ArchiveError(
+        "catalogue.invalid",
+        f"{what}有 {len(problems)} 处问题，未保存任何内容："
+        + "；".join(f"第 {p.row} 条「{FIELDS.get(p.field, p.field)}」{p.message}" for p in problems[:5])
+        + ("…" if len(problems) > 5 else ""),
+        "materials",
+        422,
+        problems=[p.as_dict() for p in problems],
+    )
+
+
+def revisions(session: Session, dossier: Dossier) -> Sequence[CatalogueRevision]:
+    return session.scalars(
+        select(CatalogueRevision).where(CatalogueRevision.dossier_id == dossier.id).order_by(CatalogueRevision.id)
+    ).all()
+
+
+# ---- inside one save ----------------------------------------------------------------------------
+
+
+def _link(session: Session, store: ObjectStore | None, dossier: Dossier, entries: list[Entry]) -> list[Problem]:
+    """For a digitised dossier: typed page ranges are checked against the copy; untyped ones are linked
+    from the page counts and the sidecar's blank pages (the pipeline's own rule), without OCR."""
+    if dossier.digitisation is not DigitisationState.done:
+        return [
+            Problem(e.row, "first_page", "page_range.not_digitised", "档案尚未数字化，不能填写起止页")
+            for e in entries
+            if e.first_page is not None
+        ]
+    from archive_service.digitisation.service import latest_objects
+
+    assert store is not None, "a digitised dossier's pages are linked from its sidecar in the store"
+    sidecar = latest_objects(session, dossier, "sidecar")
+    card = orjson.loads(b"".join(store.open(sidecar[-1].storage_key)))
+    blank = [bool(p.get("blank")) for p in card["pages"]]
+    typed = [e for e in entries if e.first_page is not None]
+    if typed:
+        problems = []
+        if len(typed) != len(entries):
+            problems.append(
+                Problem(
+                    entries[0].row, "first_page", "page_range.partial", "起止页须每条都填，或都不填（按页数自动挂接）"
+                )
+            )
+        covered: dict[int, int] = {}
+        for e in typed:
+            assert e.first_page is not None and e.last_page is not None
+            if e.last_page > len(blank):
+                problems.append(
+                    Problem(
+                        e.row,
+                        "last_page",
+                        "page_range.beyond_copy",
+                        f"终止页 {e.last_page} 超出数字副本的 {len(blank)} 页",
+                    )
+                )
+                continue
+            for p in range(e.first_page, e.last_page + 1):
+                if p in covered:
+                    problems.append(
+                        Problem(e.row, "first_page", "page_range.overlap", f"第 {p} 页已属于第 {covered[p]} 条")
+                    )
+                    break
+                covered[p] = e.row
+        return problems
+    linked, findings = link_pages(
+        Catalogue(
+            dossier.archival_code,
+            tuple(CatalogueEntry(str(i), e.material_class.code, "", e.title, e.pages) for i, e in enumerate(entries)),
+        ),
+        blank,
+    )
+    if findings:
+        return [Problem(entries[0].row if entries else 1, "pages", "page_count.mismatch", findings[0].message)]
+    for i, pages in enumerate(linked):
+        entries[i] = _with_range(entries[i], pages.first_page, pages.last_page)
+    return []
+
+
+def _with_range(e: Entry, first: int, last: int) -> Entry:
+    from dataclasses import replace
+
+    return replace(e, first_page=first, last_page=last)
+
+
+def _apply(session: Session, dossier: Dossier, entries: list[Entry]) -> None:
+    existing = {m.id: m for m in dossier.materials}
+    first_catalogue = not existing
+    # Numbers ever used per class (kept entries and removed ones): a new number never repeats one.
+    used: dict[int, int] = {}
+    for m in existing.values():
+        used[m.material_class_id] = max(used.get(m.material_class_id, 0), m.item_no)
+    kept_ids = {e.material_id for e in entries if e.material_id is not None}
+    for m in list(dossier.materials):
+        if m.id not in kept_ids:
+            dossier.materials.remove(m)
+    session.flush()  # removals first, so no number is briefly held twice
+    order = sorted(entries, key=lambda e: (e.date_formed or "99999999", e.row)) if first_catalogue else entries
+    for e in order:
+        m = existing.get(e.material_id) if e.material_id is not None else None
+        if m is None or m.material_class_id != e.material_class.id:
+            used[e.material_class.id] = used.get(e.material_class.id, 0) + 1
+            item_no = used[e.material_class.id]
+        else:
+            item_no = m.item_no
+        if m is None:
+            m = Material(sort_key=0, added_after_handover=False)
+            dossier.materials.append(m)
+        m.material_class, m.material_class_id, m.item_no = e.material_class, e.material_class.id, item_no
+        m.title, m.date_formed, m.copies, m.pages, m.remarks = e.title, e.date_formed, e.copies, e.pages, e.remarks
+        m.first_page, m.last_page = e.first_page, e.last_page
+    ordered = sorted(
+        dossier.materials, key=lambda m: (m.material_class.sort_key, m.date_formed or "99999999", m.item_no)
+    )
+    for position, m in enumerate(ordered):
+        m.sort_key = position
+    dossier.pages = sum(m.pages for m in dossier.materials)
+    session.flush()
+
+
+def _snapshot(m: Material) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "sequence": m.sequence,
+        "class_code": m.material_class.code,
+        "title": m.title,
+        "date_formed": m.date_formed,
+        "copies": m.copies,
+        "pages": m.pages,
+        "remarks": m.remarks,
+        "first_page": m.first_page,
+        "last_page": m.last_page,
+    }
+
+
+# ---- cells as people type them ------------------------------------------------------------------
+
+_CHINESE_CLASS = {c: str(n) for n, c in enumerate("一二三四五六七八九十", start=1)}
+_CHINESE_DIGITS = {c: str(n) for n, c in enumerate("〇一二三四五六七八九")} | {"○": "0", "零": "0"}
+
+
+def normalise_partial_date(text: str) -> str:
+    """1978年9月1日, 1978.9.1, 1978-09, 1978/9, 19780901, 一九七八年九月 → YYYY[MM[DD]]."""
+    t = text.strip()
+    if re.fullmatch(r"[〇○零一二三四五六七八九]{4}年.*", t):
+        t = "".join(_CHINESE_DIGITS.get(c, c) for c in t[:4]) + t[4:]
+        t = re.sub(r"[十一二三四五六七八九]+", lambda m: str(_chinese_number(m[0])), t)
+    m = re.fullmatch(r"(\d{4})(?:[.\-/年](\d{1,2})(?:[.\-/月](\d{1,2})日?)?月?)?年?", t)
+    if m:
+        return m[1] + (f"{int(m[2]):02d}" if m[2] else "") + (f"{int(m[3]):02d}" if m[3] else "")
+    return t
+
+
+def _chinese_number(text: str) -> int:
+    digits = {c: n for n, c in enumerate("〇一二三四五六七八九")}
+    if "十" not in text:
+        return int("".join(str(digits[c]) for c in text))
+    tens, _, ones = text.partition("十")
+    return (digits[tens] if tens else 1) * 10 + (digits[ones] if ones else 0)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):  # a date cell of a workbook
+        return value.strftime("%Y.%m.%d")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _int_or_none(value: Any) -> int | None:
+    text = _text(value)
+    return int(text) if re.fullmatch(r"\d{1,9}", text) else None
+
+
+def class_label(code: str) -> str:
+    return f"第{'一二三四五六七八九十'[top_class(code) - 1]}类"

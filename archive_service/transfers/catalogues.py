@@ -1,0 +1,161 @@
+"""A batch's 卷内目录 workbook: the enterprise's catalogue of every file it hands over, one row per
+material, keyed by 档号 or 公民身份号码. Imported at registration or later, all or nothing like the
+register. A file already received gets its catalogue at once (a revision like a typed one); a file
+still to come keeps it on its register row and gets it the moment it is received.
+"""
+
+import io
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from archive_service.auth.models import User
+from archive_service.auth.permissions import Action, require
+from archive_service.dossiers import catalogue as cat
+from archive_service.dossiers.models import Dossier
+from archive_service.errors import ArchiveError, NotFound
+from archive_service.transfers import register
+from archive_service.transfers.models import TransferBatch, TransferItem, TransferStatus
+from storage import ObjectStore
+
+SCHEME = "enterprise-1992"  # files received from enterprises are catalogued in the enterprise scheme
+KEY_HEADERS = ("档号", "公民身份号码")
+HEADERS = (*KEY_HEADERS, "类号", "材料名称", "形成时间", "份数", "页数", "备注")
+FIELD_OF = {
+    "类号": "class_code",
+    "材料名称": "title",
+    "形成时间": "date_formed",
+    "份数": "copies",
+    "页数": "pages",
+    "备注": "remarks",
+}
+COLUMN_OF = {v: k for k, v in FIELD_OF.items()}
+
+
+def template_xlsx() -> bytes:
+    """The 卷内目录 workbook with its headers, two example rows (marked as examples) and the usual titles."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "卷内目录"
+    sheet.append(list(HEADERS))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    notes = book.create_sheet("填写说明")
+    for line in (
+        ("档号 / 公民身份号码", "二者填一即可，须与移交名册中的一行相符"),
+        ("类号", "1–10（第一类 … 第十类），见“常用材料名称”"),
+        ("材料名称", "如 职工登记表、职工退休审批表"),
+        ("形成时间", "1978、1978.9 或 1978.9.1"),
+        ("份数", "可空，默认 1"),
+        ("页数", "必填，不含空白背面"),
+        ("", "每份材料一行；同一档案的各行可不相邻；份号由系统按类和形成时间编定"),
+    ):
+        notes.append(list(line))
+    titles = book.create_sheet("常用材料名称")
+    for n, names in cat.common_titles().items():
+        titles.append([n, *names])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def import_workbook(
+    session: Session, store: ObjectStore, user: User, batch_id: int, data: bytes, filename: str
+) -> dict[str, int]:
+    """Check every row; save the catalogues only when no row has a problem. Returns what was done."""
+    require(user, Action.edit_catalogue)
+    batch = session.get(TransferBatch, batch_id)
+    if batch is None or batch.to_org_id != user.organisation_id:
+        raise NotFound("该移交批次", "batch_id")
+    if batch.status is TransferStatus.confirmed:
+        raise ArchiveError("batch.closed", f"批次 {batch.number} 已办结，请在档案页修改目录", "batch_id", 409)
+    rows = register.read_sheet(data, filename, HEADERS, "卷内目录")
+    by_code = {i.archival_code: i for i in batch.items if i.archival_code}
+    by_id = {i.citizen_id: i for i in batch.items}
+    dossiers = {i.id: session.get(Dossier, i.dossier_id) for i in batch.items if i.dossier_id}
+    for item in batch.items:  # a received file gets its 档号 on receipt
+        if item.dossier_id and dossiers[item.id] is not None:
+            by_code.setdefault(dossiers[item.id].archival_code, item)  # type: ignore[union-attr]
+    problems: list[cat.Problem] = []
+    per_item: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    items: dict[int, TransferItem] = {}
+    for line, cells in rows:
+        code = register._text(cells["档号"]).upper()
+        citizen_id = register._text(cells["公民身份号码"]).upper()
+        item = by_code.get(code) if code else by_id.get(citizen_id) if citizen_id else None
+        if item is None:
+            field = "档号" if code or not citizen_id else "公民身份号码"
+            message = (
+                f"本批次名册中没有{'档号 ' + code if code else '公民身份号码 ' + citizen_id}"
+                if code or citizen_id
+                else "档号和公民身份号码须填其一"
+            )
+            problems.append(cat.Problem(line, field, "catalogue.file_unknown", message))
+            continue
+        items[item.id] = item
+        per_item[item.id].append({"_row": line, **{FIELD_OF[h]: cells[h] for h in FIELD_OF}})
+    classes = cat.scheme_classes(session, SCHEME)
+    checked: dict[int, list[cat.Entry]] = {}
+    for item_id, item_rows in per_item.items():
+        dossier = dossiers.get(item_id)
+        if dossier is not None and dossier.materials:
+            problems.append(
+                cat.Problem(
+                    item_rows[0]["_row"],
+                    "档号",
+                    "catalogue.exists",
+                    f"{dossier.archival_code} 已有目录，请在档案页上修改，导入不覆盖",
+                )
+            )
+            continue
+        entries, found = cat.check_rows(classes, dossier.class_scheme if dossier else SCHEME, item_rows)
+        problems.extend(found)
+        checked[item_id] = entries
+    if problems:
+        problems.sort(key=lambda p: p.row)
+        raise _sheet_error(problems)
+    saved = waiting = 0
+    for item_id, item_rows in per_item.items():
+        dossier = dossiers.get(item_id)
+        clean = [{k: v for k, v in r.items() if k != "_row"} for r in item_rows]
+        if dossier is not None:
+            cat.save_catalogue(session, store, user, dossier, item_rows, source="imported")
+            saved += 1
+        else:
+            items[item_id].catalogue = clean
+            waiting += 1
+    session.flush()
+    return {
+        "files": saved + waiting,
+        "catalogued": saved,
+        "waiting_for_receipt": waiting,
+        "materials": sum(len(r) for r in per_item.values()),
+    }
+
+
+def apply_waiting(session: Session, user: User, item: TransferItem, dossier: Dossier) -> None:
+    """On receipt: the catalogue imported ahead of the volume becomes the dossier's first catalogue
+    (a file just received has no digital copy, so no store is needed to link pages)."""
+    if item.catalogue:
+        item.dossier_id = dossier.id  # the file is this item's from now on (the clerk's right to catalogue it)
+        cat.save_catalogue(session, None, user, dossier, item.catalogue, source="imported")
+
+
+def _sheet_error(problems: list[cat.Problem]) -> ArchiveError:
+    shown = [
+        {"row": p.row, "column": COLUMN_OF.get(p.field, p.field), "code": p.code, "message": p.message}
+        for p in problems
+    ]
+    return ArchiveError(
+        "catalogue.invalid",
+        f"卷内目录有 {len(problems)} 处问题，未保存任何内容："
+        + "；".join(f"第 {p['row']} 行「{p['column']}」{p['message']}" for p in shown[:5])
+        + ("…" if len(shown) > 5 else ""),
+        "file",
+        422,
+        problems=shown,
+    )

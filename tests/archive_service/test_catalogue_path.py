@@ -1,0 +1,278 @@
+"""The bureau's main path with new data, none of the demo's files: a new enterprise's register of three
+retirees → receive → catalogue (imported before and after receipt, and typed) → digitise scans made
+here → shelve → a 待遇变更 request granted classes 1 and 9 → the requester sees exactly those pages,
+watermarked → the certified copy holds them → the auditor finds every step. Also the catalogue's rules:
+all or nothing, problems by row and field, item numbers assigned, revisions recorded, pages re-linked."""
+
+import io
+import random
+from datetime import date, timedelta
+
+import numpy as np
+import pikepdf
+from openpyxl import load_workbook
+from PIL import Image, ImageDraw
+from sqlalchemy import select
+
+from archive_service import db
+from archive_service.config import get_settings
+from archive_service.jobs import service as jobs
+from archive_service.preservation.service import open_store
+from archive_service.values import credit_code_check_char
+from tests.archive_service.test_requests import READER
+from tests.archive_service.test_transfers import XICHENG, as_xlsx, row
+from tests.rendering import likeness
+
+# A catalogue as an enterprise sends it: rows of three files, not in order, titles and dates as typed.
+CATALOGUE_HEADERS = ("档号", "公民身份号码", "类号", "材料名称", "形成时间", "份数", "页数", "备注")
+
+
+def sheet(rows: list[tuple]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(list(CATALOGUE_HEADERS))
+    for r in rows:
+        book.active.append(list(r))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def marked_scans(folder, count: int) -> list:
+    """Pages told apart by a dark bar at a different height on each (so a served page shows which it is)."""
+    paths = []
+    for n in range(count):
+        page = Image.new("L", (1654, 2339), 245)  # A4 at 200 dpi
+        top = 200 + n * 300
+        ImageDraw.Draw(page).rectangle((150, top, 1500, top + 220), fill=20)
+        path = folder / f"scan-{n + 1}.png"
+        page.save(path, dpi=(200, 200))
+        paths.append(path)
+    return paths
+
+
+def new_enterprise(client, login) -> int:
+    first17 = "91110102" + "".join(random.Random(7).choice("0123456789") for _ in range(9))
+    r = client.post(
+        "/api/organisations",
+        json={
+            "name": "北京新华纺织机械厂",
+            "kind": "enterprise",
+            "credit_code": first17 + credit_code_check_char(first17),
+            "region_code": XICHENG,
+        },
+        headers=login("admin"),
+    )
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def ask(client, login, archival_code: str, mode: str) -> dict:
+    """A 待遇变更 request for classes 1 and 9, submitted by the social-insurance officer and approved."""
+    today = date.today()
+    form = {
+        "dossier": archival_code, "purpose": "benefit_change", "purpose_detail": "待遇变更，核对参加工作时间",
+        "material_classes": [1, 9], "mode": mode, "valid_from": today.isoformat(),
+        "valid_until": (today + timedelta(days=6)).isoformat(), "reader_name": "李社保",
+        "reader_citizen_id": READER, "relationship": "none",
+    }  # fmt: skip
+    submitted = client.post("/api/requests", json=form, headers=login("sibao"))
+    assert submitted.status_code == 201, submitted.text
+    decided = client.post(
+        f"/api/requests/{submitted.json()['id']}/decision",
+        json={"approve": True, "material_classes": [1, 9]},
+        headers=login("approver"),
+    )
+    assert decided.status_code == 200, decided.text
+    return decided.json()
+
+
+def test_a_new_enterprises_files_from_register_to_the_requesters_screen(client, login, tmp_path):
+    clerk, archivist = login("clerk"), login("archivist")
+    enterprise = new_enterprise(client, login)
+    register = as_xlsx([row(71, 姓名="韩立新"), row(72, 姓名="邓秀梅"), row(73, 姓名="罗建国")])
+    created = client.post(
+        "/api/transfers", data={"enterprise_id": enterprise}, files={"file": ("名册.xlsx", register)}, headers=clerk
+    )
+    assert created.status_code == 201, created.text
+    batch = created.json()
+    han, deng, luo = batch["items"]
+
+    # The catalogue workbook arrives with the register; one bad row refuses the whole workbook.
+    rows = [
+        ("", han["citizen_id"], "1", "职工登记表", "1978.9", "", 2, ""),
+        ("", han["citizen_id"], "9", "职工退休审批表", "2018年3月", 1, 2, ""),
+        ("", deng["citizen_id"], "一", "干部履历表", "一九八二年五月", 1, 3, ""),
+        ("", han["citizen_id"], "2", "自传", "1979", 1, 1, ""),
+        ("", han["citizen_id"], "第九类", "招工登记表", "1978.8.15", 1, 1, ""),
+    ]
+    bad = rows + [("", "110102195801010000", "12", "", "78.9", 0, "x", "")]
+    r = client.post(f"/api/transfers/{batch['id']}/catalogue", files={"file": ("目录.xlsx", sheet(bad))}, headers=clerk)
+    assert r.status_code == 422 and r.json()["code"] == "catalogue.invalid"
+    assert r.json()["problems"] == [
+        {"row": 7, "column": "公民身份号码", "code": "catalogue.file_unknown",
+         "message": "本批次名册中没有公民身份号码 110102195801010000"},
+    ]  # fmt: skip
+    bad = rows + [("", luo["citizen_id"], "12", "", "78.9", 0, "x", "")]
+    r = client.post(f"/api/transfers/{batch['id']}/catalogue", files={"file": ("目录.xlsx", sheet(bad))}, headers=clerk)
+    assert r.status_code == 422
+    assert [(p["row"], p["column"]) for p in r.json()["problems"]] == [
+        (7, "类号"), (7, "材料名称"), (7, "形成时间"), (7, "份数"), (7, "页数"),
+    ]  # fmt: skip
+    r = client.post(
+        f"/api/transfers/{batch['id']}/catalogue", files={"file": ("目录.xlsx", sheet(rows))}, headers=clerk
+    )
+    assert r.status_code == 200, r.text
+    assert r.json() == {"files": 2, "catalogued": 0, "waiting_for_receipt": 2, "materials": 5}
+    template = client.get("/api/transfers/catalogue-template.xlsx", headers=clerk)
+    assert list(next(load_workbook(io.BytesIO(template.content)).active.iter_rows(values_only=True))) == list(
+        CATALOGUE_HEADERS
+    )
+
+    # Receiving: the files become dossiers, the imported catalogues their first catalogue.
+    ids = {}
+    for item in (han, deng, luo):
+        got = client.post(f"/api/transfers/{batch['id']}/receive", json={"key": item["citizen_id"]}, headers=clerk)
+        assert got.status_code == 200, got.text
+        ids[item["citizen_id"]] = got.json()["dossier_id"]
+    han_id, deng_id, luo_id = ids[han["citizen_id"]], ids[deng["citizen_id"]], ids[luo["citizen_id"]]
+    cat = client.get(f"/api/dossiers/{han_id}/catalogue", headers=clerk).json()
+    assert [(m["sequence"], m["title"], m["date_formed"], m["pages"]) for m in cat["materials"]] == [
+        ("1-1", "职工登记表", "197809", 2),
+        ("2-1", "自传", "1979", 1),
+        ("9-1", "招工登记表", "19780815", 1),  # numbered in date order within the class
+        ("9-2", "职工退休审批表", "201803", 2),
+    ]
+    assert cat["editable"] and [r["source"] for r in cat["revisions"]] == ["imported"]
+    # The register said 80+n pages; the catalogue says 6: a recorded discrepancy, not a silent overwrite.
+    assert cat["revisions"][0]["note"] == "页数不符：原记 151 页，目录合计 6 页"
+    assert "职工退休审批表" in cat["common_titles"]["9"] and "自传" in cat["common_titles"]["2"]
+
+    # 罗建国's catalogue is typed: every problem at once, then saved; the archivist corrects one later.
+    typed = [
+        {"class_code": "1", "title": "职工登记表", "date_formed": "1980", "pages": 1},
+        {"class_code": "9", "title": "职工退休审批表", "date_formed": "2019.12", "pages": 1},
+    ]
+    r = client.put(
+        f"/api/dossiers/{luo_id}/catalogue",
+        json={"materials": [*typed, {"class_code": "11", "title": "", "pages": "0", "first_page": 2}]},
+        headers=clerk,
+    )
+    assert r.status_code == 422 and r.json()["field"] == "materials"
+    assert [(p["row"], p["field"]) for p in r.json()["problems"]] == [
+        (3, "class_code"), (3, "title"), (3, "pages"), (3, "last_page"),
+    ]  # fmt: skip
+    assert client.get(f"/api/dossiers/{luo_id}/catalogue", headers=clerk).json()["materials"] == []  # nothing kept
+    assert client.put(f"/api/dossiers/{luo_id}/catalogue", json={"materials": typed}, headers=clerk).status_code == 200
+    # Closing the batch ends the clerk's part; the archivist carries on.
+    client.post(
+        f"/api/transfers/{batch['id']}/confirm", json={"side": "sender", "sender_name": "刘移交"}, headers=clerk
+    )
+    assert (
+        client.post(f"/api/transfers/{batch['id']}/confirm", json={"side": "receiver"}, headers=clerk).status_code
+        == 200
+    )
+    r = client.put(f"/api/dossiers/{luo_id}/catalogue", json={"materials": typed}, headers=clerk)
+    assert r.status_code == 403
+    assert client.get(f"/api/dossiers/{luo_id}/catalogue", headers=login("dongcheng")).status_code == 404
+
+    # Digitise 韩立新's file from scans made here: six pages, one per catalogue page, each marked.
+    scans = marked_scans(tmp_path, 6)
+    job = client.post(
+        f"/api/dossiers/{han_id}/digitisation",
+        files=[("scans", (p.name, p.read_bytes(), "image/png")) for p in scans],
+        headers=archivist,
+    )
+    assert job.status_code == 202, job.text
+    outcome = jobs.run_next(db.get_engine(), open_store(get_settings()), "test-worker")
+    state = client.get(f"/api/jobs/{job.json()['id']}", headers=archivist).json()
+    assert outcome is not None and state["state"] == "done", state["error"]
+    linked = client.get(f"/api/dossiers/{han_id}/catalogue", headers=archivist).json()["materials"]
+    assert [(m["sequence"], m["first_page"], m["last_page"]) for m in linked] == [
+        ("1-1", 1, 2), ("2-1", 3, 3), ("9-1", 4, 4), ("9-2", 5, 6),
+    ]  # fmt: skip
+
+    # Shelve the new files.
+    placed = client.post("/api/shelving/assign", json={"dossier_ids": [han_id, deng_id, luo_id]}, headers=archivist)
+    assert placed.status_code == 200, placed.text
+
+    # A 待遇变更 request for classes 1 and 9: the requester sees pages 1, 2, 4, 5, 6 and nothing else.
+    code = client.get(f"/api/dossiers/{han_id}", headers=archivist).json()["archival_code"]
+    request = ask(client, login, code, "online_view")
+    rid = request["id"]
+    assert request["approved_pages"] == [1, 2, 4, 5, 6]
+    sources = [Image.open(p) for p in scans]
+    for page in (1, 2, 4, 5, 6):
+        shown = client.get(f"/api/requests/{rid}/pages/{page}", headers=login("sibao"))
+        assert shown.status_code == 200
+        image = Image.open(io.BytesIO(shown.content))
+        # It is that page (its bar where that scan has it), not another one and not a negative.
+        assert likeness(image, sources[page - 1]).alike
+        assert not likeness(image, sources[(page % 6)]).alike
+        rgb = np.asarray(image.convert("RGB")).astype(int)
+        assert int(((rgb[..., 0] > 150) & (rgb[..., 1] < 120) & (rgb[..., 2] < 120)).sum()) > 500  # watermarked
+    assert client.get(f"/api/requests/{rid}/pages/3", headers=login("sibao")).status_code == 403  # 自传, class 2
+
+    # A certified copy for the same classes holds exactly those pages after its certification page.
+    copy_request = ask(client, login, code, "certified_copy")
+    copy = client.post(
+        f"/api/requests/{copy_request['id']}/certified-copy", json={"annotation": "与原件核对无误"}, headers=archivist
+    )
+    assert copy.status_code == 200, copy.text
+    with pikepdf.open(io.BytesIO(copy.content)) as pdf:
+        assert len(pdf.pages) == 1 + 5
+
+    # The auditor finds every step: custody (received, shelved), the catalogue revisions, the access log.
+    auditor = login("auditor")
+    history = client.get(f"/api/dossiers/{han_id}", headers=auditor).json()["custody"]
+    assert [e["kind"] for e in history] == ["received", "shelved"]
+    revisions = client.get(f"/api/dossiers/{luo_id}/catalogue", headers=auditor).json()["revisions"]
+    assert [(r["source"], r["entries_after"]) for r in revisions] == [("typed", 2)]
+    log = load_workbook(
+        io.BytesIO(client.get("/api/audit/log.xlsx", params={"archival_code": code}, headers=auditor).content)
+    ).active
+    steps = [(r[6], r[9], r[10]) for r in log.iter_rows(min_row=2, values_only=True)]  # 操作, 页码, 申请编号
+    views = [pages for action, pages, number in steps if number == request["number"] and pages]
+    assert sorted(views) == ["1", "2", "4", "5", "6"], steps  # each page the requester saw, once
+    assert sum(1 for _, _, number in steps if number == copy_request["number"]) >= 2, steps  # approved, copied
+
+
+def test_a_digitised_files_catalogue_is_corrected_and_its_pages_linked_again_without_ocr(client, login, digitised):
+    archivist = login("archivist")
+    before = client.get(f"/api/dossiers/{digitised.id}/catalogue", headers=archivist).json()
+    materials = before["materials"]
+    assert materials and all(m["first_page"] for m in materials)
+    # Merge the first two entries' pages into the first (the second was a continuation sheet).
+    rows = [
+        {"id": m["id"], "class_code": m["class_code"], "title": m["title"], "date_formed": m["date_formed"],
+         "copies": m["copies"], "pages": m["pages"], "remarks": m["remarks"]}
+        for m in materials
+    ]  # fmt: skip
+    rows[0]["pages"] += rows[1]["pages"]
+    rows[0]["remarks"] = "含续页"
+    del rows[1]
+    r = client.put(f"/api/dossiers/{digitised.id}/catalogue", json={"materials": rows}, headers=archivist)
+    assert r.status_code == 200, r.text
+    after = r.json()["materials"]
+    assert after[0]["sequence"] == materials[0]["sequence"]  # an entry kept keeps its number
+    assert after[0]["first_page"] == 1 and after[0]["last_page"] == materials[1]["last_page"]
+    assert all(a["last_page"] + 1 == b["first_page"] for a, b in zip(after, after[1:], strict=False))
+    assert r.json()["revisions"][-1]["entries_before"] == len(materials)
+    # A total that no longer matches the copy is refused, naming the rule; nothing changes.
+    rows[0]["pages"] += 1
+    r = client.put(f"/api/dossiers/{digitised.id}/catalogue", json={"materials": rows}, headers=archivist)
+    assert r.status_code == 422 and r.json()["problems"][0]["code"] == "page_count.mismatch"
+    assert client.get(f"/api/dossiers/{digitised.id}/catalogue", headers=archivist).json()["materials"] == after
+    # Revisions are evidence: the database refuses to change one.
+    from archive_service.dossiers.models import CatalogueRevision
+
+    with db.get_sessionmaker()() as session:
+        revision = session.scalars(select(CatalogueRevision)).first()
+        revision.note = "改写"
+        try:
+            session.commit()
+            raised = False
+        except Exception:
+            raised = True
+    assert raised
