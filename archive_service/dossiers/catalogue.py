@@ -251,6 +251,24 @@ def catalogue_error(problems: Sequence[Problem], what: str = "目录") -> Archiv
     )
 
 
+def form_rows(dossier: Dossier) -> list[dict[str, str]]:
+    """The catalogue as the dossier page's form shows it (every value as typed text)."""
+    return [
+        {
+            "id": str(m.id), "class_code": m.material_class.code, "title": m.title, "date_formed": _dotted(m.date_formed),
+            "copies": str(m.copies), "pages": str(m.pages), "remarks": m.remarks,
+            "first_page": str(m.first_page or ""), "last_page": str(m.last_page or ""), "sequence": m.sequence,
+        }
+        for m in catalogue(dossier)
+    ]  # fmt: skip
+
+
+def _dotted(date_formed: str | None) -> str:
+    """19780901 → 1978.09.01: a partial date as files write it, which the form reads back."""
+    d = date_formed or ""
+    return ".".join(x for x in (d[:4], d[4:6], d[6:8]) if x)
+
+
 def revisions(session: Session, dossier: Dossier) -> Sequence[CatalogueRevision]:
     return session.scalars(
         select(CatalogueRevision).where(CatalogueRevision.dossier_id == dossier.id).order_by(CatalogueRevision.id)

@@ -6,7 +6,6 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.config import get_settings
-from archive_service.db import BEIJING, as_utc
 from archive_service.deps import DbSession, current_user
 from archive_service.dossiers.service import get_dossier
 from archive_service.jobs import service
@@ -16,7 +15,6 @@ from archive_service.web.pages import templates
 
 router = APIRouter(include_in_schema=False)
 templates.env.globals.update(JOB_KIND_NAMES=JOB_KIND_NAMES, JOB_STATE_NAMES=JOB_STATE_NAMES)
-templates.env.filters["beijing"] = lambda at, fmt="%Y-%m-%d %H:%M:%S": as_utc(at).astimezone(BEIJING).strftime(fmt)
 
 
 @router.get("/jobs", response_class=HTMLResponse)

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from archive_service.access.log import AccessAction, record_access
 from archive_service.access.models import RequestStatus, RetrievalRequest
@@ -18,8 +19,10 @@ from archive_service.auth import service as auth_service
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can, require
 from archive_service.config import get_settings
+from archive_service.db import BEIJING, as_utc
 from archive_service.deps import SESSION_COOKIE, DbSession, client_address, current_user, request_token
 from archive_service.digitisation import service as digitisation
+from archive_service.dossiers import catalogue
 from archive_service.dossiers import service as dossiers
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import ClassScheme, Dossier, DossierStatus
@@ -34,6 +37,8 @@ from archive_service.values import mask_citizen_id
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals.update(TOP_CLASS_NAMES=TOP_CLASS_NAMES, mask_citizen_id=mask_citizen_id)
+# Times are stored in UTC and shown in Beijing time: every page through this one filter.
+templates.env.filters["beijing"] = lambda at, fmt="%Y-%m-%d %H:%M:%S": as_utc(at).astimezone(BEIJING).strftime(fmt)
 # 材料形成时间 as catalogues print it: 1985.10.06, 1984.06 or 1998.
 templates.env.filters["partial_date"] = lambda v: ".".join(x for x in (v[:4], v[4:6], v[6:8]) if x) if v else ""
 router = APIRouter(include_in_schema=False)
@@ -204,6 +209,46 @@ def dossier_page(
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> HTMLResponse:
+    return _dossier_page(request, session, user, dossier_id, page)
+
+
+@router.post("/dossiers/{dossier_id}/catalogue", response_class=HTMLResponse)
+async def save_catalogue(
+    dossier_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    """目录著录 from the dossier page: the whole list in one form; a refused one comes back as typed.
+    The form is read here; the database work runs in the threadpool, off the event loop."""
+    form = await request.form()
+    columns = {key: [str(v) for v in form.getlist(key)] for key in ("id", *catalogue.FIELDS)}
+    count = max((len(v) for v in columns.values()), default=0)
+    rows = [{key: (values[n] if n < len(values) else "") for key, values in columns.items()} for n in range(count)]
+    rows = [r for r in rows if any(v.strip() for k, v in r.items() if k not in ("id", "copies"))]  # blank rows
+    return await run_in_threadpool(_save_catalogue, request, session, user, dossier_id, rows)
+
+
+def _save_catalogue(
+    request: Request, session: Session, user: User, dossier_id: int, rows: list[dict[str, str]]
+) -> Response:
+    try:
+        dossier = dossiers.get_dossier(session, user, dossier_id)
+        catalogue.save_catalogue(session, open_store(get_settings()), user, dossier, rows)
+    except ArchiveError as error:
+        session.rollback()
+        if error.problems is None:
+            return render_error(request, error)
+        return _dossier_page(request, session, user, dossier_id, None, rows, error)
+    return RedirectResponse(f"/dossiers/{dossier_id}?saved=catalogue#catalogue", status_code=303)
+
+
+def _dossier_page(
+    request: Request,
+    session: Session,
+    user: User,
+    dossier_id: int,
+    page: int | None,
+    typed_rows: list[dict[str, str]] | None = None,
+    catalogue_error: ArchiveError | None = None,
+) -> HTMLResponse:
     dossier = dossiers.get_dossier(session, user, dossier_id)
     use_copy = digitisation.latest_use_copy(session, dossier)
     findings = digitisation.findings_of(use_copy) if use_copy else []
@@ -232,7 +277,16 @@ def dossier_page(
             "custody": dossiers.custody_history(session, dossier),
             "scheme_name": session.get(ClassScheme, dossier.class_scheme).name,  # type: ignore[union-attr]
             "slot": session.get(ShelfSlot, dossier.shelf_slot_id) if dossier.shelf_slot_id else None,
+            "can_edit_catalogue": can(user, Action.edit_catalogue) and catalogue.may_edit(session, user, dossier),
+            "catalogue_rows": typed_rows if typed_rows is not None else catalogue.form_rows(dossier),
+            "catalogue_error": catalogue_error,
+            "catalogue_bad": {(p["row"], p["field"]) for p in catalogue_error.problems or []}
+            if catalogue_error
+            else set(),
+            "catalogue_revisions": catalogue.revisions(session, dossier),
+            "common_titles": catalogue.common_titles(),
         },
+        status_code=422 if catalogue_error else 200,
     )
 
 
