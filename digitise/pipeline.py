@@ -29,7 +29,7 @@ import pikepdf
 import PIL
 
 from digitise import facts as page_facts
-from digitise import imaging, tesseract
+from digitise import imaging, proposal, tesseract
 from digitise.catalogue import MaterialPages, link_pages
 from digitise.findings import Finding, Severity, errors
 from digitise.options import DigitiseOptions
@@ -132,6 +132,8 @@ def digitise(
     card = sidecar_of(
         output if written else None, records, materials, findings, source_list, options, started, finished, resumed
     )
+    # Proposed from the pages whether or not the file has a catalogue: the archivist confirms it.
+    card["proposed_catalogue"] = [m.as_dict() for m in proposal.propose(records)]
     if sidecar:
         _write_atomically(sidecar, json.dumps(card, ensure_ascii=False, indent=2).encode("utf-8"))
     if written:
@@ -288,6 +290,9 @@ def _process(task: PageTask) -> dict[str, Any]:
                 turned_lines = tesseract.recognise(imaging.ocr_copy(turned), task.languages)
                 if _confidence(turned_lines) > _confidence(lines):
                     page, measured, lines, rotation = turned, turned_measured, turned_lines, turn
+    title = None
+    if not measured["blank"]:
+        lines, title = _title(page, lines, task.languages)
     colour = _use_copy_colour(page, measured)
     if colour == "bilevel":
         data, encoding, compression = imaging.encode_g4(page), "g4", "CCITT G4"
@@ -319,11 +324,43 @@ def _process(task: PageTask) -> dict[str, Any]:
                 for line in lines
             ],
             "facts": page_facts.extract(text).__dict__ if text else None,
+            "title": title,
         }
     )
     if facts["facts"] is None:
         del facts["facts"]
     return facts
+
+
+def _title(
+    page: PIL.Image.Image, lines: list[tesseract.OcrLine], languages: str
+) -> tuple[list[tesseract.OcrLine], str | None]:
+    """The form's printed name (for the catalogue proposal). Tesseract's page layout often drops the one
+    line in large type, so when the page's lines hold no title its zone is read again as sparse text at
+    half size; a title found so joins the page's lines (the text layer and search then have it too)."""
+    as_dicts = [
+        {"text": ln.text, "left": ln.left, "top": ln.top, "width": ln.width, "height": ln.height} for ln in lines
+    ]
+    found = proposal.title_line(as_dicts, page.width, page.height)
+    if found:
+        return lines, proposal.clean(found["text"])
+    ordinary = sorted(ln.height for ln in lines)[len(lines) // 2] if lines else None
+    zone = imaging.ocr_copy(page.crop((0, 0, page.width, round(page.height * proposal.TITLE_ZONE))))
+    small = zone.resize((max(1, zone.width // 2), max(1, zone.height // 2)))
+    # Titles are Chinese; with English beside it Tesseract reads a large title as Latin letters.
+    chinese = "+".join(lang for lang in languages.split("+") if lang.startswith("chi")) or languages
+    zone_lines = [
+        tesseract.OcrLine(ln.text, ln.left * 2, ln.top * 2, ln.width * 2, ln.height * 2, ln.words)
+        for ln in tesseract.recognise(small, chinese, tesseract.SPARSE_CONFIG)
+    ]
+    zone_dicts = [
+        {"text": ln.text, "left": ln.left, "top": ln.top, "width": ln.width, "height": ln.height} for ln in zone_lines
+    ]
+    found = proposal.title_line(zone_dicts, page.width, page.height, ordinary)
+    if not found:
+        return lines, None
+    line = zone_lines[zone_dicts.index(found)]
+    return sorted([line, *lines], key=lambda ln: ln.top), proposal.clean(line.text)
 
 
 def _prepare(image: PIL.Image.Image, dpi: float, margin_mm: float) -> tuple[PIL.Image.Image, dict[str, Any]]:

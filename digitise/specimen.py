@@ -23,6 +23,10 @@ FONT_CANDIDATES = (
 A4_MM = (210, 297)
 
 FORM_TITLES = ("职工登记表", "退休审批表", "工资审批表", "职工转正定级审批表", "劳动合同书", "奖励审批表")
+# The class each form belongs to in the 1992 enterprise scheme: the truth a catalogue proposal is
+# measured against (kept here, apart from digitise/material_titles.toml, which the proposal reads).
+FORM_CLASSES = {"职工登记表": "1", "退休审批表": "9", "工资审批表": "9", "职工转正定级审批表": "9", "劳动合同书": "9",
+                "奖励审批表": "7", "自传": "2", "招工登记表": "9", "入党志愿书": "6", "干部履历表": "1"}  # fmt: skip
 
 SENTENCES = (
     "该同志参加工作以来，工作积极，服从分配，团结同志。",
@@ -60,6 +64,8 @@ class SpecimenPage:
     rotated_180: bool
     skew_degrees: float
     has_seal: bool
+    title: str | None = None  # the form's printed name (None on a blank back)
+    class_code: str | None = None  # its class, "1" … "10"
 
 
 def font_path() -> str:
@@ -95,6 +101,7 @@ def draw_page(
     noise: float = 6.0,
     blank: bool = False,
     lines: int = 14,
+    title: str | None = None,
 ) -> SpecimenPage:
     """Draw one sheet as a flatbed scanner would deliver it (RGB, dark lid around the paper)."""
     px = lambda mm: round(mm / 25.4 * dpi)  # noqa: E731
@@ -102,10 +109,11 @@ def draw_page(
     paper = Image.new("RGB", (width, height), (246, 244, 238))
     draw = ImageDraw.Draw(paper)
     printed: list[str] = []
+    title = None if blank else title
     if not blank:
         title_font = ImageFont.truetype(font_path(), px(7.5))
         body_font = ImageFont.truetype(font_path(), px(4.2))
-        title = rng.choice(FORM_TITLES)
+        title = title or rng.choice(FORM_TITLES)
         tw = draw.textlength(title, font=title_font)
         draw.text(((width - tw) / 2, px(22)), title, font=title_font, fill=(20, 20, 20))
         printed.append(title)
@@ -148,7 +156,10 @@ def draw_page(
     if noise:
         image = _add_noise(image, noise, rng)
     text = "".join(printed)
-    return SpecimenPage(image, text, dpi, blank, upside_down, skew, seal and not blank)
+    shown = None if blank else title
+    return SpecimenPage(
+        image, text, dpi, blank, upside_down, skew, seal and not blank, shown, FORM_CLASSES.get(shown or "")
+    )
 
 
 def _draw_seal(paper: Image.Image, centre: tuple[int, int], radius: int, dpi: int) -> None:

@@ -16,6 +16,7 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 # Skipping the inverted-text pass saves time; personnel files are dark print on light paper.
 OCR_CONFIG = "--psm 3 -c tessedit_do_invert=0"
+SPARSE_CONFIG = "--psm 11 -c tessedit_do_invert=0"  # sparse text: finds a lone line in large type (a title)
 
 
 class TesseractMissing(RuntimeError):
@@ -61,9 +62,9 @@ def languages() -> set[str]:
     return set(pytesseract.get_languages(config=""))
 
 
-def recognise(image: Image.Image, lang: str) -> list[OcrLine]:
+def recognise(image: Image.Image, lang: str, config: str = OCR_CONFIG) -> list[OcrLine]:
     """Text lines of a page in reading order, words joined the way the language writes them."""
-    data = pytesseract.image_to_data(image, lang=lang, config=OCR_CONFIG, output_type=pytesseract.Output.DICT)
+    data = pytesseract.image_to_data(image, lang=lang, config=config, output_type=pytesseract.Output.DICT)
     lines: dict[tuple[int, int, int], list[OcrWord]] = {}
     boxes: dict[tuple[int, int, int], tuple[int, int, int, int]] = {}
     for i, level in enumerate(data["level"]):

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -28,10 +27,12 @@ from archive_service.dossiers.models import CatalogueRevision, DigitisationState
 from archive_service.dossiers.service import catalogue
 from archive_service.errors import ArchiveError, Forbidden
 from archive_service.values import ValueRuleError, check_partial_date
+from digitise import proposal as proposal_step
 from digitise.catalogue import Catalogue, CatalogueEntry, link_pages
 from storage import ObjectStore
 
-TITLES_FILE = Path(__file__).with_name("material_titles.toml")
+TITLES_FILE = proposal_step.TITLES_FILE
+SOURCES = {"typed": "著录", "imported": "导入", "proposal": "采纳识别建议"}
 MAX_ENTRIES = 500  # one file; a real 卷内目录 has tens to a couple of hundred entries
 
 # The fields of one entry, in the order the form and the workbook show them, with their Chinese names.
@@ -49,21 +50,10 @@ FIELDS = {
 
 @cache
 def common_titles() -> dict[int, list[str]]:
-    """Usual material names by top class (1…10): completion on the form, recognition in proposals."""
+    """Usual material names by top class (1…10): completion on the form. The same table the pipeline's
+    proposal recognises (digitise/material_titles.toml), so one list of names serves both."""
     raw = tomllib.loads(TITLES_FILE.read_text(encoding="utf-8"))["titles"]
     return {int(k): list(v) for k, v in raw.items()}
-
-
-def class_of_title(title: str) -> int | None:
-    """The top class a usual material name belongs to (exact name, else the longest contained one)."""
-    best: tuple[int, int] | None = None
-    for n, titles in common_titles().items():
-        for t in titles:
-            if t == title:
-                return n
-            if t in title and (best is None or len(t) > best[1]):
-                best = (n, len(t))
-    return best[0] if best else None
 
 
 @dataclass(frozen=True)
@@ -214,7 +204,10 @@ def save_catalogue(
     *,
     source: str = "typed",
 ) -> list[Material]:
-    """Replace the dossier's catalogue with `rows` (all or nothing) and record the revision."""
+    """Replace the dossier's catalogue with `rows` (all or nothing) and record the revision. `source` says
+    how the list came: typed, imported (the enterprise's workbook) or proposal (accepted from the pages)."""
+    if source not in SOURCES:
+        raise ArchiveError("catalogue.source", f"目录来源应为 {'、'.join(SOURCES)} 之一", "source", 422)
     require(user, Action.edit_catalogue)
     if not may_edit(session, user, dossier):
         raise Forbidden("只有档案员可以修改目录；接收员只能在移交批次办结前著录")
@@ -255,11 +248,33 @@ def form_rows(dossier: Dossier) -> list[dict[str, str]]:
     """The catalogue as the dossier page's form shows it (every value as typed text)."""
     return [
         {
-            "id": str(m.id), "class_code": m.material_class.code, "title": m.title, "date_formed": _dotted(m.date_formed),
+            "id": str(m.id), "class_code": m.material_class.code, "title": m.title,
+            "date_formed": _dotted(m.date_formed),
             "copies": str(m.copies), "pages": str(m.pages), "remarks": m.remarks,
             "first_page": str(m.first_page or ""), "last_page": str(m.last_page or ""), "sequence": m.sequence,
         }
         for m in catalogue(dossier)
+    ]  # fmt: skip
+
+
+def proposal(session: Session, store: ObjectStore, dossier: Dossier) -> list[dict[str, Any]]:
+    """The catalogue the pipeline proposed from the pages of the latest digitised copy (none if not digitised).
+    As form rows: the archivist accepts, edits or merges them and saves; nothing enters unconfirmed."""
+    if dossier.digitisation is not DigitisationState.done:
+        return []
+    from archive_service.digitisation.service import latest_objects
+
+    sidecar = latest_objects(session, dossier, "sidecar")
+    if not sidecar:
+        return []
+    card = orjson.loads(b"".join(store.open(sidecar[-1].storage_key)))
+    return [
+        {
+            "id": "", "class_code": m["class"], "title": m["title"],
+            "date_formed": (m.get("date") or "").replace("-", "."), "copies": "1", "pages": str(m["pages"]),
+            "remarks": "", "first_page": str(m["first_page"]), "last_page": str(m["last_page"]),
+        }
+        for m in card.get("proposed_catalogue", [])
     ]  # fmt: skip
 
 

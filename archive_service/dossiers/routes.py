@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query
 from sqlalchemy.orm import Session
@@ -53,13 +53,14 @@ def get_catalogue(dossier_id: int, session: Session = DbSession, user: User = De
 def put_catalogue(
     dossier_id: int,
     materials: list[dict[str, Any]] = Body(..., embed=True, max_length=catalogue.MAX_ENTRIES + 1),
+    source: Literal["typed", "proposal"] = Body("typed", embed=True, description="proposal: accepted from the pages"),
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> CatalogueOut:
     """Save the whole list (all or nothing; 422 names every problem by row and field). An entry that
     keeps its `id` keeps its item number; a digitised file's pages are linked again without OCR."""
     dossier = service.get_dossier(session, user, dossier_id)
-    catalogue.save_catalogue(session, open_store(get_settings()), user, dossier, materials)
+    catalogue.save_catalogue(session, open_store(get_settings()), user, dossier, materials, source=source)
     return catalogue_out(session, user, dossier)
 
 
@@ -82,4 +83,5 @@ def catalogue_out(session: Session, user: User, dossier) -> CatalogueOut:  # typ
             for r in catalogue.revisions(session, dossier)
         ],
         common_titles={str(k): v for k, v in catalogue.common_titles().items()},
+        proposed=catalogue.proposal(session, open_store(get_settings()), dossier),
     )

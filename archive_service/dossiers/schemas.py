@@ -154,3 +154,5 @@ class CatalogueOut(BaseModel):
     materials: list[MaterialOut]
     revisions: list[CatalogueRevisionOut]
     common_titles: dict[str, list[str]]  # top class "1"…"10" → usual material names
+    # Proposed from the pages of the digitised copy, as rows to PUT back (source "proposal") once checked.
+    proposed: list[dict[str, str]]

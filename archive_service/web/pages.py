@@ -223,20 +223,21 @@ async def save_catalogue(
     count = max((len(v) for v in columns.values()), default=0)
     rows = [{key: (values[n] if n < len(values) else "") for key, values in columns.items()} for n in range(count)]
     rows = [r for r in rows if any(v.strip() for k, v in r.items() if k not in ("id", "copies"))]  # blank rows
-    return await run_in_threadpool(_save_catalogue, request, session, user, dossier_id, rows)
+    source = str(form.get("source", "typed"))
+    return await run_in_threadpool(_save_catalogue, request, session, user, dossier_id, rows, source)
 
 
 def _save_catalogue(
-    request: Request, session: Session, user: User, dossier_id: int, rows: list[dict[str, str]]
+    request: Request, session: Session, user: User, dossier_id: int, rows: list[dict[str, str]], source: str
 ) -> Response:
     try:
         dossier = dossiers.get_dossier(session, user, dossier_id)
-        catalogue.save_catalogue(session, open_store(get_settings()), user, dossier, rows)
+        catalogue.save_catalogue(session, open_store(get_settings()), user, dossier, rows, source=source)
     except ArchiveError as error:
         session.rollback()
         if error.problems is None:
             return render_error(request, error)
-        return _dossier_page(request, session, user, dossier_id, None, rows, error)
+        return _dossier_page(request, session, user, dossier_id, None, rows, error, source)
     return RedirectResponse(f"/dossiers/{dossier_id}?saved=catalogue#catalogue", status_code=303)
 
 
@@ -248,8 +249,12 @@ def _dossier_page(
     page: int | None,
     typed_rows: list[dict[str, str]] | None = None,
     catalogue_error: ArchiveError | None = None,
+    catalogue_source: str | None = None,
 ) -> HTMLResponse:
     dossier = dossiers.get_dossier(session, user, dossier_id)
+    proposed = catalogue.proposal(session, open_store(get_settings()), dossier)
+    if typed_rows is None and request.query_params.get("proposal") and proposed:
+        typed_rows, catalogue_source = proposed, "proposal"  # the proposal taken into the form, to check and save
     use_copy = digitisation.latest_use_copy(session, dossier)
     findings = digitisation.findings_of(use_copy) if use_copy else []
     confidences = [c for c in (use_copy.page_confidence or []) if c is not None] if use_copy else []
@@ -284,6 +289,9 @@ def _dossier_page(
             if catalogue_error
             else set(),
             "catalogue_revisions": catalogue.revisions(session, dossier),
+            "catalogue_source": catalogue_source or "typed",
+            "catalogue_sources": catalogue.SOURCES,
+            "proposed": proposed,
             "common_titles": catalogue.common_titles(),
         },
         status_code=422 if catalogue_error else 200,

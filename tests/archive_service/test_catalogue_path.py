@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pikepdf
+import pytest
 from openpyxl import load_workbook
 from PIL import Image, ImageDraw
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from archive_service.config import get_settings
 from archive_service.jobs import service as jobs
 from archive_service.preservation.service import open_store
 from archive_service.values import credit_code_check_char
+from digitise.specimen import draw_page, person, save_scan
 from tests.archive_service.test_requests import READER
 from tests.archive_service.test_transfers import XICHENG, as_xlsx, row
 from tests.rendering import likeness
@@ -276,3 +278,57 @@ def test_a_digitised_files_catalogue_is_corrected_and_its_pages_linked_again_wit
         except Exception:
             raised = True
     assert raised
+
+
+@pytest.mark.slow
+def test_a_file_without_a_catalogue_is_catalogued_from_the_proposal_of_its_pages(client, login, tmp_path):
+    """Stock entered with no 卷内目录, digitised from pages drawn here with known forms: the proposal
+    names each material, the archivist accepts it, and a request for class 9 then serves its pages."""
+    archivist = login("archivist")
+    rng = random.Random(31)
+    who = person(rng)
+    enterprise = [o for o in client.get("/api/organisations", headers=archivist).json() if o["kind"] == "enterprise"][0]
+    r = client.post(
+        "/api/dossiers",
+        json={"retiree": {"name": who.name, "sex": who.sex, "citizen_id": who.citizen_id,
+                          "birth_date": who.birth_date.isoformat(), "enterprise_id": enterprise["id"],
+                          "hukou_region_code": XICHENG, "residence_region_code": XICHENG}},
+        headers=archivist,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    dossier = r.json()
+    pages = [
+        draw_page(rng, who, seal=False, lines=5, title="职工登记表"),
+        draw_page(rng, who, blank=True),
+        draw_page(rng, who, lines=5, title="退休审批表"),
+        draw_page(rng, who, seal=False, lines=4, title="自传"),
+    ]
+    scans = [save_scan(p, tmp_path / f"scan-{n}.tif") for n, p in enumerate(pages, start=1)]
+    job = client.post(
+        f"/api/dossiers/{dossier['id']}/digitisation",
+        files=[("scans", (p.name, p.read_bytes(), "image/tiff")) for p in scans],
+        headers=archivist,
+    )
+    assert job.status_code == 202, job.text
+    jobs.run_next(db.get_engine(), open_store(get_settings()), "test-worker")
+    state = client.get(f"/api/jobs/{job.json()['id']}", headers=archivist).json()
+    assert state["state"] == "done", state["error"]
+
+    found = client.get(f"/api/dossiers/{dossier['id']}/catalogue", headers=archivist).json()
+    assert found["materials"] == []  # nothing enters the catalogue unconfirmed
+    assert [(m["class_code"], m["title"], m["first_page"], m["last_page"]) for m in found["proposed"]] == [
+        ("1", "职工登记表", "1", "2"), ("9", "退休审批表", "3", "3"), ("2", "自传", "4", "4"),
+    ]  # fmt: skip
+    saved = client.put(
+        f"/api/dossiers/{dossier['id']}/catalogue",
+        json={"materials": found["proposed"], "source": "proposal"},
+        headers=archivist,
+    )
+    assert saved.status_code == 200, saved.text
+    body = saved.json()
+    assert [(m["sequence"], m["title"], m["first_page"], m["last_page"]) for m in body["materials"]] == [
+        ("1-1", "职工登记表", 1, 2), ("2-1", "自传", 4, 4), ("9-1", "退休审批表", 3, 3),
+    ]  # fmt: skip
+    assert [r["source"] for r in body["revisions"]] == ["proposal"]
+    request = ask(client, login, dossier["archival_code"], "online_view")
+    assert request["approved_pages"] == [1, 2, 3]  # class 1 (with its blank back) and class 9
