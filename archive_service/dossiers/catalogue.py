@@ -214,22 +214,32 @@ def save_catalogue(
     own = {m.id for m in dossier.materials}
     entries, problems = check_rows(scheme_classes(session, dossier.class_scheme), dossier.class_scheme, rows, own)
     if not problems:
-        problems = _link(session, store, dossier, entries)
+        problems = link_to_copy(session, store, dossier, entries)
     if problems:
         raise catalogue_error(problems)
-    before = [_snapshot(m) for m in catalogue(dossier)]
-    pages_before = dossier.pages
-    _apply(session, dossier, entries)
-    after = [_snapshot(m) for m in catalogue(dossier)]
-    note = ""
-    if pages_before and dossier.pages != pages_before:
-        # A count that changes after receipt is a discrepancy on record, never a silent overwrite.
-        note = f"页数不符：原记 {pages_before} 页，目录合计 {dossier.pages} 页"
-    session.add(
-        CatalogueRevision(dossier_id=dossier.id, actor_id=user.id, source=source, before=before, after=after, note=note)
-    )
-    session.flush()
+    record(session, user, [(dossier, entries)], source)
     return catalogue(dossier)
+
+
+def record(session: Session, user: User, checked: Sequence[tuple[Dossier, list[Entry]]], source: str) -> None:
+    """Save checked catalogues (one or a whole batch's) and a revision of each, in two flushes in all."""
+    befores = []
+    for dossier, entries in checked:
+        befores.append(([_snapshot(m) for m in catalogue(dossier)], dossier.pages))
+        _apply(session, dossier, entries)
+    session.flush()  # the new entries get their ids, which the revisions record
+    for (dossier, _), (before, pages_before) in zip(checked, befores, strict=True):
+        note = ""
+        if pages_before and dossier.pages != pages_before:
+            # A count that changes after receipt is a discrepancy on record, never a silent overwrite.
+            note = f"页数不符：原记 {pages_before} 页，目录合计 {dossier.pages} 页"
+        after = [_snapshot(m) for m in catalogue(dossier)]
+        session.add(
+            CatalogueRevision(
+                dossier_id=dossier.id, actor_id=user.id, source=source, before=before, after=after, note=note
+            )
+        )
+    session.flush()
 
 
 def catalogue_error(problems: Sequence[Problem], what: str = "目录") -> ArchiveError:
@@ -293,7 +303,7 @@ def revisions(session: Session, dossier: Dossier) -> Sequence[CatalogueRevision]
 # ---- inside one save ----------------------------------------------------------------------------
 
 
-def _link(session: Session, store: ObjectStore | None, dossier: Dossier, entries: list[Entry]) -> list[Problem]:
+def link_to_copy(session: Session, store: ObjectStore | None, dossier: Dossier, entries: list[Entry]) -> list[Problem]:
     """For a digitised dossier: typed page ranges are checked against the copy; untyped ones are linked
     from the page counts and the sidecar's blank pages (the pipeline's own rule), without OCR."""
     if dossier.digitisation is not DigitisationState.done:
@@ -366,10 +376,11 @@ def _apply(session: Session, dossier: Dossier, entries: list[Entry]) -> None:
     for m in existing.values():
         used[m.material_class_id] = max(used.get(m.material_class_id, 0), m.item_no)
     kept_ids = {e.material_id for e in entries if e.material_id is not None}
-    for m in list(dossier.materials):
-        if m.id not in kept_ids:
-            dossier.materials.remove(m)
-    session.flush()  # removals first, so no number is briefly held twice
+    removed = [m for m in dossier.materials if m.id not in kept_ids]
+    for m in removed:
+        dossier.materials.remove(m)
+    if removed:
+        session.flush()  # removals first, so no number is briefly held twice
     order = sorted(entries, key=lambda e: (e.date_formed or "99999999", e.row)) if first_catalogue else entries
     for e in order:
         m = existing.get(e.material_id) if e.material_id is not None else None
@@ -390,7 +401,6 @@ def _apply(session: Session, dossier: Dossier, entries: list[Entry]) -> None:
     for position, m in enumerate(ordered):
         m.sort_key = position
     dossier.pages = sum(m.pages for m in dossier.materials)
-    session.flush()
 
 
 def _snapshot(m: Material) -> dict[str, Any]:

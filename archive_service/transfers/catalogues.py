@@ -8,7 +8,8 @@ import io
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
@@ -71,12 +72,20 @@ def import_workbook(
     batch = session.get(TransferBatch, batch_id)
     if batch is None or batch.to_org_id != user.organisation_id:
         raise NotFound("该移交批次", "batch_id")
+    # Every file here came with this open batch to the user's bureau: whoever may catalogue (an archivist,
+    # or an intake clerk while the batch is open — cat.may_edit) may catalogue all of them.
     if batch.status is TransferStatus.confirmed:
         raise ArchiveError("batch.closed", f"批次 {batch.number} 已办结，请在档案页修改目录", "batch_id", 409)
     rows = register.read_sheet(data, filename, HEADERS, "卷内目录")
     by_code = {i.archival_code: i for i in batch.items if i.archival_code}
     by_id = {i.citizen_id: i for i in batch.items}
-    dossiers = {i.id: session.get(Dossier, i.dossier_id) for i in batch.items if i.dossier_id}
+    held = session.scalars(
+        select(Dossier)
+        .where(Dossier.id.in_([i.dossier_id for i in batch.items if i.dossier_id]))
+        .options(selectinload(Dossier.materials))
+    ).all()
+    by_dossier = {d.id: d for d in held}
+    dossiers = {i.id: by_dossier[i.dossier_id] for i in batch.items if i.dossier_id in by_dossier}
     for item in batch.items:  # a received file gets its 档号 on receipt
         if item.dossier_id and dossiers[item.id] is not None:
             by_code.setdefault(dossiers[item.id].archival_code, item)  # type: ignore[union-attr]
@@ -118,21 +127,21 @@ def import_workbook(
     if problems:
         problems.sort(key=lambda p: p.row)
         raise _sheet_error(problems)
-    saved = waiting = 0
+    received: list[tuple[Dossier, list[cat.Entry]]] = []
     for item_id, item_rows in per_item.items():
         dossier = dossiers.get(item_id)
-        clean = [{k: v for k, v in r.items() if k != "_row"} for r in item_rows]
-        if dossier is not None:
-            cat.save_catalogue(session, store, user, dossier, item_rows, source="imported")
-            saved += 1
-        else:
-            items[item_id].catalogue = clean
-            waiting += 1
-    session.flush()
+        if dossier is None:  # still to come: kept on its register row until it is received
+            items[item_id].catalogue = [{k: v for k, v in r.items() if k != "_row"} for r in item_rows]
+            continue
+        link_problems = cat.link_to_copy(session, store, dossier, checked[item_id])
+        if link_problems:
+            raise _sheet_error(link_problems)  # entries carry their sheet rows
+        received.append((dossier, checked[item_id]))
+    cat.record(session, user, received, "imported")
     return {
-        "files": saved + waiting,
-        "catalogued": saved,
-        "waiting_for_receipt": waiting,
+        "files": len(per_item),
+        "catalogued": len(received),
+        "waiting_for_receipt": len(per_item) - len(received),
         "materials": sum(len(r) for r in per_item.values()),
     }
 
