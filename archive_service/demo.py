@@ -15,6 +15,7 @@ from archive_service.dossiers.schemas import MaterialIn
 from archive_service.dossiers.service import add_material, make_archival_code, record_custody
 from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel
 from archive_service.values import citizen_id_check_char, credit_code_check_char
+from digitise.specimen import SpecimenPerson
 from storage import ObjectStore
 
 DEMO_PASSWORD = "archive-demo-2026"
@@ -286,6 +287,44 @@ def digitised_demo_batch(session: Session, store: ObjectStore, work_root: Path) 
     return batch.number
 
 
+def _scan_demo_file(
+    session: Session,
+    store: ObjectStore,
+    archivist: User,
+    dossier: Dossier,
+    rng: random.Random,
+    work_root: Path,
+    stranger: SpecimenPerson | None = None,
+) -> None:
+    """Digitise a demo file from drawn pages: the first page of each of its first three materials is that
+    material's form, filled in for the file's own retiree (or, for the third, for `stranger`: a page filed
+    in the wrong file); every other page is a blank sheet (drawing them all would only cost time)."""
+    import tempfile
+
+    from archive_service.digitisation.service import digitise_dossier
+    from archive_service.dossiers.service import catalogue
+    from digitise.specimen import draw_page, save_scan
+
+    r = dossier.retiree
+    own = SpecimenPerson(r.name, r.citizen_id, r.birth_date, r.sex)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        blank = save_scan(draw_page(rng, own, blank=True), folder / "blank.tif").read_bytes()
+        scans: list[Path] = []
+        for n, material in enumerate(catalogue(dossier)):
+            for sheet in range(material.pages):
+                path = folder / f"scan-{len(scans) + 1:03d}.tif"
+                if sheet == 0 and n < 3:
+                    who = stranger if stranger is not None and n == 2 else own
+                    save_scan(draw_page(rng, who, skew=1.2 if n == 0 else 0.0, lines=8, title=material.title), path)
+                else:
+                    path.write_bytes(blank)
+                scans.append(path)
+        outcome = digitise_dossier(session, store, archivist, dossier, scans, work_root=work_root)
+    if not outcome.ok:
+        raise RuntimeError(outcome.report)
+
+
 def _demo_shelving(
     session: Session, archivist: User, admin: User, enterprises: list[Organisation], rng: random.Random
 ) -> None:
@@ -322,40 +361,26 @@ def _demo_shelving(
 
 
 def digitise_demo_dossier(session: Session, store: ObjectStore, work_root: Path) -> str:
-    """Scan the first 西城 dossier (three printed forms, blank sheets for the rest), and file two requests
-    for it — one waiting for the approver, one approved for online viewing — so a new installation shows
-    digitisation, approval and the watermarked viewer straight away."""
-    import tempfile
-
+    """Scan the first 西城 dossier (its first three materials printed as forms of its own retiree, blank
+    sheets for the rest), and a second one with one page of another person's file among its own, to show
+    the misfiled-page check; then file two requests for the first — one waiting for the approver, one
+    approved for online viewing — so a new installation shows digitisation, approval and the watermarked
+    viewer straight away, with pages that belong to the file they are in."""
     from archive_service.access.models import RequestMode
     from archive_service.access.service import RequestForm, decide, submit_request
-    from archive_service.digitisation.service import digitise_dossier
-    from digitise.specimen import citizen_id_for, draw_page, person, save_scan
+    from digitise.specimen import citizen_id_for, person
 
     archivist = session.scalar(select(User).where(User.username == "archivist"))
     sibao = session.scalar(select(User).where(User.username == "sibao"))
     approver = session.scalar(select(User).where(User.username == "approver"))
     assert archivist and sibao and approver
-    dossier = session.scalars(
-        select(Dossier).where(Dossier.custodian_id == archivist.organisation_id).order_by(Dossier.id)
-    ).first()
-    assert dossier is not None
+    first, second = session.scalars(
+        select(Dossier).where(Dossier.custodian_id == archivist.organisation_id).order_by(Dossier.id).limit(2)
+    ).all()
     rng = random.Random(2026)
-    who = person(rng)
-    total = sum(m.pages for m in dossier.materials)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        scans = [
-            save_scan(draw_page(rng, who, skew=1.2 if i == 0 else 0.0, lines=8), folder / f"scan-{i + 1:03d}.tif")
-            for i in range(3)
-        ]
-        blank = save_scan(draw_page(rng, who, blank=True), Path(tmp) / "blank.tif").read_bytes()
-        for i in range(3, total):  # the rest: blank sheets (drawing them all would only cost time)
-            scans.append(Path(tmp) / f"scan-{i + 1:03d}.tif")
-            scans[-1].write_bytes(blank)
-        outcome = digitise_dossier(session, store, archivist, dossier, scans, work_root=work_root)
-    if not outcome.ok:
-        raise RuntimeError(outcome.report)
+    _scan_demo_file(session, store, archivist, first, rng, work_root)
+    _scan_demo_file(session, store, archivist, second, rng, work_root, stranger=person(rng))
+    dossier = first
     today = date.today()
     for approve in (False, True):
         form = RequestForm(
