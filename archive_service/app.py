@@ -4,6 +4,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from archive_service import __version__
 from archive_service.access.routes import router as access_router
@@ -75,8 +77,8 @@ def _validation_error(exc: RequestValidationError) -> ArchiveError:
     field = ".".join(location) or None
     code = first.get("type", "invalid")
     message = first.get("msg", "输入无效")
-    if "." not in code:
-        message = f"字段 {field} {GENERIC_RULES.get(code, '不符合要求')}（{message}）"
+    if "." not in code:  # a library's own check: its English text never reaches a person
+        message = f"字段 {field} {GENERIC_RULES.get(code, '不符合要求')}"
     return ArchiveError(code, message, field, 422)
 
 
@@ -95,6 +97,22 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         applier.stop()
 
 
+class EmptyFieldsAreNoFilter:
+    """A filter form sends every field, filled or not (`?since=&until=`): an empty query value means the
+    field was left out, on every page and API route, so no date or number parser sees an empty string."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("query_string"):
+            pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            kept = [(k, v) for k, v in pairs if v.strip() != ""]
+            if len(kept) != len(pairs):
+                scope = {**scope, "query_string": urlencode(kept).encode("latin-1")}
+        await self.app(scope, receive, send)
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
         lifespan=lifespan,
@@ -103,6 +121,7 @@ def create_app() -> FastAPI:
         description="退休人员人事档案的接收、数字化、保管、转递与利用",
         responses=ERROR_RESPONSES,
     )
+    app.add_middleware(EmptyFieldsAreNoFilter)
 
     @app.exception_handler(ArchiveError)
     async def archive_error(request: Request, exc: ArchiveError) -> Response:

@@ -2,6 +2,7 @@
 
 import logging
 import os
+import signal
 from pathlib import Path
 
 import typer
@@ -425,6 +426,10 @@ def rebuild_faulty(
         raise typer.Exit(1)
 
 
+def _exit_cleanly(*_: object) -> None:
+    raise SystemExit(0)
+
+
 @app.command()
 def serve(
     host: str | None = None,
@@ -443,6 +448,9 @@ def serve(
     upgrade(get_engine())
     logging.basicConfig(level=logging.INFO)
     job_workers = start_local_workers(settings.job_workers) if not settings.broker_url else []
+    # uvicorn shuts down on SIGTERM and then raises the signal again; with this handler that ends in
+    # SystemExit, so the `finally` below stops the job workers instead of the process dying around them.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
         uvicorn.run(
             "archive_service.main:app",

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 
 import orjson
@@ -36,6 +36,20 @@ def as_utc(moment: datetime) -> datetime:
 
 
 BEIJING = timezone(timedelta(hours=8))  # the bureaus' local time: months, readings, what pages show
+
+
+def in_bureau_time(moment: datetime) -> datetime:
+    """A stored (UTC) moment as the bureau reads it: every page, PDF, export and watermark goes through here."""
+    return as_utc(moment).astimezone(BEIJING)
+
+
+def bureau_today(now: datetime | None = None) -> date:
+    """Today at the bureau: validity periods, defaults and "overdue" are the bureau's dates, not the server's."""
+    return (now or datetime.now(UTC)).astimezone(BEIJING).date()
+
+
+def show_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return in_bureau_time(moment).strftime(fmt) if moment else ""
 
 
 def make_engine(url: str) -> Engine:

@@ -111,6 +111,15 @@ def digitise(
 
     findings += page_findings(records, options)
     materials: list[MaterialPages] = []
+    if options.catalogue is not None and not options.catalogue.entries:
+        findings.append(
+            Finding(
+                "catalogue.empty",
+                Severity.warning,
+                "档案尚无卷内目录：页面未与材料挂接，按材料类别批准的查阅申请看不到任何页面；"
+                "请著录目录（可采用据页面识别的目录建议）",
+            )
+        )
     if options.catalogue:
         materials, link_findings = link_pages(options.catalogue, [bool(r.get("blank")) for r in records])
         findings += link_findings

@@ -37,6 +37,7 @@ class AccessAction:
     download = "download"
     print_page = "print_page"
     search_hit_opened = "search_hit_opened"
+    search = "search"  # a requester's search: query, filters and hit count
     approve = "approve"
     reject = "reject"
     export = "export"

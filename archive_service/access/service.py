@@ -27,8 +27,17 @@ from archive_service.access.models import AccessLogEntry, RequestMode, RequestSt
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, require
 from archive_service.config import get_settings
+from archive_service.db import bureau_today, show_time
 from archive_service.dossiers.class_schemes import top_class
-from archive_service.dossiers.models import CustodyEventKind, DigitalObject, Dossier, DossierStatus, Material, Retiree
+from archive_service.dossiers.models import (
+    CustodyEventKind,
+    DigitalObject,
+    Dossier,
+    DossierStatus,
+    Material,
+    MaterialClass,
+    Retiree,
+)
 from archive_service.dossiers.service import record_custody
 from archive_service.errors import ArchiveError, Forbidden, NotFound
 from archive_service.values import check_citizen_id, mask_citizen_id
@@ -110,7 +119,7 @@ def submit_request(session: Session, requester: User, form: RequestForm, client:
     if form.mode not in purpose.modes:
         allowed = "、".join(m.label for m in purpose.modes)
         raise ArchiveError("request.mode", f"“{purpose.label}”只能以{allowed}方式利用", "mode")
-    today = date.today()
+    today = bureau_today()
     if form.valid_from < today:
         raise ArchiveError("request.valid_from", "有效期不能早于今天", "valid_from")
     if form.valid_until < form.valid_from:
@@ -250,6 +259,16 @@ class ApprovedMaterial:
     last_page: int
 
 
+def classes_with_pages(session: Session, dossier_id: int) -> set[int]:
+    """Top classes (1…10) of the file that have pages in its digitised copy (catalogued and linked)."""
+    codes = session.scalars(
+        select(MaterialClass.code)
+        .join(Material, Material.material_class_id == MaterialClass.id)
+        .where(Material.dossier_id == dossier_id, Material.first_page.is_not(None))
+    )
+    return {top_class(code) for code in codes}
+
+
 def approved_materials(session: Session, request: RetrievalRequest) -> list[ApprovedMaterial]:
     # One query, no dossier graph: this runs for every page delivered.
     materials = session.scalars(
@@ -266,7 +285,7 @@ def approved_materials(session: Session, request: RetrievalRequest) -> list[Appr
 
 def check_online_use(request: RetrievalRequest, user: User, now: date | None = None) -> None:
     """Only the requester, only an approved online request, only inside its window."""
-    today = now or date.today()
+    today = now or bureau_today()
     if request.requester_id != user.id:
         raise Forbidden("只有申请人本人可以查阅")
     if request.mode is not RequestMode.online_view:
@@ -287,7 +306,7 @@ def check_online_use(request: RetrievalRequest, user: User, now: date | None = N
 def online_grants(session: Session, user: User, now: date | None = None) -> dict[int, RetrievalRequest]:
     """A requester's usable online requests, by dossier (the latest where there are several):
     the same conditions `check_online_use` asks of each page view."""
-    today = now or date.today()
+    today = now or bureau_today()
     found = session.scalars(
         select(RetrievalRequest)
         .where(
@@ -337,7 +356,7 @@ def _stamp_lines(request: RetrievalRequest, user: User, now: datetime) -> list[s
         f"{user.display_name}",
         user.organisation.name,
         f"申请 {request.number}",
-        now.astimezone().strftime("%Y-%m-%d %H:%M"),
+        show_time(now),
     ]
 
 
@@ -431,7 +450,7 @@ def certified_copy(
     if not annotation.strip():
         raise ArchiveError("copy.annotation", "请填写档案员注记（如：经核对与原件一致）", "annotation")
     now = datetime.now(UTC)
-    lines = [archivist.organisation.name, f"申请 {request.number}", "复制件", now.astimezone().strftime("%Y-%m-%d")]
+    lines = [archivist.organisation.name, f"申请 {request.number}", "复制件", show_time(now, "%Y-%m-%d")]
     approved, pages, images = _approved_pages_marked(session, store, request, lines, now.strftime("%Y%m%d"))
     request.copies_made += 1
     request.handled_by_id = archivist.id
@@ -502,7 +521,7 @@ def lend(session: Session, archivist: User, request: RetrievalRequest, client: s
         raise ArchiveError("loan.already_out", f"申请 {request.number} 已出借", "loan_out_at", 409)
     if dossier.status is not DossierStatus.in_custody:
         raise ArchiveError("loan.not_in_custody", f"档案当前为“{dossier.status.label}”，不能出借", "status", 409)
-    today = date.today()
+    today = bureau_today()
     if not request.valid_from <= today <= request.valid_until:
         raise ArchiveError("request.outside_window", "不在申请有效期内", "valid_until", 409)
     request.loan_out_at = datetime.now(UTC)
@@ -578,7 +597,7 @@ def overdue_loans(session: Session, organisation_id: int, today: date | None = N
                 Dossier.custodian_id == organisation_id,
                 RetrievalRequest.loan_out_at.is_not(None),
                 RetrievalRequest.loan_returned_at.is_(None),
-                RetrievalRequest.loan_due < (today or date.today()),
+                RetrievalRequest.loan_due < (today or bureau_today()),
             )
             .order_by(RetrievalRequest.loan_due)
         )
@@ -602,7 +621,8 @@ LOG_PAGE = 100
 
 
 def log_entries(session: Session, reader: User, f: LogFilter) -> tuple[int, list[AccessLogEntry]]:
-    """The log for auditors and administrators, limited to their organisation's files and staff."""
+    """The log for auditors and administrators, limited to their organisation's files and staff, and
+    requesters' searches."""
     require(reader, Action.read_audit_log)
     query = (
         select(AccessLogEntry)
@@ -611,6 +631,8 @@ def log_entries(session: Session, reader: User, f: LogFilter) -> tuple[int, list
         .where(
             (Dossier.custodian_id == reader.organisation_id)
             | (AccessLogEntry.organisation_id == reader.organisation_id)
+            # A requester's search may be after any bureau's file: every bureau's auditor sees it.
+            | (AccessLogEntry.action == AccessAction.search)
         )
     )
     if f.archival_code:
@@ -690,7 +712,7 @@ def _register_row(session: Session, e: AccessLogEntry) -> list[Any]:
     request = session.get(RetrievalRequest, e.request_id) if e.request_id else None
     return [
         e.seq,
-        e.at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+        show_time(e.at, "%Y-%m-%d %H:%M:%S"),
         user.display_name if user else "系统",
         e.role,
         user.organisation.name if user else "",
@@ -710,6 +732,7 @@ ACTION_LABELS = {
     AccessAction.download: "下载",
     AccessAction.print_page: "打印",
     AccessAction.search_hit_opened: "检索结果打开",
+    AccessAction.search: "检索",
     AccessAction.approve: "批准",
     AccessAction.reject: "驳回",
     AccessAction.export: "导出/复制",

@@ -63,12 +63,14 @@ class SearchOut(BaseModel):
 
 @router.get("/api/search", tags=["search"], response_model=SearchOut)
 def search_api(
+    request: Request,
     form: service.SearchForm = Depends(search_form),
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> SearchOut:
-    """Dossiers by citizen ID (all 18 or the last 6), name, 档号, enterprise or OCR text, with filters and facets."""
-    found = service.search_dossiers(session, user, search_index(), form)
+    """Dossiers by citizen ID (all 18 or the last 6), name, 档号, enterprise or OCR text, with filters and facets.
+    A requester's search is on the access log (query, filters, hit count)."""
+    found = service.search_dossiers(session, user, search_index(), form, client_address(request))
     return SearchOut(
         total=found.total,
         page=found.page,
@@ -101,7 +103,7 @@ def search_page(
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> HTMLResponse:
-    found = service.search_dossiers(session, user, search_index(), form)
+    found = service.search_dossiers(session, user, search_index(), form, client_address(request))
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "page" and v]
 
     def toggled(name: str, value: str) -> str:

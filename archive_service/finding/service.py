@@ -106,7 +106,7 @@ def _check(form: SearchForm) -> None:
         raise ArchiveError("search.q", "检索词不超过 200 字", "q")
 
 
-def search_dossiers(session: Session, user: User, index: SearchIndex, form: SearchForm) -> SearchPage:
+def search_dossiers(session: Session, user: User, index: SearchIndex, form: SearchForm, client: str = "") -> SearchPage:
     _check(form)
     scope, requests = scope_for(session, user)
     try:
@@ -143,6 +143,10 @@ def search_dossiers(session: Session, user: User, index: SearchIndex, form: Sear
         for h in results.hits
         if (d := dossiers.get(h.dossier_id)) is not None
     ]
+    if user.role is Role.requester:
+        # Who outside the bureau looked for whom is on the log, even when nothing was found or granted:
+        # the query and filters and the count, never what the hits hold.
+        record_access(session, user, AccessAction.search, client, detail=_described(form, results.total))
     return SearchPage(
         form,
         results.total,
@@ -151,6 +155,24 @@ def search_dossiers(session: Session, user: User, index: SearchIndex, form: Sear
         found,
         _labelled(session, results.facets, form),
     )
+
+
+def _described(form: SearchForm, total: int) -> str:
+    filters = [
+        f"{label}={value}"
+        for label, value in (
+            ("企业", ",".join(map(str, form.enterprise))),
+            ("状态", ",".join(form.status)),
+            ("材料类别", ",".join(map(str, form.material_class))),
+            ("出生", f"{form.born_from or ''}–{form.born_to or ''}" if form.born_from or form.born_to else ""),
+            (
+                "退休",
+                f"{form.retired_from or ''}–{form.retired_to or ''}" if form.retired_from or form.retired_to else "",
+            ),
+        )
+        if value
+    ]
+    return f"检索“{form.q}”" + (f"（{'；'.join(filters)}）" if filters else "") + f"，命中 {total} 份"
 
 
 def _labelled(session: Session, facets: dict[str, dict[str, int]], form: SearchForm) -> dict[str, list[FacetValue]]:

@@ -154,15 +154,15 @@ class OutboxApplier(threading.Thread):
     def __init__(self, engine: Engine, index: SearchIndex, interval: float) -> None:
         super().__init__(name="search-outbox", daemon=True)
         self.engine, self.index, self.interval = engine, index, interval
-        self._stop = threading.Event()
+        self._stopping = threading.Event()  # not `_stop`: threading.Thread has a method of that name
 
     def run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._stopping.wait(self.interval):
             try:
                 apply_outbox(self.engine, self.index)
             except Exception:  # the rows stay queued; the next turn tries again
                 log.exception("applying the search outbox failed")
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
         self.join(timeout=30)

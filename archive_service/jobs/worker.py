@@ -78,7 +78,7 @@ class DoorbellSweeper(threading.Thread):
 
     def __init__(self) -> None:
         super().__init__(name="job-doorbell-sweeper", daemon=True)
-        self._stop = threading.Event()
+        self._stopping = threading.Event()  # not `_stop`: threading.Thread has a method of that name
 
     def run(self) -> None:
         from archive_service.jobs.celery_app import ring
@@ -86,7 +86,7 @@ class DoorbellSweeper(threading.Thread):
         settings = get_settings()
         engine, store = get_engine(), open_store(settings)
         every = max(settings.job_poll_seconds * 5, 1.0)
-        while not self._stop.wait(every):
+        while not self._stopping.wait(every):
             try:
                 for job_id in overdue(engine, older_than=settings.job_lease_seconds):
                     ring(job_id)
@@ -95,4 +95,4 @@ class DoorbellSweeper(threading.Thread):
                 log.exception("doorbell sweep failed")
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()

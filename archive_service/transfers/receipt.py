@@ -9,6 +9,7 @@ the canonical manifest; the manifest itself rides inside the PDF as an attached 
 import hashlib
 import io
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pikepdf
@@ -18,6 +19,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from archive_service.db import show_time
 from archive_service.shelving.labels import FONT  # registers the embedded CJK font
 from archive_service.transfers import acceptance
 from archive_service.values import mask_citizen_id
@@ -38,8 +40,8 @@ def receipt_pdf(manifest: dict[str, Any], canonical: bytes, sha256: str) -> byte
         Paragraph(f"移交单位：{manifest['from']['name']}（统一社会信用代码 {manifest['from']['credit_code']}）", body),
         Paragraph(f"接收单位：{manifest['to']['name']}（统一社会信用代码 {manifest['to']['credit_code']}）", body),
         Paragraph(
-            f"移交方确认：{manifest['sender_confirmed']['by']}，{manifest['sender_confirmed']['at']}；"
-            f"接收方确认：{manifest['receiver_confirmed']['by']}，{manifest['receiver_confirmed']['at']}（UTC）",
+            f"移交方确认：{manifest['sender_confirmed']['by']}，{_shown(manifest['sender_confirmed']['at'])}；"
+            f"接收方确认：{manifest['receiver_confirmed']['by']}，{_shown(manifest['receiver_confirmed']['at'])}（北京时间）",
             body,
         ),
         Paragraph(_counts(items, taken), body),
@@ -154,3 +156,8 @@ def read_receipt(data: bytes) -> tuple[dict[str, Any] | None, bytes | None, Rece
     except orjson.JSONDecodeError:
         return None, canonical, ReceiptCheck(None, printed, computed, [*problems, "附件清单不是有效的 JSON"])
     return manifest, canonical, ReceiptCheck(manifest.get("number"), printed, computed, problems)
+
+
+def _shown(iso: str | None) -> str:
+    """The manifest keeps UTC (its hash must not depend on a time zone); the receipt shows Beijing time."""
+    return show_time(datetime.fromisoformat(iso.replace("Z", "+00:00"))) if iso else "—"

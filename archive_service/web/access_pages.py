@@ -12,6 +12,7 @@ from archive_service.access.models import RequestMode, RequestStatus, RetrievalR
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can
 from archive_service.config import get_settings
+from archive_service.db import bureau_today
 from archive_service.deps import DbSession, client_address, current_user
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import Dossier
@@ -53,7 +54,7 @@ def request_list(
         user,
         rows=rows,
         status_filter=status,
-        today=date.today(),
+        today=bureau_today(),
         form=None,
         error=None,
         can_submit=can(user, Action.submit_request),
@@ -103,7 +104,7 @@ def request_submit(
             status=error.status,
             rows=[],
             status_filter="",
-            today=date.today(),
+            today=bureau_today(),
             form=values,
             error=error,
             can_submit=True,
@@ -133,10 +134,12 @@ def request_detail(
         approved=approved,
         requester=requester,
         error=error,
-        today=date.today(),
+        today=bureau_today(),
         can_decide=can(user, Action.approve_requests)
         and r.status is RequestStatus.submitted
         and r.requester_id != user.id,
+        # Classes asked for that no digitised page of the file belongs to: approving them serves nothing.
+        unservable=[n for n in r.material_classes if n not in service.classes_with_pages(session, r.dossier_id)],
         can_serve=can(user, Action.serve_requests),
         is_requester=r.requester_id == user.id,
     )
@@ -276,7 +279,7 @@ def loan_desk(request: Request, session: Session = DbSession, user: User = Depen
     )
     rows = [(r, session.get(Dossier, r.dossier_id)) for r in session.scalars(query.order_by(RetrievalRequest.id))]
     overdue = {r.id for r in service.overdue_loans(session, user.organisation_id)}
-    return _page(request, "loans.html", user, rows=rows, overdue=overdue, today=date.today())
+    return _page(request, "loans.html", user, rows=rows, overdue=overdue, today=bureau_today())
 
 
 @router.get("/audit", response_class=HTMLResponse)
@@ -320,6 +323,6 @@ def audit_log(
         stats=service.usage_statistics(session, user),
         pages=max(1, -(-total // service.LOG_PAGE)),
         query=query,
-        week_ago=date.today() - timedelta(days=7),
+        week_ago=bureau_today() - timedelta(days=7),
         roles={r.value: r.label for r in Role},
     )

@@ -19,7 +19,7 @@ from archive_service.auth import service as auth_service
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can, require
 from archive_service.config import get_settings
-from archive_service.db import BEIJING, as_utc
+from archive_service.db import show_time
 from archive_service.deps import SESSION_COOKIE, DbSession, client_address, current_user, request_token
 from archive_service.digitisation import service as digitisation
 from archive_service.dossiers import catalogue
@@ -38,7 +38,7 @@ from archive_service.values import mask_citizen_id
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals.update(TOP_CLASS_NAMES=TOP_CLASS_NAMES, mask_citizen_id=mask_citizen_id)
 # Times are stored in UTC and shown in Beijing time: every page through this one filter.
-templates.env.filters["beijing"] = lambda at, fmt="%Y-%m-%d %H:%M:%S": as_utc(at).astimezone(BEIJING).strftime(fmt)
+templates.env.filters["beijing"] = lambda at, fmt="%Y-%m-%d %H:%M:%S": show_time(at, fmt)
 # 材料形成时间 as catalogues print it: 1985.10.06, 1984.06 or 1998.
 templates.env.filters["partial_date"] = lambda v: ".".join(x for x in (v[:4], v[4:6], v[6:8]) if x) if v else ""
 router = APIRouter(include_in_schema=False)

@@ -31,7 +31,12 @@ router = APIRouter(include_in_schema=False)
 
 
 def _list_page(
-    request: Request, session: Session, user: User, error: ArchiveError | None = None, pasted: str = ""
+    request: Request,
+    session: Session,
+    user: User,
+    error: ArchiveError | None = None,
+    pasted: str = "",
+    enterprise_id: int | None = None,
 ) -> HTMLResponse:
     batches = service.list_batches(session, user)
     enterprises = session.scalars(
@@ -54,6 +59,7 @@ def _list_page(
             "supplements_waiting": supplements.waiting(session, user) if can(user, Action.register_dossier) else [],
             "headers": "\t".join(register.HEADERS),
             "pasted": pasted,  # a refused register entered on the page is shown again, not lost
+            "chosen_enterprise": enterprise_id,  # … and under the enterprise it was for, not the first one
             "can_receive": can(user, Action.receive_transfers),
             "error": error,
         },
@@ -78,7 +84,7 @@ async def upload_register(
         batch = service.import_register(session, user, enterprise_id, await read_upload(file), file.filename or "")
     except ArchiveError as error:
         session.rollback()
-        return _list_page(request, session, user, error)
+        return _list_page(request, session, user, error, enterprise_id=enterprise_id)
     return RedirectResponse(f"/transfers/{batch.id}", status_code=303)
 
 
@@ -95,7 +101,7 @@ def paste_register(
         batch = service.import_register(session, user, enterprise_id, rows.encode("utf-8"), "名册.txt")
     except ArchiveError as error:
         session.rollback()
-        return _list_page(request, session, user, error, pasted=rows)
+        return _list_page(request, session, user, error, pasted=rows, enterprise_id=enterprise_id)
     return RedirectResponse(f"/transfers/{batch.id}", status_code=303)
 
 

@@ -182,3 +182,20 @@ def test_only_administrators_create_organisations(client, login):
 def test_unknown_api_path_uses_the_error_body(client):
     r = client.get("/api/nothing-here")
     assert r.status_code == 404 and set(r.json()) == {"code", "message", "field"}
+
+
+def test_empty_filter_fields_mean_no_filter_and_no_english_reaches_a_person(client, login):
+    """The auditor's register form sends both dates, filled or not: empty means no filter (it failed with
+    "字段 since 应为日期…Input should be a valid date…")."""
+    auditor = login("auditor")
+    page = client.get("/audit?archival_code=&username=&action=&since=&until=", headers=auditor)
+    assert page.status_code == 200, page.text
+    one_date = client.get("/audit?since=2026-01-01&until=", headers=auditor)
+    assert one_date.status_code == 200
+    assert client.get("/api/audit/log.xlsx?since=&until=", headers=auditor).status_code == 200
+    bad = client.get("/api/audit/log.xlsx?since=2026-13-01", headers=auditor)
+    assert bad.status_code == 422 and bad.json()["field"] == "since"
+    assert bad.json()["message"] == "字段 since 应为日期（YYYY-MM-DD）"  # no library's English in it
+    assert not any(
+        c.isascii() and c.isalpha() for c in bad.json()["message"].replace("since", "").replace("YYYY-MM-DD", "")
+    )

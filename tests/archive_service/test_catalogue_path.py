@@ -199,11 +199,22 @@ def test_a_new_enterprises_files_from_register_to_the_requesters_screen(client, 
     placed = client.post("/api/shelving/assign", json={"dossier_ids": [han_id, deng_id, luo_id]}, headers=archivist)
     assert placed.status_code == 200, placed.text
 
+    # A request for 罗建国's file, catalogued but not digitised: the approver is told it would serve nothing.
+    luo_code = client.get(f"/api/dossiers/{luo_id}", headers=archivist).json()["archival_code"]
+    form = {"dossier": luo_code, "purpose": "benefit_change", "purpose_detail": "待遇变更", "material_classes": [1, 9],
+            "mode": "online_view", "valid_from": date.today().isoformat(),
+            "valid_until": (date.today() + timedelta(days=6)).isoformat(), "reader_name": "李社保",
+            "reader_citizen_id": READER, "relationship": "none"}  # fmt: skip
+    waiting = client.post("/api/requests", json=form, headers=login("sibao")).json()
+    screen = client.get(f"/requests/{waiting['id']}", headers=login("approver")).text
+    assert 'id="unservable"' in screen and "第一类、第九类没有可提供的数字化页面" in screen
+
     # A 待遇变更 request for classes 1 and 9: the requester sees pages 1, 2, 4, 5, 6 and nothing else.
     code = client.get(f"/api/dossiers/{han_id}", headers=archivist).json()["archival_code"]
     request = ask(client, login, code, "online_view")
     rid = request["id"]
     assert request["approved_pages"] == [1, 2, 4, 5, 6]
+    assert 'id="unservable"' not in client.get(f"/requests/{rid}", headers=login("approver")).text
     sources = [Image.open(p) for p in scans]
     for page in (1, 2, 4, 5, 6):
         shown = client.get(f"/api/requests/{rid}/pages/{page}", headers=login("sibao"))
@@ -314,6 +325,9 @@ def test_a_file_without_a_catalogue_is_catalogued_from_the_proposal_of_its_pages
     state = client.get(f"/api/jobs/{job.json()['id']}", headers=archivist).json()
     assert state["state"] == "done", state["error"]
 
+    # Digitised without a catalogue: said on the dossier page, not "全部通过".
+    page = client.get(f"/dossiers/{dossier['id']}", headers=archivist).text
+    assert "档案尚无卷内目录" in page and "全部通过" not in page
     found = client.get(f"/api/dossiers/{dossier['id']}/catalogue", headers=archivist).json()
     assert found["materials"] == []  # nothing enters the catalogue unconfirmed
     assert [(m["class_code"], m["title"], m["first_page"], m["last_page"]) for m in found["proposed"]] == [

@@ -286,3 +286,33 @@ def test_kill_9_while_applying_loses_nothing(engine, demo):
     assert verify(engine, search_index()).ok
     for code, name in sorted(names.items())[:5]:
         assert find("archivist" if code.startswith("J102") else "dongcheng", name) == [code]
+
+
+def test_a_requesters_search_is_on_the_access_log_an_archivists_is_not(client, login):
+    """A requester searching for a file he has no approval for left no trace: now the query, the filters
+    and the hit count are on the hash chain (never what the hits hold), and the register lists them."""
+    from sqlalchemy import select
+
+    from archive_service import db
+    from archive_service.access.log import verify_chain
+    from archive_service.access.models import AccessLogEntry
+
+    def searches() -> list[AccessLogEntry]:
+        with db.get_sessionmaker()() as s:
+            return s.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "search")).all()
+
+    assert (
+        client.get("/api/search", params={"q": "王建国", "material_class": 9}, headers=login("sibao")).status_code
+        == 200
+    )
+    assert client.get("/search", params={"q": "110102"}, headers=login("sibao")).status_code == 200
+    assert client.get("/api/search", params={"q": "王建国"}, headers=login("archivist")).status_code == 200
+    logged = searches()
+    assert [(e.role, e.detail) for e in logged] == [
+        ("requester", "检索“王建国”（材料类别=9），命中 0 份"),
+        ("requester", "检索“110102”，命中 0 份"),
+    ]
+    with db.get_sessionmaker()() as s:
+        assert verify_chain(s).ok
+    register = client.get("/audit", params={"action": "search"}, headers=login("auditor"))
+    assert register.status_code == 200 and "检索“王建国”" in register.text and "检索" in register.text

@@ -167,3 +167,45 @@ def test_killed_during_logged_page_views_the_log_holds_every_delivered_page(clie
     finally:
         _kill(proc)
     _chain_ok()
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_sigterm_stops_the_server_its_search_thread_and_its_job_workers(engine, tmp_path):
+    """`archive serve` with a local job worker and the search thread: SIGTERM ends all of it, cleanly
+    (it failed with "'Event' object is not callable" and left the job worker running)."""
+    port = _free_port()
+    env = {**os.environ, "ARCHIVE_JOB_WORKERS": "1", "ARCHIVE_SEARCH_SYNC_SECONDS": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "archive_service.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the server did not start")
+        children = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        assert len(children) >= 2  # the server and its job worker
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    assert proc.returncode == 0, output
+    assert "Traceback" not in output and "TypeError" not in output, output
+    for _ in range(50):  # multiprocessing's resource tracker leaves once it sees its parent gone
+        left = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        if not left:
+            break
+        time.sleep(0.1)
+    described = subprocess.run(["ps", "-o", "pid,cmd", "-p", ",".join(left)], capture_output=True, text=True).stdout
+    assert left == [], f"processes left running: {described}"

@@ -67,3 +67,24 @@ def test_a_batch_through_the_api(client, login):
     pdf = client.get(f"/api/transfers/{batch['id']}/receipt.pdf", headers=clerk)
     assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
     assert client.get(f"/api/transfers/{batch['id']}", headers=login("dongcheng")).status_code == 404
+
+
+def test_a_refused_register_upload_keeps_the_enterprise_it_was_for(client, login):
+    """After a refused upload the picker jumped back to the first enterprise, so the corrected re-upload
+    filed the batch under the wrong one."""
+    import re
+
+    clerk = login("clerk")
+    enterprises = [o for o in client.get("/api/organisations", headers=clerk).json() if o["kind"] == "enterprise"]
+    chosen = sorted(enterprises, key=lambda o: o["name"])[-1]  # not the first in the list
+    bad = {"file": ("名册.csv", as_csv([row(1, 死亡日期="2025-01-01")]), "text/csv")}
+    page = client.post("/transfers", data={"enterprise_id": chosen["id"]}, files=bad, headers=clerk)
+    assert page.status_code == 422 and "不予移交" in page.text
+    selected = re.findall(r'<option value="(\d+)" selected>', page.text)
+    assert selected and set(selected) == {str(chosen["id"])}
+    pasted = client.post(
+        "/transfers/pasted", data={"enterprise_id": chosen["id"], "rows": "序号\t姓名\n1\t张三"}, headers=clerk
+    )
+    assert pasted.status_code == 422 and set(re.findall(r'<option value="(\d+)" selected>', pasted.text)) == {
+        str(chosen["id"])
+    }

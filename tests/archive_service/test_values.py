@@ -129,3 +129,18 @@ def test_partial_dates(value):
 def test_partial_dates_invalid(value):
     with pytest.raises(ValueRuleError):
         check_partial_date(value)
+
+
+def test_times_are_the_bureaus_at_2330_and_0030_beijing():
+    """Stored in UTC, shown and dated in Beijing time: 15:30 UTC is 23:30 the same day at the bureau,
+    16:30 UTC already 00:30 the next day (a server on UTC would still say the 30th)."""
+    from datetime import UTC, datetime
+
+    from archive_service.db import bureau_today, show_time
+    from archive_service.transfers.receipt import _shown
+
+    late, after_midnight = datetime(2026, 11, 30, 15, 30, tzinfo=UTC), datetime(2026, 11, 30, 16, 30, tzinfo=UTC)
+    assert bureau_today(late) == date(2026, 11, 30) and show_time(late) == "2026-11-30 23:30"
+    assert bureau_today(after_midnight) == date(2026, 12, 1) and show_time(after_midnight) == "2026-12-01 00:30"
+    assert show_time(datetime(2026, 11, 30, 16, 30)) == "2026-12-01 00:30"  # SQLite gives times without a zone
+    assert _shown("2026-11-30T18:19:14Z") == "2026-12-01 02:19"  # the receipt, from the manifest's UTC
