@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import Role, User
 from archive_service.auth.service import create_user
+from archive_service.db import bureau_today
 from archive_service.dossiers.models import CustodyEventKind, Dossier, DossierStatus, Retiree
 from archive_service.dossiers.schemas import MaterialIn
 from archive_service.dossiers.service import add_material, make_archival_code, record_custody
@@ -355,7 +356,7 @@ def _demo_shelving(
             if day == 3 and hour == 15:
                 humidity = Decimal("67.5")  # a wet afternoon: the dashboard shows it
             shelving.record_reading(session, archivist, store.id, at, temperature, humidity)
-    for year in range(date.today().year, date.today().year + 5):
+    for year in range(bureau_today().year, bureau_today().year + 5):
         for enterprise in enterprises:
             shelving.set_projection(session, admin, enterprise.id, year, rng.randint(20, 60))
 
@@ -381,7 +382,7 @@ def digitise_demo_dossier(session: Session, store: ObjectStore, work_root: Path)
     _scan_demo_file(session, store, archivist, first, rng, work_root)
     _scan_demo_file(session, store, archivist, second, rng, work_root, stranger=person(rng))
     dossier = first
-    today = date.today()
+    today = bureau_today()
     for approve in (False, True):
         form = RequestForm(
             dossier=dossier.archival_code,

@@ -14,6 +14,8 @@ from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 from stdnum.cn import ric, uscc
 
+from archive_service.db import bureau_today
+
 
 class ValueRuleError(ValueError):
     def __init__(self, code: str, message: str) -> None:
@@ -39,7 +41,6 @@ def check_region_code(value: str) -> str:
 
 
 # ---- Citizen ID (GB 11643-1999) -------------------------------------------------------------
-
 
 
 def citizen_id_check_char(first17: str) -> str:
@@ -74,7 +75,7 @@ def citizen_id_facts(value: str) -> CitizenIdFacts:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         raise ValueRuleError("citizen_id.birth_date", f"公民身份号码中的出生日期 {value[6:14]} 不是有效日期") from None
-    if born.year < 1880 or born > date.today():
+    if born.year < 1880 or born > bureau_today():
         raise ValueRuleError("citizen_id.birth_date", f"公民身份号码中的出生日期 {value[6:14]} 超出合理范围")
     return CitizenIdFacts(value[:6], born, "M" if int(value[16]) % 2 else "F")
 

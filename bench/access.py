@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from archive_service.access.log import GENESIS, entry_hash, verify_chain  # noqa: E402
 from archive_service.access.models import AccessLogEntry  # noqa: E402
-from archive_service.db import make_engine  # noqa: E402
+from archive_service.db import bureau_today, make_engine  # noqa: E402
 from archive_service.demo import DEMO_PASSWORD  # noqa: E402
 from digitise.specimen import citizen_id_for, draw_page, person, save_scan  # noqa: E402
 
@@ -90,7 +90,7 @@ def page_views(url: str, seconds: float, clients: int) -> tuple[int, float, floa
     ab is a C program: a Python client on the same two cores would take CPU from the server under test.
     """
     requester, approver = token(url, "sibao"), token(url, "approver")
-    today = date.today()
+    today = bureau_today()
     body = {"dossier": "J102-RS-000001", "purpose": "benefit_change", "purpose_detail": "基准测试",
             "material_classes": [1, 9], "mode": "online_view", "valid_from": today.isoformat(),
             "valid_until": (today + timedelta(days=1)).isoformat(), "reader_name": "测试",

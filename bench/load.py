@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from archive_service.access.log import verify_chain  # noqa: E402
 from archive_service.access.models import AccessLogEntry  # noqa: E402
-from archive_service.db import make_engine  # noqa: E402
+from archive_service.db import bureau_today, make_engine  # noqa: E402
 from digitise.specimen import citizen_id_for  # noqa: E402
 
 LUA = """
@@ -66,7 +66,7 @@ def prepare(env: dict[str, str], var: Path, retirees: int) -> None:
 
 def request_mix(url: str) -> list[tuple[str, str]]:
     archivist, requester, approver = token(url, "archivist"), token(url, "sibao"), token(url, "approver")
-    today = date.today()
+    today = bureau_today()
     body = {"dossier": "J102-RS-000001", "purpose": "benefit_change", "purpose_detail": "负载测试",
             "material_classes": [1, 9], "mode": "online_view", "valid_from": today.isoformat(),
             "valid_until": (today + timedelta(days=1)).isoformat(), "reader_name": "测试",

@@ -117,7 +117,9 @@ def propose(records: list[dict[str, Any]]) -> list[ProposedMaterial]:
     found: list[dict[str, Any]] = []
     for r in records:
         title = title_of_page(r)
-        dates = sorted((r.get("facts") or {}).get("dates") or [])
+        facts = r.get("facts") or {}
+        # A form states its person's birth date; that is never when the form was made.
+        dates = sorted(set(facts.get("dates") or []) - set(facts.get("birth_dates") or []))
         if title is not None or not found:
             name, code = classify(title) if title else ("（未识别的材料）", "10")
             found.append({"class_code": code, "title": name, "first_page": r["page"], "last_page": r["page"],

@@ -27,7 +27,7 @@ from archive_service.access.models import AccessLogEntry, RequestMode, RequestSt
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, require
 from archive_service.config import get_settings
-from archive_service.db import bureau_today, show_time
+from archive_service.db import bureau_today, in_bureau_time, show_time
 from archive_service.dossiers.class_schemes import top_class
 from archive_service.dossiers.models import (
     CustodyEventKind,
@@ -495,7 +495,7 @@ def _certification_page(
         "",
         f"档案员注记：{annotation}",
         f"经办档案员：{archivist.display_name}",
-        f"出具日期：{now.astimezone():%Y年%m月%d日}",
+        f"出具日期：{in_bureau_time(now):%Y年%m月%d日}",
     ]
     y = 260
     for line in body:
@@ -714,12 +714,14 @@ def _register_row(session: Session, e: AccessLogEntry) -> list[Any]:
         e.seq,
         show_time(e.at, "%Y-%m-%d %H:%M:%S"),
         user.display_name if user else "系统",
-        e.role,
+        Role(e.role).label if e.role in Role.__members__ else "系统",
         user.organisation.name if user else "",
         e.client_address,
         ACTION_LABELS.get(e.action, e.action),
         dossier.archival_code if dossier else "",
-        ",".join(map(str, e.materials or [])),
+        "；".join(  # the materials as the catalogue names them, not their row ids
+            f"{m.sequence} {m.title}" for m in (session.get(Material, i) for i in e.materials or []) if m
+        ),
         ",".join(map(str, e.pages or [])),
         request.number if request else "",
         e.detail,

@@ -137,7 +137,8 @@ def submit(
     staged = []
     for n, scan in enumerate(scans, start=1):
         stored = stage_upload(session, store, scan)
-        staged.append({"name": f"{n:04d}{scan.suffix.lower()}", "key": stored.key, "sha256": stored.sha256})
+        # Scan order first, then the clerk's own file name, so a finding names the file the clerk chose.
+        staged.append({"name": f"{n:04d}-{scan.name}", "key": stored.key, "sha256": stored.sha256})
     params = {"dossier_id": dossier.id, "actor_id": actor.id, "scans": staged, "languages": languages, "jobs": jobs}
     return enqueue(
         session,

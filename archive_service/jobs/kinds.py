@@ -63,7 +63,10 @@ def digitise(context: JobContext) -> dict[str, Any] | None:
             result = {"pages": len(outcome.result.pages), "use_copy": outcome.use_copy.name, "report": outcome.report}
             context.finish(session, result)
         else:
-            failed = "；".join(f.message for f in errors(outcome.result.findings))[:1000]
+            failed = "；".join(  # each problem with the file it is in, by the name the clerk gave it
+                f.message + (f"（{f.source.split('-', 1)[-1]}）" if f.source else "")
+                for f in errors(outcome.result.findings)
+            )[:1000]
             context.finish(session, {"report": outcome.report}, failed=f"质检未通过，未入库：{failed}")
         session.commit()
     shutil.rmtree(inbox, ignore_errors=True)

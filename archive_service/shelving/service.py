@@ -6,7 +6,7 @@ import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import func, select, true, update
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
-from archive_service.db import BEIJING
+from archive_service.db import BEIJING, bureau_today
 from archive_service.dossiers.models import CustodyEventKind, Dossier, DossierStatus, Retiree
 from archive_service.dossiers.service import custody_event, record_custody
 from archive_service.errors import ArchiveError, NotFound
@@ -706,7 +706,7 @@ def forecast_inputs(
     _in_range(years, 1, 50, "years", "预测年数")
     _in_range(params.other_stock_volumes, 0, 10000000, "other_stock_volumes", "未入系统的存量卷数")
     _in_range(params.supplement_growth_pct, Decimal(0), Decimal(50), "supplement_growth_pct", "材料补充年增长率（%）")
-    start = params.start_year or date.today().year
+    start = params.start_year or bureau_today().year
     _in_range(start, 2000, 2100, "start_year", "起始年份")
     files, volumes = session.execute(
         select(func.count(Dossier.id), func.coalesce(func.sum(Dossier.volumes), 0)).where(

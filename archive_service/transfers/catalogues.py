@@ -35,7 +35,8 @@ COLUMN_OF = {v: k for k, v in FIELD_OF.items()}
 
 
 def template_xlsx() -> bytes:
-    """The 卷内目录 workbook with its headers, two example rows (marked as examples) and the usual titles."""
+    """The 卷内目录 workbook: its headers, a sheet of notes and one of the usual material names (no example
+    row in the data sheet, so nothing of the template can be imported as a file's material)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 

@@ -17,7 +17,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from archive_service.db import show_time
 from archive_service.shelving.labels import FONT  # registers the embedded CJK font
@@ -81,9 +81,7 @@ def receipt_pdf(manifest: dict[str, Any], canonical: bytes, sha256: str) -> byte
         Paragraph("清单摘要（SHA-256，按规范化清单计算，清单作为附件 manifest.json 附于本文件）：", body),
         Paragraph(f"<font face='Courier'>{sha256}</font>", body),
         Spacer(1, 8 * mm),
-        Paragraph(
-            "移交方（盖章）：　　　　　　　　经办人：　　　　　　　　接收方（盖章）：　　　　　　　　经办人：", body
-        ),
+        KeepTogether(_signatures(manifest, body)),
     ]
     out = io.BytesIO()
     doc = SimpleDocTemplate(
@@ -161,3 +159,20 @@ def read_receipt(data: bytes) -> tuple[dict[str, Any] | None, bytes | None, Rece
 def _shown(iso: str | None) -> str:
     """The manifest keeps UTC (its hash must not depend on a time zone); the receipt shows Beijing time."""
     return show_time(datetime.fromisoformat(iso.replace("Z", "+00:00"))) if iso else "—"
+
+
+def _signatures(manifest: dict[str, Any], body: ParagraphStyle) -> list[Any]:
+    """A box per party with room for its seal, the signature of the person who handled it, and the date."""
+    cell = [
+        [Paragraph(f"{side}：{manifest[key]['name']}", body), Spacer(1, 26 * mm),
+         Paragraph("（单位盖章）", body), Spacer(1, 4 * mm),
+         Paragraph("经办人签字：", body), Spacer(1, 8 * mm), Paragraph("日期：　　　　年　　月　　日", body)]
+        for side, key in (("移交方", "from"), ("接收方", "to"))
+    ]  # fmt: skip
+    table = Table([cell], colWidths=[91 * mm, 91 * mm])
+    table.setStyle(
+        TableStyle([("BOX", (0, 0), (0, 0), 0.6, colors.black), ("BOX", (1, 0), (1, 0), 0.6, colors.black),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 4 * mm),
+                    ("TOPPADDING", (0, 0), (-1, -1), 3 * mm), ("BOTTOMPADDING", (0, 0), (-1, -1), 4 * mm)])
+    )  # fmt: skip
+    return [table]

@@ -85,8 +85,11 @@ class RegisterRow:
     deceased_date: date | None
 
 
+EXAMPLE = "示例"  # 序号 of the template's example row: such a row is never read as a retiree
+
+
 def template_xlsx() -> bytes:
-    """An empty register with the Chinese headers, a hint row and one example row."""
+    """An empty register with the Chinese headers and one example row, marked 示例 (ignored on upload)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -97,7 +100,7 @@ def template_xlsx() -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     example = [
-        1, "张三", "男", "110102196005010015", "1960-05-01", "2020-05-01", "110102", "110102", "",
+        EXAMPLE, "张三", "男", "110102196005010015", "1960-05-01", "2020-05-01", "110102", "110102", "",
         1, 86, 32, "", "否", "否", "否", "",
     ]  # fmt: skip
     sheet.append(example)
@@ -130,7 +133,11 @@ def read_sheet(
     missing = [h for h in headers if h not in header]
     if missing:
         raise ArchiveError("file.headers", f"{what}缺少列：{'、'.join(missing)}（请使用下载的{what}模板）", "file", 422)
-    body = [(n, r) for n, r in enumerate(rows[1:], start=2) if any(v not in (None, "") for v in r)]
+    body = [
+        (n, r)
+        for n, r in enumerate(rows[1:], start=2)
+        if any(v not in (None, "") for v in r) and not str(r[0] or "").strip().startswith(EXAMPLE)
+    ]  # blank rows and the template's example row are not data
     if not body:
         raise ArchiveError("file.no_rows", f"{what}中没有数据行", "file", 422)
     if len(body) > MAX_ROWS:

@@ -55,6 +55,8 @@ def request_list(
         rows=rows,
         status_filter=status,
         today=bureau_today(),
+        # A request approved tomorrow must not have expired: the first purpose's usual window by default.
+        default_until=bureau_today() + timedelta(days=next(iter(service.purposes().values())).max_days - 1),
         form=None,
         error=None,
         can_submit=can(user, Action.submit_request),

@@ -34,9 +34,10 @@ from archive_service.shelving.service import climate_alerts, unshelved
 from archive_service.transfers import supplements
 from archive_service.transfers.models import TransferBatch, TransferStatus
 from archive_service.values import mask_citizen_id
+from digitise.findings import check_name
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-templates.env.globals.update(TOP_CLASS_NAMES=TOP_CLASS_NAMES, mask_citizen_id=mask_citizen_id)
+templates.env.globals.update(TOP_CLASS_NAMES=TOP_CLASS_NAMES, mask_citizen_id=mask_citizen_id, check_name=check_name)
 # Times are stored in UTC and shown in Beijing time: every page through this one filter.
 templates.env.filters["beijing"] = lambda at, fmt="%Y-%m-%d %H:%M:%S": show_time(at, fmt)
 # 材料形成时间 as catalogues print it: 1985.10.06, 1984.06 or 1998.

@@ -4,11 +4,13 @@ supplementary materials (材料补充) on a dossier's page. They call the same s
 
 import tempfile
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from archive_service.access.log import AccessAction, record_access
@@ -21,7 +23,7 @@ from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.preservation.service import open_store
-from archive_service.transfers import acceptance, register, service, supplements
+from archive_service.transfers import acceptance, catalogues, register, service, supplements
 from archive_service.transfers.models import ItemResult, TransferItem
 from archive_service.transfers.routes import read_upload
 from archive_service.uploads import saved_scans
@@ -206,9 +208,44 @@ def _batch_page(
             "machine_checks": acceptance.MACHINE_CHECKS,
             "error": error,
             "done": request.query_params.get("done", ""),
+            "can_import_catalogue": can(user, Action.edit_catalogue)
+            and batch.to_org_id == user.organisation_id
+            and batch.status.value != "confirmed"
+            and batch.kind.value != "onward",
+            "receiver_confirmed_by": session.get(User, batch.receiver_confirmed_by_id)
+            if batch.receiver_confirmed_by_id
+            else None,
         },
         status_code=error.status if error else 200,
     )
+
+
+@router.post("/transfers/{batch_id}/catalogue")
+async def import_catalogue(
+    batch_id: int,
+    request: Request,
+    file: UploadFile = File(...),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    """The batch's 卷内目录 workbook from the batch page; a refused one lists every problem by row and column."""
+    data = await read_upload(file)
+    return await run_in_threadpool(_import_catalogue, request, session, user, batch_id, data, file.filename or "")
+
+
+def _import_catalogue(
+    request: Request, session: Session, user: User, batch_id: int, data: bytes, filename: str
+) -> Response:
+    try:
+        done = catalogues.import_workbook(session, open_store(get_settings()), user, batch_id, data, filename)
+    except ArchiveError as error:
+        session.rollback()
+        return _batch_page(request, session, user, batch_id, "transfer.html", error)
+    message = (
+        f"卷内目录已导入：{done['files']} 份档案、{done['materials']} 条材料"
+        f"（已接收的 {done['catalogued']} 份已著录，其余 {done['waiting_for_receipt']} 份在接收时著录）"
+    )
+    return RedirectResponse(f"/transfers/{batch_id}?done={quote(message)}#batch-catalogue", status_code=303)
 
 
 @router.get("/transfers/{batch_id}", response_class=HTMLResponse)

@@ -6,7 +6,7 @@ all or nothing, problems by row and field, item numbers assigned, revisions reco
 
 import io
 import random
-from datetime import date, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pikepdf
@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from archive_service import db
 from archive_service.config import get_settings
+from archive_service.db import bureau_today
 from archive_service.jobs import service as jobs
 from archive_service.preservation.service import open_store
 from archive_service.values import credit_code_check_char
@@ -72,7 +73,7 @@ def new_enterprise(client, login) -> int:
 
 def ask(client, login, archival_code: str, mode: str) -> dict:
     """A 待遇变更 request for classes 1 and 9, submitted by the social-insurance officer and approved."""
-    today = date.today()
+    today = bureau_today()
     form = {
         "dossier": archival_code, "purpose": "benefit_change", "purpose_detail": "待遇变更，核对参加工作时间",
         "material_classes": [1, 9], "mode": mode, "valid_from": today.isoformat(),
@@ -179,6 +180,21 @@ def test_a_new_enterprises_files_from_register_to_the_requesters_screen(client, 
     assert r.status_code == 403
     assert client.get(f"/api/dossiers/{luo_id}/catalogue", headers=login("dongcheng")).status_code == 404
 
+    # A scan at 150 dpi is refused by the job, naming the file as the archivist named it.
+    low = tmp_path / "罗建国第一页.png"
+    Image.new("L", (1240, 1754), 245).save(low, dpi=(150, 150))
+    job = client.post(
+        f"/api/dossiers/{luo_id}/digitisation",
+        files=[("scans", (low.name, low.read_bytes(), "image/png"))],
+        headers=archivist,
+    )
+    assert job.status_code == 202, job.text
+    jobs.run_next(db.get_engine(), open_store(get_settings()), "test-worker")
+    failed = client.get(f"/api/jobs/{job.json()['id']}", headers=archivist).json()
+    assert (
+        failed["state"] == "failed" and "低于最低要求" in failed["error"] and "（罗建国第一页.png）" in failed["error"]
+    )
+
     # Digitise 韩立新's file from scans made here: six pages, one per catalogue page, each marked.
     scans = marked_scans(tmp_path, 6)
     job = client.post(
@@ -202,8 +218,8 @@ def test_a_new_enterprises_files_from_register_to_the_requesters_screen(client, 
     # A request for 罗建国's file, catalogued but not digitised: the approver is told it would serve nothing.
     luo_code = client.get(f"/api/dossiers/{luo_id}", headers=archivist).json()["archival_code"]
     form = {"dossier": luo_code, "purpose": "benefit_change", "purpose_detail": "待遇变更", "material_classes": [1, 9],
-            "mode": "online_view", "valid_from": date.today().isoformat(),
-            "valid_until": (date.today() + timedelta(days=6)).isoformat(), "reader_name": "李社保",
+            "mode": "online_view", "valid_from": bureau_today().isoformat(),
+            "valid_until": (bureau_today() + timedelta(days=6)).isoformat(), "reader_name": "李社保",
             "reader_citizen_id": READER, "relationship": "none"}  # fmt: skip
     waiting = client.post("/api/requests", json=form, headers=login("sibao")).json()
     screen = client.get(f"/requests/{waiting['id']}", headers=login("approver")).text
@@ -248,6 +264,9 @@ def test_a_new_enterprises_files_from_register_to_the_requesters_screen(client, 
     steps = [(r[6], r[9], r[10]) for r in log.iter_rows(min_row=2, values_only=True)]  # 操作, 页码, 申请编号
     views = [pages for action, pages, number in steps if number == request["number"] and pages]
     assert sorted(views) == ["1", "2", "4", "5", "6"], steps  # each page the requester saw, once
+    rows = list(log.iter_rows(min_row=2, values_only=True))
+    seen_page_1 = next(r for r in rows if r[10] == request["number"] and r[9] == "1")
+    assert seen_page_1[3] == "查阅申请人" and seen_page_1[8] == "1-1 职工登记表"  # Chinese, and the material's title
     assert sum(1 for _, _, number in steps if number == copy_request["number"]) >= 2, steps  # approved, copied
 
 
@@ -292,6 +311,7 @@ def test_a_digitised_files_catalogue_is_corrected_and_its_pages_linked_again_wit
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # OCR-bound; the path test runs both databases
 def test_a_file_without_a_catalogue_is_catalogued_from_the_proposal_of_its_pages(client, login, tmp_path):
     """Stock entered with no 卷内目录, digitised from pages drawn here with known forms: the proposal
     names each material, the archivist accepts it, and a request for class 9 then serves its pages."""

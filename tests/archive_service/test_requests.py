@@ -14,6 +14,7 @@ from archive_service import db
 from archive_service.access.log import verify_chain
 from archive_service.access.models import AccessLogEntry
 from archive_service.access.service import overdue_loans
+from archive_service.db import bureau_today
 from archive_service.dossiers.models import Dossier, DossierStatus
 from digitise.specimen import citizen_id_for
 from tests.archive_service.conftest import blank_scans
@@ -23,7 +24,7 @@ READER = citizen_id_for("110105", date(1980, 5, 6), 21, "F")
 
 
 def form(target, **changes):
-    today = date.today()
+    today = bureau_today()
     data = {
         "dossier": target.archival_code,
         "purpose": "benefit_change",
@@ -65,7 +66,7 @@ def test_request_is_numbered_and_waits_for_approval(client, login, digitised):
     r = submit(client, login, digitised)
     assert r.status_code == 201, r.text
     body = r.json()
-    assert body["number"] == f"CY-{date.today().year}-00001" and body["status"] == "submitted"
+    assert body["number"] == f"CY-{bureau_today().year}-00001" and body["status"] == "submitted"
     assert body["approved_pages"] == []
     # The retiree's full citizen ID works as well as the 档号.
     with db.get_sessionmaker()() as s:
@@ -84,7 +85,7 @@ def test_use_rules_refuse_with_field_and_reason(client, login, digitised):
             {
                 "purpose": "judicial",
                 "mode": "paper_loan",
-                "valid_until": (date.today() + timedelta(days=20)).isoformat(),
+                "valid_until": (bureau_today() + timedelta(days=20)).isoformat(),
             },
             400,
             "request.validity_too_long",
@@ -174,7 +175,7 @@ def test_page_is_not_delivered_when_its_log_entry_cannot_be_written(client, logi
 
 
 def test_paper_loan_out_and_back_with_custody_and_overdue(client, login, digitised):
-    today = date.today()
+    today = bureau_today()
     r = submit(
         client,
         login,
@@ -234,3 +235,17 @@ def test_auditor_reads_and_exports_the_register_and_the_chain_holds(client, logi
     assert verify["ok"] and verify["entries"] >= 3
     with db.get_sessionmaker()() as s:
         assert verify_chain(s).ok
+
+
+def test_the_request_form_defaults_to_the_purposes_window_not_today_to_today(client, login):
+    """A request valid today–today, approved tomorrow, had already expired."""
+    import re
+
+    from archive_service.access.service import purposes
+    from archive_service.db import bureau_today
+
+    form = client.get("/requests", headers=login("sibao")).text
+    first = next(iter(purposes().values()))
+    until = re.search(r'name="valid_until" id="valid-until" value="([\d-]+)"', form)[1]
+    assert until == (bureau_today() + timedelta(days=first.max_days - 1)).isoformat()
+    assert f'data-days="{first.max_days}"' in form  # the page moves the end with the purpose chosen

@@ -10,6 +10,7 @@ from archive_service import db
 from archive_service.access.log import verify_chain
 from archive_service.access.models import AccessLogEntry, RequestMode, RequestStatus, RetrievalRequest
 from archive_service.auth.models import User
+from archive_service.db import bureau_today
 from archive_service.dossiers.models import Dossier, PageText, Retiree
 from archive_service.finding.models import SearchOutbox
 from archive_service.finding.service import SearchForm, search_dossiers
@@ -176,8 +177,8 @@ def test_requesters_find_only_granted_dossiers_text_of_granted_classes_and_never
             purpose="benefit_change",
             material_classes=[9],
             mode=RequestMode.online_view,
-            valid_from=date.today(),
-            valid_until=date.today() + timedelta(days=10),
+            valid_from=bureau_today(),
+            valid_until=bureau_today() + timedelta(days=10),
             status=RequestStatus.approved,
         )
         session.add(request)
@@ -201,8 +202,8 @@ def test_requesters_find_only_granted_dossiers_text_of_granted_classes_and_never
     assert find("sibao", "退休审批表") == []
     with db.transaction() as session:  # and an expired request grants nothing
         session.get(Dossier, granted_id).retiree.classified_unit = False
-        session.get(RetrievalRequest, request.id).valid_until = date.today() - timedelta(days=1)
-        session.get(RetrievalRequest, request.id).valid_from = date.today() - timedelta(days=5)
+        session.get(RetrievalRequest, request.id).valid_until = bureau_today() - timedelta(days=1)
+        session.get(RetrievalRequest, request.id).valid_from = bureau_today() - timedelta(days=5)
     sync(engine)
     assert find("sibao", "退休审批表") == []
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from archive_service import db
 from archive_service.auth.models import User
+from archive_service.db import bureau_today
 from archive_service.demo import XICHENG, citizen_id
 from archive_service.dossiers.models import CustodyEvent, CustodyEventKind, Dossier, DossierStatus, Retiree
 from archive_service.dossiers.schemas import DossierIn, RetireeIn
@@ -364,7 +365,7 @@ def test_forecast_reads_holdings_open_batches_projections_and_rooms(engine, demo
                 )
             )
         session.flush()
-        year = date.today().year
+        year = bureau_today().year
         params = shelving.ForecastParams(years=3, supplement_growth_pct=Decimal(0))
         waiting = session.scalar(  # the demo's open batch and this one
             select(func.count()).select_from(TransferItem).where(TransferItem.result == ItemResult.pending)

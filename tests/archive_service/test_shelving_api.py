@@ -99,3 +99,21 @@ def test_forecast_json_and_export_carry_the_policy_basis(client, login):
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     alerts = client.get("/api/shelving/climate-alerts", headers=headers).json()
     assert len(alerts) == 1 and alerts[0]["breaches"]
+
+
+def test_a_files_label_is_reprinted_from_its_dossier_page(client, login):
+    """Labels could be printed only from the one-off page after auto-assign."""
+    import subprocess
+    import tempfile
+
+    archivist = login("archivist")
+    dossier = client.get("/api/dossiers", headers=archivist).json()["items"][0]
+    page = client.get(f"/dossiers/{dossier['id']}", headers=archivist).text
+    assert 'id="reprint-label"' in page and f'name="dossier_ids" value="{dossier["id"]}"' in page
+    pdf = client.post("/shelving/labels", data={"dossier_ids": [dossier["id"]]}, headers=archivist)
+    assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(pdf.content)
+        f.flush()
+        text = subprocess.run(["pdftotext", f.name, "-"], capture_output=True, text=True, check=True).stdout
+    assert dossier["archival_code"] in text

@@ -4,6 +4,16 @@ goes through receive and both confirmations to a receipt."""
 from tests.archive_service.test_transfers import as_csv, as_xlsx, row
 
 
+def pdf_text(data: bytes) -> str:
+    import subprocess
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(data)
+        f.flush()
+        return subprocess.run(["pdftotext", f.name, "-"], capture_output=True, text=True, check=True).stdout
+
+
 def enterprise_id(client, headers) -> int:
     return [o for o in client.get("/api/organisations", headers=headers).json() if o["kind"] == "enterprise"][4]["id"]
 
@@ -66,6 +76,11 @@ def test_a_batch_through_the_api(client, login):
     assert done["status"] == "confirmed" and len(done["manifest_sha256"]) == 64
     pdf = client.get(f"/api/transfers/{batch['id']}/receipt.pdf", headers=clerk)
     assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
+    text = pdf_text(pdf.content)
+    assert "（北京时间）" in text and "（UTC）" not in text and "Z（" not in text
+    assert text.count("（单位盖章）") == 2 and text.count("经办人签字") == 2  # room to sign and seal, each party
+    page = client.get(f"/transfers/{batch['id']}", headers=clerk).text
+    assert "李接收 · " in page.split('id="receiver-confirmed"')[1][:80]  # who confirmed for the bureau
     assert client.get(f"/api/transfers/{batch['id']}", headers=login("dongcheng")).status_code == 404
 
 
@@ -88,3 +103,45 @@ def test_a_refused_register_upload_keeps_the_enterprise_it_was_for(client, login
     assert pasted.status_code == 422 and set(re.findall(r'<option value="(\d+)" selected>', pasted.text)) == {
         str(chosen["id"])
     }
+
+
+def test_the_register_templates_example_row_is_never_taken_as_a_retiree(client, login):
+    """The template's example row (张三, a valid ID) was accepted as data when left in."""
+    import io
+
+    from openpyxl import load_workbook
+
+    clerk = login("clerk")
+    template = client.get("/api/transfers/template.xlsx", headers=clerk).content
+    book = load_workbook(io.BytesIO(template))
+    sheet = book.active
+    assert sheet.cell(row=2, column=1).value == "示例" and sheet.cell(row=2, column=2).value == "张三"
+    only_example = io.BytesIO()
+    book.save(only_example)
+    files = {"file": ("名册.xlsx", only_example.getvalue(), "application/octet-stream")}
+    r = client.post("/api/transfers", data={"enterprise_id": enterprise_id(client, clerk)}, files=files, headers=clerk)
+    assert r.status_code == 422 and r.json()["code"] == "file.no_rows"  # the example alone is no register
+    for cell, value in zip(sheet[3], [1] + [c.value for c in sheet[2]][1:], strict=True):
+        cell.value = value
+    sheet.cell(row=3, column=2).value = "李四"
+    with_example = io.BytesIO()
+    book.save(with_example)
+    files = {"file": ("名册.xlsx", with_example.getvalue(), "application/octet-stream")}
+    r = client.post("/api/transfers", data={"enterprise_id": enterprise_id(client, clerk)}, files=files, headers=clerk)
+    assert r.status_code == 201, r.text
+    assert [i["retiree_name"] for i in r.json()["items"]] == ["李四"]  # the example row left in is ignored
+
+
+def test_the_receiving_screen_lists_what_is_still_to_receive_and_says_how_to_key_a_row(client, login):
+    clerk = login("clerk")
+    files = {"file": ("名册.xlsx", as_xlsx([row(61, 姓名="甲乙"), row(62, 姓名="丙丁")]), "application/octet-stream")}
+    batch = client.post(
+        "/api/transfers", data={"enterprise_id": enterprise_id(client, clerk)}, files=files, headers=clerk
+    )
+    batch = batch.json()
+    screen = client.get(f"/transfers/{batch['id']}/receive", headers=clerk).text
+    assert "尚待核对 2 份" in screen and "甲乙" in screen and "丙丁" in screen and "#序号" in screen
+    assert client.post(f"/api/transfers/{batch['id']}/receive", json={"key": "#61"}, headers=clerk).status_code == 200
+    screen = client.get(f"/transfers/{batch['id']}/receive", headers=clerk).text
+    waiting = screen.split('id="still-to-receive"')[1].split("</details>")[0]
+    assert "尚待核对 1 份" in waiting and "丙丁" in waiting and "甲乙" not in waiting

@@ -18,19 +18,19 @@ def test_titles_as_ocr_reads_them_are_matched_to_usual_names_and_their_class():
     assert classify("情况说明") == ("情况说明", "10")  # nothing known: class 10, the title as read
 
 
-def record(page: int, title: str | None = None, *, blank: bool = False, dates=()) -> dict:
+def record(page: int, title: str | None = None, *, blank: bool = False, dates=(), born=("2030-01-01",)) -> dict:
     lines = [{"text": "姓名：王芳 性别：女", "left": 300, "top": 580, "width": 500, "height": 46}] * 3
     if title:
         lines = [{"text": title, "left": 1050, "top": 320, "width": 440, "height": 84}, *lines]
     return {"page": page, "width": 2538, "height": 3567, "blank": blank, "lines": [] if blank else lines,
-            "facts": {"dates": list(dates)}}  # fmt: skip
+            "facts": {"dates": list(dates), "birth_dates": list(born)}}  # fmt: skip
 
 
 def test_a_material_starts_at_a_title_and_runs_on_over_continuation_sheets_and_blank_backs():
     records = [
         record(1, "职工登记表", dates=["1978-09-01"]),
         record(2, blank=True),
-        record(3, "职工退休审批表", dates=["1958-01-02", "1998-03-15"]),
+        record(3, "职工退休审批表", dates=["1958-01-02", "1998-03-15", "2030-01-01"]),
         record(4, dates=["1998-04-01"]),  # its second sheet: no title
         record(5, "自传"),
     ]
