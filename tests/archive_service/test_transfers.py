@@ -95,9 +95,23 @@ def new_batch(session, rows, fmt=as_xlsx, who="clerk", n: int = 4) -> TransferBa
 
 
 def test_the_template_reads_back_and_its_example_row_is_valid(engine, demo):
-    sheet = register.read_sheet(register.template_xlsx(), "template.xlsx")
-    assert len(sheet) == 1
-    parsed, problems, _ = register.check_row(*sheet[0])
+    """The example row shows a correct row (it passes every cell check with its 序号 filled in), but it is
+    marked 示例 and never read as a retiree: a template with only the example has no data rows."""
+    from openpyxl import load_workbook
+
+    template = register.template_xlsx()
+    with pytest.raises(ArchiveError) as refused:
+        register.read_sheet(template, "template.xlsx")
+    assert refused.value.code == "file.no_rows"
+    cells = dict(
+        zip(
+            register.HEADERS,
+            next(load_workbook(io.BytesIO(template)).active.iter_rows(min_row=2, values_only=True)),
+            strict=False,
+        )
+    )
+    assert cells["序号"] == register.EXAMPLE
+    parsed, problems, _ = register.check_row(2, {**cells, "序号": 1})
     assert problems == [] and parsed.name == "张三" and parsed.volumes == 1
 
 
