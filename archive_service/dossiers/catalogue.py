@@ -3,7 +3,8 @@ enterprise's workbook, or accepted from the pipeline's proposal — all through 
 
 One save is the whole list, all or nothing: every problem is named by row and field and nothing is
 kept until there are none. Item numbers (份号) are assigned, never typed: a first catalogue numbers
-each class in date order; once saved, an entry keeps its number and a new one takes the next.
+each class in date order; once saved, an entry keeps its number and a new one takes the next after the highest
+(a number freed by removing the last entry of a class may be given again in a later save).
 Every save is a `CatalogueRevision` (who, when, the list before and after). For a digitised dossier
 the pages are linked again from the kept sidecar (which pages are blank), without running OCR.
 """
@@ -214,7 +215,7 @@ def save_catalogue(
     own = {m.id for m in dossier.materials}
     entries, problems = check_rows(scheme_classes(session, dossier.class_scheme), dossier.class_scheme, rows, own)
     if not problems:
-        problems = link_to_copy(session, store, dossier, entries)
+        problems = _kept_supplements(session, dossier, entries) or link_to_copy(session, store, dossier, entries)
     if problems:
         raise catalogue_error(problems)
     record(session, user, [(dossier, entries)], source)
@@ -303,6 +304,25 @@ def revisions(session: Session, dossier: Dossier) -> Sequence[CatalogueRevision]
 # ---- inside one save ----------------------------------------------------------------------------
 
 
+def _kept_supplements(session: Session, dossier: Dossier, entries: list[Entry]) -> list[Problem]:
+    """A material that came in through a reviewed supplement (材料补充) stays in the catalogue: its review
+    record points at it. Its entry can be corrected, not removed."""
+    from archive_service.transfers.models import MaterialSupplement
+
+    kept = {e.material_id for e in entries}
+    removed = {m.id: m for m in dossier.materials if m.id not in kept}
+    if not removed:
+        return []
+    reviewed = session.scalars(
+        select(MaterialSupplement.material_id).where(MaterialSupplement.material_id.in_(removed))
+    )
+    return [
+        Problem(1, "materials", "material.supplement_kept",
+                f"{removed[i].sequence} {removed[i].title} 是经审核归档的补充材料，只能修改，不能从目录中删除")
+        for i in sorted(set(reviewed))
+    ]  # fmt: skip
+
+
 def link_to_copy(session: Session, store: ObjectStore | None, dossier: Dossier, entries: list[Entry]) -> list[Problem]:
     """For a digitised dossier: typed page ranges are checked against the copy; untyped ones are linked
     from the page counts and the sidecar's blank pages (the pipeline's own rule), without OCR."""
@@ -371,7 +391,7 @@ def _with_range(e: Entry, first: int, last: int) -> Entry:
 def _apply(session: Session, dossier: Dossier, entries: list[Entry]) -> None:
     existing = {m.id: m for m in dossier.materials}
     first_catalogue = not existing
-    # Numbers ever used per class (kept entries and removed ones): a new number never repeats one.
+    # The highest number per class among the entries before this save (kept or removed): new entries follow it.
     used: dict[int, int] = {}
     for m in existing.values():
         used[m.material_class_id] = max(used.get(m.material_class_id, 0), m.item_no)

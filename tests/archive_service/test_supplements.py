@@ -101,6 +101,17 @@ def test_an_approved_supplement_joins_the_catalogue_and_the_digitised_copy(engin
         at_material = [p["source"] for p in pages[added.first_page - 1 : added.last_page]]
         assert set(at_material) == new_names and len(at_material) == 2
         assert added.first_page < copies[1].pages - 1 or ordered[-1].id == added.id
+        # The catalogue can be corrected, but the reviewed supplement cannot be dropped from it.
+        from archive_service.dossiers.catalogue import save_catalogue
+
+        others = [
+            {"id": m.id, "class_code": m.material_class.code, "title": m.title, "pages": m.pages}
+            for m in ordered
+            if m.id != added.id
+        ]
+        refused = error_of(lambda: save_catalogue(session, store, archivist, dossier, others))
+        assert [p["code"] for p in refused.problems] == ["material.supplement_kept"]
+        assert "退休待遇调整审批表" in refused.problems[0]["message"]
 
 
 def test_a_rejected_supplement_changes_nothing_but_is_kept(engine, demo, digitised):
