@@ -42,5 +42,6 @@ def me(user: User = Depends(current_user)) -> UserOut:
 @router.post("/users", response_model=UserOut, status_code=201)
 def create_user(data: UserIn, session: Session = DbSession, user: User = Depends(current_user)) -> UserOut:
     require(user, Action.manage_users)
+    service.may_create_account(session, user, data.organisation_id, data.role)
     created = service.create_user(session, **data.model_dump())
     return user_out(created)

@@ -14,7 +14,7 @@ from archive_service.auth.models import LoginAttempt, Role, SessionToken, User
 from archive_service.config import get_settings
 from archive_service.db import as_utc, utcnow
 from archive_service.errors import ArchiveError
-from archive_service.organisations.models import Organisation
+from archive_service.organisations.models import Organisation, OrganisationKind
 
 log = logging.getLogger("archive.auth")
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -25,6 +25,25 @@ def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ArchiveError("password.too_short", f"密码至少 {MIN_PASSWORD_LENGTH} 位", "password")
     return _hasher.hash(password)
+
+
+def may_create_account(session: Session, admin: User, organisation_id: int, role: Role) -> None:
+    """A bureau's administrator makes accounts for its own staff, and requester accounts for the agencies and
+    communities that ask it for files; never for another bureau (its staff would read that bureau's files)
+    nor for an enterprise. The `archive users create` command, run on the server, is the operator's way."""
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise ArchiveError("organisation.unknown", "所属单位不存在", "organisation_id")
+    if organisation.id == admin.organisation_id:
+        return
+    if organisation.kind in (OrganisationKind.agency, OrganisationKind.community) and role is Role.requester:
+        return
+    raise ArchiveError(
+        "user.other_organisation",
+        "只能为本单位创建账号，或为查阅单位创建查阅申请人账号；不能为其他档案馆或企业创建账号",
+        "organisation_id",
+        403,
+    )
 
 
 def create_user(

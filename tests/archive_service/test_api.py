@@ -199,3 +199,31 @@ def test_empty_filter_fields_mean_no_filter_and_no_english_reaches_a_person(clie
     assert not any(
         c.isascii() and c.isalpha() for c in bad.json()["message"].replace("since", "").replace("YYYY-MM-DD", "")
     )
+
+
+def test_an_administrator_creates_accounts_for_its_own_bureau_and_requesters_only(client, login):
+    """An administrator created users — administrators included — in another bureau (201) and through them
+    read that bureau's files. Refused now, naming the field; nothing is created."""
+    admin = login("admin")
+    orgs = client.get("/api/organisations", headers=admin).json()
+    own = client.get("/api/me", headers=admin).json()["organisation_id"]
+    other_bureau = next(o for o in orgs if o["kind"] == "bureau" and o["id"] != own)
+    agency = next(o for o in orgs if o["kind"] == "agency")
+    enterprise = next(o for o in orgs if o["kind"] == "enterprise")
+
+    def create(username: str, role: str, organisation_id: int):
+        body = {"username": username, "display_name": "测试", "password": "x" * 12, "role": role,
+                "organisation_id": organisation_id}  # fmt: skip
+        return client.post("/api/users", json=body, headers=admin)
+
+    for role in ("administrator", "archivist", "requester"):
+        refused = create(f"intruder-{role}", role, other_bureau["id"])
+        assert refused.status_code == 403 and refused.json()["field"] == "organisation_id", refused.text
+    assert create("agency-archivist", "archivist", agency["id"]).status_code == 403
+    assert create("enterprise-clerk", "requester", enterprise["id"]).status_code == 403
+    assert (
+        client.post("/api/auth/login", json={"username": "intruder-administrator", "password": "x" * 12}).status_code
+        == 401
+    )  # nothing was created
+    assert create("new-archivist", "archivist", own).status_code == 201
+    assert create("agency-reader", "requester", agency["id"]).status_code == 201
