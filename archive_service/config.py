@@ -8,11 +8,23 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ARCHIVE_", extra="ignore")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"ARCHIVE_TIME_ZONE：未知的时区 {name!r}（应为 IANA 名称，如 Asia/Shanghai）") from None
+        return name
 
     var_dir: Path = Path("var")
     database_url: str = ""  # empty: SQLite at {var_dir}/archive.db
@@ -34,6 +46,8 @@ class Settings(BaseSettings):
     job_retry_seconds: float = 10.0  # first back-off after a transient failure (doubling each attempt)
     job_max_attempts: int = 5
     job_poll_seconds: float = 1.0  # how often an idle local worker looks for work
+    # The bureau's time zone: what every page, PDF, export and watermark shows, and whose date "today" is.
+    time_zone: str = "Asia/Shanghai"
     host: str = "127.0.0.1"
     port: int = 8000
     session_hours: int = 8  # a working day; the cookie and bearer token expire after it

@@ -2,8 +2,9 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
@@ -35,17 +36,31 @@ def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-BEIJING = timezone(timedelta(hours=8))  # the bureaus' local time: months, readings, what pages show
+@lru_cache(maxsize=4)
+def _zone(name: str) -> tzinfo:
+    return ZoneInfo(name)
+
+
+def bureau_zone() -> tzinfo:
+    """The bureau's time zone (setting ARCHIVE_TIME_ZONE, default Asia/Shanghai): months, readings, what
+    people see and which date "today" is."""
+    return _zone(get_settings().time_zone)
+
+
+def bureau_zone_label() -> str:
+    """How documents name that time: 北京时间 for China's zone, else the zone's own name."""
+    offset = datetime.now(UTC).astimezone(bureau_zone()).utcoffset()
+    return "北京时间" if offset == timedelta(hours=8) else get_settings().time_zone
 
 
 def in_bureau_time(moment: datetime) -> datetime:
     """A stored (UTC) moment as the bureau reads it: every page, PDF, export and watermark goes through here."""
-    return as_utc(moment).astimezone(BEIJING)
+    return as_utc(moment).astimezone(bureau_zone())
 
 
 def bureau_today(now: datetime | None = None) -> date:
     """Today at the bureau: validity periods, defaults and "overdue" are the bureau's dates, not the server's."""
-    return (now or datetime.now(UTC)).astimezone(BEIJING).date()
+    return (now or datetime.now(UTC)).astimezone(bureau_zone()).date()
 
 
 def show_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

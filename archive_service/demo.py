@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import Role, User
 from archive_service.auth.service import create_user
-from archive_service.db import bureau_today
+from archive_service.db import bureau_today, bureau_zone
 from archive_service.dossiers.models import CustodyEventKind, Dossier, DossierStatus, Retiree
 from archive_service.dossiers.schemas import MaterialIn
 from archive_service.dossiers.service import add_material, make_archival_code, record_custody
@@ -347,7 +347,7 @@ def _demo_shelving(
     shelving.add_room(session, archivist, shelving.RoomForm("阅档室", RoomKind.reading, Decimal(30)))
     shelving.add_room(session, archivist, shelving.RoomForm("档案管理人员办公室", RoomKind.office, Decimal(20)))
     shelving.auto_assign(session, archivist)
-    now = datetime.now(shelving.BEIJING).replace(minute=0, second=0, microsecond=0)
+    now = datetime.now(bureau_zone()).replace(minute=0, second=0, microsecond=0)
     for day in range(14, 0, -1):
         for hour in (9, 15):
             at = (now - timedelta(days=day)).replace(hour=hour)

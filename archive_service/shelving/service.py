@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
-from archive_service.db import BEIJING, bureau_today
+from archive_service.db import bureau_today, bureau_zone
 from archive_service.dossiers.models import CustodyEventKind, Dossier, DossierStatus, Retiree
 from archive_service.dossiers.service import custody_event, record_custody
 from archive_service.errors import ArchiveError, NotFound
@@ -790,10 +790,10 @@ def record_reading(
 
 def _check_reading(at: datetime, temperature_c: Decimal, humidity_pct: Decimal, where: str) -> datetime:
     # Loggers and people in the store write local time; a reading without an offset is Beijing time.
-    at = (at if at.tzinfo else at.replace(tzinfo=BEIJING)).astimezone(UTC)
+    at = (at if at.tzinfo else at.replace(tzinfo=bureau_zone())).astimezone(UTC)
     if at > datetime.now(UTC) + timedelta(minutes=5):
         raise ArchiveError(
-            "at.future", f"{where}读数时间 {at.astimezone(BEIJING):%Y-%m-%d %H:%M} 晚于当前时间", "at", 422
+            "at.future", f"{where}读数时间 {at.astimezone(bureau_zone()):%Y-%m-%d %H:%M} 晚于当前时间", "at", 422
         )
     _in_range(temperature_c, Decimal(-30), Decimal(60), "temperature_c", f"{where}温度（°C）")
     _in_range(humidity_pct, Decimal(0), Decimal(100), "humidity_pct", f"{where}相对湿度（%）")

@@ -19,7 +19,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from archive_service.db import show_time
+from archive_service.db import bureau_zone_label, show_time
 from archive_service.shelving.labels import FONT  # registers the embedded CJK font
 from archive_service.transfers import acceptance
 from archive_service.values import mask_citizen_id
@@ -41,7 +41,7 @@ def receipt_pdf(manifest: dict[str, Any], canonical: bytes, sha256: str) -> byte
         Paragraph(f"接收单位：{manifest['to']['name']}（统一社会信用代码 {manifest['to']['credit_code']}）", body),
         Paragraph(
             f"移交方确认：{manifest['sender_confirmed']['by']}，{_shown(manifest['sender_confirmed']['at'])}；"
-            f"接收方确认：{manifest['receiver_confirmed']['by']}，{_shown(manifest['receiver_confirmed']['at'])}（北京时间）",
+            f"接收方确认：{manifest['receiver_confirmed']['by']}，{_shown(manifest['receiver_confirmed']['at'])}（{bureau_zone_label()}）",
             body,
         ),
         Paragraph(_counts(items, taken), body),

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, require
 from archive_service.config import get_settings
-from archive_service.db import BEIJING, as_utc
+from archive_service.db import as_utc, bureau_zone
 from archive_service.dossiers.models import CustodyEventKind, DigitalObject, Dossier, DossierStatus, Retiree
 from archive_service.dossiers.service import next_archival_code, record_custody
 from archive_service.errors import ArchiveError, Forbidden, NotFound
@@ -760,7 +760,7 @@ def statistics(session: Session, user: User, year: int | None = None) -> list[Mo
     def count(enterprise: str, at: datetime | None, field: str) -> None:
         if at is None:
             return
-        local = as_utc(at).astimezone(BEIJING)  # months are counted in the bureau's local time
+        local = as_utc(at).astimezone(bureau_zone())  # months are counted in the bureau's local time
         if year is not None and local.year != year:
             return
         key = (enterprise, f"{local:%Y-%m}")

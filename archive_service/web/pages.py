@@ -38,8 +38,8 @@ from digitise.findings import check_name
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals.update(TOP_CLASS_NAMES=TOP_CLASS_NAMES, mask_citizen_id=mask_citizen_id, check_name=check_name)
-# Times are stored in UTC and shown in Beijing time: every page through this one filter.
-templates.env.filters["beijing"] = lambda at, fmt="%Y-%m-%d %H:%M:%S": show_time(at, fmt)
+# Times are stored in UTC and shown in the bureau's time zone: every page through this one filter.
+templates.env.filters["bureau_time"] = lambda at, fmt="%Y-%m-%d %H:%M:%S": show_time(at, fmt)
 # 材料形成时间 as catalogues print it: 1985.10.06, 1984.06 or 1998.
 templates.env.filters["partial_date"] = lambda v: ".".join(x for x in (v[:4], v[4:6], v[6:8]) if x) if v else ""
 router = APIRouter(include_in_schema=False)

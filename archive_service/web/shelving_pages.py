@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, can
+from archive_service.db import bureau_zone
 from archive_service.deps import DbSession, current_user
 from archive_service.dossiers.models import Dossier
 from archive_service.dossiers.service import get_dossier
@@ -38,7 +39,6 @@ def _shelving_page(
             "profiles": service.profiles(session, user),
             "waiting": waiting,
             "alerts": service.climate_alerts(session, user.organisation_id),
-            "beijing": service.BEIJING,
             "kinds": list(RoomKind),
             "can_manage": can(user, Action.manage_shelving),
             "error": error,
@@ -192,7 +192,6 @@ def _room_page(
             "room": room,
             "use": use,
             "readings": [(r, room.breaches(r.temperature_c, r.humidity_pct)) for r in readings],
-            "beijing": service.BEIJING,
             "can_record": can(user, Action.record_environment),
             "error": error,
             "done": request.query_params.get("done", ""),
@@ -220,7 +219,7 @@ def add_reading(
 ) -> Response:
     try:
         try:
-            when = datetime.fromisoformat(at.strip()) if at.strip() else datetime.now(service.BEIJING)
+            when = datetime.fromisoformat(at.strip()) if at.strip() else datetime.now(bureau_zone())
         except ValueError:
             raise ArchiveError("at.format", f"读数时间“{at}”应如 2026-11-23 09:00", "at", 422) from None
         temperature = form_number(temperature_c, "temperature_c")

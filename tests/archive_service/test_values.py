@@ -144,3 +144,29 @@ def test_times_are_the_bureaus_at_2330_and_0030_beijing():
     assert bureau_today(after_midnight) == date(2026, 12, 1) and show_time(after_midnight) == "2026-12-01 00:30"
     assert show_time(datetime(2026, 11, 30, 16, 30)) == "2026-12-01 00:30"  # SQLite gives times without a zone
     assert _shown("2026-11-30T18:19:14Z") == "2026-12-01 02:19"  # the receipt, from the manifest's UTC
+
+
+def test_the_time_zone_is_a_setting(monkeypatch):
+    """Asia/Shanghai by default; another bureau's zone when set; a wrong name fails at start, naming it."""
+    from datetime import UTC, datetime
+
+    import pydantic
+
+    from archive_service import config
+    from archive_service.db import bureau_today, bureau_zone_label, show_time
+
+    moment = datetime(2026, 11, 30, 16, 30, tzinfo=UTC)
+    monkeypatch.setenv("ARCHIVE_TIME_ZONE", "Asia/Urumqi")  # a zone that is not UTC+8
+    config.get_settings.cache_clear()
+    try:
+        assert show_time(moment) == "2026-11-30 22:30" and bureau_today(moment) == date(2026, 11, 30)
+        assert bureau_zone_label() == "Asia/Urumqi"
+        monkeypatch.setenv("ARCHIVE_TIME_ZONE", "Mars/Olympus")
+        config.get_settings.cache_clear()
+        with pytest.raises(pydantic.ValidationError, match="ARCHIVE_TIME_ZONE"):
+            config.get_settings()
+        monkeypatch.delenv("ARCHIVE_TIME_ZONE")
+        config.get_settings.cache_clear()
+        assert show_time(moment) == "2026-12-01 00:30" and bureau_zone_label() == "北京时间"
+    finally:
+        config.get_settings.cache_clear()
