@@ -21,6 +21,21 @@ class ArchiveError(Exception):
         where = f" [{self.field}]" if self.field else ""
         return f"{self.code}{where}: {self.message}"
 
+    @classmethod
+    def listing(
+        cls, code: str, what: str, problems: list[dict[str, Any]], field: str, unit: str = "行"
+    ) -> "ArchiveError":
+        """Every problem of an upload or a list at once (each with row, column and message); nothing saved."""
+        return cls(
+            code,
+            f"{what}有 {len(problems)} 处问题，未保存任何内容："
+            + "；".join(f"第 {p['row']} {unit}「{p['column']}」{p['message']}" for p in problems[:5])
+            + ("…" if len(problems) > 5 else ""),
+            field,
+            422,
+            problems=problems,
+        )
+
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message, "field": self.field}
         if self.problems is not None:

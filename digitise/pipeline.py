@@ -328,10 +328,7 @@ def _process(task: PageTask) -> dict[str, Any]:
             "image_bytes": len(data),
             "ocr_confidence": round(_confidence(lines), 1) if lines else None,
             "ocr_chars": chars,
-            "lines": [
-                {"text": line.text, "left": line.left, "top": line.top, "width": line.width, "height": line.height}
-                for line in lines
-            ],
+            "lines": [_line_record(line) for line in lines],
             "facts": page_facts.extract(text).__dict__ if text else None,
             "title": title,
         }
@@ -347,9 +344,7 @@ def _title(
     """The form's printed name (for the catalogue proposal). Tesseract's page layout often drops the one
     line in large type, so when the page's lines hold no title its zone is read again as sparse text at
     half size; a title found so joins the page's lines (the text layer and search then have it too)."""
-    as_dicts = [
-        {"text": ln.text, "left": ln.left, "top": ln.top, "width": ln.width, "height": ln.height} for ln in lines
-    ]
+    as_dicts = [_line_record(ln) for ln in lines]
     found = proposal.title_line(as_dicts, page.width, page.height)
     if found:
         return lines, proposal.clean(found["text"])
@@ -362,14 +357,17 @@ def _title(
         tesseract.OcrLine(ln.text, ln.left * 2, ln.top * 2, ln.width * 2, ln.height * 2, ln.words)
         for ln in tesseract.recognise(small, chinese, tesseract.SPARSE_CONFIG)
     ]
-    zone_dicts = [
-        {"text": ln.text, "left": ln.left, "top": ln.top, "width": ln.width, "height": ln.height} for ln in zone_lines
-    ]
+    zone_dicts = [_line_record(ln) for ln in zone_lines]
     found = proposal.title_line(zone_dicts, page.width, page.height, ordinary)
     if not found:
         return lines, None
     line = zone_lines[zone_dicts.index(found)]
     return sorted([line, *lines], key=lambda ln: ln.top), proposal.clean(line.text)
+
+
+def _line_record(line: tesseract.OcrLine) -> dict[str, Any]:
+    """An OCR line as the page record (and the text layer, and the proposal) keeps it."""
+    return {"text": line.text, "left": line.left, "top": line.top, "width": line.width, "height": line.height}
 
 
 def _prepare(image: PIL.Image.Image, dpi: float, margin_mm: float) -> tuple[PIL.Image.Image, dict[str, Any]]:

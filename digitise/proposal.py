@@ -38,10 +38,16 @@ CLASS_WORDS = (
 
 
 @cache
+def titles_by_class() -> dict[int, list[str]]:
+    """The usual material names by top class (1 … 10), as material_titles.toml lists them."""
+    raw = tomllib.loads(TITLES_FILE.read_text(encoding="utf-8"))["titles"]
+    return {int(n): list(titles) for n, titles in raw.items()}
+
+
+@cache
 def usual_titles() -> dict[str, str]:
     """Usual material name → top class ("1" … "10")."""
-    raw = tomllib.loads(TITLES_FILE.read_text(encoding="utf-8"))["titles"]
-    return {title: str(n) for n, titles in raw.items() for title in titles}
+    return {title: str(n) for n, titles in titles_by_class().items() for title in titles}
 
 
 @dataclass(frozen=True)

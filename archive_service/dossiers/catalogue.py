@@ -10,11 +10,9 @@ the pages are linked again from the kept sidecar (which pages are blank), withou
 """
 
 import re
-import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
-from functools import cache
 from typing import Any
 
 import orjson
@@ -22,8 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import Role, User
-from archive_service.auth.permissions import Action, require
-from archive_service.dossiers.class_schemes import top_class
+from archive_service.auth.permissions import Action, can, require
 from archive_service.dossiers.models import CatalogueRevision, DigitisationState, Dossier, Material, MaterialClass
 from archive_service.dossiers.service import catalogue
 from archive_service.errors import ArchiveError, Forbidden
@@ -32,7 +29,6 @@ from digitise import proposal as proposal_step
 from digitise.catalogue import Catalogue, CatalogueEntry, link_pages
 from storage import ObjectStore
 
-TITLES_FILE = proposal_step.TITLES_FILE
 SOURCES = {"typed": "著录", "imported": "导入", "proposal": "采纳识别建议"}
 MAX_ENTRIES = 500  # one file; a real 卷内目录 has tens to a couple of hundred entries
 
@@ -49,12 +45,9 @@ FIELDS = {
 }
 
 
-@cache
-def common_titles() -> dict[int, list[str]]:
-    """Usual material names by top class (1…10): completion on the form. The same table the pipeline's
-    proposal recognises (digitise/material_titles.toml), so one list of names serves both."""
-    raw = tomllib.loads(TITLES_FILE.read_text(encoding="utf-8"))["titles"]
-    return {int(k): list(v) for k, v in raw.items()}
+# Usual material names by top class (1…10), for completion on the form: the same table the pipeline's
+# proposal recognises (digitise/material_titles.toml), so one list of names serves both.
+common_titles = proposal_step.titles_by_class
 
 
 @dataclass(frozen=True)
@@ -90,11 +83,10 @@ class Entry:
 
 
 def may_edit(session: Session, user: User, dossier: Dossier) -> bool:
-    """Archivists edit any catalogue of their bureau; an intake clerk only while the file's batch is open."""
-    if dossier.custodian_id != user.organisation_id or user.role is Role.requester:
+    """Who may catalogue (Action.edit_catalogue) does so for the bureau's own files; an intake clerk only
+    while the file's batch is open."""
+    if not can(user, Action.edit_catalogue) or dossier.custodian_id != user.organisation_id:
         return False
-    if user.role is Role.archivist:
-        return True
     if user.role is Role.intake_clerk:
         from archive_service.transfers.models import TransferBatch, TransferItem, TransferStatus
 
@@ -105,7 +97,7 @@ def may_edit(session: Session, user: User, dossier: Dossier) -> bool:
             .where(TransferItem.dossier_id == dossier.id, TransferBatch.status != TransferStatus.confirmed)
         )
         return bool(open_batch)
-    return False
+    return True
 
 
 def scheme_classes(session: Session, scheme: str) -> dict[str, MaterialClass]:
@@ -243,16 +235,8 @@ def record(session: Session, user: User, checked: Sequence[tuple[Dossier, list[E
     session.flush()
 
 
-def catalogue_error(problems: Sequence[Problem], what: str = "目录") -> ArchiveError:
-    return ArchiveError(
-        "catalogue.invalid",
-        f"{what}有 {len(problems)} 处问题，未保存任何内容："
-        + "；".join(f"第 {p.row} 条「{FIELDS.get(p.field, p.field)}」{p.message}" for p in problems[:5])
-        + ("…" if len(problems) > 5 else ""),
-        "materials",
-        422,
-        problems=[p.as_dict() for p in problems],
-    )
+def catalogue_error(problems: Sequence[Problem]) -> ArchiveError:
+    return ArchiveError.listing("catalogue.invalid", "目录", [p.as_dict() for p in problems], "materials", "条")
 
 
 def form_rows(dossier: Dossier) -> list[dict[str, str]]:
@@ -378,14 +362,8 @@ def link_to_copy(session: Session, store: ObjectStore | None, dossier: Dossier, 
     if findings:
         return [Problem(entries[0].row if entries else 1, "pages", "page_count.mismatch", findings[0].message)]
     for i, pages in enumerate(linked):
-        entries[i] = _with_range(entries[i], pages.first_page, pages.last_page)
+        entries[i] = replace(entries[i], first_page=pages.first_page, last_page=pages.last_page)
     return []
-
-
-def _with_range(e: Entry, first: int, last: int) -> Entry:
-    from dataclasses import replace
-
-    return replace(e, first_page=first, last_page=last)
 
 
 def _apply(session: Session, dossier: Dossier, entries: list[Entry]) -> None:
@@ -477,7 +455,3 @@ def _text(value: Any) -> str:
 def _int_or_none(value: Any) -> int | None:
     text = _text(value)
     return int(text) if re.fullmatch(r"\d{1,9}", text) else None
-
-
-def class_label(code: str) -> str:
-    return f"第{'一二三四五六七八九十'[top_class(code) - 1]}类"

@@ -160,12 +160,4 @@ def _sheet_error(problems: list[cat.Problem]) -> ArchiveError:
         {"row": p.row, "column": COLUMN_OF.get(p.field, p.field), "code": p.code, "message": p.message}
         for p in problems
     ]
-    return ArchiveError(
-        "catalogue.invalid",
-        f"卷内目录有 {len(problems)} 处问题，未保存任何内容："
-        + "；".join(f"第 {p['row']} 行「{p['column']}」{p['message']}" for p in shown[:5])
-        + ("…" if len(shown) > 5 else ""),
-        "file",
-        422,
-        problems=shown,
-    )
+    return ArchiveError.listing("catalogue.invalid", "卷内目录", shown, "file")

@@ -80,15 +80,7 @@ def import_register(session: Session, user: User, enterprise_id: int, data: byte
         raise NotFound("该企业", "enterprise_id")
     rows, problems = check_register(session, bureau, enterprise, register.read_sheet(data, filename))
     if problems:
-        raise ArchiveError(
-            "register.rows",
-            f"名册有 {len(problems)} 处问题，未保存任何内容："
-            + "；".join(f"第 {p.row} 行「{p.column}」{p.message}" for p in problems[:5])
-            + ("…" if len(problems) > 5 else ""),
-            "file",
-            422,
-            problems=[p.as_dict() for p in problems],
-        )
+        raise ArchiveError.listing("register.rows", "名册", [p.as_dict() for p in problems], "file")
     now = datetime.now(UTC)
     batch = TransferBatch(
         number=_next_number(session, now.year),
@@ -736,7 +728,6 @@ def verify_receipt(session: Session, data: bytes) -> ReceiptCheck:
 
 
 # ---- statistics -------------------------------------------------------------------------------
-
 
 
 @dataclass

@@ -253,7 +253,9 @@ def _dossier_page(
     catalogue_source: str | None = None,
 ) -> HTMLResponse:
     dossier = dossiers.get_dossier(session, user, dossier_id)
-    proposed = catalogue.proposal(session, open_store(get_settings()), dossier)
+    editable = catalogue.may_edit(session, user, dossier)
+    # The proposal is read from the sidecar in the store: only for those who may take it into the catalogue.
+    proposed = catalogue.proposal(session, open_store(get_settings()), dossier) if editable else []
     if typed_rows is None and request.query_params.get("proposal") and proposed:
         typed_rows, catalogue_source = proposed, "proposal"  # the proposal taken into the form, to check and save
     use_copy = digitisation.latest_use_copy(session, dossier)
@@ -283,7 +285,7 @@ def _dossier_page(
             "custody": dossiers.custody_history(session, dossier),
             "scheme_name": session.get(ClassScheme, dossier.class_scheme).name,  # type: ignore[union-attr]
             "slot": session.get(ShelfSlot, dossier.shelf_slot_id) if dossier.shelf_slot_id else None,
-            "can_edit_catalogue": can(user, Action.edit_catalogue) and catalogue.may_edit(session, user, dossier),
+            "can_edit_catalogue": editable,
             "catalogue_rows": typed_rows if typed_rows is not None else catalogue.form_rows(dossier),
             "catalogue_error": catalogue_error,
             "catalogue_bad": {(p["row"], p["field"]) for p in catalogue_error.problems or []}

@@ -2,7 +2,6 @@
 (Enter moves through a row and on to the next), a refused save comes back with every value kept and
 the problem named, the corrected one is saved and shown. Screenshots in tests/e2e/artifacts/catalogue-*.png."""
 
-import io
 import random
 from datetime import date
 
@@ -11,6 +10,7 @@ import pytest
 from archive_service.demo import XICHENG
 from archive_service.values import credit_code_check_char
 from digitise.specimen import SpecimenPerson, citizen_id_for, draw_page, save_scan
+from tests.archive_service.test_catalogue_path import sheet
 from tests.archive_service.test_transfers import as_xlsx, row
 from tests.e2e.conftest import shot
 from tests.e2e.test_requests import sign_in
@@ -71,18 +71,6 @@ def test_a_received_file_is_catalogued_from_the_keyboard(page, server, tmp_path)
     assert page.request.post(f"{server}/api/shelving/assign", data={"dossier_ids": [dossier_id]}).status == 200
 
 
-def catalogue_sheet(rows: list[tuple]) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    book.active.append(["档号", "公民身份号码", "类号", "材料名称", "形成时间", "份数", "页数", "备注"])
-    for r in rows:
-        book.active.append(list(r))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
 def test_a_new_enterprises_files_from_register_to_the_requesters_screen(page, server, tmp_path):
     """Register (3 retirees of a new enterprise) → catalogue workbook on the batch page → receive by keyboard
     → a file without catalogue digitised from the page → its proposal accepted → shelved → a 待遇变更
@@ -110,15 +98,13 @@ def test_a_new_enterprises_files_from_register_to_the_requesters_screen(page, se
     rows = [("", people[0]["公民身份号码"], "1", "职工登记表", "1980.3", 1, 2, ""),
             ("", people[0]["公民身份号码"], "9", "职工退休审批表", "2019.5", 1, 2, ""),
             ("", people[1]["公民身份号码"], "1", "干部履历表", "1985", 1, 3, "")]  # fmt: skip
-    (tmp_path / "bad.xlsx").write_bytes(
-        catalogue_sheet([*rows, ("", people[1]["公民身份号码"], "13", "自传", "", 1, 1, "")])
-    )
+    (tmp_path / "bad.xlsx").write_bytes(sheet([*rows, ("", people[1]["公民身份号码"], "13", "自传", "", 1, 1, "")]))
     page.get_by_label("卷内目录文件").set_input_files(str(tmp_path / "bad.xlsx"))
     page.locator("#upload-catalogue").click()
     page.wait_for_load_state()
     assert "未保存任何内容" in page.get_by_role("alert").inner_text()
     assert "类号" in page.locator("#catalogue-problems").inner_text()
-    (tmp_path / "目录.xlsx").write_bytes(catalogue_sheet(rows))
+    (tmp_path / "目录.xlsx").write_bytes(sheet(rows))
     page.get_by_label("卷内目录文件").set_input_files(str(tmp_path / "目录.xlsx"))
     page.locator("#upload-catalogue").click()
     page.wait_for_load_state()
