@@ -254,9 +254,11 @@ def _dossier_page(
 ) -> HTMLResponse:
     dossier = dossiers.get_dossier(session, user, dossier_id)
     editable = catalogue.may_edit(session, user, dossier)
-    # The proposal is read from the sidecar in the store: only for those who may take it into the catalogue.
-    proposed = catalogue.proposal(session, open_store(get_settings()), dossier) if editable else []
-    if typed_rows is None and request.query_params.get("proposal") and proposed:
+    # The proposal is read from the sidecar in the store, so only for those who may take it into the
+    # catalogue, and only where it is wanted: a file with no catalogue yet, or when asked for.
+    wanted = editable and (not dossier.materials or "proposal" in request.query_params)
+    proposed = catalogue.proposal(session, open_store(get_settings()), dossier) if wanted else []
+    if typed_rows is None and request.query_params.get("proposal") == "use" and proposed:
         typed_rows, catalogue_source = proposed, "proposal"  # the proposal taken into the form, to check and save
     use_copy = digitisation.latest_use_copy(session, dossier)
     findings = digitisation.findings_of(use_copy) if use_copy else []

@@ -275,6 +275,11 @@ def test_a_digitised_files_catalogue_is_corrected_and_its_pages_linked_again_wit
     before = client.get(f"/api/dossiers/{digitised.id}/catalogue", headers=archivist).json()
     materials = before["materials"]
     assert materials and all(m["first_page"] for m in materials)
+    # A catalogued file's page does not fetch the proposal (a read from the store) unless asked for.
+    assert 'id="proposal"' not in client.get(f"/dossiers/{digitised.id}", headers=archivist).text
+    assert 'id="show-proposal"' in client.get(f"/dossiers/{digitised.id}", headers=archivist).text
+    shown = client.get(f"/dossiers/{digitised.id}?proposal=show", headers=archivist).text
+    assert 'id="proposal"' in shown and 'id="use-proposal"' in shown
     # Merge the first two entries' pages into the first (the second was a continuation sheet).
     rows = [
         {"id": m["id"], "class_code": m["class_code"], "title": m["title"], "date_formed": m["date_formed"],
