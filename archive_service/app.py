@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -28,6 +28,7 @@ from archive_service.shelving.routes import router as shelving_router
 from archive_service.transfers.routes import router as transfers_router
 from archive_service.transfers.routes import supplements_router
 from archive_service.web.access_pages import router as access_pages_router
+from archive_service.web.forms import keep_submitted_form
 from archive_service.web.job_pages import router as job_pages_router
 from archive_service.web.pages import render_error
 from archive_service.web.pages import router as pages_router
@@ -170,10 +171,14 @@ def create_app() -> FastAPI:
     app.include_router(transfers_router)
     app.include_router(supplements_router)
     app.include_router(jobs_router)
-    app.include_router(pages_router)
-    app.include_router(access_pages_router)
-    app.include_router(shelving_pages_router)
-    app.include_router(transfer_pages_router)
-    app.include_router(job_pages_router)
+    for page_router in (
+        pages_router,
+        access_pages_router,
+        shelving_pages_router,
+        transfer_pages_router,
+        job_pages_router,
+    ):
+        # Every page that answers a refused form shows it again as typed (web/forms.py).
+        app.include_router(page_router, dependencies=[Depends(keep_submitted_form)])
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
     return app

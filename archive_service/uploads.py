@@ -29,12 +29,27 @@ def csv_text(data: bytes) -> str:
     return text
 
 
+# ---- reading an upload ----------------------------------------------------------------------------
+# Upload routes are plain `def`s: FastAPI runs them in the threadpool, so reading a file, parsing a
+# workbook or decoding scans never blocks the event loop (and with it every other request).
+
+MAX_WORKBOOK_BYTES = 20 * 1024 * 1024
+
+
+def uploaded_bytes(file: "UploadFile", what: str = "文件", limit: int = MAX_WORKBOOK_BYTES) -> bytes:
+    """A workbook or CSV upload, whole; refused by name when larger than the limit."""
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise ArchiveError("file.too_large", f"{what}超过 {limit // (1024 * 1024)} MB", "file", 413)
+    return data
+
+
 # ---- scans ---------------------------------------------------------------------------------------
 
 MAX_SCAN_BYTES = 200 * 1024 * 1024
 
 
-async def saved_scans(files: "list[UploadFile]", folder: Path) -> list[Path]:
+def saved_scans(files: "list[UploadFile]", folder: Path) -> list[Path]:
     """Uploaded scans written to a folder, streamed, each under its own file name (directories and
     odd characters removed) so that an error names the file the clerk chose."""
     paths = []
@@ -43,7 +58,7 @@ async def saved_scans(files: "list[UploadFile]", folder: Path) -> list[Path]:
         path = folder / f"{n:03d}" / name
         path.parent.mkdir()
         with path.open("wb") as out:
-            while chunk := await upload.read(1 << 20):
+            while chunk := upload.file.read(1 << 20):
                 out.write(chunk)
                 if out.tell() > MAX_SCAN_BYTES:
                     raise ArchiveError("scans.too_large", f"{upload.filename} 超过 200 MB", "scans", 413)

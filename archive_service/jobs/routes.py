@@ -38,7 +38,7 @@ def start_maintenance(
 
 
 @router.post("/dossiers/{dossier_id}/digitisation", response_model=JobOut, status_code=202)
-async def digitise_dossier(
+def digitise_dossier(
     dossier_id: int,
     scans: list[UploadFile] = File(..., description="扫描图像或扫描件 PDF，按扫描顺序"),
     languages: str = Form("chi_sim+eng", pattern=r"^[a-z_]+(\+[a-z_]+)*$", max_length=40),
@@ -46,10 +46,10 @@ async def digitise_dossier(
     user: User = Depends(current_user),
 ) -> JobOut:
     """Queue the dossier's scans for digitisation; follow the job for pages done and the outcome."""
-    return JobOut.model_validate(await queue_digitisation(session, user, dossier_id, scans, languages))
+    return JobOut.model_validate(queue_digitisation(session, user, dossier_id, scans, languages))
 
 
-async def queue_digitisation(
+def queue_digitisation(
     session: Session, user: User, dossier_id: int, scans: list[UploadFile], languages: str = "chi_sim+eng"
 ) -> Job:
     """Uploaded scans → a digitisation job (the API and the dossier page)."""
@@ -59,5 +59,5 @@ async def queue_digitisation(
 
     dossier = get_dossier(session, user, dossier_id)
     with tempfile.TemporaryDirectory(prefix="digitise-upload-") as tmp:
-        paths = await saved_scans(scans, Path(tmp))
+        paths = saved_scans(scans, Path(tmp))
         return submit(session, open_store(get_settings()), user, dossier, paths, languages=languages)

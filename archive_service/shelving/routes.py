@@ -37,9 +37,9 @@ from archive_service.shelving.schemas import (
     RoomOut,
     UnitIn,
 )
+from archive_service.uploads import uploaded_bytes
 
 router = APIRouter(prefix="/api/shelving", tags=["shelving"])
-MAX_UPLOAD = 20 * 1024 * 1024
 
 
 def _room_out(session: Session, user: User, room_id: int) -> RoomOut:
@@ -175,18 +175,11 @@ def put_projection(data: ProjectionIn, session: Session = DbSession, user: User 
     return service.set_projection(session, user, data.enterprise_id, data.year, data.retirees)
 
 
-async def _upload(file: UploadFile) -> bytes:
-    data = await file.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise ArchiveError("file.too_large", "文件超过 20 MB", "file", 413)
-    return data
-
-
 @router.post("/projections/import", response_model=CountOut)
-async def import_projections(
+def import_projections(
     file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
 ) -> CountOut:
-    return CountOut(imported=service.import_projections(session, user, await _upload(file)))
+    return CountOut(imported=service.import_projections(session, user, uploaded_bytes(file)))
 
 
 def _params(
@@ -254,10 +247,10 @@ def add_reading(
 
 
 @router.post("/rooms/{room_id}/readings/import", response_model=CountOut)
-async def import_readings(
+def import_readings(
     room_id: int, file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
 ) -> CountOut:
-    return CountOut(imported=service.import_readings(session, user, room_id, await _upload(file)))
+    return CountOut(imported=service.import_readings(session, user, room_id, uploaded_bytes(file)))
 
 
 @router.get("/climate-alerts", response_model=list[ReadingOut])

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import User
 from archive_service.config import get_settings
 from archive_service.deps import DbSession, current_user
-from archive_service.errors import ArchiveError
 from archive_service.preservation.service import open_store
 from archive_service.transfers import catalogues, register, service, supplements
 from archive_service.transfers.models import ItemResult, TransferBatch
@@ -29,10 +28,9 @@ from archive_service.transfers.schemas import (
     ReviewIn,
     SupplementOut,
 )
-from archive_service.uploads import saved_scans
+from archive_service.uploads import saved_scans, uploaded_bytes
 
 router = APIRouter(prefix="/api/transfers", tags=["transfers"])
-MAX_REGISTER = 20 * 1024 * 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -87,9 +85,7 @@ def import_catalogue(
     """The batch's 卷内目录 workbook (.xlsx/.csv, UTF-8 or GBK): received files are catalogued at once, the
     others when they are received. 422 with every problem by row and column; nothing is saved then.
     A plain `def`: the work runs in the threadpool, not on the event loop."""
-    data = file.file.read(MAX_REGISTER + 1)
-    if len(data) > MAX_REGISTER:
-        raise ArchiveError("file.too_large", "卷内目录文件超过 20 MB", "file", 413)
+    data = uploaded_bytes(file, "卷内目录文件")
     return catalogues.import_workbook(session, open_store(get_settings()), user, batch_id, data, file.filename or "")
 
 
@@ -118,15 +114,8 @@ def statistics_xlsx(
     )
 
 
-async def read_upload(file: UploadFile) -> bytes:
-    data = await file.read(MAX_REGISTER + 1)
-    if len(data) > MAX_REGISTER:
-        raise ArchiveError("file.too_large", "名册文件超过 20 MB", "file", 413)
-    return data
-
-
 @router.post("", response_model=BatchDetail, status_code=201)
-async def create_batch(
+def create_batch(
     enterprise_id: int = Form(...),
     file: UploadFile = File(...),
     session: Session = DbSession,
@@ -134,7 +123,7 @@ async def create_batch(
 ) -> BatchOut:
     """Create a batch from the enterprise's register (.xlsx or .csv). 422 with every problem when any row
     breaks a rule; nothing is saved then."""
-    batch = service.import_register(session, user, enterprise_id, await read_upload(file), file.filename or "")
+    batch = service.import_register(session, user, enterprise_id, uploaded_bytes(file, "名册文件"), file.filename or "")
     return batch_out(session, batch, with_items=True)
 
 
@@ -207,7 +196,7 @@ supplements_router = APIRouter(prefix="/api/supplements", tags=["supplements"])
 
 
 @supplements_router.post("", response_model=SupplementOut, status_code=201)
-async def submit_supplement(
+def submit_supplement(
     archival_code: str = Form(...),
     source: str = Form(...),
     class_code: str = Form(...),
@@ -223,7 +212,7 @@ async def submit_supplement(
     """A material formed after handover, with its scans (which must hold exactly its pages)."""
     form = supplements.SupplementForm(archival_code, source, class_code, title, pages, date_formed, copies, remarks)
     with tempfile.TemporaryDirectory(prefix="supplement-upload-") as tmp:
-        paths = await saved_scans(scans, Path(tmp))
+        paths = saved_scans(scans, Path(tmp))
         found = supplements.submit(session, open_store(get_settings()), user, form, paths)
     return SupplementOut.model_validate(found)
 

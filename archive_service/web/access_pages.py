@@ -18,7 +18,7 @@ from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import Dossier
 from archive_service.errors import ArchiveError
 from archive_service.preservation.service import open_store
-from archive_service.web.pages import templates
+from archive_service.web.pages import form_date, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,9 +40,8 @@ def _page(request: Request, name: str, user: User, status: int = 200, **context)
     )
 
 
-@router.get("/requests", response_class=HTMLResponse)
-def request_list(
-    request: Request, status: str = "", session: Session = DbSession, user: User = Depends(current_user)
+def _requests_page(
+    request: Request, session: Session, user: User, status: str = "", error: ArchiveError | None = None
 ) -> HTMLResponse:
     query = service.visible_requests(user).order_by(RetrievalRequest.id.desc()).limit(200)
     if status in RequestStatus.__members__:
@@ -52,15 +51,22 @@ def request_list(
         request,
         "requests.html",
         user,
+        status=error.status if error else 200,
         rows=rows,
         status_filter=status,
         today=bureau_today(),
         # A request approved tomorrow must not have expired: the first purpose's usual window by default.
         default_until=bureau_today() + timedelta(days=next(iter(service.purposes().values())).max_days - 1),
-        form=None,
-        error=None,
+        error=error,
         can_submit=can(user, Action.submit_request),
     )
+
+
+@router.get("/requests", response_class=HTMLResponse)
+def request_list(
+    request: Request, status: str = "", session: Session = DbSession, user: User = Depends(current_user)
+) -> HTMLResponse:
+    return _requests_page(request, session, user, status)
 
 
 @router.post("/requests", response_class=HTMLResponse)
@@ -71,46 +77,33 @@ def request_submit(
     purpose_detail: str = Form(""),
     material_classes: list[int] = Form([]),
     mode: str = Form("online_view"),
-    valid_from: date = Form(...),
-    valid_until: date = Form(...),
+    valid_from: str = Form(""),
+    valid_until: str = Form(""),
     reader_name: str = Form(""),
     reader_citizen_id: str = Form(""),
     relationship: str = Form("none"),
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
-    values = {
-        "dossier": dossier,
-        "purpose": purpose,
-        "purpose_detail": purpose_detail,
-        "material_classes": material_classes,
-        "mode": mode,
-        "valid_from": valid_from,
-        "valid_until": valid_until,
-        "reader_name": reader_name,
-        "reader_citizen_id": reader_citizen_id,
-        "relationship": relationship,
-    }
     try:
         if mode not in RequestMode.__members__:
             raise ArchiveError("request.mode", "请选择利用方式", "mode")
-        created = service.submit_request(
-            session, user, service.RequestForm(**{**values, "mode": RequestMode(mode)}), client_address(request)
+        form = service.RequestForm(
+            dossier=dossier,
+            purpose=purpose,
+            purpose_detail=purpose_detail,
+            material_classes=material_classes,
+            mode=RequestMode(mode),
+            valid_from=form_date(valid_from, "valid_from"),
+            valid_until=form_date(valid_until, "valid_until"),
+            reader_name=reader_name,
+            reader_citizen_id=reader_citizen_id,
+            relationship=relationship,
         )
+        created = service.submit_request(session, user, form, client_address(request))
     except ArchiveError as error:
         session.rollback()
-        return _page(
-            request,
-            "requests.html",
-            user,
-            status=error.status,
-            rows=[],
-            status_filter="",
-            today=bureau_today(),
-            form=values,
-            error=error,
-            can_submit=True,
-        )
+        return _requests_page(request, session, user, error=error)  # the form comes back as typed
     return RedirectResponse(f"/requests/{created.id}", status_code=303)
 
 

@@ -1,17 +1,18 @@
 """Pages for background jobs: the list, one job's progress and outcome, and digitising from a dossier's page."""
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.config import get_settings
 from archive_service.deps import DbSession, current_user
 from archive_service.dossiers.service import get_dossier
+from archive_service.errors import ArchiveError
 from archive_service.jobs import service
 from archive_service.jobs.models import JOB_KIND_NAMES, JOB_STATE_NAMES, JobState
 from archive_service.jobs.routes import queue_digitisation
-from archive_service.web.pages import templates
+from archive_service.web.pages import dossier_page_refused, templates
 
 router = APIRouter(include_in_schema=False)
 templates.env.globals.update(JOB_KIND_NAMES=JOB_KIND_NAMES, JOB_STATE_NAMES=JOB_STATE_NAMES)
@@ -46,11 +47,16 @@ def job_page(
 
 
 @router.post("/dossiers/{dossier_id}/digitise")
-async def digitise_from_page(
+def digitise_from_page(
     dossier_id: int,
+    request: Request,
     scans: list[UploadFile] = File(...),
     session: Session = DbSession,
     user: User = Depends(current_user),
-) -> RedirectResponse:
-    job = await queue_digitisation(session, user, dossier_id, [s for s in scans if s.filename])
+) -> Response:
+    """Scans chosen on the dossier page; refused scans are named beside the form on that page."""
+    try:
+        job = queue_digitisation(session, user, dossier_id, [s for s in scans if s.filename])
+    except ArchiveError as error:
+        return dossier_page_refused(request, session, user, dossier_id, error)
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)

@@ -1,5 +1,6 @@
 """Server-rendered pages in Simplified Chinese. They call the same services as the API."""
 
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -34,10 +35,13 @@ from archive_service.shelving.service import climate_alerts, unshelved
 from archive_service.transfers import supplements
 from archive_service.transfers.models import TransferBatch, TransferStatus
 from archive_service.values import mask_citizen_id
+from archive_service.web.forms import submitted
 from digitise.findings import check_name
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-templates.env.globals.update(TOP_CLASS_NAMES=TOP_CLASS_NAMES, mask_citizen_id=mask_citizen_id, check_name=check_name)
+templates.env.globals.update(
+    TOP_CLASS_NAMES=TOP_CLASS_NAMES, mask_citizen_id=mask_citizen_id, check_name=check_name, submitted=submitted
+)
 # Times are stored in UTC and shown in the bureau's time zone: every page through this one filter.
 templates.env.filters["bureau_time"] = lambda at, fmt="%Y-%m-%d %H:%M:%S": show_time(at, fmt)
 # 材料形成时间 as catalogues print it: 1985.10.06, 1984.06 or 1998.
@@ -51,6 +55,14 @@ def form_number(text: str, field: str, kind: type = Decimal) -> Any:
         return kind(text.strip()) if text.strip() else None
     except (ValueError, InvalidOperation):
         raise ArchiveError(f"{field}.number", f"“{text}”不是数字", field, 422) from None
+
+
+def form_date(text: str, field: str) -> date:
+    """A date typed into a form field (YYYY-MM-DD, as date inputs send it); refused with the field's name."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ArchiveError(f"{field}.date", f"“{text}”不是日期，请按 年-月-日 填写", field, 422) from None
 
 
 def render_error(request: Request, error: ArchiveError) -> HTMLResponse:
@@ -242,6 +254,14 @@ def _save_catalogue(
     return RedirectResponse(f"/dossiers/{dossier_id}?saved=catalogue#catalogue", status_code=303)
 
 
+def dossier_page_refused(
+    request: Request, session: Session, user: User, dossier_id: int, error: ArchiveError
+) -> Response:
+    """A form of the dossier page was refused: the page again, the error beside that form."""
+    session.rollback()
+    return _dossier_page(request, session, user, dossier_id, None, error=error)
+
+
 def _dossier_page(
     request: Request,
     session: Session,
@@ -251,7 +271,10 @@ def _dossier_page(
     typed_rows: list[dict[str, str]] | None = None,
     catalogue_error: ArchiveError | None = None,
     catalogue_source: str | None = None,
+    error: ArchiveError | None = None,
 ) -> HTMLResponse:
+    """The dossier page; `error` is a refused form of this page (supplement, shelving, digitising …),
+    shown beside that form, which comes back as typed (web/forms.py)."""
     dossier = dossiers.get_dossier(session, user, dossier_id)
     editable = catalogue.may_edit(session, user, dossier)
     # The proposal is read from the sidecar in the store, so only for those who may take it into the
@@ -298,8 +321,9 @@ def _dossier_page(
             "catalogue_sources": catalogue.SOURCES,
             "proposed": proposed,
             "common_titles": catalogue.common_titles(),
+            "error": error,
         },
-        status_code=422 if catalogue_error else 200,
+        status_code=error.status if error else 422 if catalogue_error else 200,
     )
 
 

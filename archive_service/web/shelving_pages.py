@@ -20,7 +20,8 @@ from archive_service.errors import ArchiveError
 from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.shelving import planning, service
 from archive_service.shelving.models import RoomKind
-from archive_service.web.pages import form_number, render_error, templates
+from archive_service.uploads import uploaded_bytes
+from archive_service.web.pages import dossier_page_refused, form_number, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -173,8 +174,7 @@ def place(
         shelving_place = service.slot_by_code(session, user, slot_code)
         service.place(session, user, dossier, shelving_place)
     except ArchiveError as error:
-        session.rollback()
-        return render_error(request, error)
+        return dossier_page_refused(request, session, user, dossier_id, error)
     return RedirectResponse(f"/dossiers/{dossier_id}", status_code=303)
 
 
@@ -234,7 +234,7 @@ def add_reading(
 
 
 @router.post("/shelving/rooms/{room_id}/readings/import")
-async def import_readings(
+def import_readings(
     room_id: int,
     request: Request,
     file: UploadFile = File(...),
@@ -242,7 +242,7 @@ async def import_readings(
     user: User = Depends(current_user),
 ) -> Response:
     try:
-        n = service.import_readings(session, user, room_id, await file.read(20 * 1024 * 1024))
+        n = service.import_readings(session, user, room_id, uploaded_bytes(file))
     except ArchiveError as error:
         session.rollback()
         return _room_page(request, session, user, room_id, error, error.status)
@@ -361,11 +361,11 @@ def set_projection(
 
 
 @router.post("/planning/projections/import")
-async def import_projections(
+def import_projections(
     request: Request, file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
 ) -> Response:
     try:
-        n = service.import_projections(session, user, await file.read(20 * 1024 * 1024))
+        n = service.import_projections(session, user, uploaded_bytes(file))
     except ArchiveError as error:
         session.rollback()
         return _planning_page(request, session, user, error, error.status)

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from archive_service.access.log import AccessAction, record_access
@@ -25,9 +26,8 @@ from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.preservation.service import open_store
 from archive_service.transfers import acceptance, catalogues, register, service, supplements
 from archive_service.transfers.models import ItemResult, TransferItem
-from archive_service.transfers.routes import read_upload
-from archive_service.uploads import saved_scans
-from archive_service.web.pages import form_number, render_error, templates
+from archive_service.uploads import saved_scans, uploaded_bytes
+from archive_service.web.pages import dossier_page_refused, form_number, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,8 +37,6 @@ def _list_page(
     session: Session,
     user: User,
     error: ArchiveError | None = None,
-    pasted: str = "",
-    enterprise_id: int | None = None,
 ) -> HTMLResponse:
     batches = service.list_batches(session, user)
     enterprises = session.scalars(
@@ -60,8 +58,6 @@ def _list_page(
             "can_send": can(user, Action.send_onward),
             "supplements_waiting": supplements.waiting(session, user) if can(user, Action.register_dossier) else [],
             "headers": "\t".join(register.HEADERS),
-            "pasted": pasted,  # a refused register entered on the page is shown again, not lost
-            "chosen_enterprise": enterprise_id,  # … and under the enterprise it was for, not the first one
             "can_receive": can(user, Action.receive_transfers),
             "error": error,
         },
@@ -75,7 +71,7 @@ def transfers_page(request: Request, session: Session = DbSession, user: User = 
 
 
 @router.post("/transfers")
-async def upload_register(
+def upload_register(
     request: Request,
     enterprise_id: int = Form(...),
     file: UploadFile = File(...),
@@ -83,10 +79,12 @@ async def upload_register(
     user: User = Depends(current_user),
 ) -> Response:
     try:
-        batch = service.import_register(session, user, enterprise_id, await read_upload(file), file.filename or "")
+        batch = service.import_register(
+            session, user, enterprise_id, uploaded_bytes(file, "名册文件"), file.filename or ""
+        )
     except ArchiveError as error:
         session.rollback()
-        return _list_page(request, session, user, error, enterprise_id=enterprise_id)
+        return _list_page(request, session, user, error)
     return RedirectResponse(f"/transfers/{batch.id}", status_code=303)
 
 
@@ -103,7 +101,7 @@ def paste_register(
         batch = service.import_register(session, user, enterprise_id, rows.encode("utf-8"), "名册.txt")
     except ArchiveError as error:
         session.rollback()
-        return _list_page(request, session, user, error, pasted=rows, enterprise_id=enterprise_id)
+        return _list_page(request, session, user, error)
     return RedirectResponse(f"/transfers/{batch.id}", status_code=303)
 
 
@@ -221,7 +219,7 @@ def _batch_page(
 
 
 @router.post("/transfers/{batch_id}/catalogue")
-async def import_catalogue(
+def import_catalogue(
     batch_id: int,
     request: Request,
     file: UploadFile = File(...),
@@ -229,15 +227,11 @@ async def import_catalogue(
     user: User = Depends(current_user),
 ) -> Response:
     """The batch's 卷内目录 workbook from the batch page; a refused one lists every problem by row and column."""
-    data = await read_upload(file)
-    return await run_in_threadpool(_import_catalogue, request, session, user, batch_id, data, file.filename or "")
-
-
-def _import_catalogue(
-    request: Request, session: Session, user: User, batch_id: int, data: bytes, filename: str
-) -> Response:
     try:
-        done = catalogues.import_workbook(session, open_store(get_settings()), user, batch_id, data, filename)
+        data = uploaded_bytes(file, "卷内目录文件")
+        done = catalogues.import_workbook(
+            session, open_store(get_settings()), user, batch_id, data, file.filename or ""
+        )
     except ArchiveError as error:
         session.rollback()
         return _batch_page(request, session, user, batch_id, "transfer.html", error)
@@ -314,8 +308,13 @@ def confirm(
 async def acceptance_step(
     batch_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
 ) -> Response:
-    """One step of 验收: start a round (machine checks + sample), record one sampled dossier, conclude."""
+    """One step of 验收: start a round (machine checks + sample), record one sampled dossier, conclude.
+    The form is read here; the checks (which read stored objects) run in the threadpool."""
     form = await request.form()
+    return await run_in_threadpool(_acceptance_step, request, session, user, batch_id, form)
+
+
+def _acceptance_step(request: Request, session: Session, user: User, batch_id: int, form: FormData) -> Response:
     step = str(form.get("step", ""))
     try:
         if step == "start":
@@ -345,8 +344,13 @@ async def acceptance_step(
 async def submit_supplement(
     dossier_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
 ) -> Response:
-    """材料补充 from the dossier page: the material's particulars and its scans."""
+    """材料补充 from the dossier page: the material's particulars and its scans; a refused one comes back
+    on the dossier page as typed. The scans are decoded in the threadpool, off the event loop."""
     form = await request.form()
+    return await run_in_threadpool(_submit_supplement, request, session, user, dossier_id, form)
+
+
+def _submit_supplement(request: Request, session: Session, user: User, dossier_id: int, form: FormData) -> Response:
     try:
         dossier = get_dossier(session, user, dossier_id)
         values = supplements.SupplementForm(
@@ -361,11 +365,10 @@ async def submit_supplement(
         )
         uploads = [f for f in form.getlist("scans") if isinstance(f, StarletteUpload) and f.filename]
         with tempfile.TemporaryDirectory(prefix="supplement-upload-") as tmp:
-            paths = await saved_scans(uploads, Path(tmp))  # type: ignore[arg-type]
+            paths = saved_scans(uploads, Path(tmp))  # type: ignore[arg-type]
             supplements.submit(session, open_store(get_settings()), user, values, paths)
     except ArchiveError as error:
-        session.rollback()
-        return render_error(request, error)
+        return dossier_page_refused(request, session, user, dossier_id, error)
     return RedirectResponse(f"/dossiers/{dossier_id}#supplements", status_code=303)
 
 
@@ -379,6 +382,7 @@ def review_supplement(
     user: User = Depends(current_user),
 ) -> Response:
     settings = get_settings()
+    dossier_id = supplements.get(session, user, supplement_id).dossier_id
     try:
         if decision not in ("approve", "reject"):
             raise ArchiveError("decision.unknown", "请选择归档或不予归档", "decision", 422)
@@ -387,6 +391,5 @@ def review_supplement(
             work_root=Path(settings.var_dir) / "digitise",
         )  # fmt: skip
     except ArchiveError as error:
-        session.rollback()
-        return render_error(request, error)
+        return dossier_page_refused(request, session, user, dossier_id, error)
     return RedirectResponse(f"/dossiers/{found.dossier_id}#supplements", status_code=303)

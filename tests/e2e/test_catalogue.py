@@ -3,6 +3,7 @@
 the problem named, the corrected one is saved and shown. Screenshots in tests/e2e/artifacts/catalogue-*.png."""
 
 import random
+import subprocess
 from datetime import date
 
 import pytest
@@ -86,12 +87,25 @@ def test_a_new_enterprises_files_from_register_to_the_requesters_screen(page, se
 
     sign_in(page, server, "clerk")
     people = [row(95, 姓名="孔令华"), row(96, 姓名="严春梅"), row(97, 姓名="葛振东")]
+    # A register with a mistyped ID first: refused whole, and the enterprise stays the one chosen, so the
+    # corrected file goes under it without choosing again (it used to jump back to the first enterprise).
+    wrong = str(people[2]["公民身份号码"])[:-1] + ("0" if str(people[2]["公民身份号码"])[-1] != "0" else "1")
+    (tmp_path / "错误名册.xlsx").write_bytes(as_xlsx([*people[:2], {**people[2], "公民身份号码": wrong}]))
     (tmp_path / "名册.xlsx").write_bytes(as_xlsx(people))
     page.goto(f"{server}/transfers")
     page.get_by_label("移交企业").select_option(label="北京光明印刷厂")
+    page.get_by_label("名册文件").set_input_files(str(tmp_path / "错误名册.xlsx"))
+    page.locator("#upload-register").click()
+    page.wait_for_load_state()
+    problems = page.locator("#register-problems").inner_text()
+    assert "4" in problems and "公民身份号码" in problems  # row 4 of the sheet (header is row 1), by column
+    chosen = page.get_by_label("移交企业")
+    assert chosen.evaluate("s => s.selectedOptions[0].text") == "北京光明印刷厂"
+    shot(page, "path-register-refused")
     page.get_by_label("名册文件").set_input_files(str(tmp_path / "名册.xlsx"))
     page.locator("#upload-register").click()
     page.wait_for_load_state()
+    assert "北京光明印刷厂" in page.inner_text("body")
     assert page.locator("#register tbody tr").count() == 3
     batch_url = page.url
     # The enterprise's 卷内目录 for two of the three: a wrong class first (refused whole), then right.
@@ -158,6 +172,16 @@ def test_a_new_enterprises_files_from_register_to_the_requesters_screen(page, se
     assert page.request.post(f"{server}/api/shelving/assign", data={"dossier_ids": ids}).status == 200
     page.goto(f"{server}/dossiers/{ids[2]}")
     assert "待上架" not in page.locator("#shelf-slot").inner_text()
+    # The box label, reprinted from the dossier page: a PDF naming this file.
+    with page.context.expect_page() as opened:
+        page.locator("#reprint-label button").click()
+    assert opened.value.url.endswith("/shelving/labels")  # the label opens in its own tab, for printing
+    opened.value.close()
+    labels = page.request.post(f"{server}/shelving/labels", form={"dossier_ids": str(ids[2])})
+    assert labels.status == 200 and labels.body().startswith(b"%PDF")
+    (tmp_path / "label.pdf").write_bytes(labels.body())
+    text = subprocess.run(["pdftotext", str(tmp_path / "label.pdf"), "-"], capture_output=True, text=True).stdout
+    assert codes[2] in text.replace(" ", "")
 
     # The social-insurance officer asks for classes 1 and 9; the approver approves; he sees pages 1–3.
     sign_in(page, server, "sibao")

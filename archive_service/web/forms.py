@@ -1,0 +1,68 @@
+"""What a person typed, kept when a page is shown again after a refused form.
+
+One rule for every page: a router dependency keeps the submitted text fields on the request,
+and templates fill each field through `submitted(action)` — the typed value when this page answers
+that form, the page's usual default otherwise. A page with several forms only refills the one that
+was sent (the form's action is the key), so a value never jumps into a neighbouring form.
+"""
+
+from typing import Any
+
+from fastapi import Request
+from jinja2 import pass_context
+from starlette.datastructures import UploadFile
+
+
+async def keep_submitted_form(request: Request) -> None:
+    """Router dependency: remembers the text fields of a POSTed form (files are never kept)."""
+    if request.method != "POST":
+        return
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        return
+    form = await request.form()  # parsed once: FastAPI's Form parameters read the same cached form
+    request.state.submitted_form = (
+        request.url.path,
+        {key: [v for v in form.getlist(key) if not isinstance(v, UploadFile)] for key in form.keys()},
+    )
+
+
+class Submitted:
+    """A form's values as sent, or the page's defaults when this page does not answer that form."""
+
+    def __init__(self, values: dict[str, list[str]] | None) -> None:
+        self._values = values
+
+    def __bool__(self) -> bool:
+        return self._values is not None
+
+    def get(self, name: str, default: Any = "") -> Any:
+        if self._values is None or name not in self._values:
+            return "" if default is None else default
+        return self._values[name][0] if self._values[name] else ""
+
+    def all(self, name: str, default: Any = ()) -> list[str]:
+        """Every value of a repeated field (checkboxes, the rows of a table form)."""
+        if self._values is None:
+            return [str(v) for v in default]
+        return self._values.get(name, [])
+
+    def selected(self, name: str, value: Any, default: Any = None) -> str:
+        """' selected' for the option that was chosen (or, on a fresh page, the default one)."""
+        chosen = self.get(name, default) if self._values is not None else default
+        return " selected" if chosen is not None and str(chosen) == str(value) else ""
+
+    def checked(self, name: str, value: Any, default: bool = False) -> str:
+        if self._values is None:
+            return " checked" if default else ""
+        return " checked" if str(value) in self._values.get(name, []) else ""
+
+
+@pass_context
+def submitted(context: Any, action: str) -> Submitted:
+    """The values sent to `action` if this page is its answer; otherwise an empty `Submitted`."""
+    request = context.get("request")
+    kept = getattr(request.state, "submitted_form", None) if request is not None else None
+    if kept is None or kept[0] != action:
+        return Submitted(None)
+    return Submitted(kept[1])
