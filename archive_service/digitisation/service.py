@@ -330,3 +330,29 @@ def latest_use_copy(session: Session, dossier: Dossier) -> DigitalObject | None:
 
 def findings_of(obj: DigitalObject) -> list[Finding]:
     return [Finding(**{**f, "severity": Severity(f["severity"])}) for f in obj.qc_results or []]
+
+
+THUMBNAIL_WIDTH = 150  # pixels: enough to recognise a form's title line and layout beside the catalogue
+
+
+def page_thumbnails(store: ObjectStore, use_copy: DigitalObject, pages: Sequence[int]) -> dict[int, bytes]:
+    """Small JPEGs of some pages (1-based) of a use copy, read from the stored PDF in one pass: the
+    proposal of a catalogue is checked against them. JPEG pages decode at reduced size (draft mode)."""
+    import io
+
+    import pikepdf
+    from PIL import Image
+
+    out: dict[int, bytes] = {}
+    with pikepdf.open(io.BytesIO(b"".join(store.open(use_copy.storage_key)))) as pdf:
+        for page in sorted({p for p in pages if 1 <= p <= len(pdf.pages)}):
+            raw = next(iter(pdf.pages[page - 1].get_images().values()))
+            image = pikepdf.PdfImage(raw).as_pil_image()
+            if getattr(image, "format", None) == "JPEG":
+                image.draft("RGB", (THUMBNAIL_WIDTH * 2, THUMBNAIL_WIDTH * 3))
+            image = image.convert("L" if image.mode in ("1", "L") else "RGB")
+            image.thumbnail((THUMBNAIL_WIDTH, THUMBNAIL_WIDTH * 2), Image.Resampling.LANCZOS)
+            buffer = io.BytesIO()
+            image.save(buffer, "JPEG", quality=80)
+            out[page] = buffer.getvalue()
+    return out

@@ -1,5 +1,6 @@
 """Server-rendered pages in Simplified Chinese. They call the same services as the API."""
 
+import base64
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -284,6 +285,7 @@ def _dossier_page(
     if typed_rows is None and request.query_params.get("proposal") == "use" and proposed:
         typed_rows, catalogue_source = proposed, "proposal"  # the proposal taken into the form, to check and save
     use_copy = digitisation.latest_use_copy(session, dossier)
+    thumbnails = _proposal_thumbnails(request, session, user, dossier, use_copy, proposed)
     findings = digitisation.findings_of(use_copy) if use_copy else []
     confidences = [c for c in (use_copy.page_confidence or []) if c is not None] if use_copy else []
     return templates.TemplateResponse(
@@ -320,11 +322,28 @@ def _dossier_page(
             "catalogue_source": catalogue_source or "typed",
             "catalogue_sources": catalogue.SOURCES,
             "proposed": proposed,
+            "thumbnails": thumbnails,
             "common_titles": catalogue.common_titles(),
             "error": error,
         },
         status_code=error.status if error else 422 if catalogue_error else 200,
     )
+
+
+def _proposal_thumbnails(
+    request: Request, session: Session, user: User, dossier: Dossier, use_copy: Any, proposed: list[dict[str, str]]
+) -> dict[int, str]:
+    """The first and last page of each proposed material as small images (data: URIs in the page), so the
+    archivist checks the proposal against the pages beside it. Seeing them is viewing the copy: logged."""
+    if not proposed or use_copy is None or not can(user, Action.read_digital_copy):
+        return {}
+    wanted = {int(m[k]) for m in proposed for k in ("first_page", "last_page")}
+    images = digitisation.page_thumbnails(open_store(get_settings()), use_copy, sorted(wanted))
+    record_access(
+        session, user, AccessAction.view_copy, client_address(request), dossier_id=dossier.id,
+        detail=f"{use_copy.name} v{use_copy.version} 目录建议缩略图 {len(images)} 页",
+    )  # fmt: skip
+    return {page: "data:image/jpeg;base64," + base64.b64encode(jpeg).decode() for page, jpeg in images.items()}
 
 
 def _safe_next(target: str) -> str:

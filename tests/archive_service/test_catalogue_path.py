@@ -4,8 +4,10 @@ here → shelve → a 待遇变更 request granted classes 1 and 9 → the reque
 watermarked → the certified copy holds them → the auditor finds every step. Also the catalogue's rules:
 all or nothing, problems by row and field, item numbers assigned, revisions recorded, pages re-linked."""
 
+import base64
 import io
 import random
+import re
 from datetime import timedelta
 
 import numpy as np
@@ -353,6 +355,20 @@ def test_a_file_without_a_catalogue_is_catalogued_from_the_proposal_of_its_pages
     # Digitised without a catalogue: said on the dossier page, not "全部通过".
     page = client.get(f"/dossiers/{dossier['id']}", headers=archivist).text
     assert "档案尚无卷内目录" in page and "全部通过" not in page
+    # The proposal sits beside its pages: the first and last page of each material, each like its scan.
+    thumbs = re.findall(r'<img src="data:image/jpeg;base64,([^"]+)" alt="第 (\d+) 页"', page.split('id="proposal"')[1])
+    assert sorted(int(n) for _, n in thumbs) == [1, 2, 3, 4]
+    for data, n in thumbs:
+        image = Image.open(io.BytesIO(base64.b64decode(data)))
+        assert image.width == 150
+        assert likeness(image, pages[int(n) - 1].image).alike, n
+        inner = np.asarray(image.convert("L"))[20:-20, 15:-15]  # inside the scanner lid's frame
+        ink = (inner < 200).mean()  # print goes grey at this size
+        assert (ink < 0.001) == pages[int(n) - 1].blank, (n, ink)  # the blank back blank, the forms printed
+    code = dossier["archival_code"]
+    log = client.get("/api/audit/log.xlsx", params={"archival_code": code}, headers=login("auditor"))
+    details = [str(r) for r in load_workbook(io.BytesIO(log.content)).active.iter_rows(min_row=2, values_only=True)]
+    assert any("目录建议缩略图 4 页" in d for d in details), details  # seeing them is on the access log
     found = client.get(f"/api/dossiers/{dossier['id']}/catalogue", headers=archivist).json()
     assert found["materials"] == []  # nothing enters the catalogue unconfirmed
     assert [(m["class_code"], m["title"], m["first_page"], m["last_page"]) for m in found["proposed"]] == [
