@@ -16,11 +16,12 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can, require
+from archive_service.db import utcnow
 from archive_service.dossiers.models import CatalogueRevision, DigitisationState, Dossier, Material, MaterialClass
 from archive_service.dossiers.service import catalogue
 from archive_service.errors import ArchiveError, Forbidden
@@ -215,17 +216,22 @@ def save_catalogue(
 
 
 def record(session: Session, user: User, checked: Sequence[tuple[Dossier, list[Entry]]], source: str) -> None:
-    """Save checked catalogues (one or a whole batch's) and a revision of each, in two flushes in all."""
+    """Save checked catalogues (one or a whole batch's) and a revision of each. First catalogues — the bulk of
+    a batch import, 10,000 rows — are written in one executemany each for materials and revisions; changes to
+    existing ones go through the ORM, which keeps the entries' identities."""
+    firsts = [(d, e) for d, e in checked if not d.materials]
+    changed = [(d, e) for d, e in checked if d.materials]  # before the first ones are written
+    if firsts:
+        _record_first(session, user, firsts, source)
+    if not changed:
+        return
     befores = []
-    for dossier, entries in checked:
+    for dossier, entries in changed:
         befores.append(([_snapshot(m) for m in catalogue(dossier)], dossier.pages))
         _apply(session, dossier, entries)
     session.flush()  # the new entries get their ids, which the revisions record
-    for (dossier, _), (before, pages_before) in zip(checked, befores, strict=True):
-        note = ""
-        if pages_before and dossier.pages != pages_before:
-            # A count that changes after receipt is a discrepancy on record, never a silent overwrite.
-            note = f"页数不符：原记 {pages_before} 页，目录合计 {dossier.pages} 页"
+    for (dossier, _), (before, pages_before) in zip(changed, befores, strict=True):
+        note = _page_count_note(pages_before, dossier.pages)
         after = [_snapshot(m) for m in catalogue(dossier)]
         session.add(
             CatalogueRevision(
@@ -233,6 +239,67 @@ def record(session: Session, user: User, checked: Sequence[tuple[Dossier, list[E
             )
         )
     session.flush()
+
+
+def _page_count_note(pages_before: int | None, pages_after: int) -> str:
+    # A count that changes after receipt is a discrepancy on record, never a silent overwrite.
+    if pages_before and pages_after != pages_before:
+        return f"页数不符：原记 {pages_before} 页，目录合计 {pages_after} 页"
+    return ""
+
+
+def _record_first(session: Session, user: User, firsts: Sequence[tuple[Dossier, list[Entry]]], source: str) -> None:
+    """First catalogues as rows, not ORM objects: 份号 in date order within each class, entries in class order
+    then date (the rules of `_apply` for a first catalogue), inserted with one executemany."""
+    rows: list[dict[str, Any]] = []
+    notes: dict[int, str] = {}
+    for dossier, entries in firsts:
+        used: dict[int, int] = {}
+        made = []
+        for e in sorted(entries, key=lambda e: (e.date_formed or "99999999", e.row)):
+            used[e.material_class.id] = used.get(e.material_class.id, 0) + 1
+            made.append({
+                "dossier_id": dossier.id, "material_class_id": e.material_class.id,
+                "item_no": used[e.material_class.id], "title": e.title, "date_formed": e.date_formed,
+                "copies": e.copies, "pages": e.pages, "remarks": e.remarks, "first_page": e.first_page,
+                "last_page": e.last_page, "added_after_handover": False, "_class": e.material_class,
+            })  # fmt: skip
+        made.sort(key=lambda r: (r["_class"].sort_key, r["date_formed"] or "99999999", r["item_no"]))
+        for position, r in enumerate(made):
+            r["sort_key"] = position
+        pages = sum(r["pages"] for r in made)
+        notes[dossier.id] = _page_count_note(dossier.pages, pages)
+        dossier.pages = pages
+        rows.extend(made)
+    if rows:
+        session.execute(insert(Material.__table__), [{k: v for k, v in r.items() if k != "_class"} for r in rows])
+    ids = {
+        (dossier_id, sort_key): material_id
+        for material_id, dossier_id, sort_key in session.execute(
+            select(Material.id, Material.dossier_id, Material.sort_key).where(
+                Material.dossier_id.in_([d.id for d, _ in firsts])
+            )
+        )
+    }
+    after: dict[int, list[dict[str, Any]]] = {d.id: [] for d, _ in firsts}
+    for r in rows:
+        after[r["dossier_id"]].append({
+            "id": ids[(r["dossier_id"], r["sort_key"])], "sequence": f"{r['_class'].code}-{r['item_no']}",
+            "class_code": r["_class"].code, "title": r["title"], "date_formed": r["date_formed"],
+            "copies": r["copies"], "pages": r["pages"], "remarks": r["remarks"],
+            "first_page": r["first_page"], "last_page": r["last_page"],
+        })  # fmt: skip
+    now = utcnow()
+    session.execute(
+        insert(CatalogueRevision.__table__),
+        [
+            {"dossier_id": d.id, "at": now, "actor_id": user.id, "source": source, "before": [],
+             "after": after[d.id], "note": notes[d.id]}
+            for d, _ in firsts
+        ],
+    )  # fmt: skip
+    for dossier, _ in firsts:
+        session.expire(dossier, ["materials"])  # read again from the rows just written
 
 
 def catalogue_error(problems: Sequence[Problem]) -> ArchiveError:

@@ -30,6 +30,7 @@ from archive_service.dossiers.schemas import (
 )
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.organisations.models import Organisation, OrganisationKind
+from archive_service.transfers.models import OPEN, ItemResult, TransferBatch, TransferItem
 from archive_service.values import make_archival_code, mask_citizen_id
 
 PAGE_SIZE = 50
@@ -114,7 +115,8 @@ def register_existing(session: Session, user: User, data: DossierIn) -> Dossier:
         raise ArchiveError("class_scheme.unknown", f"分类方案 {data.class_scheme} 不存在", "class_scheme")
     if session.scalar(select(Retiree.id).where(Retiree.citizen_id == data.retiree.citizen_id)):
         raise ArchiveError("citizen_id.duplicate", "该公民身份号码已有档案登记", "retiree.citizen_id", 409)
-    code = data.archival_code or next_archival_code(session, bureau)
+    check_not_in_another_bureaus_hands(session, data.retiree.citizen_id, "retiree.citizen_id")
+    code = check_own_fonds(data.archival_code, bureau) if data.archival_code else next_archival_code(session, bureau)
     if session.scalar(select(Dossier.id).where(Dossier.archival_code == code)):
         raise ArchiveError("archival_code.duplicate", f"档号 {code} 已被使用（档号须唯一）", "archival_code", 409)
     retiree = Retiree(**data.retiree.model_dump())
@@ -140,11 +142,48 @@ def register_existing(session: Session, user: User, data: DossierIn) -> Dossier:
 
 
 def next_archival_code(session: Session, bureau: Organisation) -> str:
+    """The next {全宗号}-RS-{人员编号}: one more than the highest number in that series. Codes entered by hand
+    that do not end in a number (J102-RS-A1, older series) are skipped, never parsed."""
     if not bureau.fonds_code:
         raise ArchiveError("bureau.fonds_code", "本馆未设置全宗号，无法编制档号", "archival_code")
     prefix = f"{bureau.fonds_code}-RS-"
-    last = session.scalar(select(func.max(Dossier.archival_code)).where(Dossier.archival_code.startswith(prefix)))
-    return make_archival_code(bureau.fonds_code, int(last.rsplit("-", 1)[1]) + 1 if last else 1)
+    codes = session.scalars(
+        select(Dossier.archival_code)
+        .where(Dossier.archival_code.startswith(prefix, autoescape=True))
+        .order_by(func.length(Dossier.archival_code).desc(), Dossier.archival_code.desc())
+    )
+    last = next((int(c[len(prefix) :]) for c in codes if c[len(prefix) :].isdigit()), 0)
+    return make_archival_code(bureau.fonds_code, last + 1)
+
+
+def check_own_fonds(code: str, bureau: Organisation, field: str = "archival_code") -> str:
+    """A 档号 given by hand carries the bureau's own 全宗号 (DA/T 13: the fonds code is the first part) — one
+    bureau cannot take another's codes, nor block its numbering."""
+    if not bureau.fonds_code or not code.startswith(f"{bureau.fonds_code}-"):
+        raise ArchiveError(
+            "archival_code.fonds",
+            f"档号 {code} 不以本馆全宗号 {bureau.fonds_code or '（未设置）'} 开头；档号须用本馆全宗号",
+            field,
+            422,
+        )
+    return code
+
+
+def check_not_in_another_bureaus_hands(session: Session, citizen_id: str, field: str) -> None:
+    """A retiree's file is held by one bureau at a time: not while it is on its way in an open batch."""
+    batch = session.scalar(
+        select(TransferBatch.number)
+        .join(TransferItem)
+        .where(
+            TransferItem.citizen_id == citizen_id,
+            TransferBatch.status.in_(OPEN),
+            TransferItem.result == ItemResult.pending,
+        )
+    )
+    if batch:
+        raise ArchiveError(
+            "citizen_id.in_transfer", f"该人员的档案在未办结的移交批次 {batch} 中，不能另行登记", field, 409
+        )
 
 
 def material_class_of(session: Session, dossier: Dossier, class_code: str, field: str) -> MaterialClass:

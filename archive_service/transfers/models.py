@@ -34,6 +34,10 @@ class TransferStatus(enum.StrEnum):
         }[self.value]
 
 
+# A batch still under way: its files are on their way between hands.
+OPEN = (TransferStatus.registered, TransferStatus.receiving, TransferStatus.received)
+
+
 class ItemResult(enum.StrEnum):
     pending = "pending"
     accepted = "accepted"

@@ -17,12 +17,13 @@ from archive_service.auth.permissions import Action, require
 from archive_service.config import get_settings
 from archive_service.db import as_utc, bureau_zone
 from archive_service.dossiers.models import CustodyEventKind, DigitalObject, Dossier, DossierStatus, Retiree
-from archive_service.dossiers.service import next_archival_code, record_custody
+from archive_service.dossiers.service import check_own_fonds, next_archival_code, record_custody
 from archive_service.errors import ArchiveError, Forbidden, NotFound
 from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel
 from archive_service.shelving.service import take_off_shelf
 from archive_service.transfers import acceptance, catalogues, register
 from archive_service.transfers.models import (
+    OPEN,
     ItemResult,
     RetainedCopy,
     TransferBatch,
@@ -36,7 +37,6 @@ from storage import ObjectStore
 # 条例 第二十五条: the sender hands over within two months, the receiver audits and shelves within two
 # months of receipt. Shown as both clocks on the batch (STANDARDS Part A, Custody).
 DEADLINE = timedelta(days=61)
-OPEN = (TransferStatus.registered, TransferStatus.receiving, TransferStatus.received)
 
 
 def visible_batches(user: User) -> Select[Any]:
@@ -169,6 +169,11 @@ def check_register(
             problem(line, "公民身份号码", "citizen_id.in_transfer", "该人员已在另一个未办结的移交批次中")
         if v.get("archival_code") in used_codes:
             problem(line, "档号", "archival_code.duplicate", f"档号 {v['archival_code']} 已被使用")
+        elif v.get("archival_code"):
+            try:
+                check_own_fonds(v["archival_code"], bureau)
+            except ArchiveError as e:
+                problem(line, "档号", e.code, e.message)
         # 002 第二十一条(三): the bureau of the residence or hukou place, else of the enterprise's registered place.
         hukou, residence = v.get("hukou_region_code"), v.get("residence_region_code")
         if hukou and residence and not (hukou.startswith(prefix) or residence.startswith(prefix) or enterprise_here):
@@ -368,6 +373,13 @@ def _take_into_custody(session: Session, user: User, batch: TransferBatch, item:
     """The accepted volume becomes a dossier in the bureau's custody, its arrival a custody event."""
     bureau = session.get(Organisation, batch.to_org_id)
     assert bureau is not None
+    # Registered elsewhere since the register was checked (by hand, or by another bureau): said, never a 500.
+    if session.scalar(select(Retiree.id).where(Retiree.citizen_id == item.citizen_id)):
+        raise ArchiveError(
+            "citizen_id.held", f"{item.retiree_name} 的档案已另行登记在馆（或由他馆保管），不能重复接收", "key", 409
+        )
+    if item.archival_code and session.scalar(select(Dossier.id).where(Dossier.archival_code == item.archival_code)):
+        raise ArchiveError("archival_code.duplicate", f"档号 {item.archival_code} 已被使用", "key", 409)
     retiree = Retiree(
         name=item.retiree_name,
         sex=item.sex,
