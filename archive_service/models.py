@@ -17,6 +17,7 @@ from archive_service.dossiers.models import (
 from archive_service.finding import outbox as _outbox  # noqa: F401  queues index updates on every flush
 from archive_service.finding.models import SearchOutbox
 from archive_service.jobs.models import Job
+from archive_service.numbering import NumberSeries
 from archive_service.organisations.models import Organisation
 from archive_service.preservation.models import FixityCheck, FixityRun, ObjectDeletion
 from archive_service.shelving.models import (
@@ -46,6 +47,7 @@ __all__ = [
     "CatalogueRevision",
     "Material",
     "MaterialClass",
+    "NumberSeries",
     "Organisation",
     "PageText",
     "Retiree",

@@ -40,6 +40,7 @@ from archive_service.dossiers.models import (
 )
 from archive_service.dossiers.service import record_custody
 from archive_service.errors import ArchiveError, Forbidden, NotFound
+from archive_service.numbering import next_in_series
 from archive_service.values import check_citizen_id, mask_citizen_id
 from storage import ObjectStore
 
@@ -156,14 +157,15 @@ def submit_request(session: Session, requester: User, form: RequestForm, client:
     if dossier.retiree.classified_unit and form.mode is RequestMode.online_view:
         raise ArchiveError("request.classified_online", "涉密单位人员档案不提供网上查阅，请改为到馆查阅", "mode", 403)
     year = today.year
-    count = (
-        session.scalar(
-            select(func.count()).select_from(RetrievalRequest).where(RetrievalRequest.number.like(f"CY-{year}-%"))
+
+    def issued_so_far() -> int:
+        last = session.scalar(
+            select(func.max(RetrievalRequest.number)).where(RetrievalRequest.number.startswith(f"CY-{year}-"))
         )
-        or 0
-    )
+        return int(last.rsplit("-", 1)[1]) if last else 0
+
     request = RetrievalRequest(
-        number=f"CY-{year}-{count + 1:05d}",
+        number=f"CY-{year}-{next_in_series(session, f'CY-{year}', issued_so_far):05d}",
         requester_id=requester.id,
         requester_org_id=requester.organisation_id,
         dossier_id=dossier.id,

@@ -29,6 +29,7 @@ from archive_service.dossiers.schemas import (
     MaterialOut,
 )
 from archive_service.errors import ArchiveError, NotFound
+from archive_service.numbering import next_in_series
 from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.transfers.models import OPEN, ItemResult, TransferBatch, TransferItem
 from archive_service.values import make_archival_code, mask_citizen_id
@@ -147,13 +148,19 @@ def next_archival_code(session: Session, bureau: Organisation) -> str:
     if not bureau.fonds_code:
         raise ArchiveError("bureau.fonds_code", "本馆未设置全宗号，无法编制档号", "archival_code")
     prefix = f"{bureau.fonds_code}-RS-"
-    codes = session.scalars(
-        select(Dossier.archival_code)
-        .where(Dossier.archival_code.startswith(prefix, autoescape=True))
-        .order_by(func.length(Dossier.archival_code).desc(), Dossier.archival_code.desc())
-    )
-    last = next((int(c[len(prefix) :]) for c in codes if c[len(prefix) :].isdigit()), 0)
-    return make_archival_code(bureau.fonds_code, last + 1)
+
+    def highest_so_far() -> int:
+        codes = session.scalars(
+            select(Dossier.archival_code)
+            .where(Dossier.archival_code.startswith(prefix, autoescape=True))
+            .order_by(func.length(Dossier.archival_code).desc(), Dossier.archival_code.desc())
+        )
+        return next((int(c[len(prefix) :]) for c in codes if c[len(prefix) :].isdigit()), 0)
+
+    while True:  # a code typed by hand may already hold the next number: the series moves past it
+        code = make_archival_code(bureau.fonds_code, next_in_series(session, prefix.rstrip("-"), highest_so_far))
+        if session.scalar(select(Dossier.id).where(Dossier.archival_code == code)) is None:
+            return code
 
 
 def check_own_fonds(code: str, bureau: Organisation, field: str = "archival_code") -> str:

@@ -19,6 +19,7 @@ from archive_service.db import as_utc, bureau_zone
 from archive_service.dossiers.models import CustodyEventKind, DigitalObject, Dossier, DossierStatus, Retiree
 from archive_service.dossiers.service import check_own_fonds, next_archival_code, record_custody
 from archive_service.errors import ArchiveError, Forbidden, NotFound
+from archive_service.numbering import next_in_series
 from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel
 from archive_service.shelving.service import take_off_shelf
 from archive_service.transfers import acceptance, catalogues, register
@@ -200,8 +201,12 @@ def _existing(session: Session, column: Any, values: list[str], base: Any = None
 
 def _next_number(session: Session, year: int, kind: TransferKind = TransferKind.intake) -> str:
     prefix = f"{'YJ' if kind is TransferKind.intake else 'ZD'}{year}-"  # 移交 / 转递
-    last = session.scalar(select(func.max(TransferBatch.number)).where(TransferBatch.number.startswith(prefix)))
-    return f"{prefix}{int(last.rsplit('-', 1)[1]) + 1 if last else 1:04d}"
+
+    def highest_so_far() -> int:
+        last = session.scalar(select(func.max(TransferBatch.number)).where(TransferBatch.number.startswith(prefix)))
+        return int(last.rsplit("-", 1)[1]) if last else 0
+
+    return f"{prefix}{next_in_series(session, prefix.rstrip('-'), highest_so_far):04d}"
 
 
 def list_batches(session: Session, user: User) -> Sequence[TransferBatch]:
