@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from xml.sax.saxutils import escape
 
 import pikepdf
 from reportlab.lib import colors
@@ -36,16 +37,17 @@ def receipt_pdf(manifest: dict[str, Any], canonical: bytes, sha256: str) -> byte
     flow: list[Any] = [
         Paragraph("退休人员人事档案移交交接书", title),
         Spacer(1, 4 * mm),
-        Paragraph(f"批次编号：{manifest['number']}", body),
-        Paragraph(f"移交单位：{manifest['from']['name']}（统一社会信用代码 {manifest['from']['credit_code']}）", body),
-        Paragraph(f"接收单位：{manifest['to']['name']}（统一社会信用代码 {manifest['to']['credit_code']}）", body),
+        Paragraph(f"批次编号：{_text(manifest['number'])}", body),
+        Paragraph(_party("移交单位", manifest["from"]), body),
+        Paragraph(_party("接收单位", manifest["to"]), body),
         Paragraph(
-            f"移交方确认：{manifest['sender_confirmed']['by']}，{_shown(manifest['sender_confirmed']['at'])}；"
-            f"接收方确认：{manifest['receiver_confirmed']['by']}，{_shown(manifest['receiver_confirmed']['at'])}（{bureau_zone_label()}）",
+            f"移交方确认：{_text(manifest['sender_confirmed']['by'])}，{_shown(manifest['sender_confirmed']['at'])}；"
+            f"接收方确认：{_text(manifest['receiver_confirmed']['by'])}，"
+            f"{_shown(manifest['receiver_confirmed']['at'])}（{bureau_zone_label()}）",
             body,
         ),
         Paragraph(_counts(items, taken), body),
-        Paragraph(f"数字化成果验收：{_acceptance(manifest.get('acceptance'))}", body),
+        Paragraph(f"数字化成果验收：{_text(_acceptance(manifest.get('acceptance')))}", body),
         Spacer(1, 3 * mm),
     ]
     rows = [["序号", "姓名", "公民身份号码", "档号", "名册 卷/页/份", "实收 卷/页/份", "结果", "说明"]]
@@ -59,7 +61,7 @@ def receipt_pdf(manifest: dict[str, Any], canonical: bytes, sha256: str) -> byte
                 "/".join(str(x) for x in i["declared"]),
                 "—" if i["received"][0] is None else "/".join(str(x) for x in i["received"]),
                 RESULT_LABELS[i["result"]],
-                Paragraph(i["reason"] or "", ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9)),
+                Paragraph(_text(i["reason"]), ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9)),
             ]
         )
     table = Table(
@@ -96,6 +98,16 @@ def receipt_pdf(manifest: dict[str, Any], canonical: bytes, sha256: str) -> byte
         result = io.BytesIO()
         pdf.save(result)
     return result.getvalue()
+
+
+def _text(value: Any) -> str:
+    """What people typed (names, reasons, notes), as text: ReportLab paragraphs read markup, so an unescaped
+    `<img src=…>` in a reason would embed a file from the server's disk and a stray `<` break the receipt."""
+    return escape(str(value or ""), {'"': "&quot;", "'": "&#39;"})
+
+
+def _party(role: str, party: dict[str, Any]) -> str:
+    return f"{role}：{_text(party['name'])}（统一社会信用代码 {_text(party['credit_code'])}）"
 
 
 def _counts(items: list[dict[str, Any]], taken: list[dict[str, Any]]) -> str:
@@ -164,7 +176,7 @@ def _shown(iso: str | None) -> str:
 def _signatures(manifest: dict[str, Any], body: ParagraphStyle) -> list[Any]:
     """A box per party with room for its seal, the signature of the person who handled it, and the date."""
     cell = [
-        [Paragraph(f"{side}：{manifest[key]['name']}", body), Spacer(1, 26 * mm),
+        [Paragraph(f"{side}：{_text(manifest[key]['name'])}", body), Spacer(1, 26 * mm),
          Paragraph("（单位盖章）", body), Spacer(1, 4 * mm),
          Paragraph("经办人签字：", body), Spacer(1, 8 * mm), Paragraph("日期：　　　　年　　月　　日", body)]
         for side, key in (("移交方", "from"), ("接收方", "to"))

@@ -350,3 +350,30 @@ def test_a_receipt_whose_manifest_was_swapped_does_not_verify(engine, demo):
         check = transfers.verify_receipt(session, out.getvalue())
         assert not check.ok and any("不一致" in p for p in check.problems)
         assert not transfers.verify_receipt(session, b"%PDF-1.4 broken").ok
+
+
+def test_markup_typed_into_a_batch_is_printed_as_text_on_the_receipt(engine, demo, tmp_path):
+    """Issue 22.4: a receiving reason `<img src="a stored file">` used to embed that file from the server's
+    disk in the 交接书, and a sender name with `"><img …>` made the receipt fail with 500 for ever."""
+    secret = tmp_path / "secret.png"
+    from PIL import Image
+
+    Image.new("RGB", (40, 40), (255, 0, 0)).save(secret)
+    hostile_reason = f'<img src="{secret}" width="300" height="300"/>非本企业职工 & <b>退回</b>'
+    hostile_name = '刘"><img src="x"/>移交 <a'
+    with db.transaction() as session:
+        clerk = user(session, "clerk")
+        batch = new_batch(session, [row(21), row(22)])
+        transfers.receive(session, clerk, batch.id, transfers.Check("#21"))
+        transfers.receive(session, clerk, batch.id, transfers.Check("#22", ItemResult.rejected, hostile_reason))
+        transfers.confirm(session, clerk, batch.id, "sender", hostile_name)
+        transfers.confirm(session, user(session, "archivist"), batch.id, "receiver")
+        pdf = transfers.receipt(session, clerk, batch.id)
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    flat = "".join(text.split())
+    assert "".join(hostile_name.split()) in flat  # printed as typed
+    assert f'<imgsrc="{secret}"'.replace(" ", "") in flat and "&<b>退回</b>" in flat
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(pdf)) as opened:  # and no picture was pulled in from the server's disk
+        assert all(not page.images for page in opened.pages)
