@@ -101,6 +101,22 @@ def mask_citizen_id(value: str) -> str:
     return value[:6] + "********" + value[-4:]
 
 
+_MARK = r"(?:</?mark>)?"
+_ID_IN_SNIPPET = re.compile(_MARK + "".join(rf"\d{_MARK}" for _ in range(17)) + rf"[\dXx]{_MARK}")
+
+
+def mask_ids_in(snippet: str) -> str:
+    """Every 18-character citizen ID in a search snippet (HTML, possibly with <mark> inside the number where
+    the query matched part of it) masked like `mask_citizen_id`; a highlighted one stays highlighted."""
+
+    def masked(match: re.Match[str]) -> str:
+        found = match.group(0)
+        shown = mask_citizen_id(re.sub(r"</?mark>", "", found))
+        return f"<mark>{shown}</mark>" if "<mark>" in found else shown
+
+    return _ID_IN_SNIPPET.sub(masked, snippet)
+
+
 # ---- Unified social credit code (GB 32100-2015) ---------------------------------------------
 
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I, O, Z, S, V

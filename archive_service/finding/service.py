@@ -9,7 +9,7 @@ Opening a hit is logged (`search_hit_opened`) before the user is sent to the dos
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from sqlalchemy import select
@@ -19,13 +19,13 @@ from archive_service.access.log import AccessAction, record_access
 from archive_service.access.models import RetrievalRequest
 from archive_service.access.service import online_grants
 from archive_service.auth.models import Role, User
-from archive_service.auth.permissions import Action, require
+from archive_service.auth.permissions import Action, can, require
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import DOSSIER_STATUS_LABELS, DigitisationState, Dossier, DossierStatus
 from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.organisations.models import Organisation
-from archive_service.values import mask_citizen_id
+from archive_service.values import mask_citizen_id, mask_ids_in
 from search import Hit, Scope, SearchError, SearchIndex, SearchQuery
 
 PAGE_SIZE = 20
@@ -137,7 +137,7 @@ def search_dossiers(session: Session, user: User, index: SearchIndex, form: Sear
             mask_citizen_id(d.retiree.citizen_id),
             d.retiree.enterprise.name,
             d.status.label,
-            h,
+            _page_text_for(user, h),
             requests.get(d.id),
         )
         for h in results.hits
@@ -155,6 +155,16 @@ def search_dossiers(session: Session, user: User, index: SearchIndex, form: Sear
         found,
         _labelled(session, results.facets, form),
     )
+
+
+def _page_text_for(user: User, hit: Hit) -> Hit:
+    """Page text is for those who may read the pages: custody staff who open copies, and requesters (whose
+    scope holds only the pages granted to them). Others — clerks, approvers, auditors, administrators — see
+    which pages matched, not what they say. Citizen IDs in the text are masked for everyone: the viewer is
+    where a page is read whole."""
+    readable = can(user, Action.read_digital_copy) or user.role is Role.requester
+    pages = tuple(replace(p, snippet=mask_ids_in(p.snippet) if readable else "") for p in hit.pages)
+    return replace(hit, pages=pages)
 
 
 def _described(form: SearchForm, total: int) -> str:

@@ -317,3 +317,27 @@ def test_a_requesters_search_is_on_the_access_log_an_archivists_is_not(client, l
         assert verify_chain(s).ok
     register = client.get("/audit", params={"action": "search"}, headers=login("auditor"))
     assert register.status_code == 200 and "检索“王建国”" in register.text and "检索" in register.text
+
+
+def test_page_text_only_for_those_who_read_pages_and_ids_in_it_masked(engine, client, login):
+    """Issue 22.5: OCR snippets carried full 18-digit IDs to clerks, approvers, auditors and administrators."""
+    sync(engine)
+    with db.get_sessionmaker()() as session:
+        d = first_dossier(session)
+        dossier_id, cid = d.id, d.retiree.citizen_id
+    add_pages(dossier_id, [f"职工登记表 公民身份号码 {cid} 在红旗锻工车间工作"])
+    sync(engine)
+    for username in ("archivist", "clerk", "approver", "auditor", "admin"):
+        r = client.get("/api/search", params={"q": "红旗锻工车间"}, headers=login(username))
+        assert r.status_code == 200, r.text
+        assert cid not in r.text and cid[6:14] not in r.text, username  # never the full number, nor its birth date
+        (hit,) = r.json()["results"]
+        assert [p["page"] for p in hit["pages"]] == [1], username  # every role sees which page matched
+        snippet = hit["pages"][0]["snippet"]
+        if username == "archivist":
+            assert "<mark>红旗锻工车间</mark>" in snippet and f"{cid[:6]}********{cid[-4:]}" in snippet
+        else:
+            assert snippet == "", username  # no page text without the right to read the copy
+    # Searching by the ID itself: the highlighted number in the text is masked too.
+    r = client.get("/api/search", params={"q": cid}, headers=login("archivist"))
+    assert cid not in r.text and r.json()["total"] >= 1
