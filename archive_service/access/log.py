@@ -43,6 +43,8 @@ class AccessAction:
     export = "export"
     loan_out = "loan_out"
     loan_return = "loan_return"
+    account_created = "account_created"  # an administrator made an account (who, role, organisation)
+    account_changed = "account_changed"  # … changed its role or disabled / enabled it
 
 
 FIELDS = (

@@ -742,4 +742,6 @@ ACTION_LABELS = {
     AccessAction.export: "导出/复制",
     AccessAction.loan_out: "借出原件",
     AccessAction.loan_return: "归还原件",
+    AccessAction.account_created: "创建账户",
+    AccessAction.account_changed: "变更账户",
 }

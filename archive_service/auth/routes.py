@@ -4,7 +4,7 @@ from sqlalchemy.orm import Session
 from archive_service.auth import service
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
-from archive_service.auth.schemas import LoginIn, TokenOut, UserIn, UserOut
+from archive_service.auth.schemas import LoginIn, TokenOut, UserChange, UserIn, UserOut
 from archive_service.deps import DbSession, client_address, current_user, request_token
 
 router = APIRouter(prefix="/api", tags=["auth"])
@@ -40,8 +40,19 @@ def me(user: User = Depends(current_user)) -> UserOut:
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
-def create_user(data: UserIn, session: Session = DbSession, user: User = Depends(current_user)) -> UserOut:
+def create_user(
+    data: UserIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> UserOut:
+    """An account for the administrator's own organisation, or a requester's for an agency or community.
+    The creation is on the access log, which the bureau's auditor reads."""
     require(user, Action.manage_users)
-    service.may_create_account(session, user, data.organisation_id, data.role)
-    created = service.create_user(session, **data.model_dump())
-    return user_out(created)
+    return user_out(service.add_account(session, user, client_address(request), **data.model_dump()))
+
+
+@router.patch("/users/{user_id}", response_model=UserOut)
+def change_user(
+    user_id: int, data: UserChange, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> UserOut:
+    """Change an account's role or disable it (signed out at once); recorded before → after on the access log."""
+    require(user, Action.manage_users)
+    return user_out(service.change_account(session, user, user_id, client_address(request), data.role, data.active))

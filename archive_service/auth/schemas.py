@@ -32,6 +32,13 @@ class UserIn(BaseModel):
     organisation_id: int
 
 
+class UserChange(BaseModel):
+    """What an administrator may change on an account: its role, and whether it may sign in."""
+
+    role: Role | None = None
+    active: bool | None = None
+
+
 class SessionInfo(BaseModel):
     user: UserOut
     expires_at: datetime | None = None

@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, joinedload
 
+from archive_service.access.log import AccessAction, record_access
 from archive_service.auth.models import LoginAttempt, Role, SessionToken, User
 from archive_service.config import get_settings
 from archive_service.db import as_utc, utcnow
@@ -25,6 +26,46 @@ def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ArchiveError("password.too_short", f"密码至少 {MIN_PASSWORD_LENGTH} 位", "password")
     return _hasher.hash(password)
+
+
+def _describe(user: User) -> str:
+    return f"{user.username}（{user.display_name}，{user.role.label}，{user.organisation.name}）"
+
+
+def add_account(session: Session, admin: User, client: str, **fields) -> User:  # type: ignore[no-untyped-def]
+    """An administrator creates an account within its bounds; the creation is on the access log with it."""
+    may_create_account(session, admin, fields["organisation_id"], fields["role"])
+    made = create_user(session, **fields)
+    session.refresh(made)
+    record_access(session, admin, AccessAction.account_created, client, detail=_describe(made), with_change=True)
+    return made
+
+
+def change_account(
+    session: Session, admin: User, user_id: int, client: str, role: Role | None, active: bool | None
+) -> User:
+    """Change an account's role or disable it (never one's own: a bureau must not lose its last administrator
+    by a slip). Bounds as for creating; another bureau's accounts are not found. Recorded before → after."""
+    target = session.get(User, user_id)
+    if target is None:
+        raise ArchiveError("not_found", "未找到该账户", "user_id", 404)
+    try:
+        may_create_account(session, admin, target.organisation_id, target.role)
+        may_create_account(session, admin, target.organisation_id, role or target.role)
+    except ArchiveError:
+        raise ArchiveError("not_found", "未找到该账户", "user_id", 404) from None
+    if target.id == admin.id:
+        raise ArchiveError("user.self", "不能变更自己的账户角色或停用自己", "user_id", 409)
+    before = _describe(target) + ("" if target.active else "，已停用")
+    if role is not None:
+        target.role = role
+    if active is not None:
+        target.active = active
+        if not active:  # signed out everywhere at once
+            session.execute(delete(SessionToken).where(SessionToken.user_id == target.id))
+    after = _describe(target) + ("" if target.active else "，已停用")
+    record_access(session, admin, AccessAction.account_changed, client, detail=f"{before} → {after}", with_change=True)
+    return target
 
 
 def may_create_account(session: Session, admin: User, organisation_id: int, role: Role) -> None:
