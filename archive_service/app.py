@@ -114,6 +114,54 @@ class EmptyFieldsAreNoFilter:
         await self.app(scope, receive, send)
 
 
+# Pages carry personal data: not kept by caches, not framed by another site, no scripts but our own.
+PAGE_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+     b"script-src 'self' 'unsafe-inline'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'"),
+    (b"x-frame-options", b"SAMEORIGIN"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+]  # fmt: skip
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class SameOriginWrites:
+    """A state-changing request that carries the session cookie must come from our own pages. SameSite=Strict
+    does not stop a page on another port of the same host (same site, other origin) from posting a form
+    with the approver's cookie; the browser's Origin (or Referer) header names where the form was, and a
+    write from anywhere else is refused. Bearer-token clients are not at risk and are not checked. Every
+    response also gets the page headers above, and `no-store` when it is a page."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        if scope["method"] in UNSAFE_METHODS and "authorization" not in headers and "cookie" in headers:
+            source = headers.get("origin") or headers.get("referer")
+            own = [f"{scope.get('scheme', 'http')}://{headers.get('host', '')}", *get_settings().public_origins]
+            if source and not any(source == o or source.startswith(o + "/") for o in own):
+                refused = ArchiveError(
+                    "request.cross_site", "请求来自其他网站，已拒绝，请在本系统的页面上操作", None, 403
+                )
+                await JSONResponse(refused.body(), status_code=403)(scope, receive, send)
+                return
+
+        async def with_headers(message):  # type: ignore[no-untyped-def]
+            if message["type"] == "http.response.start":
+                extra = list(PAGE_HEADERS)
+                kind = dict(message.get("headers", [])).get(b"content-type", b"")
+                if kind.startswith(b"text/html"):
+                    extra.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
         lifespan=lifespan,
@@ -123,6 +171,7 @@ def create_app() -> FastAPI:
         responses=ERROR_RESPONSES,
     )
     app.add_middleware(EmptyFieldsAreNoFilter)
+    app.add_middleware(SameOriginWrites)
 
     @app.exception_handler(ArchiveError)
     async def archive_error(request: Request, exc: ArchiveError) -> Response:

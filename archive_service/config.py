@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     login_max_failures: int = 5  # failed logins per user name and address within the window
     login_window_minutes: int = 15
     secure_cookies: bool = False  # set true behind HTTPS
+    # Where people reach the service, when a reverse proxy changes the Host header on its way in
+    # (e.g. "https://dangan.example.gov.cn"); page writes from any other origin are refused.
+    public_origins: list[str] = []
     # 转递: the sending bureau's access to a digitised file it sent on — "move" (it goes with the file) or
     # "retain" (the sender keeps read access to the copy as it was when the file left).
     onward_digital_copy: Literal["move", "retain"] = "move"

@@ -80,7 +80,7 @@ def list_dossiers(session: Session, user: User, query: DossierQuery) -> tuple[in
     if text:
         stmt = stmt.where(
             or_(
-                Retiree.name.contains(text),
+                Retiree.name.contains(text, autoescape=True),  # % and _ are letters here, not wildcards
                 Dossier.archival_code == text.upper(),
                 # Counter staff ask by the last digits of the ID card.
                 Retiree.citizen_id.endswith(text.upper()) if len(text) >= 4 else false(),

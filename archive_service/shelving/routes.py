@@ -186,7 +186,7 @@ def _params(
     years: int | None = Query(None),
     start_year: int | None = Query(None),
     other_stock_volumes: int = Query(0),
-    supplement_growth_pct: float = Query(0.5),
+    supplement_growth_pct: float = Query(0.5, ge=0, le=100, allow_inf_nan=False),
     thickness_mm: int | None = Query(None),
 ) -> service.ForecastParams:
     return service.ForecastParams(

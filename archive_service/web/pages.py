@@ -53,9 +53,12 @@ router = APIRouter(include_in_schema=False)
 def form_number(text: str, field: str, kind: type = Decimal) -> Any:
     """A number typed into a form field; empty means not given. Refused with the field's name."""
     try:
-        return kind(text.strip()) if text.strip() else None
+        value = kind(text.strip()) if text.strip() else None
     except (ValueError, InvalidOperation):
         raise ArchiveError(f"{field}.number", f"“{text}”不是数字", field, 422) from None
+    if isinstance(value, Decimal) and not value.is_finite():  # NaN, Infinity: read by Decimal, not numbers
+        raise ArchiveError(f"{field}.number", f"“{text}”不是数字", field, 422)
+    return value
 
 
 def form_date(text: str, field: str) -> date:
