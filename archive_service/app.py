@@ -147,7 +147,13 @@ class SameOriginWrites:
                 refused = ArchiveError(
                     "request.cross_site", "请求来自其他网站，已拒绝，请在本系统的页面上操作", None, 403
                 )
-                await JSONResponse(refused.body(), status_code=403)(scope, receive, send)
+                request = Request(scope)
+                answer = (
+                    JSONResponse(refused.body(), status_code=403)
+                    if _is_api(request)
+                    else render_error(request, refused)
+                )
+                await answer(scope, receive, send)
                 return
 
         async def with_headers(message):  # type: ignore[no-untyped-def]

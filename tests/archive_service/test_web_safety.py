@@ -36,7 +36,7 @@ def test_a_form_posted_from_another_origin_with_the_approvers_cookie_is_refused(
     for evil in ({"origin": "http://testserver:8081"}, {"referer": "http://127.0.0.1:8081/evil.html"},
                  {"origin": "null"}):  # fmt: skip
         r = client.post(f"/requests/{request_id}/decide", data=decide, headers=evil, follow_redirects=False)
-        assert r.status_code == 403 and r.json()["code"] == "request.cross_site", r.text
+        assert r.status_code == 403 and "request.cross_site" in r.text and "请求来自其他网站" in r.text, r.text
     with Session(get_engine()) as s:
         assert s.get(RetrievalRequest, request_id).status is RequestStatus.submitted  # nothing decided
     ok = client.post(f"/requests/{request_id}/decide", data=decide, headers={"origin": OWN}, follow_redirects=False)
