@@ -10,6 +10,7 @@ from archive_service.db import get_engine
 from archive_service.demo import DEMO_PASSWORD
 from archive_service.dossiers.models import Dossier, DossierStatus
 from tests.archive_service.test_requests import form
+from tests.archive_service.test_transfers_api import enterprise_id
 
 OWN = "http://testserver"
 
@@ -75,3 +76,77 @@ def test_percent_and_underscore_in_a_name_search_are_letters(client, login):
         found = client.get("/api/dossiers", params={"q": wildcard}, headers=archivist)
         assert found.status_code == 200
         assert found.json()["total"] == 0 < everyone["total"], wildcard
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_a_large_body_is_refused_before_it_is_read_unless_signed_in_and_within_the_limit(client, login, monkeypatch):
+    from archive_service.config import get_settings
+
+    big = {"file": ("名册.xlsx", b"x" * (2 * 1024 * 1024))}
+    anonymous = client.post("/api/transfers", data={"enterprise_id": "1"}, files=big)
+    assert anonymous.status_code == 401 and anonymous.json()["code"] == "unauthenticated", anonymous.text
+    forged = client.post(
+        "/api/transfers", data={"enterprise_id": "1"}, files=big, headers={"authorization": "Bearer x"}
+    )
+    assert forged.status_code == 401
+    clerk = login("clerk")
+    signed_in = client.post("/api/transfers", data={"enterprise_id": "1"}, files=big, headers=clerk)
+    assert signed_in.status_code in (404, 422), signed_in.text  # read and checked by the route
+    monkeypatch.setenv("ARCHIVE_MAX_UPLOAD_MB", "1")
+    get_settings.cache_clear()
+    try:
+        over = client.post("/api/transfers", data={"enterprise_id": "1"}, files=big, headers=clerk)
+        assert over.status_code == 413 and over.json()["code"] == "body.too_large", over.text
+    finally:
+        monkeypatch.delenv("ARCHIVE_MAX_UPLOAD_MB")
+        get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_a_workbook_that_unpacks_to_gigabytes_is_refused_unopened(client, login):
+    import io
+    import resource
+    import zipfile
+
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        with z.open("xl/sharedStrings.xml", "w", force_zip64=True) as part:
+            chunk = b"<si><t>" + b"A" * (1 << 20) + b"</t></si>"
+            for _ in range(400):  # 400 MB of text, a few hundred KB packed
+                part.write(chunk)
+    assert len(bomb.getvalue()) < 3 * 1024 * 1024
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    r = client.post(
+        "/api/transfers", data={"enterprise_id": enterprise_id(client, login("clerk"))},
+        files={"file": ("名册.xlsx", bomb.getvalue())}, headers=login("clerk"),
+    )  # fmt: skip
+    assert r.status_code == 413 and r.json()["field"] == "file" and "解压后过大" in r.json()["message"], r.text
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KB: nothing inflated
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_a_workbook_with_a_dtd_is_refused(client, login):
+    import io
+
+    from openpyxl import Workbook
+
+    book, out = Workbook(), io.BytesIO()
+    book.active.append(["序号", "姓名"])
+    book.save(out)
+    packed = io.BytesIO()
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(out.getvalue())) as src, zipfile.ZipFile(packed, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                dtd = b'<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+                assert data.startswith(b"<worksheet")
+                data = dtd + data
+            dst.writestr(item, data)
+    r = client.post(
+        "/api/transfers", data={"enterprise_id": enterprise_id(client, login("clerk"))},
+        files={"file": ("名册.xlsx", packed.getvalue())}, headers=login("clerk"),
+    )  # fmt: skip
+    assert r.status_code == 422 and r.json()["code"] == "file.type", r.text  # refused unparsed, by name
