@@ -90,8 +90,9 @@ def make_engine(url: str) -> Engine:
 @lru_cache
 def get_engine() -> Engine:
     settings = get_settings()
-    if settings.resolved_database_url.startswith("sqlite"):
-        settings.var_dir.mkdir(parents=True, exist_ok=True)
+    # The data directory holds personal data (database, objects, index, work files): its owner's only.
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    settings.var_dir.chmod(0o700)
     return make_engine(settings.resolved_database_url)
 
 

@@ -153,8 +153,13 @@ def search_dossiers(session: Session, user: User, index: SearchIndex, form: Sear
         form.page,
         max(1, -(-results.total // PAGE_SIZE)),
         found,
-        _labelled(session, results.facets, form),
+        _labelled(session, _facets_for(user, results.facets), form),
     )
+
+
+def _facets_for(user: User, facets: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """A requester's counts by material class would tell which classes a file holds beyond those granted."""
+    return {k: v for k, v in facets.items() if not (user.role is Role.requester and k == "material_class")}
 
 
 def _page_text_for(user: User, hit: Hit) -> Hit:

@@ -341,3 +341,11 @@ def test_page_text_only_for_those_who_read_pages_and_ids_in_it_masked(engine, cl
     # Searching by the ID itself: the highlighted number in the text is masked too.
     r = client.get("/api/search", params={"q": cid}, headers=login("archivist"))
     assert cid not in r.text and r.json()["total"] >= 1
+
+
+def test_a_requesters_facets_do_not_tell_which_other_classes_a_file_holds(engine, client, login):
+    sync(engine)
+    archivist = client.get("/api/search", params={"q": ""}, headers=login("archivist")).json()
+    assert "material_class" in archivist["facets"]
+    requester = client.get("/api/search", params={"q": ""}, headers=login("sibao")).json()
+    assert "material_class" not in requester["facets"]

@@ -150,3 +150,24 @@ def test_a_workbook_with_a_dtd_is_refused(client, login):
         files={"file": ("名册.xlsx", packed.getvalue())}, headers=login("clerk"),
     )  # fmt: skip
     assert r.status_code == 422 and r.json()["code"] == "file.type", r.text  # refused unparsed, by name
+
+
+def test_the_data_directory_is_its_owners_only(tmp_path, monkeypatch):
+    import stat
+
+    from archive_service import db
+    from tests.conftest import _clear_caches
+
+    var = tmp_path / "var"
+    var.mkdir(mode=0o755)
+    var.chmod(0o755)  # as a default umask leaves it: readable by every local user
+    monkeypatch.setenv("ARCHIVE_VAR_DIR", str(var))
+    monkeypatch.delenv("ARCHIVE_DATABASE_URL", raising=False)
+    _clear_caches()
+    try:
+        db.get_engine()
+        mode = stat.S_IMODE(var.stat().st_mode)
+        assert mode & 0o077 == 0, oct(mode)  # no group or other access to the database, objects or index
+    finally:
+        db.get_engine().dispose()
+        _clear_caches()
