@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # Where people reach the service, when a reverse proxy changes the Host header on its way in
     # (e.g. "https://dangan.example.gov.cn"); page writes from any other origin are refused.
     public_origins: list[str] = []
+    # Where an administrator may order a replication through the service ("local:/mnt/offsite", "s3:backup");
+    # any other target is for the server's operator, with `archive replicate --to` on the machine itself.
+    replica_targets: list[str] = []
     max_upload_mb: int = 2048  # the largest request body accepted (a file's scans in one upload)
     # 转递: the sending bureau's access to a digitised file it sent on — "move" (it goes with the file) or
     # "retain" (the sender keeps read access to the copy as it was when the file left).

@@ -400,6 +400,9 @@ def start_maintenance(session: Session, user: User, kind: str, sample: int | Non
     if kind == JobKind.replicate:
         if not to:
             raise ArchiveError("to.required", "请填写复制目标（local:/目录 或 s3[:桶名]）", "to", 422)
+        if to not in get_settings().replica_targets:  # not any path on the server a web request names
+            allowed = "、".join(get_settings().replica_targets) or "（未配置，请在服务器上用 archive replicate）"
+            raise ArchiveError("to.not_configured", f"复制目标须为配置的目标之一：{allowed}", "to", 422)
         return enqueue(session, JobKind.replicate, {"to": to}, actor=user)
     if kind == JobKind.fixity:
         return enqueue(session, JobKind.fixity, {"sample": sample}, actor=user)

@@ -189,6 +189,9 @@ def test_maintenance_jobs_are_for_administrators_and_run(client, login):
     assert client.post("/api/jobs", json={"kind": "fixity"}, headers=archivist).status_code == 403
     bad = client.post("/api/jobs", json={"kind": "replicate"}, headers=admin)
     assert bad.status_code == 422 and bad.json()["field"] == "to"
+    # Not any directory of the server a request names: only the configured targets (issue 22, low).
+    anywhere = client.post("/api/jobs", json={"kind": "replicate", "to": "local:/tmp/elsewhere"}, headers=admin)
+    assert anywhere.status_code == 422 and anywhere.json()["code"] == "to.not_configured", anywhere.text
     r = client.post("/api/jobs", json={"kind": "fixity", "sample": 5}, headers=admin)
     assert r.status_code == 202 and r.json()["state"] == "queued"
     assert jobs.run_next(db.get_engine(), _store(), "w").state is JobState.done
@@ -196,3 +199,11 @@ def test_maintenance_jobs_are_for_administrators_and_run(client, login):
     # another bureau's staff do not see this bureau's jobs
     assert client.get(f"/api/jobs/{r.json()['id']}", headers=login("dongcheng")).status_code == 404
     assert client.get("/api/jobs", headers=login("dongcheng")).json() == []
+    with pytest.MonkeyPatch.context() as patch:  # a configured target is accepted
+        patch.setenv("ARCHIVE_REPLICA_TARGETS", '["local:/tmp/offsite-copy"]')
+        get_settings.cache_clear()
+        try:
+            to = {"kind": "replicate", "to": "local:/tmp/offsite-copy"}
+            assert client.post("/api/jobs", json=to, headers=admin).status_code == 202
+        finally:
+            get_settings.cache_clear()
