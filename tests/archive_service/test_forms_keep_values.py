@@ -95,6 +95,7 @@ def _ids() -> dict[str, int]:
                 "room": store_rooms[0]}  # fmt: skip
 
 
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # page behaviour, not a database rule
 def test_a_refused_register_keeps_its_enterprise_and_rows(client):
     """The issue's case: the corrected re-upload must go under the enterprise first chosen, not the first one."""
     _cookie_login(client, "clerk")
@@ -111,6 +112,7 @@ def test_a_refused_register_keeps_its_enterprise_and_rows(client):
     assert forms["/transfers"]["enterprise_id"] == [str(ids["enterprise"])]
 
 
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # page behaviour, not a database rule
 def test_a_refused_request_keeps_every_field(client):
     _cookie_login(client, "sibao")
     sent = {
@@ -133,6 +135,7 @@ def test_a_refused_request_keeps_every_field(client):
         assert form[name] == expected, name
 
 
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # page behaviour, not a database rule
 def test_an_empty_date_is_a_named_refusal_on_the_same_page(client):
     _cookie_login(client, "sibao")
     r = client.post("/requests", data={"dossier": "x", "valid_from": "", "valid_until": "2026-12-20"})
