@@ -7,6 +7,7 @@ range, and the dossier's digitisation state. A failure in that transaction remov
 it stored (preservation's rollback hook), so nothing is half-recorded.
 """
 
+import io
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pikepdf
+from PIL import Image
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -338,11 +341,6 @@ THUMBNAIL_WIDTH = 150  # pixels: enough to recognise a form's title line and lay
 def page_thumbnails(store: ObjectStore, use_copy: DigitalObject, pages: Sequence[int]) -> dict[int, bytes]:
     """Small JPEGs of some pages (1-based) of a use copy, read from the stored PDF in one pass: the
     proposal of a catalogue is checked against them. JPEG pages decode at reduced size (draft mode)."""
-    import io
-
-    import pikepdf
-    from PIL import Image
-
     out: dict[int, bytes] = {}
     with pikepdf.open(io.BytesIO(b"".join(store.open(use_copy.storage_key)))) as pdf:
         for page in sorted({p for p in pages if 1 <= p <= len(pdf.pages)}):

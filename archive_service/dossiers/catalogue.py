@@ -22,7 +22,14 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can, require
 from archive_service.db import utcnow
-from archive_service.dossiers.models import CatalogueRevision, DigitisationState, Dossier, Material, MaterialClass
+from archive_service.dossiers.models import (
+    CatalogueRevision,
+    DigitisationState,
+    Dossier,
+    Material,
+    MaterialClass,
+    sequence_of,
+)
 from archive_service.dossiers.service import catalogue
 from archive_service.errors import ArchiveError, Forbidden
 from archive_service.values import ValueRuleError, check_partial_date
@@ -256,7 +263,7 @@ def _record_first(session: Session, user: User, firsts: Sequence[tuple[Dossier, 
     for dossier, entries in firsts:
         used: dict[int, int] = {}
         made = []
-        for e in sorted(entries, key=lambda e: (e.date_formed or "99999999", e.row)):
+        for e in sorted(entries, key=_numbering_order):
             used[e.material_class.id] = used.get(e.material_class.id, 0) + 1
             made.append({
                 "dossier_id": dossier.id, "material_class_id": e.material_class.id,
@@ -264,7 +271,7 @@ def _record_first(session: Session, user: User, firsts: Sequence[tuple[Dossier, 
                 "copies": e.copies, "pages": e.pages, "remarks": e.remarks, "first_page": e.first_page,
                 "last_page": e.last_page, "added_after_handover": False, "_class": e.material_class,
             })  # fmt: skip
-        made.sort(key=lambda r: (r["_class"].sort_key, r["date_formed"] or "99999999", r["item_no"]))
+        made.sort(key=lambda r: _position(r["_class"].sort_key, r["date_formed"], r["item_no"]))
         for position, r in enumerate(made):
             r["sort_key"] = position
         pages = sum(r["pages"] for r in made)
@@ -283,12 +290,8 @@ def _record_first(session: Session, user: User, firsts: Sequence[tuple[Dossier, 
     }
     after: dict[int, list[dict[str, Any]]] = {d.id: [] for d, _ in firsts}
     for r in rows:
-        after[r["dossier_id"]].append({
-            "id": ids[(r["dossier_id"], r["sort_key"])], "sequence": f"{r['_class'].code}-{r['item_no']}",
-            "class_code": r["_class"].code, "title": r["title"], "date_formed": r["date_formed"],
-            "copies": r["copies"], "pages": r["pages"], "remarks": r["remarks"],
-            "first_page": r["first_page"], "last_page": r["last_page"],
-        })  # fmt: skip
+        material_id = ids[(r["dossier_id"], r["sort_key"])]
+        after[r["dossier_id"]].append(_snapshot_of(material_id, r["_class"].code, r["item_no"], r))
     now = utcnow()
     session.execute(
         insert(CatalogueRevision.__table__),
@@ -446,7 +449,7 @@ def _apply(session: Session, dossier: Dossier, entries: list[Entry]) -> None:
         dossier.materials.remove(m)
     if removed:
         session.flush()  # removals first, so no number is briefly held twice
-    order = sorted(entries, key=lambda e: (e.date_formed or "99999999", e.row)) if first_catalogue else entries
+    order = sorted(entries, key=_numbering_order) if first_catalogue else entries
     for e in order:
         m = existing.get(e.material_id) if e.material_id is not None else None
         if m is None or m.material_class_id != e.material_class.id:
@@ -460,26 +463,39 @@ def _apply(session: Session, dossier: Dossier, entries: list[Entry]) -> None:
         m.material_class, m.material_class_id, m.item_no = e.material_class, e.material_class.id, item_no
         m.title, m.date_formed, m.copies, m.pages, m.remarks = e.title, e.date_formed, e.copies, e.pages, e.remarks
         m.first_page, m.last_page = e.first_page, e.last_page
-    ordered = sorted(
-        dossier.materials, key=lambda m: (m.material_class.sort_key, m.date_formed or "99999999", m.item_no)
-    )
+    ordered = sorted(dossier.materials, key=lambda m: _position(m.material_class.sort_key, m.date_formed, m.item_no))
     for position, m in enumerate(ordered):
         m.sort_key = position
     dossier.pages = sum(m.pages for m in dossier.materials)
 
 
+UNDATED = "99999999"  # an undated material sorts after the dated ones
+
+
+def _numbering_order(e: Entry) -> tuple[str, int]:
+    """份号 of a first catalogue follow the date formed, then the order the entries came in."""
+    return (e.date_formed or UNDATED, e.row)
+
+
+def _position(class_sort_key: int, date_formed: str | None, item_no: int) -> tuple[int, str, int]:
+    """An entry's place in the catalogue: class order, then date formed, then 份号 (STANDARDS §3.4)."""
+    return (class_sort_key, date_formed or UNDATED, item_no)
+
+
+SNAPSHOT_FIELDS = ("title", "date_formed", "copies", "pages", "remarks", "first_page", "last_page")
+
+
 def _snapshot(m: Material) -> dict[str, Any]:
+    return _snapshot_of(m.id, m.material_class.code, m.item_no, {k: getattr(m, k) for k in SNAPSHOT_FIELDS})
+
+
+def _snapshot_of(material_id: int, class_code: str, item_no: int, values: dict[str, Any]) -> dict[str, Any]:
+    """An entry as a revision records it (before and after lists)."""
     return {
-        "id": m.id,
-        "sequence": m.sequence,
-        "class_code": m.material_class.code,
-        "title": m.title,
-        "date_formed": m.date_formed,
-        "copies": m.copies,
-        "pages": m.pages,
-        "remarks": m.remarks,
-        "first_page": m.first_page,
-        "last_page": m.last_page,
+        "id": material_id,
+        "sequence": sequence_of(class_code, item_no),
+        "class_code": class_code,
+        **{k: values[k] for k in SNAPSHOT_FIELDS},
     }
 
 

@@ -141,8 +141,12 @@ class Material(Base):
 
     @property
     def sequence(self) -> str:
-        """序号 as written on the material: 类号-份号, e.g. 1-3, 4-1-1, 9-2-5."""
-        return f"{self.material_class.code}-{self.item_no}"
+        return sequence_of(self.material_class.code, self.item_no)
+
+
+def sequence_of(class_code: str, item_no: int) -> str:
+    """序号 as written on the material: 类号-份号, e.g. 1-3, 4-1-1, 9-2-5."""
+    return f"{class_code}-{item_no}"
 
 
 class CatalogueRevision(Base):

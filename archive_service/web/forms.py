@@ -41,12 +41,6 @@ class Submitted:
             return "" if default is None else default
         return self._values[name][0] if self._values[name] else ""
 
-    def all(self, name: str, default: Any = ()) -> list[str]:
-        """Every value of a repeated field (checkboxes, the rows of a table form)."""
-        if self._values is None:
-            return [str(v) for v in default]
-        return self._values.get(name, [])
-
     def selected(self, name: str, value: Any, default: Any = None) -> str:
         """' selected' for the option that was chosen (or, on a fresh page, the default one)."""
         chosen = self.get(name, default) if self._values is not None else default

@@ -7,20 +7,14 @@ from sqlalchemy.orm import Session
 
 from archive_service.access.models import RequestStatus, RetrievalRequest
 from archive_service.db import get_engine
-from archive_service.demo import DEMO_PASSWORD
 from archive_service.dossiers.models import Dossier, DossierStatus
+from tests.archive_service.test_forms_keep_values import _cookie_login
 from tests.archive_service.test_requests import form
 from tests.archive_service.test_transfers_api import enterprise_id
 
 OWN = "http://testserver"
 
 
-def _cookie_login(client, username: str) -> None:
-    r = client.post("/login", data={"username": username, "password": DEMO_PASSWORD}, follow_redirects=False)
-    assert r.status_code == 303, r.text
-
-
-@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # page behaviour, not a database rule
 def test_a_form_posted_from_another_origin_with_the_approvers_cookie_is_refused(client, login):
     """A page on another port of the same host is the same site (SameSite=Strict lets the cookie through) but
     another origin: its auto-submitting form must not approve anything."""
