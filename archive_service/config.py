@@ -51,8 +51,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     session_hours: int = 8  # a working day; the cookie and bearer token expire after it
-    login_max_failures: int = 5  # failed logins per user name and address within the window
+    # Failed logins of one name from one address before it waits (30 s, doubling, at most the window); a name
+    # from any address waits after 3×, an address with any names after 10× (at most a minute each).
+    login_max_failures: int = 5
     login_window_minutes: int = 15
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, e.g. ["10.0.0.5"]);
+    # from anyone else the header is ignored.
+    trusted_proxies: list[str] = []
     secure_cookies: bool = False  # set true behind HTTPS
     # Where people reach the service, when a reverse proxy changes the Host header on its way in
     # (e.g. "https://dangan.example.gov.cn"); page writes from any other origin are refused.

@@ -1,5 +1,6 @@
 """Request-scoped dependencies: one database transaction per request, the signed-in user."""
 
+import ipaddress
 from collections.abc import Iterator
 
 from fastapi import Depends, Request
@@ -7,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.service import user_for_token
+from archive_service.config import get_settings
 from archive_service.db import get_sessionmaker
 from archive_service.errors import Unauthenticated
 
@@ -48,4 +50,31 @@ def current_user(request: Request, session: Session = DbSession) -> User:
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The address a request came from. `X-Forwarded-For` counts only when the request arrives through one of
+    the configured proxies (anyone else could write any address there): the rightmost address that is not one
+    of them is the client."""
+    peer = request.client.host if request.client else "unknown"
+    proxies = get_settings().trusted_proxies
+    if not proxies or not _is_proxy(peer, proxies):
+        return peer
+    hops = [hop.strip() for hop in request.headers.get("x-forwarded-for", "").split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _is_proxy(hop, proxies):
+            return hop[:64]
+    return peer
+
+
+def _is_proxy(address: str, proxies: list[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address in proxies  # a name such as "localhost" or a test client's
+    return any(ip in ipaddress.ip_network(proxy, strict=False) for proxy in proxies if _is_network(proxy))
+
+
+def _is_network(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True

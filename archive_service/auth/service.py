@@ -2,7 +2,9 @@
 
 import hashlib
 import logging
+import math
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -109,35 +111,63 @@ def create_user(
     return user
 
 
-def _recent_failures(session: Session, username: str, client_address: str) -> int:
+@dataclass(frozen=True)
+class _Delay:
+    """How long one kind of repeated failure waits: nothing below `after` failures, then `first` seconds,
+    doubling with each further failure up to `longest`."""
+
+    after: int
+    first: int
+    longest: int
+
+    def seconds(self, failures: int) -> int:
+        if failures < self.after:
+            return 0
+        return min(self.first * 2 ** (failures - self.after), self.longest)
+
+
+def _login_delays(max_failures: int, window_minutes: int) -> dict[str, _Delay]:
+    # Delays, never lockouts: someone guessing one account from one place waits longest; a name tried from
+    # many places, or one address trying many names (a whole office behind one gateway), waits briefly, so
+    # neither an attacker nor a busy office can shut a colleague out for longer than a minute.
+    return {
+        "account_and_address": _Delay(max_failures, 30, window_minutes * 60),
+        "account": _Delay(max_failures * 3, 5, 60),
+        "address": _Delay(max_failures * 10, 5, 60),
+    }
+
+
+def login_wait_seconds(session: Session, username: str, client_address: str) -> int:
+    """Seconds before this name may try again from this address (0: now)."""
     settings = get_settings()
-    since = utcnow() - timedelta(minutes=settings.login_window_minutes)
-    # Both one name from many addresses and many names from one address are throttled.
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(
-                LoginAttempt.at >= since,
-                LoginAttempt.succeeded.is_(False),
-                (LoginAttempt.username == username) | (LoginAttempt.client_address == client_address),
+    now = utcnow()
+    since = now - timedelta(minutes=settings.login_window_minutes)
+    scopes = {
+        "account_and_address": (LoginAttempt.username == username) & (LoginAttempt.client_address == client_address),
+        "account": LoginAttempt.username == username,
+        "address": LoginAttempt.client_address == client_address,
+    }
+    delays = _login_delays(settings.login_max_failures, settings.login_window_minutes)
+    wait = 0.0
+    for scope, condition in scopes.items():
+        failures, last = session.execute(
+            select(func.count(), func.max(LoginAttempt.at)).where(
+                LoginAttempt.at >= since, LoginAttempt.succeeded.is_(False), condition
             )
-        )
-        or 0
-    )
+        ).one()
+        delay = delays[scope].seconds(failures or 0)
+        if delay and last is not None:
+            wait = max(wait, (as_utc(last) + timedelta(seconds=delay) - now).total_seconds())
+    return math.ceil(wait)
 
 
 def login(session: Session, username: str, password: str, client_address: str) -> tuple[User, str]:
     """Check the password and open a session; returns the user and the raw token (shown once)."""
     settings = get_settings()
-    if _recent_failures(session, username, client_address) >= settings.login_max_failures:
-        log.warning("login throttled user=%s address=%s", username, client_address)
-        raise ArchiveError(
-            "login.rate_limited",
-            f"登录失败次数过多，请 {settings.login_window_minutes} 分钟后再试",
-            "username",
-            429,
-        )
+    wait = login_wait_seconds(session, username, client_address)
+    if wait > 0:
+        log.warning("login delayed %ss user=%s address=%s", wait, username, client_address)
+        raise ArchiveError("login.rate_limited", f"登录失败次数过多，请 {wait} 秒后再试", "username", 429)
     user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     ok = False
     if user is not None:

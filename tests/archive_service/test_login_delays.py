@@ -1,0 +1,90 @@
+"""Failed logins make the next attempt wait — growing delays, never a lockout (issue 22, low) — and the
+client's address comes from X-Forwarded-For only through a configured proxy."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from archive_service.auth.models import LoginAttempt
+from archive_service.config import get_settings
+from archive_service.db import get_sessionmaker
+from archive_service.demo import DEMO_PASSWORD
+
+
+def _attempt(client, username, password, address=None):
+    headers = {"x-forwarded-for": address} if address else {}
+    return client.post("/api/auth/login", json={"username": username, "password": password}, headers=headers)
+
+
+def _age_attempts(seconds: int) -> None:
+    """Let time pass for the throttle: every recorded attempt moves `seconds` into the past."""
+    with get_sessionmaker()() as session:
+        for attempt in session.scalars(select(LoginAttempt)):
+            attempt.at -= timedelta(seconds=seconds)
+        session.commit()
+
+
+@pytest.fixture
+def behind_proxy(monkeypatch):
+    # TestClient's requests come from "testclient": make it the bureau's reverse proxy.
+    monkeypatch.setenv("ARCHIVE_TRUSTED_PROXIES", '["testclient"]')
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_guessing_one_account_waits_and_the_wait_grows_but_ends(client):
+    for _ in range(5):
+        assert _attempt(client, "clerk", "wrong").status_code == 401
+    refused = _attempt(client, "clerk", DEMO_PASSWORD)
+    assert refused.status_code == 429 and refused.json()["code"] == "login.rate_limited"
+    assert "30 秒后再试" in refused.json()["message"] or "29 秒后再试" in refused.json()["message"]
+    _age_attempts(31)  # the delay is over: the right password works, the account was never locked
+    assert _attempt(client, "clerk", DEMO_PASSWORD).status_code == 200
+    # A further failure doubles the wait (6 failures in the window: 60 s).
+    assert _attempt(client, "clerk", "wrong").status_code == 401
+    message = _attempt(client, "clerk", DEMO_PASSWORD).json()["message"]
+    assert any(f"{s} 秒后再试" in message for s in (59, 60)), message
+
+
+def test_forwarded_for_from_an_unknown_client_is_ignored(client):
+    # Without a configured proxy, writing a new address in the header does not reset the delay.
+    for n in range(5):
+        assert _attempt(client, "clerk", "wrong", address=f"10.0.0.{n}").status_code == 401
+    assert _attempt(client, "clerk", DEMO_PASSWORD, address="10.9.9.9").status_code == 429
+
+
+@pytest.mark.usefixtures("behind_proxy")
+def test_an_attacker_elsewhere_does_not_keep_a_colleague_out(client):
+    for _ in range(5):
+        assert _attempt(client, "clerk", "wrong", address="203.0.113.7").status_code == 401
+    assert _attempt(client, "clerk", DEMO_PASSWORD, address="203.0.113.7").status_code == 429
+    # The clerk at the bureau's own desk signs in at once.
+    assert _attempt(client, "clerk", DEMO_PASSWORD, address="192.168.1.20").status_code == 200
+
+
+@pytest.mark.usefixtures("behind_proxy")
+def test_one_office_behind_one_gateway_is_not_shut_out_by_colleagues_typos(client):
+    # Six colleagues each mistype once from the same gateway address.
+    for name in ("clerk", "archivist", "approver", "auditor", "admin", "dongcheng"):
+        assert _attempt(client, name, "wrong", address="192.168.1.1").status_code == 401
+    assert _attempt(client, "sibao", DEMO_PASSWORD, address="192.168.1.1").status_code == 200
+
+
+@pytest.mark.usefixtures("behind_proxy")
+def test_the_rightmost_untrusted_hop_is_the_client(client):
+    # A client may prepend anything; the proxy appends the address it saw, which is what counts.
+    for n in range(5):
+        assert _attempt(client, "clerk", "wrong", address=f"1.1.1.{n}, 198.51.100.4").status_code == 401
+    assert _attempt(client, "clerk", DEMO_PASSWORD, address="8.8.8.8, 198.51.100.4").status_code == 429
+
+
+@pytest.mark.usefixtures("behind_proxy")
+def test_a_name_tried_from_many_addresses_waits_briefly(client):
+    for n in range(15):
+        assert _attempt(client, "clerk", "wrong", address=f"198.51.100.{n}").status_code == 401
+    refused = _attempt(client, "clerk", DEMO_PASSWORD, address="192.168.1.20")
+    assert refused.status_code == 429
+    _age_attempts(6)  # five seconds for the first step of the account-wide delay
+    assert _attempt(client, "clerk", DEMO_PASSWORD, address="192.168.1.20").status_code == 200
