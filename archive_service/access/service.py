@@ -412,14 +412,10 @@ def _pdf_of_pages(images: list[bytes], first: bytes | None = None) -> bytes:
     return buf.getvalue()
 
 
-def deliver_download(
-    session: Session, store: ObjectStore, user: User, request: RetrievalRequest, client: str, *, printing: bool = False
-) -> bytes:
-    """All approved pages, watermarked, as one PDF (download) — or for the print view."""
+def deliver_download(session: Session, store: ObjectStore, user: User, request: RetrievalRequest, client: str) -> bytes:
+    """All approved pages, watermarked, as one PDF to keep — only when the approval allows a download."""
     check_online_use(request, user)
-    if printing and not request.allow_print:
-        raise ArchiveError("request.print_not_allowed", "审批未允许打印", "allow_print", 403)
-    if not printing and not request.allow_download:
+    if not request.allow_download:
         raise ArchiveError("request.download_not_allowed", "审批未允许下载", "allow_download", 403)
     now = datetime.now(UTC)
     approved, pages, images = _approved_pages_marked(
@@ -429,7 +425,7 @@ def deliver_download(
     record_access(
         session,
         user,
-        AccessAction.print_page if printing else AccessAction.download,
+        AccessAction.download,
         client,
         dossier_id=request.dossier_id,
         materials=[a.material.id for a in approved],
@@ -437,6 +433,35 @@ def deliver_download(
         request_id=request.id,
     )
     return pdf
+
+
+@dataclass(frozen=True)
+class PrintCopy:
+    approved: list[ApprovedMaterial]
+    pages: list[tuple[int, bytes]]  # (page number, watermarked JPEG)
+
+
+def print_copy(session: Session, store: ObjectStore, user: User, request: RetrievalRequest, client: str) -> PrintCopy:
+    """The approved pages for the print view, marked 打印件 with who and when. Printing is not a download:
+    the pages go to a page made for the printer, never as a file (the approval may allow one without the
+    other), and the whole print is one entry on the access log."""
+    check_online_use(request, user)
+    if not request.allow_print:
+        raise ArchiveError("request.print_not_allowed", "审批未允许打印", "allow_print", 403)
+    now = datetime.now(UTC)
+    lines = [*_stamp_lines(request, user, now), "打印件"]
+    approved, pages, images = _approved_pages_marked(session, store, request, lines, now.strftime("%Y%m%d%H%M"))
+    record_access(
+        session,
+        user,
+        AccessAction.print_page,
+        client,
+        dossier_id=request.dossier_id,
+        materials=[a.material.id for a in approved],
+        pages=pages,
+        request_id=request.id,
+    )
+    return PrintCopy(approved, list(zip(pages, images, strict=True)))
 
 
 # --- certified copies and paper loans (archivist's desk) ----------------------------------------

@@ -1,5 +1,6 @@
 """Pages for using files: request form, approver's queue, viewer, loan desk, the register."""
 
+import base64
 from datetime import date, timedelta
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -257,14 +258,11 @@ def viewer(
 @router.get("/requests/{request_id}/print", response_class=HTMLResponse)
 def print_view(
     request_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+) -> HTMLResponse:
     r = service.get_request(session, user, request_id)
-    pdf = service.deliver_download(session, open_store(get_settings()), user, r, client_address(request), printing=True)
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{r.number}-print.pdf"', "Cache-Control": "no-store"},
-    )
+    printed = service.print_copy(session, open_store(get_settings()), user, r, client_address(request))
+    pages = [(n, "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()) for n, jpeg in printed.pages]
+    return _page(request, "print.html", user, r=r, d=session.get(Dossier, r.dossier_id), pages=pages)
 
 
 @router.get("/loans", response_class=HTMLResponse)

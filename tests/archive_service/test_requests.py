@@ -1,6 +1,8 @@
 """Retrieval requests through the API: the use rules, approval, watermarked delivery and the register."""
 
+import base64
 import io
+import re
 from datetime import date, timedelta
 
 import numpy as np
@@ -160,6 +162,28 @@ def test_download_and_print_are_separate_permissions(client, login, digitised):
     with pikepdf.open(io.BytesIO(r.content)) as pdf:
         assert len(pdf.pages) == len(allowed["approved_pages"])
     assert [e.action for e in log(request_id=allowed["id"])] == ["approve", "download"]
+
+
+def test_print_is_a_watermarked_print_page_not_the_file(client, login, digitised):
+    downloadable = approved(client, login, digitised, allow_download=True)
+    refused = client.get(f"/requests/{downloadable['id']}/print", headers=login("sibao"))
+    assert refused.status_code == 403 and "审批未允许打印" in refused.text  # a download is not a print
+    req = approved(client, login, digitised, allow_print=True)
+    r = client.get(f"/requests/{req['id']}/print", headers=login("sibao"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "no-store" in r.headers["cache-control"] and "attachment" not in r.headers.get("content-disposition", "")
+    images = re.findall(r'<img src="data:image/jpeg;base64,([^"]+)" alt="第 (\d+) 页"', r.text)
+    assert [int(n) for _, n in images] == req["approved_pages"]
+    first = Image.open(io.BytesIO(base64.b64decode(images[0][0])))
+    rgb = np.asarray(first.convert("RGB")).astype(int)
+    assert int(((rgb[..., 0] > 150) & (rgb[..., 1] < 120) & (rgb[..., 2] < 120)).sum()) > 500  # marked
+    found = likeness(first, Image.open(blank_scans(1)[0]))
+    assert found.alike, found  # the paper as scanned, not a negative
+    # The download route still refuses: printing hands over no file.
+    assert client.get(f"/api/requests/{req['id']}/download", headers=login("sibao")).status_code == 403
+    entries = log(request_id=req["id"])
+    assert [e.action for e in entries] == ["approve", "print_page"]
+    assert entries[-1].pages == req["approved_pages"]
 
 
 def test_page_is_not_delivered_when_its_log_entry_cannot_be_written(client, login, digitised, monkeypatch):

@@ -53,10 +53,26 @@ def test_request_approve_view_and_register(page, server):
     page.get_by_role("link", name="下一页").click()
     page.wait_for_function("() => document.querySelector('figure.page img').naturalWidth > 0")
 
+    # 允许打印: a page for the printer with every approved page marked 打印件 — not a file to keep.
+    page.goto(request_url)
+    with page.context.expect_page() as opened:
+        page.get_by_role("link", name="打印").click()
+    printing = opened.value
+    printing.wait_for_load_state()
+    sheets = printing.locator(".sheet img")
+    assert sheets.count() >= 2
+    printing.wait_for_function(
+        "() => [...document.querySelectorAll('.sheet img')].every(i => i.complete && i.naturalWidth > 0)"
+    )
+    shot(printing, "print-view")
+    printing.emulate_media(media="print")
+    assert printing.locator(".bar").is_hidden()  # on paper only the pages
+    printing.close()
+
     sign_in(page, server, "auditor")
     page.goto(f"{server}/audit?archival_code={DIGITISED}")
     rows = page.locator("table.log tbody tr")
     actions = [rows.nth(i).locator("td").nth(5).inner_text() for i in range(rows.count())]
-    assert actions.count("网上查阅") == 2 and "批准" in actions
+    assert actions.count("网上查阅") == 2 and "批准" in actions and actions.count("打印") == 1
     assert number in page.locator("table.log").inner_text()
     shot(page, "access-register")
