@@ -14,7 +14,7 @@ test: bootstrap
 
 bench: bootstrap
 	@command -v gs >/dev/null && command -v ab >/dev/null && command -v wrk >/dev/null || (apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ghostscript apache2-utils wrk)
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ghostscript wrk)
 	.venv/bin/pip install -q -e '.[test,bench]'
 	@for b in bench/*.py; do echo "== $$b"; .venv/bin/python $$b || exit 1; done
 

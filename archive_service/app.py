@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
+from anyio import to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -93,6 +94,8 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     from archive_service.db import get_engine
     from archive_service.finding.worker import OutboxApplier, search_index
 
+    # The thread pool that runs blocking routes is as large as the database pool allows (see make_engine).
+    to_thread.current_default_thread_limiter().total_tokens = get_settings().request_threads
     interval = get_settings().search_sync_seconds
     applier = OutboxApplier(get_engine(), search_index(), interval) if interval > 0 else None
     if applier:

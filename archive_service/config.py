@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # The bureau's time zone: what every page, PDF, export and watermark shows, and whose date "today" is.
     time_zone: str = "Asia/Shanghai"
     host: str = "127.0.0.1"
+    # Requests one web worker process serves at once (its thread pool); the database pool is sized from it
+    # (two connections per request). With PostgreSQL: workers × (2 × this + 4) must fit max_connections.
+    request_threads: int = Field(12, ge=1, le=200)
     port: int = 8000
     session_hours: int = 8  # a working day; the cookie and bearer token expire after it
     # Failed logins of one name from one address before it waits (30 s, doubling, at most the window); a name

@@ -68,10 +68,15 @@ def show_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def make_engine(url: str) -> Engine:
+    # A request may hold two connections at once — its own transaction and the access log's entry, committed
+    # on a connection of its own — so the pool has room for two per request thread (plus the background
+    # threads): with fewer, a full reading room took every connection and each waited for a second one.
+    threads = get_settings().request_threads
+    pool = {"pool_size": threads, "max_overflow": threads + 4, "pool_timeout": 30}
     # orjson reads JSON columns several times faster than the stdlib (the access log has millions of rows).
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, json_deserializer=orjson.loads
+            url, connect_args={"check_same_thread": False, "timeout": 30}, json_deserializer=orjson.loads, **pool
         )
 
         @event.listens_for(engine, "connect")
@@ -84,7 +89,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_deserializer=orjson.loads)
+    return create_engine(url, pool_pre_ping=True, json_deserializer=orjson.loads, **pool)
 
 
 @lru_cache

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -35,14 +36,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve() -> tuple[subprocess.Popen, str]:
+def _serve(log: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """`archive serve` with two workers on the test's database; its log to `log` when given."""
     port = _free_port()
     env = {**os.environ, "ARCHIVE_JOB_WORKERS": "0"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "archive_service.cli", "serve", "--port", str(port), "--workers", "2"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("w") if log else subprocess.DEVNULL,
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
