@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -251,6 +252,14 @@ def create_app() -> FastAPI:
             return JSONResponse(error.body(), status_code=422)
         return render_error(request, error)
 
+    # Someone changed the same record since it was read (a batch's version check): say so, never a 500.
+    @app.exception_handler(StaleDataError)
+    async def changed_meanwhile(request: Request, exc: StaleDataError) -> Response:
+        error = ArchiveError("record.changed", "该记录刚被他人修改，请刷新页面后重试", None, 409)
+        if _is_api(request):
+            return JSONResponse(error.body(), status_code=409)
+        return render_error(request, error)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
@@ -260,8 +269,9 @@ def create_app() -> FastAPI:
             return JSONResponse(error.body(), status_code=exc.status_code)
         return render_error(request, error)
 
+    # On the event loop, not the thread pool: the answer must not wait behind a full pool of requests.
     @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
     app.include_router(auth_router)

@@ -352,8 +352,15 @@ def receive(session: Session, user: User, batch_id: int, check: Check) -> Transf
         )
     session.refresh(item)
     if batch.status is TransferStatus.registered:
-        batch.status = TransferStatus.receiving
-        batch.received_at = datetime.now(UTC)
+        # Two desks may check in the batch's first volumes at the same moment: the first one opens receiving,
+        # the other finds it open (a conditional update, not the batch's version check, which would refuse it).
+        session.execute(
+            update(TransferBatch)
+            .where(TransferBatch.id == batch.id, TransferBatch.status == TransferStatus.registered)
+            .values(status=TransferStatus.receiving, received_at=datetime.now(UTC), version=TransferBatch.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(batch)
     if batch.kind is TransferKind.onward:
         _settle_onward_item(session, user, batch, item)
     elif result is not ItemResult.rejected:

@@ -72,3 +72,34 @@ def test_concurrent_uploads_and_requests_all_succeed_and_health_answers(client, 
     numbers = [r.json()["number"] for r in asked]
     assert len(set(numbers)) == 8, numbers  # issued, not counted: no two alike
     assert health and max(health) < 1.0, max(health)  # the server answered throughout
+
+
+def test_two_desks_opening_a_batch_at_once_both_check_in(client, login, demo):
+    # The batch's first check-ins move it from 登记 to 接收中; done by several desks at the same moment, one
+    # used to fail with a 500 (the batch's version check). Found by bench/writes.py.
+    enterprise = enterprise_id(client, login("clerk"))
+    sheet = as_xlsx([row(700 + k, 姓名=f"同开{k}") for k in range(8)])
+    made = client.post(
+        "/api/transfers", data={"enterprise_id": str(enterprise)}, files={"file": ("名册.xlsx", sheet)},
+        headers=login("clerk"),
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    batch = made.json()["id"]
+    proc, url = _serve()
+    try:
+        clerk = _token(url, "clerk")
+        start = threading.Barrier(8)
+
+        def check_in(n: int) -> httpx.Response:
+            start.wait()
+            check = {"key": f"#{n}"}  # the register's 序号
+            return httpx.post(f"{url}/api/transfers/{batch}/receive", json=check, headers=clerk, timeout=60)
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(check_in, range(700, 708)))
+    finally:
+        _kill(proc)
+    assert [r.status_code for r in answers] == [200] * 8, [r.text[:200] for r in answers]
+    detail = client.get(f"/api/transfers/{batch}", headers=login("clerk")).json()
+    assert detail["status"] == "receiving"
+    assert sorted(i["result"] for i in detail["items"]) == ["accepted"] * 8
