@@ -168,11 +168,12 @@ def check_register(
             problem(line, "公民身份号码", "citizen_id.held", "该人员已有档案在馆（或已由他馆保管），不能重复接收")
         elif cid in pending:
             problem(line, "公民身份号码", "citizen_id.in_transfer", "该人员已在另一个未办结的移交批次中")
-        if v.get("archival_code") in used_codes:
-            problem(line, "档号", "archival_code.duplicate", f"档号 {v['archival_code']} 已被使用")
-        elif v.get("archival_code"):
+        if v.get("archival_code"):
+            # The fonds first: whether another bureau uses a code of its own fonds is not this bureau's business.
             try:
                 check_own_fonds(v["archival_code"], bureau)
+                if v["archival_code"] in used_codes:
+                    problem(line, "档号", "archival_code.duplicate", f"档号 {v['archival_code']} 已被使用")
             except ArchiveError as e:
                 problem(line, "档号", e.code, e.message)
         # 002 第二十一条(三): the bureau of the residence or hukou place, else of the enterprise's registered place.

@@ -156,3 +156,55 @@ def test_huge_registers_are_refused_by_size_and_by_rows(client, login):
     )
     assert r.status_code == 422 and r.json()["code"] == "file.too_many_rows"
     assert _batches() == before
+
+
+# Values a probe typed into register rows (issue 22): each row is refused by row and column, or taken and
+# then received, printed and numbered without a server error.
+HOSTILE_VALUES = {
+    "markup-name": {"姓名": '"><img src="/etc/passwd">'},
+    "another-bureaus-fonds": {"档号": "J101-RS-000001"},
+    "odd-own-code": {"档号": "J102-RS-ZZZZZZ"},
+    "nan-pages": {"页数": "nan"},
+    "infinite-volumes": {"卷数": "inf"},
+    "huge-count": {"材料份数": "9" * 30},
+    "negative-pages": {"页数": "-5"},
+    "formula": {"姓名": "=HYPERLINK(\"http://x\")"},
+    "control-chars": {"缺失材料": "a\x07b\x1bc", "缺失材料证明": "是"},
+    "long-name": {"姓名": "张" * 5000},
+}
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("name", sorted(HOSTILE_VALUES))
+def test_hostile_register_values_are_refused_by_row_or_handled_without_a_server_error(client, login, name):
+    clerk = login("clerk")
+    before = _batches()
+    sheet = as_csv([row(901, **HOSTILE_VALUES[name]), row(902)])
+    r = client.post(
+        "/api/transfers", data={"enterprise_id": _enterprise(client, clerk)},
+        files={"file": ("名册.csv", sheet, "text/csv")}, headers=clerk,
+    )  # fmt: skip
+    assert r.status_code in (201, 422), r.text
+    if r.status_code == 422:
+        body = r.json()
+        assert body["field"] == "file" and body["problems"], body
+        assert all(p["row"] == 2 and p["column"] in register_headers() for p in body["problems"]), body
+        if name == "another-bureaus-fonds":  # named as not this bureau's fonds, not "already used" there
+            assert [p["code"] for p in body["problems"]] == ["archival_code.fonds"], body
+        assert _batches() == before
+        return
+    batch = r.json()["id"]
+    for key in ("#901", "#902"):
+        checked = client.post(f"/api/transfers/{batch}/receive", json={"key": key}, headers=clerk)
+        assert checked.status_code in (200, 409, 422), checked.text
+        if checked.status_code != 200:
+            assert checked.json()["field"] and checked.json()["message"], checked.json()
+    # The batch's page, and the next 档号 the bureau gives, still work.
+    page = client.get(f"/transfers/{batch}", headers=clerk)
+    assert page.status_code == 200 and "<img src=\"/etc" not in page.text
+
+
+def register_headers() -> tuple[str, ...]:
+    from archive_service.transfers.register import HEADERS
+
+    return HEADERS
