@@ -13,7 +13,7 @@ test: bootstrap
 	.venv/bin/pytest -q
 
 bench: bootstrap
-	@command -v gs >/dev/null && command -v ab >/dev/null && command -v wrk >/dev/null || (apt-get update -qq && \
+	@command -v gs >/dev/null && command -v wrk >/dev/null || (apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ghostscript wrk)
 	.venv/bin/pip install -q -e '.[test,bench]'
 	@for b in bench/*.py; do echo "== $$b"; .venv/bin/python $$b || exit 1; done

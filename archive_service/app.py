@@ -94,9 +94,11 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     """The embedded installation's local worker: the search outbox applied in the background."""
     from archive_service.db import get_engine
     from archive_service.finding.worker import OutboxApplier, search_index
+    from archive_service.preservation.service import object_store
 
     # The thread pool that runs blocking routes is as large as the database pool allows (see make_engine).
     to_thread.current_default_thread_limiter().total_tokens = get_settings().request_threads
+    object_store()  # the store is made (an S3 bucket checked) once, at start-up, not on the first page view
     interval = get_settings().search_sync_seconds
     applier = OutboxApplier(get_engine(), search_index(), interval) if interval > 0 else None
     if applier:

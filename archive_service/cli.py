@@ -136,15 +136,15 @@ def demo(
     if with_scans:
         from archive_service.config import get_settings
         from archive_service.demo import digitise_demo_dossier, digitised_demo_batch
-        from archive_service.preservation.service import open_store
+        from archive_service.preservation.service import object_store
 
         settings = get_settings()
         typer.echo("demo data: scanning and digitising one dossier (OCR takes a minute)…")
         with transaction() as session:
-            code = digitise_demo_dossier(session, open_store(settings), Path(settings.var_dir) / "digitise")
+            code = digitise_demo_dossier(session, object_store(), settings.digitise_work_dir)
         typer.echo(f"demo data: {code} digitised; requests for it waiting for `approver` and approved for `sibao`")
         with transaction() as session:
-            number = digitised_demo_batch(session, open_store(settings), Path(settings.var_dir) / "digitise")
+            number = digitised_demo_batch(session, object_store(), settings.digitise_work_dir)
         typer.echo(f"demo data: intake batch {number} received with digitised copies, waiting for acceptance")
     typer.echo(f"demo data loaded: {counts}; every demo user's password is {DEMO_PASSWORD}")
 
@@ -176,11 +176,10 @@ def fixity_check(
     max_mbps: float | None = typer.Option(None, "--max-mbps", help="read at most this many MB/s"),
 ) -> None:
     """Re-verify the SHA-256 of stored objects; exit 1 when any object is missing or altered."""
-    from archive_service.config import get_settings
     from archive_service.db import get_sessionmaker
-    from archive_service.preservation.service import check_fixity, count_recorded_objects, open_store
+    from archive_service.preservation.service import check_fixity, count_recorded_objects, object_store
 
-    store = open_store(get_settings())
+    store = object_store()
     sessions = get_sessionmaker()
     with sessions() as s:
         total = count_recorded_objects(s)
@@ -207,11 +206,11 @@ def replicate(
     """
     from archive_service.config import get_settings
     from archive_service.db import transaction
-    from archive_service.preservation.service import count_recorded_objects, open_store
+    from archive_service.preservation.service import count_recorded_objects, object_store, open_store
     from archive_service.preservation.service import replicate as run
 
     settings = get_settings()
-    source, target = open_store(settings), open_store(settings, to)
+    source, target = object_store(), open_store(settings, to)
     with transaction() as session:
         bar, advance = _progress(count_recorded_objects(session), f"{source.description} → {target.description}")
         with bar:
@@ -233,14 +232,13 @@ def objects_delete(
     reason: str = typer.Option(..., help="why the object is destroyed (kept in the record)"),
 ) -> None:
     """Destroy one stored object: administrators only, with a reason, recorded before it happens."""
-    from archive_service.config import get_settings
     from archive_service.db import transaction
     from archive_service.errors import ArchiveError
-    from archive_service.preservation.service import delete_object, open_store
+    from archive_service.preservation.service import delete_object, object_store
 
     try:
         with transaction() as session:
-            delete_object(session, open_store(get_settings()), _user(session, username), storage_key, reason)
+            delete_object(session, object_store(), _user(session, username), storage_key, reason)
     except ArchiveError as e:
         _fail(e)
     typer.echo(f"deleted {storage_key}")
@@ -344,7 +342,7 @@ def digitise(
     from archive_service.digitisation.service import digitise_dossier
     from archive_service.dossiers.service import get_dossier_by_code
     from archive_service.errors import ArchiveError
-    from archive_service.preservation.service import open_store
+    from archive_service.preservation.service import object_store
 
     settings = get_settings()
     try:
@@ -355,14 +353,14 @@ def digitise(
                 task = bar.add_task("pages", total=None)
                 outcome = digitise_dossier(
                     session,
-                    open_store(settings),
+                    object_store(),
                     actor,
                     dossier,
                     scans,
                     jobs=jobs,
                     languages=lang,
                     progress=lambda done, total: bar.update(task, total=total, advance=done),
-                    work_root=Path(settings.var_dir) / "digitise",
+                    work_root=settings.digitise_work_dir,
                 )
     except ArchiveError as e:
         _fail(e)
@@ -386,11 +384,11 @@ def rebuild_faulty(
     from archive_service.db import get_sessionmaker, transaction
     from archive_service.digitisation.service import faulty_use_copies, rebuild_use_copy
     from archive_service.errors import ArchiveError
-    from archive_service.preservation.service import open_store
+    from archive_service.preservation.service import object_store
     from archive_service.values import page_ranges
 
     settings = get_settings()
-    store = open_store(settings)
+    store = object_store()
     with get_sessionmaker()() as session:
         try:
             bureau = _user(session, username).organisation_id
@@ -414,7 +412,7 @@ def rebuild_faulty(
 
                 dossier = session.get(Dossier, dossier_id)
                 outcome = rebuild_use_copy(
-                    session, store, _user(session, username), dossier, work_root=Path(settings.var_dir) / "digitise"
+                    session, store, _user(session, username), dossier, work_root=settings.digitise_work_dir
                 )
                 if not outcome.ok:
                     raise ArchiveError("rebuild.qc_failed", outcome.report or "质检未通过", "archival_code")
@@ -498,14 +496,13 @@ def worker(
 @app.command()
 def backup(folder: Path = typer.Argument(..., help="an empty or new folder (a mounted backup disk)")) -> None:
     """Back up the installation: database rows (one snapshot), every stored object, and a manifest."""
-    from archive_service.config import get_settings
     from archive_service.db import get_engine
     from archive_service.errors import ArchiveError
     from archive_service.preservation.backup import backup as run
-    from archive_service.preservation.service import open_store
+    from archive_service.preservation.service import object_store
 
     try:
-        report = run(get_engine(), open_store(get_settings()), folder)
+        report = run(get_engine(), object_store(), folder)
     except ArchiveError as e:
         _fail(e)
     rows = sum(report.tables.values())
@@ -516,18 +513,17 @@ def backup(folder: Path = typer.Argument(..., help="an empty or new folder (a mo
 @app.command()
 def restore(folder: Path = typer.Argument(..., help="a folder written by `archive backup`")) -> None:
     """Restore a backup into this empty installation, verify it, and rebuild the search index."""
-    from archive_service.config import get_settings
     from archive_service.db import get_engine
     from archive_service.errors import ArchiveError
     from archive_service.finding.worker import apply_outbox, reindex, search_index
     from archive_service.migrate import upgrade
     from archive_service.preservation.backup import restore as run
-    from archive_service.preservation.service import open_store
+    from archive_service.preservation.service import object_store
 
     engine = get_engine()
     upgrade(engine)
     try:
-        report = run(engine, open_store(get_settings()), folder)
+        report = run(engine, object_store(), folder)
     except ArchiveError as e:
         _fail(e)
     indexed = reindex(engine, search_index())

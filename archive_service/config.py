@@ -28,7 +28,7 @@ class Settings(BaseSettings):
 
     var_dir: Path = Path("var")
     database_url: str = ""  # empty: SQLite at {var_dir}/archive.db
-    object_store: str = "local"  # local | s3
+    object_store: Literal["local", "s3"] = "local"
     object_dir: Path | None = None  # empty: {var_dir}/objects
     s3_endpoint: str = "127.0.0.1:9000"
     s3_access_key: str = ""
@@ -79,6 +79,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.var_dir / 'archive.db').as_posix()}"
+
+    @property
+    def digitise_work_dir(self) -> Path:
+        """Where digitisation runs keep their resumable work (page images, OCR results) until recorded."""
+        return self.var_dir / "digitise"
 
     @property
     def resolved_object_dir(self) -> Path:

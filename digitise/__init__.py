@@ -1,1 +1,4 @@
-"""Scanned pages to a checked, OCR-ed PDF/A with metadata. Knows nothing of the database."""
+"""Scanned pages to a checked, OCR-ed PDF/A with metadata. Knows nothing of the database.
+
+`digitise/` is the pipeline (a library and the `digitise` command); `archive_service/digitisation/`
+runs it for a dossier and records the result (objects, page-to-material links, findings)."""

@@ -1,4 +1,7 @@
-"""Search index port and adapters: embedded (SQLite FTS5, the default) and Elasticsearch."""
+"""Search index port and adapters: embedded (Tantivy, in the data directory; the default) and Elasticsearch.
+
+`search/` is the index and knows nothing of the database; `archive_service/finding/` decides what is
+indexed, keeps the index in step with the database and who may find what."""
 
 from search.embedded import EmbeddedSearchIndex
 from search.port import (

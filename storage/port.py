@@ -2,8 +2,9 @@
 
 Objects are content-addressed: the key is derived from the SHA-256 of the bytes, so the same key
 can never come to hold other content. A corrected page is new content, hence a new key; the old
-object stays. Nothing in the port overwrites; `delete` exists for the audited administrator action
-only (the service records who and why before calling it).
+object stays. Nothing in the port overwrites. `delete` is called for the audited administrator
+action (the service records who and why first) and to take back an object this process has just put
+when recording it failed (no orphans: an ingest, a job's output, a restore) — never for anything else.
 """
 
 from collections.abc import Iterator

@@ -12,9 +12,8 @@ from archive_service.access.models import RetrievalRequest
 from archive_service.access.schemas import CopyIn, DecisionIn, RequestIn, RequestOut, ReturnIn
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
-from archive_service.config import get_settings
 from archive_service.deps import DbSession, client_address, current_user
-from archive_service.preservation.service import open_store
+from archive_service.preservation.service import object_store
 
 router = APIRouter(prefix="/api", tags=["access"])
 
@@ -81,7 +80,7 @@ def page_image(
     user: User = Depends(current_user),
 ) -> Response:
     r = service.get_request(session, user, request_id)
-    image = service.deliver_page(session, open_store(get_settings()), user, r, page, client_address(request))
+    image = service.deliver_page(session, object_store(), user, r, page, client_address(request))
     return Response(image, media_type="image/jpeg", headers=NO_STORE)
 
 
@@ -90,7 +89,7 @@ def download(
     request_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
 ) -> Response:
     r = service.get_request(session, user, request_id)
-    pdf = service.deliver_download(session, open_store(get_settings()), user, r, client_address(request))
+    pdf = service.deliver_download(session, object_store(), user, r, client_address(request))
     return Response(
         pdf,
         media_type="application/pdf",
@@ -107,7 +106,7 @@ def certified_copy(
     user: User = Depends(current_user),
 ) -> Response:
     r = service.get_request(session, user, request_id)
-    pdf = service.certified_copy(session, open_store(get_settings()), user, r, data.annotation, client_address(request))
+    pdf = service.certified_copy(session, object_store(), user, r, data.annotation, client_address(request))
     return Response(
         pdf,
         media_type="application/pdf",

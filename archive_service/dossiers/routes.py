@@ -4,12 +4,11 @@ from fastapi import APIRouter, Body, Depends, Query
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
-from archive_service.config import get_settings
 from archive_service.deps import DbSession, current_user
 from archive_service.dossiers import catalogue, service
 from archive_service.dossiers.models import DossierStatus
 from archive_service.dossiers.schemas import CatalogueOut, CatalogueRevisionOut, DossierDetail, DossierIn, DossierPage
-from archive_service.preservation.service import open_store
+from archive_service.preservation.service import object_store
 
 router = APIRouter(prefix="/api/dossiers", tags=["dossiers"])
 
@@ -60,7 +59,7 @@ def put_catalogue(
     """Save the whole list (all or nothing; 422 names every problem by row and field). An entry that
     keeps its `id` keeps its item number; a digitised file's pages are linked again without OCR."""
     dossier = service.get_dossier(session, user, dossier_id)
-    catalogue.save_catalogue(session, open_store(get_settings()), user, dossier, materials, source=source)
+    catalogue.save_catalogue(session, object_store(), user, dossier, materials, source=source)
     return catalogue_out(session, user, dossier)
 
 
@@ -83,5 +82,5 @@ def catalogue_out(session: Session, user: User, dossier) -> CatalogueOut:  # typ
             for r in catalogue.revisions(session, dossier)
         ],
         common_titles={str(k): v for k, v in catalogue.common_titles().items()},
-        proposed=catalogue.proposal(session, open_store(get_settings()), dossier),
+        proposed=catalogue.proposal(session, object_store(), dossier),
     )

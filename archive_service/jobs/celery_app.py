@@ -33,9 +33,9 @@ def celery_app(broker_url: str) -> Celery:
     def run_job(job_id: int) -> str | None:
         from archive_service.db import get_engine
         from archive_service.jobs.service import run_one, worker_name
-        from archive_service.preservation.service import open_store
+        from archive_service.preservation.service import object_store
 
-        outcome = run_one(get_engine(), open_store(get_settings()), job_id, worker_name())
+        outcome = run_one(get_engine(), object_store(), job_id, worker_name())
         if outcome.retry_in is not None:  # back-off, or held by another worker: look again later
             ring(job_id, countdown=outcome.retry_in)
         return outcome.state.value if outcome.state else None

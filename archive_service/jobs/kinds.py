@@ -7,7 +7,6 @@ unfinished run; replication copies only what the target lacks; a reindex starts 
 
 import multiprocessing
 import shutil
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -27,7 +26,7 @@ def digitise(context: JobContext) -> dict[str, Any] | None:
     from archive_service.digitisation.service import digitise_dossier
 
     params = context.params
-    work_root = Path(context.settings.var_dir) / "digitise"
+    work_root = context.settings.digitise_work_dir
     inbox = work_root / f"job-{context.job_id}"
     inbox.mkdir(parents=True, exist_ok=True)
     scans = []

@@ -7,7 +7,6 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
-from archive_service.config import get_settings
 from archive_service.deps import DbSession, current_user
 from archive_service.jobs import service
 from archive_service.jobs.models import Job, JobState
@@ -55,9 +54,9 @@ def queue_digitisation(
     """Uploaded scans → a digitisation job (the API and the dossier page)."""
     from archive_service.digitisation.service import submit
     from archive_service.dossiers.service import get_dossier
-    from archive_service.preservation.service import open_store
+    from archive_service.preservation.service import object_store
 
     dossier = get_dossier(session, user, dossier_id)
     with tempfile.TemporaryDirectory(prefix="digitise-upload-") as tmp:
         paths = saved_scans(scans, Path(tmp))
-        return submit(session, open_store(get_settings()), user, dossier, paths, languages=languages)
+        return submit(session, object_store(), user, dossier, paths, languages=languages)

@@ -15,7 +15,7 @@ import time
 from archive_service.config import get_settings
 from archive_service.db import get_engine
 from archive_service.jobs.service import overdue, run_next, sweep_finished, worker_name
-from archive_service.preservation.service import open_store
+from archive_service.preservation.service import object_store
 
 log = logging.getLogger("archive.jobs")
 SWEEP_SECONDS = 30.0
@@ -26,7 +26,7 @@ def work(stop: threading.Event, name: str | None = None) -> None:
     import archive_service.models  # noqa: F401  every mapper known before the first query
 
     settings = get_settings()
-    engine, store, name = get_engine(), open_store(settings), name or worker_name()
+    engine, store, name = get_engine(), object_store(), name or worker_name()
     log.info("job worker %s started (%s)", name, engine.url.render_as_string(hide_password=True))
     swept = 0.0
     while not stop.is_set():
@@ -84,7 +84,7 @@ class DoorbellSweeper(threading.Thread):
         from archive_service.jobs.celery_app import ring
 
         settings = get_settings()
-        engine, store = get_engine(), open_store(settings)
+        engine, store = get_engine(), object_store()
         every = max(settings.job_poll_seconds * 5, 1.0)
         while not self._stopping.wait(every):
             try:

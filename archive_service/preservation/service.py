@@ -15,7 +15,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive_service.auth.models import Role, User
-from archive_service.config import Settings
+from archive_service.config import Settings, get_settings
 from archive_service.db import utcnow
 from archive_service.dossiers.models import DigitalObject, Dossier
 from archive_service.errors import ArchiveError, Forbidden
@@ -23,6 +23,20 @@ from archive_service.preservation.models import FixityCheck, FixityRun, ObjectDe
 from storage import LocalObjectStore, ObjectStore, S3ObjectStore, StorageError, StoredObject
 
 Progress = Callable[[int, int], None]  # (bytes just processed, objects just processed)
+
+
+_store: tuple[Settings, ObjectStore] | None = None
+
+
+def object_store() -> ObjectStore:
+    """This process's configured store, made once (an S3 bucket's checks — exists, versioning, object lock —
+    run when it is made, not on every page view) and made again only when the settings are. Routes get it
+    with `Depends(object_store)`; jobs and commands are handed it."""
+    global _store
+    settings = get_settings()
+    if _store is None or _store[0] is not settings:
+        _store = (settings, open_store(settings))
+    return _store[1]
 
 
 def open_store(settings: Settings, spec: str | None = None) -> ObjectStore:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import User
 from archive_service.config import get_settings
 from archive_service.deps import DbSession, current_user
-from archive_service.preservation.service import open_store
+from archive_service.preservation.service import object_store
 from archive_service.transfers import catalogues, register, service, supplements
 from archive_service.transfers.models import ItemResult, TransferBatch
 from archive_service.transfers.schemas import (
@@ -86,7 +86,7 @@ def import_catalogue(
     others when they are received. 422 with every problem by row and column; nothing is saved then.
     A plain `def`: the work runs in the threadpool, not on the event loop."""
     data = uploaded_bytes(file, "卷内目录文件")
-    return catalogues.import_workbook(session, open_store(get_settings()), user, batch_id, data, file.filename or "")
+    return catalogues.import_workbook(session, object_store(), user, batch_id, data, file.filename or "")
 
 
 @router.get("", response_model=list[BatchOut])
@@ -155,7 +155,7 @@ def receive(batch_id: int, data: CheckIn, session: Session = DbSession, user: Us
 @router.post("/{batch_id}/acceptance", response_model=BatchOut)
 def start_acceptance(batch_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> BatchOut:
     """Machine-check every dossier's digitised copy; if all pass, draw the ≥ 5 % sample to inspect."""
-    service.start_acceptance(session, open_store(get_settings()), user, batch_id)
+    service.start_acceptance(session, object_store(), user, batch_id)
     return batch_out(session, service.get_batch(session, user, batch_id))
 
 
@@ -213,7 +213,7 @@ def submit_supplement(
     form = supplements.SupplementForm(archival_code, source, class_code, title, pages, date_formed, copies, remarks)
     with tempfile.TemporaryDirectory(prefix="supplement-upload-") as tmp:
         paths = saved_scans(scans, Path(tmp))
-        found = supplements.submit(session, open_store(get_settings()), user, form, paths)
+        found = supplements.submit(session, object_store(), user, form, paths)
     return SupplementOut.model_validate(found)
 
 
@@ -229,7 +229,7 @@ def review_supplement(
     """Approve (added to the catalogue; a digitised dossier's copy rebuilt with the new pages) or reject."""
     settings = get_settings()
     found = supplements.review(
-        session, open_store(settings), user, supplement_id, data.approve, data.note,
-        work_root=Path(settings.var_dir) / "digitise",
+        session, object_store(), user, supplement_id, data.approve, data.note,
+        work_root=settings.digitise_work_dir,
     )  # fmt: skip
     return SupplementOut.model_validate(found)

@@ -12,13 +12,12 @@ from archive_service.access import service
 from archive_service.access.models import RequestMode, RequestStatus, RetrievalRequest
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can
-from archive_service.config import get_settings
 from archive_service.db import bureau_today
 from archive_service.deps import DbSession, client_address, current_user
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import Dossier
 from archive_service.errors import ArchiveError
-from archive_service.preservation.service import open_store
+from archive_service.preservation.service import object_store
 from archive_service.web.pages import form_date, templates
 
 router = APIRouter(include_in_schema=False)
@@ -213,7 +212,7 @@ def request_copy(
 ) -> Response:
     r = service.get_request(session, user, request_id)
     try:
-        pdf = service.certified_copy(session, open_store(get_settings()), user, r, annotation, client_address(request))
+        pdf = service.certified_copy(session, object_store(), user, r, annotation, client_address(request))
     except ArchiveError as error:
         session.rollback()
         return request_detail(request_id, request, session, user, error)
@@ -260,7 +259,7 @@ def print_view(
     request_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
 ) -> HTMLResponse:
     r = service.get_request(session, user, request_id)
-    printed = service.print_copy(session, open_store(get_settings()), user, r, client_address(request))
+    printed = service.print_copy(session, object_store(), user, r, client_address(request))
     pages = [(n, "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()) for n, jpeg in printed.pages]
     return _page(request, "print.html", user, r=r, d=session.get(Dossier, r.dossier_id), pages=pages)
 

@@ -30,7 +30,7 @@ from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import ClassScheme, Dossier, DossierStatus
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.jobs.models import Job
-from archive_service.preservation.service import fixity_alerts, open_store
+from archive_service.preservation.service import fixity_alerts, object_store
 from archive_service.shelving.models import ShelfSlot
 from archive_service.shelving.service import climate_alerts, unshelved
 from archive_service.transfers import supplements
@@ -198,7 +198,7 @@ def dossier_use_copy(
     use_copy = digitisation.latest_use_copy(session, dossier)
     if use_copy is None:
         raise NotFound(f"{dossier.archival_code} 的数字副本", "dossier_id")
-    store = open_store(get_settings())
+    store = object_store()
     # Logged and committed before a byte is sent.
     record_access(
         session,
@@ -249,7 +249,7 @@ def _save_catalogue(
 ) -> Response:
     try:
         dossier = dossiers.get_dossier(session, user, dossier_id)
-        catalogue.save_catalogue(session, open_store(get_settings()), user, dossier, rows, source=source)
+        catalogue.save_catalogue(session, object_store(), user, dossier, rows, source=source)
     except ArchiveError as error:
         session.rollback()
         if error.problems is None:
@@ -284,7 +284,7 @@ def _dossier_page(
     # The proposal is read from the sidecar in the store, so only for those who may take it into the
     # catalogue, and only where it is wanted: a file with no catalogue yet, or when asked for.
     wanted = editable and (not dossier.materials or "proposal" in request.query_params)
-    proposed = catalogue.proposal(session, open_store(get_settings()), dossier) if wanted else []
+    proposed = catalogue.proposal(session, object_store(), dossier) if wanted else []
     if typed_rows is None and request.query_params.get("proposal") == "use" and proposed:
         typed_rows, catalogue_source = proposed, "proposal"  # the proposal taken into the form, to check and save
     use_copy = digitisation.latest_use_copy(session, dossier)
@@ -341,7 +341,7 @@ def _proposal_thumbnails(
     if not proposed or use_copy is None or not can(user, Action.read_digital_copy):
         return {}
     wanted = {int(m[k]) for m in proposed for k in ("first_page", "last_page")}
-    images = digitisation.page_thumbnails(open_store(get_settings()), use_copy, sorted(wanted))
+    images = digitisation.page_thumbnails(object_store(), use_copy, sorted(wanted))
     record_access(
         session, user, AccessAction.view_copy, client_address(request), dossier_id=dossier.id,
         detail=f"{use_copy.name} v{use_copy.version} 目录建议缩略图 {len(images)} 页",

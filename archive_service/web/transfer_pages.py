@@ -23,7 +23,7 @@ from archive_service.dossiers.models import Dossier
 from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.organisations.models import Organisation, OrganisationKind
-from archive_service.preservation.service import open_store
+from archive_service.preservation.service import object_store
 from archive_service.transfers import acceptance, catalogues, register, service, supplements
 from archive_service.transfers.models import ItemResult, TransferItem
 from archive_service.uploads import saved_scans, uploaded_bytes
@@ -141,7 +141,7 @@ def retained_copy(
         detail=f"留存副本 {use_copy.name} v{use_copy.version}",
     )
     return StreamingResponse(
-        open_store(get_settings()).open(use_copy.storage_key),
+        object_store().open(use_copy.storage_key),
         media_type="application/pdf",
         headers={"Cache-Control": "no-store"},
     )
@@ -230,7 +230,7 @@ def import_catalogue(
     try:
         data = uploaded_bytes(file, "卷内目录文件")
         done = catalogues.import_workbook(
-            session, open_store(get_settings()), user, batch_id, data, file.filename or ""
+            session, object_store(), user, batch_id, data, file.filename or ""
         )
     except ArchiveError as error:
         session.rollback()
@@ -318,7 +318,7 @@ def _acceptance_step(request: Request, session: Session, user: User, batch_id: i
     step = str(form.get("step", ""))
     try:
         if step == "start":
-            record = service.start_acceptance(session, open_store(get_settings()), user, batch_id)
+            record = service.start_acceptance(session, object_store(), user, batch_id)
             done = "机检完成，已抽取样本" if record["stage"] == "inspecting" else "机检不合格，见下方问题"
         elif step == "inspect":
             dossier_id = form_number(str(form.get("dossier_id", "")), "dossier_id", int)
@@ -366,7 +366,7 @@ def _submit_supplement(request: Request, session: Session, user: User, dossier_i
         uploads = [f for f in form.getlist("scans") if isinstance(f, StarletteUpload) and f.filename]
         with tempfile.TemporaryDirectory(prefix="supplement-upload-") as tmp:
             paths = saved_scans(uploads, Path(tmp))  # type: ignore[arg-type]
-            supplements.submit(session, open_store(get_settings()), user, values, paths)
+            supplements.submit(session, object_store(), user, values, paths)
     except ArchiveError as error:
         return dossier_page_refused(request, session, user, dossier_id, error)
     return RedirectResponse(f"/dossiers/{dossier_id}#supplements", status_code=303)
@@ -387,8 +387,8 @@ def review_supplement(
         if decision not in ("approve", "reject"):
             raise ArchiveError("decision.unknown", "请选择归档或不予归档", "decision", 422)
         found = supplements.review(
-            session, open_store(settings), user, supplement_id, decision == "approve", note,
-            work_root=Path(settings.var_dir) / "digitise",
+            session, object_store(), user, supplement_id, decision == "approve", note,
+            work_root=settings.digitise_work_dir,
         )  # fmt: skip
     except ArchiveError as error:
         return dossier_page_refused(request, session, user, dossier_id, error)

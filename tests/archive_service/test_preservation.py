@@ -211,3 +211,22 @@ def test_cli_replicate_to_an_offline_directory(ingested, local_store, tmp_path, 
     assert "3 objects: 3 copied, 0 already there, 0 failed" in result.output
     again = CliRunner().invoke(cli, ["replicate", "--to", f"local:{offline}"])
     assert "0 copied, 3 already there" in again.output
+
+
+def test_the_store_is_made_once_per_settings_and_a_misspelt_kind_fails_at_start(monkeypatch, tmp_path):
+    from pydantic import ValidationError
+
+    from archive_service.config import Settings, get_settings
+    from archive_service.preservation.service import object_store
+
+    monkeypatch.setenv("ARCHIVE_VAR_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    first = object_store()
+    assert object_store() is first  # not a new client (and bucket checks) on every page view
+    monkeypatch.setenv("ARCHIVE_VAR_DIR", str(tmp_path / "other"))
+    get_settings.cache_clear()
+    assert object_store() is not first  # new settings, a new store
+    get_settings.cache_clear()
+    monkeypatch.setenv("ARCHIVE_OBJECT_STORE", "S3 ")
+    with pytest.raises(ValidationError, match="object_store"):
+        Settings()
