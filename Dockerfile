@@ -1,9 +1,10 @@
 # One image for the web application (and, with the job system, its workers).
 FROM python:3.11-slim-bookworm
+# The same Debian packages as `make run` (scripts/debian-packages.txt, read by scripts/bootstrap.sh too).
+COPY scripts/debian-packages.txt /tmp/debian-packages.txt
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng \
-      fonts-noto-cjk poppler-utils \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get install -y --no-install-recommends $(sed 's/#.*//' /tmp/debian-packages.txt) \
+ && rm -rf /var/lib/apt/lists/* /tmp/debian-packages.txt
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY archive_service archive_service
@@ -11,7 +12,8 @@ COPY digitise digitise
 COPY storage storage
 COPY search search
 RUN pip install --no-cache-dir .
-ENV ARCHIVE_VAR_DIR=/var/lib/archive ARCHIVE_HOST=0.0.0.0 ARCHIVE_PORT=8000
+# Times are stored in UTC and shown in the bureau's zone (ARCHIVE_TIME_ZONE); TZ makes logs agree.
+ENV ARCHIVE_VAR_DIR=/var/lib/archive ARCHIVE_HOST=0.0.0.0 ARCHIVE_PORT=8000 TZ=Asia/Shanghai
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
 CMD ["archive", "serve"]

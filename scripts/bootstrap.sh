@@ -4,13 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(
-  tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng  # OCR (digitise/)
-  fonts-noto-cjk                                        # Chinese glyphs for pages, PDFs and screenshots
-  fonts-wqy-microhei                                    # a TrueType CJK font ReportLab can embed (labels, receipts)
-  chromium                                              # browser tests (Playwright drives /usr/bin/chromium)
-  poppler-utils                                         # pdftotext/pdftoppm for checking PDFs
-)
+# One list with the Dockerfile (scripts/debian-packages.txt), plus what only the tests need.
+mapfile -t APT_PACKAGES < <(sed 's/#.*//' scripts/debian-packages.txt scripts/debian-packages-test.txt | tr -s ' \t' '\n' | grep -v '^$')
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
