@@ -31,6 +31,10 @@ class Policy:
     shelving_basis: str
     planning_years: int
     years_basis: str
+    # Where a policy sets them (晋宁 002 第十一条): the fewest service staff added however few the retirees,
+    # and the number of retirees below which a colleague may do the work beside their own (兼任).
+    service_staff_minimum: int = 0
+    part_time_below_retirees: int = 0
 
 
 @cache
@@ -118,8 +122,13 @@ def archivists_needed(volumes: int, policy: Policy) -> Figure:
 
 
 def service_staff_needed(retirees: int, policy: Policy) -> Figure:
-    n = math.ceil(retirees / policy.retirees_per_service_staff)
-    return Figure(n, "人", policy.service_basis)
+    """Full-time service staff for the retirees: one per `retirees_per_service_staff` begun, none where the
+    policy lets fewer than `part_time_below_retirees` be served part-time, and never below the policy's
+    minimum once there are retirees at all."""
+    if not retirees:
+        return Figure(0, "人", policy.service_basis)
+    n = 0 if retirees < policy.part_time_below_retirees else math.ceil(retirees / policy.retirees_per_service_staff)
+    return Figure(max(n, policy.service_staff_minimum), "人", policy.service_basis)
 
 
 def layer_capacity(usable_width_mm: int, thickness_mm: int) -> int:

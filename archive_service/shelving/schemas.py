@@ -133,6 +133,8 @@ class PolicyOut(BaseModel):
     shelving_basis: str
     planning_years: int
     years_basis: str
+    service_staff_minimum: int = 0
+    part_time_below_retirees: int = 0
 
 
 class ProjectionIn(BaseModel):

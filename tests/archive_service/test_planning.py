@@ -1,5 +1,6 @@
 """The space and staffing rules and the forecast, without a database: figures and the policy they cite."""
 
+import re
 from decimal import Decimal
 
 from archive_service.shelving import planning
@@ -29,6 +30,31 @@ def test_each_jurisdiction_cites_its_own_clause():
     assert planning.service_staff_needed(120000, XICHENG).value == 60  # 2,000 retirees each
     assert "六(一)" in planning.service_staff_needed(1, XICHENG).basis
     assert "无全国统一标准" in NATIONAL.staff_basis  # no national staffing rule exists: said, not hidden
+
+
+def test_jinning_service_staff_follow_002_article_11():
+    # 晋政办通〔2020〕18号 第十一条: 1 per 1,500 retirees received; 500–1,500 → 1; under 500 a colleague may
+    # serve them part-time; the district office and each street add at least 2 — the figure never falls below 2.
+    staff = lambda n: planning.service_staff_needed(n, JINNING).value  # noqa: E731
+    assert (staff(0), staff(499), staff(500), staff(1500), staff(1501), staff(3000), staff(4501)) == (
+        0,
+        2,
+        2,
+        2,
+        2,
+        2,
+        4,
+    )
+    assert "第十一条" in planning.service_staff_needed(1, JINNING).basis
+    assert "未定" not in JINNING.service_basis  # the preset no longer says the ratio is unset
+
+
+def test_every_preset_figure_quotes_its_clause():
+    for policy in presets().values():
+        for basis in (policy.area_basis, policy.staff_basis, policy.service_basis, policy.shelving_basis,
+                      policy.years_basis):  # fmt: skip
+            # A document and its clause (〔year〕No. / 《title》 / JGJ), or a stated choice where no text sets one.
+            assert re.search(r"〔\d{4}〕\d+号 \S|《.+》第|JGJ \d+|取", basis), (policy.preset, basis)
 
 
 def test_layer_capacity_and_the_shelving_quota():
