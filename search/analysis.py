@@ -13,7 +13,7 @@ So 王伟明 is indexed as 王伟 伟明, and a query 退休审批表 is the phr
 import re
 from collections.abc import Iterator
 
-ANALYZER_VERSION = "cjk-1"  # bump when tokens change: every embedded index must then be rebuilt
+ANALYZER_VERSION = "cjk-2"  # bump when tokens change: every embedded index must then be rebuilt
 
 # Elasticsearch's `_cjk_` stop words (the English list the cjk analyzer uses).
 STOP_WORDS = frozenset(
@@ -22,7 +22,12 @@ STOP_WORDS = frozenset(
 )
 
 
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
+# 〇 (U+3007, the zero of dates written in characters: 二〇〇三年), 々 and the Suzhou numerals are of the Han
+# script, which the standard tokenizer types IDEOGRAPHIC, so `cjk_bigram` pairs them with their neighbours.
+_CJK = (
+    "\u3005\u3007\u3021-\u3029\u3038-\u303b"
+    "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
+)
 _WORD = r"[0-9a-z]+(?:(?:(?<=[0-9])[.,](?=[0-9])|(?<=[a-z])[.'](?=[a-z]))[0-9a-z]+)*"
 _OTHER = rf"(?:(?![\x00-\x7f{_CJK}])[^\W_])"
 # One token per match, found by a zero-width look-ahead at every position, so overlapping

@@ -30,3 +30,10 @@ def test_phrase_found_with_offsets_for_highlighting():
     spans = list(find_phrase(list(tokens(text)), ["退休", "休审", "审批", "批表"]))
     assert [text[s:e] for s, e in spans] == ["退休审批表"]
     assert list(find_phrase(list(tokens("退休 审批表")), ["退休", "休审", "审批", "批表"])) == []
+
+
+def test_the_ideographic_zero_of_dates_pairs_like_han():
+    # Lucene's CJKAnalyzer (the oracle run): 二〇〇三年十月 → 二〇 〇〇 〇三 三年 年十 十月.
+    assert terms("二〇〇三年十月") == ["二〇", "〇〇", "〇三", "三年", "年十", "十月"]
+    assert terms("〇") == ["〇"]
+    assert terms("一九七八年九月") == ["一九", "九七", "七八", "八年", "年九", "九月"]
