@@ -239,28 +239,23 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        error = _validation_error(exc)
-        if _is_api(request):
-            return JSONResponse(error.body(), status_code=422)
-        return render_error(request, error)
+        return await archive_error(request, _validation_error(exc))
 
     # A number too large for the database's integer columns (an id of 30 digits): the input is out of range,
     # not a fault of the service. SQLite raises OverflowError, PostgreSQL a DataError.
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)
     async def out_of_range(request: Request, exc: Exception) -> Response:
-        error = ArchiveError("value.out_of_range", "输入的数值或文字超出允许的范围", None, 422)
-        if _is_api(request):
-            return JSONResponse(error.body(), status_code=422)
-        return render_error(request, error)
+        return await archive_error(
+            request, ArchiveError("value.out_of_range", "输入的数值或文字超出允许的范围", None, 422)
+        )
 
     # Someone changed the same record since it was read (a batch's version check): say so, never a 500.
     @app.exception_handler(StaleDataError)
     async def changed_meanwhile(request: Request, exc: StaleDataError) -> Response:
-        error = ArchiveError("record.changed", "该记录刚被他人修改，请刷新页面后重试", None, 409)
-        if _is_api(request):
-            return JSONResponse(error.body(), status_code=409)
-        return render_error(request, error)
+        return await archive_error(
+            request, ArchiveError("record.changed", "该记录刚被他人修改，请刷新页面后重试", None, 409)
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -412,27 +412,39 @@ def _pdf_of_pages(images: list[bytes], first: bytes | None = None) -> bytes:
     return buf.getvalue()
 
 
-def deliver_download(session: Session, store: ObjectStore, user: User, request: RetrievalRequest, client: str) -> bytes:
-    """All approved pages, watermarked, as one PDF to keep — only when the approval allows a download."""
-    check_online_use(request, user)
-    if not request.allow_download:
-        raise ArchiveError("request.download_not_allowed", "审批未允许下载", "allow_download", 403)
+def _hand_over_marked(
+    session: Session,
+    store: ObjectStore,
+    user: User,
+    request: RetrievalRequest,
+    client: str,
+    action: str,
+    mark: str = "",
+) -> tuple[list[ApprovedMaterial], list[int], list[bytes]]:
+    """Every approved page stamped with who and when (and `mark`), logged as one `action` entry."""
     now = datetime.now(UTC)
-    approved, pages, images = _approved_pages_marked(
-        session, store, request, _stamp_lines(request, user, now), now.strftime("%Y%m%d%H%M")
-    )
-    pdf = _pdf_of_pages(images)
+    lines = [*_stamp_lines(request, user, now), *([mark] if mark else [])]
+    approved, pages, images = _approved_pages_marked(session, store, request, lines, now.strftime("%Y%m%d%H%M"))
     record_access(
         session,
         user,
-        AccessAction.download,
+        action,
         client,
         dossier_id=request.dossier_id,
         materials=[a.material.id for a in approved],
         pages=pages,
         request_id=request.id,
     )
-    return pdf
+    return approved, pages, images
+
+
+def deliver_download(session: Session, store: ObjectStore, user: User, request: RetrievalRequest, client: str) -> bytes:
+    """All approved pages, watermarked, as one PDF to keep — only when the approval allows a download."""
+    check_online_use(request, user)
+    if not request.allow_download:
+        raise ArchiveError("request.download_not_allowed", "审批未允许下载", "allow_download", 403)
+    _, _, images = _hand_over_marked(session, store, user, request, client, AccessAction.download)
+    return _pdf_of_pages(images)
 
 
 @dataclass(frozen=True)
@@ -448,18 +460,8 @@ def print_copy(session: Session, store: ObjectStore, user: User, request: Retrie
     check_online_use(request, user)
     if not request.allow_print:
         raise ArchiveError("request.print_not_allowed", "审批未允许打印", "allow_print", 403)
-    now = datetime.now(UTC)
-    lines = [*_stamp_lines(request, user, now), "打印件"]
-    approved, pages, images = _approved_pages_marked(session, store, request, lines, now.strftime("%Y%m%d%H%M"))
-    record_access(
-        session,
-        user,
-        AccessAction.print_page,
-        client,
-        dossier_id=request.dossier_id,
-        materials=[a.material.id for a in approved],
-        pages=pages,
-        request_id=request.id,
+    approved, pages, images = _hand_over_marked(
+        session, store, user, request, client, AccessAction.print_page, mark="打印件"
     )
     return PrintCopy(approved, list(zip(pages, images, strict=True)))
 
