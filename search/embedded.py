@@ -134,7 +134,11 @@ class EmbeddedSearchIndex:
         self._path: Path | None = None
         self.root.mkdir(parents=True, exist_ok=True)
         if not (self.root / "CURRENT").exists():
-            self._publish(self._create())
+            # Several processes (web workers, job workers) may open a new installation's index at once:
+            # the first to publish wins and the others use its index, not a second empty one over it.
+            created = self._create()
+            if not self._publish(created, only_if_absent=True):
+                shutil.rmtree(created, ignore_errors=True)
 
     # -- files -----------------------------------------------------------------------------------
 
@@ -148,19 +152,31 @@ class EmbeddedSearchIndex:
         (path / "archive-schema").write_text(SCHEMA_VERSION)
         return path
 
-    def _publish(self, path: Path) -> None:
-        """Make `path` the live index: write CURRENT beside and rename it into place (atomic)."""
-        tmp = self.root / "CURRENT.tmp"
+    def _publish(self, path: Path, *, only_if_absent: bool = False) -> bool:
+        """Make `path` the live index: write CURRENT beside and rename it into place (atomic); with
+        `only_if_absent`, only if there is no live index yet (False: another process published first).
+        The temporary name is this process's and thread's own, so two publishers never share it."""
+        tmp = self.root / f"CURRENT.tmp-{os.getpid()}-{threading.get_ident()}"
         with open(tmp, "w") as f:
             f.write(path.name)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, self.root / "CURRENT")
+        try:
+            if only_if_absent:
+                try:
+                    os.link(tmp, self.root / "CURRENT")  # fails if it exists: create-if-absent, atomically
+                except FileExistsError:
+                    return False
+            else:
+                os.replace(tmp, self.root / "CURRENT")
+        finally:
+            tmp.unlink(missing_ok=True)
         fd = os.open(self.root, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
+        return True
 
     def _open(self) -> tantivy.Index:
         """The live index; reopened when a rebuild (here or in another process) has switched."""
