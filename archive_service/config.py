@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from digitise.ocr import DEFAULT_ENGINE
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ARCHIVE_", extra="ignore")
@@ -35,6 +37,8 @@ class Settings(BaseSettings):
     s3_secret_key: str = ""
     s3_bucket: str = "archive"
     s3_secure: bool = False
+    # The OCR engine digitisation reads pages with: PP-OCR (the default, chosen by measurement) or Tesseract.
+    ocr_engine: Literal["paddle", "tesseract"] = DEFAULT_ENGINE
     search_backend: Literal["embedded", "elasticsearch"] = "embedded"
     search_dir: Path | None = None  # empty: {var_dir}/search (the embedded index)
     search_sync_seconds: float = 1.0  # how often the service applies the search outbox; 0: never (a worker does)

@@ -9,6 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from digitise.catalogue import Catalogue
 from digitise.findings import errors, report
+from digitise.ocr import DEFAULT_ENGINE, ENGINES
 from digitise.options import DigitiseOptions
 from digitise.pipeline import digitise
 
@@ -22,7 +23,8 @@ def main(
     output: Path = typer.Option(..., "-o", "--output", help="输出的 PDF/A 文件"),
     sidecar: Path | None = typer.Option(None, "--sidecar", help="过程元数据 JSON"),
     jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", "-j", min=1, help="并行页数"),
-    lang: str = typer.Option("chi_sim+eng", "--lang", help="Tesseract 语言"),
+    engine: str = typer.Option(DEFAULT_ENGINE, "--engine", help=f"文字识别引擎：{'、'.join(ENGINES)}"),
+    lang: str = typer.Option("chi_sim+eng", "--lang", help="识别语言（Tesseract 写法，如 chi_sim+eng）"),
     catalogue: Path | None = typer.Option(None, "--catalogue", help="卷内目录 JSON（用于数据挂接和书签）"),
     operator: str = typer.Option("", "--operator", help="数字化责任者"),
     work_dir: Path | None = typer.Option(None, "--work-dir", help="中间结果目录（默认 OUT.pdf.work）"),
@@ -32,7 +34,12 @@ def main(
     except (OSError, ValueError, KeyError) as exc:
         console.print(f"[red]目录文件 {catalogue} 无法使用：{exc}[/red]")
         raise typer.Exit(2) from exc
-    options = DigitiseOptions(languages=lang, jobs=jobs, catalogue=cat, operator=operator, work_dir=work_dir)
+    if engine not in ENGINES:
+        console.print(f"[red]--engine：没有名为 {engine} 的识别引擎，可选 {'、'.join(ENGINES)}[/red]")
+        raise typer.Exit(2)
+    options = DigitiseOptions(
+        engine=engine, languages=lang, jobs=jobs, catalogue=cat, operator=operator, work_dir=work_dir
+    )
     with Progress(
         TextColumn("[bold]数字化"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
     ) as bar:

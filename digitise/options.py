@@ -5,10 +5,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from digitise.catalogue import Catalogue
+from digitise.ocr import DEFAULT_ENGINE
 
 
 @dataclass(frozen=True)
 class DigitiseOptions:
+    engine: str = DEFAULT_ENGINE  # the OCR engine by name (digitise/ocr.py ENGINES)
     languages: str = "chi_sim+eng"
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     min_dpi: int = 200  # below: hard failure (DA/T 31 9.4)
@@ -26,4 +28,5 @@ class DigitiseOptions:
 
     def fingerprint(self) -> str:
         """What makes a finished page reusable by a resumed run: the settings that shape a page."""
-        return f"{self.languages}|{self.min_dpi}|{self.max_residual_skew}|{self.crop_margin_mm}|{self.jpeg_quality}"
+        shaping = (self.engine, self.languages, self.min_dpi, self.max_residual_skew, self.crop_margin_mm)
+        return "|".join(map(str, (*shaping, self.jpeg_quality)))

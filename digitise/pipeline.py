@@ -3,7 +3,7 @@
 Steps, in order (each a small function below, as in OCRmyPDF):
 
   open sources → for each page, in its own worker process: load → straighten → crop → measure
-  → OCR (turning the page if Tesseract cannot read it upright) → encode → keep the result in the
+  → OCR (turning the page when the engine finds it is not upright) → encode → keep the result in the
   work directory → QC findings → link pages to the catalogue → facts vs. the retiree → PDF/A → sidecar
 
 Finished pages wait in the work directory (`OUT.pdf.work/`), one JSON record and one image per
@@ -29,7 +29,7 @@ import pikepdf
 import PIL
 
 from digitise import facts as page_facts
-from digitise import imaging, proposal, tesseract
+from digitise import imaging, ocr, proposal
 from digitise.catalogue import MaterialPages, link_pages
 from digitise.findings import Finding, Severity, errors
 from digitise.options import DigitiseOptions
@@ -41,8 +41,8 @@ DPI_TOLERANCE = 0.5
 PIPELINE_VERSION = "digitise/1.1"  # 1.1: G4 pages no longer negative; resumed runs never mix the two
 SIDECAR_SCHEMA = "archive-custody/digitise-sidecar/1"
 A4_WIDTH_INCHES = 210 / 25.4
-LOW_CONFIDENCE = 60.0  # below this Tesseract may be reading the page upside down or sideways
 MIN_ORIENTATION_CONFIDENCE = 1.0
+TURN_TOLERANCE = 5.0  # confidence points a turned page may read below the page as scanned and still win
 BLANK_INK_FRACTION = 0.001  # under 0.1 % ink (after despeckling) the page is a blank back
 COLOUR_FRACTION = 0.0005  # 0.05 % saturated pixels: a seal, a letterhead, a photo
 
@@ -55,6 +55,7 @@ class PageTask:
     source: SourcePage
     key: str  # what the page's result depends on; a resumed run reuses a record with the same key
     work_dir: Path
+    engine: str
     languages: str
     jpeg_quality: int
     crop_margin_mm: float
@@ -86,7 +87,7 @@ def digitise(
     progress: Progress | None = None,
 ) -> RunResult:
     started = datetime.now(UTC)
-    tesseract.version()  # fail early and clearly when Tesseract is missing
+    ocr.engine(options.engine).version()  # fail early and clearly when the engine cannot run here
     findings: list[Finding] = []
     work_dir = options.work_dir or output.with_name(output.name + ".work")
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -100,6 +101,7 @@ def digitise(
             page,
             _page_key(page, options),
             work_dir,
+            options.engine,
             options.languages,
             options.jpeg_quality,
             options.crop_margin_mm,
@@ -289,19 +291,23 @@ def _process(task: PageTask) -> dict[str, Any]:
     working = imaging.working_copy(scan)
     page, measured = _prepare(working, dpi, task.crop_margin_mm)
     rotation, orientation_confidence = 0, None
-    lines: list[tesseract.OcrLine] = []
+    lines: list[ocr.OcrLine] = []
+    engine = ocr.engine(task.engine)
     if not measured["blank"]:
-        lines = tesseract.recognise(imaging.ocr_copy(page), task.languages)
-        if _confidence(lines) < LOW_CONFIDENCE:
-            turn, orientation_confidence = tesseract.detect_orientation(imaging.ocr_copy(page))
-            if turn and orientation_confidence >= MIN_ORIENTATION_CONFIDENCE:
-                turned, turned_measured = _prepare(imaging.turn(working, turn), dpi, task.crop_margin_mm)
-                turned_lines = tesseract.recognise(imaging.ocr_copy(turned), task.languages)
-                if _confidence(turned_lines) > _confidence(lines):
-                    page, measured, lines, rotation = turned, turned_measured, turned_lines, turn
+        read = engine.read(imaging.ocr_copy(page), task.languages)
+        lines = read.lines
+        if read.turn:
+            orientation_confidence = read.turn_confidence
+        if read.turn and read.turn_confidence >= MIN_ORIENTATION_CONFIDENCE:
+            turned, turned_measured = _prepare(imaging.turn(working, read.turn), dpi, task.crop_margin_mm)
+            turned_lines = engine.read(imaging.ocr_copy(turned), task.languages).lines
+            # An engine that reads each line the right way up (PP-OCR) reads an upside-down page about as
+            # confidently as the turned one: the turn it found stands unless the turned page reads worse.
+            if ocr.confidence(turned_lines) >= ocr.confidence(lines) - TURN_TOLERANCE:
+                page, measured, lines, rotation = turned, turned_measured, turned_lines, read.turn
     title = None
     if not measured["blank"]:
-        lines, title = _title(page, lines, task.languages)
+        lines, title = _title(engine, page, lines, task.languages)
     colour = _use_copy_colour(page, measured)
     if colour == "bilevel":
         data, encoding, compression = imaging.encode_g4(page), "g4", "CCITT G4"
@@ -326,7 +332,7 @@ def _process(task: PageTask) -> dict[str, Any]:
             "encoding": encoding,
             "image_file": image_file,
             "image_bytes": len(data),
-            "ocr_confidence": round(_confidence(lines), 1) if lines else None,
+            "ocr_confidence": round(ocr.confidence(lines), 1) if lines else None,
             "ocr_chars": chars,
             "lines": [_line_record(line) for line in lines],
             "facts": page_facts.extract(text).__dict__ if text else None,
@@ -339,11 +345,12 @@ def _process(task: PageTask) -> dict[str, Any]:
 
 
 def _title(
-    page: PIL.Image.Image, lines: list[tesseract.OcrLine], languages: str
-) -> tuple[list[tesseract.OcrLine], str | None]:
-    """The form's printed name (for the catalogue proposal). Tesseract's page layout often drops the one
-    line in large type, so when the page's lines hold no title its zone is read again as sparse text at
-    half size; a title found so joins the page's lines (the text layer and search then have it too)."""
+    engine: ocr.OcrEngine, page: PIL.Image.Image, lines: list[ocr.OcrLine], languages: str
+) -> tuple[list[ocr.OcrLine], str | None]:
+    """The form's printed name (for the catalogue proposal). An engine's page layout may drop the one
+    line in large type (Tesseract often does), so when the page's lines hold no title its zone is read
+    again as sparse text at half size; a title found so joins the page's lines (the text layer and
+    search then have it too)."""
     as_dicts = [_line_record(ln) for ln in lines]
     found = proposal.title_line(as_dicts, page.width, page.height)
     if found:
@@ -353,10 +360,7 @@ def _title(
     small = zone.resize((max(1, zone.width // 2), max(1, zone.height // 2)))
     # Titles are Chinese; with English beside it Tesseract reads a large title as Latin letters.
     chinese = "+".join(lang for lang in languages.split("+") if lang.startswith("chi")) or languages
-    zone_lines = [
-        tesseract.OcrLine(ln.text, ln.left * 2, ln.top * 2, ln.width * 2, ln.height * 2, ln.words)
-        for ln in tesseract.recognise(small, chinese, tesseract.SPARSE_CONFIG)
-    ]
+    zone_lines = [ln.scaled(2) for ln in engine.read(small, chinese, sparse=True).lines]
     zone_dicts = [_line_record(ln) for ln in zone_lines]
     found = proposal.title_line(zone_dicts, page.width, page.height, ordinary)
     if not found:
@@ -365,7 +369,7 @@ def _title(
     return sorted([line, *lines], key=lambda ln: ln.top), proposal.clean(line.text)
 
 
-def _line_record(line: tesseract.OcrLine) -> dict[str, Any]:
+def _line_record(line: ocr.OcrLine) -> dict[str, Any]:
     """An OCR line as the page record (and the text layer, and the proposal) keeps it."""
     return {"text": line.text, "left": line.left, "top": line.top, "width": line.width, "height": line.height}
 
@@ -407,13 +411,6 @@ def _use_copy_colour(page: PIL.Image.Image, measured: dict[str, Any]) -> str:
     clean_black = measured["ink_level"] < measured["paper_level"] * 0.35
     few_midtones = measured["midtone_fraction"] < 4 * measured["ink_fraction"]  # photos and pencil raise it
     return "bilevel" if clean_black and few_midtones else "grey"
-
-
-def _confidence(lines: list[tesseract.OcrLine]) -> float:
-    chars = sum(len(w.text) for line in lines for w in line.words)
-    if chars == 0:
-        return 0.0
-    return sum(w.confidence * len(w.text) for line in lines for w in line.words) / chars
 
 
 def _mode_name(mode: str) -> str:
@@ -519,7 +516,7 @@ def page_findings(records: list[dict[str, Any]], options: DigitiseOptions) -> li
                     measured=r["rotation"],
                 )
             )
-        if r["ocr_confidence"] is not None and r["ocr_confidence"] < LOW_CONFIDENCE:
+        if r["ocr_confidence"] is not None and r["ocr_confidence"] < ocr.LOW_CONFIDENCE:
             out.append(
                 Finding(
                     "ocr.low_confidence",
@@ -528,7 +525,7 @@ def page_findings(records: list[dict[str, Any]], options: DigitiseOptions) -> li
                     page,
                     source,
                     measured=r["ocr_confidence"],
-                    rule=LOW_CONFIDENCE,
+                    rule=ocr.LOW_CONFIDENCE,
                 )
             )
     return out
@@ -559,15 +556,16 @@ def _pdf_info(options: DigitiseOptions, materials: list[MaterialPages]) -> PdfIn
         archival_code=code,
         title=f"人事档案 {code}".strip(),
         material_titles=[f"{m.sequence} {m.title}" for m in materials],
-        creator_tool=f"archive-custody {PIPELINE_VERSION}; Tesseract {tesseract.version()}",
+        creator_tool=f"archive-custody {PIPELINE_VERSION}; {ocr.label(options.engine)}",
         created=datetime.now(UTC),
     )
 
 
-def software() -> dict[str, str]:
+def software(engine: str) -> dict[str, str]:
     return {
         "pipeline": PIPELINE_VERSION,
-        "tesseract": tesseract.version(),
+        "ocr_engine": engine,
+        engine: ocr.engine(engine).version(),
         "pikepdf": pikepdf.__version__,
         "qpdf": pikepdf.__libqpdf_version__,
         "pillow": PIL.__version__,
@@ -624,10 +622,11 @@ def sidecar_of(
         "archival_code": options.catalogue.archival_code if options.catalogue else None,
         "status": "written" if output else "failed",
         "run": {
-            "software": software(),
+            "software": software(options.engine),
             "operator": options.operator,
             "started": started.isoformat(timespec="seconds"),
             "finished": finished.isoformat(timespec="seconds"),
+            "ocr_engine": ocr.label(options.engine),
             "languages": options.languages,
             "jobs": options.jobs,
             "pages_resumed": resumed,

@@ -1,16 +1,19 @@
-"""Tesseract, the one external program of the pipeline, wrapped in one place (as OCRmyPDF does).
+"""The Tesseract adapter of the OCR engine port (`digitise/ocr.py`), Tesseract wrapped in one place.
 
 Every call is its own `tesseract` process (through pytesseract), limited to one thread: the
 pipeline runs one page per core, and Tesseract's own OpenMP threads would only fight over them.
+Tesseract cannot tell a page's orientation while reading it, so a doubtful read (low confidence)
+is followed by its orientation and script detection (OSD).
 """
 
 import os
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
 import pytesseract
 from PIL import Image
+
+from digitise.ocr import LOW_CONFIDENCE, EngineMissing, OcrLine, OcrWord, PageRead, confidence, join_words
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
@@ -19,35 +22,21 @@ OCR_CONFIG = "--psm 3 -c tessedit_do_invert=0"
 SPARSE_CONFIG = "--psm 11 -c tessedit_do_invert=0"  # sparse text: finds a lone line in large type (a title)
 
 
-class TesseractMissing(RuntimeError):
-    pass
+class Engine:
+    name = "tesseract"
 
+    def version(self) -> str:
+        return version()
 
-@dataclass(frozen=True)
-class OcrWord:
-    text: str
-    left: int
-    top: int
-    width: int
-    height: int
-    confidence: float
+    def languages(self) -> set[str]:
+        return set(pytesseract.get_languages(config=""))
 
-
-@dataclass(frozen=True)
-class OcrLine:
-    """One line of text as printed, with its box in image pixels."""
-
-    text: str
-    left: int
-    top: int
-    width: int
-    height: int
-    words: tuple[OcrWord, ...]
-
-    @property
-    def confidence(self) -> float:
-        chars = sum(len(w.text) for w in self.words)
-        return sum(w.confidence * len(w.text) for w in self.words) / chars if chars else 0.0
+    def read(self, image: Image.Image, languages: str, *, sparse: bool = False) -> PageRead:
+        lines = recognise(image, languages, SPARSE_CONFIG if sparse else OCR_CONFIG)
+        if sparse or confidence(lines) >= LOW_CONFIDENCE:
+            return PageRead(lines)
+        turn, turn_confidence = detect_orientation(image)
+        return PageRead(lines, turn, turn_confidence)
 
 
 @lru_cache(maxsize=1)
@@ -55,11 +44,7 @@ def version() -> str:
     try:
         return str(pytesseract.get_tesseract_version())
     except pytesseract.TesseractNotFoundError as exc:
-        raise TesseractMissing("tesseract is not installed (apt install tesseract-ocr tesseract-ocr-chi-sim)") from exc
-
-
-def languages() -> set[str]:
-    return set(pytesseract.get_languages(config=""))
+        raise EngineMissing("未安装 Tesseract（apt install tesseract-ocr tesseract-ocr-chi-sim）") from exc
 
 
 def recognise(image: Image.Image, lang: str, config: str = OCR_CONFIG) -> list[OcrLine]:
@@ -90,25 +75,5 @@ def detect_orientation(image: Image.Image) -> tuple[int, float]:
     except pytesseract.TesseractError:
         return 0, 0.0  # too little text to tell: leave the page as it is
     rotate = re.search(r"Rotate: (\d+)", osd)
-    confidence = re.search(r"Orientation confidence: ([\d.]+)", osd)
-    return (int(rotate.group(1)) if rotate else 0), (float(confidence.group(1)) if confidence else 0.0)
-
-
-def is_cjk(char: str) -> bool:
-    code = ord(char)
-    return (
-        0x4E00 <= code <= 0x9FFF  # unified ideographs
-        or 0x3400 <= code <= 0x4DBF  # extension A
-        or 0x3000 <= code <= 0x303F  # CJK punctuation
-        or 0xFF00 <= code <= 0xFFEF  # full-width forms (，：（）)
-    )
-
-
-def join_words(words: list[str]) -> str:
-    """Chinese is written without spaces: Tesseract's word split inside Chinese is not kept."""
-    out = ""
-    for word in words:
-        if out and not (is_cjk(out[-1]) or is_cjk(word[0])):
-            out += " "
-        out += word
-    return out
+    found = re.search(r"Orientation confidence: ([\d.]+)", osd)
+    return (int(rotate.group(1)) if rotate else 0), (float(found.group(1)) if found else 0.0)

@@ -25,6 +25,8 @@ def test_the_list_has_what_the_service_uses_at_run_time():
     runtime = _packages("debian-packages.txt")
     # Labels and receipts embed WenQuanYi Micro Hei (shelving/labels.py); OCR needs Tesseract's Chinese model.
     assert {"fonts-wqy-microhei", "tesseract-ocr", "tesseract-ocr-chi-sim", "poppler-utils", "tzdata"} <= runtime
+    # PP-OCR's OpenCV needs libGL and GLib, which a slim image lacks.
+    assert {"libgl1", "libglib2.0-0"} <= runtime
     assert "chromium" not in runtime and "chromium" in _packages("debian-packages-test.txt")
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
+from archive_service.config import get_settings
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import DigitalObject, DigitisationState, Dossier, PageText
 from archive_service.dossiers.service import catalogue_by_top_class
@@ -31,12 +32,12 @@ from archive_service.jobs.models import Job, JobKind
 from archive_service.jobs.service import enqueue
 from archive_service.preservation.service import ingest, stage_upload
 from archive_service.uploads import scan_frames
+from digitise import ocr
 from digitise.catalogue import Catalogue, CatalogueEntry, RetireeFacts
 from digitise.findings import Finding, Severity, errors, report
 from digitise.options import DigitiseOptions
 from digitise.pipeline import PIPELINE_VERSION, RunResult, digitise
 from digitise.sources import media_type_of, pages_of, sha256_of_file
-from digitise.tesseract import version as tesseract_version
 from storage import ObjectStore
 
 Progress = Callable[[int, int], None]
@@ -79,6 +80,7 @@ def digitise_dossier(
     *,
     jobs: int | None = None,
     languages: str = "chi_sim+eng",
+    engine: str | None = None,  # empty: the service's ARCHIVE_OCR_ENGINE
     progress: Progress | None = None,
     work_root: Path | None = None,
     page_order: tuple[tuple[str, int], ...] | None = None,
@@ -94,6 +96,7 @@ def digitise_dossier(
     # Finished pages are kept between attempts: a rerun after a crash or a corrected catalogue resumes.
     work_dir = (work_root or Path(tempfile.gettempdir())) / f"digitise-{dossier.archival_code}.work"
     options = DigitiseOptions(
+        engine=engine or get_settings().ocr_engine,
         languages=languages,
         catalogue=catalogue_for(session, dossier),
         operator=f"{actor.display_name}（{actor.username}）",
@@ -114,7 +117,7 @@ def digitise_dossier(
             return DigitisationOutcome(dossier, result, None)
         if before_storing:
             before_storing([*scans, out, sidecar])
-        use_copy = _record(session, store, dossier, scans, result, out, sidecar, languages)
+        use_copy = _record(session, store, dossier, scans, result, out, sidecar, options)
     return DigitisationOutcome(dossier, result, use_copy)
 
 
@@ -162,7 +165,7 @@ def _record(
     result: RunResult,
     pdf: Path,
     sidecar: Path,
-    languages: str,
+    options: DigitiseOptions,
 ) -> DigitalObject:
     qc = [f.as_dict() for f in result.findings]
     kept = {o.name: o.sha256 for o in latest_objects(session, dossier, "master_image")}
@@ -192,8 +195,8 @@ def _record(
         media_type="application/pdf",
         pages=len(result.pages),
         pdfa_level="2b",
-        ocr_engine=f"Tesseract {tesseract_version()}",
-        ocr_languages=languages,
+        ocr_engine=ocr.label(options.engine),
+        ocr_languages=options.languages,
         page_confidence=result.page_confidence,
         qc_results=qc,
         pipeline_version=PIPELINE_VERSION,

@@ -37,7 +37,7 @@ def catalogue_for(who: SpecimenPerson, counts: list[int]) -> Catalogue:
 
 @pytest.fixture(scope="session")
 def scanned_dossier(tmp_path_factory: pytest.TempPathFactory) -> ScannedDossier:
-    """One dossier through the whole pipeline with real Tesseract: run once, looked at by many tests.
+    """One dossier through the whole pipeline with the real default OCR engine: run once, looked at by many tests.
 
     Page 1 colour with a red seal and photo, skewed 2.5°; page 2 a blank back; page 3 fed upside
     down; page 4 clean black print; page 5 someone else's form (misfiled).

@@ -4,8 +4,8 @@ import pytest
 
 from digitise.catalogue import Catalogue, CatalogueEntry, RetireeFacts, link_pages
 from digitise.facts import compare, dates_in, extract
+from digitise.ocr import join_words
 from digitise.specimen import citizen_id_for
-from digitise.tesseract import join_words
 
 
 @pytest.mark.parametrize(

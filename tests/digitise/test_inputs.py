@@ -5,6 +5,7 @@ Blank sheets need no OCR, so these run fast; the pipeline treats them like any o
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -163,8 +164,10 @@ def test_pages_of_counts_frames(blank_scan, tmp_path):
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_without_redoing_pages_or_leaving_a_half_pdf(tmp_path):
-    """kill -9 in the middle, run again: finished pages are reused and OUT.pdf appears only whole."""
+@pytest.mark.parametrize("engine", ["paddle", "tesseract"])
+def test_killed_run_resumes_without_redoing_pages_or_leaving_a_half_pdf(tmp_path, engine):
+    """kill -9 in the middle, run again: finished pages are reused and OUT.pdf appears only whole;
+    the same pages resumed with the other engine are all read again (a use copy never mixes engines)."""
     import random
 
     from digitise.specimen import draw_page, person, save_scan
@@ -180,6 +183,8 @@ def test_killed_run_resumes_without_redoing_pages_or_leaving_a_half_pdf(tmp_path
         str(out),
         "-j",
         "1",
+        "--engine",
+        engine,
         "--lang",
         "chi_sim",
         "--sidecar",
@@ -194,10 +199,19 @@ def test_killed_run_resumes_without_redoing_pages_or_leaving_a_half_pdf(tmp_path
     proc.wait()
     assert (work / "0001.json").exists() and (work / "0002.json").exists()
     assert not out.exists()
+    other = "tesseract" if engine == "paddle" else "paddle"
+    mixed_work = tmp_path / "other-engine.work"
+    shutil.copytree(work, mixed_work)
+    mixed = [*command[:-2], "--sidecar", str(tmp_path / "other.json"), "--work-dir", str(mixed_work)]
+    mixed[mixed.index("--engine") + 1] = other
+    mixed[mixed.index("-o") + 1] = str(tmp_path / "other.pdf")
+    assert subprocess.run(mixed, capture_output=True, text=True).returncode == 0
+    other_card = json.loads((tmp_path / "other.json").read_text(encoding="utf-8"))
+    assert other_card["run"]["pages_resumed"] == 0 and other_card["run"]["software"]["ocr_engine"] == other
     again = subprocess.run(command, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     card = json.loads((tmp_path / "d.json").read_text(encoding="utf-8"))
-    assert card["run"]["pages_resumed"] >= 2
+    assert card["run"]["pages_resumed"] >= 2 and card["run"]["software"]["ocr_engine"] == engine
     assert "沿用上次中断前的结果" in again.stderr
     with pikepdf.open(out) as pdf:
         assert len(pdf.pages) == 4

@@ -1,4 +1,4 @@
-"""The pipeline end to end, with real Tesseract, checked the way an archivist would check the PDF."""
+"""The pipeline end to end, with the real default OCR engine, checked the way an archivist would check the PDF."""
 
 import json
 import re
@@ -66,7 +66,7 @@ def test_chinese_text_comes_out_without_spaces_between_characters(scanned_dossie
 
 
 def test_text_layer_sits_on_the_printed_lines(scanned_dossier):
-    """pdftotext's line boxes must be where Tesseract saw the glyphs, in PDF units."""
+    """pdftotext's line boxes must be where the OCR engine saw the glyphs, in PDF units."""
     record = scanned_dossier.result.pages[3]
     scale = 72 / record["dpi_used"]
     layout = pdftotext(scanned_dossier.pdf, 4, "-bbox-layout")
@@ -154,7 +154,9 @@ def test_page_of_another_person_is_flagged(scanned_dossier):
 def test_sidecar_holds_the_process_metadata(scanned_dossier):
     card = json.loads(scanned_dossier.sidecar.read_text(encoding="utf-8"))
     assert card["status"] == "written" and card["output"]["format"] == "PDF/A-2b"
-    assert card["run"]["operator"] == "测试员" and card["run"]["software"]["tesseract"]
+    software = card["run"]["software"]
+    assert card["run"]["operator"] == "测试员" and software[software["ocr_engine"]]
+    assert card["run"]["ocr_engine"].startswith(("PP-OCR", "Tesseract"))
     page = card["pages"][0]
     for key in (
         "source",

@@ -1,0 +1,129 @@
+"""The OCR engine port: what the pipeline asks of an engine, and the engines it can be given by name.
+
+As OCRmyPDF has its `OcrEngine` plugin interface, the pipeline, the service and the text layer
+only ever see this module: an engine reads a page image into lines with boxes (and word boxes
+where it has them), with confidences on one scale (0–100, Tesseract's), and says which way the
+page must be turned when it can tell. Adapters: `digitise/tesseract.py` (Tesseract `chi_sim`) and
+`digitise/paddle.py` (PP-OCRv4 through ONNX Runtime, models inside the `rapidocr_onnxruntime`
+wheel). The engine is a run option and part of a run's fingerprint, so a resumed run never mixes two.
+"""
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import import_module
+from typing import Protocol
+
+from PIL import Image
+
+LOW_CONFIDENCE = 60.0  # below this the read is doubtful: the page may be upside down or sideways, or faint
+DEFAULT_ENGINE = "paddle"  # chosen by measurement (bench/digitise.py, bench/RESULTS.md)
+ENGINES = {"paddle": "digitise.paddle", "tesseract": "digitise.tesseract"}  # name → adapter module
+ENGINE_LABELS = {"paddle": "PP-OCR", "tesseract": "Tesseract"}
+
+
+class EngineMissing(RuntimeError):
+    """The engine cannot run on this machine (a program or package is not installed)."""
+
+
+@dataclass(frozen=True)
+class OcrWord:
+    text: str
+    left: int
+    top: int
+    width: int
+    height: int
+    confidence: float  # 0–100
+
+
+@dataclass(frozen=True)
+class OcrLine:
+    """One line of text as printed, with its box in image pixels."""
+
+    text: str
+    left: int
+    top: int
+    width: int
+    height: int
+    words: tuple[OcrWord, ...]
+
+    @property
+    def confidence(self) -> float:
+        return confidence([self])
+
+    def scaled(self, factor: float) -> "OcrLine":
+        """The same line on an image `factor` times the size (a line read on a reduced copy)."""
+
+        def s(v: int) -> int:
+            return round(v * factor)
+
+        words = tuple(OcrWord(w.text, s(w.left), s(w.top), s(w.width), s(w.height), w.confidence) for w in self.words)
+        return OcrLine(self.text, s(self.left), s(self.top), s(self.width), s(self.height), words)
+
+
+@dataclass(frozen=True)
+class PageRead:
+    """What an engine read on a page: its lines in reading order and, when the engine can tell that
+    the page is not upright, the turn (degrees clockwise) that would make it so, with a confidence."""
+
+    lines: list[OcrLine]
+    turn: int = 0
+    turn_confidence: float = 0.0
+
+
+class OcrEngine(Protocol):
+    name: str  # as the option spells it: "paddle", "tesseract"
+
+    def version(self) -> str:
+        """The engine and model versions, as kept in the sidecar and shown on the dossier page."""
+        ...
+
+    def languages(self) -> set[str]:
+        """Language codes it reads, in Tesseract's spelling (chi_sim, eng)."""
+        ...
+
+    def read(self, image: Image.Image, languages: str, *, sparse: bool = False) -> PageRead:
+        """Lines of a greyscale page image in reading order. `sparse`: a zone of scattered text (a title)
+        rather than a page of running text, for engines whose layout analysis needs telling."""
+        ...
+
+
+@cache
+def engine(name: str) -> OcrEngine:
+    """The engine by name, one instance per process (an engine may hold loaded models)."""
+    if name not in ENGINES:
+        raise ValueError(f"unknown OCR engine {name!r}; choose one of {', '.join(sorted(ENGINES))}")
+    adapter: OcrEngine = import_module(ENGINES[name]).Engine()
+    return adapter
+
+
+def label(name: str) -> str:
+    """How people see the engine's name (the dossier page, the PDF's creator tool)."""
+    return f"{ENGINE_LABELS.get(name, name)} {engine(name).version()}"
+
+
+def confidence(lines: list[OcrLine]) -> float:
+    """Mean confidence per character read (0 when nothing was read)."""
+    chars = sum(len(w.text) for line in lines for w in line.words)
+    if chars == 0:
+        return 0.0
+    return sum(w.confidence * len(w.text) for line in lines for w in line.words) / chars
+
+
+def is_cjk(char: str) -> bool:
+    code = ord(char)
+    return (
+        0x4E00 <= code <= 0x9FFF  # unified ideographs
+        or 0x3400 <= code <= 0x4DBF  # extension A
+        or 0x3000 <= code <= 0x303F  # CJK punctuation
+        or 0xFF00 <= code <= 0xFFEF  # full-width forms (，：（）)
+    )
+
+
+def join_words(words: list[str]) -> str:
+    """Chinese is written without spaces: an engine's word split inside Chinese is not kept."""
+    out = ""
+    for word in words:
+        if out and not (is_cjk(out[-1]) or is_cjk(word[0])):
+            out += " "
+        out += word
+    return out
