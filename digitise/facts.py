@@ -17,6 +17,7 @@ from digitise.findings import Finding, Severity
 ID_PATTERN = re.compile(r"(?<![0-9])([1-9]\d{5}(?:19|20)\d{2}[01]\d[0-3]\d\d{3}[0-9Xx])(?![0-9])")
 NAME_PATTERN = re.compile(r"姓\s*名\s*[:：]?\s*([\u4e00-\u9fff]{2,4}?)(?=性|别|出|民|籍|[\s:：，,]|$)")
 BIRTH_PATTERN = re.compile(r"出生(?:日期|年月|时间)?\s*[:：]?\s*")
+WORK_START_PATTERN = re.compile(r"参加工作(?:时间|日期|年月)\s*[:：]?\s*")  # 参加工作时间, what a pension rests on
 
 CN_DIGITS = {
     "〇": 0,
@@ -51,6 +52,7 @@ class PageFacts:
     dates: list[str] = field(default_factory=list)  # "1962-03-15", "1962-03", "1962"
     names: list[str] = field(default_factory=list)
     birth_dates: list[str] = field(default_factory=list)  # dates written after 出生…
+    work_start_dates: list[str] = field(default_factory=list)  # dates written after 参加工作时间…
 
     def as_dict(self) -> dict[str, list[str]]:
         return {
@@ -59,6 +61,7 @@ class PageFacts:
             "dates": self.dates,
             "names": self.names,
             "birth_dates": self.birth_dates,
+            "work_start_dates": self.work_start_dates,
         }
 
 
@@ -109,25 +112,35 @@ def dates_in(text: str) -> list[str]:
     return [v for _, v in sorted(found)]
 
 
+# A form's ruled cell lines, as OCR reads them between a label and its value (姓名：｜王伟, 姓名：「王伟).
+CELL_RULES = re.compile(r"[\s|｜丨¦「」『』\[\]【】]+")
+
+
 def extract(text: str) -> PageFacts:
-    compact = re.sub(r"\s+", "", text)
+    compact = CELL_RULES.sub("", text)
     valid: list[str] = []
     invalid: list[str] = []
     for candidate in ID_PATTERN.findall(compact):
         candidate = candidate.upper()
         (valid if ric.is_valid(candidate) else invalid).append(candidate)
-    births = []
-    for m in BIRTH_PATTERN.finditer(compact):
-        following = dates_in(compact[m.end() : m.end() + 16])
-        if following:
-            births.append(following[0])
     return PageFacts(
         citizen_ids=list(dict.fromkeys(valid)),
         invalid_ids=list(dict.fromkeys(invalid)),
         dates=dates_in(compact),
         names=list(dict.fromkeys(NAME_PATTERN.findall(compact))),
-        birth_dates=births,
+        birth_dates=_dates_after(BIRTH_PATTERN, compact),
+        work_start_dates=_dates_after(WORK_START_PATTERN, compact),
     )
+
+
+def _dates_after(label: re.Pattern[str], compact: str) -> list[str]:
+    """The date written right after each occurrence of a field's label (within the next 16 characters)."""
+    out = []
+    for m in label.finditer(compact):
+        following = dates_in(compact[m.end() : m.end() + 16])
+        if following:
+            out.append(following[0])
+    return out
 
 
 def compare(page: int, facts: PageFacts, retiree: RetireeFacts) -> list[Finding]:

@@ -19,6 +19,14 @@ FONT_CANDIDATES = (
     "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",  # 宋体-like, as forms are printed
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
 )
+# Typefaces a file's pages are filled in with, for the harder benchmark pages: 宋体, 黑体, 楷体 (the
+# hand-written look of forms filled in by a clerk's pen or a typewriter of the 1980s), 明体.
+TYPEFACES = {
+    "song": "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+    "hei": "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "kai": "/usr/share/fonts/truetype/arphic/ukai.ttc",
+    "ming": "/usr/share/fonts/truetype/arphic/uming.ttc",
+}
 
 A4_MM = (210, 297)
 
@@ -53,6 +61,11 @@ class SpecimenPerson:
     citizen_id: str
     birth_date: date
     sex: str
+
+    @property
+    def work_start(self) -> date:
+        """参加工作时间, as a form records it: at 18, in the month after the birthday's (no draw of its own)."""
+        return date(self.birth_date.year + 18 + self.birth_date.month // 12, self.birth_date.month % 12 + 1, 1)
 
 
 @dataclass
@@ -102,17 +115,24 @@ def draw_page(
     blank: bool = False,
     lines: int = 14,
     title: str | None = None,
+    typeface: str | None = None,
+    grid: bool = False,
+    faint: bool = False,
 ) -> SpecimenPage:
-    """Draw one sheet as a flatbed scanner would deliver it (RGB, dark lid around the paper)."""
+    """Draw one sheet as a flatbed scanner would deliver it (RGB, dark lid around the paper).
+
+    The harder pages of the benchmark: `typeface` (TYPEFACES) fills the form in another hand, with the
+    参加工作时间 field; `grid` rules the fields as a form's table; `faint` prints it as a pale carbon copy."""
     px = lambda mm: round(mm / 25.4 * dpi)  # noqa: E731
     width, height = px(A4_MM[0]), px(A4_MM[1])
     paper = Image.new("RGB", (width, height), (246, 244, 238))
     draw = ImageDraw.Draw(paper)
     printed: list[str] = []
     title = None if blank else title
+    ink = (120, 125, 160) if faint else None  # carbon copies are blue-grey and pale
     if not blank:
         title_font = ImageFont.truetype(font_path(), px(7.5))
-        body_font = ImageFont.truetype(font_path(), px(4.2))
+        body_font = ImageFont.truetype(TYPEFACES[typeface] if typeface else font_path(), px(4.2))
         title = title or rng.choice(FORM_TITLES)
         tw = draw.textlength(title, font=title_font)
         draw.text(((width - tw) / 2, px(22)), title, font=title_font, fill=(20, 20, 20))
@@ -123,15 +143,27 @@ def draw_page(
             f"出生日期：{who.birth_date.year}年{who.birth_date.month}月{who.birth_date.day}日",
             f"公民身份号码：{who.citizen_id}",
         ]
+        if typeface or grid or faint:
+            fields.append(f"参加工作时间：{who.work_start.year}年{who.work_start.month}月")
         y = px(45)
         for field in fields:
-            draw.text((px(25), y), field, font=body_font, fill=(25, 25, 25))
             printed.append(field.replace("　", ""))
+            if grid:  # the form's ruled cells: the label in one, the value in the next
+                label, value = field.split("：", 1)
+                after_label = px(25) + draw.textlength(label + "：", font=body_font)
+                draw.text((px(25), y), label + "：", font=body_font, fill=ink or (25, 25, 25))
+                draw.text((after_label + px(3), y), value, font=body_font, fill=ink or (25, 25, 25))
+                draw.rectangle((px(22), y - px(2.2), width - px(22), y + px(6.8)), outline=(40, 40, 40), width=3)
+                draw.line(
+                    (after_label + px(1.2), y - px(2.2), after_label + px(1.2), y + px(6.8)), fill=(40, 40, 40), width=3
+                )
+            else:
+                draw.text((px(25), y), field, font=body_font, fill=ink or (25, 25, 25))
             y += px(9)
         y += px(4)
         for _ in range(lines):
             sentence = rng.choice(SENTENCES)
-            draw.text((px(25), y), sentence, font=body_font, fill=(30, 30, 30))
+            draw.text((px(25), y), sentence, font=body_font, fill=ink or (30, 30, 30))
             printed.append(sentence)
             y += px(9)
             if y > height - px(40):
@@ -150,6 +182,8 @@ def draw_page(
             paper.paste(tinted, box[:2])
         if seal:
             _draw_seal(paper, (width - px(70), y - px(40)), px(21), dpi)
+    if faint:
+        paper = paper.filter(ImageFilter.GaussianBlur(1.2))  # carbon spreads
     image = _on_scanner_bed(paper, dpi, skew, rng)
     if upside_down:
         image = image.rotate(180)

@@ -33,6 +33,17 @@ def test_citizen_ids_are_validated_and_the_name_read():
     assert facts.names == ["王伟"] and facts.birth_dates == ["1955-06"]
 
 
+def test_a_forms_cell_lines_read_as_marks_do_not_hide_the_facts():
+    facts = extract("姓名：「王伟 | 性别：男\n出生日期：｜1955年6月1日\n参加工作时间：丨1973年9月")
+    assert facts.names == ["王伟"] and facts.birth_dates == ["1955-06-01"] and facts.work_start_dates == ["1973-09"]
+
+
+def test_work_start_date_is_read_after_its_label_not_from_other_dates():
+    facts = extract("参加工作时间：1973年9月　入党时间：1980年7月1日\n参加工作日期 一九七三年九月")
+    assert facts.work_start_dates == ["1973-09", "1973-09"]
+    assert extract("参加工作时间以劳动部门审批的招工表为准。").work_start_dates == []
+
+
 def test_page_of_someone_else_is_flagged_and_masked():
     me = RetireeFacts("王伟", citizen_id_for("110102", date(1955, 6, 1), 12, "M"), date(1955, 6, 1))
     other = citizen_id_for("110105", date(1958, 2, 3), 40, "F")
