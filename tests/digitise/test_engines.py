@@ -97,3 +97,16 @@ def test_unknown_engine_and_language_are_refused_by_name():
         ocr.engine("abbyy")
     with pytest.raises(ValueError, match="jpn"):
         ocr.engine("paddle").read(Image.new("L", (100, 100), 255), "jpn")
+
+
+def test_default_engine_reads_the_four_facts_on_a_kai_ruled_carbon_copy():
+    """The page Tesseract fails on (bench/digitise.py): 楷体 in ruled cells, printed pale through carbon."""
+    from digitise.facts import extract
+
+    rng = random.Random(44)
+    who = person(rng)
+    page = draw_page(rng, who, typeface="kai", grid=True, faint=True, seal=True, lines=4, skew=0.0)
+    read = ocr.engine(ocr.DEFAULT_ENGINE).read(imaging.ocr_copy(page.image), "chi_sim")
+    facts = extract("\n".join(line.text for line in read.lines))
+    assert facts.citizen_ids == [who.citizen_id] and facts.names == [who.name]
+    assert facts.birth_dates == [who.birth_date.isoformat()] and facts.work_start_dates == [f"{who.work_start:%Y-%m}"]
