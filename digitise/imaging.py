@@ -151,9 +151,9 @@ def crop_to_sheet(
 
 
 def ocr_copy(image: Image.Image) -> Image.Image:
-    """What Tesseract reads: the red channel drops red seals and letterheads that sit over the text."""
-    grey = image.getchannel("R") if image.mode == "RGB" else image
-    return grey.filter(ImageFilter.MedianFilter(3))
+    """What the OCR engine reads: the red channel drops red seals and letterheads that sit over the text.
+    Anything more (despeckling, scaling) is the engine adapter's business: what helps one costs the other."""
+    return image.getchannel("R") if image.mode == "RGB" else image.convert("L")
 
 
 def encode_jpeg(image: Image.Image, quality: int) -> bytes:

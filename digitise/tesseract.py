@@ -8,10 +8,11 @@ is followed by its orientation and script detection (OSD).
 
 import os
 import re
+import tempfile
 from functools import lru_cache
 
 import pytesseract
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from digitise.ocr import LOW_CONFIDENCE, EngineMissing, OcrLine, OcrWord, PageRead, confidence, join_words
 
@@ -49,7 +50,12 @@ def version() -> str:
 
 def recognise(image: Image.Image, lang: str, config: str = OCR_CONFIG) -> list[OcrLine]:
     """Text lines of a page in reading order, words joined the way the language writes them."""
-    data = pytesseract.image_to_data(image, lang=lang, config=config, output_type=pytesseract.Output.DICT)
+    # Scanner speckle becomes stray "characters" in Tesseract's layout analysis: a 3×3 median removes it.
+    # The page goes to the program as an uncompressed BMP: pytesseract's own PNG costs 0.2 s a page.
+    with tempfile.NamedTemporaryFile(suffix=".bmp") as page_file:
+        image.filter(ImageFilter.MedianFilter(3)).save(page_file, "BMP")
+        page_file.flush()
+        data = pytesseract.image_to_data(page_file.name, lang=lang, config=config, output_type=pytesseract.Output.DICT)
     lines: dict[tuple[int, int, int], list[OcrWord]] = {}
     boxes: dict[tuple[int, int, int], tuple[int, int, int, int]] = {}
     for i, level in enumerate(data["level"]):
