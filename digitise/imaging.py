@@ -24,6 +24,9 @@ class Tone:
     ink_fraction: float
     midtone_fraction: float
     colour_fraction: float
+    # Anything visibly darker than the paper (below 80 % of its grey), after despeckling: what tells a
+    # blank back from a page. Faint carbon copies barely reach `ink_fraction`'s 60 % threshold.
+    mark_fraction: float = 0.0
 
 
 def working_copy(image: Image.Image) -> Image.Image:
@@ -112,6 +115,7 @@ def tone(image: Image.Image, gray: np.ndarray) -> Tone:
     inner = cleaned[h // 20 : h - h // 20, w // 20 : w - w // 20]  # binding holes and edges are not content
     ink_pixels = inner[inner < paper * 0.6]
     ink = ink_pixels.size / max(1, inner.size)
+    marks = float((inner < paper * 0.8).mean())
     ink_level = float(np.percentile(strokes, 25)) if strokes.size else paper
     mid = float(((inner >= paper * 0.3) & (inner < paper * 0.8)).mean())
     colour = 0.0
@@ -119,7 +123,7 @@ def tone(image: Image.Image, gray: np.ndarray) -> Tone:
         hsv = np.asarray(image.resize((w, h), Image.Resampling.BOX).convert("HSV"))
         saturated = (hsv[..., 1] > 90) & (hsv[..., 2] > 70)
         colour = float(saturated[h // 20 : h - h // 20, w // 20 : w - w // 20].mean())
-    return Tone(paper, ink_level, ink, mid, colour)
+    return Tone(paper, ink_level, ink, mid, colour, marks)
 
 
 def turn(image: Image.Image, degrees_clockwise: int) -> Image.Image:

@@ -38,12 +38,13 @@ from digitise.sources import SourceError, SourcePage, load, pages_of
 
 # PNG keeps resolution in whole pixels per metre, so 300 dpi reads back as 299.9994: no finding for that.
 DPI_TOLERANCE = 0.5
-PIPELINE_VERSION = "digitise/1.1"  # 1.1: G4 pages no longer negative; resumed runs never mix the two
+# 1.1: G4 pages no longer negative; 1.2: faint pages are not blank. Resumed runs never mix versions.
+PIPELINE_VERSION = "digitise/1.2"
 SIDECAR_SCHEMA = "archive-custody/digitise-sidecar/1"
 A4_WIDTH_INCHES = 210 / 25.4
 MIN_ORIENTATION_CONFIDENCE = 1.0
 TURN_TOLERANCE = 5.0  # confidence points a turned page may read below the page as scanned and still win
-BLANK_INK_FRACTION = 0.001  # under 0.1 % ink (after despeckling) the page is a blank back
+BLANK_INK_FRACTION = 0.001  # under 0.1 % marks (after despeckling) the page is a blank back
 COLOUR_FRACTION = 0.0005  # 0.05 % saturated pixels: a seal, a letterhead, a photo
 
 Progress = Callable[[int, int], None]
@@ -393,8 +394,9 @@ def _prepare(image: PIL.Image.Image, dpi: float, margin_mm: float) -> tuple[PIL.
         "skew_before": skew_before,
         "skew_after": skew_after,
         "cropped": box is not None,
-        "blank": tone.ink_fraction < BLANK_INK_FRACTION,
+        "blank": tone.mark_fraction < BLANK_INK_FRACTION,
         "ink_fraction": round(tone.ink_fraction, 5),
+        "mark_fraction": round(tone.mark_fraction, 5),
         "midtone_fraction": round(tone.midtone_fraction, 5),
         "colour_fraction": round(tone.colour_fraction, 5),
         "ink_level": round(tone.ink_level, 1),
@@ -476,7 +478,7 @@ def page_findings(records: list[dict[str, Any]], options: DigitiseOptions) -> li
                     "空白页（如空白背面），已保留并记录",
                     page,
                     source,
-                    measured=r["ink_fraction"],
+                    measured=r["mark_fraction"],
                     rule=BLANK_INK_FRACTION,
                 )
             )

@@ -50,9 +50,9 @@ def digitised(demo) -> Dossier:
             options = DigitiseOptions(catalogue=catalogue_for(session, dossier), jobs=2, work_dir=out / "work")
             result = digitise(scans, out / "copy.pdf", options, sidecar=out / "copy.json")
             assert result.written, result.findings
-            _pipeline_runs[key] = (result, out / "copy.pdf", out / "copy.json")
-        result, pdf, sidecar = _pipeline_runs[key]
-        _record(session, store, dossier, scans, result, pdf, sidecar, "chi_sim+eng")
+            _pipeline_runs[key] = (result, out / "copy.pdf", out / "copy.json", options)
+        result, pdf, sidecar, options = _pipeline_runs[key]
+        _record(session, store, dossier, scans, result, pdf, sidecar, options)
         session.commit()
         session.refresh(dossier)
         session.expunge_all()

@@ -50,6 +50,7 @@ def test_digitised_dossier_is_stored_linked_and_shown(client, login):
     assert stored_keys() == {o.storage_key for o in objects}
     use_copy = next(o for o in objects if o.role == "use_copy")
     assert use_copy.pdfa_level == "2b" and use_copy.pages == total
+    assert use_copy.ocr_engine.startswith("PP-OCR v4")  # the default engine, as the dossier page shows it
     assert any(f["code"] == "resolution.below_recommended" for f in use_copy.qc_results)
     session.refresh(dossier)
     assert dossier.digitisation == DigitisationState.done
@@ -60,6 +61,7 @@ def test_digitised_dossier_is_stored_linked_and_shown(client, login):
     headers = login("archivist")
     page = client.get(f"/dossiers/{dossier.id}", headers=headers)
     assert "数字副本" in page.text and f"{dossier.archival_code}.pdf" in page.text and "项警告" in page.text
+    assert f"<dd>{use_copy.ocr_engine}（chi_sim+eng）" in page.text
     assert f'copy.pdf#page={ranges[1][0]}"' in page.text
     pdf = client.get(f"/dossiers/{dossier.id}/copy.pdf", headers=headers)
     assert pdf.status_code == 200 and hashlib.sha256(pdf.content).hexdigest() == use_copy.sha256

@@ -177,3 +177,23 @@ def test_sidecar_holds_the_process_metadata(scanned_dossier):
     assert page["dpi"] == 300 and len(page["source_sha256"]) == 64
     assert card["output"]["sha256"] == __import__("hashlib").sha256(scanned_dossier.pdf.read_bytes()).hexdigest()
     assert [s["file"] for s in card["sources"]] == [p.name for p in scanned_dossier.files]
+
+
+@pytest.mark.slow
+def test_a_pale_carbon_copy_is_read_not_taken_for_a_blank_back(tmp_path):
+    """Its ink barely reaches the ink threshold (found by bench/digitise.py: page 18 of 24 came out empty)."""
+    import random
+
+    from digitise.facts import extract
+    from digitise.options import DigitiseOptions
+    from digitise.pipeline import BLANK_INK_FRACTION, digitise
+    from digitise.specimen import draw_page, person, save_scan
+
+    rng = random.Random(2026)
+    who = person(rng)
+    pale = draw_page(rng, who, faint=True, typeface="kai", seal=False, lines=8, skew=-0.7, title="自传")
+    result = digitise([save_scan(pale, tmp_path / "pale.tif")], tmp_path / "pale.pdf", DigitiseOptions(jobs=1))
+    record = result.pages[0]
+    assert not record["blank"] and record["ink_fraction"] < BLANK_INK_FRACTION < record["mark_fraction"]
+    facts = extract(result.page_texts[0])
+    assert facts.citizen_ids == [who.citizen_id] and facts.work_start_dates == [f"{who.work_start:%Y-%m}"]
