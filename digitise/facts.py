@@ -17,7 +17,8 @@ from digitise.findings import Finding, Severity
 ID_PATTERN = re.compile(r"(?<![0-9])([1-9]\d{5}(?:19|20)\d{2}[01]\d[0-3]\d\d{3}[0-9Xx])(?![0-9])")
 NAME_PATTERN = re.compile(r"姓\s*名\s*[:：]?\s*([\u4e00-\u9fff]{2,4}?)(?=性|别|出|民|籍|[\s:：，,]|$)")
 BIRTH_PATTERN = re.compile(r"出生(?:日期|年月|时间)?\s*[:：]?\s*")
-WORK_START_PATTERN = re.compile(r"参加工作(?:时间|日期|年月)\s*[:：]?\s*")  # 参加工作时间, what a pension rests on
+# 参加工作时间 (参加革命工作时间 on cadres' forms), what 连续工龄 and so a pension rest on
+WORK_START_PATTERN = re.compile(r"参加(?:革命)?工作(?:时间|日期|年月)\s*[:：]?\s*")
 
 CN_DIGITS = {
     "〇": 0,
@@ -42,7 +43,11 @@ DATE_PATTERNS = (
     re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})[.\-/](?P<m>\d{1,2})(?:[.\-/](?P<d>\d{1,2}))?(?!\d)"),
     # 一九六二年三月十五日
     re.compile(rf"(?P<cy>[{CN_NUM}]{{4}})年(?:(?P<cm>[{CN_NUM}]{{1,3}})月(?:(?P<cd>[{CN_NUM}]{{1,3}})日)?)?"),
+    # 民国三十七年五月 (1948-05): Republican years, on the oldest materials
+    re.compile(rf"民国(?P<ry>[{CN_NUM}]{{1,3}}|\d{{1,2}})年(?:(?P<rm>[{CN_NUM}]{{1,3}}|\d{{1,2}})月)?"),
 )
+# 78.9, 78年9月: a two-digit year, read as 19xx only right after a date label (elsewhere it is a number).
+SHORT_DATE = re.compile(r"^(?P<y>[3-9]\d)\s*[.年]\s*(?P<m>\d{1,2})(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,10 @@ def _partial(year: int, month: int | None, day: int | None) -> str:
         return f"{year:04d}-{month:02d}"
 
 
+def _number(text: str) -> int:
+    return int(text) if text.isdigit() else _cn_number(text)
+
+
 def dates_in(text: str) -> list[str]:
     found: list[tuple[int, str]] = []
     taken: list[range] = []
@@ -101,6 +110,9 @@ def dates_in(text: str) -> list[str]:
             groups = m.groupdict()
             if groups.get("y"):
                 value = _partial(int(m["y"]), int(m["m"]) if m["m"] else None, int(m["d"]) if m["d"] else None)
+            elif groups.get("ry"):
+                month = groups.get("rm")
+                value = _partial(1911 + _number(m["ry"]), _number(month) if month else None, None)
             else:
                 year = int("".join(str(CN_DIGITS.get(c, 0)) for c in m["cy"]))
                 value = _partial(
@@ -137,8 +149,12 @@ def _dates_after(label: re.Pattern[str], compact: str) -> list[str]:
     """The date written right after each occurrence of a field's label (within the next 16 characters)."""
     out = []
     for m in label.finditer(compact):
-        following = dates_in(compact[m.end() : m.end() + 16])
-        if following:
+        after = compact[m.end() : m.end() + 16]
+        short = SHORT_DATE.match(after)
+        following = dates_in(after)
+        if short and 1 <= int(short["m"]) <= 12:
+            out.append(f"19{short['y']}-{int(short['m']):02d}")
+        elif following:
             out.append(following[0])
     return out
 

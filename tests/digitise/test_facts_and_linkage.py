@@ -19,6 +19,9 @@ from digitise.specimen import citizen_id_for
         ("1962-3-5 至 1970/12", ["1962-03-05", "1970-12"]),
         ("1962年13月", ["1962"]),  # no month 13: only the year stands
         ("电话 19620315", []),
+        ("民国三十七年五月", ["1948-05"]),
+        ("二〇〇三年十月", ["2003-10"]),
+        ("二○○三年", ["2003"]),
     ],
 )
 def test_dates_in_the_forms_files_use(text, dates):
@@ -42,6 +45,24 @@ def test_work_start_date_is_read_after_its_label_not_from_other_dates():
     facts = extract("参加工作时间：1973年9月　入党时间：1980年7月1日\n参加工作日期 一九七三年九月")
     assert facts.work_start_dates == ["1973-09", "1973-09"]
     assert extract("参加工作时间以劳动部门审批的招工表为准。").work_start_dates == []
+
+
+@pytest.mark.parametrize(
+    ("text", "work_start"),
+    [
+        ("参加工作时间：78.9", "1978-09"),
+        ("参加工作时间 78年9月", "1978-09"),
+        ("参加革命工作时间：一九七八年九月", "1978-09"),
+        ("参加工作时间：1978.09　工资 78.5 元", "1978-09"),
+        ("参加工作时间：民国三十七年五月", "1948-05"),
+    ],
+)
+def test_work_start_in_every_form_files_write_it(text, work_start):
+    assert extract(text).work_start_dates == [work_start]
+
+
+def test_a_two_digit_year_is_a_date_only_after_a_date_label():
+    assert extract("月工资 78.5 元").dates == [] and extract("出生年月：45.3").birth_dates == ["1945-03"]
 
 
 def test_page_of_someone_else_is_flagged_and_masked():
