@@ -11,9 +11,10 @@ So 王伟明 is indexed as 王伟 伟明, and a query 退休审批表 is the phr
 """
 
 import re
+import unicodedata
 from collections.abc import Iterator
 
-ANALYZER_VERSION = "cjk-2"  # bump when tokens change: every embedded index must then be rebuilt
+ANALYZER_VERSION = "cjk-3"  # bump when tokens change: every embedded index must then be rebuilt
 
 # Elasticsearch's `_cjk_` stop words (the English list the cjk analyzer uses).
 STOP_WORDS = frozenset(
@@ -23,30 +24,55 @@ STOP_WORDS = frozenset(
 
 
 # 〇 (U+3007, the zero of dates written in characters: 二〇〇三年), 々 and the Suzhou numerals are of the Han
-# script, which the standard tokenizer types IDEOGRAPHIC, so `cjk_bigram` pairs them with their neighbours.
+# script, which the standard tokenizer types IDEOGRAPHIC, so `cjk_bigram` pairs them with their neighbours;
+# so are the Kangxi and supplementary radicals PDF text extraction produces for common characters (⽇ for 日).
 _CJK = (
-    "\u3005\u3007\u3021-\u3029\u3038-\u303b"
+    "\u2e80-\u2eff\u2f00-\u2fdf\u3005\u3007\u3021-\u3029\u3038-\u303b"
     "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
 )
-_WORD = r"[0-9a-z]+(?:(?:(?<=[0-9])[.,](?=[0-9])|(?<=[a-z])[.'](?=[a-z]))[0-9a-z]+)*"
-_OTHER = rf"(?:(?![\x00-\x7f{_CJK}])[^\W_])"
-# One token per match, found by a zero-width look-ahead at every position, so overlapping
-# bigrams come out of one `findall`: a CJK pair (Han, Hiragana, Katakana, Hangul: the scripts
-# `cjk_bigram` bigrams) | a CJK character with no CJK neighbour | an ASCII word — letters and
-# digits run together (J102); `.` or `'` between letters and `.` or `,` between digits keep it
-# whole (it's, 1962.03, 1,000), as the standard tokenizer's word-boundary rules do — starting
-# where no word goes on | a run of other scripts' letters and digits (Cyrillic, ①).
-_TOKEN = re.compile(
-    rf"(?=([{_CJK}][{_CJK}]"
-    rf"|(?<![{_CJK}])[{_CJK}](?![{_CJK}])"
-    rf"|(?<![0-9a-z])(?!(?<=[0-9][.,])[0-9])(?!(?<=[a-z][.'])[a-z]){_WORD}"
-    rf"|(?<!{_OTHER}){_OTHER}+))"
+
+
+def _ranges(*categories: str) -> str:
+    """A character class body of every non-ASCII character in these Unicode general categories."""
+    ranges: list[list[int]] = []
+    for code in range(0x80, 0x30000):
+        if unicodedata.category(chr(code)) in categories and code != 0x200B:
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    return "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" if b > a else re.escape(chr(a)) for a, b in ranges)
+
+
+# UAX #29 word boundaries, as the standard tokenizer applies them to letters and digits (after width folding).
+# "Other number" characters (①, ㈠, ², ½) are neither letters nor digits there, though Python's \\w has them;
+# combining marks and format characters (the vowel signs of رُوبرت, a soft hyphen) stay with what they follow.
+_OTHER_NUMBER = _ranges("No")
+_MARKS = _ranges("Mn", "Mc", "Me", "Cf")
+_DIGIT = r"\d"
+_LETTER = rf"(?:[a-z\u24b6-\u24e9{_MARKS}]|(?![\x00-\x7f{_CJK}{_OTHER_NUMBER}])(?!\d)[^\W_])"  # ⓐ: Alphabetic
+_EXTEND = "_\u203f\u2040\u2054\ufe33\ufe34\ufe4d-\ufe4f"  # ExtendNumLet: joins anything (scan_001)
+_BETWEEN_LETTERS = ":\u00b7\u0387\u05f4\u2027\ufe13\ufe55.\u2018\u2019\u2024\ufe52'"  # MidLetter, MidNumLet, '
+_BETWEEN_DIGITS = ",;\u037e\u0589\u060c\u060d\u066c\u07f8\u2044\ufe10\ufe14\ufe50\ufe54.\u2018\u2019\u2024\ufe52'"
+_PART = rf"(?:{_LETTER}|{_DIGIT}|[{_EXTEND}])"
+_JOIN = rf"(?:(?<={_LETTER})[{_BETWEEN_LETTERS}](?={_LETTER})|(?<={_DIGIT})[{_BETWEEN_DIGITS}](?={_DIGIT}))"
+# A word: letters, digits and connectors, held together across one mid character (it's, 1962.03, 1,000,
+# Mary·Smith, 3'5), with at least one letter or digit; it starts where no word goes on.
+_WORD = (
+    rf"(?<!{_PART})(?!(?<={_LETTER}[{_BETWEEN_LETTERS}]){_LETTER})(?!(?<={_DIGIT}[{_BETWEEN_DIGITS}]){_DIGIT})"
+    rf"(?=[{_EXTEND}]*(?:{_LETTER}|{_DIGIT})){_PART}+(?:{_JOIN}{_PART}+)*"
 )
+# One token per match, found by a zero-width look-ahead at every position, so overlapping bigrams come
+# out of one `findall`: a CJK pair (Han, Hiragana, Katakana, Hangul: the scripts `cjk_bigram` bigrams)
+# | a CJK character with no CJK neighbour | a word of any other script.
+_TOKEN = re.compile(rf"(?=([{_CJK}][{_CJK}]|(?<![{_CJK}])[{_CJK}](?![{_CJK}])|{_WORD}))")
 _LATIN = re.compile("[a-z]")
 _ALL_CJK = re.compile(rf"[{_CJK}]+")
 # Full-width letters and digits, and full-width ．，＇ inside a word, are what folding can change
 # for tokens; other full-width punctuation (，。) separates tokens folded or not.
-_TO_FOLD = re.compile("[\\uff10-\\uff19\\uff21-\\uff3a\\uff41-\\uff5a]|[0-9a-z][\\uff07\\uff0c\\uff0e][0-9a-z]")
+_TO_FOLD = re.compile(
+    "[\\uff10-\\uff19\\uff21-\\uff3a\\uff41-\\uff5a\\uff3f]|[0-9a-z][\\uff07\\uff0c\\uff0e\\uff1a\\uff1b][0-9a-z]"
+)
 _WIDTH = {0xFF01 + i: 0x21 + i for i in range(0x5E)} | {0x3000: 0x20}
 
 
