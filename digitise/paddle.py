@@ -12,6 +12,7 @@ every line, and the shape of the line boxes, tell whether the page is upside dow
 
 import os
 from functools import cached_property
+from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 from typing import Any
 
@@ -33,7 +34,7 @@ class Engine:
     def version(self) -> str:
         try:
             return f"v4（rapidocr {package_version('rapidocr_onnxruntime')}）"
-        except Exception as exc:  # PackageNotFoundError
+        except PackageNotFoundError as exc:
             raise EngineMissing("未安装 PP-OCR（pip install rapidocr_onnxruntime）") from exc
 
     def languages(self) -> set[str]:
