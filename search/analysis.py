@@ -13,6 +13,7 @@ So 王伟明 is indexed as 王伟 伟明, and a query 退休审批表 is the phr
 import re
 import unicodedata
 from collections.abc import Iterator
+from functools import cache
 
 ANALYZER_VERSION = "cjk-3"  # bump when tokens change: every embedded index must then be rebuilt
 
@@ -32,40 +33,54 @@ _CJK = (
 )
 
 
-def _ranges(*categories: str) -> str:
-    """A character class body of every non-ASCII character in these Unicode general categories."""
-    ranges: list[list[int]] = []
-    for code in range(0x80, 0x30000):
-        if unicodedata.category(chr(code)) in categories and code != 0x200B:
-            if ranges and ranges[-1][1] == code - 1:
-                ranges[-1][1] = code
-            else:
-                ranges.append([code, code])
-    return "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" if b > a else re.escape(chr(a)) for a, b in ranges)
+def _classes(**wanted: tuple[str, ...]) -> dict[str, str]:
+    """Character class bodies of every non-ASCII character in the given Unicode general categories, by name,
+    from one pass over the code points (planes 0 and 1: plane 2 and up hold ideographs only)."""
+    ranges: dict[str, list[list[int]]] = {name: [] for name in wanted}
+    for code in range(0x80, 0x20000):
+        category = unicodedata.category(chr(code))
+        for name, categories in wanted.items():
+            if category in categories and code != 0x200B:
+                found = ranges[name]
+                if found and found[-1][1] == code - 1:
+                    found[-1][1] = code
+                else:
+                    found.append([code, code])
+    return {
+        name: "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" if b > a else re.escape(chr(a)) for a, b in found)
+        for name, found in ranges.items()
+    }
 
 
 # UAX #29 word boundaries, as the standard tokenizer applies them to letters and digits (after width folding).
 # "Other number" characters (①, ㈠, ², ½) are neither letters nor digits there, though Python's \\w has them;
 # combining marks and format characters (the vowel signs of رُوبرت, a soft hyphen) stay with what they follow.
-_OTHER_NUMBER = _ranges("No")
-_MARKS = _ranges("Mn", "Mc", "Me", "Cf")
 _DIGIT = r"\d"
-_LETTER = rf"(?:[a-z\u24b6-\u24e9{_MARKS}]|(?![\x00-\x7f{_CJK}{_OTHER_NUMBER}])(?!\d)[^\W_])"  # ⓐ: Alphabetic
 _EXTEND = "_\u203f\u2040\u2054\ufe33\ufe34\ufe4d-\ufe4f"  # ExtendNumLet: joins anything (scan_001)
 _BETWEEN_LETTERS = ":\u00b7\u0387\u05f4\u2027\ufe13\ufe55.\u2018\u2019\u2024\ufe52'"  # MidLetter, MidNumLet, '
 _BETWEEN_DIGITS = ",;\u037e\u0589\u060c\u060d\u066c\u07f8\u2044\ufe10\ufe14\ufe50\ufe54.\u2018\u2019\u2024\ufe52'"
-_PART = rf"(?:{_LETTER}|{_DIGIT}|[{_EXTEND}])"
-_JOIN = rf"(?:(?<={_LETTER})[{_BETWEEN_LETTERS}](?={_LETTER})|(?<={_DIGIT})[{_BETWEEN_DIGITS}](?={_DIGIT}))"
-# A word: letters, digits and connectors, held together across one mid character (it's, 1962.03, 1,000,
-# Mary·Smith, 3'5), with at least one letter or digit; it starts where no word goes on.
-_WORD = (
-    rf"(?<!{_PART})(?!(?<={_LETTER}[{_BETWEEN_LETTERS}]){_LETTER})(?!(?<={_DIGIT}[{_BETWEEN_DIGITS}]){_DIGIT})"
-    rf"(?=[{_EXTEND}]*(?:{_LETTER}|{_DIGIT})){_PART}+(?:{_JOIN}{_PART}+)*"
-)
-# One token per match, found by a zero-width look-ahead at every position, so overlapping bigrams come
-# out of one `findall`: a CJK pair (Han, Hiragana, Katakana, Hangul: the scripts `cjk_bigram` bigrams)
-# | a CJK character with no CJK neighbour | a word of any other script.
-_TOKEN = re.compile(rf"(?=([{_CJK}][{_CJK}]|(?<![{_CJK}])[{_CJK}](?![{_CJK}])|{_WORD}))")
+
+
+@cache
+def _token_pattern() -> re.Pattern[str]:
+    """Built on first use, not at import: the Unicode classes and the pattern take 0.13 s, which every
+    process importing search (the CLI, each worker) would otherwise pay whether it analyses text or not."""
+    classes = _classes(other_number=("No",), marks=("Mn", "Mc", "Me", "Cf"))
+    letter = rf"(?:[a-z\u24b6-\u24e9{classes['marks']}]|(?![\x00-\x7f{_CJK}{classes['other_number']}])(?!\d)[^\W_])"
+    part = rf"(?:{letter}|{_DIGIT}|[{_EXTEND}])"
+    join = rf"(?:(?<={letter})[{_BETWEEN_LETTERS}](?={letter})|(?<={_DIGIT})[{_BETWEEN_DIGITS}](?={_DIGIT}))"
+    # A word: letters, digits and connectors, held together across one mid character (it's, 1962.03, 1,000,
+    # Mary·Smith, 3'5), with at least one letter or digit; it starts where no word goes on.
+    word = (
+        rf"(?<!{part})(?!(?<={letter}[{_BETWEEN_LETTERS}]){letter})(?!(?<={_DIGIT}[{_BETWEEN_DIGITS}]){_DIGIT})"
+        rf"(?=[{_EXTEND}]*(?:{letter}|{_DIGIT})){part}+(?:{join}{part}+)*"
+    )
+    # One token per match, found by a zero-width look-ahead at every position, so overlapping bigrams come
+    # out of one `findall`: a CJK pair (Han, Hiragana, Katakana, Hangul: the scripts `cjk_bigram` bigrams)
+    # | a CJK character with no CJK neighbour | a word of any other script.
+    return re.compile(rf"(?=([{_CJK}][{_CJK}]|(?<![{_CJK}])[{_CJK}](?![{_CJK}])|{word}))")
+
+
 _LATIN = re.compile("[a-z]")
 _ALL_CJK = re.compile(rf"[{_CJK}]+")
 # Full-width letters and digits, and full-width ．，＇ inside a word, are what folding can change
@@ -93,7 +108,7 @@ Token = tuple[str, int, int]  # text, start, end (offsets in the original text, 
 
 def tokens(text: str) -> Iterator[Token]:
     """The tokens of `text` in order, with their offsets."""
-    for m in _TOKEN.finditer(fold_width(text)):
+    for m in _token_pattern().finditer(fold_width(text)):
         if m.group(1) not in STOP_WORDS:
             yield m.group(1), m.start(1), m.end(1)
 
@@ -101,7 +116,7 @@ def tokens(text: str) -> Iterator[Token]:
 def terms(text: str) -> list[str]:
     """Just the token strings (what an index stores): `tokens` without offsets, much faster."""
     folded = fold_width(text)
-    found = _TOKEN.findall(folded)
+    found = _token_pattern().findall(folded)
     if _LATIN.search(folded):  # only Latin words can be stop words
         return [t for t in found if t not in STOP_WORDS]
     return found
