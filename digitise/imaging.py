@@ -26,7 +26,7 @@ class Tone:
     colour_fraction: float
     # Anything visibly darker than the paper (below 80 % of its grey), after despeckling: what tells a
     # blank back from a page. Faint carbon copies barely reach `ink_fraction`'s 60 % threshold.
-    mark_fraction: float = 0.0
+    mark_fraction: float
 
 
 def working_copy(image: Image.Image) -> Image.Image:

@@ -129,7 +129,8 @@ def draw_page(
     draw = ImageDraw.Draw(paper)
     printed: list[str] = []
     title = None if blank else title
-    ink = (120, 125, 160) if faint else None  # carbon copies are blue-grey and pale
+    # Fields a shade darker than running text, as typed forms are; carbon copies blue-grey and pale.
+    field_ink, text_ink = ((120, 125, 160),) * 2 if faint else ((25, 25, 25), (30, 30, 30))
     if not blank:
         title_font = ImageFont.truetype(font_path(), px(7.5))
         body_font = ImageFont.truetype(TYPEFACES[typeface] if typeface else font_path(), px(4.2))
@@ -151,19 +152,19 @@ def draw_page(
             if grid:  # the form's ruled cells: the label in one, the value in the next
                 label, value = field.split("：", 1)
                 after_label = px(25) + draw.textlength(label + "：", font=body_font)
-                draw.text((px(25), y), label + "：", font=body_font, fill=ink or (25, 25, 25))
-                draw.text((after_label + px(3), y), value, font=body_font, fill=ink or (25, 25, 25))
+                draw.text((px(25), y), label + "：", font=body_font, fill=field_ink)
+                draw.text((after_label + px(3), y), value, font=body_font, fill=field_ink)
                 draw.rectangle((px(22), y - px(2.2), width - px(22), y + px(6.8)), outline=(40, 40, 40), width=3)
                 draw.line(
                     (after_label + px(1.2), y - px(2.2), after_label + px(1.2), y + px(6.8)), fill=(40, 40, 40), width=3
                 )
             else:
-                draw.text((px(25), y), field, font=body_font, fill=ink or (25, 25, 25))
+                draw.text((px(25), y), field, font=body_font, fill=field_ink)
             y += px(9)
         y += px(4)
         for _ in range(lines):
             sentence = rng.choice(SENTENCES)
-            draw.text((px(25), y), sentence, font=body_font, fill=ink or (30, 30, 30))
+            draw.text((px(25), y), sentence, font=body_font, fill=text_ink)
             printed.append(sentence)
             y += px(9)
             if y > height - px(40):
