@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -49,6 +50,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def installations(prefix: str, **settings: str) -> Iterator[tuple[str, str, dict[str, str], Path]]:
+    """A fresh installation on SQLite, then one on a throwaway PostgreSQL database (dropped at the end):
+    (label, database URL, the environment `archive` runs with, its var directory)."""
+    name = f"{prefix.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
+    admin = psycopg.connect(PG_ADMIN, autocommit=True)
+    admin.execute(f"CREATE DATABASE {name}")
+    pg_url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    try:
+        for label, db_url in (("SQLite (WAL)", ""), ("PostgreSQL 15", pg_url)):
+            var = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
+            env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
+            env.update(ARCHIVE_VAR_DIR=str(var), ARCHIVE_DATABASE_URL=db_url, **settings)
+            yield label, db_url, env, var
+    finally:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def prepare(env: dict[str, str], var: Path, retirees: int = 30) -> None:
@@ -173,45 +191,35 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt install wrk (make bench installs it)")
-    name = f"bench_access_{uuid.uuid4().hex[:8]}"
-    admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    admin.execute(f"CREATE DATABASE {name}")
-    pg_url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
     rows = []
-    try:
-        for label, db_url in (("SQLite (WAL)", ""), ("PostgreSQL 15", pg_url)):
-            var = Path(tempfile.mkdtemp(prefix="bench-access-"))
-            env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
-            env.update(ARCHIVE_VAR_DIR=str(var), ARCHIVE_DATABASE_URL=db_url)
-            prepare(env, var)
-            port = free_port()
-            server_log = var / "serve.log"
-            proc = serve(env, port, args.workers, server_log)
-            try:
-                run = page_views(f"http://127.0.0.1:{port}", args.seconds, args.clients)
-            finally:
-                proc.terminate()
-                proc.wait(timeout=20)
-            restarts = server_log.read_text().count(" died")  # uvicorn's supervisor replaced a worker
-            engine = make_engine(db_url or f"sqlite:///{var}/archive.db")
-            with Session(engine) as s:
-                logged = s.scalar(select(func.count()).select_from(AccessLogEntry)
-                                  .where(AccessLogEntry.action == "view_page"))
-                intact = verify_chain(s).ok
-            # wrk stops counting at its time limit while up to `clients` requests are still being served
-            # (and logged): every view answered 200 is logged, and at most `clients` more.
-            views = run.delivered - run.non_2xx + run.warmed
-            assert views <= logged <= views + args.clients + run.non_2xx and intact, (logged, views, intact)
-            filled = fill(engine, args.entries)
-            start = time.perf_counter()
-            with Session(engine) as s:
-                report = verify_chain(s)
-            verify = time.perf_counter() - start
-            assert report.ok
-            rows.append((label, run, restarts, views, report.entries, verify, filled))
-            engine.dispose()
-    finally:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    for label, db_url, env, var in installations("bench-access"):
+        prepare(env, var)
+        port = free_port()
+        server_log = var / "serve.log"
+        proc = serve(env, port, args.workers, server_log)
+        try:
+            run = page_views(f"http://127.0.0.1:{port}", args.seconds, args.clients)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+        restarts = server_log.read_text().count(" died")  # uvicorn's supervisor replaced a worker
+        engine = make_engine(db_url or f"sqlite:///{var}/archive.db")
+        with Session(engine) as s:
+            logged = s.scalar(select(func.count()).select_from(AccessLogEntry)
+                              .where(AccessLogEntry.action == "view_page"))
+            intact = verify_chain(s).ok
+        # wrk stops counting at its time limit while up to `clients` requests are still being served
+        # (and logged): every view answered 200 is logged, and at most `clients` more.
+        views = run.delivered - run.non_2xx + run.warmed
+        assert views <= logged <= views + args.clients + run.non_2xx and intact, (logged, views, intact)
+        filled = fill(engine, args.entries)
+        start = time.perf_counter()
+        with Session(engine) as s:
+            report = verify_chain(s)
+        verify = time.perf_counter() - start
+        assert report.ok
+        rows.append((label, run, restarts, views, report.entries, verify, filled))
+        engine.dispose()
     machine = f"{platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"\n{machine}, {time.strftime('%Y-%m-%d')}; {args.workers} uvicorn workers, {args.clients} clients, "
           f"{args.seconds:.0f} s\n")

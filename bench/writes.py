@@ -15,10 +15,8 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
@@ -28,8 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
-import psycopg  # noqa: E402
-from access import ARCHIVE, PG_ADMIN, free_port, serve, token  # noqa: E402
+from access import ARCHIVE, free_port, installations, serve, token  # noqa: E402
 
 from archive_service.db import bureau_today  # noqa: E402
 from archive_service.demo import citizen_id  # noqa: E402
@@ -131,30 +128,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    name = f"bench_writes_{uuid.uuid4().hex[:8]}"
-    admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    admin.execute(f"CREATE DATABASE {name}")
-    pg_url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
     table = []
-    try:
-        for label, db_url in (("SQLite (WAL)", ""), ("PostgreSQL 15", pg_url)):
-            var = Path(tempfile.mkdtemp(prefix="bench-writes-"))
-            env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
-            env.update(ARCHIVE_VAR_DIR=str(var), ARCHIVE_DATABASE_URL=db_url, ARCHIVE_JOB_WORKERS="0")
-            subprocess.run([*ARCHIVE, "db", "upgrade"], env=env, check=True, capture_output=True)
-            subprocess.run([*ARCHIVE, "demo", "--retirees", "30"], env=env, check=True, capture_output=True)
-            port = free_port()
-            log = var / "serve.log"
-            proc = serve(env, port, args.workers, log)
-            try:
-                table.append((label, run(f"http://127.0.0.1:{port}", args.clients, args.rounds)))
-            finally:
-                proc.terminate()
-                proc.wait(timeout=20)
-            if "Traceback" in log.read_text():
-                print(f"{label}: the server logged an exception, see {log}")
-    finally:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    for label, _, env, var in installations("bench-writes", ARCHIVE_JOB_WORKERS="0"):
+        subprocess.run([*ARCHIVE, "db", "upgrade"], env=env, check=True, capture_output=True)
+        subprocess.run([*ARCHIVE, "demo", "--retirees", "30"], env=env, check=True, capture_output=True)
+        port = free_port()
+        log = var / "serve.log"
+        proc = serve(env, port, args.workers, log)
+        try:
+            table.append((label, run(f"http://127.0.0.1:{port}", args.clients, args.rounds)))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+        if "Traceback" in log.read_text():
+            print(f"{label}: the server logged an exception, see {log}")
     machine = f"{platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"\n{machine}, {time.strftime('%Y-%m-%d')}; {args.workers} uvicorn workers, {args.clients} writers at once, "
           f"{args.clients * args.rounds} writes (uploads, requests, check-ins in turn)\n")
