@@ -151,10 +151,9 @@ def _dates_after(label: re.Pattern[str], compact: str) -> list[str]:
     for m in label.finditer(compact):
         after = compact[m.end() : m.end() + 16]
         short = SHORT_DATE.match(after)
-        following = dates_in(after)
         if short and 1 <= int(short["m"]) <= 12:
             out.append(f"19{short['y']}-{int(short['m']):02d}")
-        elif following:
+        elif following := dates_in(after):
             out.append(following[0])
     return out
 

@@ -18,7 +18,6 @@ from PIL import Image
 LOW_CONFIDENCE = 60.0  # below this the read is doubtful: the page may be upside down or sideways, or faint
 DEFAULT_ENGINE = "paddle"  # chosen by measurement (bench/digitise.py, bench/RESULTS.md)
 ENGINES = {"paddle": "digitise.paddle", "tesseract": "digitise.tesseract"}  # name → adapter module
-ENGINE_LABELS = {"paddle": "PP-OCR", "tesseract": "Tesseract"}
 
 
 class EngineMissing(RuntimeError):
@@ -72,6 +71,7 @@ class PageRead:
 
 class OcrEngine(Protocol):
     name: str  # as the option spells it: "paddle", "tesseract"
+    title: str  # as people know it: "PP-OCR", "Tesseract"
 
     def version(self) -> str:
         """The engine and model versions, as kept in the sidecar and shown on the dossier page."""
@@ -98,7 +98,8 @@ def engine(name: str) -> OcrEngine:
 
 def label(name: str) -> str:
     """How people see the engine's name (the dossier page, the PDF's creator tool)."""
-    return f"{ENGINE_LABELS.get(name, name)} {engine(name).version()}"
+    found = engine(name)
+    return f"{found.title} {found.version()}"
 
 
 def confidence(lines: list[OcrLine]) -> float:

@@ -30,6 +30,7 @@ SURE_DIRECTION = 0.9  # the direction classifier's score for a line to count as 
 
 class Engine:
     name = "paddle"
+    title = "PP-OCR"
 
     def version(self) -> str:
         try:

@@ -25,6 +25,7 @@ SPARSE_CONFIG = "--psm 11 -c tessedit_do_invert=0"  # sparse text: finds a lone 
 
 class Engine:
     name = "tesseract"
+    title = "Tesseract"
 
     def version(self) -> str:
         return version()
