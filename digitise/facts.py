@@ -1,7 +1,10 @@
-"""Facts read from a page's text: citizen ID numbers, dates as files write them, the name after 姓名.
+"""Facts read from a page's text: citizen ID numbers, dates as files write them, the name after 姓名,
+and the labelled facts a benefit check looks for (三龄两历一身份: 出生日期, 参加工作时间, 入党时间,
+学历 and 毕业时间, 民族, 籍贯).
 
 They are compared with the dossier's retiree to catch pages filed in someone else's file — a
-common fault when enterprises bound their files in a hurry. The ID's check digit is
+common fault when enterprises bound their files in a hurry — and assembled by the archive service
+into a file's fact sheet, each statement with the text it was read from. The ID's check digit is
 python-stdnum's `cn.ric` (the archive service checks IDs with the same library).
 """
 
@@ -19,6 +22,43 @@ NAME_PATTERN = re.compile(r"姓\s*名\s*[:：]?\s*([\u4e00-\u9fff]{2,4}?)(?=性|
 BIRTH_PATTERN = re.compile(r"出生(?:日期|年月|时间)?\s*[:：]?\s*")
 # 参加工作时间 (参加革命工作时间 on cadres' forms), what 连续工龄 and so a pension rest on
 WORK_START_PATTERN = re.compile(r"参加(?:革命)?工作(?:时间|日期|年月)\s*[:：]?\s*")
+PARTY_PATTERN = re.compile(r"入党(?:时间|日期|年月)\s*[:：]?\s*")
+GRADUATION_PATTERN = re.compile(r"毕业(?:时间|日期|年月)\s*[:：]?\s*")
+# The date labels of the fact sheet, by fact; a two-digit year (78.9) is a date only right after one.
+DATE_LABELS = {
+    "birth_date": BIRTH_PATTERN,
+    "work_start": WORK_START_PATTERN,
+    "party_joined": PARTY_PATTERN,
+    "graduated": GRADUATION_PATTERN,
+}
+EDUCATION_PATTERN = re.compile(
+    r"(?:文化程度|学历)\s*[:：]?\s*(研究生|大学本科|大学专科|大学|本科|大专|专科|中专|中技|技校|高中|初中|小学|扫盲|文盲)"
+)
+ETHNIC_GROUPS = (
+    "汉 蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲 高山 拉祜 水 东乡 纳西 景颇 "
+    "柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 普米 塔吉克 怒 乌孜别克 俄罗斯 鄂温克 德昂 保安 裕固 京 "
+    "塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺"
+).split()
+# Longest names first, so 土家 is not read as 土.
+ETHNICITY_PATTERN = re.compile(
+    r"民\s*族\s*[:：]?\s*(" + "|".join(sorted(ETHNIC_GROUPS, key=len, reverse=True)) + r")族?"
+)
+# 籍贯 runs until the next label of the form, as forms print them side by side.
+NATIVE_PLACE_PATTERN = re.compile(
+    r"籍\s*贯\s*[:：]?\s*([\u4e00-\u9fff]{2,9}?)(?=出生|民族|性别|参加|文化|学历|婚姻|家庭|本人|入党|现|[\s,，。;；:：]|$)"
+)
+# What the fact sheet lists, in the order a benefit officer reads it.
+FACT_KINDS = {
+    "birth_date": "出生日期",
+    "work_start": "参加工作时间",
+    "party_joined": "入党时间",
+    "education": "学历",
+    "graduated": "毕业时间",
+    "ethnicity": "民族",
+    "native_place": "籍贯",
+    "citizen_id": "公民身份号码",
+}
+DATE_KINDS = frozenset(DATE_LABELS)
 
 CN_DIGITS = {
     "〇": 0,
@@ -58,6 +98,11 @@ class PageFacts:
     names: list[str] = field(default_factory=list)
     birth_dates: list[str] = field(default_factory=list)  # dates written after 出生…
     work_start_dates: list[str] = field(default_factory=list)  # dates written after 参加工作时间…
+    party_dates: list[str] = field(default_factory=list)  # after 入党时间
+    graduation_dates: list[str] = field(default_factory=list)  # after 毕业时间
+    education: list[str] = field(default_factory=list)  # after 文化程度 / 学历
+    ethnicities: list[str] = field(default_factory=list)  # after 民族, without 族
+    native_places: list[str] = field(default_factory=list)  # after 籍贯
 
     def as_dict(self) -> dict[str, list[str]]:
         return {
@@ -67,7 +112,21 @@ class PageFacts:
             "names": self.names,
             "birth_dates": self.birth_dates,
             "work_start_dates": self.work_start_dates,
+            "party_dates": self.party_dates,
+            "graduation_dates": self.graduation_dates,
+            "education": self.education,
+            "ethnicities": self.ethnicities,
+            "native_places": self.native_places,
         }
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement of a fact on a page: what the fact sheet lists, with the text it was read from."""
+
+    kind: str  # a key of FACT_KINDS
+    value: str  # an ISO date, partial as written (1978-09), or the words as written
+    excerpt: str  # the label and value as read (cell rules and spaces removed)
 
 
 def mask(citizen_id: str) -> str:
@@ -100,8 +159,9 @@ def _number(text: str) -> int:
     return int(text) if text.isdigit() else _cn_number(text)
 
 
-def dates_in(text: str) -> list[str]:
-    found: list[tuple[int, str]] = []
+def _written_dates(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, ISO date) of every date written in full (four-digit or Chinese-numeral year)."""
+    found: list[tuple[int, int, str]] = []
     taken: list[range] = []
     for pattern in DATE_PATTERNS:
         for m in pattern.finditer(text):
@@ -119,43 +179,92 @@ def dates_in(text: str) -> list[str]:
                     year, _cn_number(m["cm"]) if m["cm"] else None, _cn_number(m["cd"]) if m["cd"] else None
                 )
             if value:
-                found.append((m.start(), value))
+                found.append((m.start(), m.end(), value))
                 taken.append(range(m.start(), m.end()))
-    return [v for _, v in sorted(found)]
+    return sorted(found)
+
+
+def dates_in(text: str) -> list[str]:
+    return [value for _, _, value in _written_dates(text)]
+
+
+def date_spans(text: str) -> list[tuple[int, int, str]]:
+    """Where `text` writes a date and which (ISO, partial as written): every form files use, and the
+    two-digit years (78.9) written after a date label. For search: a page is found by any of them."""
+    spans = _written_dates(text)
+    for label in DATE_LABELS.values():
+        for m in label.finditer(text):
+            start = rules.end() if (rules := CELL_RULES.match(text, m.end())) else m.end()
+            short = SHORT_DATE.match(text[start : start + 16])
+            if short and 1 <= int(short["m"]) <= 12 and not any(s <= start < e for s, e, _ in spans):
+                spans.append((start, start + short.end(), f"19{short['y']}-{int(short['m']):02d}"))
+    return sorted(spans)
 
 
 # A form's ruled cell lines, as OCR reads them between a label and its value (姓名：｜王伟, 姓名：「王伟).
 CELL_RULES = re.compile(r"[\s|｜丨¦「」『』\[\]【】]+")
 
 
-def extract(text: str) -> PageFacts:
+def statements(text: str) -> list[Statement]:
+    """Every labelled fact the page states, in page order within each kind."""
     compact = CELL_RULES.sub("", text)
+    found: list[Statement] = []
+    for kind, label in DATE_LABELS.items():
+        for m in label.finditer(compact):
+            if (read := _date_after(compact, m.end())) is not None:
+                value, end = read
+                found.append(Statement(kind, value, compact[m.start() : end]))
+    for kind, pattern in (
+        ("education", EDUCATION_PATTERN),
+        ("ethnicity", ETHNICITY_PATTERN),
+        ("native_place", NATIVE_PLACE_PATTERN),
+    ):
+        found += [Statement(kind, m[1], m[0]) for m in pattern.finditer(compact)]
+    found += [Statement("citizen_id", i, i) for i in _citizen_ids(compact)[0]]
+    return found
+
+
+def _citizen_ids(compact: str) -> tuple[list[str], list[str]]:
+    """(valid, invalid) 18-character IDs, each once."""
     valid: list[str] = []
     invalid: list[str] = []
     for candidate in ID_PATTERN.findall(compact):
         candidate = candidate.upper()
         (valid if ric.is_valid(candidate) else invalid).append(candidate)
+    return list(dict.fromkeys(valid)), list(dict.fromkeys(invalid))
+
+
+def extract(text: str) -> PageFacts:
+    compact = CELL_RULES.sub("", text)
+    valid, invalid = _citizen_ids(compact)
+    stated: dict[str, list[str]] = {}
+    for s in statements(text):
+        stated.setdefault(s.kind, []).append(s.value)
     return PageFacts(
-        citizen_ids=list(dict.fromkeys(valid)),
-        invalid_ids=list(dict.fromkeys(invalid)),
+        citizen_ids=valid,
+        invalid_ids=invalid,
         dates=dates_in(compact),
         names=list(dict.fromkeys(NAME_PATTERN.findall(compact))),
-        birth_dates=_dates_after(BIRTH_PATTERN, compact),
-        work_start_dates=_dates_after(WORK_START_PATTERN, compact),
+        birth_dates=stated.get("birth_date", []),
+        work_start_dates=stated.get("work_start", []),
+        party_dates=stated.get("party_joined", []),
+        graduation_dates=stated.get("graduated", []),
+        education=stated.get("education", []),
+        ethnicities=stated.get("ethnicity", []),
+        native_places=stated.get("native_place", []),
     )
 
 
-def _dates_after(label: re.Pattern[str], compact: str) -> list[str]:
-    """The date written right after each occurrence of a field's label (within the next 16 characters)."""
-    out = []
-    for m in label.finditer(compact):
-        after = compact[m.end() : m.end() + 16]
-        short = SHORT_DATE.match(after)
-        if short and 1 <= int(short["m"]) <= 12:
-            out.append(f"19{short['y']}-{int(short['m']):02d}")
-        elif following := dates_in(after):
-            out.append(following[0])
-    return out
+def _date_after(compact: str, at: int) -> tuple[str, int] | None:
+    """The date written right after a field's label at `at` (within the next 16 characters), and where it ends."""
+    after = compact[at : at + 16]
+    short = SHORT_DATE.match(after)
+    if short and 1 <= int(short["m"]) <= 12:
+        return f"19{short['y']}-{int(short['m']):02d}", at + short.end()
+    if following := _written_dates(after):
+        _, end, value = following[0]
+        return value, at + end
+    return None
 
 
 def compare(page: int, facts: PageFacts, retiree: RetireeFacts) -> list[Finding]:

@@ -41,6 +41,7 @@ class AccessAction:
     approve = "approve"
     reject = "reject"
     export = "export"
+    fact_sheet = "fact_sheet"  # a file's 核查表 (facts and their evidence pages) handed out
     loan_out = "loan_out"
     loan_return = "loan_return"
     account_created = "account_created"  # an administrator made an account (who, role, organisation)

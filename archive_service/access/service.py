@@ -767,6 +767,7 @@ ACTION_LABELS = {
     AccessAction.approve: "批准",
     AccessAction.reject: "驳回",
     AccessAction.export: "导出/复制",
+    AccessAction.fact_sheet: "导出核查表",
     AccessAction.loan_out: "借出原件",
     AccessAction.loan_return: "归还原件",
     AccessAction.account_created: "创建账户",

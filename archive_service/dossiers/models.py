@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from archive_service.auth.models import User
 from archive_service.db import Base, utcnow
 from archive_service.organisations.models import Organisation
 
@@ -197,6 +198,25 @@ class PageText(Base):
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), primary_key=True)
     page: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1-based, as in the PDF
     text: Mapped[str] = mapped_column(Text, default="")
+
+
+class FactConfirmation(Base):
+    """An archivist's confirmation of one fact of a file (出生日期, 参加工作时间 …): which value, on which
+    page's evidence, who and when. Never changed: a later confirmation of the same fact supersedes it,
+    so the history of what was accepted stays readable."""
+
+    __tablename__ = "fact_confirmation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # a key of digitise.facts.FACT_KINDS
+    value: Mapped[str] = mapped_column(String(60))
+    page: Mapped[int | None] = mapped_column(Integer)  # the page whose statement was accepted
+    actor_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    actor: Mapped[User] = relationship(lazy="joined")
 
 
 class CustodyEventKind(enum.StrEnum):

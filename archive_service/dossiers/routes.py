@@ -4,10 +4,19 @@ from fastapi import APIRouter, Body, Depends, Query
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
+from archive_service.auth.permissions import Action, require
 from archive_service.deps import DbSession, current_user
-from archive_service.dossiers import catalogue, service
+from archive_service.dossiers import catalogue, facts, service
 from archive_service.dossiers.models import DossierStatus
-from archive_service.dossiers.schemas import CatalogueOut, CatalogueRevisionOut, DossierDetail, DossierIn, DossierPage
+from archive_service.dossiers.schemas import (
+    CatalogueOut,
+    CatalogueRevisionOut,
+    DossierDetail,
+    DossierIn,
+    DossierPage,
+    FactConfirmIn,
+    FactSheetOut,
+)
 from archive_service.preservation.service import object_store
 
 router = APIRouter(prefix="/api/dossiers", tags=["dossiers"])
@@ -61,6 +70,30 @@ def put_catalogue(
     dossier = service.get_dossier(session, user, dossier_id)
     catalogue.save_catalogue(session, object_store(), user, dossier, materials, source=source)
     return catalogue_out(session, user, dossier)
+
+
+@router.get("/{dossier_id}/facts", response_model=FactSheetOut)
+def get_facts(dossier_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> FactSheetOut:
+    """The fact sheet (三龄两历一身份): each fact's values with their pages, the value first recorded in the
+    file, the archivist's confirmation, and where the file disagrees with itself or with the register."""
+    dossier = service.get_dossier(session, user, dossier_id)
+    return facts.sheet_out(dossier, facts.fact_sheet(session, dossier))
+
+
+@router.post("/{dossier_id}/facts/{kind}", response_model=FactSheetOut)
+def confirm_fact(
+    dossier_id: int,
+    kind: str,
+    data: FactConfirmIn,
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> FactSheetOut:
+    """Confirm the value of one fact (recorded with who and when; a later confirmation supersedes it)."""
+    require(user, Action.confirm_facts)
+    dossier = service.get_dossier(session, user, dossier_id)
+    facts.confirm(session, user, dossier, kind, data.value, data.page, data.note)
+    session.commit()
+    return facts.sheet_out(dossier, facts.fact_sheet(session, dossier))
 
 
 def catalogue_out(session: Session, user: User, dossier) -> CatalogueOut:  # type: ignore[no-untyped-def]

@@ -156,3 +156,49 @@ class CatalogueOut(BaseModel):
     common_titles: dict[str, list[str]]  # top class "1"…"10" → usual material names
     # Proposed from the pages of the digitised copy, as rows to PUT back (source "proposal") once checked.
     proposed: list[dict[str, str]]
+
+
+class FactEvidenceOut(BaseModel):
+    page: int
+    excerpt: str
+    material: str | None
+    sequence: str | None
+    date_formed: str | None
+
+
+class FactValueOut(BaseModel):
+    value: str
+    first_recorded: bool  # stated by the material formed earliest
+    evidence: list[FactEvidenceOut]
+
+
+class FactConfirmationOut(BaseModel):
+    value: str
+    page: int | None
+    actor_id: int
+    actor_name: str
+    at: datetime
+    note: str
+
+
+class FactOut(BaseModel):
+    kind: str
+    label: str
+    prevailing: str | None  # the confirmed value, else the first recorded
+    registered: str | None  # what the register (the ID card) records
+    conflict: bool  # the file disagrees with itself
+    differs_from_register: bool
+    confirmed: FactConfirmationOut | None
+    values: list[FactValueOut]
+
+
+class FactSheetOut(BaseModel):
+    dossier_id: int
+    archival_code: str
+    facts: list[FactOut]
+
+
+class FactConfirmIn(BaseModel):
+    value: str = Field(min_length=1, max_length=60)
+    page: int | None = Field(None, ge=1)
+    note: str = Field("", max_length=500)

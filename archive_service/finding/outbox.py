@@ -1,7 +1,7 @@
 """Every change to what a dossier's search document holds queues the dossier, in the same transaction.
 
 One listener on every ORM session, after each flush: whatever changed a dossier, its retiree, its
-catalogue, its page texts or an enterprise's name, the affected dossiers get an outbox row that
+catalogue, its page texts, a confirmed fact or an enterprise's name, the affected dossiers get an outbox row that
 commits — or rolls back — with the change itself. So the index can lag but never miss a change,
 and no code path has to remember to "also update the index".
 """
@@ -9,7 +9,7 @@ and no code path has to remember to "also update the index".
 from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 
-from archive_service.dossiers.models import Dossier, Material, PageText, Retiree
+from archive_service.dossiers.models import Dossier, FactConfirmation, Material, PageText, Retiree
 from archive_service.finding.models import SearchOutbox
 from archive_service.organisations.models import Organisation
 
@@ -22,7 +22,7 @@ def _affected(session: Session) -> set[int]:
     for obj in (*session.new, *changed, *session.deleted):
         if isinstance(obj, Dossier):
             ids.add(obj.id)
-        elif isinstance(obj, Material | PageText):
+        elif isinstance(obj, Material | PageText | FactConfirmation):
             ids.add(obj.dossier_id)
         elif isinstance(obj, Retiree) and obj not in session.new:
             retirees.add(obj.id)

@@ -14,11 +14,12 @@ from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can
 from archive_service.db import bureau_today
 from archive_service.deps import DbSession, client_address, current_user
+from archive_service.dossiers import facts
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import Dossier
 from archive_service.errors import ArchiveError
 from archive_service.preservation.service import object_store
-from archive_service.web.pages import form_date, templates
+from archive_service.web.pages import form_date, templates, xlsx_download
 
 router = APIRouter(include_in_schema=False)
 
@@ -239,12 +240,14 @@ def viewer(
         raise ArchiveError("request.no_pages", "批准范围内没有已数字化的页面", "material_classes", 404)
     current = page if page in pages else pages[0]
     i = pages.index(current)
+    dossier = session.get(Dossier, r.dossier_id)
     return _page(
         request,
         "viewer.html",
         user,
         r=r,
-        d=session.get(Dossier, r.dossier_id),
+        d=dossier,
+        facts=facts.fact_sheet(session, dossier, set(pages)),  # from the granted pages only
         approved=approved,
         page=current,
         prev=pages[i - 1] if i else None,
@@ -252,6 +255,20 @@ def viewer(
         position=i + 1,
         count=len(pages),
     )
+
+
+@router.get("/requests/{request_id}/facts.xlsx")
+def fact_checklist(
+    request_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    """The requester's 核查表: the facts the granted pages state (logged like any delivery)."""
+    r = service.get_request(session, user, request_id)
+    service.check_online_use(r, user)
+    pages = {p for a in service.approved_materials(session, r) for p in range(a.first_page, a.last_page + 1)}
+    dossier = session.get(Dossier, r.dossier_id)
+    scope = f"申请 {r.number} 批准查阅的材料"
+    data = facts.hand_out_checklist(session, user, dossier, client_address(request), pages, r.id, scope)  # type: ignore[arg-type]
+    return xlsx_download(data, f"{dossier.archival_code}-核查表.xlsx")  # type: ignore[union-attr]
 
 
 @router.get("/requests/{request_id}/print", response_class=HTMLResponse)

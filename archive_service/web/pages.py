@@ -24,7 +24,7 @@ from archive_service.config import get_settings
 from archive_service.db import show_time
 from archive_service.deps import SESSION_COOKIE, DbSession, client_address, current_user, request_token
 from archive_service.digitisation import service as digitisation
-from archive_service.dossiers import catalogue
+from archive_service.dossiers import catalogue, facts
 from archive_service.dossiers import service as dossiers
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import ClassScheme, Dossier, DossierStatus
@@ -258,6 +258,52 @@ def _save_catalogue(
     return RedirectResponse(f"/dossiers/{dossier_id}?saved=catalogue#catalogue", status_code=303)
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_download(data: bytes, filename: str) -> Response:
+    return Response(
+        data,
+        media_type=XLSX,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}", "Cache-Control": "no-store"},
+    )
+
+
+@router.post("/dossiers/{dossier_id}/facts", response_class=HTMLResponse)
+def confirm_fact(
+    dossier_id: int,
+    request: Request,
+    kind: str = Form(""),
+    value: str = Form(""),
+    page: str = Form(""),
+    note: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    """The archivist accepts a fact's value on the fact sheet; a refusal comes back beside the sheet."""
+    try:
+        require(user, Action.confirm_facts)
+        dossier = dossiers.get_dossier(session, user, dossier_id)
+        if page.strip() and not page.strip().isdigit():
+            raise ArchiveError("fact.page", "依据页码应为正整数", "page")
+        facts.confirm(session, user, dossier, kind, value, int(page) if page.strip() else None, note)
+        session.commit()
+    except ArchiveError as error:
+        return dossier_page_refused(request, session, user, dossier_id, error)
+    return RedirectResponse(f"/dossiers/{dossier_id}?saved=facts#facts", status_code=303)
+
+
+@router.get("/dossiers/{dossier_id}/facts.xlsx")
+def fact_checklist(
+    dossier_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    """The 核查表 of the whole file, for custody staff who read its pages (logged before it is sent)."""
+    require(user, Action.read_digital_copy)
+    dossier = dossiers.get_dossier(session, user, dossier_id)
+    data = facts.hand_out_checklist(session, user, dossier, client_address(request))
+    return xlsx_download(data, f"{dossier.archival_code}-核查表.xlsx")
+
+
 def dossier_page_refused(
     request: Request, session: Session, user: User, dossier_id: int, error: ArchiveError
 ) -> Response:
@@ -322,6 +368,9 @@ def _dossier_page(
             if catalogue_error
             else set(),
             "catalogue_revisions": catalogue.revisions(session, dossier),
+            # The facts come from the pages' text: for those who may read the pages.
+            "facts": facts.fact_sheet(session, dossier) if can(user, Action.read_digital_copy) and use_copy else None,
+            "can_confirm_facts": can(user, Action.confirm_facts) and dossier.custodian_id == user.organisation_id,
             "catalogue_source": catalogue_source or "typed",
             "catalogue_sources": catalogue.SOURCES,
             "proposed": proposed,

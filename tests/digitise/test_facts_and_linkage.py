@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from digitise.catalogue import Catalogue, CatalogueEntry, RetireeFacts, link_pages
-from digitise.facts import compare, dates_in, extract
+from digitise.facts import compare, date_spans, dates_in, extract, statements
 from digitise.ocr import join_words
 from digitise.specimen import citizen_id_for
 
@@ -100,3 +100,39 @@ def test_linkage_with_uncounted_blank_backs():
 def test_linkage_count_mismatch_is_a_hard_failure():
     linked, findings = link_pages(catalogue(2, 2), [False, False, False])
     assert linked == [] and findings[0].code == "page_count.mismatch" and findings[0].severity == "error"
+
+
+def test_a_cadre_forms_statements_cover_the_fact_sheet():
+    """三龄两历一身份 as a 干部履历表 prints them, each with the text it was read from."""
+    who = citizen_id_for("110102", date(1955, 6, 1), 12, "M")
+    text = (
+        "姓名：王伟 性别：男 民族：回族 籍贯：河北保定\n出生年月：1955.06 参加革命工作时间：78.9\n"
+        f"入党时间：一九八〇年七月 文化程度：高中 毕业时间：1973年7月\n公民身份号码：{who}"
+    )
+    stated = {(s.kind, s.value) for s in statements(text)}
+    assert stated == {
+        ("birth_date", "1955-06"),
+        ("work_start", "1978-09"),
+        ("party_joined", "1980-07"),
+        ("education", "高中"),
+        ("graduated", "1973-07"),
+        ("ethnicity", "回"),
+        ("native_place", "河北保定"),
+        ("citizen_id", who),
+    }
+    excerpts = {s.kind: s.excerpt for s in statements(text)}
+    assert excerpts["work_start"] == "参加革命工作时间：78.9" and excerpts["party_joined"] == "入党时间：一九八〇年七月"
+    facts = extract(text)
+    assert facts.party_dates == ["1980-07"] and facts.ethnicities == ["回"] and facts.native_places == ["河北保定"]
+    assert extract("民族：土家族").ethnicities == ["土家"]  # the longer name, not 土
+    assert statements("本表由组织部门填写。民族团结") == []
+
+
+def test_date_spans_find_a_date_however_it_is_written():
+    text = "一九七八年九月进厂，1978.09转正，出生年月：78.9，工资 78.5 元"
+    spans = date_spans(text)
+    assert [(text[s:e], v) for s, e, v in spans] == [
+        ("一九七八年九月", "1978-09"),
+        ("1978.09", "1978-09"),
+        ("78.9", "1978-09"),
+    ]
