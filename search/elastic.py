@@ -20,7 +20,7 @@ from typing import Any
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
 from search.analysis import parse_query
-from search.fields import FACETS, WEIGHTS, facets_from, particulars, searched_fields
+from search.fields import FACETS, WEIGHTS, date_terms, facets_from, first_day, particulars, searched_fields
 from search.grants import within_grant
 from search.highlight import explain
 from search.port import DossierDocument, Progress, SearchError, SearchQuery, SearchResults
@@ -41,6 +41,8 @@ MAPPINGS: dict[str, Any] = {
         "birth_date": {"type": "date"},
         "retirement_date": {"type": "date"},
         "classes": {"type": "integer"},
+        "work_start": {"type": "date"},  # every value of the document's work_start_dates, as a first day
+        "dates": {"type": "keyword"},  # fields.date_terms
         "fingerprint": {"type": "keyword"},
         "document": {"type": "object", "enabled": False},  # kept for snippets, never indexed
         **{field: _text for field in WEIGHTS},
@@ -61,6 +63,8 @@ def _source(doc: DossierDocument) -> dict[str, Any]:
         "birth_date": doc.birth_date.isoformat(),
         "retirement_date": doc.retirement_date.isoformat() if doc.retirement_date else None,
         "classes": doc.top_classes,
+        "work_start": sorted({first_day(d).isoformat() for d in doc.work_start_dates}),
+        "dates": date_terms(doc),
         "fingerprint": doc.fingerprint(),
         "document": {"json": doc.to_json().decode()},
         "particulars": list(particulars(doc).values()),
@@ -165,7 +169,7 @@ class ElasticsearchIndex:
         else:
             response = self.es.search(index=self.alias, query=body_query, size=0, aggs=FACETS, track_total_hits=True)
             hits = list(self._deep_page(common, query.offset, query.limit))
-        results = [explain(_stored(h), h["_score"] or 0.0, phrases, None) for h in hits]
+        results = [explain(_stored(h), h["_score"] or 0.0, phrases, None, query.dates) for h in hits]
         total = response["hits"]["total"]["value"]
         return SearchResults(total=total, hits=results, facets=facets_from(response["aggregations"]))
 
@@ -224,9 +228,11 @@ def _query(query: SearchQuery, phrases: list[list[str]]) -> dict[str, Any]:
         filters.append({"terms": {"status": sorted(query.statuses)}})
     if query.material_classes:
         filters.append({"terms": {"classes": sorted(query.material_classes)}})
+    filters += [{"term": {"dates": d}} for d in query.dates]
     for field, low, high in (
         ("birth_date", query.birth_from, query.birth_to),
         ("retirement_date", query.retired_from, query.retired_to),
+        ("work_start", query.work_start_from, query.work_start_to),
     ):
         if low or high:
             bounds = {k: v.isoformat() for k, v in (("gte", low), ("lte", high)) if v}

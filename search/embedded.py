@@ -33,7 +33,7 @@ import tantivy
 from tantivy import Occur, Query
 
 from search.analysis import ANALYZER_VERSION, parse_query, terms
-from search.fields import FACETS, WEIGHTS, facets_from, particulars, searched_fields
+from search.fields import FACETS, WEIGHTS, date_terms, facets_from, first_day, particulars, searched_fields
 from search.grants import within_grant
 from search.highlight import explain
 from search.port import (
@@ -48,17 +48,26 @@ from search.port import (
 PAGE_BREAK = f" {'¶'} "
 BATCH = 500
 WRITER_HEAP = 256 * 1024 * 1024
-SCHEMA_VERSION = f"2/{ANALYZER_VERSION}"  # a change in either means: rebuild
+SCHEMA_VERSION = f"3/{ANALYZER_VERSION}"  # a change in either means: rebuild
 
 
 def _schema() -> tantivy.Schema:
     b = tantivy.SchemaBuilder()
-    for name in ("dossier_id", "custodian_id", "enterprise_id", "birth_date", "retirement_date", "classes"):
+    for name in (
+        "dossier_id",
+        "custodian_id",
+        "enterprise_id",
+        "birth_date",
+        "retirement_date",
+        "classes",
+        "work_start",
+    ):
         b.add_integer_field(name, indexed=True, fast=True)  # dates as yyyymmdd, 0 when unknown
     b.add_unsigned_field("fingerprint", fast=True)
     b.add_boolean_field("classified", indexed=True, fast=True)
     for name in ("status", "digitisation", "code_sort"):
         b.add_text_field(name, tokenizer_name="raw", fast=True)
+    b.add_text_field("dates", tokenizer_name="raw")  # fields.date_terms: 1978, 1978-09, 1978-09-01 …
     b.add_bytes_field("document", stored=True)  # the indexed document: snippets and pages
     for name in WEIGHTS:
         b.add_text_field(name, tokenizer_name="whitespace", index_option="position")
@@ -94,6 +103,8 @@ def prepare(doc: DossierDocument) -> Prepared:
         "birth_date": _yyyymmdd(doc.birth_date),
         "retirement_date": _yyyymmdd(doc.retirement_date),
         "classes": doc.top_classes,
+        "work_start": sorted({_yyyymmdd(first_day(d)) for d in doc.work_start_dates}),
+        "dates": date_terms(doc),
         "fingerprint": fingerprint_number(fingerprint_of(data)),
         "classified": doc.classified,
         "status": doc.status,
@@ -109,9 +120,9 @@ def prepare(doc: DossierDocument) -> Prepared:
 def _document(prepared: Prepared) -> tantivy.Document:
     doc = tantivy.Document()
     for name, value in prepared.items():
-        if name == "classes":
-            for c in value:
-                doc.add_integer(name, c)
+        if isinstance(value, list):  # a field of many values
+            for v in value:
+                doc.add_integer(name, v) if isinstance(v, int) else doc.add_text(name, v)
         elif name == "document":
             doc.add_bytes(name, value)
         elif isinstance(value, bool):
@@ -275,7 +286,10 @@ class EmbeddedSearchIndex:
             )
         aggs = counting.result()
         total = sum(b["doc_count"] for b in aggs["status"]["buckets"])
-        hits = [explain(_stored(searcher, a), score if phrases else 0.0, phrases, None) for score, a in found.hits]
+        hits = [
+            explain(_stored(searcher, a), score if phrases else 0.0, phrases, None, query.dates)
+            for score, a in found.hits
+        ]
         return SearchResults(total=total, hits=hits, facets=facets_from(aggs))
 
 
@@ -304,9 +318,12 @@ def _query(query: SearchQuery, phrases: list[list[str]]) -> Query:
         must.append(one_of("status", query.statuses))
     if query.material_classes:
         must.append(one_of("classes", query.material_classes))
+    for d in query.dates:
+        must.append(term("dates", d))
     for field, low, high in (
         ("birth_date", query.birth_from, query.birth_to),
         ("retirement_date", query.retired_from, query.retired_to),
+        ("work_start", query.work_start_from, query.work_start_to),
     ):
         if low or high:
             # Unknown dates are 0: an upper bound alone must not take them in.

@@ -11,6 +11,7 @@ on the few dossiers granted to them (`search.grants`), not with fields.
 """
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from search.port import DossierDocument
@@ -31,6 +32,32 @@ def particulars(doc: DossierDocument) -> dict[str, str]:
         "archival_code": doc.archival_code,
         "enterprise": doc.enterprise_name,
     }
+
+
+def date_prefixes(iso: str) -> list[str]:
+    """1978-09-01 → 1978, 1978-09, 1978-09-01: a date asked for as a month finds the days within it."""
+    return [iso[:n] for n in (4, 7, 10) if len(iso) >= n]
+
+
+def particular_dates(doc: DossierDocument) -> dict[str, list[str]]:
+    """The particulars' dates, by the field a match on them is reported as."""
+    dates = {"birth_date": [doc.birth_date.isoformat()], "work_start": list(doc.work_start_dates)}
+    if doc.retirement_date:
+        dates["retirement_date"] = [doc.retirement_date.isoformat()]
+    return dates
+
+
+def date_terms(doc: DossierDocument) -> list[str]:
+    """Every date the dossier holds, with its prefixes: what a date search matches, in every adapter."""
+    written = [d for p in doc.pages for _, _, d in p.dates]
+    written += [d for values in particular_dates(doc).values() for d in values]
+    return sorted({prefix for d in written for prefix in date_prefixes(d)})
+
+
+def first_day(iso: str) -> date:
+    """A partial date's first day, for ranges: 1978-09 → 1978-09-01."""
+    year, month, day = (iso.split("-") + ["1", "1"])[:3]
+    return date(int(year), int(month), int(day))
 
 
 def searched_fields(restricted: bool) -> tuple[str, ...]:

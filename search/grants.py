@@ -32,8 +32,9 @@ def within_grant(
     grants = query.scope.grants or {}
     kept = []
     for score, doc in candidates:
-        hit = explain(doc, score, phrases, grants.get(doc.dossier_id, frozenset()))
-        if not phrases or hit.fields or hit.page_count:
+        hit = explain(doc, score, phrases, grants.get(doc.dossier_id, frozenset()), query.dates)
+        # A date or phrase found only on pages outside the grant does not make the dossier a hit.
+        if not (phrases or query.dates) or hit.fields or hit.page_count:
             kept.append((hit, doc))
     return SearchResults(
         total=len(kept),

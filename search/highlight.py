@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from html import escape
 
 from search.analysis import Token, find_phrase, fold_width, is_cjk, tokens
-from search.fields import particulars
+from search.fields import particular_dates, particulars
 from search.port import DossierDocument, Hit, PageHit
 
 CONTEXT = 40  # characters shown either side of the first match on a page
@@ -69,20 +69,33 @@ def snippet(text: str, spans: list[tuple[int, int]]) -> str:
     return ("…" if start else "") + body + ("…" if end < len(text) else "")
 
 
-def explain(doc: DossierDocument, score: float, phrases: list[list[str]], text_classes: Iterable[int] | None) -> Hit:
+def _within(written: str, asked: tuple[str, ...]) -> bool:
+    """A written date is one asked for when it is that date or a fuller one within it (1978-09-01 in 1978-09)."""
+    return any(written.startswith(d) for d in asked)
+
+
+def explain(
+    doc: DossierDocument,
+    score: float,
+    phrases: list[list[str]],
+    text_classes: Iterable[int] | None,
+    dates: tuple[str, ...] = (),
+) -> Hit:
     """The hit for `doc`: which particulars matched and the matching pages (first few with snippets)."""
     compiled = [(phrase, _surface(phrase)) for phrase in phrases]
     fields = []
     for name, value in _matched_fields(doc, text_classes is not None).items() if phrases else ():
         if _find(value, fold_width(value), compiled):
             fields.append("citizen_id" if name == "id_tail" else name)
+    fields += [name for name, values in particular_dates(doc).items() if any(_within(v, dates) for v in values)]
     allowed = None if text_classes is None else set(text_classes)
     shown: list[PageHit] = []
     count = 0
-    for page in doc.pages if phrases else ():
+    for page in doc.pages if phrases or dates else ():
         if allowed is not None and page.top_class not in allowed:
             continue
-        spans = _find(page.text, fold_width(page.text), compiled)
+        spans = _find(page.text, fold_width(page.text), compiled) if phrases else []
+        spans = sorted(spans + [(s, e) for s, e, d in page.dates if _within(d, dates)])
         if not spans:
             continue
         count += 1

@@ -10,6 +10,7 @@ faceted or returned.
 """
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,6 +18,7 @@ from typing import Protocol, runtime_checkable
 
 import orjson
 
+ISO_PARTIAL = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
 TOP_CLASSES = range(1, 11)  # 第一类 … 第十类; 0 holds pages outside any material (covers, blanks)
 PAGE_SIZE_MAX = 100
 Progress = Callable[[int, int], None]
@@ -32,6 +34,9 @@ class PageText:
     text: str
     material: str | None = None  # 序号 of the material the page belongs to, e.g. 4-1-2
     top_class: int = 0  # its class 1 … 10; 0 when the page belongs to no material
+    # Every date the page writes, however written (1978年9月, 一九七八年九月, 1978.09, 78.9 after a label):
+    # (start, end, ISO date partial as written), read by the application. A date search finds them all.
+    dates: tuple[tuple[int, int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ class DossierDocument:
     classified: bool
     materials: tuple[MaterialEntry, ...] = ()
     pages: tuple[PageText, ...] = ()
+    # 参加工作时间 as the file has it: the archivist's confirmed value, else the register's and the pages'.
+    work_start_dates: tuple[str, ...] = ()
 
     @property
     def top_classes(self) -> list[int]:
@@ -71,7 +78,8 @@ class DossierDocument:
         d["birth_date"] = date.fromisoformat(d["birth_date"])
         d["retirement_date"] = date.fromisoformat(d["retirement_date"]) if d["retirement_date"] else None
         d["materials"] = tuple(MaterialEntry(**m) for m in d["materials"])
-        d["pages"] = tuple(PageText(**p) for p in d["pages"])
+        d["pages"] = tuple(PageText(**{**p, "dates": tuple(tuple(x) for x in p["dates"])}) for p in d["pages"])
+        d["work_start_dates"] = tuple(d["work_start_dates"])
         return cls(**d)
 
     def fingerprint(self) -> str:
@@ -111,6 +119,11 @@ class SearchQuery:
     birth_to: date | None = None
     retired_from: date | None = None
     retired_to: date | None = None
+    # Dates asked for (ISO, partial: 1978, 1978-09, 1978-09-01): each must be written on a page of the
+    # dossier or be one of its particulars' dates; a partial date finds every fuller one within it.
+    dates: tuple[str, ...] = ()
+    work_start_from: date | None = None  # 参加工作时间 (document's work_start_dates): any of them in range
+    work_start_to: date | None = None
     offset: int = 0
     limit: int = 20
 
@@ -121,6 +134,8 @@ class SearchQuery:
             raise SearchError(f"limit must be 1 … {PAGE_SIZE_MAX}")
         if bad := [c for c in self.material_classes if c not in TOP_CLASSES]:
             raise SearchError(f"material class must be 1 … 10, not {bad[0]}")
+        if bad_dates := [d for d in self.dates if not ISO_PARTIAL.fullmatch(d)]:
+            raise SearchError(f"a date is asked for as 1978, 1978-09 or 1978-09-01, not {bad_dates[0]}")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ from collections.abc import Collection, Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from archive_service.dossiers.models import Dossier, Material, PageText
+from archive_service.dossiers.facts import sheet_of, work_start_dates
+from archive_service.dossiers.models import Dossier, FactConfirmation, Material, PageText
+from digitise.facts import date_spans
 from search import DossierDocument, MaterialEntry
 from search import PageText as IndexedPage
 
@@ -26,11 +28,14 @@ def _pages(dossier: Dossier, texts: list[PageText]) -> tuple[IndexedPage, ...]:
     for t in sorted(texts, key=lambda t: t.page):
         holder = owner.get(t.page)
         top = holder.material_class.top_class if holder else 0
-        pages.append(IndexedPage(t.page, t.text, holder.sequence if holder else None, top))
+        dates = tuple(date_spans(t.text))
+        pages.append(IndexedPage(t.page, t.text, holder.sequence if holder else None, top, dates))
     return tuple(pages)
 
 
-def document(dossier: Dossier, texts: list[PageText]) -> DossierDocument:
+def document(
+    dossier: Dossier, texts: list[PageText], confirmed: list[FactConfirmation] | None = None
+) -> DossierDocument:
     r = dossier.retiree
     return DossierDocument(
         dossier_id=dossier.id,
@@ -47,6 +52,7 @@ def document(dossier: Dossier, texts: list[PageText]) -> DossierDocument:
         classified=r.classified_unit,
         materials=tuple(MaterialEntry(m.sequence, m.material_class.top_class, m.title) for m in dossier.materials),
         pages=_pages(dossier, texts),
+        work_start_dates=tuple(work_start_dates(sheet_of(dossier, texts, confirmed or []))),
     )
 
 
@@ -66,6 +72,10 @@ def documents(session: Session, dossier_ids: Collection[int] | None = None) -> I
         texts: dict[int, list[PageText]] = {}
         for t in session.scalars(select(PageText).where(PageText.dossier_id.in_(chunk))):
             texts.setdefault(t.dossier_id, []).append(t)
+        confirmed: dict[int, list[FactConfirmation]] = {}
+        query = select(FactConfirmation).where(FactConfirmation.dossier_id.in_(chunk))
+        for c in session.scalars(query.order_by(FactConfirmation.at, FactConfirmation.id)):
+            confirmed.setdefault(c.dossier_id, []).append(c)
         for d in dossiers:
-            yield document(d, texts.get(d.id, []))
+            yield document(d, texts.get(d.id, []), confirmed.get(d.id))
         session.expunge_all()  # a reindex of 100,000 dossiers must not keep them all in the session

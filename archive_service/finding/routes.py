@@ -30,8 +30,12 @@ def search_form(
     retired_from: OptionalDate = None,
     retired_to: OptionalDate = None,
     page: int = Query(1, ge=1, le=10_000),  # the index's offset must stay a small positive number
+    work_from: OptionalDate = None,
+    work_to: OptionalDate = None,
 ) -> service.SearchForm:
-    return service.SearchForm(q, enterprise, status, material_class, born_from, born_to, retired_from, retired_to, page)
+    return service.SearchForm(
+        q, enterprise, status, material_class, born_from, born_to, retired_from, retired_to, page, work_from, work_to
+    )
 
 
 class PageHitOut(BaseModel):

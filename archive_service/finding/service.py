@@ -26,6 +26,7 @@ from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.organisations.models import Organisation
 from archive_service.values import mask_citizen_id, mask_ids_in
+from digitise.facts import date_spans
 from search import Hit, Scope, SearchError, SearchIndex, SearchQuery
 
 PAGE_SIZE = 20
@@ -42,6 +43,8 @@ class SearchForm:
     retired_from: date | None = None
     retired_to: date | None = None
     page: int = 1
+    work_from: date | None = None  # 参加工作时间, as the file's facts have it
+    work_to: date | None = None
 
 
 @dataclass
@@ -99,6 +102,7 @@ def _check(form: SearchForm) -> None:
     for low, high, name in (
         (form.born_from, form.born_to, "born_to"),
         (form.retired_from, form.retired_to, "retired_to"),
+        (form.work_from, form.work_to, "work_to"),
     ):
         if low and high and high < low:
             raise ArchiveError(f"search.{name}", "日期范围的截止日不能早于起始日", name)
@@ -106,13 +110,26 @@ def _check(form: SearchForm) -> None:
         raise ArchiveError("search.q", "检索词不超过 200 字", "q")
 
 
+def split_dates(q: str) -> tuple[str, tuple[str, ...]]:
+    """The dates typed into the search box, however written (1978年9月, 一九七八年九月, 1978.09), as ISO
+    dates the index matches on every page that writes them in any form; the rest stays words."""
+    spans = date_spans(q)
+    rest, at = [], 0
+    for start, end, _ in spans:
+        rest.append(q[at:start])
+        at = end
+    rest.append(q[at:])
+    return " ".join("".join(rest).split()), tuple(dict.fromkeys(d for _, _, d in spans))
+
+
 def search_dossiers(session: Session, user: User, index: SearchIndex, form: SearchForm, client: str = "") -> SearchPage:
     _check(form)
     scope, requests = scope_for(session, user)
+    text, dates = split_dates(form.q)
     try:
         query = SearchQuery(
             scope,
-            form.q,
+            text,
             enterprise_ids=frozenset(form.enterprise),
             statuses=frozenset(form.status),
             material_classes=frozenset(form.material_class),
@@ -120,6 +137,9 @@ def search_dossiers(session: Session, user: User, index: SearchIndex, form: Sear
             birth_to=form.born_to,
             retired_from=form.retired_from,
             retired_to=form.retired_to,
+            dates=dates,
+            work_start_from=form.work_from,
+            work_start_to=form.work_to,
             offset=(form.page - 1) * PAGE_SIZE,
             limit=PAGE_SIZE,
         )
@@ -184,6 +204,7 @@ def _described(form: SearchForm, total: int) -> str:
                 "退休",
                 f"{form.retired_from or ''}–{form.retired_to or ''}" if form.retired_from or form.retired_to else "",
             ),
+            ("参加工作", f"{form.work_from or ''}–{form.work_to or ''}" if form.work_from or form.work_to else ""),
         )
         if value
     ]

@@ -133,3 +133,30 @@ def test_a_requester_sees_the_facts_of_the_granted_pages_only(client, login, dig
     assert len(entry) == 1 and entry[0].pages == [late["first_page"]]
     # Another requester's request is not theirs to export.
     assert client.get(f"/requests/{request['id']}/facts.xlsx", headers=login("archivist")).status_code == 403
+
+
+def test_search_finds_a_date_however_written_and_filters_on_the_confirmed_work_start(client, login, digitised):
+    from tests.archive_service.test_search import sync
+
+    archivist = login("archivist")
+    early, late = _two_materials(client, login, digitised.id)
+    _write_pages(digitised.id, {early["first_page"]: "参加工作时间：七三年", late["first_page"]: "一九七三年九月入厂"})
+    sync(db.get_engine())
+    found = client.get("/api/search", params={"q": "1973年9月"}, headers=archivist).json()
+    assert [r["dossier_id"] for r in found["results"]] == [digitised.id]
+    assert "<mark>一九七三年九月</mark>" in found["results"][0]["pages"][0]["snippet"]
+    assert client.get("/api/search", params={"q": "1973.10"}, headers=archivist).json()["total"] == 0
+    # 参加工作时间 as the file has it: unknown until confirmed (the page's 七三年 is no date), then found by range.
+    in_1973 = {"work_from": "1973-01-01", "work_to": "1973-12-31"}
+    assert client.get("/api/search", params=in_1973, headers=archivist).json()["total"] == 0
+    r = client.post(
+        f"/api/dossiers/{digitised.id}/facts/work_start",
+        json={"value": "1973.9", "page": late["first_page"]},
+        headers=archivist,
+    )
+    assert r.status_code == 200, r.text
+    sync(db.get_engine())
+    found = client.get("/api/search", params=in_1973, headers=archivist).json()
+    assert [r["dossier_id"] for r in found["results"]] == [digitised.id]
+    page = client.get("/search", params={"q": "一九七三年九月", **in_1973}, headers=archivist).text
+    assert 'name="work_from" value="1973-01-01"' in page and "<mark>一九七三年九月</mark>" in page

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from digitise.facts import date_spans
 from search import (
     DossierDocument,
     EmbeddedSearchIndex,
@@ -185,6 +186,53 @@ def test_scope_is_applied_inside_the_search(index):
     assert ids(index, "工资", scope=both) == [2]  # … and classes differ per dossier
     result = index.search(SearchQuery(both, "审批表"))
     assert result.total == 2 and result.facets["status"] == {"in_custody": 2}
+
+
+def page(number: int, text: str, material: str = "1-1", top_class: int = 1) -> PageText:
+    """A page as the application indexes it: with the dates it writes, read by digitise.facts."""
+    return PageText(number, text, material, top_class, tuple(date_spans(text)))
+
+
+def test_a_date_is_found_however_the_page_writes_it(index):
+    index.upsert(
+        [
+            doc(1, pages=(page(1, "参加工作时间：一九七八年九月"),)),
+            doc(2, pages=(page(1, "1978.09.01 入厂学徒"), page(2, "工资 78.5 元", "4-1", 4))),
+            doc(3, pages=(page(1, "出生年月：55.6 参加工作时间：78.9"),)),
+            doc(4, pages=(page(1, "1979年9月 调入"), page(2, "78.9 元"))),  # 78.9 without a label is a number
+        ]
+    )
+    assert sorted(ids(index, dates=("1978-09",))) == [1, 2, 3]
+    assert ids(index, dates=("1978-09-01",)) == [2]  # a day asked for: only pages that write that day
+    assert sorted(ids(index, dates=("1978",))) == [1, 2, 3]
+    hit = next(h for h in index.search(SearchQuery(SCOPE, dates=("1978-09",))).hits if h.dossier_id == 1)
+    assert hit.page_count == 1 and "<mark>一九七八年九月</mark>" in hit.pages[0].snippet
+    assert ids(index, "入厂", dates=("1978-09",)) == [2]  # words and dates together
+    # A particular's date is found too, and reported as that field.
+    found = index.search(SearchQuery(SCOPE, dates=("1962-03",)))
+    assert found.total == 4 and all("birth_date" in h.fields for h in found.hits)
+    # A requester finds a date only on the pages granted.
+    requester = Scope(grants={2: frozenset({4}), 3: frozenset({1})})
+    assert ids(index, dates=("1978-09",), scope=requester) == [3]
+    with pytest.raises(SearchError):
+        SearchQuery(SCOPE, dates=("1978年9月",))  # the application normalises; the port takes ISO only
+
+
+def test_work_start_range_uses_the_files_facts(index):
+    index.upsert(
+        [
+            doc(1, work_start_dates=("1978-09",)),
+            doc(2, work_start_dates=("1985-03-01",)),
+            doc(3, work_start_dates=("1977-12", "1978-01-05")),  # the file disagrees: either value may be asked for
+            doc(4),  # unknown
+        ]
+    )
+    in_1978 = dict(work_start_from=date(1978, 1, 1), work_start_to=date(1978, 12, 31))
+    assert sorted(ids(index, **in_1978)) == [1, 3]
+    assert sorted(ids(index, work_start_to=date(1980, 1, 1))) == [1, 3]  # the unknown is not "before"
+    assert ids(index, work_start_from=date(1980, 1, 1)) == [2]
+    found = index.search(SearchQuery(SCOPE, dates=("1985-03",)))
+    assert [h.dossier_id for h in found.hits] == [2] and "work_start" in found.hits[0].fields
 
 
 def test_updates_replace_and_deletes_remove(index):
