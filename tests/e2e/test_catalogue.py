@@ -2,11 +2,13 @@
 (Enter moves through a row and on to the next), a refused save comes back with every value kept and
 the problem named, the corrected one is saved and shown. Screenshots in tests/e2e/artifacts/catalogue-*.png."""
 
+import io
 import random
 import subprocess
 from datetime import date
 
 import pytest
+from openpyxl import load_workbook
 
 from archive_service.demo import XICHENG
 from archive_service.values import credit_code_check_char
@@ -169,6 +171,19 @@ def test_a_new_enterprises_files_from_register_to_the_requesters_screen(page, se
     assert "目录已保存" in page.get_by_role("status").inner_text()
     shown = page.locator("#catalogue table.catalogue").inner_text()
     assert "1-1" in shown and "2-1" in shown and "9-1" in shown
+    # The fact sheet, read from the pages by the OCR: the birth date with the pages that state it (自传 too),
+    # confirmed by the archivist from the sheet.
+    birth = page.locator('#fact-sheet tr[data-fact="birth_date"]')
+    assert who.birth_date.isoformat() in birth.locator("td.prevailing").inner_text()
+    cited = birth.locator("ul.evidence").inner_text()
+    assert "第 1 页" in cited and "第 4 页" in cited and "职工登记表" in cited, cited
+    assert who.citizen_id in page.locator('#fact-sheet tr[data-fact="citizen_id"]').inner_text()
+    birth.get_by_role("button", name="确认").click()
+    page.wait_for_load_state()
+    assert "已确认" in page.get_by_role("status").inner_text()
+    assert "已确认" in page.locator('#fact-sheet tr[data-fact="birth_date"] td.prevailing').inner_text()
+    page.locator("#facts").scroll_into_view_if_needed()
+    shot(page, "path-facts")
     assert page.request.post(f"{server}/api/shelving/assign", data={"dossier_ids": ids}).status == 200
     page.goto(f"{server}/dossiers/{ids[2]}")
     assert "待上架" not in page.locator("#shelf-slot").inner_text()
@@ -208,9 +223,20 @@ def test_a_new_enterprises_files_from_register_to_the_requesters_screen(page, se
         page.get_by_role("link", name="下一页").click()
     assert seen == ["第 1 页", "第 2 页", "第 3 页"]  # 自传 (page 4, class 2) is not among them
     shot(page, "path-viewer")
+    # The requester's fact sheet holds what the granted pages state, and nothing of page 4.
+    facts = page.locator("#facts")
+    assert who.birth_date.isoformat() in facts.inner_text() and "已确认" in facts.inner_text()
+    assert "第 1 页" in facts.inner_text() and "第 4 页" not in facts.inner_text()
+    assert facts.locator("form").count() == 0  # read, not confirmed, by the requester
+    facts.scroll_into_view_if_needed()
+    shot(page, "path-viewer-facts")
+    checklist = page.request.get(f"{server}{facts.locator('#checklist').get_attribute('href')}")
+    assert checklist.status == 200
+    cells = [c for r in load_workbook(io.BytesIO(checklist.body())).active.iter_rows(values_only=True) for c in r]
+    assert who.birth_date.isoformat() in cells and not any("第4页" in str(c) for c in cells)
 
     sign_in(page, server, "auditor")
     page.goto(f"{server}/audit?archival_code={codes[2]}")
     log = page.locator("table.log").inner_text()
-    assert log.count("网上查阅") == 3 and "批准" in log and number in log
+    assert log.count("网上查阅") == 3 and "批准" in log and number in log and "导出核查表" in log
     shot(page, "path-register")
