@@ -94,6 +94,7 @@ class TransferItem(Base):
     sex: Mapped[str] = mapped_column(String(1), default="M")
     birth_date: Mapped[date | None]
     retirement_date: Mapped[date | None]
+    work_start_date: Mapped[date | None]  # 参加工作时间, as the register gives it
     hukou_region_code: Mapped[str] = mapped_column(String(6), default="")
     residence_region_code: Mapped[str] = mapped_column(String(6), default="")
     archival_code: Mapped[str | None] = mapped_column(String(64))

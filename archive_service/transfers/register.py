@@ -48,8 +48,13 @@ COLUMNS = (
     Column("领导人员", "leader_cadre", False, "是 / 否"),
     Column("涉密", "classified", False, "是 / 否"),
     Column("死亡日期", "deceased_date", False, "移交前已死亡者填写"),
+    Column("参加工作时间", "work_start_date", False, "1978-09-01，档案记载的参加工作时间（核定工龄的依据）"),
+    Column("离休", "lixiu", False, "是 / 否：离休人员保持现行管理渠道，不移交"),
 )
 HEADERS = tuple(c.header for c in COLUMNS)
+# Columns added after registers were first issued (2026-12): a register made with the earlier template,
+# without them, is still read (blank: 参加工作时间 unknown, not 离休).
+LATER_COLUMNS = frozenset({"参加工作时间", "离休"})
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,8 @@ class RegisterRow:
     leader_cadre: bool
     classified: bool
     deceased_date: date | None
+    work_start_date: date | None = None
+    lixiu: bool = False
 
 
 EXAMPLE = "示例"  # 序号 of the template's example row: such a row is never read as a retiree
@@ -101,7 +108,7 @@ def template_xlsx() -> bytes:
         cell.font = Font(bold=True)
     example = [
         EXAMPLE, "张三", "男", "110102196005010015", "1960-05-01", "2020-05-01", "110102", "110102", "",
-        1, 86, 32, "", "否", "否", "否", "",
+        1, 86, 32, "", "否", "否", "否", "", "1978-09-01", "否",
     ]  # fmt: skip
     sheet.append(example)
     notes = book.create_sheet("填写说明")
@@ -130,7 +137,7 @@ def read_sheet(
     if not rows:
         raise ArchiveError("file.empty", f"{what}没有表头", "file", 422)
     header = [str(h).strip() if h is not None else "" for h in rows[0]]
-    missing = [h for h in headers if h not in header]
+    missing = [h for h in headers if h not in header and h not in LATER_COLUMNS]
     if missing:
         raise ArchiveError("file.headers", f"{what}缺少列：{'、'.join(missing)}（请使用下载的{what}模板）", "file", 422)
     body = [
@@ -142,7 +149,7 @@ def read_sheet(
         raise ArchiveError("file.no_rows", f"{what}中没有数据行", "file", 422)
     if len(body) > MAX_ROWS:
         raise ArchiveError("file.too_many_rows", f"一个批次最多 {MAX_ROWS} 行，实为 {len(body)} 行", "file", 422)
-    index = {h: header.index(h) for h in headers}
+    index = {h: header.index(h) for h in headers if h in header}
     return [(n, {h: (r[i] if i < len(r) else None) for h, i in index.items()}) for n, r in body]
 
 
@@ -271,6 +278,8 @@ def check_row(line: int, cells: dict[str, Any]) -> tuple[RegisterRow | None, lis
         "leader_cadre": _flag,
         "classified": _flag,
         "deceased_date": _date,
+        "work_start_date": _date,
+        "lixiu": _flag,
     }
     for c in COLUMNS:
         cell(c.header, parsers[c.key], c.key, c.required)
@@ -288,6 +297,25 @@ def check_row(line: int, cells: dict[str, Any]) -> tuple[RegisterRow | None, lis
     if values.get("leader_cadre"):
         problems.append(
             Problem(line, "领导人员", "retiree.leader_cadre", "领导人员档案由组织部门管理，不移交档案馆（不予接收）")
+        )
+    if values.get("lixiu"):
+        problems.append(
+            Problem(
+                line,
+                "离休",
+                "retiree.lixiu",
+                "离休人员保持现有管理方式，档案不移交（000 一、001 第四条、002 第三十六条）",
+            )
+        )
+    start, born = values.get("work_start_date"), values.get("birth_date")
+    if start and born and (start.year - born.year) * 12 + start.month - born.month < 14 * 12:
+        problems.append(
+            Problem(
+                line,
+                "参加工作时间",
+                "work_start_date.too_early",
+                "参加工作时间早于 14 周岁，请核对（可能填成了出生日期）",
+            )
         )
     if values.get("deceased_date"):
         problems.append(Problem(line, "死亡日期", "retiree.deceased", "移交前已死亡人员的档案由原企业保管，不予移交"))

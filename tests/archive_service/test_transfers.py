@@ -55,6 +55,8 @@ def row(n: int, **overrides) -> dict[str, object]:
         "领导人员": "否",
         "涉密": "否",
         "死亡日期": "",
+        "参加工作时间": f"{born.year + 18}-09-01",
+        "离休": "否",
     }
     cells.update(overrides)
     return cells

@@ -145,3 +145,52 @@ def test_the_receiving_screen_lists_what_is_still_to_receive_and_says_how_to_key
     screen = client.get(f"/transfers/{batch['id']}/receive", headers=clerk).text
     waiting = screen.split('id="still-to-receive"')[1].split("</details>")[0]
     assert "尚待核对 1 份" in waiting and "丙丁" in waiting and "甲乙" not in waiting
+
+
+def test_lixiu_retirees_are_refused_and_the_work_start_date_is_carried_into_the_file(client, login):
+    """000 一、001 第四条、002 第三十六条: 离休 retirees keep their present management. 参加工作时间 from the
+    register reaches the dossier (the fact sheet compares the pages with it); an earlier template without
+    the two new columns is still read."""
+    import csv
+    import io
+
+    from archive_service.transfers import register
+
+    clerk = login("clerk")
+    enterprise = enterprise_id(client, clerk)
+    bad = [row(11, 离休="是"), row(12, 参加工作时间="1958-03-01", 出生日期="1958-03-13")]
+    bad[1]["公民身份号码"] = row(12)["公民身份号码"].replace(row(12)["出生日期"].replace("-", ""), "19580313")
+    r = client.post(
+        "/api/transfers", data={"enterprise_id": enterprise}, files={"file": ("名册.xlsx", as_xlsx(bad))}, headers=clerk
+    )
+    assert r.status_code == 422
+    problems = {(p["row"], p["column"]): p for p in r.json()["problems"]}
+    assert problems[(2, "离休")]["code"] == "retiree.lixiu" and "002 第三十六条" in problems[(2, "离休")]["message"]
+    assert problems[(3, "参加工作时间")]["code"] == "work_start_date.too_early"
+
+    good = row(13, 参加工作时间="1976-09-01")
+    created = client.post(
+        "/api/transfers",
+        data={"enterprise_id": enterprise},
+        files={"file": ("名册.xlsx", as_xlsx([good]))},
+        headers=clerk,
+    )
+    assert created.status_code == 201, created.text
+    batch = created.json()
+    got = client.post(f"/api/transfers/{batch['id']}/receive", json={"key": good["公民身份号码"]}, headers=clerk)
+    assert got.status_code == 200, got.text
+    dossier = client.get(f"/api/dossiers/{got.json()['dossier_id']}", headers=clerk).json()
+    assert dossier["work_start_date"] == "1976-09-01"
+
+    earlier = [h for h in register.HEADERS if h not in register.LATER_COLUMNS]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=earlier, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerow(row(14))
+    r = client.post(
+        "/api/transfers",
+        data={"enterprise_id": enterprise},
+        files={"file": ("名册.csv", out.getvalue().encode(), "text/csv")},
+        headers=clerk,
+    )
+    assert r.status_code == 201, r.text
