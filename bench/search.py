@@ -4,9 +4,11 @@ the embedded index, then time a fixed mix of 1,000 queries.
 The text imitates OCR of personnel forms: each file holds forms by how common they are (every
 file a 职工登记表, one in twenty a 工伤认定书); each page prints its form's title and phrases,
 the name, birth date and ID, and filler words drawn from 3,000 Han characters, about 200
-characters a page. The mix is a quarter each of: a citizen ID (half the full 18, half the
-last 6), a name, a phrase, a phrase with an enterprise and birth-date filter — each timed as the
-search page asks it (first 20 hits with snippets, total and facets).
+characters a page. Each page carries the dates it writes, read as the application reads them
+(`digitise.facts.date_spans`, timed apart with the fact statements `finding/documents.py` also reads).
+The mix is a fifth each of: a citizen ID (half the full 18, half the last 6), a name, a phrase, a
+phrase with an enterprise and birth-date filter, a date as typed (1962年3月, as an ISO month) —
+each timed as the search page asks it (first 20 hits with snippets, total and facets).
 
     .venv/bin/python bench/search.py [--dossiers 100000] [--queries 1000] [--keep DIR]
 """
@@ -26,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from digitise.facts import date_spans, statements  # noqa: E402
 from digitise.specimen import GIVEN, SURNAMES, citizen_id_for  # noqa: E402
 from search import (  # noqa: E402
     DossierDocument,
@@ -77,7 +80,8 @@ def make_dossiers(n: int, seed: int = 7) -> Iterator[DossierDocument]:
             parts = [title, f"姓名{name}", f"出生{born.year}年{born.month}月", f"身份证号{cid}" if p == 1 else ""]
             for _ in range(45):
                 parts.append(rng.choice(printed) if rng.random() < 0.08 else rng.choice(words))
-            pages.append(PageText(p, "，".join(parts), materials[k].sequence, c))
+            text = "，".join(parts)
+            pages.append(PageText(p, text, materials[k].sequence, c, tuple(date_spans(text))))
         yield DossierDocument(
             dossier_id=i,
             archival_code=f"J102-RS-{i:06d}",
@@ -104,12 +108,14 @@ def query_mix(n_dossiers: int, count: int, seed: int = 11) -> list[tuple[str, Se
     mix: list[tuple[str, SearchQuery]] = []
     for k in range(count):
         d = known[picks[k % len(picks)]]
-        kind = ("id", "name", "phrase", "filtered phrase")[k % 4]
+        kind = ("id", "name", "phrase", "filtered phrase", "date")[k % 5]
         if kind == "id":
             text = d.citizen_id if k % 8 == 0 else d.citizen_id[-6:]
             mix.append((kind, SearchQuery(scope, text)))
         elif kind == "name":
             mix.append((kind, SearchQuery(scope, d.name)))
+        elif kind == "date":
+            mix.append((kind, SearchQuery(scope, dates=(f"{d.birth_date.year}-{d.birth_date.month:02d}",))))
         elif kind == "phrase":
             mix.append((kind, SearchQuery(scope, rng.choice(PHRASES))))
         else:
@@ -168,6 +174,15 @@ def main() -> None:
         print()
         print(f"generated {args.dossiers:,} dossiers ({chars / 1e6:.0f} M characters of page text) in {generate:.0f} s")
         print(f"| index {args.dossiers:,} dossiers | {elapsed:.1f} s | {args.dossiers / elapsed:,.0f} dossiers/s |")
+        # What finding/documents.py adds per page before the index sees it: dates and fact statements.
+        sample = [p.text for d in make_dossiers(min(args.dossiers, 5000)) for p in d.pages]
+        t = time.perf_counter()
+        for text in sample:
+            date_spans(text)
+            statements(text)
+        read = time.perf_counter() - t
+        print(f"| read dates and facts of {len(sample):,} pages (application) | {read:.1f} s | "
+              f"{len(sample) / read:,.0f} pages/s |")
     print(f"| index size | {directory_size(root) / 2**30:.2f} GiB |")
     mix = query_mix(args.dossiers, args.queries)
     timings: dict[str, list[float]] = {}
