@@ -2,8 +2,10 @@
 
 import ipaddress
 from collections.abc import Iterator
+from urllib.parse import quote
 
 from fastapi import Depends, Request
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
@@ -78,3 +80,15 @@ def _is_network(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_download(data: bytes, filename: str) -> Response:
+    """A workbook handed out: saved under its (Chinese) name, never kept by a cache."""
+    return Response(
+        data,
+        media_type=XLSX,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}", "Cache-Control": "no-store"},
+    )

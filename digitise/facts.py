@@ -208,6 +208,10 @@ CELL_RULES = re.compile(r"[\s|｜丨¦「」『』\[\]【】]+")
 def statements(text: str) -> list[Statement]:
     """Every labelled fact the page states, in page order within each kind."""
     compact = CELL_RULES.sub("", text)
+    return _statements(compact, _citizen_ids(compact)[0])
+
+
+def _statements(compact: str, citizen_ids: list[str]) -> list[Statement]:
     found: list[Statement] = []
     for kind, label in DATE_LABELS.items():
         for m in label.finditer(compact):
@@ -220,7 +224,7 @@ def statements(text: str) -> list[Statement]:
         ("native_place", NATIVE_PLACE_PATTERN),
     ):
         found += [Statement(kind, m[1], m[0]) for m in pattern.finditer(compact)]
-    found += [Statement("citizen_id", i, i) for i in _citizen_ids(compact)[0]]
+    found += [Statement("citizen_id", i, i) for i in citizen_ids]
     return found
 
 
@@ -238,7 +242,7 @@ def extract(text: str) -> PageFacts:
     compact = CELL_RULES.sub("", text)
     valid, invalid = _citizen_ids(compact)
     stated: dict[str, list[str]] = {}
-    for s in statements(text):
+    for s in _statements(compact, valid):
         stated.setdefault(s.kind, []).append(s.value)
     return PageFacts(
         citizen_ids=valid,

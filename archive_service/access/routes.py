@@ -21,11 +21,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def out(session: Session, r: RetrievalRequest) -> RequestOut:
-    pages = (
-        [p for a in service.approved_materials(session, r) for p in range(a.first_page, a.last_page + 1)]
-        if r.status.value == "approved"
-        else []
-    )
+    pages = service.approved_pages(service.approved_materials(session, r)) if r.status.value == "approved" else []
     return RequestOut.model_validate(r).model_copy(update={"approved_pages": pages})
 
 

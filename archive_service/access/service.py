@@ -261,6 +261,11 @@ class ApprovedMaterial:
     last_page: int
 
 
+def approved_pages(approved: list[ApprovedMaterial]) -> list[int]:
+    """The pages of the approved materials, in catalogue order."""
+    return [p for a in approved for p in range(a.first_page, a.last_page + 1)]
+
+
 def classes_with_pages(session: Session, dossier_id: int) -> set[int]:
     """Top classes (1…10) of the file that have pages in its digitised copy (catalogued and linked)."""
     codes = session.scalars(
@@ -399,7 +404,7 @@ def _approved_pages_marked(
     """Every approved page of the use copy with the watermark `lines` (cached under `stamp`)."""
     obj = _use_copy(session, request.dossier_id)
     approved = approved_materials(session, request)
-    pages = [p for a in approved for p in range(a.first_page, a.last_page + 1)]
+    pages = approved_pages(approved)
     content = lambda: b"".join(store.open(obj.storage_key))  # noqa: E731
     images = [watermark.delivered_page(content, obj.storage_key, p, request.id, stamp, lines) for p in pages]
     return approved, pages, images

@@ -14,7 +14,7 @@ card's birth date, the register's 参加工作时间) are shown beside for compa
 import io
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from archive_service.access.log import AccessAction, record_access
 from archive_service.auth.models import User
 from archive_service.db import show_time
+from archive_service.dossiers.catalogue import normalise_partial_date
 from archive_service.dossiers.models import Dossier, FactConfirmation, Material, PageText
 from archive_service.dossiers.schemas import (
     FactConfirmationOut,
@@ -31,7 +32,8 @@ from archive_service.dossiers.schemas import (
     FactValueOut,
 )
 from archive_service.errors import ArchiveError
-from digitise.facts import DATE_KINDS, FACT_KINDS, dates_in, statements
+from archive_service.values import ValueRuleError, check_partial_date
+from digitise.facts import DATE_KINDS, FACT_KINDS, statements
 
 VALUE_MAX = 60
 
@@ -98,7 +100,8 @@ def _register_values(dossier: Dossier) -> dict[str, str]:
     return values
 
 
-def _owners(materials: list[Material]) -> dict[int, Material]:
+def page_owners(materials: list[Material]) -> dict[int, Material]:
+    """Which material each page of the digitised copy belongs to (pages outside the catalogue: none)."""
     owner: dict[int, Material] = {}
     for m in materials:
         if m.first_page and m.last_page:
@@ -119,14 +122,15 @@ def confirmations(session: Session, dossier_id: int) -> list[FactConfirmation]:
 
 def fact_sheet(session: Session, dossier: Dossier, pages: Collection[int] | None = None) -> list[Fact]:
     """The dossier's facts, from every page or (a requester's grant) from `pages` only."""
-    texts = session.scalars(select(PageText).where(PageText.dossier_id == dossier.id).order_by(PageText.page))
-    kept = [t for t in texts if pages is None or t.page in pages]
-    return sheet_of(dossier, kept, confirmations(session, dossier.id))
+    query = select(PageText).where(PageText.dossier_id == dossier.id)
+    if pages is not None:
+        query = query.where(PageText.page.in_(sorted(pages)))  # the rest is never read
+    return sheet_of(dossier, list(session.scalars(query)), confirmations(session, dossier.id))
 
 
 def sheet_of(dossier: Dossier, texts: list[PageText], confirmed: list[FactConfirmation]) -> list[Fact]:
     """The sheet from page texts and confirmations already loaded (in time order: the last one stands)."""
-    owner = _owners(list(dossier.materials))
+    owner = page_owners(list(dossier.materials))
     found: dict[str, dict[str, FactValue]] = {kind: {} for kind in FACT_KINDS}
     for text in sorted(texts, key=lambda t: t.page):
         m = owner.get(text.page)
@@ -176,15 +180,12 @@ def normalised(kind: str, value: str) -> str:
 
 
 def _iso_partial(value: str) -> str | None:
-    parts = value.split("-")
-    if len(parts) in (1, 2, 3) and all(p.isdigit() for p in parts) and len(parts[0]) == 4:
-        try:
-            date(int(parts[0]), int(parts[1]) if len(parts) > 1 else 1, int(parts[2]) if len(parts) > 2 else 1)
-        except ValueError:
-            return None
-        return "-".join([parts[0], *(f"{int(p):02d}" for p in parts[1:])])
-    read = dates_in(value)
-    return read[0] if len(read) == 1 else None
+    """A typed date (1978-09-01, 1978.9, 1978年9月, 一九七八年九月) as ISO, partial as typed; None if it is none."""
+    try:
+        compact = check_partial_date(normalise_partial_date(value))
+    except ValueRuleError:
+        return None
+    return "-".join(part for part in (compact[:4], compact[4:6], compact[6:8]) if part)
 
 
 def confirm(

@@ -9,8 +9,8 @@ from collections.abc import Collection, Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from archive_service.dossiers.facts import sheet_of, work_start_dates
-from archive_service.dossiers.models import Dossier, FactConfirmation, Material, PageText
+from archive_service.dossiers.facts import page_owners, sheet_of, work_start_dates
+from archive_service.dossiers.models import Dossier, FactConfirmation, PageText
 from digitise.facts import date_spans
 from search import DossierDocument, MaterialEntry
 from search import PageText as IndexedPage
@@ -19,11 +19,7 @@ BATCH = 500
 
 
 def _pages(dossier: Dossier, texts: list[PageText]) -> tuple[IndexedPage, ...]:
-    owner: dict[int, Material] = {}
-    for m in dossier.materials:
-        if m.first_page and m.last_page:
-            for page in range(m.first_page, m.last_page + 1):
-                owner[page] = m
+    owner = page_owners(dossier.materials)
     pages = []
     for t in sorted(texts, key=lambda t: t.page):
         holder = owner.get(t.page)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.config import get_settings
-from archive_service.deps import DbSession, current_user
+from archive_service.deps import XLSX, DbSession, current_user
 from archive_service.preservation.service import object_store
 from archive_service.transfers import catalogues, register, service, supplements
 from archive_service.transfers.models import ItemResult, TransferBatch
@@ -31,7 +31,6 @@ from archive_service.transfers.schemas import (
 from archive_service.uploads import saved_scans, uploaded_bytes
 
 router = APIRouter(prefix="/api/transfers", tags=["transfers"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def batch_out(session: Session, batch: TransferBatch, with_items: bool = False) -> BatchOut:

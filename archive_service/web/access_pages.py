@@ -13,13 +13,13 @@ from archive_service.access.models import RequestMode, RequestStatus, RetrievalR
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can
 from archive_service.db import bureau_today
-from archive_service.deps import DbSession, client_address, current_user
+from archive_service.deps import DbSession, client_address, current_user, xlsx_download
 from archive_service.dossiers import facts
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import Dossier
 from archive_service.errors import ArchiveError
 from archive_service.preservation.service import object_store
-from archive_service.web.pages import form_date, templates, xlsx_download
+from archive_service.web.pages import form_date, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -235,7 +235,7 @@ def viewer(
     r = service.get_request(session, user, request_id)
     service.check_online_use(r, user)
     approved = service.approved_materials(session, r)
-    pages = [p for a in approved for p in range(a.first_page, a.last_page + 1)]
+    pages = service.approved_pages(approved)
     if not pages:
         raise ArchiveError("request.no_pages", "批准范围内没有已数字化的页面", "material_classes", 404)
     current = page if page in pages else pages[0]
@@ -264,7 +264,7 @@ def fact_checklist(
     """The requester's 核查表: the facts the granted pages state (logged like any delivery)."""
     r = service.get_request(session, user, request_id)
     service.check_online_use(r, user)
-    pages = {p for a in service.approved_materials(session, r) for p in range(a.first_page, a.last_page + 1)}
+    pages = set(service.approved_pages(service.approved_materials(session, r)))
     dossier = session.get(Dossier, r.dossier_id)
     scope = f"申请 {r.number} 批准查阅的材料"
     data = facts.hand_out_checklist(session, user, dossier, client_address(request), pages, r.id, scope)  # type: ignore[arg-type]

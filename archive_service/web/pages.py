@@ -22,7 +22,14 @@ from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can, require
 from archive_service.config import get_settings
 from archive_service.db import show_time
-from archive_service.deps import SESSION_COOKIE, DbSession, client_address, current_user, request_token
+from archive_service.deps import (
+    SESSION_COOKIE,
+    DbSession,
+    client_address,
+    current_user,
+    request_token,
+    xlsx_download,
+)
 from archive_service.digitisation import service as digitisation
 from archive_service.dossiers import catalogue, facts
 from archive_service.dossiers import service as dossiers
@@ -256,17 +263,6 @@ def _save_catalogue(
             return render_error(request, error)
         return _dossier_page(request, session, user, dossier_id, None, rows, error, source)
     return RedirectResponse(f"/dossiers/{dossier_id}?saved=catalogue#catalogue", status_code=303)
-
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def xlsx_download(data: bytes, filename: str) -> Response:
-    return Response(
-        data,
-        media_type=XLSX,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}", "Cache-Control": "no-store"},
-    )
 
 
 @router.post("/dossiers/{dossier_id}/facts", response_class=HTMLResponse)
