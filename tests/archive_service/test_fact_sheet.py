@@ -160,3 +160,7 @@ def test_search_finds_a_date_however_written_and_filters_on_the_confirmed_work_s
     assert [r["dossier_id"] for r in found["results"]] == [digitised.id]
     page = client.get("/search", params={"q": "一九七三年九月", **in_1973}, headers=archivist).text
     assert 'name="work_from" value="1973-01-01"' in page and "<mark>一九七三年九月</mark>" in page
+    # A date that is a particular's is named as such where the hit says what matched.
+    born = client.get(f"/api/dossiers/{digitised.id}", headers=archivist).json()["birth_date"]
+    page = client.get("/search", params={"q": f"{born[:4]}年{int(born[5:7])}月"}, headers=archivist).text
+    assert "命中：出生日期" in page
