@@ -14,6 +14,7 @@ from archive_service.db import bureau_today, bureau_zone
 from archive_service.dossiers.models import CustodyEventKind, Dossier, DossierStatus, Retiree
 from archive_service.dossiers.schemas import MaterialIn
 from archive_service.dossiers.service import add_material, make_archival_code, record_custody
+from archive_service.organisations.jurisdiction import JurisdictionRule
 from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel
 from archive_service.values import citizen_id_check_char, credit_code_check_char
 from digitise.specimen import SpecimenPerson
@@ -110,6 +111,7 @@ def load_demo(session: Session, retirees: int = 300, seed: int = 2026) -> dict[s
     bureau = _org(
         session, "北京市西城区档案馆", OrganisationKind.bureau, credit_code("11110102MB0", 1), XICHENG, "J102"
     )
+    bureau.jurisdiction_rule = JurisdictionRule.hukou  # 西人社发〔2020〕14号 五: its own 户籍, others sent there
     other = _org(
         session,
         "北京市东城区档案馆",

@@ -46,6 +46,7 @@ class AccessAction:
     loan_return = "loan_return"
     account_created = "account_created"  # an administrator made an account (who, role, organisation)
     account_changed = "account_changed"  # … changed its role or disabled / enabled it
+    policy_changed = "policy_changed"  # an administrator changed a rule of the bureau's policy (before → after)
 
 
 FIELDS = (

@@ -777,4 +777,5 @@ ACTION_LABELS = {
     AccessAction.loan_return: "归还原件",
     AccessAction.account_created: "创建账户",
     AccessAction.account_changed: "变更账户",
+    AccessAction.policy_changed: "变更本馆政策",
 }

@@ -24,6 +24,7 @@ class Action(enum.StrEnum):
     record_environment = "record_environment"  # store-room temperature and humidity readings
     plan_capacity = "plan_capacity"  # projected retirements and the capacity forecast
     set_space_policy = "set_space_policy"  # the bureau's m² / staffing policy figures
+    set_jurisdiction = "set_jurisdiction"  # which retirees' files the bureau receives (its policy's rule)
     send_onward = "send_onward"  # send files on to another bureau when a retiree moves (转递)
     view_jobs = "view_jobs"  # background jobs of the bureau: digitisation progress, failures
     run_maintenance = "run_maintenance"  # fixity checks, replication, search-index rebuilds as jobs
@@ -62,6 +63,7 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.read_audit_log,
             Action.plan_capacity,
             Action.set_space_policy,
+            Action.set_jurisdiction,
             Action.view_jobs,
             Action.run_maintenance,
         }

@@ -26,6 +26,7 @@ class Retiree(Base):
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     hukou_region_code: Mapped[str] = mapped_column(String(6))
     residence_region_code: Mapped[str] = mapped_column(String(6))
+    insured_region_code: Mapped[str | None] = mapped_column(String(6))  # 参保地, where the register gives it
     party_member: Mapped[bool] = mapped_column(Boolean, default=False)
     leader_cadre: Mapped[bool] = mapped_column(Boolean, default=False)  # 领导人员: not handed over
     classified_unit: Mapped[bool] = mapped_column(Boolean, default=False)  # 涉密: never served online
@@ -228,6 +229,7 @@ class CustodyEventKind(enum.StrEnum):
     loaned = "loaned"
     returned = "returned"
     transferred_out = "transferred_out"
+    life_event = "life_event"  # the retiree died, was convicted, went missing, emigrated or moved
 
     @property
     def label(self) -> str:
@@ -243,6 +245,7 @@ CUSTODY_EVENT_LABELS = {
     CustodyEventKind.loaned: "借出",
     CustodyEventKind.returned: "归还",
     CustodyEventKind.transferred_out: "转递转出",
+    CustodyEventKind.life_event: "人员状态变动",
 }
 
 
@@ -265,3 +268,41 @@ class CustodyEvent(Base):
 
     from_org: Mapped[Organisation | None] = relationship(foreign_keys=[from_org_id], lazy="joined")
     to_org: Mapped[Organisation | None] = relationship(foreign_keys=[to_org_id], lazy="joined")
+
+
+class LifeEventKind(enum.StrEnum):
+    """What happens to a retiree after handover that the bureau must record (000 二(五), 002 第三十四条)."""
+
+    death = "death"
+    conviction = "conviction"
+    disappearance = "disappearance"
+    emigration = "emigration"
+    moved = "moved"  # 户籍 and residence moved to another place
+
+    @property
+    def label(self) -> str:
+        return {
+            "death": "死亡",
+            "conviction": "判刑",
+            "disappearance": "失踪",
+            "emigration": "出国（境）定居",
+            "moved": "迁居（户籍、居住地迁往他处）",
+        }[self.value]
+
+
+class LifeEvent(Base):
+    """A change in the retiree's state, with the document it was learnt from and who entered it.
+    Immutable like custody events: a wrong entry is corrected by a further one, never overwritten."""
+
+    __tablename__ = "life_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    retiree_id: Mapped[int] = mapped_column(ForeignKey("retiree.id"), index=True)
+    kind: Mapped[LifeEventKind] = mapped_column(Enum(LifeEventKind, native_enum=False, length=20))
+    occurred_on: Mapped[date]
+    source_document: Mapped[str] = mapped_column(String(200))  # e.g. 死亡医学证明 编号 …
+    region_code: Mapped[str | None] = mapped_column(String(6))  # where the retiree moved to
+    entered_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    entered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    entered_by: Mapped[User] = relationship(lazy="joined")

@@ -26,6 +26,7 @@ class RetireeIn(BaseModel):
     enterprise_id: int
     hukou_region_code: RegionCode
     residence_region_code: RegionCode
+    insured_region_code: RegionCode | None = None  # 参保地
     party_member: bool = False
     leader_cadre: bool = False
     classified_unit: bool = False

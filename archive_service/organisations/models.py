@@ -34,4 +34,6 @@ class Organisation(Base):
     level: Mapped[OrganisationLevel] = mapped_column(Enum(OrganisationLevel, native_enum=False, length=20))
     # 全宗号 of a bureau: first segment of the archival codes it assigns.
     fonds_code: Mapped[str | None] = mapped_column(String(8), unique=True)
+    # A bureau's rule for which retirees' files it receives (organisations/jurisdiction.py); None: the default.
+    jurisdiction_rule: Mapped[str | None] = mapped_column(String(30))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

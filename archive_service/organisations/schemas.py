@@ -23,3 +23,14 @@ class OrganisationOut(BaseModel):
     region_code: str
     level: OrganisationLevel
     fonds_code: str | None
+    jurisdiction_rule: str | None
+
+
+class JurisdictionIn(BaseModel):
+    rule: str
+
+
+class JurisdictionOut(BaseModel):
+    rule: str
+    name: str
+    basis: str

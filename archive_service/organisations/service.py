@@ -1,7 +1,11 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive_service.access.log import AccessAction, record_access
+from archive_service.auth.models import User
+from archive_service.auth.permissions import Action, require
 from archive_service.errors import ArchiveError
+from archive_service.organisations import jurisdiction
 from archive_service.organisations.models import Organisation
 from archive_service.organisations.schemas import OrganisationIn
 
@@ -15,3 +19,24 @@ def create_organisation(session: Session, data: OrganisationIn) -> Organisation:
     session.add(organisation)
     session.flush()
     return organisation
+
+
+def set_jurisdiction(session: Session, admin: User, rule: str, client: str) -> jurisdiction.JurisdictionRule:
+    """The administrator picks which rule decides the files the bureau receives; the change, before and
+    after, is on the access log for the auditor."""
+    require(admin, Action.set_jurisdiction)
+    try:
+        chosen = jurisdiction.JurisdictionRule(rule)
+    except ValueError:
+        names = "、".join(r.name for r in jurisdiction.RULES.values())
+        raise ArchiveError("jurisdiction_rule.unknown", f"接收范围规则应为以下之一：{names}", "rule") from None
+    bureau = session.get(Organisation, admin.organisation_id, with_for_update=True)
+    assert bureau is not None
+    before = jurisdiction.rule_of(bureau)
+    bureau.jurisdiction_rule = chosen.value
+    describe = lambda r: f"{jurisdiction.RULES[r].name}（{jurisdiction.RULES[r].basis}）"  # noqa: E731
+    record_access(
+        session, admin, AccessAction.policy_changed, client,
+        detail=f"{bureau.name} 接收范围：{describe(before)} → {describe(chosen)}", with_change=True,
+    )  # fmt: skip
+    return chosen

@@ -71,6 +71,12 @@ class TransferBatch(Base):
     acceptance: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # 验收 result printed on the receipt
     manifest_sha256: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text, default="", server_default="")  # e.g. why a file is sent on (转递)
+    # An enterprise whose legal person no longer exists hands over through its present managing unit
+    # (001 第七条, 004 第十二条(一)); the batch records that unit and why.
+    managing_unit: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    managing_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The human-resources bureau's approval of the handover (003 五: 经…人力社保局核准), where there is one.
+    approval_reference: Mapped[str] = mapped_column(String(100), default="", server_default="")
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic lock between clerks
 
     from_org: Mapped[Organisation] = relationship(foreign_keys=[from_org_id], lazy="joined")
@@ -97,6 +103,7 @@ class TransferItem(Base):
     work_start_date: Mapped[date | None]  # 参加工作时间, as the register gives it
     hukou_region_code: Mapped[str] = mapped_column(String(6), default="")
     residence_region_code: Mapped[str] = mapped_column(String(6), default="")
+    insured_region_code: Mapped[str | None] = mapped_column(String(6))  # 参保地
     archival_code: Mapped[str | None] = mapped_column(String(64))
     declared_volumes: Mapped[int] = mapped_column(Integer)
     declared_pages: Mapped[int] = mapped_column(Integer)

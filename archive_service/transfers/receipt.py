@@ -107,7 +107,12 @@ def _text(value: Any) -> str:
 
 
 def _party(role: str, party: dict[str, Any]) -> str:
-    return f"{role}：{_text(party['name'])}（统一社会信用代码 {_text(party['credit_code'])}）"
+    text = f"{role}：{_text(party['name'])}（统一社会信用代码 {_text(party['credit_code'])}）"
+    if party.get("managing_unit"):
+        text += f"，由现管理单位 {_text(party['managing_unit'])} 代为移交（{_text(party.get('managing_reason', ''))}）"
+    if party.get("approval_reference"):
+        text += f"；人社局核准：{_text(party['approval_reference'])}"
+    return text
 
 
 def _counts(items: list[dict[str, Any]], taken: list[dict[str, Any]]) -> str:

@@ -50,11 +50,12 @@ COLUMNS = (
     Column("死亡日期", "deceased_date", False, "移交前已死亡者填写"),
     Column("参加工作时间", "work_start_date", False, "1978-09-01，档案记载的参加工作时间（核定工龄的依据）"),
     Column("离休", "lixiu", False, "是 / 否：离休人员保持现行管理渠道，不移交"),
+    Column("参保地区划代码", "insured_region_code", False, "6 位：养老保险参保地；按参保地接收的馆必填"),
 )
 HEADERS = tuple(c.header for c in COLUMNS)
 # Columns added after registers were first issued (2026-12): a register made with the earlier template,
-# without them, is still read (blank: 参加工作时间 unknown, not 离休).
-LATER_COLUMNS = frozenset({"参加工作时间", "离休"})
+# without them, is still read (blank: 参加工作时间 and 参保地 unknown, not 离休).
+LATER_COLUMNS = frozenset({"参加工作时间", "离休", "参保地区划代码"})
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class RegisterRow:
     deceased_date: date | None
     work_start_date: date | None = None
     lixiu: bool = False
+    insured_region_code: str | None = None
 
 
 EXAMPLE = "示例"  # 序号 of the template's example row: such a row is never read as a retiree
@@ -108,7 +110,7 @@ def template_xlsx() -> bytes:
         cell.font = Font(bold=True)
     example = [
         EXAMPLE, "张三", "男", "110102196005010015", "1960-05-01", "2020-05-01", "110102", "110102", "",
-        1, 86, 32, "", "否", "否", "否", "", "1978-09-01", "否",
+        1, 86, 32, "", "否", "否", "否", "", "1978-09-01", "否", "110102",
     ]  # fmt: skip
     sheet.append(example)
     notes = book.create_sheet("填写说明")
@@ -269,6 +271,7 @@ def check_row(line: int, cells: dict[str, Any]) -> tuple[RegisterRow | None, lis
         "retirement_date": _date,
         "hukou_region_code": lambda v: check_region_code(_text(v)),
         "residence_region_code": lambda v: check_region_code(_text(v)),
+        "insured_region_code": lambda v: check_region_code(_text(v)),
         "archival_code": lambda v: check_archival_code(_text(v)),
         "volumes": _count,
         "pages": _count,

@@ -49,6 +49,9 @@ def batch_out(session: Session, batch: TransferBatch, with_items: bool = False) 
         receiver_confirmed_at=batch.receiver_confirmed_at,
         manifest_sha256=batch.manifest_sha256,
         acceptance=batch.acceptance,
+        managing_unit=batch.managing_unit,
+        managing_reason=batch.managing_reason,
+        approval_reference=batch.approval_reference,
         progress=ProgressOut(**asdict(p), pending=p.pending),
     )
     if not with_items:
@@ -117,12 +120,18 @@ def statistics_xlsx(
 def create_batch(
     enterprise_id: int = Form(...),
     file: UploadFile = File(...),
+    managing_unit: str = Form(""),
+    managing_reason: str = Form(""),
+    approval_reference: str = Form(""),
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> BatchOut:
     """Create a batch from the enterprise's register (.xlsx or .csv). 422 with every problem when any row
-    breaks a rule; nothing is saved then."""
-    batch = service.import_register(session, user, enterprise_id, uploaded_bytes(file, "名册文件"), file.filename or "")
+    breaks a rule; nothing is saved then. A defunct enterprise's files come through its present managing
+    unit (with the reason); the human-resources bureau's approval reference may be given."""
+    handover = service.Handover(managing_unit, managing_reason, approval_reference)
+    data = uploaded_bytes(file, "名册文件")
+    batch = service.import_register(session, user, enterprise_id, data, file.filename or "", handover)
     return batch_out(session, batch, with_items=True)
 
 

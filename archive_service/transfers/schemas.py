@@ -57,6 +57,9 @@ class BatchOut(BaseModel):
     receiver_confirmed_at: datetime | None
     manifest_sha256: str | None
     acceptance: dict[str, Any] | None  # the latest round of 验收, earlier rounds in its history
+    managing_unit: str  # a defunct enterprise's present managing unit, which handed the files over
+    managing_reason: str
+    approval_reference: str  # the human-resources bureau's approval (文号)
     progress: ProgressOut
 
 

@@ -20,7 +20,8 @@ from archive_service.dossiers.models import CustodyEventKind, DigitalObject, Dos
 from archive_service.dossiers.service import check_own_fonds, next_archival_code, record_custody
 from archive_service.errors import ArchiveError, Forbidden, NotFound
 from archive_service.numbering import next_in_series
-from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel
+from archive_service.organisations import jurisdiction
+from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.shelving.service import take_off_shelf
 from archive_service.transfers import acceptance, catalogues, register
 from archive_service.transfers.models import (
@@ -56,23 +57,44 @@ def get_batch(session: Session, user: User, batch_id: int, *, lock: bool = False
     return batch
 
 
-def area_prefix(org: Organisation) -> str:
-    """The leading digits of GB/T 2260 codes inside an organisation's area, by its level."""
-    return {
-        OrganisationLevel.district: org.region_code,
-        OrganisationLevel.city: org.region_code[:4],
-        OrganisationLevel.provincial: org.region_code[:2],
-        OrganisationLevel.central: "",
-    }[org.level]
-
-
 # ---- the register -----------------------------------------------------------------------------
 
 
-def import_register(session: Session, user: User, enterprise_id: int, data: bytes, filename: str) -> TransferBatch:
+@dataclass(frozen=True)
+class Handover:
+    """Who hands the files over, where it is not the enterprise itself, and on whose approval."""
+
+    managing_unit: str = ""  # 001 第七条, 004 第十二条(一): the present managing unit of a defunct enterprise
+    managing_reason: str = ""
+    approval_reference: str = ""  # 003 五: 经…人力社保局核准 (文号)
+
+    def checked(self) -> "Handover":
+        unit, reason, ref = self.managing_unit.strip(), self.managing_reason.strip(), self.approval_reference.strip()
+        if unit and not reason:
+            raise ArchiveError(
+                "managing_reason.required",
+                "由现管理单位移交的，须写明原因（如企业已注销、被吸收合并；红政办规〔2020〕6号 第七条）",
+                "managing_reason",
+            )
+        if reason and not unit:
+            raise ArchiveError("managing_unit.required", "写明了代为移交的原因，须填写现管理单位名称", "managing_unit")
+        for field, value, limit in (
+            ("managing_unit", unit, 200),
+            ("managing_reason", reason, 500),
+            ("approval_reference", ref, 100),
+        ):
+            if len(value) > limit:
+                raise ArchiveError(f"{field}.too_long", f"不超过 {limit} 个字，实为 {len(value)} 个字", field)
+        return Handover(unit, reason, ref)
+
+
+def import_register(
+    session: Session, user: User, enterprise_id: int, data: bytes, filename: str, handover: Handover = Handover()
+) -> TransferBatch:
     """Create a batch from an uploaded register. Every problem of every row is reported at once with
     its row and column; a register with any problem saves nothing."""
     require(user, Action.receive_transfers)
+    handover = handover.checked()
     bureau = session.get(Organisation, user.organisation_id)
     enterprise = session.get(Organisation, enterprise_id)
     if bureau is None or bureau.kind is not OrganisationKind.bureau:
@@ -91,6 +113,9 @@ def import_register(session: Session, user: User, enterprise_id: int, data: byte
         status=TransferStatus.registered,
         created_by_id=user.id,
         sent_at=now,  # the register arrives with the files: the sender's handover date
+        managing_unit=handover.managing_unit,
+        managing_reason=handover.managing_reason,
+        approval_reference=handover.approval_reference,
     )
     session.add(batch)
     session.flush()
@@ -108,6 +133,7 @@ def import_register(session: Session, user: User, enterprise_id: int, data: byte
                 "work_start_date": r.work_start_date,
                 "hukou_region_code": r.hukou_region_code,
                 "residence_region_code": r.residence_region_code,
+                "insured_region_code": r.insured_region_code,
                 "archival_code": r.archival_code,
                 "declared_volumes": r.volumes,
                 "declared_pages": r.pages,
@@ -150,8 +176,10 @@ def check_register(
         .join(TransferBatch)
         .where(TransferBatch.status.in_(OPEN), TransferItem.result == ItemResult.pending),
     )
-    prefix = area_prefix(bureau)
-    enterprise_here = enterprise.region_code.startswith(prefix)
+    prefix = jurisdiction.area_prefix(bureau)
+    rule = jurisdiction.rule_of(bureau)
+    rule_text = jurisdiction.RULES[rule]
+    bureau_of = jurisdiction.bureau_namer(session.scalars(select(Organisation)))
     first: dict[tuple[str, Any], int] = {}
 
     def problem(line: int, column: str, code: str, message: str) -> None:
@@ -177,16 +205,27 @@ def check_register(
                     problem(line, "档号", "archival_code.duplicate", f"档号 {v['archival_code']} 已被使用")
             except ArchiveError as e:
                 problem(line, "档号", e.code, e.message)
-        # 002 第二十一条(三): the bureau of the residence or hukou place, else of the enterprise's registered place.
-        hukou, residence = v.get("hukou_region_code"), v.get("residence_region_code")
-        if hukou and residence and not (hukou.startswith(prefix) or residence.startswith(prefix) or enterprise_here):
+        # Which bureau receives the file: the bureau's own rule (jurisdiction.py), named in the refusal.
+        hukou, residence, insured = (
+            v.get(k) for k in ("hukou_region_code", "residence_region_code", "insured_region_code")
+        )
+        if jurisdiction.needs_insured_place(rule) and not insured and "insured_region_code" in v:
             problem(
                 line,
-                "户籍地区划代码",
-                "retiree.area",
-                f"户籍地 {hukou} 与居住地 {residence} 均不在本馆辖区（{bureau.region_code}），"
-                "企业注册地也不在本馆辖区，应移交属地档案馆",
+                jurisdiction.INSURED,
+                "insured_region_code.required",
+                f"本馆按参保地接收（{rule_text.basis}），“参保地区划代码”必填",
             )
+        elif hukou and residence:
+            elsewhere = jurisdiction.place_of_file(rule, prefix, enterprise.region_code, hukou, residence, insured)
+            if elsewhere:
+                problem(
+                    line,
+                    elsewhere.column,
+                    "retiree.area",
+                    f"{elsewhere.reason}，不在本馆辖区（{rule_text.basis}：{rule_text.name}），"
+                    f"应移交{bureau_of(elsewhere.code)}",
+                )
     problems.sort(key=lambda p: (p.row, register.HEADERS.index(p.column)))
     return (rows if not problems else []), problems
 
@@ -404,6 +443,7 @@ def _take_into_custody(session: Session, user: User, batch: TransferBatch, item:
         enterprise_id=batch.from_org_id,
         hukou_region_code=item.hukou_region_code,
         residence_region_code=item.residence_region_code,
+        insured_region_code=item.insured_region_code,
         classified_unit=item.classified,
     )
     session.add(retiree)
@@ -504,6 +544,7 @@ def send_onward(
                 work_start_date=r.work_start_date,
                 hukou_region_code=r.hukou_region_code,
                 residence_region_code=r.residence_region_code,
+                insured_region_code=r.insured_region_code,
                 archival_code=code,
                 declared_volumes=dossier.volumes,
                 declared_pages=dossier.pages,
@@ -676,11 +717,21 @@ def manifest(session: Session, batch: TransferBatch) -> dict[str, Any]:
             )
         ).all()
     )
+    # Present only when given, so a receipt made before these were recorded recomputes to the same hash.
+    handover = {
+        k: v
+        for k, v in (
+            ("managing_unit", batch.managing_unit),
+            ("managing_reason", batch.managing_reason),
+            ("approval_reference", batch.approval_reference),
+        )
+        if v
+    }
     return {
         "manifest": "archive-custody/transfer-receipt/1",
         "number": batch.number,
         "kind": batch.kind.value,
-        "from": {"name": batch.from_org.name, "credit_code": batch.from_org.credit_code},
+        "from": {"name": batch.from_org.name, "credit_code": batch.from_org.credit_code, **handover},
         "to": {"name": batch.to_org.name, "credit_code": batch.to_org.credit_code},
         "sender_confirmed": {"by": batch.sender_confirmed_by, "at": _iso(batch.sender_confirmed_at)},
         "receiver_confirmed": {

@@ -22,7 +22,9 @@ from archive_service.deps import DbSession, client_address, current_user
 from archive_service.dossiers.models import Dossier
 from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError, NotFound
+from archive_service.organisations import jurisdiction
 from archive_service.organisations.models import Organisation, OrganisationKind
+from archive_service.organisations.service import set_jurisdiction as set_jurisdiction_rule
 from archive_service.preservation.service import object_store
 from archive_service.transfers import acceptance, catalogues, register, service, supplements
 from archive_service.transfers.models import ItemResult, TransferItem
@@ -39,6 +41,9 @@ def _list_page(
     error: ArchiveError | None = None,
 ) -> HTMLResponse:
     batches = service.list_batches(session, user)
+    bureau = session.get(Organisation, user.organisation_id)
+    assert bureau is not None
+    rule = jurisdiction.rule_of(bureau)
     enterprises = session.scalars(
         select(Organisation).where(Organisation.kind == OrganisationKind.enterprise).order_by(Organisation.name)
     ).all()
@@ -59,6 +64,10 @@ def _list_page(
             "supplements_waiting": supplements.waiting(session, user) if can(user, Action.register_dossier) else [],
             "headers": "\t".join(register.HEADERS),
             "can_receive": can(user, Action.receive_transfers),
+            "can_set_jurisdiction": can(user, Action.set_jurisdiction),
+            "jurisdiction_rule": rule,
+            "jurisdiction": jurisdiction.RULES[rule],
+            "jurisdiction_rules": jurisdiction.RULES,
             "error": error,
         },
         status_code=error.status if error else 200,
@@ -75,17 +84,32 @@ def upload_register(
     request: Request,
     enterprise_id: int = Form(...),
     file: UploadFile = File(...),
+    managing_unit: str = Form(""),
+    managing_reason: str = Form(""),
+    approval_reference: str = Form(""),
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
+    handover = service.Handover(managing_unit, managing_reason, approval_reference)
     try:
-        batch = service.import_register(
-            session, user, enterprise_id, uploaded_bytes(file, "名册文件"), file.filename or ""
-        )
+        data = uploaded_bytes(file, "名册文件")
+        batch = service.import_register(session, user, enterprise_id, data, file.filename or "", handover)
     except ArchiveError as error:
         session.rollback()
         return _list_page(request, session, user, error)
     return RedirectResponse(f"/transfers/{batch.id}", status_code=303)
+
+
+@router.post("/transfers/jurisdiction")
+def set_jurisdiction(
+    request: Request, rule: str = Form(...), session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    try:
+        set_jurisdiction_rule(session, user, rule, client_address(request))
+    except ArchiveError as error:
+        session.rollback()
+        return _list_page(request, session, user, error)
+    return RedirectResponse("/transfers#jurisdiction", status_code=303)
 
 
 @router.post("/transfers/pasted")

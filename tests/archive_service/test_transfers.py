@@ -17,6 +17,7 @@ from archive_service.auth.models import User
 from archive_service.demo import XICHENG, citizen_id
 from archive_service.dossiers.models import CustodyEvent, CustodyEventKind, Dossier
 from archive_service.errors import ArchiveError
+from archive_service.organisations.jurisdiction import JurisdictionRule
 from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.transfers import register
 from archive_service.transfers import service as transfers
@@ -46,6 +47,7 @@ def row(n: int, **overrides) -> dict[str, object]:
         "退休时间": f"{born.year + 60}-{born.month:02d}-01",
         "户籍地区划代码": XICHENG,
         "居住地区划代码": XICHENG,
+        "参保地区划代码": XICHENG,
         "档号": "",
         "卷数": 1,
         "页数": 80 + n,
@@ -155,7 +157,10 @@ def test_every_problem_of_every_row_is_listed_and_nothing_is_saved(engine, demo)
 
 
 def test_a_retiree_outside_the_area_is_accepted_when_the_enterprise_is_registered_here(engine, demo):
+    """晋政办通〔2020〕18号 第二十一条(三): neither 户籍 nor residence in the district → the bureau of the
+    enterprise's registered place, which is this one."""
     with db.transaction() as session:
+        user(session, "clerk").organisation.jurisdiction_rule = JurisdictionRule.residence_else_enterprise
         outside = row(1, 户籍地区划代码="310101", 居住地区划代码="310104")
         local = next(
             n for n in range(5) if enterprise(session, n).region_code == XICHENG
