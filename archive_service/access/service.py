@@ -19,7 +19,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from archive_service.access import watermark
 from archive_service.access.log import AccessAction, record_access
@@ -64,6 +64,7 @@ class Purpose:
     default_classes: tuple[int, ...]
     modes: tuple[RequestMode, ...]
     max_days: int
+    after_death: bool = False  # still served online once the retiree has died (丧葬、抚恤)
 
 
 @lru_cache(maxsize=4)
@@ -71,7 +72,12 @@ def _load_purposes(path: Path) -> dict[str, Purpose]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     return {
         key: Purpose(
-            key, v["label"], tuple(v["default_classes"]), tuple(RequestMode(m) for m in v["modes"]), int(v["max_days"])
+            key,
+            v["label"],
+            tuple(v["default_classes"]),
+            tuple(RequestMode(m) for m in v["modes"]),
+            int(v["max_days"]),
+            bool(v.get("after_death", False)),
         )
         for key, v in data.items()
     }
@@ -156,6 +162,8 @@ def submit_request(session: Session, requester: User, form: RequestForm, client:
         )
     if dossier.retiree.classified_unit and form.mode is RequestMode.online_view:
         raise ArchiveError("request.classified_online", "涉密单位人员档案不提供网上查阅，请改为到馆查阅", "mode", 403)
+    if form.mode is RequestMode.online_view:
+        _refuse_after_death(dossier.retiree.deceased_date, purpose)
     year = today.year
 
     def issued_so_far() -> int:
@@ -290,8 +298,26 @@ def approved_materials(session: Session, request: RetrievalRequest) -> list[Appr
     ]
 
 
+def _refuse_after_death(deceased: date | None, purpose: Purpose) -> None:
+    """000 二(五): after a retiree's death the file serves the relatives' claims (丧葬、抚恤) online, nothing else."""
+    if deceased is None or purpose.after_death:
+        return
+    allowed = "、".join(p.label for p in purposes().values() if p.after_death) or "无"
+    raise ArchiveError(
+        "request.deceased_online",
+        f"档案本人已于 {deceased} 死亡，网上查阅仅限：{allowed}；其他事项请到馆查阅",
+        "purpose",
+        403,
+    )
+
+
+def _deceased_on(session: Session, dossier_id: int) -> date | None:
+    return session.scalar(select(Retiree.deceased_date).join(Dossier).where(Dossier.id == dossier_id))
+
+
 def check_online_use(request: RetrievalRequest, user: User, now: date | None = None) -> None:
-    """Only the requester, only an approved online request, only inside its window."""
+    """Only the requester, only an approved online request, only inside its window, and after the
+    retiree's death only for the purposes that outlive him or her."""
     today = now or bureau_today()
     if request.requester_id != user.id:
         raise Forbidden("只有申请人本人可以查阅")
@@ -308,6 +334,9 @@ def check_online_use(request: RetrievalRequest, user: User, now: date | None = N
             "valid_until",
             403,
         )
+    session = object_session(request)
+    assert session is not None
+    _refuse_after_death(_deceased_on(session, request.dossier_id), purposes()[request.purpose])
 
 
 def online_grants(session: Session, user: User, now: date | None = None) -> dict[int, RetrievalRequest]:
@@ -324,8 +353,16 @@ def online_grants(session: Session, user: User, now: date | None = None) -> dict
             RetrievalRequest.valid_until >= today,
         )
         .order_by(RetrievalRequest.id)
+    ).all()
+    deceased = set(
+        session.scalars(
+            select(Dossier.id)
+            .join(Retiree)
+            .where(Dossier.id.in_({r.dossier_id for r in found}), Retiree.deceased_date.is_not(None))
+        )
     )
-    return {r.dossier_id: r for r in found}
+    after_death = {key for key, p in purposes().items() if p.after_death}
+    return {r.dossier_id: r for r in found if r.dossier_id not in deceased or r.purpose in after_death}
 
 
 def _use_copy(session: Session, dossier_id: int) -> DigitalObject:

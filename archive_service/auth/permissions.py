@@ -14,6 +14,7 @@ class Action(enum.StrEnum):
     receive_transfers = "receive_transfers"
     approve_requests = "approve_requests"
     read_audit_log = "read_audit_log"
+    record_life_events = "record_life_events"  # a retiree's death, conviction, disappearance, emigration, move
     confirm_facts = "confirm_facts"  # accept a value of a file's 出生日期, 参加工作时间 … on the fact sheet
     edit_catalogue = "edit_catalogue"  # enter and correct a file's 卷内目录 (clerks: while its batch is open)
     digitise = "digitise"  # run the pipeline and store masters and use copies
@@ -41,6 +42,7 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.receive_transfers,
             Action.edit_catalogue,
             Action.confirm_facts,
+            Action.record_life_events,
             Action.digitise,
             Action.read_digital_copy,
             Action.serve_requests,

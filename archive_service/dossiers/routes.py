@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.deps import DbSession, current_user
-from archive_service.dossiers import catalogue, facts, service
+from archive_service.dossiers import catalogue, facts, life_events, service
 from archive_service.dossiers.models import DossierStatus
 from archive_service.dossiers.schemas import (
     CatalogueOut,
@@ -16,6 +16,9 @@ from archive_service.dossiers.schemas import (
     DossierPage,
     FactConfirmIn,
     FactSheetOut,
+    LifeEventIn,
+    LifeEventOut,
+    LifeEventRecorded,
 )
 from archive_service.preservation.service import object_store
 
@@ -94,6 +97,46 @@ def confirm_fact(
     facts.confirm(session, user, dossier, kind, data.value, data.page, data.note)
     session.commit()
     return facts.sheet_out(dossier, facts.fact_sheet(session, dossier))
+
+
+def _life_event_out(e: Any) -> LifeEventOut:
+    return LifeEventOut(
+        id=e.id,
+        kind=e.kind.value,
+        label=e.kind.label,
+        occurred_on=e.occurred_on,
+        source_document=e.source_document,
+        region_code=e.region_code,
+        entered_by=e.entered_by.display_name,
+        entered_at=e.entered_at,
+    )
+
+
+@router.get("/{dossier_id}/life-events", response_model=list[LifeEventOut])
+def list_life_events(
+    dossier_id: int, session: Session = DbSession, user: User = Depends(current_user)
+) -> list[LifeEventOut]:
+    """The retiree's recorded deaths, convictions, disappearances, emigrations and moves, oldest first."""
+    dossier = service.get_dossier(session, user, dossier_id)
+    return [_life_event_out(e) for e in life_events.life_events(session, dossier.retiree_id)]
+
+
+@router.post("/{dossier_id}/life-events", response_model=LifeEventRecorded, status_code=201)
+def record_life_event(
+    dossier_id: int, data: LifeEventIn, session: Session = DbSession, user: User = Depends(current_user)
+) -> LifeEventRecorded:
+    """Record a change in the retiree's state (000 二(五), 002 第三十四条). Death closes online use except
+    for 丧葬、抚恤; a move out of the bureau's area opens a 转递 to the new place's bureau (or says it
+    must go on paper where that bureau is not in this installation)."""
+    done = life_events.record_life_event(
+        session, user, dossier_id, data.kind, data.occurred_on, data.source_document, data.region_code
+    )
+    session.flush()
+    return LifeEventRecorded(
+        event=_life_event_out(done.event),
+        onward_batch_id=done.onward.id if done.onward else None,
+        paper_onward_to=done.elsewhere or None,
+    )
 
 
 def catalogue_out(session: Session, user: User, dossier) -> CatalogueOut:  # type: ignore[no-untyped-def]

@@ -203,3 +203,29 @@ class FactConfirmIn(BaseModel):
     value: str = Field(min_length=1, max_length=60)
     page: int | None = Field(None, ge=1)
     note: str = Field("", max_length=500)
+
+
+class LifeEventIn(BaseModel):
+    kind: str  # death | conviction | disappearance | emigration | moved
+    occurred_on: date | None = None
+    source_document: str = ""
+    region_code: str = ""  # where the retiree moved to (moved only)
+
+
+class LifeEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    label: str
+    occurred_on: date
+    source_document: str
+    region_code: str | None
+    entered_by: str
+    entered_at: datetime
+
+
+class LifeEventRecorded(BaseModel):
+    event: LifeEventOut
+    onward_batch_id: int | None  # the 转递 a move out of the area opened
+    paper_onward_to: str | None  # the region whose bureau is not in this installation: 转递 on paper

@@ -72,7 +72,7 @@ def area_prefix(org: Organisation) -> str:
 class Elsewhere:
     column: str  # the register column that decides
     code: str  # the region code the file belongs to
-    reason: str
+    reason: str  # the places that decided, e.g. 户籍地 110105
 
 
 def place_of_file(
@@ -84,15 +84,17 @@ def place_of_file(
     if rule is JurisdictionRule.residence_else_enterprise:
         if inside(hukou) or inside(residence) or inside(enterprise_region):
             return None
-        return Elsewhere(HUKOU, enterprise_region, f"户籍地 {hukou}、居住地 {residence} 和企业注册地均不在本区")
+        return Elsewhere(
+            HUKOU, enterprise_region, f"户籍地 {hukou}、居住地 {residence} 和企业注册地 {enterprise_region}"
+        )
     if rule is JurisdictionRule.hukou:
-        return None if inside(hukou) else Elsewhere(HUKOU, hukou, f"户籍地 {hukou} 不在本区")
+        return None if inside(hukou) else Elsewhere(HUKOU, hukou, f"户籍地 {hukou}")
     if not insured:
         return None
     if not inside(insured):
-        return Elsewhere(INSURED, insured, f"参保地 {insured} 不在本区")
+        return Elsewhere(INSURED, insured, f"参保地 {insured}")
     if rule is JurisdictionRule.insured_and_residence and not (inside(hukou) or inside(residence)):
-        return Elsewhere(RESIDENCE, residence, f"户籍地 {hukou} 与居住地 {residence} 均不在本县")
+        return Elsewhere(RESIDENCE, residence, f"户籍地 {hukou} 与居住地 {residence}")
     return None
 
 
@@ -100,17 +102,21 @@ def needs_insured_place(rule: JurisdictionRule) -> bool:
     return rule in (JurisdictionRule.insured_place, JurisdictionRule.insured_and_residence)
 
 
+def bureau_for(bureaus: Iterable[Organisation], code: str) -> Organisation | None:
+    """The bureau whose area holds a region code (the narrowest: a district's before its city's), if any.
+    A central body's area is everywhere and so decides nothing."""
+    holding = [
+        b for b in bureaus if b.kind is OrganisationKind.bureau and area_prefix(b) and code.startswith(area_prefix(b))
+    ]
+    return max(holding, key=lambda b: len(area_prefix(b)), default=None)
+
+
 def bureau_namer(bureaus: Iterable[Organisation]) -> Callable[[str], str]:
-    """Names the bureau whose area holds a region code (the narrowest), or says which place's bureau."""
-    areas = sorted(
-        ((area_prefix(b), b.name) for b in bureaus if b.kind is OrganisationKind.bureau),
-        key=lambda a: -len(a[0]),
-    )
+    """Names the bureau a region code belongs to, or says which place's bureau where it is not in this installation."""
+    known = list(bureaus)
 
     def name(code: str) -> str:
-        for prefix, bureau in areas:
-            if prefix and code.startswith(prefix):
-                return bureau
-        return f"区划 {code} 所在地的档案馆"
+        bureau = bureau_for(known, code)
+        return bureau.name if bureau else f"区划 {code} 所在地的档案馆"
 
     return name

@@ -223,7 +223,7 @@ def check_register(
                     line,
                     elsewhere.column,
                     "retiree.area",
-                    f"{elsewhere.reason}，不在本馆辖区（{rule_text.basis}：{rule_text.name}），"
+                    f"{elsewhere.reason} 不在本馆辖区（{rule_text.basis}：{rule_text.name}），"
                     f"应移交{bureau_of(elsewhere.code)}",
                 )
     problems.sort(key=lambda p: (p.row, register.HEADERS.index(p.column)))

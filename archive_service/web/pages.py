@@ -31,10 +31,10 @@ from archive_service.deps import (
     xlsx_download,
 )
 from archive_service.digitisation import service as digitisation
-from archive_service.dossiers import catalogue, facts
+from archive_service.dossiers import catalogue, facts, life_events
 from archive_service.dossiers import service as dossiers
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
-from archive_service.dossiers.models import ClassScheme, Dossier, DossierStatus
+from archive_service.dossiers.models import ClassScheme, Dossier, DossierStatus, LifeEventKind
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.jobs.models import Job
 from archive_service.preservation.service import fixity_alerts, object_store
@@ -289,6 +289,30 @@ def confirm_fact(
     return RedirectResponse(f"/dossiers/{dossier_id}?saved=facts#facts", status_code=303)
 
 
+@router.post("/dossiers/{dossier_id}/life-events", response_class=HTMLResponse)
+def record_life_event(
+    dossier_id: int,
+    request: Request,
+    kind: str = Form(""),
+    occurred_on: str = Form(""),
+    source_document: str = Form(""),
+    region_code: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    """A death, conviction, disappearance, emigration or move; a move out of the area opens the 转递 batch."""
+    try:
+        when = form_date(occurred_on, "occurred_on") if occurred_on.strip() else None
+        done = life_events.record_life_event(session, user, dossier_id, kind, when, source_document, region_code)
+        session.commit()
+    except ArchiveError as error:
+        return dossier_page_refused(request, session, user, dossier_id, error)
+    if done.onward:
+        return RedirectResponse(f"/transfers/{done.onward.id}", status_code=303)
+    elsewhere = f"&elsewhere={done.elsewhere}" if done.elsewhere else ""
+    return RedirectResponse(f"/dossiers/{dossier_id}?saved=life-event{elsewhere}#life-events", status_code=303)
+
+
 @router.get("/dossiers/{dossier_id}/facts.xlsx")
 def fact_checklist(
     dossier_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
@@ -372,6 +396,10 @@ def _dossier_page(
             "proposed": proposed,
             "thumbnails": thumbnails,
             "common_titles": catalogue.common_titles(),
+            "life_events": life_events.life_events(session, dossier.retiree_id),
+            "life_event_kinds": list(LifeEventKind),
+            "can_record_life_events": can(user, Action.record_life_events)
+            and dossier.custodian_id == user.organisation_id,
             "error": error,
         },
         status_code=error.status if error else 422 if catalogue_error else 200,

@@ -46,7 +46,7 @@ def test_xicheng_takes_its_own_hukou_and_names_the_district_of_the_others(engine
         assert set(found) == {2, 3}
         column, code, message = found[2]
         assert (column, code) == ("户籍地区划代码", "retiree.area")
-        assert "户籍地 110105 不在本区" in message and "西人社发〔2020〕14号 五" in message
+        assert "户籍地 110105 不在本馆辖区" in message and "西人社发〔2020〕14号 五" in message
         assert message.endswith("应移交区划 110105 所在地的档案馆")  # no 朝阳 bureau in this installation
         assert found[3][2].endswith("应移交北京市东城区档案馆")
         accepted = new_batch(session, [row(3, 户籍地区划代码=XICHENG, 居住地区划代码=CHAOYANG)], n=XICHENG_ENTERPRISE)
@@ -81,7 +81,7 @@ def test_chongqing_goes_by_the_place_of_insurance_which_the_register_must_give(e
         assert found[2][:2] == ("参保地区划代码", "insured_region_code.required")
         assert "按参保地接收" in found[2][2]
         assert found[3][:2] == ("参保地区划代码", "retiree.area")
-        assert "参保地 110101 不在本区" in found[3][2] and found[3][2].endswith("应移交北京市东城区档案馆")
+        assert "参保地 110101 不在本馆辖区" in found[3][2] and found[3][2].endswith("应移交北京市东城区档案馆")
         batch = new_batch(
             session, [row(3, 户籍地区划代码=CHAOYANG, 居住地区划代码=CHAOYANG, 参保地区划代码=XICHENG)], n=4
         )

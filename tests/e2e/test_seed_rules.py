@@ -1,0 +1,100 @@
+"""The seeds' rules where people work: the administrator picks the bureau's jurisdiction rule and the
+clerk's register is refused by it, naming the bureau a row belongs to; the archivist records a death and
+a move on a file the clerk has just received. Screenshots in tests/e2e/artifacts/rules-*.png."""
+
+import pytest
+
+from tests.archive_service.test_transfers import as_csv, row
+from tests.e2e.conftest import shot
+from tests.e2e.test_requests import sign_in
+from tests.e2e.test_transfers import upload
+
+pytestmark = pytest.mark.e2e
+
+RECEIVE_KEY = "扫描档号条码或输入公民身份号码（回车即按名册接收）"
+
+
+def set_rule(page, server, label: str) -> None:
+    sign_in(page, server, "admin")
+    page.goto(f"{server}/transfers")
+    page.get_by_label("接收范围规则").select_option(label=label)
+    page.locator("#set-jurisdiction").click()
+    page.wait_for_load_state()
+
+
+def test_the_bureaus_jurisdiction_rule_refuses_a_row_naming_where_it_belongs(page, server, tmp_path):
+    try:
+        sign_in(page, server, "clerk")
+        outside = row(63, 户籍地区划代码="110105", 居住地区划代码="110102")
+        upload(page, server, tmp_path, "名册.csv", as_csv([outside]))
+        problem = page.locator("#register-problems tbody tr").nth(0).inner_text()
+        # 西城 takes its own 户籍 (003 五): the row is 朝阳's, whose bureau is not in this installation.
+        assert "户籍地区划代码" in problem and "西人社发〔2020〕14号 五" in problem
+        assert "应移交区划 110105 所在地的档案馆" in problem
+        assert "本馆接收范围：户籍地在本区" in page.locator("main").inner_text()
+        shot(page, "rules-jurisdiction-refused")
+
+        set_rule(page, server, "企业参保地在本区县（重庆市市属国有重点企业退休人员社会化管理试点工作实施方案 三(二)1）")
+        assert "企业参保地在本区县" in page.locator("#jurisdiction").inner_text()
+        shot(page, "rules-jurisdiction-setting")
+        sign_in(page, server, "clerk")
+        upload(page, server, tmp_path, "名册.csv", as_csv([row(63, 参保地区划代码="110101")]))
+        problem = page.locator("#register-problems tbody tr").nth(0).inner_text()
+        assert "参保地区划代码" in problem and "应移交北京市东城区档案馆" in problem
+    finally:
+        set_rule(page, server, "户籍地在本区；户籍地为外区的，向户籍地所在区移交（西人社发〔2020〕14号 五）")
+    assert "户籍地在本区" in page.locator("#jurisdiction").inner_text()
+
+
+def test_a_death_and_a_move_recorded_on_a_file_just_received(page, server, tmp_path):
+    sign_in(page, server, "clerk")
+    rows = [row(60), row(61)]
+    upload(page, server, tmp_path, "名册.csv", as_csv(rows))
+    page.locator("#start-receiving").click()
+    for r in rows:
+        page.get_by_label(RECEIVE_KEY).fill(str(r["公民身份号码"]))
+        page.get_by_label(RECEIVE_KEY).press("Enter")
+        page.wait_for_load_state()
+        assert "接收" in page.locator("#last").inner_text()
+
+    sign_in(page, server, "archivist")
+    page.goto(f"{server}/dossiers?q={rows[0]['公民身份号码']}")
+    page.locator("table a[href^='/dossiers/']").first.click()
+    page.wait_for_load_state()
+    form = page.locator("#life-event-form")
+    form.get_by_label("变动").select_option(label="死亡")
+    form.get_by_label("发生日期").fill("2026-11-20")
+    form.get_by_label("依据文书").fill("")
+    page.locator("#record-life-event").click()  # the browser asks for the document first
+    assert page.locator("#life-events .ok").count() == 0
+    form.get_by_label("依据文书").fill("死亡医学证明 No.0815")
+    page.locator("#record-life-event").click()
+    page.wait_for_load_state()
+    section = page.locator("#life-events")
+    assert "已登记" in section.inner_text() and "死亡医学证明 No.0815" in section.inner_text()
+    assert "已死亡（2026-11-20）" in section.inner_text() and "王档案" in section.inner_text()
+    assert page.locator("#life-event-form").count() == 0  # nothing further is recorded after a death
+    assert "人员状态变动" in page.locator("ol.custody").inner_text()
+    shot(page, "rules-death-recorded")
+
+    page.goto(f"{server}/dossiers?q={rows[1]['公民身份号码']}")
+    page.locator("table a[href^='/dossiers/']").first.click()
+    page.wait_for_load_state()
+    form = page.locator("#life-event-form")
+    form.get_by_label("变动").select_option(label="迁居（户籍、居住地迁往他处）")
+    form.get_by_label("发生日期").fill("2026-11-25")
+    form.get_by_label("依据文书").fill("户口迁移证 京迁 0012")
+    form.get_by_label("迁入地区划代码").fill("11010")
+    page.locator("#record-life-event").click()
+    page.wait_for_load_state()
+    alert = page.locator("#life-events [role=alert]")
+    assert alert.get_attribute("data-field") == "region_code" and "6位数字" in alert.inner_text()
+    assert page.locator("#life-event-form").get_by_label("依据文书").input_value() == "户口迁移证 京迁 0012"
+    page.locator("#life-event-form").get_by_label("迁入地区划代码").fill("110101")
+    page.locator("#record-life-event").click()
+    page.wait_for_load_state()
+    # 东城's bureau is in this installation: the move opened the 转递 batch to it.
+    assert "/transfers/" in page.url and "转递批次" in page.locator("h1").inner_text()
+    assert "北京市东城区档案馆" in page.locator("main").inner_text()
+    assert "户口迁移证 京迁 0012" in page.locator("main").inner_text()
+    shot(page, "rules-move-opens-onward")
