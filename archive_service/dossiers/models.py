@@ -230,6 +230,7 @@ class CustodyEventKind(enum.StrEnum):
     returned = "returned"
     transferred_out = "transferred_out"
     life_event = "life_event"  # the retiree died, was convicted, went missing, emigrated or moved
+    onward_cancelled = "onward_cancelled"  # a 转递 withdrawn before it left: the file stays
 
     @property
     def label(self) -> str:
@@ -246,6 +247,7 @@ CUSTODY_EVENT_LABELS = {
     CustodyEventKind.returned: "归还",
     CustodyEventKind.transferred_out: "转递转出",
     CustodyEventKind.life_event: "人员状态变动",
+    CustodyEventKind.onward_cancelled: "转递撤销",
 }
 
 

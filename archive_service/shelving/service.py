@@ -289,6 +289,20 @@ def take_off_shelf(session: Session, dossier: Dossier) -> int | None:
     return previous
 
 
+def put_back(session: Session, dossier: Dossier, slot_id: int | None) -> ShelfSlot | None:
+    """Return a dossier to the place it had (a withdrawn 转递); None when that layer has filled up since,
+    and the file waits to be shelved like a new one."""
+    slot = session.get(ShelfSlot, slot_id) if slot_id else None
+    if slot is None:
+        return None
+    try:
+        _take(session, slot, dossier.volumes)
+    except ArchiveError:
+        return None
+    dossier.shelf_slot_id = slot.id
+    return slot
+
+
 def _check_shelvable(dossier: Dossier, user: User) -> None:
     if dossier.custodian_id != user.organisation_id:
         raise NotFound("该档案", "dossier_id")

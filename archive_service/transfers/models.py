@@ -77,6 +77,11 @@ class TransferBatch(Base):
     managing_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     # The human-resources bureau's approval of the handover (003 五: 经…人力社保局核准), where there is one.
     approval_reference: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # 转递 to a bureau that does not use this installation (002 第二十二条): closed by its signed return slip.
+    return_slip_signer: Mapped[str | None] = mapped_column(String(50))
+    return_slip_signed_on: Mapped[date | None]
+    return_slip_sha256: Mapped[str | None] = mapped_column(String(64))
+    cancel_reason: Mapped[str] = mapped_column(Text, default="", server_default="")  # an unsent 转递 withdrawn
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic lock between clerks
 
     from_org: Mapped[Organisation] = relationship(foreign_keys=[from_org_id], lazy="joined")

@@ -29,27 +29,42 @@ MANIFEST_NAME = "manifest.json"
 RESULT_LABELS = {"accepted": "接收", "discrepancy": "接收（有差异）", "rejected": "退回", "pending": "待核对"}
 
 
-def receipt_pdf(manifest: dict[str, Any], canonical: bytes, sha256: str) -> bytes:
+def receipt_pdf(manifest: dict[str, Any], canonical: bytes, sha256: str, *, onward_slip: bool = False) -> bytes:
+    """The 交接书 of a closed batch; with `onward_slip`, the 转递单 that goes with files sent on paper to a
+    bureau outside this installation (002 第二十二条), whose signed return slip closes the batch."""
     body = ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=14)
     title = ParagraphStyle("title", parent=body, fontSize=16, leading=22, alignment=1)
     items = manifest["items"]
     taken = [i for i in items if i["result"] in ("accepted", "discrepancy")]
     flow: list[Any] = [
-        Paragraph("退休人员人事档案移交交接书", title),
+        Paragraph("退休人员人事档案转递单" if onward_slip else "退休人员人事档案移交交接书", title),
         Spacer(1, 4 * mm),
         Paragraph(f"批次编号：{_text(manifest['number'])}", body),
-        Paragraph(_party("移交单位", manifest["from"]), body),
+        Paragraph(_party("转出单位" if onward_slip else "移交单位", manifest["from"]), body),
         Paragraph(_party("接收单位", manifest["to"]), body),
-        Paragraph(
-            f"移交方确认：{_text(manifest['sender_confirmed']['by'])}，{_shown(manifest['sender_confirmed']['at'])}；"
-            f"接收方确认：{_text(manifest['receiver_confirmed']['by'])}，"
-            f"{_shown(manifest['receiver_confirmed']['at'])}（{bureau_zone_label()}）",
-            body,
-        ),
-        Paragraph(_counts(items, taken), body),
-        Paragraph(f"数字化成果验收：{_text(_acceptance(manifest.get('acceptance')))}", body),
-        Spacer(1, 3 * mm),
     ]
+    if onward_slip:
+        flow += [
+            Paragraph(f"转递原因：{_text(manifest.get('note', ''))}", body),
+            Paragraph(
+                f"共 {len(items)} 份档案。请接收馆逐卷核对，在下方接收方栏签字盖章后将本单（回执）寄回转出馆；"
+                "转出馆据回执办结本批次。",
+                body,
+            ),
+            Spacer(1, 3 * mm),
+        ]
+    else:
+        flow += [
+            Paragraph(
+                f"移交方确认：{_text(manifest['sender_confirmed']['by'])}，{_shown(manifest['sender_confirmed']['at'])}；"
+                f"接收方确认：{_text(manifest['receiver_confirmed']['by'])}，"
+                f"{_shown(manifest['receiver_confirmed']['at'])}（{bureau_zone_label()}）",
+                body,
+            ),
+            Paragraph(_counts(items, taken), body),
+            Paragraph(f"数字化成果验收：{_text(_acceptance(manifest.get('acceptance')))}", body),
+            Spacer(1, 3 * mm),
+        ]
     rows = [["序号", "姓名", "公民身份号码", "档号", "名册 卷/页/份", "实收 卷/页/份", "结果", "说明"]]
     for i in items:
         rows.append(
@@ -88,7 +103,7 @@ def receipt_pdf(manifest: dict[str, Any], canonical: bytes, sha256: str) -> byte
     out = io.BytesIO()
     doc = SimpleDocTemplate(
         out, pagesize=A4, leftMargin=14 * mm, rightMargin=14 * mm, topMargin=14 * mm, bottomMargin=14 * mm,
-        title=f"移交交接书 {manifest['number']}", author="退休人员人事档案托管系统",
+        title=f"{'转递单' if onward_slip else '移交交接书'} {manifest['number']}", author="退休人员人事档案托管系统",
     )  # fmt: skip
     doc.build(flow)
     with pikepdf.open(io.BytesIO(out.getvalue())) as pdf:
@@ -184,7 +199,7 @@ def _signatures(manifest: dict[str, Any], body: ParagraphStyle) -> list[Any]:
         [Paragraph(f"{side}：{_text(manifest[key]['name'])}", body), Spacer(1, 26 * mm),
          Paragraph("（单位盖章）", body), Spacer(1, 4 * mm),
          Paragraph("经办人签字：", body), Spacer(1, 8 * mm), Paragraph("日期：　　　　年　　月　　日", body)]
-        for side, key in (("移交方", "from"), ("接收方", "to"))
+        for side, key in (("移交方" if manifest["kind"] == "intake" else "转出方", "from"), ("接收方", "to"))
     ]  # fmt: skip
     table = Table([cell], colWidths=[91 * mm, 91 * mm])
     table.setStyle(

@@ -3,6 +3,7 @@ statistics) and for supplementary materials (材料补充)."""
 
 import tempfile
 from dataclasses import asdict
+from datetime import date
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
@@ -13,11 +14,12 @@ from archive_service.auth.models import User
 from archive_service.config import get_settings
 from archive_service.deps import XLSX, DbSession, current_user
 from archive_service.preservation.service import object_store
-from archive_service.transfers import catalogues, register, service, supplements
+from archive_service.transfers import catalogues, onward, register, service, supplements
 from archive_service.transfers.models import ItemResult, TransferBatch
 from archive_service.transfers.schemas import (
     BatchDetail,
     BatchOut,
+    CancelIn,
     CheckIn,
     ConfirmIn,
     InspectionIn,
@@ -49,6 +51,9 @@ def batch_out(session: Session, batch: TransferBatch, with_items: bool = False) 
         receiver_confirmed_at=batch.receiver_confirmed_at,
         manifest_sha256=batch.manifest_sha256,
         acceptance=batch.acceptance,
+        return_slip_signer=batch.return_slip_signer,
+        return_slip_signed_on=batch.return_slip_signed_on,
+        cancel_reason=batch.cancel_reason,
         managing_unit=batch.managing_unit,
         managing_reason=batch.managing_reason,
         approval_reference=batch.approval_reference,
@@ -196,6 +201,41 @@ def receipt(batch_id: int, session: Session = DbSession, user: User = Depends(cu
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{batch.number}-receipt.pdf"'},
     )
+
+
+@router.get("/{batch_id}/onward-slip.pdf")
+def onward_slip(batch_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+    """The 转递单 of an unsent 转递 batch: the list and its manifest hash, with room for the receiver's signature."""
+    data = onward.onward_slip(session, user, batch_id)
+    batch = service.get_batch(session, user, batch_id)
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{batch.number}-onward-slip.pdf"'},
+    )
+
+
+@router.post("/{batch_id}/return-slip", response_model=BatchOut)
+def record_return_slip(
+    batch_id: int,
+    signer: str = Form(""),
+    signed_on: date | None = Form(None),
+    scan: UploadFile = File(...),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> BatchOut:
+    """The receiving bureau (not using this installation) signed the 转递单: its scan, signer and date close
+    the batch; every file is recorded as transferred out to that bureau."""
+    with tempfile.TemporaryDirectory() as folder:
+        (path,) = saved_scans([scan], Path(folder))
+        batch = onward.record_return_slip(session, object_store(), user, batch_id, path, signer, signed_on)
+    return batch_out(session, batch)
+
+
+@router.post("/{batch_id}/cancel", response_model=BatchOut)
+def cancel(batch_id: int, data: CancelIn, session: Session = DbSession, user: User = Depends(current_user)) -> BatchOut:
+    """Withdraw an unsent 转递: the files stay, back on their shelf places."""
+    return batch_out(session, onward.cancel_onward(session, user, batch_id, data.reason))
 
 
 # ---- 材料补充 ------------------------------------------------------------------------------------

@@ -57,6 +57,9 @@ class BatchOut(BaseModel):
     receiver_confirmed_at: datetime | None
     manifest_sha256: str | None
     acceptance: dict[str, Any] | None  # the latest round of 验收, earlier rounds in its history
+    return_slip_signer: str | None  # 转递 on paper: who signed the receiving bureau's return slip
+    return_slip_signed_on: date | None
+    cancel_reason: str  # an unsent 转递 withdrawn
     managing_unit: str  # a defunct enterprise's present managing unit, which handed the files over
     managing_reason: str
     approval_reference: str  # the human-resources bureau's approval (文号)
@@ -76,6 +79,10 @@ class CheckIn(BaseModel):
     volumes: int | None = None
     pages: int | None = None
     materials: int | None = None
+
+
+class CancelIn(BaseModel):
+    reason: str = ""
 
 
 class ConfirmIn(BaseModel):

@@ -707,6 +707,8 @@ def manifest(session: Session, batch: TransferBatch) -> dict[str, Any]:
     """What was handed over, in a canonical form both sides can recompute: parties, confirmations,
     and every register row with its result."""
     receiver = session.get(User, batch.receiver_confirmed_by_id) if batch.receiver_confirmed_by_id else None
+    # A bureau outside this installation confirms by its signed return slip (transfers/onward.py).
+    receiver_name = receiver.display_name if receiver else batch.return_slip_signer
     items = session.scalars(
         select(TransferItem).where(TransferItem.batch_id == batch.id).order_by(TransferItem.row_no)
     ).all()
@@ -735,10 +737,15 @@ def manifest(session: Session, batch: TransferBatch) -> dict[str, Any]:
         "to": {"name": batch.to_org.name, "credit_code": batch.to_org.credit_code},
         "sender_confirmed": {"by": batch.sender_confirmed_by, "at": _iso(batch.sender_confirmed_at)},
         "receiver_confirmed": {
-            "by": receiver.display_name if receiver else None,
+            "by": receiver_name,
             "at": _iso(batch.receiver_confirmed_at),
         },
         "acceptance": batch.acceptance,
+        **(
+            {"return_slip": {"signed_on": batch.return_slip_signed_on.isoformat(), "sha256": batch.return_slip_sha256}}
+            if batch.return_slip_signed_on
+            else {}
+        ),
         "items": [
             {
                 "row": i.row_no,

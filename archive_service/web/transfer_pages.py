@@ -26,10 +26,10 @@ from archive_service.organisations import jurisdiction
 from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.organisations.service import set_jurisdiction as set_jurisdiction_rule
 from archive_service.preservation.service import object_store
-from archive_service.transfers import acceptance, catalogues, register, service, supplements
+from archive_service.transfers import acceptance, catalogues, onward, register, service, supplements
 from archive_service.transfers.models import ItemResult, TransferItem
 from archive_service.uploads import saved_scans, uploaded_bytes
-from archive_service.web.pages import dossier_page_refused, form_number, templates
+from archive_service.web.pages import dossier_page_refused, form_date, form_number, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -220,6 +220,7 @@ def _batch_page(
             "can_confirm_sending": batch.kind.value == "onward"
             and can(user, Action.send_onward)
             and batch.from_org_id == user.organisation_id,
+            "paper_onward": batch.kind.value == "onward" and not onward.receiver_uses_this_installation(session, batch),
             "retained": service.retained_copies(session, user, batch.id)
             if can(user, Action.read_digital_copy) and batch.from_org_id == user.organisation_id
             else {},
@@ -253,9 +254,7 @@ def import_catalogue(
     """The batch's 卷内目录 workbook from the batch page; a refused one lists every problem by row and column."""
     try:
         data = uploaded_bytes(file, "卷内目录文件")
-        done = catalogues.import_workbook(
-            session, object_store(), user, batch_id, data, file.filename or ""
-        )
+        done = catalogues.import_workbook(session, object_store(), user, batch_id, data, file.filename or "")
     except ArchiveError as error:
         session.rollback()
         return _batch_page(request, session, user, batch_id, "transfer.html", error)
@@ -271,6 +270,46 @@ def batch_page(
     batch_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
 ) -> Response:
     return _batch_page(request, session, user, batch_id, "transfer.html")
+
+
+@router.post("/transfers/{batch_id}/return-slip")
+def record_return_slip(
+    batch_id: int,
+    request: Request,
+    signer: str = Form(""),
+    signed_on: str = Form(""),
+    scan: UploadFile = File(...),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    """The receiving bureau's signed 转递单 came back: recorded, the batch closes."""
+    try:
+        when = form_date(signed_on, "signed_on") if signed_on.strip() else None
+        with tempfile.TemporaryDirectory() as folder:
+            (path,) = saved_scans([scan], Path(folder))
+            onward.record_return_slip(session, object_store(), user, batch_id, path, signer, when)
+        session.commit()
+    except ArchiveError as error:
+        session.rollback()
+        return _batch_page(request, session, user, batch_id, "transfer.html", error)
+    return RedirectResponse(f"/transfers/{batch_id}?done={quote('已登记回执，批次办结')}", status_code=303)
+
+
+@router.post("/transfers/{batch_id}/cancel")
+def cancel_onward(
+    batch_id: int,
+    request: Request,
+    reason: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    try:
+        onward.cancel_onward(session, user, batch_id, reason)
+        session.commit()
+    except ArchiveError as error:
+        session.rollback()
+        return _batch_page(request, session, user, batch_id, "transfer.html", error)
+    return RedirectResponse(f"/transfers/{batch_id}?done={quote('已撤销转递，档案回原架位')}", status_code=303)
 
 
 @router.get("/transfers/{batch_id}/receive", response_class=HTMLResponse)

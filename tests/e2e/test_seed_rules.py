@@ -4,6 +4,7 @@ a move on a file the clerk has just received. Screenshots in tests/e2e/artifacts
 
 import pytest
 
+from archive_service.db import bureau_today
 from tests.archive_service.test_transfers import as_csv, row
 from tests.e2e.conftest import shot
 from tests.e2e.test_requests import sign_in
@@ -98,3 +99,91 @@ def test_a_death_and_a_move_recorded_on_a_file_just_received(page, server, tmp_p
     assert "北京市东城区档案馆" in page.locator("main").inner_text()
     assert "户口迁移证 京迁 0012" in page.locator("main").inner_text()
     shot(page, "rules-move-opens-onward")
+
+
+def receive_new(page, server, tmp_path, rows) -> list[str]:
+    """The clerk takes the files in (register, then each volume scanned); their 档号 as assigned."""
+    sign_in(page, server, "clerk")
+    upload(page, server, tmp_path, "名册.csv", as_csv(rows))
+    page.locator("#start-receiving").click()
+    for r in rows:
+        page.get_by_label(RECEIVE_KEY).fill(str(r["公民身份号码"]))
+        page.get_by_label(RECEIVE_KEY).press("Enter")
+        page.wait_for_load_state()
+    codes = []
+    for r in rows:
+        page.goto(f"{server}/dossiers?q={r['公民身份号码']}")
+        codes.append(page.locator("table a[href^='/dossiers/']").first.inner_text().strip())
+    return codes
+
+
+def send_on(page, server, code: str, bureau: str) -> None:
+    page.goto(f"{server}/transfers")
+    page.get_by_text("转递到其他档案馆").click()
+    page.get_by_label("接收馆").select_option(label=bureau)
+    page.get_by_label("档号（逐个扫描，每行一个）").fill(code)
+    page.get_by_label("转递原因").fill("户籍迁至天津市河西区")
+    page.locator("#send-onward").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text().startswith("转递批次 ZD")
+
+
+def test_onward_on_paper_to_a_bureau_outside_the_installation(page, server, tmp_path):
+    """晋政办通〔2020〕18号 第二十二条: the 转递单 printed, the signed return slip recorded, the batch closed;
+    another batch withdrawn before it left."""
+    import subprocess
+
+    from PIL import Image
+
+    from archive_service.demo import credit_code
+    from tests.e2e.conftest import ARTIFACTS
+
+    sign_in(page, server, "admin")
+    bureau = "天津市河西区档案馆"
+    made = page.request.post(
+        f"{server}/api/organisations",
+        data={"name": bureau, "kind": "bureau", "credit_code": credit_code("12120103MB0", 7), "region_code": "120103"},
+    )
+    assert made.status == 201, made.text()
+    sent, kept = receive_new(page, server, tmp_path, [row(64), row(65)])
+
+    sign_in(page, server, "archivist")
+    send_on(page, server, sent, bureau)
+    assert "不使用本系统" in page.locator("main").inner_text()
+    with page.expect_download() as download:
+        page.locator("#onward-slip").click()
+    slip = ARTIFACTS / "rules-onward-slip.pdf"
+    download.value.save_as(slip)
+    subprocess.run(
+        ["pdftoppm", "-r", "50", "-png", "-singlefile", str(slip), str(ARTIFACTS / "rules-onward-slip")], check=True
+    )
+    rendered = Image.open(ARTIFACTS / "rules-onward-slip.png").convert("L")
+    assert 200 < sum(rendered.getdata()) / (rendered.width * rendered.height) < 254  # printed black on white
+
+    scan = tmp_path / "回执.png"
+    Image.new("L", (850, 1100), 255).save(scan)
+    form = page.locator("#return-slip-form")
+    form.get_by_label("回执扫描件").set_input_files(str(scan))
+    form.get_by_label("接收馆经办人").fill("刘河西")
+    form.get_by_label("签收日期").fill("2999-01-01")
+    page.locator("#record-return-slip").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("alert").get_attribute("data-field") == "signed_on"
+    assert page.locator("#return-slip-form").get_by_label("接收馆经办人").input_value() == "刘河西"
+    page.locator("#return-slip-form").get_by_label("回执扫描件").set_input_files(str(scan))
+    page.locator("#return-slip-form").get_by_label("签收日期").fill(str(bureau_today()))
+    page.locator("#record-return-slip").click()
+    page.wait_for_load_state()
+    assert "已办结" in page.locator("h1").inner_text() and "刘河西" in page.locator("#return-slip").inner_text()
+    assert page.locator("#receipt").count() == 1
+    shot(page, "rules-onward-closed-by-return-slip")
+
+    send_on(page, server, kept, bureau)
+    page.get_by_text("撤销转递（档案尚未转出）").click()
+    page.get_by_label("撤销原因").fill("退休人员户籍迁移未办成")
+    page.locator("#cancel-onward").click()
+    page.wait_for_load_state()
+    assert (
+        "已撤销" in page.locator("h1").inner_text() and "户籍迁移未办成" in page.locator("#cancel-reason").inner_text()
+    )
+    shot(page, "rules-onward-cancelled")
