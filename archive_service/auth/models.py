@@ -1,7 +1,7 @@
 """Users, their roles, sessions and login attempts."""
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Boolean, Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -72,3 +72,22 @@ class LoginAttempt(Base):
     client_address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     succeeded: Mapped[bool] = mapped_column(Boolean)
+
+
+class StaffCertificate(Base):
+    """A training or post certificate a member of staff holds (004 第十七条: 岗前培训、考核，持证上岗).
+    A bureau whose policy requires it gives the archivist role only to holders of a valid one."""
+
+    __tablename__ = "staff_certificate"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    title: Mapped[str] = mapped_column(String(100))  # e.g. 档案管理岗位培训合格证书
+    number: Mapped[str] = mapped_column(String(60))  # 证书编号
+    issued_on: Mapped[date]
+    expires_on: Mapped[date | None]
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def valid_on(self, day: date) -> bool:
+        return self.issued_on <= day and (self.expires_on is None or day <= self.expires_on)

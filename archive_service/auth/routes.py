@@ -1,11 +1,21 @@
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
-from archive_service.auth import service
+from archive_service.auth import qualifications, service
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
-from archive_service.auth.schemas import LoginIn, TokenOut, UserChange, UserIn, UserOut
+from archive_service.auth.schemas import (
+    CertificateIn,
+    CertificateOut,
+    LoginIn,
+    QualificationPolicy,
+    TokenOut,
+    UserChange,
+    UserIn,
+    UserOut,
+)
 from archive_service.deps import DbSession, client_address, current_user, request_token
+from archive_service.errors import ArchiveError
 
 router = APIRouter(prefix="/api", tags=["auth"])
 
@@ -56,3 +66,34 @@ def change_user(
     """Change an account's role or disable it (signed out at once); recorded before → after on the access log."""
     require(user, Action.manage_users)
     return user_out(service.change_account(session, user, user_id, client_address(request), data.role, data.active))
+
+
+@router.get("/users/{user_id}/certificates", response_model=list[CertificateOut])
+def list_certificates(user_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> list:
+    """Training and post certificates of a member of the administrator's bureau."""
+    require(user, Action.manage_users)
+    target = session.get(User, user_id)
+    if target is None or target.organisation_id != user.organisation_id:
+        raise ArchiveError("not_found", "未找到该账户", "user_id", 404)
+    return list(qualifications.certificates(session, user_id))
+
+
+@router.post("/users/{user_id}/certificates", response_model=CertificateOut, status_code=201)
+def record_certificate(
+    user_id: int,
+    data: CertificateIn,
+    request: Request,
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> object:
+    """Record a certificate (大政办发〔2017〕49号 第十七条: 持证上岗); on the access log."""
+    return qualifications.record_certificate(session, user, user_id, client_address(request), **data.model_dump())
+
+
+@router.put("/organisations/staff-qualification", response_model=QualificationPolicy)
+def set_qualification_policy(
+    data: QualificationPolicy, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> QualificationPolicy:
+    """Whether the bureau gives the archivist role only to holders of a valid certificate; logged."""
+    qualifications.set_requirement(session, user, data.required, client_address(request))
+    return data

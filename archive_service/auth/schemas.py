@@ -1,6 +1,6 @@
-from datetime import datetime
+from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from archive_service.auth.models import Role
 
@@ -42,3 +42,25 @@ class UserChange(BaseModel):
 class SessionInfo(BaseModel):
     user: UserOut
     expires_at: datetime | None = None
+
+
+class CertificateIn(BaseModel):
+    title: str = ""  # e.g. 档案管理岗位培训合格证书
+    number: str = ""  # 证书编号
+    issued_on: date
+    expires_on: date | None = None
+
+
+class CertificateOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    number: str
+    issued_on: date
+    expires_on: date | None
+    recorded_at: datetime
+
+
+class QualificationPolicy(BaseModel):
+    required: bool  # archivists must hold a valid certificate (大政办发〔2017〕49号 第十七条)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from archive_service.access.log import AccessAction, record_access
 from archive_service.auth.models import LoginAttempt, Role, SessionToken, User
+from archive_service.auth.qualifications import check_qualified
 from archive_service.config import get_settings
 from archive_service.db import as_utc, utcnow
 from archive_service.errors import ArchiveError
@@ -60,6 +61,7 @@ def change_account(
         raise ArchiveError("user.self", "不能变更自己的账户角色或停用自己", "user_id", 409)
     before = _describe(target) + ("" if target.active else "，已停用")
     if role is not None:
+        check_qualified(session, target, target.organisation_id, role)
         target.role = role
     if active is not None:
         target.active = active
@@ -99,6 +101,7 @@ def create_user(
         raise ArchiveError("username.taken", f"用户名 {username} 已存在", "username", 409)
     if session.get(Organisation, organisation_id) is None:
         raise ArchiveError("organisation.unknown", "所属单位不存在", "organisation_id")
+    check_qualified(session, None, organisation_id, role)
     user = User(
         username=username,
         display_name=display_name,

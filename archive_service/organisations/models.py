@@ -3,7 +3,8 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, String
+from sqlalchemy import Boolean, Enum, String
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from archive_service.db import Base, utcnow
@@ -36,4 +37,6 @@ class Organisation(Base):
     fonds_code: Mapped[str | None] = mapped_column(String(8), unique=True)
     # A bureau's rule for which retirees' files it receives (organisations/jurisdiction.py); None: the default.
     jurisdiction_rule: Mapped[str | None] = mapped_column(String(30))
+    # 大政办发〔2017〕49号 第十七条: archivists hold a valid training certificate (auth/qualifications.py).
+    requires_certified_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
