@@ -99,10 +99,21 @@ def test_a_death_and_a_move_recorded_on_a_file_just_received(page, server, tmp_p
     assert "北京市东城区档案馆" in page.locator("main").inner_text()
     assert "户口迁移证 京迁 0012" in page.locator("main").inner_text()
     shot(page, "rules-move-opens-onward")
+    shelve_waiting(page, server)
+
+
+def shelve_waiting(page, server) -> list[dict]:
+    """Files this module took in and kept get a shelf place, as the bureau would: later tests on the shared
+    server begin with nothing waiting to be shelved."""
+    waiting = page.request.get(f"{server}/api/shelving/unshelved").json()
+    placed = page.request.post(f"{server}/api/shelving/assign", data={"dossier_ids": waiting})
+    assert placed.status == 200, placed.text()
+    return placed.json()
 
 
 def receive_new(page, server, tmp_path, rows) -> list[str]:
-    """The clerk takes the files in (register, then each volume scanned); their 档号 as assigned."""
+    """The clerk takes the files in (register, then each volume scanned); their 档号 as assigned, each
+    linking to its dossier page."""
     sign_in(page, server, "clerk")
     upload(page, server, tmp_path, "名册.csv", as_csv(rows))
     page.locator("#start-receiving").click()
@@ -148,6 +159,8 @@ def test_onward_on_paper_to_a_bureau_outside_the_installation(page, server, tmp_
     sent, kept = receive_new(page, server, tmp_path, [row(64), row(65)])
 
     sign_in(page, server, "archivist")
+    places = {p["archival_code"]: p["slot_code"] for p in shelve_waiting(page, server)}
+    assert {sent, kept} <= set(places)
     send_on(page, server, sent, bureau)
     assert "不使用本系统" in page.locator("main").inner_text()
     with page.expect_download() as download:
@@ -187,3 +200,6 @@ def test_onward_on_paper_to_a_bureau_outside_the_installation(page, server, tmp_
         "已撤销" in page.locator("h1").inner_text() and "户籍迁移未办成" in page.locator("#cancel-reason").inner_text()
     )
     shot(page, "rules-onward-cancelled")
+    page.get_by_role("link", name=kept).click()  # the register row links to the file, back on its layer
+    page.wait_for_load_state()
+    assert places[kept] in page.locator("#shelf-slot").inner_text() and "在馆" in page.locator("h1").inner_text()
