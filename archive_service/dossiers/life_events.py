@@ -109,7 +109,7 @@ def record_life_event(
     target = jurisdiction.bureau_for(others, elsewhere.code)
     if target is None:
         return Recorded(event, elsewhere=elsewhere.code)
-    batch = send_onward(session, user, target.id, [dossier.archival_code], f"迁居：{note}")
+    batch = send_onward(session, user, target.id, [dossier.archival_code], note)
     return Recorded(event, onward=batch)
 
 

@@ -199,6 +199,8 @@ def test_onward_on_paper_to_a_bureau_outside_the_installation(page, server, tmp_
     assert (
         "已撤销" in page.locator("h1").inner_text() and "户籍迁移未办成" in page.locator("#cancel-reason").inner_text()
     )
+    assert "档案留在本馆" in page.locator("#cancelled").inner_text()
+    assert "接收馆正在核对" not in page.locator("main").inner_text()
     shot(page, "rules-onward-cancelled")
     page.get_by_role("link", name=kept).click()  # the register row links to the file, back on its layer
     page.wait_for_load_state()
