@@ -25,6 +25,15 @@ def certificates(session: Session, user_id: int) -> Sequence[StaffCertificate]:
     ).all()
 
 
+def staff_member(session: Session, admin: User, user_id: int) -> User:
+    """An account of the administrator's own bureau; any other is answered as missing."""
+    require(admin, Action.manage_users)
+    target = session.get(User, user_id)
+    if target is None or target.organisation_id != admin.organisation_id:
+        raise ArchiveError("not_found", "未找到该账户", "user_id", 404)
+    return target
+
+
 def check_qualified(session: Session, user: User | None, organisation_id: int, role: Role) -> None:
     """Refuses the role when the bureau requires a certificate and the user (None: an account not yet made)
     holds no valid one today."""
@@ -58,10 +67,7 @@ def record_certificate(
     expires_on: date | None = None,
 ) -> StaffCertificate:
     """An administrator records a certificate of a member of the bureau's staff (on the access log)."""
-    require(admin, Action.manage_users)
-    target = session.get(User, user_id)
-    if target is None or target.organisation_id != admin.organisation_id:
-        raise ArchiveError("not_found", "未找到该账户", "user_id", 404)
+    target = staff_member(session, admin, user_id)
     title, number = title.strip(), number.strip()
     if not 2 <= len(title) <= 100:
         raise ArchiveError("title.required", "请填写证书名称（2–100 字）", "title")

@@ -15,7 +15,6 @@ from archive_service.auth.schemas import (
     UserOut,
 )
 from archive_service.deps import DbSession, client_address, current_user, request_token
-from archive_service.errors import ArchiveError
 
 router = APIRouter(prefix="/api", tags=["auth"])
 
@@ -71,11 +70,7 @@ def change_user(
 @router.get("/users/{user_id}/certificates", response_model=list[CertificateOut])
 def list_certificates(user_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> list:
     """Training and post certificates of a member of the administrator's bureau."""
-    require(user, Action.manage_users)
-    target = session.get(User, user_id)
-    if target is None or target.organisation_id != user.organisation_id:
-        raise ArchiveError("not_found", "未找到该账户", "user_id", 404)
-    return list(qualifications.certificates(session, user_id))
+    return list(qualifications.certificates(session, qualifications.staff_member(session, user, user_id).id))
 
 
 @router.post("/users/{user_id}/certificates", response_model=CertificateOut, status_code=201)

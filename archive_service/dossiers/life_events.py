@@ -105,7 +105,7 @@ def record_life_event(
     )
     if elsewhere is None or dossier.status is not DossierStatus.in_custody:
         return Recorded(event)
-    others = session.scalars(select(Organisation).where(Organisation.id != bureau.id))
+    others = session.scalars(jurisdiction.BUREAUS.where(Organisation.id != bureau.id))
     target = jurisdiction.bureau_for(others, elsewhere.code)
     if target is None:
         return Recorded(event, elsewhere=elsewhere.code)

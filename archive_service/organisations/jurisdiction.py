@@ -12,6 +12,8 @@ import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel
 
 
@@ -52,6 +54,9 @@ DEFAULT = JurisdictionRule.residence_else_enterprise
 INSURED = "参保地区划代码"
 HUKOU = "户籍地区划代码"
 RESIDENCE = "居住地区划代码"
+
+
+BUREAUS = select(Organisation).where(Organisation.kind == OrganisationKind.bureau)  # where a file may belong
 
 
 def rule_of(bureau: Organisation) -> JurisdictionRule:

@@ -106,7 +106,7 @@ def record_return_slip(
             note=f"转递批次 {batch.number}：{batch.to_org.name} {name} 于 {signed_on} 签收"
             f"（回执 SHA-256 {stored.sha256[:12]}…）",
         )
-        batch.return_slip_sha256 = stored.sha256
+    batch.return_slip_sha256 = stored.sha256  # the same scan, stored once, recorded with every file
     batch.return_slip_signer, batch.return_slip_signed_on = name, signed_on
     batch.received_at = now
     batch.sender_confirmed_by, batch.sender_confirmed_at = f"{user.display_name}（{batch.from_org.name}）", now

@@ -179,7 +179,7 @@ def check_register(
     prefix = jurisdiction.area_prefix(bureau)
     rule = jurisdiction.rule_of(bureau)
     rule_text = jurisdiction.RULES[rule]
-    bureau_of = jurisdiction.bureau_namer(session.scalars(select(Organisation)))
+    bureau_of = jurisdiction.bureau_namer(session.scalars(jurisdiction.BUREAUS))
     first: dict[tuple[str, Any], int] = {}
 
     def problem(line: int, column: str, code: str, message: str) -> None:
