@@ -10,7 +10,7 @@ run: bootstrap
 	.venv/bin/archive serve
 
 test: bootstrap
-	.venv/bin/pytest -q
+	.venv/bin/pytest -q -n 2  # two workers: tests/conftest.py keeps the shared-server groups on one
 
 bench: bootstrap
 	@command -v gs >/dev/null && command -v wrk >/dev/null || (apt-get update -qq && \

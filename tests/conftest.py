@@ -139,5 +139,44 @@ def login(client: TestClient):
     return _login
 
 
+# `make test` runs two pytest-xdist workers; each has its own session fixtures (its own database
+# templates, its own servers). Tests that share a fixed resource or one expensive server run on one
+# worker, as one unit: `weed mini` listens on fixed ports, the broker tests share the machine's Redis
+# and RabbitMQ queues, and the browser tests share one demo server (built once, ~1 min) whose state
+# they leave as they found it. The controller sees only node ids, so the group is read from the id;
+# collection checks that every test using the S3 server is in its group.
+def xdist_group(nodeid: str) -> str | None:
+    path = nodeid.split("::", 1)[0]
+    if path.startswith("tests/e2e/"):
+        return "e2e"
+    if path.endswith("/test_workers.py"):
+        return "brokers"
+    if "s3" in nodeid.split("::", 1)[-1].lower():
+        return "s3"
+    return None
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # type: ignore[no-untyped-def]
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid) or nodeid
+
+    return GroupScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        uses_s3 = "s3_server" in item.fixturenames or getattr(item, "callspec", None) and "s3" in str(
+            item.callspec.params.get("store", "")
+        )
+        if uses_s3 and xdist_group(item.nodeid) != "s3":
+            raise pytest.UsageError(f"{item.nodeid} uses the S3 server: put 's3' in its name (see xdist_group)")
+    # The long groups first, so they start at once and the short tests fill in around them.
+    items.sort(key=lambda item: {"e2e": 0, "brokers": 1, "s3": 2}.get(xdist_group(item.nodeid) or "", 3))
+
+
 # The real S3 server and the stores, shared by tests/storage and the preservation tests.
 from tests.fixtures_s3 import local_store, s3_server, s3_store, store  # noqa: E402,F401
+

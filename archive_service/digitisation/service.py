@@ -94,7 +94,10 @@ def digitise_dossier(
     if not scans:
         raise ArchiveError("scans.empty", "请给出扫描文件", "scans")
     # Finished pages are kept between attempts: a rerun after a crash or a corrected catalogue resumes.
-    work_dir = (work_root or Path(tempfile.gettempdir())) / f"digitise-{dossier.archival_code}.work"
+    # Under the installation's own work directory: two installations on one host (or two test workers)
+    # may hold files with the same 档号.
+    work_root = work_root or get_settings().digitise_work_dir
+    work_dir = work_root / f"digitise-{dossier.archival_code}.work"
     options = DigitiseOptions(
         engine=engine or get_settings().ocr_engine,
         languages=languages,
@@ -105,8 +108,7 @@ def digitise_dossier(
     )
     if jobs:
         options = replace(options, jobs=jobs)
-    if work_root:
-        work_root.mkdir(parents=True, exist_ok=True)
+    work_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="digitise-", dir=work_root) as tmp:
         out = Path(tmp) / f"{dossier.archival_code}.pdf"
         sidecar = Path(tmp) / f"{dossier.archival_code}.json"
@@ -253,8 +255,7 @@ def rebuild_use_copy(
     in the current copy (from the last run's linkage). Without `added` the copy is made again as it was
     (a copy made by a faulty pipeline version, see `faulty_use_copies`)."""
     added = added or {}
-    if work_root:
-        work_root.mkdir(parents=True, exist_ok=True)
+    work_root.mkdir(parents=True, exist_ok=True)
     sidecar = latest_objects(session, dossier, "sidecar")
     masters = latest_objects(session, dossier, "master_image")
     if not sidecar or not masters:
