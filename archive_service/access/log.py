@@ -34,6 +34,7 @@ class AccessAction:
 
     view_copy = "view_copy"  # custody staff opened the use copy
     view_page = "view_page"
+    view_certificate = "view_certificate"  # a page of a missing material's certificate (dossiers/missing.py)
     download = "download"
     print_page = "print_page"
     search_hit_opened = "search_hit_opened"

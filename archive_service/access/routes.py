@@ -80,6 +80,22 @@ def page_image(
     return Response(image, media_type="image/jpeg", headers=NO_STORE)
 
 
+@router.get("/requests/{request_id}/missing-materials/{missing_id}/pages/{page}")
+def certificate_page(
+    request_id: int,
+    missing_id: int,
+    page: int,
+    request: Request,
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    """A page of the certificate for a material missing from a granted class (001 第九条(一))."""
+    r = service.get_request(session, user, request_id)
+    client = client_address(request)
+    image = service.deliver_certificate_page(session, object_store(), user, r, missing_id, page, client)
+    return Response(image, media_type="image/jpeg", headers=NO_STORE)
+
+
 @router.get("/requests/{request_id}/download")
 def download(
     request_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)

@@ -28,6 +28,7 @@ from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, require
 from archive_service.config import get_settings
 from archive_service.db import bureau_today, in_bureau_time, show_time
+from archive_service.dossiers import missing
 from archive_service.dossiers.class_schemes import top_class
 from archive_service.dossiers.models import (
     CustodyEventKind,
@@ -435,6 +436,32 @@ def deliver_page(
     return image
 
 
+def deliver_certificate_page(
+    session: Session,
+    store: ObjectStore,
+    user: User,
+    request: RetrievalRequest,
+    missing_id: int,
+    page: int,
+    client: str,
+) -> bytes:
+    """One watermarked page of the certificate for a material missing from a granted class; logged like a page."""
+    check_online_use(request, user)
+    entry = missing.find_granted(session, request.dossier_id, request.material_classes, missing_id)
+    image = missing.certificate_page(store, entry, page, _stamp_lines(request, user, datetime.now(UTC)))
+    record_access(
+        session,
+        user,
+        AccessAction.view_certificate,
+        client,
+        dossier_id=request.dossier_id,
+        pages=[page],
+        request_id=request.id,
+        detail=f"缺失材料证明 {entry.id}：{entry.description}",
+    )
+    return image
+
+
 def _approved_pages_marked(
     session: Session, store: ObjectStore, request: RetrievalRequest, lines: list[str], stamp: str
 ) -> tuple[list[ApprovedMaterial], list[int], list[bytes]]:
@@ -802,6 +829,7 @@ def _register_row(session: Session, e: AccessLogEntry) -> list[Any]:
 ACTION_LABELS = {
     AccessAction.view_copy: "查看数字副本",
     AccessAction.view_page: "网上查阅",
+    AccessAction.view_certificate: "查阅缺失材料证明",
     AccessAction.download: "下载",
     AccessAction.print_page: "打印",
     AccessAction.search_hit_opened: "检索结果打开",

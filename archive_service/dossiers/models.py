@@ -308,3 +308,23 @@ class LifeEvent(Base):
     entered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     entered_by: Mapped[User] = relationship(lazy="joined")
+
+
+class MissingMaterial(Base):
+    """A material the file lacks, by class, and the certificate that vouches for it (证明材料, 001 第九条(一)):
+    a scan stored with the file like any object. Kept as recorded; a mistake is answered by a further entry."""
+
+    __tablename__ = "missing_material"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    material_class_id: Mapped[int] = mapped_column(ForeignKey("material_class.id"))
+    description: Mapped[str] = mapped_column(String(200))  # e.g. 1985 年工资调整审批表
+    issued_by: Mapped[str] = mapped_column(String(200))  # who issued the certificate (原单位, 主管部门)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("digital_object.id"))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    material_class: Mapped[MaterialClass] = relationship(lazy="joined")
+    certificate: Mapped[DigitalObject] = relationship(lazy="joined")
+    recorded_by: Mapped[User] = relationship(lazy="joined")

@@ -1,13 +1,15 @@
+import tempfile
+from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, File, Form, Query, UploadFile
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.deps import DbSession, current_user
-from archive_service.dossiers import catalogue, facts, life_events, service
-from archive_service.dossiers.models import DossierStatus
+from archive_service.dossiers import catalogue, facts, life_events, missing, service
+from archive_service.dossiers.models import DossierStatus, MissingMaterial
 from archive_service.dossiers.schemas import (
     CatalogueOut,
     CatalogueRevisionOut,
@@ -19,8 +21,11 @@ from archive_service.dossiers.schemas import (
     LifeEventIn,
     LifeEventOut,
     LifeEventRecorded,
+    MissingMaterialOut,
+    MissingMaterialsOut,
 )
 from archive_service.preservation.service import object_store
+from archive_service.uploads import saved_scans
 
 router = APIRouter(prefix="/api/dossiers", tags=["dossiers"])
 
@@ -160,3 +165,48 @@ def catalogue_out(session: Session, user: User, dossier) -> CatalogueOut:  # typ
         common_titles={str(k): v for k, v in catalogue.common_titles().items()},
         proposed=catalogue.proposal(session, object_store(), dossier),
     )
+
+
+def missing_out(m: MissingMaterial) -> MissingMaterialOut:
+    return MissingMaterialOut(
+        id=m.id,
+        class_code=m.material_class.code,
+        class_name=m.material_class.name,
+        description=m.description,
+        issued_by=m.issued_by,
+        certificate_name=m.certificate.name,
+        certificate_sha256=m.certificate.sha256,
+        certificate_pages=m.certificate.pages or 1,
+        recorded_by=m.recorded_by.display_name,
+        recorded_at=m.recorded_at,
+    )
+
+
+@router.get("/{dossier_id}/missing-materials", response_model=MissingMaterialsOut)
+def list_missing_materials(
+    dossier_id: int, session: Session = DbSession, user: User = Depends(current_user)
+) -> MissingMaterialsOut:
+    """What the file lacks: as the register declared it, and as recorded here with each certificate."""
+    dossier = service.get_dossier(session, user, dossier_id)
+    return MissingMaterialsOut(
+        declared=missing.declared(session, dossier),
+        recorded=[missing_out(m) for m in missing.missing_of(session, dossier.id)],
+    )
+
+
+@router.post("/{dossier_id}/missing-materials", response_model=MissingMaterialOut, status_code=201)
+def record_missing_material(
+    dossier_id: int,
+    class_code: str = Form(""),
+    description: str = Form(""),
+    issued_by: str = Form(""),
+    certificate: UploadFile = File(...),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> MissingMaterialOut:
+    """Record a missing material with the scan of its certificate (001 第九条(一)), stored with the file."""
+    dossier = service.get_dossier(session, user, dossier_id)
+    with tempfile.TemporaryDirectory() as folder:
+        (path,) = saved_scans([certificate], Path(folder))
+        entry = missing.record_missing(session, object_store(), user, dossier, class_code, description, issued_by, path)
+    return missing_out(entry)

@@ -229,3 +229,23 @@ class LifeEventRecorded(BaseModel):
     event: LifeEventOut
     onward_batch_id: int | None  # the 转递 a move out of the area opened
     paper_onward_to: str | None  # the region whose bureau is not in this installation: 转递 on paper
+
+
+class MissingMaterialOut(BaseModel):
+    """A material the file lacks and its certificate (证明材料, 001 第九条(一))."""
+
+    id: int
+    class_code: str
+    class_name: str
+    description: str
+    issued_by: str
+    certificate_name: str
+    certificate_sha256: str
+    certificate_pages: int
+    recorded_by: str
+    recorded_at: datetime
+
+
+class MissingMaterialsOut(BaseModel):
+    declared: str  # what the enterprise's register said is missing (缺失材料), if it came through intake
+    recorded: list[MissingMaterialOut]

@@ -14,6 +14,7 @@ from archive_service.dossiers.models import (
     ClassScheme,
     CustodyEvent,
     CustodyEventKind,
+    DigitisationState,
     Dossier,
     DossierStatus,
     Material,
@@ -71,6 +72,7 @@ class DossierQuery:
     text: str = ""  # name, archival code, full citizen ID or its last digits
     status: DossierStatus | None = None
     enterprise_id: int | None = None
+    awaiting_digitisation: bool = False  # the digitisation backlog (digitisation/backlog.py)
     page: int = 1
 
 
@@ -90,6 +92,11 @@ def list_dossiers(session: Session, user: User, query: DossierQuery) -> tuple[in
         stmt = stmt.where(Dossier.status == query.status)
     if query.enterprise_id is not None:
         stmt = stmt.where(Retiree.enterprise_id == query.enterprise_id)
+    if query.awaiting_digitisation:
+        stmt = stmt.where(
+            Dossier.status.in_([DossierStatus.in_custody, DossierStatus.on_loan]),
+            Dossier.digitisation != DigitisationState.done,
+        )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     page = max(query.page, 1)
     rows = session.scalars(stmt.order_by(Dossier.archival_code).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()

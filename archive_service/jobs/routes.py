@@ -7,7 +7,9 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
+from archive_service.auth.permissions import Action, require
 from archive_service.deps import DbSession, current_user
+from archive_service.digitisation.backlog import Backlog, backlog
 from archive_service.jobs import service
 from archive_service.jobs.models import Job, JobState
 from archive_service.jobs.schemas import JobOut, MaintenanceJobIn
@@ -34,6 +36,13 @@ def start_maintenance(
 ) -> JobOut:
     """Fixity check, replication to a second store, or a search-index rebuild (administrators)."""
     return JobOut.model_validate(service.start_maintenance(session, user, data.kind, data.sample, data.to))
+
+
+@router.get("/digitisation/backlog", response_model=Backlog)
+def digitisation_backlog(user: User = Depends(current_user), session: Session = DbSession) -> Backlog:
+    """The bureau's files held on paper only: how many, the longest waiting, and by enterprise."""
+    require(user, Action.view_dossiers)
+    return backlog(session, user.organisation_id)
 
 
 @router.post("/dossiers/{dossier_id}/digitisation", response_model=JobOut, status_code=202)

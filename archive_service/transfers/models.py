@@ -82,6 +82,9 @@ class TransferBatch(Base):
     return_slip_signed_on: Mapped[date | None]
     return_slip_sha256: Mapped[str | None] = mapped_column(String(64))
     cancel_reason: Mapped[str] = mapped_column(Text, default="", server_default="")  # an unsent 转递 withdrawn
+    # Files are to be digitised before handover (000 §三(二)2, 002 第九条(四), 003 二(三)); a bureau that
+    # takes some in on paper only records why (transfers.service.PAPER_ONLY).
+    paper_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic lock between clerks
 
     from_org: Mapped[Organisation] = relationship(foreign_keys=[from_org_id], lazy="joined")
@@ -183,3 +186,4 @@ class MaterialSupplement(Base):
     reviewed_at: Mapped[datetime | None]
     review_note: Mapped[str] = mapped_column(Text, default="")
     material_id: Mapped[int | None] = mapped_column(ForeignKey("material.id"))
+

@@ -63,6 +63,11 @@ def receipt_pdf(manifest: dict[str, Any], canonical: bytes, sha256: str, *, onwa
             ),
             Paragraph(_counts(items, taken), body),
             Paragraph(f"数字化成果验收：{_text(_acceptance(manifest.get('acceptance')))}", body),
+            *(
+                [Paragraph(f"未数字化接收理由：{_text(manifest['paper_reason'])}", body)]
+                if manifest.get("paper_reason")
+                else []
+            ),
             Spacer(1, 3 * mm),
         ]
     rows = [["序号", "姓名", "公民身份号码", "档号", "名册 卷/页/份", "实收 卷/页/份", "结果", "说明"]]

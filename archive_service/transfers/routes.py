@@ -54,6 +54,7 @@ def batch_out(session: Session, batch: TransferBatch, with_items: bool = False) 
         return_slip_signer=batch.return_slip_signer,
         return_slip_signed_on=batch.return_slip_signed_on,
         cancel_reason=batch.cancel_reason,
+        paper_reason=batch.paper_reason,
         managing_unit=batch.managing_unit,
         managing_reason=batch.managing_reason,
         approval_reference=batch.approval_reference,
@@ -190,7 +191,7 @@ def conclude(batch_id: int, session: Session = DbSession, user: User = Depends(c
 def confirm(
     batch_id: int, data: ConfirmIn, session: Session = DbSession, user: User = Depends(current_user)
 ) -> BatchOut:
-    return batch_out(session, service.confirm(session, user, batch_id, data.side, data.sender_name))
+    return batch_out(session, service.confirm(session, user, batch_id, data.side, data.sender_name, data.paper_reason))
 
 
 @router.get("/{batch_id}/receipt.pdf")

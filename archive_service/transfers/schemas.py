@@ -60,6 +60,7 @@ class BatchOut(BaseModel):
     return_slip_signer: str | None  # 转递 on paper: who signed the receiving bureau's return slip
     return_slip_signed_on: date | None
     cancel_reason: str  # an unsent 转递 withdrawn
+    paper_reason: str  # why files not yet digitised were taken in (transfers.service.PAPER_ONLY)
     managing_unit: str  # a defunct enterprise's present managing unit, which handed the files over
     managing_reason: str
     approval_reference: str  # the human-resources bureau's approval (文号)
@@ -88,6 +89,7 @@ class CancelIn(BaseModel):
 class ConfirmIn(BaseModel):
     side: Literal["sender", "receiver"]
     sender_name: str = Field(default="", max_length=100)
+    paper_reason: str = Field(default="", max_length=500)  # required when files arrive not yet digitised
 
 
 class InspectionIn(BaseModel):

@@ -16,7 +16,14 @@ from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, require
 from archive_service.config import get_settings
 from archive_service.db import as_utc, bureau_zone
-from archive_service.dossiers.models import CustodyEventKind, DigitalObject, Dossier, DossierStatus, Retiree
+from archive_service.dossiers.models import (
+    CustodyEventKind,
+    DigitalObject,
+    DigitisationState,
+    Dossier,
+    DossierStatus,
+    Retiree,
+)
 from archive_service.dossiers.service import check_own_fonds, next_archival_code, record_custody
 from archive_service.errors import ArchiveError, Forbidden, NotFound
 from archive_service.numbering import next_in_series
@@ -656,10 +663,34 @@ def conclude_acceptance(session: Session, user: User, batch_id: int) -> dict[str
 # ---- confirmation and the manifest ------------------------------------------------------------
 
 
-def confirm(session: Session, user: User, batch_id: int, side: str, sender_name: str = "") -> TransferBatch:
+# Enterprises digitise files before handing them over; a bureau may still take some in on paper,
+# but says why when it confirms, and they wait in the digitisation backlog (digitisation.backlog).
+PAPER_ONLY = "000 §三(二)2、002 第九条(四)、003 二(三)：移交前应完成数字化"
+
+
+def undigitised(session: Session, batch: TransferBatch) -> int:
+    """How many of the files received in an intake batch have no finished digitised copy."""
+    if batch.kind is not TransferKind.intake:
+        return 0
+    return session.scalar(
+        select(func.count())
+        .select_from(TransferItem)
+        .join(Dossier, Dossier.id == TransferItem.dossier_id)
+        .where(
+            TransferItem.batch_id == batch.id,
+            TransferItem.result.in_([ItemResult.accepted, ItemResult.discrepancy]),
+            Dossier.digitisation != DigitisationState.done,
+        )
+    ) or 0
+
+
+def confirm(
+    session: Session, user: User, batch_id: int, side: str, sender_name: str = "", paper_reason: str = ""
+) -> TransferBatch:
     """Record one side's confirmation; when both have confirmed the batch is closed for good and its
     manifest's SHA-256 fixed. The sending enterprise has no account here: the clerk records the name of
-    the person who signed the paper 交接书 for it."""
+    the person who signed the paper 交接书 for it. The bureau's own confirmation of files received
+    on paper only carries its reason (PAPER_ONLY)."""
     batch = get_batch(session, user, batch_id, lock=True)
     onward_sender = batch.kind is TransferKind.onward and side == "sender"
     if onward_sender:  # both bureaus use this system: the sender confirms for itself
@@ -692,6 +723,16 @@ def confirm(session: Session, user: User, batch_id: int, side: str, sender_name:
     elif side == "receiver":
         if batch.receiver_confirmed_at:
             raise ArchiveError("receiver.confirmed", "接收方已确认", "side", 409)
+        paper = undigitised(session, batch)
+        reason = paper_reason.strip()
+        if paper and len(reason) < 4:
+            raise ArchiveError(
+                "paper_reason.required",
+                f"本批次有 {paper} 份档案尚未数字化（{PAPER_ONLY}），接收纸质档案须填写理由（至少 4 个字）",
+                "paper_reason",
+                422,
+            )
+        batch.paper_reason = reason if paper else ""
         batch.receiver_confirmed_by_id, batch.receiver_confirmed_at = user.id, now
     else:
         raise ArchiveError("side.unknown", "确认方应为 sender（移交方）或 receiver（接收方）", "side", 422)
@@ -729,6 +770,7 @@ def manifest(session: Session, batch: TransferBatch) -> dict[str, Any]:
         )
         if v
     }
+    paper = {"paper_reason": batch.paper_reason} if batch.paper_reason else {}
     return {
         "manifest": "archive-custody/transfer-receipt/1",
         "number": batch.number,
@@ -741,6 +783,7 @@ def manifest(session: Session, batch: TransferBatch) -> dict[str, Any]:
             "at": _iso(batch.receiver_confirmed_at),
         },
         "acceptance": batch.acceptance,
+        **paper,
         **(
             {"return_slip": {"signed_on": batch.return_slip_signed_on.isoformat(), "sha256": batch.return_slip_sha256}}
             if batch.return_slip_signed_on

@@ -14,7 +14,7 @@ from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can
 from archive_service.db import bureau_today
 from archive_service.deps import DbSession, client_address, current_user, xlsx_download
-from archive_service.dossiers import facts
+from archive_service.dossiers import facts, missing
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import Dossier
 from archive_service.errors import ArchiveError
@@ -229,26 +229,45 @@ def viewer(
     request_id: int,
     request: Request,
     page: int = 0,
+    certificate: int = 0,
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> HTMLResponse:
+    """The granted pages one at a time, and the certificates of materials missing from the granted classes."""
     r = service.get_request(session, user, request_id)
     service.check_online_use(r, user)
     approved = service.approved_materials(session, r)
-    pages = service.approved_pages(approved)
+    certificates = missing.granted(session, r.dossier_id, r.material_classes)
+    shown = next((m for m in certificates if m.id == certificate), None)
+    if shown:  # a certificate's own pages
+        pages = list(range(1, (shown.certificate.pages or 1) + 1))
+        at = f"/requests/{r.id}/view?certificate={shown.id}&page="
+    else:
+        pages = service.approved_pages(approved)
+        at = f"/requests/{r.id}/view?page="
+    if not pages and certificates:
+        shown, pages = certificates[0], list(range(1, (certificates[0].certificate.pages or 1) + 1))
+        at = f"/requests/{r.id}/view?certificate={shown.id}&page="
     if not pages:
         raise ArchiveError("request.no_pages", "批准范围内没有已数字化的页面", "material_classes", 404)
     current = page if page in pages else pages[0]
     i = pages.index(current)
     dossier = session.get(Dossier, r.dossier_id)
+    granted_pages = set(service.approved_pages(approved))
     return _page(
         request,
         "viewer.html",
         user,
         r=r,
         d=dossier,
-        facts=facts.fact_sheet(session, dossier, set(pages)),  # from the granted pages only
+        facts=facts.fact_sheet(session, dossier, granted_pages),  # from the granted pages only
         approved=approved,
+        certificates=certificates,
+        shown=shown,
+        image=f"/api/requests/{r.id}/missing-materials/{shown.id}/pages/{current}"
+        if shown
+        else f"/api/requests/{r.id}/pages/{current}",
+        at=at,
         page=current,
         prev=pages[i - 1] if i else None,
         next=pages[i + 1] if i + 1 < len(pages) else None,

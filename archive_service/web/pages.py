@@ -1,13 +1,14 @@
 """Server-rendered pages in Simplified Chinese. They call the same services as the API."""
 
 import base64
+import tempfile
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
@@ -31,7 +32,8 @@ from archive_service.deps import (
     xlsx_download,
 )
 from archive_service.digitisation import service as digitisation
-from archive_service.dossiers import catalogue, facts, life_events
+from archive_service.digitisation.backlog import backlog
+from archive_service.dossiers import catalogue, facts, life_events, missing
 from archive_service.dossiers import service as dossiers
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import ClassScheme, Dossier, DossierStatus, LifeEventKind
@@ -42,6 +44,7 @@ from archive_service.shelving.models import ShelfSlot
 from archive_service.shelving.service import climate_alerts, unshelved
 from archive_service.transfers import supplements
 from archive_service.transfers.models import TransferBatch, TransferStatus
+from archive_service.uploads import saved_scans
 from archive_service.values import mask_citizen_id
 from archive_service.web.forms import submitted
 from digitise.findings import check_name
@@ -145,6 +148,7 @@ def dashboard(request: Request, session: Session = DbSession, user: User = Depen
         .where(Dossier.custodian_id == user.organisation_id, RetrievalRequest.status == RequestStatus.submitted)
     )
     alerts = fixity_alerts(session, user.organisation_id)
+    paper = backlog(session, user.organisation_id)
     return templates.TemplateResponse(
         request,
         "dashboard.html",
@@ -158,6 +162,7 @@ def dashboard(request: Request, session: Session = DbSession, user: User = Depen
             "waiting_requests": waiting_requests,
             "overdue_loans": overdue_loans(session, user.organisation_id),
             "climate_alerts": climate_alerts(session, user.organisation_id),
+            "backlog": paper,
             "unshelved": len(unshelved(session, user)),
         },
     )
@@ -168,12 +173,15 @@ def dossier_list(
     request: Request,
     q: str = "",
     status: str = "",
+    digitisation: str = "",
     page: int = 1,
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> HTMLResponse:
     chosen = DossierStatus(status) if status in DossierStatus.__members__ else None
-    total, rows = dossiers.list_dossiers(session, user, dossiers.DossierQuery(text=q[:64], status=chosen, page=page))
+    awaiting = digitisation == "pending"
+    query = dossiers.DossierQuery(text=q[:64], status=chosen, awaiting_digitisation=awaiting, page=page)
+    total, rows = dossiers.list_dossiers(session, user, query)
     pages = max(1, -(-total // dossiers.PAGE_SIZE))
     return templates.TemplateResponse(
         request,
@@ -187,7 +195,8 @@ def dossier_list(
             "page": page,
             "pages": pages,
             "statuses": list(DossierStatus),
-            "qs": f"q={quote(q)}&status={quote(status)}",
+            "awaiting": awaiting,
+            "qs": f"q={quote(q)}&status={quote(status)}" + ("&digitisation=pending" if awaiting else ""),
         },
     )
 
@@ -313,6 +322,50 @@ def record_life_event(
     return RedirectResponse(f"/dossiers/{dossier_id}?saved=life-event{elsewhere}#life-events", status_code=303)
 
 
+@router.post("/dossiers/{dossier_id}/missing-materials", response_class=HTMLResponse)
+def record_missing_material(
+    dossier_id: int,
+    request: Request,
+    class_code: str = Form(""),
+    description: str = Form(""),
+    issued_by: str = Form(""),
+    certificate: UploadFile | None = File(None),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    """A missing material and the scan of its certificate, kept with the file (001 第九条(一))."""
+    try:
+        dossier = dossiers.get_dossier(session, user, dossier_id)
+        if certificate is None or not certificate.filename:
+            raise ArchiveError("certificate.required", "请选择证明材料的扫描件", "certificate", 422)
+        with tempfile.TemporaryDirectory() as folder:
+            (path,) = saved_scans([certificate], Path(folder))
+            missing.record_missing(session, object_store(), user, dossier, class_code, description, issued_by, path)
+        session.commit()
+    except ArchiveError as error:
+        return dossier_page_refused(request, session, user, dossier_id, error)
+    return RedirectResponse(f"/dossiers/{dossier_id}?saved=missing#missing-materials", status_code=303)
+
+
+@router.get("/dossiers/{dossier_id}/missing-materials/{missing_id}/certificate")
+def missing_certificate(
+    dossier_id: int, missing_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    """The certificate scan as stored, for custody staff who read the file's copies (logged before it is sent)."""
+    require(user, Action.read_digital_copy)
+    dossier = dossiers.get_dossier(session, user, dossier_id)
+    entry = next((m for m in missing.missing_of(session, dossier.id) if m.id == missing_id), None)
+    if entry is None:
+        raise NotFound("没有这份缺失材料证明")
+    record_access(
+        session, user, AccessAction.view_certificate, client_address(request), dossier_id=dossier.id,
+        detail=f"缺失材料证明 {entry.id}：{entry.description}",
+    )  # fmt: skip
+    data = b"".join(object_store().open(entry.certificate.storage_key))
+    disposition = f"inline; filename*=UTF-8''{quote(entry.certificate.name)}"
+    return Response(data, media_type=entry.certificate.media_type, headers={"Content-Disposition": disposition})
+
+
 @router.get("/dossiers/{dossier_id}/facts.xlsx")
 def fact_checklist(
     dossier_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
@@ -398,6 +451,10 @@ def _dossier_page(
             "common_titles": catalogue.common_titles(),
             "life_events": life_events.life_events(session, dossier.retiree_id),
             "life_event_kinds": list(LifeEventKind),
+            "missing_declared": missing.declared(session, dossier),
+            "missing_recorded": missing.missing_of(session, dossier.id),
+            "missing_classes": catalogue.scheme_classes(session, dossier.class_scheme) if editable else {},
+            "can_open_certificates": can(user, Action.read_digital_copy),
             "can_record_life_events": can(user, Action.record_life_events)
             and dossier.custodian_id == user.organisation_id,
             "error": error,

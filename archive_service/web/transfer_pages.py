@@ -225,6 +225,8 @@ def _batch_page(
             if can(user, Action.read_digital_copy) and batch.from_org_id == user.organisation_id
             else {},
             "with_copies": acceptance.has_digital_copies(session, batch),
+            "undigitised": service.undigitised(session, batch) if not batch.receiver_confirmed_at else 0,
+            "paper_only_basis": service.PAPER_ONLY,
             "acceptance": batch.acceptance,
             "acceptance_summary": acceptance.summary(batch.acceptance),
             "criteria": acceptance.CRITERIA,
@@ -355,11 +357,12 @@ def confirm(
     request: Request,
     side: str = Form(""),
     sender_name: str = Form(""),
+    paper_reason: str = Form(""),
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
     try:
-        batch = service.confirm(session, user, batch_id, side, sender_name)
+        batch = service.confirm(session, user, batch_id, side, sender_name, paper_reason)
     except ArchiveError as error:
         session.rollback()
         return _batch_page(request, session, user, batch_id, "transfer.html", error)

@@ -146,5 +146,7 @@ def test_a_paper_only_batch_needs_no_acceptance(engine, demo):
         batch_id, _ = received_and_digitised(session, rows=1, digitise=0)
         clerk = user(session, "clerk")
         transfers.confirm(session, clerk, batch_id, "sender", "王会计")
-        transfers.confirm(session, clerk, batch_id, "receiver")
+        # No acceptance; but paper only, so the bureau's reason (000 §三(二)2) is asked for instead.
+        assert error_of(lambda: transfers.confirm(session, clerk, batch_id, "receiver")).code == "paper_reason.required"
+        transfers.confirm(session, clerk, batch_id, "receiver", "", "企业未数字化，本馆补做")
         assert "未进行" in acceptance.summary(transfers.get_batch(session, clerk, batch_id).acceptance)

@@ -174,10 +174,14 @@ def test_a_new_enterprises_files_from_register_to_the_requesters_screen(client, 
     client.post(
         f"/api/transfers/{batch['id']}/confirm", json={"side": "sender", "sender_name": "刘移交"}, headers=clerk
     )
-    assert (
-        client.post(f"/api/transfers/{batch['id']}/confirm", json={"side": "receiver"}, headers=clerk).status_code
-        == 200
-    )
+    # The files came on paper only: the bureau confirms with its reason (000 §三(二)2, 002 第九条(四)).
+    r = client.post(f"/api/transfers/{batch['id']}/confirm", json={"side": "receiver"}, headers=clerk)
+    assert (r.status_code, r.json()["field"]) == (422, "paper_reason") and "3 份档案尚未数字化" in r.json()["message"]
+    paper = {"side": "receiver", "paper_reason": "企业无扫描条件，本馆接收后数字化"}
+    assert client.post(f"/api/transfers/{batch['id']}/confirm", json=paper, headers=clerk).status_code == 200
+    waiting = client.get("/api/digitisation/backlog", headers=archivist).json()
+    ours = {e["enterprise"]: e["files"] for e in waiting["by_enterprise"]}
+    assert ours["北京新华纺织机械厂"] == 3
     r = client.put(f"/api/dossiers/{luo_id}/catalogue", json={"materials": typed}, headers=clerk)
     assert r.status_code == 403
     assert client.get(f"/api/dossiers/{luo_id}/catalogue", headers=login("dongcheng")).status_code == 404
@@ -208,6 +212,10 @@ def test_a_new_enterprises_files_from_register_to_the_requesters_screen(client, 
     outcome = jobs.run_next(db.get_engine(), open_store(get_settings()), "test-worker")
     state = client.get(f"/api/jobs/{job.json()['id']}", headers=archivist).json()
     assert outcome is not None and state["state"] == "done", state["error"]
+    # Digitised, the file leaves the backlog; the other two wait on.
+    after = client.get("/api/digitisation/backlog", headers=archivist).json()
+    assert {e["enterprise"]: e["files"] for e in after["by_enterprise"]}["北京新华纺织机械厂"] == 2
+    assert after["files"] == waiting["files"] - 1
     linked = client.get(f"/api/dossiers/{han_id}/catalogue", headers=archivist).json()["materials"]
     assert [(m["sequence"], m["first_page"], m["last_page"]) for m in linked] == [
         ("1-1", 1, 2), ("2-1", 3, 3), ("9-1", 4, 4), ("9-2", 5, 6),

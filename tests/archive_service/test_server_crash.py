@@ -95,8 +95,8 @@ def test_killed_during_transfer_confirmation_all_or_nothing(client, login):
 
         def confirm(url: str = url, headers: dict[str, str] = headers) -> None:
             try:
-                r = httpx.post(f"{url}/api/transfers/{batch['id']}/confirm", json={"side": "receiver"},
-                               headers=headers, timeout=30)  # fmt: skip
+                paper = {"side": "receiver", "paper_reason": "企业无数字化条件，由本馆接收后数字化"}
+                r = httpx.post(f"{url}/api/transfers/{batch['id']}/confirm", json=paper, headers=headers, timeout=30)
                 outcomes.append(r.status_code)
             except httpx.HTTPError:
                 outcomes.append("cut")
@@ -114,7 +114,7 @@ def test_killed_during_transfer_confirmation_all_or_nothing(client, login):
             )
             assert events == 0 and in_custody >= 40  # receiving's work stands, untouched
             if found.status is TransferStatus.confirmed:  # all of it: both confirmations and the manifest's hash
-                assert found.receiver_confirmed_at and found.sender_confirmed_at
+                assert found.receiver_confirmed_at and found.sender_confirmed_at and found.paper_reason
                 assert found.manifest_sha256 == manifest_sha256(manifest(session, found))
                 break
             # none of it

@@ -280,9 +280,17 @@ def confirmed_batch(session) -> TransferBatch:
     assert error_of(lambda: transfers.confirm(session, clerk, batch.id, "sender", "")).field == "sender_name"
     transfers.confirm(session, clerk, batch.id, "sender", "刘移交")
     assert batch.status is TransferStatus.received and batch.manifest_sha256 is None
-    transfers.confirm(session, user(session, "archivist"), batch.id, "receiver")
+    # Two files arrive on paper only: the bureau says why (000 §三(二)2, 002 第九条(四), 003 二(三)).
+    paper = error_of(lambda: transfers.confirm(session, user(session, "archivist"), batch.id, "receiver", "", "无"))
+    assert (paper.code, paper.field) == ("paper_reason.required", "paper_reason")
+    assert "2 份档案尚未数字化" in paper.message
+    transfers.confirm(session, user(session, "archivist"), batch.id, "receiver", "", PAPER_REASON)
     assert batch.status is TransferStatus.confirmed and len(batch.manifest_sha256) == 64
+    assert batch.paper_reason == PAPER_REASON and transfers.manifest(session, batch)["paper_reason"] == PAPER_REASON
     return batch
+
+
+PAPER_REASON = "企业无数字化条件，由本馆接收后数字化"
 
 
 def test_confirmation_closes_the_batch_and_the_receipt_proves_what_was_handed_over(engine, demo, tmp_path):
@@ -305,6 +313,7 @@ def test_confirmation_closes_the_batch_and_the_receipt_proves_what_was_handed_ov
         "退回",
         "非本企业职工",
         "名册 3 份；接收 2 份",
+        f"未数字化接收理由：{PAPER_REASON}",
     ):
         assert expected in text, expected
     path = tmp_path / "receipt.pdf"
@@ -374,7 +383,7 @@ def test_markup_typed_into_a_batch_is_printed_as_text_on_the_receipt(engine, dem
         transfers.receive(session, clerk, batch.id, transfers.Check("#21"))
         transfers.receive(session, clerk, batch.id, transfers.Check("#22", ItemResult.rejected, hostile_reason))
         transfers.confirm(session, clerk, batch.id, "sender", hostile_name)
-        transfers.confirm(session, user(session, "archivist"), batch.id, "receiver")
+        transfers.confirm(session, user(session, "archivist"), batch.id, "receiver", "", PAPER_REASON)
         pdf = transfers.receipt(session, clerk, batch.id)
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
     flat = "".join(text.split())

@@ -72,7 +72,8 @@ def test_a_batch_through_the_api(client, login):
     client.post(
         f"/api/transfers/{batch['id']}/confirm", json={"side": "sender", "sender_name": "刘移交"}, headers=clerk
     )
-    done = client.post(f"/api/transfers/{batch['id']}/confirm", json={"side": "receiver"}, headers=clerk).json()
+    paper = {"side": "receiver", "paper_reason": "企业无数字化条件，由本馆接收后数字化"}
+    done = client.post(f"/api/transfers/{batch['id']}/confirm", json=paper, headers=clerk).json()
     assert done["status"] == "confirmed" and len(done["manifest_sha256"]) == 64
     pdf = client.get(f"/api/transfers/{batch['id']}/receipt.pdf", headers=clerk)
     assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
