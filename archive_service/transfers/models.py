@@ -187,3 +187,35 @@ class MaterialSupplement(Base):
     review_note: Mapped[str] = mapped_column(Text, default="")
     material_id: Mapped[int | None] = mapped_column(ForeignKey("material.id"))
 
+
+class HandoverCampaign(Base):
+    """The bureau's handover campaign (000 §四, 001 第五–七条, 003 一): when enterprises must hand over,
+    and the final date after which what is still outstanding is reported."""
+
+    __tablename__ = "handover_campaign"
+
+    bureau_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), primary_key=True)
+    opens_on: Mapped[date]
+    closes_on: Mapped[date]
+    final_on: Mapped[date | None]  # e.g. Chongqing: 2017-12-31, all done by 2020-09-30
+    basis: Mapped[str] = mapped_column(String(200))  # the notice that set it (文号, clause)
+    set_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    set_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HandoverQuota(Base):
+    """How many retirees' files an enterprise must hand over to the bureau (核准移交人数, 003 一; 001 第五条),
+    typed from the approval or imported from the social-insurance agency's list."""
+
+    __tablename__ = "handover_quota"
+    __table_args__ = (UniqueConstraint("bureau_id", "enterprise_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bureau_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    expected: Mapped[int] = mapped_column(Integer)
+    basis: Mapped[str] = mapped_column(String(200))  # 人社局核准文号, 社保经办机构名单 …
+    set_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    set_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    enterprise: Mapped[Organisation] = relationship(foreign_keys=[enterprise_id], lazy="joined")

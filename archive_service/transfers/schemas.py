@@ -139,3 +139,40 @@ class SupplementOut(BaseModel):
 class ReviewIn(BaseModel):
     approve: bool
     note: str = Field(default="", max_length=500)
+
+
+class CampaignIn(BaseModel):
+    """The bureau's handover window from its notice (000 §四, 001 第五–七条, 003 一)."""
+
+    opens_on: date | None = None
+    closes_on: date | None = None
+    final_on: date | None = None
+    basis: str = Field(default="", max_length=200)
+
+
+class CampaignOut(BaseModel):
+    opens_on: date
+    closes_on: date
+    final_on: date | None
+    basis: str
+
+
+class QuotaIn(BaseModel):
+    expected: int  # 核准移交人数
+    basis: str = Field(default="", max_length=200)
+
+
+class EnterpriseProgressOut(BaseModel):
+    enterprise: str
+    credit_code: str
+    expected: int | None
+    handed_over: int
+    outstanding: int | None
+    state: str  # 已完成 / 进行中 / 逾期 / 超过最终期限 / 未核定人数
+    late: bool
+
+
+class CampaignProgressOut(BaseModel):
+    campaign: CampaignOut | None
+    today: date
+    enterprises: list[EnterpriseProgressOut]
