@@ -31,10 +31,11 @@ from archive_service.finding.routes import router as finding_router
 from archive_service.jobs.routes import router as jobs_router
 from archive_service.organisations.routes import router as organisations_router
 from archive_service.shelving.routes import router as shelving_router
+from archive_service.startup import start
 from archive_service.transfers.routes import router as transfers_router
 from archive_service.transfers.routes import supplements_router
 from archive_service.web.access_pages import router as access_pages_router
-from archive_service.web.forms import keep_submitted_form
+from archive_service.web.forms import PageRefused, keep_submitted_form
 from archive_service.web.job_pages import router as job_pages_router
 from archive_service.web.pages import render_error
 from archive_service.web.pages import router as pages_router
@@ -218,6 +219,7 @@ class BodiesOnlyFromUsers:
 
 
 def create_app() -> FastAPI:
+    start()
     app = FastAPI(
         lifespan=lifespan,
         title="档案托管系统 Archive custody",
@@ -228,6 +230,10 @@ def create_app() -> FastAPI:
     app.add_middleware(EmptyFieldsAreNoFilter)
     app.add_middleware(SameOriginWrites)
     app.add_middleware(BodiesOnlyFromUsers)
+
+    @app.exception_handler(PageRefused)
+    async def page_refused(request: Request, exc: PageRefused) -> Response:
+        return exc.response
 
     @app.exception_handler(ArchiveError)
     async def archive_error(request: Request, exc: ArchiveError) -> Response:

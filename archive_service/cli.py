@@ -1,4 +1,10 @@
-"""The `archive` command: database, users, demo data and the server."""
+"""The `archive` command, for the server's operator: 18 commands.
+
+Running: `serve` (web + local job workers), `worker` (a job worker, local or Celery), `demo`.
+Set-up: `db upgrade`, `orgs create`, `users create`. Preservation: `fixity check`, `replicate`,
+`objects delete` (audited), `backup`, `restore`. Digitisation: `digitise`, `rebuild-faulty`.
+Search: `search sync | reindex | verify`. Evidence: `audit verify` (the access log's hash chain),
+`transfers verify-receipt` (a receipt PDF against its manifest)."""
 
 import logging
 import os
@@ -12,6 +18,14 @@ from archive_service.auth.models import Role
 app = typer.Typer(
     help="退休人员人事档案托管系统 — archive custody", no_args_is_help=True, pretty_exceptions_enable=False
 )
+
+
+@app.callback()
+def _start() -> None:
+    """Every command starts as every process does (archive_service/startup.py)."""
+    from archive_service.startup import start
+
+    start()
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts", no_args_is_help=True)
 orgs_app = typer.Typer(help="Organisations", no_args_is_help=True)

@@ -101,10 +101,19 @@ def get_engine() -> Engine:
     return make_engine(settings.resolved_database_url)
 
 
+_started = False
+
+
+def started() -> None:
+    """Set by `startup.start()`: every mapper is known and the session hooks are installed."""
+    global _started
+    _started = True
+
+
 @lru_cache
 def get_sessionmaker() -> sessionmaker[Session]:
-    import archive_service.models  # noqa: F401  every mapper must be known before the first query
-
+    if not _started:  # a process that skipped start-up would write without its search outbox rows
+        raise RuntimeError("call archive_service.startup.start() before the first session")
     return sessionmaker(get_engine(), expire_on_commit=False)
 
 

@@ -13,6 +13,7 @@ from archive_service.auth.service import user_for_token
 from archive_service.config import get_settings
 from archive_service.db import get_sessionmaker
 from archive_service.errors import Unauthenticated
+from archive_service.preservation.service import object_store
 
 SESSION_COOKIE = "archive_session"
 
@@ -34,6 +35,8 @@ def db_session() -> Iterator[Session]:
 
 
 DbSession = Depends(db_session, scope="function")  # what routes and pages declare: `session: Session = DbSession`
+# The process's object store (made once, its bucket checked once): `store: ObjectStore = Store`.
+Store = Depends(object_store)
 
 
 def request_token(request: Request) -> str | None:

@@ -14,7 +14,6 @@ from archive_service.dossiers.models import (
     PageText,
     Retiree,
 )
-from archive_service.finding import outbox as _outbox  # noqa: F401  queues index updates on every flush
 from archive_service.finding.models import SearchOutbox
 from archive_service.jobs.models import Job
 from archive_service.numbering import NumberSeries

@@ -74,6 +74,7 @@ def prepare(env: dict[str, str], var: Path, retirees: int = 30) -> None:
     subprocess.run([*ARCHIVE, "demo", "--retirees", str(retirees)], env=env, check=True, capture_output=True)
     total = int(subprocess.run(
         [sys.executable, "-c", "from archive_service import db; from archive_service.dossiers.models import Dossier;"
+         "from archive_service.startup import start; start();"
          "from sqlalchemy import select; s = db.get_sessionmaker()();"
          "d = s.scalar(select(Dossier).where(Dossier.archival_code == 'J102-RS-000001'));"
          "print(sum(m.pages for m in d.materials))"], env=env, check=True, capture_output=True, text=True).stdout)

@@ -25,8 +25,11 @@ from openpyxl import Workbook  # noqa: E402
 from archive_service import db  # noqa: E402
 from archive_service.auth.models import User  # noqa: E402
 from archive_service.errors import ArchiveError  # noqa: E402
+from archive_service.startup import start  # noqa: E402
 from archive_service.transfers import catalogues, service  # noqa: E402
 from bench.transfers import as_xlsx, rows, use  # noqa: E402
+
+start()  # as every process does: models known, session hooks installed
 
 TITLES = [("1", "职工登记表"), ("2", "自传"), ("3", "鉴定表"), ("4", "技术等级考核审批表"), ("6", "入党志愿书"),
           ("7", "奖励审批表"), ("9", "招工登记表"), ("9", "工资调整审批表"), ("9", "职工退休审批表")]  # fmt: skip

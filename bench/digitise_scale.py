@@ -53,6 +53,9 @@ def one_run(workers: int, dossiers: int, printed: int, broker: str, scans_dir: P
     }
     os.environ.update(env)
     from archive_service import config, db
+    from archive_service.startup import start
+
+    start()
 
     config.get_settings.cache_clear()
     db.get_engine.cache_clear()

@@ -28,6 +28,9 @@ from archive_service.migrate import upgrade  # noqa: E402
 from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel  # noqa: E402
 from archive_service.shelving import service as shelving  # noqa: E402
 from archive_service.shelving.models import RoomKind  # noqa: E402
+from archive_service.startup import start  # noqa: E402
+
+start()  # as every process does: models known, session hooks installed
 
 
 def prepare(url: str, files: int):

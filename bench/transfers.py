@@ -30,7 +30,10 @@ from archive_service.demo import citizen_id  # noqa: E402
 from archive_service.errors import ArchiveError  # noqa: E402
 from archive_service.migrate import upgrade  # noqa: E402
 from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel  # noqa: E402
+from archive_service.startup import start  # noqa: E402
 from archive_service.transfers import register, service  # noqa: E402
+
+start()  # as every process does: models known, session hooks installed
 
 
 def rows(n: int) -> list[list[object]]:

@@ -14,6 +14,9 @@ from archive_service import config, db
 from archive_service.db import make_engine
 from archive_service.finding.worker import search_index
 from archive_service.migrate import upgrade
+from archive_service.startup import start
+
+start()  # the test process starts as every process does: models known, session hooks installed
 
 PG_ADMIN_URL = os.environ.get("ARCHIVE_TEST_POSTGRES_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pikepdf
@@ -26,12 +26,12 @@ from archive_service.auth.permissions import Action, require
 from archive_service.config import get_settings
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import DigitalObject, DigitisationState, Dossier, PageText
-from archive_service.dossiers.service import catalogue_by_top_class
+from archive_service.dossiers.service import catalogue_by_top_class, get_dossier
 from archive_service.errors import ArchiveError
 from archive_service.jobs.models import Job, JobKind
-from archive_service.jobs.service import enqueue
+from archive_service.jobs.queue import enqueue
 from archive_service.preservation.service import ingest, stage_upload
-from archive_service.uploads import scan_frames
+from archive_service.uploads import saved_scans, scan_frames
 from digitise import ocr
 from digitise.catalogue import Catalogue, CatalogueEntry, RetireeFacts
 from digitise.findings import Finding, Severity, errors, report
@@ -39,6 +39,9 @@ from digitise.options import DigitiseOptions
 from digitise.pipeline import PIPELINE_VERSION, RunResult, digitise
 from digitise.sources import media_type_of, pages_of, sha256_of_file
 from storage import ObjectStore
+
+if TYPE_CHECKING:
+    from fastapi import UploadFile
 
 Progress = Callable[[int, int], None]
 
@@ -121,6 +124,20 @@ def digitise_dossier(
             before_storing([*scans, out, sidecar])
         use_copy = _record(session, store, dossier, scans, result, out, sidecar, options)
     return DigitisationOutcome(dossier, result, use_copy)
+
+
+def submit_uploads(
+    session: Session,
+    store: ObjectStore,
+    user: User,
+    dossier_id: int,
+    uploads: "list[UploadFile]",
+    languages: str = "chi_sim+eng",
+) -> Job:
+    """Scans uploaded through the API or the dossier page → a digitisation job."""
+    dossier = get_dossier(session, user, dossier_id)
+    with tempfile.TemporaryDirectory(prefix="digitise-upload-") as tmp:
+        return submit(session, store, user, dossier, saved_scans(uploads, Path(tmp)), languages=languages)
 
 
 def submit(

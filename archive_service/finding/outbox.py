@@ -38,7 +38,12 @@ def _affected(session: Session) -> set[int]:
     return ids
 
 
-@event.listens_for(Session, "after_flush")
+def install() -> None:
+    """Start-up: the listener on every session (once, however often start-up runs)."""
+    if not event.contains(Session, "after_flush", _queue):
+        event.listen(Session, "after_flush", _queue)
+
+
 def _queue(session: Session, _context: object) -> None:
     # After the flush new rows have their ids; new/dirty/deleted still list what was flushed.
     ids = _affected(session)

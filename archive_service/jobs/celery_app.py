@@ -1,9 +1,11 @@
 """The Celery side (ARCHIVE_BROKER_URL = redis://… or amqp://…): one task, `archive.run_job(job_id)`.
 
-The message is only a doorbell; the job row decides (see jobs/service.py). Acknowledged late and
+The message is only a doorbell; the job row decides (see jobs/runner.py). Acknowledged late and
 rejected when its worker process dies, so a killed worker's job is delivered again.
 """
 
+import logging
+import threading
 from functools import lru_cache
 
 from celery import Celery
@@ -11,6 +13,7 @@ from celery.signals import worker_ready, worker_shutdown
 
 from archive_service.config import get_settings
 
+log = logging.getLogger("archive.jobs")
 TASK = "archive.run_job"
 QUEUE = "archive-jobs"
 
@@ -32,10 +35,11 @@ def celery_app(broker_url: str) -> Celery:
     @app.task(name=TASK)
     def run_job(job_id: int) -> str | None:
         from archive_service.db import get_engine
-        from archive_service.jobs.service import run_one, worker_name
+        from archive_service.jobs.kinds import HANDLERS
+        from archive_service.jobs.runner import run_one, worker_name
         from archive_service.preservation.service import object_store
 
-        outcome = run_one(get_engine(), object_store(), job_id, worker_name())
+        outcome = run_one(get_engine(), object_store(), job_id, worker_name(), HANDLERS)
         if outcome.retry_in is not None:  # back-off, or held by another worker: look again later
             ring(job_id, countdown=outcome.retry_in)
         return outcome.state.value if outcome.state else None
@@ -51,10 +55,36 @@ def ring(job_id: int, countdown: float = 0) -> None:
 _sweepers: list = []
 
 
+class DoorbellSweeper(threading.Thread):
+    """Every few seconds ring again the jobs that are due but that nobody took (a lost doorbell after a
+    broker restart, a worker that died), and finish the clean-up of jobs whose worker died."""
+
+    def __init__(self) -> None:
+        super().__init__(name="job-doorbell-sweeper", daemon=True)
+        self._stopping = threading.Event()  # not `_stop`: threading.Thread has a method of that name
+
+    def run(self) -> None:
+        from archive_service.db import get_engine
+        from archive_service.jobs.runner import overdue, sweep_finished
+        from archive_service.preservation.service import object_store
+
+        settings = get_settings()
+        engine, store = get_engine(), object_store()
+        every = max(settings.job_poll_seconds * 5, 1.0)
+        while not self._stopping.wait(every):
+            try:
+                for job_id in overdue(engine, older_than=settings.job_lease_seconds):
+                    ring(job_id)
+                sweep_finished(engine, store)
+            except Exception:
+                log.exception("doorbell sweep failed")
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+
 @worker_ready.connect
 def _start_sweeper(**_: object) -> None:
-    from archive_service.jobs.worker import DoorbellSweeper
-
     sweeper = DoorbellSweeper()
     sweeper.start()
     _sweepers.append(sweeper)
@@ -67,8 +97,7 @@ def _stop_sweeper(**_: object) -> None:
 
 
 def run_worker(processes: int, hostname: str) -> None:
-    import archive_service.models  # noqa: F401
-
+    """A Celery worker (`archive worker`, after the process's start-up)."""
     app = celery_app(get_settings().broker_url)
     app.worker_main(
         ["worker", f"--concurrency={processes}", "--pool=prefork", "--loglevel=INFO", f"--hostname={hostname}"]

@@ -16,7 +16,7 @@ from archive_service.auth.models import User
 from archive_service.dossiers.models import DigitalObject, Dossier
 from archive_service.errors import ArchiveError
 from archive_service.jobs.models import JobKind
-from archive_service.jobs.service import Handler, JobContext, PermanentFailure
+from archive_service.jobs.runner import Handlers, JobContext, PermanentFailure
 from digitise.findings import errors
 from digitise.sources import sha256_of_file
 from storage import key_for
@@ -117,7 +117,7 @@ def search_reindex(context: JobContext) -> dict[str, Any]:
     return {"indexed": count, "applied_after": caught_up}
 
 
-HANDLERS: dict[JobKind, Handler] = {
+HANDLERS: Handlers = {
     JobKind.digitise: digitise,
     JobKind.fixity: fixity,
     JobKind.replicate: replicate,

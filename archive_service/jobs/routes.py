@@ -1,19 +1,18 @@
 """HTTP API for jobs: their progress and outcome; digitisation and maintenance jobs are started here."""
 
-import tempfile
-from pathlib import Path
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
-from archive_service.deps import DbSession, current_user
+from archive_service.deps import DbSession, Store, current_user
 from archive_service.digitisation.backlog import Backlog, backlog
-from archive_service.jobs import service
-from archive_service.jobs.models import Job, JobState
+from archive_service.digitisation.service import submit_uploads
+from archive_service.jobs import queue as service
+from archive_service.jobs.models import JobState
 from archive_service.jobs.schemas import JobOut, MaintenanceJobIn
-from archive_service.uploads import saved_scans
+from storage import ObjectStore
 
 router = APIRouter(prefix="/api", tags=["jobs"])
 
@@ -51,21 +50,8 @@ def digitise_dossier(
     scans: list[UploadFile] = File(..., description="扫描图像或扫描件 PDF，按扫描顺序"),
     languages: str = Form("chi_sim+eng", pattern=r"^[a-z_]+(\+[a-z_]+)*$", max_length=40),
     session: Session = DbSession,
+    store: ObjectStore = Store,
     user: User = Depends(current_user),
 ) -> JobOut:
     """Queue the dossier's scans for digitisation; follow the job for pages done and the outcome."""
-    return JobOut.model_validate(queue_digitisation(session, user, dossier_id, scans, languages))
-
-
-def queue_digitisation(
-    session: Session, user: User, dossier_id: int, scans: list[UploadFile], languages: str = "chi_sim+eng"
-) -> Job:
-    """Uploaded scans → a digitisation job (the API and the dossier page)."""
-    from archive_service.digitisation.service import submit
-    from archive_service.dossiers.service import get_dossier
-    from archive_service.preservation.service import object_store
-
-    dossier = get_dossier(session, user, dossier_id)
-    with tempfile.TemporaryDirectory(prefix="digitise-upload-") as tmp:
-        paths = saved_scans(scans, Path(tmp))
-        return submit(session, object_store(), user, dossier, paths, languages=languages)
+    return JobOut.model_validate(submit_uploads(session, store, user, dossier_id, scans, languages))

@@ -3,7 +3,7 @@
 Local (the embedded default): each process claims the next due job from the database and runs it;
 `archive serve` starts `ARCHIVE_JOB_WORKERS` of them beside the web server. With Celery, `archive
 worker` on any host runs the same jobs, woken by the broker; its sweeper re-rings jobs whose
-doorbell was lost (a broker restart) or whose worker died (an expired lease).
+doorbell was lost (a broker restart) or whose worker died (an expired lease) — in `celery_app.py`.
 """
 
 import logging
@@ -14,8 +14,10 @@ import time
 
 from archive_service.config import get_settings
 from archive_service.db import get_engine
-from archive_service.jobs.service import overdue, run_next, sweep_finished, worker_name
+from archive_service.jobs.kinds import HANDLERS
+from archive_service.jobs.runner import run_next, sweep_finished, worker_name
 from archive_service.preservation.service import object_store
+from archive_service.startup import start
 
 log = logging.getLogger("archive.jobs")
 SWEEP_SECONDS = 30.0
@@ -23,8 +25,7 @@ SWEEP_SECONDS = 30.0
 
 def work(stop: threading.Event, name: str | None = None) -> None:
     """Claim and run due jobs until `stop` is set."""
-    import archive_service.models  # noqa: F401  every mapper known before the first query
-
+    start()  # a spawned process starts afresh: its models and session hooks
     settings = get_settings()
     engine, store, name = get_engine(), object_store(), name or worker_name()
     log.info("job worker %s started (%s)", name, engine.url.render_as_string(hide_password=True))
@@ -34,7 +35,7 @@ def work(stop: threading.Event, name: str | None = None) -> None:
             if time.monotonic() - swept > SWEEP_SECONDS:
                 swept = time.monotonic()
                 sweep_finished(engine, store)
-            outcome = run_next(engine, store, name)
+            outcome = run_next(engine, store, name, HANDLERS)
         except Exception:  # the database is unreachable for a moment: keep the worker alive
             log.exception("job worker %s: looking for work failed", name)
             outcome = None
@@ -71,28 +72,3 @@ def stop_local_workers(processes: list[multiprocessing.process.BaseProcess]) -> 
         process.terminate()
     for process in processes:
         process.join(timeout=10)
-
-
-class DoorbellSweeper(threading.Thread):
-    """Celery mode: every few seconds ring again the jobs that are due but that nobody took."""
-
-    def __init__(self) -> None:
-        super().__init__(name="job-doorbell-sweeper", daemon=True)
-        self._stopping = threading.Event()  # not `_stop`: threading.Thread has a method of that name
-
-    def run(self) -> None:
-        from archive_service.jobs.celery_app import ring
-
-        settings = get_settings()
-        engine, store = get_engine(), object_store()
-        every = max(settings.job_poll_seconds * 5, 1.0)
-        while not self._stopping.wait(every):
-            try:
-                for job_id in overdue(engine, older_than=settings.job_lease_seconds):
-                    ring(job_id)
-                sweep_finished(engine, store)
-            except Exception:
-                log.exception("doorbell sweep failed")
-
-    def stop(self) -> None:
-        self._stopping.set()

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, Table, func, select, text
 from sqlalchemy import types as sqltypes
 from sqlalchemy.orm import Session
 
+from archive_service import models as _models  # noqa: F401  every table known
 from archive_service.access.log import chain_head, verify_chain
 from archive_service.db import Base, utcnow
 from archive_service.dossiers.models import DigitalObject
@@ -40,8 +41,6 @@ Progress = Callable[[str], None]
 
 
 def _tables() -> list[Table]:
-    import archive_service.models  # noqa: F401  every table known
-
     return list(Base.metadata.sorted_tables)  # parents before children
 
 

@@ -118,12 +118,17 @@ def stage_upload(session: Session, store: ObjectStore, path: Path) -> StoredObje
 _CREATED = "objects_created_in_transaction"
 
 
-@event.listens_for(Session, "after_commit")
+def install() -> None:
+    """Start-up: objects put in a transaction that rolls back are removed again (every session)."""
+    for name, listener in (("after_commit", _keep_created_objects), ("after_rollback", _discard_created_objects)):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
+
+
 def _keep_created_objects(session: Session) -> None:
     session.info.pop(_CREATED, None)
 
 
-@event.listens_for(Session, "after_rollback")
 def _discard_created_objects(session: Session) -> None:
     created = session.info.pop(_CREATED, [])
     if not created:

@@ -6,11 +6,40 @@ that form, the page's usual default otherwise. A page with several forms only re
 was sent (the form's action is the key), so a value never jumps into a neighbouring form.
 """
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import Response
 from jinja2 import pass_context
+from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
+
+from archive_service.errors import ArchiveError
+
+
+class PageRefused(Exception):
+    """A refused form's page, already rendered; the app answers with it (app.py)."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+@contextmanager
+def refusal_shows(session: Session, page: Callable[[ArchiveError], Response]) -> Iterator[None]:
+    """Run a form's service calls; when a rule refuses them, undo everything and answer with `page(error)`:
+    the same page again with the error beside the form and what was typed kept. Every page form does this.
+
+        with refusal_shows(session, lambda error: _list_page(request, session, user, error)):
+            batch = service.import_register(...)
+        return RedirectResponse(...)
+    """
+    try:
+        yield
+    except ArchiveError as error:
+        session.rollback()
+        raise PageRefused(page(error)) from None
 
 
 async def keep_submitted_form(request: Request) -> None:

@@ -6,13 +6,14 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.config import get_settings
-from archive_service.deps import DbSession, current_user
+from archive_service.deps import DbSession, Store, current_user
+from archive_service.digitisation.service import submit_uploads
 from archive_service.dossiers.service import get_dossier
-from archive_service.errors import ArchiveError
-from archive_service.jobs import service
+from archive_service.jobs import queue as service
 from archive_service.jobs.models import JOB_KIND_NAMES, JOB_STATE_NAMES, JobState
-from archive_service.jobs.routes import queue_digitisation
+from archive_service.web.forms import refusal_shows
 from archive_service.web.pages import dossier_page_refused, templates
+from storage import ObjectStore
 
 router = APIRouter(include_in_schema=False)
 templates.env.globals.update(JOB_KIND_NAMES=JOB_KIND_NAMES, JOB_STATE_NAMES=JOB_STATE_NAMES)
@@ -52,11 +53,10 @@ def digitise_from_page(
     request: Request,
     scans: list[UploadFile] = File(...),
     session: Session = DbSession,
+    store: ObjectStore = Store,
     user: User = Depends(current_user),
 ) -> Response:
     """Scans chosen on the dossier page; refused scans are named beside the form on that page."""
-    try:
-        job = queue_digitisation(session, user, dossier_id, [s for s in scans if s.filename])
-    except ArchiveError as error:
-        return dossier_page_refused(request, session, user, dossier_id, error)
+    with refusal_shows(session, lambda error: dossier_page_refused(request, session, user, dossier_id, error)):
+        job = submit_uploads(session, store, user, dossier_id, [s for s in scans if s.filename])
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)

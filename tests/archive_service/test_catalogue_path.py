@@ -20,7 +20,8 @@ from sqlalchemy import select
 from archive_service import db
 from archive_service.config import get_settings
 from archive_service.db import bureau_today
-from archive_service.jobs import service as jobs
+from archive_service.jobs import runner
+from archive_service.jobs.kinds import HANDLERS
 from archive_service.preservation.service import open_store
 from archive_service.values import credit_code_check_char
 from digitise.specimen import draw_page, person, save_scan
@@ -195,7 +196,7 @@ def test_a_new_enterprises_files_from_register_to_the_requesters_screen(client, 
         headers=archivist,
     )
     assert job.status_code == 202, job.text
-    jobs.run_next(db.get_engine(), open_store(get_settings()), "test-worker")
+    runner.run_next(db.get_engine(), open_store(get_settings()), "test-worker", HANDLERS)
     failed = client.get(f"/api/jobs/{job.json()['id']}", headers=archivist).json()
     assert (
         failed["state"] == "failed" and "低于最低要求" in failed["error"] and "（罗建国第一页.png）" in failed["error"]
@@ -209,7 +210,7 @@ def test_a_new_enterprises_files_from_register_to_the_requesters_screen(client, 
         headers=archivist,
     )
     assert job.status_code == 202, job.text
-    outcome = jobs.run_next(db.get_engine(), open_store(get_settings()), "test-worker")
+    outcome = runner.run_next(db.get_engine(), open_store(get_settings()), "test-worker", HANDLERS)
     state = client.get(f"/api/jobs/{job.json()['id']}", headers=archivist).json()
     assert outcome is not None and state["state"] == "done", state["error"]
     # Digitised, the file leaves the backlog; the other two wait on.
@@ -356,7 +357,7 @@ def test_a_file_without_a_catalogue_is_catalogued_from_the_proposal_of_its_pages
         headers=archivist,
     )
     assert job.status_code == 202, job.text
-    jobs.run_next(db.get_engine(), open_store(get_settings()), "test-worker")
+    runner.run_next(db.get_engine(), open_store(get_settings()), "test-worker", HANDLERS)
     state = client.get(f"/api/jobs/{job.json()['id']}", headers=archivist).json()
     assert state["state"] == "done", state["error"]
 

@@ -10,8 +10,8 @@ from archive_service import db
 from archive_service.config import get_settings
 from archive_service.db import as_utc, utcnow
 from archive_service.dossiers.models import DigitalObject, DigitisationState, Dossier
-from archive_service.jobs import kinds
-from archive_service.jobs import service as jobs
+from archive_service.jobs import kinds, queue, runner
+from archive_service.jobs.kinds import HANDLERS
 from archive_service.jobs.models import Job, JobKind, JobState
 from archive_service.preservation import service as preservation
 from tests.archive_service.conftest import blank_scans
@@ -65,9 +65,9 @@ def test_digitisation_job_runs_to_the_end_with_progress_and_no_orphan(client, lo
     assert job["state"] == "queued" and job["total"] == pages and job["done"] == 0 and job["kind"] == "digitise"
     assert len(list(_store().keys())) == 1  # the scans (identical blank sheets: one object) are staged
 
-    outcome = jobs.run_next(db.get_engine(), _store(), "test-worker")
+    outcome = runner.run_next(db.get_engine(), _store(), "test-worker", HANDLERS)
     assert outcome is not None and outcome.state is JobState.done
-    assert jobs.run_next(db.get_engine(), _store(), "test-worker") is None  # nothing else to do
+    assert runner.run_next(db.get_engine(), _store(), "test-worker", HANDLERS) is None  # nothing else to do
 
     shown = client.get(f"/api/jobs/{job['id']}", headers=archivist).json()
     assert shown["state"] == "done" and shown["done"] == pages and shown["attempts"] == 1
@@ -110,7 +110,7 @@ def test_qc_failure_ends_the_job_failed_with_the_reason_and_removes_the_staged_s
         dossier = _first_dossier(session)
         pages = sum(m.pages for m in dossier.materials)
     job = _upload(client, archivist, dossier.id, blank_scans(pages - 1)).json()
-    outcome = jobs.run_next(db.get_engine(), _store(), "test-worker")
+    outcome = runner.run_next(db.get_engine(), _store(), "test-worker", HANDLERS)
     assert outcome.state is JobState.failed
     failed = _job(job["id"])
     assert failed.attempts == 1  # not retried: scanning again is the remedy
@@ -132,21 +132,21 @@ def test_transient_failures_retry_with_doubling_back_off_then_fail_visibly(demo,
 
     monkeypatch.setitem(kinds.HANDLERS, JobKind.fixity, flaky)
     with db.get_sessionmaker()() as session, session.begin():
-        job_id = jobs.enqueue(session, JobKind.fixity, {}).id
+        job_id = queue.enqueue(session, JobKind.fixity, {}).id
     engine, store = db.get_engine(), _store()
     delays = []
     for _ in range(2):
         started = utcnow()
-        outcome = jobs.run_next(engine, store, "w")
+        outcome = runner.run_next(engine, store, "w", HANDLERS)
         assert outcome.state is JobState.queued
         job = _job(job_id)
         assert job.error == "OSError: second store unreachable"
         delays.append((as_utc(job.run_after) - started).total_seconds())
-        assert jobs.run_next(engine, store, "w") is None  # not due before its back-off
+        assert runner.run_next(engine, store, "w", HANDLERS) is None  # not due before its back-off
         with db.get_sessionmaker()() as session, session.begin():
             session.execute(update(Job).where(Job.id == job_id).values(run_after=utcnow()))
     assert 30 <= delays[0] < 32 and 60 <= delays[1] < 62
-    assert jobs.run_next(engine, store, "w").state is JobState.failed
+    assert runner.run_next(engine, store, "w", HANDLERS).state is JobState.failed
     job = _job(job_id)
     assert calls == [1, 2, 3] and job.state is JobState.failed and job.finished_at
     assert job.error.startswith("重试 3 次后仍失败") and "unreachable" in job.error
@@ -155,19 +155,19 @@ def test_transient_failures_retry_with_doubling_back_off_then_fail_visibly(demo,
 def test_a_dead_workers_job_is_taken_over_once_its_lease_runs_out(demo):
     engine = db.get_engine()
     with db.get_sessionmaker()() as session, session.begin():
-        job_id = jobs.enqueue(session, JobKind.fixity, {}).id
-    assert jobs.claim(engine, "worker-a") == job_id
-    assert jobs.claim(engine, "worker-b") is None  # held under a live lease
+        job_id = queue.enqueue(session, JobKind.fixity, {}).id
+    assert runner.claim(engine, "worker-a") == job_id
+    assert runner.claim(engine, "worker-b") is None  # held under a live lease
     with db.get_sessionmaker()() as session, session.begin():
         session.execute(update(Job).where(Job.id == job_id).values(lease_until=utcnow() - timedelta(seconds=1)))
-    assert jobs.claim(engine, "worker-b") == job_id
+    assert runner.claim(engine, "worker-b") == job_id
     job = _job(job_id)
     assert job.worker == "worker-b" and job.attempts == 2 and job.state is JobState.running
     # worker-a wakes up and tries to finish: refused, so its work cannot be recorded twice
-    context = jobs.JobContext(engine, _store(), get_settings(), job_id, JobKind.fixity, {}, 1, "worker-a")
-    with pytest.raises(jobs.LeaseLost), db.get_sessionmaker()() as session, session.begin():
+    context = runner.JobContext(engine, _store(), get_settings(), job_id, JobKind.fixity, {}, 1, "worker-a")
+    with pytest.raises(runner.LeaseLost), db.get_sessionmaker()() as session, session.begin():
         context.finish(session, {})
-    assert jobs.run(engine, _store(), job_id, "worker-b").state is JobState.done
+    assert runner.run(engine, _store(), job_id, "worker-b", HANDLERS).state is JobState.done
 
 
 def test_a_job_whose_worker_keeps_dying_is_stopped(demo, monkeypatch):
@@ -175,12 +175,12 @@ def test_a_job_whose_worker_keeps_dying_is_stopped(demo, monkeypatch):
     get_settings.cache_clear()
     engine = db.get_engine()
     with db.get_sessionmaker()() as session, session.begin():
-        job_id = jobs.enqueue(session, JobKind.fixity, {}).id
+        job_id = queue.enqueue(session, JobKind.fixity, {}).id
     for worker in ("a", "b"):  # each claims it and "dies" (the lease simply runs out)
-        assert jobs.claim(engine, worker) == job_id
+        assert runner.claim(engine, worker) == job_id
         with db.get_sessionmaker()() as session, session.begin():
             session.execute(update(Job).where(Job.id == job_id).values(lease_until=utcnow() - timedelta(seconds=1)))
-    assert jobs.run_next(engine, _store(), "c").state is JobState.failed
+    assert runner.run_next(engine, _store(), "c", HANDLERS).state is JobState.failed
     assert "中断 2 次" in _job(job_id).error
 
 
@@ -194,7 +194,7 @@ def test_maintenance_jobs_are_for_administrators_and_run(client, login):
     assert anywhere.status_code == 422 and anywhere.json()["code"] == "to.not_configured", anywhere.text
     r = client.post("/api/jobs", json={"kind": "fixity", "sample": 5}, headers=admin)
     assert r.status_code == 202 and r.json()["state"] == "queued"
-    assert jobs.run_next(db.get_engine(), _store(), "w").state is JobState.done
+    assert runner.run_next(db.get_engine(), _store(), "w", HANDLERS).state is JobState.done
     assert client.get(f"/api/jobs/{r.json()['id']}", headers=admin).json()["result"]["checked"] == 0
     # another bureau's staff do not see this bureau's jobs
     assert client.get(f"/api/jobs/{r.json()['id']}", headers=login("dongcheng")).status_code == 404

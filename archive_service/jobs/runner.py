@@ -1,0 +1,336 @@
+"""Claim, run and finish jobs; the same code for the local workers and for Celery. The handlers of
+each kind of job are handed in (`jobs/kinds.HANDLERS`): the runner knows nothing of what jobs do.
+
+A job is claimed by a compare-and-set on its row (queued and due, or running with an expired
+lease → running under this worker), so two workers never hold one job, whatever the broker did.
+The claimant renews its lease from a heartbeat thread; a worker that dies (kill -9, power cut)
+simply stops renewing, and the job is claimed again once the lease has run out. Each attempt
+must therefore be safe to repeat: the handlers resume from what is already done and record their
+result in one transaction together with the job's end (see `JobContext.finish`).
+"""
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from archive_service.config import Settings, get_settings
+from archive_service.db import as_utc, utcnow
+from archive_service.dossiers.models import DigitalObject
+from archive_service.errors import ArchiveError
+from archive_service.jobs.models import Job, JobKind, JobState
+from storage import ObjectStore
+
+log = logging.getLogger("archive.jobs")
+MAX_BACKOFF_SECONDS = 15 * 60
+
+
+class PermanentFailure(Exception):
+    """The job cannot succeed by trying again (a QC failure, bad input): fail it at once with this reason."""
+
+
+class LeaseLost(Exception):
+    """Another worker took the job over (this one was presumed dead): stop without recording anything."""
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _due(now):  # type: ignore[no-untyped-def]
+    return or_(
+        and_(Job.state == JobState.queued, Job.run_after <= now),
+        and_(Job.state == JobState.running, Job.lease_until < now),
+    )
+
+
+def claim(engine: Engine, worker: str, job_id: int | None = None) -> int | None:
+    """Take the next due job (or that one job) for `worker`; None when there is nothing to take."""
+    lease = timedelta(seconds=get_settings().job_lease_seconds)
+    with Session(engine) as session, session.begin():
+        now = utcnow()
+        query = select(Job.id).where(_due(now)).order_by(Job.run_after, Job.id).limit(5)
+        if job_id is not None:
+            query = query.where(Job.id == job_id)
+        for candidate in session.scalars(query).all():
+            taken = session.execute(
+                update(Job)
+                .where(Job.id == candidate, _due(now))
+                .values(
+                    state=JobState.running,
+                    worker=worker,
+                    lease_until=now + lease,
+                    attempts=Job.attempts + 1,
+                    done=0,
+                    started_at=func.coalesce(Job.started_at, now),
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+            if taken:
+                return candidate
+    return None
+
+
+@dataclass
+class JobContext:
+    """What a handler gets: its job's parameters, the stores, and the means to report and finish."""
+
+    engine: Engine
+    store: ObjectStore
+    settings: Settings
+    job_id: int
+    kind: JobKind
+    params: dict[str, Any]
+    attempt: int
+    worker: str
+    finished: bool = False
+    lost: bool = False
+    units_done: int = 0
+    _total: int | None = None
+    _reported_at: float = 0.0
+
+    def progress(self, done: int, total: int | None = None) -> None:
+        """`done` more units finished (pages, objects); written at most once a second."""
+        if self.lost:
+            raise LeaseLost(f"job {self.job_id} was taken over by another worker")
+        self.units_done += done
+        self._total = total if total is not None else self._total
+        now = time.monotonic()
+        if now - self._reported_at >= 1.0 or (self._total is not None and self.units_done >= self._total):
+            self._reported_at = now
+            with Session(self.engine) as session, session.begin():
+                session.execute(
+                    update(Job)
+                    .where(Job.id == self.job_id, Job.worker == self.worker)
+                    .values(done=self.units_done, total=self._total)
+                )
+
+    def stage(self, keys: Iterable[str]) -> None:
+        """Note objects this attempt is about to store, before storing them (committed at once)."""
+        with Session(self.engine) as session, session.begin():
+            job = session.get(Job, self.job_id)
+            assert job is not None
+            job.staged_keys = sorted(set(job.staged_keys or []) | set(keys))
+
+    def finish(self, session: Session, result: dict[str, Any], failed: str | None = None) -> None:
+        """End the job inside the handler's own transaction, so its work and its end commit together:
+        a crash after the commit cannot make the next attempt do the work twice."""
+        ended = session.execute(
+            update(Job)
+            .where(Job.id == self.job_id, Job.worker == self.worker, Job.state == JobState.running)
+            .values(
+                state=JobState.failed if failed else JobState.done,
+                result=result,
+                error=failed,
+                finished_at=utcnow(),
+                lease_until=None,
+                done=self.units_done,
+                total=self._total,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        if not ended:
+            raise LeaseLost(f"job {self.job_id} was taken over by another worker")
+        self.finished = True
+
+
+Handler = Callable[[JobContext], dict[str, Any] | None]
+Handlers = dict[JobKind, Handler]
+
+
+class _Heartbeat(threading.Thread):
+    """Renews the lease while the handler works; notices when the job was taken over."""
+
+    def __init__(self, context: JobContext, every: float) -> None:
+        super().__init__(name=f"job-{context.job_id}-heartbeat", daemon=True)
+        self.context, self.every = context, every
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        lease = timedelta(seconds=self.context.settings.job_lease_seconds)
+        while not self._stop.wait(self.every):
+            try:
+                with Session(self.context.engine) as session, session.begin():
+                    kept = session.execute(
+                        update(Job)
+                        .where(
+                            Job.id == self.context.job_id,
+                            Job.worker == self.context.worker,
+                            Job.state == JobState.running,
+                        )
+                        .values(lease_until=utcnow() + lease)
+                    ).rowcount  # type: ignore[attr-defined]
+                if not kept and not self.context.finished:
+                    self.context.lost = True
+                    return
+            except Exception:  # the database is briefly unreachable: try again at the next beat
+                log.warning("job %s: renewing the lease failed", self.context.job_id, exc_info=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+@dataclass
+class RunOutcome:
+    job_id: int
+    state: JobState | None  # None: not claimed (done, failed, or held by another worker)
+    retry_in: float | None = None  # seconds until the next attempt is due (Celery schedules its doorbell)
+
+
+def run(engine: Engine, store: ObjectStore, job_id: int, worker: str, handlers: Handlers) -> RunOutcome:
+    """Run one claimed job to its end or to its next attempt."""
+    settings = get_settings()
+    with Session(engine) as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        context = JobContext(engine, store, settings, job.id, job.kind, dict(job.params), job.attempts, worker)
+        over_limit = job.attempts > job.max_attempts
+    if over_limit:  # each earlier attempt died with its worker (a poison input): stop trying
+        return _give_up(context, f"处理进程中断 {context.attempt - 1} 次，已停止重试")
+    heartbeat = _Heartbeat(context, every=max(settings.job_lease_seconds / 3, 0.5))
+    heartbeat.start()
+    try:
+        if context.attempt > 1:
+            sweep_staged(engine, store, job_id, keep=_inputs(context.params))
+        result = handlers[context.kind](context)
+        if not context.finished:
+            with Session(engine) as session, session.begin():
+                context.finish(session, result or {})
+    except LeaseLost:
+        log.warning("job %s: taken over by another worker; this attempt stops", job_id)
+        return RunOutcome(job_id, None)
+    except (PermanentFailure, ArchiveError) as e:
+        if isinstance(e, ArchiveError) and e.status >= 500:
+            return _retry_or_fail(context, e)
+        return _give_up(context, str(e))
+    except Exception as e:
+        log.exception("job %s (%s) attempt %s failed", job_id, context.kind, context.attempt)
+        return _retry_or_fail(context, e)
+    finally:
+        heartbeat.stop()
+    sweep_staged(engine, store, job_id)
+    with Session(engine) as session:
+        state = session.scalar(select(Job.state).where(Job.id == job_id))
+    return RunOutcome(job_id, state)
+
+
+def _inputs(params: dict[str, Any]) -> set[str]:
+    return {scan["key"] for scan in params.get("scans", [])}
+
+
+def backoff_seconds(attempt: int) -> float:
+    """1×, 2×, 4×… the configured first delay, at most a quarter of an hour."""
+    return float(min(get_settings().job_retry_seconds * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS))
+
+
+def _retry_or_fail(context: JobContext, error: Exception) -> RunOutcome:
+    reason = f"{type(error).__name__}: {error}"[:2000]
+    with Session(context.engine) as session:
+        job = session.get(Job, context.job_id)
+        assert job is not None
+        if job.worker != context.worker or job.state is not JobState.running:
+            return RunOutcome(context.job_id, None)
+        attempts, max_attempts = job.attempts, job.max_attempts
+    if attempts >= max_attempts:
+        return _give_up(context, f"重试 {attempts} 次后仍失败：{reason}")
+    delay = backoff_seconds(attempts)
+    with Session(context.engine) as session, session.begin():
+        session.execute(
+            update(Job)
+            .where(Job.id == context.job_id, Job.worker == context.worker)
+            .values(
+                state=JobState.queued, error=reason, lease_until=None, run_after=utcnow() + timedelta(seconds=delay)
+            )
+        )
+    return RunOutcome(context.job_id, JobState.queued, retry_in=delay)
+
+
+def _give_up(context: JobContext, reason: str) -> RunOutcome:
+    with Session(context.engine) as session, session.begin():
+        session.execute(
+            update(Job)
+            .where(Job.id == context.job_id, Job.worker == context.worker)
+            .values(state=JobState.failed, error=reason[:2000], finished_at=utcnow(), lease_until=None)
+        )
+    sweep_staged(context.engine, context.store, context.job_id)
+    return RunOutcome(context.job_id, JobState.failed)
+
+
+def sweep_staged(engine: Engine, store: ObjectStore, job_id: int, keep: set[str] = frozenset()) -> int:  # type: ignore[assignment]
+    """Remove the objects a job staged that the catalogue does not record (and no other unfinished
+    job still needs); keys in `keep` stay (an unfinished job's inputs). The number removed."""
+    with Session(engine) as session, session.begin():
+        job = session.get(Job, job_id)
+        if job is None or not job.staged_keys:
+            return 0
+        staged = set(job.staged_keys) - keep
+        recorded = set(session.scalars(select(DigitalObject.storage_key).where(DigitalObject.storage_key.in_(staged))))
+        others = session.scalars(
+            select(Job.staged_keys).where(
+                Job.id != job_id, Job.state.in_([JobState.queued, JobState.running]), Job.staged_keys.is_not(None)
+            )
+        ).all()
+        needed: set[str] = set().union(*(set(keys or []) for keys in others))
+        removed = 0
+        for key in sorted(staged - recorded - needed):
+            if store.exists(key):
+                store.delete(key)
+                removed += 1
+        job.staged_keys = sorted(keep & set(job.staged_keys)) or None
+        return removed
+
+
+def sweep_finished(engine: Engine, store: ObjectStore) -> int:
+    """Finish the clean-up of jobs whose worker died between their end and their sweep."""
+    with Session(engine) as session:
+        ids = session.scalars(
+            select(Job.id).where(Job.state.in_([JobState.done, JobState.failed]), Job.staged_keys.is_not(None))
+        ).all()
+    return sum(sweep_staged(engine, store, job_id) for job_id in ids)
+
+
+def run_next(engine: Engine, store: ObjectStore, worker: str, handlers: Handlers) -> RunOutcome | None:
+    """Claim and run the next due job; None when none is due."""
+    job_id = claim(engine, worker)
+    return run(engine, store, job_id, worker, handlers) if job_id is not None else None
+
+
+def run_one(engine: Engine, store: ObjectStore, job_id: int, worker: str, handlers: Handlers) -> RunOutcome:
+    """Run this job if it is due (a Celery doorbell); otherwise say when to look again."""
+    if claim(engine, worker, job_id) is not None:
+        return run(engine, store, job_id, worker, handlers)
+    with Session(engine) as session:
+        job = session.get(Job, job_id)
+        if job is None or job.state in (JobState.done, JobState.failed):
+            return RunOutcome(job_id, None)
+        wake = job.lease_until if job.state is JobState.running else job.run_after
+        wait = (as_utc(wake) - utcnow()).total_seconds() if wake else 1.0
+        return RunOutcome(job_id, None, retry_in=max(wait, 0.0) + 1.0)
+
+
+def overdue(engine: Engine, older_than: float) -> list[int]:
+    """Jobs due for `older_than` seconds that nobody took (a lost doorbell, a dead worker), not rung
+    again within five times that: Celery's sweeper rings these. Marks them rung."""
+    now = utcnow()
+    late = now - timedelta(seconds=older_than)
+    with Session(engine) as session, session.begin():
+        ids = list(
+            session.scalars(
+                select(Job.id).where(
+                    _due(late), or_(Job.rung_at.is_(None), Job.rung_at < now - timedelta(seconds=5 * older_than))
+                )
+            )
+        )
+        if ids:
+            session.execute(update(Job).where(Job.id.in_(ids)).values(rung_at=now))
+        return ids
+
+
