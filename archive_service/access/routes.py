@@ -12,8 +12,8 @@ from archive_service.access.models import RetrievalRequest
 from archive_service.access.schemas import CopyIn, DecisionIn, RequestIn, RequestOut, ReturnIn
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
-from archive_service.deps import DbSession, client_address, current_user
-from archive_service.preservation.service import object_store
+from archive_service.deps import DbSession, Store, client_address, current_user
+from storage import ObjectStore
 
 router = APIRouter(prefix="/api", tags=["access"])
 
@@ -73,10 +73,11 @@ def page_image(
     page: int,
     request: Request,
     session: Session = DbSession,
+    store: ObjectStore = Store,
     user: User = Depends(current_user),
 ) -> Response:
     r = service.get_request(session, user, request_id)
-    image = service.deliver_page(session, object_store(), user, r, page, client_address(request))
+    image = service.deliver_page(session, store, user, r, page, client_address(request))
     return Response(image, media_type="image/jpeg", headers=NO_STORE)
 
 
@@ -87,21 +88,26 @@ def certificate_page(
     page: int,
     request: Request,
     session: Session = DbSession,
+    store: ObjectStore = Store,
     user: User = Depends(current_user),
 ) -> Response:
     """A page of the certificate for a material missing from a granted class (001 第九条(一))."""
     r = service.get_request(session, user, request_id)
     client = client_address(request)
-    image = service.deliver_certificate_page(session, object_store(), user, r, missing_id, page, client)
+    image = service.deliver_certificate_page(session, store, user, r, missing_id, page, client)
     return Response(image, media_type="image/jpeg", headers=NO_STORE)
 
 
 @router.get("/requests/{request_id}/download")
 def download(
-    request_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+    request_id: int,
+    request: Request,
+    session: Session = DbSession,
+    store: ObjectStore = Store,
+    user: User = Depends(current_user),
 ) -> Response:
     r = service.get_request(session, user, request_id)
-    pdf = service.deliver_download(session, object_store(), user, r, client_address(request))
+    pdf = service.deliver_download(session, store, user, r, client_address(request))
     return Response(
         pdf,
         media_type="application/pdf",
@@ -115,10 +121,11 @@ def certified_copy(
     data: CopyIn,
     request: Request,
     session: Session = DbSession,
+    store: ObjectStore = Store,
     user: User = Depends(current_user),
 ) -> Response:
     r = service.get_request(session, user, request_id)
-    pdf = service.certified_copy(session, object_store(), user, r, data.annotation, client_address(request))
+    pdf = service.certified_copy(session, store, user, r, data.annotation, client_address(request))
     return Response(
         pdf,
         media_type="application/pdf",

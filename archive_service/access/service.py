@@ -686,6 +686,19 @@ def take_back(
     return request
 
 
+def waiting_request_count(session: Session, organisation_id: int) -> int:
+    """Requests for the bureau's files waiting for a decision (the dashboard's tile)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(RetrievalRequest)
+            .join(Dossier)
+            .where(Dossier.custodian_id == organisation_id, RetrievalRequest.status == RequestStatus.submitted)
+        )
+        or 0
+    )
+
+
 def overdue_loans(session: Session, organisation_id: int, today: date | None = None) -> list[RetrievalRequest]:
     return list(
         session.scalars(

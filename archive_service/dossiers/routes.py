@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
-from archive_service.deps import DbSession, current_user
+from archive_service.deps import DbSession, Store, current_user
 from archive_service.dossiers import catalogue, facts, life_events, missing, service
 from archive_service.dossiers.models import DossierStatus, MissingMaterial
 from archive_service.dossiers.schemas import (
@@ -26,6 +26,7 @@ from archive_service.dossiers.schemas import (
 )
 from archive_service.preservation.service import object_store
 from archive_service.uploads import saved_scans
+from storage import ObjectStore
 
 router = APIRouter(prefix="/api/dossiers", tags=["dossiers"])
 
@@ -71,12 +72,13 @@ def put_catalogue(
     materials: list[dict[str, Any]] = Body(..., embed=True, max_length=catalogue.MAX_ENTRIES + 1),
     source: Literal["typed", "proposal"] = Body("typed", embed=True, description="proposal: accepted from the pages"),
     session: Session = DbSession,
+    store: ObjectStore = Store,
     user: User = Depends(current_user),
 ) -> CatalogueOut:
     """Save the whole list (all or nothing; 422 names every problem by row and field). An entry that
     keeps its `id` keeps its item number; a digitised file's pages are linked again without OCR."""
     dossier = service.get_dossier(session, user, dossier_id)
-    catalogue.save_catalogue(session, object_store(), user, dossier, materials, source=source)
+    catalogue.save_catalogue(session, store, user, dossier, materials, source=source)
     return catalogue_out(session, user, dossier)
 
 
@@ -202,11 +204,12 @@ def record_missing_material(
     issued_by: str = Form(""),
     certificate: UploadFile = File(...),
     session: Session = DbSession,
+    store: ObjectStore = Store,
     user: User = Depends(current_user),
 ) -> MissingMaterialOut:
     """Record a missing material with the scan of its certificate (001 第九条(一)), stored with the file."""
     dossier = service.get_dossier(session, user, dossier_id)
     with tempfile.TemporaryDirectory() as folder:
         (path,) = saved_scans([certificate], Path(folder))
-        entry = missing.record_missing(session, object_store(), user, dossier, class_code, description, issued_by, path)
+        entry = missing.record_missing(session, store, user, dossier, class_code, description, issued_by, path)
     return missing_out(entry)

@@ -127,25 +127,49 @@ def register_existing(session: Session, user: User, data: DossierIn) -> Dossier:
     code = check_own_fonds(data.archival_code, bureau) if data.archival_code else next_archival_code(session, bureau)
     if session.scalar(select(Dossier.id).where(Dossier.archival_code == code)):
         raise ArchiveError("archival_code.duplicate", f"档号 {code} 已被使用（档号须唯一）", "archival_code", 409)
-    retiree = Retiree(**data.retiree.model_dump())
-    session.add(retiree)
-    session.flush()
-    dossier = Dossier(
-        archival_code=code,
-        retiree_id=retiree.id,
-        custodian_id=bureau.id,
-        status=DossierStatus.in_custody,
-        volumes=data.volumes,
-        class_scheme=data.class_scheme,
-    )
-    session.add(dossier)
-    session.flush()
+    dossier = enter_custody(
+        session, user, bureau, Retiree(**data.retiree.model_dump()),
+        archival_code=code, volumes=data.volumes, class_scheme=data.class_scheme, note="存量档案登记入馆",
+    )  # fmt: skip
     # Item numbers (份号) follow date order within a class, so enter the materials in that order.
     for index, material in sorted(enumerate(data.materials), key=lambda im: im[1].date_formed or "99999999"):
         add_material(session, dossier, material, field=f"materials.{index}")
-    record_custody(
-        session, dossier, CustodyEventKind.received, actor=user, to_org_id=bureau.id, note="存量档案登记入馆"
+    return dossier
+
+
+def enter_custody(
+    session: Session,
+    user: User,
+    bureau: Organisation,
+    retiree: Retiree,
+    *,
+    archival_code: str | None,
+    volumes: int,
+    class_scheme: str,
+    note: str,
+    pages: int = 0,
+    from_org_id: int | None = None,
+    transfer_batch_id: int | None = None,
+) -> Dossier:
+    """A retiree and the dossier the bureau now holds, its arrival a custody event: the one way in, for
+    stock registered by hand and for a file received in a batch. The callers check first."""
+    session.add(retiree)
+    session.flush()
+    dossier = Dossier(
+        archival_code=archival_code or next_archival_code(session, bureau),
+        retiree_id=retiree.id,
+        custodian_id=bureau.id,
+        status=DossierStatus.in_custody,
+        volumes=volumes,
+        pages=pages,
+        class_scheme=class_scheme,
     )
+    session.add(dossier)
+    session.flush()
+    record_custody(
+        session, dossier, CustodyEventKind.received, actor=user,
+        from_org_id=from_org_id, to_org_id=bureau.id, transfer_batch_id=transfer_batch_id, note=note,
+    )  # fmt: skip
     return dossier
 
 

@@ -22,11 +22,9 @@ from archive_service.shelving.schemas import (
     CountOut,
     ForecastOut,
     LabelsIn,
-    LayerOut,
     PlaceIn,
     Placement,
     PolicyIn,
-    PolicyOut,
     ProfileIn,
     ProfileOut,
     ProjectionIn,
@@ -34,7 +32,6 @@ from archive_service.shelving.schemas import (
     ReadingIn,
     ReadingOut,
     RoomIn,
-    RoomOut,
     UnitIn,
 )
 from archive_service.uploads import uploaded_bytes
@@ -42,24 +39,26 @@ from archive_service.uploads import uploaded_bytes
 router = APIRouter(prefix="/api/shelving", tags=["shelving"])
 
 
-def _room_out(session: Session, user: User, room_id: int) -> RoomOut:
-    return RoomOut.model_validate(asdict(service.occupancy(session, user, room_id)[0]))
+def _room_out(session: Session, user: User, room_id: int) -> service.RoomUse:
+    return service.occupancy(session, user, room_id)[0]
 
 
-@router.get("/rooms", response_model=list[RoomOut])
-def list_rooms(session: Session = DbSession, user: User = Depends(current_user)) -> list[RoomOut]:
+@router.get("/rooms", response_model=list[service.RoomUse])
+def list_rooms(session: Session = DbSession, user: User = Depends(current_user)) -> list[service.RoomUse]:
     """Every room of the bureau with used / capacity per room, unit and layer."""
-    return [RoomOut.model_validate(asdict(r)) for r in service.occupancy(session, user)]
+    return service.occupancy(session, user)
 
 
-@router.post("/rooms", response_model=RoomOut, status_code=201)
-def add_room(data: RoomIn, session: Session = DbSession, user: User = Depends(current_user)) -> RoomOut:
+@router.post("/rooms", response_model=service.RoomUse, status_code=201)
+def add_room(data: RoomIn, session: Session = DbSession, user: User = Depends(current_user)) -> service.RoomUse:
     room = service.add_room(session, user, service.RoomForm(**data.model_dump()))
     return _room_out(session, user, room.id)
 
 
-@router.post("/rooms/{room_id}/units", response_model=RoomOut, status_code=201)
-def add_unit(room_id: int, data: UnitIn, session: Session = DbSession, user: User = Depends(current_user)) -> RoomOut:
+@router.post("/rooms/{room_id}/units", response_model=service.RoomUse, status_code=201)
+def add_unit(
+    room_id: int, data: UnitIn, session: Session = DbSession, user: User = Depends(current_user)
+) -> service.RoomUse:
     service.add_unit(session, user, room_id, service.UnitForm(**data.model_dump()))
     return _room_out(session, user, room_id)
 
@@ -75,8 +74,8 @@ def add_profile(data: ProfileIn, session: Session = DbSession, user: User = Depe
     return service.add_profile(session, user, **data.model_dump())
 
 
-def _layer(slot: ShelfSlot) -> LayerOut:
-    return LayerOut(
+def _layer(slot: ShelfSlot) -> service.LayerUse:
+    return service.LayerUse(
         slot_id=slot.id,
         code=slot.code,
         column_no=slot.column_no,
@@ -88,10 +87,10 @@ def _layer(slot: ShelfSlot) -> LayerOut:
     )
 
 
-@router.put("/slots/{slot_id}/capacity", response_model=LayerOut)
+@router.put("/slots/{slot_id}/capacity", response_model=service.LayerUse)
 def set_capacity(
     slot_id: int, data: CapacityIn, session: Session = DbSession, user: User = Depends(current_user)
-) -> LayerOut:
+) -> service.LayerUse:
     return _layer(service.set_slot_capacity(session, user, slot_id, data.capacity_volumes))
 
 
@@ -143,26 +142,22 @@ def labels(data: LabelsIn, session: Session = DbSession, user: User = Depends(cu
     )
 
 
-def _policy_out(policy: planning.Policy) -> PolicyOut:
-    return PolicyOut.model_validate(asdict(policy))
-
-
-@router.get("/policy", response_model=PolicyOut)
-def get_policy(session: Session = DbSession, user: User = Depends(current_user)) -> PolicyOut:
+@router.get("/policy", response_model=planning.Policy)
+def get_policy(session: Session = DbSession, user: User = Depends(current_user)) -> planning.Policy:
     require(user, Action.view_dossiers)
-    return _policy_out(service.policy_for(session, user.organisation_id))
+    return service.policy_for(session, user.organisation_id)
 
 
-@router.get("/policy/presets", response_model=list[PolicyOut])
-def list_presets(user: User = Depends(current_user)) -> list[PolicyOut]:
-    return [_policy_out(p) for p in planning.presets().values()]
+@router.get("/policy/presets", response_model=list[planning.Policy])
+def list_presets(user: User = Depends(current_user)) -> list[planning.Policy]:
+    return list(planning.presets().values())
 
 
-@router.put("/policy", response_model=PolicyOut)
-def put_policy(data: PolicyIn, session: Session = DbSession, user: User = Depends(current_user)) -> PolicyOut:
+@router.put("/policy", response_model=planning.Policy)
+def put_policy(data: PolicyIn, session: Session = DbSession, user: User = Depends(current_user)) -> planning.Policy:
     require(user, Action.set_space_policy)
     policy = service.policy_from(data.preset, data.model_dump(exclude={"preset"}))
-    return _policy_out(service.set_policy(session, user, policy))
+    return service.set_policy(session, user, policy)
 
 
 @router.get("/projections", response_model=list[ProjectionOut])
@@ -196,7 +191,7 @@ def _params(
 
 def forecast_out(result: planning.Forecast) -> ForecastOut:
     return ForecastOut(
-        policy=_policy_out(result.policy),
+        policy=result.policy,
         thickness_mm=result.inputs.thickness_mm,
         volumes_per_file=result.inputs.volumes_per_file,
         capacity_volumes=result.capacity_volumes,

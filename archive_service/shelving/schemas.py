@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from archive_service.shelving.models import RoomKind
+from archive_service.shelving.planning import Policy
 
 
 class RoomIn(BaseModel):
@@ -44,36 +45,6 @@ class UnitIn(BaseModel):
     usable_width_mm: int = 800
     profile_id: int | None = None
     capacity_per_layer: int | None = None
-
-
-class LayerOut(BaseModel):
-    slot_id: int
-    code: str
-    column_no: int
-    side: int
-    section_no: int
-    layer_no: int
-    used: int
-    capacity: int
-
-
-class UnitOut(BaseModel):
-    id: int
-    code: str
-    sides: int
-    used: int
-    capacity: int
-    layers: list[LayerOut]
-
-
-class RoomOut(BaseModel):
-    id: int
-    name: str
-    kind: RoomKind
-    usable_area_m2: Decimal
-    used: int
-    capacity: int
-    units: list[UnitOut]
 
 
 class CapacityIn(BaseModel):
@@ -118,25 +89,6 @@ class PolicyIn(BaseModel):
     planning_years: int | None = None
 
 
-class PolicyOut(BaseModel):
-    preset: str
-    name: str
-    area_m2_per_10k_volumes: Decimal
-    area_basis: str
-    min_area_m2: Decimal
-    min_area_below_volumes: int
-    volumes_per_archivist: int
-    staff_basis: str
-    retirees_per_service_staff: int
-    service_basis: str
-    shelving_m_per_m2: Decimal
-    shelving_basis: str
-    planning_years: int
-    years_basis: str
-    service_staff_minimum: int = 0
-    part_time_below_retirees: int = 0
-
-
 class ProjectionIn(BaseModel):
     enterprise_id: int
     year: int
@@ -170,7 +122,7 @@ class ForecastYearOut(BaseModel):
 
 
 class ForecastOut(BaseModel):
-    policy: PolicyOut
+    policy: Policy
     thickness_mm: int
     volumes_per_file: Decimal
     capacity_volumes: int

@@ -6,31 +6,36 @@ from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.config import get_settings
-from archive_service.deps import XLSX, DbSession, current_user
-from archive_service.preservation.service import object_store
-from archive_service.transfers import catalogues, onward, register, service, supplements
+from archive_service.deps import XLSX, DbSession, Store, client_address, current_user
+from archive_service.transfers import campaign, catalogues, onward, register, service, supplements
 from archive_service.transfers.models import ItemResult, TransferBatch
 from archive_service.transfers.schemas import (
     BatchDetail,
     BatchOut,
+    CampaignIn,
+    CampaignOut,
+    CampaignProgressOut,
     CancelIn,
     CheckIn,
     ConfirmIn,
+    EnterpriseProgressOut,
     InspectionIn,
     ItemOut,
     MonthFiguresOut,
     OnwardIn,
     ProgressOut,
+    QuotaIn,
     ReviewIn,
     SupplementOut,
 )
 from archive_service.uploads import saved_scans, uploaded_bytes
+from storage import ObjectStore
 
 router = APIRouter(prefix="/api/transfers", tags=["transfers"])
 
@@ -88,13 +93,99 @@ def catalogue_template(user: User = Depends(current_user)) -> Response:
 
 @router.post("/{batch_id}/catalogue")
 def import_catalogue(
-    batch_id: int, file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
+    batch_id: int,
+    file: UploadFile = File(...),
+    session: Session = DbSession,
+    store: ObjectStore = Store,
+    user: User = Depends(current_user),
 ) -> dict[str, int]:
     """The batch's 卷内目录 workbook (.xlsx/.csv, UTF-8 or GBK): received files are catalogued at once, the
     others when they are received. 422 with every problem by row and column; nothing is saved then.
     A plain `def`: the work runs in the threadpool, not on the event loop."""
     data = uploaded_bytes(file, "卷内目录文件")
-    return catalogues.import_workbook(session, object_store(), user, batch_id, data, file.filename or "")
+    return catalogues.import_workbook(session, store, user, batch_id, data, file.filename or "")
+
+
+# ---- the handover campaign (transfers/campaign.py) --------------------------------------------
+
+
+def progress_out(figures: campaign.CampaignProgress) -> CampaignProgressOut:
+    c = figures.campaign
+    return CampaignProgressOut(
+        campaign=CampaignOut(opens_on=c.opens_on, closes_on=c.closes_on, final_on=c.final_on, basis=c.basis)
+        if c
+        else None,
+        today=figures.today,
+        enterprises=[
+            EnterpriseProgressOut(
+                enterprise=r.enterprise,
+                credit_code=r.credit_code,
+                expected=r.expected,
+                handed_over=r.handed_over,
+                outstanding=r.outstanding,
+                state=figures.state(r),
+                late=figures.late(r),
+            )  # fmt: skip
+            for r in figures.rows
+        ],
+    )
+
+
+@router.get("/campaign", response_model=CampaignProgressOut)
+def campaign_progress(session: Session = DbSession, user: User = Depends(current_user)) -> CampaignProgressOut:
+    """Per enterprise: 核准移交人数, handed over, outstanding, and who is late by the bureau's window."""
+    return progress_out(campaign.progress(session, user))
+
+
+@router.put("/campaign", response_model=CampaignProgressOut)
+def set_campaign(
+    data: CampaignIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> CampaignProgressOut:
+    """The administrator sets the bureau's handover window (logged as a policy change)."""
+    campaign.set_campaign(
+        session, user, data.opens_on, data.closes_on, data.final_on, data.basis, client_address(request)
+    )
+    return progress_out(campaign.progress(session, user))
+
+
+@router.put("/campaign/quotas/{enterprise_id}", response_model=CampaignProgressOut)
+def set_quota(
+    enterprise_id: int, data: QuotaIn, session: Session = DbSession, user: User = Depends(current_user)
+) -> CampaignProgressOut:
+    """An enterprise's 核准移交人数, typed from the approval."""
+    campaign.set_quota(session, user, enterprise_id, data.expected, data.basis)
+    return progress_out(campaign.progress(session, user))
+
+
+@router.post("/campaign/quotas", response_model=CampaignProgressOut)
+def import_quotas(
+    file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
+) -> CampaignProgressOut:
+    """The social-insurance agency's list (统一社会信用代码, 单位名称, 核准移交人数, 依据): all rows or none."""
+    campaign.import_quotas(session, user, uploaded_bytes(file, "核准移交人数表"), file.filename or "")
+    return progress_out(campaign.progress(session, user))
+
+
+@router.get("/campaign/progress.xlsx")
+def campaign_xlsx(session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+    figures = campaign.progress(session, user)
+    return Response(
+        campaign.progress_xlsx(figures),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="handover-progress-{figures.today}.xlsx"'},
+    )
+
+
+@router.get("/campaign/monthly-export.xlsx")
+def monthly_export(
+    month: str, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    """Newly received retirees of the month, and deaths and other changes recorded in it, for the
+    social-insurance agency (001 第十六条(四)); logged as an export."""
+    data = campaign.monthly_export(session, user, month, client_address(request))
+    return Response(
+        data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="monthly-{month[:7]}.xlsx"'}
+    )
 
 
 @router.get("", response_model=list[BatchOut])
@@ -167,9 +258,11 @@ def receive(batch_id: int, data: CheckIn, session: Session = DbSession, user: Us
 
 
 @router.post("/{batch_id}/acceptance", response_model=BatchOut)
-def start_acceptance(batch_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> BatchOut:
+def start_acceptance(
+    batch_id: int, session: Session = DbSession, store: ObjectStore = Store, user: User = Depends(current_user)
+) -> BatchOut:
     """Machine-check every dossier's digitised copy; if all pass, draw the ≥ 5 % sample to inspect."""
-    service.start_acceptance(session, object_store(), user, batch_id)
+    service.start_acceptance(session, store, user, batch_id)
     return batch_out(session, service.get_batch(session, user, batch_id))
 
 
@@ -223,13 +316,14 @@ def record_return_slip(
     signed_on: date | None = Form(None),
     scan: UploadFile = File(...),
     session: Session = DbSession,
+    store: ObjectStore = Store,
     user: User = Depends(current_user),
 ) -> BatchOut:
     """The receiving bureau (not using this installation) signed the 转递单: its scan, signer and date close
     the batch; every file is recorded as transferred out to that bureau."""
     with tempfile.TemporaryDirectory() as folder:
         (path,) = saved_scans([scan], Path(folder))
-        batch = onward.record_return_slip(session, object_store(), user, batch_id, path, signer, signed_on)
+        batch = onward.record_return_slip(session, store, user, batch_id, path, signer, signed_on)
     return batch_out(session, batch)
 
 
@@ -256,13 +350,14 @@ def submit_supplement(
     remarks: str = Form(""),
     scans: list[UploadFile] = File(default=[]),
     session: Session = DbSession,
+    store: ObjectStore = Store,
     user: User = Depends(current_user),
 ) -> SupplementOut:
     """A material formed after handover, with its scans (which must hold exactly its pages)."""
     form = supplements.SupplementForm(archival_code, source, class_code, title, pages, date_formed, copies, remarks)
     with tempfile.TemporaryDirectory(prefix="supplement-upload-") as tmp:
         paths = saved_scans(scans, Path(tmp))
-        found = supplements.submit(session, object_store(), user, form, paths)
+        found = supplements.submit(session, store, user, form, paths)
     return SupplementOut.model_validate(found)
 
 
@@ -273,12 +368,16 @@ def waiting_supplements(session: Session = DbSession, user: User = Depends(curre
 
 @supplements_router.post("/{supplement_id}/review", response_model=SupplementOut)
 def review_supplement(
-    supplement_id: int, data: ReviewIn, session: Session = DbSession, user: User = Depends(current_user)
+    supplement_id: int,
+    data: ReviewIn,
+    session: Session = DbSession,
+    store: ObjectStore = Store,
+    user: User = Depends(current_user),
 ) -> SupplementOut:
     """Approve (added to the catalogue; a digitised dossier's copy rebuilt with the new pages) or reject."""
     settings = get_settings()
     found = supplements.review(
-        session, object_store(), user, supplement_id, data.approve, data.note,
+        session, store, user, supplement_id, data.approve, data.note,
         work_root=settings.digitise_work_dir,
     )  # fmt: skip
     return SupplementOut.model_validate(found)

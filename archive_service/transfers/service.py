@@ -24,7 +24,7 @@ from archive_service.dossiers.models import (
     DossierStatus,
     Retiree,
 )
-from archive_service.dossiers.service import check_own_fonds, next_archival_code, record_custody
+from archive_service.dossiers.service import check_own_fonds, enter_custody, record_custody
 from archive_service.errors import ArchiveError, Forbidden, NotFound
 from archive_service.numbering import next_in_series
 from archive_service.organisations import jurisdiction
@@ -53,6 +53,21 @@ def visible_batches(user: User) -> Select[Any]:
     require(user, Action.view_dossiers)
     return select(TransferBatch).where(
         or_(TransferBatch.to_org_id == user.organisation_id, TransferBatch.from_org_id == user.organisation_id)
+    )
+
+
+def open_batch_count(session: Session, organisation_id: int) -> int:
+    """Batches to the bureau not yet closed (the dashboard's tile)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(TransferBatch)
+            .where(
+                TransferBatch.to_org_id == organisation_id,
+                TransferBatch.status.not_in([TransferStatus.confirmed, TransferStatus.cancelled]),
+            )
+        )
+        or 0
     )
 
 
@@ -453,29 +468,16 @@ def _take_into_custody(session: Session, user: User, batch: TransferBatch, item:
         insured_region_code=item.insured_region_code,
         classified_unit=item.classified,
     )
-    session.add(retiree)
-    session.flush()
-    dossier = Dossier(
-        archival_code=item.archival_code or next_archival_code(session, bureau),
-        retiree_id=retiree.id,
-        custodian_id=bureau.id,
-        status=DossierStatus.in_custody,
+    dossier = enter_custody(
+        session, user, bureau, retiree,
+        archival_code=item.archival_code or None,
         volumes=item.received_volumes or item.declared_volumes,
         pages=item.received_pages or 0,
         class_scheme="enterprise-1992",
-    )
-    session.add(dossier)
-    session.flush()
-    record_custody(
-        session,
-        dossier,
-        CustodyEventKind.received,
-        actor=user,
         from_org_id=batch.from_org_id,
-        to_org_id=bureau.id,
         transfer_batch_id=batch.id,
         note=f"移交批次 {batch.number} 第 {item.row_no} 行" + (f"（{item.reason}）" if item.reason else ""),
-    )
+    )  # fmt: skip
     catalogues.apply_waiting(session, user, item, dossier)
     return dossier
 

@@ -13,13 +13,14 @@ from archive_service.access.models import RequestMode, RequestStatus, RetrievalR
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can
 from archive_service.db import bureau_today
-from archive_service.deps import DbSession, client_address, current_user, xlsx_download
+from archive_service.deps import DbSession, Store, client_address, current_user, xlsx_download
 from archive_service.dossiers import facts, missing
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import Dossier
 from archive_service.errors import ArchiveError
-from archive_service.preservation.service import object_store
+from archive_service.web.forms import refusal_shows
 from archive_service.web.pages import form_date, templates
+from storage import ObjectStore
 
 router = APIRouter(include_in_schema=False)
 
@@ -86,7 +87,8 @@ def request_submit(
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
-    try:
+    # The form comes back as typed.
+    with refusal_shows(session, lambda error: _requests_page(request, session, user, error=error)):
         if mode not in RequestMode.__members__:
             raise ArchiveError("request.mode", "请选择利用方式", "mode")
         form = service.RequestForm(
@@ -102,9 +104,6 @@ def request_submit(
             relationship=relationship,
         )
         created = service.submit_request(session, user, form, client_address(request))
-    except ArchiveError as error:
-        session.rollback()
-        return _requests_page(request, session, user, error=error)  # the form comes back as typed
     return RedirectResponse(f"/requests/{created.id}", status_code=303)
 
 
@@ -154,7 +153,7 @@ def request_decide(
     user: User = Depends(current_user),
 ) -> Response:
     r = service.get_request(session, user, request_id)
-    try:
+    with refusal_shows(session, lambda error: request_detail(request_id, request, session, user, error)):
         service.decide(
             session,
             user,
@@ -166,9 +165,6 @@ def request_decide(
             allow_print=allow_print,
             reason=reason,
         )
-    except ArchiveError as error:
-        session.rollback()
-        return request_detail(request_id, request, session, user, error)
     return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
 
@@ -177,11 +173,8 @@ def request_lend(
     request_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
 ) -> Response:
     r = service.get_request(session, user, request_id)
-    try:
+    with refusal_shows(session, lambda error: request_detail(request_id, request, session, user, error)):
         service.lend(session, user, r, client_address(request))
-    except ArchiveError as error:
-        session.rollback()
-        return request_detail(request_id, request, session, user, error)
     return RedirectResponse("/loans", status_code=303)
 
 
@@ -195,11 +188,8 @@ def request_return(
     user: User = Depends(current_user),
 ) -> Response:
     r = service.get_request(session, user, request_id)
-    try:
+    with refusal_shows(session, lambda error: request_detail(request_id, request, session, user, error)):
         service.take_back(session, user, r, complete == "yes", note, client_address(request))
-    except ArchiveError as error:
-        session.rollback()
-        return request_detail(request_id, request, session, user, error)
     return RedirectResponse("/loans", status_code=303)
 
 
@@ -209,14 +199,12 @@ def request_copy(
     request: Request,
     annotation: str = Form(""),
     session: Session = DbSession,
+    store: ObjectStore = Store,
     user: User = Depends(current_user),
 ) -> Response:
     r = service.get_request(session, user, request_id)
-    try:
-        pdf = service.certified_copy(session, object_store(), user, r, annotation, client_address(request))
-    except ArchiveError as error:
-        session.rollback()
-        return request_detail(request_id, request, session, user, error)
+    with refusal_shows(session, lambda error: request_detail(request_id, request, session, user, error)):
+        pdf = service.certified_copy(session, store, user, r, annotation, client_address(request))
     return Response(
         pdf,
         media_type="application/pdf",
@@ -292,10 +280,14 @@ def fact_checklist(
 
 @router.get("/requests/{request_id}/print", response_class=HTMLResponse)
 def print_view(
-    request_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+    request_id: int,
+    request: Request,
+    session: Session = DbSession,
+    store: ObjectStore = Store,
+    user: User = Depends(current_user),
 ) -> HTMLResponse:
     r = service.get_request(session, user, request_id)
-    printed = service.print_copy(session, object_store(), user, r, client_address(request))
+    printed = service.print_copy(session, store, user, r, client_address(request))
     pages = [(n, "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()) for n, jpeg in printed.pages]
     return _page(request, "print.html", user, r=r, d=session.get(Dossier, r.dossier_id), pages=pages)
 

@@ -11,12 +11,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from archive_service.access import service as access
 from archive_service.access.log import AccessAction, record_access
-from archive_service.access.models import RequestStatus, RetrievalRequest
 from archive_service.access.service import overdue_loans
 from archive_service.auth import service as auth_service
 from archive_service.auth.models import Role, User
@@ -26,6 +26,7 @@ from archive_service.db import show_time
 from archive_service.deps import (
     SESSION_COOKIE,
     DbSession,
+    Store,
     client_address,
     current_user,
     request_token,
@@ -42,12 +43,13 @@ from archive_service.jobs.models import Job
 from archive_service.preservation.service import fixity_alerts, object_store
 from archive_service.shelving.models import ShelfSlot
 from archive_service.shelving.service import climate_alerts, unshelved
+from archive_service.transfers import service as transfers
 from archive_service.transfers import supplements
-from archive_service.transfers.models import TransferBatch, TransferStatus
 from archive_service.uploads import saved_scans
 from archive_service.values import mask_citizen_id
-from archive_service.web.forms import submitted
+from archive_service.web.forms import refusal_shows, submitted
 from digitise.findings import check_name
+from storage import ObjectStore
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals.update(
@@ -133,20 +135,8 @@ def dashboard(request: Request, session: Session = DbSession, user: User = Depen
     if user.role is Role.requester:  # requesters work through their requests only
         return RedirectResponse("/requests", status_code=303)
     counts = dossiers.dashboard_counts(session, user)
-    open_transfers = session.scalar(
-        select(func.count())
-        .select_from(TransferBatch)
-        .where(
-            TransferBatch.to_org_id == user.organisation_id,
-            TransferBatch.status.not_in([TransferStatus.confirmed, TransferStatus.cancelled]),
-        )
-    )
-    waiting_requests = session.scalar(
-        select(func.count())
-        .select_from(RetrievalRequest)
-        .join(Dossier)
-        .where(Dossier.custodian_id == user.organisation_id, RetrievalRequest.status == RequestStatus.submitted)
-    )
+    open_transfers = transfers.open_batch_count(session, user.organisation_id)
+    waiting_requests = access.waiting_request_count(session, user.organisation_id)
     alerts = fixity_alerts(session, user.organisation_id)
     paper = backlog(session, user.organisation_id)
     return templates.TemplateResponse(
@@ -206,6 +196,7 @@ def dossier_use_copy(
     dossier_id: int,
     request: Request,
     session: Session = DbSession,
+    store: ObjectStore = Store,
     user: User = Depends(current_user),
 ) -> StreamingResponse:
     """The PDF/A use copy, for custody work by the bureau's own staff (requesters go through requests)."""
@@ -214,7 +205,7 @@ def dossier_use_copy(
     use_copy = digitisation.latest_use_copy(session, dossier)
     if use_copy is None:
         raise NotFound(f"{dossier.archival_code} 的数字副本", "dossier_id")
-    store = object_store()
+    store = store
     # Logged and committed before a byte is sent.
     record_access(
         session,
@@ -286,15 +277,13 @@ def confirm_fact(
     user: User = Depends(current_user),
 ) -> Response:
     """The archivist accepts a fact's value on the fact sheet; a refusal comes back beside the sheet."""
-    try:
+    with refusal_shows(session, lambda error: dossier_page_refused(request, session, user, dossier_id, error)):
         require(user, Action.confirm_facts)
         dossier = dossiers.get_dossier(session, user, dossier_id)
         if page.strip() and not page.strip().isdigit():
             raise ArchiveError("fact.page", "依据页码应为正整数", "page")
         facts.confirm(session, user, dossier, kind, value, int(page) if page.strip() else None, note)
         session.commit()
-    except ArchiveError as error:
-        return dossier_page_refused(request, session, user, dossier_id, error)
     return RedirectResponse(f"/dossiers/{dossier_id}?saved=facts#facts", status_code=303)
 
 
@@ -310,12 +299,10 @@ def record_life_event(
     user: User = Depends(current_user),
 ) -> Response:
     """A death, conviction, disappearance, emigration or move; a move out of the area opens the 转递 batch."""
-    try:
+    with refusal_shows(session, lambda error: dossier_page_refused(request, session, user, dossier_id, error)):
         when = form_date(occurred_on, "occurred_on") if occurred_on.strip() else None
         done = life_events.record_life_event(session, user, dossier_id, kind, when, source_document, region_code)
         session.commit()
-    except ArchiveError as error:
-        return dossier_page_refused(request, session, user, dossier_id, error)
     if done.onward:
         return RedirectResponse(f"/transfers/{done.onward.id}", status_code=303)
     elsewhere = f"&elsewhere={done.elsewhere}" if done.elsewhere else ""
@@ -331,25 +318,29 @@ def record_missing_material(
     issued_by: str = Form(""),
     certificate: UploadFile | None = File(None),
     session: Session = DbSession,
+    store: ObjectStore = Store,
     user: User = Depends(current_user),
 ) -> Response:
     """A missing material and the scan of its certificate, kept with the file (001 第九条(一))."""
-    try:
+    with refusal_shows(session, lambda error: dossier_page_refused(request, session, user, dossier_id, error)):
         dossier = dossiers.get_dossier(session, user, dossier_id)
         if certificate is None or not certificate.filename:
             raise ArchiveError("certificate.required", "请选择证明材料的扫描件", "certificate", 422)
         with tempfile.TemporaryDirectory() as folder:
             (path,) = saved_scans([certificate], Path(folder))
-            missing.record_missing(session, object_store(), user, dossier, class_code, description, issued_by, path)
+            missing.record_missing(session, store, user, dossier, class_code, description, issued_by, path)
         session.commit()
-    except ArchiveError as error:
-        return dossier_page_refused(request, session, user, dossier_id, error)
     return RedirectResponse(f"/dossiers/{dossier_id}?saved=missing#missing-materials", status_code=303)
 
 
 @router.get("/dossiers/{dossier_id}/missing-materials/{missing_id}/certificate")
 def missing_certificate(
-    dossier_id: int, missing_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+    dossier_id: int,
+    missing_id: int,
+    request: Request,
+    session: Session = DbSession,
+    store: ObjectStore = Store,
+    user: User = Depends(current_user),
 ) -> Response:
     """The certificate scan as stored, for custody staff who read the file's copies (logged before it is sent)."""
     require(user, Action.read_digital_copy)
@@ -361,7 +352,7 @@ def missing_certificate(
         session, user, AccessAction.view_certificate, client_address(request), dossier_id=dossier.id,
         detail=f"缺失材料证明 {entry.id}：{entry.description}",
     )  # fmt: skip
-    data = b"".join(object_store().open(entry.certificate.storage_key))
+    data = b"".join(store.open(entry.certificate.storage_key))
     disposition = f"inline; filename*=UTF-8''{quote(entry.certificate.name)}"
     return Response(data, media_type=entry.certificate.media_type, headers={"Content-Disposition": disposition})
 

@@ -21,6 +21,7 @@ from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.shelving import planning, service
 from archive_service.shelving.models import RoomKind
 from archive_service.uploads import uploaded_bytes
+from archive_service.web.forms import refusal_shows
 from archive_service.web.pages import dossier_page_refused, form_number, templates
 
 router = APIRouter(include_in_schema=False)
@@ -68,15 +69,13 @@ def add_room(
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
-    try:
+    with refusal_shows(session, lambda error: _refused(request, session, user, error)):
         if kind not in RoomKind.__members__:
             raise ArchiveError("kind.unknown", "房间用途应为库房、阅档室或办公室", "kind", 422)
         area = form_number(usable_area_m2, "usable_area_m2")
         if area is None:
             raise ArchiveError("usable_area_m2.required", "请填写使用面积（m²）", "usable_area_m2", 422)
         room = service.add_room(session, user, service.RoomForm(name, RoomKind(kind), area))
-    except ArchiveError as error:
-        return _refused(request, session, user, error)
     return RedirectResponse(f"/shelving?done=已新建{room.kind.label}：{room.name}", status_code=303)
 
 
@@ -88,13 +87,11 @@ def add_profile(
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
-    try:
+    with refusal_shows(session, lambda error: _refused(request, session, user, error)):
         thickness = form_number(thickness_mm, "thickness_mm", int)
         if thickness is None:
             raise ArchiveError("thickness_mm.required", "请填写卷盒厚度（mm）", "thickness_mm", 422)
         profile = service.add_profile(session, user, name, thickness)
-    except ArchiveError as error:
-        return _refused(request, session, user, error)
     return RedirectResponse(f"/shelving?done=已新增卷盒规格：{profile.name}", status_code=303)
 
 
@@ -113,7 +110,7 @@ def add_unit(
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
-    try:
+    with refusal_shows(session, lambda error: _refused(request, session, user, error)):
         form = service.UnitForm(
             code=code,
             columns=form_number(columns, "columns", int) or 0,
@@ -125,8 +122,6 @@ def add_unit(
             capacity_per_layer=form_number(capacity_per_layer, "capacity_per_layer", int),
         )
         unit = service.add_unit(session, user, room_id, form)
-    except ArchiveError as error:
-        return _refused(request, session, user, error)
     return RedirectResponse(f"/shelving?done=已新增密集架 {unit.code}（{len(unit.slots)} 层位）", status_code=303)
 
 
@@ -137,10 +132,8 @@ def assign(
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
-    try:
+    with refusal_shows(session, lambda error: _refused(request, session, user, error)):
         placed = service.auto_assign(session, user, None, form_number(room_id, "room_id", int))
-    except ArchiveError as error:
-        return _refused(request, session, user, error)
     rows = [(session.get(Dossier, dossier_id), slot) for dossier_id, slot in placed.items()]
     return templates.TemplateResponse(
         request,
@@ -169,12 +162,10 @@ def place(
     user: User = Depends(current_user),
 ) -> Response:
     """Shelve or move one file by scanning the layer's label (keyboard wedge scanners type the code + Enter)."""
-    try:
+    with refusal_shows(session, lambda error: dossier_page_refused(request, session, user, dossier_id, error)):
         dossier = get_dossier(session, user, dossier_id)
         shelving_place = service.slot_by_code(session, user, slot_code)
         service.place(session, user, dossier, shelving_place)
-    except ArchiveError as error:
-        return dossier_page_refused(request, session, user, dossier_id, error)
     return RedirectResponse(f"/dossiers/{dossier_id}", status_code=303)
 
 
@@ -217,7 +208,7 @@ def add_reading(
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
-    try:
+    with refusal_shows(session, lambda error: _room_page(request, session, user, room_id, error, error.status)):
         try:
             when = datetime.fromisoformat(at.strip()) if at.strip() else datetime.now(bureau_zone())
         except ValueError:
@@ -227,9 +218,6 @@ def add_reading(
         if temperature is None or humidity is None:
             raise ArchiveError("reading.required", "请填写温度和相对湿度", "temperature_c", 422)
         service.record_reading(session, user, room_id, when, temperature, humidity)
-    except ArchiveError as error:
-        session.rollback()
-        return _room_page(request, session, user, room_id, error, error.status)
     return RedirectResponse(f"/shelving/rooms/{room_id}?done=已记录温湿度", status_code=303)
 
 
@@ -241,11 +229,8 @@ def import_readings(
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
-    try:
+    with refusal_shows(session, lambda error: _room_page(request, session, user, room_id, error, error.status)):
         n = service.import_readings(session, user, room_id, uploaded_bytes(file))
-    except ArchiveError as error:
-        session.rollback()
-        return _room_page(request, session, user, room_id, error, error.status)
     return RedirectResponse(f"/shelving/rooms/{room_id}?done=已导入 {n} 条温湿度记录", status_code=303)
 
 
@@ -329,11 +314,8 @@ def planning_page(request: Request, session: Session = DbSession, user: User = D
 def set_policy(
     request: Request, preset: str = Form(""), session: Session = DbSession, user: User = Depends(current_user)
 ) -> Response:
-    try:
+    with refusal_shows(session, lambda error: _planning_page(request, session, user, error, error.status)):
         policy = service.set_policy(session, user, service.policy_from(preset, {}))
-    except ArchiveError as error:
-        session.rollback()
-        return _planning_page(request, session, user, error, error.status)
     return RedirectResponse(f"/planning?done=本馆政策已设为：{policy.name}", status_code=303)
 
 
@@ -346,7 +328,7 @@ def set_projection(
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
-    try:
+    with refusal_shows(session, lambda error: _planning_page(request, session, user, error, error.status)):
         service.set_projection(
             session,
             user,
@@ -354,9 +336,6 @@ def set_projection(
             form_number(year, "year", int) or 0,
             form_number(retirees, "retirees", int) or 0,
         )
-    except ArchiveError as error:
-        session.rollback()
-        return _planning_page(request, session, user, error, error.status)
     return RedirectResponse("/planning?done=已保存预计退休人数", status_code=303)
 
 
@@ -364,9 +343,6 @@ def set_projection(
 def import_projections(
     request: Request, file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
 ) -> Response:
-    try:
+    with refusal_shows(session, lambda error: _planning_page(request, session, user, error, error.status)):
         n = service.import_projections(session, user, uploaded_bytes(file))
-    except ArchiveError as error:
-        session.rollback()
-        return _planning_page(request, session, user, error, error.status)
     return RedirectResponse(f"/planning?done=已导入 {n} 条预计退休人数", status_code=303)

@@ -3,6 +3,7 @@
 supplementary materials (材料补充) on a dossier's page. They call the same services as the API."""
 
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,7 +19,8 @@ from archive_service.access.log import AccessAction, record_access
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, can
 from archive_service.config import get_settings
-from archive_service.deps import DbSession, client_address, current_user
+from archive_service.db import bureau_today
+from archive_service.deps import DbSession, Store, client_address, current_user
 from archive_service.dossiers.models import Dossier
 from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError, NotFound
@@ -26,10 +28,12 @@ from archive_service.organisations import jurisdiction
 from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.organisations.service import set_jurisdiction as set_jurisdiction_rule
 from archive_service.preservation.service import object_store
-from archive_service.transfers import acceptance, catalogues, onward, register, service, supplements
+from archive_service.transfers import acceptance, campaign, catalogues, onward, register, service, supplements
 from archive_service.transfers.models import ItemResult, TransferItem
 from archive_service.uploads import saved_scans, uploaded_bytes
+from archive_service.web.forms import refusal_shows
 from archive_service.web.pages import dossier_page_refused, form_date, form_number, templates
+from storage import ObjectStore
 
 router = APIRouter(include_in_schema=False)
 
@@ -91,24 +95,88 @@ def upload_register(
     user: User = Depends(current_user),
 ) -> Response:
     handover = service.Handover(managing_unit, managing_reason, approval_reference)
-    try:
+    with refusal_shows(session, lambda error: _list_page(request, session, user, error)):
         data = uploaded_bytes(file, "名册文件")
         batch = service.import_register(session, user, enterprise_id, data, file.filename or "", handover)
-    except ArchiveError as error:
-        session.rollback()
-        return _list_page(request, session, user, error)
     return RedirectResponse(f"/transfers/{batch.id}", status_code=303)
+
+
+def _campaign_page(request: Request, session: Session, user: User, error: ArchiveError | None = None) -> Response:
+    enterprises = session.scalars(
+        select(Organisation).where(Organisation.kind == OrganisationKind.enterprise).order_by(Organisation.name)
+    ).all()
+    first = bureau_today().replace(day=1)
+    return templates.TemplateResponse(
+        request,
+        "campaign.html",
+        {
+            "user": user,
+            "figures": campaign.progress(session, user),
+            "enterprises": enterprises,
+            "can_set_campaign": can(user, Action.set_jurisdiction),
+            "can_set_quota": can(user, Action.receive_transfers),
+            "last_month": f"{first - timedelta(days=1):%Y-%m}",
+            "error": error,
+        },
+        status_code=error.status if error else 200,
+    )
+
+
+@router.get("/transfers/campaign", response_class=HTMLResponse)
+def campaign_page(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+    return _campaign_page(request, session, user)
+
+
+@router.post("/transfers/campaign")
+def set_campaign(
+    request: Request,
+    opens_on: str = Form(""),
+    closes_on: str = Form(""),
+    final_on: str = Form(""),
+    basis: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    with refusal_shows(session, lambda error: _campaign_page(request, session, user, error)):
+        dates = [form_date(v, name) if v.strip() else None for v, name in
+                 ((opens_on, "opens_on"), (closes_on, "closes_on"), (final_on, "final_on"))]  # fmt: skip
+        campaign.set_campaign(session, user, *dates, basis, client_address(request))
+        session.commit()
+    return RedirectResponse("/transfers/campaign#campaign", status_code=303)
+
+
+@router.post("/transfers/campaign/quota")
+def set_quota(
+    request: Request,
+    enterprise_id: int = Form(...),
+    expected: str = Form(""),
+    basis: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    with refusal_shows(session, lambda error: _campaign_page(request, session, user, error)):
+        number = int(expected) if expected.strip().isascii() and expected.strip().isdigit() else expected
+        campaign.set_quota(session, user, enterprise_id, number, basis)
+        session.commit()
+    return RedirectResponse("/transfers/campaign", status_code=303)
+
+
+@router.post("/transfers/campaign/quotas")
+def import_quotas(
+    request: Request, file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    with refusal_shows(session, lambda error: _campaign_page(request, session, user, error)):
+        campaign.import_quotas(session, user, uploaded_bytes(file, "核准移交人数表"), file.filename or "")
+        session.commit()
+    return RedirectResponse("/transfers/campaign", status_code=303)
 
 
 @router.post("/transfers/jurisdiction")
 def set_jurisdiction(
     request: Request, rule: str = Form(...), session: Session = DbSession, user: User = Depends(current_user)
 ) -> Response:
-    try:
+    with refusal_shows(session, lambda error: _list_page(request, session, user, error)):
         set_jurisdiction_rule(session, user, rule, client_address(request))
-    except ArchiveError as error:
-        session.rollback()
-        return _list_page(request, session, user, error)
     return RedirectResponse("/transfers#jurisdiction", status_code=303)
 
 
@@ -121,11 +189,8 @@ def paste_register(
     user: User = Depends(current_user),
 ) -> Response:
     """A register entered on the page: rows typed or pasted from a spreadsheet, the header row first."""
-    try:
+    with refusal_shows(session, lambda error: _list_page(request, session, user, error)):
         batch = service.import_register(session, user, enterprise_id, rows.encode("utf-8"), "名册.txt")
-    except ArchiveError as error:
-        session.rollback()
-        return _list_page(request, session, user, error)
     return RedirectResponse(f"/transfers/{batch.id}", status_code=303)
 
 
@@ -140,17 +205,19 @@ def send_onward(
 ) -> Response:
     """转递: the archival codes scanned one per line (or separated by spaces or commas)."""
     codes = archival_codes.replace(",", " ").replace("，", " ").split()
-    try:
+    with refusal_shows(session, lambda error: _list_page(request, session, user, error)):
         batch = service.send_onward(session, user, to_org_id, codes, note)
-    except ArchiveError as error:
-        session.rollback()
-        return _list_page(request, session, user, error)
     return RedirectResponse(f"/transfers/{batch.id}", status_code=303)
 
 
 @router.get("/transfers/{batch_id}/retained/{dossier_id}.pdf")
 def retained_copy(
-    batch_id: int, dossier_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+    batch_id: int,
+    dossier_id: int,
+    request: Request,
+    session: Session = DbSession,
+    store: ObjectStore = Store,
+    user: User = Depends(current_user),
 ) -> Response:
     """The sending bureau's retained copy of a file it sent on; every opening is on the access log."""
     use_copy = service.retained_copies(session, user, batch_id).get(dossier_id)
@@ -165,7 +232,7 @@ def retained_copy(
         detail=f"留存副本 {use_copy.name} v{use_copy.version}",
     )
     return StreamingResponse(
-        object_store().open(use_copy.storage_key),
+        store.open(use_copy.storage_key),
         media_type="application/pdf",
         headers={"Cache-Control": "no-store"},
     )
@@ -251,15 +318,13 @@ def import_catalogue(
     request: Request,
     file: UploadFile = File(...),
     session: Session = DbSession,
+    store: ObjectStore = Store,
     user: User = Depends(current_user),
 ) -> Response:
     """The batch's 卷内目录 workbook from the batch page; a refused one lists every problem by row and column."""
-    try:
+    with refusal_shows(session, lambda error: _batch_page(request, session, user, batch_id, "transfer.html", error)):
         data = uploaded_bytes(file, "卷内目录文件")
-        done = catalogues.import_workbook(session, object_store(), user, batch_id, data, file.filename or "")
-    except ArchiveError as error:
-        session.rollback()
-        return _batch_page(request, session, user, batch_id, "transfer.html", error)
+        done = catalogues.import_workbook(session, store, user, batch_id, data, file.filename or "")
     message = (
         f"卷内目录已导入：{done['files']} 份档案、{done['materials']} 条材料"
         f"（已接收的 {done['catalogued']} 份已著录，其余 {done['waiting_for_receipt']} 份在接收时著录）"
@@ -282,18 +347,16 @@ def record_return_slip(
     signed_on: str = Form(""),
     scan: UploadFile = File(...),
     session: Session = DbSession,
+    store: ObjectStore = Store,
     user: User = Depends(current_user),
 ) -> Response:
     """The receiving bureau's signed 转递单 came back: recorded, the batch closes."""
-    try:
+    with refusal_shows(session, lambda error: _batch_page(request, session, user, batch_id, "transfer.html", error)):
         when = form_date(signed_on, "signed_on") if signed_on.strip() else None
         with tempfile.TemporaryDirectory() as folder:
             (path,) = saved_scans([scan], Path(folder))
-            onward.record_return_slip(session, object_store(), user, batch_id, path, signer, when)
+            onward.record_return_slip(session, store, user, batch_id, path, signer, when)
         session.commit()
-    except ArchiveError as error:
-        session.rollback()
-        return _batch_page(request, session, user, batch_id, "transfer.html", error)
     return RedirectResponse(f"/transfers/{batch_id}?done={quote('已登记回执，批次办结')}", status_code=303)
 
 
@@ -305,12 +368,9 @@ def cancel_onward(
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
-    try:
+    with refusal_shows(session, lambda error: _batch_page(request, session, user, batch_id, "transfer.html", error)):
         onward.cancel_onward(session, user, batch_id, reason)
         session.commit()
-    except ArchiveError as error:
-        session.rollback()
-        return _batch_page(request, session, user, batch_id, "transfer.html", error)
     return RedirectResponse(f"/transfers/{batch_id}?done={quote('已撤销转递，档案回原架位')}", status_code=303)
 
 
@@ -334,7 +394,7 @@ def receive(
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
-    try:
+    with refusal_shows(session, lambda error: _batch_page(request, session, user, batch_id, "receive.html", error)):
         counts = {
             name: form_number(text, name, int)
             for name, text in (("volumes", volumes), ("pages", pages), ("materials", materials))
@@ -342,9 +402,6 @@ def receive(
         if result not in ("accepted", "discrepancy", "rejected"):
             raise ArchiveError("result.unknown", "核对结果应为接收、有差异接收或退回", "result", 422)
         item = service.receive(session, user, batch_id, service.Check(key, ItemResult(result), reason, **counts))
-    except ArchiveError as error:
-        session.rollback()
-        return _batch_page(request, session, user, batch_id, "receive.html", error)
     done = f"第 {item.row_no} 行 {item.retiree_name}：{item.result.label}" + (
         f"（{item.reason}）" if item.reason else ""
     )
@@ -361,11 +418,8 @@ def confirm(
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
-    try:
+    with refusal_shows(session, lambda error: _batch_page(request, session, user, batch_id, "transfer.html", error)):
         batch = service.confirm(session, user, batch_id, side, sender_name, paper_reason)
-    except ArchiveError as error:
-        session.rollback()
-        return _batch_page(request, session, user, batch_id, "transfer.html", error)
     done = "双方已确认，批次办结" if batch.manifest_sha256 else ("移交方已确认" if side == "sender" else "接收方已确认")
     return RedirectResponse(f"/transfers/{batch_id}?done={done}", status_code=303)
 
@@ -382,7 +436,7 @@ async def acceptance_step(
 
 def _acceptance_step(request: Request, session: Session, user: User, batch_id: int, form: FormData) -> Response:
     step = str(form.get("step", ""))
-    try:
+    with refusal_shows(session, lambda error: _batch_page(request, session, user, batch_id, "transfer.html", error)):
         if step == "start":
             record = service.start_acceptance(session, object_store(), user, batch_id)
             done = "机检完成，已抽取样本" if record["stage"] == "inspecting" else "机检不合格，见下方问题"
@@ -400,9 +454,6 @@ def _acceptance_step(request: Request, session: Session, user: User, batch_id: i
             done = "验收合格" if record["result"] == "passed" else "验收不合格"
         else:
             raise ArchiveError("step.unknown", "未知的验收步骤", "step", 422)
-    except ArchiveError as error:
-        session.rollback()
-        return _batch_page(request, session, user, batch_id, "transfer.html", error)
     return RedirectResponse(f"/transfers/{batch_id}?done={done}#acceptance", status_code=303)
 
 
@@ -417,7 +468,7 @@ async def submit_supplement(
 
 
 def _submit_supplement(request: Request, session: Session, user: User, dossier_id: int, form: FormData) -> Response:
-    try:
+    with refusal_shows(session, lambda error: dossier_page_refused(request, session, user, dossier_id, error)):
         dossier = get_dossier(session, user, dossier_id)
         values = supplements.SupplementForm(
             archival_code=dossier.archival_code,
@@ -433,8 +484,6 @@ def _submit_supplement(request: Request, session: Session, user: User, dossier_i
         with tempfile.TemporaryDirectory(prefix="supplement-upload-") as tmp:
             paths = saved_scans(uploads, Path(tmp))  # type: ignore[arg-type]
             supplements.submit(session, object_store(), user, values, paths)
-    except ArchiveError as error:
-        return dossier_page_refused(request, session, user, dossier_id, error)
     return RedirectResponse(f"/dossiers/{dossier_id}#supplements", status_code=303)
 
 
@@ -445,17 +494,16 @@ def review_supplement(
     decision: str = Form(""),
     note: str = Form(""),
     session: Session = DbSession,
+    store: ObjectStore = Store,
     user: User = Depends(current_user),
 ) -> Response:
     settings = get_settings()
     dossier_id = supplements.get(session, user, supplement_id).dossier_id
-    try:
+    with refusal_shows(session, lambda error: dossier_page_refused(request, session, user, dossier_id, error)):
         if decision not in ("approve", "reject"):
             raise ArchiveError("decision.unknown", "请选择归档或不予归档", "decision", 422)
         found = supplements.review(
-            session, object_store(), user, supplement_id, decision == "approve", note,
+            session, store, user, supplement_id, decision == "approve", note,
             work_root=settings.digitise_work_dir,
         )  # fmt: skip
-    except ArchiveError as error:
-        return dossier_page_refused(request, session, user, dossier_id, error)
     return RedirectResponse(f"/dossiers/{found.dossier_id}#supplements", status_code=303)
