@@ -32,3 +32,31 @@ def test_the_list_has_what_the_service_uses_at_run_time():
 
 def test_the_image_sets_the_bureaus_time_zone():
     assert re.search(r"^ENV .*\bTZ=Asia/Shanghai\b", (ROOT / "Dockerfile").read_text(), re.M)
+
+
+def _pins(lock: str) -> dict[str, str]:
+    text = (ROOT / lock).read_text()
+    return {m[1].lower().replace("_", "-"): m[2] for m in re.finditer(r"^([A-Za-z0-9_.-]+)==(\S+) \\$", text, re.M)}
+
+
+def _names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[\[<>=!~ ;]", r, maxsplit=1)[0].lower().replace("_", "-") for r in requirements}
+
+
+def test_bootstrap_ci_and_the_image_install_the_locked_versions_with_hashes():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime, test = _pins("requirements.lock"), _pins("requirements-test.lock")
+    # Every direct dependency is pinned; the test lock holds the runtime pins unchanged.
+    assert _names(project["dependencies"]) <= set(runtime)
+    assert _names(project["optional-dependencies"]["test"]) <= set(test)
+    assert all(test[name] == version for name, version in runtime.items())
+    for lock in ("requirements.lock", "requirements-test.lock"):
+        text = (ROOT / lock).read_text()
+        blocks = re.split(r"\n(?=[A-Za-z0-9_.-]+==)", text)[1:]  # one per pinned package
+        unhashed = [b.split()[0] for b in blocks if "--hash=sha256:" not in b]
+        assert blocks and not unhashed, unhashed
+        assert "file://" not in text and "--find-links" not in text  # nothing from one machine's disk
+    assert "--require-hashes -r requirements-test.lock" in (ROOT / "scripts" / "bootstrap.sh").read_text()
+    assert "--require-hashes -r requirements.lock" in (ROOT / "Dockerfile").read_text()
