@@ -254,8 +254,9 @@ def digitised_demo_batch(session: Session, store: ObjectStore, work_root: Path) 
     import tempfile
 
     from archive_service.digitisation.service import digitise_dossier
-    from archive_service.shelving.service import auto_assign
-    from archive_service.transfers.service import Check, import_register, receive
+    from archive_service.shelving.placement import auto_assign
+    from archive_service.transfers.receiving import Check, receive
+    from archive_service.transfers.service import import_register
     from digitise.specimen import draw_page, person, save_scan
 
     clerk = session.scalar(select(User).where(User.username == "clerk"))
@@ -336,19 +337,18 @@ def _demo_shelving(
     humid afternoon outside the limits) and projected retirements for the forecast."""
     from decimal import Decimal
 
-    from archive_service.shelving import planning
-    from archive_service.shelving import service as shelving
+    from archive_service.shelving import climate, forecast, layout, placement, planning
     from archive_service.shelving.models import RoomKind
 
-    shelving.set_policy(session, admin, planning.presets()["xicheng"])
-    box = shelving.add_profile(session, archivist, "人事档案盒 30 mm", 30, 310, 225)
-    store = shelving.add_room(session, archivist, shelving.RoomForm("一号库房", RoomKind.store, Decimal(120)))
+    forecast.set_policy(session, admin, planning.presets()["xicheng"])
+    box = layout.add_profile(session, archivist, "人事档案盒 30 mm", 30, 310, 225)
+    store = layout.add_room(session, archivist, layout.RoomForm("一号库房", RoomKind.store, Decimal(120)))
     for code in ("A01", "A02"):
-        shelving.add_unit(session, archivist, store.id, shelving.UnitForm(code, 4, 3, 6, profile_id=box.id))
-    shelving.add_room(session, archivist, shelving.RoomForm("二号库房", RoomKind.store, Decimal(90)))
-    shelving.add_room(session, archivist, shelving.RoomForm("阅档室", RoomKind.reading, Decimal(30)))
-    shelving.add_room(session, archivist, shelving.RoomForm("档案管理人员办公室", RoomKind.office, Decimal(20)))
-    shelving.auto_assign(session, archivist)
+        layout.add_unit(session, archivist, store.id, layout.UnitForm(code, 4, 3, 6, profile_id=box.id))
+    layout.add_room(session, archivist, layout.RoomForm("二号库房", RoomKind.store, Decimal(90)))
+    layout.add_room(session, archivist, layout.RoomForm("阅档室", RoomKind.reading, Decimal(30)))
+    layout.add_room(session, archivist, layout.RoomForm("档案管理人员办公室", RoomKind.office, Decimal(20)))
+    placement.auto_assign(session, archivist)
     now = datetime.now(bureau_zone()).replace(minute=0, second=0, microsecond=0)
     for day in range(14, 0, -1):
         for hour in (9, 15):
@@ -357,10 +357,10 @@ def _demo_shelving(
             humidity = Decimal(str(round(rng.uniform(48, 56), 1)))
             if day == 3 and hour == 15:
                 humidity = Decimal("67.5")  # a wet afternoon: the dashboard shows it
-            shelving.record_reading(session, archivist, store.id, at, temperature, humidity)
+            climate.record_reading(session, archivist, store.id, at, temperature, humidity)
     for year in range(bureau_today().year, bureau_today().year + 5):
         for enterprise in enterprises:
-            shelving.set_projection(session, admin, enterprise.id, year, rng.randint(20, 60))
+            forecast.set_projection(session, admin, enterprise.id, year, rng.randint(20, 60))
 
 
 def digitise_demo_dossier(session: Session, store: ObjectStore, work_root: Path) -> str:

@@ -26,7 +26,11 @@ from archive_service import db  # noqa: E402
 from archive_service.auth.models import User  # noqa: E402
 from archive_service.errors import ArchiveError  # noqa: E402
 from archive_service.startup import start  # noqa: E402
-from archive_service.transfers import catalogues, service  # noqa: E402
+from archive_service.transfers import (  # noqa: E402
+    catalogues,
+    receiving,  # noqa: E402
+    service,
+)
 from bench.transfers import as_xlsx, rows, use  # noqa: E402
 
 start()  # as every process does: models known, session hooks installed
@@ -58,7 +62,7 @@ def batch_of(clerk_id: int, enterprise_id: int, files: int, receive: bool, skip:
         ids = [i.citizen_id for i in batch.items]
         if receive:
             for cid in ids:
-                service.receive(s, clerk, batch.id, service.Check(cid))
+                receiving.receive(s, clerk, batch.id, receiving.Check(cid))
         return batch.id, ids
 
 

@@ -26,7 +26,7 @@ from archive_service.config import get_settings  # noqa: E402
 from archive_service.dossiers.models import CustodyEvent, Dossier, DossierStatus, Retiree  # noqa: E402
 from archive_service.migrate import upgrade  # noqa: E402
 from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel  # noqa: E402
-from archive_service.shelving import service as shelving  # noqa: E402
+from archive_service.shelving import forecast, layout, occupancy, placement  # noqa: E402
 from archive_service.shelving.models import RoomKind  # noqa: E402
 from archive_service.startup import start  # noqa: E402
 
@@ -64,10 +64,10 @@ def prepare(url: str, files: int):
         archivist = create_user(
             s, username="a", display_name="a", password="x" * 12, role=Role.archivist, organisation_id=bureau.id
         )
-        room = shelving.add_room(s, archivist, shelving.RoomForm("大库房", RoomKind.store, Decimal(1200)))
-        box = shelving.add_profile(s, archivist, "30 mm", 30)
+        room = layout.add_room(s, archivist, layout.RoomForm("大库房", RoomKind.store, Decimal(1200)))
+        box = layout.add_profile(s, archivist, "30 mm", 30)
         for u in range(20):
-            shelving.add_unit(s, archivist, room.id, shelving.UnitForm(f"U{u:02d}", 12, 2, 6, 2, profile_id=box.id))
+            layout.add_unit(s, archivist, room.id, layout.UnitForm(f"U{u:02d}", 12, 2, 6, 2, profile_id=box.id))
         s.execute(
             insert(Retiree),
             [
@@ -109,14 +109,14 @@ def run(url: str, label: str, files: int) -> list[tuple[str, str, str]]:
     with db.transaction() as s:
         archivist = s.get(User, user_id)
         t = time.perf_counter()
-        placed = shelving.auto_assign(s, archivist)
+        placed = placement.auto_assign(s, archivist)
         rows.append((label, f"auto-assign {len(placed):,} files (one transaction)", f"{time.perf_counter() - t:.2f} s"))
     with db.transaction() as s:
         archivist = s.get(User, user_id)
         assert s.scalar(select(func.count()).where(Dossier.shelf_slot_id.is_(None))) == 0
         assert s.scalar(select(func.count()).select_from(CustodyEvent)) == files
         t = time.perf_counter()
-        use = shelving.occupancy(s, archivist)
+        use = occupancy.occupancy(s, archivist)
         layers = sum(len(u.layers) for r in use for u in r.units)
         rows.append(
             (
@@ -126,7 +126,7 @@ def run(url: str, label: str, files: int) -> list[tuple[str, str, str]]:
             )
         )
         t = time.perf_counter()
-        shelving.run_forecast(s, archivist, shelving.ForecastParams(years=10, start_year=2027))
+        forecast.run_forecast(s, archivist, forecast.ForecastParams(years=10, start_year=2027))
         rows.append((label, "10-year forecast from the records", f"{(time.perf_counter() - t) * 1000:.0f} ms"))
     return rows
 

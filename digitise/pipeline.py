@@ -4,7 +4,8 @@ Steps, in order (each a small function below, as in OCRmyPDF):
 
   open sources → for each page, in its own worker process: load → straighten → crop → measure
   → OCR (turning the page when the engine finds it is not upright) → encode → keep the result in the
-  work directory → QC findings → link pages to the catalogue → facts vs. the retiree → PDF/A → sidecar
+  work directory → QC findings (qc.py) → link pages to the catalogue → facts vs. the retiree → PDF/A
+  → sidecar (sidecar.py)
 
 Finished pages wait in the work directory (`OUT.pdf.work/`), one JSON record and one image per
 page, each written atomically: a run killed at any point loses at most the pages in progress,
@@ -15,7 +16,6 @@ PDF is in place; it is kept when QC stops the dossier, so a corrected catalogue 
 import hashlib
 import json
 import os
-import platform
 import shutil
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pikepdf
 import PIL
 
 from digitise import facts as page_facts
@@ -34,17 +33,13 @@ from digitise.catalogue import MaterialPages, link_pages
 from digitise.findings import Finding, Severity, errors
 from digitise.options import DigitiseOptions
 from digitise.pdf import Bookmark, PdfInfo, PdfPage, TextLine, write_pdf
+from digitise.qc import BLANK_INK_FRACTION, page_findings
+from digitise.sidecar import PIPELINE_VERSION, sidecar_of
 from digitise.sources import SourceError, SourcePage, load, pages_of
 
-# PNG keeps resolution in whole pixels per metre, so 300 dpi reads back as 299.9994: no finding for that.
-DPI_TOLERANCE = 0.5
-# 1.1: G4 pages no longer negative; 1.2: faint pages are not blank. Resumed runs never mix versions.
-PIPELINE_VERSION = "digitise/1.2"
-SIDECAR_SCHEMA = "archive-custody/digitise-sidecar/1"
 A4_WIDTH_INCHES = 210 / 25.4
 MIN_ORIENTATION_CONFIDENCE = 1.0
 TURN_TOLERANCE = 5.0  # confidence points a turned page may read below the page as scanned and still win
-BLANK_INK_FRACTION = 0.001  # under 0.1 % marks (after despeckling) the page is a blank back
 COLOUR_FRACTION = 0.0005  # 0.05 % saturated pixels: a seal, a letterhead, a photo
 
 Progress = Callable[[int, int], None]
@@ -423,116 +418,6 @@ def _bit_depth(mode: str) -> int:
     return {"1": 1, "I;16": 16, "I;16B": 16, "I;16L": 16, "I": 32, "F": 32}.get(mode, 8)
 
 
-# --- QC over the whole dossier -----------------------------------------------------------------
-
-
-def page_findings(records: list[dict[str, Any]], options: DigitiseOptions) -> list[Finding]:
-    out: list[Finding] = []
-    for r in records:
-        page, source = r["page"], r["source"]
-        if "error" in r:
-            out.append(Finding(r["error"]["code"], Severity.error, r["error"]["message"], page, source))
-            continue
-        dpi = r["dpi"]
-        if dpi is None:
-            out.append(
-                Finding(
-                    "resolution.unknown",
-                    Severity.warning,
-                    f"图像未记录分辨率，按 A4 幅面估算为 {r['dpi_assumed']} dpi，请核对扫描设置",
-                    page,
-                    source,
-                    measured=r["dpi_assumed"],
-                    rule=options.min_dpi,
-                )
-            )
-        elif dpi < options.min_dpi - DPI_TOLERANCE:
-            out.append(
-                Finding(
-                    "resolution.below_minimum",
-                    Severity.error,
-                    f"扫描分辨率 {dpi:g} dpi，低于最低要求 {options.min_dpi} dpi，须重新扫描",
-                    page,
-                    source,
-                    measured=dpi,
-                    rule=options.min_dpi,
-                )
-            )
-        elif dpi < options.recommended_dpi - DPI_TOLERANCE:
-            out.append(
-                Finding(
-                    "resolution.below_recommended",
-                    Severity.warning,
-                    f"扫描分辨率 {dpi:g} dpi，低于建议的 {options.recommended_dpi} dpi（小字和 OCR 需要 300 dpi）",
-                    page,
-                    source,
-                    measured=dpi,
-                    rule=options.recommended_dpi,
-                )
-            )
-        if r["blank"]:
-            out.append(
-                Finding(
-                    "blank.page",
-                    Severity.info,
-                    "空白页（如空白背面），已保留并记录",
-                    page,
-                    source,
-                    measured=r["mark_fraction"],
-                    rule=BLANK_INK_FRACTION,
-                )
-            )
-        elif r["source_mode"] != "colour":
-            out.append(
-                Finding(
-                    "colour_mode.not_colour",
-                    Severity.warning,
-                    f"以{'黑白' if r['source_mode'] == 'bilevel' else '灰度'}模式扫描；标准建议彩色，"
-                    "有红头、印章、照片的页面必须彩色扫描，请核对原件",
-                    page,
-                    source,
-                    measured=r["source_mode"],
-                    rule="colour",
-                )
-            )
-        if abs(r["skew_after"]) > options.max_residual_skew:
-            out.append(
-                Finding(
-                    "skew.residual",
-                    Severity.warning,
-                    f"纠偏后仍倾斜 {r['skew_after']:g}°，超过 {options.max_residual_skew:g}°",
-                    page,
-                    source,
-                    measured={"before": r["skew_before"], "after": r["skew_after"]},
-                    rule=options.max_residual_skew,
-                )
-            )
-        if r["rotation"]:
-            out.append(
-                Finding(
-                    "orientation.turned",
-                    Severity.info,
-                    f"页面方向不正，已旋转 {r['rotation']}°",
-                    page,
-                    source,
-                    measured=r["rotation"],
-                )
-            )
-        if r["ocr_confidence"] is not None and r["ocr_confidence"] < ocr.LOW_CONFIDENCE:
-            out.append(
-                Finding(
-                    "ocr.low_confidence",
-                    Severity.warning,
-                    f"文字识别置信度 {r['ocr_confidence']:g}，偏低，请人工核对本页",
-                    page,
-                    source,
-                    measured=r["ocr_confidence"],
-                    rule=ocr.LOW_CONFIDENCE,
-                )
-            )
-    return out
-
-
 # --- output ------------------------------------------------------------------------------------
 
 
@@ -561,90 +446,3 @@ def _pdf_info(options: DigitiseOptions, materials: list[MaterialPages]) -> PdfIn
         creator_tool=f"archive-custody {PIPELINE_VERSION}; {ocr.label(options.engine)}",
         created=datetime.now(UTC),
     )
-
-
-def software(engine: str) -> dict[str, str]:
-    return {
-        "pipeline": PIPELINE_VERSION,
-        "ocr_engine": engine,
-        engine: ocr.engine(engine).version(),
-        "pikepdf": pikepdf.__version__,
-        "qpdf": pikepdf.__libqpdf_version__,
-        "pillow": PIL.__version__,
-        "python": platform.python_version(),
-        "platform": f"{platform.system()} {platform.machine()}",
-    }
-
-
-def sidecar_of(
-    output: Path | None,
-    records: list[dict[str, Any]],
-    materials: list[MaterialPages],
-    findings: list[Finding],
-    sources: list[dict[str, Any]],
-    options: DigitiseOptions,
-    started: datetime,
-    finished: datetime,
-    resumed: int,
-) -> dict[str, Any]:
-    """The process metadata DA/T 31 asks to keep (per page and per run), as JSON."""
-    keep = (
-        "page",
-        "source",
-        "source_frame",
-        "source_sha256",
-        "dpi",
-        "dpi_assumed",
-        "source_mode",
-        "source_bit_depth",
-        "source_width",
-        "source_height",
-        "width",
-        "height",
-        "colour_mode",
-        "bit_depth",
-        "compression",
-        "skew_before",
-        "skew_after",
-        "rotation",
-        "cropped",
-        "blank",
-        "ocr_confidence",
-        "ocr_chars",
-        "error",
-    )
-    pages = []
-    for r in records:
-        page = {k: r[k] for k in keep if k in r}
-        if "facts" in r:
-            page["facts"] = page_facts.PageFacts(**r["facts"]).as_dict()
-        pages.append(page)
-    out: dict[str, Any] = {
-        "schema": SIDECAR_SCHEMA,
-        "archival_code": options.catalogue.archival_code if options.catalogue else None,
-        "status": "written" if output else "failed",
-        "run": {
-            "software": software(options.engine),
-            "operator": options.operator,
-            "started": started.isoformat(timespec="seconds"),
-            "finished": finished.isoformat(timespec="seconds"),
-            "ocr_engine": ocr.label(options.engine),
-            "languages": options.languages,
-            "jobs": options.jobs,
-            "pages_resumed": resumed,
-        },
-        "sources": sources,
-        "pages": pages,
-        "materials": [m.__dict__ for m in materials],
-        "findings": [f.as_dict() for f in findings],
-    }
-    if output:
-        data = output.read_bytes()
-        out["output"] = {
-            "file": output.name,
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "bytes": len(data),
-            "pages": len(records),
-            "format": "PDF/A-2b",
-        }
-    return out

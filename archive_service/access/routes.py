@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from archive_service.access import service
+from archive_service.access import delivery, loans, register, service
 from archive_service.access.log import verify_chain
 from archive_service.access.models import RetrievalRequest
 from archive_service.access.schemas import CopyIn, DecisionIn, RequestIn, RequestOut, ReturnIn
@@ -21,7 +21,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def out(session: Session, r: RetrievalRequest) -> RequestOut:
-    pages = service.approved_pages(service.approved_materials(session, r)) if r.status.value == "approved" else []
+    pages = delivery.approved_pages(delivery.approved_materials(session, r)) if r.status.value == "approved" else []
     return RequestOut.model_validate(r).model_copy(update={"approved_pages": pages})
 
 
@@ -77,7 +77,7 @@ def page_image(
     user: User = Depends(current_user),
 ) -> Response:
     r = service.get_request(session, user, request_id)
-    image = service.deliver_page(session, store, user, r, page, client_address(request))
+    image = delivery.deliver_page(session, store, user, r, page, client_address(request))
     return Response(image, media_type="image/jpeg", headers=NO_STORE)
 
 
@@ -94,7 +94,7 @@ def certificate_page(
     """A page of the certificate for a material missing from a granted class (001 第九条(一))."""
     r = service.get_request(session, user, request_id)
     client = client_address(request)
-    image = service.deliver_certificate_page(session, store, user, r, missing_id, page, client)
+    image = delivery.deliver_certificate_page(session, store, user, r, missing_id, page, client)
     return Response(image, media_type="image/jpeg", headers=NO_STORE)
 
 
@@ -107,7 +107,7 @@ def download(
     user: User = Depends(current_user),
 ) -> Response:
     r = service.get_request(session, user, request_id)
-    pdf = service.deliver_download(session, store, user, r, client_address(request))
+    pdf = delivery.deliver_download(session, store, user, r, client_address(request))
     return Response(
         pdf,
         media_type="application/pdf",
@@ -125,7 +125,7 @@ def certified_copy(
     user: User = Depends(current_user),
 ) -> Response:
     r = service.get_request(session, user, request_id)
-    pdf = service.certified_copy(session, store, user, r, data.annotation, client_address(request))
+    pdf = delivery.certified_copy(session, store, user, r, data.annotation, client_address(request))
     return Response(
         pdf,
         media_type="application/pdf",
@@ -138,7 +138,7 @@ def lend(
     request_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
 ) -> RequestOut:
     r = service.get_request(session, user, request_id)
-    return out(session, service.lend(session, user, r, client_address(request)))
+    return out(session, loans.lend(session, user, r, client_address(request)))
 
 
 @router.post("/requests/{request_id}/return", response_model=RequestOut)
@@ -150,7 +150,7 @@ def take_back(
     user: User = Depends(current_user),
 ) -> RequestOut:
     r = service.get_request(session, user, request_id)
-    return out(session, service.take_back(session, user, r, data.complete, data.note, client_address(request)))
+    return out(session, loans.take_back(session, user, r, data.complete, data.note, client_address(request)))
 
 
 @router.get("/audit/log.xlsx")
@@ -164,8 +164,8 @@ def register_xlsx(
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
-    f = service.LogFilter(archival_code, username, action, since, until)
-    data = service.register_xlsx(session, user, f, client_address(request))
+    f = register.LogFilter(archival_code, username, action, since, until)
+    data = register.register_xlsx(session, user, f, client_address(request))
     return Response(
         data,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -21,7 +21,7 @@ from archive_service.errors import ArchiveError
 from archive_service.organisations import jurisdiction
 from archive_service.organisations.models import Organisation
 from archive_service.transfers.models import TransferBatch
-from archive_service.transfers.service import send_onward
+from archive_service.transfers.onward import send_onward
 from archive_service.values import ValueRuleError, check_region_code
 
 

@@ -15,9 +15,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive_service.access.delivery import online_grants
 from archive_service.access.log import AccessAction, record_access
 from archive_service.access.models import RetrievalRequest
-from archive_service.access.service import online_grants
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can, require
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES

@@ -6,6 +6,7 @@ subset: ReportLab embeds only TrueType outlines, which the Noto CJK (CFF) fonts 
 """
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reportlab.graphics.barcode.code128 import Code128
@@ -14,6 +15,15 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive_service.auth.models import User
+from archive_service.auth.permissions import Action, require
+from archive_service.dossiers.models import Dossier
+from archive_service.errors import ArchiveError, NotFound
+from archive_service.shelving.layout import get_slot
+from archive_service.shelving.occupancy import slot_contents
 
 FONT = "WenQuanYiMicroHei"
 FONT_FILE = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
@@ -64,3 +74,45 @@ def _draw(canvas: Canvas, label: Label, x: float, y: float) -> None:
     canvas.setFont(FONT, 7.5)
     for i, line in enumerate(label.lines[:3]):
         canvas.drawString(x + 4 * mm, y + LABEL_H - (26 + i * 3.6) * mm, line[:34])
+
+
+def labels(session: Session, user: User, dossier_ids: Sequence[int] = (), slot_ids: Sequence[int] = ()) -> bytes:
+    """A label per volume of the given dossiers and per given layer (or per layer those dossiers stand on)."""
+    require(user, Action.view_dossiers)
+    if not dossier_ids and not slot_ids:
+        raise ArchiveError("labels.empty", "请选择要打印标签的档案或架位", "dossier_ids", 422)
+    if len(dossier_ids) + len(slot_ids) > 5000:
+        raise ArchiveError("labels.too_many", "一次最多打印 5000 张标签", "dossier_ids", 422)
+    files = session.scalars(
+        select(Dossier)
+        .where(Dossier.id.in_(dossier_ids), Dossier.custodian_id == user.organisation_id)
+        .order_by(Dossier.archival_code)
+    ).all()
+    missing = set(dossier_ids) - {d.id for d in files}
+    if missing:
+        raise NotFound(f"档案 {sorted(missing)[:5]}", "dossier_ids")
+    layer_ids = list(dict.fromkeys([*slot_ids, *(d.shelf_slot_id for d in files if d.shelf_slot_id)]))
+    layers = [get_slot(session, user, i, "slot_ids") for i in layer_ids]
+    slot_names = {s.id: s.label for s in layers}
+    out = []
+    for layer in sorted(layers, key=lambda s: (s.unit.room_id, s.unit.code, s.shelf_order)):
+        codes = slot_contents(session, user, layer.id)
+        held = f"{codes[0].archival_code} – {codes[-1].archival_code}" if codes else "空"
+        out.append(
+            Label(
+                layer.code,
+                layer.position,
+                (layer.label, f"容量 {layer.capacity_volumes} 卷 · 已放 {layer.used_volumes} 卷", held),
+            )
+        )
+    for d in files:
+        for n in range(1, d.volumes + 1):
+            where = slot_names.get(d.shelf_slot_id or 0, "未上架")
+            out.append(
+                Label(
+                    d.archival_code,
+                    f"{d.archival_code} {d.retiree.name}",
+                    (d.retiree.enterprise.name, where, f"第 {n} 卷 / 共 {d.volumes} 卷"),
+                )
+            )
+    return labels_pdf(out, "架位与案卷标签")

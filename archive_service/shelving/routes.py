@@ -14,7 +14,7 @@ from archive_service.deps import DbSession, current_user
 from archive_service.dossiers.models import Dossier
 from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError
-from archive_service.shelving import planning, service
+from archive_service.shelving import climate, forecast, labels, layout, occupancy, placement, planning
 from archive_service.shelving.models import ShelfSlot
 from archive_service.shelving.schemas import (
     AssignIn,
@@ -39,43 +39,43 @@ from archive_service.uploads import uploaded_bytes
 router = APIRouter(prefix="/api/shelving", tags=["shelving"])
 
 
-def _room_out(session: Session, user: User, room_id: int) -> service.RoomUse:
-    return service.occupancy(session, user, room_id)[0]
+def _room_out(session: Session, user: User, room_id: int) -> occupancy.RoomUse:
+    return occupancy.occupancy(session, user, room_id)[0]
 
 
-@router.get("/rooms", response_model=list[service.RoomUse])
-def list_rooms(session: Session = DbSession, user: User = Depends(current_user)) -> list[service.RoomUse]:
+@router.get("/rooms", response_model=list[occupancy.RoomUse])
+def list_rooms(session: Session = DbSession, user: User = Depends(current_user)) -> list[occupancy.RoomUse]:
     """Every room of the bureau with used / capacity per room, unit and layer."""
-    return service.occupancy(session, user)
+    return occupancy.occupancy(session, user)
 
 
-@router.post("/rooms", response_model=service.RoomUse, status_code=201)
-def add_room(data: RoomIn, session: Session = DbSession, user: User = Depends(current_user)) -> service.RoomUse:
-    room = service.add_room(session, user, service.RoomForm(**data.model_dump()))
+@router.post("/rooms", response_model=occupancy.RoomUse, status_code=201)
+def add_room(data: RoomIn, session: Session = DbSession, user: User = Depends(current_user)) -> occupancy.RoomUse:
+    room = layout.add_room(session, user, layout.RoomForm(**data.model_dump()))
     return _room_out(session, user, room.id)
 
 
-@router.post("/rooms/{room_id}/units", response_model=service.RoomUse, status_code=201)
+@router.post("/rooms/{room_id}/units", response_model=occupancy.RoomUse, status_code=201)
 def add_unit(
     room_id: int, data: UnitIn, session: Session = DbSession, user: User = Depends(current_user)
-) -> service.RoomUse:
-    service.add_unit(session, user, room_id, service.UnitForm(**data.model_dump()))
+) -> occupancy.RoomUse:
+    layout.add_unit(session, user, room_id, layout.UnitForm(**data.model_dump()))
     return _room_out(session, user, room_id)
 
 
 @router.get("/profiles", response_model=list[ProfileOut])
 def list_profiles(session: Session = DbSession, user: User = Depends(current_user)) -> Sequence[object]:
     require(user, Action.view_dossiers)
-    return service.profiles(session, user)
+    return layout.profiles(session, user)
 
 
 @router.post("/profiles", response_model=ProfileOut, status_code=201)
 def add_profile(data: ProfileIn, session: Session = DbSession, user: User = Depends(current_user)) -> object:
-    return service.add_profile(session, user, **data.model_dump())
+    return layout.add_profile(session, user, **data.model_dump())
 
 
-def _layer(slot: ShelfSlot) -> service.LayerUse:
-    return service.LayerUse(
+def _layer(slot: ShelfSlot) -> occupancy.LayerUse:
+    return occupancy.LayerUse(
         slot_id=slot.id,
         code=slot.code,
         column_no=slot.column_no,
@@ -87,11 +87,11 @@ def _layer(slot: ShelfSlot) -> service.LayerUse:
     )
 
 
-@router.put("/slots/{slot_id}/capacity", response_model=service.LayerUse)
+@router.put("/slots/{slot_id}/capacity", response_model=occupancy.LayerUse)
 def set_capacity(
     slot_id: int, data: CapacityIn, session: Session = DbSession, user: User = Depends(current_user)
-) -> service.LayerUse:
-    return _layer(service.set_slot_capacity(session, user, slot_id, data.capacity_volumes))
+) -> occupancy.LayerUse:
+    return _layer(layout.set_slot_capacity(session, user, slot_id, data.capacity_volumes))
 
 
 def _placement(dossier: Dossier, slot: ShelfSlot) -> Placement:
@@ -107,14 +107,14 @@ def _placement(dossier: Dossier, slot: ShelfSlot) -> Placement:
 @router.get("/unshelved", response_model=list[int])
 def unshelved(session: Session = DbSession, user: User = Depends(current_user)) -> list[int]:
     """Ids of the bureau's files waiting for a shelf place, in archival-code order."""
-    return [d.id for d in service.unshelved(session, user)]
+    return [d.id for d in placement.unshelved(session, user)]
 
 
 @router.post("/assign", response_model=list[Placement])
 def assign(data: AssignIn, session: Session = DbSession, user: User = Depends(current_user)) -> list[Placement]:
     """Automatic places for the given files (or every file waiting); all or nothing."""
     files = None if data.dossier_ids is None else [get_dossier(session, user, i) for i in data.dossier_ids]
-    placed = service.auto_assign(session, user, files, data.room_id)
+    placed = placement.auto_assign(session, user, files, data.room_id)
     return [_placement(session.get(Dossier, i), slot) for i, slot in placed.items()]  # type: ignore[arg-type]
 
 
@@ -125,18 +125,18 @@ def place(
     """Shelve a file on a chosen layer, or move it there (either is a custody event)."""
     dossier = get_dossier(session, user, dossier_id)
     if data.slot_code:
-        slot = service.slot_by_code(session, user, data.slot_code)
+        slot = layout.slot_by_code(session, user, data.slot_code)
     elif data.slot_id is not None:
-        slot = service.get_slot(session, user, data.slot_id)
+        slot = layout.get_slot(session, user, data.slot_id)
     else:
         raise ArchiveError("slot.required", "请扫描架位条码或选择架位", "slot_id", 422)
-    service.place(session, user, dossier, slot)
+    placement.place(session, user, dossier, slot)
     return _placement(dossier, slot)
 
 
 @router.post("/labels")
-def labels(data: LabelsIn, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
-    pdf = service.labels(session, user, data.dossier_ids, data.slot_ids)
+def label_sheet(data: LabelsIn, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+    pdf = labels.labels(session, user, data.dossier_ids, data.slot_ids)
     return Response(
         pdf, media_type="application/pdf", headers={"Content-Disposition": 'attachment; filename="labels.pdf"'}
     )
@@ -145,7 +145,7 @@ def labels(data: LabelsIn, session: Session = DbSession, user: User = Depends(cu
 @router.get("/policy", response_model=planning.Policy)
 def get_policy(session: Session = DbSession, user: User = Depends(current_user)) -> planning.Policy:
     require(user, Action.view_dossiers)
-    return service.policy_for(session, user.organisation_id)
+    return forecast.policy_for(session, user.organisation_id)
 
 
 @router.get("/policy/presets", response_model=list[planning.Policy])
@@ -156,25 +156,25 @@ def list_presets(user: User = Depends(current_user)) -> list[planning.Policy]:
 @router.put("/policy", response_model=planning.Policy)
 def put_policy(data: PolicyIn, session: Session = DbSession, user: User = Depends(current_user)) -> planning.Policy:
     require(user, Action.set_space_policy)
-    policy = service.policy_from(data.preset, data.model_dump(exclude={"preset"}))
-    return service.set_policy(session, user, policy)
+    policy = forecast.policy_from(data.preset, data.model_dump(exclude={"preset"}))
+    return forecast.set_policy(session, user, policy)
 
 
 @router.get("/projections", response_model=list[ProjectionOut])
 def list_projections(session: Session = DbSession, user: User = Depends(current_user)) -> Sequence[object]:
-    return service.projections(session, user)
+    return forecast.projections(session, user)
 
 
 @router.put("/projections", response_model=ProjectionOut)
 def put_projection(data: ProjectionIn, session: Session = DbSession, user: User = Depends(current_user)) -> object:
-    return service.set_projection(session, user, data.enterprise_id, data.year, data.retirees)
+    return forecast.set_projection(session, user, data.enterprise_id, data.year, data.retirees)
 
 
 @router.post("/projections/import", response_model=CountOut)
 def import_projections(
     file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
 ) -> CountOut:
-    return CountOut(imported=service.import_projections(session, user, uploaded_bytes(file)))
+    return CountOut(imported=forecast.import_projections(session, user, uploaded_bytes(file)))
 
 
 def _params(
@@ -183,8 +183,8 @@ def _params(
     other_stock_volumes: int = Query(0),
     supplement_growth_pct: float = Query(0.5, ge=0, le=100, allow_inf_nan=False),
     thickness_mm: int | None = Query(None),
-) -> service.ForecastParams:
-    return service.ForecastParams(
+) -> forecast.ForecastParams:
+    return forecast.ForecastParams(
         years, start_year, other_stock_volumes, Decimal(str(supplement_growth_pct)), thickness_mm
     )
 
@@ -203,18 +203,18 @@ def forecast_out(result: planning.Forecast) -> ForecastOut:
 
 
 @router.get("/forecast", response_model=ForecastOut)
-def forecast(
-    params: service.ForecastParams = Depends(_params), session: Session = DbSession, user: User = Depends(current_user)
+def capacity_forecast(
+    params: forecast.ForecastParams = Depends(_params), session: Session = DbSession, user: User = Depends(current_user)
 ) -> ForecastOut:
     """Year by year: files, volumes, shelving, area and staff by the bureau's policy, when rooms fill."""
-    return forecast_out(service.run_forecast(session, user, params))
+    return forecast_out(forecast.run_forecast(session, user, params))
 
 
 @router.get("/forecast.xlsx")
 def forecast_xlsx(
-    params: service.ForecastParams = Depends(_params), session: Session = DbSession, user: User = Depends(current_user)
+    params: forecast.ForecastParams = Depends(_params), session: Session = DbSession, user: User = Depends(current_user)
 ) -> Response:
-    data = service.forecast_xlsx(service.run_forecast(session, user, params))
+    data = forecast.forecast_xlsx(forecast.run_forecast(session, user, params))
     return Response(
         data,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -230,14 +230,14 @@ def _reading_out(reading: object) -> ReadingOut:
 
 @router.get("/rooms/{room_id}/readings", response_model=list[ReadingOut])
 def list_readings(room_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> list[ReadingOut]:
-    return [_reading_out(r) for r in service.readings(session, user, room_id)]
+    return [_reading_out(r) for r in climate.readings(session, user, room_id)]
 
 
 @router.post("/rooms/{room_id}/readings", response_model=ReadingOut, status_code=201)
 def add_reading(
     room_id: int, data: ReadingIn, session: Session = DbSession, user: User = Depends(current_user)
 ) -> ReadingOut:
-    reading = service.record_reading(session, user, room_id, data.at, data.temperature_c, data.humidity_pct)
+    reading = climate.record_reading(session, user, room_id, data.at, data.temperature_c, data.humidity_pct)
     return _reading_out(reading)
 
 
@@ -245,11 +245,11 @@ def add_reading(
 def import_readings(
     room_id: int, file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
 ) -> CountOut:
-    return CountOut(imported=service.import_readings(session, user, room_id, uploaded_bytes(file)))
+    return CountOut(imported=climate.import_readings(session, user, room_id, uploaded_bytes(file)))
 
 
 @router.get("/climate-alerts", response_model=list[ReadingOut])
 def climate_alerts(session: Session = DbSession, user: User = Depends(current_user)) -> list[ReadingOut]:
     """Readings of the last 30 days outside their store room's limits."""
     require(user, Action.view_dossiers)
-    return [_reading_out(a.reading) for a in service.climate_alerts(session, user.organisation_id)]
+    return [_reading_out(a.reading) for a in climate.climate_alerts(session, user.organisation_id)]

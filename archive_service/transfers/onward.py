@@ -1,11 +1,12 @@
 """转递 to a bureau that does not use this installation (002 第二十二条). Files sent on to a bureau with
-users here are received by it volume by volume (service.receive); one without users can never check
+users here are received by it volume by volume (receiving.receive); one without users can never check
 them in, so the sending bureau prints the 转递单 (the list and its manifest hash), records the receiving
 bureau's signed return slip (the scan, stored and checksummed with each file, the signer and the date) to
 close the batch, or withdraws a batch that has not left (the files back on their shelf places).
 """
 
 import mimetypes
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -15,14 +16,23 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.db import bureau_today
-from archive_service.dossiers.models import CustodyEvent, CustodyEventKind, Dossier, DossierStatus
+from archive_service.dossiers.models import CustodyEvent, CustodyEventKind, DigitalObject, Dossier, DossierStatus
 from archive_service.dossiers.service import record_custody
 from archive_service.errors import ArchiveError, Forbidden
+from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.preservation.service import ingest
-from archive_service.shelving.service import put_back
-from archive_service.transfers.models import ItemResult, TransferBatch, TransferItem, TransferKind, TransferStatus
-from archive_service.transfers.receipt import receipt_pdf
-from archive_service.transfers.service import canonical, get_batch, manifest, manifest_sha256, progress
+from archive_service.shelving.placement import put_back, take_off_shelf
+from archive_service.transfers import register
+from archive_service.transfers.models import (
+    ItemResult,
+    RetainedCopy,
+    TransferBatch,
+    TransferItem,
+    TransferKind,
+    TransferStatus,
+)
+from archive_service.transfers.receipt import canonical, manifest, manifest_sha256, receipt_pdf
+from archive_service.transfers.service import get_batch, next_batch_number, progress
 from archive_service.uploads import scan_frames
 from storage import ObjectStore
 
@@ -150,3 +160,112 @@ def cancel_onward(session: Session, user: User, batch_id: int, reason: str) -> T
     batch.status, batch.cancel_reason = TransferStatus.cancelled, why
     session.flush()
     return batch
+
+
+def send_onward(
+    session: Session, user: User, to_org_id: int, archival_codes: Sequence[str], note: str = ""
+) -> TransferBatch:
+    """Send files to the bureau of the place a retiree moved to (002 第二十二条): one batch, the same
+    register, receiving and confirmation as an intake. The files leave the shelves now and stay in
+    transfer until the receiving bureau checks them in. Every problem is listed; any problem sends nothing."""
+    require(user, Action.send_onward)
+    target = session.get(Organisation, to_org_id)
+    if target is None or target.kind is not OrganisationKind.bureau or target.id == user.organisation_id:
+        raise ArchiveError("to_org_id.bureau", "请选择另一个档案馆作为接收方", "to_org_id", 422)
+    codes = list(dict.fromkeys(c.strip().upper() for c in archival_codes if c.strip()))
+    if not codes:
+        raise ArchiveError("archival_codes.required", "请扫描或输入要转递的档号", "archival_codes", 422)
+    if not 2 <= len(note.strip()) <= 500:
+        raise ArchiveError("note.required", "请写明转递原因（如：户籍迁至某地，2–500 字）", "note", 422)
+    found = {
+        d.archival_code: d
+        for d in session.scalars(
+            select(Dossier).where(Dossier.archival_code.in_(codes), Dossier.custodian_id == user.organisation_id)
+        )
+    }
+    problems = []
+    for n, code in enumerate(codes, start=1):
+        dossier = found.get(code)
+        if dossier is None:
+            problems.append(register.Problem(n, "档号", "archival_code.not_held", f"本馆没有档号为 {code} 的档案"))
+        elif dossier.status is not DossierStatus.in_custody:
+            problems.append(
+                register.Problem(
+                    n, "档号", "dossier.status", f"{code} 状态为{dossier.status.label}，在馆的档案才能转递"
+                )
+            )
+    if problems:
+        raise ArchiveError(
+            "archival_codes.rows",
+            f"{len(problems)} 个档号不能转递，未转递任何档案：" + "；".join(p.message for p in problems[:5]),
+            "archival_codes",
+            422,
+            problems=[p.as_dict() for p in problems],
+        )
+    now = datetime.now(UTC)
+    batch = TransferBatch(
+        number=next_batch_number(session, now.year, TransferKind.onward),
+        kind=TransferKind.onward,
+        from_org_id=user.organisation_id,
+        to_org_id=target.id,
+        status=TransferStatus.registered,
+        created_by_id=user.id,
+        sent_at=now,
+        note=note.strip(),
+    )
+    session.add(batch)
+    session.flush()
+    for n, code in enumerate(codes, start=1):
+        dossier = found[code]
+        r = dossier.retiree
+        session.add(
+            TransferItem(
+                batch_id=batch.id,
+                row_no=n,
+                citizen_id=r.citizen_id,
+                retiree_name=r.name,
+                sex=r.sex,
+                birth_date=r.birth_date,
+                retirement_date=r.retirement_date,
+                work_start_date=r.work_start_date,
+                hukou_region_code=r.hukou_region_code,
+                residence_region_code=r.residence_region_code,
+                insured_region_code=r.insured_region_code,
+                archival_code=code,
+                declared_volumes=dossier.volumes,
+                declared_pages=dossier.pages,
+                declared_materials=len(dossier.materials),
+                classified=r.classified_unit,
+                dossier_id=dossier.id,
+                result=ItemResult.pending,
+            )
+        )
+        slot = take_off_shelf(session, dossier)
+        dossier.status = DossierStatus.in_transfer
+        record_custody(
+            session,
+            dossier,
+            CustodyEventKind.transfer_sent,
+            actor=user,
+            from_org_id=user.organisation_id,
+            to_org_id=target.id,
+            from_slot_id=slot,
+            transfer_batch_id=batch.id,
+            note=f"转递批次 {batch.number} 至 {target.name}：{batch.note}",
+        )
+    session.flush()
+    session.expire(batch, ["items"])
+    return batch
+
+
+def retained_copies(session: Session, user: User, batch_id: int) -> dict[int, DigitalObject]:
+    """The copies the sending bureau kept of a 转递 batch's files: dossier id → latest retained use copy."""
+    require(user, Action.read_digital_copy)
+    batch = get_batch(session, user, batch_id)
+    rows = session.execute(
+        select(RetainedCopy.dossier_id, DigitalObject)
+        .join(DigitalObject, DigitalObject.id == RetainedCopy.digital_object_id)
+        .where(RetainedCopy.transfer_batch_id == batch.id, RetainedCopy.organisation_id == user.organisation_id)
+        .order_by(DigitalObject.version)
+    ).all()
+    return {dossier_id: obj for dossier_id, obj in rows}

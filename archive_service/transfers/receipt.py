@@ -9,20 +9,26 @@ the canonical manifest; the manifest itself rides inside the PDF as an attached 
 import hashlib
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
+import orjson
 import pikepdf
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from archive_service.db import bureau_zone_label, show_time
+from archive_service.auth.models import User
+from archive_service.db import as_utc, bureau_zone_label, show_time
+from archive_service.dossiers.models import Dossier
 from archive_service.shelving.labels import FONT  # registers the embedded CJK font
 from archive_service.transfers import acceptance
+from archive_service.transfers.models import TransferBatch, TransferItem
 from archive_service.values import mask_citizen_id
 
 MANIFEST_NAME = "manifest.json"
@@ -213,3 +219,83 @@ def _signatures(manifest: dict[str, Any], body: ParagraphStyle) -> list[Any]:
                     ("TOPPADDING", (0, 0), (-1, -1), 3 * mm), ("BOTTOMPADDING", (0, 0), (-1, -1), 4 * mm)])
     )  # fmt: skip
     return [table]
+
+
+# ---- the manifest: what was handed over, canonical, and its hash ------------------------------
+
+
+def manifest(session: Session, batch: TransferBatch) -> dict[str, Any]:
+    """What was handed over, in a canonical form both sides can recompute: parties, confirmations,
+    and every register row with its result."""
+    receiver = session.get(User, batch.receiver_confirmed_by_id) if batch.receiver_confirmed_by_id else None
+    # A bureau outside this installation confirms by its signed return slip (transfers/onward.py).
+    receiver_name = receiver.display_name if receiver else batch.return_slip_signer
+    items = session.scalars(
+        select(TransferItem).where(TransferItem.batch_id == batch.id).order_by(TransferItem.row_no)
+    ).all()
+    codes = dict(
+        session.execute(
+            select(Dossier.id, Dossier.archival_code).where(
+                Dossier.id.in_([i.dossier_id for i in items if i.dossier_id])
+            )
+        ).all()
+    )
+    # Present only when given, so a receipt made before these were recorded recomputes to the same hash.
+    handover = {
+        k: v
+        for k, v in (
+            ("managing_unit", batch.managing_unit),
+            ("managing_reason", batch.managing_reason),
+            ("approval_reference", batch.approval_reference),
+        )
+        if v
+    }
+    paper = {"paper_reason": batch.paper_reason} if batch.paper_reason else {}
+    return {
+        "manifest": "archive-custody/transfer-receipt/1",
+        "number": batch.number,
+        "kind": batch.kind.value,
+        "from": {"name": batch.from_org.name, "credit_code": batch.from_org.credit_code, **handover},
+        "to": {"name": batch.to_org.name, "credit_code": batch.to_org.credit_code},
+        "sender_confirmed": {"by": batch.sender_confirmed_by, "at": _iso(batch.sender_confirmed_at)},
+        "receiver_confirmed": {
+            "by": receiver_name,
+            "at": _iso(batch.receiver_confirmed_at),
+        },
+        "acceptance": batch.acceptance,
+        **paper,
+        **(
+            {"return_slip": {"signed_on": batch.return_slip_signed_on.isoformat(), "sha256": batch.return_slip_sha256}}
+            if batch.return_slip_signed_on
+            else {}
+        ),
+        "items": [
+            {
+                "row": i.row_no,
+                "citizen_id": i.citizen_id,
+                "name": i.retiree_name,
+                "archival_code": codes.get(i.dossier_id) if i.dossier_id else i.archival_code,
+                "declared": [i.declared_volumes, i.declared_pages, i.declared_materials],
+                "received": [i.received_volumes, i.received_pages, i.received_materials],
+                "result": i.result.value,
+                "reason": i.reason,
+                "missing_materials": i.missing_materials,
+                "classified": i.classified,
+            }
+            for i in items
+        ],
+    }
+
+
+def _iso(at: datetime | None) -> str | None:
+    if at is None:
+        return None
+    return as_utc(at).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def canonical(data: dict[str, Any]) -> bytes:
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+
+
+def manifest_sha256(data: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical(data)).hexdigest()

@@ -13,7 +13,16 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import User
 from archive_service.config import get_settings
 from archive_service.deps import XLSX, DbSession, Store, client_address, current_user
-from archive_service.transfers import campaign, catalogues, onward, register, service, supplements
+from archive_service.transfers import (
+    campaign,
+    catalogues,
+    onward,
+    receiving,
+    register,
+    service,
+    statistics,
+    supplements,
+)
 from archive_service.transfers.models import ItemResult, TransferBatch
 from archive_service.transfers.schemas import (
     BatchDetail,
@@ -27,7 +36,6 @@ from archive_service.transfers.schemas import (
     EnterpriseProgressOut,
     InspectionIn,
     ItemOut,
-    MonthFiguresOut,
     OnwardIn,
     ProgressOut,
     QuotaIn,
@@ -193,21 +201,21 @@ def list_batches(session: Session = DbSession, user: User = Depends(current_user
     return [batch_out(session, b) for b in service.list_batches(session, user)]
 
 
-@router.get("/statistics", response_model=list[MonthFiguresOut])
-def statistics(
+@router.get("/statistics", response_model=list[statistics.MonthFigures])
+def month_figures(
     year: int | None = None, session: Session = DbSession, user: User = Depends(current_user)
-) -> list[MonthFiguresOut]:
+) -> list[statistics.MonthFigures]:
     """Per enterprise and month: files expected (register rows), received, rejected, digitised."""
-    return [MonthFiguresOut(**asdict(r)) for r in service.statistics(session, user, year)]
+    return statistics.statistics(session, user, year)
 
 
 @router.get("/statistics.xlsx")
 def statistics_xlsx(
     year: int | None = None, session: Session = DbSession, user: User = Depends(current_user)
 ) -> Response:
-    rows = service.statistics(session, user, year)
+    rows = statistics.statistics(session, user, year)
     return Response(
-        service.statistics_xlsx(rows),
+        statistics.statistics_xlsx(rows),
         media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="transfer-statistics-{year or "all"}.xlsx"'},
     )
@@ -235,7 +243,7 @@ def create_batch(
 @router.post("/onward", response_model=BatchDetail, status_code=201)
 def send_onward(data: OnwardIn, session: Session = DbSession, user: User = Depends(current_user)) -> BatchOut:
     """转递 to another bureau. 422 with every code that cannot go (not held, not in custody); nothing sent then."""
-    batch = service.send_onward(session, user, data.to_org_id, data.archival_codes, data.note)
+    batch = onward.send_onward(session, user, data.to_org_id, data.archival_codes, data.note)
     return batch_out(session, batch, with_items=True)
 
 
@@ -246,7 +254,7 @@ def get_batch(batch_id: int, session: Session = DbSession, user: User = Depends(
 
 @router.post("/{batch_id}/receive", response_model=ItemOut)
 def receive(batch_id: int, data: CheckIn, session: Session = DbSession, user: User = Depends(current_user)) -> ItemOut:
-    check = service.Check(
+    check = receiving.Check(
         key=data.key,
         result=ItemResult(data.result),
         reason=data.reason,
@@ -254,7 +262,7 @@ def receive(batch_id: int, data: CheckIn, session: Session = DbSession, user: Us
         pages=data.pages,
         materials=data.materials,
     )
-    return ItemOut.model_validate(service.receive(session, user, batch_id, check))
+    return ItemOut.model_validate(receiving.receive(session, user, batch_id, check))
 
 
 @router.post("/{batch_id}/acceptance", response_model=BatchOut)

@@ -100,15 +100,6 @@ class InspectionIn(BaseModel):
     note: str = Field(default="", max_length=1000)
 
 
-class MonthFiguresOut(BaseModel):
-    enterprise: str
-    month: str
-    expected: int
-    received: int
-    rejected: int
-    digitised: int
-
-
 class OnwardIn(BaseModel):
     """转递: the files to send on (archival codes) and to which bureau, with the reason."""
 

@@ -2,45 +2,43 @@
 confirmation, the canonical manifest behind the receipt. Routes, pages and the CLI call these."""
 
 import hashlib
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import orjson
-from sqlalchemy import Select, func, insert, or_, select, update
+from sqlalchemy import Select, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from archive_service.auth.models import Role, User
+from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
-from archive_service.config import get_settings
-from archive_service.db import as_utc, bureau_zone
 from archive_service.dossiers.models import (
-    CustodyEventKind,
-    DigitalObject,
     DigitisationState,
     Dossier,
-    DossierStatus,
     Retiree,
 )
-from archive_service.dossiers.service import check_own_fonds, enter_custody, record_custody
+from archive_service.dossiers.service import check_own_fonds
 from archive_service.errors import ArchiveError, Forbidden, NotFound
 from archive_service.numbering import next_in_series
 from archive_service.organisations import jurisdiction
 from archive_service.organisations.models import Organisation, OrganisationKind
-from archive_service.shelving.service import take_off_shelf
-from archive_service.transfers import acceptance, catalogues, register
+from archive_service.transfers import acceptance, register
 from archive_service.transfers.models import (
     OPEN,
     ItemResult,
-    RetainedCopy,
     TransferBatch,
     TransferItem,
     TransferKind,
     TransferStatus,
 )
-from archive_service.transfers.receipt import ReceiptCheck, read_receipt, receipt_pdf
+from archive_service.transfers.receipt import (
+    ReceiptCheck,
+    canonical,
+    manifest,
+    manifest_sha256,
+    read_receipt,
+    receipt_pdf,
+)
 from storage import ObjectStore
 
 # 条例 第二十五条: the sender hands over within two months, the receiver audits and shelves within two
@@ -128,7 +126,7 @@ def import_register(
         raise ArchiveError.listing("register.rows", "名册", [p.as_dict() for p in problems], "file")
     now = datetime.now(UTC)
     batch = TransferBatch(
-        number=_next_number(session, now.year),
+        number=next_batch_number(session, now.year),
         kind=TransferKind.intake,
         from_org_id=enterprise.id,
         to_org_id=bureau.id,
@@ -262,7 +260,7 @@ def _existing(session: Session, column: Any, values: list[str], base: Any = None
     return found
 
 
-def _next_number(session: Session, year: int, kind: TransferKind = TransferKind.intake) -> str:
+def next_batch_number(session: Session, year: int, kind: TransferKind = TransferKind.intake) -> str:
     prefix = f"{'YJ' if kind is TransferKind.intake else 'ZD'}{year}-"  # 移交 / 转递
 
     def highest_so_far() -> int:
@@ -324,313 +322,7 @@ def progress(session: Session, batch: TransferBatch) -> Progress:
     )
 
 
-# ---- receiving --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Check:
-    """What the clerk found for one volume. Counts left empty mean "as on the register"."""
-
-    key: str  # scanned archival code, citizen ID, or "#row"
-    result: ItemResult = ItemResult.accepted
-    reason: str = ""
-    volumes: int | None = None
-    pages: int | None = None
-    materials: int | None = None
-
-
-def find_item(session: Session, batch: TransferBatch, key: str) -> TransferItem:
-    key = key.strip().upper()
-    if not key:
-        raise ArchiveError("key.required", "请扫描档号条码或输入公民身份号码", "key", 422)
-    query = select(TransferItem).where(TransferItem.batch_id == batch.id)
-    if key.startswith("#") and key[1:].isdigit():
-        item = session.scalar(query.where(TransferItem.row_no == int(key[1:])))
-    else:
-        item = session.scalar(query.where(or_(TransferItem.archival_code == key, TransferItem.citizen_id == key)))
-    if item is None:
-        raise ArchiveError("key.not_in_register", f"“{key}”不在本批次名册中", "key", 404)
-    return item
-
-
-def receive(session: Session, user: User, batch_id: int, check: Check) -> TransferItem:
-    """Record the check of one volume against its register row. The batch row is locked for the
-    moment of the check, and the item changes only from pending: two clerks never count one volume twice."""
-    require(user, Action.receive_transfers)
-    batch = get_batch(session, user, batch_id, lock=True)
-    if batch.to_org_id != user.organisation_id:
-        raise Forbidden("只有接收方可以登记接收")
-    if batch.status not in (TransferStatus.registered, TransferStatus.receiving):
-        raise ArchiveError(
-            "batch.closed", f"批次 {batch.number} 状态为{batch.status.label}，不能再登记", "batch_id", 409
-        )
-    item = find_item(session, batch, check.key)
-    if item.classified and user.role is not Role.archivist:
-        raise Forbidden("涉密档案须由档案管理员接收")
-    result, reason = check.result, check.reason.strip()
-    counts = {
-        "volumes": check.volumes if check.volumes is not None else item.declared_volumes,
-        "pages": check.pages if check.pages is not None else item.declared_pages,
-        "materials": check.materials if check.materials is not None else item.declared_materials,
-    }
-    for name, value in counts.items():
-        if not 0 <= value <= 100000:
-            raise ArchiveError(f"{name}.range", "数量须在 0–100000 之间", name, 422)
-    differs = (counts["volumes"], counts["pages"], counts["materials"]) != (
-        item.declared_volumes,
-        item.declared_pages,
-        item.declared_materials,
-    )
-    if result is ItemResult.pending:
-        raise ArchiveError("result.pending", "请选择接收、有差异接收或退回", "result", 422)
-    if result is ItemResult.rejected and not reason:
-        raise ArchiveError("reason.required", "退回须写明原因", "reason", 422)
-    if result is not ItemResult.rejected:
-        if counts["volumes"] < 1:
-            raise ArchiveError("volumes.range", "接收的卷数至少为 1", "volumes", 422)
-        result = ItemResult.discrepancy if differs else ItemResult.accepted
-        if differs and not reason:
-            reason = _difference(item, counts)
-    claimed = session.execute(  # type: ignore[attr-defined]
-        update(TransferItem)
-        .where(TransferItem.id == item.id, TransferItem.result == ItemResult.pending)
-        .values(
-            result=result,
-            reason=reason,
-            received_volumes=counts["volumes"] if result is not ItemResult.rejected else None,
-            received_pages=counts["pages"] if result is not ItemResult.rejected else None,
-            received_materials=counts["materials"] if result is not ItemResult.rejected else None,
-            checked_by_id=user.id,
-            checked_at=datetime.now(UTC),
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
-        session.refresh(item)
-        raise ArchiveError(
-            "item.already_checked",
-            f"第 {item.row_no} 行（{item.retiree_name}）已登记为“{item.result.label}”，不能重复登记",
-            "key",
-            409,
-        )
-    session.refresh(item)
-    if batch.status is TransferStatus.registered:
-        # Two desks may check in the batch's first volumes at the same moment: the first one opens receiving,
-        # the other finds it open (a conditional update, not the batch's version check, which would refuse it).
-        session.execute(
-            update(TransferBatch)
-            .where(TransferBatch.id == batch.id, TransferBatch.status == TransferStatus.registered)
-            .values(status=TransferStatus.receiving, received_at=datetime.now(UTC), version=TransferBatch.version + 1)
-            .execution_options(synchronize_session=False)
-        )
-        session.refresh(batch)
-    if batch.kind is TransferKind.onward:
-        _settle_onward_item(session, user, batch, item)
-    elif result is not ItemResult.rejected:
-        item.dossier_id = _take_into_custody(session, user, batch, item).id
-    session.flush()
-    return item
-
-
-def _difference(item: TransferItem, counts: dict[str, int]) -> str:
-    parts = []
-    for label, declared, found in (
-        ("卷数", item.declared_volumes, counts["volumes"]),
-        ("页数", item.declared_pages, counts["pages"]),
-        ("材料份数", item.declared_materials, counts["materials"]),
-    ):
-        if declared != found:
-            parts.append(f"{label}名册 {declared}、实收 {found}")
-    return "；".join(parts)
-
-
-def _take_into_custody(session: Session, user: User, batch: TransferBatch, item: TransferItem) -> Dossier:
-    """The accepted volume becomes a dossier in the bureau's custody, its arrival a custody event."""
-    bureau = session.get(Organisation, batch.to_org_id)
-    assert bureau is not None
-    # Registered elsewhere since the register was checked (by hand, or by another bureau): said, never a 500.
-    if session.scalar(select(Retiree.id).where(Retiree.citizen_id == item.citizen_id)):
-        raise ArchiveError(
-            "citizen_id.held", f"{item.retiree_name} 的档案已另行登记在馆（或由他馆保管），不能重复接收", "key", 409
-        )
-    if item.archival_code and session.scalar(select(Dossier.id).where(Dossier.archival_code == item.archival_code)):
-        raise ArchiveError("archival_code.duplicate", f"档号 {item.archival_code} 已被使用", "key", 409)
-    retiree = Retiree(
-        name=item.retiree_name,
-        sex=item.sex,
-        citizen_id=item.citizen_id,
-        birth_date=item.birth_date,
-        work_start_date=item.work_start_date,
-        retirement_date=item.retirement_date,
-        enterprise_id=batch.from_org_id,
-        hukou_region_code=item.hukou_region_code,
-        residence_region_code=item.residence_region_code,
-        insured_region_code=item.insured_region_code,
-        classified_unit=item.classified,
-    )
-    dossier = enter_custody(
-        session, user, bureau, retiree,
-        archival_code=item.archival_code or None,
-        volumes=item.received_volumes or item.declared_volumes,
-        pages=item.received_pages or 0,
-        class_scheme="enterprise-1992",
-        from_org_id=batch.from_org_id,
-        transfer_batch_id=batch.id,
-        note=f"移交批次 {batch.number} 第 {item.row_no} 行" + (f"（{item.reason}）" if item.reason else ""),
-    )  # fmt: skip
-    catalogues.apply_waiting(session, user, item, dossier)
-    return dossier
-
-
-# ---- 转递: sending files on to another bureau ----------------------------------------------------
-
-
-def send_onward(
-    session: Session, user: User, to_org_id: int, archival_codes: Sequence[str], note: str = ""
-) -> TransferBatch:
-    """Send files to the bureau of the place a retiree moved to (002 第二十二条): one batch, the same
-    register, receiving and confirmation as an intake. The files leave the shelves now and stay in
-    transfer until the receiving bureau checks them in. Every problem is listed; any problem sends nothing."""
-    require(user, Action.send_onward)
-    target = session.get(Organisation, to_org_id)
-    if target is None or target.kind is not OrganisationKind.bureau or target.id == user.organisation_id:
-        raise ArchiveError("to_org_id.bureau", "请选择另一个档案馆作为接收方", "to_org_id", 422)
-    codes = list(dict.fromkeys(c.strip().upper() for c in archival_codes if c.strip()))
-    if not codes:
-        raise ArchiveError("archival_codes.required", "请扫描或输入要转递的档号", "archival_codes", 422)
-    if not 2 <= len(note.strip()) <= 500:
-        raise ArchiveError("note.required", "请写明转递原因（如：户籍迁至某地，2–500 字）", "note", 422)
-    found = {
-        d.archival_code: d
-        for d in session.scalars(
-            select(Dossier).where(Dossier.archival_code.in_(codes), Dossier.custodian_id == user.organisation_id)
-        )
-    }
-    problems = []
-    for n, code in enumerate(codes, start=1):
-        dossier = found.get(code)
-        if dossier is None:
-            problems.append(register.Problem(n, "档号", "archival_code.not_held", f"本馆没有档号为 {code} 的档案"))
-        elif dossier.status is not DossierStatus.in_custody:
-            problems.append(
-                register.Problem(
-                    n, "档号", "dossier.status", f"{code} 状态为{dossier.status.label}，在馆的档案才能转递"
-                )
-            )
-    if problems:
-        raise ArchiveError(
-            "archival_codes.rows",
-            f"{len(problems)} 个档号不能转递，未转递任何档案：" + "；".join(p.message for p in problems[:5]),
-            "archival_codes",
-            422,
-            problems=[p.as_dict() for p in problems],
-        )
-    now = datetime.now(UTC)
-    batch = TransferBatch(
-        number=_next_number(session, now.year, TransferKind.onward),
-        kind=TransferKind.onward,
-        from_org_id=user.organisation_id,
-        to_org_id=target.id,
-        status=TransferStatus.registered,
-        created_by_id=user.id,
-        sent_at=now,
-        note=note.strip(),
-    )
-    session.add(batch)
-    session.flush()
-    for n, code in enumerate(codes, start=1):
-        dossier = found[code]
-        r = dossier.retiree
-        session.add(
-            TransferItem(
-                batch_id=batch.id,
-                row_no=n,
-                citizen_id=r.citizen_id,
-                retiree_name=r.name,
-                sex=r.sex,
-                birth_date=r.birth_date,
-                retirement_date=r.retirement_date,
-                work_start_date=r.work_start_date,
-                hukou_region_code=r.hukou_region_code,
-                residence_region_code=r.residence_region_code,
-                insured_region_code=r.insured_region_code,
-                archival_code=code,
-                declared_volumes=dossier.volumes,
-                declared_pages=dossier.pages,
-                declared_materials=len(dossier.materials),
-                classified=r.classified_unit,
-                dossier_id=dossier.id,
-                result=ItemResult.pending,
-            )
-        )
-        slot = take_off_shelf(session, dossier)
-        dossier.status = DossierStatus.in_transfer
-        record_custody(
-            session,
-            dossier,
-            CustodyEventKind.transfer_sent,
-            actor=user,
-            from_org_id=user.organisation_id,
-            to_org_id=target.id,
-            from_slot_id=slot,
-            transfer_batch_id=batch.id,
-            note=f"转递批次 {batch.number} 至 {target.name}：{batch.note}",
-        )
-    session.flush()
-    session.expire(batch, ["items"])
-    return batch
-
-
-def _settle_onward_item(session: Session, user: User, batch: TransferBatch, item: TransferItem) -> None:
-    """A checked 转递 volume: accepted, the receiving bureau becomes its custodian (and the sender keeps
-    a copy of the digitised file if so configured); rejected, it goes back to the sender."""
-    dossier = session.get(Dossier, item.dossier_id)
-    assert dossier is not None
-    returned = item.result is ItemResult.rejected
-    if not returned:
-        if get_settings().onward_digital_copy == "retain":
-            objects = session.scalars(
-                select(DigitalObject).where(DigitalObject.dossier_id == dossier.id, DigitalObject.role == "use_copy")
-            ).all()
-            session.add_all(
-                RetainedCopy(
-                    organisation_id=batch.from_org_id,
-                    dossier_id=dossier.id,
-                    digital_object_id=obj.id,
-                    transfer_batch_id=batch.id,
-                )
-                for obj in objects
-            )
-        dossier.custodian_id = batch.to_org_id
-    dossier.status = DossierStatus.in_custody
-    record_custody(
-        session,
-        dossier,
-        CustodyEventKind.received,
-        actor=user,
-        from_org_id=batch.to_org_id if returned else batch.from_org_id,
-        to_org_id=batch.from_org_id if returned else batch.to_org_id,
-        transfer_batch_id=batch.id,
-        note=f"转递批次 {batch.number} "
-        + (
-            f"被退回：{item.reason}"
-            if returned
-            else f"第 {item.row_no} 行" + (f"（{item.reason}）" if item.reason else "")
-        ),
-    )
-
-
-def retained_copies(session: Session, user: User, batch_id: int) -> dict[int, DigitalObject]:
-    """The copies the sending bureau kept of a 转递 batch's files: dossier id → latest retained use copy."""
-    require(user, Action.read_digital_copy)
-    batch = get_batch(session, user, batch_id)
-    rows = session.execute(
-        select(RetainedCopy.dossier_id, DigitalObject)
-        .join(DigitalObject, DigitalObject.id == RetainedCopy.digital_object_id)
-        .where(RetainedCopy.transfer_batch_id == batch.id, RetainedCopy.organisation_id == user.organisation_id)
-        .order_by(DigitalObject.version)
-    ).all()
-    return {dossier_id: obj for dossier_id, obj in rows}
+# ---- 转递 (transfers/onward.py) and receiving (transfers/receiving.py) live beside this module.
 
 
 # ---- acceptance of the digitised copies -------------------------------------------------------
@@ -746,83 +438,6 @@ def confirm(
     return batch
 
 
-def manifest(session: Session, batch: TransferBatch) -> dict[str, Any]:
-    """What was handed over, in a canonical form both sides can recompute: parties, confirmations,
-    and every register row with its result."""
-    receiver = session.get(User, batch.receiver_confirmed_by_id) if batch.receiver_confirmed_by_id else None
-    # A bureau outside this installation confirms by its signed return slip (transfers/onward.py).
-    receiver_name = receiver.display_name if receiver else batch.return_slip_signer
-    items = session.scalars(
-        select(TransferItem).where(TransferItem.batch_id == batch.id).order_by(TransferItem.row_no)
-    ).all()
-    codes = dict(
-        session.execute(
-            select(Dossier.id, Dossier.archival_code).where(
-                Dossier.id.in_([i.dossier_id for i in items if i.dossier_id])
-            )
-        ).all()
-    )
-    # Present only when given, so a receipt made before these were recorded recomputes to the same hash.
-    handover = {
-        k: v
-        for k, v in (
-            ("managing_unit", batch.managing_unit),
-            ("managing_reason", batch.managing_reason),
-            ("approval_reference", batch.approval_reference),
-        )
-        if v
-    }
-    paper = {"paper_reason": batch.paper_reason} if batch.paper_reason else {}
-    return {
-        "manifest": "archive-custody/transfer-receipt/1",
-        "number": batch.number,
-        "kind": batch.kind.value,
-        "from": {"name": batch.from_org.name, "credit_code": batch.from_org.credit_code, **handover},
-        "to": {"name": batch.to_org.name, "credit_code": batch.to_org.credit_code},
-        "sender_confirmed": {"by": batch.sender_confirmed_by, "at": _iso(batch.sender_confirmed_at)},
-        "receiver_confirmed": {
-            "by": receiver_name,
-            "at": _iso(batch.receiver_confirmed_at),
-        },
-        "acceptance": batch.acceptance,
-        **paper,
-        **(
-            {"return_slip": {"signed_on": batch.return_slip_signed_on.isoformat(), "sha256": batch.return_slip_sha256}}
-            if batch.return_slip_signed_on
-            else {}
-        ),
-        "items": [
-            {
-                "row": i.row_no,
-                "citizen_id": i.citizen_id,
-                "name": i.retiree_name,
-                "archival_code": codes.get(i.dossier_id) if i.dossier_id else i.archival_code,
-                "declared": [i.declared_volumes, i.declared_pages, i.declared_materials],
-                "received": [i.received_volumes, i.received_pages, i.received_materials],
-                "result": i.result.value,
-                "reason": i.reason,
-                "missing_materials": i.missing_materials,
-                "classified": i.classified,
-            }
-            for i in items
-        ],
-    }
-
-
-def _iso(at: datetime | None) -> str | None:
-    if at is None:
-        return None
-    return as_utc(at).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def canonical(data: dict[str, Any]) -> bytes:
-    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
-
-
-def manifest_sha256(data: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical(data)).hexdigest()
-
-
 # ---- the receipt ------------------------------------------------------------------------------
 
 
@@ -856,87 +471,3 @@ def verify_receipt(session: Session, data: bytes) -> ReceiptCheck:
             if manifest_sha256(manifest(session, batch)) != batch.manifest_sha256:
                 problems.append("本系统中的批次记录在确认后被改动")
     return replace(check, problems=problems)
-
-
-# ---- statistics -------------------------------------------------------------------------------
-
-
-@dataclass
-class MonthFigures:
-    enterprise: str
-    month: str  # YYYY-MM
-    expected: int = 0  # register rows of batches registered that month
-    received: int = 0  # volumes checked in (incl. with a discrepancy) that month
-    rejected: int = 0  # returned to the enterprise that month
-    digitised: int = 0  # received files whose first digitised copy was made that month
-
-
-def statistics(session: Session, user: User, year: int | None = None) -> list[MonthFigures]:
-    """Per enterprise and month: files expected, received, rejected and digitised (intake batches only)."""
-    require(user, Action.view_dossiers)
-    if year is not None and not 2000 <= year <= 2100:
-        raise ArchiveError("year.range", "年份须在 2000–2100 之间", "year", 422)
-    ours = (TransferBatch.to_org_id == user.organisation_id, TransferBatch.kind == TransferKind.intake)
-    figures: dict[tuple[str, str], MonthFigures] = {}
-
-    def count(enterprise: str, at: datetime | None, field: str) -> None:
-        if at is None:
-            return
-        local = as_utc(at).astimezone(bureau_zone())  # months are counted in the bureau's local time
-        if year is not None and local.year != year:
-            return
-        key = (enterprise, f"{local:%Y-%m}")
-        row = figures.setdefault(key, MonthFigures(*key))
-        setattr(row, field, getattr(row, field) + 1)
-
-    items = session.execute(
-        select(Organisation.name, TransferBatch.created_at, TransferItem.result, TransferItem.checked_at)
-        .select_from(TransferItem)
-        .join(TransferBatch, TransferItem.batch_id == TransferBatch.id)
-        .join(Organisation, Organisation.id == TransferBatch.from_org_id)
-        .where(*ours)
-    )
-    for enterprise, registered_at, result, checked_at in items:
-        count(enterprise, registered_at, "expected")
-        if result in (ItemResult.accepted, ItemResult.discrepancy):
-            count(enterprise, checked_at, "received")
-        elif result is ItemResult.rejected:
-            count(enterprise, checked_at, "rejected")
-    digitised = session.execute(
-        select(Organisation.name, func.min(DigitalObject.created_at))
-        .select_from(TransferItem)
-        .join(TransferBatch, TransferItem.batch_id == TransferBatch.id)
-        .join(Organisation, Organisation.id == TransferBatch.from_org_id)
-        .join(DigitalObject, (DigitalObject.dossier_id == TransferItem.dossier_id) & (DigitalObject.role == "use_copy"))
-        .where(*ours)
-        .group_by(TransferItem.id, Organisation.name)
-    )
-    for enterprise, first_copy_at in digitised:
-        count(enterprise, first_copy_at, "digitised")
-    return sorted(figures.values(), key=lambda f: (f.month, f.enterprise))
-
-
-STATISTICS_HEADERS = ("企业", "月份", "应移交（名册）", "已接收", "退回", "已数字化")
-
-
-def statistics_xlsx(rows: list[MonthFigures]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "移交接收统计"
-    sheet.append(list(STATISTICS_HEADERS))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for r in rows:
-        sheet.append([r.enterprise, r.month, r.expected, r.received, r.rejected, r.digitised])
-    sheet.append(
-        ["合计", "", *(sum(getattr(r, f) for r in rows) for f in ("expected", "received", "rejected", "digitised"))]
-    )
-    sheet.column_dimensions["A"].width = 32
-    sheet.freeze_panes = "A2"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()

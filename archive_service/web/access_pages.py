@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive_service.access import service
+from archive_service.access import delivery, loans, register, service
 from archive_service.access.models import RequestMode, RequestStatus, RetrievalRequest
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can
@@ -117,7 +117,7 @@ def request_detail(
 ) -> HTMLResponse:
     r = service.get_request(session, user, request_id)
     dossier = session.get(Dossier, r.dossier_id)
-    approved = service.approved_materials(session, r) if r.status is RequestStatus.approved else []
+    approved = delivery.approved_materials(session, r) if r.status is RequestStatus.approved else []
     requester = session.get(User, r.requester_id)
     return _page(
         request,
@@ -134,7 +134,7 @@ def request_detail(
         and r.status is RequestStatus.submitted
         and r.requester_id != user.id,
         # Classes asked for that no digitised page of the file belongs to: approving them serves nothing.
-        unservable=[n for n in r.material_classes if n not in service.classes_with_pages(session, r.dossier_id)],
+        unservable=[n for n in r.material_classes if n not in delivery.classes_with_pages(session, r.dossier_id)],
         can_serve=can(user, Action.serve_requests),
         is_requester=r.requester_id == user.id,
     )
@@ -174,7 +174,7 @@ def request_lend(
 ) -> Response:
     r = service.get_request(session, user, request_id)
     with refusal_shows(session, lambda error: request_detail(request_id, request, session, user, error)):
-        service.lend(session, user, r, client_address(request))
+        loans.lend(session, user, r, client_address(request))
     return RedirectResponse("/loans", status_code=303)
 
 
@@ -189,7 +189,7 @@ def request_return(
 ) -> Response:
     r = service.get_request(session, user, request_id)
     with refusal_shows(session, lambda error: request_detail(request_id, request, session, user, error)):
-        service.take_back(session, user, r, complete == "yes", note, client_address(request))
+        loans.take_back(session, user, r, complete == "yes", note, client_address(request))
     return RedirectResponse("/loans", status_code=303)
 
 
@@ -204,7 +204,7 @@ def request_copy(
 ) -> Response:
     r = service.get_request(session, user, request_id)
     with refusal_shows(session, lambda error: request_detail(request_id, request, session, user, error)):
-        pdf = service.certified_copy(session, store, user, r, annotation, client_address(request))
+        pdf = delivery.certified_copy(session, store, user, r, annotation, client_address(request))
     return Response(
         pdf,
         media_type="application/pdf",
@@ -223,15 +223,15 @@ def viewer(
 ) -> HTMLResponse:
     """The granted pages one at a time, and the certificates of materials missing from the granted classes."""
     r = service.get_request(session, user, request_id)
-    service.check_online_use(r, user)
-    approved = service.approved_materials(session, r)
+    delivery.check_online_use(r, user)
+    approved = delivery.approved_materials(session, r)
     certificates = missing.granted(session, r.dossier_id, r.material_classes)
     shown = next((m for m in certificates if m.id == certificate), None)
     if shown:  # a certificate's own pages
         pages = list(range(1, (shown.certificate.pages or 1) + 1))
         at = f"/requests/{r.id}/view?certificate={shown.id}&page="
     else:
-        pages = service.approved_pages(approved)
+        pages = delivery.approved_pages(approved)
         at = f"/requests/{r.id}/view?page="
     if not pages and certificates:
         shown, pages = certificates[0], list(range(1, (certificates[0].certificate.pages or 1) + 1))
@@ -241,7 +241,7 @@ def viewer(
     current = page if page in pages else pages[0]
     i = pages.index(current)
     dossier = session.get(Dossier, r.dossier_id)
-    granted_pages = set(service.approved_pages(approved))
+    granted_pages = set(delivery.approved_pages(approved))
     return _page(
         request,
         "viewer.html",
@@ -270,8 +270,8 @@ def fact_checklist(
 ) -> Response:
     """The requester's 核查表: the facts the granted pages state (logged like any delivery)."""
     r = service.get_request(session, user, request_id)
-    service.check_online_use(r, user)
-    pages = set(service.approved_pages(service.approved_materials(session, r)))
+    delivery.check_online_use(r, user)
+    pages = set(delivery.approved_pages(delivery.approved_materials(session, r)))
     dossier = session.get(Dossier, r.dossier_id)
     scope = f"申请 {r.number} 批准查阅的材料"
     data = facts.hand_out_checklist(session, user, dossier, client_address(request), pages, r.id, scope)  # type: ignore[arg-type]
@@ -287,7 +287,7 @@ def print_view(
     user: User = Depends(current_user),
 ) -> HTMLResponse:
     r = service.get_request(session, user, request_id)
-    printed = service.print_copy(session, store, user, r, client_address(request))
+    printed = delivery.print_copy(session, store, user, r, client_address(request))
     pages = [(n, "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()) for n, jpeg in printed.pages]
     return _page(request, "print.html", user, r=r, d=session.get(Dossier, r.dossier_id), pages=pages)
 
@@ -298,7 +298,7 @@ def loan_desk(request: Request, session: Session = DbSession, user: User = Depen
         RetrievalRequest.mode == RequestMode.paper_loan, RetrievalRequest.status == RequestStatus.approved
     )
     rows = [(r, session.get(Dossier, r.dossier_id)) for r in session.scalars(query.order_by(RetrievalRequest.id))]
-    overdue = {r.id for r in service.overdue_loans(session, user.organisation_id)}
+    overdue = {r.id for r in loans.overdue_loans(session, user.organisation_id)}
     return _page(request, "loans.html", user, rows=rows, overdue=overdue, today=bureau_today())
 
 
@@ -314,8 +314,8 @@ def audit_log(
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> HTMLResponse:
-    f = service.LogFilter(archival_code[:64], username[:64], action[:30], since, until, max(1, page))
-    total, rows = service.log_entries(session, user, f)
+    f = register.LogFilter(archival_code[:64], username[:64], action[:30], since, until, max(1, page))
+    total, rows = register.log_entries(session, user, f)
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_({e.user_id for e in rows if e.user_id})))}
     dossiers = {
         d.id: d
@@ -339,9 +339,9 @@ def audit_log(
         users=users,
         dossiers=dossiers,
         numbers=numbers,
-        labels=service.ACTION_LABELS,
-        stats=service.usage_statistics(session, user),
-        pages=max(1, -(-total // service.LOG_PAGE)),
+        labels=register.ACTION_LABELS,
+        stats=register.usage_statistics(session, user),
+        pages=max(1, -(-total // register.LOG_PAGE)),
         query=query,
         week_ago=bureau_today() - timedelta(days=7),
         roles={r.value: r.label for r in Role},

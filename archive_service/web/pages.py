@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from archive_service.access import service as access
+from archive_service.access.loans import overdue_loans
 from archive_service.access.log import AccessAction, record_access
-from archive_service.access.service import overdue_loans
 from archive_service.auth import service as auth_service
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can, require
@@ -41,8 +41,9 @@ from archive_service.dossiers.models import ClassScheme, Dossier, DossierStatus,
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.jobs.models import Job
 from archive_service.preservation.service import fixity_alerts, object_store
+from archive_service.shelving.climate import climate_alerts
 from archive_service.shelving.models import ShelfSlot
-from archive_service.shelving.service import climate_alerts, unshelved
+from archive_service.shelving.placement import unshelved
 from archive_service.transfers import service as transfers
 from archive_service.transfers import supplements
 from archive_service.uploads import saved_scans

@@ -18,7 +18,7 @@ from archive_service.dossiers.models import Dossier
 from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError
 from archive_service.organisations.models import Organisation, OrganisationKind
-from archive_service.shelving import planning, service
+from archive_service.shelving import climate, forecast, labels, layout, occupancy, placement, planning
 from archive_service.shelving.models import RoomKind
 from archive_service.uploads import uploaded_bytes
 from archive_service.web.forms import refusal_shows
@@ -30,17 +30,17 @@ router = APIRouter(include_in_schema=False)
 def _shelving_page(
     request: Request, session: Session, user: User, error: ArchiveError | None = None, status: int = 200
 ) -> HTMLResponse:
-    rooms = service.occupancy(session, user)
-    waiting = service.unshelved(session, user)
+    rooms = occupancy.occupancy(session, user)
+    waiting = placement.unshelved(session, user)
     return templates.TemplateResponse(
         request,
         "shelving.html",
         {
             "user": user,
             "rooms": rooms,
-            "profiles": service.profiles(session, user),
+            "profiles": layout.profiles(session, user),
             "waiting": waiting,
-            "alerts": service.climate_alerts(session, user.organisation_id),
+            "alerts": climate.climate_alerts(session, user.organisation_id),
             "kinds": list(RoomKind),
             "can_manage": can(user, Action.manage_shelving),
             "error": error,
@@ -75,7 +75,7 @@ def add_room(
         area = form_number(usable_area_m2, "usable_area_m2")
         if area is None:
             raise ArchiveError("usable_area_m2.required", "请填写使用面积（m²）", "usable_area_m2", 422)
-        room = service.add_room(session, user, service.RoomForm(name, RoomKind(kind), area))
+        room = layout.add_room(session, user, layout.RoomForm(name, RoomKind(kind), area))
     return RedirectResponse(f"/shelving?done=已新建{room.kind.label}：{room.name}", status_code=303)
 
 
@@ -91,7 +91,7 @@ def add_profile(
         thickness = form_number(thickness_mm, "thickness_mm", int)
         if thickness is None:
             raise ArchiveError("thickness_mm.required", "请填写卷盒厚度（mm）", "thickness_mm", 422)
-        profile = service.add_profile(session, user, name, thickness)
+        profile = layout.add_profile(session, user, name, thickness)
     return RedirectResponse(f"/shelving?done=已新增卷盒规格：{profile.name}", status_code=303)
 
 
@@ -111,7 +111,7 @@ def add_unit(
     user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _refused(request, session, user, error)):
-        form = service.UnitForm(
+        form = layout.UnitForm(
             code=code,
             columns=form_number(columns, "columns", int) or 0,
             sections=form_number(sections, "sections", int) or 0,
@@ -121,7 +121,7 @@ def add_unit(
             profile_id=form_number(profile_id, "profile_id", int),
             capacity_per_layer=form_number(capacity_per_layer, "capacity_per_layer", int),
         )
-        unit = service.add_unit(session, user, room_id, form)
+        unit = layout.add_unit(session, user, room_id, form)
     return RedirectResponse(f"/shelving?done=已新增密集架 {unit.code}（{len(unit.slots)} 层位）", status_code=303)
 
 
@@ -133,7 +133,7 @@ def assign(
     user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _refused(request, session, user, error)):
-        placed = service.auto_assign(session, user, None, form_number(room_id, "room_id", int))
+        placed = placement.auto_assign(session, user, None, form_number(room_id, "room_id", int))
     rows = [(session.get(Dossier, dossier_id), slot) for dossier_id, slot in placed.items()]
     return templates.TemplateResponse(
         request,
@@ -143,13 +143,13 @@ def assign(
 
 
 @router.post("/shelving/labels")
-def labels(
+def label_sheet(
     dossier_ids: list[int] = Form(default_factory=list),
     slot_ids: list[int] = Form(default_factory=list),
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
-    pdf = service.labels(session, user, dossier_ids, slot_ids)
+    pdf = labels.labels(session, user, dossier_ids, slot_ids)
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": 'inline; filename="labels.pdf"'})
 
 
@@ -164,17 +164,17 @@ def place(
     """Shelve or move one file by scanning the layer's label (keyboard wedge scanners type the code + Enter)."""
     with refusal_shows(session, lambda error: dossier_page_refused(request, session, user, dossier_id, error)):
         dossier = get_dossier(session, user, dossier_id)
-        shelving_place = service.slot_by_code(session, user, slot_code)
-        service.place(session, user, dossier, shelving_place)
+        shelving_place = layout.slot_by_code(session, user, slot_code)
+        placement.place(session, user, dossier, shelving_place)
     return RedirectResponse(f"/dossiers/{dossier_id}", status_code=303)
 
 
 def _room_page(
     request: Request, session: Session, user: User, room_id: int, error: ArchiveError | None = None, status: int = 200
 ) -> HTMLResponse:
-    room = service.get_room(session, user, room_id)
-    use = service.occupancy(session, user, room.id)[0]
-    readings = service.readings(session, user, room.id)
+    room = layout.get_room(session, user, room_id)
+    use = occupancy.occupancy(session, user, room.id)[0]
+    readings = climate.readings(session, user, room.id)
     return templates.TemplateResponse(
         request,
         "room.html",
@@ -217,7 +217,7 @@ def add_reading(
         humidity = form_number(humidity_pct, "humidity_pct")
         if temperature is None or humidity is None:
             raise ArchiveError("reading.required", "请填写温度和相对湿度", "temperature_c", 422)
-        service.record_reading(session, user, room_id, when, temperature, humidity)
+        climate.record_reading(session, user, room_id, when, temperature, humidity)
     return RedirectResponse(f"/shelving/rooms/{room_id}?done=已记录温湿度", status_code=303)
 
 
@@ -230,7 +230,7 @@ def import_readings(
     user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _room_page(request, session, user, room_id, error, error.status)):
-        n = service.import_readings(session, user, room_id, uploaded_bytes(file))
+        n = climate.import_readings(session, user, room_id, uploaded_bytes(file))
     return RedirectResponse(f"/shelving/rooms/{room_id}?done=已导入 {n} 条温湿度记录", status_code=303)
 
 
@@ -267,7 +267,7 @@ def _planning_page(
     q = request.query_params
     result = None
     try:
-        params = service.ForecastParams(
+        params = forecast.ForecastParams(
             years=form_number(q.get("years", ""), "years", int),
             start_year=form_number(q.get("start_year", ""), "start_year", int),
             other_stock_volumes=form_number(q.get("other_stock_volumes", ""), "other_stock_volumes", int) or 0,
@@ -275,7 +275,7 @@ def _planning_page(
             or Decimal(0),
             thickness_mm=form_number(q.get("thickness_mm", ""), "thickness_mm", int),
         )
-        result = service.run_forecast(session, user, params)
+        result = forecast.run_forecast(session, user, params)
     except ArchiveError as e:
         error, status = error or e, e.status if error is None else status
     enterprises = session.scalars(
@@ -287,11 +287,11 @@ def _planning_page(
         "planning.html",
         {
             "user": user,
-            "policy": service.policy_for(session, user.organisation_id),
+            "policy": forecast.policy_for(session, user.organisation_id),
             "presets": planning.presets(),
             "can_set_policy": can(user, Action.set_space_policy),
             "projections": [
-                (names.get(p.enterprise_id, p.enterprise_id), p) for p in service.projections(session, user)
+                (names.get(p.enterprise_id, p.enterprise_id), p) for p in forecast.projections(session, user)
             ],
             "enterprises": enterprises,
             "result": result,
@@ -315,7 +315,7 @@ def set_policy(
     request: Request, preset: str = Form(""), session: Session = DbSession, user: User = Depends(current_user)
 ) -> Response:
     with refusal_shows(session, lambda error: _planning_page(request, session, user, error, error.status)):
-        policy = service.set_policy(session, user, service.policy_from(preset, {}))
+        policy = forecast.set_policy(session, user, forecast.policy_from(preset, {}))
     return RedirectResponse(f"/planning?done=本馆政策已设为：{policy.name}", status_code=303)
 
 
@@ -329,7 +329,7 @@ def set_projection(
     user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _planning_page(request, session, user, error, error.status)):
-        service.set_projection(
+        forecast.set_projection(
             session,
             user,
             enterprise_id,
@@ -344,5 +344,5 @@ def import_projections(
     request: Request, file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
 ) -> Response:
     with refusal_shows(session, lambda error: _planning_page(request, session, user, error, error.status)):
-        n = service.import_projections(session, user, uploaded_bytes(file))
+        n = forecast.import_projections(session, user, uploaded_bytes(file))
     return RedirectResponse(f"/planning?done=已导入 {n} 条预计退休人数", status_code=303)

@@ -28,7 +28,17 @@ from archive_service.organisations import jurisdiction
 from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.organisations.service import set_jurisdiction as set_jurisdiction_rule
 from archive_service.preservation.service import object_store
-from archive_service.transfers import acceptance, campaign, catalogues, onward, register, service, supplements
+from archive_service.transfers import (
+    acceptance,
+    campaign,
+    catalogues,
+    onward,
+    receiving,
+    register,
+    service,
+    statistics,
+    supplements,
+)
 from archive_service.transfers.models import ItemResult, TransferItem
 from archive_service.uploads import saved_scans, uploaded_bytes
 from archive_service.web.forms import refusal_shows
@@ -206,7 +216,7 @@ def send_onward(
     """转递: the archival codes scanned one per line (or separated by spaces or commas)."""
     codes = archival_codes.replace(",", " ").replace("，", " ").split()
     with refusal_shows(session, lambda error: _list_page(request, session, user, error)):
-        batch = service.send_onward(session, user, to_org_id, codes, note)
+        batch = onward.send_onward(session, user, to_org_id, codes, note)
     return RedirectResponse(f"/transfers/{batch.id}", status_code=303)
 
 
@@ -220,7 +230,7 @@ def retained_copy(
     user: User = Depends(current_user),
 ) -> Response:
     """The sending bureau's retained copy of a file it sent on; every opening is on the access log."""
-    use_copy = service.retained_copies(session, user, batch_id).get(dossier_id)
+    use_copy = onward.retained_copies(session, user, batch_id).get(dossier_id)
     if use_copy is None:
         raise NotFound("该档案的留存副本", "dossier_id")
     record_access(
@@ -244,7 +254,7 @@ def statistics_page(
 ) -> Response:
     try:
         chosen = form_number(year, "year", int)
-        rows = service.statistics(session, user, chosen)
+        rows = statistics.statistics(session, user, chosen)
         error = None
     except ArchiveError as e:
         chosen, rows, error = None, [], e
@@ -288,7 +298,7 @@ def _batch_page(
             and can(user, Action.send_onward)
             and batch.from_org_id == user.organisation_id,
             "paper_onward": batch.kind.value == "onward" and not onward.receiver_uses_this_installation(session, batch),
-            "retained": service.retained_copies(session, user, batch.id)
+            "retained": onward.retained_copies(session, user, batch.id)
             if can(user, Action.read_digital_copy) and batch.from_org_id == user.organisation_id
             else {},
             "with_copies": acceptance.has_digital_copies(session, batch),
@@ -401,7 +411,7 @@ def receive(
         }
         if result not in ("accepted", "discrepancy", "rejected"):
             raise ArchiveError("result.unknown", "核对结果应为接收、有差异接收或退回", "result", 422)
-        item = service.receive(session, user, batch_id, service.Check(key, ItemResult(result), reason, **counts))
+        item = receiving.receive(session, user, batch_id, receiving.Check(key, ItemResult(result), reason, **counts))
     done = f"第 {item.row_no} 行 {item.retiree_name}：{item.result.label}" + (
         f"（{item.reason}）" if item.reason else ""
     )

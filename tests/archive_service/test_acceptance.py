@@ -10,7 +10,7 @@ from archive_service.config import get_settings
 from archive_service.digitisation.service import digitise_dossier
 from archive_service.dossiers.models import DigitalObject, Dossier
 from archive_service.preservation.service import open_store
-from archive_service.transfers import acceptance
+from archive_service.transfers import acceptance, receipt, receiving
 from archive_service.transfers import service as transfers
 from archive_service.transfers.models import TransferItem
 from tests.archive_service.conftest import blank_scans
@@ -28,7 +28,7 @@ def received_and_digitised(session, rows: int = 3, digitise: int | None = None) 
     clerk, archivist = user(session, "clerk"), user(session, "archivist")
     batch = new_batch(session, [row(n, 页数=2) for n in range(1, rows + 1)])
     for n in range(1, rows + 1):
-        transfers.receive(session, clerk, batch.id, transfers.Check(f"#{n}"))
+        receiving.receive(session, clerk, batch.id, receiving.Check(f"#{n}"))
     dossiers = list(
         session.scalars(
             select(Dossier)
@@ -80,7 +80,7 @@ def test_a_batch_with_digitised_copies_is_confirmed_only_after_passing_acceptanc
         assert done["result"] == "passed" and done["rates"] == {"catalogue_image": 1.0, "other": 1.0}
         transfers.confirm(session, clerk, batch_id, "sender", "王会计")
         batch = transfers.confirm(session, clerk, batch_id, "receiver")
-        assert batch.manifest_sha256 and transfers.manifest(session, batch)["acceptance"]["result"] == "passed"
+        assert batch.manifest_sha256 and receipt.manifest(session, batch)["acceptance"]["result"] == "passed"
         pdf = transfers.receipt(session, clerk, batch_id)
         # Closed batches take no further acceptance rounds.
         assert error_of(lambda: transfers.start_acceptance(session, store, archivist, batch_id)).code == "batch.closed"

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from archive_service import db
 from archive_service.digitisation.backlog import backlog
 from archive_service.dossiers.models import DigitisationState, Dossier, DossierStatus
-from archive_service.transfers import service as transfers
+from archive_service.transfers import receiving
 from archive_service.transfers.models import ItemResult
 from tests.archive_service.test_transfers import enterprise, new_batch, row, user
 
@@ -38,9 +38,9 @@ def test_files_received_on_paper_wait_by_enterprise_until_digitised(engine, demo
         # A new batch: two files taken in, one sent back. Only the two join the list, dated today.
         started = datetime.now(UTC)
         batch = new_batch(session, [row(61), row(62), row(63)])
-        transfers.receive(session, clerk, batch.id, transfers.Check("#61"))
-        transfers.receive(session, clerk, batch.id, transfers.Check("#62"))
-        transfers.receive(session, clerk, batch.id, transfers.Check("#63", ItemResult.rejected, "非本企业职工"))
+        receiving.receive(session, clerk, batch.id, receiving.Check("#61"))
+        receiving.receive(session, clerk, batch.id, receiving.Check("#62"))
+        receiving.receive(session, clerk, batch.id, receiving.Check("#63", ItemResult.rejected, "非本企业职工"))
         name = enterprise(session, 4).name
         after = backlog(session, bureau)
         mine = {e.enterprise: e for e in after.by_enterprise}[name]

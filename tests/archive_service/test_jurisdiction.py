@@ -11,6 +11,7 @@ from archive_service.errors import ArchiveError, Forbidden
 from archive_service.organisations import jurisdiction
 from archive_service.organisations.jurisdiction import JurisdictionRule
 from archive_service.organisations.service import set_jurisdiction
+from archive_service.transfers import receipt
 from archive_service.transfers import service as transfers
 from archive_service.transfers.models import TransferItem
 from tests.archive_service.test_transfers import enterprise, error_of, new_batch, row, user
@@ -147,7 +148,7 @@ def test_a_defunct_enterprise_hands_over_through_its_managing_unit_with_the_reas
             "企业已注销，由集团公司代为移交",
             "西人社核〔2026〕12号",
         )
-        party = transfers.manifest(session, batch)["from"]
+        party = receipt.manifest(session, batch)["from"]
         assert party["managing_unit"] == "北京一轻控股有限责任公司"
         assert party["approval_reference"] == "西人社核〔2026〕12号"
         assert session.scalar(select(TransferItem.insured_region_code).where(TransferItem.batch_id == batch.id))

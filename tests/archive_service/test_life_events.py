@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from archive_service import db
-from archive_service.access import service as access
+from archive_service.access import delivery
 from archive_service.access.models import RetrievalRequest
 from archive_service.auth.models import User
 from archive_service.db import bureau_today
@@ -104,12 +104,12 @@ def test_death_is_recorded_and_closes_online_use_except_for_funeral_and_survivor
         user = s.scalar(select(User).where(User.username == "sibao"))
         earlier, later = (s.get(RetrievalRequest, x.json()["id"]) for x in (before, funeral))
         try:
-            access.check_online_use(earlier, user)
+            delivery.check_online_use(earlier, user)
             raise AssertionError("an approved benefit request still opened the file after the retiree's death")
         except ArchiveError as e:
             assert e.code == "request.deceased_online"
-        access.check_online_use(later, user)
-        assert set(access.online_grants(s, user)) >= {d.id} and access.online_grants(s, user)[d.id].id == later.id
+        delivery.check_online_use(later, user)
+        assert set(delivery.online_grants(s, user)) >= {d.id} and delivery.online_grants(s, user)[d.id].id == later.id
         dossier = s.get(Dossier, d.id)
         assert dossier.retiree.deceased_date == died
         history = s.scalars(select(CustodyEvent).where(CustodyEvent.dossier_id == d.id)).all()

@@ -11,6 +11,7 @@ from archive_service.dossiers.models import CustodyEventKind, Dossier, DossierSt
 from archive_service.dossiers.service import custody_history
 from archive_service.organisations.models import Organisation
 from archive_service.shelving.models import ShelfSlot
+from archive_service.transfers import onward, receipt, receiving
 from archive_service.transfers import service as transfers
 from archive_service.transfers.models import ItemResult, TransferKind, TransferStatus
 from tests.archive_service.test_transfers import error_of, user
@@ -39,24 +40,24 @@ def test_sending_on_lists_every_problem_and_sends_nothing_then_takes_files_off_t
         target = dongcheng(session)
         on_loan = session.scalar(select(Dossier).where(Dossier.status != DossierStatus.in_custody).limit(1))
         codes = [a.archival_code, "J999-RS-000001", *([on_loan.archival_code] if on_loan else [])]
-        refused = error_of(lambda: transfers.send_onward(session, archivist, target, codes, "户籍迁至东城区"))
+        refused = error_of(lambda: onward.send_onward(session, archivist, target, codes, "户籍迁至东城区"))
         assert refused.field == "archival_codes" and len(refused.problems) == len(codes) - 1
         assert refused.problems[0]["code"] == "archival_code.not_held"
         assert (
-            error_of(lambda: transfers.send_onward(session, archivist, target, [a.archival_code], "")).field == "note"
+            error_of(lambda: onward.send_onward(session, archivist, target, [a.archival_code], "")).field == "note"
         )
         own = archivist.organisation_id
-        assert error_of(lambda: transfers.send_onward(session, archivist, own, [a.archival_code], "迁居")).field == (
+        assert error_of(lambda: onward.send_onward(session, archivist, own, [a.archival_code], "迁居")).field == (
             "to_org_id"
         )
-        assert error_of(lambda: transfers.send_onward(session, user(session, "clerk"), target, [], "x")).status == 403
+        assert error_of(lambda: onward.send_onward(session, user(session, "clerk"), target, [], "x")).status == 403
         assert a.status is DossierStatus.in_custody  # nothing happened
         slot_id = a.shelf_slot_id
         assert slot_id is not None
         used = session.get(ShelfSlot, slot_id).used_volumes
         leaving = a.volumes + (b.volumes if b.shelf_slot_id == slot_id else 0)
 
-        batch = transfers.send_onward(
+        batch = onward.send_onward(
             session, archivist, target, [a.archival_code.lower(), b.archival_code, a.archival_code], "户籍迁至东城区"
         )
         assert batch.kind is TransferKind.onward and batch.number.startswith("ZD") and len(batch.items) == 2
@@ -67,7 +68,7 @@ def test_sending_on_lists_every_problem_and_sends_nothing_then_takes_files_off_t
         sent = custody_history(session, a)[-1]
         assert (sent.kind, sent.from_slot_id, sent.to_org_id) == (CustodyEventKind.transfer_sent, slot_id, target)
         # Not sent twice while the first batch is open.
-        again = error_of(lambda: transfers.send_onward(session, archivist, target, [a.archival_code], "迁居"))
+        again = error_of(lambda: onward.send_onward(session, archivist, target, [a.archival_code], "迁居"))
         assert again.problems[0]["code"] == "dossier.status"
 
 
@@ -75,14 +76,14 @@ def test_custody_passes_on_receipt_and_a_returned_file_comes_back(engine, demo):
     with db.transaction() as session:
         archivist, other = user(session, "archivist"), user(session, "dongcheng")
         a, b = held(session)
-        batch = transfers.send_onward(
+        batch = onward.send_onward(
             session, archivist, dongcheng(session), [a.archival_code, b.archival_code], "迁居"
         )
         # Only the receiving bureau checks the volumes in.
-        assert error_of(lambda: transfers.receive(session, archivist, batch.id, transfers.Check("#1"))).status == 403
-        transfers.receive(session, other, batch.id, transfers.Check(a.archival_code))
-        transfers.receive(
-            session, other, batch.id, transfers.Check("#2", ItemResult.rejected, "卷内缺页，请补齐后再转")
+        assert error_of(lambda: receiving.receive(session, archivist, batch.id, receiving.Check("#1"))).status == 403
+        receiving.receive(session, other, batch.id, receiving.Check(a.archival_code))
+        receiving.receive(
+            session, other, batch.id, receiving.Check("#2", ItemResult.rejected, "卷内缺页，请补齐后再转")
         )
         session.expire_all()
         a, b = session.get(Dossier, a.id), session.get(Dossier, b.id)
@@ -96,7 +97,7 @@ def test_custody_passes_on_receipt_and_a_returned_file_comes_back(engine, demo):
         transfers.confirm(session, archivist, batch.id, "sender")
         done = transfers.confirm(session, other, batch.id, "receiver")
         assert done.status is TransferStatus.confirmed and "王档案" in done.sender_confirmed_by
-        data = transfers.manifest(session, done)
+        data = receipt.manifest(session, done)
         assert data["kind"] == "onward" and [i["result"] for i in data["items"]] == ["accepted", "rejected"]
         assert transfers.receipt(session, archivist, batch.id)[:4] == b"%PDF"  # either side can download it
 
@@ -106,10 +107,10 @@ def test_the_senders_digital_copy_is_moved_or_retained_as_configured(digitised, 
     monkeypatch.setenv("ARCHIVE_ONWARD_DIGITAL_COPY", mode)
     config.get_settings.cache_clear()
     with db.transaction() as session:
-        batch = transfers.send_onward(
+        batch = onward.send_onward(
             session, user(session, "archivist"), dongcheng(session), [digitised.archival_code], "户籍迁至东城区"
         )
-        transfers.receive(session, user(session, "dongcheng"), batch.id, transfers.Check("#1"))
+        receiving.receive(session, user(session, "dongcheng"), batch.id, receiving.Check("#1"))
         batch_id = batch.id
     archivist = login("archivist")
     # The file itself is no longer ours either way.

@@ -16,7 +16,7 @@ from archive_service.auth.models import User
 from archive_service.db import bureau_today
 from archive_service.demo import credit_code
 from archive_service.dossiers.models import CustodyEvent, CustodyEventKind, DigitalObject, Dossier, DossierStatus
-from archive_service.shelving import service as shelving
+from archive_service.shelving import placement
 from archive_service.shelving.models import ShelfSlot
 from archive_service.transfers.models import TransferBatch
 from tests.archive_service.test_life_events import received
@@ -127,7 +127,7 @@ def test_an_unsent_transfer_is_withdrawn_and_the_files_go_back_to_their_places(c
     with db.transaction() as s:
         archivist = s.scalar(select(User).where(User.username == "archivist"))
         slot = next(x for x in s.scalars(select(ShelfSlot).order_by(ShelfSlot.id)) if x.capacity_volumes - x.used_volumes >= 1)
-        shelving.place(s, archivist, s.get(Dossier, d.id), slot)
+        placement.place(s, archivist, s.get(Dossier, d.id), slot)
         slot_id, used = slot.id, slot.used_volumes  # read again after placing: this file included
     batch = send(client, login, hexi, d)
     with db.get_sessionmaker()() as s:

@@ -13,9 +13,9 @@ from PIL import Image
 from sqlalchemy import select
 
 from archive_service import db
+from archive_service.access.loans import overdue_loans
 from archive_service.access.log import verify_chain
 from archive_service.access.models import AccessLogEntry
-from archive_service.access.service import overdue_loans
 from archive_service.db import bureau_today
 from archive_service.dossiers.models import Dossier, DossierStatus
 from digitise.specimen import citizen_id_for
@@ -192,7 +192,7 @@ def test_page_is_not_delivered_when_its_log_entry_cannot_be_written(client, logi
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("archive_service.access.service.record_access", broken)
+    monkeypatch.setattr("archive_service.access.delivery.record_access", broken)
     client = TestClient(client.app, raise_server_exceptions=False)
     r = client.get(f"/api/requests/{req['id']}/pages/{req['approved_pages'][0]}", headers=login("sibao"))
     assert r.status_code == 500 and r.headers["content-type"] != "image/jpeg"

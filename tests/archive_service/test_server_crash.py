@@ -22,7 +22,7 @@ from archive_service.access.models import AccessLogEntry
 from archive_service.demo import DEMO_PASSWORD
 from archive_service.dossiers.models import CustodyEvent, Dossier
 from archive_service.transfers.models import TransferBatch, TransferStatus
-from archive_service.transfers.service import manifest, manifest_sha256
+from archive_service.transfers.receipt import manifest, manifest_sha256
 from tests.archive_service.test_requests import approved
 from tests.archive_service.test_transfers import as_xlsx, row
 from tests.archive_service.test_transfers_api import enterprise_id

@@ -19,8 +19,7 @@ from archive_service.dossiers.schemas import DossierIn, RetireeIn
 from archive_service.dossiers.service import register_existing
 from archive_service.errors import ArchiveError
 from archive_service.organisations.models import Organisation, OrganisationKind
-from archive_service.shelving import planning
-from archive_service.shelving import service as shelving
+from archive_service.shelving import climate, forecast, layout, occupancy, placement, planning
 from archive_service.shelving.models import EnvironmentReading, RoomKind, ShelfSlot
 from archive_service.transfers.models import ItemResult, TransferBatch, TransferItem, TransferKind, TransferStatus
 
@@ -58,9 +57,9 @@ def register(session, archivist: User, enterprise: Organisation, n: int, serial0
 
 
 def small_room(session, archivist: User, layers: int = 3, per_layer: int = 2, name: str = "测试库房"):
-    room = shelving.add_room(session, archivist, shelving.RoomForm(name, RoomKind.store, Decimal(10)))
-    shelving.add_unit(
-        session, archivist, room.id, shelving.UnitForm("T01", 1, 1, layers, 1, capacity_per_layer=per_layer)
+    room = layout.add_room(session, archivist, layout.RoomForm(name, RoomKind.store, Decimal(10)))
+    layout.add_unit(
+        session, archivist, room.id, layout.UnitForm("T01", 1, 1, layers, 1, capacity_per_layer=per_layer)
     )
     return room
 
@@ -74,7 +73,7 @@ def error_of(call) -> ArchiveError:
 def test_demo_files_are_shelved_together_by_enterprise_in_archival_code_order(engine, demo):
     with db.get_sessionmaker()() as session:
         archivist = user(session, "archivist")
-        waiting = shelving.unshelved(session, archivist)
+        waiting = placement.unshelved(session, archivist)
         assert waiting == []
         rows = session.execute(
             select(Dossier.archival_code, Retiree.enterprise_id, ShelfSlot.id, ShelfSlot.shelf_order, ShelfSlot.unit_id)
@@ -117,7 +116,7 @@ def test_new_files_continue_their_enterprise_and_a_new_enterprise_starts_on_an_e
             .where(Retiree.enterprise_id == known.id)
         )
         files = register(session, archivist, known, 3) + register(session, archivist, fresh, 2, serial0=950)
-        placed = shelving.auto_assign(session, archivist)
+        placed = placement.auto_assign(session, archivist)
         assert set(placed) == {d.id for d in files}
         for d in files[:3]:
             slot = placed[d.id]
@@ -148,7 +147,7 @@ def test_assignment_is_all_or_nothing_when_the_room_is_too_small(engine, demo):
         files = register(session, archivist, enterprises(session)[0], 3)
         session.commit()
         events_before = session.scalar(select(func.count()).select_from(CustodyEvent))
-        error = error_of(lambda: shelving.auto_assign(session, archivist, files, room_id=room.id))
+        error = error_of(lambda: placement.auto_assign(session, archivist, files, room_id=room.id))
         assert (error.code, error.field, error.status) == ("shelving.full", "dossier_ids", 409)
         assert "尚有 1 份档案无处上架" in error.message
         session.rollback()
@@ -171,8 +170,8 @@ def test_a_layer_never_holds_more_than_its_capacity(engine, demo):
         room = small_room(session, archivist, layers=1, per_layer=1)
         layer = session.scalar(select(ShelfSlot).join(ShelfSlot.unit).where(ShelfSlot.unit.has(room_id=room.id)))
         a, b = register(session, archivist, enterprises(session)[1], 2)
-        shelving.place(session, archivist, a, layer)
-        error = error_of(lambda: shelving.place(session, archivist, b, layer))
+        placement.place(session, archivist, a, layer)
+        error = error_of(lambda: placement.place(session, archivist, b, layer))
         assert (error.code, error.field, error.status) == ("slot.full", "slot_id", 409)
         assert b.shelf_slot_id is None
         session.commit()
@@ -181,7 +180,7 @@ def test_a_layer_never_holds_more_than_its_capacity(engine, demo):
             session.execute(update(ShelfSlot).where(ShelfSlot.id == layer.id).values(used_volumes=2))
             session.flush()
         session.rollback()
-        error = error_of(lambda: shelving.set_slot_capacity(session, archivist, layer.id, 0))
+        error = error_of(lambda: layout.set_slot_capacity(session, archivist, layer.id, 0))
         assert error.field == "capacity_volumes" and "1–1000" in error.message
 
 
@@ -201,7 +200,7 @@ def test_two_clerks_racing_for_the_last_place_cannot_overfill_it(engine, demo):
             layer = session.get(ShelfSlot, layer_id)
             barrier.wait()
             try:
-                shelving.place(session, archivist, dossier, layer)
+                placement.place(session, archivist, dossier, layer)
                 session.commit()
                 outcomes.append("placed")
             except ArchiveError as error:
@@ -226,11 +225,11 @@ def test_a_move_is_a_custody_event_and_frees_the_old_layer(engine, demo):
         old = session.get(ShelfSlot, dossier.shelf_slot_id)
         old_used = old.used_volumes
         target = session.scalar(select(ShelfSlot).where(ShelfSlot.used_volumes == 0).order_by(ShelfSlot.id))
-        same = error_of(lambda: shelving.place(session, archivist, dossier, old))
+        same = error_of(lambda: placement.place(session, archivist, dossier, old))
         assert same.code == "slot.same"
-        by_code = shelving.slot_by_code(session, archivist, target.code)
+        by_code = layout.slot_by_code(session, archivist, target.code)
         assert by_code.id == target.id
-        shelving.place(session, archivist, dossier, by_code)
+        placement.place(session, archivist, dossier, by_code)
         session.refresh(old)
         session.refresh(target)
         assert (old.used_volumes, target.used_volumes) == (old_used - 1, 1)
@@ -239,60 +238,60 @@ def test_a_move_is_a_custody_event_and_frees_the_old_layer(engine, demo):
         ).first()
         assert (move.kind, move.from_slot_id, move.to_slot_id) == (CustodyEventKind.moved, old.id, target.id)
         assert f"{old.label} → {target.label}" == move.note
-        bad = error_of(lambda: shelving.slot_by_code(session, archivist, "shelf 3"))
+        bad = error_of(lambda: layout.slot_by_code(session, archivist, "shelf 3"))
         assert (bad.code, bad.field) == ("slot_code.format", "slot_code")
         # Another bureau's archivist cannot see, use or guess our layers.
         other = user(session, "dongcheng")
-        assert error_of(lambda: shelving.get_slot(session, other, target.id)).status == 404
-        assert error_of(lambda: shelving.slot_by_code(session, other, target.code)).status == 404
-        assert shelving.occupancy(session, other) == []
+        assert error_of(lambda: layout.get_slot(session, other, target.id)).status == 404
+        assert error_of(lambda: layout.slot_by_code(session, other, target.code)).status == 404
+        assert occupancy.occupancy(session, other) == []
 
 
 def test_units_rooms_and_profiles_refuse_bad_input_by_field(engine, demo):
     with db.transaction() as session:
         archivist = user(session, "archivist")
-        reading_room = next(r for r in shelving.rooms(session, archivist) if r.kind is RoomKind.reading)
-        store = next(r for r in shelving.rooms(session, archivist) if r.kind is RoomKind.store)
+        reading_room = next(r for r in layout.rooms(session, archivist) if r.kind is RoomKind.reading)
+        store = next(r for r in layout.rooms(session, archivist) if r.kind is RoomKind.store)
         cases = [
             (
-                lambda: shelving.add_unit(
-                    session, archivist, reading_room.id, shelving.UnitForm("X", 1, 1, 1, capacity_per_layer=5)
+                lambda: layout.add_unit(
+                    session, archivist, reading_room.id, layout.UnitForm("X", 1, 1, 1, capacity_per_layer=5)
                 ),
                 "room_id",
                 "room.kind",
             ),
             (
-                lambda: shelving.add_unit(
-                    session, archivist, store.id, shelving.UnitForm("A01", 1, 1, 1, capacity_per_layer=5)
+                lambda: layout.add_unit(
+                    session, archivist, store.id, layout.UnitForm("A01", 1, 1, 1, capacity_per_layer=5)
                 ),
                 "code",
                 "code.duplicate",
             ),
             (
-                lambda: shelving.add_unit(
-                    session, archivist, store.id, shelving.UnitForm("Z9", 1, 1, 13, capacity_per_layer=5)
+                lambda: layout.add_unit(
+                    session, archivist, store.id, layout.UnitForm("Z9", 1, 1, 13, capacity_per_layer=5)
                 ),
                 "layers",
                 "layers.range",
             ),
             (
-                lambda: shelving.add_unit(session, archivist, store.id, shelving.UnitForm("Z9", 1, 1, 6)),
+                lambda: layout.add_unit(session, archivist, store.id, layout.UnitForm("Z9", 1, 1, 6)),
                 "profile_id",
                 "capacity.required",
             ),
             (
-                lambda: shelving.add_room(
-                    session, archivist, shelving.RoomForm("一号库房", RoomKind.store, Decimal(5))
+                lambda: layout.add_room(
+                    session, archivist, layout.RoomForm("一号库房", RoomKind.store, Decimal(5))
                 ),
                 "name",
                 "name.duplicate",
             ),
             (
-                lambda: shelving.add_room(session, archivist, shelving.RoomForm("新库", RoomKind.store, Decimal(0))),
+                lambda: layout.add_room(session, archivist, layout.RoomForm("新库", RoomKind.store, Decimal(0))),
                 "usable_area_m2",
                 "usable_area_m2.range",
             ),
-            (lambda: shelving.add_profile(session, archivist, "薄盒", 2), "thickness_mm", "thickness_mm.range"),
+            (lambda: layout.add_profile(session, archivist, "薄盒", 2), "thickness_mm", "thickness_mm.range"),
         ]
         for call, field, code in cases:
             error = error_of(call)
@@ -300,7 +299,7 @@ def test_units_rooms_and_profiles_refuse_bad_input_by_field(engine, demo):
         clerk = user(session, "clerk")
         assert (
             error_of(
-                lambda: shelving.add_room(session, clerk, shelving.RoomForm("x", RoomKind.store, Decimal(5)))
+                lambda: layout.add_room(session, clerk, layout.RoomForm("x", RoomKind.store, Decimal(5)))
             ).status
             == 403
         )
@@ -309,14 +308,14 @@ def test_units_rooms_and_profiles_refuse_bad_input_by_field(engine, demo):
 def test_policy_presets_and_a_bureaus_own_figures(engine, demo):
     with db.transaction() as session:
         admin, archivist = user(session, "admin"), user(session, "archivist")
-        assert shelving.policy_for(session, admin.organisation_id).preset == "xicheng"  # set by the demo
+        assert forecast.policy_for(session, admin.organisation_id).preset == "xicheng"  # set by the demo
         other = user(session, "dongcheng")
-        assert shelving.policy_for(session, other.organisation_id).preset == "national"  # the default
-        assert error_of(lambda: shelving.set_policy(session, archivist, planning.presets()["dalian"])).status == 403
-        assert shelving.set_policy(session, admin, shelving.policy_from("dalian", {})).area_m2_per_10k_volumes == 15
-        missing = error_of(lambda: shelving.policy_from("custom", {"area_m2_per_10k_volumes": Decimal(40)}))
+        assert forecast.policy_for(session, other.organisation_id).preset == "national"  # the default
+        assert error_of(lambda: forecast.set_policy(session, archivist, planning.presets()["dalian"])).status == 403
+        assert forecast.set_policy(session, admin, forecast.policy_from("dalian", {})).area_m2_per_10k_volumes == 15
+        missing = error_of(lambda: forecast.policy_from("custom", {"area_m2_per_10k_volumes": Decimal(40)}))
         assert missing.field == "min_area_m2" and "volumes_per_archivist" in missing.message
-        unknown = error_of(lambda: shelving.policy_from("mars", {}))
+        unknown = error_of(lambda: forecast.policy_from("mars", {}))
         assert unknown.field == "preset" and "dalian" in unknown.message
         figures = {
             "area_m2_per_10k_volumes": Decimal(40),
@@ -327,12 +326,12 @@ def test_policy_presets_and_a_bureaus_own_figures(engine, demo):
             "shelving_m_per_m2": Decimal("7.2"),
             "planning_years": 15,
         }
-        custom = shelving.set_policy(session, admin, shelving.policy_from("custom", figures))
+        custom = forecast.set_policy(session, admin, forecast.policy_from("custom", figures))
         assert (custom.preset, custom.area_m2_per_10k_volumes, custom.planning_years) == ("custom", 40, 15)
         assert custom.area_basis == "本馆自定：每万卷 40 m²"
         bad = error_of(
-            lambda: shelving.set_policy(
-                session, admin, shelving.policy_from("custom", {**figures, "planning_years": 0})
+            lambda: forecast.set_policy(
+                session, admin, forecast.policy_from("custom", {**figures, "planning_years": 0})
             )
         )
         assert bad.field == "planning_years"
@@ -366,18 +365,18 @@ def test_forecast_reads_holdings_open_batches_projections_and_rooms(engine, demo
             )
         session.flush()
         year = bureau_today().year
-        params = shelving.ForecastParams(years=3, supplement_growth_pct=Decimal(0))
+        params = forecast.ForecastParams(years=3, supplement_growth_pct=Decimal(0))
         waiting = session.scalar(  # the demo's open batch and this one
             select(func.count()).select_from(TransferItem).where(TransferItem.result == ItemResult.pending)
         )
         assert waiting == 7 + 12
-        result = shelving.run_forecast(session, admin, params)
+        result = forecast.run_forecast(session, admin, params)
         held = session.scalar(
             select(func.count()).where(
                 Dossier.custodian_id == bureau.id, Dossier.status.in_([DossierStatus.in_custody, DossierStatus.on_loan])
             )
         )
-        projected = sum(p.retirees for p in shelving.projections(session, admin) if p.year == year)
+        projected = sum(p.retirees for p in forecast.projections(session, admin) if p.year == year)
         first = result.rows[0]
         assert (first.year, first.intake_files) == (year, projected + 7 + 12)
         assert first.volumes == held + projected + 14 + 12  # one volume per file so far; two per item of this batch
@@ -387,10 +386,10 @@ def test_forecast_reads_holdings_open_batches_projections_and_rooms(engine, demo
         assert estimated.estimated and estimated.capacity_volumes == int(Decimal(90) * Decimal("7.2") * 1000 / 30)
         assert "六(二)" in first.area.basis
         assert (
-            error_of(lambda: shelving.run_forecast(session, admin, shelving.ForecastParams(years=0))).field == "years"
+            error_of(lambda: forecast.run_forecast(session, admin, forecast.ForecastParams(years=0))).field == "years"
         )
-        assert error_of(lambda: shelving.run_forecast(session, user(session, "clerk"), params)).status == 403
-        xlsx = shelving.forecast_xlsx(result)
+        assert error_of(lambda: forecast.run_forecast(session, user(session, "clerk"), params)).status == 403
+        xlsx = forecast.forecast_xlsx(result)
         from io import BytesIO
 
         from openpyxl import load_workbook
@@ -404,42 +403,42 @@ def test_forecast_reads_holdings_open_batches_projections_and_rooms(engine, demo
 def test_projections_import_lists_every_bad_row_and_saves_nothing(engine, demo):
     with db.transaction() as session:
         admin = user(session, "admin")
-        before = len(shelving.projections(session, admin))
+        before = len(forecast.projections(session, admin))
         code = enterprises(session)[0].credit_code
         bad = (
             f"统一社会信用代码,年份,预计退休人数\n{code},2030,40\n"
             f"91110000XXXXXXXXXX,2030,5\n{code},1999,5\n{code},2031,-3\n"
         ).encode()
-        error = error_of(lambda: shelving.import_projections(session, admin, bad))
+        error = error_of(lambda: forecast.import_projections(session, admin, bad))
         assert error.field == "file"
         for row in ("第 3 行「统一社会信用代码」", "第 4 行「年份」", "第 5 行「预计退休人数」"):
             assert row in error.message
-        assert len(shelving.projections(session, admin)) == before
+        assert len(forecast.projections(session, admin)) == before
         good = f"统一社会信用代码,年份,预计退休人数\n{code},2040,40\n{code},2041,45\n".encode("gbk")
-        assert shelving.import_projections(session, admin, good) == 2
-        assert error_of(lambda: shelving.import_projections(session, admin, b"a,b\n1,2\n")).code == "file.headers"
+        assert forecast.import_projections(session, admin, good) == 2
+        assert error_of(lambda: forecast.import_projections(session, admin, b"a,b\n1,2\n")).code == "file.headers"
 
 
 def test_climate_readings_outside_the_limits_reach_the_dashboard(engine, demo):
     with db.transaction() as session:
         archivist = user(session, "archivist")
-        store = shelving.rooms(session, archivist)[0]
-        alerts = shelving.climate_alerts(session, archivist.organisation_id)
+        store = layout.rooms(session, archivist)[0]
+        alerts = climate.climate_alerts(session, archivist.organisation_id)
         assert len(alerts) == 1 and "相对湿度 67.5 %" in alerts[0].breaches[0]  # the demo's wet afternoon
-        reading = shelving.record_reading(
+        reading = climate.record_reading(
             session, archivist, store.id, datetime(2026, 11, 20, 9, 0), Decimal("25.5"), Decimal(50)
         )
         assert reading.at.astimezone(UTC).hour == 1  # a reading without an offset is Beijing time
         assert store.breaches(Decimal("25.5"), Decimal(50)) == ["温度 25.5 °C 超出 14.0–24.0 °C"]
         future = error_of(
-            lambda: shelving.record_reading(
+            lambda: climate.record_reading(
                 session, archivist, store.id, datetime.now(UTC) + timedelta(days=1), Decimal(20), Decimal(50)
             )
         )
         assert future.field == "at"
         assert (
             error_of(
-                lambda: shelving.record_reading(
+                lambda: climate.record_reading(
                     session, archivist, store.id, datetime(2026, 1, 1), Decimal(20), Decimal(120)
                 )
             ).field
@@ -449,7 +448,7 @@ def test_climate_readings_outside_the_limits_reach_the_dashboard(engine, demo):
         bad = (
             "时间,温度,湿度\n2026-11-01 09:00,19.5,52\n昨天,19,50\n2026-11-01 15:00,abc,50\n2026-11-02 09:00,19,101\n"
         ).encode()
-        error = error_of(lambda: shelving.import_readings(session, archivist, store.id, bad))
+        error = error_of(lambda: climate.import_readings(session, archivist, store.id, bad))
         assert (
             "第 3 行「时间」" in error.message
             and "第 4 行「温度/湿度」" in error.message
@@ -457,8 +456,8 @@ def test_climate_readings_outside_the_limits_reach_the_dashboard(engine, demo):
         )
         assert session.scalar(select(func.count()).select_from(EnvironmentReading)) == count
         good = "\ufeff时间,温度,湿度\n2026/11/01 09:00,19.5,52%\n2026-11-01 15:00,20.1,58\n".encode()
-        assert shelving.import_readings(session, archivist, store.id, good) == 2
-        assert error_of(lambda: shelving.import_readings(session, archivist, store.id, b"\xff\xfe\x00bad")).code in (
+        assert climate.import_readings(session, archivist, store.id, good) == 2
+        assert error_of(lambda: climate.import_readings(session, archivist, store.id, b"\xff\xfe\x00bad")).code in (
             "file.encoding",
             "file.headers",
         )

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from openpyxl import load_workbook
 
 from archive_service import db
+from archive_service.transfers import receiving, statistics
 from archive_service.transfers import service as transfers
 from archive_service.transfers.models import ItemResult
 from tests.archive_service.test_acceptance import received_and_digitised
@@ -21,7 +22,7 @@ def this_month() -> str:
 
 
 def figures(session, who="clerk", year=None):
-    rows = transfers.statistics(session, user(session, who), year)
+    rows = statistics.statistics(session, user(session, who), year)
     return {(r.enterprise, r.month): (r.expected, r.received, r.rejected, r.digitised) for r in rows}
 
 
@@ -30,13 +31,13 @@ def test_statistics_count_each_enterprise_by_month(engine, demo):
         before = figures(session).get((ENTERPRISE, this_month()), (0, 0, 0, 0))
         received_and_digitised(session, rows=2, digitise=1)  # 2 rows: both received, one digitised
         batch = new_batch(session, [row(n) for n in range(11, 14)])  # 3 more: one rejected, two waiting
-        transfers.receive(
-            session, user(session, "clerk"), batch.id, transfers.Check("#11", ItemResult.rejected, "卷皮破损")
+        receiving.receive(
+            session, user(session, "clerk"), batch.id, receiving.Check("#11", ItemResult.rejected, "卷皮破损")
         )
         after = figures(session, year=datetime.now(UTC).year)[ENTERPRISE, this_month()]
         assert [a - b for a, b in zip(after, before, strict=True)] == [5, 2, 1, 1]
         assert figures(session, year=2001) == {}
-        assert error_of(lambda: transfers.statistics(session, user(session, "clerk"), 1900)).field == "year"
+        assert error_of(lambda: statistics.statistics(session, user(session, "clerk"), 1900)).field == "year"
         assert (ENTERPRISE, this_month()) not in figures(session, who="dongcheng")  # another bureau's
 
 

@@ -19,7 +19,7 @@ from archive_service.dossiers.models import CustodyEvent, CustodyEventKind, Doss
 from archive_service.errors import ArchiveError
 from archive_service.organisations.jurisdiction import JurisdictionRule
 from archive_service.organisations.models import Organisation, OrganisationKind
-from archive_service.transfers import register
+from archive_service.transfers import receipt, receiving, register
 from archive_service.transfers import service as transfers
 from archive_service.transfers.models import ItemResult, TransferBatch, TransferItem, TransferStatus
 
@@ -192,7 +192,7 @@ def test_receiving_takes_files_into_custody_and_never_counts_one_twice(engine, d
         clerk = user(session, "clerk")
         batch = new_batch(session, [row(1), row(2), row(3), row(4, 涉密="是")])
         first = batch.items[0]
-        item = transfers.receive(session, clerk, batch.id, transfers.Check(first.citizen_id))
+        item = receiving.receive(session, clerk, batch.id, receiving.Check(first.citizen_id))
         assert item.result is ItemResult.accepted and item.received_pages == first.declared_pages
         dossier = session.get(Dossier, item.dossier_id)
         assert dossier.custodian_id == clerk.organisation_id and dossier.shelf_slot_id is None  # waits for a place
@@ -203,27 +203,27 @@ def test_receiving_takes_files_into_custody_and_never_counts_one_twice(engine, d
             batch.from_org_id,
         )
         again = error_of(
-            lambda: transfers.receive(session, clerk, batch.id, transfers.Check(dossier.retiree.citizen_id))
+            lambda: receiving.receive(session, clerk, batch.id, receiving.Check(dossier.retiree.citizen_id))
         )
         assert (again.code, again.status) == ("item.already_checked", 409) and "接收" in again.message
         assert batch.status is TransferStatus.receiving and batch.received_at is not None
-        short = transfers.receive(session, clerk, batch.id, transfers.Check("#2", pages=70))
+        short = receiving.receive(session, clerk, batch.id, receiving.Check("#2", pages=70))
         assert short.result is ItemResult.discrepancy and "页数名册 82、实收 70" in short.reason
         no_reason = error_of(
-            lambda: transfers.receive(session, clerk, batch.id, transfers.Check("#3", ItemResult.rejected))
+            lambda: receiving.receive(session, clerk, batch.id, receiving.Check("#3", ItemResult.rejected))
         )
         assert no_reason.field == "reason"
-        back = transfers.receive(
-            session, clerk, batch.id, transfers.Check("#3", ItemResult.rejected, "卷皮破损，材料散落")
+        back = receiving.receive(
+            session, clerk, batch.id, receiving.Check("#3", ItemResult.rejected, "卷皮破损，材料散落")
         )
         assert back.dossier_id is None
-        classified = error_of(lambda: transfers.receive(session, clerk, batch.id, transfers.Check("#4")))
+        classified = error_of(lambda: receiving.receive(session, clerk, batch.id, receiving.Check("#4")))
         assert classified.status == 403  # 涉密: only an archivist receives it
         assert (
-            transfers.receive(session, user(session, "archivist"), batch.id, transfers.Check("#4")).result
+            receiving.receive(session, user(session, "archivist"), batch.id, receiving.Check("#4")).result
             is ItemResult.accepted
         )
-        unknown = error_of(lambda: transfers.receive(session, clerk, batch.id, transfers.Check("J102-RS-999999")))
+        unknown = error_of(lambda: receiving.receive(session, clerk, batch.id, receiving.Check("J102-RS-999999")))
         assert (unknown.code, unknown.field) == ("key.not_in_register", "key")
         p = transfers.progress(session, batch)
         assert (p.total, p.checked, p.accepted, p.discrepancies, p.rejected, p.pending) == (4, 4, 3, 1, 1, 0)
@@ -243,7 +243,7 @@ def test_two_clerks_scanning_the_same_volume_at_once_count_it_once(engine, demo)
             clerk = user(session, username)
             barrier.wait()
             try:
-                transfers.receive(session, clerk, batch_id, transfers.Check(key))
+                receiving.receive(session, clerk, batch_id, receiving.Check(key))
                 session.commit()
                 outcomes.append("accepted")
             except ArchiveError as error:
@@ -274,7 +274,7 @@ def confirmed_batch(session) -> TransferBatch:
     clerk = user(session, "clerk")
     batch = new_batch(session, [row(1), row(2), row(3)])
     for n, check in enumerate([{}, {"pages": 10}, {"result": ItemResult.rejected, "reason": "非本企业职工"}], start=1):
-        transfers.receive(session, clerk, batch.id, transfers.Check(f"#{n}", **check))
+        receiving.receive(session, clerk, batch.id, receiving.Check(f"#{n}", **check))
     early = error_of(lambda: transfers.receipt(session, clerk, batch.id))
     assert early.code == "batch.not_confirmed"
     assert error_of(lambda: transfers.confirm(session, clerk, batch.id, "sender", "")).field == "sender_name"
@@ -286,7 +286,7 @@ def confirmed_batch(session) -> TransferBatch:
     assert "2 份档案尚未数字化" in paper.message
     transfers.confirm(session, user(session, "archivist"), batch.id, "receiver", "", PAPER_REASON)
     assert batch.status is TransferStatus.confirmed and len(batch.manifest_sha256) == 64
-    assert batch.paper_reason == PAPER_REASON and transfers.manifest(session, batch)["paper_reason"] == PAPER_REASON
+    assert batch.paper_reason == PAPER_REASON and receipt.manifest(session, batch)["paper_reason"] == PAPER_REASON
     return batch
 
 
@@ -299,7 +299,7 @@ def test_confirmation_closes_the_batch_and_the_receipt_proves_what_was_handed_ov
         pending = new_batch(session, [row(11)])
         assert error_of(lambda: transfers.confirm(session, clerk, pending.id, "receiver")).code == "batch.status"
         batch = confirmed_batch(session)
-        closed = error_of(lambda: transfers.receive(session, clerk, batch.id, transfers.Check("#1")))
+        closed = error_of(lambda: receiving.receive(session, clerk, batch.id, receiving.Check("#1")))
         assert closed.code == "batch.closed"
         pdf = transfers.receipt(session, clerk, batch.id)
         number, sha = batch.number, batch.manifest_sha256
@@ -380,8 +380,8 @@ def test_markup_typed_into_a_batch_is_printed_as_text_on_the_receipt(engine, dem
     with db.transaction() as session:
         clerk = user(session, "clerk")
         batch = new_batch(session, [row(21), row(22)])
-        transfers.receive(session, clerk, batch.id, transfers.Check("#21"))
-        transfers.receive(session, clerk, batch.id, transfers.Check("#22", ItemResult.rejected, hostile_reason))
+        receiving.receive(session, clerk, batch.id, receiving.Check("#21"))
+        receiving.receive(session, clerk, batch.id, receiving.Check("#22", ItemResult.rejected, hostile_reason))
         transfers.confirm(session, clerk, batch.id, "sender", hostile_name)
         transfers.confirm(session, user(session, "archivist"), batch.id, "receiver", "", PAPER_REASON)
         pdf = transfers.receipt(session, clerk, batch.id)

@@ -1,0 +1,366 @@
+"""Using a file under an approved request: the online viewer's pages (and the certificates of missing
+materials) watermarked per view, downloads and prints as the approval allows, certified copies — every
+one on the access log before it is handed over."""
+
+import io
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from PIL import Image, ImageDraw
+from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session
+
+from archive_service.access import watermark
+from archive_service.access.log import AccessAction, record_access
+from archive_service.access.models import RequestMode, RequestStatus, RetrievalRequest
+from archive_service.access.service import _refuse_after_death, purposes
+from archive_service.auth.models import User
+from archive_service.auth.permissions import Action, require
+from archive_service.db import bureau_today, in_bureau_time, show_time
+from archive_service.dossiers import missing
+from archive_service.dossiers.class_schemes import top_class
+from archive_service.dossiers.models import (
+    DigitalObject,
+    Dossier,
+    Material,
+    MaterialClass,
+    Retiree,
+)
+from archive_service.errors import ArchiveError, Forbidden, NotFound
+from archive_service.values import mask_citizen_id
+from storage import ObjectStore
+
+# --- online view -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApprovedMaterial:
+    material: Material
+    first_page: int
+    last_page: int
+
+
+def approved_pages(approved: list[ApprovedMaterial]) -> list[int]:
+    """The pages of the approved materials, in catalogue order."""
+    return [p for a in approved for p in range(a.first_page, a.last_page + 1)]
+
+
+def classes_with_pages(session: Session, dossier_id: int) -> set[int]:
+    """Top classes (1…10) of the file that have pages in its digitised copy (catalogued and linked)."""
+    codes = session.scalars(
+        select(MaterialClass.code)
+        .join(Material, Material.material_class_id == MaterialClass.id)
+        .where(Material.dossier_id == dossier_id, Material.first_page.is_not(None))
+    )
+    return {top_class(code) for code in codes}
+
+
+def approved_materials(session: Session, request: RetrievalRequest) -> list[ApprovedMaterial]:
+    # One query, no dossier graph: this runs for every page delivered.
+    materials = session.scalars(
+        select(Material)
+        .where(Material.dossier_id == request.dossier_id, Material.first_page.is_not(None))
+        .order_by(Material.sort_key)
+    )
+    return [
+        ApprovedMaterial(m, m.first_page, m.last_page)  # type: ignore[arg-type]
+        for m in materials
+        if top_class(m.material_class.code) in request.material_classes and m.last_page
+    ]
+
+
+def _deceased_on(session: Session, dossier_id: int) -> date | None:
+    return session.scalar(select(Retiree.deceased_date).join(Dossier).where(Dossier.id == dossier_id))
+
+
+def check_online_use(request: RetrievalRequest, user: User, now: date | None = None) -> None:
+    """Only the requester, only an approved online request, only inside its window, and after the
+    retiree's death only for the purposes that outlive him or her."""
+    today = now or bureau_today()
+    if request.requester_id != user.id:
+        raise Forbidden("只有申请人本人可以查阅")
+    if request.mode is not RequestMode.online_view:
+        raise ArchiveError("request.mode", "该申请不是网上查阅", "mode", 403)
+    if request.status is not RequestStatus.approved:
+        raise ArchiveError(
+            "request.not_approved", f"申请 {request.number} {request.status.label}，不能查阅", "status", 403
+        )
+    if not request.valid_from <= today <= request.valid_until:
+        raise ArchiveError(
+            "request.outside_window",
+            f"不在有效期内（{request.valid_from} 至 {request.valid_until}）",
+            "valid_until",
+            403,
+        )
+    session = object_session(request)
+    assert session is not None
+    _refuse_after_death(_deceased_on(session, request.dossier_id), purposes()[request.purpose])
+
+
+def online_grants(session: Session, user: User, now: date | None = None) -> dict[int, RetrievalRequest]:
+    """A requester's usable online requests, by dossier (the latest where there are several):
+    the same conditions `check_online_use` asks of each page view."""
+    today = now or bureau_today()
+    found = session.scalars(
+        select(RetrievalRequest)
+        .where(
+            RetrievalRequest.requester_id == user.id,
+            RetrievalRequest.mode == RequestMode.online_view,
+            RetrievalRequest.status == RequestStatus.approved,
+            RetrievalRequest.valid_from <= today,
+            RetrievalRequest.valid_until >= today,
+        )
+        .order_by(RetrievalRequest.id)
+    ).all()
+    deceased = set(
+        session.scalars(
+            select(Dossier.id)
+            .join(Retiree)
+            .where(Dossier.id.in_({r.dossier_id for r in found}), Retiree.deceased_date.is_not(None))
+        )
+    )
+    after_death = {key for key, p in purposes().items() if p.after_death}
+    return {r.dossier_id: r for r in found if r.dossier_id not in deceased or r.purpose in after_death}
+
+
+def _use_copy(session: Session, dossier_id: int) -> DigitalObject:
+    obj = session.scalars(
+        select(DigitalObject)
+        .where(DigitalObject.dossier_id == dossier_id, DigitalObject.role == "use_copy")
+        .order_by(DigitalObject.version.desc())
+    ).first()
+    if obj is None:
+        raise NotFound("该档案的数字副本（尚未数字化，请改为到馆查阅）", "dossier_id")
+    return obj
+
+
+_page_maps: dict[tuple, dict[int, int]] = {}
+
+
+def _material_of_page(session: Session, request: RetrievalRequest, use_copy: DigitalObject, page: int) -> int:
+    """The approved material a page belongs to. Page ranges change only with a new use copy and scope only
+    with a decision, so the map is kept per (request, scope, use copy) instead of re-read for every page."""
+    key = (request.id, tuple(request.material_classes), use_copy.id)
+    if key not in _page_maps:
+        if len(_page_maps) > 10_000:
+            _page_maps.clear()
+        _page_maps[key] = {
+            p: a.material.id for a in approved_materials(session, request) for p in range(a.first_page, a.last_page + 1)
+        }
+    material_id = _page_maps[key].get(page)
+    if material_id is None:
+        raise ArchiveError("page.not_approved", f"第 {page} 页不在批准查阅的材料范围内", "page", 403)
+    return material_id
+
+
+def _stamp_lines(request: RetrievalRequest, user: User, now: datetime) -> list[str]:
+    return [
+        f"{user.display_name}",
+        user.organisation.name,
+        f"申请 {request.number}",
+        show_time(now),
+    ]
+
+
+def deliver_page(
+    session: Session, store: ObjectStore, user: User, request: RetrievalRequest, page: int, client: str
+) -> bytes:
+    """One watermarked page; the log entry is committed before the bytes are returned."""
+    check_online_use(request, user)
+    obj = _use_copy(session, request.dossier_id)
+    material_id = _material_of_page(session, request, obj, page)
+    now = datetime.now(UTC)
+    lines = _stamp_lines(request, user, now)
+    render = lambda: watermark.delivered_page(  # noqa: E731
+        lambda: b"".join(store.open(obj.storage_key)),
+        obj.storage_key,
+        page,
+        request.id,
+        now.strftime("%Y%m%d%H%M"),
+        lines,
+    )
+    image = render()  # a page that cannot be rendered is neither delivered nor logged
+    record_access(
+        session,
+        user,
+        AccessAction.view_page,
+        client,
+        dossier_id=request.dossier_id,
+        materials=[material_id],
+        pages=[page],
+        request_id=request.id,
+    )
+    return image
+
+
+def deliver_certificate_page(
+    session: Session,
+    store: ObjectStore,
+    user: User,
+    request: RetrievalRequest,
+    missing_id: int,
+    page: int,
+    client: str,
+) -> bytes:
+    """One watermarked page of the certificate for a material missing from a granted class; logged like a page."""
+    check_online_use(request, user)
+    entry = missing.find_granted(session, request.dossier_id, request.material_classes, missing_id)
+    image = missing.certificate_page(store, entry, page, _stamp_lines(request, user, datetime.now(UTC)))
+    record_access(
+        session,
+        user,
+        AccessAction.view_certificate,
+        client,
+        dossier_id=request.dossier_id,
+        pages=[page],
+        request_id=request.id,
+        detail=f"缺失材料证明 {entry.id}：{entry.description}",
+    )
+    return image
+
+
+def _approved_pages_marked(
+    session: Session, store: ObjectStore, request: RetrievalRequest, lines: list[str], stamp: str
+) -> tuple[list[ApprovedMaterial], list[int], list[bytes]]:
+    """Every approved page of the use copy with the watermark `lines` (cached under `stamp`)."""
+    obj = _use_copy(session, request.dossier_id)
+    approved = approved_materials(session, request)
+    pages = approved_pages(approved)
+    content = lambda: b"".join(store.open(obj.storage_key))  # noqa: E731
+    images = [watermark.delivered_page(content, obj.storage_key, p, request.id, stamp, lines) for p in pages]
+    return approved, pages, images
+
+
+def _pdf_of_pages(images: list[bytes], first: bytes | None = None) -> bytes:
+    pages = ([Image.open(io.BytesIO(first))] if first else []) + [Image.open(io.BytesIO(b)) for b in images]
+    buf = io.BytesIO()
+    pages[0].save(buf, "PDF", save_all=True, append_images=pages[1:], resolution=150)
+    return buf.getvalue()
+
+
+def _hand_over_marked(
+    session: Session,
+    store: ObjectStore,
+    user: User,
+    request: RetrievalRequest,
+    client: str,
+    action: str,
+    mark: str = "",
+) -> tuple[list[ApprovedMaterial], list[int], list[bytes]]:
+    """Every approved page stamped with who and when (and `mark`), logged as one `action` entry."""
+    now = datetime.now(UTC)
+    lines = [*_stamp_lines(request, user, now), *([mark] if mark else [])]
+    approved, pages, images = _approved_pages_marked(session, store, request, lines, now.strftime("%Y%m%d%H%M"))
+    record_access(
+        session,
+        user,
+        action,
+        client,
+        dossier_id=request.dossier_id,
+        materials=[a.material.id for a in approved],
+        pages=pages,
+        request_id=request.id,
+    )
+    return approved, pages, images
+
+
+def deliver_download(session: Session, store: ObjectStore, user: User, request: RetrievalRequest, client: str) -> bytes:
+    """All approved pages, watermarked, as one PDF to keep — only when the approval allows a download."""
+    check_online_use(request, user)
+    if not request.allow_download:
+        raise ArchiveError("request.download_not_allowed", "审批未允许下载", "allow_download", 403)
+    _, _, images = _hand_over_marked(session, store, user, request, client, AccessAction.download)
+    return _pdf_of_pages(images)
+
+
+@dataclass(frozen=True)
+class PrintCopy:
+    approved: list[ApprovedMaterial]
+    pages: list[tuple[int, bytes]]  # (page number, watermarked JPEG)
+
+
+def print_copy(session: Session, store: ObjectStore, user: User, request: RetrievalRequest, client: str) -> PrintCopy:
+    """The approved pages for the print view, marked 打印件 with who and when. Printing is not a download:
+    the pages go to a page made for the printer, never as a file (the approval may allow one without the
+    other), and the whole print is one entry on the access log."""
+    check_online_use(request, user)
+    if not request.allow_print:
+        raise ArchiveError("request.print_not_allowed", "审批未允许打印", "allow_print", 403)
+    approved, pages, images = _hand_over_marked(
+        session, store, user, request, client, AccessAction.print_page, mark="打印件"
+    )
+    return PrintCopy(approved, list(zip(pages, images, strict=True)))
+
+
+# --- certified copies and paper loans (archivist's desk) ----------------------------------------
+
+
+def certified_copy(
+    session: Session, store: ObjectStore, archivist: User, request: RetrievalRequest, annotation: str, client: str
+) -> bytes:
+    """A PDF with the bureau's certification page (annotation, seal, date) before the approved pages."""
+    require(archivist, Action.serve_requests)
+    if request.mode is not RequestMode.certified_copy or request.status is not RequestStatus.approved:
+        raise ArchiveError("request.not_certified_copy", "只有已批准的复制申请可以出具复制件", "mode", 409)
+    if not annotation.strip():
+        raise ArchiveError("copy.annotation", "请填写档案员注记（如：经核对与原件一致）", "annotation")
+    now = datetime.now(UTC)
+    lines = [archivist.organisation.name, f"申请 {request.number}", "复制件", show_time(now, "%Y-%m-%d")]
+    approved, pages, images = _approved_pages_marked(session, store, request, lines, now.strftime("%Y%m%d"))
+    request.copies_made += 1
+    request.handled_by_id = archivist.id
+    cover = _certification_page(session, request, archivist, annotation.strip(), approved, now)
+    pdf = _pdf_of_pages(images, first=cover)
+    session.flush()
+    record_access(
+        session,
+        archivist,
+        AccessAction.export,
+        client,
+        dossier_id=request.dossier_id,
+        materials=[a.material.id for a in approved],
+        pages=pages,
+        request_id=request.id,
+        detail=f"复制件第 {request.copies_made} 份：{annotation.strip()}",
+        with_change=True,
+    )
+    return pdf
+
+
+def _certification_page(
+    session: Session,
+    request: RetrievalRequest,
+    archivist: User,
+    annotation: str,
+    approved: list[ApprovedMaterial],
+    now: datetime,
+) -> bytes:
+    width, height = watermark.VIEW_WIDTH, round(watermark.VIEW_WIDTH * 297 / 210)
+    page = Image.new("RGB", (width, height), "white")
+    d = ImageDraw.Draw(page)
+    dossier = session.get(Dossier, request.dossier_id)
+    assert dossier is not None
+    d.text((width // 2, 140), "档案复制件证明", font=watermark.font(56), fill="black", anchor="mm")
+    body = [
+        f"档号：{dossier.archival_code}",
+        f"档案本人：{dossier.retiree.name}（{mask_citizen_id(dossier.retiree.citizen_id)}）",
+        f"查阅申请：{request.number}　利用目的：{purposes()[request.purpose].label}",
+        f"复制材料：共 {len(approved)} 份，{sum(a.last_page - a.first_page + 1 for a in approved)} 页",
+        *[f"　{a.material.sequence} {a.material.title}（第 {a.first_page}–{a.last_page} 页）" for a in approved[:18]],
+        "",
+        f"档案员注记：{annotation}",
+        f"经办档案员：{archivist.display_name}",
+        f"出具日期：{in_bureau_time(now):%Y年%m月%d日}",
+    ]
+    y = 260
+    for line in body:
+        d.text((120, y), line, font=watermark.font(28), fill="black")
+        y += 48
+    cx, cy, r = width - 300, y + 80, 130  # the bureau's seal
+    d.ellipse((cx - r, cy - r, cx + r, cy + r), outline=(200, 20, 20), width=8)
+    d.text((cx, cy), "★", font=watermark.font(90), fill=(200, 20, 20), anchor="mm")
+    d.text((cx, cy + 80), archivist.organisation.name[-8:], font=watermark.font(24), fill=(200, 20, 20), anchor="mm")
+    d.text((cx, cy + r + 40), "（档案馆印章）", font=watermark.font(22), fill=(120, 120, 120), anchor="mm")
+    buf = io.BytesIO()
+    page.save(buf, "JPEG", quality=85)
+    return buf.getvalue()

@@ -1,0 +1,114 @@
+"""Paper loans at the archivist's desk (借阅原件): lending under an approved request for at most
+MAX_LOAN_DAYS, taking back, and the loans that are overdue."""
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive_service.access.log import AccessAction, record_access
+from archive_service.access.models import RequestMode, RequestStatus, RetrievalRequest
+from archive_service.access.service import MAX_LOAN_DAYS
+from archive_service.auth.models import User
+from archive_service.auth.permissions import Action, require
+from archive_service.db import bureau_today
+from archive_service.dossiers.models import (
+    CustodyEventKind,
+    Dossier,
+    DossierStatus,
+)
+from archive_service.dossiers.service import record_custody
+from archive_service.errors import ArchiveError
+
+
+def lend(session: Session, archivist: User, request: RetrievalRequest, client: str) -> RetrievalRequest:
+    require(archivist, Action.serve_requests)
+    dossier = session.get(Dossier, request.dossier_id)
+    assert dossier is not None
+    if request.mode is not RequestMode.paper_loan or request.status is not RequestStatus.approved:
+        raise ArchiveError("loan.not_approved", "只有已批准的借阅原件申请可以出借", "mode", 409)
+    if request.loan_out_at is not None:
+        raise ArchiveError("loan.already_out", f"申请 {request.number} 已出借", "loan_out_at", 409)
+    if dossier.status is not DossierStatus.in_custody:
+        raise ArchiveError("loan.not_in_custody", f"档案当前为“{dossier.status.label}”，不能出借", "status", 409)
+    today = bureau_today()
+    if not request.valid_from <= today <= request.valid_until:
+        raise ArchiveError("request.outside_window", "不在申请有效期内", "valid_until", 409)
+    request.loan_out_at = datetime.now(UTC)
+    request.loan_due = min(today + timedelta(days=MAX_LOAN_DAYS - 1), request.valid_until)
+    request.handled_by_id = archivist.id
+    dossier.status = DossierStatus.on_loan
+    record_custody(
+        session,
+        dossier,
+        CustodyEventKind.loaned,
+        actor=archivist,
+        from_org_id=dossier.custodian_id,
+        to_org_id=request.requester_org_id,
+        note=f"{request.number}，应还日期 {request.loan_due}",
+    )
+    session.flush()
+    record_access(
+        session,
+        archivist,
+        AccessAction.loan_out,
+        client,
+        dossier_id=dossier.id,
+        request_id=request.id,
+        detail=f"应还 {request.loan_due}",
+        with_change=True,
+    )
+    return request
+
+
+def take_back(
+    session: Session, archivist: User, request: RetrievalRequest, complete: bool, note: str, client: str
+) -> RetrievalRequest:
+    require(archivist, Action.serve_requests)
+    if request.loan_out_at is None or request.loan_returned_at is not None:
+        raise ArchiveError("loan.not_out", f"申请 {request.number} 没有在借的原件", "loan_out_at", 409)
+    if not complete and not note.strip():
+        raise ArchiveError("loan.return_check", "归还时材料与目录不符，须写明缺少或损坏的情况", "note")
+    dossier = session.get(Dossier, request.dossier_id)
+    assert dossier is not None
+    request.loan_returned_at = datetime.now(UTC)
+    request.return_check = ("按目录核对无误" if complete else "与目录不符：") + note.strip()
+    request.status = RequestStatus.closed
+    dossier.status = DossierStatus.in_custody
+    record_custody(
+        session,
+        dossier,
+        CustodyEventKind.returned,
+        actor=archivist,
+        from_org_id=request.requester_org_id,
+        to_org_id=dossier.custodian_id,
+        note=f"{request.number}：{request.return_check}",
+    )
+    session.flush()
+    record_access(
+        session,
+        archivist,
+        AccessAction.loan_return,
+        client,
+        dossier_id=dossier.id,
+        request_id=request.id,
+        detail=request.return_check,
+        with_change=True,
+    )
+    return request
+
+
+def overdue_loans(session: Session, organisation_id: int, today: date | None = None) -> list[RetrievalRequest]:
+    return list(
+        session.scalars(
+            select(RetrievalRequest)
+            .join(Dossier, RetrievalRequest.dossier_id == Dossier.id)
+            .where(
+                Dossier.custodian_id == organisation_id,
+                RetrievalRequest.loan_out_at.is_not(None),
+                RetrievalRequest.loan_returned_at.is_(None),
+                RetrievalRequest.loan_due < (today or bureau_today()),
+            )
+            .order_by(RetrievalRequest.loan_due)
+        )
+    )
