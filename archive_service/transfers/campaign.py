@@ -271,17 +271,20 @@ def _month_bounds(month: str) -> tuple[datetime, datetime]:
     return start, end
 
 
+SEX = {"M": "男", "F": "女"}
 RECEIVED_HEADERS = ("姓名", "性别", "公民身份号码", "出生日期", "退休时间", "参加工作时间", "原单位",
                     "参保地区划代码", "档号", "接收日期")  # fmt: skip
 EVENT_HEADERS = ("姓名", "公民身份号码", "原单位", "变动", "发生日期", "依据", "登记日期")
 
 
-def monthly_export(session: Session, user: User, month: str, client: str) -> bytes:
+def monthly_export(session: Session, user: User, month: str, client: str, enterprise_id: int | None = None) -> bytes:
     """Newly received retirees of the month and the deaths and other changes recorded in it, as the agency's
-    .xlsx (001 第十六条(四)); handing it out is on the access log."""
+    .xlsx (001 第十六条(四)); for one enterprise, the same list for it (000 二(五): the enterprise is told
+    of its retirees' deaths). Handing it out is on the access log."""
     require(user, Action.receive_transfers)
     start, end = _month_bounds(month)
     bureau = user.organisation_id
+    only = (Retiree.enterprise_id == _enterprise(session, enterprise_id).id,) if enterprise_id is not None else ()
     received = session.execute(
         select(Retiree, Dossier.archival_code, CustodyEvent.at)
         .join(Dossier, Dossier.retiree_id == Retiree.id)
@@ -291,6 +294,7 @@ def monthly_export(session: Session, user: User, month: str, client: str) -> byt
             CustodyEvent.to_org_id == bureau,
             CustodyEvent.at >= start,
             CustodyEvent.at < end,
+            *only,
         )
         .order_by(CustodyEvent.at, Dossier.archival_code)
     ).all()
@@ -298,7 +302,7 @@ def monthly_export(session: Session, user: User, month: str, client: str) -> byt
         select(LifeEvent, Retiree)
         .join(Retiree, Retiree.id == LifeEvent.retiree_id)
         .join(Dossier, Dossier.retiree_id == Retiree.id)
-        .where(Dossier.custodian_id == bureau, LifeEvent.entered_at >= start, LifeEvent.entered_at < end)
+        .where(Dossier.custodian_id == bureau, LifeEvent.entered_at >= start, LifeEvent.entered_at < end, *only)
         .order_by(LifeEvent.entered_at)
     ).all()
     book = Workbook()
@@ -307,7 +311,7 @@ def monthly_export(session: Session, user: User, month: str, client: str) -> byt
     sheet.append(list(RECEIVED_HEADERS))
     for r, code, at in received:
         sheet.append([
-            r.name, r.sex, r.citizen_id, r.birth_date.isoformat(),
+            r.name, SEX[r.sex], r.citizen_id, r.birth_date.isoformat(),
             r.retirement_date.isoformat() if r.retirement_date else "",
             r.work_start_date.isoformat() if r.work_start_date else "",
             r.enterprise.name, r.insured_region_code or "", code, show_time(at, "%Y-%m-%d"),
@@ -319,7 +323,8 @@ def monthly_export(session: Session, user: User, month: str, client: str) -> byt
                         e.source_document, show_time(e.entered_at, "%Y-%m-%d")])  # fmt: skip
     record_access(
         session, user, AccessAction.export, client,
-        detail=f"{month} 月报（社保经办机构）：新接收 {len(received)} 人，状态变动 {len(events)} 条",
+        detail=f"{month} 月报（{'单位 ' + str(enterprise_id) if enterprise_id else '社保经办机构'}）："
+        f"新接收 {len(received)} 人，状态变动 {len(events)} 条",
     )  # fmt: skip
     out = io.BytesIO()
     book.save(out)

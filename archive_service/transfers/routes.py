@@ -186,11 +186,15 @@ def campaign_xlsx(session: Session = DbSession, user: User = Depends(current_use
 
 @router.get("/campaign/monthly-export.xlsx")
 def monthly_export(
-    month: str, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+    month: str,
+    request: Request,
+    enterprise_id: int | None = None,
+    session: Session = DbSession,
+    user: User = Depends(current_user),
 ) -> Response:
     """Newly received retirees of the month, and deaths and other changes recorded in it, for the
-    social-insurance agency (001 第十六条(四)); logged as an export."""
-    data = campaign.monthly_export(session, user, month, client_address(request))
+    social-insurance agency (001 第十六条(四)) or, with `enterprise_id`, for that enterprise; logged."""
+    data = campaign.monthly_export(session, user, month, client_address(request), enterprise_id)
     return Response(
         data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="monthly-{month[:7]}.xlsx"'}
     )

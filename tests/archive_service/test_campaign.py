@@ -138,6 +138,19 @@ def test_the_window_the_approved_numbers_and_who_is_late(client, login):
     assert ("周文斌", zhou["citizen_id"], "北京新华纺织机械厂", "死亡", died["occurred_on"], "死亡医学证明 A0012") in [
         c[:6] for c in changes
     ]
+    assert mine[1] == "男"  # in words, not the stored code
+    # The same list for one enterprise (telling it of its retirees' deaths, 000 二(五)): only its people.
+    r = client.get(
+        f"/api/transfers/campaign/monthly-export.xlsx?month={month}&enterprise_id={enterprise}", headers=clerk
+    )
+    theirs = load_workbook(io.BytesIO(r.content))
+    assert {row[6] for row in theirs["新接收人员"].iter_rows(min_row=2, values_only=True)} == {"北京新华纺织机械厂"}
+    assert [c[0] for c in theirs["人员状态变动"].iter_rows(min_row=2, values_only=True)] == ["周文斌"]
+    r = client.get(
+        f"/api/transfers/campaign/monthly-export.xlsx?month={month}&enterprise_id={other['id']}", headers=clerk
+    )
+    others = load_workbook(io.BytesIO(r.content))
+    assert zhou["citizen_id"] not in {row[2] for row in others["新接收人员"].iter_rows(min_row=2, values_only=True)}
     earlier = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     old = load_workbook(
         io.BytesIO(client.get(f"/api/transfers/campaign/monthly-export.xlsx?month={earlier}", headers=clerk).content)
