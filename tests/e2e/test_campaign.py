@@ -11,6 +11,8 @@ from openpyxl import load_workbook
 from PIL import Image, ImageDraw
 
 from archive_service.db import bureau_today
+from archive_service.demo import DEMO_PASSWORD
+from tests.archive_service.test_requests import READER
 from tests.archive_service.test_transfers import row
 from tests.e2e.conftest import shot
 from tests.e2e.test_requests import sign_in
@@ -94,3 +96,28 @@ def test_window_quota_progress_monthly_list_and_a_missing_materials_certificate(
     href = page.locator("#missing-materials a").first.get_attribute("href")
     assert page.request.get(f"{server}{href}").body() == scan.read_bytes()
     shelve_waiting(page, server)
+
+    # A requester granted class 9 sees the certificate in the viewer, watermarked (no pages are digitised).
+    def bearer(username: str) -> dict[str, str]:
+        r = page.request.post(f"{server}/api/auth/login", data={"username": username, "password": DEMO_PASSWORD})
+        return {"authorization": f"Bearer {r.json()['token']}"}
+
+    form = {"dossier": codes[0], "purpose": "benefit_change", "purpose_detail": "待遇变更，核对工资调整",
+            "material_classes": [9], "mode": "online_view", "valid_from": str(today),
+            "valid_until": str(today + timedelta(days=6)), "reader_name": "李社保", "reader_citizen_id": READER,
+            "relationship": "none"}  # fmt: skip
+    made = page.request.post(f"{server}/api/requests", data=form, headers=bearer("sibao"))
+    assert made.status == 201, made.text()
+    rid = made.json()["id"]
+    decided = page.request.post(
+        f"{server}/api/requests/{rid}/decision",
+        data={"approve": True, "material_classes": [9]},
+        headers=bearer("approver"),
+    )
+    assert decided.status == 200, decided.text()
+    sign_in(page, server, "sibao")
+    page.goto(f"{server}/requests/{rid}/view")
+    assert "缺1985年工资调整审批表" in page.locator("#certificates").inner_text()
+    page.wait_for_function("() => document.querySelector('figure.page img').complete")
+    assert page.locator("figure.page img").evaluate("i => i.naturalWidth") == 1240  # the page, drawn
+    shot(page, "campaign-certificate-viewer")
