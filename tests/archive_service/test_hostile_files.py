@@ -108,7 +108,28 @@ REGISTERS = {
     "zip-without-sheet.xlsx": (_zip_named("hello.txt"), None),
     "truncated.xlsx": (None, None),  # filled in below from a real workbook
     "photo.csv": (None, None),
+    "dtd-entities.xlsx": (None, "file.type"),  # a billion-laughs DTD and an external entity: never expanded
 }
+
+
+def _with_entities() -> bytes:
+    """A register workbook whose sheet declares entities (one expanding tenfold, one reading a file) and uses them."""
+    from tests.archive_service.test_transfers import as_xlsx, row
+
+    source = zipfile.ZipFile(io.BytesIO(as_xlsx([row(1, 姓名="PLACEHOLDER")])))
+    parts = {info: source.read(info.filename) for info in source.infolist()}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info, data in parts.items():
+            if info.filename == "xl/worksheets/sheet1.xml":
+                body = data.decode().split("?>", 1)[-1]
+                dtd = (
+                    '<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa">'
+                    '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY x SYSTEM "file:///etc/passwd">]>'
+                )
+                data = (dtd + body.replace("PLACEHOLDER", "&b;&x;")).encode()
+            target.writestr(info.filename, data)
+    return out.getvalue()
 
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
@@ -121,6 +142,8 @@ def test_hostile_registers_are_refused_and_no_batch_is_made(client, login, name)
         data = client.get("/api/transfers/template.xlsx", headers=clerk).content[:1500]
     if name == "photo.csv":
         data = _jpeg()
+    if name == "dtd-entities.xlsx":
+        data = _with_entities()
     r = client.post(
         "/api/transfers",
         data={"enterprise_id": _enterprise(client, clerk)},
