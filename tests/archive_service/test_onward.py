@@ -127,10 +127,10 @@ def test_the_senders_digital_copy_is_moved_or_retained_as_configured(digitised, 
     # The receiving bureau opens the copy as its own.
     assert client.get(f"/dossiers/{digitised.id}/copy.pdf", headers=login("dongcheng")).status_code == 200
     with db.get_sessionmaker()() as session:
-        assert (
-            session.get(Organisation, dongcheng(session)).name
-            in client.get(f"/transfers/{batch_id}", headers=archivist).text
-        )
+        shown = client.get(f"/transfers/{batch_id}", headers=archivist).text
+        assert session.get(Organisation, dongcheng(session)).name in shown
+    # Between two bureaus the parties are 转出馆 and 接收馆, not an enterprise's 移交单位.
+    assert "<dt>转出馆</dt>" in shown and "<dt>接收馆</dt>" in shown and "移交单位" not in shown
 
 
 def test_sending_on_through_the_api(client, login):

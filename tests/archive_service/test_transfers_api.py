@@ -82,6 +82,7 @@ def test_a_batch_through_the_api(client, login):
     assert text.count("（单位盖章）") == 2 and text.count("经办人签字") == 2  # room to sign and seal, each party
     page = client.get(f"/transfers/{batch['id']}", headers=clerk).text
     assert "李接收 · " in page.split('id="receiver-confirmed"')[1][:80]  # who confirmed for the bureau
+    assert "<dt>移交单位</dt>" in page and "转出馆" not in page
     assert client.get(f"/api/transfers/{batch['id']}", headers=login("dongcheng")).status_code == 404
 
 
