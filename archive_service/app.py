@@ -1,5 +1,6 @@
 """The FastAPI application: JSON API under /api, Chinese pages everywhere else."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -107,6 +108,29 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     yield
     if applier:
         applier.stop()
+
+
+class RequestsInFlight:
+    """At most `request_threads` requests are handled at once; more wait their turn here, before they hold
+    anything. A blocking route takes a thread of the pool twice — for the route, then (FastAPI) to check
+    its response — and commits only after the second. When more requests were in flight than the pool has
+    threads, every thread could be taken by requests waiting for SQLite's write lock while the request
+    holding it waited for a thread to check its answer: nothing moved until the 30 s busy timeout failed
+    the waiters (bench/writes.py: 12–35 of 192 writes lost). With no more requests than threads, a request
+    never waits for a thread. /healthz does not queue: it answers on the event loop."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._slots: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] == "/healthz":
+            await self.app(scope, receive, send)
+            return
+        if self._slots is None:  # made on the server's event loop, sized like the thread pool
+            self._slots = asyncio.Semaphore(get_settings().request_threads)
+        async with self._slots:
+            await self.app(scope, receive, send)
 
 
 class EmptyFieldsAreNoFilter:
@@ -230,6 +254,7 @@ def create_app() -> FastAPI:
     app.add_middleware(EmptyFieldsAreNoFilter)
     app.add_middleware(SameOriginWrites)
     app.add_middleware(BodiesOnlyFromUsers)
+    app.add_middleware(RequestsInFlight)  # added last: the outermost, so a waiting request holds nothing
 
     @app.exception_handler(PageRefused)
     async def page_refused(request: Request, exc: PageRefused) -> Response:
