@@ -8,6 +8,7 @@ index query itself (`search.Scope`), so counts and facets never include anything
 Opening a hit is logged (`search_hit_opened`) before the user is sent to the dossier or viewer.
 """
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -28,6 +29,8 @@ from archive_service.organisations.models import Organisation
 from archive_service.values import mask_citizen_id, mask_ids_in
 from digitise.facts import date_spans
 from search import Hit, Scope, SearchError, SearchIndex, SearchQuery
+
+log = logging.getLogger("archive.finding")
 
 PAGE_SIZE = 20
 
@@ -143,8 +146,9 @@ def search_dossiers(session: Session, user: User, index: SearchIndex, form: Sear
             offset=(form.page - 1) * PAGE_SIZE,
             limit=PAGE_SIZE,
         )
-    except SearchError as e:
-        raise ArchiveError("search.query", str(e), "q") from None
+    except SearchError as e:  # the form's own checks (_check) come first; the port's words are an engineer's
+        log.warning("search query refused by the index port: %s", e)
+        raise ArchiveError("search.query", "检索条件无法处理，请检查日期、类别和页码后重试", "q") from None
     results = index.search(query)
     # Particulars are shown as the database has them now (the index may lag by a second).
     ids = [h.dossier_id for h in results.hits]

@@ -351,3 +351,16 @@ def test_a_requesters_facets_do_not_tell_which_other_classes_a_file_holds(engine
     assert "material_class" in archivist["facets"]
     requester = client.get("/api/search", params={"q": ""}, headers=login("sibao")).json()
     assert "material_class" not in requester["facets"]
+
+
+def test_a_query_the_index_port_refuses_is_answered_in_chinese(client, login, monkeypatch):
+    """The port's reasons are written for engineers; the person searching is told in the bureau's words."""
+    from search import SearchError
+
+    def refuse(*args, **kwargs):
+        raise SearchError("limit must be 1 … 100")
+
+    monkeypatch.setattr("archive_service.finding.service.SearchQuery", refuse)
+    r = client.get("/api/search", params={"q": "王建国"}, headers=login("archivist"))
+    assert r.status_code == 400 and r.json()["code"] == "search.query" and r.json()["field"] == "q"
+    assert "检索条件无法处理" in r.json()["message"] and "limit" not in r.json()["message"]
