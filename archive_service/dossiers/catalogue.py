@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can, require
 from archive_service.db import utcnow
+from archive_service.dossiers.class_schemes import SCHEMES
 from archive_service.dossiers.models import (
     CatalogueRevision,
     DigitisationState,
@@ -145,7 +146,8 @@ def check_rows(
         if not code:
             fail("class_code", "class_code.required", "类号必填")
         elif material_class is None:
-            fail("class_code", "class_code.unknown", f"类号“{code}”不属于本档案的分类方案（{scheme}）")
+            named = SCHEMES[scheme][0] if scheme in SCHEMES else scheme  # the scheme's name, not its key
+            fail("class_code", "class_code.unknown", f"类号“{code}”不属于本档案的分类方案（{named}）")
         title = _text(raw.get("title"))
         if not title:
             fail("title", "title.required", "材料名称必填")

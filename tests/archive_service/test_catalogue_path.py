@@ -169,6 +169,8 @@ def test_a_new_enterprises_files_from_register_to_the_requesters_screen(client, 
     assert [(p["row"], p["field"]) for p in r.json()["problems"]] == [
         (3, "class_code"), (3, "title"), (3, "pages"), (3, "last_page"),
     ]  # fmt: skip
+    unknown = next(p for p in r.json()["problems"] if p["field"] == "class_code")["message"]
+    assert "企业职工档案（劳力字〔1992〕33号）" in unknown and "enterprise-1992" not in unknown  # the scheme's name
     assert client.get(f"/api/dossiers/{luo_id}/catalogue", headers=clerk).json()["materials"] == []  # nothing kept
     assert client.put(f"/api/dossiers/{luo_id}/catalogue", json={"materials": typed}, headers=clerk).status_code == 200
     # Closing the batch ends the clerk's part; the archivist carries on.
