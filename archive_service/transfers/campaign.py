@@ -4,8 +4,11 @@ received retirees (with the deaths recorded that month) for the social-insurance
 """
 
 import io
+import tomllib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
@@ -30,6 +33,35 @@ from archive_service.transfers.models import (
 )
 
 QUOTA_HEADERS = ("统一社会信用代码", "单位名称", "核准移交人数", "依据")
+PRESETS_FILE = Path(__file__).with_name("campaigns.toml")
+
+
+@dataclass(frozen=True)
+class Window:
+    """A handover window as a seed sets it (campaigns.toml)."""
+
+    key: str
+    name: str
+    opens_on: date
+    closes_on: date
+    final_on: date | None
+    basis: str
+
+
+@cache
+def presets() -> dict[str, Window]:
+    raw = tomllib.loads(PRESETS_FILE.read_text(encoding="utf-8"))
+    return {
+        key: Window(key, v["name"], v["opens_on"], v["closes_on"], v.get("final_on"), v["basis"])
+        for key, v in raw.items()
+    }
+
+
+def preset(key: str) -> Window:
+    if key not in presets():
+        names = "、".join(w.name for w in presets().values())
+        raise ArchiveError("preset.unknown", f"没有这个移交期限预设；可选：{names}", "preset", 422)
+    return presets()[key]
 
 
 def campaign_of(session: Session, bureau_id: int) -> HandoverCampaign | None:

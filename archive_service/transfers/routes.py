@@ -150,6 +150,9 @@ def set_campaign(
     data: CampaignIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
 ) -> CampaignProgressOut:
     """The administrator sets the bureau's handover window (logged as a policy change)."""
+    if data.preset:
+        w = campaign.preset(data.preset)
+        data = CampaignIn(opens_on=w.opens_on, closes_on=w.closes_on, final_on=w.final_on, basis=w.basis)
     campaign.set_campaign(
         session, user, data.opens_on, data.closes_on, data.final_on, data.basis, client_address(request)
     )

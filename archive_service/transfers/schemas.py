@@ -133,8 +133,9 @@ class ReviewIn(BaseModel):
 
 
 class CampaignIn(BaseModel):
-    """The bureau's handover window from its notice (000 §四, 001 第五–七条, 003 一)."""
+    """The bureau's handover window from its notice (000 §四, 001 第五–七条, 003 一), or a seed's preset."""
 
+    preset: str = ""  # a key of transfers/campaigns.toml: its window and basis, the fields below ignored
     opens_on: date | None = None
     closes_on: date | None = None
     final_on: date | None = None

@@ -124,6 +124,7 @@ def _campaign_page(request: Request, session: Session, user: User, error: Archiv
             "figures": campaign.progress(session, user),
             "enterprises": enterprises,
             "can_set_campaign": can(user, Action.set_jurisdiction),
+            "campaign_presets": campaign.presets(),
             "can_set_quota": can(user, Action.receive_transfers),
             "last_month": f"{first - timedelta(days=1):%Y-%m}",
             "error": error,
@@ -144,12 +145,17 @@ def set_campaign(
     closes_on: str = Form(""),
     final_on: str = Form(""),
     basis: str = Form(""),
+    preset: str = Form(""),
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _campaign_page(request, session, user, error)):
-        dates = [form_date(v, name) if v.strip() else None for v, name in
-                 ((opens_on, "opens_on"), (closes_on, "closes_on"), (final_on, "final_on"))]  # fmt: skip
+        if preset:  # a seed's window, as campaigns.toml has it
+            w = campaign.preset(preset)
+            dates, basis = [w.opens_on, w.closes_on, w.final_on], w.basis
+        else:
+            dates = [form_date(v, name) if v.strip() else None for v, name in
+                     ((opens_on, "opens_on"), (closes_on, "closes_on"), (final_on, "final_on"))]  # fmt: skip
         campaign.set_campaign(session, user, *dates, basis, client_address(request))
         session.commit()
     return RedirectResponse("/transfers/campaign#campaign", status_code=303)

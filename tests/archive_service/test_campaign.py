@@ -165,3 +165,17 @@ def test_the_window_the_approved_numbers_and_who_is_late(client, login):
         ).all()
     assert any(d.startswith(f"{month} 月报") and "新接收" in d for d in exports)
     assert any("移交期限：未设置 →" in d for d in changes_logged)
+
+
+def test_a_seeds_window_is_taken_as_a_preset(client, login):
+    """西城 003 一: 区属 by 2020-09-30, 央属、市属 by year's end — picked, not typed; logged like a typed one."""
+    admin = login("admin")
+    r = client.put("/api/transfers/campaign", json={"preset": "atlantis"}, headers=admin)
+    assert r.status_code == 422 and r.json()["field"] == "preset" and "北京市西城区" in r.json()["message"]
+    r = client.put("/api/transfers/campaign", json={"preset": "xicheng"}, headers=admin)
+    assert r.status_code == 200
+    window = r.json()["campaign"]
+    assert (window["opens_on"], window["closes_on"], window["final_on"]) == ("2020-05-26", "2020-09-30", "2020-12-31")
+    assert window["basis"].startswith("西人社发〔2020〕14号")
+    page = client.get("/transfers/campaign", headers=admin).text
+    assert "2020-09-30" in page.split('id="campaign-window"')[1][:300]
