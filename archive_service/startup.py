@@ -10,12 +10,18 @@ session hooks the rules rely on. Called by each entry point — the web app (`ap
 from archive_service import db
 from archive_service import models as _models  # noqa: F401  every table and mapper
 from archive_service.finding import outbox
-from archive_service.jobs import celery_app, queue
+from archive_service.jobs import queue
 from archive_service.preservation import service as preservation
 
 
 def start() -> None:
     outbox.install()
     preservation.install()
-    queue.install(doorbell=celery_app.ring)
+    queue.install(doorbell=_ring)
     db.started()
+
+
+def _ring(job_id: int) -> None:
+    from archive_service.jobs.celery_app import ring  # Celery is loaded only where a broker rings
+
+    ring(job_id)

@@ -105,6 +105,13 @@ def set_campaign(
     return campaign
 
 
+def set_preset(session: Session, admin: User, key: str, client: str) -> HandoverCampaign:
+    """The window a seed sets (campaigns.toml), taken as the bureau's own."""
+    require(admin, Action.set_jurisdiction)
+    w = preset(key)
+    return set_campaign(session, admin, w.opens_on, w.closes_on, w.final_on, w.basis, client)
+
+
 def _window(c: HandoverCampaign) -> str:
     final = f"，最终期限 {c.final_on}" if c.final_on else ""
     return f"{c.opens_on} 至 {c.closes_on}{final}"
@@ -259,9 +266,9 @@ def progress(session: Session, user: User, today: date | None = None) -> Campaig
         )
         for e in names
     ]
-    figures = CampaignProgress(campaign_of(session, bureau), today or bureau_today(), [])
+    figures = CampaignProgress(campaign_of(session, bureau), today or bureau_today(), rows)
     rows.sort(key=lambda r: (not figures.late(r), r.expected is None, r.enterprise))
-    return CampaignProgress(figures.campaign, figures.today, rows)
+    return figures
 
 
 PROGRESS_HEADERS = ("企业", "统一社会信用代码", "核准移交人数", "已移交", "未移交", "最近接收", "状态")

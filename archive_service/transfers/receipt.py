@@ -224,22 +224,23 @@ def _signatures(manifest: dict[str, Any], body: ParagraphStyle) -> list[Any]:
 # ---- the manifest: what was handed over, canonical, and its hash ------------------------------
 
 
+def register_rows(session: Session, batch: TransferBatch) -> tuple[list[TransferItem], dict[int, str]]:
+    """The batch's register rows in order, and the 档号 of each file received (dossier id → 档号)."""
+    items = list(
+        session.scalars(select(TransferItem).where(TransferItem.batch_id == batch.id).order_by(TransferItem.row_no))
+    )
+    received = [i.dossier_id for i in items if i.dossier_id]
+    codes = dict(session.execute(select(Dossier.id, Dossier.archival_code).where(Dossier.id.in_(received))).all())
+    return items, codes  # type: ignore[arg-type]
+
+
 def manifest(session: Session, batch: TransferBatch) -> dict[str, Any]:
     """What was handed over, in a canonical form both sides can recompute: parties, confirmations,
     and every register row with its result."""
     receiver = session.get(User, batch.receiver_confirmed_by_id) if batch.receiver_confirmed_by_id else None
     # A bureau outside this installation confirms by its signed return slip (transfers/onward.py).
     receiver_name = receiver.display_name if receiver else batch.return_slip_signer
-    items = session.scalars(
-        select(TransferItem).where(TransferItem.batch_id == batch.id).order_by(TransferItem.row_no)
-    ).all()
-    codes = dict(
-        session.execute(
-            select(Dossier.id, Dossier.archival_code).where(
-                Dossier.id.in_([i.dossier_id for i in items if i.dossier_id])
-            )
-        ).all()
-    )
+    items, codes = register_rows(session, batch)
     # Present only when given, so a receipt made before these were recorded recomputes to the same hash.
     handover = {
         k: v

@@ -150,12 +150,11 @@ def set_campaign(
     data: CampaignIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
 ) -> CampaignProgressOut:
     """The administrator sets the bureau's handover window (logged as a policy change)."""
+    client = client_address(request)
     if data.preset:
-        w = campaign.preset(data.preset)
-        data = CampaignIn(opens_on=w.opens_on, closes_on=w.closes_on, final_on=w.final_on, basis=w.basis)
-    campaign.set_campaign(
-        session, user, data.opens_on, data.closes_on, data.final_on, data.basis, client_address(request)
-    )
+        campaign.set_preset(session, user, data.preset, client)
+    else:
+        campaign.set_campaign(session, user, data.opens_on, data.closes_on, data.final_on, data.basis, client)
     return progress_out(campaign.progress(session, user))
 
 

@@ -225,30 +225,28 @@ def viewer(
     r = service.get_request(session, user, request_id)
     delivery.check_online_use(r, user)
     approved = delivery.approved_materials(session, r)
+    granted_pages = delivery.approved_pages(approved)
     certificates = missing.granted(session, r.dossier_id, r.material_classes)
     shown = next((m for m in certificates if m.id == certificate), None)
+    if shown is None and not granted_pages and certificates:  # only certificates to show
+        shown = certificates[0]
     if shown:  # a certificate's own pages
         pages = list(range(1, (shown.certificate.pages or 1) + 1))
         at = f"/requests/{r.id}/view?certificate={shown.id}&page="
     else:
-        pages = delivery.approved_pages(approved)
-        at = f"/requests/{r.id}/view?page="
-    if not pages and certificates:
-        shown, pages = certificates[0], list(range(1, (certificates[0].certificate.pages or 1) + 1))
-        at = f"/requests/{r.id}/view?certificate={shown.id}&page="
+        pages, at = granted_pages, f"/requests/{r.id}/view?page="
     if not pages:
         raise ArchiveError("request.no_pages", "批准范围内没有已数字化的页面", "material_classes", 404)
     current = page if page in pages else pages[0]
     i = pages.index(current)
     dossier = session.get(Dossier, r.dossier_id)
-    granted_pages = set(delivery.approved_pages(approved))
     return _page(
         request,
         "viewer.html",
         user,
         r=r,
         d=dossier,
-        facts=facts.fact_sheet(session, dossier, granted_pages),  # from the granted pages only
+        facts=facts.fact_sheet(session, dossier, set(granted_pages)),  # from the granted pages only
         approved=approved,
         certificates=certificates,
         shown=shown,

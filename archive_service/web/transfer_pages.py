@@ -21,7 +21,6 @@ from archive_service.auth.permissions import Action, can
 from archive_service.config import get_settings
 from archive_service.db import bureau_today
 from archive_service.deps import DbSession, Store, client_address, current_user
-from archive_service.dossiers.models import Dossier
 from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.organisations import jurisdiction
@@ -39,7 +38,8 @@ from archive_service.transfers import (
     statistics,
     supplements,
 )
-from archive_service.transfers.models import ItemResult, TransferItem
+from archive_service.transfers.models import ItemResult
+from archive_service.transfers.receipt import register_rows
 from archive_service.uploads import saved_scans, uploaded_bytes
 from archive_service.web.forms import refusal_shows
 from archive_service.web.pages import dossier_page_refused, form_date, form_number, templates
@@ -151,12 +151,11 @@ def set_campaign(
 ) -> Response:
     with refusal_shows(session, lambda error: _campaign_page(request, session, user, error)):
         if preset:  # a seed's window, as campaigns.toml has it
-            w = campaign.preset(preset)
-            dates, basis = [w.opens_on, w.closes_on, w.final_on], w.basis
+            campaign.set_preset(session, user, preset, client_address(request))
         else:
             dates = [form_date(v, name) if v.strip() else None for v, name in
                      ((opens_on, "opens_on"), (closes_on, "closes_on"), (final_on, "final_on"))]  # fmt: skip
-        campaign.set_campaign(session, user, *dates, basis, client_address(request))
+            campaign.set_campaign(session, user, *dates, basis, client_address(request))
         session.commit()
     return RedirectResponse("/transfers/campaign#campaign", status_code=303)
 
@@ -277,16 +276,7 @@ def _batch_page(
     request: Request, session: Session, user: User, batch_id: int, template: str, error: ArchiveError | None = None
 ) -> HTMLResponse:
     batch = service.get_batch(session, user, batch_id)
-    items = session.scalars(
-        select(TransferItem).where(TransferItem.batch_id == batch.id).order_by(TransferItem.row_no)
-    ).all()
-    codes = dict(
-        session.execute(
-            select(Dossier.id, Dossier.archival_code).where(
-                Dossier.id.in_([i.dossier_id for i in items if i.dossier_id])
-            )
-        ).all()
-    )
+    items, codes = register_rows(session, batch)
     recent = sorted((i for i in items if i.checked_at), key=lambda i: i.checked_at, reverse=True)[:8]  # type: ignore[arg-type,return-value]
     return templates.TemplateResponse(
         request,
