@@ -37,6 +37,7 @@ def test_window_quota_progress_monthly_list_and_a_missing_materials_certificate(
     page.get_by_label("最终期限").fill(str(today + timedelta(days=120)))
     page.locator("#set-campaign").click()
     assert str(today - timedelta(days=5)) in page.locator("#campaign-window").inner_text()
+    shot(page, "campaign-window")
 
     sign_in(page, server, "clerk")
     page.goto(f"{server}/transfers/campaign")
@@ -90,6 +91,7 @@ def test_window_quota_progress_monthly_list_and_a_missing_materials_certificate(
     shot(page, "campaign-dashboard-backlog")
     page.goto(f"{server}/dossiers?digitisation=pending&q=陈秀英")
     assert codes[0] in page.locator("main").inner_text()
+    shot(page, "campaign-backlog-list")
     # The archivist opens the stored certificate from the file's page: the scan as it was made.
     page.get_by_role("link", name=codes[0]).first.click()
     assert "1985年工资调整审批表" in page.locator("#missing-materials").inner_text()

@@ -69,6 +69,7 @@ def test_upload_receive_confirm_and_download_the_receipt(page, server, tmp_path)
     # Three files came on paper only: the bureau writes why before it confirms (000 §三(二)2).
     assert "3 份档案尚未数字化" in page.locator("#paper-only-note").inner_text()
     page.get_by_label("未数字化接收理由").fill("企业无扫描设备，由本馆接收后数字化")
+    shot(page, "transfer-paper-only")
     page.locator("#confirm-receiver").click()
     assert "双方已确认" in page.locator(".notice").inner_text()
     assert "企业无扫描设备" in page.locator("#paper-reason-recorded").inner_text()
