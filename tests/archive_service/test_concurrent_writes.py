@@ -126,3 +126,33 @@ def test_more_writers_than_threads_all_get_through(client, login, demo, monkeypa
         _kill(proc)
     assert [r.status_code for r in answers] == [201] * 12, [r.text for r in answers if r.status_code != 201]
     assert len({r.json()["number"] for r in answers}) == 12
+
+
+def test_nothing_heavy_is_left_for_the_event_loop_after_start_up(demo, monkeypatch):
+    """/healthz stalled 0.1–1.5 s on a busy server (bench/writes.py, PostgreSQL): FastAPI built each router's
+    validators on the event loop when its first request came, and full garbage collections walked the
+    start-up heap with every thread held. After start-up, serving builds no route, and what start-up made
+    is kept out of the collector's full passes."""
+    import gc
+
+    from fastapi import routing
+    from fastapi.testclient import TestClient
+
+    from archive_service.app import create_app
+
+    built: list[str] = []
+    build = routing._EffectiveRouteContext.from_api_route.__func__
+
+    def counted(cls, *, original_route, **kwargs):  # type: ignore[no-untyped-def]
+        built.append(original_route.path)
+        return build(cls, original_route=original_route, **kwargs)
+
+    monkeypatch.setattr(routing._EffectiveRouteContext, "from_api_route", classmethod(counted))
+    with TestClient(create_app()) as c:
+        at_start = len(built)
+        assert gc.get_freeze_count() > 50_000
+        for path in ("/api/organisations", "/transfers", "/shelving", "/requests", "/api/search?q=x", "/nowhere"):
+            c.get(path)
+    assert at_start > 100  # every API route and page, once
+    assert built[at_start:] == []
+    assert gc.get_freeze_count() == 0  # given back at shutdown: a test process's next app collects it as usual
