@@ -80,13 +80,36 @@ class PdfInfo:
 
 
 def write_pdf(pages: Sequence[PdfPage], bookmarks: Sequence[Bookmark], info: PdfInfo, out: Path) -> None:
-    """Write the PDF beside `out` and move it into place, so no half-written file is ever at `out`."""
     pdf = Pdf.new()
     font = _glyphless_font(pdf)
     for page in pages:
         _add_page(pdf, page, font)
     _add_bookmarks(pdf, bookmarks)
     _make_pdfa(pdf, info, len(pages))
+    _save(pdf, out)
+
+
+def replace_bookmarks(
+    source: Path, bookmarks: Sequence[Bookmark], material_titles: Sequence[str], modified: datetime, out: Path
+) -> None:
+    """The same PDF with the bookmarks and the described materials of a changed catalogue: every page, image
+    and text layer is copied as it is (no page is encoded or read again)."""
+    with Pdf.open(source) as pdf:
+        if Name.Outlines in pdf.Root:
+            del pdf.Root.Outlines
+        _add_bookmarks(pdf, bookmarks)
+        stamp = modified.astimezone().isoformat(timespec="seconds")
+        with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
+            title = meta.get("dc:title", "")
+            meta["dc:description"] = "；".join(material_titles) or title
+            meta["dc:subject"] = set(material_titles) or {title}
+            meta["xmp:ModifyDate"] = stamp
+            meta["xmp:MetadataDate"] = stamp
+        _save(pdf, out)
+
+
+def _save(pdf: Pdf, out: Path) -> None:
+    """Write beside `out` and move it into place, so no half-written file is ever at `out`."""
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
         pdf.save(tmp, fix_metadata_version=False, deterministic_id=False)

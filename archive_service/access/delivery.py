@@ -138,8 +138,9 @@ _page_maps: dict[tuple, dict[int, int]] = {}
 
 
 def _material_of_page(session: Session, request: RetrievalRequest, use_copy: DigitalObject, page: int) -> int:
-    """The approved material a page belongs to. Page ranges change only with a new use copy and scope only
-    with a decision, so the map is kept per (request, scope, use copy) instead of re-read for every page."""
+    """The approved material a page belongs to. Page ranges change only with a new use copy (a catalogue
+    change that moves them makes one: dossiers/catalogue.record) and scope only with a decision, so the map
+    is kept per (request, scope, use copy) instead of re-read for every page."""
     key = (request.id, tuple(request.material_classes), use_copy.id)
     if key not in _page_maps:
         if len(_page_maps) > 10_000:

@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,10 +34,11 @@ from archive_service.jobs.queue import enqueue
 from archive_service.preservation.service import ingest, stage_upload
 from archive_service.uploads import saved_scans, scan_frames
 from digitise import ocr
-from digitise.catalogue import Catalogue, CatalogueEntry, RetireeFacts
+from digitise.catalogue import Catalogue, CatalogueEntry, MaterialPages, RetireeFacts
 from digitise.findings import Finding, Severity, errors, report
 from digitise.options import DigitiseOptions
-from digitise.pipeline import PIPELINE_VERSION, RunResult, digitise
+from digitise.pdf import replace_bookmarks
+from digitise.pipeline import PIPELINE_VERSION, RunResult, bookmarks, digitise
 from digitise.sources import media_type_of, pages_of, sha256_of_file
 from storage import ObjectStore
 
@@ -241,6 +243,46 @@ def _record(
     dossier.digitisation = DigitisationState.done
     session.flush()
     return use_copy
+
+
+def retitle_use_copy(session: Session, store: ObjectStore, dossier: Dossier) -> DigitalObject | None:
+    """After a digitised dossier's catalogue changed: the next version of its use copy, its bookmarks and
+    described materials those of the catalogue as it now is, every page as it was (no OCR; the old version is
+    kept). A new version is also what tells the viewer that pages may belong to other materials now."""
+    copy = latest_use_copy(session, dossier)
+    if copy is None:
+        return None
+    by_sequence = {m.sequence: m for m in dossier.materials}
+    materials = [
+        MaterialPages(e.sequence, e.class_code, e.class_name, e.title, linked.first_page, linked.last_page or 0)
+        for e in catalogue_for(session, dossier).entries
+        if (linked := by_sequence[e.sequence]).first_page
+    ]
+    work_root = get_settings().digitise_work_dir
+    work_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="retitle-", dir=work_root) as tmp:
+        before, after = Path(tmp) / "before.pdf", Path(tmp) / copy.name
+        with before.open("wb") as out:
+            for chunk in store.open(copy.storage_key):
+                out.write(chunk)
+        titles = [f"{m.sequence} {m.title}" for m in materials]
+        replace_bookmarks(before, bookmarks(materials), titles, datetime.now(UTC), after)
+        return ingest(
+            session,
+            store,
+            dossier,
+            after,
+            role="use_copy",
+            name=copy.name,
+            media_type=copy.media_type,
+            pages=copy.pages,
+            pdfa_level=copy.pdfa_level,
+            ocr_engine=copy.ocr_engine,
+            ocr_languages=copy.ocr_languages,
+            page_confidence=copy.page_confidence,
+            qc_results=copy.qc_results,
+            pipeline_version=copy.pipeline_version,  # the pages are that version's (a faulty one stays found)
+        )
 
 
 def latest_objects(session: Session, dossier: Dossier, role: str | None = None) -> list[DigitalObject]:

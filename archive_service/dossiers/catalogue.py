@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can, require
 from archive_service.db import utcnow
+from archive_service.digitisation.service import latest_objects, retitle_use_copy
 from archive_service.dossiers.class_schemes import SCHEMES
 from archive_service.dossiers.models import (
     CatalogueRevision,
@@ -220,20 +221,40 @@ def save_catalogue(
         problems = _kept_supplements(session, dossier, entries) or link_to_copy(session, store, dossier, entries)
     if problems:
         raise catalogue_error(problems)
-    record(session, user, [(dossier, entries)], source)
+    record(session, store, user, [(dossier, entries)], source)
     return catalogue(dossier)
 
 
-def record(session: Session, user: User, checked: Sequence[tuple[Dossier, list[Entry]]], source: str) -> None:
+def record(
+    session: Session,
+    store: ObjectStore | None,
+    user: User,
+    checked: Sequence[tuple[Dossier, list[Entry]]],
+    source: str,
+) -> None:
     """Save checked catalogues (one or a whole batch's) and a revision of each. First catalogues — the bulk of
     a batch import, 10,000 rows — are written in one executemany each for materials and revisions; changes to
-    existing ones go through the ORM, which keeps the entries' identities."""
+    existing ones go through the ORM, which keeps the entries' identities. A digitised dossier whose
+    materials or page ranges changed gets a use copy with the new bookmarks."""
+    bookmarked = {d.id: _bookmarked(d) for d, _ in checked if d.digitisation is DigitisationState.done}
     firsts = [(d, e) for d, e in checked if not d.materials]
     changed = [(d, e) for d, e in checked if d.materials]  # before the first ones are written
     if firsts:
         _record_first(session, user, firsts, source)
-    if not changed:
-        return
+    if changed:
+        _record_changes(session, user, changed, source)
+    for dossier, _ in checked:
+        if dossier.id in bookmarked and _bookmarked(dossier) != bookmarked[dossier.id]:
+            assert store is not None, "a digitised dossier's copy is in the store"
+            retitle_use_copy(session, store, dossier)
+
+
+def _bookmarked(dossier: Dossier) -> list[tuple[str, str, str, int | None, int | None]]:
+    """What of the catalogue a use copy shows (its bookmarks) or serves by (the page ranges)."""
+    return [(m.sequence, m.material_class.code, m.title, m.first_page, m.last_page) for m in catalogue(dossier)]
+
+
+def _record_changes(session: Session, user: User, changed: Sequence[tuple[Dossier, list[Entry]]], source: str) -> None:
     befores = []
     for dossier, entries in changed:
         befores.append(([_snapshot(m) for m in catalogue(dossier)], dossier.pages))
@@ -388,8 +409,6 @@ def link_to_copy(session: Session, store: ObjectStore | None, dossier: Dossier, 
             for e in entries
             if e.first_page is not None
         ]
-    from archive_service.digitisation.service import latest_objects
-
     assert store is not None, "a digitised dossier's pages are linked from its sidecar in the store"
     sidecar = latest_objects(session, dossier, "sidecar")
     card = orjson.loads(b"".join(store.open(sidecar[-1].storage_key)))

@@ -138,7 +138,7 @@ def import_workbook(
         if link_problems:
             raise _sheet_error(link_problems)  # entries carry their sheet rows
         received.append((dossier, checked[item_id]))
-    cat.record(session, user, received, "imported")
+    cat.record(session, store, user, received, "imported")
     return {
         "files": len(per_item),
         "catalogued": len(received),

@@ -206,7 +206,6 @@ def dossier_use_copy(
     use_copy = digitisation.latest_use_copy(session, dossier)
     if use_copy is None:
         raise NotFound(f"{dossier.archival_code} 的数字副本", "dossier_id")
-    store = store
     # Logged and committed before a byte is sent.
     record_access(
         session,

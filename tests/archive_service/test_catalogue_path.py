@@ -25,9 +25,10 @@ from archive_service.jobs.kinds import HANDLERS
 from archive_service.preservation.service import open_store
 from archive_service.values import credit_code_check_char
 from digitise.specimen import draw_page, person, save_scan
+from tests.archive_service.conftest import blank_scans
 from tests.archive_service.test_requests import READER
 from tests.archive_service.test_transfers import XICHENG, as_xlsx, row
-from tests.rendering import likeness
+from tests.rendering import likeness, render
 
 # A catalogue as an enterprise sends it: rows of three files, not in order, titles and dates as typed.
 CATALOGUE_HEADERS = ("档号", "公民身份号码", "类号", "材料名称", "形成时间", "份数", "页数", "备注")
@@ -326,6 +327,58 @@ def test_a_digitised_files_catalogue_is_corrected_and_its_pages_linked_again_wit
         except Exception:
             raised = True
     assert raised
+
+
+def _outline(pdf: bytes) -> list[tuple[str, list[str]]]:
+    with pikepdf.open(io.BytesIO(pdf)) as doc, doc.open_outline() as outline:
+        return [(group.title, [item.title for item in group.children]) for group in outline.root]
+
+
+def test_a_catalogue_change_reaches_the_requester_and_the_copys_bookmarks_at_once(client, login, digitised):
+    """Pages belong to materials through the catalogue, and a request grants materials by class: when the
+    archivist moves a material to another class, a requester granted the old class no longer sees its pages
+    (the server kept each request's page map per use copy, and a catalogue change made no new copy), and
+    the use copy's bookmarks name the catalogue as it now is — same pages, no OCR."""
+    from tests.archive_service.test_requests import approved
+
+    archivist, sibao = login("archivist"), login("sibao")
+    granted = approved(client, login, digitised, material_classes=[9])
+    page = granted["approved_pages"][0]
+    assert client.get(f"/api/requests/{granted['id']}/pages/{page}", headers=sibao).status_code == 200
+    copy_before = client.get(f"/dossiers/{digitised.id}/copy.pdf", headers=archivist).content
+    materials = client.get(f"/api/dossiers/{digitised.id}/catalogue", headers=archivist).json()["materials"]
+    moved = next(m for m in materials if m["class_code"] == "9" and m["first_page"] <= page <= m["last_page"])
+    rows = [
+        {"id": m["id"], "class_code": "4" if m is moved else m["class_code"], "title": m["title"],
+         "date_formed": m["date_formed"], "copies": m["copies"], "pages": m["pages"], "remarks": m["remarks"]}
+        for m in materials
+    ]  # fmt: skip
+    r = client.put(f"/api/dossiers/{digitised.id}/catalogue", json={"materials": rows}, headers=archivist)
+    assert r.status_code == 200, r.text
+    now = next(m for m in r.json()["materials"] if m["id"] == moved["id"])
+    assert now["class_code"] == "4"
+    assert (now["first_page"], now["last_page"]) == (moved["first_page"], moved["last_page"])
+
+    refused = client.get(f"/api/requests/{granted['id']}/pages/{page}", headers=sibao)
+    assert refused.status_code == 403 and refused.json()["code"] == "page.not_approved"
+
+    copy_after = client.get(f"/dossiers/{digitised.id}/copy.pdf", headers=archivist).content
+    groups = dict(_outline(copy_after))
+    title = f"{now['sequence']} {now['title']}"
+    assert any(g.startswith("第四类") and title in items for g, items in groups.items()), groups
+    assert not any(f"{moved['sequence']} {moved['title']}" in items for items in groups.values())
+    assert _outline(copy_before) != _outline(copy_after)
+    # The same pages, byte for byte: only the bookmarks and the description changed.
+    with pikepdf.open(io.BytesIO(copy_before)) as a, pikepdf.open(io.BytesIO(copy_after)) as b:
+        assert len(a.pages) == len(b.pages)
+        for pa, pb in zip(a.pages, b.pages, strict=True):
+            assert pa.Contents.read_bytes() == pb.Contents.read_bytes()
+            images = [[i.read_raw_bytes() for _, i in p.images.items()] for p in (pa, pb)]
+            assert images[0] == images[1]
+        assert str(b.open_metadata().get("dc:description", "")).find(now["title"]) >= 0
+    # ... and they still look like the scans (the copy is rendered, not only parsed).
+    found = likeness(render(copy_after)[page - 1], Image.open(blank_scans(1)[0]))
+    assert found.alike, found
 
 
 @pytest.mark.slow
