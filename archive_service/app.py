@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
+import orjson
 from anyio import to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -36,6 +37,7 @@ from archive_service.shelving.routes import router as shelving_router
 from archive_service.startup import start
 from archive_service.transfers.routes import router as transfers_router
 from archive_service.transfers.routes import supplements_router
+from archive_service.values import ValueRuleError, check_visible
 from archive_service.web.access_pages import router as access_pages_router
 from archive_service.web.forms import PageRefused, keep_submitted_form
 from archive_service.web.job_pages import router as job_pages_router
@@ -175,6 +177,90 @@ class EmptyFieldsAreNoFilter:
         await self.app(scope, receive, send)
 
 
+class OnlyVisibleText:
+    """What people type holds only characters they can see (values.check_visible): every query string, JSON
+    body and API form is refused here with the field named (PostgreSQL refused NUL with a 422 naming no
+    field; SQLite stored it). Page forms are refused on their own page (web/forms.py), an API upload's text
+    fields by their type (values.VisibleText), and registers and catalogues cell by cell."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        found = _invisible_in_form(scope.get("query_string", b""))
+        kind = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip().lower()
+        # A page's own form comes back as typed with the field named (web/forms.py); an API form is refused here.
+        forms = (b"application/json", b"application/x-www-form-urlencoded") if _is_api(Request(scope)) else ()
+        if found is None and kind in forms:
+            body, receive = await _read_body(receive)
+            found = _invisible_in_json(body) if kind == b"application/json" else _invisible_in_form(body)
+        if found is None:
+            await self.app(scope, receive, send)
+            return
+        field, message = found
+        error = ArchiveError("text.invisible_character", message, field or None, 422)
+        request = Request(scope)
+        answer = JSONResponse(error.body(), status_code=422) if _is_api(request) else render_error(request, error)
+        await answer(scope, receive, send)
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
+    """The whole body, and a `receive` that hands it on to the application as if unread."""
+    chunks, more = [], True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    body, handed = b"".join(chunks), False
+
+    async def replay() -> dict[str, object]:
+        nonlocal handed
+        if handed:
+            return await receive()
+        handed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return body, replay
+
+
+def _refusal(field: str, text: str) -> tuple[str, str] | None:
+    try:
+        check_visible(text)
+    except ValueRuleError as e:
+        return field, e.message
+    return None
+
+
+def _invisible_in_form(encoded: bytes) -> tuple[str, str] | None:
+    for key, value in parse_qsl(encoded.decode("utf-8", "replace"), keep_blank_values=True):
+        if found := _refusal(key, value) or _refusal(key, key):
+            return found
+    return None
+
+
+def _invisible_in_json(body: bytes) -> tuple[str, str] | None:
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None  # the route's own parsing says what is wrong with it
+
+    def walk(value: object, path: str) -> tuple[str, str] | None:
+        if isinstance(value, str):
+            return _refusal(path, value)
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for key, item in items:
+            if found := walk(item, f"{path}.{key}" if path else str(key)):
+                return found
+        return None
+
+    return walk(document, "")
+
+
 # Pages carry personal data: not kept by caches, not framed by another site, no scripts but our own.
 PAGE_HEADERS = [
     (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -278,6 +364,7 @@ def create_app() -> FastAPI:
         responses=ERROR_RESPONSES,
     )
     app.add_middleware(EmptyFieldsAreNoFilter)
+    app.add_middleware(OnlyVisibleText)
     app.add_middleware(SameOriginWrites)
     app.add_middleware(BodiesOnlyFromUsers)
     app.add_middleware(RequestsInFlight)  # added last: the outermost, so a waiting request holds nothing

@@ -6,8 +6,10 @@ whoever knows it (pydantic's location, the register column).
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -183,6 +185,35 @@ def check_partial_date(value: str) -> str:
     return value
 
 
+@cache
+def _invisible() -> re.Pattern[str]:
+    """Characters nobody sees: controls (but tab and line breaks), format characters — zero-width spaces,
+    direction overrides, a byte-order mark — and lone surrogates. Format characters lie below U+30000 and in
+    plane 14, so only those are scanned (once, when first needed)."""
+    ranges = [(0x00, 0x08), (0x0B, 0x0C), (0x0E, 0x1F), (0x7F, 0x9F), (0xD800, 0xDFFF)]
+    ranges += [
+        (n, n) for block in (range(0x30000), range(0xE0000, 0xE1000)) for n in block
+        if unicodedata.category(chr(n)) == "Cf"
+    ]  # fmt: skip
+    return re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]")
+
+
+def invisible_character(text: str) -> str | None:
+    """The first character of `text` a person cannot see, if any."""
+    found = _invisible().search(text)
+    return found.group() if found else None
+
+
+def check_visible(text: str) -> str:
+    """Text people type holds only what they can see. A name with a zero-width space is not found by a
+    search for the name as typed, a direction override shows another text than the one stored, and
+    PostgreSQL cannot store NUL at all (SQLite took it): one rule, on both databases, for every field."""
+    found = invisible_character(text)
+    if found is not None:
+        raise ValueRuleError("text.invisible_character", f"含有不可见字符（U+{ord(found):04X}），请删除后重新输入")
+    return text
+
+
 def _pydantic(check):  # type: ignore[no-untyped-def]
     def run(value: str) -> str:
         try:
@@ -198,6 +229,7 @@ CreditCode = Annotated[str, _pydantic(check_credit_code)]
 RegionCode = Annotated[str, _pydantic(check_region_code)]
 ArchivalCode = Annotated[str, _pydantic(check_archival_code)]
 PartialDate = Annotated[str, _pydantic(check_partial_date)]
+VisibleText = Annotated[str, _pydantic(check_visible)]
 
 
 def page_ranges(pages: list[int]) -> str:

@@ -34,7 +34,7 @@ from archive_service.dossiers.models import (
 )
 from archive_service.dossiers.service import catalogue
 from archive_service.errors import ArchiveError, Forbidden
-from archive_service.values import ValueRuleError, check_partial_date
+from archive_service.values import ValueRuleError, check_partial_date, check_visible
 from digitise import proposal as proposal_step
 from digitise.catalogue import Catalogue, CatalogueEntry, link_pages
 from storage import ObjectStore
@@ -136,6 +136,11 @@ def check_rows(
         def fail(field: str, code: str, message: str, n: int = n, found: list[Problem] = found) -> None:
             found.append(Problem(n, field, code, message))
 
+        for key in ("title", "remarks"):  # free text (the other cells are codes, dates and numbers)
+            try:
+                check_visible(_text(raw.get(key)))
+            except ValueRuleError as e:
+                fail(key, e.code, e.message)
         material_id = _int_or_none(raw.get("id"))
         if material_id is not None and (material_id not in own or material_id in seen_ids):
             fail("id", "material.unknown", f"第 {n} 条所改的目录条目不属于本档案或重复出现")

@@ -26,6 +26,7 @@ from archive_service.dossiers.schemas import (
 )
 from archive_service.preservation.service import object_store
 from archive_service.uploads import saved_scans
+from archive_service.values import VisibleText
 from storage import ObjectStore
 
 router = APIRouter(prefix="/api/dossiers", tags=["dossiers"])
@@ -199,9 +200,9 @@ def list_missing_materials(
 @router.post("/{dossier_id}/missing-materials", response_model=MissingMaterialOut, status_code=201)
 def record_missing_material(
     dossier_id: int,
-    class_code: str = Form(""),
-    description: str = Form(""),
-    issued_by: str = Form(""),
+    class_code: VisibleText = Form(""),
+    description: VisibleText = Form(""),
+    issued_by: VisibleText = Form(""),
     certificate: UploadFile = File(...),
     session: Session = DbSession,
     store: ObjectStore = Store,

@@ -17,6 +17,7 @@ from archive_service.values import (
     check_citizen_id,
     check_citizen_id_agrees,
     check_region_code,
+    check_visible,
 )
 
 MAX_ROWS = 20000
@@ -268,6 +269,12 @@ def check_row(line: int, cells: dict[str, Any]) -> tuple[RegisterRow | None, lis
 
     def cell(header: str, parse, key: str, required: bool) -> None:  # type: ignore[no-untyped-def]
         raw = cells.get(header)
+        try:
+            check_visible(raw if isinstance(raw, str) else "")
+        except ValueRuleError as e:
+            problems.append(Problem(line, header, e.code, e.message))
+            values[key] = None
+            return
         if _text(raw) == "":
             if required:
                 problems.append(Problem(line, header, f"{key}.required", f"“{header}”必填"))

@@ -43,6 +43,7 @@ from archive_service.transfers.schemas import (
     SupplementOut,
 )
 from archive_service.uploads import saved_scans, uploaded_bytes
+from archive_service.values import VisibleText
 from storage import ObjectStore
 
 router = APIRouter(prefix="/api/transfers", tags=["transfers"])
@@ -231,9 +232,9 @@ def statistics_xlsx(
 def create_batch(
     enterprise_id: int = Form(...),
     file: UploadFile = File(...),
-    managing_unit: str = Form(""),
-    managing_reason: str = Form(""),
-    approval_reference: str = Form(""),
+    managing_unit: VisibleText = Form(""),
+    managing_reason: VisibleText = Form(""),
+    approval_reference: VisibleText = Form(""),
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> BatchOut:
@@ -326,7 +327,7 @@ def onward_slip(batch_id: int, session: Session = DbSession, user: User = Depend
 @router.post("/{batch_id}/return-slip", response_model=BatchOut)
 def record_return_slip(
     batch_id: int,
-    signer: str = Form(""),
+    signer: VisibleText = Form(""),
     signed_on: date | None = Form(None),
     scan: UploadFile = File(...),
     session: Session = DbSession,
@@ -354,14 +355,14 @@ supplements_router = APIRouter(prefix="/api/supplements", tags=["supplements"])
 
 @supplements_router.post("", response_model=SupplementOut, status_code=201)
 def submit_supplement(
-    archival_code: str = Form(...),
-    source: str = Form(...),
-    class_code: str = Form(...),
-    title: str = Form(...),
+    archival_code: VisibleText = Form(...),
+    source: VisibleText = Form(...),
+    class_code: VisibleText = Form(...),
+    title: VisibleText = Form(...),
     pages: int = Form(...),
-    date_formed: str = Form(""),
+    date_formed: VisibleText = Form(""),
     copies: int = Form(1),
-    remarks: str = Form(""),
+    remarks: VisibleText = Form(""),
     scans: list[UploadFile] = File(default=[]),
     session: Session = DbSession,
     store: ObjectStore = Store,

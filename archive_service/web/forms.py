@@ -8,6 +8,7 @@ was sent (the form's action is the key), so a value never jumps into a neighbour
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from fastapi import Request
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from archive_service.errors import ArchiveError
+from archive_service.values import ValueRuleError, check_visible
 
 
 class PageRefused(Exception):
@@ -36,10 +38,23 @@ def refusal_shows(session: Session, page: Callable[[ArchiveError], Response]) ->
         return RedirectResponse(...)
     """
     try:
+        refuse_invisible_text()
         yield
     except ArchiveError as error:
         session.rollback()
         raise PageRefused(page(error)) from None
+
+
+# A page form's field that holds a character nobody can see (values.check_visible), found when the form is
+# read (keep_submitted_form) and refused where every page form meets its refusals — the page comes back with
+# the field named and everything typed kept. Set per request, in the request's own context.
+_invisible_field: ContextVar[ArchiveError | None] = ContextVar("invisible_field", default=None)
+
+
+def refuse_invisible_text() -> None:
+    error = _invisible_field.get()
+    if error is not None:
+        raise error
 
 
 async def keep_submitted_form(request: Request) -> None:
@@ -50,10 +65,16 @@ async def keep_submitted_form(request: Request) -> None:
     if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         return
     form = await request.form()  # parsed once: FastAPI's Form parameters read the same cached form
-    request.state.submitted_form = (
-        request.url.path,
-        {key: [v for v in form.getlist(key) if not isinstance(v, UploadFile)] for key in form.keys()},
-    )
+    typed = {key: [v for v in form.getlist(key) if not isinstance(v, UploadFile)] for key in form.keys()}
+    request.state.submitted_form = (request.url.path, typed)
+    _invisible_field.set(None)
+    for key, values in typed.items():
+        for value in values:
+            try:
+                check_visible(value)
+            except ValueRuleError as e:
+                _invisible_field.set(ArchiveError(e.code, e.message, key, 422))
+                return
 
 
 class Submitted:

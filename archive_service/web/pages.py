@@ -48,7 +48,7 @@ from archive_service.transfers import service as transfers
 from archive_service.transfers import supplements
 from archive_service.uploads import saved_scans
 from archive_service.values import mask_citizen_id
-from archive_service.web.forms import refusal_shows, submitted
+from archive_service.web.forms import refusal_shows, refuse_invisible_text, submitted
 from digitise.findings import check_name
 from storage import ObjectStore
 
@@ -100,6 +100,7 @@ def login_submit(
     session: Session = DbSession,
 ) -> Response:
     try:
+        refuse_invisible_text()
         _, token = auth_service.login(session, username.strip(), password, client_address(request))
     except ArchiveError as error:
         return templates.TemplateResponse(
