@@ -7,6 +7,7 @@ whoever knows it (pydantic's location, the register column).
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -232,7 +233,7 @@ PartialDate = Annotated[str, _pydantic(check_partial_date)]
 VisibleText = Annotated[str, _pydantic(check_visible)]
 
 
-def page_ranges(pages: list[int]) -> str:
+def page_ranges(pages: Iterable[int]) -> str:
     """Page numbers as a person writes them: 1–4, 7, 9–10."""
     runs: list[list[int]] = []
     for p in sorted(set(pages)):

@@ -24,10 +24,11 @@ from archive_service.dossiers.models import (
     Dossier,
     Material,
     MaterialClass,
+    MissingMaterial,
     Retiree,
 )
 from archive_service.errors import ArchiveError, Forbidden, NotFound
-from archive_service.values import mask_citizen_id
+from archive_service.values import mask_citizen_id, page_ranges
 from storage import ObjectStore
 
 # --- online view -------------------------------------------------------------------------------
@@ -45,14 +46,16 @@ def approved_pages(approved: list[ApprovedMaterial]) -> list[int]:
     return [p for a in approved for p in range(a.first_page, a.last_page + 1)]
 
 
-def classes_with_pages(session: Session, dossier_id: int) -> set[int]:
-    """Top classes (1…10) of the file that have pages in its digitised copy (catalogued and linked)."""
+def servable_classes(session: Session, dossier_id: int) -> set[int]:
+    """Top classes (1…10) a request can be served from: with pages in the file's digitised copy (catalogued
+    and linked), or with the certificate of a material the file lacks (which a requester sees instead)."""
     codes = session.scalars(
         select(MaterialClass.code)
         .join(Material, Material.material_class_id == MaterialClass.id)
         .where(Material.dossier_id == dossier_id, Material.first_page.is_not(None))
     )
-    return {top_class(code) for code in codes}
+    certified = {m.material_class.top_class for m in missing.missing_of(session, dossier_id)}
+    return {top_class(code) for code in codes} | certified
 
 
 def approved_materials(session: Session, request: RetrievalRequest) -> list[ApprovedMaterial]:
@@ -232,6 +235,24 @@ def _approved_pages_marked(
     return approved, pages, images
 
 
+def _certificates_marked(
+    session: Session, store: ObjectStore, request: RetrievalRequest, lines: list[str]
+) -> list[tuple[MissingMaterial, int, bytes]]:
+    """Every page of the certificates of materials missing from the granted classes, watermarked like the
+    file's pages: a copy for a benefit case shows what the file lacks and who vouched for it (001 第九条(一)).
+    (certificate, its page number, JPEG)."""
+    return [
+        (entry, n, missing.certificate_page(store, entry, n, lines))
+        for entry in missing.granted(session, request.dossier_id, request.material_classes)
+        for n in range(1, (entry.certificate.pages or 1) + 1)
+    ]
+
+
+def _certificates_named(certificates: list[tuple[MissingMaterial, int, bytes]]) -> str:
+    entries = {entry.id: entry for entry, _, _ in certificates}
+    return "；".join(f"缺失材料证明 {e.id}：{e.description}" for e in entries.values())
+
+
 def _pdf_of_pages(images: list[bytes], first: bytes | None = None) -> bytes:
     pages = ([Image.open(io.BytesIO(first))] if first else []) + [Image.open(io.BytesIO(b)) for b in images]
     buf = io.BytesIO()
@@ -248,10 +269,14 @@ def _hand_over_marked(
     action: str,
     mark: str = "",
 ) -> tuple[list[ApprovedMaterial], list[int], list[bytes]]:
-    """Every approved page stamped with who and when (and `mark`), logged as one `action` entry."""
+    """Every approved page stamped with who and when (and `mark`), then the granted certificates' pages,
+    logged as one `action` entry (the certificates named in its detail)."""
     now = datetime.now(UTC)
     lines = [*_stamp_lines(request, user, now), *([mark] if mark else [])]
     approved, pages, images = _approved_pages_marked(session, store, request, lines, now.strftime("%Y%m%d%H%M"))
+    certificates = _certificates_marked(session, store, request, lines)
+    if not images and not certificates:
+        raise ArchiveError("request.nothing_to_deliver", "批准范围内没有可提供的数字化页面", "material_classes", 409)
     record_access(
         session,
         user,
@@ -261,8 +286,11 @@ def _hand_over_marked(
         materials=[a.material.id for a in approved],
         pages=pages,
         request_id=request.id,
+        detail=_certificates_named(certificates),
     )
-    return approved, pages, images
+    labelled = [(f"第 {p} 页", image) for p, image in zip(pages, images, strict=True)]
+    labelled += [(f"缺失材料证明（{e.description}）第 {n} 页", image) for e, n, image in certificates]
+    return approved, labelled
 
 
 def deliver_download(session: Session, store: ObjectStore, user: User, request: RetrievalRequest, client: str) -> bytes:
@@ -270,14 +298,14 @@ def deliver_download(session: Session, store: ObjectStore, user: User, request: 
     check_online_use(request, user)
     if not request.allow_download:
         raise ArchiveError("request.download_not_allowed", "审批未允许下载", "allow_download", 403)
-    _, _, images = _hand_over_marked(session, store, user, request, client, AccessAction.download)
-    return _pdf_of_pages(images)
+    _, pages = _hand_over_marked(session, store, user, request, client, AccessAction.download)
+    return _pdf_of_pages([image for _, image in pages])
 
 
 @dataclass(frozen=True)
 class PrintCopy:
     approved: list[ApprovedMaterial]
-    pages: list[tuple[int, bytes]]  # (page number, watermarked JPEG)
+    pages: list[tuple[str, bytes]]  # (which page, as the person reads it; watermarked JPEG)
 
 
 def print_copy(session: Session, store: ObjectStore, user: User, request: RetrievalRequest, client: str) -> PrintCopy:
@@ -287,10 +315,8 @@ def print_copy(session: Session, store: ObjectStore, user: User, request: Retrie
     check_online_use(request, user)
     if not request.allow_print:
         raise ArchiveError("request.print_not_allowed", "审批未允许打印", "allow_print", 403)
-    approved, pages, images = _hand_over_marked(
-        session, store, user, request, client, AccessAction.print_page, mark="打印件"
-    )
-    return PrintCopy(approved, list(zip(pages, images, strict=True)))
+    approved, pages = _hand_over_marked(session, store, user, request, client, AccessAction.print_page, mark="打印件")
+    return PrintCopy(approved, pages)
 
 
 # --- certified copies and paper loans (archivist's desk) ----------------------------------------
@@ -308,10 +334,12 @@ def certified_copy(
     now = datetime.now(UTC)
     lines = [archivist.organisation.name, f"申请 {request.number}", "复制件", show_time(now, "%Y-%m-%d")]
     approved, pages, images = _approved_pages_marked(session, store, request, lines, now.strftime("%Y%m%d"))
+    certificates = _certificates_marked(session, store, request, lines)
     request.copies_made += 1
     request.handled_by_id = archivist.id
-    cover = _certification_page(session, request, archivist, annotation.strip(), approved, now)
-    pdf = _pdf_of_pages(images, first=cover)
+    cover = _certification_page(session, request, archivist, annotation.strip(), approved, certificates, now)
+    pdf = _pdf_of_pages([*images, *(image for _, _, image in certificates)], first=cover)
+    certified = _certificates_named(certificates)
     session.flush()
     record_access(
         session,
@@ -322,10 +350,20 @@ def certified_copy(
         materials=[a.material.id for a in approved],
         pages=pages,
         request_id=request.id,
-        detail=f"复制件第 {request.copies_made} 份：{annotation.strip()}",
+        detail="；".join(filter(None, [f"复制件第 {request.copies_made} 份：{annotation.strip()}", certified])),
         with_change=True,
     )
     return pdf
+
+
+def _certificate_lines(certificates: list[tuple[MissingMaterial, int, bytes]]) -> list[str]:
+    entries = {entry.id: entry for entry, _, _ in certificates}
+    if not entries:
+        return []
+    return [
+        f"缺失材料证明：共 {len(entries)} 份，{len(certificates)} 页（附于复制材料之后）",
+        *[f"　缺{e.description}（{e.issued_by}出具）" for e in list(entries.values())[:6]],
+    ]
 
 
 def _certification_page(
@@ -334,6 +372,7 @@ def _certification_page(
     archivist: User,
     annotation: str,
     approved: list[ApprovedMaterial],
+    certificates: list[tuple[MissingMaterial, int, bytes]],
     now: datetime,
 ) -> bytes:
     width, height = watermark.VIEW_WIDTH, round(watermark.VIEW_WIDTH * 297 / 210)
@@ -347,7 +386,11 @@ def _certification_page(
         f"档案本人：{dossier.retiree.name}（{mask_citizen_id(dossier.retiree.citizen_id)}）",
         f"查阅申请：{request.number}　利用目的：{purposes()[request.purpose].label}",
         f"复制材料：共 {len(approved)} 份，{sum(a.last_page - a.first_page + 1 for a in approved)} 页",
-        *[f"　{a.material.sequence} {a.material.title}（第 {a.first_page}–{a.last_page} 页）" for a in approved[:18]],
+        *[
+            f"　{a.material.sequence} {a.material.title}（第 {page_ranges(range(a.first_page, a.last_page + 1))} 页）"
+            for a in approved[:18]
+        ],
+        *_certificate_lines(certificates),
         "",
         f"档案员注记：{annotation}",
         f"经办档案员：{archivist.display_name}",
@@ -360,7 +403,10 @@ def _certification_page(
     cx, cy, r = width - 300, y + 80, 130  # the bureau's seal
     d.ellipse((cx - r, cy - r, cx + r, cy + r), outline=(200, 20, 20), width=8)
     d.text((cx, cy), "★", font=watermark.font(90), fill=(200, 20, 20), anchor="mm")
-    d.text((cx, cy + 80), archivist.organisation.name[-8:], font=watermark.font(24), fill=(200, 20, 20), anchor="mm")
+    name, size = archivist.organisation.name, 24
+    while size > 12 and d.textlength(name, font=watermark.font(size)) > 1.45 * r:  # the whole name, inside the ring
+        size -= 1
+    d.text((cx, cy + 62), name, font=watermark.font(size), fill=(200, 20, 20), anchor="mm")
     d.text((cx, cy + r + 40), "（档案馆印章）", font=watermark.font(22), fill=(120, 120, 120), anchor="mm")
     buf = io.BytesIO()
     page.save(buf, "JPEG", quality=85)

@@ -133,8 +133,8 @@ def request_detail(
         can_decide=can(user, Action.approve_requests)
         and r.status is RequestStatus.submitted
         and r.requester_id != user.id,
-        # Classes asked for that no digitised page of the file belongs to: approving them serves nothing.
-        unservable=[n for n in r.material_classes if n not in delivery.classes_with_pages(session, r.dossier_id)],
+        # Classes asked for with no digitised page and no missing-material certificate: approving them serves nothing.
+        unservable=[n for n in r.material_classes if n not in delivery.servable_classes(session, r.dossier_id)],
         can_serve=can(user, Action.serve_requests),
         is_requester=r.requester_id == user.id,
     )
@@ -286,7 +286,7 @@ def print_view(
 ) -> HTMLResponse:
     r = service.get_request(session, user, request_id)
     printed = delivery.print_copy(session, store, user, r, client_address(request))
-    pages = [(n, "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()) for n, jpeg in printed.pages]
+    pages = [(label, "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()) for label, jpeg in printed.pages]
     return _page(request, "print.html", user, r=r, d=session.get(Dossier, r.dossier_id), pages=pages)
 
 

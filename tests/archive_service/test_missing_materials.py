@@ -145,3 +145,84 @@ def test_a_certificate_received_with_a_file_is_kept_with_it_and_shown_to_the_gra
         ).all()
     assert [(v.request_id, v.pages) for v in views if v.request_id] == [(rid, [1]), (rid, [2])]
     assert any(v.request_id is None and v.dossier_id == dossier_id for v in views)  # the archivist's look
+
+
+def test_every_copy_handed_over_carries_the_granted_certificates(client, login, digitised, tmp_path):
+    """A download, a print and a certified copy for a benefit case hold the granted classes' pages and then
+    the certificates of what those classes lack — rendered as scanned, watermarked, named in the access log;
+    the certification page lists them. A class with only a certificate is no longer 'unservable'."""
+    import base64
+    import re
+
+    import pikepdf
+
+    from tests.archive_service.test_requests import approved, log, submit
+    from tests.rendering import render
+
+    scan = certificate_scan(tmp_path / "证明.tif")
+    recorded = client.post(
+        f"/api/dossiers/{digitised.id}/missing-materials",
+        data={"class_code": "9", "description": GAP, "issued_by": "原单位劳资科"},
+        files={"certificate": ("证明.tif", scan)},
+        headers=login("archivist"),  # a file in custody: the archivist's (the clerk's while its batch is open)
+    )
+    assert recorded.status_code == 201, recorded.text
+    sources = [Image.open(tmp_path / "证明.tif") for _ in range(2)]
+    sources[1].seek(1)
+
+    granted = approved(client, login, digitised, material_classes=[9], allow_download=True, allow_print=True)
+    pages = granted["approved_pages"]
+    pdf = client.get(f"/api/requests/{granted['id']}/download", headers=login("sibao"))
+    assert pdf.status_code == 200, pdf.text
+    rendered = render(pdf.content)
+    assert len(rendered) == len(pages) + 2
+    for n in (1, 2):  # the last two pages are the certificate's, each its own page, not a negative
+        shown = rendered[len(pages) + n - 1]
+        assert likeness(shown, sources[n - 1]).alike and not likeness(shown, sources[2 - n]).alike
+    (download,) = log(request_id=granted["id"], action="download")
+    assert download.pages == pages and GAP in download.detail
+
+    printed = client.get(f"/requests/{granted['id']}/print", headers=login("sibao")).text
+    labels = re.findall(r'<img src="data:image/jpeg;base64,([^"]+)" alt="([^"]+)"', printed)
+    assert [label for _, label in labels] == [f"第 {p} 页" for p in pages] + [
+        f"缺失材料证明（{GAP}）第 {n} 页" for n in (1, 2)
+    ]
+    last = Image.open(io.BytesIO(base64.b64decode(labels[-1][0])))
+    assert likeness(last, sources[1]).alike
+
+    asked = submit(client, login, digitised, purpose="notarisation", mode="certified_copy", material_classes=[9])
+    rid = asked.json()["id"]
+    client.post(f"/api/requests/{rid}/decision", json={"approve": True}, headers=login("approver"))
+    copy = client.post(
+        f"/api/requests/{rid}/certified-copy", json={"annotation": "经核对与原件一致"}, headers=login("archivist")
+    )
+    assert copy.status_code == 200, copy.text
+    with pikepdf.open(io.BytesIO(copy.content)) as doc:
+        assert len(doc.pages) == 1 + len(pages) + 2
+    cover, *_, final = render(copy.content)
+    assert likeness(final, sources[1]).alike
+    (export,) = log(request_id=rid, action="export")
+    assert "复制件第 1 份" in export.detail and GAP in export.detail
+
+    # Class 9 of a file never digitised, with the certificate: the approver is not told it serves nothing.
+    register = as_xlsx([row(82, 姓名="钱玉兰", 缺失材料=GAP, 缺失材料证明="是")])
+    clerk = login("clerk")
+    batch = client.post("/api/transfers", data={"enterprise_id": new_enterprise(client, login)},
+                        files={"file": ("名册.xlsx", register)}, headers=clerk).json()  # fmt: skip
+    (item,) = batch["items"]
+    got = client.post(f"/api/transfers/{batch['id']}/receive", json={"key": item["citizen_id"]}, headers=clerk).json()
+    client.post(
+        f"/api/dossiers/{got['dossier_id']}/missing-materials",
+        data={"class_code": "9", "description": GAP, "issued_by": "原单位劳资科"},
+        files={"certificate": ("证明.tif", scan)},
+        headers=clerk,
+    )
+    code = client.get(f"/api/dossiers/{got['dossier_id']}", headers=login("archivist")).json()["archival_code"]
+    today, until = bureau_today(), bureau_today() + timedelta(days=6)
+    both = {"dossier": code, "purpose": "benefit_change", "purpose_detail": "核对工资调整", "material_classes": [1, 9],
+            "mode": "online_view", "valid_from": today.isoformat(), "valid_until": until.isoformat(),
+            "reader_name": "李社保", "reader_citizen_id": READER, "relationship": "none"}  # fmt: skip
+    rid = client.post("/api/requests", json=both, headers=login("sibao")).json()["id"]
+    warned = client.get(f"/requests/{rid}", headers=login("approver")).text.split('id="unservable"', 1)[1]
+    warned = warned.split("</p>", 1)[0]
+    assert "第一类" in warned and "第九类" not in warned  # class 1 serves nothing; class 9 its certificate
