@@ -19,7 +19,7 @@ from sqlalchemy.exc import DataError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from archive_service import __version__
 from archive_service.access.routes import router as access_router
@@ -138,6 +138,9 @@ async def _build_every_route(app: FastAPI) -> None:
     await app.router(scope, receive, discard)
 
 
+LARGE_BODY = 1024 * 1024  # a body over this is an upload: read before its sender is known to be signed in
+
+
 class RequestsInFlight:
     """At most `request_threads` requests are handled at once; more wait their turn here, before they hold
     anything. A blocking route takes a thread of the pool twice — for the route, then (FastAPI) to check
@@ -145,7 +148,12 @@ class RequestsInFlight:
     threads, every thread could be taken by requests waiting for SQLite's write lock while the request
     holding it waited for a thread to check its answer: nothing moved until the 30 s busy timeout failed
     the waiters (bench/writes.py: 12–35 of 192 writes lost). With no more requests than threads, a request
-    never waits for a thread. /healthz does not queue: it answers on the event loop."""
+    never waits for a thread. /healthz does not queue: it answers on the event loop.
+
+    An upload over 1 MB takes its turn when its last byte has arrived, not at the door: a scanning station
+    sending 500 MB of scans over a slow link held a turn for the whole transfer, and a few of them kept
+    everyone else waiting. Its body is read on the event loop (form parsing), and no thread is used for the
+    route before the whole body is in, so waiting until then holds nothing."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -157,8 +165,27 @@ class RequestsInFlight:
             return
         if self._slots is None:  # made on the server's event loop, sized like the thread pool
             self._slots = asyncio.Semaphore(get_settings().request_threads)
-        async with self._slots:
-            await self.app(scope, receive, send)
+        slots = self._slots
+        length = int(dict(scope["headers"]).get(b"content-length", b"0") or 0)
+        if length <= LARGE_BODY:
+            async with slots:
+                await self.app(scope, receive, send)
+            return
+        held = False
+
+        async def receive_then_take_turn() -> Message:
+            nonlocal held
+            message = await receive()
+            if not held and not (message["type"] == "http.request" and message.get("more_body")):
+                await slots.acquire()  # the body is in (or the sender left): now the route may run
+                held = True
+            return message
+
+        try:
+            await self.app(scope, receive_then_take_turn, send)
+        finally:
+            if held:
+                slots.release()
 
 
 class EmptyFieldsAreNoFilter:
@@ -314,8 +341,6 @@ class SameOriginWrites:
 
         await self.app(scope, receive, with_headers)
 
-
-LARGE_BODY = 1024 * 1024
 
 
 def _signed_in(token: str) -> bool:

@@ -156,3 +156,36 @@ def test_nothing_heavy_is_left_for_the_event_loop_after_start_up(demo, monkeypat
     assert at_start > 100  # every API route and page, once
     assert built[at_start:] == []
     assert gc.get_freeze_count() == 0  # given back at shutdown: a test process's next app collects it as usual
+
+
+def test_a_slow_upload_does_not_keep_others_waiting(demo, monkeypatch):
+    """One turn (one thread) per worker, and a scanning station sending a large upload that stalls half-way:
+    another person's page still answers. An upload used to take its turn at the door and hold it for the
+    whole transfer; it now takes it when its last byte has arrived."""
+    import socket
+    from urllib.parse import urlsplit
+
+    monkeypatch.setenv("ARCHIVE_REQUEST_THREADS", "1")
+    proc, url = _serve()
+    uploads = []
+    try:
+        clerk = _token(url, "clerk")
+        host, port = urlsplit(url).hostname, urlsplit(url).port
+        for _ in range(4):  # more stalled uploads than workers: each worker holds at least one
+            upload = socket.create_connection((host, port))
+            upload.sendall(
+                b"POST /api/transfers HTTP/1.1\r\nHost: archive\r\n"
+                + f"Authorization: {clerk['authorization']}\r\n".encode()
+                + b"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 50000000\r\n\r\n"
+                + b"--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"scans.csv\"\r\n\r\n"
+                + b"0" * 200_000
+            )
+            uploads.append(upload)
+        time.sleep(1)  # the uploads are in, and stalled
+        for _ in range(4):
+            answered = httpx.get(f"{url}/api/organisations", headers=clerk, timeout=20)
+            assert answered.status_code == 200
+    finally:
+        for upload in uploads:
+            upload.close()
+        _kill(proc)
