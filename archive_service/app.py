@@ -141,6 +141,13 @@ async def _build_every_route(app: FastAPI) -> None:
 LARGE_BODY = 1024 * 1024  # a body over this is an upload: read before its sender is known to be signed in
 
 
+async def _refuse_at_the_door(error: ArchiveError, scope: Scope, receive: Receive, send: Send) -> None:
+    """A middleware's refusal, as the routes' would be: the error's JSON under /api, its page elsewhere."""
+    request = Request(scope)
+    answer = JSONResponse(error.body(), status_code=error.status) if _is_api(request) else render_error(request, error)
+    await answer(scope, receive, send)
+
+
 class RequestsInFlight:
     """At most `request_threads` requests are handled at once; more wait their turn here, before they hold
     anything. A blocking route takes a thread of the pool twice — for the route, then (FastAPI) to check
@@ -229,9 +236,7 @@ class OnlyVisibleText:
             return
         field, message = found
         error = ArchiveError("text.invisible_character", message, field or None, 422)
-        request = Request(scope)
-        answer = JSONResponse(error.body(), status_code=422) if _is_api(request) else render_error(request, error)
-        await answer(scope, receive, send)
+        await _refuse_at_the_door(error, scope, receive, send)
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
@@ -321,13 +326,7 @@ class SameOriginWrites:
                 refused = ArchiveError(
                     "request.cross_site", "请求来自其他网站，已拒绝，请在本系统的页面上操作", None, 403
                 )
-                request = Request(scope)
-                answer = (
-                    JSONResponse(refused.body(), status_code=403)
-                    if _is_api(request)
-                    else render_error(request, refused)
-                )
-                await answer(scope, receive, send)
+                await _refuse_at_the_door(refused, scope, receive, send)
                 return
 
         async def with_headers(message):  # type: ignore[no-untyped-def]
@@ -371,10 +370,7 @@ class BodiesOnlyFromUsers:
                 if not token or not await run_in_threadpool(_signed_in, token):
                     refused = Unauthenticated()
             if refused is not None:
-                answer = JSONResponse(refused.body(), status_code=refused.status)
-                if not _is_api(request):
-                    answer = render_error(request, refused)
-                await answer(scope, receive, send)
+                await _refuse_at_the_door(refused, scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
