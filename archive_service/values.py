@@ -199,19 +199,17 @@ def _invisible() -> re.Pattern[str]:
     return re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]")
 
 
-def invisible_character(text: str) -> str | None:
-    """The first character of `text` a person cannot see, if any."""
-    found = _invisible().search(text)
-    return found.group() if found else None
-
-
 def check_visible(text: str) -> str:
     """Text people type holds only what they can see. A name with a zero-width space is not found by a
     search for the name as typed, a direction override shows another text than the one stored, and
     PostgreSQL cannot store NUL at all (SQLite took it): one rule, on both databases, for every field."""
-    found = invisible_character(text)
+    found = _invisible().search(text)
     if found is not None:
-        raise ValueRuleError("text.invisible_character", f"含有不可见字符（U+{ord(found):04X}），请删除后重新输入")
+        before = text[: found.start()][-8:]
+        where = f"在“{before}”之后" if before else "在开头"
+        raise ValueRuleError(
+            "text.invisible_character", f"含有不可见字符（U+{ord(found.group()):04X}，{where}），请删除后重新输入"
+        )
     return text
 
 

@@ -72,7 +72,9 @@ def browser():
                 "--disable-component-update",
                 "--disable-sync",
                 "--no-first-run",
+                "--lang=zh-CN",  # the browser's own controls (file picker, date fields) as bureau screens show them
             ],
+            env={**os.environ, "LANGUAGE": "zh_CN"},  # only the language: the C.UTF-8 locale keeps file names intact
         )
         yield browser
         browser.close()

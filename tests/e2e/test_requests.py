@@ -76,3 +76,22 @@ def test_request_approve_view_and_register(page, server):
     assert actions.count("网上查阅") == 2 and "批准" in actions and actions.count("打印") == 1
     assert number in page.locator("table.log").inner_text()
     shot(page, "access-register")
+
+
+def test_a_pasted_name_with_an_invisible_character_is_refused_on_the_form(page, server):
+    """A name copied from a chat message carries a zero-width space: the form comes back as typed, says which
+    character and where, and marks the field with the cursor in it; nothing is filed."""
+    sign_in(page, server, "sibao")
+    page.get_by_label("档号或档案本人公民身份号码").fill(DIGITISED)
+    page.get_by_label("事由").fill("待遇变更，核对参加工作时间")
+    page.get_by_label("查阅人姓名").fill("周\u200b某")
+    page.get_by_label("查阅人公民身份号码").fill(citizen_id_for("110105", date(1982, 3, 4), 7, "F"))
+    page.get_by_role("button", name="提交申请").click()
+    page.wait_for_load_state()
+    alert = page.get_by_role("alert")
+    assert "U+200B，在“周”之后" in alert.inner_text()
+    field = page.get_by_label("查阅人姓名")
+    assert field.input_value() == "周\u200b某" and field.get_attribute("aria-invalid") == "true"
+    assert page.evaluate("() => document.activeElement.name") == "reader_name"
+    assert page.get_by_label("事由").input_value() == "待遇变更，核对参加工作时间"
+    shot(page, "request-invisible-character")
