@@ -2,12 +2,13 @@
 
 One listener on every ORM session, after each flush: whatever changed a dossier, its retiree, its
 catalogue, its page texts, a confirmed fact or an enterprise's name, the affected dossiers get an outbox row that
-commits — or rolls back — with the change itself. So the index can lag but never miss a change,
+commits — or rolls back — with the change itself. A second one sees rows written by a statement instead of
+as objects (a batch's first catalogues go in as one insert). So the index can lag but never miss a change,
 and no code path has to remember to "also update the index".
 """
 
 from sqlalchemy import event, insert, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from archive_service.dossiers.models import Dossier, FactConfirmation, Material, PageText, Retiree
 from archive_service.finding.models import SearchOutbox
@@ -39,9 +40,35 @@ def _affected(session: Session) -> set[int]:
 
 
 def install() -> None:
-    """Start-up: the listener on every session (once, however often start-up runs)."""
+    """Start-up: the listeners on every session (once, however often start-up runs)."""
     if not event.contains(Session, "after_flush", _queue):
         event.listen(Session, "after_flush", _queue)
+    if not event.contains(Session, "do_orm_execute", _queue_statement):
+        event.listen(Session, "do_orm_execute", _queue_statement)
+
+
+# Tables whose rows belong to one dossier's search document, by their dossier_id.
+_BY_DOSSIER = {Material.__table__, PageText.__table__, FactConfirmation.__table__}
+
+
+def _queue_statement(state: ORMExecuteState) -> None:
+    """An insert, update or delete statement on a dossier's catalogue, page texts or facts (no ORM objects,
+    so after_flush never sees it) queues the dossiers it writes: an insert's by its rows, the others' by
+    what their condition selects, read before the statement runs."""
+    statement = state.statement
+    if not (state.is_insert or state.is_update or state.is_delete) or statement.table not in _BY_DOSSIER:
+        return
+    connection = state.session.connection()
+    if state.is_insert:
+        rows = state.parameters if isinstance(state.parameters, list) else [state.parameters or {}]
+        ids = {r["dossier_id"] for r in rows if r.get("dossier_id") is not None}
+    else:
+        written = select(statement.table.c.dossier_id)
+        if statement.whereclause is not None:
+            written = written.where(statement.whereclause)
+        ids = set(connection.scalars(written))
+    if ids:
+        connection.execute(insert(SearchOutbox), [{"dossier_id": i} for i in sorted(ids)])
 
 
 def _queue(session: Session, _context: object) -> None:

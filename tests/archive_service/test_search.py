@@ -364,3 +364,30 @@ def test_a_query_the_index_port_refuses_is_answered_in_chinese(client, login, mo
     r = client.get("/api/search", params={"q": "王建国"}, headers=login("archivist"))
     assert r.status_code == 400 and r.json()["code"] == "search.query" and r.json()["field"] == "q"
     assert "检索条件无法处理" in r.json()["message"] and "limit" not in r.json()["message"]
+
+
+def test_a_first_catalogue_reaches_the_index_when_its_page_total_matches_the_register(engine, client, login):
+    """A first catalogue is written as rows (one insert for a whole batch's import), which the outbox's
+    listener on ORM objects does not see; it queued the dossier only because the page total changed it.
+    When the catalogue's total equalled the register's, the index never learnt the file's materials."""
+    from tests.archive_service.test_catalogue_path import new_enterprise
+    from tests.archive_service.test_transfers import as_xlsx, row
+
+    clerk = login("clerk")
+    register = as_xlsx([row(61, 姓名="司炉工", 页数=6)])
+    batch = client.post("/api/transfers", data={"enterprise_id": new_enterprise(client, login)},
+                        files={"file": ("名册.xlsx", register)}, headers=clerk).json()  # fmt: skip
+    (item,) = batch["items"]
+    got = client.post(f"/api/transfers/{batch['id']}/receive", json={"key": item["citizen_id"]}, headers=clerk)
+    dossier_id = got.json()["dossier_id"]
+    sync(engine)
+    materials = [{"class_code": "1", "title": "职工登记表", "pages": 2},
+                 {"class_code": "9", "title": "锅炉司炉操作证", "pages": 4}]  # fmt: skip
+    r = client.put(f"/api/dossiers/{dossier_id}/catalogue", json={"materials": materials}, headers=clerk)
+    assert r.status_code == 200, r.text
+    assert client.get(f"/api/dossiers/{dossier_id}", headers=clerk).json()["pages"] == 6  # unchanged
+    sync(engine)
+    code = client.get(f"/api/dossiers/{dossier_id}", headers=clerk).json()["archival_code"]
+    report = verify(engine, search_index())
+    assert report.ok and not report.stale, report
+    assert code in find("archivist", "锅炉司炉操作证")
