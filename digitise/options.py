@@ -20,6 +20,7 @@ class DigitiseOptions:
     jpeg_quality: int = 60  # colour and grey pages; no national figure exists (STANDARDS §1.5)
     max_image_pixels: int = 150_000_000  # A2 at 600 dpi; beyond that a file is refused as a bomb
     operator: str = ""
+    time_zone: str = ""  # the zone of the PDF's own dates (the bureau's, e.g. Asia/Shanghai); "": the machine's
     catalogue: Catalogue | None = None
     work_dir: Path | None = None  # where finished pages wait for a resumed run; default OUT.pdf.work
     # The pages in this order, as (file name, 1-based frame), instead of file by file: a rebuilt copy

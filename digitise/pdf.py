@@ -98,7 +98,7 @@ def replace_bookmarks(
         if Name.Outlines in pdf.Root:
             del pdf.Root.Outlines
         _add_bookmarks(pdf, bookmarks)
-        stamp = modified.astimezone().isoformat(timespec="seconds")
+        stamp = _stamp(modified)
         with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
             title = meta.get("dc:title", "")
             meta["dc:description"] = "；".join(material_titles) or title
@@ -106,6 +106,11 @@ def replace_bookmarks(
             meta["xmp:ModifyDate"] = stamp
             meta["xmp:MetadataDate"] = stamp
         _save(pdf, out)
+
+
+def _stamp(moment: datetime) -> str:
+    """An XMP date in the zone it was given in (the bureau's, from the service), else the machine's."""
+    return (moment if moment.tzinfo else moment.astimezone()).isoformat(timespec="seconds")
 
 
 def _save(pdf: Pdf, out: Path) -> None:
@@ -245,7 +250,7 @@ def _make_pdfa(pdf: Pdf, info: PdfInfo, page_count: int) -> None:
             )
         ]
     )
-    stamp = info.created.astimezone().isoformat(timespec="seconds")
+    stamp = _stamp(info.created)
     # The metadata names the file and its materials; it never holds the citizen ID (personal information).
     with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
         meta["pdfaid:part"] = "2"

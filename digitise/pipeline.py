@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import PIL
@@ -444,5 +445,5 @@ def _pdf_info(options: DigitiseOptions, materials: list[MaterialPages]) -> PdfIn
         title=f"人事档案 {code}".strip(),
         material_titles=[f"{m.sequence} {m.title}" for m in materials],
         creator_tool=f"archive-custody {PIPELINE_VERSION}; {ocr.label(options.engine)}",
-        created=datetime.now(UTC),
+        created=datetime.now(UTC).astimezone(ZoneInfo(options.time_zone) if options.time_zone else None),
     )

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.config import get_settings
+from archive_service.db import in_bureau_time
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import DigitalObject, DigitisationState, Dossier, PageText
 from archive_service.dossiers.service import catalogue_by_top_class, get_dossier
@@ -108,6 +109,7 @@ def digitise_dossier(
         languages=languages,
         catalogue=catalogue_for(session, dossier),
         operator=f"{actor.display_name}（{actor.username}）",
+        time_zone=get_settings().time_zone,
         work_dir=work_dir,
         page_order=page_order,
     )
@@ -266,7 +268,7 @@ def retitle_use_copy(session: Session, store: ObjectStore, dossier: Dossier) -> 
             for chunk in store.open(copy.storage_key):
                 out.write(chunk)
         titles = [f"{m.sequence} {m.title}" for m in materials]
-        replace_bookmarks(before, bookmarks(materials), titles, datetime.now(UTC), after)
+        replace_bookmarks(before, bookmarks(materials), titles, in_bureau_time(datetime.now(UTC)), after)
         return ingest(
             session,
             store,

@@ -376,6 +376,7 @@ def test_a_catalogue_change_reaches_the_requester_and_the_copys_bookmarks_at_onc
             images = [[i.read_raw_bytes() for _, i in p.images.items()] for p in (pa, pb)]
             assert images[0] == images[1]
         assert str(b.open_metadata().get("dc:description", "")).find(now["title"]) >= 0
+        assert str(b.open_metadata()["xmp:ModifyDate"]).endswith("+08:00")  # the bureau's time, not the server's
     # ... and they still look like the scans (the copy is rendered, not only parsed).
     found = likeness(render(copy_after)[page - 1], Image.open(blank_scans(1)[0]))
     assert found.alike, found

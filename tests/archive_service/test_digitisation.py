@@ -67,6 +67,8 @@ def test_digitised_dossier_is_stored_linked_and_shown(client, login):
     assert pdf.status_code == 200 and hashlib.sha256(pdf.content).hexdigest() == use_copy.sha256
     # What the archivist sees: every (blank, so CCITT G4) page white like its scan, not a black sheet.
     assert_pages_look_like(pdf.content, [Image.open(s) for s in scans])
+    with pikepdf.open(io.BytesIO(pdf.content)) as made:  # its own dates in the bureau's time, not the server's
+        assert str(made.open_metadata()["xmp:CreateDate"]).endswith("+08:00")
     logged = session.scalars(select(AccessLogEntry).where(AccessLogEntry.dossier_id == dossier.id)).all()
     assert [(e.action, e.role) for e in logged] == [("view_copy", "archivist")]  # the view is on record
     assert client.get(f"/dossiers/{dossier.id}/copy.pdf", headers=login("sibao")).status_code == 403
