@@ -112,14 +112,18 @@ def receipt_pdf(manifest: dict[str, Any], canonical: bytes, sha256: str, *, onwa
         KeepTogether(_signatures(manifest, body)),
     ]
     out = io.BytesIO()
+    title, author = f"{'转递单' if onward_slip else '移交交接书'} {manifest['number']}", "退休人员人事档案托管系统"
     doc = SimpleDocTemplate(
         out, pagesize=A4, leftMargin=14 * mm, rightMargin=14 * mm, topMargin=14 * mm, bottomMargin=14 * mm,
-        title=f"{'转递单' if onward_slip else '移交交接书'} {manifest['number']}", author="退休人员人事档案托管系统",
+        title=title, author=author,
     )  # fmt: skip
     doc.build(flow)
     with pikepdf.open(io.BytesIO(out.getvalue())) as pdf:
         pdf.attachments[MANIFEST_NAME] = pikepdf.AttachedFileSpec(pdf, canonical, mime_type="application/json")
+        # The document information is rewritten from this metadata: the title a viewer shows goes here too.
         with pdf.open_metadata() as meta:
+            meta["dc:title"] = title
+            meta["dc:creator"] = [author]
             meta["dc:description"] = f"manifest-sha256:{sha256}"
         result = io.BytesIO()
         pdf.save(result)

@@ -1,6 +1,10 @@
 """The transfers API: a refused register answers 422 with every problem in the error body; a good one
 goes through receive and both confirmations to a receipt."""
 
+import io
+
+import pikepdf
+
 from tests.archive_service.test_transfers import as_csv, as_xlsx, row
 
 
@@ -77,6 +81,8 @@ def test_a_batch_through_the_api(client, login):
     assert done["status"] == "confirmed" and len(done["manifest_sha256"]) == 64
     pdf = client.get(f"/api/transfers/{batch['id']}/receipt.pdf", headers=clerk)
     assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
+    with pikepdf.open(io.BytesIO(pdf.content)) as doc:  # the title a viewer's window shows
+        assert str(doc.docinfo["/Title"]) == f"移交交接书 {batch['number']}"
     text = pdf_text(pdf.content)
     assert "（北京时间）" in text and "（UTC）" not in text and "Z（" not in text
     assert text.count("（单位盖章）") == 2 and text.count("经办人签字") == 2  # room to sign and seal, each party
