@@ -44,7 +44,7 @@ _pages = _Lru(256)
 _delivered = _Lru(1024)
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=32)  # the sizes pages and the seal use (the seal fits the bureau's name by size)
 def font(size: int) -> ImageFont.FreeTypeFont:
     for path in FONTS:
         if Path(path).exists():
