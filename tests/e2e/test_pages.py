@@ -89,3 +89,19 @@ def test_digitised_dossier_shows_its_copy_and_qc(page, server):
     } == {"7"}
     assert "疑似他人材料（身份证号）" in flagged.first.inner_text()  # the check's name, not its code
     assert flagged.first.locator("td").nth(1).get_attribute("title").startswith("misfiled.")  # the code as a tooltip
+
+
+def test_a_search_with_an_invisible_character_is_refused_and_back_keeps_it(page, server):
+    """A name pasted from a chat message into the dossier search carries a zero-width space: the page says
+    which character, and 返回上一页 brings the list back with the search as typed, to correct."""
+    _login(page, server)
+    page.wait_for_url(f"{server}/dossiers")
+    box = page.get_by_placeholder("姓名、档号或身份证号后几位")
+    box.fill("曹\u200b文华")
+    page.get_by_role("button", name="查询").click()
+    page.wait_for_load_state()
+    assert "U+200B，在“曹”之后" in page.get_by_role("alert").inner_text()
+    shot(page, "search-invisible-character")
+    page.locator("#go-back").click()
+    page.wait_for_url(f"{server}/dossiers")
+    assert page.get_by_placeholder("姓名、档号或身份证号后几位").input_value() == "曹\u200b文华"
