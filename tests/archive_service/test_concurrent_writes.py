@@ -159,19 +159,19 @@ def test_nothing_heavy_is_left_for_the_event_loop_after_start_up(demo, monkeypat
 
 
 def test_a_slow_upload_does_not_keep_others_waiting(demo, monkeypatch):
-    """One turn (one thread) per worker, and a scanning station sending a large upload that stalls half-way:
-    another person's page still answers. An upload used to take its turn at the door and hold it for the
-    whole transfer; it now takes it when its last byte has arrived."""
+    """One worker with one turn (one thread), and scanning stations sending large uploads that stall
+    half-way: another person's page still answers. An upload used to take its turn at the door and hold it
+    for the whole transfer; it now takes it when its last byte has arrived."""
     import socket
     from urllib.parse import urlsplit
 
     monkeypatch.setenv("ARCHIVE_REQUEST_THREADS", "1")
-    proc, url = _serve()
+    proc, url = _serve(workers=1)
     uploads = []
     try:
         clerk = _token(url, "clerk")
         host, port = urlsplit(url).hostname, urlsplit(url).port
-        for _ in range(4):  # more stalled uploads than workers: each worker holds at least one
+        for _ in range(2):
             upload = socket.create_connection((host, port))
             upload.sendall(
                 b"POST /api/transfers HTTP/1.1\r\nHost: archive\r\n"
