@@ -110,7 +110,7 @@ def test_more_writers_than_threads_all_get_through(client, login, demo, monkeypa
     route, then FastAPI's check of its response) before it commits. With more requests in flight than
     threads, all threads waited for the write lock the uncommitted one held, until the database's busy
     timeout failed them (bench/writes.py lost 12–35 of 192 writes on SQLite). Requests past the pool's
-    size now wait at the door (app.RequestsInFlight)."""
+    size now wait at the door (middleware.RequestsInFlight)."""
     monkeypatch.setenv("ARCHIVE_REQUEST_THREADS", "2")
     proc, url = _serve()
     try:
