@@ -48,7 +48,8 @@ class RequestsInFlight:
     An upload over 1 MB takes its turn when its last byte has arrived, not at the door: a scanning station
     sending 500 MB of scans over a slow link held a turn for the whole transfer, and a few of them kept
     everyone else waiting. Its body is read on the event loop (form parsing), and no thread is used for the
-    route before the whole body is in, so waiting until then holds nothing."""
+    route before the whole body is in, so waiting until then holds nothing. (A route that never reads a large
+    body it was sent runs without a turn; every upload route reads its form first.)"""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
