@@ -7,6 +7,7 @@ minute) — the watermark shows the minute, the access log the exact time of eve
 """
 
 import io
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -16,6 +17,8 @@ from pathlib import Path
 import pikepdf
 from PIL import Image, ImageDraw, ImageFont
 
+ANGLE = 30  # degrees: the watermark's diagonal
+LINE_GAP = 150  # pixels between its parallel lines
 VIEW_WIDTH = 1240  # pixels: A4 at 150 dpi, plenty for reading on screen, a quarter of the master
 FONTS = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
@@ -76,10 +79,20 @@ def watermark(image: Image.Image, lines: list[str]) -> Image.Image:
     stamp_width = int(ImageDraw.Draw(out).textlength(text, font=face)) + 80
     tile = Image.new("RGBA", (stamp_width, 60), (0, 0, 0, 0))
     ImageDraw.Draw(tile).text((10, 15), text, font=face, fill=(200, 30, 30, 80))
-    tile = tile.rotate(30, expand=True)
-    for y in range(-tile.height // 2, out.height, 260):
-        for x in range((y // 260 % 2) * -stamp_width // 2, out.width, tile.width):
-            out.paste(tile, (x, y), tile)
+    tile = tile.rotate(ANGLE, expand=True)
+    # Stamps follow one another along parallel diagonals LINE_GAP apart, so the lines never cross: a row
+    # grid let a long stamp (a print's extra 打印件) run through the next row's and garble both.
+    along = (stamp_width * math.cos(math.radians(ANGLE)), -stamp_width * math.sin(math.radians(ANGLE)))
+    across = (LINE_GAP * math.sin(math.radians(ANGLE)), LINE_GAP * math.cos(math.radians(ANGLE)))
+    reach = int((out.width + out.height) / min(stamp_width, LINE_GAP)) + 2
+    for i in range(-reach, reach):
+        for j in range(-reach, reach):
+            step = i + (j % 2) / 2  # every other line half a stamp on: the gaps between stamps do not line up
+            cx = step * along[0] + j * across[0]
+            cy = out.height / 2 + step * along[1] + j * across[1]
+            x, y = round(cx - tile.width / 2), round(cy - tile.height / 2)
+            if -tile.width < x < out.width and -tile.height < y < out.height:
+                out.paste(tile, (x, y), tile)
     bar = ImageDraw.Draw(out)
     bar.rectangle((0, out.height - 34, out.width, out.height), fill=(255, 255, 255))
     bar.text((12, out.height - 30), text, font=font(20), fill=(160, 20, 20))
