@@ -5,15 +5,17 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 from fastapi import Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.service import user_for_token
 from archive_service.config import get_settings
 from archive_service.db import get_sessionmaker
+from archive_service.dossiers.models import DigitalObject
 from archive_service.errors import Unauthenticated
 from archive_service.preservation.service import object_store
+from storage import ObjectStore
 
 SESSION_COOKIE = "archive_session"
 
@@ -94,4 +96,14 @@ def xlsx_download(data: bytes, filename: str) -> Response:
         data,
         media_type=XLSX,
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}", "Cache-Control": "no-store"},
+    )
+
+
+def stored_object_shown(store: ObjectStore, obj: DigitalObject) -> StreamingResponse:
+    """A kept object (a use copy, a certificate scan) streamed from the store as it is, opened in the browser
+    under its own name, never kept by a cache. The caller has put the opening on the access log first."""
+    return StreamingResponse(
+        store.open(obj.storage_key),
+        media_type=obj.media_type,
+        headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(obj.name)}", "Cache-Control": "no-store"},
     )

@@ -30,6 +30,7 @@ from archive_service.deps import (
     client_address,
     current_user,
     request_token,
+    stored_object_shown,
     xlsx_download,
 )
 from archive_service.digitisation import service as digitisation
@@ -216,14 +217,7 @@ def dossier_use_copy(
         dossier_id=dossier.id,
         detail=f"{use_copy.name} v{use_copy.version}",
     )
-    return StreamingResponse(
-        store.open(use_copy.storage_key),
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f"inline; filename*=UTF-8''{quote(use_copy.name)}",
-            "Cache-Control": "no-store",
-        },
-    )
+    return stored_object_shown(store, use_copy)
 
 
 @router.get("/dossiers/{dossier_id}", response_class=HTMLResponse)
@@ -353,9 +347,7 @@ def missing_certificate(
         session, user, AccessAction.view_certificate, client_address(request), dossier_id=dossier.id,
         detail=f"缺失材料证明 {entry.id}：{entry.description}",
     )  # fmt: skip
-    data = b"".join(store.open(entry.certificate.storage_key))
-    disposition = f"inline; filename*=UTF-8''{quote(entry.certificate.name)}"
-    return Response(data, media_type=entry.certificate.media_type, headers={"Content-Disposition": disposition})
+    return stored_object_shown(store, entry.certificate)
 
 
 @router.get("/dossiers/{dossier_id}/facts.xlsx")

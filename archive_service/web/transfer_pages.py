@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -20,7 +20,7 @@ from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, can
 from archive_service.config import get_settings
 from archive_service.db import bureau_today
-from archive_service.deps import DbSession, Store, client_address, current_user
+from archive_service.deps import DbSession, Store, client_address, current_user, stored_object_shown
 from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.organisations import jurisdiction
@@ -246,11 +246,7 @@ def retained_copy(
         dossier_id=dossier_id,
         detail=f"留存副本 {use_copy.name} v{use_copy.version}",
     )
-    return StreamingResponse(
-        store.open(use_copy.storage_key),
-        media_type="application/pdf",
-        headers={"Cache-Control": "no-store"},
-    )
+    return stored_object_shown(store, use_copy)
 
 
 @router.get("/transfers/statistics", response_class=HTMLResponse)
