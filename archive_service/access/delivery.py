@@ -237,20 +237,18 @@ def _approved_pages_marked(
 
 def _certificates_marked(
     session: Session, store: ObjectStore, request: RetrievalRequest, lines: list[str]
-) -> list[tuple[MissingMaterial, int, bytes]]:
-    """Every page of the certificates of materials missing from the granted classes, watermarked like the
-    file's pages: a copy for a benefit case shows what the file lacks and who vouched for it (001 第九条(一)).
-    (certificate, its page number, JPEG)."""
+) -> list[tuple[MissingMaterial, list[bytes]]]:
+    """The certificates of materials missing from the granted classes, each with its pages watermarked like
+    the file's: a copy for a benefit case shows what the file lacks and who vouched for it (001 第九条(一))."""
+    granted = missing.granted(session, request.dossier_id, request.material_classes)
     return [
-        (entry, n, missing.certificate_page(store, entry, n, lines))
-        for entry in missing.granted(session, request.dossier_id, request.material_classes)
-        for n in range(1, (entry.certificate.pages or 1) + 1)
+        (e, [missing.certificate_page(store, e, n, lines) for n in range(1, (e.certificate.pages or 1) + 1)])
+        for e in granted
     ]
 
 
-def _certificates_named(certificates: list[tuple[MissingMaterial, int, bytes]]) -> str:
-    entries = {entry.id: entry for entry, _, _ in certificates}
-    return "；".join(f"缺失材料证明 {e.id}：{e.description}" for e in entries.values())
+def _certificates_named(certificates: list[tuple[MissingMaterial, list[bytes]]]) -> str:
+    return "；".join(f"缺失材料证明 {e.id}：{e.description}" for e, _ in certificates)
 
 
 def _pdf_of_pages(images: list[bytes], first: bytes | None = None) -> bytes:
@@ -289,7 +287,11 @@ def _hand_over_marked(
         detail=_certificates_named(certificates),
     )
     labelled = [(f"第 {p} 页", image) for p, image in zip(pages, images, strict=True)]
-    labelled += [(f"缺失材料证明（{e.description}）第 {n} 页", image) for e, n, image in certificates]
+    labelled += [
+        (f"缺失材料证明（{e.description}）第 {n} 页", image)
+        for e, pages in certificates
+        for n, image in enumerate(pages, start=1)
+    ]
     return approved, labelled
 
 
@@ -338,7 +340,7 @@ def certified_copy(
     request.copies_made += 1
     request.handled_by_id = archivist.id
     cover = _certification_page(session, request, archivist, annotation.strip(), approved, certificates, now)
-    pdf = _pdf_of_pages([*images, *(image for _, _, image in certificates)], first=cover)
+    pdf = _pdf_of_pages([*images, *(image for _, pages in certificates for image in pages)], first=cover)
     certified = _certificates_named(certificates)
     session.flush()
     record_access(
@@ -356,13 +358,13 @@ def certified_copy(
     return pdf
 
 
-def _certificate_lines(certificates: list[tuple[MissingMaterial, int, bytes]]) -> list[str]:
-    entries = {entry.id: entry for entry, _, _ in certificates}
-    if not entries:
+def _certificate_lines(certificates: list[tuple[MissingMaterial, list[bytes]]]) -> list[str]:
+    if not certificates:
         return []
+    pages = sum(len(p) for _, p in certificates)
     return [
-        f"缺失材料证明：共 {len(entries)} 份，{len(certificates)} 页（附于复制材料之后）",
-        *[f"　缺{e.description}（{e.issued_by}出具）" for e in list(entries.values())[:6]],
+        f"缺失材料证明：共 {len(certificates)} 份，{pages} 页（附于复制材料之后）",
+        *[f"　缺{e.description}（{e.issued_by}出具）" for e, _ in certificates[:6]],
     ]
 
 
@@ -372,7 +374,7 @@ def _certification_page(
     archivist: User,
     annotation: str,
     approved: list[ApprovedMaterial],
-    certificates: list[tuple[MissingMaterial, int, bytes]],
+    certificates: list[tuple[MissingMaterial, list[bytes]]],
     now: datetime,
 ) -> bytes:
     width, height = watermark.VIEW_WIDTH, round(watermark.VIEW_WIDTH * 297 / 210)
