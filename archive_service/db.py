@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -56,6 +56,11 @@ def bureau_zone_label() -> str:
 def in_bureau_time(moment: datetime) -> datetime:
     """A stored (UTC) moment as the bureau reads it: every page, PDF, export and watermark goes through here."""
     return as_utc(moment).astimezone(bureau_zone())
+
+
+def bureau_midnight(day: date) -> datetime:
+    """The instant (UTC) the bureau's day `day` begins: a date people pick, as a bound on stored times."""
+    return datetime.combine(day, time(), bureau_zone()).astimezone(UTC)
 
 
 def bureau_today(now: datetime | None = None) -> date:

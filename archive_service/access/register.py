@@ -3,7 +3,7 @@ the register as .xlsx — itself an export on the log."""
 
 import io
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -14,7 +14,7 @@ from archive_service.access.models import AccessLogEntry, RetrievalRequest
 from archive_service.access.service import purposes
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, require
-from archive_service.db import show_time
+from archive_service.db import bureau_midnight, show_time
 from archive_service.dossiers.models import (
     Dossier,
     Material,
@@ -56,9 +56,9 @@ def log_entries(session: Session, reader: User, f: LogFilter) -> tuple[int, list
     if f.action:
         query = query.where(AccessLogEntry.action == f.action)
     if f.since:
-        query = query.where(AccessLogEntry.at >= datetime.combine(f.since, datetime.min.time(), UTC))
+        query = query.where(AccessLogEntry.at >= bureau_midnight(f.since))
     if f.until:
-        query = query.where(AccessLogEntry.at < datetime.combine(f.until + timedelta(days=1), datetime.min.time(), UTC))
+        query = query.where(AccessLogEntry.at < bureau_midnight(f.until + timedelta(days=1)))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(AccessLogEntry.seq.desc()).limit(LOG_PAGE).offset((f.page - 1) * LOG_PAGE))
     return total, list(rows)

@@ -6,7 +6,7 @@ received retirees (with the deaths recorded that month) for the social-insurance
 import io
 import tomllib
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from archive_service.access.log import AccessAction, record_access
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
-from archive_service.db import bureau_today, bureau_zone, show_time
+from archive_service.db import bureau_midnight, bureau_today, show_time
 from archive_service.dossiers.models import CustodyEvent, CustodyEventKind, Dossier, LifeEvent, Retiree
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.organisations.models import Organisation, OrganisationKind
@@ -304,10 +304,7 @@ def _month_bounds(month: str) -> tuple[datetime, datetime]:
     except ValueError:
         raise ArchiveError("month.format", f"月份应为 YYYY-MM，实为 {month or '（空）'}", "month", 422) from None
     following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-    zone = bureau_zone()
-    start = datetime.combine(first, time(), zone).astimezone(UTC)
-    end = datetime.combine(following, time(), zone).astimezone(UTC)
-    return start, end
+    return bureau_midnight(first), bureau_midnight(following)
 
 
 SEX = {"M": "男", "F": "女"}

@@ -86,3 +86,32 @@ def test_concurrent_writers_keep_one_gap_free_chain(demo):
     with db.get_sessionmaker()() as session:
         report = verify_chain(session)
     assert report.ok and report.entries == 60
+
+
+def test_the_register_filters_by_the_bureaus_days(demo, monkeypatch):
+    """An auditor's 2026-12-01 is the bureau's day: 00:30 Beijing (16:30 UTC the day before) is in it, 23:30
+    Beijing the day before (15:30 UTC) is not. The filter took the dates as UTC days, eight hours off."""
+    from datetime import UTC, date, datetime
+
+    from archive_service.access import log as access_log
+    from archive_service.access.register import LogFilter, log_entries
+
+    moments = iter([datetime(2026, 11, 30, 15, 30, tzinfo=UTC), datetime(2026, 11, 30, 16, 30, tzinfo=UTC)])
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[no-untyped-def, override]
+            return next(moments)
+
+    monkeypatch.setattr(access_log, "datetime", Clock)
+    with db.transaction() as session:
+        auditor = session.scalar(select(User).where(User.username == "auditor"))
+        for detail in ("23:30 北京时间", "00:30 北京时间"):
+            record_access(session, auditor, "export", "127.0.0.1", detail=detail)
+    with db.get_sessionmaker()() as session:
+        auditor = session.scalar(select(User).where(User.username == "auditor"))
+        day = date(2026, 12, 1)
+        _, found = log_entries(session, auditor, LogFilter(action="export", since=day, until=day))
+        assert [e.detail for e in found] == ["00:30 北京时间"]
+        _, before = log_entries(session, auditor, LogFilter(action="export", until=date(2026, 11, 30)))
+        assert [e.detail for e in before] == ["23:30 北京时间"]
