@@ -134,7 +134,7 @@ def mask(citizen_id: str) -> str:
     return citizen_id[:6] + "*" * 8 + citizen_id[-4:]
 
 
-def _cn_number(text: str) -> int:
+def cn_number(text: str) -> int:
     """一 → 1, 十 → 10, 十二 → 12, 二十 → 20, 二十五 → 25."""
     if "十" in text:
         tens, _, units = text.partition("十")
@@ -156,7 +156,7 @@ def _partial(year: int, month: int | None, day: int | None) -> str:
 
 
 def _number(text: str) -> int:
-    return int(text) if text.isdigit() else _cn_number(text)
+    return int(text) if text.isdigit() else cn_number(text)
 
 
 def _written_dates(text: str) -> list[tuple[int, int, str]]:
@@ -176,7 +176,7 @@ def _written_dates(text: str) -> list[tuple[int, int, str]]:
             else:
                 year = int("".join(str(CN_DIGITS.get(c, 0)) for c in m["cy"]))
                 value = _partial(
-                    year, _cn_number(m["cm"]) if m["cm"] else None, _cn_number(m["cd"]) if m["cd"] else None
+                    year, cn_number(m["cm"]) if m["cm"] else None, cn_number(m["cd"]) if m["cd"] else None
                 )
             if value:
                 found.append((m.start(), m.end(), value))

@@ -37,6 +37,7 @@ from archive_service.errors import ArchiveError, Forbidden
 from archive_service.values import ValueRuleError, check_partial_date, check_visible
 from digitise import proposal as proposal_step
 from digitise.catalogue import Catalogue, CatalogueEntry, link_pages
+from digitise.facts import CN_DIGITS, CN_NUM, cn_number
 from storage import ObjectStore
 
 SOURCES = {"typed": "著录", "imported": "导入", "proposal": "采纳识别建议"}
@@ -147,7 +148,7 @@ def check_rows(
         if material_id is not None:
             seen_ids.add(material_id)
         code = _text(raw.get("class_code")).replace("第", "").replace("类", "")
-        code = _CHINESE_CLASS.get(code, code)
+        code = str(cn_number(code)) if re.fullmatch(rf"[{CN_NUM}]{{1,2}}", code) else code
         material_class = classes.get(code)
         if not code:
             fail("class_code", "class_code.required", "类号必填")
@@ -527,28 +528,16 @@ def _snapshot_of(material_id: int, class_code: str, item_no: int, values: dict[s
 
 # ---- cells as people type them ------------------------------------------------------------------
 
-_CHINESE_CLASS = {c: str(n) for n, c in enumerate("一二三四五六七八九十", start=1)}
-_CHINESE_DIGITS = {c: str(n) for n, c in enumerate("〇一二三四五六七八九")} | {"○": "0", "零": "0"}
-
-
 def normalise_partial_date(text: str) -> str:
     """1978年9月1日, 1978.9.1, 1978-09, 1978/9, 19780901, 一九七八年九月 → YYYY[MM[DD]]."""
     t = text.strip()
-    if re.fullmatch(r"[〇○零一二三四五六七八九]{4}年.*", t):
-        t = "".join(_CHINESE_DIGITS.get(c, c) for c in t[:4]) + t[4:]
-        t = re.sub(r"[十一二三四五六七八九]+", lambda m: str(_chinese_number(m[0])), t)
+    if re.fullmatch(rf"[{CN_NUM}]{{4}}年.*", t):  # the numerals as digitise.facts reads them on pages
+        t = "".join(str(CN_DIGITS.get(c, c)) for c in t[:4]) + t[4:]
+        t = re.sub(rf"[{CN_NUM}]+", lambda m: str(cn_number(m[0])), t)
     m = re.fullmatch(r"(\d{4})(?:[.\-/年](\d{1,2})(?:[.\-/月](\d{1,2})日?)?月?)?年?", t)
     if m:
         return m[1] + (f"{int(m[2]):02d}" if m[2] else "") + (f"{int(m[3]):02d}" if m[3] else "")
     return t
-
-
-def _chinese_number(text: str) -> int:
-    digits = {c: n for n, c in enumerate("〇一二三四五六七八九")}
-    if "十" not in text:
-        return int("".join(str(digits[c]) for c in text))
-    tens, _, ones = text.partition("十")
-    return (digits[tens] if tens else 1) * 10 + (digits[ones] if ones else 0)
 
 
 def _text(value: Any) -> str:
