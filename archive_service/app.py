@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm.exc import StaleDataError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from archive_service import __version__
@@ -38,7 +39,7 @@ from archive_service.startup import start
 from archive_service.transfers.routes import router as transfers_router
 from archive_service.transfers.routes import supplements_router
 from archive_service.web.access_pages import router as access_pages_router
-from archive_service.web.forms import PageRefused, keep_submitted_form
+from archive_service.web.forms import PageRefused, field_label, keep_submitted_form
 from archive_service.web.job_pages import router as job_pages_router
 from archive_service.web.pages import render_error
 from archive_service.web.pages import router as pages_router
@@ -85,7 +86,8 @@ def _validation_error(exc: RequestValidationError) -> ArchiveError:
     code = first.get("type", "invalid")
     message = first.get("msg", "输入无效")
     if "." not in code:  # a library's own check: its English text never reaches a person
-        message = f"字段 {field} {GENERIC_RULES.get(code, '不符合要求')}"
+        named = field_label(field) or f"字段 {field} "  # the label people know it by where it has one
+        message = f"{named}{GENERIC_RULES.get(code, '不符合要求')}"
     return ArchiveError(code, message, field, 422)
 
 
@@ -127,9 +129,20 @@ async def _build_every_route(app: FastAPI) -> None:
         return None
 
     path = "/-/build-every-route"
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-             "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"", "headers": [],
-             "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 0)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [],
+        "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 0),
+    }
     await app.router(scope, receive, discard)
 
 
@@ -158,7 +171,7 @@ def create_app() -> FastAPI:
             return JSONResponse(exc.body(), status_code=exc.status)
         if exc.status == 401:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        return render_error(request, exc)
+        return await run_in_threadpool(render_error, request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
@@ -187,7 +200,7 @@ def create_app() -> FastAPI:
         error = ArchiveError(code, message, None, exc.status_code)
         if is_api(request):
             return JSONResponse(error.body(), status_code=exc.status_code)
-        return render_error(request, error)
+        return await run_in_threadpool(render_error, request, error)
 
     # On the event loop, not the thread pool: the answer must not wait behind a full pool of requests.
     @app.get("/healthz", tags=["ops"])

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,7 +32,10 @@ LARGE_BODY = 1024 * 1024  # a body over this is an upload: read before its sende
 async def _refuse_at_the_door(error: ArchiveError, scope: Scope, receive: Receive, send: Send) -> None:
     """A middleware's refusal, as the routes' would be: the error's JSON under /api, its page elsewhere."""
     request = Request(scope)
-    answer = JSONResponse(error.body(), status_code=error.status) if is_api(request) else render_error(request, error)
+    if is_api(request):
+        answer: Response = JSONResponse(error.body(), status_code=error.status)
+    else:
+        answer = await run_in_threadpool(render_error, request, error)
     await answer(scope, receive, send)
 
 
@@ -228,7 +231,6 @@ class SameOriginWrites:
             await send(message)
 
         await self.app(scope, receive, with_headers)
-
 
 
 def _signed_in(token: str) -> bool:

@@ -22,7 +22,7 @@ from archive_service.auth import service as auth_service
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can, require
 from archive_service.config import get_settings
-from archive_service.db import show_time
+from archive_service.db import get_sessionmaker, show_time
 from archive_service.deps import (
     SESSION_COOKIE,
     DbSession,
@@ -49,13 +49,17 @@ from archive_service.transfers import service as transfers
 from archive_service.transfers import supplements
 from archive_service.uploads import saved_scans
 from archive_service.values import mask_citizen_id
-from archive_service.web.forms import refusal_shows, refuse_invisible_text, submitted
+from archive_service.web.forms import field_label, refusal_shows, refuse_invisible_text, submitted
 from digitise.findings import check_name
 from storage import ObjectStore
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals.update(
-    TOP_CLASS_NAMES=TOP_CLASS_NAMES, mask_citizen_id=mask_citizen_id, check_name=check_name, submitted=submitted
+    TOP_CLASS_NAMES=TOP_CLASS_NAMES,
+    mask_citizen_id=mask_citizen_id,
+    check_name=check_name,
+    submitted=submitted,
+    field_label=field_label,
 )
 # Times are stored in UTC and shown in the bureau's time zone: every page through this one filter.
 templates.env.filters["bureau_time"] = lambda at, fmt="%Y-%m-%d %H:%M:%S": show_time(at, fmt)
@@ -84,7 +88,15 @@ def form_date(text: str, field: str) -> date:
 
 
 def render_error(request: Request, error: ArchiveError) -> HTMLResponse:
-    return templates.TemplateResponse(request, "error.html", {"error": error, "user": None}, status_code=error.status)
+    """The page of a refusal met away from its form, with the signed-in person's menu to go on from.
+    Blocking (it reads the session): async callers run it in the thread pool."""
+    token = request_token(request)
+    with get_sessionmaker()() as session:
+        user = auth_service.user_for_token(session, token) if token else None
+        # Rendered inside the session: the menu reads the user's organisation.
+        return templates.TemplateResponse(
+            request, "error.html", {"error": error, "user": user}, status_code=error.status
+        )
 
 
 @router.get("/login", response_class=HTMLResponse)

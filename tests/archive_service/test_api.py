@@ -197,7 +197,7 @@ def test_empty_filter_fields_mean_no_filter_and_no_english_reaches_a_person(clie
     assert client.get("/api/audit/log.xlsx?since=&until=", headers=auditor).status_code == 200
     bad = client.get("/api/audit/log.xlsx?since=2026-13-01", headers=auditor)
     assert bad.status_code == 422 and bad.json()["field"] == "since"
-    assert bad.json()["message"] == "字段 since 应为日期（YYYY-MM-DD）"  # no library's English in it
+    assert bad.json()["message"] == "起始日期应为日期（YYYY-MM-DD）"  # no library's English in it, nor the key
     assert not any(
         c.isascii() and c.isalpha() for c in bad.json()["message"].replace("since", "").replace("YYYY-MM-DD", "")
     )
