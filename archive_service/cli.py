@@ -394,14 +394,12 @@ def rebuild_faulty(
 ) -> None:
     """Find use copies made by a faulty pipeline version (e.g. negative G4 pages) and make each again from
     its masters: a new version of the copy; the old one is kept, as every version is."""
-    from archive_service.config import get_settings
     from archive_service.db import get_sessionmaker, transaction
     from archive_service.digitisation.service import faulty_use_copies, rebuild_use_copy
     from archive_service.errors import ArchiveError
     from archive_service.preservation.service import object_store
     from archive_service.values import page_ranges
 
-    settings = get_settings()
     store = object_store()
     with get_sessionmaker()() as session:
         try:
@@ -425,9 +423,7 @@ def rebuild_faulty(
                 from archive_service.dossiers.models import Dossier
 
                 dossier = session.get(Dossier, dossier_id)
-                outcome = rebuild_use_copy(
-                    session, store, _user(session, username), dossier, work_root=settings.digitise_work_dir
-                )
+                outcome = rebuild_use_copy(session, store, _user(session, username), dossier)
                 if not outcome.ok:
                     raise ArchiveError("rebuild.qc_failed", outcome.report or "质检未通过", "archival_code")
             typer.echo(f"{code}: 已重制为第 {outcome.use_copy.version} 版")  # type: ignore[union-attr]

@@ -16,7 +16,7 @@ from archive_service.dossiers.schemas import MaterialIn
 from archive_service.dossiers.service import add_material, make_archival_code, record_custody
 from archive_service.organisations.jurisdiction import JurisdictionRule
 from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel
-from archive_service.values import citizen_id_check_char, credit_code_check_char
+from archive_service.values import citizen_id_check_char, credit_code_check_char, formed_order
 from digitise.specimen import SpecimenPerson
 from storage import ObjectStore
 
@@ -192,7 +192,7 @@ def load_demo(session: Session, retirees: int = 300, seed: int = 2026) -> dict[s
         session.add(dossier)
         session.flush()
         for material in sorted(
-            _catalogue(rng, born, started, retired, party), key=lambda m: m.date_formed or "99999999"
+            _catalogue(rng, born, started, retired, party), key=lambda m: formed_order(m.date_formed)
         ):
             add_material(session, dossier, material)
         record_custody(

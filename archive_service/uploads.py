@@ -5,8 +5,9 @@ import csv
 import io
 import re
 from collections.abc import Sequence
+from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from archive_service.errors import ArchiveError
 from digitise.options import DigitiseOptions
@@ -14,6 +15,18 @@ from digitise.sources import SourceError, load, pages_of
 
 if TYPE_CHECKING:
     from fastapi import UploadFile
+
+
+def cell_text(value: Any) -> str:
+    """A workbook or CSV cell as text: empty for none, a whole number without ".0" (Excel stores 1 as 1.0),
+    a date cell as files write dates (1978.09.01)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):
+        return value.strftime("%Y.%m.%d")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
 
 
 def csv_text(data: bytes) -> str:

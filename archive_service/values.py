@@ -173,6 +173,17 @@ def make_archival_code(fonds: str, person_no: int) -> str:
 # ---- Partial dates of materials (材料形成时间) ------------------------------------------------
 
 
+def formed_order(date_formed: str | None) -> str:
+    """A partial date (YYYY[MM[DD]]) as a sort key: 1978 before 197809, undated after every dated one."""
+    return date_formed or "99999999"
+
+
+def written_partial_date(date_formed: str | None, sep: str = ".") -> str:
+    """19780901 → 1978.09.01 and 197809 → 1978.09, as catalogues print them (1978-09 with sep="-")."""
+    d = date_formed or ""
+    return sep.join(part for part in (d[:4], d[4:6], d[6:8]) if part)
+
+
 def check_partial_date(value: str) -> str:
     """YYYY, YYYYMM or YYYYMMDD: catalogues often know only the year or month a material was formed."""
     value = value.strip()

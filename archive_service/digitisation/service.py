@@ -298,6 +298,13 @@ def latest_objects(session: Session, dossier: Dossier, role: str | None = None) 
     return [latest[name] for name in sorted(latest)]
 
 
+def latest_sidecar(session: Session, store: ObjectStore, dossier: Dossier) -> dict[str, Any] | None:
+    """The sidecar of the dossier's latest digitised copy (pages, their sources, the proposed catalogue), or
+    None when it has none."""
+    sidecar = latest_objects(session, dossier, "sidecar")
+    return orjson.loads(b"".join(store.open(sidecar[-1].storage_key))) if sidecar else None
+
+
 def rebuild_use_copy(
     session: Session,
     store: ObjectStore,
@@ -316,12 +323,12 @@ def rebuild_use_copy(
     in the current copy (from the last run's linkage). Without `added` the copy is made again as it was
     (a copy made by a faulty pipeline version, see `faulty_use_copies`)."""
     added = added or {}
+    work_root = work_root or get_settings().digitise_work_dir
     work_root.mkdir(parents=True, exist_ok=True)
-    sidecar = latest_objects(session, dossier, "sidecar")
+    card = latest_sidecar(session, store, dossier)
     masters = latest_objects(session, dossier, "master_image")
-    if not sidecar or not masters:
+    if card is None or not masters:
         raise ArchiveError("dossier.not_digitised", f"{dossier.archival_code} 尚未数字化", "archival_code", 409)
-    card = orjson.loads(b"".join(store.open(sidecar[-1].storage_key)))
     # The last run's inputs became the masters in the same order (serial = position), under new names.
     master_name = {source["file"]: obj.name for source, obj in zip(card["sources"], masters, strict=False)}
     old_pages = [(master_name[p["source"]], p["source_frame"]) for p in card["pages"]]
@@ -378,10 +385,9 @@ def faulty_use_copies(session: Session, store: ObjectStore) -> list[tuple[Dossie
     for dossier in session.scalars(select(Dossier).where(Dossier.digitisation == DigitisationState.done)):
         copy = latest_use_copy(session, dossier)
         fault = FAULTY_PIPELINE_VERSIONS.get(copy.pipeline_version or "") if copy else None
-        sidecar = latest_objects(session, dossier, "sidecar")
-        if copy is None or fault is None or not sidecar:
+        card = latest_sidecar(session, store, dossier) if copy and fault else None
+        if copy is None or fault is None or card is None:
             continue
-        card = orjson.loads(b"".join(store.open(sidecar[-1].storage_key)))
         pages = [p["page"] for p in card["pages"] if fault.affects(p)]
         if pages:
             found.append((dossier, copy, fault.description, pages))

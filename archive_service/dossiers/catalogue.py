@@ -9,88 +9,32 @@ Every save is a `CatalogueRevision` (who, when, the list before and after). For 
 the pages are linked again from the kept sidecar (which pages are blank), without running OCR.
 """
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from dataclasses import replace
 from typing import Any
 
-import orjson
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can, require
 from archive_service.db import utcnow
-from archive_service.digitisation.service import latest_objects, retitle_use_copy
-from archive_service.dossiers.class_schemes import SCHEMES
+from archive_service.digitisation.service import latest_sidecar, retitle_use_copy
+from archive_service.dossiers.catalogue_rows import Entry, Problem, catalogue_error, check_rows, scheme_classes
 from archive_service.dossiers.models import (
     CatalogueRevision,
     DigitisationState,
     Dossier,
     Material,
-    MaterialClass,
     sequence_of,
 )
-from archive_service.dossiers.service import catalogue
+from archive_service.dossiers.service import catalogue, catalogue_position, put_in_catalogue_order
 from archive_service.errors import ArchiveError, Forbidden
-from archive_service.values import ValueRuleError, check_partial_date, check_visible
-from digitise import proposal as proposal_step
+from archive_service.values import formed_order, written_partial_date
 from digitise.catalogue import Catalogue, CatalogueEntry, link_pages
-from digitise.facts import CN_DIGITS, CN_NUM, cn_number
 from storage import ObjectStore
 
 SOURCES = {"typed": "著录", "imported": "导入", "proposal": "采纳识别建议"}
-MAX_ENTRIES = 500  # one file; a real 卷内目录 has tens to a couple of hundred entries
-
-# The fields of one entry, in the order the form and the workbook show them, with their Chinese names.
-FIELDS = {
-    "class_code": "类号",
-    "title": "材料名称",
-    "date_formed": "形成时间",
-    "copies": "份数",
-    "pages": "页数",
-    "remarks": "备注",
-    "first_page": "起始页",
-    "last_page": "终止页",
-}
-
-
-# Usual material names by top class (1…10), for completion on the form: the same table the pipeline's
-# proposal recognises (digitise/material_titles.toml), so one list of names serves both.
-common_titles = proposal_step.titles_by_class
-
-
-@dataclass(frozen=True)
-class Problem:
-    row: int  # 1-based entry of the list (the workbook's sheet row when imported)
-    field: str
-    code: str
-    message: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "row": self.row,
-            "field": self.field,
-            "column": FIELDS.get(self.field, self.field),
-            **{"code": self.code, "message": self.message},
-        }
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One checked row of a catalogue to save."""
-
-    row: int
-    material_id: int | None  # the entry it corrects; None for a new one
-    material_class: MaterialClass
-    title: str
-    date_formed: str | None
-    copies: int
-    pages: int
-    remarks: str
-    first_page: int | None
-    last_page: int | None
 
 
 def may_edit(session: Session, user: User, dossier: Dossier) -> bool:
@@ -109,100 +53,6 @@ def may_edit(session: Session, user: User, dossier: Dossier) -> bool:
         )
         return bool(open_batch)
     return True
-
-
-def scheme_classes(session: Session, scheme: str) -> dict[str, MaterialClass]:
-    return {c.code: c for c in session.scalars(select(MaterialClass).where(MaterialClass.scheme_code == scheme))}
-
-
-def check_rows(
-    classes: dict[str, MaterialClass],
-    scheme: str,
-    rows: Sequence[dict[str, Any]],
-    own: set[int] | frozenset[int] = frozenset(),
-) -> tuple[list[Entry], list[Problem]]:
-    """Every problem of every row at once; the entries only when there are none. A row is numbered by its
-    place in the list, or by its `_row` (the sheet row of an imported workbook)."""
-    entries: list[Entry] = []
-    problems: list[Problem] = []
-    if len(rows) > MAX_ENTRIES:
-        first = rows[0].get("_row", 1) if rows else 1
-        problems.append(Problem(first, "materials", "catalogue.too_long", f"一份档案的目录最多 {MAX_ENTRIES} 条"))
-        return [], problems
-    seen_ids: set[int] = set()
-    for place, raw in enumerate(rows, start=1):
-        n = int(raw.get("_row", place))
-        found: list[Problem] = []
-
-        def fail(field: str, code: str, message: str, n: int = n, found: list[Problem] = found) -> None:
-            found.append(Problem(n, field, code, message))
-
-        for key in ("title", "remarks"):  # free text (the other cells are codes, dates and numbers)
-            try:
-                check_visible(_text(raw.get(key)))
-            except ValueRuleError as e:
-                fail(key, e.code, e.message)
-        material_id = _int_or_none(raw.get("id"))
-        if material_id is not None and (material_id not in own or material_id in seen_ids):
-            fail("id", "material.unknown", f"第 {n} 条所改的目录条目不属于本档案或重复出现")
-        if material_id is not None:
-            seen_ids.add(material_id)
-        code = _text(raw.get("class_code")).replace("第", "").replace("类", "")
-        code = str(cn_number(code)) if re.fullmatch(rf"[{CN_NUM}]{{1,2}}", code) else code
-        material_class = classes.get(code)
-        if not code:
-            fail("class_code", "class_code.required", "类号必填")
-        elif material_class is None:
-            named = SCHEMES[scheme][0] if scheme in SCHEMES else scheme  # the scheme's name, not its key
-            fail("class_code", "class_code.unknown", f"类号“{code}”不属于本档案的分类方案（{named}）")
-        title = _text(raw.get("title"))
-        if not title:
-            fail("title", "title.required", "材料名称必填")
-        elif len(title) > 200:
-            fail("title", "title.length", "材料名称最多 200 字")
-        date_formed = None
-        if _text(raw.get("date_formed")):
-            try:
-                date_formed = check_partial_date(normalise_partial_date(_text(raw.get("date_formed"))))
-            except ValueRuleError as e:
-                fail("date_formed", e.code, e.message + "（如 1978、1978.9、1978.9.1）")
-        counts: dict[str, int | None] = {}
-        for key, required in (("copies", False), ("pages", True), ("first_page", False), ("last_page", False)):
-            text = _text(raw.get(key))
-            if not text:
-                if required:
-                    fail(key, f"{key}.required", f"{FIELDS[key]}必填")
-                counts[key] = 1 if key == "copies" else None
-            elif not re.fullmatch(r"\d{1,5}", text) or int(text) < 1:
-                fail(key, f"{key}.positive", f"{FIELDS[key]}应为不小于 1 的整数，实为“{text}”")
-                counts[key] = None
-            else:
-                counts[key] = int(text)
-        first, last = counts["first_page"], counts["last_page"]
-        if (first is None) != (last is None) and not any(p.field in ("first_page", "last_page") for p in found):
-            fail("first_page" if first is None else "last_page", "page_range.partial", "起止页须同时填写或同时不填")
-        elif first is not None and last is not None and last < first:
-            fail("last_page", "page_range.order", f"终止页 {last} 小于起始页 {first}")
-        remarks = _text(raw.get("remarks"))[:200]
-        if found:
-            problems.extend(found)
-            continue
-        assert material_class is not None and counts["pages"] is not None and counts["copies"] is not None
-        entries.append(
-            Entry(
-                n,
-                material_id,
-                material_class,
-                title,
-                date_formed,
-                counts["copies"],
-                counts["pages"],
-                remarks,
-                first,
-                last,
-            )
-        )
-    return (entries if not problems else []), problems
 
 
 def save_catalogue(
@@ -300,7 +150,7 @@ def _record_first(session: Session, user: User, firsts: Sequence[tuple[Dossier, 
                 "copies": e.copies, "pages": e.pages, "remarks": e.remarks, "first_page": e.first_page,
                 "last_page": e.last_page, "added_after_handover": False, "_class": e.material_class,
             })  # fmt: skip
-        made.sort(key=lambda r: _position(r["_class"].sort_key, r["date_formed"], r["item_no"]))
+        made.sort(key=lambda r: catalogue_position(r["_class"].sort_key, r["date_formed"], r["item_no"]))
         for position, r in enumerate(made):
             r["sort_key"] = position
         pages = sum(r["pages"] for r in made)
@@ -334,16 +184,12 @@ def _record_first(session: Session, user: User, firsts: Sequence[tuple[Dossier, 
         session.expire(dossier, ["materials"])  # read again from the rows just written
 
 
-def catalogue_error(problems: Sequence[Problem]) -> ArchiveError:
-    return ArchiveError.listing("catalogue.invalid", "目录", [p.as_dict() for p in problems], "materials", "条")
-
-
 def form_rows(dossier: Dossier) -> list[dict[str, str]]:
     """The catalogue as the dossier page's form shows it (every value as typed text)."""
     return [
         {
             "id": str(m.id), "class_code": m.material_class.code, "title": m.title,
-            "date_formed": _dotted(m.date_formed),
+            "date_formed": written_partial_date(m.date_formed),
             "copies": str(m.copies), "pages": str(m.pages), "remarks": m.remarks,
             "first_page": str(m.first_page or ""), "last_page": str(m.last_page or ""), "sequence": m.sequence,
         }
@@ -354,14 +200,9 @@ def form_rows(dossier: Dossier) -> list[dict[str, str]]:
 def proposal(session: Session, store: ObjectStore, dossier: Dossier) -> list[dict[str, Any]]:
     """The catalogue the pipeline proposed from the pages of the latest digitised copy (none if not digitised).
     As form rows: the archivist accepts, edits or merges them and saves; nothing enters unconfirmed."""
-    if dossier.digitisation is not DigitisationState.done:
+    card = latest_sidecar(session, store, dossier) if dossier.digitisation is DigitisationState.done else None
+    if card is None:
         return []
-    from archive_service.digitisation.service import latest_objects
-
-    sidecar = latest_objects(session, dossier, "sidecar")
-    if not sidecar:
-        return []
-    card = orjson.loads(b"".join(store.open(sidecar[-1].storage_key)))
     return [
         {
             "id": "", "class_code": m["class"], "title": m["title"],
@@ -370,12 +211,6 @@ def proposal(session: Session, store: ObjectStore, dossier: Dossier) -> list[dic
         }
         for m in card.get("proposed_catalogue", [])
     ]  # fmt: skip
-
-
-def _dotted(date_formed: str | None) -> str:
-    """19780901 → 1978.09.01: a partial date as files write it, which the form reads back."""
-    d = date_formed or ""
-    return ".".join(x for x in (d[:4], d[4:6], d[6:8]) if x)
 
 
 def revisions(session: Session, dossier: Dossier) -> Sequence[CatalogueRevision]:
@@ -416,8 +251,8 @@ def link_to_copy(session: Session, store: ObjectStore | None, dossier: Dossier, 
             if e.first_page is not None
         ]
     assert store is not None, "a digitised dossier's pages are linked from its sidecar in the store"
-    sidecar = latest_objects(session, dossier, "sidecar")
-    card = orjson.loads(b"".join(store.open(sidecar[-1].storage_key)))
+    card = latest_sidecar(session, store, dossier)
+    assert card is not None, "a digitised dossier has its sidecar"
     blank = [bool(p.get("blank")) for p in card["pages"]]
     typed = [e for e in entries if e.first_page is not None]
     if typed:
@@ -490,23 +325,13 @@ def _apply(session: Session, dossier: Dossier, entries: list[Entry]) -> None:
         m.material_class, m.material_class_id, m.item_no = e.material_class, e.material_class.id, item_no
         m.title, m.date_formed, m.copies, m.pages, m.remarks = e.title, e.date_formed, e.copies, e.pages, e.remarks
         m.first_page, m.last_page = e.first_page, e.last_page
-    ordered = sorted(dossier.materials, key=lambda m: _position(m.material_class.sort_key, m.date_formed, m.item_no))
-    for position, m in enumerate(ordered):
-        m.sort_key = position
+    put_in_catalogue_order(dossier)
     dossier.pages = sum(m.pages for m in dossier.materials)
-
-
-UNDATED = "99999999"  # an undated material sorts after the dated ones
 
 
 def _numbering_order(e: Entry) -> tuple[str, int]:
     """份号 of a first catalogue follow the date formed, then the order the entries came in."""
-    return (e.date_formed or UNDATED, e.row)
-
-
-def _position(class_sort_key: int, date_formed: str | None, item_no: int) -> tuple[int, str, int]:
-    """An entry's place in the catalogue: class order, then date formed, then 份号 (STANDARDS §3.4)."""
-    return (class_sort_key, date_formed or UNDATED, item_no)
+    return (formed_order(e.date_formed), e.row)
 
 
 SNAPSHOT_FIELDS = ("title", "date_formed", "copies", "pages", "remarks", "first_page", "last_page")
@@ -524,32 +349,3 @@ def _snapshot_of(material_id: int, class_code: str, item_no: int, values: dict[s
         "class_code": class_code,
         **{k: values[k] for k in SNAPSHOT_FIELDS},
     }
-
-
-# ---- cells as people type them ------------------------------------------------------------------
-
-def normalise_partial_date(text: str) -> str:
-    """1978年9月1日, 1978.9.1, 1978-09, 1978/9, 19780901, 一九七八年九月 → YYYY[MM[DD]]."""
-    t = text.strip()
-    if re.fullmatch(rf"[{CN_NUM}]{{4}}年.*", t):  # the numerals as digitise.facts reads them on pages
-        t = "".join(str(CN_DIGITS.get(c, c)) for c in t[:4]) + t[4:]
-        t = re.sub(rf"[{CN_NUM}]+", lambda m: str(cn_number(m[0])), t)
-    m = re.fullmatch(r"(\d{4})(?:[.\-/年](\d{1,2})(?:[.\-/月](\d{1,2})日?)?月?)?年?", t)
-    if m:
-        return m[1] + (f"{int(m[2]):02d}" if m[2] else "") + (f"{int(m[3]):02d}" if m[3] else "")
-    return t
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime | date):  # a date cell of a workbook
-        return value.strftime("%Y.%m.%d")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _int_or_none(value: Any) -> int | None:
-    text = _text(value)
-    return int(text) if re.fullmatch(r"\d{1,9}", text) else None

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from archive_service.access.log import AccessAction, record_access
 from archive_service.auth.models import User
 from archive_service.db import show_time
-from archive_service.dossiers.catalogue import normalise_partial_date
+from archive_service.dossiers.catalogue_rows import normalise_partial_date
 from archive_service.dossiers.models import Dossier, FactConfirmation, Material, PageText
 from archive_service.dossiers.schemas import (
     FactConfirmationOut,
@@ -32,7 +32,7 @@ from archive_service.dossiers.schemas import (
     FactValueOut,
 )
 from archive_service.errors import ArchiveError
-from archive_service.values import ValueRuleError, check_partial_date
+from archive_service.values import ValueRuleError, check_partial_date, formed_order, written_partial_date
 from digitise.facts import DATE_KINDS, FACT_KINDS, statements
 
 VALUE_MAX = 60
@@ -49,7 +49,7 @@ class Evidence:
     @property
     def order(self) -> tuple[str, int]:
         """First recorded first: the material formed earliest, then page order."""
-        return (self.date_formed or "99999999", self.page)
+        return (formed_order(self.date_formed), self.page)
 
 
 @dataclass
@@ -185,7 +185,7 @@ def _iso_partial(value: str) -> str | None:
         compact = check_partial_date(normalise_partial_date(value))
     except ValueRuleError:
         return None
-    return "-".join(part for part in (compact[:4], compact[4:6], compact[6:8]) if part)
+    return written_partial_date(compact, "-")
 
 
 def confirm(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.access import watermark
 from archive_service.auth.models import User
-from archive_service.dossiers import catalogue
+from archive_service.dossiers import catalogue, catalogue_rows
 from archive_service.dossiers.models import Dossier, MissingMaterial
 from archive_service.errors import ArchiveError, Forbidden, NotFound
 from archive_service.preservation.service import ingest
@@ -62,7 +62,7 @@ def record_missing(
     if not catalogue.may_edit(session, user, dossier):
         raise Forbidden("只有档案管理员（或接收中批次的登记员）可以登记缺失材料")
     problems: list[tuple[str, str, str]] = []
-    material_class = catalogue.scheme_classes(session, dossier.class_scheme).get(class_code.strip())
+    material_class = catalogue_rows.scheme_classes(session, dossier.class_scheme).get(class_code.strip())
     if material_class is None:
         problems.append(("class_code", "class_code.unknown", f"类号 {class_code or '（空）'} 不在本档案的分类方案中"))
     what, who = description.strip(), issued_by.strip()

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.deps import DbSession, Store, current_user
-from archive_service.dossiers import catalogue, facts, life_events, missing, service
+from archive_service.dossiers import catalogue, catalogue_rows, facts, life_events, missing, service
 from archive_service.dossiers.models import DossierStatus, MissingMaterial
 from archive_service.dossiers.schemas import (
     CatalogueOut,
@@ -70,7 +70,7 @@ def get_catalogue(dossier_id: int, session: Session = DbSession, user: User = De
 @router.put("/{dossier_id}/catalogue", response_model=CatalogueOut)
 def put_catalogue(
     dossier_id: int,
-    materials: list[dict[str, Any]] = Body(..., embed=True, max_length=catalogue.MAX_ENTRIES + 1),
+    materials: list[dict[str, Any]] = Body(..., embed=True, max_length=catalogue_rows.MAX_ENTRIES + 1),
     source: Literal["typed", "proposal"] = Body("typed", embed=True, description="proposal: accepted from the pages"),
     session: Session = DbSession,
     store: ObjectStore = Store,
@@ -165,7 +165,7 @@ def catalogue_out(session: Session, user: User, dossier) -> CatalogueOut:  # typ
             )
             for r in catalogue.revisions(session, dossier)
         ],
-        common_titles={str(k): v for k, v in catalogue.common_titles().items()},
+        common_titles={str(k): v for k, v in catalogue_rows.common_titles().items()},
         proposed=catalogue.proposal(session, object_store(), dossier),
     )
 

@@ -33,7 +33,7 @@ from archive_service.errors import ArchiveError, NotFound
 from archive_service.numbering import next_in_series
 from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.transfers.models import OPEN, ItemResult, TransferBatch, TransferItem
-from archive_service.values import make_archival_code, mask_citizen_id
+from archive_service.values import formed_order, make_archival_code, mask_citizen_id
 
 PAGE_SIZE = 50
 
@@ -132,7 +132,7 @@ def register_existing(session: Session, user: User, data: DossierIn) -> Dossier:
         archival_code=code, volumes=data.volumes, class_scheme=data.class_scheme, note="存量档案登记入馆",
     )  # fmt: skip
     # Item numbers (份号) follow date order within a class, so enter the materials in that order.
-    for index, material in sorted(enumerate(data.materials), key=lambda im: im[1].date_formed or "99999999"):
+    for index, material in sorted(enumerate(data.materials), key=lambda im: formed_order(im[1].date_formed)):
         add_material(session, dossier, material, field=f"materials.{index}")
     return dossier
 
@@ -260,17 +260,25 @@ def add_material(
         sort_key=0,
     )
     dossier.materials.append(material)
-    _reorder(dossier)
+    put_in_catalogue_order(dossier)
     dossier.pages = sum(m.pages for m in dossier.materials)
     session.flush()
     return material
 
 
-def _reorder(dossier: Dossier) -> None:
-    """Catalogue order: class order of the scheme, then date formed; undated last (STANDARDS §3.4)."""
-    ordered = sorted(dossier.materials, key=lambda m: (m.material_class.sort_key, m.date_formed or "99999999"))
+def put_in_catalogue_order(dossier: Dossier) -> None:
+    """Number the materials' places (sort_key) by `catalogue_position`."""
+    ordered = sorted(
+        dossier.materials, key=lambda m: catalogue_position(m.material_class.sort_key, m.date_formed, m.item_no)
+    )
     for position, m in enumerate(ordered):
         m.sort_key = position
+
+
+def catalogue_position(class_sort_key: int, date_formed: str | None, item_no: int) -> tuple[int, str, int]:
+    """An entry's place in the catalogue: class order of the scheme, then date formed (undated last), then
+    份号 (STANDARDS §3.4)."""
+    return (class_sort_key, formed_order(date_formed), item_no)
 
 
 def custody_event(

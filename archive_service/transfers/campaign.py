@@ -31,6 +31,7 @@ from archive_service.transfers.models import (
     TransferItem,
     TransferKind,
 )
+from archive_service.uploads import cell_text
 
 QUOTA_HEADERS = ("统一社会信用代码", "单位名称", "核准移交人数", "依据")
 PRESETS_FILE = Path(__file__).with_name("campaigns.toml")
@@ -171,15 +172,15 @@ def import_quotas(session: Session, user: User, data: bytes, filename: str) -> i
     problems: list[dict[str, Any]] = []
     checked: dict[int, tuple[int, str]] = {}
     for line, cells in rows:
-        code = register._text(cells["统一社会信用代码"]).upper()
+        code = cell_text(cells["统一社会信用代码"]).upper()
         enterprise = by_code.get(code)
         if enterprise is None:
             problems.append({"row": line, "column": "统一社会信用代码", "code": "enterprise.unknown",
                              "message": f"没有统一社会信用代码为 {code or '（空）'} 的企业"})  # fmt: skip
             continue
-        text = register._text(cells["核准移交人数"])
+        text = cell_text(cells["核准移交人数"])
         expected: Any = int(text) if text.isascii() and text.isdigit() else None
-        basis = register._text(cells["依据"])
+        basis = cell_text(cells["依据"])
         for field, code_, message in _check_quota(expected, basis):
             column = "核准移交人数" if field == "expected" else "依据"
             problems.append({"row": line, "column": column, "code": code_, "message": message})

@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session, selectinload
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.dossiers import catalogue as cat
+from archive_service.dossiers import catalogue_rows
 from archive_service.dossiers.models import Dossier
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.transfers import register
 from archive_service.transfers.models import TransferBatch, TransferItem, TransferStatus
+from archive_service.uploads import cell_text
 from storage import ObjectStore
 
 SCHEME = "enterprise-1992"  # files received from enterprises are catalogued in the enterprise scheme
@@ -58,7 +60,7 @@ def template_xlsx() -> bytes:
     ):
         notes.append(list(line))
     titles = book.create_sheet("常用材料名称")
-    for n, names in cat.common_titles().items():
+    for n, names in catalogue_rows.common_titles().items():
         titles.append([n, *names])
     out = io.BytesIO()
     book.save(out)
@@ -90,12 +92,12 @@ def import_workbook(
     for item in batch.items:  # a received file gets its 档号 on receipt
         if item.dossier_id and dossiers[item.id] is not None:
             by_code.setdefault(dossiers[item.id].archival_code, item)  # type: ignore[union-attr]
-    problems: list[cat.Problem] = []
+    problems: list[catalogue_rows.Problem] = []
     per_item: dict[int, list[dict[str, Any]]] = defaultdict(list)
     items: dict[int, TransferItem] = {}
     for line, cells in rows:
-        code = register._text(cells["档号"]).upper()
-        citizen_id = register._text(cells["公民身份号码"]).upper()
+        code = cell_text(cells["档号"]).upper()
+        citizen_id = cell_text(cells["公民身份号码"]).upper()
         item = by_code.get(code) if code else by_id.get(citizen_id) if citizen_id else None
         if item is None:
             field = "档号" if code or not citizen_id else "公民身份号码"
@@ -104,17 +106,17 @@ def import_workbook(
                 if code or citizen_id
                 else "档号和公民身份号码须填其一"
             )
-            problems.append(cat.Problem(line, field, "catalogue.file_unknown", message))
+            problems.append(catalogue_rows.Problem(line, field, "catalogue.file_unknown", message))
             continue
         items[item.id] = item
         per_item[item.id].append({"_row": line, **{FIELD_OF[h]: cells[h] for h in FIELD_OF}})
-    classes = cat.scheme_classes(session, SCHEME)
-    checked: dict[int, list[cat.Entry]] = {}
+    classes = catalogue_rows.scheme_classes(session, SCHEME)
+    checked: dict[int, list[catalogue_rows.Entry]] = {}
     for item_id, item_rows in per_item.items():
         dossier = dossiers.get(item_id)
         if dossier is not None and dossier.materials:
             problems.append(
-                cat.Problem(
+                catalogue_rows.Problem(
                     item_rows[0]["_row"],
                     "档号",
                     "catalogue.exists",
@@ -122,13 +124,13 @@ def import_workbook(
                 )
             )
             continue
-        entries, found = cat.check_rows(classes, dossier.class_scheme if dossier else SCHEME, item_rows)
+        entries, found = catalogue_rows.check_rows(classes, dossier.class_scheme if dossier else SCHEME, item_rows)
         problems.extend(found)
         checked[item_id] = entries
     if problems:
         problems.sort(key=lambda p: p.row)
         raise _sheet_error(problems)
-    received: list[tuple[Dossier, list[cat.Entry]]] = []
+    received: list[tuple[Dossier, list[catalogue_rows.Entry]]] = []
     for item_id, item_rows in per_item.items():
         dossier = dossiers.get(item_id)
         if dossier is None:  # still to come: kept on its register row until it is received
@@ -155,7 +157,7 @@ def apply_waiting(session: Session, user: User, item: TransferItem, dossier: Dos
         cat.save_catalogue(session, None, user, dossier, item.catalogue, source="imported")
 
 
-def _sheet_error(problems: list[cat.Problem]) -> ArchiveError:
+def _sheet_error(problems: list[catalogue_rows.Problem]) -> ArchiveError:
     shown = [
         {"row": p.row, "column": COLUMN_OF.get(p.field, p.field), "code": p.code, "message": p.message}
         for p in problems

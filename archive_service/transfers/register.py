@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from archive_service.uploads import csv_text
+from archive_service.uploads import cell_text, csv_text
 from archive_service.values import (
     ValueRuleError,
     check_archival_code,
@@ -222,20 +222,12 @@ YES = {"是", "有", "y", "yes", "true", "1", "√"}
 NO = {"否", "无", "n", "no", "false", "0", ""}
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def _date(value: Any) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    text = _text(value)
+    text = cell_text(value)
     m = re.fullmatch(r"(\d{4})[-/.年]?(\d{1,2})[-/.月]?(\d{1,2})日?", text)
     if not m:
         raise ValueRuleError("date.format", f"“{text}”不是日期，应如 1960-05-01")
@@ -246,14 +238,14 @@ def _date(value: Any) -> date:
 
 
 def _count(value: Any) -> int:
-    text = _text(value)
+    text = cell_text(value)
     if not re.fullmatch(r"\d{1,6}", text) or int(text) < 1:
         raise ValueRuleError("count.positive", f"应为不小于 1 的整数，实为“{text}”")
     return int(text)
 
 
 def _flag(value: Any) -> bool:
-    text = _text(value).lower()
+    text = cell_text(value).lower()
     if text in YES:
         return True
     if text in NO:
@@ -275,7 +267,7 @@ def check_row(line: int, cells: dict[str, Any]) -> tuple[RegisterRow | None, lis
             problems.append(Problem(line, header, e.code, e.message))
             values[key] = None
             return
-        if _text(raw) == "":
+        if cell_text(raw) == "":
             if required:
                 problems.append(Problem(line, header, f"{key}.required", f"“{header}”必填"))
             values[key] = None if parse is not _flag else False
@@ -287,19 +279,19 @@ def check_row(line: int, cells: dict[str, Any]) -> tuple[RegisterRow | None, lis
 
     parsers = {
         "row_no": _count,
-        "name": lambda v: _name(_text(v)),
-        "sex": lambda v: _sex(_text(v)),
-        "citizen_id": lambda v: check_citizen_id(_text(v)),
+        "name": lambda v: _name(cell_text(v)),
+        "sex": lambda v: _sex(cell_text(v)),
+        "citizen_id": lambda v: check_citizen_id(cell_text(v)),
         "birth_date": _date,
         "retirement_date": _date,
-        "hukou_region_code": lambda v: check_region_code(_text(v)),
-        "residence_region_code": lambda v: check_region_code(_text(v)),
-        "insured_region_code": lambda v: check_region_code(_text(v)),
-        "archival_code": lambda v: check_archival_code(_text(v)),
+        "hukou_region_code": lambda v: check_region_code(cell_text(v)),
+        "residence_region_code": lambda v: check_region_code(cell_text(v)),
+        "insured_region_code": lambda v: check_region_code(cell_text(v)),
+        "archival_code": lambda v: check_archival_code(cell_text(v)),
         "volumes": _count,
         "pages": _count,
         "materials": _count,
-        "missing_materials": lambda v: _text(v)[:500],
+        "missing_materials": lambda v: cell_text(v)[:500],
         "missing_certificate": _flag,
         "leader_cadre": _flag,
         "classified": _flag,

@@ -11,7 +11,6 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
-from archive_service.config import get_settings
 from archive_service.deps import XLSX, DbSession, Store, client_address, current_user
 from archive_service.transfers import (
     campaign,
@@ -390,9 +389,5 @@ def review_supplement(
     user: User = Depends(current_user),
 ) -> SupplementOut:
     """Approve (added to the catalogue; a digitised dossier's copy rebuilt with the new pages) or reject."""
-    settings = get_settings()
-    found = supplements.review(
-        session, store, user, supplement_id, data.approve, data.note,
-        work_root=settings.digitise_work_dir,
-    )  # fmt: skip
+    found = supplements.review(session, store, user, supplement_id, data.approve, data.note)
     return SupplementOut.model_validate(found)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
+from archive_service.config import get_settings
 from archive_service.digitisation.service import latest_use_copy, rebuild_use_copy
 from archive_service.dossiers.models import DigitalObject, Dossier
 from archive_service.dossiers.schemas import MaterialIn
@@ -185,8 +186,8 @@ def _digitise_pages(
             )
         )
     }
-    if work_root:
-        work_root.mkdir(parents=True, exist_ok=True)
+    work_root = work_root or get_settings().digitise_work_dir
+    work_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="supplement-", dir=work_root) as tmp:
         paths = []
         for name in supplement.scan_names:

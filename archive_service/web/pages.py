@@ -35,7 +35,7 @@ from archive_service.deps import (
 )
 from archive_service.digitisation import service as digitisation
 from archive_service.digitisation.backlog import backlog
-from archive_service.dossiers import catalogue, facts, life_events, missing
+from archive_service.dossiers import catalogue, catalogue_rows, facts, life_events, missing
 from archive_service.dossiers import service as dossiers
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import ClassScheme, Dossier, DossierStatus, LifeEventKind
@@ -48,7 +48,7 @@ from archive_service.shelving.placement import unshelved
 from archive_service.transfers import service as transfers
 from archive_service.transfers import supplements
 from archive_service.uploads import saved_scans
-from archive_service.values import mask_citizen_id
+from archive_service.values import mask_citizen_id, written_partial_date
 from archive_service.web.forms import field_label, refusal_shows, refuse_invisible_text, submitted
 from digitise.findings import check_name
 from storage import ObjectStore
@@ -64,7 +64,7 @@ templates.env.globals.update(
 # Times are stored in UTC and shown in the bureau's time zone: every page through this one filter.
 templates.env.filters["bureau_time"] = lambda at, fmt="%Y-%m-%d %H:%M:%S": show_time(at, fmt)
 # 材料形成时间 as catalogues print it: 1985.10.06, 1984.06 or 1998.
-templates.env.filters["partial_date"] = lambda v: ".".join(x for x in (v[:4], v[4:6], v[6:8]) if x) if v else ""
+templates.env.filters["partial_date"] = written_partial_date
 router = APIRouter(include_in_schema=False)
 
 
@@ -250,7 +250,7 @@ async def save_catalogue(
     """目录著录 from the dossier page: the whole list in one form; a refused one comes back as typed.
     The form is read here; the database work runs in the threadpool, off the event loop."""
     form = await request.form()
-    columns = {key: [str(v) for v in form.getlist(key)] for key in ("id", *catalogue.FIELDS)}
+    columns = {key: [str(v) for v in form.getlist(key)] for key in ("id", *catalogue_rows.FIELDS)}
     count = max((len(v) for v in columns.values()), default=0)
     rows = [{key: (values[n] if n < len(values) else "") for key, values in columns.items()} for n in range(count)]
     rows = [r for r in rows if any(v.strip() for k, v in r.items() if k not in ("id", "copies"))]  # blank rows
@@ -444,12 +444,12 @@ def _dossier_page(
             "catalogue_sources": catalogue.SOURCES,
             "proposed": proposed,
             "thumbnails": thumbnails,
-            "common_titles": catalogue.common_titles(),
+            "common_titles": catalogue_rows.common_titles(),
             "life_events": life_events.life_events(session, dossier.retiree_id),
             "life_event_kinds": list(LifeEventKind),
             "missing_declared": missing.declared(session, dossier),
             "missing_recorded": missing.missing_of(session, dossier.id),
-            "missing_classes": catalogue.scheme_classes(session, dossier.class_scheme) if editable else {},
+            "missing_classes": catalogue_rows.scheme_classes(session, dossier.class_scheme) if editable else {},
             "can_open_certificates": can(user, Action.read_digital_copy),
             "can_record_life_events": can(user, Action.record_life_events)
             and dossier.custodian_id == user.organisation_id,

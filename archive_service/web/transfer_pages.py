@@ -18,7 +18,6 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from archive_service.access.log import AccessAction, record_access
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, can
-from archive_service.config import get_settings
 from archive_service.db import bureau_today
 from archive_service.deps import DbSession, Store, client_address, current_user, stored_object_shown
 from archive_service.dossiers.service import get_dossier
@@ -499,13 +498,9 @@ def review_supplement(
     store: ObjectStore = Store,
     user: User = Depends(current_user),
 ) -> Response:
-    settings = get_settings()
     dossier_id = supplements.get(session, user, supplement_id).dossier_id
     with refusal_shows(session, lambda error: dossier_page_refused(request, session, user, dossier_id, error)):
         if decision not in ("approve", "reject"):
             raise ArchiveError("decision.unknown", "请选择归档或不予归档", "decision", 422)
-        found = supplements.review(
-            session, store, user, supplement_id, decision == "approve", note,
-            work_root=settings.digitise_work_dir,
-        )  # fmt: skip
+        found = supplements.review(session, store, user, supplement_id, decision == "approve", note)
     return RedirectResponse(f"/dossiers/{found.dossier_id}#supplements", status_code=303)
