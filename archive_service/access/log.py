@@ -181,11 +181,11 @@ def verify_chain(session: Session, progress: Callable[[int], None] | None = None
         seq, prev_hash, stored_hash = row[SEQ], row[PREV], row[n + 1]
         problem = ""
         if seq != expected_seq:
-            problem = f"sequence jumps from {expected_seq - 1} to {seq}: entries are missing"
+            problem = f"序号从 {expected_seq - 1} 跳到 {seq}：有条目缺失"
         elif prev_hash != expected_prev:
-            problem = "does not link to the entry before it (an entry was removed or inserted)"
+            problem = "与前一条不相衔接（有条目被删除或插入）"
         elif _hash_row(list(row[:n])) != stored_hash:
-            problem = "its content does not match its hash (the entry was altered)"
+            problem = "内容与其哈希值不符（该条目被改动）"
         if problem:
             return ChainReport(count, seq, row[n], problem)
         expected_prev, expected_seq = stored_hash, expected_seq + 1

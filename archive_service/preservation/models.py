@@ -34,6 +34,13 @@ class FixityCheck(Base):
     expected_sha256: Mapped[str] = mapped_column(String(64))
     actual_sha256: Mapped[str | None] = mapped_column(String(64))
 
+    @property
+    def outcome_label(self) -> str:
+        return FIXITY_OUTCOMES.get(self.outcome, self.outcome)
+
+
+FIXITY_OUTCOMES = {"ok": "完好", "missing": "缺失", "mismatch": "校验值不符"}  # what people read for each outcome
+
 
 class ObjectDeletion(Base):
     __tablename__ = "object_deletion"

@@ -45,7 +45,7 @@ def test_entries_are_chained_and_verify(demo):
         report = verify_chain(session)
     assert report.ok and report.entries == 5
     result = CliRunner().invoke(cli, ["audit", "verify"])
-    assert result.exit_code == 0 and "5 entries" in result.output
+    assert result.exit_code == 0 and "利用登记完好：5 条" in result.output
 
 
 def test_edited_entry_is_named(demo):
@@ -53,9 +53,9 @@ def test_edited_entry_is_named(demo):
     with db.get_sessionmaker()() as session:
         _without_triggers(session, "UPDATE access_log_entry SET detail = '无' WHERE seq = 4")
         report = verify_chain(session)
-    assert report.broken_seq == 4 and "altered" in report.reason and report.entries == 3
+    assert report.broken_seq == 4 and "被改动" in report.reason and report.entries == 3
     result = CliRunner().invoke(cli, ["audit", "verify"])
-    assert result.exit_code == 1 and "seq 4" in result.output
+    assert result.exit_code == 1 and "序号 4" in result.output
 
 
 def test_deleted_entry_is_detected(demo):
@@ -63,7 +63,7 @@ def test_deleted_entry_is_detected(demo):
     with db.get_sessionmaker()() as session:
         _without_triggers(session, "DELETE FROM access_log_entry WHERE seq = 3")
         report = verify_chain(session)
-    assert report.broken_seq == 4 and "missing" in report.reason
+    assert report.broken_seq == 4 and "有条目缺失" in report.reason
 
 
 def test_deleted_last_entries_with_renumbering_is_detected(demo):
@@ -74,7 +74,7 @@ def test_deleted_last_entries_with_renumbering_is_detected(demo):
         session.execute(text("UPDATE access_log_entry SET seq = seq - 1 WHERE seq > 2"))
         session.commit()
         report = verify_chain(session)
-    assert report.broken_seq == 2 and "does not link" in report.reason
+    assert report.broken_seq == 2 and "不相衔接" in report.reason
 
 
 def test_concurrent_writers_keep_one_gap_free_chain(demo):

@@ -70,7 +70,7 @@ def test_backup_then_restore_into_an_empty_installation(digitised, tmp_path, mon
     upgrade(db.get_engine())
     restored = runner.invoke(cli, ["restore", str(tmp_path / "bak")])
     assert restored.exit_code == 0, restored.output
-    assert "PROBLEM" not in restored.output and f"access log {len(before['log'])} entries" in restored.output
+    assert "问题：" not in restored.output and f"利用登记 {len(before['log'])} 条" in restored.output
     with db.get_sessionmaker()() as session:
         assert _snapshot(session) == before
     store = preservation.open_store(get_settings())

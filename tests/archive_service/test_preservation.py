@@ -118,7 +118,7 @@ def test_missing_object_is_a_failure_and_the_cli_says_so(ingested, local_store, 
     config.get_settings.cache_clear()
     result = CliRunner().invoke(cli, ["fixity", "check"])
     assert result.exit_code == 1
-    assert "1 failed" in result.output and f"FAILED missing: {objects[2][0]}" in result.output
+    assert "失败 1 个" in result.output and f"失败（缺失）：{objects[2][0]}" in result.output
 
 
 def test_fixity_run_resumes_after_an_interruption(ingested, local_store):
@@ -208,9 +208,9 @@ def test_cli_replicate_to_an_offline_directory(ingested, local_store, tmp_path, 
     offline = tmp_path / "usb-disk"
     result = CliRunner().invoke(cli, ["replicate", "--to", f"local:{offline}"])
     assert result.exit_code == 0, result.output
-    assert "3 objects: 3 copied, 0 already there, 0 failed" in result.output
+    assert "共 3 个对象：复制 3 个，已存在 0 个，失败 0 个" in result.output
     again = CliRunner().invoke(cli, ["replicate", "--to", f"local:{offline}"])
-    assert "0 copied, 3 already there" in again.output
+    assert "复制 0 个，已存在 3 个" in again.output
 
 
 def test_the_store_is_made_once_per_settings_and_a_misspelt_kind_fails_at_start(monkeypatch, tmp_path):

@@ -324,7 +324,7 @@ def test_confirmation_closes_the_batch_and_the_receipt_proves_what_was_handed_ov
         text=True,
     )
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert sha in ok.stdout and "receipt verified" in ok.stdout
+    assert sha in ok.stdout and "交接书与清单一致" in ok.stdout
     # Someone edits a result in the database after the handover: the receipt no longer matches it.
     with db.transaction() as session:
         session.execute(update(TransferItem).where(TransferItem.row_no == 3).values(result=ItemResult.accepted))

@@ -1,0 +1,32 @@
+"""The `archive` command, for the server's operator: 19 commands in five areas, one module each.
+
+Setting up (installation.py): `db upgrade`, `orgs create`, `users create`, `demo`.
+Running (running.py): `serve` (web + local job workers), `worker` (a job worker, local or Celery).
+Preservation (preservation.py): `fixity check`, `replicate`, `objects delete` (audited), `backup`, `restore`.
+Digitisation (digitisation.py): `digitise`, `rebuild-faulty`. Search (search.py): `search sync | reindex |
+verify`. Evidence (evidence.py): `audit verify` (the access log's hash chain), `transfers verify-receipt`
+(a receipt PDF against its manifest). What people read is Chinese; option names stay as typed."""
+
+import typer
+
+from archive_service.cli import digitisation, evidence, installation, preservation, running, search
+
+app = typer.Typer(
+    help="退休人员人事档案托管系统：运维命令",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _start() -> None:
+    """Every command starts as every process does (archive_service/startup.py)."""
+    from archive_service.startup import start
+
+    start()
+
+
+for area in (installation, running, preservation, digitisation, evidence):
+    app.add_typer(area.app)
+app.add_typer(search.app, name="search")

@@ -1,0 +1,140 @@
+"""Setting up an installation: the database schema, the bureau and its first administrator, demo data."""
+
+import typer
+
+from archive_service.auth.models import Role
+from archive_service.cli.common import fail
+
+app = typer.Typer()
+db_app = typer.Typer(help="数据库结构", no_args_is_help=True)
+orgs_app = typer.Typer(help="单位（档案馆、移交单位）", no_args_is_help=True)
+users_app = typer.Typer(help="用户账号", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(orgs_app, name="orgs")
+app.add_typer(users_app, name="users")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """执行全部数据库迁移，并同步参考数据（分类方案）。"""
+    from archive_service.db import get_engine
+    from archive_service.migrate import upgrade
+
+    upgrade(get_engine())
+    typer.echo(f"数据库已是最新结构：{get_engine().url.render_as_string(hide_password=True)}")
+
+
+@orgs_app.command("create")
+def orgs_create(
+    name: str = typer.Option(..., help="单位名称"),
+    kind: str = typer.Option("bureau", help="单位类型：bureau（档案馆）、enterprise（移交单位）等"),
+    credit_code: str = typer.Option(..., help="统一社会信用代码"),
+    region_code: str = typer.Option(..., help="行政区划代码（6 位）"),
+    level: str = typer.Option("district", help="层级：district、city、province"),
+    fonds_code: str | None = typer.Option(None, help="全宗号（档案馆）"),
+) -> None:
+    """登记一个单位（如首位管理员之前的档案馆本身）。"""
+    from pydantic import ValidationError
+
+    from archive_service.db import transaction
+    from archive_service.errors import ArchiveError
+    from archive_service.organisations.schemas import OrganisationIn
+    from archive_service.organisations.service import create_organisation
+
+    try:
+        data = OrganisationIn(
+            name=name,
+            kind=kind,  # type: ignore[arg-type]
+            credit_code=credit_code,
+            region_code=region_code,
+            level=level,  # type: ignore[arg-type]
+            fonds_code=fonds_code,
+        )
+        with transaction() as session:
+            org = create_organisation(session, data)
+            typer.echo(f"单位 {org.id}：{org.name}")
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(map(str, first["loc"]))
+        # The schema's own rules carry a Chinese message (their type has a dot); pydantic's do not.
+        said = first["msg"] if "." in first["type"] else "不符合要求"
+        fail(Exception(f"--{field.replace('_', '-')}：{said}"))
+    except ArchiveError as e:
+        fail(e)
+
+
+@users_app.command("create")
+def users_create(
+    username: str = typer.Option(..., help="登录名"),
+    organisation_credit_code: str = typer.Option(..., help="所属单位的统一社会信用代码"),
+    role: Role = typer.Option(Role.administrator, help="角色"),
+    display_name: str = typer.Option("系统管理员", help="显示的姓名"),
+    password: str = typer.Option(
+        ..., prompt="密码", hide_input=True, confirmation_prompt="再次输入密码", help="密码（不写时在终端输入）"
+    ),
+) -> None:
+    """创建用户（通常是首位管理员）。"""
+    from sqlalchemy import select
+
+    from archive_service.auth.service import create_user
+    from archive_service.db import transaction
+    from archive_service.errors import ArchiveError
+    from archive_service.organisations.models import Organisation
+
+    try:
+        with transaction() as session:
+            org = session.scalar(select(Organisation).where(Organisation.credit_code == organisation_credit_code))
+            if org is None:
+                raise ArchiveError("organisation.unknown", "未找到该统一社会信用代码的单位", "organisation_credit_code")
+            user = create_user(
+                session,
+                username=username,
+                display_name=display_name,
+                password=password,
+                role=role,
+                organisation_id=org.id,
+            )
+            typer.echo(f"用户 {user.id}：{user.username}（{role.label}），{org.name}")
+    except ArchiveError as e:
+        fail(e)
+
+
+@app.command()
+def demo(
+    retirees: int = typer.Option(300, min=1, max=100_000, help="演示退休人员人数"),
+    if_empty: bool = typer.Option(False, "--if-empty", help="系统已有用户时不做任何事（并正常退出）"),
+    with_scans: bool = typer.Option(False, "--with-scans", help="另数字化一份档案并提交两份查阅申请"),
+) -> None:
+    """向空系统载入演示数据。
+
+    演示用的档案馆、移交单位、退休人员和用户。
+    """
+    from sqlalchemy import select
+
+    from archive_service.auth.models import User
+    from archive_service.db import transaction
+    from archive_service.demo import DEMO_PASSWORD, load_demo
+
+    with transaction() as session:
+        if session.scalar(select(User.id).limit(1)) is not None:
+            if if_empty:
+                typer.echo("演示数据：系统已有用户，保持原样")
+                return
+            fail(Exception("系统已有用户；演示数据只能载入空系统"))
+        counts = load_demo(session, retirees=retirees)
+    if with_scans:
+        from archive_service.config import get_settings
+        from archive_service.demo import digitise_demo_dossier, digitised_demo_batch
+        from archive_service.preservation.service import object_store
+
+        settings = get_settings()
+        typer.echo("演示数据：正在生成扫描件并数字化一份档案（文字识别约需一分钟）…")
+        with transaction() as session:
+            code = digitise_demo_dossier(session, object_store(), settings.digitise_work_dir)
+        typer.echo(f"演示数据：{code} 已数字化；其查阅申请一份待 approver 审批，一份已批准给 sibao")
+        with transaction() as session:
+            number = digitised_demo_batch(session, object_store(), settings.digitise_work_dir)
+        typer.echo(f"演示数据：移交批次 {number} 已接收（附数字副本），待验收")
+    named = {"organisations": "单位", "users": "用户", "dossiers": "档案"}
+    shown = "，".join(f"{named.get(what, what)} {n}" for what, n in counts.items())
+    typer.echo(f"演示数据已载入：{shown}；所有演示用户的密码均为 {DEMO_PASSWORD}")

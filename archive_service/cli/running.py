@@ -1,0 +1,82 @@
+"""Running the service: the web application (with local job workers) and job workers on other hosts."""
+
+import logging
+import os
+import signal
+
+import typer
+
+app = typer.Typer()
+
+
+def _exit_cleanly(*_: object) -> None:
+    raise SystemExit(0)
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="监听地址（默认取 ARCHIVE_HOST）"),
+    port: int | None = typer.Option(None, help="端口（默认取 ARCHIVE_PORT）"),
+    workers: int = typer.Option(1, min=1, help="网页服务进程数（阅览室繁忙时每核一个）"),
+) -> None:
+    """运行网页服务。
+
+    先迁移数据库；未配置消息队列时同时运行本机的后台任务进程。
+    """
+    import uvicorn
+
+    from archive_service.config import get_settings
+    from archive_service.db import get_engine
+    from archive_service.jobs.worker import start_local_workers, stop_local_workers
+    from archive_service.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(get_engine())
+    logging.basicConfig(level=logging.INFO)
+    job_workers = start_local_workers(settings.job_workers) if not settings.broker_url else []
+    # uvicorn shuts down on SIGTERM and then raises the signal again; with this handler that ends in
+    # SystemExit, so the `finally` below stops the job workers instead of the process dying around them.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    try:
+        uvicorn.run(
+            "archive_service.main:app",
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+            access_log=False,
+        )
+    finally:
+        stop_local_workers(job_workers)
+
+
+@app.command()
+def worker(
+    processes: int = typer.Option(1, "--processes", "-p", min=1, help="本机同时运行的任务数"),
+) -> None:
+    """运行后台任务（数字化、重建索引、固定性检查、复制）。
+
+    配置了 ARCHIVE_BROKER_URL 时经 Celery 领取任务，否则在本机。
+    增加一台主机：安装本软件，把 ARCHIVE_DATABASE_URL、ARCHIVE_BROKER_URL 和 S3 设置指向共用的服务器，
+    在该主机上运行 `archive worker --processes <核数>`。
+    """
+    import socket
+
+    from archive_service.config import get_settings
+    from archive_service.jobs.worker import run_worker_process, start_local_workers, stop_local_workers
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(name)s %(message)s")
+    settings = get_settings()
+    if settings.broker_url:
+        from archive_service.jobs.celery_app import run_worker
+
+        run_worker(processes, f"archive-{socket.gethostname()}-{os.getpid()}")
+        return
+    if processes == 1:
+        run_worker_process()
+        return
+    children = start_local_workers(processes)
+    try:
+        for child in children:
+            child.join()
+    finally:
+        stop_local_workers(children)
