@@ -39,12 +39,23 @@ from archive_service.startup import start
 from archive_service.transfers.routes import router as transfers_router
 from archive_service.transfers.routes import supplements_router
 from archive_service.web.access_pages import router as access_pages_router
+from archive_service.web.campaign_pages import router as campaign_pages_router
 from archive_service.web.forms import PageRefused, field_label, keep_submitted_form
 from archive_service.web.job_pages import router as job_pages_router
 from archive_service.web.pages import render_error
 from archive_service.web.pages import router as pages_router
 from archive_service.web.shelving_pages import router as shelving_pages_router
 from archive_service.web.transfer_pages import router as transfer_pages_router
+
+# The pages, in the order their paths are tried: /transfers/campaign before /transfers/{batch_id}.
+PAGE_ROUTERS = (
+    pages_router,
+    access_pages_router,
+    shelving_pages_router,
+    campaign_pages_router,
+    transfer_pages_router,
+    job_pages_router,
+)
 
 log = logging.getLogger("archive")
 
@@ -216,13 +227,7 @@ def create_app() -> FastAPI:
     app.include_router(transfers_router)
     app.include_router(supplements_router)
     app.include_router(jobs_router)
-    for page_router in (
-        pages_router,
-        access_pages_router,
-        shelving_pages_router,
-        transfer_pages_router,
-        job_pages_router,
-    ):
+    for page_router in PAGE_ROUTERS:
         # Every page that answers a refused form shows it again as typed (web/forms.py).
         app.include_router(page_router, dependencies=[Depends(keep_submitted_form)])
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")

@@ -5,12 +5,8 @@ import re
 import pytest
 from fastapi.routing import APIRoute
 
-from archive_service.web.access_pages import router as access_pages
+from archive_service.app import PAGE_ROUTERS
 from archive_service.web.forms import FIELD_LABELS
-from archive_service.web.job_pages import router as job_pages
-from archive_service.web.pages import router as pages
-from archive_service.web.shelving_pages import router as shelving_pages
-from archive_service.web.transfer_pages import router as transfer_pages
 from tests.archive_service.test_forms_keep_values import _cookie_login
 
 ENGLISH_FIELD = re.compile(r"字段\s*[：:]?\s*[A-Za-z_]")
@@ -26,7 +22,7 @@ def _parameters(dependant, into: set[str]) -> set[str]:
 
 def test_every_page_parameter_has_a_label_people_know():
     names: set[str] = set()
-    for router in (pages, access_pages, shelving_pages, transfer_pages, job_pages):
+    for router in PAGE_ROUTERS:
         for route in router.routes:
             assert isinstance(route, APIRoute)
             _parameters(route.dependant, names)
