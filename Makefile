@@ -20,3 +20,4 @@ bench: bootstrap
 
 lint: bootstrap
 	.venv/bin/ruff check archive_service digitise storage search tests bench
+	.venv/bin/mypy archive_service digitise storage search

@@ -142,7 +142,7 @@ async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
         more = message.get("more_body", False)
     body, handed = b"".join(chunks), False
 
-    async def replay() -> dict[str, object]:
+    async def replay() -> Message:
         nonlocal handed
         if handed:
             return await receive()

@@ -11,12 +11,12 @@ wheel). The engine is a run option and part of a run's fingerprint, so a resumed
 from dataclasses import dataclass
 from functools import cache
 from importlib import import_module
-from typing import Protocol
+from typing import Final, Protocol
 
 from PIL import Image
 
 LOW_CONFIDENCE = 60.0  # below this the read is doubtful: the page may be upside down or sideways, or faint
-DEFAULT_ENGINE = "paddle"  # chosen by measurement (bench/digitise.py, bench/RESULTS.md)
+DEFAULT_ENGINE: Final = "paddle"  # chosen by measurement (bench/digitise.py, bench/RESULTS.md)
 ENGINES = {"paddle": "digitise.paddle", "tesseract": "digitise.tesseract"}  # name → adapter module
 
 

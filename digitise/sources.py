@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pikepdf
 from pikepdf import PdfImage
@@ -127,15 +128,16 @@ def _open_pdf(path: Path) -> pikepdf.Pdf:
     return pdf
 
 
-def _largest_image(page: pikepdf.Page) -> Iterator[PdfImage]:
-    for _, raw in page.get_images().items():
-        yield PdfImage(raw)
+def page_images(page: pikepdf.Page) -> Iterator[PdfImage]:
+    """The images a PDF page draws (a scanned page or a use-copy page draws one)."""
+    for raw in page.get_images().values():
+        yield PdfImage(cast(pikepdf.Stream, raw))  # an image XObject is a stream; pikepdf types it Object
 
 
 def _pdf_page_image(page: SourcePage, max_pixels: int) -> tuple[Image.Image, float]:
     with _open_pdf(page.path) as pdf:
         pdf_page = pdf.pages[page.frame]
-        images = sorted(_largest_image(pdf_page), key=lambda im: im.width * im.height, reverse=True)
+        images = sorted(page_images(pdf_page), key=lambda im: im.width * im.height, reverse=True)
         if not images:
             raise SourceError(page.path, "input.not_scanned", f"第 {page.frame + 1} 页没有扫描图像（不是扫描件 PDF）")
         best = images[0]

@@ -90,7 +90,7 @@ class S3ObjectStore:
             )
         except S3Error as e:
             raise StorageError(f"upload of {path} to {self.description} failed: {e}") from e
-        if result.etag.strip('"') != etag:
+        if (result.etag or "").strip('"') != etag:
             # The server stored other bytes than we sent: remove that version, never keep it.
             self.client.remove_object(self.bucket, key, version_id=result.version_id)
             raise ChecksumMismatch(f"{key}: server ETag {result.etag} differs from the computed {etag}")

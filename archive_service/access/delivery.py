@@ -266,7 +266,7 @@ def _hand_over_marked(
     client: str,
     action: str,
     mark: str = "",
-) -> tuple[list[ApprovedMaterial], list[int], list[bytes]]:
+) -> tuple[list[ApprovedMaterial], list[tuple[str, bytes]]]:
     """Every approved page stamped with who and when (and `mark`), then the granted certificates' pages,
     logged as one `action` entry (the certificates named in its detail)."""
     now = datetime.now(UTC)

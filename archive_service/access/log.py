@@ -15,9 +15,10 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 import orjson
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -118,7 +119,7 @@ def record_access(
         session.add(entry)
         session.flush()
         return entry
-    engine = session.get_bind()
+    engine = cast(Engine, session.get_bind())  # the sessions' engine (sessionmaker binds one)
     for _ in range(RETRIES):
         try:
             with engine.begin() as conn:  # Core, not the ORM: this runs for every page delivered

@@ -194,7 +194,7 @@ def submit_request(session: Session, requester: User, form: RequestForm, client:
     return request
 
 
-def visible_requests(user: User) -> Select[tuple[RetrievalRequest]]:
+def visible_requests(user: User) -> Select[RetrievalRequest]:
     """Requesters see their organisation's requests; bureau staff the requests for files they hold."""
     query = select(RetrievalRequest).join(Dossier, RetrievalRequest.dossier_id == Dossier.id)
     if user.role is Role.requester:

@@ -17,6 +17,8 @@ from pathlib import Path
 import pikepdf
 from PIL import Image, ImageDraw, ImageFont
 
+from digitise.sources import page_images
+
 ANGLE = 30  # degrees: the watermark's diagonal
 LINE_GAP = 150  # pixels between its parallel lines
 VIEW_WIDTH = 1240  # pixels: A4 at 150 dpi, plenty for reading on screen, a quarter of the master
@@ -28,7 +30,8 @@ FONTS = (
 
 class _Lru:
     def __init__(self, size: int) -> None:
-        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+        self.size, self.lock = size, threading.Lock()
+        self.items: OrderedDict[object, object] = OrderedDict()
 
     def get(self, key, make: Callable[[], object]):  # type: ignore[no-untyped-def]
         with self.lock:
@@ -60,8 +63,7 @@ def page_image(pdf_bytes: Callable[[], bytes], object_key: str, page: int) -> Im
 
     def render() -> Image.Image:
         with pikepdf.open(io.BytesIO(pdf_bytes())) as pdf:
-            raw = next(iter(pdf.pages[page - 1].get_images().values()))
-            image = pikepdf.PdfImage(raw).as_pil_image()
+            image = next(page_images(pdf.pages[page - 1])).as_pil_image()
         if getattr(image, "format", None) == "JPEG":
             image.draft(image.mode, (VIEW_WIDTH, VIEW_WIDTH * 2))  # decode at reduced size: much faster
         image = image.convert("RGB")

@@ -93,7 +93,7 @@ def rebuild_faulty(
     for dossier_id, code, _, _, _ in found:
         try:  # one transaction per dossier: a failure leaves the others rebuilt and this one as it was
             with transaction() as session:
-                dossier = session.get(Dossier, dossier_id)
+                dossier = session.get_one(Dossier, dossier_id)
                 outcome = rebuild_use_copy(session, store, acting_user(session, username), dossier)
                 if not outcome.ok:
                     raise ArchiveError("rebuild.qc_failed", outcome.report or "质检未通过", "archival_code")

@@ -70,7 +70,12 @@ def users_create(
     role: Role = typer.Option(Role.administrator, help="角色"),
     display_name: str = typer.Option("系统管理员", help="显示的姓名"),
     password: str = typer.Option(
-        ..., prompt="密码", hide_input=True, confirmation_prompt="再次输入密码", help="密码（不写时在终端输入）"
+        ...,
+        prompt="密码",
+        hide_input=True,
+        # Typer types it bool; its click takes the text of the second prompt, which is then Chinese too.
+        confirmation_prompt="再次输入密码",  # type: ignore[arg-type]
+        help="密码（不写时在终端输入）",
     ),
 ) -> None:
     """创建用户（通常是首位管理员）。"""

@@ -40,7 +40,7 @@ from digitise.findings import Finding, Severity, errors, report
 from digitise.options import DigitiseOptions
 from digitise.pdf import replace_bookmarks
 from digitise.pipeline import PIPELINE_VERSION, RunResult, bookmarks, digitise
-from digitise.sources import media_type_of, pages_of, sha256_of_file
+from digitise.sources import media_type_of, page_images, pages_of, sha256_of_file
 from storage import ObjectStore
 
 if TYPE_CHECKING:
@@ -415,8 +415,7 @@ def page_thumbnails(store: ObjectStore, use_copy: DigitalObject, pages: Sequence
     out: dict[int, bytes] = {}
     with pikepdf.open(io.BytesIO(b"".join(store.open(use_copy.storage_key)))) as pdf:
         for page in sorted({p for p in pages if 1 <= p <= len(pdf.pages)}):
-            raw = next(iter(pdf.pages[page - 1].get_images().values()))
-            image = pikepdf.PdfImage(raw).as_pil_image()
+            image = next(page_images(pdf.pages[page - 1])).as_pil_image()
             if getattr(image, "format", None) == "JPEG":
                 image.draft("RGB", (THUMBNAIL_WIDTH * 2, THUMBNAIL_WIDTH * 3))
             image = image.convert("L" if image.mode in ("1", "L") else "RGB")

@@ -141,7 +141,7 @@ def _record_first(session: Session, user: User, firsts: Sequence[tuple[Dossier, 
     notes: dict[int, str] = {}
     for dossier, entries in firsts:
         used: dict[int, int] = {}
-        made = []
+        made: list[dict[str, Any]] = []
         for e in sorted(entries, key=_numbering_order):
             used[e.material_class.id] = used.get(e.material_class.id, 0) + 1
             made.append({
@@ -158,7 +158,9 @@ def _record_first(session: Session, user: User, firsts: Sequence[tuple[Dossier, 
         dossier.pages = pages
         rows.extend(made)
     if rows:
-        session.execute(insert(Material.__table__), [{k: v for k, v in r.items() if k != "_class"} for r in rows])
+        # Core inserts on the tables (the outbox queues their dossiers by table); __table__ is typed FromClause.
+        material_rows = [{k: v for k, v in r.items() if k != "_class"} for r in rows]
+        session.execute(insert(Material.__table__), material_rows)  # type: ignore[arg-type]
     ids = {
         (dossier_id, sort_key): material_id
         for material_id, dossier_id, sort_key in session.execute(
@@ -173,7 +175,7 @@ def _record_first(session: Session, user: User, firsts: Sequence[tuple[Dossier, 
         after[r["dossier_id"]].append(_snapshot_of(material_id, r["_class"].code, r["item_no"], r))
     now = utcnow()
     session.execute(
-        insert(CatalogueRevision.__table__),
+        insert(CatalogueRevision.__table__),  # type: ignore[arg-type]
         [
             {"dossier_id": d.id, "at": now, "actor_id": user.id, "source": source, "before": [],
              "after": after[d.id], "note": notes[d.id]}
@@ -231,13 +233,15 @@ def _kept_supplements(session: Session, dossier: Dossier, entries: list[Entry]) 
     removed = {m.id: m for m in dossier.materials if m.id not in kept}
     if not removed:
         return []
-    reviewed = session.scalars(
-        select(MaterialSupplement.material_id).where(MaterialSupplement.material_id.in_(removed))
-    )
+    reviewed = {
+        i for i in session.scalars(
+            select(MaterialSupplement.material_id).where(MaterialSupplement.material_id.in_(removed))
+        ) if i is not None
+    }  # fmt: skip
     return [
         Problem(1, "materials", "material.supplement_kept",
                 f"{removed[i].sequence} {removed[i].title} 是经审核归档的补充材料，只能修改，不能从目录中删除")
-        for i in sorted(set(reviewed))
+        for i in sorted(reviewed)
     ]  # fmt: skip
 
 
@@ -303,17 +307,17 @@ def _apply(session: Session, dossier: Dossier, entries: list[Entry]) -> None:
     first_catalogue = not existing
     # The highest number per class among the entries before this save (kept or removed): new entries follow it.
     used: dict[int, int] = {}
-    for m in existing.values():
-        used[m.material_class_id] = max(used.get(m.material_class_id, 0), m.item_no)
+    for held in existing.values():
+        used[held.material_class_id] = max(used.get(held.material_class_id, 0), held.item_no)
     kept_ids = {e.material_id for e in entries if e.material_id is not None}
     removed = [m for m in dossier.materials if m.id not in kept_ids]
-    for m in removed:
-        dossier.materials.remove(m)
+    for gone in removed:
+        dossier.materials.remove(gone)
     if removed:
         session.flush()  # removals first, so no number is briefly held twice
     order = sorted(entries, key=_numbering_order) if first_catalogue else entries
     for e in order:
-        m = existing.get(e.material_id) if e.material_id is not None else None
+        m: Material | None = existing.get(e.material_id) if e.material_id is not None else None
         if m is None or m.material_class_id != e.material_class.id:
             used[e.material_class.id] = used.get(e.material_class.id, 0) + 1
             item_no = used[e.material_class.id]

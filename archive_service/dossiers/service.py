@@ -48,7 +48,7 @@ def visible_to(user: User) -> ColumnElement[bool]:
     return Dossier.custodian_id == user.organisation_id
 
 
-def _visible(user: User) -> Select[tuple[Dossier]]:
+def _visible(user: User) -> Select[Dossier]:
     require(user, Action.view_dossiers)
     return select(Dossier).where(visible_to(user))
 

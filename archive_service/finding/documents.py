@@ -69,8 +69,8 @@ def documents(session: Session, dossier_ids: Collection[int] | None = None) -> I
         for t in session.scalars(select(PageText).where(PageText.dossier_id.in_(chunk))):
             texts.setdefault(t.dossier_id, []).append(t)
         confirmed: dict[int, list[FactConfirmation]] = {}
-        query = select(FactConfirmation).where(FactConfirmation.dossier_id.in_(chunk))
-        for c in session.scalars(query.order_by(FactConfirmation.at, FactConfirmation.id)):
+        confirmations = select(FactConfirmation).where(FactConfirmation.dossier_id.in_(chunk))
+        for c in session.scalars(confirmations.order_by(FactConfirmation.at, FactConfirmation.id)):
             confirmed.setdefault(c.dossier_id, []).append(c)
         for d in dossiers:
             yield document(d, texts.get(d.id, []), confirmed.get(d.id))

@@ -7,6 +7,8 @@ as objects (a batch's first catalogues go in as one insert). So the index can la
 and no code path has to remember to "also update the index".
 """
 
+from typing import Any
+
 from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -55,12 +57,12 @@ def _queue_statement(state: ORMExecuteState) -> None:
     """An insert, update or delete statement on a dossier's catalogue, page texts or facts (no ORM objects,
     so after_flush never sees it) queues the dossiers it writes: an insert's by its rows, the others' by
     what their condition selects, read before the statement runs."""
-    statement = state.statement
+    statement: Any = state.statement  # an Insert, Update or Delete once the checks below pass
     if not (state.is_insert or state.is_update or state.is_delete) or statement.table not in _BY_DOSSIER:
         return
     connection = state.session.connection()
     if state.is_insert:
-        rows = state.parameters if isinstance(state.parameters, list) else [state.parameters or {}]
+        rows: list[Any] = state.parameters if isinstance(state.parameters, list) else [state.parameters or {}]
         ids = {r["dossier_id"] for r in rows if r.get("dossier_id") is not None}
     else:
         written = select(statement.table.c.dossier_id)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO, cast
 
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -292,7 +293,8 @@ def replicate(
             if target.exists(key):
                 report.already_there += 1
             else:
-                stored = target.put_stream(_ChunkReader(source.open(key)), expected_sha256=sha256)
+                chunks = cast(BinaryIO, _ChunkReader(source.open(key)))  # read as a binary file, as put_stream reads
+                stored = target.put_stream(chunks, expected_sha256=sha256)
                 size = stored.size
                 if not target.verify(key, sha256).ok:
                     raise StorageError("copy does not verify")

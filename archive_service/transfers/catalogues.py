@@ -89,9 +89,9 @@ def import_workbook(
     ).all()
     by_dossier = {d.id: d for d in held}
     dossiers = {i.id: by_dossier[i.dossier_id] for i in batch.items if i.dossier_id in by_dossier}
-    for item in batch.items:  # a received file gets its 档号 on receipt
-        if item.dossier_id and dossiers[item.id] is not None:
-            by_code.setdefault(dossiers[item.id].archival_code, item)  # type: ignore[union-attr]
+    for taken_in in batch.items:  # a received file gets its 档号 on receipt
+        if taken_in.id in dossiers:
+            by_code.setdefault(dossiers[taken_in.id].archival_code, taken_in)
     problems: list[catalogue_rows.Problem] = []
     per_item: dict[int, list[dict[str, Any]]] = defaultdict(list)
     items: dict[int, TransferItem] = {}

@@ -239,7 +239,7 @@ def viewer(
         raise ArchiveError("request.no_pages", "批准范围内没有已数字化的页面", "material_classes", 404)
     current = page if page in pages else pages[0]
     i = pages.index(current)
-    dossier = session.get(Dossier, r.dossier_id)
+    dossier = session.get_one(Dossier, r.dossier_id)
     return _page(
         request,
         "viewer.html",

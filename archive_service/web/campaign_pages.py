@@ -64,9 +64,9 @@ def set_campaign(
         if preset:  # a seed's window, as campaigns.toml has it
             campaign.set_preset(session, user, preset, client_address(request))
         else:
-            dates = [form_date(v, name) if v.strip() else None for v, name in
-                     ((opens_on, "opens_on"), (closes_on, "closes_on"), (final_on, "final_on"))]  # fmt: skip
-            campaign.set_campaign(session, user, *dates, basis, client_address(request))
+            typed = ((opens_on, "opens_on"), (closes_on, "closes_on"), (final_on, "final_on"))
+            opens, closes, final = (form_date(v, name) if v.strip() else None for v, name in typed)
+            campaign.set_campaign(session, user, opens, closes, final, basis, client_address(request))
         session.commit()
     return RedirectResponse("/transfers/campaign#campaign", status_code=303)
 
