@@ -44,12 +44,14 @@ from archive_service.web.forms import PageRefused, field_label, keep_submitted_f
 from archive_service.web.job_pages import router as job_pages_router
 from archive_service.web.pages import render_error
 from archive_service.web.pages import router as pages_router
+from archive_service.web.search_pages import router as search_pages_router
 from archive_service.web.shelving_pages import router as shelving_pages_router
 from archive_service.web.transfer_pages import router as transfer_pages_router
 
 # The pages, in the order their paths are tried: /transfers/campaign before /transfers/{batch_id}.
 PAGE_ROUTERS = (
     pages_router,
+    search_pages_router,
     access_pages_router,
     shelving_pages_router,
     campaign_pages_router,

@@ -49,6 +49,11 @@ class SearchForm:
     work_from: date | None = None  # 参加工作时间, as the file's facts have it
     work_to: date | None = None
 
+    @property
+    def asks_nothing(self) -> bool:
+        """The form as the page first shows it: no words, no filter."""
+        return not any(v for k, v in vars(self).items() if k != "page")
+
 
 @dataclass
 class FoundDossier:
@@ -167,9 +172,9 @@ def search_dossiers(session: Session, user: User, index: SearchIndex, form: Sear
         for h in results.hits
         if (d := dossiers.get(h.dossier_id)) is not None
     ]
-    if user.role is Role.requester:
+    if user.role is Role.requester and not form.asks_nothing:
         # Who outside the bureau looked for whom is on the log, even when nothing was found or granted:
-        # the query and filters and the count, never what the hits hold.
+        # the query and filters and the count, never what the hits hold. Opening the empty form is no search.
         record_access(session, user, AccessAction.search, client, detail=_described(form, results.total))
     return SearchPage(
         form,

@@ -307,6 +307,8 @@ def test_a_requesters_search_is_on_the_access_log_an_archivists_is_not(client, l
         == 200
     )
     assert client.get("/search", params={"q": "110102"}, headers=login("sibao")).status_code == 200
+    assert client.get("/search", headers=login("sibao")).status_code == 200  # the empty form, opened
+    assert client.get("/search", params={"q": "", "born_from": ""}, headers=login("sibao")).status_code == 200
     assert client.get("/api/search", params={"q": "王建国"}, headers=login("archivist")).status_code == 200
     logged = searches()
     assert [(e.role, e.detail) for e in logged] == [

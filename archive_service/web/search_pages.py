@@ -1,0 +1,53 @@
+"""The 检索 page: the search form, hits with their pages and facets, and the logged click-through from a hit
+to the dossier (or the requester's viewer) at that page."""
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+
+from archive_service.auth.models import User
+from archive_service.deps import DbSession, client_address, current_user
+from archive_service.finding import service
+from archive_service.finding.query import search_form
+from archive_service.finding.worker import search_index
+from archive_service.web.pages import templates
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search_page(
+    request: Request,
+    form: service.SearchForm = Depends(search_form),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> HTMLResponse:
+    found = service.search_dossiers(session, user, search_index(), form, client_address(request))
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "page" and v]
+
+    def toggled(name: str, value: str) -> str:
+        """The query string with one facet value added or, if present, taken away."""
+        pair = (name, value)
+        kept = [p for p in params if p != pair] if pair in params else [*params, pair]
+        return urlencode(kept)
+
+    return templates.TemplateResponse(
+        request,
+        "search.html",
+        {"user": user, "s": found, "qs": urlencode(params), "toggled": toggled, "q": form.q},
+    )
+
+
+@router.get("/search/open")
+def open_hit(
+    request: Request,
+    dossier: int,
+    page: int | None = None,
+    q: str = "",
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> RedirectResponse:
+    target = service.open_hit(session, user, dossier, page, q, client_address(request))
+    return RedirectResponse(target, status_code=303)
