@@ -48,6 +48,13 @@ def test_archivist_opens_a_dossier(page, server):
     assert any("接收入馆" in line for line in custody)
     # Usable on a 1366-wide office screen: nothing runs off to the right.
     assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    # Every catalogue entry reads whole in the typing form: a class code 10 showed as "1C" and long titles
+    # were cut off at a dozen characters.
+    clipped = page.evaluate(
+        """[...document.querySelectorAll('#catalogue-form input:not([type=hidden])')]
+             .filter(i => i.value && i.scrollWidth > i.clientWidth).map(i => i.name + '=' + i.value)"""
+    )
+    assert page.locator("#catalogue-form input[name=title]").count() >= 10 and clipped == []
     shot(page, "dossier-page")
 
 
