@@ -50,15 +50,24 @@ def policy_for(session: Session, bureau_id: int) -> planning.Policy:
     )
 
 
-POLICY_FIGURES = (
-    "area_m2_per_10k_volumes",
-    "min_area_m2",
-    "min_area_below_volumes",
-    "volumes_per_archivist",
-    "retirees_per_service_staff",
-    "shelving_m_per_m2",
-    "planning_years",
-)
+@dataclass(frozen=True)
+class PolicyFigure:
+    label: str  # what the page and every refusal call it
+    kind: type  # int or Decimal
+    low: Decimal
+    high: Decimal
+
+
+# A bureau's own figures (preset custom): typed on the planning page or sent to PUT /api/shelving/policy.
+POLICY_FIGURES = {
+    "area_m2_per_10k_volumes": PolicyFigure("每万卷库房面积（m²）", Decimal, Decimal(1), Decimal(1000)),
+    "min_area_m2": PolicyFigure("最小库房面积（m²）", Decimal, Decimal(0), Decimal(10000)),
+    "min_area_below_volumes": PolicyFigure("最小面积适用卷数", int, Decimal(0), Decimal(1000000)),
+    "volumes_per_archivist": PolicyFigure("每名档案管理人员卷数", int, Decimal(100), Decimal(1000000)),
+    "retirees_per_service_staff": PolicyFigure("每名服务人员退休人数", int, Decimal(10), Decimal(1000000)),
+    "shelving_m_per_m2": PolicyFigure("每平方米排架延长米", Decimal, Decimal("0.5"), Decimal(50)),
+    "planning_years": PolicyFigure("规划年限（年）", int, Decimal(1), Decimal(50)),
+}
 
 
 def policy_from(preset: str, figures: dict[str, Decimal | int | None]) -> planning.Policy:
@@ -70,7 +79,8 @@ def policy_from(preset: str, figures: dict[str, Decimal | int | None]) -> planni
         return planning.presets()[preset]
     missing = [name for name in POLICY_FIGURES if figures.get(name) is None]
     if missing:
-        raise ArchiveError("policy.required", f"自定政策须填写全部数值，缺少：{'、'.join(missing)}", missing[0], 422)
+        named = "、".join(POLICY_FIGURES[name].label for name in missing)
+        raise ArchiveError("policy.required", f"自定政策须填写全部数值，缺少：{named}", missing[0], 422)
     return planning.custom_policy(
         area_m2_per_10k_volumes=Decimal(figures["area_m2_per_10k_volumes"] or 0),
         min_area_m2=Decimal(figures["min_area_m2"] or 0),
@@ -85,15 +95,8 @@ def policy_from(preset: str, figures: dict[str, Decimal | int | None]) -> planni
 def set_policy(session: Session, user: User, policy: planning.Policy) -> planning.Policy:
     """Pick a preset or store the bureau's own figures (`planning.custom_policy`)."""
     require(user, Action.set_space_policy)
-    check_range(
-        policy.area_m2_per_10k_volumes, Decimal(1), Decimal(1000), "area_m2_per_10k_volumes", "每万卷面积（m²）"
-    )
-    check_range(policy.min_area_m2, Decimal(0), Decimal(10000), "min_area_m2", "最小库房面积（m²）")
-    check_range(policy.min_area_below_volumes, 0, 1000000, "min_area_below_volumes", "最小面积适用卷数")
-    check_range(policy.volumes_per_archivist, 100, 1000000, "volumes_per_archivist", "每名档案管理人员卷数")
-    check_range(policy.retirees_per_service_staff, 10, 1000000, "retirees_per_service_staff", "每名服务人员退休人数")
-    check_range(policy.shelving_m_per_m2, Decimal("0.5"), Decimal(50), "shelving_m_per_m2", "每平方米延长米")
-    check_range(policy.planning_years, 1, 50, "planning_years", "规划年限")
+    for name, figure in POLICY_FIGURES.items():
+        check_range(getattr(policy, name), figure.low, figure.high, name, figure.label)
     row = session.get(SpacePolicy, user.organisation_id) or SpacePolicy(organisation_id=user.organisation_id)
     row.preset = policy.preset
     for name in POLICY_FIGURES:

@@ -47,6 +47,11 @@ def presets() -> dict[str, Policy]:
     }
 
 
+def _plain(figure: Decimal) -> str:
+    """45.00 (as the database keeps it) → 45, 0.50 → 0.5, 60 → 60 (not 6E+1)."""
+    return format(figure.normalize(), "f")
+
+
 def custom_policy(
     *,
     area_m2_per_10k_volumes: Decimal,
@@ -62,7 +67,7 @@ def custom_policy(
         preset=CUSTOM,
         name="本馆自定",
         area_m2_per_10k_volumes=area_m2_per_10k_volumes,
-        area_basis=f"本馆自定：每万卷 {area_m2_per_10k_volumes:g} m²",
+        area_basis=f"本馆自定：每万卷 {_plain(area_m2_per_10k_volumes)} m²",
         min_area_m2=min_area_m2,
         min_area_below_volumes=min_area_below_volumes,
         volumes_per_archivist=volumes_per_archivist,
@@ -70,7 +75,7 @@ def custom_policy(
         retirees_per_service_staff=retirees_per_service_staff,
         service_basis=f"本馆自定：每 {retirees_per_service_staff} 名退休人员 1 名服务人员",
         shelving_m_per_m2=shelving_m_per_m2,
-        shelving_basis=f"本馆自定：{shelving_m_per_m2:g} 延长米/m²",
+        shelving_basis=f"本馆自定：{_plain(shelving_m_per_m2)} 延长米/m²",
         planning_years=planning_years,
         years_basis=f"本馆自定：规划 {planning_years} 年",
     )

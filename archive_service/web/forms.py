@@ -189,6 +189,13 @@ async def keep_submitted_form(request: Request) -> None:
                 return
 
 
+def submitted_text(request: Request) -> dict[str, str]:
+    """A POSTed page form's text fields, each as its first value (for a route whose fields are a list it
+    owns, read in one loop instead of one parameter each)."""
+    kept = getattr(request.state, "submitted_form", None)
+    return {key: values[0] for key, values in kept[1].items() if values} if kept else {}
+
+
 class Submitted:
     """A form's values as sent, or the page's defaults when this page does not answer that form."""
 

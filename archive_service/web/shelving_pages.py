@@ -21,7 +21,7 @@ from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.shelving import climate, forecast, labels, layout, occupancy, placement, planning
 from archive_service.shelving.models import RoomKind
 from archive_service.uploads import uploaded_bytes
-from archive_service.web.forms import refusal_shows
+from archive_service.web.forms import refusal_shows, submitted_text
 from archive_service.web.pages import dossier_page_refused, form_number, templates
 
 router = APIRouter(include_in_schema=False)
@@ -290,6 +290,7 @@ def _planning_page(
             "policy": forecast.policy_for(session, user.organisation_id),
             "presets": planning.presets(),
             "can_set_policy": can(user, Action.set_space_policy),
+            "policy_figures": forecast.POLICY_FIGURES,
             "projections": [
                 (names.get(p.enterprise_id, p.enterprise_id), p) for p in forecast.projections(session, user)
             ],
@@ -316,6 +317,16 @@ def set_policy(
 ) -> Response:
     with refusal_shows(session, lambda error: _planning_page(request, session, user, error, error.status)):
         policy = forecast.set_policy(session, user, forecast.policy_from(preset, {}))
+    return RedirectResponse(f"/planning?done=本馆政策已设为：{policy.name}", status_code=303)
+
+
+@router.post("/planning/policy/custom")
+def set_own_policy(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+    """The bureau's own figures, typed on the planning page: every figure of forecast.POLICY_FIGURES."""
+    typed = submitted_text(request)
+    with refusal_shows(session, lambda error: _planning_page(request, session, user, error, error.status)):
+        figures = {name: form_number(typed.get(name, ""), name, f.kind) for name, f in forecast.POLICY_FIGURES.items()}
+        policy = forecast.set_policy(session, user, forecast.policy_from(planning.CUSTOM, figures))
     return RedirectResponse(f"/planning?done=本馆政策已设为：{policy.name}", status_code=303)
 
 

@@ -117,3 +117,25 @@ def test_a_files_label_is_reprinted_from_its_dossier_page(client, login):
         f.flush()
         text = subprocess.run(["pdftotext", f.name, "-"], capture_output=True, text=True, check=True).stdout
     assert dossier["archival_code"] in text
+
+
+def test_the_administrator_types_the_bureaus_own_figures_on_the_planning_page(client):
+    """The page told administrators to call PUT /api/shelving/policy for their own figures; they type them."""
+    from tests.archive_service.test_forms_keep_values import _cookie_login, forms_of
+
+    _cookie_login(client, "admin")
+    own = forms_of(client.get("/planning").text)["/planning/policy/custom"]
+    assert own["area_m2_per_10k_volumes"] == ["60"]  # filled with the policy in force (national)
+    typed = {k: v[0] for k, v in own.items()} | {"area_m2_per_10k_volumes": "45", "planning_years": "十"}
+    refused = client.post("/planning/policy/custom", data=typed, follow_redirects=False)
+    assert refused.status_code == 422 and 'data-field="planning_years"' in refused.text, refused.text[:500]
+    assert forms_of(refused.text)["/planning/policy/custom"]["area_m2_per_10k_volumes"] == ["45"]  # kept
+    typed["planning_years"] = "500"
+    refused = client.post("/planning/policy/custom", data=typed, follow_redirects=False)
+    assert refused.status_code == 422 and "规划年限（年）须在 1–50 之间" in refused.text
+    typed["planning_years"] = "15"
+    done = client.post("/planning/policy/custom", data=typed, follow_redirects=True)
+    assert done.status_code == 200 and "本馆政策已设为：本馆自定" in done.text
+    policy = client.get("/api/shelving/policy").json()
+    assert policy["preset"] == "custom" and policy["area_basis"] == "本馆自定：每万卷 45 m²"
+    assert policy["planning_years"] == 15
