@@ -3,7 +3,7 @@
 The receipt prints the parties, the counts, the register with each row's result and the SHA-256 of
 the canonical manifest; the manifest itself rides inside the PDF as an attached file
 (`manifest.json`), so anyone holding the paper's PDF can recompute the hash without our database:
-`archive transfers verify-receipt FILE.pdf`.
+`archive transfers verify-receipt FILE.pdf` or the 核验交接书 card on /transfers.
 """
 
 import hashlib
@@ -179,8 +179,8 @@ def read_receipt(data: bytes) -> tuple[dict[str, Any] | None, bytes | None, Rece
     problems: list[str] = []
     try:
         pdf = pikepdf.open(io.BytesIO(data))
-    except pikepdf.PdfError as e:
-        return None, None, ReceiptCheck(None, None, None, [f"不是有效的 PDF：{e}"])
+    except pikepdf.PdfError:  # its words are qpdf's, in English: the person reads what it means
+        return None, None, ReceiptCheck(None, None, None, ["不是有效的 PDF 文件"])
     with pdf:
         printed = None
         with pdf.open_metadata() as meta:

@@ -456,13 +456,15 @@ def receipt(session: Session, user: User, batch_id: int) -> bytes:
     return receipt_pdf(data, text, sha)
 
 
-def verify_receipt(session: Session, data: bytes) -> ReceiptCheck:
+def verify_receipt(session: Session, data: bytes, user: User | None = None) -> ReceiptCheck:
     """A receipt's attached manifest against the hash it prints and, when this installation holds the
-    batch, against the hash fixed at confirmation and the records as they stand now."""
+    batch, against the hash fixed at confirmation and the records as they stand now. A person checks it
+    against their own bureau's batches (`user`); the operator's command against all."""
     found, _, check = read_receipt(data)
     problems = list(check.problems)
     if found is not None:
-        batch = session.scalar(select(TransferBatch).where(TransferBatch.number == found.get("number")))
+        batches = visible_batches(user) if user is not None else select(TransferBatch)
+        batch = session.scalar(batches.where(TransferBatch.number == found.get("number")))
         if batch is None:
             problems.append(f"本系统没有批次 {found.get('number')}（只核对了交接书自身）")
         else:

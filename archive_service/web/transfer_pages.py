@@ -35,7 +35,7 @@ from archive_service.transfers import (
     supplements,
 )
 from archive_service.transfers.models import ItemResult
-from archive_service.transfers.receipt import register_rows
+from archive_service.transfers.receipt import ReceiptCheck, register_rows
 from archive_service.uploads import saved_scans, uploaded_bytes
 from archive_service.web.forms import refusal_shows
 from archive_service.web.pages import dossier_page_refused, form_date, form_number, templates
@@ -49,6 +49,7 @@ def _list_page(
     session: Session,
     user: User,
     error: ArchiveError | None = None,
+    receipt_check: ReceiptCheck | None = None,
 ) -> HTMLResponse:
     batches = service.list_batches(session, user)
     bureau = session.get(Organisation, user.organisation_id)
@@ -78,6 +79,7 @@ def _list_page(
             "jurisdiction_rule": rule,
             "jurisdiction": jurisdiction.RULES[rule],
             "jurisdiction_rules": jurisdiction.RULES,
+            "receipt_check": receipt_check,
             "error": error,
         },
         status_code=error.status if error else 200,
@@ -105,6 +107,16 @@ def upload_register(
         data = uploaded_bytes(file, "名册文件")
         batch = service.import_register(session, user, enterprise_id, data, file.filename or "", handover)
     return RedirectResponse(f"/transfers/{batch.id}", status_code=303)
+
+
+@router.post("/transfers/receipt-check")
+def check_receipt(
+    request: Request, file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    """A 交接书 PDF someone holds, checked against its own manifest and this bureau's record of the batch."""
+    with refusal_shows(session, lambda error: _list_page(request, session, user, error)):
+        check = service.verify_receipt(session, uploaded_bytes(file, "交接书"), user)
+    return _list_page(request, session, user, receipt_check=check)
 
 
 @router.post("/transfers/jurisdiction")

@@ -393,3 +393,36 @@ def test_markup_typed_into_a_batch_is_printed_as_text_on_the_receipt(engine, dem
 
     with pikepdf.open(io.BytesIO(pdf)) as opened:  # and no picture was pulled in from the server's disk
         assert all(not page.images for page in opened.pages)
+
+
+def test_a_clerk_checks_a_receipt_on_the_page(engine, client):
+    """Checking a 交接书 needed the operator's command; the clerk uploads it on the 移交接收 page. Another
+    bureau's check does not learn anything about this bureau's batch."""
+    import pikepdf
+
+    from tests.archive_service.test_forms_keep_values import _cookie_login
+
+    with db.transaction() as session:
+        batch = confirmed_batch(session)
+        pdf = transfers.receipt(session, user(session, "clerk"), batch.id)
+        number, sha = batch.number, batch.manifest_sha256
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        text = doc.attachments["manifest.json"].get_file().read_bytes()
+        doc.attachments["manifest.json"] = pikepdf.AttachedFileSpec(doc, text.replace(b'"rejected"', b'"accepted"'))
+        forged = io.BytesIO()
+        doc.save(forged)
+
+    def check(data: bytes) -> str:
+        r = client.post("/transfers/receipt-check", files={"file": ("交接书.pdf", data, "application/pdf")})
+        assert r.status_code == 200, r.text[:300]
+        start = r.text.index('id="receipt-result"')
+        return r.text[start : r.text.index("</div>", start)]
+
+    _cookie_login(client, "clerk")
+    shown = check(pdf)
+    assert "✓ 交接书与清单一致" in shown and number in shown and sha in shown
+    shown = check(forged.getvalue())
+    assert "✗ 交接书未通过核验" in shown and "清单或交接书被改动" in shown
+    assert "不是有效的 PDF 文件" in check(b"%PDF-1.4 broken")  # no library's English
+    _cookie_login(client, "dongcheng")
+    assert f"本系统没有批次 {number}" in check(pdf)
