@@ -87,7 +87,7 @@ def load(page: SourcePage, max_pixels: int) -> tuple[Image.Image, float]:
             image.load()
         except (OSError, EOFError, ValueError) as exc:
             raise SourceError(
-                page.path, "input.corrupt", f"第 {page.frame + 1} 帧无法解码（文件损坏或不完整）：{exc}"
+                page.path, "input.corrupt", f"第 {page.frame + 1} 帧无法解码（文件损坏或不完整）"
             ) from exc
         dpi = image.info.get("dpi", (FALLBACK_DPI, FALLBACK_DPI))[0]
         decoded = image.copy()
@@ -108,7 +108,7 @@ def _open_image(path: Path, max_pixels: int) -> Image.Image:
         except UnidentifiedImageError as exc:
             raise SourceError(path, "input.corrupt", "无法识别的图像文件（文件损坏或格式不符）") from exc
         except OSError as exc:
-            raise SourceError(path, "input.corrupt", f"无法读取图像：{exc}") from exc
+            raise SourceError(path, "input.corrupt", "无法读取图像（文件损坏或不完整）") from exc
         finally:
             Image.MAX_IMAGE_PIXELS = previous
 
@@ -119,7 +119,7 @@ def _open_pdf(path: Path) -> pikepdf.Pdf:
     except pikepdf.PasswordError as exc:
         raise SourceError(path, "input.encrypted", "PDF 已加密，无法读取；请提供未加密的扫描件") from exc
     except pikepdf.PdfError as exc:
-        raise SourceError(path, "input.corrupt", f"PDF 文件损坏：{exc}") from exc
+        raise SourceError(path, "input.corrupt", "PDF 文件损坏，无法打开") from exc
     if pdf.is_encrypted:
         pdf.close()
         raise SourceError(
@@ -149,7 +149,7 @@ def _pdf_page_image(page: SourcePage, max_pixels: int) -> tuple[Image.Image, flo
             image = best.as_pil_image()
             image.load()
         except Exception as exc:  # pikepdf raises several types for damaged streams
-            raise SourceError(page.path, "input.corrupt", f"第 {page.frame + 1} 页图像无法解码：{exc}") from exc
+            raise SourceError(page.path, "input.corrupt", f"第 {page.frame + 1} 页图像无法解码（文件损坏）") from exc
         width_inches = float(pdf_page.mediabox[2] - pdf_page.mediabox[0]) / 72
         dpi = best.width / width_inches if width_inches > 0 else 0.0
     return image, round(dpi, 1)

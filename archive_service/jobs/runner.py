@@ -210,7 +210,7 @@ def run(engine: Engine, store: ObjectStore, job_id: int, worker: str, handlers: 
     except (PermanentFailure, ArchiveError) as e:
         if isinstance(e, ArchiveError) and e.status >= 500:
             return _retry_or_fail(context, e)
-        return _give_up(context, str(e))
+        return _give_up(context, e.message if isinstance(e, ArchiveError) else str(e))
     except Exception as e:
         log.exception("job %s (%s) attempt %s failed", job_id, context.kind, context.attempt)
         return _retry_or_fail(context, e)
@@ -232,7 +232,9 @@ def backoff_seconds(attempt: int) -> float:
 
 
 def _retry_or_fail(context: JobContext, error: Exception) -> RunOutcome:
-    reason = f"{type(error).__name__}: {error}"[:2000]
+    # What the job page shows: the library's own words (English) are for the server log, written above.
+    failed = f"处理出错（{type(error).__name__}），详情已记入服务器日志"
+    reason = error.message if isinstance(error, ArchiveError) else failed
     with Session(context.engine) as session:
         job = session.get(Job, context.job_id)
         assert job is not None

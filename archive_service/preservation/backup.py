@@ -169,8 +169,10 @@ def restore(engine: Engine, store: ObjectStore, folder: Path, progress: Progress
     """Restore a backup into this (migrated, empty) installation, then verify it."""
     try:
         manifest = orjson.loads((folder / "manifest.json").read_bytes())
-    except (OSError, orjson.JSONDecodeError) as e:
-        raise ArchiveError("backup.manifest", f"{folder} 不是有效的备份目录（manifest.json：{e}）", "folder") from None
+    except OSError:
+        raise ArchiveError("backup.manifest", f"{folder} 不是备份目录：没有可读的 manifest.json", "folder") from None
+    except orjson.JSONDecodeError:
+        raise ArchiveError("backup.manifest", f"{folder} 的 manifest.json 已损坏（非 JSON）", "folder") from None
     if manifest.get("format") != FORMAT:
         raise ArchiveError("backup.format", f"备份格式 {manifest.get('format')} 不受支持", "folder")
     tables = _tables()

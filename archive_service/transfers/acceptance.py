@@ -13,6 +13,7 @@ cannot be confirmed until its latest round passed.
 
 import hashlib
 import io
+import logging
 import math
 import random
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ MACHINE_CHECKS: dict[str, str] = {
     "counts": "页数与目录、登记一致（数据挂接完整）",
     "metadata": "元数据含档号，且不含公民身份号码",
 }
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -116,8 +119,9 @@ def check_dossier(session: Session, store: ObjectStore, dossier: Dossier) -> lis
     for obj in objects.values():
         try:
             data = _read(store, obj)
-        except StorageError as exc:
-            fail.append(Failure(code, "fixity", f"{obj.name} 无法读取：{exc}"))
+        except StorageError:
+            log.warning("acceptance: %s (%s) unreadable", obj.name, obj.storage_key, exc_info=True)
+            fail.append(Failure(code, "fixity", f"{obj.name} 无法从存储读取（详情见服务器日志）"))
             continue
         if hashlib.sha256(data).hexdigest() != obj.sha256:
             fail.append(Failure(code, "fixity", f"{obj.name} 的 SHA-256 与登记不一致"))
@@ -127,8 +131,8 @@ def check_dossier(session: Session, store: ObjectStore, dossier: Dossier) -> lis
             try:
                 with Image.open(io.BytesIO(data)) as image:
                     image.verify()
-            except Exception as exc:  # noqa: BLE001 — any decoder error means the file does not open
-                fail.append(Failure(code, "opens", f"{obj.name} 无法打开：{exc}"))
+            except Exception:  # noqa: BLE001 — any decoder error means the file does not open
+                fail.append(Failure(code, "opens", f"{obj.name} 无法打开（文件损坏或格式不符）"))
     return fail
 
 
@@ -138,8 +142,8 @@ def _check_pdf(session: Session, dossier: Dossier, use_copy: DigitalObject, data
         pdf = pikepdf.open(io.BytesIO(data))
     except pikepdf.PasswordError:
         return [Failure(code, "opens", f"{use_copy.name} 已加密")]
-    except pikepdf.PdfError as exc:
-        return [Failure(code, "opens", f"{use_copy.name} 无法打开：{exc}")]
+    except pikepdf.PdfError:
+        return [Failure(code, "opens", f"{use_copy.name} 无法打开（PDF 损坏）")]
     with pdf:
         if pdf.is_encrypted:
             fail.append(Failure(code, "opens", f"{use_copy.name} 已加密"))

@@ -5,6 +5,7 @@ Blank sheets need no OCR, so these run fast; the pipeline treats them like any o
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -68,6 +69,7 @@ def test_unreadable_files_are_named_and_the_rest_still_processed(blank_scan, tmp
     result, out = run([good, bad], tmp_path)
     finding = by_code(result)[code]
     assert finding.source == "bad.tif" and finding.severity == "error"
+    assert not re.search(r"[A-Za-z]{3,}", finding.message.replace("PDF", "")), finding.message
     assert [p["source"] for p in result.pages] == ["good.tif"]  # the good file was still processed
     assert not result.written and not out.exists()
 
@@ -80,6 +82,19 @@ def test_truncated_tiff_is_reported_per_page(blank_scan, tmp_path):
     result, out = run([whole, cut], tmp_path)
     assert "input.corrupt" in by_code(result) and by_code(result)["input.corrupt"].source == "cut.tif"
     assert not out.exists()
+    # The decoder's own words (English) stay out of what the clerk reads.
+    assert not re.search(r"[A-Za-z]{3,}", by_code(result)["input.corrupt"].message.replace("PDF", ""))
+
+
+def test_a_damaged_pdf_is_named_in_the_clerks_words(blank_scan, tmp_path):
+    """It quoted qpdf: "PDF 文件损坏：/tmp/…/bad.pdf: unable to find trailer dictionary…" — English, and the
+    server's own path."""
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"%PDF-1.4 broken")
+    result, _ = run([blank_scan("good.tif"), bad], tmp_path)
+    finding = by_code(result)["input.corrupt"]
+    assert finding.source == "bad.pdf" and str(tmp_path) not in finding.message
+    assert not re.search(r"[A-Za-z]{3,}", finding.message.replace("PDF", "")), finding.message
 
 
 def test_decompression_bomb_is_refused_without_decoding(tmp_path):
