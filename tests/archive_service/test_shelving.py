@@ -314,9 +314,10 @@ def test_policy_presets_and_a_bureaus_own_figures(engine, demo):
         assert error_of(lambda: forecast.set_policy(session, archivist, planning.presets()["dalian"])).status == 403
         assert forecast.set_policy(session, admin, forecast.policy_from("dalian", {})).area_m2_per_10k_volumes == 15
         missing = error_of(lambda: forecast.policy_from("custom", {"area_m2_per_10k_volumes": Decimal(40)}))
-        assert missing.field == "min_area_m2" and "volumes_per_archivist" in missing.message
+        assert missing.field == "min_area_m2" and "每名档案管理人员卷数" in missing.message
+        assert "_" not in missing.message  # the figures by name, not by key
         unknown = error_of(lambda: forecast.policy_from("mars", {}))
-        assert unknown.field == "preset" and "dalian" in unknown.message
+        assert unknown.field == "preset" and "大连市（dalian）" in unknown.message
         figures = {
             "area_m2_per_10k_volumes": Decimal(40),
             "min_area_m2": Decimal(20),

@@ -1,0 +1,80 @@
+"""Every page each role opens, as a person at a 1366-wide office screen sees it: nothing runs off to the
+right, no typed value is cut off in its field, and no English word of a library or of our code is on the
+screen (file formats and key names people know — PDF, Excel, Enter — excepted)."""
+
+import re
+
+import pytest
+
+from archive_service.demo import DEMO_PASSWORD
+from tests.e2e.conftest import DIGITISED
+
+pytestmark = pytest.mark.e2e
+
+KNOWN = {"PDF", "Excel", "xlsx", "JPEG", "TIFF", "PNG", "Enter", "json", "manifest", "Code"}
+KNOWN |= {"rapidocr", "Tesseract"}  # the OCR engine that read the pages, by name (the copy's provenance)
+WORD = re.compile(r"[A-Za-z]{4,}")
+
+# The visible text outside code (档号, hashes and commands are shown in monospace).
+SCREEN_TEXT = """(() => {
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const out = [];
+  while (walk.nextNode()) {
+    const el = walk.currentNode.parentElement;
+    if (!el || el.closest('script, style, code, .mono') || !el.offsetParent) continue;
+    out.push(walk.currentNode.textContent);
+  }
+  return out.join(' ');
+})()"""
+CLIPPED = """[...document.querySelectorAll('input:not([type=hidden]):not([type=checkbox]):not([type=radio])'
+  + ':not([type=file]):not([type=date])')].filter(i => i.offsetParent && i.value && i.scrollWidth > i.clientWidth + 1)
+  .map(i => i.name + '=' + i.value)"""
+
+PAGES = {
+    "archivist": ["/", "/dossiers", "dossier", "/transfers", "/transfers/campaign", "/transfers/statistics",
+                  "/shelving", "/planning", "/search?q=退休", "/requests", "/loans", "/jobs"],
+    "clerk": ["/", "/transfers"],
+    "approver": ["/", "/requests"],
+    "sibao": ["/requests", "/search?q=退休", "viewer"],
+    "auditor": ["/audit"],
+    "admin": ["/", "/planning", "/audit"],
+}  # fmt: skip
+
+
+def _sign_in(page, server, username):
+    page.goto(f"{server}/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
+
+
+def _path(page, server, name: str) -> str:
+    if name == "dossier":  # the digitised demo file: the fullest dossier page
+        page.goto(f"{server}/dossiers?q={DIGITISED}")
+        return page.locator("table.grid tbody a").first.get_attribute("href") or ""
+    if name == "viewer":  # the requester's approved request, opened
+        page.goto(f"{server}/requests")
+        for href in page.locator("a[href^='/requests/']").evaluate_all("links => links.map(a => a.href)"):
+            page.goto(href)
+            if page.locator("a[href$='/view']").count():
+                return page.locator("a[href$='/view']").first.get_attribute("href") or ""
+        return ""
+    return name
+
+
+@pytest.mark.parametrize("role", list(PAGES))
+def test_every_page_reads_whole_and_in_chinese(page, server, role):
+    _sign_in(page, server, role)
+    found = []
+    for name in PAGES[role]:
+        path = _path(page, server, name)
+        assert path, name
+        response = page.goto(f"{server}{path}")
+        assert response is not None and response.status == 200, (path, response and response.status)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        clipped = page.evaluate(CLIPPED)
+        english = sorted(set(WORD.findall(page.evaluate(SCREEN_TEXT))) - KNOWN)
+        if width > 1366 or clipped or english:
+            found.append((path, width, clipped, english))
+    assert found == []
