@@ -67,7 +67,8 @@ def save_catalogue(
     """Replace the dossier's catalogue with `rows` (all or nothing) and record the revision. `source` says
     how the list came: typed, imported (the enterprise's workbook) or proposal (accepted from the pages)."""
     if source not in SOURCES:
-        raise ArchiveError("catalogue.source", f"目录来源应为 {'、'.join(SOURCES)} 之一", "source", 422)
+        named = "、".join(f"{label}（{key}）" for key, label in SOURCES.items())
+        raise ArchiveError("catalogue.source", f"目录来源应为 {named} 之一", "source", 422)
     require(user, Action.edit_catalogue)
     if not may_edit(session, user, dossier):
         raise Forbidden("只有档案员可以修改目录；接收员只能在移交批次办结前著录")
