@@ -32,9 +32,9 @@ CLIPPED = """[...document.querySelectorAll('input:not([type=hidden]):not([type=c
 
 PAGES = {
     "archivist": ["/", "/dossiers", "dossier", "/transfers", "/transfers/campaign", "/transfers/statistics",
-                  "/shelving", "/planning", "/search?q=退休", "/requests", "/loans", "/jobs"],
-    "clerk": ["/", "/transfers"],
-    "approver": ["/", "/requests"],
+                  "/shelving", "room", "/planning", "/search?q=退休", "/requests", "/loans", "/jobs"],
+    "clerk": ["/", "/transfers", "batch", "receiving"],
+    "approver": ["/", "/requests", "request"],
     "sibao": ["/requests", "/search?q=退休", "viewer"],
     "auditor": ["/audit"],
     "admin": ["/", "/planning", "/audit"],
@@ -53,6 +53,17 @@ def _path(page, server, name: str) -> str:
     if name == "dossier":  # the digitised demo file: the fullest dossier page
         page.goto(f"{server}/dossiers?q={DIGITISED}")
         return page.locator("table.grid tbody a").first.get_attribute("href") or ""
+    first_link = {  # the first of its kind listed on the page that lists them
+        "room": ("/shelving", "a[href^='/shelving/rooms/']"),
+        "batch": ("/transfers", "#batches a[href^='/transfers/']"),
+        "request": ("/requests", "a[href^='/requests/']"),
+    }
+    if name in first_link:
+        listing, selector = first_link[name]
+        page.goto(f"{server}{listing}")
+        return page.locator(selector).first.get_attribute("href") or ""
+    if name == "receiving":
+        return _path(page, server, "batch") + "/receive"
     if name == "viewer":  # the requester's approved request, opened
         page.goto(f"{server}/requests")
         for href in page.locator("a[href^='/requests/']").evaluate_all("links => links.map(a => a.href)"):
