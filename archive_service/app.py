@@ -2,6 +2,7 @@
 
 import gc
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -205,6 +206,19 @@ def create_app() -> FastAPI:
         return await archive_error(
             request, ArchiveError("record.changed", "该记录刚被他人修改，请刷新页面后重试", None, 409)
         )
+
+    # A fault of ours (a bug, a server that went away): the person reads what to do and a number to quote; the
+    # traceback goes to the log under that number. Starlette answered "Internal Server Error" in English.
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        incident = secrets.token_hex(4).upper()
+        log.error("incident %s: %s %s failed", incident, request.method, request.url.path, exc_info=exc)
+        error = ArchiveError(
+            "internal", f"系统内部错误，操作未完成。请稍后重试；如仍出错，请将编号 {incident} 告知系统管理员", None, 500
+        )
+        if is_api(request):
+            return JSONResponse(error.body(), status_code=500)
+        return await run_in_threadpool(render_error, request, error)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -92,7 +93,10 @@ def render_error(request: Request, error: ArchiveError) -> HTMLResponse:
     Blocking (it reads the session): async callers run it in the thread pool."""
     token = request_token(request)
     with get_sessionmaker()() as session:
-        user = auth_service.user_for_token(session, token) if token else None
+        try:
+            user = auth_service.user_for_token(session, token) if token else None
+        except SQLAlchemyError:  # the database may be what failed: the page still says what happened
+            user = None
         # Rendered inside the session: the menu reads the user's organisation.
         return templates.TemplateResponse(
             request, "error.html", {"error": error, "user": user}, status_code=error.status

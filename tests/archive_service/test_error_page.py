@@ -47,3 +47,24 @@ def test_the_error_page_names_the_field_in_words_and_keeps_the_menu(client):
     client.cookies.clear()
     r = client.get("/no-such-page")
     assert r.status_code == 404 and "页面或资源不存在" in r.text and 'action="/logout"' not in r.text
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # page behaviour, not a database rule
+def test_a_fault_of_ours_is_answered_in_chinese_with_a_number_to_quote(client, login, monkeypatch, caplog):
+    """An unexpected exception answered "Internal Server Error" in English, on pages and in the API."""
+    from fastapi.testclient import TestClient
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr("archive_service.dossiers.service.list_dossiers", broken)
+    quiet = TestClient(client.app, raise_server_exceptions=False)
+    api = quiet.get("/api/dossiers", headers=login("archivist"))
+    assert api.status_code == 500 and api.json()["code"] == "internal"
+    incident = re.search(r"编号 ([0-9A-F]{8})", api.json()["message"])
+    assert incident and incident.group(1) in caplog.text  # the same number on the log, with the traceback
+    assert "database went away" in caplog.text and "database went away" not in api.text
+    _cookie_login(quiet, "archivist")
+    page = quiet.get("/dossiers")
+    assert page.status_code == 500 and "系统内部错误" in page.text and 'action="/logout"' in page.text
+    assert not ENGLISH_FIELD.search(page.text) and "Internal Server Error" not in page.text
