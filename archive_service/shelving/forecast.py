@@ -74,8 +74,8 @@ def policy_from(preset: str, figures: dict[str, Decimal | int | None]) -> planni
     """A named preset, or `custom` with every figure given."""
     if preset != planning.CUSTOM:
         if preset not in planning.presets():
-            named = [f"{p.name}（{key}）" for key, p in planning.presets().items()]
-            names = "、".join([*named, f"本馆自定（{planning.CUSTOM}）"])
+            choices = [f"{p.name}（{key}）" for key, p in planning.presets().items()]
+            names = "、".join([*choices, f"本馆自定（{planning.CUSTOM}）"])
             raise ArchiveError("preset.unknown", f"没有名为 {preset} 的政策，可选：{names}", "preset", 422)
         return planning.presets()[preset]
     missing = [name for name in POLICY_FIGURES if figures.get(name) is None]
