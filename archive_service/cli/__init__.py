@@ -1,4 +1,4 @@
-"""The `archive` command, for the server's operator: 19 commands in five areas, one module each.
+"""The `archive` command, for the server's operator: 18 commands in six areas, one module each.
 
 Setting up (installation.py): `db upgrade`, `orgs create`, `users create`, `demo`.
 Running (running.py): `serve` (web + local job workers), `worker` (a job worker, local or Celery).
