@@ -20,4 +20,5 @@ bench: bootstrap
 
 lint: bootstrap
 	.venv/bin/ruff check archive_service digitise storage search tests bench
+	.venv/bin/ruff format --check archive_service digitise storage search tests bench
 	.venv/bin/mypy archive_service digitise storage search

@@ -33,9 +33,7 @@ def next_in_series(session: Session, series: str, issued_so_far: Callable[[], in
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     exists = session.get(NumberSeries, series) is not None
     if not exists:
-        session.execute(
-            insert(NumberSeries).values(series=series, last=issued_so_far()).on_conflict_do_nothing()
-        )
+        session.execute(insert(NumberSeries).values(series=series, last=issued_so_far()).on_conflict_do_nothing())
     return session.execute(
         update(NumberSeries)
         .where(NumberSeries.series == series)

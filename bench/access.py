@@ -72,22 +72,41 @@ def installations(prefix: str, **settings: str) -> Iterator[tuple[str, str, dict
 def prepare(env: dict[str, str], var: Path, retirees: int = 30) -> None:
     subprocess.run([*ARCHIVE, "db", "upgrade"], env=env, check=True, capture_output=True)
     subprocess.run([*ARCHIVE, "demo", "--retirees", str(retirees)], env=env, check=True, capture_output=True)
-    total = int(subprocess.run(
-        [sys.executable, "-c", "from archive_service import db; from archive_service.dossiers.models import Dossier;"
-         "from archive_service.startup import start; start();"
-         "from sqlalchemy import select; s = db.get_sessionmaker()();"
-         "d = s.scalar(select(Dossier).where(Dossier.archival_code == 'J102-RS-000001'));"
-         "print(sum(m.pages for m in d.materials))"], env=env, check=True, capture_output=True, text=True).stdout)
+    total = int(
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from archive_service import db; from archive_service.dossiers.models import Dossier;"
+                "from archive_service.startup import start; start();"
+                "from sqlalchemy import select; s = db.get_sessionmaker()();"
+                "d = s.scalar(select(Dossier).where(Dossier.archival_code == 'J102-RS-000001'));"
+                "print(sum(m.pages for m in d.materials))",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
     rng = random.Random(1)
     who = person(rng)
     scans = [save_scan(draw_page(rng, who, blank=i >= 2, lines=8), var / f"s{i:03d}.tif") for i in range(total)]
-    subprocess.run([*ARCHIVE, "digitise", "J102-RS-000001", *map(str, scans), "--username", "archivist",
-                    "--lang", "chi_sim"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*ARCHIVE, "digitise", "J102-RS-000001", *map(str, scans), "--username", "archivist", "--lang", "chi_sim"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
 
 
 def serve(env: dict[str, str], port: int, workers: int, log: Path | None = None) -> subprocess.Popen:
-    proc = subprocess.Popen([*ARCHIVE, "serve", "--port", str(port), "--workers", str(workers)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=log.open("w") if log else subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*ARCHIVE, "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w") if log else subprocess.DEVNULL,
+    )
     for _ in range(150):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
@@ -133,45 +152,66 @@ def page_views(url: str, seconds: float, clients: int) -> PageViews:
     """
     requester, approver = token(url, "sibao"), token(url, "approver")
     today = bureau_today()
-    body = {"dossier": "J102-RS-000001", "purpose": "benefit_change", "purpose_detail": "基准测试",
-            "material_classes": [1, 9], "mode": "online_view", "valid_from": today.isoformat(),
-            "valid_until": (today + timedelta(days=1)).isoformat(), "reader_name": "测试",
-            "reader_citizen_id": citizen_id_for("110105", date(1980, 1, 1), 3, "M")}
+    body = {
+        "dossier": "J102-RS-000001",
+        "purpose": "benefit_change",
+        "purpose_detail": "基准测试",
+        "material_classes": [1, 9],
+        "mode": "online_view",
+        "valid_from": today.isoformat(),
+        "valid_until": (today + timedelta(days=1)).isoformat(),
+        "reader_name": "测试",
+        "reader_citizen_id": citizen_id_for("110105", date(1980, 1, 1), 3, "M"),
+    }
     rid = httpx.post(f"{url}/api/requests", json=body, headers=requester).json()["id"]
-    pages = httpx.post(f"{url}/api/requests/{rid}/decision", json={"approve": True},
-                       headers=approver).json()["approved_pages"]
+    pages = httpx.post(f"{url}/api/requests/{rid}/decision", json={"approve": True}, headers=approver).json()[
+        "approved_pages"
+    ]
     # Warm the page cache the way a reading session would (each page's first view renders it).
     with httpx.Client(base_url=url, headers=requester, timeout=60) as c:
         for p in pages:
             c.get(f"/api/requests/{rid}/pages/{p}").raise_for_status()
     script = Path(tempfile.mkdtemp(prefix="bench-wrk-")) / "page.lua"
-    script.write_text(WRK_LUA % {"path": f"/api/requests/{rid}/pages/{pages[0]}",
-                                 "auth": requester["Authorization"]})
+    script.write_text(WRK_LUA % {"path": f"/api/requests/{rid}/pages/{pages[0]}", "auth": requester["Authorization"]})
     # Socket errors and non-2xx answers are counted and reported, never a reason to stop: a reset is a finding.
-    out = subprocess.run(["wrk", "-t", "2", "-c", str(clients), "-d", f"{int(seconds)}s", "--timeout", "10s",
-                          "-s", str(script), url], capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(clients), "-d", f"{int(seconds)}s", "--timeout", "10s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+    ).stdout
     found = re.search(r"RESULT (.*)", out)
     if not found:
         raise SystemExit(f"wrk gave no result:\n{out}")
     done, socket_errors, non_2xx, duration_us, p50_us, p95_us = map(int, found.group(1).split())
-    return PageViews(done, done / (duration_us / 1e6), p50_us / 1000, p95_us / 1000, socket_errors, non_2xx,
-                     len(pages))
+    return PageViews(done, done / (duration_us / 1e6), p50_us / 1000, p95_us / 1000, socket_errors, non_2xx, len(pages))
 
 
 def fill(engine, n: int) -> float:
     """Append n chained entries in bulk (as years of use would have), return seconds taken."""
     start = time.perf_counter()
     with Session(engine) as session:
-        last = session.execute(select(AccessLogEntry.seq, AccessLogEntry.entry_hash)
-                               .order_by(AccessLogEntry.seq.desc()).limit(1)).first()
+        last = session.execute(
+            select(AccessLogEntry.seq, AccessLogEntry.entry_hash).order_by(AccessLogEntry.seq.desc()).limit(1)
+        ).first()
         seq0, prev = (last.seq, last.entry_hash) if last else (0, GENESIS)
         at = datetime(2026, 1, 1, tzinfo=UTC)
         batch = []
         for seq in range(seq0 + 1, seq0 + n + 1):
-            values = {"seq": seq, "at": at + timedelta(seconds=seq), "user_id": None, "role": "requester",
-                      "organisation_id": None, "client_address": "10.1.2.3", "action": "view_page",
-                      "dossier_id": None, "materials": [1, 9], "pages": [seq % 40 + 1], "request_id": None,
-                      "detail": "", "prev_hash": prev}
+            values = {
+                "seq": seq,
+                "at": at + timedelta(seconds=seq),
+                "user_id": None,
+                "role": "requester",
+                "organisation_id": None,
+                "client_address": "10.1.2.3",
+                "action": "view_page",
+                "dossier_id": None,
+                "materials": [1, 9],
+                "pages": [seq % 40 + 1],
+                "request_id": None,
+                "detail": "",
+                "prev_hash": prev,
+            }
             prev = entry_hash(values)
             batch.append({**values, "entry_hash": prev})
             if len(batch) == 20_000:
@@ -206,8 +246,9 @@ def main() -> None:
         restarts = server_log.read_text().count(" died")  # uvicorn's supervisor replaced a worker
         engine = make_engine(db_url or f"sqlite:///{var}/archive.db")
         with Session(engine) as s:
-            logged = s.scalar(select(func.count()).select_from(AccessLogEntry)
-                              .where(AccessLogEntry.action == "view_page"))
+            logged = s.scalar(
+                select(func.count()).select_from(AccessLogEntry).where(AccessLogEntry.action == "view_page")
+            )
             intact = verify_chain(s).ok
         # wrk stops counting at its time limit while up to `clients` requests are still being served
         # (and logged): every view answered 200 is logged, and at most `clients` more.
@@ -222,14 +263,20 @@ def main() -> None:
         rows.append((label, run, restarts, views, report.entries, verify, filled))
         engine.dispose()
     machine = f"{platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}"
-    print(f"\n{machine}, {time.strftime('%Y-%m-%d')}; {args.workers} uvicorn workers, {args.clients} clients, "
-          f"{args.seconds:.0f} s\n")
-    print("| database | logged page views/s | p50 ms | p95 ms | socket errors / non-2xx | worker restarts "
-          "| views (= log entries, chain intact) | entries verified | verify s | bulk fill s |")
+    print(
+        f"\n{machine}, {time.strftime('%Y-%m-%d')}; {args.workers} uvicorn workers, {args.clients} clients, "
+        f"{args.seconds:.0f} s\n"
+    )
+    print(
+        "| database | logged page views/s | p50 ms | p95 ms | socket errors / non-2xx | worker restarts "
+        "| views (= log entries, chain intact) | entries verified | verify s | bulk fill s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for label, run, restarts, views, entries, verify, filled in rows:
-        print(f"| {label} | {run.rate:.0f} | {run.p50_ms:.1f} | {run.p95_ms:.1f} | {run.socket_errors} / "
-              f"{run.non_2xx} | {restarts} | {views:,} | {entries:,} | {verify:.1f} | {filled:.1f} |")
+        print(
+            f"| {label} | {run.rate:.0f} | {run.p50_ms:.1f} | {run.p95_ms:.1f} | {run.socket_errors} / "
+            f"{run.non_2xx} | {restarts} | {views:,} | {entries:,} | {verify:.1f} | {filled:.1f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -70,13 +70,21 @@ def prepare(env: dict[str, str], var: Path, retirees: int) -> None:
 def request_mix(url: str) -> list[tuple[str, str]]:
     archivist, requester, approver = token(url, "archivist"), token(url, "sibao"), token(url, "approver")
     today = bureau_today()
-    body = {"dossier": "J102-RS-000001", "purpose": "benefit_change", "purpose_detail": "负载测试",
-            "material_classes": [1, 9], "mode": "online_view", "valid_from": today.isoformat(),
-            "valid_until": (today + timedelta(days=1)).isoformat(), "reader_name": "测试",
-            "reader_citizen_id": citizen_id_for("110105", date(1980, 1, 1), 3, "M")}
+    body = {
+        "dossier": "J102-RS-000001",
+        "purpose": "benefit_change",
+        "purpose_detail": "负载测试",
+        "material_classes": [1, 9],
+        "mode": "online_view",
+        "valid_from": today.isoformat(),
+        "valid_until": (today + timedelta(days=1)).isoformat(),
+        "reader_name": "测试",
+        "reader_citizen_id": citizen_id_for("110105", date(1980, 1, 1), 3, "M"),
+    }
     rid = httpx.post(f"{url}/api/requests", json=body, headers=requester).json()["id"]
-    pages = httpx.post(f"{url}/api/requests/{rid}/decision", json={"approve": True},
-                       headers=approver).json()["approved_pages"]
+    pages = httpx.post(f"{url}/api/requests/{rid}/decision", json={"approve": True}, headers=approver).json()[
+        "approved_pages"
+    ]
     dossiers = httpx.get(f"{url}/api/dossiers", headers=archivist).json()["items"]
     names = [d["retiree_name"] for d in dossiers[:10]]
     mix = []
@@ -143,14 +151,31 @@ def main() -> None:
             mix = request_mix(url)
             engine = make_engine(db_url)
             with Session(engine) as s:
-                before = s.scalar(select(func.count()).select_from(AccessLogEntry)
-                                  .where(AccessLogEntry.action == "view_page"))
+                before = s.scalar(
+                    select(func.count()).select_from(AccessLogEntry).where(AccessLogEntry.action == "view_page")
+                )
             script = var / "mix.lua"
             lua_paths = "{" + ",".join(f"{{{json.dumps(p)}, {json.dumps(a)}}}" for p, a in mix) + "}"
             script.write_text(LUA % {"paths": lua_paths})
             out = subprocess.run(
-                ["wrk", "-t", "2", "-c", str(args.connections), "-d", f"{args.seconds}s", "--timeout", "10s",
-                 "-s", str(script), url], capture_output=True, text=True, check=True).stdout
+                [
+                    "wrk",
+                    "-t",
+                    "2",
+                    "-c",
+                    str(args.connections),
+                    "-d",
+                    f"{args.seconds}s",
+                    "--timeout",
+                    "10s",
+                    "-s",
+                    str(script),
+                    url,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -161,8 +186,10 @@ def main() -> None:
         done, sock_errors, status_errors, duration_us = map(int, fields[:4])
         p50_ms, p95_ms = float(fields[4]) / 1000, float(fields[5]) / 1000
         with Session(engine) as s:
-            logged = s.scalar(select(func.count()).select_from(AccessLogEntry)
-                              .where(AccessLogEntry.action == "view_page")) - before
+            logged = (
+                s.scalar(select(func.count()).select_from(AccessLogEntry).where(AccessLogEntry.action == "view_page"))
+                - before
+            )
             intact = verify_chain(s).ok
         engine.dispose()
     finally:
@@ -173,16 +200,22 @@ def main() -> None:
     rate = done / (duration_us / 1e6)
     views = done // 3  # one in three requests of the mix is a page view (wrk may stop mid-cycle: ±connections)
     machine = f"{platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}"
-    print(f"\n{machine}, {time.strftime('%Y-%m-%d')}; "
-          f"PostgreSQL, {args.store} object store, {args.workers} uvicorn workers, "
-          f"{args.connections} connections, {args.seconds} s, "
-          f"{args.retirees} retirees\n")
+    print(
+        f"\n{machine}, {time.strftime('%Y-%m-%d')}; "
+        f"PostgreSQL, {args.store} object store, {args.workers} uvicorn workers, "
+        f"{args.connections} connections, {args.seconds} s, "
+        f"{args.retirees} retirees\n"
+    )
     print("| requests | requests/s | p50 ms | p95 ms | errors (socket / non-2xx) | page views logged | chain |")
     print("|---|---|---|---|---|---|---|")
-    print(f"| {done:,} | {rate:.0f} | {p50_ms:.1f} | {p95_ms:.1f} | {sock_errors} / {status_errors} | "
-          f"{logged:,} (≈ {views:,} sent) | {'verifies' if intact else 'BROKEN'} |")
-    print(f"\ntarget: ≥ 100 requests/s, p95 < 300 ms, 0 errors → "
-          f"{'met' if rate >= 100 and p95_ms < 300 and not (sock_errors or status_errors) else 'NOT met'}")
+    print(
+        f"| {done:,} | {rate:.0f} | {p50_ms:.1f} | {p95_ms:.1f} | {sock_errors} / {status_errors} | "
+        f"{logged:,} (≈ {views:,} sent) | {'verifies' if intact else 'BROKEN'} |"
+    )
+    print(
+        f"\ntarget: ≥ 100 requests/s, p95 < 300 ms, 0 errors → "
+        f"{'met' if rate >= 100 and p95_ms < 300 and not (sock_errors or status_errors) else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -181,8 +181,10 @@ def main() -> None:
             date_spans(text)
             statements(text)
         read = time.perf_counter() - t
-        print(f"| read dates and facts of {len(sample):,} pages (application) | {read:.1f} s | "
-              f"{len(sample) / read:,.0f} pages/s |")
+        print(
+            f"| read dates and facts of {len(sample):,} pages (application) | {read:.1f} s | "
+            f"{len(sample) / read:,.0f} pages/s |"
+        )
     print(f"| index size | {directory_size(root) / 2**30:.2f} GiB |")
     mix = query_mix(args.dossiers, args.queries)
     timings: dict[str, list[float]] = {}

@@ -61,9 +61,7 @@ def run(store: ObjectStore, label: str, count: int, size: int, workdir: Path) ->
     total = count * (size + 8)
 
     t = time.perf_counter()
-    stored = (
-        [store.put_file(p) for p in files] if files else [store.put_stream(io.BytesIO(b)) for b in payloads]
-    )  # type: ignore[union-attr]
+    stored = [store.put_file(p) for p in files] if files else [store.put_stream(io.BytesIO(b)) for b in payloads]  # type: ignore[union-attr]
     put_s = time.perf_counter() - t
 
     t = time.perf_counter()

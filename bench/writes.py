@@ -45,8 +45,27 @@ def register_csv(serials: range) -> bytes:
     writer.writerow(register.HEADERS)
     for n, serial in enumerate(serials, start=1):
         born = date(1950, 1, 1) + timedelta(days=serial % 5000)
-        writer.writerow([n, f"并发{serial}", "男", citizen_id(XICHENG, born, 2 * (serial // 5000) + 101, "M"),
-                         born.isoformat(), "", XICHENG, XICHENG, "", 1, 80, 30, "", "否", "否", "否", ""])
+        writer.writerow(
+            [
+                n,
+                f"并发{serial}",
+                "男",
+                citizen_id(XICHENG, born, 2 * (serial // 5000) + 101, "M"),
+                born.isoformat(),
+                "",
+                XICHENG,
+                XICHENG,
+                "",
+                1,
+                80,
+                30,
+                "",
+                "否",
+                "否",
+                "否",
+                "",
+            ]
+        )
     return out.getvalue().encode()
 
 
@@ -97,16 +116,28 @@ def run(url: str, clients: int, rounds: int) -> dict[str, object]:
     enterprise = [o for o in organisations if o["kind"] == "enterprise"][4]["id"]
     # The receiving desk's batch: one row per check-in to come.
     check_ins = clients * rounds
-    desk = httpx.post(f"{url}/api/transfers", data={"enterprise_id": str(enterprise)},
-                      files={"file": ("名册.csv", register_csv(range(1, check_ins + 1)), "text/csv")},
-                      headers=clerk, timeout=60)
+    desk = httpx.post(
+        f"{url}/api/transfers",
+        data={"enterprise_id": str(enterprise)},
+        files={"file": ("名册.csv", register_csv(range(1, check_ins + 1)), "text/csv")},
+        headers=clerk,
+        timeout=60,
+    )
     desk.raise_for_status()
     batch = desk.json()["id"]
     today = bureau_today()
-    ask = {"dossier": "J102-RS-000001", "purpose": "benefit_change", "purpose_detail": "并发写入基准",
-           "material_classes": [1, 9], "mode": "online_view", "valid_from": today.isoformat(),
-           "valid_until": (today + timedelta(days=3)).isoformat(), "reader_name": "测试", "relationship": "none",
-           "reader_citizen_id": citizen_id("110105", date(1980, 1, 1), 3, "M")}
+    ask = {
+        "dossier": "J102-RS-000001",
+        "purpose": "benefit_change",
+        "purpose_detail": "并发写入基准",
+        "material_classes": [1, 9],
+        "mode": "online_view",
+        "valid_from": today.isoformat(),
+        "valid_until": (today + timedelta(days=3)).isoformat(),
+        "reader_name": "测试",
+        "relationship": "none",
+        "reader_citizen_id": citizen_id("110105", date(1980, 1, 1), 3, "M"),
+    }
     serials = iter(range(100_000, 200_000))
     rows = iter(range(1, check_ins + 1))  # the register's 序号
     lock = threading.Lock()
@@ -116,9 +147,13 @@ def run(url: str, clients: int, rounds: int) -> dict[str, object]:
             serial, row = next(serials), next(rows) if kind == "receive" else 0
         start = time.perf_counter()
         if kind == "upload":
-            r = httpx.post(f"{url}/api/transfers", data={"enterprise_id": str(enterprise)},
-                           files={"file": ("名册.csv", register_csv(range(serial, serial + 1)), "text/csv")},
-                           headers=clerk, timeout=60)
+            r = httpx.post(
+                f"{url}/api/transfers",
+                data={"enterprise_id": str(enterprise)},
+                files={"file": ("名册.csv", register_csv(range(serial, serial + 1)), "text/csv")},
+                headers=clerk,
+                timeout=60,
+            )
         elif kind == "request":
             r = httpx.post(f"{url}/api/requests", json=ask, headers=requester, timeout=60)
         else:
@@ -158,8 +193,14 @@ def run(url: str, clients: int, rounds: int) -> dict[str, object]:
         by_kind[kind].append(seconds)
         if status not in (200, 201):
             failures[kind] += 1
-    return {"by_kind": by_kind, "failures": failures, "health": health, "bare": bare, "elapsed": elapsed,
-            "total": len(results)}
+    return {
+        "by_kind": by_kind,
+        "failures": failures,
+        "health": health,
+        "bare": bare,
+        "elapsed": elapsed,
+        "total": len(results),
+    }
 
 
 def main() -> None:
@@ -183,23 +224,29 @@ def main() -> None:
         if "Traceback" in log.read_text():
             print(f"{label}: the server logged an exception, see {log}")
     machine = f"{platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}"
-    print(f"\n{machine}, {time.strftime('%Y-%m-%d')}; {args.workers} uvicorn workers, {args.clients} writers at once, "
-          f"{args.clients * args.rounds} writes (uploads, requests, check-ins in turn)\n")
+    print(
+        f"\n{machine}, {time.strftime('%Y-%m-%d')}; {args.workers} uvicorn workers, {args.clients} writers at once, "
+        f"{args.clients * args.rounds} writes (uploads, requests, check-ins in turn)\n"
+    )
     print("| database | write | n | failed | p50 ms | p95 ms | max ms | /healthz p95 ms | /healthz max ms | writes/s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for label, r in table:
         health = r["health"]
         for kind, times in r["by_kind"].items():
-            print(f"| {label} | {kind} | {len(times)} | {r['failures'][kind]} | "
-                  f"{statistics.median(times) * 1000:.0f} | {percentile(times, 0.95) * 1000:.0f} | "
-                  f"{max(times) * 1000:.0f} | {percentile(health, 0.95) * 1000:.1f} | {max(health) * 1000:.1f} | "
-                  f"{max(r['bare']) * 1000:.1f} | "
-                  f"{r['total'] / r['elapsed']:.1f} |")
+            print(
+                f"| {label} | {kind} | {len(times)} | {r['failures'][kind]} | "
+                f"{statistics.median(times) * 1000:.0f} | {percentile(times, 0.95) * 1000:.0f} | "
+                f"{max(times) * 1000:.0f} | {percentile(health, 0.95) * 1000:.1f} | {max(health) * 1000:.1f} | "
+                f"{max(r['bare']) * 1000:.1f} | "
+                f"{r['total'] / r['elapsed']:.1f} |"
+            )
         every = [t for times in r["by_kind"].values() for t in times]
-        print(f"| {label} | **all** | {len(every)} | {sum(r['failures'].values())} | "
-              f"{statistics.median(every) * 1000:.0f} | {percentile(every, 0.95) * 1000:.0f} | {max(every) * 1000:.0f} "
-              f"| {percentile(health, 0.95) * 1000:.1f} | {max(health) * 1000:.1f} | {max(r['bare']) * 1000:.1f} "
-              f"| {r['total'] / r['elapsed']:.1f} |")
+        print(
+            f"| {label} | **all** | {len(every)} | {sum(r['failures'].values())} | "
+            f"{statistics.median(every) * 1000:.0f} | {percentile(every, 0.95) * 1000:.0f} | {max(every) * 1000:.0f} "
+            f"| {percentile(health, 0.95) * 1000:.1f} | {max(health) * 1000:.1f} | {max(r['bare']) * 1000:.1f} "
+            f"| {r['total'] / r['elapsed']:.1f} |"
+        )
 
 
 if __name__ == "__main__":

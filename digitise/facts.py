@@ -175,9 +175,7 @@ def _written_dates(text: str) -> list[tuple[int, int, str]]:
                 value = _partial(1911 + _number(m["ry"]), _number(month) if month else None, None)
             else:
                 year = int("".join(str(CN_DIGITS.get(c, 0)) for c in m["cy"]))
-                value = _partial(
-                    year, cn_number(m["cm"]) if m["cm"] else None, cn_number(m["cd"]) if m["cd"] else None
-                )
+                value = _partial(year, cn_number(m["cm"]) if m["cm"] else None, cn_number(m["cd"]) if m["cd"] else None)
             if value:
                 found.append((m.start(), m.end(), value))
                 taken.append(range(m.start(), m.end()))

@@ -171,8 +171,10 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):  # type: ignore[no-
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        uses_s3 = "s3_server" in item.fixturenames or getattr(item, "callspec", None) and "s3" in str(
-            item.callspec.params.get("store", "")
+        uses_s3 = (
+            "s3_server" in item.fixturenames
+            or getattr(item, "callspec", None)
+            and "s3" in str(item.callspec.params.get("store", ""))
         )
         if uses_s3 and xdist_group(item.nodeid) != "s3":
             raise pytest.UsageError(f"{item.nodeid} uses the S3 server: put 's3' in its name (see xdist_group)")
@@ -182,4 +184,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 # The real S3 server and the stores, shared by tests/storage and the preservation tests.
 from tests.fixtures_s3 import local_store, s3_server, s3_store, store  # noqa: E402,F401
-

@@ -171,6 +171,7 @@ def catalogue_error(problems: Sequence[Problem]) -> ArchiveError:
 
 # ---- cells as people type them ------------------------------------------------------------------
 
+
 def normalise_partial_date(text: str) -> str:
     """1978年9月1日, 1978.9.1, 1978-09, 1978/9, 19780901, 一九七八年九月 → YYYY[MM[DD]]."""
     t = text.strip()

@@ -1,6 +1,5 @@
 """HTTP API for jobs: their progress and outcome; digitisation and maintenance jobs are started here."""
 
-
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from sqlalchemy.orm import Session
 

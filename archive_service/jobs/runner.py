@@ -334,5 +334,3 @@ def overdue(engine: Engine, older_than: float) -> list[int]:
         if ids:
             session.execute(update(Job).where(Job.id.in_(ids)).values(rung_at=now))
         return ids
-
-

@@ -366,16 +366,19 @@ def undigitised(session: Session, batch: TransferBatch) -> int:
     """How many of the files received in an intake batch have no finished digitised copy."""
     if batch.kind is not TransferKind.intake:
         return 0
-    return session.scalar(
-        select(func.count())
-        .select_from(TransferItem)
-        .join(Dossier, Dossier.id == TransferItem.dossier_id)
-        .where(
-            TransferItem.batch_id == batch.id,
-            TransferItem.result.in_([ItemResult.accepted, ItemResult.discrepancy]),
-            Dossier.digitisation != DigitisationState.done,
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(TransferItem)
+            .join(Dossier, Dossier.id == TransferItem.dossier_id)
+            .where(
+                TransferItem.batch_id == batch.id,
+                TransferItem.result.in_([ItemResult.accepted, ItemResult.discrepancy]),
+                Dossier.digitisation != DigitisationState.done,
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def confirm(

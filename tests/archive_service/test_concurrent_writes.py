@@ -177,7 +177,7 @@ def test_a_slow_upload_does_not_keep_others_waiting(demo, monkeypatch):
                 b"POST /api/transfers HTTP/1.1\r\nHost: archive\r\n"
                 + f"Authorization: {clerk['authorization']}\r\n".encode()
                 + b"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 50000000\r\n\r\n"
-                + b"--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"scans.csv\"\r\n\r\n"
+                + b'--x\r\nContent-Disposition: form-data; name="file"; filename="scans.csv"\r\n\r\n'
                 + b"0" * 200_000
             )
             uploads.append(upload)

@@ -43,9 +43,7 @@ def test_sending_on_lists_every_problem_and_sends_nothing_then_takes_files_off_t
         refused = error_of(lambda: onward.send_onward(session, archivist, target, codes, "户籍迁至东城区"))
         assert refused.field == "archival_codes" and len(refused.problems) == len(codes) - 1
         assert refused.problems[0]["code"] == "archival_code.not_held"
-        assert (
-            error_of(lambda: onward.send_onward(session, archivist, target, [a.archival_code], "")).field == "note"
-        )
+        assert error_of(lambda: onward.send_onward(session, archivist, target, [a.archival_code], "")).field == "note"
         own = archivist.organisation_id
         assert error_of(lambda: onward.send_onward(session, archivist, own, [a.archival_code], "迁居")).field == (
             "to_org_id"
@@ -76,9 +74,7 @@ def test_custody_passes_on_receipt_and_a_returned_file_comes_back(engine, demo):
     with db.transaction() as session:
         archivist, other = user(session, "archivist"), user(session, "dongcheng")
         a, b = held(session)
-        batch = onward.send_onward(
-            session, archivist, dongcheng(session), [a.archival_code, b.archival_code], "迁居"
-        )
+        batch = onward.send_onward(session, archivist, dongcheng(session), [a.archival_code, b.archival_code], "迁居")
         # Only the receiving bureau checks the volumes in.
         assert error_of(lambda: receiving.receive(session, archivist, batch.id, receiving.Check("#1"))).status == 403
         receiving.receive(session, other, batch.id, receiving.Check(a.archival_code))

@@ -29,7 +29,12 @@ HEXI = "120103"  # 天津市河西区
 def paper_bureau(client, login) -> int:
     made = client.post(
         "/api/organisations",
-        json={"name": "天津市河西区档案馆", "kind": "bureau", "credit_code": credit_code("12120103MB0", 9), "region_code": HEXI},
+        json={
+            "name": "天津市河西区档案馆",
+            "kind": "bureau",
+            "credit_code": credit_code("12120103MB0", 9),
+            "region_code": HEXI,
+        },
         headers=login("admin"),
     )
     assert made.status_code == 201, made.text
@@ -90,7 +95,12 @@ def test_the_onward_slip_then_the_signed_return_slip_closes_the_batch(client, lo
         assert s.scalars(select(DigitalObject).where(DigitalObject.role == "return_slip")).all() == []
         assert s.get(TransferBatch, batch["id"]).status.value == "registered"
 
-    r = client.post(url, data={"signer": "刘河西", "signed_on": today}, files={"scan": ("回执.png", scan_png(), "image/png")}, headers=archivist)
+    r = client.post(
+        url,
+        data={"signer": "刘河西", "signed_on": today},
+        files={"scan": ("回执.png", scan_png(), "image/png")},
+        headers=archivist,
+    )
     assert r.status_code == 200, r.text
     closed = r.json()
     assert closed["status"] == "confirmed" and closed["return_slip_signer"] == "刘河西" and closed["manifest_sha256"]
@@ -98,19 +108,32 @@ def test_the_onward_slip_then_the_signed_return_slip_closes_the_batch(client, lo
         for d in (first, second):
             dossier = s.get(Dossier, d.id)
             assert dossier.status is DossierStatus.transferred_out and dossier.custodian_id == hexi
-            (kept,) = s.scalars(select(DigitalObject).where(DigitalObject.dossier_id == d.id, DigitalObject.role == "return_slip"))
+            (kept,) = s.scalars(
+                select(DigitalObject).where(DigitalObject.dossier_id == d.id, DigitalObject.role == "return_slip")
+            )
             assert kept.sha256 == s.get(TransferBatch, batch["id"]).return_slip_sha256
-            last = s.scalars(select(CustodyEvent).where(CustodyEvent.dossier_id == d.id).order_by(CustodyEvent.id.desc())).first()
+            last = s.scalars(
+                select(CustodyEvent).where(CustodyEvent.dossier_id == d.id).order_by(CustodyEvent.id.desc())
+            ).first()
             assert last.kind is CustodyEventKind.transferred_out and "刘河西" in last.note
     receipt = client.get(f"/api/transfers/{batch['id']}/receipt.pdf", headers=archivist)
     assert receipt.status_code == 200 and "刘河西" in pdf_text(receipt.content)
-    again = client.post(url, data={"signer": "刘河西", "signed_on": today}, files={"scan": ("回执.png", scan_png(), "image/png")}, headers=archivist)
+    again = client.post(
+        url,
+        data={"signer": "刘河西", "signed_on": today},
+        files={"scan": ("回执.png", scan_png(), "image/png")},
+        headers=archivist,
+    )
     assert again.status_code == 409 and again.json()["code"] == "batch.status"
 
 
 def test_a_bureau_that_uses_this_installation_checks_the_files_in_itself(client, login):
     (d,) = received(client, login, row(83))
-    dongcheng = next(o["id"] for o in client.get("/api/organisations", headers=login("admin")).json() if o["name"] == "北京市东城区档案馆")
+    dongcheng = next(
+        o["id"]
+        for o in client.get("/api/organisations", headers=login("admin")).json()
+        if o["name"] == "北京市东城区档案馆"
+    )
     batch = send(client, login, dongcheng, d)
     r = client.post(
         f"/api/transfers/{batch['id']}/return-slip",
@@ -126,7 +149,9 @@ def test_an_unsent_transfer_is_withdrawn_and_the_files_go_back_to_their_places(c
     (d,) = received(client, login, row(84))
     with db.transaction() as s:
         archivist = s.scalar(select(User).where(User.username == "archivist"))
-        slot = next(x for x in s.scalars(select(ShelfSlot).order_by(ShelfSlot.id)) if x.capacity_volumes - x.used_volumes >= 1)
+        slot = next(
+            x for x in s.scalars(select(ShelfSlot).order_by(ShelfSlot.id)) if x.capacity_volumes - x.used_volumes >= 1
+        )
         placement.place(s, archivist, s.get(Dossier, d.id), slot)
         slot_id, used = slot.id, slot.used_volumes  # read again after placing: this file included
     batch = send(client, login, hexi, d)
@@ -143,7 +168,13 @@ def test_an_unsent_transfer_is_withdrawn_and_the_files_go_back_to_their_places(c
         dossier = s.get(Dossier, d.id)
         assert dossier.status is DossierStatus.in_custody and dossier.shelf_slot_id == slot_id
         assert s.get(ShelfSlot, slot_id).used_volumes == used
-        last = s.scalars(select(CustodyEvent).where(CustodyEvent.dossier_id == d.id).order_by(CustodyEvent.id.desc())).first()
-        assert last.kind is CustodyEventKind.onward_cancelled and last.to_slot_id == slot_id and "户籍迁移未办成" in last.note
+        last = s.scalars(
+            select(CustodyEvent).where(CustodyEvent.dossier_id == d.id).order_by(CustodyEvent.id.desc())
+        ).first()
+        assert (
+            last.kind is CustodyEventKind.onward_cancelled
+            and last.to_slot_id == slot_id
+            and "户籍迁移未办成" in last.note
+        )
     assert client.post(url, json={"reason": "再撤一次"}, headers=login("archivist")).status_code == 409
     assert client.get(f"/api/transfers/{batch['id']}/onward-slip.pdf", headers=login("archivist")).status_code == 409

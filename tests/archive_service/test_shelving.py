@@ -58,9 +58,7 @@ def register(session, archivist: User, enterprise: Organisation, n: int, serial0
 
 def small_room(session, archivist: User, layers: int = 3, per_layer: int = 2, name: str = "测试库房"):
     room = layout.add_room(session, archivist, layout.RoomForm(name, RoomKind.store, Decimal(10)))
-    layout.add_unit(
-        session, archivist, room.id, layout.UnitForm("T01", 1, 1, layers, 1, capacity_per_layer=per_layer)
-    )
+    layout.add_unit(session, archivist, room.id, layout.UnitForm("T01", 1, 1, layers, 1, capacity_per_layer=per_layer))
     return room
 
 
@@ -280,9 +278,7 @@ def test_units_rooms_and_profiles_refuse_bad_input_by_field(engine, demo):
                 "capacity.required",
             ),
             (
-                lambda: layout.add_room(
-                    session, archivist, layout.RoomForm("一号库房", RoomKind.store, Decimal(5))
-                ),
+                lambda: layout.add_room(session, archivist, layout.RoomForm("一号库房", RoomKind.store, Decimal(5))),
                 "name",
                 "name.duplicate",
             ),
@@ -298,9 +294,7 @@ def test_units_rooms_and_profiles_refuse_bad_input_by_field(engine, demo):
             assert (error.field, error.code) == (field, code), error
         clerk = user(session, "clerk")
         assert (
-            error_of(
-                lambda: layout.add_room(session, clerk, layout.RoomForm("x", RoomKind.store, Decimal(5)))
-            ).status
+            error_of(lambda: layout.add_room(session, clerk, layout.RoomForm("x", RoomKind.store, Decimal(5)))).status
             == 403
         )
 
