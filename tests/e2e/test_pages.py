@@ -33,6 +33,7 @@ def test_archivist_opens_a_dossier(page, server):
 
     page.get_by_placeholder("姓名、档号或身份证号后几位").fill("J102-RS-000007")
     page.get_by_role("button", name="查询").click()
+    page.wait_for_url("**/dossiers?*q=J102-RS-000007*")  # the answer's page, not the form's
     assert rows.count() == 1
     rows.first.get_by_role("link").click()
     page.wait_for_url("**/dossiers/*")

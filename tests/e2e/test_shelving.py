@@ -113,6 +113,7 @@ def test_define_a_room_receive_shelve_and_forecast(page, server):
     page.get_by_label("年数").fill("5")
     page.get_by_label("未入系统的存量（卷）").fill("2000")
     page.locator("#run-forecast").click()
+    page.locator("#forecast-table tbody tr").first.wait_for()  # the answer's page, not the form's
     assert page.locator("#forecast-table tbody tr").count() == 5
     summary = page.locator("#forecast-summary").inner_text()
     assert "需库房" in summary and "依据：西人社发〔2020〕14号 六(二)" in summary
