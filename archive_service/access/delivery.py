@@ -58,6 +58,21 @@ def servable_classes(session: Session, dossier_id: int) -> set[int]:
     return {top_class(code) for code in codes} | certified
 
 
+def pages_by_class(session: Session, dossier_id: int) -> dict[int, int]:
+    """Digitised pages of the file per top class (1…10), as the catalogue links them: what approving a
+    class serves (the approver sees it before deciding)."""
+    linked = session.execute(
+        select(MaterialClass.code, Material.first_page, Material.last_page)
+        .join(Material, Material.material_class_id == MaterialClass.id)
+        .where(Material.dossier_id == dossier_id, Material.first_page.is_not(None), Material.last_page.is_not(None))
+    )
+    pages: dict[int, int] = {}
+    for code, first, last in linked:
+        if first and last:  # both set: the query's condition, which the types cannot see
+            pages[top_class(code)] = pages.get(top_class(code), 0) + last - first + 1
+    return pages
+
+
 def approved_materials(session: Session, request: RetrievalRequest) -> list[ApprovedMaterial]:
     # One query, no dossier graph: this runs for every page delivered.
     materials = session.scalars(

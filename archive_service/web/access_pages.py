@@ -135,6 +135,7 @@ def request_detail(
         and r.requester_id != user.id,
         # Classes asked for with no digitised page and no missing-material certificate: approving them serves nothing.
         unservable=[n for n in r.material_classes if n not in delivery.servable_classes(session, r.dossier_id)],
+        class_pages=delivery.pages_by_class(session, r.dossier_id),
         can_serve=can(user, Action.serve_requests),
         is_requester=r.requester_id == user.id,
     )

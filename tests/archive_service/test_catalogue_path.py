@@ -238,13 +238,19 @@ def test_a_new_enterprises_files_from_register_to_the_requesters_screen(client, 
     waiting = client.post("/api/requests", json=form, headers=login("sibao")).json()
     screen = client.get(f"/requests/{waiting['id']}", headers=login("approver")).text
     assert 'id="unservable"' in screen and "第一类、第九类没有可提供的数字化页面" in screen
+    assert screen.count("无数字化页面") == 2
 
     # A 待遇变更 request for classes 1 and 9: the requester sees pages 1, 2, 4, 5, 6 and nothing else.
     code = client.get(f"/api/dossiers/{han_id}", headers=archivist).json()["archival_code"]
     request = ask(client, login, code, "online_view")
     rid = request["id"]
     assert request["approved_pages"] == [1, 2, 4, 5, 6]
-    assert 'id="unservable"' not in client.get(f"/requests/{rid}", headers=login("approver")).text
+    screen = client.get(f"/requests/{rid}", headers=login("approver")).text
+    assert 'id="unservable"' not in screen
+    # Before deciding, the approver sees whose file it is and how many pages each class asked for would serve.
+    asked = screen[screen.index('id="class-pages"') : screen.index("</dd>", screen.index('id="class-pages"'))]
+    assert sum(int(n) for n in re.findall(r"数字化 (\d+) 页", asked)) == 5 and 'id="retiree-name"' in screen
+    assert 'id="retiree-name"' not in client.get(f"/requests/{rid}", headers=login("sibao")).text
     sources = [Image.open(p) for p in scans]
     for page in (1, 2, 4, 5, 6):
         shown = client.get(f"/api/requests/{rid}/pages/{page}", headers=login("sibao"))
