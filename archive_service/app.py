@@ -48,6 +48,7 @@ from archive_service.web.pages import router as pages_router
 from archive_service.web.search_pages import router as search_pages_router
 from archive_service.web.shelving_pages import router as shelving_pages_router
 from archive_service.web.transfer_pages import router as transfer_pages_router
+from archive_service.web.user_pages import router as user_pages_router
 
 # The pages, in the order their paths are tried: /transfers/campaign before /transfers/{batch_id}.
 PAGE_ROUTERS = (
@@ -58,6 +59,7 @@ PAGE_ROUTERS = (
     campaign_pages_router,
     transfer_pages_router,
     job_pages_router,
+    user_pages_router,
 )
 
 log = logging.getLogger("archive")

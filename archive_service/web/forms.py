@@ -24,6 +24,16 @@ from archive_service.values import ValueRuleError, check_visible
 # a rule of the request's own shape): a person reads 检索词, not `q`. Every page route's parameter is here
 # (tests/archive_service/test_pages.py); an API caller gets the key in `field` as well.
 FIELD_LABELS = {
+    "number": "证书编号",
+    "user_id": "账户",
+    "title": "证书名称",
+    "role": "角色",
+    "required": "持证上岗要求",
+    "organisation_id": "单位",
+    "issued_on": "发证日期",
+    "expires_on": "有效期至",
+    "display_name": "姓名",
+    "active": "启用或停用",
     "action": "操作",
     "allow_download": "允许下载",
     "allow_print": "允许打印",

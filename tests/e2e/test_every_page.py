@@ -37,7 +37,7 @@ PAGES = {
     "approver": ["/", "/requests", "request"],
     "sibao": ["/requests", "/search?q=退休", "viewer"],
     "auditor": ["/audit"],
-    "admin": ["/", "/planning", "/audit"],
+    "admin": ["/", "/planning", "/audit", "/users"],
 }  # fmt: skip
 
 
