@@ -145,17 +145,13 @@ end
 """
 
 
-def page_views(url: str, seconds: float, clients: int) -> PageViews:
-    """Watermarked page views from wrk (keep-alive connections).
-
-    wrk is a C program: a Python client on the same two cores would take CPU from the server under test.
-    """
-    requester, approver = token(url, "sibao"), token(url, "approver")
+def approved_request(url: str, requester: dict[str, str], approver: dict[str, str], why: str) -> tuple[int, list[int]]:
+    """A 待遇变更 request for the demo's digitised file (classes 1 and 9), approved: its id and pages."""
     today = bureau_today()
     body = {
         "dossier": "J102-RS-000001",
         "purpose": "benefit_change",
-        "purpose_detail": "基准测试",
+        "purpose_detail": why,
         "material_classes": [1, 9],
         "mode": "online_view",
         "valid_from": today.isoformat(),
@@ -164,9 +160,17 @@ def page_views(url: str, seconds: float, clients: int) -> PageViews:
         "reader_citizen_id": citizen_id_for("110105", date(1980, 1, 1), 3, "M"),
     }
     rid = httpx.post(f"{url}/api/requests", json=body, headers=requester).json()["id"]
-    pages = httpx.post(f"{url}/api/requests/{rid}/decision", json={"approve": True}, headers=approver).json()[
-        "approved_pages"
-    ]
+    decision = httpx.post(f"{url}/api/requests/{rid}/decision", json={"approve": True}, headers=approver)
+    return rid, decision.json()["approved_pages"]
+
+
+def page_views(url: str, seconds: float, clients: int) -> PageViews:
+    """Watermarked page views from wrk (keep-alive connections).
+
+    wrk is a C program: a Python client on the same two cores would take CPU from the server under test.
+    """
+    requester, approver = token(url, "sibao"), token(url, "approver")
+    rid, pages = approved_request(url, requester, approver, "基准测试")
     # Warm the page cache the way a reading session would (each page's first view renders it).
     with httpx.Client(base_url=url, headers=requester, timeout=60) as c:
         for p in pages:

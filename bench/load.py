@@ -25,7 +25,6 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -34,15 +33,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
-from access import ARCHIVE, PG_ADMIN, free_port, serve, token  # noqa: E402
+from access import ARCHIVE, PG_ADMIN, approved_request, free_port, serve, token  # noqa: E402
 from access import prepare as prepare_installation  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from archive_service.access.log import verify_chain  # noqa: E402
 from archive_service.access.models import AccessLogEntry  # noqa: E402
-from archive_service.db import bureau_today, make_engine  # noqa: E402
-from digitise.specimen import citizen_id_for  # noqa: E402
+from archive_service.db import make_engine  # noqa: E402
 
 LUA = """
 local paths = %(paths)s
@@ -69,22 +67,7 @@ def prepare(env: dict[str, str], var: Path, retirees: int) -> None:
 
 def request_mix(url: str) -> list[tuple[str, str]]:
     archivist, requester, approver = token(url, "archivist"), token(url, "sibao"), token(url, "approver")
-    today = bureau_today()
-    body = {
-        "dossier": "J102-RS-000001",
-        "purpose": "benefit_change",
-        "purpose_detail": "负载测试",
-        "material_classes": [1, 9],
-        "mode": "online_view",
-        "valid_from": today.isoformat(),
-        "valid_until": (today + timedelta(days=1)).isoformat(),
-        "reader_name": "测试",
-        "reader_citizen_id": citizen_id_for("110105", date(1980, 1, 1), 3, "M"),
-    }
-    rid = httpx.post(f"{url}/api/requests", json=body, headers=requester).json()["id"]
-    pages = httpx.post(f"{url}/api/requests/{rid}/decision", json={"approve": True}, headers=approver).json()[
-        "approved_pages"
-    ]
+    rid, pages = approved_request(url, requester, approver, "负载测试")
     dossiers = httpx.get(f"{url}/api/dossiers", headers=archivist).json()["items"]
     names = [d["retiree_name"] for d in dossiers[:10]]
     mix = []

@@ -46,21 +46,15 @@ def approved_pages(approved: list[ApprovedMaterial]) -> list[int]:
     return [p for a in approved for p in range(a.first_page, a.last_page + 1)]
 
 
-def servable_classes(session: Session, dossier_id: int) -> set[int]:
-    """Top classes (1…10) a request can be served from: with pages in the file's digitised copy (catalogued
-    and linked), or with the certificate of a material the file lacks (which a requester sees instead)."""
-    codes = session.scalars(
-        select(MaterialClass.code)
-        .join(Material, Material.material_class_id == MaterialClass.id)
-        .where(Material.dossier_id == dossier_id, Material.first_page.is_not(None))
-    )
-    certified = {m.material_class.top_class for m in missing.missing_of(session, dossier_id)}
-    return {top_class(code) for code in codes} | certified
+def certified_classes(session: Session, dossier_id: int) -> set[int]:
+    """Top classes (1…10) with the certificate of a material the file lacks: a request for one is served
+    the certificate instead of pages (with `pages_by_class`, what a request can be served from)."""
+    return {m.material_class.top_class for m in missing.missing_of(session, dossier_id)}
 
 
 def pages_by_class(session: Session, dossier_id: int) -> dict[int, int]:
     """Digitised pages of the file per top class (1…10), as the catalogue links them: what approving a
-    class serves (the approver sees it before deciding)."""
+    class serves in pages (the approver sees it before deciding)."""
     linked = session.execute(
         select(MaterialClass.code, Material.first_page, Material.last_page)
         .join(Material, Material.material_class_id == MaterialClass.id)

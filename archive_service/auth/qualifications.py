@@ -20,9 +20,16 @@ CERTIFIED_ROLES = frozenset({Role.archivist})  # who looks after the files thems
 
 
 def certificates(session: Session, user_id: int) -> Sequence[StaffCertificate]:
-    return session.scalars(
-        select(StaffCertificate).where(StaffCertificate.user_id == user_id).order_by(StaffCertificate.issued_on)
-    ).all()
+    return certificates_of(session, [user_id]).get(user_id, [])
+
+
+def certificates_of(session: Session, user_ids: Sequence[int]) -> dict[int, list[StaffCertificate]]:
+    """Each member's certificates, oldest first, in one query (a staff list shows them all)."""
+    held: dict[int, list[StaffCertificate]] = {}
+    query = select(StaffCertificate).where(StaffCertificate.user_id.in_(user_ids))
+    for c in session.scalars(query.order_by(StaffCertificate.issued_on, StaffCertificate.id)):
+        held.setdefault(c.user_id, []).append(c)
+    return held
 
 
 def staff_member(session: Session, admin: User, user_id: int) -> User:

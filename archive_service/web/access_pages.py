@@ -119,6 +119,8 @@ def request_detail(
     dossier = session.get(Dossier, r.dossier_id)
     approved = delivery.approved_materials(session, r) if r.status is RequestStatus.approved else []
     requester = session.get(User, r.requester_id)
+    class_pages = delivery.pages_by_class(session, r.dossier_id)
+    served = set(class_pages) | delivery.certified_classes(session, r.dossier_id)
     return _page(
         request,
         "request.html",
@@ -134,8 +136,8 @@ def request_detail(
         and r.status is RequestStatus.submitted
         and r.requester_id != user.id,
         # Classes asked for with no digitised page and no missing-material certificate: approving them serves nothing.
-        unservable=[n for n in r.material_classes if n not in delivery.servable_classes(session, r.dossier_id)],
-        class_pages=delivery.pages_by_class(session, r.dossier_id),
+        unservable=[n for n in r.material_classes if n not in served],
+        class_pages=class_pages,
         can_serve=can(user, Action.serve_requests),
         is_requester=r.requester_id == user.id,
     )

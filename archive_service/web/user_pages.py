@@ -52,9 +52,9 @@ def _users_page(request: Request, session: Session, user: User, error: ArchiveEr
             "user": user,
             "own": own,
             "people": people,
-            "certificates": {
-                p.id: qualifications.certificates(session, p.id) for p in people if p.organisation_id == own.id
-            },
+            "certificates": qualifications.certificates_of(
+                session, [p.id for p in people if p.organisation_id == own.id]
+            ),
             "organisations": organisations,
             "roles": ROLE_LABELS,
             "today": bureau_today(),
