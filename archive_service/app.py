@@ -49,6 +49,7 @@ from archive_service.web.search_pages import router as search_pages_router
 from archive_service.web.shelving_pages import router as shelving_pages_router
 from archive_service.web.transfer_pages import router as transfer_pages_router
 from archive_service.web.user_pages import router as user_pages_router
+from digitise.chinese import RULES
 
 # The pages, in the order their paths are tried: /transfers/campaign before /transfers/{batch_id}.
 PAGE_ROUTERS = (
@@ -76,34 +77,15 @@ ERROR_RESPONSES: dict[int | str, dict] = {
 }
 
 
-# Pydantic's generic rules, said in Chinese; our own rules (codes with a dot) bring their own message.
-GENERIC_RULES = {
-    "missing": "必须填写",
-    "string_too_short": "长度不足",
-    "string_too_long": "长度超出上限",
-    "string_pattern_mismatch": "格式不符合要求",
-    "int_parsing": "应为整数",
-    "greater_than_equal": "数值过小",
-    "less_than_equal": "数值过大",
-    "date_from_datetime_parsing": "应为日期（YYYY-MM-DD）",
-    "date_parsing": "应为日期（YYYY-MM-DD）",
-    "enum": "不是可选值之一",
-    "literal_error": "不是可选值之一",
-    "bool_parsing": "应为是/否",
-    "json_invalid": "请求体不是有效的 JSON",
-    "model_attributes_type": "应为对象",
-}
-
-
 def _validation_error(exc: RequestValidationError) -> ArchiveError:
     first = exc.errors()[0]
     location = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "form")]
     field = ".".join(location) or None
     code = first.get("type", "invalid")
     message = first.get("msg", "输入无效")
-    if "." not in code:  # a library's own check: its English text never reaches a person
+    if "." not in code:  # pydantic's own rule (digitise/chinese.py): its English text never reaches a person
         named = field_label(field) or f"字段 {field} "  # the label people know it by where it has one
-        message = f"{named}{GENERIC_RULES.get(code, '不符合要求')}"
+        message = f"{named}{RULES.get(code, '不符合要求')}"
     return ArchiveError(code, message, field, 422)
 
 
@@ -214,7 +196,7 @@ def create_app() -> FastAPI:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         incident = secrets.token_hex(4).upper()
-        log.error("incident %s: %s %s failed", incident, request.method, request.url.path, exc_info=exc)
+        log.error("故障 %s：%s %s 出错", incident, request.method, request.url.path, exc_info=exc)
         error = ArchiveError(
             "internal", f"系统内部错误，操作未完成。请稍后重试；如仍出错，请将编号 {incident} 告知系统管理员", None, 500
         )

@@ -7,6 +7,9 @@ session hooks the rules rely on. Called by each entry point — the web app (`ap
 - with a broker, a job queued in a committed transaction rings its doorbell (`jobs/queue.py`).
 """
 
+import logging
+from datetime import UTC, datetime
+
 from archive_service import db
 from archive_service import models as _models  # noqa: F401  every table and mapper
 from archive_service.finding import outbox
@@ -25,3 +28,27 @@ def _ring(job_id: int) -> None:
     from archive_service.jobs.celery_app import ring  # Celery is loaded only where a broker rings
 
     ring(job_id)
+
+
+_LEVELS = {
+    logging.DEBUG: "调试",
+    logging.INFO: "信息",
+    logging.WARNING: "警告",
+    logging.ERROR: "错误",
+    logging.CRITICAL: "严重",
+}
+
+
+class _BureauTime(logging.Formatter):
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802  logging's name
+        return db.show_time(datetime.fromtimestamp(record.created, UTC), "%Y-%m-%d %H:%M:%S")
+
+
+def log_to_console() -> None:
+    """How a process of its own (`archive serve`, a job worker) writes its log: the bureau's time, the level
+    in Chinese, the process, the message."""
+    for level, name in _LEVELS.items():
+        logging.addLevelName(level, name)
+    console = logging.StreamHandler()
+    console.setFormatter(_BureauTime("%(asctime)s %(levelname)s %(processName)s %(name)s %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[console])

@@ -8,18 +8,21 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from digitise.catalogue import Catalogue
+from digitise.chinese import ChineseTyper, reason
 from digitise.findings import errors, report
 from digitise.ocr import DEFAULT_ENGINE, ENGINES
 from digitise.options import DigitiseOptions
 from digitise.pipeline import digitise
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+app = ChineseTyper(add_completion=False, pretty_exceptions_enable=False)
 console = Console(stderr=True)
 
 
 @app.command()
 def main(
-    inputs: list[Path] = typer.Argument(..., help="扫描图像（TIFF/PNG/JPEG）或扫描件 PDF，按扫描顺序"),
+    inputs: list[Path] = typer.Argument(
+        ..., metavar="扫描件", help="扫描图像（TIFF/PNG/JPEG）或扫描件 PDF，按扫描顺序"
+    ),
     output: Path = typer.Option(..., "-o", "--output", help="输出的 PDF/A 文件"),
     sidecar: Path | None = typer.Option(None, "--sidecar", help="过程元数据 JSON"),
     jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", "-j", min=1, help="并行页数"),
@@ -32,7 +35,7 @@ def main(
     try:
         cat = Catalogue.from_json(catalogue) if catalogue else None
     except (OSError, ValueError, KeyError) as exc:
-        console.print(f"[red]目录文件 {catalogue} 无法使用：{exc}[/red]")
+        console.print(f"目录文件 {catalogue} 无法使用：{reason(exc)}", style="red", markup=False)
         raise typer.Exit(2) from exc
     if engine not in ENGINES:
         console.print(f"[red]--engine：没有名为 {engine} 的识别引擎，可选 {'、'.join(ENGINES)}[/red]")

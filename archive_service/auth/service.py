@@ -169,7 +169,7 @@ def login(session: Session, username: str, password: str, client_address: str) -
     settings = get_settings()
     wait = login_wait_seconds(session, username, client_address)
     if wait > 0:
-        log.warning("login delayed %ss user=%s address=%s", wait, username, client_address)
+        log.warning("登录延迟 %s 秒 用户=%s 地址=%s", wait, username, client_address)
         raise ArchiveError("login.rate_limited", f"登录失败次数过多，请 {wait} 秒后再试", "username", 429)
     user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     ok = False
@@ -180,7 +180,7 @@ def login(session: Session, username: str, password: str, client_address: str) -
             ok = False
     session.add(LoginAttempt(username=username, client_address=client_address, succeeded=ok))
     if not ok or user is None:
-        log.warning("login failed user=%s address=%s", username, client_address)
+        log.warning("登录失败 用户=%s 地址=%s", username, client_address)
         # Commit the failed attempt even though the caller's request fails: it is what throttles.
         session.commit()
         raise ArchiveError("login.invalid", "用户名或密码错误", "password", 401)
@@ -192,7 +192,7 @@ def login(session: Session, username: str, password: str, client_address: str) -
             expires_at=utcnow() + timedelta(hours=settings.session_hours),
         )
     )
-    log.info("login user=%s address=%s", username, client_address)
+    log.info("登录 用户=%s 地址=%s", username, client_address)
     return user, token
 
 

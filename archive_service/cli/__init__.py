@@ -7,11 +7,10 @@ Digitisation (digitisation.py): `digitise`, `rebuild-faulty`. Search (search.py)
 verify`. Evidence (evidence.py): `audit verify` (the access log's hash chain), `transfers verify-receipt`
 (a receipt PDF against its manifest). What people read is Chinese; option names stay as typed."""
 
-import typer
-
 from archive_service.cli import digitisation, evidence, installation, preservation, running, search
+from digitise.chinese import ChineseTyper
 
-app = typer.Typer(
+app = ChineseTyper(
     help="退休人员人事档案托管系统：运维命令",
     no_args_is_help=True,
     add_completion=False,

@@ -12,8 +12,8 @@ app = typer.Typer()
 
 @app.command()
 def digitise(
-    archival_code: str = typer.Argument(..., help="档号"),
-    scans: list[Path] = typer.Argument(..., help="扫描图像或扫描件 PDF，按扫描顺序"),
+    archival_code: str = typer.Argument(..., metavar="档号", help="档号"),
+    scans: list[Path] = typer.Argument(..., metavar="扫描件", help="扫描图像或扫描件 PDF，按扫描顺序"),
     username: str = typer.Option(..., help="数字化责任者（档案员账号）"),
     jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="并行页数（默认每核一页）"),
     lang: str = typer.Option("chi_sim+eng", "--lang", help="识别语言（Tesseract 写法）"),

@@ -5,6 +5,7 @@ from pathlib import Path
 import typer
 
 from archive_service.cli.common import fail
+from digitise.chinese import reason
 
 app = typer.Typer()
 audit_app = typer.Typer(help="利用登记", no_args_is_help=True)
@@ -34,7 +35,7 @@ def audit_verify() -> None:
 
 
 @transfers_app.command("verify-receipt")
-def transfers_verify_receipt(receipt: Path = typer.Argument(..., help="交接书 PDF")) -> None:
+def transfers_verify_receipt(receipt: Path = typer.Argument(..., metavar="交接书", help="交接书 PDF")) -> None:
     """重新计算交接书所附清单的摘要（并与本系统对该批次的记录比对）。"""
     from archive_service.db import get_sessionmaker
     from archive_service.transfers.service import verify_receipt
@@ -42,7 +43,7 @@ def transfers_verify_receipt(receipt: Path = typer.Argument(..., help="交接书
     try:
         data = receipt.read_bytes()
     except OSError as e:
-        fail(Exception(f"无法读取 {receipt}：{e.strerror or e}"))
+        fail(Exception(f"无法读取 {receipt}：{reason(e)}"))
     with get_sessionmaker()() as session:
         check = verify_receipt(session, data)
     typer.echo(f"批次：{check.number}")

@@ -67,7 +67,7 @@ def orgs_create(
 def users_create(
     username: str = typer.Option(..., help="登录名"),
     organisation_credit_code: str = typer.Option(..., help="所属单位的统一社会信用代码"),
-    role: Role = typer.Option(Role.administrator, help="角色"),
+    role: Role = typer.Option(Role.administrator, help="角色：" + "、".join(f"{r.value}（{r.label}）" for r in Role)),
     display_name: str = typer.Option("系统管理员", help="显示的姓名"),
     password: str = typer.Option(
         ...,

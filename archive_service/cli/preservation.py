@@ -77,7 +77,7 @@ def replicate(
 
 @objects_app.command("delete")
 def objects_delete(
-    storage_key: str = typer.Argument(..., help="对象的存储键"),
+    storage_key: str = typer.Argument(..., metavar="存储键", help="对象的存储键"),
     username: str = typer.Option(..., help="下令销毁的管理员账号"),
     reason: str = typer.Option(..., help="销毁理由（记入记录）"),
 ) -> None:
@@ -95,7 +95,7 @@ def objects_delete(
 
 
 @app.command()
-def backup(folder: Path = typer.Argument(..., help="空目录或新目录（如挂载的备份盘）")) -> None:
+def backup(folder: Path = typer.Argument(..., metavar="备份目录", help="空目录或新目录（如挂载的备份盘）")) -> None:
     """备份整个系统。
 
     数据库各表（同一时刻的快照）、全部存储对象和清单 manifest.json。
@@ -117,7 +117,7 @@ def backup(folder: Path = typer.Argument(..., help="空目录或新目录（如�
 
 
 @app.command()
-def restore(folder: Path = typer.Argument(..., help="`archive backup` 写出的目录")) -> None:
+def restore(folder: Path = typer.Argument(..., metavar="备份目录", help="`archive backup` 写出的目录")) -> None:
     """把备份恢复到这个空系统。
 
     逐项核验，并重建检索索引。

@@ -1,10 +1,12 @@
 """Running the service: the web application (with local job workers) and job workers on other hosts."""
 
-import logging
 import os
 import signal
+import socket
 
 import typer
+
+from archive_service.cli.common import fail
 
 app = typer.Typer()
 
@@ -27,26 +29,37 @@ def serve(
 
     from archive_service.config import get_settings
     from archive_service.db import get_engine
+    from archive_service.errors import ArchiveError
     from archive_service.jobs.worker import start_local_workers, stop_local_workers
     from archive_service.migrate import upgrade
+    from archive_service.startup import log_to_console
 
     settings = get_settings()
+    host, port = host or settings.host, port or settings.port
+    try:  # said here in Chinese, not by uvicorn in English after the workers have started
+        with socket.create_server((host, port)):
+            pass
+    except OSError:
+        fail(ArchiveError("port.taken", f"无法在 {host}:{port} 监听：端口已被占用或地址不可用", "port"))
     upgrade(get_engine())
-    logging.basicConfig(level=logging.INFO)
+    log_to_console()
     job_workers = start_local_workers(settings.job_workers) if not settings.broker_url else []
     # uvicorn shuts down on SIGTERM and then raises the signal again; with this handler that ends in
     # SystemExit, so the `finally` below stops the job workers instead of the process dying around them.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    typer.echo(f"网页服务：http://{host}:{port}（按 Ctrl+C 停止）")
     try:
         uvicorn.run(
             "archive_service.main:app",
-            host=host or settings.host,
-            port=port or settings.port,
+            host=host,
+            port=port,
             workers=workers,
             access_log=False,
+            log_level="warning",  # its start and stop lines are English; ours are above and below
         )
     finally:
         stop_local_workers(job_workers)
+        typer.echo("网页服务已停止")
 
 
 @app.command()
@@ -59,12 +72,11 @@ def worker(
     增加一台主机：安装本软件，把 ARCHIVE_DATABASE_URL、ARCHIVE_BROKER_URL 和 S3 设置指向共用的服务器，
     在该主机上运行 `archive worker --processes <核数>`。
     """
-    import socket
-
     from archive_service.config import get_settings
     from archive_service.jobs.worker import run_worker_process, start_local_workers, stop_local_workers
+    from archive_service.startup import log_to_console
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(name)s %(message)s")
+    log_to_console()
     settings = get_settings()
     if settings.broker_url:
         from archive_service.jobs.celery_app import run_worker

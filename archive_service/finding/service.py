@@ -152,7 +152,7 @@ def search_dossiers(session: Session, user: User, index: SearchIndex, form: Sear
             limit=PAGE_SIZE,
         )
     except SearchError as e:  # the form's own checks (_check) come first; the port's words are an engineer's
-        log.warning("search query refused by the index port: %s", e)
+        log.warning("检索索引拒绝了查询：%s", e)
         raise ArchiveError("search.query", "检索条件无法处理，请检查日期、类别和页码后重试", "q") from None
     results = index.search(query)
     # Particulars are shown as the database has them now (the index may lag by a second).

@@ -161,7 +161,7 @@ class OutboxApplier(threading.Thread):
             try:
                 apply_outbox(self.engine, self.index)
             except Exception:  # the rows stay queued; the next turn tries again
-                log.exception("applying the search outbox failed")
+                log.exception("写入检索索引失败（待办队列）")
 
     def stop(self) -> None:
         self._stopping.set()

@@ -77,7 +77,7 @@ class DoorbellSweeper(threading.Thread):
                     ring(job_id)
                 sweep_finished(engine, store)
             except Exception:
-                log.exception("doorbell sweep failed")
+                log.exception("补发任务通知失败")
 
     def stop(self) -> None:
         self._stopping.set()

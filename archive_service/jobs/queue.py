@@ -74,7 +74,7 @@ def _ring_after_commit(session: Session) -> None:
             try:
                 _doorbell(job_id)
             except Exception:  # the broker is down: the job stays queued and a worker's sweep rings again
-                log.warning("could not ring the broker for job %s; a worker will pick it up later", job_id)
+                log.warning("任务 %s 未能通知消息队列；后台进程稍后会自行领取", job_id)
 
 
 # ---- starting and reading jobs (pages and API) ------------------------------------------------

@@ -172,7 +172,7 @@ class _Heartbeat(threading.Thread):
                     self.context.lost = True
                     return
             except Exception:  # the database is briefly unreachable: try again at the next beat
-                log.warning("job %s: renewing the lease failed", self.context.job_id, exc_info=True)
+                log.warning("任务 %s：续租失败", self.context.job_id, exc_info=True)
 
     def stop(self) -> None:
         self._stop.set()
@@ -205,14 +205,14 @@ def run(engine: Engine, store: ObjectStore, job_id: int, worker: str, handlers: 
             with Session(engine) as session, session.begin():
                 context.finish(session, result or {})
     except LeaseLost:
-        log.warning("job %s: taken over by another worker; this attempt stops", job_id)
+        log.warning("任务 %s：已由另一进程接手，本次执行停止", job_id)
         return RunOutcome(job_id, None)
     except (PermanentFailure, ArchiveError) as e:
         if isinstance(e, ArchiveError) and e.status >= 500:
             return _retry_or_fail(context, e)
         return _give_up(context, e.message if isinstance(e, ArchiveError) else str(e))
     except Exception as e:
-        log.exception("job %s (%s) attempt %s failed", job_id, context.kind, context.attempt)
+        log.exception("任务 %s（%s）第 %s 次执行失败", job_id, context.kind, context.attempt)
         return _retry_or_fail(context, e)
     finally:
         heartbeat.stop()

@@ -17,7 +17,7 @@ from archive_service.db import get_engine
 from archive_service.jobs.kinds import HANDLERS
 from archive_service.jobs.runner import run_next, sweep_finished, worker_name
 from archive_service.preservation.service import object_store
-from archive_service.startup import start
+from archive_service.startup import log_to_console, start
 
 log = logging.getLogger("archive.jobs")
 SWEEP_SECONDS = 30.0
@@ -28,7 +28,7 @@ def work(stop: threading.Event, name: str | None = None) -> None:
     start()  # a spawned process starts afresh: its models and session hooks
     settings = get_settings()
     engine, store, name = get_engine(), object_store(), name or worker_name()
-    log.info("job worker %s started (%s)", name, engine.url.render_as_string(hide_password=True))
+    log.info("后台任务进程 %s 已启动（数据库 %s）", name, engine.url.render_as_string(hide_password=True))
     swept = 0.0
     while not stop.is_set():
         try:
@@ -37,7 +37,7 @@ def work(stop: threading.Event, name: str | None = None) -> None:
                 sweep_finished(engine, store)
             outcome = run_next(engine, store, name, HANDLERS)
         except Exception:  # the database is unreachable for a moment: keep the worker alive
-            log.exception("job worker %s: looking for work failed", name)
+            log.exception("后台任务进程 %s：领取任务失败", name)
             outcome = None
         if outcome is None:
             stop.wait(settings.job_poll_seconds)
@@ -45,7 +45,7 @@ def work(stop: threading.Event, name: str | None = None) -> None:
 
 def run_worker_process() -> None:
     """One local worker process: runs jobs until SIGTERM (or SIGINT)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(name)s %(message)s")
+    log_to_console()
     signal.signal(signal.SIGTERM, _exit_now)
     work(threading.Event())
 

@@ -120,7 +120,7 @@ def check_dossier(session: Session, store: ObjectStore, dossier: Dossier) -> lis
         try:
             data = _read(store, obj)
         except StorageError:
-            log.warning("acceptance: %s (%s) unreadable", obj.name, obj.storage_key, exc_info=True)
+            log.warning("验收：%s（%s）无法读取", obj.name, obj.storage_key, exc_info=True)
             fail.append(Failure(code, "fixity", f"{obj.name} 无法从存储读取（详情见服务器日志）"))
             continue
         if hashlib.sha256(data).hexdigest() != obj.sha256:

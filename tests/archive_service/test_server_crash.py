@@ -204,6 +204,9 @@ def test_sigterm_stops_the_server_its_search_thread_and_its_job_workers(engine, 
         raise
     assert proc.returncode == 0, output
     assert "Traceback" not in output and "TypeError" not in output, output
+    # What the operator reads is Chinese, in the bureau's time; uvicorn's English start and stop lines are not
+    assert f"网页服务：http://127.0.0.1:{port}" in output and "网页服务已停止" in output, output
+    assert "后台任务进程" in output and "Uvicorn" not in output and "INFO" not in output, output
     for _ in range(50):  # multiprocessing's resource tracker leaves once it sees its parent gone
         left = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
         if not left:
