@@ -18,6 +18,7 @@ from tests.archive_service.test_server_crash import _kill, _serve
 
 CLIENTS = 32
 SECONDS = 8
+ROUNDS = 6  # each client asks at least this often on its connection, however slow the machine is today
 
 
 def _token(url: str, username: str) -> dict[str, str]:
@@ -43,7 +44,7 @@ def test_a_full_reading_room_gets_every_answer_on_kept_alive_connections(client,
             # One connection per client, kept alive as a browser keeps it.
             with httpx.Client(base_url=url, headers=reader, timeout=60) as c:
                 i = n
-                while time.monotonic() < stop:
+                while time.monotonic() < stop or i - n < ROUNDS:
                     try:
                         r = c.get(paths[i % len(paths)])
                         outcome = str(r.status_code)
@@ -61,6 +62,6 @@ def test_a_full_reading_room_gets_every_answer_on_kept_alive_connections(client,
     finally:
         _kill(proc)
     assert set(outcomes) == {"200"}, outcomes
-    assert outcomes["200"] > CLIENTS * 5, outcomes  # the load was real
+    assert outcomes["200"] >= CLIENTS * ROUNDS, outcomes  # the load was real
     server_log = log.read_text()
     assert "died" not in server_log and "Traceback" not in server_log, server_log[-2000:]
