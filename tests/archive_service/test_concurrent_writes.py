@@ -71,7 +71,8 @@ def test_concurrent_uploads_and_requests_all_succeed_and_health_answers(client, 
     assert [r.status_code for r in asked] == [201] * 8, [r.text[:200] for r in asked if r.status_code != 201]
     numbers = [r.json()["number"] for r in asked]
     assert len(set(numbers)) == 8, numbers  # issued, not counted: no two alike
-    assert health and max(health) < 1.0, max(health)  # the server answered throughout
+    # The server answered throughout (blocked, it took 29.6 s; the < 100 ms goal is bench/writes.py's, not a test's)
+    assert health and max(health) < 3.0, max(health)
 
 
 def test_two_desks_opening_a_batch_at_once_both_check_in(client, login, demo):
