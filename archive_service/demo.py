@@ -106,7 +106,7 @@ def _catalogue(rng: random.Random, born: date, started: date, retired: date, par
 def load_demo(session: Session, retirees: int = 300, seed: int = 2026) -> dict[str, int]:
     """Insert the demo set. Refuses to run on a database that already has users."""
     if session.scalar(select(User.id).limit(1)) is not None:
-        raise RuntimeError("database already has users; demo data is only loaded into an empty installation")
+        raise RuntimeError("系统已有用户；演示数据只能载入空系统")
     rng = random.Random(seed)
     bureau = _org(
         session, "北京市西城区档案馆", OrganisationKind.bureau, credit_code("11110102MB0", 1), XICHENG, "J102"

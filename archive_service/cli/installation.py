@@ -114,11 +114,12 @@ def demo(
 
     演示用的档案馆、移交单位、退休人员和用户。
     """
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from archive_service.auth.models import User
     from archive_service.db import transaction
     from archive_service.demo import DEMO_PASSWORD, load_demo
+    from archive_service.dossiers.models import Dossier
 
     with transaction() as session:
         if session.scalar(select(User.id).limit(1)) is not None:
@@ -140,6 +141,8 @@ def demo(
         with transaction() as session:
             number = digitised_demo_batch(session, object_store(), settings.digitise_work_dir)
         typer.echo(f"演示数据：移交批次 {number} 已接收（附数字副本），待验收")
+        with transaction() as session:  # the digitised batch brought files of its own
+            counts["dossiers"] = session.scalar(select(func.count(Dossier.id))) or 0
     named = {"organisations": "单位", "users": "用户", "dossiers": "档案"}
     shown = "，".join(f"{named.get(what, what)} {n}" for what, n in counts.items())
     typer.echo(f"演示数据已载入：{shown}；所有演示用户的密码均为 {DEMO_PASSWORD}")

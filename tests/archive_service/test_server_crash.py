@@ -4,12 +4,14 @@ the access log) and the access log's chain verifies."""
 
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -207,6 +209,10 @@ def test_sigterm_stops_the_server_its_search_thread_and_its_job_workers(engine, 
     # What the operator reads is Chinese, in the bureau's time; uvicorn's English start and stop lines are not
     assert f"网页服务：http://127.0.0.1:{port}" in output and "网页服务已停止" in output, output
     assert "后台任务进程" in output and "Uvicorn" not in output and "INFO" not in output, output
+    started = re.search(r"^(\d{4}-\d\d-\d\d \d\d:\d\d):\d\d 信息 .*后台任务进程", output, re.M)
+    assert started, output  # logged in the bureau's time, not the server's UTC
+    now = datetime.now(UTC)
+    assert started[1] in {db.show_time(now - timedelta(minutes=m)) for m in range(4)}, output
     for _ in range(50):  # multiprocessing's resource tracker leaves once it sees its parent gone
         left = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
         if not left:
