@@ -1,4 +1,4 @@
-"""What a library would say in English, said in Chinese — the one place for it (both commands, the service).
+"""Words a library would print in English, said in Chinese: pydantic's rule codes and Typer's command line.
 
 Pydantic reports a bad value by a rule code (`int_parsing`, …): the service's forms and API and both commands'
 options name the rule with `RULES`. Typer has no translations: it prints its help panels, usage line and
