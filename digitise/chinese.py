@@ -12,6 +12,7 @@ import errno
 import json
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, get_args
 
@@ -73,7 +74,13 @@ class _Context(typer.Context):
 
 
 class ChineseTyper(typer.Typer):
-    """A Typer app whose help and usage errors an operator reads in Chinese."""
+    """A Typer app whose help and usage errors an operator reads in Chinese. `failures` says, for an exception
+    a command may meet that is no fault of the program (the database is down), what to tell the operator
+    instead of a traceback (None: it is a fault, show the traceback)."""
+
+    def __init__(self, *, failures: dict[type[Exception], Callable[[Exception], str | None]] | None = None, **kw: Any):
+        super().__init__(**kw)
+        self.failures = failures or {}
 
     def __call__(self, args: list[str] | None = None, prog_name: str | None = None) -> NoReturn:  # type: ignore[override]
         for name, words in _PANEL_WORDS.items():
@@ -94,6 +101,12 @@ class ChineseTyper(typer.Typer):
             sys.exit(error.exit_code)
         except typer.Abort:
             typer.secho("已中止。", fg=typer.colors.RED, err=True)
+            sys.exit(1)
+        except tuple(self.failures) as error:
+            said = next(say for kind, say in self.failures.items() if isinstance(error, kind))(error)
+            if said is None:  # a fault of the program after all: its traceback is what an engineer needs
+                raise
+            typer.secho(f"错误：{said}", fg=typer.colors.RED, err=True)
             sys.exit(1)
         sys.exit(done if isinstance(done, int) else 0)  # without standalone mode, typer.Exit(n) comes back as n
 

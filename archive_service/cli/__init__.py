@@ -7,10 +7,14 @@ Digitisation (digitisation.py): `digitise`, `rebuild-faulty`. Search (search.py)
 verify`. Evidence (evidence.py): `audit verify` (the access log's hash chain), `transfers verify-receipt`
 (a receipt PDF against its manifest). What people read is Chinese; option names stay as typed."""
 
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
 from archive_service.cli import digitisation, evidence, installation, preservation, running, search
+from archive_service.cli.common import database_failure
 from digitise.chinese import ChineseTyper
 
 app = ChineseTyper(
+    failures={OperationalError: database_failure, ProgrammingError: database_failure},
     help="退休人员人事档案托管系统：运维命令",
     no_args_is_help=True,
     add_completion=False,

@@ -3,8 +3,14 @@ Chinese, and both `archive` and `digitise` print their help pages and usage erro
 Typer's or click's (digitise/chinese.py). Latin words allowed are the commands' own: names, option names,
 defaults and what our own help texts write in Latin letters (PDF, Tesseract …)."""
 
+import os
 import re
+import socket
+import subprocess
+import sys
+import uuid
 
+import psycopg
 import pytest
 import typer.main
 
@@ -12,6 +18,7 @@ from archive_service.cli import app
 from archive_service.cli import app as archive
 from digitise.chinese import ChineseTyper
 from digitise.cli import app as digitise
+from tests.conftest import PG_ADMIN_URL, _pg_base
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -127,10 +134,38 @@ def test_usage_errors_read_chinese(app, args, says, capsys):
 
 
 def test_serve_on_a_taken_port_says_so_in_chinese_before_starting_anything(capsys):
-    import socket
-
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
         status, text = _run(archive, ["serve", "--host", "127.0.0.1", "--port", str(port)], capsys)
     assert status == 2
     assert f"无法在 127.0.0.1:{port} 监听：端口已被占用" in text and _foreign(text, {"port", "taken"}) == set(), text
+
+
+def _archive_process(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    settings = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "archive_service.cli", *args], env={**settings, **env}, capture_output=True, text=True
+    )
+
+
+def test_a_database_that_cannot_be_used_is_named_with_what_to_do_not_a_traceback(tmp_path):
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        port = closed.getsockname()[1]
+    refused = _archive_process(
+        ["db", "upgrade"], ARCHIVE_DATABASE_URL=f"postgresql+psycopg://u:secret@127.0.0.1:{port}/x"
+    )
+    assert refused.returncode == 1
+    assert f"无法使用数据库 postgresql+psycopg://u:***@127.0.0.1:{port}/x：连接被拒绝" in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr and "secret" not in refused.stderr, refused.stderr
+
+    name = f"archive_test_{uuid.uuid4().hex[:12]}"  # a PostgreSQL database nobody has migrated yet
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        for url in (f"{_pg_base()}/{name}", f"sqlite:///{tmp_path}/archive.db"):
+            empty = _archive_process(["search", "verify"], ARCHIVE_DATABASE_URL=url, ARCHIVE_VAR_DIR=str(tmp_path))
+            assert empty.returncode == 1 and "尚未建立表结构：请先运行 archive db upgrade" in empty.stderr, empty.stderr
+            assert "Traceback" not in empty.stderr, empty.stderr
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
