@@ -145,21 +145,26 @@ end
 """
 
 
-def approved_request(url: str, requester: dict[str, str], approver: dict[str, str], why: str) -> tuple[int, list[int]]:
-    """A 待遇变更 request for the demo's digitised file (classes 1 and 9), approved: its id and pages."""
+def request_form(why: str, days: int) -> dict[str, object]:
+    """A 待遇变更 request for the demo's digitised file (classes 1 and 9), valid from today for `days` days."""
     today = bureau_today()
-    body = {
+    return {
         "dossier": "J102-RS-000001",
         "purpose": "benefit_change",
         "purpose_detail": why,
         "material_classes": [1, 9],
         "mode": "online_view",
         "valid_from": today.isoformat(),
-        "valid_until": (today + timedelta(days=1)).isoformat(),
+        "valid_until": (today + timedelta(days=days)).isoformat(),
         "reader_name": "测试",
+        "relationship": "none",
         "reader_citizen_id": citizen_id_for("110105", date(1980, 1, 1), 3, "M"),
     }
-    rid = httpx.post(f"{url}/api/requests", json=body, headers=requester).json()["id"]
+
+
+def approved_request(url: str, requester: dict[str, str], approver: dict[str, str], why: str) -> tuple[int, list[int]]:
+    """That request, approved: its id and pages."""
+    rid = httpx.post(f"{url}/api/requests", json=request_form(why, days=1), headers=requester).json()["id"]
     decision = httpx.post(f"{url}/api/requests/{rid}/decision", json={"approve": True}, headers=approver)
     return rid, decision.json()["approved_pages"]
 

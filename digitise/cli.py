@@ -8,11 +8,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from digitise.catalogue import Catalogue
-from digitise.chinese import ChineseTyper, reason
+from digitise.chinese import reason
 from digitise.findings import errors, report
 from digitise.ocr import DEFAULT_ENGINE, ENGINES
 from digitise.options import DigitiseOptions
 from digitise.pipeline import digitise
+from digitise.terminal import ChineseTyper
 
 app = ChineseTyper(add_completion=False, pretty_exceptions_enable=False)
 console = Console(stderr=True)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from archive_service.cli import digitisation, evidence, installation, preservation, running, search
 from archive_service.cli.common import database_failure
-from digitise.chinese import ChineseTyper
+from digitise.terminal import ChineseTyper
 
 app = ChineseTyper(
     failures={OperationalError: database_failure, ProgrammingError: database_failure},

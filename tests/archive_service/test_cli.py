@@ -1,6 +1,6 @@
 """The operators' commands read Chinese: every command, group and option of `archive` says what it does in
 Chinese, and both `archive` and `digitise` print their help pages and usage errors with no English word of
-Typer's or click's (digitise/chinese.py). Latin words allowed are the commands' own: names, option names,
+Typer's or click's (digitise/terminal.py). Latin words allowed are the commands' own: names, option names,
 defaults and what our own help texts write in Latin letters (PDF, Tesseract …)."""
 
 import os
@@ -16,8 +16,8 @@ import typer.main
 
 from archive_service.cli import app
 from archive_service.cli import app as archive
-from digitise.chinese import ChineseTyper
 from digitise.cli import app as digitise
+from digitise.terminal import ChineseTyper
 from tests.conftest import PG_ADMIN_URL, _pg_base
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
