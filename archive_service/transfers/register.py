@@ -3,14 +3,14 @@ reading an uploaded .xlsx or .csv into rows checked cell by cell. Rules that nee
 (already held, area of the receiving bureau) are in service.py; this module knows only the sheet.
 """
 
-import csv
 import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from archive_service.uploads import cell_text, csv_text
+from archive_service import workbooks
+from archive_service.uploads import cell_text
 from archive_service.values import (
     ValueRuleError,
     check_archival_code,
@@ -126,17 +126,10 @@ def read_sheet(
     data: bytes, filename: str, headers: tuple[str, ...] = HEADERS, what: str = "名册"
 ) -> list[tuple[int, dict[str, Any]]]:
     """Rows of an uploaded sheet (the register, or another workbook with `headers`) keyed by header,
-    with their sheet row numbers."""
+    with their sheet row numbers. The first sheet, read by the shared reader (`workbooks`)."""
     from archive_service.errors import ArchiveError
 
-    if not data:
-        raise ArchiveError("file.empty", "上传的文件是空的", "file", 422)
-    if data[:4] == b"PK\x03\x04":  # .xlsx is a zip, whatever the name says
-        rows = _xlsx_rows(data)
-    elif filename.lower().endswith((".xlsx", ".xls")):
-        raise ArchiveError("file.type", "文件不是有效的 .xlsx（请用 Excel 另存为 .xlsx 或 .csv）", "file", 422)
-    else:
-        rows = _csv_rows(data)
+    rows = workbooks.first_sheet_rows(data, filename, MAX_ROWS + 2)
     if not rows:
         raise ArchiveError("file.empty", f"{what}没有表头", "file", 422)
     header = [str(h).strip() if h is not None else "" for h in rows[0]]
@@ -151,69 +144,9 @@ def read_sheet(
     if not body:
         raise ArchiveError("file.no_rows", f"{what}中没有数据行", "file", 422)
     if len(body) > MAX_ROWS:
-        raise ArchiveError("file.too_many_rows", f"一个批次最多 {MAX_ROWS} 行，实为 {len(body)} 行", "file", 422)
+        raise ArchiveError("file.too_many_rows", f"一个批次最多 {MAX_ROWS} 行，本表超过此数", "file", 422)
     index = {h: header.index(h) for h in headers if h in header}
     return [(n, {h: (r[i] if i < len(r) else None) for h, i in index.items()}) for n, r in body]
-
-
-# A workbook of 10,000 rows unpacks to a few MB. A 2 MB file whose shared strings unpack to 1 GB took 950 MB
-# of memory and 16 s: the zip is measured (declared sizes bound what zipfile will inflate) before parsing.
-MAX_XLSX_UNPACKED = 200 * 1024 * 1024
-MAX_XLSX_ENTRIES = 2000
-
-
-def _xlsx_rows(data: bytes) -> list[tuple[Any, ...]]:
-    from zipfile import ZipFile
-
-    from python_calamine import CalamineWorkbook
-
-    from archive_service.errors import ArchiveError
-
-    try:
-        with ZipFile(io.BytesIO(data)) as z:
-            entries = z.infolist()
-            # No workbook Excel writes declares a DTD: one that does is refused before any parser sees it.
-            declared = [e.filename for e in entries[:MAX_XLSX_ENTRIES] if e.filename.endswith((".xml", ".rels"))
-                        and b"<!DOCTYPE" in z.open(e).read(4096).upper()]  # fmt: skip
-    except Exception:  # not a zip, a damaged one (CRC, deflate), an unsupported compression
-        raise ArchiveError("file.type", "无法读取 .xlsx 文件：不是有效的压缩包", "file", 422) from None
-    if declared:
-        raise ArchiveError("file.type", f"无法读取 .xlsx 文件：{declared[0]} 含文档类型声明（DTD）", "file", 422)
-    unpacked = sum(e.file_size for e in entries)
-    if len(entries) > MAX_XLSX_ENTRIES or unpacked > MAX_XLSX_UNPACKED:
-        raise ArchiveError(
-            "file.too_large",
-            f".xlsx 解压后过大（{unpacked // (1024 * 1024)} MB，{len(entries)} 个部件），不是正常的名册或目录表",
-            "file",
-            413,
-        )
-    try:
-        # Calamine (Rust) reads a 10,000-row sheet ten times faster than openpyxl with defusedxml did, and
-        # its XML reader expands no entity a document defines (a DTD's `&x;` is an error, never a bomb).
-        sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
-        rows = sheet.to_python(skip_empty_area=False, nrows=MAX_ROWS + 2)
-    except Exception as e:  # its errors (zip, XML, a missing sheet) are all "not a workbook we can read"
-        raise ArchiveError("file.type", f"无法读取 .xlsx 文件：{type(e).__name__}", "file", 422) from None
-    return [tuple(_cell(v) for v in row) for row in rows]
-
-
-def _cell(value: Any) -> Any:
-    """Calamine's values as openpyxl gave them: an empty cell None, a whole number int, a date a datetime."""
-    if value == "":
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return datetime.combine(value, datetime.min.time())
-    return value
-
-
-def _csv_rows(data: bytes) -> list[tuple[Any, ...]]:
-    text = csv_text(data)
-    first = text.split("\n", 1)[0]
-    # Rows copied from a spreadsheet and pasted on the page arrive tab-separated.
-    delimiter = "\t" if "\t" in first and "," not in first else ","
-    return [tuple(r) for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
 
 
 # ---- one row, cell by cell --------------------------------------------------------------------
