@@ -4,16 +4,15 @@ and the labelled facts a benefit check looks for (三龄两历一身份: 出生�
 
 They are compared with the dossier's retiree to catch pages filed in someone else's file — a
 common fault when enterprises bound their files in a hurry — and assembled by the archive service
-into a file's fact sheet, each statement with the text it was read from. The ID's check digit is
-python-stdnum's `cn.ric` (the archive service checks IDs with the same library).
+into a file's fact sheet, each statement with the text it was read from. An ID is valid by the one rule
+the archive service checks IDs with too (digitise/citizen_id.py).
 """
 
 import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from stdnum.cn import ric
-
+from digitise import citizen_id
 from digitise.catalogue import RetireeFacts
 from digitise.findings import Finding, Severity
 
@@ -93,7 +92,7 @@ SHORT_DATE = re.compile(r"^(?P<y>[3-9]\d)\s*[.年]\s*(?P<m>\d{1,2})(?!\d)")
 @dataclass(frozen=True)
 class PageFacts:
     citizen_ids: list[str] = field(default_factory=list)  # check digit valid
-    invalid_ids: list[str] = field(default_factory=list)  # 18 characters of the right shape, wrong check digit
+    invalid_ids: list[str] = field(default_factory=list)  # 18 characters of the right shape, not a valid ID
     dates: list[str] = field(default_factory=list)  # "1962-03-15", "1962-03", "1962"
     names: list[str] = field(default_factory=list)
     birth_dates: list[str] = field(default_factory=list)  # dates written after 出生…
@@ -232,7 +231,7 @@ def _citizen_ids(compact: str) -> tuple[list[str], list[str]]:
     invalid: list[str] = []
     for candidate in ID_PATTERN.findall(compact):
         candidate = candidate.upper()
-        (valid if ric.is_valid(candidate) else invalid).append(candidate)
+        (valid if citizen_id.is_valid(candidate) else invalid).append(candidate)
     return list(dict.fromkeys(valid)), list(dict.fromkeys(invalid))
 
 

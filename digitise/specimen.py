@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
-from stdnum.cn import ric
+
+from digitise import citizen_id
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",  # 宋体-like, as forms are printed
@@ -92,7 +93,7 @@ def citizen_id_for(region: str, born: date, serial: int, sex: str) -> str:
     """A well-formed 18-character ID (GB 11643: region, birth date, serial with sex parity, MOD 11-2)."""
     seq = serial * 2 + (1 if sex == "M" else 0)
     body = f"{region}{born:%Y%m%d}{seq % 1000:03d}"
-    return body + ric.calc_check_digit(body + "?")  # stdnum expects a placeholder check char
+    return body + citizen_id.check_char(body)
 
 
 def person(rng: random.Random) -> SpecimenPerson:

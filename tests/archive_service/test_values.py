@@ -20,7 +20,11 @@ from archive_service.values import (
 STANDARD_IDS = ["11010519491231002X", "440524188001010014"]
 
 
-@pytest.mark.parametrize("value", STANDARD_IDS + ["11010519491231002x"])
+# Their county codes were created after their holders were born (Chongqing 1997, 大连中山区): valid all the same.
+ISSUED_UNDER_NEWER_CODES = ["500103195801018266", "210202195406197073"]
+
+
+@pytest.mark.parametrize("value", STANDARD_IDS + ISSUED_UNDER_NEWER_CODES + ["11010519491231002x"])
 def test_citizen_id_valid(value):
     assert check_citizen_id(value) == value.upper()
 
@@ -39,6 +43,7 @@ def test_citizen_id_facts_are_read_from_the_number():
         ("1101051949123100X2", "citizen_id.format"),  # X not at the end
         ("110105194902300028", "citizen_id.check_digit"),
         ("", "citizen_id.format"),
+        ("991030195801010016", "citizen_id.region"),  # no province 99
     ],
 )
 def test_citizen_id_invalid(value, code):

@@ -136,3 +136,56 @@ def test_date_spans_find_a_date_however_it_is_written():
         ("1978.09", "1978-09"),
         ("78.9", "1978-09"),
     ]
+
+
+# Numbers whose county code was created after the holder's birth: the code is that of the office that
+# issued the card (Chongqing's 50… from 1997, 渝北 1994, 昌平区 1999, 吴中区 2001, 秀英区 2002). python-stdnum's
+# cn.ric refuses every one of them; the archive's one rule (digitise/citizen_id.py) takes them.
+CODES_NEWER_THAN_THEIR_HOLDERS = [
+    "500103195801018266",
+    "210202195406197073",
+    citizen_id_for("500112", date(1950, 3, 4), 5, "M"),
+    citizen_id_for("110114", date(1955, 11, 30), 77, "F"),
+    citizen_id_for("320506", date(1949, 1, 1), 0, "M"),
+    citizen_id_for("460105", date(1952, 7, 19), 301, "F"),
+]
+
+
+@pytest.mark.parametrize("number", CODES_NEWER_THAN_THEIR_HOLDERS)
+def test_an_id_whose_county_code_is_younger_than_its_holder_is_valid(number):
+    from stdnum.cn import ric
+
+    from digitise import citizen_id
+
+    assert not ric.is_valid(number)  # why the rule is ours: stdnum checks the county's creation year
+    assert citizen_id.check(number) == number and citizen_id.is_valid(number.lower())
+    facts = extract(f"姓名：王秀英\n公民身份号码：{number}")
+    assert facts.citizen_ids == [number] and facts.invalid_ids == []
+    assert [s.value for s in statements(f"公民身份号码：{number}") if s.kind == "citizen_id"] == [number]
+
+
+def test_a_page_naming_a_chongqing_retiree_born_before_1997_is_seen_as_anothers():
+    me = RetireeFacts("王秀英", "500103195801018266", date(1958, 1, 1))
+    other = "210202195406197073"
+    # The retiree's own page raises nothing; one with another's ID (county code younger than him) is flagged.
+    assert compare(3, extract(f"姓名：王秀英 公民身份号码：{me.citizen_id}"), me) == []
+    findings = compare(4, extract(f"公民身份号码：{other}"), me)
+    assert [f.code for f in findings] == ["misfiled.citizen_id"] and findings[0].page == 4
+
+
+@pytest.mark.parametrize(
+    ("number", "code"),
+    [
+        ("990103195801018266", "citizen_id.check_digit"),  # a changed digit shows in the check character first
+        ("991030195801010016", "citizen_id.region"),  # 99 is no province, check character right
+        ("500103185001010013", "citizen_id.birth_date"),  # 1850
+        ("50010319580230001", "citizen_id.format"),
+    ],
+)
+def test_what_the_one_rule_refuses(number, code):
+    from digitise import citizen_id
+
+    with pytest.raises(citizen_id.CitizenIdError) as refused:
+        citizen_id.check(number)
+    assert refused.value.code == code and "公民身份号码" in refused.value.message
+    assert not citizen_id.is_valid(number)
