@@ -40,8 +40,8 @@ class AccessAction:
     print_page = "print_page"
     search_hit_opened = "search_hit_opened"
     search = "search"  # a requester's search: query, filters and hit count
-    approve = "approve"
-    reject = "reject"
+    approve = "approve"  # its `materials` are the top classes granted (1…10), not catalogue entries
+    reject = "reject"  # … the classes asked for
     export = "export"
     fact_sheet = "fact_sheet"  # a file's 核查表 (facts and their evidence pages) handed out
     loan_out = "loan_out"

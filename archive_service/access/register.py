@@ -15,10 +15,9 @@ from archive_service.access.service import purposes
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, require
 from archive_service.db import bureau_midnight, show_time
-from archive_service.dossiers.models import (
-    Dossier,
-    Material,
-)
+from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
+from archive_service.dossiers.models import Dossier, Material
+from archive_service.dossiers.service import catalogue_by_top_class
 
 
 @dataclass
@@ -133,13 +132,31 @@ def _register_row(session: Session, e: AccessLogEntry) -> list[Any]:
         e.client_address,
         ACTION_LABELS.get(e.action, e.action),
         dossier.archival_code if dossier else "",
-        "；".join(  # the materials as the catalogue names them, not their row ids
-            f"{m.sequence} {m.title}" for m in (session.get(Material, i) for i in e.materials or []) if m
-        ),
+        _materials_text(session, e, dossier),
         ",".join(map(str, e.pages or [])),
         request.number if request else "",
         e.detail,
     ]
+
+
+# What an entry's `materials` holds depends on its action: a delivery logs the catalogue entries it served
+# (material ids); an approval or rejection logs the request's scope, the top classes 1…10 it grants.
+CLASS_SCOPED_ACTIONS = frozenset({AccessAction.approve, AccessAction.reject})
+
+
+def _materials_text(session: Session, e: AccessLogEntry, dossier: Dossier | None) -> str:
+    """The materials of an entry as the file's own catalogue names them."""
+    if not e.materials or dossier is None:
+        return ""
+    if e.action in CLASS_SCOPED_ACTIONS:  # each class with the file's entries in it
+        by_class = {n: materials for n, _, materials in catalogue_by_top_class(session, dossier)}
+        return "；".join(
+            f"第{TOP_CLASS_NAMES.get(n, n)}类："
+            + ("、".join(f"{m.sequence} {m.title}" for m in by_class.get(n, [])) or "目录中无此类材料")
+            for n in e.materials
+        )
+    served = (session.get(Material, i) for i in e.materials)
+    return "；".join(f"{m.sequence} {m.title}" for m in served if m is not None and m.dossier_id == dossier.id)
 
 
 ACTION_LABELS = {
