@@ -9,12 +9,14 @@ the archive service checks IDs with too (digitise/citizen_id.py).
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from digitise import citizen_id
 from digitise.catalogue import RetireeFacts
 from digitise.findings import Finding, Severity
+from digitise.ocr import OcrLine
 
 ID_PATTERN = re.compile(r"(?<![0-9])([1-9]\d{5}(?:19|20)\d{2}[01]\d[0-3]\d\d{3}[0-9Xx])(?![0-9])")
 NAME_PATTERN = re.compile(r"姓\s*名\s*[:：]?\s*([\u4e00-\u9fff]{2,4}?)(?=性|别|出|民|籍|[\s:：，,]|$)")
@@ -58,6 +60,9 @@ FACT_KINDS = {
     "citizen_id": "公民身份号码",
 }
 DATE_KINDS = frozenset(DATE_LABELS)
+# What a page's sidecar record lists with the box each value was read from: the fact sheet's facts and
+# the person's name (which identifies the person, not a benefit; the sheet takes it from the register).
+PAGE_FACT_KINDS = {"name": "姓名", **FACT_KINDS}
 
 CN_DIGITS = {
     "〇": 0,
@@ -126,6 +131,20 @@ class Statement:
     kind: str  # a key of FACT_KINDS
     value: str  # an ISO date, partial as written (1978-09), or the words as written
     excerpt: str  # the label and value as read (cell rules and spaces removed)
+    span: tuple[int, int] = (0, 0)  # where the value is written in the compacted text (cell rules removed)
+
+
+@dataclass(frozen=True)
+class LocatedFact:
+    """A fact value on a page with where it was read: the page's OCR lines it sits on and its box."""
+
+    fact: str  # a key of PAGE_FACT_KINDS
+    value: str  # as Statement.value; a citizen ID in full
+    excerpt: str
+    lines: tuple[int, ...]  # indexes into the page's OCR lines
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 in page pixels: the value's characters, not its label
+    confidence: float  # the OCR engine's, 0–100, over the value's characters
+    valid: bool | None = None  # citizen IDs: whether the check digit holds (a misread digit breaks it)
 
 
 def mask(citizen_id: str) -> str:
@@ -214,25 +233,57 @@ def _statements(compact: str, citizen_ids: list[str]) -> list[Statement]:
         for m in label.finditer(compact):
             if (read := _date_after(compact, m.end())) is not None:
                 value, end = read
-                found.append(Statement(kind, value, compact[m.start() : end]))
+                found.append(Statement(kind, value, compact[m.start() : end], (m.end(), end)))
     for kind, pattern in (
         ("education", EDUCATION_PATTERN),
         ("ethnicity", ETHNICITY_PATTERN),
         ("native_place", NATIVE_PLACE_PATTERN),
     ):
-        found += [Statement(kind, m[1], m[0]) for m in pattern.finditer(compact)]
-    found += [Statement("citizen_id", i, i) for i in citizen_ids]
+        found += [Statement(kind, m[1], m[0], m.span(1)) for m in pattern.finditer(compact)]
+    valid = set(citizen_ids)
+    found += [Statement("citizen_id", i, i, span) for i, span in _id_spans(compact) if i in valid]
     return found
+
+
+def _id_spans(compact: str) -> list[tuple[str, tuple[int, int]]]:
+    return [(m[1].upper(), m.span(1)) for m in ID_PATTERN.finditer(compact)]
 
 
 def _citizen_ids(compact: str) -> tuple[list[str], list[str]]:
     """(valid, invalid) 18-character IDs, each once."""
     valid: list[str] = []
     invalid: list[str] = []
-    for candidate in ID_PATTERN.findall(compact):
-        candidate = candidate.upper()
+    for candidate, _ in _id_spans(compact):
         (valid if citizen_id.is_valid(candidate) else invalid).append(candidate)
     return list(dict.fromkeys(valid)), list(dict.fromkeys(invalid))
+
+
+def locate(lines: Sequence[OcrLine]) -> list[LocatedFact]:
+    """Every fact value the page's lines state, with its box and the OCR's confidence in it: what the
+    sidecar keeps for a person to check each value against the image (校对) and the alteration check reads."""
+    # Where each character of the compacted text (as `statements` reads it) was on the page.
+    origin = [
+        (n, i) for n, line in enumerate(lines) for i, c in enumerate(line.text + "\n") if not CELL_RULES.fullmatch(c)
+    ]
+    compact = "".join(lines[n].text[i] for n, i in origin)
+    valid, invalid = _citizen_ids(compact)
+    stated: list[tuple[str, str, str, tuple[int, int], bool | None]] = [
+        (s.kind, s.value, s.excerpt, s.span, s.kind == "citizen_id" or None) for s in _statements(compact, valid)
+    ]
+    stated += [("citizen_id", i, i, span, False) for i, span in _id_spans(compact) if i in invalid]
+    stated += [("name", m[1], m[0], m.span(1), None) for m in NAME_PATTERN.finditer(compact)]
+    boxes = [line.char_boxes() for line in lines]
+    out = []
+    for kind, value, excerpt, (start, end), valid_id in stated:
+        chars = [boxes[n][i] for n, i in origin[start:end]]
+        if not chars:
+            continue
+        box = (min(c[0] for c in chars), min(c[1] for c in chars), max(c[2] for c in chars), max(c[3] for c in chars))
+        on = tuple(sorted({n for n, _ in origin[start:end]}))
+        conf = round(sum(c[4] for c in chars) / len(chars), 1)
+        out.append(LocatedFact(kind, value, excerpt, on, box, conf, valid_id))
+    order = list(PAGE_FACT_KINDS)
+    return sorted(out, key=lambda f: (order.index(f.fact), f.box[1], f.box[0]))
 
 
 def extract(text: str) -> PageFacts:

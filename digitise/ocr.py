@@ -49,6 +49,32 @@ class OcrLine:
     def confidence(self) -> float:
         return confidence([self])
 
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        """(x0, y0, x1, y1) in image pixels, as the sidecar writes boxes."""
+        return (self.left, self.top, self.left + self.width, self.top + self.height)
+
+    def char_boxes(self) -> list[tuple[int, int, int, int, float]]:
+        """(x0, y0, x1, y1, confidence) of each character of `text`: a word's characters share its box
+        evenly (Chinese is written on an even grid); a space joined between words gets the gap."""
+        out: list[tuple[int, int, int, int, float]] = []
+        at = 0
+        for word in self.words:
+            found = self.text.find(word.text, at)
+            if found < 0:
+                continue
+            for _gap in range(at, found):  # a space join_words put between two words
+                x = out[-1][2] if out else word.left
+                out.append((x, word.top, word.left, word.top + word.height, word.confidence))
+            step = word.width / max(1, len(word.text))
+            for i in range(len(word.text)):
+                x0 = word.left + round(i * step)
+                out.append((x0, word.top, word.left + round((i + 1) * step), word.top + word.height, word.confidence))
+            at = found + len(word.text)
+        while len(out) < len(self.text):  # text the words do not account for: the line's end
+            out.append((self.left + self.width, self.top, self.left + self.width, self.top + self.height, 0.0))
+        return out
+
     def scaled(self, factor: float) -> "OcrLine":
         """The same line on an image `factor` times the size (a line read on a reduced copy)."""
 

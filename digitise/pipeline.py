@@ -19,7 +19,7 @@ import os
 import shutil
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -333,6 +333,8 @@ def _process(task: PageTask) -> dict[str, Any]:
             "ocr_chars": chars,
             "lines": [_line_record(line) for line in lines],
             "facts": page_facts.extract(text).__dict__ if text else None,
+            "fact_values": [asdict(f) for f in page_facts.locate(lines)],
+            "suspected_alterations": [],
             "title": title,
         }
     )
@@ -368,7 +370,14 @@ def _title(
 
 def _line_record(line: ocr.OcrLine) -> dict[str, Any]:
     """An OCR line as the page record (and the text layer, and the proposal) keeps it."""
-    return {"text": line.text, "left": line.left, "top": line.top, "width": line.width, "height": line.height}
+    return {
+        "text": line.text,
+        "left": line.left,
+        "top": line.top,
+        "width": line.width,
+        "height": line.height,
+        "confidence": round(line.confidence, 1),
+    }
 
 
 def _prepare(image: PIL.Image.Image, dpi: float, margin_mm: float) -> tuple[PIL.Image.Image, dict[str, Any]]:
@@ -434,7 +443,7 @@ def _pdf_page(record: dict[str, Any], work_dir: Path) -> PdfPage:
         width=record["width"],
         height=record["height"],
         dpi=record["dpi_used"],
-        lines=[TextLine(**line) for line in record["lines"]],
+        lines=[TextLine(ln["text"], ln["left"], ln["top"], ln["width"], ln["height"]) for ln in record["lines"]],
     )
 
 

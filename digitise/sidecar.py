@@ -1,6 +1,52 @@
 """The sidecar: the process metadata DA/T 31 asks to keep with a digitised file — per run (software,
 operator, times, engine, languages) and per page (source, resolution, geometry, corrections, OCR) —
-as JSON beside the PDF. Its schema and the pipeline's version are named here."""
+as JSON beside the PDF, and what the OCR read on each page, where, and how sure it was, for the
+person who checks the facts against the image (校对与复核). Its schema and the pipeline's version are
+named here; this docstring is the schema's one description.
+
+Schema `archive-custody/digitise-sidecar/2` (JSON, UTF-8; pages 1-based; every box is
+`[x0, y0, x1, y1]` in **page pixels**: the pixels of that page's image in the use copy — after turning,
+straightening and cropping — whose size is the page's `width` × `height`; confidences are 0–100):
+
+    {"schema": "archive-custody/digitise-sidecar/2",
+     "archival_code": "J102-RS-000001" | null,
+     "status": "written" | "failed",
+     "run": {"software": {...versions...}, "operator", "started", "finished", "ocr_engine", "languages",
+             "jobs", "pages_resumed"},
+     "sources": [{"file", "sha256", "media_type", "pages", "bytes"}],
+     "pages": [{
+        "page": 3, "source": "scan-003.tif", "source_frame": 1, "source_sha256": "…",
+        "dpi", "dpi_assumed", "source_mode", "source_bit_depth", "source_width", "source_height",
+        "width": 2480, "height": 3508,             # the use-copy page image, in pixels
+        "colour_mode": "colour"|"grey"|"bilevel", "bit_depth", "compression",
+        "skew_before", "skew_after", "rotation", "cropped", "blank",
+        "ocr_confidence": 91.3 | null, "ocr_chars": 412,
+        "lines": [                                  # every OCR line, in reading order (the text layer's)
+          {"text": "出生日期：1957年6月13日", "box": [300, 610, 1220, 668], "confidence": 93.1}],
+        "facts": [                                  # every fact value the page states, in PAGE_FACT_KINDS order
+          {"fact": "birth_date",                    # key of digitise.facts.PAGE_FACT_KINDS: name, birth_date,
+                                                    # work_start, party_joined, education, graduated,
+                                                    # ethnicity, native_place, citizen_id
+           "label": "出生日期",
+           "value": "1957-06-13",                   # ISO date (partial as written: 1957-06), else the words;
+                                                    # a citizen ID in full
+           "excerpt": "出生日期：1957年6月13日",    # the label and value as read (cell rules removed)
+           "box": [560, 610, 1220, 668],            # the value's characters, not its label
+           "lines": [7],                            # indexes into this page's "lines"
+           "confidence": 88.0,                      # the OCR's, over the value's characters
+           "valid": true}],                         # citizen_id only: whether the check digit holds
+        "suspected_alterations": [                  # 疑似涂改: a hint for a person, never a verdict
+          {"fact": "birth_date", "value": "1957-06-13", "box": [560, 610, 1220, 668]}],
+        "error": {"code", "message"}}],             # only on a page that could not be read
+     "materials": [...], "findings": [{"code", "severity", "message", "page", …}],
+     "proposed_catalogue": [{"class", "title", "first_page", "last_page", "date", "pages"}],
+     "output": {"file", "sha256", "bytes", "pages", "format": "PDF/A-2b"}}   # when written
+
+A page's `facts` and `lines` hold what the page says, citizen IDs included, as the use copy's text
+layer does: the sidecar is kept and shown under the same rights as the use copy (findings, which a
+report prints, mask IDs). Version 1 sidecars (before 2) have no `lines`, `suspected_alterations`, nor
+boxes, and their `facts` was a summary of lists (`birth_dates`, `citizen_ids` masked …).
+"""
 
 import hashlib
 import platform
@@ -17,9 +63,10 @@ from digitise.catalogue import MaterialPages
 from digitise.findings import Finding
 from digitise.options import DigitiseOptions
 
-# 1.1: G4 pages no longer negative; 1.2: faint pages are not blank. Resumed runs never mix versions.
-PIPELINE_VERSION = "digitise/1.2"
-SIDECAR_SCHEMA = "archive-custody/digitise-sidecar/1"
+# 1.1: G4 pages no longer negative; 1.2: faint pages are not blank; 1.3: lines keep their confidence.
+# Resumed runs never mix versions.
+PIPELINE_VERSION = "digitise/1.3"
+SIDECAR_SCHEMA = "archive-custody/digitise-sidecar/2"
 
 
 def software(engine: str) -> dict[str, str]:
@@ -33,6 +80,25 @@ def software(engine: str) -> dict[str, str]:
         "python": platform.python_version(),
         "platform": f"{platform.system()} {platform.machine()}",
     }
+
+
+def _box(line: dict[str, Any]) -> list[int]:
+    return [line["left"], line["top"], line["left"] + line["width"], line["top"] + line["height"]]
+
+
+def _fact(found: dict[str, Any]) -> dict[str, Any]:
+    out = {
+        "fact": found["fact"],
+        "label": page_facts.PAGE_FACT_KINDS[found["fact"]],
+        "value": found["value"],
+        "excerpt": found["excerpt"],
+        "box": list(found["box"]),
+        "lines": list(found["lines"]),
+        "confidence": found["confidence"],
+    }
+    if found["valid"] is not None:
+        out["valid"] = found["valid"]
+    return out
 
 
 def sidecar_of(
@@ -75,8 +141,12 @@ def sidecar_of(
     pages = []
     for r in records:
         page = {k: r[k] for k in keep if k in r}
-        if "facts" in r:
-            page["facts"] = page_facts.PageFacts(**r["facts"]).as_dict()
+        if "error" not in r:
+            page["lines"] = [
+                {"text": ln["text"], "box": _box(ln), "confidence": ln.get("confidence")} for ln in r.get("lines", [])
+            ]
+            page["facts"] = [_fact(f) for f in r.get("fact_values", [])]
+            page["suspected_alterations"] = list(r.get("suspected_alterations", []))
         pages.append(page)
     out: dict[str, Any] = {
         "schema": SIDECAR_SCHEMA,

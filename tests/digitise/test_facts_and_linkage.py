@@ -189,3 +189,31 @@ def test_what_the_one_rule_refuses(number, code):
         citizen_id.check(number)
     assert refused.value.code == code and "公民身份号码" in refused.value.message
     assert not citizen_id.is_valid(number)
+
+
+def test_each_fact_value_is_located_on_the_characters_it_was_read_from():
+    """The sidecar's fact boxes: the value's characters within the line, across a cell rule, not its label."""
+    from digitise.facts import locate
+    from digitise.ocr import OcrLine, OcrWord
+
+    def line(top, *words):  # (text, left, width, confidence): each character 50 px wide
+        ws = tuple(OcrWord(t, left, top, width, 40, conf) for t, left, width, conf in words)
+        text = "".join(w.text for w in ws)
+        return OcrLine(text, ws[0].left, top, ws[-1].left + ws[-1].width - ws[0].left, 40, ws)
+
+    good = "110102195706130023"
+    bad = "110102195706130024"
+    lines = [
+        line(100, ("姓名：王伟", 100, 250, 95.0)),
+        line(200, ("出生日期：", 100, 250, 97.0), ("|", 360, 10, 50.0), ("1957年6月13日", 400, 500, 81.0)),
+        line(300, (f"公民身份号码：{good}", 100, 1250, 90.0)),
+        line(400, (f"身份证{bad}", 100, 1050, 70.0)),
+    ]
+    found = {(f.fact, f.valid): f for f in locate(lines)}
+    assert list(found) == [("name", None), ("birth_date", None), ("citizen_id", True), ("citizen_id", False)]
+    assert found["name", None].value == "王伟" and found["name", None].box == (250, 100, 350, 140)
+    birth = found["birth_date", None]
+    assert birth.value == "1957-06-13" and birth.box == (400, 200, 900, 240) and birth.confidence == 81.0
+    assert birth.lines == (1,) and birth.excerpt == "出生日期：1957年6月13日"
+    assert found["citizen_id", True].value == good and found["citizen_id", True].box == (450, 300, 1350, 340)
+    assert found["citizen_id", False].value == bad and found["citizen_id", False].box[0] == 250

@@ -52,7 +52,47 @@ def test_metadata_never_holds_the_citizen_id(scanned_dossier):
         xmp = str(pdf.open_metadata())
         info = repr(dict(pdf.docinfo))
     assert scanned_dossier.who.citizen_id not in xmp and scanned_dossier.who.citizen_id not in info
-    assert scanned_dossier.who.citizen_id not in scanned_dossier.sidecar.read_text(encoding="utf-8")
+    # The sidecar holds the pages' text (as the text layer does) for the person checking it; its process
+    # metadata and findings, which reports print, never hold an ID.
+    card = json.loads(scanned_dossier.sidecar.read_text(encoding="utf-8"))
+    outside_pages = {k: v for k, v in card.items() if k != "pages"}
+    process = [{k: v for k, v in p.items() if k not in ("lines", "facts")} for p in card["pages"]]
+    kept = json.dumps(outside_pages, ensure_ascii=False) + json.dumps(process, ensure_ascii=False)
+    assert scanned_dossier.who.citizen_id not in kept and scanned_dossier.who.citizen_id[6:14] not in kept
+
+
+def test_sidecar_lists_every_line_and_fact_with_its_box_on_the_page_image(scanned_dossier):
+    """The 校对 screen's material: each OCR line and fact value with its box in the use copy's page pixels,
+    so a crop of the page image shows what was read."""
+    import numpy as np
+
+    card = json.loads(scanned_dossier.sidecar.read_text(encoding="utf-8"))
+    assert card["schema"] == "archive-custody/digitise-sidecar/2"
+    who = scanned_dossier.who
+    page = card["pages"][3]  # the clean page, 4th
+    record = scanned_dossier.result.pages[3]
+    assert [ln["text"] for ln in page["lines"]] == [ln["text"] for ln in record["lines"]]
+    for line in page["lines"]:
+        x0, y0, x1, y1 = line["box"]
+        assert 0 <= x0 < x1 <= page["width"] and 0 <= y0 < y1 <= page["height"] and 0 < line["confidence"] <= 100
+    facts = {f["fact"]: f for f in page["facts"]}
+    assert facts["birth_date"]["value"] == who.birth_date.isoformat() and facts["birth_date"]["label"] == "出生日期"
+    assert facts["citizen_id"]["value"] == who.citizen_id and facts["citizen_id"]["valid"] is True
+    assert facts["name"]["value"] == who.name
+    assert page["suspected_alterations"] == [] and card["pages"][1]["lines"] == [] == card["pages"][1]["facts"]
+    with pikepdf.open(scanned_dossier.pdf) as pdf:
+        raw = next(iter(pdf.pages[3].get_images().values()))
+        image = pikepdf.PdfImage(raw).as_pil_image().convert("L")
+    assert image.size == (page["width"], page["height"])
+    for fact in facts.values():
+        line_box = page["lines"][fact["lines"][0]]["box"]
+        x0, y0, x1, y1 = fact["box"]
+        # The value sits inside its line, right of the label, and its crop of the image holds the written value.
+        assert line_box[0] < x0 < x1 <= line_box[2] + 1 and line_box[1] <= y0 < y1 <= line_box[3] + 1, fact
+        crop = np.asarray(image.crop((x0, y0, x1, y1)))
+        assert 0.05 < (crop < 128).mean() < 0.6, fact
+        label_only = np.asarray(image.crop((line_box[0], y0, x0 - 2, y1)))
+        assert (label_only < 128).mean() > 0.05  # the label, left of the value
 
 
 def test_chinese_text_comes_out_without_spaces_between_characters(scanned_dossier):
