@@ -12,6 +12,7 @@ as much memory as the file unpacked, which the bounds below limit) and handed ou
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -153,3 +154,51 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, tuple[Any, ...]]]:
     except csv.Error:  # a cell over the csv module's field limit (131,072 characters), a stray NUL
         message = "CSV 文件格式有误（单元格过长或含无效字符），请用 Excel 另存后再上传"
         raise ArchiveError("file.type", message, "file", 422) from None
+
+
+# ---- writing: what every .xlsx the service writes shares ---------------------------------------------
+# Columns wide enough for what they hold (openpyxl writes none, so Excel opens every column at 8.43
+# characters and a 档号 or a Chinese header shows as ####), and columns people type long numbers into kept
+# as text (typed into a General cell, 18 digits become 1.10102E+17).
+
+MIN_WIDTH, MAX_WIDTH = 6, 60
+TEXT = "@"  # Excel's 文本 number format
+
+
+def shown_width(value: Any) -> int:
+    """Characters Excel needs for a value: a CJK character is two, the longest line of a wrapped cell counts."""
+    if value is None:
+        return 0
+    text = value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)
+    return max(
+        (sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line) for line in text.splitlines()),
+        default=0,
+    )
+
+
+def fit_columns(sheet: Any, rows: int = 2000) -> None:
+    """Each column as wide as its widest cell (among the first `rows` rows; a header counts), within bounds."""
+    from openpyxl.cell.cell import MergedCell
+    from openpyxl.utils import get_column_letter
+
+    widths: dict[int, int] = {}
+    for row in sheet.iter_rows(max_row=min(sheet.max_row, rows)):
+        for cell in row:
+            if cell.value is not None and not isinstance(cell, MergedCell):  # a merged title spans columns
+                widths[cell.column] = max(widths.get(cell.column, 0), shown_width(cell.value))
+    for column, width in widths.items():
+        sheet.column_dimensions[get_column_letter(column)].width = min(MAX_WIDTH, max(MIN_WIDTH, width + 2))
+
+
+def fit_every_sheet(book: Any) -> None:
+    for sheet in book.worksheets:
+        fit_columns(sheet)
+
+
+def text_column(sheet: Any, column: int, first_row: int, last_row: int) -> None:
+    """Cells of a column people fill in themselves formatted as text, so that Excel keeps what is typed."""
+    from openpyxl.utils import get_column_letter
+
+    sheet.column_dimensions[get_column_letter(column)].number_format = TEXT
+    for (cell,) in sheet.iter_rows(min_row=first_row, max_row=last_row, min_col=column, max_col=column):
+        cell.number_format = TEXT

@@ -121,11 +121,12 @@ def check_rows(
         elif len(title) > 200:
             fail("title", "title.length", "材料名称最多 200 字")
         date_formed = None
-        if cell_text(raw.get("date_formed")):
+        if typed := cell_text(raw.get("date_formed")):
             try:
-                date_formed = check_partial_date(normalise_partial_date(cell_text(raw.get("date_formed"))))
-            except ValueRuleError as e:
-                fail("date_formed", e.code, e.message + "（如 1978、1978.9、1978.9.1）")
+                date_formed = check_partial_date(normalise_partial_date(typed))
+            except ValueRuleError as e:  # named as typed: 1978.13, not the 197813 it was read as
+                wrong = "不是有效日期" if e.code == "date_formed.invalid" else "不是年、年月或年月日"
+                fail("date_formed", e.code, f"形成时间“{typed}”{wrong}（应如 1978、1978.9、1978.9.1）")
         counts: dict[str, int | None] = {}
         for key, required in (("copies", False), ("pages", True), ("first_page", False), ("last_page", False)):
             text = cell_text(raw.get(key))

@@ -20,6 +20,7 @@ from archive_service.errors import ArchiveError, NotFound
 from archive_service.transfers import register
 from archive_service.transfers.models import TransferBatch, TransferItem, TransferStatus
 from archive_service.uploads import cell_text
+from archive_service.workbooks import fit_every_sheet, text_column
 from storage import ObjectStore
 
 SCHEME = "enterprise-1992"  # files received from enterprises are catalogued in the enterprise scheme
@@ -62,6 +63,10 @@ def template_xlsx() -> bytes:
     titles = book.create_sheet("常用材料名称")
     for n, names in catalogue_rows.common_titles().items():
         titles.append([n, *names])
+    # Typed into a General cell, 档号 and ID lose digits and 1978.10 becomes the number 1978.1 (January).
+    for header in ("档号", "公民身份号码", "形成时间"):
+        text_column(sheet, HEADERS.index(header) + 1, 2, register.TEMPLATE_ROWS)
+    fit_every_sheet(book)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

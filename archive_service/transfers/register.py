@@ -19,6 +19,7 @@ from archive_service.values import (
     check_region_code,
     check_visible,
 )
+from archive_service.workbooks import TEXT, fit_columns, text_column
 
 MAX_ROWS = 20000
 
@@ -65,9 +66,10 @@ class Problem:
     column: str  # the column's header
     code: str
     message: str
+    name: str = ""  # the row's 姓名 as written, so that the clerk and the enterprise find the person
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "code": self.code, "message": self.message}
+        return {"row": self.row, "name": self.name, "column": self.column, "code": self.code, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -114,12 +116,73 @@ def template_xlsx() -> bytes:
         1, 86, 32, "", "否", "否", "否", "", "1978-09-01", "否", "110102",
     ]  # fmt: skip
     sheet.append(example)
+    # Codes are text: typed into a General cell, Excel keeps 15 digits of an ID and shows 1.10102E+17.
+    for header in TEXT_COLUMNS:
+        text_column(sheet, HEADERS.index(header) + 1, 2, TEMPLATE_ROWS)
+    fit_columns(sheet)
     notes = book.create_sheet("填写说明")
     for c in COLUMNS:
         notes.append([c.header, "必填" if c.required else "选填", c.hint])
+    fit_columns(notes)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+TEXT_COLUMNS = ("序号", "公民身份号码", "户籍地区划代码", "居住地区划代码", "档号", "参保地区划代码")
+TEMPLATE_ROWS = 5001  # rows of the template formatted as text (an intake is a few hundred files)
+
+
+def marked_register(data: bytes, filename: str, problems: list[dict[str, Any]]) -> bytes:
+    """The register as uploaded, to send back to the enterprise: every cell as it was written (as text, so
+    an ID stays 18 digits), each cell with a problem filled red with the problem as its comment, a 问题
+    column at the end, and a sheet listing the problems. Read back, the 问题 column is ignored."""
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Font, PatternFill
+
+    rows = workbooks.first_sheet_rows(data, filename, MAX_ROWS + 2)
+    header = [cell_text(h) for h in rows[0]] if rows else list(HEADERS)
+    by_row: dict[int, list[dict[str, Any]]] = {}
+    for p in problems:
+        by_row.setdefault(int(p["row"]), []).append(p)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "档案移交名册"
+    sheet.append([*header, PROBLEM_COLUMN])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    red, pink = Font(color="9C0006"), PatternFill("solid", fgColor="FFC7CE")
+    for line, values in enumerate(rows[1:], start=2):
+        found = by_row.get(line, [])
+        cells = [cell_text(v) for v in values] + [""] * (len(header) - len(values))
+        sheet.append([*cells, "；".join(f"{p['column']}：{p['message']}" for p in found)])
+        for p in found:
+            column = header.index(p["column"]) + 1 if p["column"] in header else len(header) + 1
+            cell = sheet.cell(line, column)
+            cell.fill, cell.font = pink, red
+            note = f"{p['column']}：{p['message']}"
+            cell.comment = Comment(note if cell.comment is None else f"{cell.comment.text}\n{note}", "档案馆")
+        if found:
+            sheet.cell(line, len(header) + 1).font = red
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            cell.number_format = TEXT
+    sheet.freeze_panes = "A2"
+    fit_columns(sheet)
+    listing = book.create_sheet("问题清单")
+    listing.append(["行", "姓名", "列", "问题"])
+    for cell in listing[1]:
+        cell.font = Font(bold=True)
+    for p in problems:
+        listing.append([p["row"], p.get("name", ""), p["column"], p["message"]])
+    fit_columns(listing)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+PROBLEM_COLUMN = "问题（档案馆校验）"
 
 
 def read_sheet(
@@ -161,11 +224,12 @@ def _date(value: Any) -> date:
     if isinstance(value, date):
         return value
     text = cell_text(value)
-    m = re.fullmatch(r"(\d{4})[-/.年]?(\d{1,2})[-/.月]?(\d{1,2})日?", text)
+    # 1960-05-01, 1960.5.1, 1960年5月1日 or 19600501: without separators only 8 digits (1978.13 is no date).
+    m = re.fullmatch(r"(\d{4})(?:[-/.年](\d{1,2})[-/.月](\d{1,2})日?|(\d{2})(\d{2}))", text)
     if not m:
         raise ValueRuleError("date.format", f"“{text}”不是日期，应如 1960-05-01")
     try:
-        return date(int(m[1]), int(m[2]), int(m[3]))
+        return date(int(m[1]), int(m[2] or m[4]), int(m[3] or m[5]))
     except ValueError:
         raise ValueRuleError("date.invalid", f"“{text}”不是有效日期") from None
 
@@ -214,7 +278,7 @@ def check_row(line: int, cells: dict[str, Any]) -> tuple[RegisterRow | None, lis
         "row_no": _count,
         "name": lambda v: _name(cell_text(v)),
         "sex": lambda v: _sex(cell_text(v)),
-        "citizen_id": lambda v: check_citizen_id(cell_text(v)),
+        "citizen_id": _citizen_id,
         "birth_date": _date,
         "retirement_date": _date,
         "hukou_region_code": lambda v: check_region_code(cell_text(v)),
@@ -273,6 +337,20 @@ def check_row(line: int, cells: dict[str, Any]) -> tuple[RegisterRow | None, lis
     if problems:
         return None, problems, values
     return RegisterRow(line=line, **values), [], values
+
+
+def _citizen_id(value: Any) -> str:
+    """A number in the ID column is Excel's doing: it keeps 15 digits (1.10102E+17) and the rest become 0,
+    so the cause is named instead of a check digit that only follows from it."""
+    text = cell_text(value)
+    if (isinstance(value, int | float) and not isinstance(value, bool)) or re.fullmatch(r"\d(\.\d+)?[eE]\+?\d+", text):
+        shown = text if isinstance(value, str) else f"{float(value):.5E}"  # as Excel shows it: 1.10102E+17
+        raise ValueRuleError(
+            "citizen_id.stored_as_number",
+            f"公民身份号码被 Excel 存成了数字（{shown}），后几位已丢失：请把该列设为“文本”格式后重新录入号码"
+            "（下载的名册模板中该列已是文本格式）",
+        )
+    return check_citizen_id(text)
 
 
 def _name(text: str) -> str:

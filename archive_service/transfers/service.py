@@ -186,16 +186,9 @@ def check_register(
             rows.append(row)
     ids = [v["citizen_id"] for _, v in parsed if v.get("citizen_id")]
     codes = [v["archival_code"] for _, v in parsed if v.get("archival_code")]
-    held = _existing(session, Retiree.citizen_id, ids)
+    held = _held_by(session, bureau, ids)
     used_codes = _existing(session, Dossier.archival_code, codes)
-    pending = _existing(
-        session,
-        TransferItem.citizen_id,
-        ids,
-        select(TransferItem.citizen_id)
-        .join(TransferBatch)
-        .where(TransferBatch.status.in_(OPEN), TransferItem.result == ItemResult.pending),
-    )
+    pending = _pending_in(session, bureau, ids)
     prefix = jurisdiction.area_prefix(bureau)
     rule = jurisdiction.rule_of(bureau)
     rule_text = jurisdiction.RULES[rule]
@@ -214,9 +207,9 @@ def check_register(
                 first[key, value] = line
         cid = v.get("citizen_id")
         if cid in held:
-            problem(line, "公民身份号码", "citizen_id.held", "该人员已有档案在馆（或已由他馆保管），不能重复接收")
+            problem(line, "公民身份号码", "citizen_id.held", f"该人员的档案{held[cid]}，不能重复接收")
         elif cid in pending:
-            problem(line, "公民身份号码", "citizen_id.in_transfer", "该人员已在另一个未办结的移交批次中")
+            problem(line, "公民身份号码", "citizen_id.in_transfer", f"该人员已在{pending[cid]}中")
         if v.get("archival_code"):
             # The fonds first: whether another bureau uses a code of its own fonds is not this bureau's business.
             try:
@@ -246,17 +239,53 @@ def check_register(
                     f"{elsewhere.reason} 不在本馆辖区（{rule_text.basis}：{rule_text.name}），"
                     f"应移交{bureau_of(elsewhere.code)}",
                 )
+    names = {line: str(cells.get("姓名") or "").strip()[:50] for line, cells in sheet}
+    problems = [replace(p, name=names.get(p.row, "")) for p in problems]
     problems.sort(key=lambda p: (p.row, register.HEADERS.index(p.column)))
     return (rows if not problems else []), problems
 
 
-def _existing(session: Session, column: Any, values: list[str], base: Any = None) -> set[str]:
+def _held_by(session: Session, bureau: Organisation, ids: list[str]) -> dict[str, str]:
+    """Where each already-held person's file is: this bureau's 档号, or the bureau that holds it (its 档号
+    is that bureau's business)."""
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), 5000):
+        for cid, code, custodian_id, custodian in session.execute(
+            select(Retiree.citizen_id, Dossier.archival_code, Dossier.custodian_id, Organisation.name)
+            .outerjoin(Dossier, Dossier.retiree_id == Retiree.id)
+            .outerjoin(Organisation, Organisation.id == Dossier.custodian_id)
+            .where(Retiree.citizen_id.in_(ids[start : start + 5000]))
+        ):
+            if custodian_id == bureau.id:
+                found[cid] = f"已在本馆（档号 {code}）"
+            else:
+                found[cid] = f"由{custodian}保管（须由该馆转递）" if custodian else "已登记在本系统中"
+    return found
+
+
+def _pending_in(session: Session, bureau: Organisation, ids: list[str]) -> dict[str, str]:
+    """The open batch each person is already in: this bureau's by number, another's by its name."""
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), 5000):
+        for cid, number, to_org_id, to_org in session.execute(
+            select(TransferItem.citizen_id, TransferBatch.number, TransferBatch.to_org_id, Organisation.name)
+            .join(TransferBatch, TransferBatch.id == TransferItem.batch_id)
+            .join(Organisation, Organisation.id == TransferBatch.to_org_id)
+            .where(
+                TransferBatch.status.in_(OPEN),
+                TransferItem.result == ItemResult.pending,
+                TransferItem.citizen_id.in_(ids[start : start + 5000]),
+            )
+        ):
+            found[cid] = f"本馆未办结的移交批次 {number}" if to_org_id == bureau.id else f"{to_org}未办结的移交批次"
+    return found
+
+
+def _existing(session: Session, column: Any, values: list[str]) -> set[str]:
     """Which of the values already exist, asked in chunks (SQLite allows ~32,000 parameters)."""
     found: set[str] = set()
-    query: Any = select(column) if base is None else base
     for start in range(0, len(values), 5000):
-        chunk = values[start : start + 5000]
-        found.update(session.scalars(query.where(column.in_(chunk))))
+        found.update(session.scalars(select(column).where(column.in_(values[start : start + 5000]))))
     return found
 
 

@@ -3,6 +3,7 @@
 materials (材料补充) on a dossier's page. They call the same services as the API. The handover campaign
 and the yearly statistics have their own pages (campaign_pages.py)."""
 
+import base64
 import tempfile
 from pathlib import Path
 from urllib.parse import quote
@@ -50,6 +51,7 @@ def _list_page(
     user: User,
     error: ArchiveError | None = None,
     receipt_check: ReceiptCheck | None = None,
+    marked_register: str = "",
 ) -> HTMLResponse:
     batches = service.list_batches(session, user)
     bureau = session.get(Organisation, user.organisation_id)
@@ -80,6 +82,7 @@ def _list_page(
             "jurisdiction": jurisdiction.RULES[rule],
             "jurisdiction_rules": jurisdiction.RULES,
             "receipt_check": receipt_check,
+            "marked_register": marked_register,
             "error": error,
         },
         status_code=error.status if error else 200,
@@ -103,10 +106,22 @@ def upload_register(
     user: User = Depends(current_user),
 ) -> Response:
     handover = service.Handover(managing_unit, managing_reason, approval_reference)
-    with refusal_shows(session, lambda error: _list_page(request, session, user, error)):
+    data, filename = b"", file.filename or ""
+    with refusal_shows(session, lambda error: _register_refused(request, session, user, error, data, filename)):
         data = uploaded_bytes(file, "名册文件")
-        batch = service.import_register(session, user, enterprise_id, data, file.filename or "", handover)
+        batch = service.import_register(session, user, enterprise_id, data, filename, handover)
     return RedirectResponse(f"/transfers/{batch.id}", status_code=303)
+
+
+def _register_refused(
+    request: Request, session: Session, user: User, error: ArchiveError, data: bytes, filename: str
+) -> HTMLResponse:
+    """The refused register's problems, with the register itself marked (problem cells red, a 问题 column)
+    as a download to send back to the enterprise: built from the upload in hand, nothing is kept."""
+    marked = ""
+    if error.problems and data:
+        marked = base64.b64encode(register.marked_register(data, filename, error.problems)).decode("ascii")
+    return _list_page(request, session, user, error, marked_register=marked)
 
 
 @router.post("/transfers/receipt-check")
@@ -137,8 +152,9 @@ def paste_register(
     user: User = Depends(current_user),
 ) -> Response:
     """A register entered on the page: rows typed or pasted from a spreadsheet, the header row first."""
-    with refusal_shows(session, lambda error: _list_page(request, session, user, error)):
-        batch = service.import_register(session, user, enterprise_id, rows.encode("utf-8"), "名册.txt")
+    data = rows.encode("utf-8")
+    with refusal_shows(session, lambda error: _register_refused(request, session, user, error, data, "名册.txt")):
+        batch = service.import_register(session, user, enterprise_id, data, "名册.txt")
     return RedirectResponse(f"/transfers/{batch.id}", status_code=303)
 
 

@@ -36,6 +36,7 @@ def test_register_problems_come_back_in_the_error_body(client, login):
     assert body["problems"] == [
         {
             "row": 3,
+            "name": "移交2",
             "column": "死亡日期",
             "code": "retiree.deceased",
             "message": "移交前已死亡人员的档案由原企业保管，不予移交",

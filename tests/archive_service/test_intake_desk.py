@@ -1,0 +1,145 @@
+"""The intake clerk's small annoyances (issue 36), each walked with a register the test writes: IDs Excel
+turned into numbers named as such, the problem table with names and where a person's file already is, the
+register sent back to the enterprise with its problems marked, dates named as typed."""
+
+import base64
+import io
+import re
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import select
+
+from archive_service import db
+from archive_service.dossiers import catalogue_rows
+from archive_service.dossiers.models import Dossier
+from archive_service.transfers import register
+from archive_service.transfers.catalogues import template_xlsx as catalogue_template
+from archive_service.values import ValueRuleError
+from tests.archive_service.test_forms_keep_values import _cookie_login
+from tests.archive_service.test_transfers import as_csv, as_xlsx, enterprise, error_of, new_batch, row, user
+
+
+def test_the_templates_keep_codes_as_text_and_an_id_excel_made_a_number_is_named_as_such():
+    """The template's ID column is formatted as text (Excel then keeps all 18 digits); a register typed into
+    General cells arrives with 1.10102E+17, and the clerk is told that, not "校验码错误"."""
+    sheet = load_workbook(io.BytesIO(register.template_xlsx())).active
+    column = register.HEADERS.index("公民身份号码") + 1
+    assert all(sheet.cell(r, column).number_format == "@" for r in (2, 3, 500, register.TEMPLATE_ROWS))
+    assert sheet.column_dimensions["D"].width >= 18  # wide enough to show the ID
+    catalogue = load_workbook(io.BytesIO(catalogue_template())).active
+    assert catalogue.cell(2, 5).number_format == "@"  # 形成时间: 1978.10 is not the number 1978.1
+
+    typed = row(1)
+    as_number = float(typed["公民身份号码"])  # what a General cell keeps: 15 significant digits
+    book = Workbook()
+    book.active.append(list(register.HEADERS))
+    book.active.append([as_number if h == "公民身份号码" else typed[h] for h in register.HEADERS])
+    out = io.BytesIO()
+    book.save(out)
+    (line, cells), *_ = register.read_sheet(out.getvalue(), "名册.xlsx")
+    _, problems, _ = register.check_row(line, cells)
+    assert [(p.column, p.code) for p in problems] == [("公民身份号码", "citizen_id.stored_as_number")]
+    assert "1.10102E+17" in problems[0].message and "文本" in problems[0].message
+    # The same register saved as CSV by Excel carries the text Excel shows.
+    (line, cells), *_ = register.read_sheet(as_csv([{**typed, "公民身份号码": "1.10102E+17"}]), "名册.csv")
+    assert register.check_row(line, cells)[1][0].code == "citizen_id.stored_as_number"
+    # A mistyped ID written as text is still a check-digit error.
+    wrong = typed["公民身份号码"][:17] + ("1" if typed["公民身份号码"][17] != "1" else "2")
+    (line, cells), *_ = register.read_sheet(as_csv([{**typed, "公民身份号码": wrong}]), "名册.csv")
+    assert register.check_row(line, cells)[1][0].code == "citizen_id.check_digit"
+
+
+def test_dates_are_read_as_written_and_named_as_typed():
+    """1978.13 was read as 1978-01-03 in a register and named "197813" in a catalogue."""
+    for typed, read in (("1960-05-01", "1960-05-01"), ("1960.5.1", "1960-05-01"), ("19600501", "1960-05-01")):
+        assert register._date(typed).isoformat() == read
+    with pytest.raises(ValueRuleError) as refused:
+        register._date("1978.13")
+    assert "“1978.13”" in refused.value.message
+    _, problems, _ = register.check_row(2, {**row(1), "参加工作时间": "1978.13"})
+    assert [(p.column, p.code) for p in problems] == [("参加工作时间", "date.format")]
+
+    classes = {"1": object()}
+    _, problems = catalogue_rows.check_rows(
+        classes,  # type: ignore[arg-type]
+        "enterprise-1992",
+        [{"class_code": "1", "title": "职工登记表", "date_formed": "1978.13", "pages": 2}],
+    )
+    assert [p.field for p in problems] == ["date_formed"]
+    assert "“1978.13”不是有效日期" in problems[0].message and "197813" not in problems[0].message
+
+
+def test_the_problem_table_names_each_person_and_where_the_file_already_is(engine, demo):
+    with db.transaction() as session:
+        first = new_batch(session, [row(1), row(2)])
+        held = session.scalar(select(Dossier).where(Dossier.archival_code == "J102-RS-000001"))
+        elsewhere = session.scalar(
+            select(Dossier).where(Dossier.custodian_id != held.custodian_id).order_by(Dossier.id)
+        )
+        rows = [
+            row(3, 公民身份号码=held.retiree.citizen_id, 出生日期=held.retiree.birth_date.isoformat(),
+                性别="男" if held.retiree.sex == "M" else "女", 姓名="重复甲"),
+            row(4, 公民身份号码=row(1)["公民身份号码"], 出生日期=row(1)["出生日期"], 姓名="重复乙"),
+            row(5, 公民身份号码=elsewhere.retiree.citizen_id, 出生日期=elsewhere.retiree.birth_date.isoformat(),
+                性别="男" if elsewhere.retiree.sex == "M" else "女", 姓名="他馆丙"),
+            row(6, 领导人员="是", 姓名="领导丁"),
+        ]  # fmt: skip
+        refused = error_of(lambda: new_batch(session, rows))
+        by_name = {p["name"]: p["message"] for p in refused.problems}
+        assert by_name["重复甲"] == "该人员的档案已在本馆（档号 J102-RS-000001），不能重复接收"
+        assert by_name["重复乙"] == f"该人员已在本馆未办结的移交批次 {first.number}中"
+        assert by_name["他馆丙"] == f"该人员的档案由{elsewhere.custodian.name}保管（须由该馆转递），不能重复接收"
+        assert elsewhere.archival_code not in by_name["他馆丙"]  # another bureau's code is its business
+        assert "领导人员" in by_name["领导丁"]
+
+
+def test_a_refused_register_comes_back_marked_to_send_to_the_enterprise(engine, client):
+    """On the page: one message (not twice) for a file that is no workbook; for a register with problems, the
+    table has the names, and the register itself downloads with each problem cell marked and a 问题 column.
+    The enterprise corrects the marked register and it is accepted as it comes back."""
+    _cookie_login(client, "clerk")
+    with db.transaction() as session:
+        enterprise_id = enterprise(session, 4).id
+    r = client.post(
+        "/transfers", data={"enterprise_id": enterprise_id}, files={"file": ("名册.xls", b"\xd0\xcf\x11\xe0old", "x")}
+    )
+    assert r.status_code == 422 and r.text.count("文件不是有效的 .xlsx") == 1
+
+    typed = [row(11, 姓名="王五"), row(12, 姓名="赵六", 卷数=0), row(13, 姓名="钱七", 出生日期="1958.13.01")]
+    r = client.post("/transfers", data={"enterprise_id": enterprise_id}, files={"file": ("名册.xlsx", as_xlsx(typed))})
+    assert r.status_code == 422
+    table = r.text[r.text.index('id="register-problems"') :]
+    assert "<th>姓名</th>" in table and "<td>赵六</td>" in table and "<td>钱七</td>" in table
+    link = re.search(r'id="marked-register" download="([^"]+)" href="data:[^;]+;base64,([^"]+)"', r.text)
+    assert link and link[1].endswith(".xlsx")
+    marked = load_workbook(io.BytesIO(base64.b64decode(link[2]))).active
+    header = [c.value for c in marked[1]]
+    assert header[: len(register.HEADERS)] == list(register.HEADERS) and header[-1] == register.PROBLEM_COLUMN
+    cid = header.index("公民身份号码") + 1
+    assert [marked.cell(n, cid).value for n in (2, 3, 4)] == [t["公民身份号码"] for t in typed]  # text, 18 digits
+    volumes, born = header.index("卷数") + 1, header.index("出生日期") + 1
+    assert marked.cell(2, len(header)).value in (None, "")  # 王五 has no problem
+    assert marked.cell(3, volumes).fill.fgColor.rgb.endswith("FFC7CE") and "卷数" in marked.cell(3, len(header)).value
+    assert marked.cell(4, born).comment is not None and "1958.13.01" in marked.cell(4, born).comment.text
+    assert marked.cell(2, volumes).fill.fill_type is None
+    listing = marked.parent["问题清单"]
+    assert [c.value for c in listing[1]] == ["行", "姓名", "列", "问题"] and listing.max_row == 3
+
+    # The enterprise corrects the two cells in the marked register and sends it back as it is.
+    marked.cell(3, volumes).value = "1"
+    marked.cell(4, born).value = row(13)["出生日期"]
+    out = io.BytesIO()
+    marked.parent.save(out)
+    r = client.post(
+        "/transfers",
+        data={"enterprise_id": enterprise_id},
+        files={"file": ("名册-改正.xlsx", out.getvalue())},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text[:500]
+    with db.transaction() as session:
+        from archive_service.transfers import service as transfers
+
+        batch = transfers.get_batch(session, user(session, "clerk"), int(r.headers["location"].rsplit("/", 1)[1]))
+        assert sorted(i.retiree_name for i in batch.items) == ["王五", "赵六", "钱七"]
