@@ -73,10 +73,47 @@ GRANTS: dict[Role, frozenset[Action]] = {
 }
 
 
+# What each action is called at the counter: a refusal says what was refused and who can do it.
+ACTION_LABELS: dict[Action, str] = {
+    Action.view_dossiers: "查看馆藏档案",
+    Action.register_dossier: "登记档案",
+    Action.manage_organisations: "管理单位",
+    Action.manage_users: "管理账户",
+    Action.receive_transfers: "接收移交、登记确认",
+    Action.approve_requests: "审批查阅申请",
+    Action.read_audit_log: "查看访问日志",
+    Action.record_life_events: "登记死亡等情况",
+    Action.confirm_facts: "采信档案事实",
+    Action.edit_catalogue: "著录卷内目录",
+    Action.digitise: "数字化、验收数字化成果",
+    Action.read_digital_copy: "调阅数字副本",
+    Action.submit_request: "提交查阅申请",
+    Action.serve_requests: "出具复制件、借阅、办结查阅申请",
+    Action.manage_shelving: "上架、移架和管理库房",
+    Action.record_environment: "记录库房温湿度",
+    Action.plan_capacity: "库房容量预测",
+    Action.set_space_policy: "设定库房与人员政策",
+    Action.set_jurisdiction: "设定接收范围",
+    Action.send_onward: "转递档案",
+    Action.view_jobs: "查看后台任务",
+    Action.run_maintenance: "运行校验、复制和重建索引",
+}
+
+
 def can(user: User, action: Action) -> bool:
     return action in GRANTS[user.role]
 
 
+def who_can(action: Action) -> str:
+    """The roles that may do an action, as a refusal names them: 档案管理员 or 接收登记员、档案管理员."""
+    return "、".join(role.label for role, actions in GRANTS.items() if action in actions)
+
+
+def refusal(user: User, action: Action) -> str:
+    """上架、移架和管理库房需档案管理员（当前账户：接收登记员）: who can take the next step, not only "no"."""
+    return f"{ACTION_LABELS[action]}需{who_can(action)}（当前账户：{user.role.label}）"
+
+
 def require(user: User, action: Action) -> None:
     if not can(user, action):
-        raise Forbidden()
+        raise Forbidden(refusal(user, action))

@@ -23,6 +23,7 @@ from archive_service.auth.permissions import Action, require
 from archive_service.dossiers.models import Dossier
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.shelving.layout import get_slot
+from archive_service.shelving.models import ShelfSlot
 from archive_service.shelving.occupancy import slot_contents
 
 FONT = "WenQuanYiMicroHei"
@@ -43,16 +44,21 @@ class Label:
     lines: tuple[str, ...]  # small lines under it
 
 
-def labels_pdf(labels: list[Label], title: str) -> bytes:
+PER_SHEET = COLUMNS * ROWS
+
+
+def labels_pdf(labels: list[Label], title: str, start_at: int = 1) -> bytes:
+    """Labels in reading order on A4 label sheets; the first sheet from label `start_at` (1–24), so that a
+    sheet with some labels already used goes through the printer again."""
     out = io.BytesIO()
     canvas = Canvas(out, pagesize=A4, pageCompression=1)
     canvas.setTitle(title)
     canvas.setAuthor("退休人员人事档案托管系统")
-    per_page = COLUMNS * ROWS
-    for n, label in enumerate(labels):
-        if n and n % per_page == 0:
+    skip = start_at - 1
+    for n, label in enumerate(labels, start=skip):
+        if n > skip and n % PER_SHEET == 0:
             canvas.showPage()
-        row, column = divmod(n % per_page, COLUMNS)
+        row, column = divmod(n % PER_SHEET, COLUMNS)
         x = MARGIN_X + column * LABEL_W
         y = A4[1] - MARGIN_Y - (row + 1) * LABEL_H
         _draw(canvas, label, x, y)
@@ -76,11 +82,18 @@ def _draw(canvas: Canvas, label: Label, x: float, y: float) -> None:
         canvas.drawString(x + 4 * mm, y + LABEL_H - (26 + i * 3.6) * mm, line[:34])
 
 
-def labels(session: Session, user: User, dossier_ids: Sequence[int] = (), slot_ids: Sequence[int] = ()) -> bytes:
-    """A label per volume of the given dossiers and per given layer (or per layer those dossiers stand on)."""
+def labels(
+    session: Session, user: User, dossier_ids: Sequence[int] = (), slot_ids: Sequence[int] = (), start_at: int = 1
+) -> bytes:
+    """A label per volume of the given dossiers and per given layer (a box label reprint is the box's labels
+    only), on sheets whose first is used from label `start_at`."""
     require(user, Action.view_dossiers)
     if not dossier_ids and not slot_ids:
         raise ArchiveError("labels.empty", "请选择要打印标签的档案或架位", "dossier_ids", 422)
+    if not 1 <= start_at <= PER_SHEET:
+        raise ArchiveError(
+            "start_at.range", f"起始标签应为 1–{PER_SHEET}（每张标签纸 {ROWS} 行 × {COLUMNS} 列）", "start_at", 422
+        )
     if len(dossier_ids) + len(slot_ids) > 5000:
         raise ArchiveError("labels.too_many", "一次最多打印 5000 张标签", "dossier_ids", 422)
     files = session.scalars(
@@ -91,9 +104,9 @@ def labels(session: Session, user: User, dossier_ids: Sequence[int] = (), slot_i
     missing = set(dossier_ids) - {d.id for d in files}
     if missing:
         raise NotFound(f"档案 {sorted(missing)[:5]}", "dossier_ids")
-    layer_ids = list(dict.fromkeys([*slot_ids, *(d.shelf_slot_id for d in files if d.shelf_slot_id)]))
-    layers = [get_slot(session, user, i, "slot_ids") for i in layer_ids]
-    slot_names = {s.id: s.label for s in layers}
+    layers = [get_slot(session, user, i, "slot_ids") for i in dict.fromkeys(slot_ids)]
+    shelved_on = [d.shelf_slot_id for d in files if d.shelf_slot_id]
+    slot_names = {s.id: s.label for s in session.scalars(select(ShelfSlot).where(ShelfSlot.id.in_(shelved_on)))}
     out = []
     for layer in sorted(layers, key=lambda s: (s.unit.room_id, s.unit.code, s.shelf_order)):
         codes = slot_contents(session, user, layer.id)
@@ -115,4 +128,4 @@ def labels(session: Session, user: User, dossier_ids: Sequence[int] = (), slot_i
                     (d.retiree.enterprise.name, where, f"第 {n} 卷 / 共 {d.volumes} 卷"),
                 )
             )
-    return labels_pdf(out, "架位与案卷标签")
+    return labels_pdf(out, "架位与案卷标签", start_at)

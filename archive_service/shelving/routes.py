@@ -136,7 +136,7 @@ def place(
 
 @router.post("/labels")
 def label_sheet(data: LabelsIn, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
-    pdf = labels.labels(session, user, data.dossier_ids, data.slot_ids)
+    pdf = labels.labels(session, user, data.dossier_ids, data.slot_ids, data.start_at)
     return Response(
         pdf, media_type="application/pdf", headers={"Content-Disposition": 'attachment; filename="labels.pdf"'}
     )

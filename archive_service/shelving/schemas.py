@@ -74,6 +74,7 @@ class Placement(BaseModel):
 class LabelsIn(BaseModel):
     dossier_ids: list[int] = Field(default_factory=list, max_length=5000)
     slot_ids: list[int] = Field(default_factory=list, max_length=5000)
+    start_at: int = 1  # the first free label of a partly used sheet (1–24)
 
 
 class PolicyIn(BaseModel):

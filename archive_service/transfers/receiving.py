@@ -2,6 +2,7 @@
 (counts, a noted difference, or sent back with the reason), and an accepted file enters the bureau's
 custody (dossiers.service.enter_custody) — for a 转递 batch, the file held by the sending bureau."""
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -31,6 +32,7 @@ from archive_service.transfers.models import (
     TransferStatus,
 )
 from archive_service.transfers.service import get_batch
+from archive_service.values import ValueRuleError, check_citizen_id
 
 # ---- receiving --------------------------------------------------------------------------------
 
@@ -57,6 +59,11 @@ def find_item(session: Session, batch: TransferBatch, key: str) -> TransferItem:
     else:
         item = session.scalar(query.where(or_(TransferItem.archival_code == key, TransferItem.citizen_id == key)))
     if item is None:
+        if re.fullmatch(r"\d{15,19}X?", key):  # meant as an ID: a mistyped one is named as such, not "not here"
+            try:
+                check_citizen_id(key)
+            except ValueRuleError as e:
+                raise ArchiveError(e.code, f"“{key}”：{e.message}（请核对后重新输入）", "key", 422) from None
         raise ArchiveError("key.not_in_register", f"“{key}”不在本批次名册中", "key", 404)
     return item
 

@@ -17,7 +17,7 @@ from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.transfers import campaign, statistics
 from archive_service.uploads import uploaded_bytes
 from archive_service.web.forms import refusal_shows
-from archive_service.web.pages import form_date, form_number, templates
+from archive_service.web.pages import form_choice, form_date, form_number, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -74,7 +74,7 @@ def set_campaign(
 @router.post("/transfers/campaign/quota")
 def set_quota(
     request: Request,
-    enterprise_id: int = Form(...),
+    enterprise_id: str = Form(""),
     expected: str = Form(""),
     basis: str = Form(""),
     session: Session = DbSession,
@@ -82,7 +82,8 @@ def set_quota(
 ) -> Response:
     with refusal_shows(session, lambda error: _campaign_page(request, session, user, error)):
         number = int(expected) if expected.strip().isascii() and expected.strip().isdigit() else expected
-        campaign.set_quota(session, user, enterprise_id, number, basis)
+        enterprise = form_choice(enterprise_id, "enterprise_id", "企业")
+        campaign.set_quota(session, user, enterprise, number, basis)
         session.commit()
     return RedirectResponse("/transfers/campaign", status_code=303)
 

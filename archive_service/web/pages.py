@@ -80,6 +80,14 @@ def form_number(text: str, field: str, kind: type = Decimal) -> Any:
     return value
 
 
+def form_choice(text: str, field: str, what: str) -> int:
+    """The id picked in a select whose first option is "请选择…": nothing picked is refused by name, so a
+    batch is never registered to whichever enterprise happened to be listed first."""
+    if not text.strip():
+        raise ArchiveError(f"{field}.required", f"请选择{what}", field, 422)
+    return form_number(text, field, int)  # type: ignore[no-any-return]
+
+
 def form_date(text: str, field: str) -> date:
     """A date typed into a form field (YYYY-MM-DD, as date inputs send it); refused with the field's name."""
     try:

@@ -4,17 +4,18 @@ They call the shelving service like the API does; a refused form is shown again 
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
-from archive_service.auth.permissions import Action, can
+from archive_service.auth.permissions import Action, can, require
 from archive_service.db import bureau_zone
 from archive_service.deps import DbSession, current_user
-from archive_service.dossiers.models import Dossier
+from archive_service.dossiers.models import CustodyEvent, CustodyEventKind, Dossier
 from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError
 from archive_service.organisations.models import Organisation, OrganisationKind
@@ -134,22 +135,53 @@ def assign(
 ) -> Response:
     with refusal_shows(session, lambda error: _refused(request, session, user, error)):
         placed = placement.auto_assign(session, user, None, form_number(room_id, "room_id", int))
-    rows = [(session.get(Dossier, dossier_id), slot) for dossier_id, slot in placed.items()]
-    return templates.TemplateResponse(
-        request,
-        "shelving_assigned.html",
-        {"user": user, "rows": rows},
-    )
+    if not placed:
+        return RedirectResponse(f"/shelving?done={quote('没有待上架的档案')}", status_code=303)
+    # Post, then redirect to what was done: reloading the result page shows it again, never assigns again.
+    first, last = session.execute(
+        select(func.min(CustodyEvent.id), func.max(CustodyEvent.id)).where(
+            CustodyEvent.dossier_id.in_(placed), CustodyEvent.kind == CustodyEventKind.shelved
+        )
+    ).one()
+    return RedirectResponse(f"/shelving/assigned?first={first}&last={last}", status_code=303)
+
+
+@router.get("/shelving/assigned", response_class=HTMLResponse)
+def assigned(
+    request: Request,
+    first: int = 0,
+    last: int = 0,
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    """One auto-assignment's result: the files this user shelved in it, their layers and the labels to print."""
+    require(user, Action.view_dossiers)
+    shelved = session.execute(
+        select(Dossier, CustodyEvent.to_slot_id)
+        .join(CustodyEvent, CustodyEvent.dossier_id == Dossier.id)
+        .where(
+            CustodyEvent.id.between(first, last),
+            CustodyEvent.kind == CustodyEventKind.shelved,
+            CustodyEvent.actor_id == user.id,
+            Dossier.custodian_id == user.organisation_id,
+        )
+        .order_by(CustodyEvent.id)
+        .limit(20000)
+    ).all()
+    rows = [(dossier, layout.get_slot(session, user, slot_id)) for dossier, slot_id in shelved if slot_id]
+    return templates.TemplateResponse(request, "shelving_assigned.html", {"user": user, "rows": rows})
 
 
 @router.post("/shelving/labels")
 def label_sheet(
     dossier_ids: list[int] = Form(default_factory=list),
     slot_ids: list[int] = Form(default_factory=list),
+    start_at: str = Form("1"),
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
-    pdf = labels.labels(session, user, dossier_ids, slot_ids)
+    first = form_number(start_at, "start_at", int) if start_at.strip() else 1
+    pdf = labels.labels(session, user, dossier_ids, slot_ids, first or 0)
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": 'inline; filename="labels.pdf"'})
 
 

@@ -20,6 +20,7 @@ from archive_service.access.log import AccessAction, record_access
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, can
 from archive_service.deps import DbSession, Store, client_address, current_user, stored_object_shown
+from archive_service.dossiers.models import Dossier
 from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.organisations import jurisdiction
@@ -39,7 +40,7 @@ from archive_service.transfers.models import ItemResult
 from archive_service.transfers.receipt import ReceiptCheck, register_rows
 from archive_service.uploads import saved_scans, uploaded_bytes
 from archive_service.web.forms import refusal_shows
-from archive_service.web.pages import dossier_page_refused, form_date, form_number, templates
+from archive_service.web.pages import dossier_page_refused, form_choice, form_date, form_number, templates
 from storage import ObjectStore
 
 router = APIRouter(include_in_schema=False)
@@ -97,7 +98,7 @@ def transfers_page(request: Request, session: Session = DbSession, user: User = 
 @router.post("/transfers")
 def upload_register(
     request: Request,
-    enterprise_id: int = Form(...),
+    enterprise_id: str = Form(""),
     file: UploadFile = File(...),
     managing_unit: str = Form(""),
     managing_reason: str = Form(""),
@@ -109,7 +110,8 @@ def upload_register(
     data, filename = b"", file.filename or ""
     with refusal_shows(session, lambda error: _register_refused(request, session, user, error, data, filename)):
         data = uploaded_bytes(file, "名册文件")
-        batch = service.import_register(session, user, enterprise_id, data, filename, handover)
+        enterprise = form_choice(enterprise_id, "enterprise_id", "移交单位")
+        batch = service.import_register(session, user, enterprise, data, filename, handover)
     return RedirectResponse(f"/transfers/{batch.id}", status_code=303)
 
 
@@ -146,7 +148,7 @@ def set_jurisdiction(
 @router.post("/transfers/pasted")
 def paste_register(
     request: Request,
-    enterprise_id: int = Form(...),
+    enterprise_id: str = Form(""),
     rows: str = Form(""),
     session: Session = DbSession,
     user: User = Depends(current_user),
@@ -154,14 +156,15 @@ def paste_register(
     """A register entered on the page: rows typed or pasted from a spreadsheet, the header row first."""
     data = rows.encode("utf-8")
     with refusal_shows(session, lambda error: _register_refused(request, session, user, error, data, "名册.txt")):
-        batch = service.import_register(session, user, enterprise_id, data, "名册.txt")
+        enterprise = form_choice(enterprise_id, "enterprise_id", "移交单位")
+        batch = service.import_register(session, user, enterprise, data, "名册.txt")
     return RedirectResponse(f"/transfers/{batch.id}", status_code=303)
 
 
 @router.post("/transfers/onward")
 def send_onward(
     request: Request,
-    to_org_id: int = Form(...),
+    to_org_id: str = Form(""),
     archival_codes: str = Form(""),
     note: str = Form(""),
     session: Session = DbSession,
@@ -170,7 +173,7 @@ def send_onward(
     """转递: the archival codes scanned one per line (or separated by spaces or commas)."""
     codes = archival_codes.replace(",", " ").replace("，", " ").split()
     with refusal_shows(session, lambda error: _list_page(request, session, user, error)):
-        batch = onward.send_onward(session, user, to_org_id, codes, note)
+        batch = onward.send_onward(session, user, form_choice(to_org_id, "to_org_id", "接收馆"), codes, note)
     return RedirectResponse(f"/transfers/{batch.id}", status_code=303)
 
 
@@ -232,6 +235,7 @@ def _batch_page(
             "machine_checks": acceptance.MACHINE_CHECKS,
             "error": error,
             "done": request.query_params.get("done", ""),
+            "just_received": _just_received(items, request.query_params.get("dossier", "")),
             "can_import_catalogue": can(user, Action.edit_catalogue)
             and batch.to_org_id == user.organisation_id
             and batch.status.value != "confirmed"
@@ -242,6 +246,11 @@ def _batch_page(
         },
         status_code=error.status if error else 200,
     )
+
+
+def _just_received(items: list, dossier: str) -> int | None:  # type: ignore[type-arg]
+    """The file the last check took in (its box label is offered), if it is one of this batch's."""
+    return next((i.dossier_id for i in items if dossier.isdigit() and i.dossier_id == int(dossier)), None)
 
 
 @router.post("/transfers/{batch_id}/catalogue")
@@ -334,10 +343,15 @@ def receive(
         if result not in ("accepted", "discrepancy", "rejected"):
             raise ArchiveError("result.unknown", "核对结果应为接收、有差异接收或退回", "result", 422)
         item = receiving.receive(session, user, batch_id, receiving.Check(key, ItemResult(result), reason, **counts))
-    done = f"第 {item.row_no} 行 {item.retiree_name}：{item.result.label}" + (
-        f"（{item.reason}）" if item.reason else ""
+    code = session.get(Dossier, item.dossier_id).archival_code if item.dossier_id else ""  # type: ignore[union-attr]
+    done = (
+        f"第 {item.row_no} 行 {item.retiree_name}：{item.result.label}"
+        + (f"，档号 {code}" if code else "")
+        + (f"（{item.reason}）" if item.reason else "")
     )
-    return RedirectResponse(f"/transfers/{batch_id}/receive?done={done}", status_code=303)
+    # The file just received: its box label can be printed at the desk (the page offers it).
+    received = f"&dossier={item.dossier_id}" if item.dossier_id and item.result is not ItemResult.rejected else ""
+    return RedirectResponse(f"/transfers/{batch_id}/receive?done={quote(done)}{received}", status_code=303)
 
 
 @router.post("/transfers/{batch_id}/confirm")

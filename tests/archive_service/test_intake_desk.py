@@ -8,11 +8,12 @@ import re
 
 import pytest
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from archive_service import db
 from archive_service.dossiers import catalogue_rows
-from archive_service.dossiers.models import Dossier
+from archive_service.dossiers.models import CustodyEvent, Dossier
+from archive_service.shelving.models import ShelfSlot
 from archive_service.transfers import register
 from archive_service.transfers.catalogues import template_xlsx as catalogue_template
 from archive_service.values import ValueRuleError
@@ -143,3 +144,95 @@ def test_a_refused_register_comes_back_marked_to_send_to_the_enterprise(engine, 
 
         batch = transfers.get_batch(session, user(session, "clerk"), int(r.headers["location"].rsplit("/", 1)[1]))
         assert sorted(i.retiree_name for i in batch.items) == ["王五", "赵六", "钱七"]
+
+
+def test_receiving_names_the_new_code_and_prints_its_box_label_and_a_refusal_names_who_can(engine, client, tmp_path):
+    """A clerk receives a new enterprise's files: the enterprise is chosen (no select falls back to the first
+    one), a mistyped ID is called a check-digit error, the line says the new 档号 and offers the box label,
+    printed from a given place on a partly used sheet. The clerk cannot shelve — and is told who can; the
+    archivist's auto-assignment lands on a page that a reload only shows again; a box label reprint is
+    the box's label only."""
+    _cookie_login(client, "clerk")
+    page = client.get("/transfers").text
+    chooser = page[page.index('aria-label="移交企业"') :]
+    assert chooser.index('<option value="">请选择移交单位</option>') < re.search(r'<option value="\d', chooser).start()
+    assert " selected" not in chooser[: chooser.index("</select>")]
+    rows = [row(21, 姓名="孙八"), row(22, 姓名="周九")]
+    r = client.post("/transfers", data={"enterprise_id": ""}, files={"file": ("名册.xlsx", as_xlsx(rows))})
+    assert r.status_code == 422 and "请选择移交单位" in r.text
+    with db.transaction() as session:
+        enterprise_id = enterprise(session, 4).id
+    r = client.post("/transfers", data={"enterprise_id": enterprise_id}, files={"file": ("名册.xlsx", as_xlsx(rows))})
+    batch_url = r.url.path
+    assert batch_url.startswith("/transfers/") and r.status_code == 200
+
+    cid = str(rows[0]["公民身份号码"])
+    typo = cid[:10] + cid[11] + cid[10] + cid[12:] if cid[10] != cid[11] else cid[:16] + "9" + cid[17]
+    r = client.post(f"{batch_url}/receive", data={"key": typo})
+    assert r.status_code == 422 and "校验码错误" in r.text and "不在本批次名册中" not in r.text
+    r = client.post(f"{batch_url}/receive", data={"key": cid}, follow_redirects=False)
+    r = client.get(r.headers["location"])
+    with db.transaction() as session:
+        dossier = session.scalar(select(Dossier).join(Dossier.retiree).where(Dossier.retiree.has(citizen_id=cid)))
+        code, dossier_id = dossier.archival_code, dossier.id
+    last = r.text[r.text.index('id="last"') :]
+    assert f"档号 {code}" in last[: last.index("</span>")]
+    assert f'name="dossier_ids" value="{dossier_id}"' in r.text[r.text.index('id="print-box-label"') :]
+
+    label = client.post("/shelving/labels", data={"dossier_ids": dossier_id, "start_at": "5"})
+    assert label.headers["content-type"] == "application/pdf"
+    (tmp_path / "label.pdf").write_bytes(label.content)
+    words = _pdf_words(tmp_path / "label.pdf")
+    assert [w for w, _, _ in words].count(code) == 2  # the box's one volume: one label (barcode text, title)
+    x, y = next((x, y) for w, x, y in words if w == code)
+    column, row_ = int((x - MARGIN_X_PT) // LABEL_W_PT), int((y - MARGIN_Y_PT) // LABEL_H_PT)
+    assert (row_, column) == (1, 1)  # label 5 of a 3-column sheet: second row, middle
+    refused = client.post("/shelving/labels", data={"dossier_ids": dossier_id, "start_at": "25"})
+    assert refused.status_code == 422 and "起始标签应为 1–24" in refused.text
+
+    r = client.post("/shelving/assign", data={"room_id": ""})
+    assert r.status_code == 403 and "上架、移架和管理库房需档案管理员（当前账户：接收登记员）" in r.text
+
+    _cookie_login(client, "archivist")
+    with db.transaction() as session:
+        events_before = session.scalar(select(func.count()).select_from(CustodyEvent))
+    r = client.post("/shelving/assign", data={"room_id": ""}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/shelving/assigned?")
+    shown = [client.get(r.headers["location"]).text for _ in range(2)]  # a reload shows, never assigns again
+    assert shown[0] == shown[1] and code in shown[0]
+    with db.transaction() as session:
+        shelved = session.scalar(select(func.count()).select_from(CustodyEvent)) - events_before
+        slot = session.get(ShelfSlot, session.get(Dossier, dossier_id).shelf_slot_id)
+        assert shelved >= 1 and slot is not None
+    assert f'name="slot_ids" value="{slot.id}"' in shown[0]  # the batch's layers are printed with it on purpose
+
+    reprint = client.post("/shelving/labels", data={"dossier_ids": dossier_id})
+    (tmp_path / "reprint.pdf").write_bytes(reprint.content)
+    printed = [w for w, _, _ in _pdf_words(tmp_path / "reprint.pdf")]
+    assert printed.count(code) == 2 and slot.code not in printed  # the box label only, not its layer's
+
+
+from archive_service.shelving.labels import LABEL_H, LABEL_W, MARGIN_X, MARGIN_Y  # noqa: E402
+
+MARGIN_X_PT, MARGIN_Y_PT, LABEL_W_PT, LABEL_H_PT = MARGIN_X, MARGIN_Y, LABEL_W, LABEL_H
+
+
+def _pdf_words(path) -> list[tuple[str, float, float]]:
+    """Each word of the PDF with its top-left corner in points from the page's top-left (pdftotext -bbox)."""
+    import subprocess
+    from xml.etree import ElementTree
+
+    xml = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, check=True).stdout
+    ns = {"x": "http://www.w3.org/1999/xhtml"}
+    return [
+        (w.text or "", float(w.get("xMin")), float(w.get("yMin")))
+        for w in ElementTree.fromstring(xml).iterfind(".//x:word", ns)
+    ]
+
+
+def test_every_refusal_of_a_role_names_who_can_do_it():
+    from archive_service.auth.permissions import ACTION_LABELS, Action, who_can
+
+    assert set(ACTION_LABELS) == set(Action)
+    assert who_can(Action.digitise) == "档案管理员"  # 验收 is the archivist's
+    assert who_can(Action.receive_transfers) == "接收登记员、档案管理员"

@@ -52,7 +52,11 @@ def test_place_by_scanned_layer_code_then_print_labels(client, login):
     pdf = client.post("/api/shelving/labels", json={"dossier_ids": [dossier_id]}, headers=headers)
     assert pdf.headers["content-type"] == "application/pdf"
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf.content, capture_output=True, check=True).stdout.decode()
-    assert created.json()["archival_code"] in text and empty["code"] in text and "上架测试" in text
+    assert created.json()["archival_code"] in text and "上架测试" in text and "一号库房 A02架" in text
+    assert empty["code"] not in text  # a box label reprint is the box's label, not its layer's too
+    pdf = client.post("/api/shelving/labels", json={"slot_ids": [empty["slot_id"]]}, headers=headers)
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf.content, capture_output=True, check=True).stdout.decode()
+    assert empty["code"] in text and created.json()["archival_code"] in text  # the layer's, with what it holds
     none = client.post("/api/shelving/labels", json={}, headers=headers)
     assert none.status_code == 422 and none.json()["field"] == "dossier_ids"
 
