@@ -1,10 +1,11 @@
 """Transfer rules: a batch from its register, receiving each volume against its row, both sides'
 confirmation, the canonical manifest behind the receipt. Routes, pages and the CLI call these."""
 
+import calendar
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, insert, or_, select
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
+from archive_service.db import in_bureau_time
 from archive_service.dossiers.models import (
     DigitisationState,
     Dossier,
@@ -43,7 +45,17 @@ from storage import ObjectStore
 
 # 条例 第二十五条: the sender hands over within two months, the receiver audits and shelves within two
 # months of receipt. Shown as both clocks on the batch (STANDARDS Part A, Custody).
-DEADLINE = timedelta(days=61)
+DEADLINE_MONTHS = 2
+
+
+def months_after(moment: datetime, months: int = DEADLINE_MONTHS) -> date:
+    """The same day `months` calendar months after the bureau's date of `moment` (the month's last day when
+    it has no such day: 12-31 → 02-28): a batch registered on 1 January at 01:30 Beijing time is due on
+    1 March, not 61 days after 31 December UTC."""
+    day = in_bureau_time(moment).date()
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def visible_batches(user: User) -> Select[Any]:
@@ -346,8 +358,8 @@ def progress(session: Session, batch: TransferBatch) -> Progress:
         rejected=counts.get(ItemResult.rejected, 0),
         volumes=int(volumes or 0),
         pages=int(pages or 0),
-        sender_due=(batch.created_at + DEADLINE).date() if batch.created_at else None,
-        receiver_due=(batch.received_at + DEADLINE).date() if batch.received_at else None,
+        sender_due=months_after(batch.created_at) if batch.created_at else None,
+        receiver_due=months_after(batch.received_at) if batch.received_at else None,
     )
 
 

@@ -5,6 +5,7 @@ register sent back to the enterprise with its problems marked, dates named as ty
 import base64
 import io
 import re
+from datetime import UTC, datetime
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -15,6 +16,7 @@ from archive_service.dossiers import catalogue_rows
 from archive_service.dossiers.models import CustodyEvent, Dossier
 from archive_service.shelving.models import ShelfSlot
 from archive_service.transfers import register
+from archive_service.transfers import service as transfers
 from archive_service.transfers.catalogues import template_xlsx as catalogue_template
 from archive_service.values import ValueRuleError
 from tests.archive_service.test_forms_keep_values import _cookie_login
@@ -140,8 +142,6 @@ def test_a_refused_register_comes_back_marked_to_send_to_the_enterprise(engine, 
     )
     assert r.status_code == 303, r.text[:500]
     with db.transaction() as session:
-        from archive_service.transfers import service as transfers
-
         batch = transfers.get_batch(session, user(session, "clerk"), int(r.headers["location"].rsplit("/", 1)[1]))
         assert sorted(i.retiree_name for i in batch.items) == ["王五", "赵六", "钱七"]
 
@@ -236,3 +236,20 @@ def test_every_refusal_of_a_role_names_who_can_do_it():
     assert set(ACTION_LABELS) == set(Action)
     assert who_can(Action.digitise) == "档案管理员"  # 验收 is the archivist's
     assert who_can(Action.receive_transfers) == "接收登记员、档案管理员"
+
+
+def test_both_clocks_run_two_calendar_months_in_the_bureaus_time(engine, demo):
+    """条例 第二十五条's two months, from the bureau's date: 1 January 01:30 Beijing time (still 31 December in
+    UTC) is due on 1 March — 61 days on the UTC date said 2 March; 31 January is due on 31 March, not 2 April."""
+    with db.transaction() as session:
+        batch = new_batch(session, [row(41)])
+        utc = lambda *moment: datetime(*moment, tzinfo=UTC)  # noqa: E731
+        for registered, received, sender_due, receiver_due in (
+            (utc(2026, 12, 31, 17, 30), utc(2027, 1, 30, 16, 5), "2027-03-01", "2027-03-31"),
+            (utc(2026, 12, 30, 15, 59), utc(2027, 6, 30, 10, 0), "2027-02-28", "2027-08-30"),
+        ):
+            batch.created_at, batch.received_at = registered, received
+            session.flush()
+            session.expire(batch)
+            shown = transfers.progress(session, batch)
+            assert (shown.sender_due.isoformat(), shown.receiver_due.isoformat()) == (sender_due, receiver_due)
