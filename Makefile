@@ -1,5 +1,6 @@
-# The two commands of README.md: `make run` and `make test`. Both set up what is missing first.
-.PHONY: bootstrap run test bench lint
+# The commands of README.md: `make run`, `make check` (before every commit) and `make test` (before you
+# stop). Each sets up what is missing first.
+.PHONY: bootstrap run check test bench lint
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -8,6 +9,11 @@ run: bootstrap
 	.venv/bin/archive db upgrade
 	.venv/bin/archive demo --if-empty --with-scans
 	.venv/bin/archive serve
+
+# ruff, ruff format and mypy (tests/test_code_checks.py) and every test that needs no browser, broker, S3
+# server or OCR run: the markers tests/conftest.py sets. Under 3 minutes on two cores.
+check: bootstrap
+	.venv/bin/pytest -q -n 2 -p no:cacheprovider -m "not (e2e or brokers or s3 or ocr)"
 
 test: bootstrap
 	.venv/bin/pytest -q -n 2  # two workers: tests/conftest.py keeps the shared-server groups on one

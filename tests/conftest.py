@@ -1,9 +1,15 @@
 """Shared fixtures: a fresh database on SQLite and on the machine's PostgreSQL, and an app bound to it."""
 
+import atexit
+import functools
+import hashlib
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -15,6 +21,7 @@ from archive_service.db import make_engine
 from archive_service.finding.worker import search_index
 from archive_service.migrate import upgrade
 from archive_service.startup import start
+from digitise import ocr
 
 start()  # the test process starts as every process does: models known, session hooks installed
 
@@ -143,11 +150,11 @@ def login(client: TestClient):
 
 
 # `make test` runs two pytest-xdist workers; each has its own session fixtures (its own database
-# templates, its own servers). Tests that share a fixed resource or one expensive server run on one
-# worker, as one unit: `weed mini` listens on fixed ports, the broker tests share the machine's Redis
-# and RabbitMQ queues, and the browser tests share one demo server (built once, ~1 min) whose state
-# they leave as they found it. The controller sees only node ids, so the group is read from the id;
-# collection checks that every test using the S3 server is in its group.
+# templates, its own servers). Tests that share one expensive server run on one worker, as one unit:
+# the broker tests share the machine's Redis and RabbitMQ queues, the S3 tests one `weed mini`, and the
+# browser tests one demo server (built once, ~1 min) whose state they leave as they found it. The
+# controller sees only node ids, so the group is read from the id; collection checks that every test
+# using the S3 server is in its group.
 def xdist_group(nodeid: str) -> str | None:
     path = nodeid.split("::", 1)[0]
     if path.startswith("tests/e2e/"):
@@ -169,6 +176,14 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):  # type: ignore[no-
     return GroupScheduling(config, log)
 
 
+# What a test needs beyond Python and the two databases is a marker, set here from where the test lives and
+# what it uses, so a new test is classified without anyone remembering to: `e2e` (Chromium and the demo
+# server), `brokers` (Redis, RabbitMQ, real worker processes), `s3` (the SeaweedFS server), `ocr` (an
+# engine reads pages). `make check` runs the tests that need none of them. A test that makes an engine
+# read without using `scanned_dossier` says `@pytest.mark.ocr`; one that forgets fails (see below).
+OCR_FIXTURES = {"scanned_dossier"}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         uses_s3 = (
@@ -178,8 +193,52 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
         if uses_s3 and xdist_group(item.nodeid) != "s3":
             raise pytest.UsageError(f"{item.nodeid} uses the S3 server: put 's3' in its name (see xdist_group)")
+        group = xdist_group(item.nodeid)
+        if group:
+            item.add_marker(group)
+        if OCR_FIXTURES & set(item.fixturenames):
+            item.add_marker("ocr")
     # The long groups first, so they start at once and the short tests fill in around them.
     items.sort(key=lambda item: {"e2e": 0, "brokers": 1, "s3": 2}.get(xdist_group(item.nodeid) or "", 3))
+
+
+# Every read of an OCR engine in this process or the pipeline's forked page workers leaves a note named for
+# the test that caused it (PYTEST_CURRENT_TEST, which the workers inherit); a test not marked `ocr` that
+# left one fails, so `make check` never quietly grows an OCR run. Reads in a separate program (the
+# `archive` command in a subprocess, spawned job workers) are not seen: those tests are `e2e` or `brokers`.
+_OCR_NOTES = Path(tempfile.mkdtemp(prefix="ocr-reads-"))
+atexit.register(shutil.rmtree, _OCR_NOTES, ignore_errors=True)
+
+
+def _note(nodeid: str) -> Path:
+    return _OCR_NOTES / hashlib.sha256(nodeid.encode()).hexdigest()[:32]
+
+
+def _noting_reads(name: str) -> ocr.OcrEngine:
+    found = _engine(name)
+    read = found.read
+
+    def noted_read(*args: Any, **kwargs: Any) -> ocr.PageRead:
+        _note(os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0]).touch()
+        return read(*args, **kwargs)
+
+    found.read = noted_read  # type: ignore[method-assign]
+    return found
+
+
+_engine = ocr.engine.__wrapped__
+ocr.engine = functools.cache(_noting_reads)
+
+
+@pytest.fixture(autouse=True)
+def _ocr_reads_are_marked(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if _note(request.node.nodeid).exists() and not request.node.get_closest_marker("ocr"):
+        pytest.fail(
+            "this test made an OCR engine read a page: mark it @pytest.mark.ocr (or use scanned_dossier), "
+            "so that `make check` leaves it to `make test`",
+            pytrace=False,
+        )
 
 
 # The real S3 server and the stores, shared by tests/storage and the preservation tests.

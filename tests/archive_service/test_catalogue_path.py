@@ -388,7 +388,7 @@ def test_a_catalogue_change_reaches_the_requester_and_the_copys_bookmarks_at_onc
     assert found.alike, found
 
 
-@pytest.mark.slow
+@pytest.mark.ocr
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # OCR-bound; the path test runs both databases
 def test_a_file_without_a_catalogue_is_catalogued_from_the_proposal_of_its_pages(client, login, tmp_path):
     """Stock entered with no 卷内目录, digitised from pages drawn here with known forms: the proposal

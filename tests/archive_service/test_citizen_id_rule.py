@@ -21,6 +21,7 @@ CHONGQING_1958 = SpecimenPerson("冉秀英", "500103195801018266", date(1958, 1,
 DALIAN_1954 = SpecimenPerson("于建国", "210202195406197073", date(1954, 6, 19), "M")
 
 
+@pytest.mark.ocr
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # OCR-bound; the ID rule is no database's
 def test_ids_under_county_codes_younger_than_their_holders_reach_the_fact_sheet_and_the_misfiled_check(
     client, login, tmp_path

@@ -29,8 +29,6 @@ from tests.archive_service.test_requests import approved
 from tests.archive_service.test_transfers import as_xlsx, row
 from tests.archive_service.test_transfers_api import enterprise_id
 
-pytestmark = pytest.mark.slow
-
 
 def _free_port() -> int:
     with socket.socket() as s:

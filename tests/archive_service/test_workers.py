@@ -21,7 +21,6 @@ from archive_service.preservation import service as preservation
 from digitise.specimen import draw_page, person, save_scan
 from tests.archive_service.test_jobs import _first_dossier, _orphans, _upload
 
-pytestmark = pytest.mark.slow
 BROKERS = {"redis": "redis://127.0.0.1:6379/11", "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//"}
 
 

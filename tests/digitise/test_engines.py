@@ -13,7 +13,7 @@ from PIL import Image
 from digitise import imaging, ocr
 from digitise.specimen import draw_page, person
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.ocr
 
 ENGINES = sorted(ocr.ENGINES)
 

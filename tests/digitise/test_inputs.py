@@ -178,7 +178,7 @@ def test_pages_of_counts_frames(blank_scan, tmp_path):
     assert [p.frame for p in pages_of(multi, 10**9)] == [0, 1, 2]
 
 
-@pytest.mark.slow
+@pytest.mark.ocr
 @pytest.mark.parametrize("engine", ["paddle", "tesseract"])
 def test_killed_run_resumes_without_redoing_pages_or_leaving_a_half_pdf(tmp_path, engine):
     """kill -9 in the middle, run again: finished pages are reused and OUT.pdf appears only whole;

@@ -10,7 +10,7 @@ import pytest
 
 from digitise.findings import Severity
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.ocr
 
 
 def pdftotext(pdf, page: int, *extra: str) -> str:
@@ -219,7 +219,6 @@ def test_sidecar_holds_the_process_metadata(scanned_dossier):
     assert [s["file"] for s in card["sources"]] == [p.name for p in scanned_dossier.files]
 
 
-@pytest.mark.slow
 def test_a_pale_carbon_copy_is_read_not_taken_for_a_blank_back(tmp_path):
     """Its ink barely reaches the ink threshold (found by bench/digitise.py: page 18 of 24 came out empty)."""
     import random

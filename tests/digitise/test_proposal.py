@@ -52,7 +52,7 @@ def test_a_title_must_be_large_centred_and_near_the_top():
     assert [m.title for m in propose([low, off_centre, small])] == ["（未识别的材料）"]
 
 
-@pytest.mark.slow
+@pytest.mark.ocr
 def test_the_pipeline_writes_the_proposal_into_the_sidecar(scanned_dossier):
     """The session's OCR'd dossier: page 2 is a blank back, page 3 was fed upside down."""
     card = json.loads(scanned_dossier.sidecar.read_text(encoding="utf-8"))

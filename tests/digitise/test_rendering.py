@@ -11,7 +11,7 @@ from digitise.pipeline import digitise
 from digitise.specimen import draw_page, person, save_scan
 from tests.rendering import assert_pages_look_like, likeness, render
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.ocr
 
 
 @pytest.fixture(scope="module")
