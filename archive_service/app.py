@@ -156,8 +156,8 @@ def create_app() -> FastAPI:
     app.add_middleware(EmptyFieldsAreNoFilter)
     app.add_middleware(OnlyVisibleText)
     app.add_middleware(SameOriginWrites)
-    app.add_middleware(BodiesOnlyFromUsers)
-    app.add_middleware(RequestsInFlight)  # added last: the outermost, so a waiting request holds nothing
+    app.add_middleware(RequestsInFlight)
+    app.add_middleware(BodiesOnlyFromUsers)  # added last: the outermost, so a body still arriving holds no turn
 
     @app.exception_handler(PageRefused)
     async def page_refused(request: Request, exc: PageRefused) -> Response:
@@ -206,8 +206,13 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        message = {404: "页面或资源不存在", 405: "不支持该请求方法"}.get(exc.status_code, str(exc.detail))
+        code = {400: "body.unreadable", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        message = {
+            # FastAPI's "There was an error parsing the body": a form field over 1 MB, over 1,000 fields, bad framing.
+            400: "提交的内容无法读取：表单的一栏超过 1 MB、栏目超过 1000 个，或格式有误",
+            404: "页面或资源不存在",
+            405: "不支持该请求方法",
+        }.get(exc.status_code, str(exc.detail))
         error = ArchiveError(code, message, None, exc.status_code)
         if is_api(request):
             return JSONResponse(error.body(), status_code=exc.status_code)

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     # any other target is for the server's operator, with `archive replicate --to` on the machine itself.
     replica_targets: list[str] = []
     max_upload_mb: int = 2048  # the largest request body accepted (a file's scans in one upload)
+    # How long a request's body (its first 1 MB) may take to arrive, and the longest silence in a larger
+    # upload; a slower sender is answered 408 and let go.
+    body_seconds: float = Field(30.0, gt=0)
+    bodies_per_address: int = Field(8, ge=1)  # bodies one address may be sending at once (429 beyond)
     # 转递: the sending bureau's access to a digitised file it sent on — "move" (it goes with the file) or
     # "retain" (the sender keeps read access to the copy as it was when the file left).
     onward_digital_copy: Literal["move", "retain"] = "move"

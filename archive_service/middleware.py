@@ -1,10 +1,13 @@
-"""What every request passes through before a route, outermost first: no more requests at once than there
-are threads to run them (RequestsInFlight), a large body only from a signed-in sender (BodiesOnlyFromUsers),
+"""What every request passes through before a route, outermost first: a body counted as it arrives and handed
+on whole, or past 1 MB only from a signed-in sender (BodiesOnlyFromUsers), no more requests at once than there
+are threads to run them (RequestsInFlight),
 writes with the session cookie only from our own pages (SameOriginWrites, which also sets the page headers),
 only visible characters in what people type (OnlyVisibleText), empty filter fields as no filter
 (EmptyFieldsAreNoFilter). A refusal here reads like a route's: JSON under /api, the error page elsewhere."""
 
 import asyncio
+from collections import Counter
+from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
@@ -16,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from archive_service.auth.service import user_for_token
 from archive_service.config import get_settings
 from archive_service.db import get_sessionmaker
-from archive_service.deps import request_token
+from archive_service.deps import client_address, request_token
 from archive_service.errors import ArchiveError, Unauthenticated
 from archive_service.values import ValueRuleError, check_visible
 from archive_service.web.pages import render_error
@@ -48,11 +51,12 @@ class RequestsInFlight:
     the waiters (bench/writes.py: 12–35 of 192 writes lost). With no more requests than threads, a request
     never waits for a thread. /healthz does not queue: it answers on the event loop.
 
-    An upload over 1 MB takes its turn when its last byte has arrived, not at the door: a scanning station
-    sending 500 MB of scans over a slow link held a turn for the whole transfer, and a few of them kept
-    everyone else waiting. Its body is read on the event loop (form parsing), and no thread is used for the
-    route before the whole body is in, so waiting until then holds nothing. (A route that never reads a large
-    body it was sent runs without a turn; every upload route reads its form first.)"""
+    A request takes its turn only when its whole body is in (BodiesOnlyFromUsers, outside this, reads a body
+    of up to 1 MB before passing the request on): fourteen unauthenticated senders trickling a byte every
+    2 s once held twelve turns and every signed-in request timed out for 30 s. An upload over 1 MB is passed
+    on as it arrives (its sender signed in) and takes its turn when its last byte has arrived: its body is
+    read on the event loop (form parsing), and no thread is used for the route before the whole body is in,
+    so waiting until then holds nothing."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -65,8 +69,7 @@ class RequestsInFlight:
         if self._slots is None:  # made on the server's event loop, sized like the thread pool
             self._slots = asyncio.Semaphore(get_settings().request_threads)
         slots = self._slots
-        length = int(dict(scope["headers"]).get(b"content-length", b"0") or 0)
-        if length <= LARGE_BODY:
+        if not scope.get(STREAMING):
             async with slots:
                 await self.app(scope, receive, send)
             return
@@ -238,29 +241,155 @@ def _signed_in(token: str) -> bool:
         return user_for_token(session, token) is not None
 
 
+STREAMING = "archive.body_streaming"  # set in the scope when a body is passed on before its last byte is in
+MAX_FORM_BODY = 20 * 1024 * 1024  # a JSON or form body (not a multipart upload) is read whole into memory
+
+
+def _declared_length(scope: Scope) -> int | None:
+    """The body's declared length; None when it is sent chunked (or the header is not a number: uvicorn
+    refuses that before we see it)."""
+    value = dict(scope["headers"]).get(b"content-length")
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _has_body(scope: Scope) -> bool:
+    headers = dict(scope["headers"])
+    return b"transfer-encoding" in headers or (_declared_length(scope) or 0) > 0
+
+
 class BodiesOnlyFromUsers:
-    """A body is read only when its sender may send it. FastAPI reads a form before the route's dependencies
-    run, so a 300 MB upload without a token used to be read whole before the 401. Here a body declared over
-    1 MB is refused (413) beyond ARCHIVE_MAX_UPLOAD_MB and (401) without a valid session or token, before a
-    byte of it is read."""
+    """A body is read as it arrives, counted byte by byte, and handed on only when its sender may send it.
+
+    The declared length says nothing about a chunked body: a 300 MB chunked JSON body to /api/auth/login
+    took the server from 196 MB to 1,295 MB, a 300 MB chunked upload was written to a temporary file before
+    the 401, and the upload limit was passed the same way. Here:
+    - up to 1 MB is read into memory, within ARCHIVE_BODY_SECONDS, from anyone; a body complete by then goes
+      on to the request's turn (RequestsInFlight) whole, so a slow sender never holds a turn and one slower
+      than the limit is answered 408 and let go;
+    - a body past 1 MB (declared or counted) goes on only from a sender with a valid session or token (else
+      401, before or as soon as the 1 MB is passed), streamed to the route and still counted: past
+      ARCHIVE_MAX_UPLOAD_MB (an upload) or 20 MB (a JSON or form body, which is read into memory) it is cut
+      off with 413, and a sender silent for ARCHIVE_BODY_SECONDS with 408;
+    - one address sends at most ARCHIVE_BODIES_PER_ADDRESS bodies at a time (429 beyond), so a few
+      connections cannot take all the memory that waiting bodies may hold."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._receiving: Counter[str] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in UNSAFE_METHODS:
-            request = Request(scope)
-            length = int(request.headers.get("content-length") or 0)
-            refused = None
-            if length > get_settings().max_upload_mb * LARGE_BODY:
-                refused = ArchiveError(
-                    "body.too_large", f"上传内容超过 {get_settings().max_upload_mb} MB 的上限", None, 413
-                )
-            elif length > LARGE_BODY:
-                token = request_token(request)
-                if not token or not await run_in_threadpool(_signed_in, token):
-                    refused = Unauthenticated()
-            if refused is not None:
-                await _refuse_at_the_door(refused, scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http" or not _has_body(scope):
+            await self.app(scope, receive, send)
+            return
+        address = client_address(Request(scope))
+        if self._receiving[address] >= get_settings().bodies_per_address:
+            busy = ArchiveError("body.too_many", "同一地址正在上传的请求过多，请等前面的上传完成后再试", None, 429)
+            await _refuse_at_the_door(busy, scope, receive, send)
+            return
+        self._receiving[address] += 1
+        receiving = True
+
+        def done_receiving() -> None:
+            nonlocal receiving
+            if receiving:
+                receiving = False
+                self._receiving[address] -= 1
+                if not self._receiving[address]:
+                    del self._receiving[address]
+
+        try:
+            await self._pass_on(scope, receive, send, done_receiving)
+        finally:
+            done_receiving()
+
+    async def _pass_on(self, scope: Scope, receive: Receive, send: Send, done_receiving: Callable[[], None]) -> None:
+        settings = get_settings()
+        seconds = settings.body_seconds
+        declared = _declared_length(scope)
+        multipart = dict(scope["headers"]).get(b"content-type", b"").lower().startswith(b"multipart/")
+        limit = settings.max_upload_mb * LARGE_BODY
+        if not multipart:
+            limit = min(limit, MAX_FORM_BODY)
+        too_large = ArchiveError("body.too_large", f"上传内容超过 {limit // LARGE_BODY} MB 的上限", None, 413)
+        too_slow = ArchiveError("body.too_slow", f"请求内容在 {seconds:g} 秒内没有传完，连接已断开，请重试", None, 408)
+        if declared is not None and declared > limit:
+            await _refuse_at_the_door(too_large, scope, receive, send)  # before a byte of it is read
+            return
+        chunks: list[bytes] = []
+        size, more = 0, True
+        if declared is None or declared <= LARGE_BODY:
+            deadline = asyncio.get_running_loop().time() + seconds
+            while more and size <= LARGE_BODY:
+                try:
+                    message = await asyncio.wait_for(receive(), deadline - asyncio.get_running_loop().time())
+                except TimeoutError:
+                    await _refuse_at_the_door(too_slow, scope, receive, send)
+                    return
+                if message["type"] != "http.request":
+                    return  # the sender left
+                chunks.append(message.get("body", b""))
+                size += len(chunks[-1])
+                more = message.get("more_body", False)
+        if not more:  # all of it, within 1 MB: on to its turn whole
+            done_receiving()
+            await self.app(scope, _replaying(b"".join(chunks), False, receive), send)
+            return
+        token = request_token(Request(scope))
+        if not token or not await run_in_threadpool(_signed_in, token):
+            await _refuse_at_the_door(Unauthenticated(), scope, receive, send)
+            return
+        if size > limit:
+            await _refuse_at_the_door(too_large, scope, receive, send)
+            return
+        cut: ArchiveError | None = None
+        replayed = False
+
+        async def counted() -> Message:
+            nonlocal size, cut, replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": True}
+            if cut is not None:
+                return {"type": "http.disconnect"}
+            try:
+                message = await asyncio.wait_for(receive(), seconds)
+            except TimeoutError:
+                cut = too_slow
+                return {"type": "http.disconnect"}
+            if message["type"] == "http.request":
+                size += len(message.get("body", b""))
+                if size > limit:
+                    cut = too_large
+                    return {"type": "http.disconnect"}
+                if not message.get("more_body"):
+                    done_receiving()
+            return message
+
+        answered = False
+
+        async def answer(message: Message) -> None:
+            nonlocal answered
+            if cut is None:
+                await send(message)
+            elif not answered:  # the route saw the body end early: the answer is why it was cut off
+                answered = True
+                await _refuse_at_the_door(cut, scope, _nothing_more, send)
+
+        await self.app({**scope, STREAMING: True}, counted, answer)
+
+
+def _replaying(body: bytes, more: bool, receive: Receive) -> Receive:
+    handed = False
+
+    async def replay() -> Message:
+        nonlocal handed
+        if handed:
+            return await receive()
+        handed = True
+        return {"type": "http.request", "body": body, "more_body": more}
+
+    return replay
+
+
+async def _nothing_more() -> Message:
+    return {"type": "http.disconnect"}

@@ -1,8 +1,6 @@
 """Reading uploaded files: the text of a CSV as the bureaus' offices save it (Excel writes GBK on
 Chinese Windows, UTF-8 with a BOM elsewhere), and scans (size, type, page count). One rule for each."""
 
-import csv
-import io
 import re
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -98,17 +96,3 @@ def scan_frames(scans: Sequence[Path]) -> int:
         except SourceError as exc:
             raise ArchiveError(exc.code, f"{scan.name}：{exc.message}", "scans", 422) from None
     return frames
-
-
-def csv_rows(data: bytes, headers: Sequence[str]) -> list[tuple[int, dict[str, str]]]:
-    """Rows of an uploaded CSV (any encoding csv_text reads) keyed by header, with their line numbers."""
-    reader = csv.DictReader(io.StringIO(csv_text(data)))
-    missing = [h for h in headers if h not in (reader.fieldnames or [])]
-    if missing:
-        raise ArchiveError("file.headers", f"缺少列：{'、'.join(missing)}（表头应为 {','.join(headers)}）", "file", 422)
-    rows = [(n, row) for n, row in enumerate(reader, start=2)]
-    if not rows:
-        raise ArchiveError("file.empty", "文件中没有数据行", "file", 422)
-    if len(rows) > 100000:
-        raise ArchiveError("file.too_many_rows", f"一次最多导入 100000 行，实为 {len(rows)} 行", "file", 422)
-    return rows

@@ -19,7 +19,7 @@ from archive_service.shelving.models import (
     Room,
     RoomKind,
 )
-from archive_service.uploads import csv_rows
+from archive_service.workbooks import csv_rows
 
 # ---- the climate log --------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from archive_service.shelving.models import (
 )
 from archive_service.shelving.placement import SHELVED_STATUSES
 from archive_service.transfers.models import ItemResult, TransferBatch, TransferItem, TransferStatus
-from archive_service.uploads import csv_rows
+from archive_service.workbooks import csv_rows
 
 # ---- the bureau's policy ----------------------------------------------------------------------
 

@@ -36,10 +36,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(log: Path | None = None, workers: int = 2) -> tuple[subprocess.Popen, str]:
-    """`archive serve` with two workers (or `workers`) on the test's database; its log to `log` when given."""
+def _serve(
+    log: Path | None = None, workers: int = 2, settings: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, str]:
+    """`archive serve` with two workers (or `workers`) on the test's database, with any further `settings`;
+    its log to `log` when given."""
     port = _free_port()
-    env = {**os.environ, "ARCHIVE_JOB_WORKERS": "0"}
+    env = {**os.environ, "ARCHIVE_JOB_WORKERS": "0", **(settings or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "archive_service.cli", "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
