@@ -118,6 +118,10 @@ def classify(title: str) -> tuple[str, str]:
     return title, "10"
 
 
+# The proposal's placeholder where no page title was read: a person names the material before it is saved.
+UNRECOGNISED = "（未识别的材料）"
+
+
 def propose(records: list[dict[str, Any]]) -> list[ProposedMaterial]:
     """The proposed catalogue of a run's pages (records in page order)."""
     found: list[dict[str, Any]] = []
@@ -127,7 +131,7 @@ def propose(records: list[dict[str, Any]]) -> list[ProposedMaterial]:
         # A form states its person's birth date; that is never when the form was made.
         dates = sorted(set(facts.get("dates") or []) - set(facts.get("birth_dates") or []))
         if title is not None or not found:
-            name, code = classify(title) if title else ("（未识别的材料）", "10")
+            name, code = classify(title) if title else (UNRECOGNISED, "10")
             found.append({"class_code": code, "title": name, "first_page": r["page"], "last_page": r["page"],
                           "dates": list(dates), "pages": 0})  # fmt: skip
         else:

@@ -282,7 +282,8 @@ def retitle_use_copy(session: Session, store: ObjectStore, dossier: Dossier) -> 
             ocr_engine=copy.ocr_engine,
             ocr_languages=copy.ocr_languages,
             page_confidence=copy.page_confidence,
-            qc_results=copy.qc_results,
+            # "尚无卷内目录" was true of the pages when they were digitised; with a catalogue it no longer is.
+            qc_results=[f for f in copy.qc_results or [] if not (f["code"] == "catalogue.empty" and materials)],
             pipeline_version=copy.pipeline_version,  # the pages are that version's (a faulty one stays found)
         )
 

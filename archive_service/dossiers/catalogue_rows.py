@@ -72,7 +72,9 @@ class Entry:
 
 
 def scheme_classes(session: Session, scheme: str) -> dict[str, MaterialClass]:
-    return {c.code: c for c in session.scalars(select(MaterialClass).where(MaterialClass.scheme_code == scheme))}
+    """The scheme's classes in their order (1, 2 … 10, 4-1 after 4), never as their codes sort (1, 10, 2)."""
+    query = select(MaterialClass).where(MaterialClass.scheme_code == scheme).order_by(MaterialClass.sort_key)
+    return {c.code: c for c in session.scalars(query)}
 
 
 def check_rows(
@@ -118,6 +120,8 @@ def check_rows(
         title = cell_text(raw.get("title"))
         if not title:
             fail("title", "title.required", "材料名称必填")
+        elif title == proposal_step.UNRECOGNISED:
+            fail("title", "title.unrecognised", "材料名称未识别：请对照页面填写材料名称（建议目录中的占位不能保存）")
         elif len(title) > 200:
             fail("title", "title.length", "材料名称最多 200 字")
         date_formed = None

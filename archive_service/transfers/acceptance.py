@@ -30,6 +30,7 @@ from archive_service.digitisation.service import latest_objects
 from archive_service.dossiers.models import DigitalObject, Dossier, Material
 from archive_service.errors import ArchiveError
 from archive_service.transfers.models import ItemResult, TransferBatch, TransferItem
+from archive_service.values import page_ranges
 from storage import ObjectStore, StorageError
 
 SAMPLE_RATE = 0.05  # 12.3: at least 5 % of the dossiers (件/卷)
@@ -159,21 +160,51 @@ def _check_pdf(session: Session, dossier: Dossier, use_copy: DigitalObject, data
         fail.append(Failure(code, "counts", f"利用件有 {pages} 页，登记为 {use_copy.pages} 页"))
     materials = session.scalars(select(Material).where(Material.dossier_id == dossier.id)).all()
     ordered = sorted(materials, key=lambda m: m.sort_key)
-    expected_first = 1
+    expected_first, before = 1, None
     for m in ordered:
         if m.first_page is None or m.last_page is None:
             fail.append(Failure(code, "counts", f"目录第 {m.sequence} 条没有挂接页码"))
             break
         if m.first_page != expected_first or m.last_page < m.first_page:
-            fail.append(Failure(code, "counts", f"目录第 {m.sequence} 条起止页 {m.first_page}–{m.last_page} 不连续"))
+            fail.append(Failure(code, "counts", _out_of_line(m, before, ordered, expected_first)))
             break
-        expected_first = m.last_page + 1
+        expected_first, before = m.last_page + 1, m
     else:
         if ordered and expected_first - 1 != pages:
             fail.append(Failure(code, "counts", f"目录挂接到第 {expected_first - 1} 页，利用件共 {pages} 页"))
     if not ordered and pages < dossier.pages:
         fail.append(Failure(code, "counts", f"利用件 {pages} 页，少于接收登记的 {dossier.pages} 页"))
     return fail
+
+
+def _out_of_line(m: Material, before: Material | None, ordered: list[Material], expected_first: int) -> str:
+    """Why a material's pages do not follow its predecessor's in catalogue order (DA/T 31 11: the order of
+    the pages agrees with the catalogue's), said as the archivist must put it right."""
+    first, last = m.first_page or 0, m.last_page or 0
+    where = f"目录第 {m.sequence} 条（第 {_span(first, last)} 页）"
+    if last < first:
+        return f"目录第 {m.sequence} 条终止页 {last} 在起始页 {first} 之前"
+    owner = {p: o for o in ordered for p in range(o.first_page or 0, (o.last_page or -1) + 1)}
+    if first > expected_first:
+        gap = range(expected_first, first)
+        elsewhere = next((owner[p] for p in gap if p in owner), None)
+        if elsewhere is None:
+            after = f"目录第 {before.sequence} 条之后、" if before else ""
+            return f"第 {page_ranges(gap)} 页不属于任何目录条目（{after}{where}之前）"
+        return (
+            f"页面顺序与目录顺序不符：第 {elsewhere.first_page} 页起是目录第 {elsewhere.sequence} 条，"
+            f"按目录它应在{where}之后；请按目录顺序调整页面，或更正起止页"
+        )
+    assert before is not None  # the first entry starts at page 1 or after it
+    return (
+        f"页面顺序与目录顺序不符：{where}按目录排在第 {before.sequence} 条"
+        f"（第 {_span(before.first_page or 0, before.last_page or 0)} 页）之后，页面却在其前；"
+        "请按目录顺序调整页面，或更正起止页"
+    )
+
+
+def _span(first: int, last: int) -> str:
+    return page_ranges(range(first, last + 1))
 
 
 def sample_size(dossiers: int) -> int:

@@ -1,0 +1,72 @@
+"""The archivist's small annoyances with a newly received file (issue 36), walked with a register, scans and
+a catalogue the test makes: the 尚无卷内目录 warning goes once the catalogue is saved, the proposal's
+"（未识别的材料）" is not a title, pages out of catalogue order are called that, class lists run 1…10."""
+
+import re
+
+from archive_service import db
+from archive_service.config import get_settings
+from archive_service.digitisation.service import digitise_dossier, findings_of, latest_use_copy
+from archive_service.dossiers import catalogue
+from archive_service.dossiers.models import Dossier
+from archive_service.preservation import service as preservation
+from archive_service.transfers import receiving
+from archive_service.transfers import service as transfers
+from tests.archive_service.conftest import blank_scans
+from tests.archive_service.test_forms_keep_values import _cookie_login
+from tests.archive_service.test_transfers import error_of, new_batch, row, user
+
+
+def test_a_new_files_catalogue_clears_the_warning_and_pages_out_of_order_are_named(engine, client):
+    store = preservation.open_store(get_settings())
+    with db.transaction() as session:
+        batch = new_batch(session, [row(51, 页数=3, 材料份数=2)])
+        item = receiving.receive(session, user(session, "clerk"), batch.id, receiving.Check("#51"))
+        dossier = session.get(Dossier, item.dossier_id)
+        outcome = digitise_dossier(session, store, user(session, "archivist"), dossier, blank_scans(3), jobs=1)
+        assert outcome.ok, outcome.report
+        dossier_id, batch_id = dossier.id, batch.id
+        assert "catalogue.empty" in {f.code for f in findings_of(latest_use_copy(session, dossier))}
+
+    _cookie_login(client, "archivist")
+    page = client.get(f"/dossiers/{dossier_id}").text
+    assert 'data-code="catalogue.empty"' in page
+    chooser = page[page.index('aria-label="缺失材料类别"') :]
+    listed = re.findall(r'<option value="([\d-]+)"', chooser[: chooser.index("</select>")])
+    assert listed[:10] == [str(n) for n in range(1, 11)]  # 1, 2 … 10 — not 1, 10, 2
+
+    with db.transaction() as session:
+        archivist, dossier = user(session, "archivist"), session.get(Dossier, dossier_id)
+        registration = {"class_code": "1", "title": "职工登记表", "date_formed": "1978", "pages": 2}
+        unnamed = {"class_code": "4", "title": "（未识别的材料）", "pages": 1}
+        refused = error_of(
+            lambda: catalogue.save_catalogue(session, store, archivist, dossier, [registration, unnamed])
+        )
+        assert [(p["row"], p["field"], p["code"]) for p in refused.problems] == [(2, "title", "title.unrecognised")]
+        # The school record lies first in the folder, though the catalogue puts class 1 before class 4.
+        school = {**unnamed, "title": "学历证明材料", "first_page": 1, "last_page": 1}
+        catalogue.save_catalogue(
+            session, store, archivist, dossier, [{**registration, "first_page": 2, "last_page": 3}, school]
+        )
+    page = client.get(f"/dossiers/{dossier_id}").text
+    assert 'data-code="catalogue.empty"' not in page and "尚无卷内目录" not in page
+
+    with db.transaction() as session:
+        record = transfers.start_acceptance(session, store, user(session, "archivist"), batch_id)
+        said = [f["message"] for f in record["machine"]["failures"] if f["check"] == "counts"]
+    assert said == [
+        "页面顺序与目录顺序不符：第 1 页起是目录第 4-1 条，按目录它应在目录第 1-1 条（第 2–3 页）之后；"
+        "请按目录顺序调整页面，或更正起止页"
+    ]
+
+
+def test_a_gap_in_the_linked_pages_is_named_as_pages_of_no_entry():
+    from types import SimpleNamespace as Entry
+
+    from archive_service.transfers.acceptance import _out_of_line
+
+    first = Entry(sequence="1-1", first_page=1, last_page=2)
+    after_gap = Entry(sequence="2-1", first_page=5, last_page=5)
+    assert _out_of_line(after_gap, first, [first, after_gap], 3) == (  # type: ignore[arg-type]
+        "第 3–4 页不属于任何目录条目（目录第 1-1 条之后、目录第 2-1 条（第 5 页）之前）"
+    )
