@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archive_service.errors import ArchiveError
+from digitise.findings import Severity
 from digitise.options import DigitiseOptions
+from digitise.qc import resolution_finding
 from digitise.sources import SourceError, load, pages_of
 
 if TYPE_CHECKING:
@@ -83,7 +85,8 @@ def scan_frames(scans: Sequence[Path]) -> int:
     """The number of pages in the scans, each file opened as what it claims to be (a TIFF that is a
     TIFF, a PDF that parses, no decompression bomb) and every image page decoded whole (a truncated
     scan is refused at the counter, not by a failed job later); the first bad file is named."""
-    frames, max_pixels = 0, DigitiseOptions().max_image_pixels
+    options = DigitiseOptions()
+    frames, max_pixels = 0, options.max_image_pixels
     for scan in scans:
         if scan.stat().st_size > MAX_SCAN_BYTES:
             raise ArchiveError("scans.too_large", f"{scan.name} 超过 200 MB", "scans", 413)
@@ -91,7 +94,12 @@ def scan_frames(scans: Sequence[Path]) -> int:
             pages = pages_of(scan, max_pixels)
             for page in pages:
                 if page.media_type != "application/pdf":  # decoded whole: a truncated scan is refused now
-                    load(page, max_pixels)
+                    _, dpi = load(page, max_pixels)
+                    # The header's resolution is known now: a 150 dpi scan is refused here, not by the job.
+                    low = resolution_finding(dpi, options) if dpi else None
+                    if low is not None and low.severity is Severity.error:
+                        where = f"第 {page.frame + 1} 页" if len(pages) > 1 else ""
+                        raise ArchiveError(low.code, f"{scan.name}{where}：{low.message}（DA/T 31 9.4）", "scans", 422)
             frames += len(pages)
         except SourceError as exc:
             raise ArchiveError(exc.code, f"{scan.name}：{exc.message}", "scans", 422) from None

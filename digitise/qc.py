@@ -12,6 +12,34 @@ DPI_TOLERANCE = 0.5
 BLANK_INK_FRACTION = 0.001  # under 0.1 % marks (after despeckling) the page is a blank back
 
 
+def resolution_finding(
+    dpi: float, options: DigitiseOptions, page: int | None = None, source: str | None = None
+) -> Finding | None:
+    """A page's declared resolution against DA/T 31 9.4: below the minimum is an error (the service refuses
+    such a scan at upload already, with this finding's words), below the recommended value a warning."""
+    if dpi < options.min_dpi - DPI_TOLERANCE:
+        return Finding(
+            "resolution.below_minimum",
+            Severity.error,
+            f"扫描分辨率 {dpi:g} dpi，低于最低要求 {options.min_dpi} dpi，须重新扫描",
+            page,
+            source,
+            measured=dpi,
+            rule=options.min_dpi,
+        )
+    if dpi < options.recommended_dpi - DPI_TOLERANCE:
+        return Finding(
+            "resolution.below_recommended",
+            Severity.warning,
+            f"扫描分辨率 {dpi:g} dpi，低于建议的 {options.recommended_dpi} dpi（小字和 OCR 需要 300 dpi）",
+            page,
+            source,
+            measured=dpi,
+            rule=options.recommended_dpi,
+        )
+    return None
+
+
 def page_findings(records: list[dict[str, Any]], options: DigitiseOptions) -> list[Finding]:
     out: list[Finding] = []
     for r in records:
@@ -32,30 +60,8 @@ def page_findings(records: list[dict[str, Any]], options: DigitiseOptions) -> li
                     rule=options.min_dpi,
                 )
             )
-        elif dpi < options.min_dpi - DPI_TOLERANCE:
-            out.append(
-                Finding(
-                    "resolution.below_minimum",
-                    Severity.error,
-                    f"扫描分辨率 {dpi:g} dpi，低于最低要求 {options.min_dpi} dpi，须重新扫描",
-                    page,
-                    source,
-                    measured=dpi,
-                    rule=options.min_dpi,
-                )
-            )
-        elif dpi < options.recommended_dpi - DPI_TOLERANCE:
-            out.append(
-                Finding(
-                    "resolution.below_recommended",
-                    Severity.warning,
-                    f"扫描分辨率 {dpi:g} dpi，低于建议的 {options.recommended_dpi} dpi（小字和 OCR 需要 300 dpi）",
-                    page,
-                    source,
-                    measured=dpi,
-                    rule=options.recommended_dpi,
-                )
-            )
+        elif found := resolution_finding(dpi, options, page, source):
+            out.append(found)
         if r["blank"]:
             out.append(
                 Finding(

@@ -23,7 +23,7 @@ from archive_service.auth import service as auth_service
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can, require
 from archive_service.config import get_settings
-from archive_service.db import get_sessionmaker, show_time
+from archive_service.db import as_utc, get_sessionmaker, show_time
 from archive_service.deps import (
     SESSION_COOKIE,
     DbSession,
@@ -39,9 +39,9 @@ from archive_service.digitisation.backlog import backlog
 from archive_service.dossiers import catalogue, catalogue_rows, facts, life_events, missing
 from archive_service.dossiers import service as dossiers
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
-from archive_service.dossiers.models import ClassScheme, Dossier, DossierStatus, LifeEventKind
+from archive_service.dossiers.models import ClassScheme, DigitalObject, Dossier, DossierStatus, LifeEventKind
 from archive_service.errors import ArchiveError, NotFound
-from archive_service.jobs.models import Job
+from archive_service.jobs.models import Job, JobKind, JobState
 from archive_service.preservation.service import fixity_alerts, object_store
 from archive_service.shelving.climate import climate_alerts
 from archive_service.shelving.models import ShelfSlot
@@ -393,6 +393,19 @@ def dossier_page_refused(
     return _dossier_page(request, session, user, dossier_id, None, error=error)
 
 
+def _failed_digitisation(session: Session, dossier: Dossier, use_copy: DigitalObject | None) -> Job | None:
+    """The dossier's last digitisation job when it failed and nothing came after it: its reason is shown on
+    the dossier page, where the archivist scans again (not only on the jobs page)."""
+    last = session.scalars(
+        select(Job).where(Job.dossier_id == dossier.id, Job.kind == JobKind.digitise).order_by(Job.id.desc()).limit(1)
+    ).first()
+    if last is None or last.state is not JobState.failed:
+        return None
+    if use_copy is not None and as_utc(use_copy.created_at) > as_utc(last.created_at):
+        return None
+    return last
+
+
 def _dossier_page(
     request: Request,
     session: Session,
@@ -427,6 +440,7 @@ def _dossier_page(
             "can_read_copy": can(user, Action.read_digital_copy),
             "can_digitise": can(user, Action.digitise) and dossier.custodian_id == user.organisation_id,
             "jobs": session.scalars(select(Job).where(Job.dossier_id == dossier.id).order_by(Job.id.desc()).limit(5)),
+            "failed_job": _failed_digitisation(session, dossier, use_copy),
             "can_shelve": can(user, Action.manage_shelving),
             "can_read_log": can(user, Action.read_audit_log),
             "supplements": supplements.of_dossier(session, user, dossier.id),

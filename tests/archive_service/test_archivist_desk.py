@@ -2,22 +2,29 @@
 a catalogue the test makes: the 尚无卷内目录 warning goes once the catalogue is saved, the proposal's
 "（未识别的材料）" is not a title, pages out of catalogue order are called that, class lists run 1…10."""
 
+import random
 import re
+
+from sqlalchemy import select
 
 from archive_service import db
 from archive_service.config import get_settings
 from archive_service.digitisation.service import digitise_dossier, findings_of, latest_use_copy
 from archive_service.dossiers import catalogue
 from archive_service.dossiers.models import Dossier
+from archive_service.jobs import runner
+from archive_service.jobs.kinds import HANDLERS
+from archive_service.jobs.models import Job, JobState
 from archive_service.preservation import service as preservation
 from archive_service.transfers import receiving
 from archive_service.transfers import service as transfers
+from digitise.specimen import draw_page, person, save_scan
 from tests.archive_service.conftest import blank_scans
 from tests.archive_service.test_forms_keep_values import _cookie_login
 from tests.archive_service.test_transfers import error_of, new_batch, row, user
 
 
-def test_a_new_files_catalogue_clears_the_warning_and_pages_out_of_order_are_named(engine, client):
+def test_a_new_files_catalogue_clears_the_warning_and_pages_out_of_order_are_named(engine, client, tmp_path):
     store = preservation.open_store(get_settings())
     with db.transaction() as session:
         batch = new_batch(session, [row(51, 页数=3, 材料份数=2)])
@@ -54,6 +61,21 @@ def test_a_new_files_catalogue_clears_the_warning_and_pages_out_of_order_are_nam
     with db.transaction() as session:
         record = transfers.start_acceptance(session, store, user(session, "archivist"), batch_id)
         said = [f["message"] for f in record["machine"]["failures"] if f["check"] == "counts"]
+    # Scanning again: a 150 dpi scan is refused at the counter, as its header says; two pages for a catalogue
+    # of three fail in the job, and the dossier page says so (the copy in use stays).
+    page = draw_page(random.Random(5), person(random.Random(5)), blank=True, dpi=150, noise=0)
+    low = save_scan(page, tmp_path / "扫描150.tif")
+    refused = client.post(f"/dossiers/{dossier_id}/digitise", files=[("scans", (low.name, low.read_bytes()))])
+    assert refused.status_code == 422 and "扫描150.tif：扫描分辨率 150 dpi，低于最低要求 200 dpi" in refused.text
+    with db.transaction() as session:
+        assert session.scalars(select(Job).where(Job.dossier_id == dossier_id)).all() == []
+    two = [("scans", (p.name, p.read_bytes())) for p in blank_scans(2)]
+    assert client.post(f"/dossiers/{dossier_id}/digitise", files=two, follow_redirects=False).status_code == 303
+    assert runner.run_next(db.get_engine(), store, "test-worker", HANDLERS).state is JobState.failed
+    shown = client.get(f"/dossiers/{dossier_id}").text
+    failed = shown[shown.index('id="digitisation-failed"') :]
+    failed = failed[: failed.index("</div>")]
+    assert "上次数字化未成功" in failed and "质检未通过" in failed and "未被替换" in failed
     assert said == [
         "页面顺序与目录顺序不符：第 1 页起是目录第 4-1 条，按目录它应在目录第 1-1 条（第 2–3 页）之后；"
         "请按目录顺序调整页面，或更正起止页"
