@@ -341,13 +341,14 @@ def shown_width(value: Any) -> int:
     )
 
 
-def fit_columns(sheet: Any, rows: int = 2000) -> None:
-    """Each column as wide as its widest cell (among the first `rows` rows; a header counts), within bounds."""
+def fit_columns(sheet: Any, rows: int = 2000, header_row: int = 1) -> None:
+    """Each column as wide as its widest cell (among the first `rows` rows; the header counts, the title
+    lines above it do not: a title runs on over the next cells), within bounds."""
     from openpyxl.cell.cell import MergedCell
     from openpyxl.utils import get_column_letter
 
     widths: dict[int, int] = {}
-    for row in sheet.iter_rows(max_row=min(sheet.max_row, rows)):
+    for row in sheet.iter_rows(min_row=header_row, max_row=min(sheet.max_row, rows)):
         for cell in row:
             if cell.value is not None and not isinstance(cell, MergedCell):  # a merged title spans columns
                 widths[cell.column] = max(widths.get(cell.column, 0), shown_width(cell.value))
@@ -355,9 +356,9 @@ def fit_columns(sheet: Any, rows: int = 2000) -> None:
         sheet.column_dimensions[get_column_letter(column)].width = min(MAX_WIDTH, max(MIN_WIDTH, width + 2))
 
 
-def fit_every_sheet(book: Any) -> None:
+def fit_every_sheet(book: Any, header_row: int = 1) -> None:
     for sheet in book.worksheets:
-        fit_columns(sheet)
+        fit_columns(sheet, header_row=header_row)
 
 
 def text_column(sheet: Any, column: int, first_row: int, last_row: int) -> None:

@@ -18,6 +18,7 @@ from archive_service.db import bureau_midnight, show_time
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import Dossier, Material
 from archive_service.dossiers.service import catalogue_by_top_class
+from archive_service.workbooks import fit_columns
 
 
 @dataclass
@@ -107,6 +108,7 @@ def register_xlsx(session: Session, reader: User, f: LogFilter, client: str) -> 
         if page * LOG_PAGE >= total:
             break
         page += 1
+    fit_columns(ws)
     buf = io.BytesIO()
     wb.save(buf)
     record_access(

@@ -28,7 +28,7 @@ from archive_service.shelving.models import (
 )
 from archive_service.shelving.placement import SHELVED_STATUSES
 from archive_service.transfers.models import ItemResult, TransferBatch, TransferItem, TransferStatus
-from archive_service.workbooks import csv_rows
+from archive_service.workbooks import csv_rows, fit_columns
 
 # ---- the bureau's policy ----------------------------------------------------------------------
 
@@ -320,6 +320,7 @@ def forecast_xlsx(result: planning.Forecast) -> bytes:
     sheet.append([])
     for room, year in result.room_full_year.items():
         sheet.append([f"{room} 满架年份", year or f"{result.rows[-1].year} 年前不会满"])
+    fit_columns(sheet, header_row=2)  # row 1 states the policy and figures, a line of its own
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

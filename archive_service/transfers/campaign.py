@@ -32,6 +32,7 @@ from archive_service.transfers.models import (
     TransferKind,
 )
 from archive_service.uploads import cell_text
+from archive_service.workbooks import fit_columns, fit_every_sheet
 
 QUOTA_HEADERS = ("统一社会信用代码", "单位名称", "核准移交人数", "依据")
 PRESETS_FILE = Path(__file__).with_name("campaigns.toml")
@@ -290,6 +291,7 @@ def progress_xlsx(figures: CampaignProgress) -> bytes:
     known = [r for r in figures.rows if r.expected is not None]
     sheet.append(["合计", "", sum(r.expected or 0 for r in known), sum(r.handed_over for r in figures.rows),
                   sum(r.outstanding or 0 for r in known), "", ""])  # fmt: skip
+    fit_columns(sheet, header_row=2)  # row 1: the window and the day, a title line
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -363,6 +365,7 @@ def monthly_export(session: Session, user: User, month: str, client: str, enterp
         detail=f"{month} 月报（{'单位 ' + str(enterprise_id) if enterprise_id else '社保经办机构'}）："
         f"新接收 {len(received)} 人，状态变动 {len(events)} 条",
     )  # fmt: skip
+    fit_every_sheet(book)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -42,12 +42,15 @@ def receipt_pdf(manifest: dict[str, Any], canonical: bytes, sha256: str, *, onwa
     title = ParagraphStyle("title", parent=body, fontSize=16, leading=22, alignment=1)
     items = manifest["items"]
     taken = [i for i in items if i["result"] in ("accepted", "discrepancy")]
+    onward = manifest["kind"] == "onward"  # 转递 between bureaus (002 第二十二条), not an enterprise's 移交
     flow: list[Any] = [
-        Paragraph("退休人员人事档案转递单" if onward_slip else "退休人员人事档案移交交接书", title),
+        Paragraph(
+            "退休人员人事档案转递单" if onward_slip else f"退休人员人事档案{'转递' if onward else '移交'}交接书", title
+        ),
         Spacer(1, 4 * mm),
         Paragraph(f"批次编号：{_text(manifest['number'])}", body),
-        Paragraph(_party("转出单位" if onward_slip else "移交单位", manifest["from"]), body),
-        Paragraph(_party("接收单位", manifest["to"]), body),
+        Paragraph(_party("转出馆" if onward else "移交单位", manifest["from"]), body),
+        Paragraph(_party("接收馆" if onward else "接收单位", manifest["to"]), body),
     ]
     if onward_slip:
         flow += [
@@ -61,14 +64,16 @@ def receipt_pdf(manifest: dict[str, Any], canonical: bytes, sha256: str, *, onwa
         ]
     else:
         flow += [
+            *([Paragraph(f"转递原因：{_text(manifest.get('note', ''))}", body)] if onward else []),
             Paragraph(
-                f"移交方确认：{_text(manifest['sender_confirmed']['by'])}，{_shown(manifest['sender_confirmed']['at'])}；"
+                f"{'转出方' if onward else '移交方'}确认：{_text(manifest['sender_confirmed']['by'])}，"
+                f"{_shown(manifest['sender_confirmed']['at'])}；"
                 f"接收方确认：{_text(manifest['receiver_confirmed']['by'])}，"
                 f"{_shown(manifest['receiver_confirmed']['at'])}（{bureau_zone_label()}）",
                 body,
             ),
             Paragraph(_counts(items, taken), body),
-            Paragraph(f"数字化成果验收：{_text(_acceptance(manifest.get('acceptance')))}", body),
+            *([] if onward else [Paragraph(f"数字化成果验收：{_text(_acceptance(manifest.get('acceptance')))}", body)]),
             *(
                 [Paragraph(f"未数字化接收理由：{_text(manifest['paper_reason'])}", body)]
                 if manifest.get("paper_reason")
@@ -112,7 +117,8 @@ def receipt_pdf(manifest: dict[str, Any], canonical: bytes, sha256: str, *, onwa
         KeepTogether(_signatures(manifest, body)),
     ]
     out = io.BytesIO()
-    title, author = f"{'转递单' if onward_slip else '移交交接书'} {manifest['number']}", "退休人员人事档案托管系统"
+    named = "转递单" if onward_slip else ("转递交接书" if onward else "移交交接书")
+    title, author = f"{named} {manifest['number']}", "退休人员人事档案托管系统"
     doc = SimpleDocTemplate(
         out, pagesize=A4, leftMargin=14 * mm, rightMargin=14 * mm, topMargin=14 * mm, bottomMargin=14 * mm,
         title=title, author=author,

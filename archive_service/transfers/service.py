@@ -497,7 +497,8 @@ def receipt(session: Session, user: User, batch_id: int) -> bytes:
         raise ArchiveError(
             "manifest.changed", "该批次的记录在双方确认后被改动（清单摘要与确认时不一致），请核查", "batch_id", 409
         )
-    return receipt_pdf(data, text, sha)
+    # A 转递's reason is printed as on its 转递单 (onward.onward_slip): beside the manifest, whose hash it predates.
+    return receipt_pdf({**data, "note": batch.note} if batch.kind is TransferKind.onward else data, text, sha)
 
 
 def verify_receipt(session: Session, data: bytes, user: User | None = None) -> ReceiptCheck:

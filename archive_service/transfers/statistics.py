@@ -15,6 +15,7 @@ from archive_service.dossiers.models import DigitalObject
 from archive_service.errors import ArchiveError
 from archive_service.organisations.models import Organisation
 from archive_service.transfers.models import ItemResult, TransferBatch, TransferItem, TransferKind
+from archive_service.workbooks import fit_columns
 
 
 @dataclass
@@ -91,7 +92,7 @@ def statistics_xlsx(rows: list[MonthFigures]) -> bytes:
     sheet.append(
         ["合计", "", *(sum(getattr(r, f) for r in rows) for f in ("expected", "received", "rejected", "digitised"))]
     )
-    sheet.column_dimensions["A"].width = 32
+    fit_columns(sheet)
     sheet.freeze_panes = "A2"
     out = io.BytesIO()
     book.save(out)

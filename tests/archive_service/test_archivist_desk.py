@@ -4,6 +4,7 @@ a catalogue the test makes: the 尚无卷内目录 warning goes once the catalog
 
 import random
 import re
+import subprocess
 
 from sqlalchemy import select
 
@@ -16,7 +17,7 @@ from archive_service.jobs import runner
 from archive_service.jobs.kinds import HANDLERS
 from archive_service.jobs.models import Job, JobState
 from archive_service.preservation import service as preservation
-from archive_service.transfers import receiving
+from archive_service.transfers import onward, receiving
 from archive_service.transfers import service as transfers
 from digitise.specimen import draw_page, person, save_scan
 from tests.archive_service.conftest import blank_scans
@@ -92,3 +93,25 @@ def test_a_gap_in_the_linked_pages_is_named_as_pages_of_no_entry():
     assert _out_of_line(after_gap, first, [first, after_gap], 3) == (  # type: ignore[arg-type]
         "第 3–4 页不属于任何目录条目（目录第 1-1 条之后、目录第 2-1 条（第 5 页）之前）"
     )
+
+
+def test_the_receipt_of_a_transfer_between_bureaus_is_titled_as_one_and_gives_its_reason(engine, demo, tmp_path):
+    with db.transaction() as session:
+        clerk, archivist, dongcheng = (user(session, n) for n in ("clerk", "archivist", "dongcheng"))
+        batch = new_batch(session, [row(61, 姓名="冯迁居")])
+        item = receiving.receive(session, clerk, batch.id, receiving.Check("#61"))
+        transfers.confirm(session, clerk, batch.id, "sender", sender_name="刘移交")
+        transfers.confirm(session, clerk, batch.id, "receiver", paper_reason="企业无扫描设备，由本馆数字化")
+        code = session.get(Dossier, item.dossier_id).archival_code
+        sent = onward.send_onward(session, archivist, dongcheng.organisation_id, [code], "户籍迁至东城区和平里街道")
+        receiving.receive(session, dongcheng, sent.id, receiving.Check(code))
+        transfers.confirm(session, archivist, sent.id, "sender")
+        transfers.confirm(session, dongcheng, sent.id, "receiver")
+        pdf = transfers.receipt(session, archivist, sent.id)
+        assert transfers.verify_receipt(session, pdf, archivist).ok  # the reason beside the manifest, not in it
+    (tmp_path / "receipt.pdf").write_bytes(pdf)
+    text = subprocess.run(["pdftotext", str(tmp_path / "receipt.pdf"), "-"], capture_output=True, check=True).stdout
+    said = text.decode()
+    assert "退休人员人事档案转递交接书" in said and "移交交接书" not in said and "移交单位" not in said
+    assert "转递原因：户籍迁至东城区和平里街道" in said and "转出馆：北京市西城区档案馆" in said
+    assert "转出方确认" in said and "数字化成果验收" not in said and "冯迁居" in said
