@@ -286,6 +286,7 @@ def forecast_xlsx(result: planning.Forecast) -> bytes:
             f"卷盒厚度 {result.inputs.thickness_mm} mm",
             f"现有架位容量 {result.capacity_volumes} 卷",
             f"库房使用面积 {result.store_area_m2} m²",
+            f"接收人数：{result.intake_basis}",
         ]
     )
     sheet.append(
@@ -300,6 +301,7 @@ def forecast_xlsx(result: planning.Forecast) -> bytes:
             f"需档案管理人员（人）依据：{first.archivists.basis}",
             f"需专职服务人员（人）依据：{first.service_staff.basis}",
             "剩余架位（卷）",
+            "当年接收人数来源",
         ]
     )
     for r in result.rows:
@@ -315,6 +317,7 @@ def forecast_xlsx(result: planning.Forecast) -> bytes:
                 r.archivists.value,
                 r.service_staff.value,
                 r.free_volumes,
+                "推算" if r.intake_estimated else "录入",
             ]
         )
     sheet.append([])

@@ -181,6 +181,7 @@ class ForecastYear:
     archivists: Figure
     service_staff: Figure
     free_volumes: int  # shelf capacity left (negative: volumes without a place)
+    intake_estimated: bool = False  # the year's intake continues the last projected years (see Forecast.intake_basis)
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,7 @@ class Forecast:
     store_area_m2: Decimal
     room_full_year: dict[str, int | None]  # room → the year it fills (None: not within the horizon)
     area_short_year: int | None  # first year the policy area exceeds the store rooms' area
+    intake_basis: str = ""  # how years without projected retirements are counted, said wherever the forecast is
 
     @property
     def final(self) -> ForecastYear:
@@ -208,9 +210,10 @@ def forecast(inputs: ForecastInputs, policy: Policy) -> Forecast:
     capacity = sum(r.capacity_volumes for r in inputs.rooms)
     store_area = sum((r.area_m2 for r in inputs.rooms), Decimal(0))
     rows: list[ForecastYear] = []
+    projected, estimated_from, intake_basis = intake_by_year(inputs)
     for i in range(inputs.years):
         year = inputs.start_year + i
-        intake = inputs.projected_files.get(year, 0)
+        intake = projected.get(year, 0)
         volumes += volumes * inputs.supplement_growth_pct / 100
         volumes += intake * inputs.volumes_per_file
         if i == 0:
@@ -231,6 +234,7 @@ def forecast(inputs: ForecastInputs, policy: Policy) -> Forecast:
                 archivists=archivists_needed(whole, policy),
                 service_staff=service_staff_needed(files, policy),
                 free_volumes=capacity - whole,
+                intake_estimated=estimated_from is not None and year >= estimated_from,
             )
         )
     full: dict[str, int | None] = {}
@@ -239,4 +243,34 @@ def forecast(inputs: ForecastInputs, policy: Policy) -> Forecast:
         filled_before += room.capacity_volumes
         full[room.name] = next((r.year for r in rows if r.volumes >= filled_before), None)
     short = next((r.year for r in rows if store_area and r.area.value > store_area), None)
-    return Forecast(policy, inputs, rows, capacity, store_area, full, short if store_area else rows[0].year)
+    return Forecast(
+        policy, inputs, rows, capacity, store_area, full, short if store_area else rows[0].year, intake_basis
+    )
+
+
+ESTIMATE_FROM_YEARS = 3  # the last projected years whose mean continues the intake beyond them
+
+
+def intake_by_year(inputs: ForecastInputs) -> tuple[dict[int, int], int | None, str]:
+    """Files expected each year of the horizon, the first year estimated (None: none is), and how the years are
+    counted. Enterprises project their retirements a few years ahead, the plan runs ten (企业档案管理规定 第十六
+    条): past the last projected year, retirements go on at the mean of the last three projected years — a plan
+    that assumed no intake after that year would show rooms that never fill. The basis is said on the page."""
+    projected = dict(inputs.projected_files)
+    end = inputs.start_year + inputs.years - 1
+    if not projected:
+        return projected, None, "未录入企业预计退休人数：各年只计现有馆藏、在途移交和材料补充增长，未计新接收"
+    last = max(projected)
+    if last >= end:
+        return projected, None, f"各年接收按录入的企业预计退休人数（至 {last} 年）"
+    basis = sorted(projected)[-ESTIMATE_FROM_YEARS:]
+    per_year = round(sum(projected[y] for y in basis) / len(basis))
+    first = max(last + 1, inputs.start_year)
+    for year in range(first, end + 1):
+        projected[year] = per_year
+    said = f"{basis[0]}–{basis[-1]}" if len(basis) > 1 else str(basis[0])
+    return (
+        projected,
+        first,
+        f"企业预计退休人数录入至 {last} 年；{first} 年起按 {said} 年的平均值每年 {per_year} 人推算（表中标“推算”）",
+    )

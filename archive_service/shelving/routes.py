@@ -199,6 +199,7 @@ def forecast_out(result: planning.Forecast) -> ForecastOut:
         rows=[asdict(r) for r in result.rows],  # type: ignore[misc]
         room_full_year=result.room_full_year,
         area_short_year=result.area_short_year,
+        intake_basis=result.intake_basis,
     )
 
 

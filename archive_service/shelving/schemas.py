@@ -120,6 +120,7 @@ class ForecastYearOut(BaseModel):
     archivists: FigureOut
     service_staff: FigureOut
     free_volumes: int
+    intake_estimated: bool  # the year's intake is estimated from the last projected years (see intake_basis)
 
 
 class ForecastOut(BaseModel):
@@ -131,6 +132,7 @@ class ForecastOut(BaseModel):
     rows: list[ForecastYearOut]
     room_full_year: dict[str, int | None]
     area_short_year: int | None
+    intake_basis: str  # how each year's intake is counted (projected, or estimated past the last projected year)
 
 
 class ReadingIn(BaseModel):

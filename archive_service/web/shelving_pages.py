@@ -23,7 +23,7 @@ from archive_service.shelving import climate, forecast, labels, layout, occupanc
 from archive_service.shelving.models import RoomKind
 from archive_service.uploads import uploaded_bytes
 from archive_service.web.forms import refusal_shows, submitted_text
-from archive_service.web.pages import dossier_page_refused, form_number, templates
+from archive_service.web.pages import dossier_page_refused, form_choice, form_number, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -365,7 +365,7 @@ def set_own_policy(request: Request, session: Session = DbSession, user: User = 
 @router.post("/planning/projections")
 def set_projection(
     request: Request,
-    enterprise_id: int = Form(...),
+    enterprise_id: str = Form(""),
     year: str = Form(""),
     retirees: str = Form(""),
     session: Session = DbSession,
@@ -375,7 +375,7 @@ def set_projection(
         forecast.set_projection(
             session,
             user,
-            enterprise_id,
+            form_choice(enterprise_id, "enterprise_id", "企业"),
             form_number(year, "year", int) or 0,
             form_number(retirees, "retirees", int) or 0,
         )

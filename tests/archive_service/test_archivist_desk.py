@@ -2,10 +2,12 @@
 a catalogue the test makes: the 尚无卷内目录 warning goes once the catalogue is saved, the proposal's
 "（未识别的材料）" is not a title, pages out of catalogue order are called that, class lists run 1…10."""
 
+import io
 import random
 import re
 import subprocess
 
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from archive_service import db
@@ -22,7 +24,7 @@ from archive_service.transfers import service as transfers
 from digitise.specimen import draw_page, person, save_scan
 from tests.archive_service.conftest import blank_scans
 from tests.archive_service.test_forms_keep_values import _cookie_login
-from tests.archive_service.test_transfers import error_of, new_batch, row, user
+from tests.archive_service.test_transfers import enterprise, error_of, new_batch, row, user
 
 
 def test_a_new_files_catalogue_clears_the_warning_and_pages_out_of_order_are_named(engine, client, tmp_path):
@@ -115,3 +117,42 @@ def test_the_receipt_of_a_transfer_between_bureaus_is_titled_as_one_and_gives_it
     assert "退休人员人事档案转递交接书" in said and "移交交接书" not in said and "移交单位" not in said
     assert "转递原因：户籍迁至东城区和平里街道" in said and "转出馆：北京市西城区档案馆" in said
     assert "转出方确认" in said and "数字化成果验收" not in said and "冯迁居" in said
+
+
+def test_the_forecast_continues_intake_past_the_last_projected_year_and_says_so(engine, client, login):
+    """Retirements entered to 2029 and a plan to 2032: 2030–2032 take the mean of the last three projected
+    years, each marked 推算 on the page and in the export, and the page says how the years are counted."""
+    from archive_service.shelving.planning import ForecastInputs, forecast, presets
+
+    inputs = ForecastInputs(2027, 6, 100, 100, projected_files={2027: 100, 2028: 400, 2029: 700})
+    result = forecast(inputs, presets()["national"])
+    assert [(r.year, r.intake_files, r.intake_estimated) for r in result.rows] == [
+        (2027, 100, False), (2028, 400, False), (2029, 700, False),
+        (2030, 400, True), (2031, 400, True), (2032, 400, True),
+    ]  # fmt: skip
+    assert result.intake_basis == (
+        "企业预计退休人数录入至 2029 年；2030 年起按 2027–2029 年的平均值每年 400 人推算（表中标“推算”）"
+    )
+    none = forecast(ForecastInputs(2027, 3, 100, 100), presets()["national"])
+    assert [r.intake_files for r in none.rows] == [0, 0, 0] and none.intake_basis.startswith("未录入企业预计退休人数")
+
+    _cookie_login(client, "archivist")
+    r = client.post("/planning/projections", data={"enterprise_id": "", "year": "2040", "retirees": "9"})
+    assert r.status_code == 422 and "请选择企业" in r.text
+    with db.transaction() as session:
+        enterprise_id = enterprise(session, 4).id
+    for year, n in ((2045, 30), (2046, 60)):
+        r = client.post("/planning/projections", data={"enterprise_id": enterprise_id, "year": year, "retirees": n})
+        assert r.status_code in (200, 303), r.text[:300]
+    figures = client.get("/api/shelving/forecast?start_year=2040&years=10", headers=login("archivist")).json()
+    after = [row for row in figures["rows"] if row["year"] > 2046]
+    assert after and all(row["intake_estimated"] for row in after)
+    assert "录入至 2046 年；2047 年起按" in figures["intake_basis"]
+    page = client.get("/planning?start_year=2040&years=10").text
+    basis = page[page.index('id="intake-basis"') :]
+    assert "2047 年起按" in basis[: basis.index("</p>")]
+    table = page[page.index('id="forecast-table"') :]
+    assert table.count('class="estimated"') == len(after)
+    export = load_workbook(io.BytesIO(client.get("/api/shelving/forecast.xlsx?start_year=2040&years=10").content))
+    assert export.active["K2"].value == "当年接收人数来源"
+    assert [c.value for c in export.active["K"]][2:12].count("推算") == len(after)
