@@ -348,8 +348,11 @@ def certified_copy(
     certificates = _certificates_marked(session, store, request, lines)
     request.copies_made += 1
     request.handled_by_id = archivist.id
-    cover = _certification_page(session, request, archivist, annotation.strip(), approved, certificates, now)
-    pdf = _pdf_of_pages([*images, *(image for _, pages in certificates for image in pages)], first=cover)
+    copied = [*images, *(image for _, pages in certificates for image in pages)]
+    cover = _certification_page(
+        session, request, archivist, annotation.strip(), approved, certificates, now, len(copied)
+    )
+    pdf = _pdf_of_pages(_sealed_and_numbered(copied, archivist.organisation.name), first=cover)
     certified = _certificates_named(certificates)
     session.flush()
     record_access(
@@ -385,6 +388,7 @@ def _certification_page(
     approved: list[ApprovedMaterial],
     certificates: list[tuple[MissingMaterial, list[bytes]]],
     now: datetime,
+    copied_pages: int,
 ) -> bytes:
     width, height = watermark.VIEW_WIDTH, round(watermark.VIEW_WIDTH * 297 / 210)
     page = Image.new("RGB", (width, height), "white")
@@ -402,6 +406,7 @@ def _certification_page(
             for a in approved[:18]
         ],
         *_certificate_lines(certificates),
+        f"复制件共 {copied_pages} 页（不含本页），每页加盖本馆印章并编页码",
         "",
         f"档案员注记：{annotation}",
         f"经办档案员：{archivist.display_name}",
@@ -412,13 +417,49 @@ def _certification_page(
         d.text((120, y), line, font=watermark.font(28), fill="black")
         y += 48
     cx, cy, r = width - 300, y + 80, 130  # the bureau's seal
-    d.ellipse((cx - r, cy - r, cx + r, cy + r), outline=(200, 20, 20), width=8)
-    d.text((cx, cy), "★", font=watermark.font(90), fill=(200, 20, 20), anchor="mm")
-    name, size = archivist.organisation.name, 24
-    while size > 12 and d.textlength(name, font=watermark.font(size)) > 1.45 * r:  # the whole name, inside the ring
-        size -= 1
-    d.text((cx, cy + 62), name, font=watermark.font(size), fill=(200, 20, 20), anchor="mm")
+    _seal(page, cx, cy, r, archivist.organisation.name)
     d.text((cx, cy + r + 40), "（档案馆印章）", font=watermark.font(22), fill=(120, 120, 120), anchor="mm")
     buf = io.BytesIO()
     page.save(buf, "JPEG", quality=85)
     return buf.getvalue()
+
+
+SEAL_RED = (200, 20, 20)
+
+
+def _seal(page: Image.Image, cx: int, cy: int, r: int, name: str, opacity: int = 255) -> None:
+    """The bureau's round seal: a ring, a star and the bureau's whole name inside it, in seal red; drawn
+    translucent over a page's text (`opacity` < 255) as a stamp's ink lets the text show through."""
+    layer = Image.new("RGBA", page.size, (0, 0, 0, 0))
+    d = ImageDraw.Draw(layer)
+    ink = (*SEAL_RED, opacity)
+    d.ellipse((cx - r, cy - r, cx + r, cy + r), outline=ink, width=max(3, r // 16))
+    d.text((cx, cy), "★", font=watermark.font(round(r * 0.7)), fill=ink, anchor="mm")
+    size = max(12, round(r * 0.19))
+    while size > 8 and d.textlength(name, font=watermark.font(size)) > 1.45 * r:  # the whole name, inside the ring
+        size -= 1
+    d.text((cx, cy + round(r * 0.48)), name, font=watermark.font(size), fill=ink, anchor="mm")
+    page.paste(layer, (0, 0), layer)
+
+
+def _sealed_and_numbered(images: list[bytes], bureau: str) -> list[bytes]:
+    """Every copied page with the bureau's seal (over its lower right, as a stamp is put on each sheet) and
+    its number, 第 n 页 / 共 N 页, in the bottom bar: a page taken out of the copy still says whose copy it is
+    and that it is one of N."""
+    out = []
+    for n, data in enumerate(images, start=1):
+        page = Image.open(io.BytesIO(data)).convert("RGB")
+        r = round(page.width * 0.075)
+        _seal(page, page.width - r - 60, page.height - r - 70, r, bureau, opacity=190)
+        d = ImageDraw.Draw(page)
+        d.text(
+            (page.width - 14, page.height - 30),
+            f"复制件 第 {n} 页 / 共 {len(images)} 页",
+            font=watermark.font(20),
+            fill=SEAL_RED,
+            anchor="ra",
+        )
+        buf = io.BytesIO()
+        page.save(buf, "JPEG", quality=85)
+        out.append(buf.getvalue())
+    return out

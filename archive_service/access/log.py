@@ -46,6 +46,7 @@ class AccessAction:
     fact_sheet = "fact_sheet"  # a file's 核查表 (facts and their evidence pages) handed out
     loan_out = "loan_out"
     loan_return = "loan_return"
+    close_request = "close_request"  # 办结: an approved request concluded by the archivist (what was done)
     account_created = "account_created"  # an administrator made an account (who, role, organisation)
     account_changed = "account_changed"  # … changed its role or disabled / enabled it
     policy_changed = "policy_changed"  # an administrator changed a rule of the bureau's policy (before → after)

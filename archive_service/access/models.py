@@ -33,7 +33,7 @@ class RequestStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"submitted": "待审批", "approved": "已批准", "rejected": "已驳回", "closed": "已结束"}[self.value]
+        return {"submitted": "待审批", "approved": "已批准", "rejected": "已驳回", "closed": "已办结"}[self.value]
 
 
 class RetrievalRequest(Base):

@@ -175,6 +175,7 @@ ACTION_LABELS = {
     AccessAction.fact_sheet: "导出核查表",
     AccessAction.loan_out: "借出原件",
     AccessAction.loan_return: "归还原件",
+    AccessAction.close_request: "办结",
     AccessAction.account_created: "创建账户",
     AccessAction.account_changed: "变更账户",
     AccessAction.policy_changed: "变更本馆政策",

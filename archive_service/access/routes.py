@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from archive_service.access import delivery, loans, register, service
 from archive_service.access.log import verify_chain
 from archive_service.access.models import RetrievalRequest
-from archive_service.access.schemas import CopyIn, DecisionIn, RequestIn, RequestOut, ReturnIn
+from archive_service.access.schemas import CloseIn, CopyIn, DecisionIn, RequestIn, RequestOut, ReturnIn
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.deps import DbSession, Store, client_address, current_user
@@ -151,6 +151,19 @@ def take_back(
 ) -> RequestOut:
     r = service.get_request(session, user, request_id)
     return out(session, loans.take_back(session, user, r, data.complete, data.note, client_address(request)))
+
+
+@router.post("/requests/{request_id}/close", response_model=RequestOut)
+def close(
+    request_id: int,
+    data: CloseIn,
+    request: Request,
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> RequestOut:
+    """办结: the archivist concludes a served request (a loan closes by its return)."""
+    r = service.get_request(session, user, request_id)
+    return out(session, service.close_request(session, user, r, data.note, client_address(request)))
 
 
 @router.get("/audit/log.xlsx")

@@ -53,5 +53,9 @@ class ReturnIn(BaseModel):
     note: str = Field("", max_length=500)
 
 
+class CloseIn(BaseModel):
+    note: str = Field("", max_length=500)  # what was done; required when a copy was asked for and none made
+
+
 class CopyIn(BaseModel):
     annotation: str = Field(..., max_length=200)

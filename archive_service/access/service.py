@@ -261,6 +261,42 @@ def decide(
     return request
 
 
+def close_request(
+    session: Session, archivist: User, request: RetrievalRequest, note: str, client: str
+) -> RetrievalRequest:
+    """办结: the archivist concludes an approved request once it has been served — the copy handed over, the
+    reading done, the online window no longer needed — saying what was done; its pages can no longer be
+    opened. A paper loan closes when its original comes back (loans.take_back). On the access log, which is
+    the register's record of when a use ended."""
+    require(archivist, Action.serve_requests)
+    if request.status is not RequestStatus.approved:
+        raise ArchiveError("request.not_open", f"申请 {request.number} {request.status.label}，不能办结", "status", 409)
+    if request.loan_out_at is not None and request.loan_returned_at is None:
+        raise ArchiveError(
+            "request.loan_out", f"申请 {request.number} 借出的原件尚未归还：在借阅台归还核对后即办结", "status", 409
+        )
+    said = note.strip()
+    if request.mode is RequestMode.certified_copy and not request.copies_made and not said:
+        raise ArchiveError("close.note", "尚未出具复制件：办结须写明原因（如申请人撤回）", "note", 422)
+    if len(said) > 500:
+        raise ArchiveError("close.note", f"办结说明不超过 500 字，实为 {len(said)} 字", "note", 422)
+    done = f"已出具复制件 {request.copies_made} 份" if request.copies_made else ""
+    request.status = RequestStatus.closed
+    request.handled_by_id = archivist.id
+    session.flush()
+    record_access(
+        session,
+        archivist,
+        AccessAction.close_request,
+        client,
+        dossier_id=request.dossier_id,
+        request_id=request.id,
+        detail="；".join(filter(None, [f"{request.number} 办结", done, said])),
+        with_change=True,
+    )
+    return request
+
+
 def waiting_request_count(session: Session, organisation_id: int) -> int:
     """Requests for the bureau's files waiting for a decision (the dashboard's tile)."""
     return (

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive_service.access import delivery, loans, register, service
-from archive_service.access.models import RequestMode, RequestStatus, RetrievalRequest
+from archive_service.access.log import AccessAction
+from archive_service.access.models import AccessLogEntry, RequestMode, RequestStatus, RetrievalRequest
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can
 from archive_service.db import bureau_today
@@ -140,6 +141,13 @@ def request_detail(
         class_pages=class_pages,
         can_serve=can(user, Action.serve_requests),
         is_requester=r.requester_id == user.id,
+        closed=session.execute(
+            select(AccessLogEntry.at, AccessLogEntry.detail, User.display_name)
+            .join(User, User.id == AccessLogEntry.user_id)
+            .where(AccessLogEntry.request_id == r.id, AccessLogEntry.action == AccessAction.close_request)
+        ).first()
+        if r.status is RequestStatus.closed
+        else None,
     )
 
 
@@ -213,6 +221,20 @@ def request_copy(
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{r.number}-copy.pdf"'},
     )
+
+
+@router.post("/requests/{request_id}/close", response_model=None)
+def request_close(
+    request_id: int,
+    request: Request,
+    note: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    r = service.get_request(session, user, request_id)
+    with refusal_shows(session, lambda error: request_detail(request_id, request, session, user, error)):
+        service.close_request(session, user, r, note, client_address(request))
+    return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
 
 @router.get("/requests/{request_id}/view", response_class=HTMLResponse)

@@ -7,10 +7,13 @@ import random
 import re
 import subprocess
 
+import numpy as np
 from openpyxl import load_workbook
+from PIL import Image
 from sqlalchemy import select
 
 from archive_service import db
+from archive_service.access.models import AccessLogEntry
 from archive_service.config import get_settings
 from archive_service.digitisation.service import digitise_dossier, findings_of, latest_use_copy
 from archive_service.dossiers import catalogue
@@ -156,3 +159,93 @@ def test_the_forecast_continues_intake_past_the_last_projected_year_and_says_so(
     export = load_workbook(io.BytesIO(client.get("/api/shelving/forecast.xlsx?start_year=2040&years=10").content))
     assert export.active["K2"].value == "当年接收人数来源"
     assert [c.value for c in export.active["K"]][2:12].count("推算") == len(after)
+
+
+def _received_and_digitised(session, store, n: int, name: str) -> Dossier:
+    """A new register's file, received, digitised (three blank sheets) and catalogued: classes 1 and 9."""
+    batch = new_batch(session, [row(n, 姓名=name, 页数=3, 材料份数=2)])
+    item = receiving.receive(session, user(session, "clerk"), batch.id, receiving.Check(f"#{n}"))
+    dossier = session.get(Dossier, item.dossier_id)
+    archivist = user(session, "archivist")
+    assert digitise_dossier(session, store, archivist, dossier, blank_scans(3), jobs=1).ok
+    rows = [
+        {"class_code": "1", "title": "职工登记表", "pages": 2, "first_page": 1, "last_page": 2},
+        {"class_code": "9", "title": "职工退休审批表", "pages": 1, "first_page": 3, "last_page": 3},
+    ]
+    catalogue.save_catalogue(session, store, archivist, dossier, rows)
+    return dossier
+
+
+def test_a_certified_copy_is_sealed_and_numbered_on_every_page_and_requests_reach_banjie(
+    engine, client, login, tmp_path
+):
+    from tests.archive_service.test_requests import form
+
+    store = preservation.open_store(get_settings())
+    with db.transaction() as session:
+        dossier = _received_and_digitised(session, store, 81, "卫复制")
+    asked = client.post(
+        "/api/requests", json=form(dossier, purpose="notarisation", mode="certified_copy"), headers=login("sibao")
+    )
+    rid = asked.json()["id"]
+    approved = client.post(f"/api/requests/{rid}/decision", json={"approve": True}, headers=login("approver"))
+    assert approved.json()["approved_pages"] == [1, 2, 3]
+    early = client.post(f"/api/requests/{rid}/close", json={}, headers=login("archivist"))
+    assert early.status_code == 422 and "尚未出具复制件" in early.json()["message"]
+
+    _cookie_login(client, "archivist")
+    pdf = client.post(f"/requests/{rid}/copy", data={"annotation": "经核对，与档案原件一致"})
+    assert pdf.headers["content-type"] == "application/pdf"
+    (tmp_path / "copy.pdf").write_bytes(pdf.content)
+    subprocess.run(["pdftoppm", "-r", "100", "-png", str(tmp_path / "copy.pdf"), str(tmp_path / "p")], check=True)
+    pages = sorted(tmp_path.glob("p-*.png"))
+    assert len(pages) == 4  # the certification page, then the three copied pages
+    for n, path in enumerate(pages[1:], start=1):
+        page = Image.open(path).convert("RGB")
+        w, h = page.size
+
+        def seal_red(box: tuple[int, int, int, int], page: Image.Image = page) -> int:
+            pixels = np.asarray(page.crop(box)).astype(int)
+            return int(((pixels[..., 0] > 150) & (pixels[..., 1] < 120) & (pixels[..., 2] < 120)).sum())
+
+        # The seal's ring and star in seal red, over the lower right; the watermark elsewhere is a pale pink.
+        seal, elsewhere = (
+            seal_red((int(w * 0.72), int(h * 0.80), w, int(h * 0.97))),
+            seal_red((int(w * 0.72), int(h * 0.1), w, int(h * 0.27))),
+        )
+        assert seal > 300 and seal > 10 * elsewhere, (n, seal, elsewhere)
+        number = page.crop((int(w * 0.55), h - 22, w, h)).resize((int(w * 0.45) * 3, 66))
+        number.save(tmp_path / f"number-{n}.png")
+        read = subprocess.run(
+            ["tesseract", str(tmp_path / f"number-{n}.png"), "-", "-l", "chi_sim", "--psm", "7"],
+            capture_output=True, text=True, check=True,
+        ).stdout.replace(" ", "")  # fmt: skip
+        assert f"第{n}页" in read and "共3页" in read, read
+
+    r = client.post(f"/requests/{rid}/close", data={"note": "复制件已交申请人"}, follow_redirects=False)
+    assert r.status_code == 303
+    shown = client.get(f"/requests/{rid}").text
+    closed = shown[shown.index('id="closed"') :]
+    assert "已办结" in shown and "已出具复制件 1 份" in closed[: closed.index("</dd>")] and "复制件已交申请人" in closed
+    again = client.post(f"/requests/{rid}/close", data={"note": "再次"})
+    assert again.status_code == 409 and "已办结，不能办结" in again.text
+    again_copy = client.post(f"/requests/{rid}/copy", data={"annotation": "经核对"})
+    assert again_copy.status_code == 409
+    with db.transaction() as session:
+        entry = session.scalars(
+            select(AccessLogEntry).where(AccessLogEntry.request_id == rid, AccessLogEntry.action == "close_request")
+        ).one()
+        assert entry.user_id == user(session, "archivist").id and "复制件已交申请人" in entry.detail
+
+    online = client.post("/api/requests", json=form(dossier), headers=login("sibao")).json()["id"]
+    client.post(f"/api/requests/{online}/decision", json={"approve": True}, headers=login("approver"))
+    assert client.get(f"/api/requests/{online}/pages/1", headers=login("sibao")).status_code == 200
+    assert (
+        client.post(
+            f"/api/requests/{online}/close", json={"note": "已核实完毕"}, headers=login("archivist")
+        ).status_code
+        == 200
+    )
+    refused = client.get(f"/api/requests/{online}/pages/1", headers=login("sibao"))
+    assert refused.status_code == 403 and "已办结" in refused.json()["message"]
+    assert client.post(f"/api/requests/{online}/close", json={}, headers=login("clerk")).status_code == 403
