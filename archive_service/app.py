@@ -10,7 +10,7 @@ from pathlib import Path
 from anyio import to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError
@@ -235,5 +235,14 @@ def create_app() -> FastAPI:
     for page_router in PAGE_ROUTERS:
         # Every page that answers a refused form shows it again as typed (web/forms.py).
         app.include_router(page_router, dependencies=[Depends(keep_submitted_form)])
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
+    static = Path(__file__).parent / "web" / "static"
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        # Browsers ask for it on every first visit; a 404 filled the server's log (the 档 of the page header).
+        return FileResponse(
+            static / "favicon.ico", media_type="image/x-icon", headers={"Cache-Control": "max-age=86400"}
+        )
+
+    app.mount("/static", StaticFiles(directory=static), name="static")
     return app

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from openpyxl import Workbook, load_workbook
+from PIL import Image
 from sqlalchemy import func, select
 
 from archive_service import db
@@ -285,3 +286,13 @@ def test_every_workbook_the_service_writes_has_its_columns_sized(engine, client,
                     assert width >= min(widest, MAX_WIDTH), (path, sheet.title, column[0].column_letter, width)
     monthly = client.get(f"/api/transfers/campaign/monthly-export.xlsx?month={month}", headers=login("clerk"))
     assert "欧阳建国" in [c.value for c in load_workbook(io.BytesIO(monthly.content)).active["A"]]
+
+
+def test_the_browsers_favicon_is_served_to_anyone(client):
+    r = client.get("/favicon.ico")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/x-icon"
+    icon = Image.open(io.BytesIO(r.content))
+    assert icon.format == "ICO" and {(16, 16), (32, 32)} <= set(icon.info["sizes"])
+    red, green, blue, _ = icon.convert("RGBA").getpixel((2, icon.height // 2))
+    assert (red, green, blue) == (0x8B, 0x1E, 0x1E)  # the header's colour (app.css --brand)
+    assert '<link rel="icon" href="/favicon.ico">' in client.get("/login").text
