@@ -25,6 +25,7 @@ from archive_service.config import get_settings
 from archive_service.dossiers.routes import router as dossiers_router
 from archive_service.errors import ArchiveError
 from archive_service.finding.routes import router as finding_router
+from archive_service.holdings.routes import router as holdings_router
 from archive_service.jobs.routes import router as jobs_router
 from archive_service.middleware import (
     BodiesOnlyFromUsers,
@@ -42,6 +43,7 @@ from archive_service.transfers.routes import supplements_router
 from archive_service.web.access_pages import router as access_pages_router
 from archive_service.web.campaign_pages import router as campaign_pages_router
 from archive_service.web.forms import PageRefused, field_label, keep_submitted_form
+from archive_service.web.holdings_pages import router as holdings_pages_router
 from archive_service.web.job_pages import router as job_pages_router
 from archive_service.web.pages import render_error
 from archive_service.web.pages import router as pages_router
@@ -61,6 +63,7 @@ PAGE_ROUTERS = (
     transfer_pages_router,
     job_pages_router,
     user_pages_router,
+    holdings_pages_router,
 )
 
 log = logging.getLogger("archive")
@@ -232,6 +235,7 @@ def create_app() -> FastAPI:
     app.include_router(transfers_router)
     app.include_router(supplements_router)
     app.include_router(jobs_router)
+    app.include_router(holdings_router)
     for page_router in PAGE_ROUTERS:
         # Every page that answers a refused form shows it again as typed (web/forms.py).
         app.include_router(page_router, dependencies=[Depends(keep_submitted_form)])

@@ -310,7 +310,7 @@ def _scan_demo_file(
     from digitise.specimen import draw_page, save_scan
 
     r = dossier.retiree
-    own = SpecimenPerson(r.name, r.citizen_id, r.birth_date, r.sex)
+    own = SpecimenPerson(r.name, r.citizen_id or "", r.birth_date, r.sex)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         blank = save_scan(draw_page(rng, own, blank=True), folder / "blank.tif").read_bytes()

@@ -15,6 +15,7 @@ from archive_service.dossiers.models import (
     Retiree,
 )
 from archive_service.finding.models import SearchOutbox
+from archive_service.holdings.models import HoldingsEntry, HoldingsImport, HoldingsMapping, HoldingsProblem
 from archive_service.jobs.models import Job
 from archive_service.numbering import NumberSeries
 from archive_service.organisations.models import Organisation
@@ -36,6 +37,10 @@ __all__ = [
     "FixityCheck",
     "Job",
     "FixityRun",
+    "HoldingsEntry",
+    "HoldingsImport",
+    "HoldingsMapping",
+    "HoldingsProblem",
     "ObjectDeletion",
     "ClassScheme",
     "CustodyEvent",

@@ -26,9 +26,10 @@ class NumberSeries(Base):
     last: Mapped[int]
 
 
-def next_in_series(session: Session, series: str, issued_so_far: Callable[[], int]) -> int:
-    """The next number of `series`. A series met for the first time starts after `issued_so_far()` — the
-    highest number already in use, from the records made before series existed."""
+def next_in_series(session: Session, series: str, issued_so_far: Callable[[], int], count: int = 1) -> int:
+    """The next number of `series` (with `count`, the last of that many taken at once: they are the `count`
+    numbers ending there). A series met for the first time starts after `issued_so_far()` — the highest
+    number already in use, from the records made before series existed."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     exists = session.get(NumberSeries, series) is not None
@@ -37,7 +38,7 @@ def next_in_series(session: Session, series: str, issued_so_far: Callable[[], in
     return session.execute(
         update(NumberSeries)
         .where(NumberSeries.series == series)
-        .values(last=NumberSeries.last + 1)
+        .values(last=NumberSeries.last + count)
         .returning(NumberSeries.last)
         .execution_options(synchronize_session=False)
     ).scalar_one()

@@ -86,6 +86,20 @@ def facts(value: str, today: date | None = None) -> CitizenIdFacts:
     return CitizenIdFacts(value[:6], birth_date(value, today), "M" if int(value[16]) % 2 else "F")
 
 
+FIRST_GENERATION = re.compile(r"\d{15}")
+
+
+def upgrade(fifteen: str, today: date | None = None) -> str:
+    """A first-generation number (15 digits, issued before 1999: region, YYMMDD, serial) in its 18-digit form,
+    as GB 11643-1999 converts it: 19 before the two-digit year, the check character after; then checked as any
+    ID. Old ledgers and files still hold the short form: it is what is written, this is who it is."""
+    value = fifteen.strip()
+    if not FIRST_GENERATION.fullmatch(value):
+        raise CitizenIdError("citizen_id.first_generation", "15 位公民身份号码应为 15 位数字（一代证）")
+    first17 = value[:6] + "19" + value[6:]
+    return check(first17 + check_char(first17), today)
+
+
 def is_valid(value: str, today: date | None = None) -> bool:
     try:
         check(value, today)

@@ -322,7 +322,8 @@ def _date_after(compact: str, at: int) -> tuple[str, int] | None:
 def compare(page: int, facts: PageFacts, retiree: RetireeFacts) -> list[Finding]:
     """Warnings for a page whose person is not the dossier's retiree."""
     findings = []
-    others = [i for i in facts.citizen_ids if i != retiree.citizen_id.upper()]
+    # A file held before the system may not know its retiree's ID yet: no page can be told apart by it.
+    others = [i for i in facts.citizen_ids if i != retiree.citizen_id.upper()] if retiree.citizen_id else []
     if others:
         findings.append(
             Finding(

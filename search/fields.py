@@ -1,6 +1,6 @@
 """The fields of an indexed dossier, the same in every adapter.
 
-Three searched fields: the particulars (name, citizen ID and its last six, 档号, enterprise), the
+Three searched fields: the particulars (name, citizen ID and its last six, 档号 and 原档号, enterprise), the
 catalogue titles, and the page text — one field for all pages, because a field per material
 class multiplied the postings each phrase must walk (measured: 17 fields took 8× one field).
 Values within a field are kept apart (a `¶` token in the embedded index, array values in
@@ -25,13 +25,16 @@ def id_tail(citizen_id: str) -> str:
 
 
 def particulars(doc: DossierDocument) -> dict[str, str]:
-    return {
+    values = {
         "name": doc.name,
         "citizen_id": doc.citizen_id,
         "id_tail": id_tail(doc.citizen_id),
         "archival_code": doc.archival_code,
         "enterprise": doc.enterprise_name,
     }
+    if doc.former_archival_code:
+        values["former_archival_code"] = doc.former_archival_code
+    return values
 
 
 def date_prefixes(iso: str) -> list[str]:

@@ -64,6 +64,7 @@ class DossierDocument:
     pages: tuple[PageText, ...] = ()
     # 参加工作时间 as the file has it: the archivist's confirmed value, else the register's and the pages'.
     work_start_dates: tuple[str, ...] = ()
+    former_archival_code: str = ""  # 原档号: the code an earlier ledger gave the file, when it was renumbered
 
     @property
     def top_classes(self) -> list[int]:
@@ -150,7 +151,7 @@ class PageHit:
 class Hit:
     dossier_id: int
     score: float
-    fields: tuple[str, ...]  # particulars that matched: name, citizen_id, archival_code, enterprise, titles
+    fields: tuple[str, ...]  # particulars that matched: name, citizen_id, archival_code, enterprise, titles …
     pages: tuple[PageHit, ...]  # matching pages, first few
     page_count: int  # how many pages matched in all
 

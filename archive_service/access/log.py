@@ -50,6 +50,8 @@ class AccessAction:
     account_created = "account_created"  # an administrator made an account (who, role, organisation)
     account_changed = "account_changed"  # … changed its role or disabled / enabled it
     policy_changed = "policy_changed"  # an administrator changed a rule of the bureau's policy (before → after)
+    holdings_import = "holdings_import"  # an old ledger brought files in (file, SHA-256, rows read/saved/rejected)
+    citizen_id_completed = "citizen_id_completed"  # the ID of a file its ledger held without one, entered later
 
 
 FIELDS = (

@@ -179,4 +179,6 @@ ACTION_LABELS = {
     AccessAction.account_created: "创建账户",
     AccessAction.account_changed: "变更账户",
     AccessAction.policy_changed: "变更本馆政策",
+    AccessAction.holdings_import: "存量档案导入",
+    AccessAction.citizen_id_completed: "补录公民身份号码",
 }

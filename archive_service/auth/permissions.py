@@ -29,6 +29,7 @@ class Action(enum.StrEnum):
     send_onward = "send_onward"  # send files on to another bureau when a retiree moves (转递)
     view_jobs = "view_jobs"  # background jobs of the bureau: digitisation progress, failures
     run_maintenance = "run_maintenance"  # fixity checks, replication, search-index rebuilds as jobs
+    import_holdings = "import_holdings"  # bring the files already held in from the bureau's old ledgers
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
@@ -51,6 +52,7 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.plan_capacity,
             Action.send_onward,
             Action.view_jobs,
+            Action.import_holdings,
         }
     ),
     Role.approver: frozenset({Action.view_dossiers, Action.approve_requests}),
@@ -68,6 +70,7 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.set_jurisdiction,
             Action.view_jobs,
             Action.run_maintenance,
+            Action.import_holdings,
         }
     ),
 }
@@ -97,6 +100,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.send_onward: "转递档案",
     Action.view_jobs: "查看后台任务",
     Action.run_maintenance: "运行校验、复制和重建索引",
+    Action.import_holdings: "导入存量档案台账",
 }
 
 

@@ -1,15 +1,16 @@
-"""The `archive` command, for the server's operator: 18 commands in six areas, one module each.
+"""The `archive` command, for the server's operator: 19 commands in seven areas, one module each.
 
 Setting up (installation.py): `db upgrade`, `orgs create`, `users create`, `demo`.
 Running (running.py): `serve` (web + local job workers), `worker` (a job worker, local or Celery).
 Preservation (preservation.py): `fixity check`, `replicate`, `objects delete` (audited), `backup`, `restore`.
 Digitisation (digitisation.py): `digitise`, `rebuild-faulty`. Search (search.py): `search sync | reindex |
 verify`. Evidence (evidence.py): `audit verify` (the access log's hash chain), `transfers verify-receipt`
-(a receipt PDF against its manifest). What people read is Chinese; option names stay as typed."""
+(a receipt PDF against its manifest). Holdings (holdings.py): `holdings import` (an old ledger, checked and
+saved with a progress bar). What people read is Chinese; option names stay as typed."""
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from archive_service.cli import digitisation, evidence, installation, preservation, running, search
+from archive_service.cli import digitisation, evidence, holdings, installation, preservation, running, search
 from archive_service.cli.common import database_failure
 from digitise.terminal import ChineseTyper
 
@@ -33,3 +34,4 @@ def _start() -> None:
 for area in (installation, running, preservation, digitisation, evidence):
     app.add_typer(area.app)
 app.add_typer(search.app, name="search")
+app.add_typer(holdings.app, name="holdings")

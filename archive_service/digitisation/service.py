@@ -74,7 +74,7 @@ def catalogue_for(session: Session, dossier: Dossier) -> Catalogue:
         for m in materials
     ]
     r = dossier.retiree
-    return Catalogue(dossier.archival_code, tuple(entries), RetireeFacts(r.name, r.citizen_id, r.birth_date))
+    return Catalogue(dossier.archival_code, tuple(entries), RetireeFacts(r.name, r.citizen_id or "", r.birth_date))
 
 
 def digitise_dossier(

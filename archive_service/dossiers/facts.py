@@ -94,7 +94,9 @@ def agree(a: str, b: str) -> bool:
 
 def _register_values(dossier: Dossier) -> dict[str, str]:
     r = dossier.retiree
-    values = {"birth_date": r.birth_date.isoformat(), "citizen_id": r.citizen_id}
+    values = {"birth_date": r.birth_date.isoformat()}
+    if r.citizen_id:  # a file held before the system may still wait for its ID
+        values["citizen_id"] = r.citizen_id
     if r.work_start_date:
         values["work_start"] = r.work_start_date.isoformat()
     return values

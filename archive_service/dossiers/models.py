@@ -19,7 +19,9 @@ class Retiree(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(50))
     sex: Mapped[str] = mapped_column(String(1))  # M | F, must agree with the citizen ID
-    citizen_id: Mapped[str] = mapped_column(String(18), unique=True)
+    # NULL only for a file held before the system whose ledger had no readable ID: it waits to be completed
+    # (存量档案导入 lists it); every other way in requires the ID.
+    citizen_id: Mapped[str | None] = mapped_column(String(18), unique=True)
     birth_date: Mapped[date]
     work_start_date: Mapped[date | None]  # 参加工作时间
     retirement_date: Mapped[date | None]
@@ -98,6 +100,8 @@ class Dossier(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     archival_code: Mapped[str] = mapped_column(String(64), unique=True)  # 档号
+    # 原档号: the code an earlier ledger or system gave the file, when the bureau numbered it anew (searchable)
+    former_archival_code: Mapped[str | None] = mapped_column(String(64), index=True)
     retiree_id: Mapped[int] = mapped_column(ForeignKey("retiree.id"), unique=True)
     custodian_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     status: Mapped[DossierStatus] = mapped_column(Enum(DossierStatus, native_enum=False, length=20))
@@ -231,6 +235,7 @@ class CustodyEventKind(enum.StrEnum):
     transferred_out = "transferred_out"
     life_event = "life_event"  # the retiree died, was convicted, went missing, emigrated or moved
     onward_cancelled = "onward_cancelled"  # a 转递 withdrawn before it left: the file stays
+    holdings_entry = "holdings_entry"  # a file held before the system, entered from the bureau's old ledger
 
     @property
     def label(self) -> str:
@@ -248,6 +253,7 @@ CUSTODY_EVENT_LABELS = {
     CustodyEventKind.transferred_out: "转递转出",
     CustodyEventKind.life_event: "人员状态变动",
     CustodyEventKind.onward_cancelled: "转递撤销",
+    CustodyEventKind.holdings_entry: "存量入馆",
 }
 
 

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, false, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import Role, User
@@ -84,6 +84,7 @@ def list_dossiers(session: Session, user: User, query: DossierQuery) -> tuple[in
             or_(
                 Retiree.name.contains(text, autoescape=True),  # % and _ are letters here, not wildcards
                 Dossier.archival_code == text.upper(),
+                Dossier.former_archival_code == text.upper(),  # 原档号: what the old ledger called the file
                 # Counter staff ask by the last digits of the ID card.
                 Retiree.citizen_id.endswith(text.upper()) if len(text) >= 4 else false(),
             )
@@ -176,9 +177,15 @@ def enter_custody(
 def next_archival_code(session: Session, bureau: Organisation) -> str:
     """The next {全宗号}-RS-{人员编号}: one more than the highest number in that series. Codes entered by hand
     that do not end in a number (J102-RS-A1, older series) are skipped, never parsed."""
+    return next_archival_codes(session, bureau, 1)[0]
+
+
+def next_archival_codes(session: Session, bureau: Organisation, count: int) -> list[str]:
+    """`count` new codes of the bureau's series at once, in order (a ledger of 100,000 files is numbered in
+    one step, not in 100,000)."""
     if not bureau.fonds_code:
         raise ArchiveError("bureau.fonds_code", "本馆未设置全宗号，无法编制档号", "archival_code")
-    prefix = f"{bureau.fonds_code}-RS-"
+    fonds, prefix = bureau.fonds_code, f"{bureau.fonds_code}-RS-"
 
     def highest_so_far() -> int:
         codes = session.scalars(
@@ -188,10 +195,39 @@ def next_archival_code(session: Session, bureau: Organisation) -> str:
         )
         return next((int(c[len(prefix) :]) for c in codes if c[len(prefix) :].isdigit()), 0)
 
-    while True:  # a code typed by hand may already hold the next number: the series moves past it
-        code = make_archival_code(bureau.fonds_code, next_in_series(session, prefix.rstrip("-"), highest_so_far))
-        if session.scalar(select(Dossier.id).where(Dossier.archival_code == code)) is None:
-            return code
+    codes: list[str] = []
+    while len(codes) < count:  # a code typed by hand may already hold a number: the series moves past it
+        want = count - len(codes)
+        last = next_in_series(session, prefix.rstrip("-"), highest_so_far, want)
+        fresh = [make_archival_code(fonds, n) for n in range(last - want + 1, last + 1)]
+        taken: set[str] = set()
+        for start in range(0, len(fresh), 1000):
+            chunk = fresh[start : start + 1000]
+            taken.update(session.scalars(select(Dossier.archival_code).where(Dossier.archival_code.in_(chunk))))
+        codes += [c for c in fresh if c not in taken]
+    return codes
+
+
+def new_retirees(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Retirees written in bulk through the model (its columns and their types, as an ORM insert), in the
+    order given; their ids. The one way many retirees are written at once (the holdings import)."""
+    if not rows:
+        return []
+
+    def key(r: Any) -> tuple[Any, ...]:
+        return (r["citizen_id"],) if r["citizen_id"] else (r["name"], r["sex"], r["birth_date"], r["enterprise_id"])
+
+    keys = [key(r) for r in rows]
+    if len(set(keys)) < len(keys):  # rows alike: only the database's own order can tell them apart (slow)
+        returning = insert(Retiree).returning(Retiree.id, sort_by_parameter_order=True)
+        return list(session.execute(returning, [dict(r) for r in rows]).scalars())
+    # Many rows to one INSERT … RETURNING, whose rows come back in no promised order: matched by their key.
+    # (Asking for the order makes SQLite insert them one by one: 100,000 statements for a ledger.)
+    matched = insert(Retiree).returning(
+        Retiree.id, Retiree.citizen_id, Retiree.name, Retiree.sex, Retiree.birth_date, Retiree.enterprise_id
+    )
+    made = {key(r._mapping): r.id for r in session.execute(matched, [dict(r) for r in rows])}
+    return [made[k] for k in keys]
 
 
 def check_own_fonds(code: str, bureau: Organisation, field: str = "archival_code") -> str:

@@ -37,7 +37,7 @@ def document(
         dossier_id=dossier.id,
         archival_code=dossier.archival_code,
         name=r.name,
-        citizen_id=r.citizen_id,
+        citizen_id=r.citizen_id or "",  # a file held before the system may still wait for its ID
         birth_date=r.birth_date,
         retirement_date=r.retirement_date,
         enterprise_id=r.enterprise_id,
@@ -49,6 +49,7 @@ def document(
         materials=tuple(MaterialEntry(m.sequence, m.material_class.top_class, m.title) for m in dossier.materials),
         pages=_pages(dossier, texts),
         work_start_dates=tuple(work_start_dates(sheet_of(dossier, texts, confirmed or []))),
+        former_archival_code=dossier.former_archival_code or "",
     )
 
 

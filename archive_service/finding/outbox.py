@@ -51,13 +51,17 @@ def install() -> None:
 
 # Tables whose rows belong to one dossier's search document, by their dossier_id.
 _BY_DOSSIER = {Material.__table__, PageText.__table__, FactConfirmation.__table__}
+_DOSSIERS = {Dossier.__table__}  # a set: an ORM statement's table is an annotated copy, equal but not the same
 
 
-def _queue_statement(state: ORMExecuteState) -> None:
+def _queue_statement(state: ORMExecuteState) -> Any:
     """An insert, update or delete statement on a dossier's catalogue, page texts or facts (no ORM objects,
     so after_flush never sees it) queues the dossiers it writes: an insert's by its rows, the others' by
-    what their condition selects, read before the statement runs."""
+    what their condition selects, read before the statement runs. Dossiers inserted by a statement (the
+    holdings import's thousands at a time) are queued by the ids the insert returns."""
     statement: Any = state.statement  # an Insert, Update or Delete once the checks below pass
+    if state.is_insert and statement.table in _DOSSIERS:
+        return _queue_inserted_dossiers(state)
     if not (state.is_insert or state.is_update or state.is_delete) or statement.table not in _BY_DOSSIER:
         return
     connection = state.session.connection()
@@ -71,6 +75,18 @@ def _queue_statement(state: ORMExecuteState) -> None:
         ids = set(connection.scalars(written))
     if ids:
         connection.execute(insert(SearchOutbox), [{"dossier_id": i} for i in sorted(ids)])
+
+
+def _queue_inserted_dossiers(state: ORMExecuteState) -> Any:
+    result = state.invoke_statement().freeze()
+    keys = list(result().keys())
+    if "id" not in keys:  # without the new ids the index would never hear of these dossiers
+        raise RuntimeError("an INSERT of dossiers by statement must return their ids (… .returning(Dossier.id))")
+    at = keys.index("id")
+    ids = sorted({row[at] for row in result()})
+    if ids:
+        state.session.connection().execute(insert(SearchOutbox), [{"dossier_id": i} for i in ids])
+    return result()
 
 
 def _queue(session: Session, _context: object) -> None:

@@ -15,6 +15,8 @@ class JobKind(enum.StrEnum):
     search_reindex = "search_reindex"  # rebuild the whole index beside the live one
     fixity = "fixity"  # re-verify stored objects' SHA-256
     replicate = "replicate"  # copy every object to a second store
+    holdings_check = "holdings_check"  # an old ledger's dry run: every problem by sheet, row and column
+    holdings_save = "holdings_save"  # … checked again and saved (ledger rows are the progress unit)
 
 
 JOB_KIND_NAMES = {
@@ -22,6 +24,8 @@ JOB_KIND_NAMES = {
     JobKind.search_reindex: "重建检索索引",
     JobKind.fixity: "固定性检查",
     JobKind.replicate: "异地复制",
+    JobKind.holdings_check: "存量档案检查",
+    JobKind.holdings_save: "存量档案导入",
 }
 
 

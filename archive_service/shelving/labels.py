@@ -23,7 +23,7 @@ from archive_service.auth.permissions import Action, require
 from archive_service.dossiers.models import Dossier
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.shelving.layout import get_slot
-from archive_service.shelving.models import ShelfSlot
+from archive_service.shelving.models import ShelfSlot, ShelvingUnit
 from archive_service.shelving.occupancy import slot_contents
 
 FONT = "WenQuanYiMicroHei"
@@ -80,6 +80,18 @@ def _draw(canvas: Canvas, label: Label, x: float, y: float) -> None:
     canvas.setFont(FONT, 7.5)
     for i, line in enumerate(label.lines[:3]):
         canvas.drawString(x + 4 * mm, y + LABEL_H - (26 + i * 3.6) * mm, line[:34])
+
+
+def unit_labels(session: Session, user: User, unit_id: int, start_at: int = 1) -> bytes:
+    """A whole shelf (one compact-shelving unit): every layer's label, then every volume standing on it."""
+    unit = session.get(ShelvingUnit, unit_id)
+    if unit is None or unit.room.organisation_id != user.organisation_id:
+        raise NotFound("该密集架", "unit_id")
+    slot_ids = [s.id for s in unit.slots]
+    held = session.scalars(
+        select(Dossier.id).where(Dossier.shelf_slot_id.in_(slot_ids)).order_by(Dossier.archival_code)
+    ).all()
+    return labels(session, user, list(held), slot_ids, start_at)
 
 
 def labels(

@@ -4,8 +4,9 @@ CHECK: a layer is never over-full), every move a custody event; auto-assign fill
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select, true, update
+from sqlalchemy import bindparam, select, true, update
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
@@ -28,7 +29,7 @@ SHELVED_STATUSES = (DossierStatus.in_custody, DossierStatus.on_loan)
 # ---- shelving and moving ----------------------------------------------------------------------
 
 
-def _take(session: Session, slot: ShelfSlot, volumes: int) -> None:
+def claim(session: Session, slot: ShelfSlot, volumes: int) -> None:
     """Claim room on a layer in one guarded UPDATE: of two clerks racing for the last place, one wins."""
     claimed = session.execute(  # type: ignore[attr-defined]  # an UPDATE's result has rowcount
         update(ShelfSlot)
@@ -41,6 +42,35 @@ def _take(session: Session, slot: ShelfSlot, volumes: int) -> None:
             "slot.full", f"{slot.label} 已无空位（容量 {slot.capacity_volumes} 卷），请换一层", "slot_id", 409
         )
     session.expire(slot, ["used_volumes"])
+
+
+def claim_many(session: Session, volumes: dict[int, int]) -> None:
+    """Room on many layers at once (a ledger of files already on the shelves), each by the same guarded
+    UPDATE as `claim`, run as one statement for all; all or none — a layer without the room refuses the lot."""
+    if not volumes:
+        return
+    ids = sorted(volumes)
+    before = dict(
+        session.execute(  # locked: the comparison below sees only this claim's change
+            select(ShelfSlot.id, ShelfSlot.used_volumes).where(ShelfSlot.id.in_(ids)).with_for_update()
+        ).all()
+    )
+    table: Any = ShelfSlot.__table__
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("slot"), table.c.used_volumes + bindparam("n") <= table.c.capacity_volumes)
+        .values(used_volumes=table.c.used_volumes + bindparam("n")),
+        [{"slot": i, "n": volumes[i]} for i in ids],
+    )
+    after = dict(session.execute(select(ShelfSlot.id, ShelfSlot.used_volumes).where(ShelfSlot.id.in_(ids))).all())
+    full = [i for i in ids if after[i] != before[i] + volumes[i]]
+    if full:
+        slot = session.get(ShelfSlot, full[0])
+        assert slot is not None
+        raise ArchiveError(
+            "slot.full", f"{slot.label} 已无空位（容量 {slot.capacity_volumes} 卷），本次未上架任何档案", "slot_id", 409
+        )
+    session.expire_all()
 
 
 def _release(session: Session, slot_id: int, volumes: int) -> None:
@@ -68,7 +98,7 @@ def put_back(session: Session, dossier: Dossier, slot_id: int | None) -> ShelfSl
     if slot is None:
         return None
     try:
-        _take(session, slot, dossier.volumes)
+        claim(session, slot, dossier.volumes)
     except ArchiveError:
         return None
     dossier.shelf_slot_id = slot.id
@@ -93,7 +123,7 @@ def place(session: Session, user: User, dossier: Dossier, slot: ShelfSlot, note:
     previous = dossier.shelf_slot_id
     if previous == slot.id:
         raise ArchiveError("slot.same", f"档案 {dossier.archival_code} 已在 {slot.label}", "slot_id", 409)
-    _take(session, slot, dossier.volumes)
+    claim(session, slot, dossier.volumes)
     where = slot.label
     if previous is not None:
         _release(session, previous, dossier.volumes)
@@ -216,7 +246,7 @@ def auto_assign(
         by_layer[chosen[dossier.id].slot.id].append(dossier)
     for files in by_layer.values():
         slot = chosen[files[0].id].slot
-        _take(session, slot, sum(d.volumes for d in files))
+        claim(session, slot, sum(d.volumes for d in files))
         for dossier in files:
             dossier.shelf_slot_id = slot.id
             session.add(

@@ -153,7 +153,8 @@ def _check_pdf(session: Session, dossier: Dossier, use_copy: DigitalObject, data
             fail.append(Failure(code, "format", f"{use_copy.name} 未声明 PDF/A-2b（{meta.pdfa_status or '无'}）"))
         if meta.get("dc:identifier") != code:
             fail.append(Failure(code, "metadata", f"元数据中的档号为“{meta.get('dc:identifier') or '空'}”"))
-        if dossier.retiree.citizen_id in str(pdf.Root.Metadata.read_bytes().decode("utf-8", "replace")):
+        xmp = pdf.Root.Metadata.read_bytes().decode("utf-8", "replace")
+        if dossier.retiree.citizen_id and dossier.retiree.citizen_id in xmp:
             fail.append(Failure(code, "metadata", "元数据中含有公民身份号码"))
         pages = len(pdf.pages)
     if pages != use_copy.pages:

@@ -154,6 +154,69 @@ def import_workbook(
     }
 
 
+def import_for_held_files(
+    session: Session, store: ObjectStore, user: User, data: bytes, filename: str
+) -> dict[str, int]:
+    """The same workbook for files the bureau already holds without a catalogue (those its old ledger brought
+    in, 存量档案导入): each row's file found by 档号 — its own or its 原档号 — or by 公民身份号码; every row checked by
+    the same rules, all saved or none. A file that has a catalogue is refused (an import never overwrites)."""
+    from archive_service.dossiers.models import Retiree
+
+    require(user, Action.edit_catalogue)
+    rows = register.read_sheet(data, filename, HEADERS, "卷内目录")
+    codes = {cell_text(c["档号"]).upper() for _, c in rows} - {""}
+    ids = {cell_text(c["公民身份号码"]).upper() for _, c in rows} - {""}
+    held = select(Dossier).where(Dossier.custodian_id == user.organisation_id).options(selectinload(Dossier.materials))
+    by_code: dict[str, Dossier] = {}
+    by_id: dict[str, Dossier] = {}
+    for start in range(0, max(len(codes), len(ids)), 1000):
+        some_codes, some_ids = sorted(codes)[start : start + 1000], sorted(ids)[start : start + 1000]
+        for d in session.scalars(held.where(Dossier.archival_code.in_(some_codes))):
+            by_code[d.archival_code] = d
+        for d in session.scalars(held.where(Dossier.former_archival_code.in_(some_codes))):
+            by_code.setdefault(d.former_archival_code or "", d)
+        for d in session.scalars(held.join(Retiree).where(Retiree.citizen_id.in_(some_ids))):
+            by_id[d.retiree.citizen_id or ""] = d
+    problems: list[catalogue_rows.Problem] = []
+    per_dossier: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    dossiers: dict[int, Dossier] = {}
+    for line, cells in rows:
+        code, citizen_id = cell_text(cells["档号"]).upper(), cell_text(cells["公民身份号码"]).upper()
+        dossier = by_code.get(code) if code else by_id.get(citizen_id) if citizen_id else None
+        if dossier is None:
+            field = "档号" if code or not citizen_id else "公民身份号码"
+            message = (
+                f"本馆没有{'档号（或原档号）' + code if code else '公民身份号码为 ' + citizen_id}的档案"
+                if code or citizen_id
+                else "档号和公民身份号码须填其一"
+            )
+            problems.append(catalogue_rows.Problem(line, field, "catalogue.file_unknown", message))
+            continue
+        dossiers[dossier.id] = dossier
+        per_dossier[dossier.id].append({"_row": line, **{FIELD_OF[h]: cells[h] for h in FIELD_OF}})
+    classes = catalogue_rows.scheme_classes(session, SCHEME)
+    checked: list[tuple[Dossier, list[catalogue_rows.Entry]]] = []
+    for dossier_id, dossier_rows in per_dossier.items():
+        dossier = dossiers[dossier_id]
+        if dossier.materials:
+            message = f"{dossier.archival_code} 已有目录，请在档案页上修改，导入不覆盖"
+            problems.append(catalogue_rows.Problem(dossier_rows[0]["_row"], "档号", "catalogue.exists", message))
+            continue
+        scheme_classes = classes if dossier.class_scheme == SCHEME else catalogue_rows.scheme_classes(
+            session, dossier.class_scheme
+        )  # fmt: skip
+        entries, found = catalogue_rows.check_rows(scheme_classes, dossier.class_scheme, dossier_rows)
+        problems.extend(found)
+        if not found:
+            problems.extend(cat.link_to_copy(session, store, dossier, entries))
+            checked.append((dossier, entries))
+    if problems:
+        problems.sort(key=lambda p: p.row)
+        raise _sheet_error(problems)
+    cat.record(session, store, user, checked, "imported")
+    return {"files": len(checked), "materials": sum(len(e) for _, e in checked)}
+
+
 def apply_waiting(session: Session, user: User, item: TransferItem, dossier: Dossier) -> None:
     """On receipt: the catalogue imported ahead of the volume becomes the dossier's first catalogue
     (a file just received has no digital copy, so no store is needed to link pages)."""

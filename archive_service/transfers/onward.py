@@ -188,6 +188,12 @@ def send_onward(
         dossier = found.get(code)
         if dossier is None:
             problems.append(register.Problem(n, "档号", "archival_code.not_held", f"本馆没有档号为 {code} 的档案"))
+        elif dossier.retiree.citizen_id is None:
+            problems.append(
+                register.Problem(
+                    n, "档号", "citizen_id.missing", f"{code} 的公民身份号码待补录（存量档案台账未载），补录后才能转递"
+                )
+            )
         elif dossier.status is not DossierStatus.in_custody:
             problems.append(
                 register.Problem(

@@ -268,6 +268,8 @@ def _held_by(session: Session, bureau: Organisation, ids: list[str]) -> dict[str
             .outerjoin(Organisation, Organisation.id == Dossier.custodian_id)
             .where(Retiree.citizen_id.in_(ids[start : start + 5000]))
         ):
+            if cid is None:  # never: rows are found by their ID (only a ledger's stock may lack one)
+                continue
             if custodian_id == bureau.id:
                 found[cid] = f"已在本馆（档号 {code}）"
             else:

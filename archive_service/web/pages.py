@@ -41,6 +41,7 @@ from archive_service.dossiers import service as dossiers
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import ClassScheme, DigitalObject, Dossier, DossierStatus, LifeEventKind
 from archive_service.errors import ArchiveError, NotFound
+from archive_service.holdings.models import HoldingsEntry
 from archive_service.jobs.models import Job, JobKind, JobState
 from archive_service.preservation.service import fixity_alerts, object_store
 from archive_service.shelving.climate import climate_alerts
@@ -456,6 +457,8 @@ def _dossier_page(
             "custody": dossiers.custody_history(session, dossier),
             "scheme_name": session.get(ClassScheme, dossier.class_scheme).name,  # type: ignore[union-attr]
             "slot": session.get(ShelfSlot, dossier.shelf_slot_id) if dossier.shelf_slot_id else None,
+            "ledger_entry": session.get(HoldingsEntry, dossier.id),  # a file brought in from an old ledger
+            "can_complete_id": can(user, Action.import_holdings) and dossier.custodian_id == user.organisation_id,
             "can_edit_catalogue": editable,
             "catalogue_rows": typed_rows if typed_rows is not None else catalogue.form_rows(dossier),
             "catalogue_error": catalogue_error,

@@ -185,6 +185,13 @@ def label_sheet(
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": 'inline; filename="labels.pdf"'})
 
 
+@router.post("/shelving/units/{unit_id}/labels")
+def unit_label_sheet(unit_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+    """The labels of a whole shelf: its layers and the volumes on them."""
+    pdf = labels.unit_labels(session, user, unit_id)
+    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": 'inline; filename="labels.pdf"'})
+
+
 @router.post("/shelving/dossiers/{dossier_id}/slot")
 def place(
     dossier_id: int,

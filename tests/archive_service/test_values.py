@@ -14,6 +14,7 @@ from archive_service.values import (
     check_region_code,
     citizen_id_facts,
     mask_citizen_id,
+    upgrade_citizen_id,
 )
 
 # The worked examples of GB 11643-1999 itself.
@@ -27,6 +28,20 @@ ISSUED_UNDER_NEWER_CODES = ["500103195801018266", "210202195406197073"]
 @pytest.mark.parametrize("value", STANDARD_IDS + ISSUED_UNDER_NEWER_CODES + ["11010519491231002x"])
 def test_citizen_id_valid(value):
     assert check_citizen_id(value) == value.upper()
+
+
+def test_a_first_generation_id_gets_its_18_digit_form_by_the_same_rule():
+    # GB 11643-1999's own examples, written as their 15-digit first generation: 19 in front of the year, the
+    # check character after. A short form with no real birth date, or of the wrong length, is refused by name.
+    assert upgrade_citizen_id("110105491231002") == "11010519491231002X"
+    assert upgrade_citizen_id(" 440524800101001 ") == "440524198001010013"
+    with pytest.raises(ValueRuleError) as bad_date:
+        upgrade_citizen_id("110105491331002")
+    assert bad_date.value.code == "citizen_id.birth_date"
+    with pytest.raises(ValueRuleError) as short:
+        upgrade_citizen_id("11010549123100")
+    assert short.value.code == "citizen_id.first_generation"
+    assert mask_citizen_id(None) == "待补录"
 
 
 def test_citizen_id_facts_are_read_from_the_number():

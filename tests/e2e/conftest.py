@@ -26,13 +26,20 @@ DIGITISED = "J102-RS-000001"  # digitised by `archive demo --with-scans`
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> Iterator[str]:
+    yield from serve(tmp_path_factory)
+
+
+def serve(tmp_path_factory, with_scans: bool = True) -> Iterator[str]:
+    """A server on a fresh installation with the demo's 120 files; with its scans digitised, as `make run`
+    gives it, unless a test needs no digitised file."""
     var = tmp_path_factory.mktemp("e2e-var")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
     env.update(ARCHIVE_VAR_DIR=str(var))
     archive = [sys.executable, "-m", "archive_service.cli"]
     subprocess.run([*archive, "db", "upgrade"], env=env, check=True, capture_output=True)
     # As `make run` does: the demo with one digitised dossier and two requests for it.
-    subprocess.run([*archive, "demo", "--retirees", "120", "--with-scans"], env=env, check=True, capture_output=True)
+    demo = [*archive, "demo", "--retirees", "120", *(["--with-scans"] if with_scans else [])]
+    subprocess.run(demo, env=env, check=True, capture_output=True)
     port = _free_port()
     log = open(var / "server.log", "w")
     proc = subprocess.Popen([*archive, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
@@ -50,7 +57,11 @@ def server(tmp_path_factory) -> Iterator[str]:
         yield url
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=30)  # a loaded machine takes its time to stop the workers
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
         log.close()
 
 
