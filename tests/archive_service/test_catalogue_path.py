@@ -95,6 +95,7 @@ def ask(client, login, archival_code: str, mode: str) -> dict:
     return decided.json()
 
 
+@pytest.mark.ocr  # its six scans are read by the engine when the job digitises them
 def test_a_new_enterprises_files_from_register_to_the_requesters_screen(client, login, tmp_path):
     clerk, archivist = login("clerk"), login("archivist")
     enterprise = new_enterprise(client, login)

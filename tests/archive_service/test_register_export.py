@@ -6,6 +6,7 @@ two files: every exported row is compared with that file's own catalogue."""
 import io
 import re
 
+import pytest
 from openpyxl import load_workbook
 
 from archive_service import db
@@ -19,6 +20,7 @@ from tests.archive_service.test_transfers import as_xlsx, row
 CLASS_NUMERALS = "一二三四五六七八九十"
 
 
+@pytest.mark.ocr  # its digitised file's pages are read by the engine
 def test_each_exported_row_names_materials_of_its_own_files_catalogue(client, login, tmp_path):
     clerk, archivist, auditor = login("clerk"), login("archivist"), login("auditor")
     register = as_xlsx([row(61, 姓名="贺玉兰", 页数=3), row(62, 姓名="段志强", 页数=4)])
