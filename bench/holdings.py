@@ -96,8 +96,16 @@ def use(url: str) -> int:
         return archivist.id
 
 
+class _Shown(list):  # type: ignore[type-arg]
+    """The table's rows, each also printed the moment it is measured (a run cut short still tells)."""
+
+    def append(self, row: tuple[str, str, str]) -> None:
+        print(f"{row[0]:<11} {row[1]:<46} {row[2]:>9}", flush=True)
+        super().append(row)
+
+
 def run(label: str, archivist_id: int, data: bytes) -> list[tuple[str, str, str]]:
-    out = []
+    out = _Shown()
     maker = db.get_sessionmaker()
     with maker() as s:
         user = s.get(User, archivist_id)
