@@ -6,6 +6,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from anyio import to_thread
 from fastapi import Depends, FastAPI, Request
@@ -41,6 +42,7 @@ from archive_service.startup import start
 from archive_service.transfers.routes import router as transfers_router
 from archive_service.transfers.routes import supplements_router
 from archive_service.web.access_pages import router as access_pages_router
+from archive_service.web.account_pages import router as account_pages_router
 from archive_service.web.campaign_pages import router as campaign_pages_router
 from archive_service.web.forms import PageRefused, field_label, keep_submitted_form
 from archive_service.web.holdings_pages import router as holdings_pages_router
@@ -48,6 +50,7 @@ from archive_service.web.job_pages import router as job_pages_router
 from archive_service.web.pages import render_error
 from archive_service.web.pages import router as pages_router
 from archive_service.web.search_pages import router as search_pages_router
+from archive_service.web.security_pages import router as security_pages_router
 from archive_service.web.shelving_pages import router as shelving_pages_router
 from archive_service.web.transfer_pages import router as transfer_pages_router
 from archive_service.web.user_pages import router as user_pages_router
@@ -55,6 +58,8 @@ from digitise.chinese import RULES
 
 # The pages, in the order their paths are tried: /transfers/campaign before /transfers/{batch_id}.
 PAGE_ROUTERS = (
+    account_pages_router,
+    security_pages_router,
     pages_router,
     search_pages_router,
     access_pages_router,
@@ -170,8 +175,10 @@ def create_app() -> FastAPI:
     async def archive_error(request: Request, exc: ArchiveError) -> Response:
         if is_api(request):
             return JSONResponse(exc.body(), status_code=exc.status)
-        if exc.status == 401:
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        if exc.status == 401:  # the login page says why (timed out, ended) by the error's code, never its text
+            return RedirectResponse(f"/login?next={quote(request.url.path)}&why={exc.code}", status_code=303)
+        if exc.code == "password.change_required":
+            return RedirectResponse("/account/password", status_code=303)
         return await run_in_threadpool(render_error, request, exc)
 
     @app.exception_handler(RequestValidationError)

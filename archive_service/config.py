@@ -57,7 +57,6 @@ class Settings(BaseSettings):
     # (two connections per request). With PostgreSQL: workers × (2 × this + 4) must fit max_connections.
     request_threads: int = Field(12, ge=1, le=200)
     port: int = 8000
-    session_hours: int = 8  # a working day; the cookie and bearer token expire after it
     # Failed logins of one name from one address before it waits (30 s, doubling, at most the window); a name
     # from any address waits after 3×, an address with any names after 10× (at most a minute each).
     login_max_failures: int = 5
@@ -81,6 +80,12 @@ class Settings(BaseSettings):
     # "retain" (the sender keeps read access to the copy as it was when the file left).
     onward_digital_copy: Literal["move", "retain"] = "move"
     purposes_file: Path | None = None  # empty: the purposes shipped in access/purposes.toml
+    # Personal information at rest (archive_service/protection.py): the key(s), Base64, the last one current —
+    # in the environment, or in a file (default {var_dir}/data.key, made on a new installation's first upgrade).
+    data_key: str = ""
+    data_key_file: Path | None = None
+    data_cipher: Literal["aes-256-gcm", "sm4-gcm"] = "aes-256-gcm"  # for values sealed from now on
+    data_digest: Literal["hmac-sha256", "hmac-sm3"] = "hmac-sha256"  # exact search; changing it needs a rotation
 
     @property
     def resolved_database_url(self) -> str:

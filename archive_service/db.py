@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from archive_service.config import get_settings
@@ -103,7 +104,28 @@ def get_engine() -> Engine:
     # The data directory holds personal data (database, objects, index, work files): its owner's only.
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     settings.var_dir.chmod(0o700)
-    return make_engine(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url)
+    _check_data_key(engine)
+    return engine
+
+
+def _check_data_key(engine: Engine) -> None:
+    """A process's first look at its database: the data key it holds must be this database's (protection.py). A
+    database not migrated yet has no key table: `archive db upgrade` registers one."""
+    from sqlalchemy import inspect
+
+    from archive_service import protection
+
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table("data_key"):
+                return
+            protection.check_database_key(conn)
+    except protection.DataKeyError:
+        engine.dispose()
+        raise
+    except SQLAlchemyError:
+        return  # an unreachable or broken database is named where it is first used (cli/common.py)
 
 
 _started = False

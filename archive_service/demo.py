@@ -1,6 +1,8 @@
 """Demo data: a district bureau, five enterprises, 300 retirees with valid IDs and catalogues,
 and a user for each role. Deterministic (seeded) so screenshots and tests are repeatable."""
 
+import base64
+import hashlib
 import random
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -8,9 +10,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive_service.auth.models import Role, User
+from archive_service.auth.models import Role, SecurityPolicy, User
+from archive_service.auth.policy import PRESET
 from archive_service.auth.service import create_user
-from archive_service.db import bureau_today, bureau_zone
+from archive_service.db import bureau_today, bureau_zone, utcnow
 from archive_service.dossiers.models import CustodyEventKind, Dossier, DossierStatus, Retiree
 from archive_service.dossiers.schemas import MaterialIn
 from archive_service.dossiers.service import add_material, make_archival_code, record_custody
@@ -21,6 +24,16 @@ from digitise.specimen import SpecimenPerson
 from storage import ObjectStore
 
 DEMO_PASSWORD = "archive-demo-2026"
+# 西城 requires the second factor of every role (东城 of none: the setting is the bureau's); the demo accounts of
+# both 西城 and its agency come enrolled with these published secrets (README) — a demo's, never a real one.
+TWO_FACTOR_DEMO_USERS = ("admin", "security", "clerk", "archivist", "approver", "auditor", "sibao")
+
+
+def demo_totp_secret(username: str) -> str:
+    """The demo account's authenticator secret (Base32), as README lists it for an authenticator app."""
+    return base64.b32encode(hashlib.sha256(f"{DEMO_PASSWORD} {username}".encode()).digest()[:20]).decode()
+
+
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英建华文国庆志红玉兰淑珍凤兰德福海燕春梅宝山永利振华"
 XICHENG, DONGCHENG = "110102", "110101"
@@ -129,7 +142,8 @@ def load_demo(session: Session, retirees: int = 300, seed: int = 2026) -> dict[s
     ]
 
     users = [
-        ("admin", "系统管理员", Role.administrator, bureau),
+        ("admin", "钱系统", Role.administrator, bureau),
+        ("security", "吴安全", Role.security_officer, bureau),
         ("clerk", "李接收", Role.intake_clerk, bureau),
         ("archivist", "王档案", Role.archivist, bureau),
         ("approver", "赵审批", Role.approver, bureau),
@@ -147,6 +161,14 @@ def load_demo(session: Session, retirees: int = 300, seed: int = 2026) -> dict[s
             role=role,
             organisation_id=org.id,
         )
+        if username in TWO_FACTOR_DEMO_USERS:
+            made[username].totp_secret = demo_totp_secret(username)
+            made[username].totp_enrolled_at = utcnow()
+    session.add(
+        SecurityPolicy(
+            organisation_id=bureau.id, **{**PRESET.__dict__, "two_factor_roles": sorted(r.value for r in Role)}
+        )
+    )
 
     used: set[str] = set()
     counts = {bureau.fonds_code or "": 0, other.fonds_code or "": 0}

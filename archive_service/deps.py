@@ -9,11 +9,12 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
-from archive_service.auth.service import user_for_token
+from archive_service.auth.passwords import must_change
+from archive_service.auth.service import session_user
 from archive_service.config import get_settings
 from archive_service.db import get_sessionmaker
 from archive_service.dossiers.models import DigitalObject
-from archive_service.errors import Unauthenticated
+from archive_service.errors import ArchiveError, Unauthenticated
 from archive_service.preservation.service import object_store
 from storage import ObjectStore
 
@@ -48,11 +49,21 @@ def request_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
+# Where a person whose password must be changed (first login, a reset, past its age) may still go.
+PASSWORD_CHANGE_PATHS = frozenset({"/account/password", "/api/me/password", "/api/me", "/logout", "/api/auth/logout"})
+
+
 def current_user(request: Request, session: Session = DbSession) -> User:
+    """The signed-in user; a timed-out or ended session is refused saying why. Until a password set by someone else
+    (or past its age) is changed, only the password page answers."""
     token = request_token(request)
-    user = user_for_token(session, token) if token else None
-    if user is None:
+    if not token:
         raise Unauthenticated()
+    user = session_user(session, token, touch=True)
+    if request.url.path not in PASSWORD_CHANGE_PATHS and must_change(session, user):
+        raise ArchiveError(
+            "password.change_required", "请先修改密码（首次登录、密码被重置或已过有效期）", "new_password", 403
+        )
     return user
 
 

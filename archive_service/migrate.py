@@ -6,6 +6,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, select
 
+from archive_service import protection
 from archive_service.dossiers.class_schemes import SCHEMES, top_class
 from archive_service.dossiers.models import ClassScheme, MaterialClass
 
@@ -33,6 +34,8 @@ def upgrade(engine: Engine) -> None:
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+            # The data key (protection.py): a new installation registers its key; any other must hold its own.
+            protection.register_or_check(connection)
             if sqlite:
                 broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
                 if broken:

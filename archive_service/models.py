@@ -1,7 +1,14 @@
 """Every domain's models, imported once so SQLAlchemy and Alembic see the whole schema."""
 
 from archive_service.access.models import AccessLogEntry, RetrievalRequest
-from archive_service.auth.models import LoginAttempt, SessionToken, User
+from archive_service.auth.models import (
+    LoginAttempt,
+    PasswordHistory,
+    RecoveryCode,
+    SecurityPolicy,
+    SessionToken,
+    User,
+)
 from archive_service.db import Base
 from archive_service.dossiers.models import (
     CatalogueRevision,
@@ -20,6 +27,7 @@ from archive_service.jobs.models import Job
 from archive_service.numbering import NumberSeries
 from archive_service.organisations.models import Organisation
 from archive_service.preservation.models import FixityCheck, FixityRun, ObjectDeletion
+from archive_service.protection import DataKeyRecord
 from archive_service.shelving.models import (
     EnvironmentReading,
     RetirementProjection,
@@ -33,6 +41,10 @@ from archive_service.transfers.models import MaterialSupplement, RetainedCopy, T
 
 __all__ = [
     "AccessLogEntry",
+    "DataKeyRecord",
+    "PasswordHistory",
+    "RecoveryCode",
+    "SecurityPolicy",
     "Base",
     "FixityCheck",
     "Job",

@@ -8,6 +8,7 @@ import queue
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from archive_service import config, db
+from archive_service import config, db, protection
 from archive_service.auth import service as auth_service
 from archive_service.db import make_engine
 from archive_service.finding.worker import search_index
@@ -28,6 +29,10 @@ from archive_service.migrate import upgrade
 from archive_service.startup import start
 from digitise import ocr
 
+# One data key for the test process (the templates are copied into every test's database): a test's own var
+# directory never holds a key file, so the key cannot differ between a template and its copy.
+TEST_DATA_KEY = "dGVzdC1kYXRhLWtleS1hcmNoaXZlLWN1c3RvZHktMzI="  # 32 bytes, Base64
+os.environ.setdefault("ARCHIVE_DATA_KEY", TEST_DATA_KEY)
 start()  # the test process starts as every process does: models known, session hooks installed
 
 # Passwords are hashed with argon2id as in service, at its lightest cost: the library's recommended one
@@ -47,7 +52,7 @@ def _use_database(monkeypatch: pytest.MonkeyPatch, url: str, var_dir: str) -> En
 
 
 def _clear_caches() -> None:
-    for cached in (config.get_settings, db.get_engine, db.get_sessionmaker, search_index):
+    for cached in (config.get_settings, db.get_engine, db.get_sessionmaker, search_index, protection.keyring):
         cached.cache_clear()
 
 
@@ -176,17 +181,72 @@ def client(demo, _app: FastAPI) -> Iterator[TestClient]:
         yield c
 
 
+class DemoCodes:
+    """The demo accounts' authenticator (demo.demo_totp_secret), as a person's phone: each login gets a code of a
+    time step not used before on that database — a code is good once — waiting for the next step when both allowed
+    are used. Keyed by the database (every test has its own), or by `where` (the browser tests' server)."""
+
+    def __init__(self) -> None:
+        self.used: dict[tuple[str, str], int] = {}
+
+    def __call__(self, username: str, where: str | None = None) -> str:
+        import pyotp
+
+        from archive_service.auth.two_factor import DRIFT_STEPS, STEP_SECONDS
+        from archive_service.demo import TWO_FACTOR_DEMO_USERS, demo_totp_secret
+
+        if username not in TWO_FACTOR_DEMO_USERS:
+            return ""
+        key = (where or config.get_settings().resolved_database_url, username)
+        step = int(time.time() // STEP_SECONDS)
+        last = self.used.get(key)
+        if last is not None and step <= last:
+            step = last + 1
+            while step > int(time.time() // STEP_SECONDS) + DRIFT_STEPS:
+                time.sleep(1)
+        self.used[key] = step
+        return pyotp.TOTP(demo_totp_secret(username)).at(step * STEP_SECONDS)
+
+
+demo_codes = DemoCodes()
+
+
 @pytest.fixture
-def login(client: TestClient):
-    """login("archivist") -> headers with that demo user's bearer token."""
+def demo_code() -> DemoCodes:
+    """demo_code("archivist") -> a fresh 6-digit code from that demo account's authenticator ("" when it has none)."""
+    return demo_codes
+
+
+def demo_login_body(username: str, codes: DemoCodes, password: str | None = None) -> dict[str, str]:
+    """The body of POST /api/auth/login for a demo account: password and its code."""
     from archive_service.demo import DEMO_PASSWORD
 
+    return {"username": username, "password": password or DEMO_PASSWORD, "code": codes(username)}
+
+
+@pytest.fixture
+def login(client: TestClient, demo_code: DemoCodes):
+    """login("archivist") -> headers with that demo user's bearer token (password and authenticator code)."""
+
     def _login(username: str) -> dict[str, str]:
-        r = client.post("/api/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+        r = client.post("/api/auth/login", json=demo_login_body(username, demo_code))
         assert r.status_code == 200, r.text
         return {"authorization": f"Bearer {r.json()['token']}"}
 
     return _login
+
+
+def cookie_login(client: TestClient, username: str, codes: DemoCodes = demo_codes, password: str | None = None) -> None:
+    """Sign in through the login pages, as a browser does: the password, then the code page."""
+    from archive_service.demo import DEMO_PASSWORD
+
+    r = client.post(
+        "/login", data={"username": username, "password": password or DEMO_PASSWORD}, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text
+    if r.headers["location"].startswith("/login/code"):
+        r = client.post("/login/code", data={"code": codes(username)}, follow_redirects=False)
+        assert r.status_code == 303, r.text
 
 
 # `make test` runs two pytest-xdist workers; each has its own session fixtures (its own database

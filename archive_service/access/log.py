@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import cast
 
 import orjson
+from cryptography.hazmat.primitives import hashes
 from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -49,9 +50,22 @@ class AccessAction:
     close_request = "close_request"  # 办结: an approved request concluded by the archivist (what was done)
     account_created = "account_created"  # an administrator made an account (who, role, organisation)
     account_changed = "account_changed"  # … changed its role or disabled / enabled it
-    policy_changed = "policy_changed"  # an administrator changed a rule of the bureau's policy (before → after)
+    policy_changed = "policy_changed"  # a rule of the bureau's policy changed (before → after)
     holdings_import = "holdings_import"  # an old ledger brought files in (file, SHA-256, rows read/saved/rejected)
     citizen_id_completed = "citizen_id_completed"  # the ID of a file its ledger held without one, entered later
+    # The system's own events (GB/T 22239-2019 8.1.4.3 安全审计), on the same chain:
+    login = "login"  # signed in (both factors where the policy asks), from where, by web or API
+    login_failed = "login_failed"  # a wrong password, code or recovery code; a replayed code; a disabled account
+    logout = "logout"
+    session_ended = "session_ended"  # timed out (idle or absolute), or ended by its owner or the security officer
+    password_changed = "password_changed"  # by its owner
+    password_reset = "password_reset"  # by the security officer: to be changed at the next login
+    two_factor_enrolled = "two_factor_enrolled"
+    two_factor_reset = "two_factor_reset"  # by the security officer (a lost phone): to enrol again
+    recovery_code_used = "recovery_code_used"
+    backup = "backup"
+    restore = "restore"
+    audit_verified = "audit_verified"  # `archive audit verify` or the page's check: entries and result
 
 
 FIELDS = (
@@ -72,14 +86,35 @@ FIELDS = (
 SEQ, AT, PREV = FIELDS.index("seq"), FIELDS.index("at"), FIELDS.index("prev_hash")
 
 
-def entry_hash(values: dict) -> str:
-    """SHA-256 over the entry's fields in a fixed order, as compact UTF-8 JSON."""
-    return _hash_row([values[f] for f in FIELDS])
+def entry_hash(values: dict, algorithm: str = "sha256") -> str:
+    """SHA-256 (or SM3, where the bureau chose it) over the entry's fields in a fixed order, as compact UTF-8 JSON."""
+    return _hash_row([values[f] for f in FIELDS], algorithm)
 
 
-def _hash_row(row: list) -> str:
+def _hash_row(row: list, algorithm: str = "sha256") -> str:
     row[AT] = _utc_text(row[AT])
-    return hashlib.sha256(orjson.dumps(row)).hexdigest()
+    return digest_hex(orjson.dumps(row), algorithm)
+
+
+def digest_hex(data: bytes, algorithm: str) -> str:
+    """SHA-256, or SM3 (GB/T 32905, through `cryptography`): the chain's and the fixity sums' two algorithms."""
+    if algorithm == "sm3":
+        h = hashes.Hash(hashes.SM3())
+        h.update(data)
+        return h.finalize().hex()
+    return hashlib.sha256(data).hexdigest()
+
+
+def chain_algorithm(conn: Session | Connection, organisation_id: int | None) -> str:
+    """The algorithm an entry is chained with: its bureau's choice (security policy); an entry of no bureau (the
+    system's own, a requester's) uses SM3 as soon as any bureau chose it."""
+    if organisation_id is None:
+        query = text("SELECT 1 FROM security_policy WHERE hash_algorithm = 'sm3' LIMIT 1")
+        return "sm3" if conn.execute(query).first() else "sha256"
+    chosen = conn.execute(
+        text("SELECT hash_algorithm FROM security_policy WHERE organisation_id = :o"), {"o": organisation_id}
+    ).scalar()
+    return chosen or "sha256"
 
 
 def _utc_text(moment: datetime) -> str:
@@ -143,7 +178,7 @@ def _hold_chain_head(session: Session | Connection) -> None:
 
 
 def _values(entry: AccessLogEntry) -> dict:
-    return {f: getattr(entry, f) for f in (*FIELDS, "entry_hash")}
+    return {f: getattr(entry, f) for f in (*FIELDS, "entry_hash", "algorithm")}
 
 
 def chain_head(session: Session | Connection):  # type: ignore[no-untyped-def]
@@ -156,7 +191,8 @@ def chain_head(session: Session | Connection):  # type: ignore[no-untyped-def]
 def _next_entry(session: Session | Connection, fields: dict) -> AccessLogEntry:
     last = chain_head(session)
     values = {**fields, "seq": (last.seq if last else 0) + 1, "prev_hash": last.entry_hash if last else GENESIS}
-    return AccessLogEntry(**values, entry_hash=entry_hash(values))
+    algorithm = chain_algorithm(session, fields["organisation_id"])
+    return AccessLogEntry(**values, entry_hash=entry_hash(values, algorithm), algorithm=algorithm)
 
 
 @dataclass
@@ -177,7 +213,9 @@ def verify_chain(session: Session, progress: Callable[[int], None] | None = None
     Core rows, not ORM objects: a bureau's log reaches millions of entries (1,000,000 in ~15 s).
     """
     columns = [getattr(AccessLogEntry, f) for f in FIELDS]
-    query = select(*columns, AccessLogEntry.id, AccessLogEntry.entry_hash).order_by(AccessLogEntry.seq)
+    query = select(*columns, AccessLogEntry.id, AccessLogEntry.entry_hash, AccessLogEntry.algorithm).order_by(
+        AccessLogEntry.seq
+    )
     rows = session.connection().execution_options(yield_per=batch).execute(query)
     expected_prev, expected_seq, count = GENESIS, 1, 0
     n = len(FIELDS)
@@ -188,7 +226,7 @@ def verify_chain(session: Session, progress: Callable[[int], None] | None = None
             problem = f"序号从 {expected_seq - 1} 跳到 {seq}：有条目缺失"
         elif prev_hash != expected_prev:
             problem = "与前一条不相衔接（有条目被删除或插入）"
-        elif _hash_row(list(row[:n])) != stored_hash:
+        elif _hash_row(list(row[:n]), row[n + 2]) != stored_hash:
             problem = "内容与其哈希值不符（该条目被改动）"
         if problem:
             return ChainReport(count, seq, row[n], problem)
@@ -197,3 +235,17 @@ def verify_chain(session: Session, progress: Callable[[int], None] | None = None
         if progress and count % batch == 0:
             progress(batch)
     return ChainReport(count)
+
+
+def verify_and_record(session: Session, actor: User | None, client: str) -> ChainReport:
+    """Walk the chain and put the result on the log itself (the assessor's "last check"; an entry after the
+    walk, so it never checks itself)."""
+    report = verify_chain(session)
+    session.rollback()  # end the read before the entry is appended on its own connection
+    detail = (
+        f"完好：{report.entries} 条，哈希链核验通过"
+        if report.ok
+        else f"在序号 {report.broken_seq} 处断裂：{report.reason}；此前 {report.entries} 条核验通过"
+    )
+    record_access(session, actor, AccessAction.audit_verified, client, detail=detail)
+    return report

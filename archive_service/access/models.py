@@ -7,6 +7,7 @@ from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from archive_service.db import Base, utcnow
+from archive_service.protection import Protected
 
 
 class RequestMode(enum.StrEnum):
@@ -49,7 +50,8 @@ class RetrievalRequest(Base):
     mode: Mapped[RequestMode] = mapped_column(Enum(RequestMode, native_enum=False, length=20))
     valid_from: Mapped[date]
     valid_until: Mapped[date]
-    id_document: Mapped[str] = mapped_column(String(60), default="")  # the reader's citizen ID (身份证件号)
+    # The reader's citizen ID (身份证件号), encrypted at rest (protection.py).
+    id_document: Mapped[str] = mapped_column(Protected(searchable=False), default="")
     reader_name: Mapped[str] = mapped_column(String(50), default="")  # who will read (查阅人)
     relationship: Mapped[str] = mapped_column(String(20), default="none")  # reader ↔ retiree, as declared
     purpose_detail: Mapped[str] = mapped_column(Text, default="")  # 事由
@@ -90,3 +92,5 @@ class AccessLogEntry(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
     seq: Mapped[int] = mapped_column(Integer, unique=True)  # gap-free position in the chain
+    # sha256 | sm3: what entry_hash was computed with (the bureau's choice when the entry was written).
+    algorithm: Mapped[str] = mapped_column(String(10), default="sha256", server_default="sha256")

@@ -1,4 +1,8 @@
-"""What each role may do: the one table routes, pages and the CLI consult."""
+"""What each role may do: the one table routes, pages and the CLI consult.
+
+三员分立 (GB/T 22239-2019 8.1.4.2, 8.1.10): the system administrator configures the system (organisations,
+policies of custody, jobs) but neither manages accounts nor reads files or the log; the security officer
+(安全管理员) manages accounts, roles and the security policy; the auditor reads the log of everything both do."""
 
 import enum
 
@@ -7,7 +11,10 @@ from archive_service.errors import Forbidden
 
 
 class Action(enum.StrEnum):
-    view_dossiers = "view_dossiers"
+    view_dossiers = "view_dossiers"  # the bureau's files themselves: lists, particulars, catalogues, search
+    # The holdings in figures — rooms and shelving, space policy, statistics, campaign progress, the paper
+    # backlog — without any file's particulars: what the system administrator plans with.
+    view_holdings = "view_holdings"
     register_dossier = "register_dossier"
     manage_organisations = "manage_organisations"
     manage_users = "manage_users"
@@ -30,15 +37,29 @@ class Action(enum.StrEnum):
     view_jobs = "view_jobs"  # background jobs of the bureau: digitisation progress, failures
     run_maintenance = "run_maintenance"  # fixity checks, replication, search-index rebuilds as jobs
     import_holdings = "import_holdings"  # bring the files already held in from the bureau's old ledgers
+    # The whole citizen ID on a file's page (the counter and the receiving desk compare it with documents);
+    # everyone else sees it masked, as lists, search and the register show it (个人信息保护法 第五十一条).
+    see_full_citizen_id = "see_full_citizen_id"
+    manage_security = "manage_security"  # the bureau's security policy; others' sessions, password and code resets
+    view_security_controls = "view_security_controls"  # the assessor's list of controls and their state
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
     Role.intake_clerk: frozenset(
-        {Action.view_dossiers, Action.receive_transfers, Action.record_environment, Action.edit_catalogue}
+        {
+            Action.view_dossiers,
+            Action.view_holdings,
+            Action.receive_transfers,
+            Action.record_environment,
+            Action.edit_catalogue,
+            Action.see_full_citizen_id,
+        }
     ),
     Role.archivist: frozenset(
         {
             Action.view_dossiers,
+            Action.view_holdings,
+            Action.see_full_citizen_id,
             Action.register_dossier,
             Action.receive_transfers,
             Action.edit_catalogue,
@@ -55,16 +76,16 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.import_holdings,
         }
     ),
-    Role.approver: frozenset({Action.view_dossiers, Action.approve_requests}),
+    Role.approver: frozenset({Action.view_dossiers, Action.view_holdings, Action.approve_requests}),
     # Requesters reach dossiers only through approved retrieval requests, never by browsing.
     Role.requester: frozenset({Action.submit_request}),
-    Role.auditor: frozenset({Action.view_dossiers, Action.read_audit_log}),
+    Role.auditor: frozenset(
+        {Action.view_dossiers, Action.view_holdings, Action.read_audit_log, Action.view_security_controls}
+    ),
     Role.administrator: frozenset(
         {
-            Action.view_dossiers,
+            Action.view_holdings,
             Action.manage_organisations,
-            Action.manage_users,
-            Action.read_audit_log,
             Action.plan_capacity,
             Action.set_space_policy,
             Action.set_jurisdiction,
@@ -73,6 +94,7 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.import_holdings,
         }
     ),
+    Role.security_officer: frozenset({Action.manage_users, Action.manage_security, Action.view_security_controls}),
 }
 
 

@@ -1,20 +1,30 @@
-from fastapi import APIRouter, Depends, Request
+from dataclasses import asdict
+
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
-from archive_service.auth import qualifications, service
+from archive_service.access.log import AccessAction, record_access
+from archive_service.auth import controls, passwords, qualifications, service
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
+from archive_service.auth.policy import Policy, bureau_policy, set_policy
 from archive_service.auth.schemas import (
     CertificateIn,
     CertificateOut,
+    ControlOut,
     LoginIn,
+    PasswordChange,
+    PasswordReset,
     QualificationPolicy,
+    SecurityPolicyIn,
+    SecurityPolicyOut,
+    SessionOut,
     TokenOut,
     UserChange,
     UserIn,
     UserOut,
 )
-from archive_service.deps import DbSession, client_address, current_user, request_token
+from archive_service.deps import DbSession, client_address, current_user, request_token, xlsx_download
 
 router = APIRouter(prefix="/api", tags=["auth"])
 
@@ -32,7 +42,12 @@ def user_out(user: User) -> UserOut:
 
 @router.post("/auth/login", response_model=TokenOut)
 def login(data: LoginIn, request: Request, session: Session = DbSession) -> TokenOut:
-    _, token = service.login(session, data.username, data.password, client_address(request))
+    """A token only for the password and, where the bureau's policy asks for it (or the person enrolled), the
+    authenticator's code (`code`) or a recovery code (`recovery_code`) in the same call."""
+    _, token = service.login(
+        session, data.username, data.password, client_address(request), code=data.code,
+        recovery_code=data.recovery_code, via="api", user_agent=request.headers.get("user-agent", ""),
+    )  # fmt: skip
     return TokenOut(token=token)
 
 
@@ -40,7 +55,107 @@ def login(data: LoginIn, request: Request, session: Session = DbSession) -> Toke
 def logout(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> None:
     token = request_token(request)
     if token:
-        service.logout(session, token)
+        service.logout(session, token, client_address(request))
+
+
+@router.post("/me/password", status_code=204)
+def change_own_password(
+    data: PasswordChange, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> None:
+    """Change one's own password (the bureau's rules; not one of the last few); other sessions end."""
+    passwords.change_own(session, user, data.current_password, data.new_password, client_address(request))
+
+
+@router.get("/me/sessions", response_model=list[SessionOut])
+def my_sessions(session: Session = DbSession, user: User = Depends(current_user)) -> list:
+    return service.sessions_of(session, user)
+
+
+@router.delete("/me/sessions/{session_id}", status_code=204)
+def end_my_session(
+    session_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> None:
+    service.end_session(session, user, session_id, client_address(request))
+
+
+@router.get("/users/{user_id}/sessions", response_model=list[SessionOut])
+def account_sessions(user_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> list:
+    """An account's open sessions, for the security officer."""
+    require(user, Action.manage_security)
+    return service.sessions_of(session, service.account_in_reach(session, user, user_id))
+
+
+@router.delete("/users/{user_id}/sessions/{session_id}", status_code=204)
+def end_account_session(
+    user_id: int, session_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> None:
+    require(user, Action.manage_security)
+    service.account_in_reach(session, user, user_id)
+    service.end_session(session, user, session_id, client_address(request))
+
+
+@router.post("/users/{user_id}/password", status_code=204)
+def reset_password(
+    user_id: int,
+    data: PasswordReset,
+    request: Request,
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> None:
+    """The security officer gives a temporary password, to be changed at the next login; the account's sessions end."""
+    require(user, Action.manage_security)
+    service.reset_password(session, user, user_id, data.password, client_address(request))
+
+
+@router.post("/users/{user_id}/two-factor/reset", status_code=204)
+def reset_two_factor(
+    user_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> None:
+    """A lost authenticator: the person binds a new one at the next login."""
+    require(user, Action.manage_security)
+    service.reset_two_factor(session, user, user_id, client_address(request))
+
+
+def _policy_out(policy: Policy) -> SecurityPolicyOut:
+    values = asdict(policy)
+    values["two_factor_roles"] = sorted(policy.two_factor_roles)
+    return SecurityPolicyOut(**values)
+
+
+@router.get("/security/policy", response_model=SecurityPolicyOut)
+def get_security_policy(session: Session = DbSession, user: User = Depends(current_user)) -> SecurityPolicyOut:
+    require(user, Action.view_security_controls)
+    return _policy_out(bureau_policy(session, user.organisation_id))
+
+
+@router.put("/security/policy", response_model=SecurityPolicyOut)
+def put_security_policy(
+    data: SecurityPolicyIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> SecurityPolicyOut:
+    """The security officer sets the bureau's policy; each figure within its bounds; logged before → after."""
+    changes = data.model_dump(exclude_none=True)
+    if data.log_retention_days == -1:
+        changes.pop("log_retention_days", None)
+    elif data.log_retention_days is None:
+        changes["log_retention_days"] = None
+    return _policy_out(set_policy(session, user, changes, client_address(request)))
+
+
+@router.get("/security/controls", response_model=list[ControlOut])
+def security_controls(session: Session = DbSession, user: User = Depends(current_user)) -> list:
+    """Every level-3 control, how the bureau set it and its state (the assessor's list)."""
+    require(user, Action.view_security_controls)
+    return [asdict(c) for c in controls.controls(session, user.organisation)]
+
+
+@router.get("/security/controls.xlsx")
+def security_controls_xlsx(
+    request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    require(user, Action.view_security_controls)
+    data = controls.controls_xlsx(user.organisation, controls.controls(session, user.organisation))
+    record_access(session, user, AccessAction.export, client_address(request), detail="导出安全控制状态表")
+    return xlsx_download(data, f"{user.organisation.name}安全控制状态.xlsx")
 
 
 @router.get("/me", response_model=UserOut)

@@ -1,4 +1,11 @@
-"""Passwords, sessions and the login rate limit. Roles' permissions live in `permissions.py`."""
+"""Accounts, logins and sessions. Roles' permissions live in `permissions.py`, the bureau's security policy in
+`policy.py`, password rules in `passwords.py`, the second factor in `two_factor.py`.
+
+A login is the password, then — where the bureau's policy names the role, or the person enrolled — a code from
+the authenticator (or a recovery code). The API issues a token only for both in one call; the web login keeps a
+short-lived half-session between its two pages and opens the real one only after the code. A session ends after
+the policy's idle minutes or its absolute hours, by logout, or when its owner or the security officer ends it;
+every login, failure and ending is on the access log."""
 
 import hashlib
 import logging
@@ -7,79 +14,89 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from archive_service.access.log import AccessAction, record_access
-from archive_service.auth.models import LoginAttempt, Role, SessionToken, User
+from archive_service.auth import passwords, two_factor
+from archive_service.auth.models import LoginAttempt, Role, SessionStage, SessionToken, User
+from archive_service.auth.permissions import Action, can
+from archive_service.auth.policy import policy_for, policy_for_organisation
 from archive_service.auth.qualifications import check_qualified
 from archive_service.config import get_settings
-from archive_service.db import as_utc, utcnow
-from archive_service.errors import ArchiveError
+from archive_service.db import as_utc, get_sessionmaker, utcnow
+from archive_service.errors import ArchiveError, Unauthenticated
 from archive_service.organisations.models import Organisation, OrganisationKind
 
 log = logging.getLogger("archive.auth")
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-MIN_PASSWORD_LENGTH = 8
+SECOND_FACTOR_MINUTES = 5  # the half-session between the password and the code
+TOUCH_SECONDS = 60  # last_seen_at is written at most once a minute per session
 
 
 def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ArchiveError("password.too_short", f"密码至少 {MIN_PASSWORD_LENGTH} 位", "password")
-    return _hasher.hash(password)
+    return passwords.hash_password(password)
 
 
-def _describe(user: User) -> str:
+def describe_account(user: User) -> str:
     return f"{user.username}（{user.display_name}，{user.role.label}，{user.organisation.name}）"
 
 
-def add_account(session: Session, admin: User, client: str, **fields) -> User:  # type: ignore[no-untyped-def]
-    """An administrator creates an account within its bounds; the creation is on the access log with it."""
-    may_create_account(session, admin, fields["organisation_id"], fields["role"])
-    made = create_user(session, **fields)
+_describe = describe_account
+
+
+def add_account(session: Session, officer: User, client: str, **fields) -> User:  # type: ignore[no-untyped-def]
+    """The security officer creates an account within its bounds, with a first password the person changes at the
+    first login (where the policy says so); the creation is on the access log."""
+    may_create_account(session, officer, fields["organisation_id"], fields["role"])
+    organisation = session.get(Organisation, fields["organisation_id"])
+    assert organisation is not None
+    policy = policy_for_organisation(session, organisation)
+    made = create_user(session, **fields, must_change_password=policy.change_at_first_login)
     session.refresh(made)
-    record_access(session, admin, AccessAction.account_created, client, detail=_describe(made), with_change=True)
+    record_access(session, officer, AccessAction.account_created, client, detail=_describe(made), with_change=True)
     return made
 
 
 def change_account(
-    session: Session, admin: User, user_id: int, client: str, role: Role | None, active: bool | None
+    session: Session, officer: User, user_id: int, client: str, role: Role | None, active: bool | None
 ) -> User:
-    """Change an account's role or disable it (never one's own: a bureau must not lose its last administrator
-    by a slip). Bounds as for creating; another bureau's accounts are not found. Recorded before → after."""
+    """Change an account's role or disable it — never one's own (三员分立: nobody grants himself a role, and a bureau
+    must not lose its last security officer by a slip). Bounds as for creating; another bureau's accounts are not
+    found. Recorded before → after."""
     target = session.get(User, user_id)
     if target is None:
         raise ArchiveError("not_found", "未找到该账户", "user_id", 404)
     try:
-        may_create_account(session, admin, target.organisation_id, target.role)
-        may_create_account(session, admin, target.organisation_id, role or target.role)
+        may_create_account(session, officer, target.organisation_id, target.role)
+        may_create_account(session, officer, target.organisation_id, role or target.role)
     except ArchiveError:
         raise ArchiveError("not_found", "未找到该账户", "user_id", 404) from None
-    if target.id == admin.id:
-        raise ArchiveError("user.self", "不能变更自己的账户角色或停用自己", "user_id", 409)
+    if target.id == officer.id:
+        raise ArchiveError("user.self", "不能变更自己的账户角色或停用自己（三员分立：不能给自己授权）", "user_id", 409)
     before = _describe(target) + ("" if target.active else "，已停用")
-    if role is not None:
+    if role is not None and role is not target.role:
         check_qualified(session, target, target.organisation_id, role)
         target.role = role
+        end_sessions(session, target, "角色已变更，须重新登录")  # a session carries no stale grants
     if active is not None:
         target.active = active
         if not active:  # signed out everywhere at once
-            session.execute(delete(SessionToken).where(SessionToken.user_id == target.id))
+            end_sessions(session, target, "账户已停用")
     after = _describe(target) + ("" if target.active else "，已停用")
-    record_access(session, admin, AccessAction.account_changed, client, detail=f"{before} → {after}", with_change=True)
+    record_access(
+        session, officer, AccessAction.account_changed, client, detail=f"{before} → {after}", with_change=True
+    )
     return target
 
 
-def may_create_account(session: Session, admin: User, organisation_id: int, role: Role) -> None:
-    """A bureau's administrator makes accounts for its own staff, and requester accounts for the agencies and
-    communities that ask it for files; never for another bureau (its staff would read that bureau's files)
-    nor for an enterprise. The `archive users create` command, run on the server, is the operator's way."""
+def may_create_account(session: Session, officer: User, organisation_id: int, role: Role) -> None:
+    """A bureau's security officer makes accounts for its own staff, and requester accounts for the agencies and
+    communities that ask it for files; never for another bureau (its staff would read that bureau's files) nor for
+    an enterprise. The `archive users create` command, run on the server, is the operator's way."""
     organisation = session.get(Organisation, organisation_id)
     if organisation is None:
         raise ArchiveError("organisation.unknown", "所属单位不存在", "organisation_id")
-    if organisation.id == admin.organisation_id:
+    if organisation.id == officer.organisation_id:
         return
     if organisation.kind in (OrganisationKind.agency, OrganisationKind.community) and role is Role.requester:
         return
@@ -92,15 +109,24 @@ def may_create_account(session: Session, admin: User, organisation_id: int, role
 
 
 def create_user(
-    session: Session, *, username: str, display_name: str, password: str, role: Role, organisation_id: int
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    role: Role,
+    organisation_id: int,
+    must_change_password: bool = False,
 ) -> User:
     username = username.strip()
     if not username or len(username) > 64:
         raise ArchiveError("username.length", "用户名应为1–64个字符", "username")
     if session.scalar(select(User).where(User.username == username)):
         raise ArchiveError("username.taken", f"用户名 {username} 已存在", "username", 409)
-    if session.get(Organisation, organisation_id) is None:
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
         raise ArchiveError("organisation.unknown", "所属单位不存在", "organisation_id")
+    passwords.check_rules(policy_for_organisation(session, organisation), password, username)
     check_qualified(session, None, organisation_id, role)
     user = User(
         username=username,
@@ -108,6 +134,7 @@ def create_user(
         password_hash=hash_password(password),
         role=role,
         organisation_id=organisation_id,
+        must_change_password=must_change_password,
     )
     session.add(user)
     session.flush()
@@ -164,53 +191,312 @@ def login_wait_seconds(session: Session, username: str, client_address: str) -> 
     return math.ceil(wait)
 
 
-def login(session: Session, username: str, password: str, client_address: str) -> tuple[User, str]:
-    """Check the password and open a session; returns the user and the raw token (shown once)."""
-    settings = get_settings()
-    wait = login_wait_seconds(session, username, client_address)
+def _failed(session: Session, username: str, client: str, user: User | None, reason: str) -> None:
+    """A failed attempt counts towards the delays and is on the access log (under the account it named, so that
+    bureau's auditor sees it), committed even though the request fails."""
+    session.add(LoginAttempt(username=username, client_address=client, succeeded=False))
+    log.warning("登录失败（%s）用户=%s 地址=%s", reason, username, client)
+    session.commit()
+    record_access(session, user, AccessAction.login_failed, client, detail=f"{username}：{reason}")
+
+
+def check_password(session: Session, username: str, password: str, client: str) -> User:
+    """The first factor, after the delays; a failure is counted and logged."""
+    wait = login_wait_seconds(session, username, client)
     if wait > 0:
-        log.warning("登录延迟 %s 秒 用户=%s 地址=%s", wait, username, client_address)
+        log.warning("登录延迟 %s 秒 用户=%s 地址=%s", wait, username, client)
         raise ArchiveError("login.rate_limited", f"登录失败次数过多，请 {wait} 秒后再试", "username", 429)
-    user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
-    ok = False
-    if user is not None:
-        try:
-            ok = _hasher.verify(user.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            ok = False
-    session.add(LoginAttempt(username=username, client_address=client_address, succeeded=ok))
-    if not ok or user is None:
-        log.warning("登录失败 用户=%s 地址=%s", username, client_address)
-        # Commit the failed attempt even though the caller's request fails: it is what throttles.
-        session.commit()
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not passwords.verify_password(user.password_hash, password):
+        _failed(session, username, client, user, "用户名或密码错误")
         raise ArchiveError("login.invalid", "用户名或密码错误", "password", 401)
+    if not user.active:
+        _failed(session, username, client, user, "账户已停用")
+        raise ArchiveError("login.disabled", "该账户已停用，不能登录：请联系本馆安全管理员", "username", 403)
+    return user
+
+
+def second_factor_needed(session: Session, user: User) -> bool:
+    """The bureau's policy names the role, or the person enrolled of his own accord."""
+    return user.totp_enrolled_at is not None or policy_for(session, user).needs_two_factor(user.role)
+
+
+def _check_second_factor(session: Session, user: User, code: str, recovery_code: str, client: str) -> None:
+    try:
+        if recovery_code.strip():
+            left = two_factor.use_recovery_code(session, user, recovery_code)
+            record_access(
+                session, user, AccessAction.recovery_code_used, client,
+                detail=f"{user.username}：还剩 {left} 个恢复码", with_change=True,
+            )  # fmt: skip
+        else:
+            two_factor.check_code(user, code)
+    except ArchiveError as refused:
+        if refused.code != "two_factor.code_required":
+            session.rollback()
+            _failed(session, user.username, client, user, refused.message)
+        raise
+
+
+def open_session(
+    session: Session,
+    user: User,
+    client: str,
+    *,
+    via: str,
+    user_agent: str = "",
+    stage: SessionStage = SessionStage.signed_in,
+) -> str:
+    """A new session (its raw token returned once; only its SHA-256 is kept) within the policy's absolute limit."""
     token = secrets.token_urlsafe(32)
-    session.add(
-        SessionToken(
-            token_sha256=_digest(token),
-            user_id=user.id,
-            expires_at=utcnow() + timedelta(hours=settings.session_hours),
-        )
-    )
-    log.info("登录 用户=%s 地址=%s", username, client_address)
-    return user, token
+    now = utcnow()
+    hours = policy_for(session, user).session_hours
+    lasts = timedelta(minutes=SECOND_FACTOR_MINUTES) if stage is SessionStage.second_factor else timedelta(hours=hours)
+    row = SessionToken(
+        token_sha256=_digest(token), user_id=user.id, expires_at=now + lasts, last_seen_at=now, stage=stage,
+        client_address=client[:64], user_agent=user_agent[:200], via=via,
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    if stage is SessionStage.signed_in:
+        if passwords.expired(policy_for(session, user), user):
+            user.must_change_password = True
+        log.info("登录 用户=%s 地址=%s", user.username, client)
+        session.add(LoginAttempt(username=user.username, client_address=client, succeeded=True))
+        record_access(
+            session, user, AccessAction.login, client,
+            detail=f"{user.username} 经{'网页' if via == 'web' else '接口'}登录（会话 {row.id}）", with_change=True,
+        )  # fmt: skip
+    return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
+def login(
+    session: Session,
+    username: str,
+    password: str,
+    client_address: str,
+    *,
+    code: str = "",
+    recovery_code: str = "",
+    via: str = "api",
+    user_agent: str = "",
+) -> tuple[User, str]:
+    """The API's login: password and, where needed, the code in one call; a token only for both."""
+    user = check_password(session, username, password, client_address)
+    if second_factor_needed(session, user):
+        if user.totp_secret is None:
+            raise ArchiveError(
+                "two_factor.not_enrolled",
+                "本馆要求该角色使用动态验证码登录，该账户尚未绑定：请先在网页上登录并按提示绑定",
+                "code",
+                403,
+            )
+        _check_second_factor(session, user, code, recovery_code, client_address)
+    return user, open_session(session, user, client_address, via=via, user_agent=user_agent)
+
+
+def begin_web_login(
+    session: Session, username: str, password: str, client: str, user_agent: str = ""
+) -> tuple[User, str, str]:
+    """The login page's first step. Returns the user, a token and what comes next: "" (signed in: the token is
+    the session's), "code" or "enrol" (the token is the half-session's, good for the code page only)."""
+    user = check_password(session, username, password, client)
+    if not second_factor_needed(session, user):
+        return user, open_session(session, user, client, via="web", user_agent=user_agent), ""
+    token = open_session(session, user, client, via="web", user_agent=user_agent, stage=SessionStage.second_factor)
+    if user.totp_secret is None:
+        two_factor.start_enrolment(user)
+        return user, token, "enrol"
+    return user, token, "code"
+
+
+def pending_login(session: Session, token: str) -> SessionToken:
+    """The half-session of a login waiting for its code; gone or expired: start again."""
     row = session.scalar(
         select(SessionToken)
         .options(joinedload(SessionToken.user))
-        .where(SessionToken.token_sha256 == _digest(token), SessionToken.revoked.is_(False))
+        .where(
+            SessionToken.token_sha256 == _digest(token),
+            SessionToken.stage == SessionStage.second_factor,
+            SessionToken.revoked.is_(False),
+        )
     )
     if row is None or as_utc(row.expires_at) < utcnow() or not row.user.active:
+        raise Unauthenticated("登录已超时（输入密码后 5 分钟内须输入动态验证码），请重新登录")
+    return row
+
+
+def finish_web_login(
+    session: Session, pending_token: str, code: str, recovery_code: str, client: str, user_agent: str = ""
+) -> tuple[User, str, list[str]]:
+    """The code page: the code (or a recovery code, or the first code of a new enrolment) turns the half-session
+    into a new session. Returns the user, the session's token and, after an enrolment, the recovery codes."""
+    pending = pending_login(session, pending_token)
+    user = pending.user
+    codes: list[str] = []
+    if user.totp_secret is None:
+        try:
+            codes = two_factor.confirm_enrolment(session, user, code)
+        except ArchiveError as refused:
+            if refused.code != "two_factor.code_required":
+                session.rollback()
+                _failed(session, user.username, client, user, f"绑定动态验证码：{refused.message}")
+            raise
+        record_access(session, user, AccessAction.two_factor_enrolled, client, detail=user.username, with_change=True)
+    else:
+        _check_second_factor(session, user, code, recovery_code, client)
+    pending.revoked = True
+    pending.ended_at = utcnow()
+    pending.ended_reason = "已完成第二因素"
+    return user, open_session(session, user, client, via="web", user_agent=user_agent), codes
+
+
+# ---- sessions ----------------------------------------------------------------------------------------
+
+
+def session_user(session: Session, token: str, touch: bool = False) -> User:
+    """The signed-in user of a token, or Unauthenticated saying why (timed out, ended, never valid). A session
+    found past its idle or absolute limit is ended and logged once."""
+    row = session.scalar(
+        select(SessionToken).options(joinedload(SessionToken.user)).where(SessionToken.token_sha256 == _digest(token))
+    )
+    if row is None or row.stage is not SessionStage.signed_in:
+        raise Unauthenticated()
+    if row.revoked:
+        raise _ended("session.ended", f"会话已结束（{row.ended_reason or '已退出'}），请重新登录")
+    user = row.user
+    if not user.active:
+        raise _ended("session.ended", "该账户已停用")
+    now = utcnow()
+    policy = policy_for(session, user)
+    seen = as_utc(row.last_seen_at or row.created_at)
+    if as_utc(row.expires_at) < now:
+        _time_out(row.id, user, f"登录已满 {policy.session_hours} 小时")
+        raise _ended("session.expired", f"登录已满 {policy.session_hours} 小时（本馆规定的单次登录上限），请重新登录")
+    if seen + timedelta(minutes=policy.idle_minutes) < now:
+        _time_out(row.id, user, f"{policy.idle_minutes} 分钟无操作")
+        raise _ended("session.idle", f"已超过 {policy.idle_minutes} 分钟没有操作，为安全起见已退出，请重新登录")
+    if touch and (now - seen).total_seconds() >= TOUCH_SECONDS:
+        row.last_seen_at = now
+    session.info["current_session_id"] = row.id
+    return user
+
+
+def _ended(code: str, message: str) -> Unauthenticated:
+    refused = Unauthenticated(message)
+    refused.code = code
+    return refused
+
+
+def _time_out(session_id: int, user: User, reason: str) -> None:
+    """End a timed-out session in its own transaction (the request that found it fails) and log it once."""
+    with get_sessionmaker()() as own, own.begin():
+        ended = own.execute(
+            update(SessionToken)
+            .where(SessionToken.id == session_id, SessionToken.revoked.is_(False))
+            .values(revoked=True, ended_at=utcnow(), ended_reason=f"超时：{reason}")
+        ).rowcount  # type: ignore[attr-defined]
+        if ended:
+            record_access(
+                own, user, AccessAction.session_ended, "", detail=f"{user.username} 会话 {session_id} 超时：{reason}",
+                with_change=True,
+            )  # fmt: skip
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    try:
+        return session_user(session, token)
+    except Unauthenticated:
         return None
-    return row.user
 
 
-def logout(session: Session, token: str) -> None:
+def logout(session: Session, token: str, client: str = "") -> None:
     row = session.scalar(select(SessionToken).where(SessionToken.token_sha256 == _digest(token)))
-    if row is not None:
+    if row is not None and not row.revoked:
         row.revoked = True
+        row.ended_at = utcnow()
+        row.ended_reason = "已退出"
+        if row.stage is SessionStage.signed_in:
+            record_access(
+                session, row.user, AccessAction.logout, client, detail=f"{row.user.username}（会话 {row.id}）",
+                with_change=True,
+            )  # fmt: skip
+
+
+def end_sessions(session: Session, user: User, reason: str, keep: int | None = None) -> int:
+    """End every session of an account (but `keep`, the one in use): disabled, role changed, password reset."""
+    query = update(SessionToken).where(SessionToken.user_id == user.id, SessionToken.revoked.is_(False))
+    if keep is not None:
+        query = query.where(SessionToken.id != keep)
+    ended = session.execute(query.values(revoked=True, ended_at=utcnow(), ended_reason=reason))
+    return int(ended.rowcount)  # type: ignore[attr-defined]
+
+
+def sessions_of(session: Session, user: User) -> list[SessionToken]:
+    """An account's sessions still open (not ended, not past their absolute limit), the newest first."""
+    return list(
+        session.scalars(
+            select(SessionToken)
+            .where(
+                SessionToken.user_id == user.id,
+                SessionToken.revoked.is_(False),
+                SessionToken.stage == SessionStage.signed_in,
+                SessionToken.expires_at > utcnow(),
+            )
+            .order_by(SessionToken.created_at.desc(), SessionToken.id.desc())
+        )
+    )
+
+
+def account_in_reach(session: Session, officer: User, user_id: int) -> User:
+    """An account the security officer looks after (its bureau's staff, the requesters it serves); others: 404."""
+    target = session.get(User, user_id)
+    if target is None or not can(officer, Action.manage_security):
+        raise ArchiveError("not_found", "未找到该账户", "user_id", 404)
+    try:
+        may_create_account(session, officer, target.organisation_id, target.role)
+    except ArchiveError:
+        raise ArchiveError("not_found", "未找到该账户", "user_id", 404) from None
+    return target
+
+
+def end_session(session: Session, actor: User, session_id: int, client: str) -> SessionToken:
+    """Its owner, or the security officer for an account in reach, ends one session; logged."""
+    row = session.get(SessionToken, session_id)
+    if row is None or row.revoked or row.stage is not SessionStage.signed_in:
+        raise ArchiveError("not_found", "未找到该会话（可能已结束）", "session_id", 404)
+    if row.user_id != actor.id:
+        account_in_reach(session, actor, row.user_id)
+    by = "本人" if row.user_id == actor.id else f"安全管理员 {actor.username}"
+    row.revoked = True
+    row.ended_at = utcnow()
+    row.ended_reason = f"被{by}结束"
+    record_access(
+        session, actor, AccessAction.session_ended, client,
+        detail=f"{row.user.username} 会话 {row.id}（{row.client_address}）被{by}结束", with_change=True,
+    )  # fmt: skip
+    return row
+
+
+def reset_password(session: Session, officer: User, user_id: int, new_password: str, client: str) -> User:
+    target = account_in_reach(session, officer, user_id)
+    if target.id == officer.id:
+        raise ArchiveError("user.self", "请在“我的账户”中修改自己的密码", "user_id", 409)
+    passwords.reset(session, officer, target, new_password, client)
+    return target
+
+
+def reset_two_factor(session: Session, officer: User, user_id: int, client: str) -> User:
+    target = account_in_reach(session, officer, user_id)
+    if target.id == officer.id:
+        raise ArchiveError("user.self", "不能重置自己的动态验证码：请另一位安全管理员办理", "user_id", 409)
+    two_factor.clear(session, target)
+    end_sessions(session, target, "动态验证码已被重置")
+    record_access(
+        session, officer, AccessAction.two_factor_reset, client,
+        detail=f"{_describe(target)}：下次登录重新绑定", with_change=True,
+    )  # fmt: skip
+    return target
 
 
 def _digest(token: str) -> str:

@@ -1,4 +1,4 @@
-"""The `archive` command, for the server's operator: 19 commands in seven areas, one module each.
+"""The `archive` command, for the server's operator: 21 commands in eight areas, one module each.
 
 Setting up (installation.py): `db upgrade`, `orgs create`, `users create`, `demo`.
 Running (running.py): `serve` (web + local job workers), `worker` (a job worker, local or Celery).
@@ -6,11 +6,21 @@ Preservation (preservation.py): `fixity check`, `replicate`, `objects delete` (a
 Digitisation (digitisation.py): `digitise`, `rebuild-faulty`. Search (search.py): `search sync | reindex |
 verify`. Evidence (evidence.py): `audit verify` (the access log's hash chain), `transfers verify-receipt`
 (a receipt PDF against its manifest). Holdings (holdings.py): `holdings import` (an old ledger, checked and
-saved with a progress bar). What people read is Chinese; option names stay as typed."""
+saved with a progress bar). Security (security.py): `security report` (the level-3 controls and their state),
+`keys rotate` (the data key). What people read is Chinese; option names stay as typed."""
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from archive_service.cli import digitisation, evidence, holdings, installation, preservation, running, search
+from archive_service.cli import (
+    digitisation,
+    evidence,
+    holdings,
+    installation,
+    preservation,
+    running,
+    search,
+    security,
+)
 from archive_service.cli.common import database_failure
 from digitise.terminal import ChineseTyper
 
@@ -31,7 +41,7 @@ def _start() -> None:
     start()
 
 
-for area in (installation, running, preservation, digitisation, evidence):
+for area in (installation, running, preservation, digitisation, evidence, security):
     app.add_typer(area.app)
 app.add_typer(search.app, name="search")
 app.add_typer(holdings.app, name="holdings")

@@ -17,11 +17,11 @@ app.add_typer(transfers_app, name="transfers")
 @audit_app.command("verify")
 def audit_verify() -> None:
     """沿哈希链逐条核验利用登记；有条目被改动、删除或插入时指出第一处并以状态 1 退出。"""
-    from archive_service.access.log import verify_chain
+    from archive_service.access.log import verify_and_record
     from archive_service.db import get_sessionmaker
 
     with get_sessionmaker()() as session:
-        report = verify_chain(session)
+        report = verify_and_record(session, None, "命令行")
     if report.ok:
         typer.echo(f"利用登记完好：{report.entries} 条，哈希链核验通过")
         return

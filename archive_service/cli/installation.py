@@ -81,6 +81,7 @@ def users_create(
     """创建用户（通常是首位管理员）。"""
     from sqlalchemy import select
 
+    from archive_service.access.log import AccessAction, record_access
     from archive_service.auth.service import create_user
     from archive_service.db import transaction
     from archive_service.errors import ArchiveError
@@ -99,6 +100,10 @@ def users_create(
                 role=role,
                 organisation_id=org.id,
             )
+            record_access(  # the system's own event, for the auditor (GB/T 22239-2019 8.1.4.3)
+                session, None, AccessAction.account_created, "命令行",
+                detail=f"{user.username}（{display_name}，{role.label}，{org.name}）", with_change=True,
+            )  # fmt: skip
             typer.echo(f"用户 {user.id}：{user.username}（{role.label}），{org.name}")
     except ArchiveError as e:
         fail(e)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import typer
 
+from archive_service.access.log import AccessAction, record_access
 from archive_service.cli.common import acting_user, fail, progress
 
 app = typer.Typer()
@@ -94,6 +95,14 @@ def objects_delete(
     typer.echo(f"已销毁：{storage_key}")
 
 
+def _system_event(action: str, detail: str) -> None:
+    """A backup or a restore on the log (the system's own event; GB/T 22239-2019 8.1.4.3)."""
+    from archive_service.db import get_sessionmaker
+
+    with get_sessionmaker()() as session:
+        record_access(session, None, action, "命令行", detail=detail)
+
+
 @app.command()
 def backup(folder: Path = typer.Argument(..., metavar="备份目录", help="空目录或新目录（如挂载的备份盘）")) -> None:
     """备份整个系统。
@@ -110,6 +119,7 @@ def backup(folder: Path = typer.Argument(..., metavar="备份目录", help="空�
     except ArchiveError as e:
         fail(e)
     rows = sum(report.tables.values())
+    _system_event(AccessAction.backup, f"备份到 {folder}：{len(report.tables)} 张表 {rows} 行，{report.objects} 个对象")
     typer.echo(
         f"已备份到 {folder}：{len(report.tables)} 张表 {rows} 行，"
         f"{report.objects} 个对象（{report.bytes / 1e6:.1f} MB），清单 manifest.json"
@@ -137,6 +147,10 @@ def restore(folder: Path = typer.Argument(..., metavar="备份目录", help="`ar
         fail(e)
     indexed = reindex(engine, search_index())
     apply_outbox(engine, search_index(), wait=True)
+    outcome = "核验通过" if report.ok else f"有 {len(report.problems)} 处问题"
+    _system_event(
+        AccessAction.restore, f"从 {folder} 恢复：{sum(report.tables.values())} 行，{report.objects} 个对象，{outcome}"
+    )
     typer.echo(
         f"已恢复 {sum(report.tables.values())} 行、{report.objects} 个对象（核验 {report.objects_verified} 个），"
         f"利用登记 {report.log_entries} 条；检索索引已重建（{indexed} 份档案）"

@@ -5,12 +5,13 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from archive_service.auth.models import User
 from archive_service.db import Base, utcnow
 from archive_service.organisations.models import Organisation
+from archive_service.protection import Protected, digest_of, tail_of
 
 
 class Retiree(Base):
@@ -20,8 +21,9 @@ class Retiree(Base):
     name: Mapped[str] = mapped_column(String(50))
     sex: Mapped[str] = mapped_column(String(1))  # M | F, must agree with the citizen ID
     # NULL only for a file held before the system whose ledger had no readable ID: it waits to be completed
-    # (存量档案导入 lists it); every other way in requires the ID.
-    citizen_id: Mapped[str | None] = mapped_column(String(18), unique=True)
+    # (存量档案导入 lists it); every other way in requires the ID. Encrypted at rest; found by exact value (its
+    # keyed digest, unique) or by its last 4 (protection.py).
+    citizen_id: Mapped[str | None] = mapped_column(Protected(searchable=True, tail=True))
     birth_date: Mapped[date]
     work_start_date: Mapped[date | None]  # 参加工作时间
     retirement_date: Mapped[date | None]
@@ -35,6 +37,10 @@ class Retiree(Base):
     deceased_date: Mapped[date | None]
 
     enterprise: Mapped[Organisation] = relationship(lazy="joined")
+
+
+Index("uq_retiree_citizen_id_digest", digest_of(Retiree.__table__.c.citizen_id), unique=True)
+Index("ix_retiree_citizen_id_tail", tail_of(Retiree.__table__.c.citizen_id))
 
 
 class ClassScheme(Base):
@@ -183,6 +189,7 @@ class DigitalObject(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     storage_key: Mapped[str] = mapped_column(String(200))
     sha256: Mapped[str] = mapped_column(String(64))
+    sm3: Mapped[str | None] = mapped_column(String(64))  # also kept where the custodian bureau chose SM3 (密评)
     size: Mapped[int] = mapped_column(Integer)
     media_type: Mapped[str] = mapped_column(String(80))
     pages: Mapped[int | None] = mapped_column(Integer)

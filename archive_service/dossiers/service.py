@@ -32,6 +32,7 @@ from archive_service.dossiers.schemas import (
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.numbering import next_in_series
 from archive_service.organisations.models import Organisation, OrganisationKind
+from archive_service.protection import suffix_candidates
 from archive_service.transfers.models import OPEN, ItemResult, TransferBatch, TransferItem
 from archive_service.values import formed_order, make_archival_code, mask_citizen_id
 
@@ -76,6 +77,13 @@ class DossierQuery:
     page: int = 1
 
 
+def retirees_with_id_ending(session: Session, suffix: str) -> list[int]:
+    """Retirees whose citizen ID ends with `suffix` (4 or more characters): the candidates by the keyed digest of the
+    last four, then their decrypted IDs compared (protection.py)."""
+    rows = session.execute(select(Retiree.id, Retiree.citizen_id).where(suffix_candidates(Retiree.citizen_id, suffix)))
+    return [retiree_id for retiree_id, citizen_id in rows if citizen_id.endswith(suffix)]
+
+
 def list_dossiers(session: Session, user: User, query: DossierQuery) -> tuple[int, Sequence[Dossier]]:
     stmt = _visible(user).join(Retiree, Dossier.retiree_id == Retiree.id)
     text = query.text.strip()
@@ -85,8 +93,8 @@ def list_dossiers(session: Session, user: User, query: DossierQuery) -> tuple[in
                 Retiree.name.contains(text, autoescape=True),  # % and _ are letters here, not wildcards
                 Dossier.archival_code == text.upper(),
                 Dossier.former_archival_code == text.upper(),  # 原档号: what the old ledger called the file
-                # Counter staff ask by the last digits of the ID card.
-                Retiree.citizen_id.endswith(text.upper()) if len(text) >= 4 else false(),
+                # Counter staff ask by the last digits of the ID card (encrypted: found by its last four's digest).
+                Retiree.id.in_(retirees_with_id_ending(session, text.upper())) if len(text) >= 4 else false(),
             )
         )
     if query.status is not None:

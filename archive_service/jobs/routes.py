@@ -39,7 +39,7 @@ def start_maintenance(
 @router.get("/digitisation/backlog", response_model=Backlog)
 def digitisation_backlog(user: User = Depends(current_user), session: Session = DbSession) -> Backlog:
     """The bureau's files held on paper only: how many, the longest waiting, and by enterprise."""
-    require(user, Action.view_dossiers)
+    require(user, Action.view_holdings)
     return backlog(session, user.organisation_id)
 
 

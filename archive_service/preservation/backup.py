@@ -22,17 +22,19 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, Table, func, select, text
+from sqlalchemy import Connection, Engine, String, Table, bindparam, func, select, text, type_coerce
 from sqlalchemy import types as sqltypes
 from sqlalchemy.orm import Session
 
 from archive_service import models as _models  # noqa: F401  every table known
+from archive_service import protection
 from archive_service.access.log import chain_head, verify_chain
 from archive_service.db import Base, utcnow
 from archive_service.dossiers.models import DigitalObject
 from archive_service.errors import ArchiveError
 from archive_service.preservation.models import ObjectDeletion
 from archive_service.preservation.service import _ChunkReader
+from archive_service.protection import Protected
 from storage import LocalObjectStore, ObjectStore
 
 FORMAT = 1
@@ -42,6 +44,17 @@ Progress = Callable[[str], None]
 
 def _tables() -> list[Table]:
     return list(Base.metadata.sorted_tables)  # parents before children
+
+
+def _as_stored(table: Table) -> list[Any]:
+    """The table's columns as the database holds them: an encrypted field stays encrypted in the backup (and goes
+    back as it was: the backup needs the installation's data key, kept apart from it — README)."""
+    return [type_coerce(c, String).label(c.name) if isinstance(c.type, Protected) else c for c in table.columns]
+
+
+def _insert_as_stored(table: Table) -> Any:
+    protected = {c.name: bindparam(c.name, type_=String) for c in table.columns if isinstance(c.type, Protected)}
+    return table.insert().values(protected) if protected else table.insert()
 
 
 def _dump_value(column_type: sqltypes.TypeEngine, value: Any) -> Any:
@@ -104,7 +117,9 @@ def backup(engine: Engine, store: ObjectStore, folder: Path, progress: Progress 
         for table in _tables():
             with gzip.open(folder / "database" / f"{table.name}.jsonl.gz", "wb") as out:
                 count = 0
-                rows = conn.execution_options(yield_per=BATCH).execute(select(table).order_by(*table.primary_key))
+                rows = conn.execution_options(yield_per=BATCH).execute(
+                    select(*_as_stored(table)).order_by(*table.primary_key)
+                )
                 for row in rows:
                     out.write(orjson.dumps([_dump_value(c.type, v) for c, v in zip(table.columns, row, strict=True)]))
                     out.write(b"\n")
@@ -208,10 +223,10 @@ def restore(engine: Engine, store: ObjectStore, folder: Path, progress: Progress
                 for row in _rows(folder, table):
                     batch.append(row)
                     if len(batch) >= BATCH:
-                        conn.execute(table.insert(), batch)
+                        conn.execute(_insert_as_stored(table), batch)
                         count, batch = count + len(batch), []
                 if batch:
-                    conn.execute(table.insert(), batch)
+                    conn.execute(_insert_as_stored(table), batch)
                     count += len(batch)
                 report.tables[str(table.name)] = count
                 if progress:
@@ -238,6 +253,11 @@ def restore(engine: Engine, store: ObjectStore, folder: Path, progress: Progress
             report.objects_verified += 1
         else:
             report.problems.append(f"object {obj['key']} missing or altered after restore")
+    with engine.connect() as conn:
+        try:
+            protection.check_database_key(conn)
+        except protection.DataKeyError as e:
+            report.problems.append(e.message)
     with Session(engine) as session:
         chain = verify_chain(session)
         report.log_entries = chain.entries

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from sqlalchemy import event, func, select
+from cryptography.hazmat.primitives import hashes
+from sqlalchemy import event, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive_service.auth.models import Role, User
@@ -22,6 +23,7 @@ from archive_service.dossiers.models import DigitalObject, Dossier
 from archive_service.errors import ArchiveError, Forbidden
 from archive_service.preservation.models import FixityCheck, FixityRun, ObjectDeletion
 from storage import LocalObjectStore, ObjectStore, S3ObjectStore, StorageError, StoredObject
+from storage.port import FixityResult, ObjectMissing
 
 Progress = Callable[[int, int], None]  # (bytes just processed, objects just processed)
 
@@ -75,6 +77,8 @@ def ingest(
     """
     stored = store.put_file(path)
     try:
+        if bureau_hash_algorithm(session, dossier.custodian_id) == "sm3":
+            metadata.setdefault("sm3", sm3_of_file(path))
         version = (
             session.scalar(
                 select(func.max(DigitalObject.version)).where(
@@ -103,6 +107,38 @@ def ingest(
     if stored.created:
         session.info.setdefault(_CREATED, []).append((store, stored.key))
     return obj
+
+
+def bureau_hash_algorithm(session: Session, organisation_id: int) -> str:
+    """SHA-256 or SM3: the bureau's choice in its security policy (auth/policy.py) for fixity sums."""
+    chosen = session.execute(
+        text("SELECT hash_algorithm FROM security_policy WHERE organisation_id = :o"), {"o": organisation_id}
+    ).scalar()
+    return chosen or "sha256"
+
+
+def sm3_of_file(path: Path) -> str:
+    h = hashes.Hash(hashes.SM3())
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.finalize().hex()
+
+
+def _verify_both(store: ObjectStore, key: str, sha256: str) -> tuple[FixityResult, str | None]:
+    """SHA-256 and SM3 of a stored object in one read (a bureau that chose SM3); missing: (result, None)."""
+    import hashlib
+
+    sha, sm3 = hashlib.sha256(), hashes.Hash(hashes.SM3())
+    size = 0
+    try:
+        for chunk in store.open(key):
+            sha.update(chunk)
+            sm3.update(chunk)
+            size += len(chunk)
+    except ObjectMissing:
+        return FixityResult(key, sha256, None, 0), None
+    return FixityResult(key, sha256, sha.hexdigest(), size), sm3.finalize().hex()
 
 
 def stage_upload(session: Session, store: ObjectStore, path: Path) -> StoredObject:
@@ -193,6 +229,18 @@ def check_fixity(
             .distinct()
             .order_by(DigitalObject.storage_key)
         ).all()
+        # SM3 as well where it was recorded, or where the custodian bureau chose SM3 (recorded at the first check).
+        sm3: dict[str, str | None] = {}
+        sm3_bureaus = set(
+            session.scalars(text("SELECT organisation_id FROM security_policy WHERE hash_algorithm='sm3'"))
+        )
+        for key, recorded, custodian in session.execute(
+            select(DigitalObject.storage_key, DigitalObject.sm3, Dossier.custodian_id)
+            .join(Dossier, DigitalObject.dossier_id == Dossier.id)
+            .where(DigitalObject.storage_key > after)
+        ):
+            if recorded or custodian in sm3_bureaus:
+                sm3[key] = recorded or sm3.get(key)
     targets = [(k, s) for k, s in rows if k not in skip]
     if sample is not None and sample < len(targets):
         # A seeded sample per run: repeatable if resumed, different from one run to the next.
@@ -215,20 +263,35 @@ def check_fixity(
 
     last = after
     for key, sha256 in targets:
-        result = store.verify(key, sha256)
+        outcome = None
+        if key in sm3:
+            result, actual_sm3 = _verify_both(store, key, sha256)
+            expected_sm3 = sm3[key]
+            if result.ok and expected_sm3 is None and actual_sm3:  # SHA-256 holds: its SM3 is recorded from now on
+                with sessions() as session, session.begin():
+                    session.execute(
+                        update(DigitalObject)
+                        .where(DigitalObject.storage_key == key, DigitalObject.sm3.is_(None))
+                        .values(sm3=actual_sm3)
+                    )
+            elif result.ok and actual_sm3 != expected_sm3:
+                outcome = "mismatch"
+        else:
+            result = store.verify(key, sha256)
+        outcome = outcome or result.outcome
         pending.append(
             FixityCheck(
                 run_id=run_id,
                 storage_key=key,
-                outcome=result.outcome,
+                outcome=outcome,
                 expected_sha256=sha256,
                 actual_sha256=result.actual_sha256,
             )
         )
         report.checked += 1
         report.bytes_read += result.size
-        if not result.ok:
-            report.failures.append((key, result.outcome))
+        if outcome != "ok":
+            report.failures.append((key, outcome))
         if progress:
             progress(result.size, 1)
         last = key

@@ -32,12 +32,12 @@ def check_range(value: int | Decimal, low: int | Decimal, high: int | Decimal, f
 
 
 def rooms(session: Session, user: User) -> Sequence[Room]:
-    require(user, Action.view_dossiers)
+    require(user, Action.view_holdings)
     return session.scalars(select(Room).where(Room.organisation_id == user.organisation_id).order_by(Room.id)).all()
 
 
 def get_room(session: Session, user: User, room_id: int) -> Room:
-    require(user, Action.view_dossiers)
+    require(user, Action.view_holdings)
     room = session.get(Room, room_id)
     if room is None or room.organisation_id != user.organisation_id:  # another bureau's room: as if missing
         raise NotFound("该库房", "room_id")

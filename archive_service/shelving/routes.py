@@ -65,7 +65,7 @@ def add_unit(
 
 @router.get("/profiles", response_model=list[ProfileOut])
 def list_profiles(session: Session = DbSession, user: User = Depends(current_user)) -> Sequence[object]:
-    require(user, Action.view_dossiers)
+    require(user, Action.view_holdings)
     return layout.profiles(session, user)
 
 
@@ -144,7 +144,7 @@ def label_sheet(data: LabelsIn, session: Session = DbSession, user: User = Depen
 
 @router.get("/policy", response_model=planning.Policy)
 def get_policy(session: Session = DbSession, user: User = Depends(current_user)) -> planning.Policy:
-    require(user, Action.view_dossiers)
+    require(user, Action.view_holdings)
     return forecast.policy_for(session, user.organisation_id)
 
 
@@ -252,5 +252,5 @@ def import_readings(
 @router.get("/climate-alerts", response_model=list[ReadingOut])
 def climate_alerts(session: Session = DbSession, user: User = Depends(current_user)) -> list[ReadingOut]:
     """Readings of the last 30 days outside their store room's limits."""
-    require(user, Action.view_dossiers)
+    require(user, Action.view_holdings)
     return [_reading_out(a.reading) for a in climate.climate_alerts(session, user.organisation_id)]

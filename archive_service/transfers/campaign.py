@@ -237,7 +237,7 @@ class CampaignProgress:
 
 def progress(session: Session, user: User, today: date | None = None) -> CampaignProgress:
     """Per enterprise: expected vs handed over vs outstanding; the late first, then by name."""
-    require(user, Action.view_dossiers)
+    require(user, Action.view_holdings)
     bureau = user.organisation_id
     quotas = {
         q.enterprise_id: q for q in session.scalars(select(HandoverQuota).where(HandoverQuota.bureau_id == bureau))

@@ -4,11 +4,12 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from archive_service.db import Base, utcnow
 from archive_service.organisations.models import Organisation
+from archive_service.protection import Protected, digest_of
 
 
 class TransferKind(enum.StrEnum):
@@ -98,12 +99,12 @@ class TransferItem(Base):
     """One row of the register (档案移交名册) and the result of checking its volume on receipt."""
 
     __tablename__ = "transfer_item"
-    __table_args__ = (UniqueConstraint("batch_id", "citizen_id"), UniqueConstraint("batch_id", "row_no"))
+    __table_args__ = (UniqueConstraint("batch_id", "row_no"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("transfer_batch.id"), index=True)
     row_no: Mapped[int] = mapped_column(Integer)
-    citizen_id: Mapped[str] = mapped_column(String(18))
+    citizen_id: Mapped[str] = mapped_column(Protected(searchable=True))  # encrypted at rest (protection.py)
     retiree_name: Mapped[str] = mapped_column(String(50))
     sex: Mapped[str] = mapped_column(String(1), default="M")
     birth_date: Mapped[date | None]
@@ -219,3 +220,13 @@ class HandoverQuota(Base):
     set_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     enterprise: Mapped[Organisation] = relationship(foreign_keys=[enterprise_id], lazy="joined")
+
+
+# One row per citizen ID in a batch, by the ID's keyed digest (the value itself is encrypted).
+Index(
+    "uq_transfer_item_batch_citizen_id_digest",
+    TransferItem.__table__.c.batch_id,
+    digest_of(TransferItem.__table__.c.citizen_id),
+    unique=True,
+)
+Index("ix_transfer_item_citizen_id_digest", digest_of(TransferItem.__table__.c.citizen_id))

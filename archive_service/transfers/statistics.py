@@ -30,7 +30,7 @@ class MonthFigures:
 
 def statistics(session: Session, user: User, year: int | None = None) -> list[MonthFigures]:
     """Per enterprise and month: files expected, received, rejected and digitised (intake batches only)."""
-    require(user, Action.view_dossiers)
+    require(user, Action.view_holdings)
     if year is not None and not 2000 <= year <= 2100:
         raise ArchiveError("year.range", "年份须在 2000–2100 之间", "year", 422)
     ours = (TransferBatch.to_org_id == user.organisation_id, TransferBatch.kind == TransferKind.intake)

@@ -22,10 +22,8 @@ from archive_service.access.log import AccessAction, record_access
 from archive_service.auth import service as auth_service
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can, require
-from archive_service.config import get_settings
 from archive_service.db import as_utc, get_sessionmaker, show_time
 from archive_service.deps import (
-    SESSION_COOKIE,
     DbSession,
     Store,
     client_address,
@@ -51,12 +49,14 @@ from archive_service.transfers import service as transfers
 from archive_service.transfers import supplements
 from archive_service.uploads import saved_scans
 from archive_service.values import mask_citizen_id, written_partial_date
-from archive_service.web.forms import field_label, refusal_shows, refuse_invisible_text, submitted
+from archive_service.web.forms import field_label, refusal_shows, submitted
 from digitise.findings import check_name
 from storage import ObjectStore
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals.update(
+    can=lambda user, action: can(user, Action(action)),  # the menu offers only what the role may do
+    citizen_id_shown=lambda user, value: value if can(user, Action.see_full_citizen_id) else mask_citizen_id(value),
     TOP_CLASS_NAMES=TOP_CLASS_NAMES,
     mask_citizen_id=mask_citizen_id,
     check_name=check_name,
@@ -112,56 +112,12 @@ def render_error(request: Request, error: ArchiveError) -> HTMLResponse:
         )
 
 
-@router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str = "/") -> HTMLResponse:
-    return templates.TemplateResponse(request, "login.html", {"next": _safe_next(next), "error": None})
-
-
-@router.post("/login")
-def login_submit(
-    request: Request,
-    username: str = Form(""),
-    password: str = Form(""),
-    next: str = Form("/"),
-    session: Session = DbSession,
-) -> Response:
-    try:
-        refuse_invisible_text()
-        _, token = auth_service.login(session, username.strip(), password, client_address(request))
-    except ArchiveError as error:
-        return templates.TemplateResponse(
-            request,
-            "login.html",
-            {"next": _safe_next(next), "error": error, "username": username},
-            status_code=error.status,
-        )
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    settings = get_settings()
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=settings.secure_cookies,
-        max_age=settings.session_hours * 3600,
-    )
-    return response
-
-
-@router.post("/logout")
-def logout(request: Request, session: Session = DbSession) -> Response:
-    token = request_token(request)
-    if token:
-        auth_service.logout(session, token)
-    response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE)
-    return response
-
-
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
     if user.role is Role.requester:  # requesters work through their requests only
         return RedirectResponse("/requests", status_code=303)
+    if user.role is Role.security_officer:  # accounts and the security controls, never the files
+        return RedirectResponse("/security", status_code=303)
     counts = dossiers.dashboard_counts(session, user)
     open_transfers = transfers.open_batch_count(session, user.organisation_id)
     waiting_requests = access.waiting_request_count(session, user.organisation_id)
@@ -181,7 +137,7 @@ def dashboard(request: Request, session: Session = DbSession, user: User = Depen
             "overdue_loans": overdue_loans(session, user.organisation_id),
             "climate_alerts": climate_alerts(session, user.organisation_id),
             "backlog": paper,
-            "unshelved": len(unshelved(session, user)),
+            "unshelved": len(unshelved(session, user)) if can(user, Action.view_dossiers) else None,
         },
     )
 
@@ -502,8 +458,3 @@ def _proposal_thumbnails(
         detail=f"{use_copy.name} v{use_copy.version} 目录建议缩略图 {len(images)} 页",
     )  # fmt: skip
     return {page: "data:image/jpeg;base64," + base64.b64encode(jpeg).decode() for page, jpeg in images.items()}
-
-
-def _safe_next(target: str) -> str:
-    # Only same-site paths: an open redirect after login would help phishing.
-    return target if target.startswith("/") and not target.startswith("//") else "/"

@@ -32,7 +32,8 @@ def _shelving_page(
     request: Request, session: Session, user: User, error: ArchiveError | None = None, status: int = 200
 ) -> HTMLResponse:
     rooms = occupancy.occupancy(session, user)
-    waiting = placement.unshelved(session, user)
+    # The files waiting for a place are named files: not for the system administrator (三员分立).
+    waiting = placement.unshelved(session, user) if can(user, Action.view_dossiers) else []
     return templates.TemplateResponse(
         request,
         "shelving.html",

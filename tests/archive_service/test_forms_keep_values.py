@@ -69,10 +69,9 @@ def forms_of(html: str) -> dict[str, dict[str, list[str]]]:
 
 
 def _cookie_login(client, username: str) -> None:
-    from archive_service.demo import DEMO_PASSWORD
+    from tests.conftest import cookie_login
 
-    r = client.post("/login", data={"username": username, "password": DEMO_PASSWORD}, follow_redirects=False)
-    assert r.status_code == 303, r.text
+    cookie_login(client, username)  # the password, then the authenticator's code where the bureau asks for it
 
 
 def _refused(client, action: str, data: dict, files=None) -> dict[str, dict[str, list[str]]]:

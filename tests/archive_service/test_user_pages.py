@@ -1,4 +1,4 @@
-"""The administrator manages the bureau's accounts on a page (用户管理), not only through the API: create,
+"""The security officer (三员分立) manages the bureau's accounts on a page (用户管理), not only through the API: create,
 change a role, disable, record a training certificate, require certificates — each on the access log."""
 
 import pytest
@@ -21,19 +21,21 @@ def _logged(action: str) -> list[str]:
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
-def test_the_administrator_manages_accounts_on_the_page(client):
+def test_the_security_officer_manages_accounts_on_the_page(client):
     _cookie_login(client, "clerk")
-    assert client.get("/users").status_code == 403  # only administrators
+    assert client.get("/users").status_code == 403  # only security officers
     _cookie_login(client, "admin")
+    assert client.get("/users").status_code == 403  # not the system administrator either (三员分立)
+    _cookie_login(client, "security")
     page = client.get("/users")
     assert page.status_code == 200 and 'href="/users"' in page.text and 'data-user="archivist"' in page.text
-    bureau = _account("admin").organisation_id
+    bureau = _account("security").organisation_id
     typed = {"username": "xinlai", "display_name": "新来", "password": "short", "role": "archivist",
              "organisation_id": bureau}  # fmt: skip
     refused = client.post("/users", data=typed, follow_redirects=False)
-    assert refused.status_code == 400 and 'data-field="password"' in refused.text and "密码至少" in refused.text
+    assert refused.status_code == 422 and 'data-field="password"' in refused.text and "密码至少" in refused.text
     assert forms_of(refused.text)["/users"]["display_name"] == ["新来"] and _account("xinlai") is None
-    made = client.post("/users", data=typed | {"password": "xinlai-pass-2026"}, follow_redirects=True)
+    made = client.post("/users", data=typed | {"password": "newcomer-pass-2026"}, follow_redirects=True)
     assert made.status_code == 200 and "已创建账户 xinlai" in made.text
     assert _account("xinlai").role is Role.archivist
     new_id = _account("xinlai").id
