@@ -112,7 +112,7 @@ def keyring() -> tuple[DataKey, ...]:
         return tuple(_key_from_text(line, "ARCHIVE_DATA_KEY") for line in lines)
     path = key_file()
     try:
-        content = path.read_text(encoding="ascii")
+        content = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return ()
     except (OSError, UnicodeDecodeError) as e:
@@ -150,10 +150,17 @@ def new_key_text() -> str:
 def create_key_file(path: Path) -> None:
     """A new installation's key: written once, readable by the service's user only."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as out:
+    draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write("# 档案托管系统 数据加密密钥（勿删除、勿与备份放在一起；轮换见 README）\n")
         out.write(new_key_text() + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    try:
+        os.link(draft, path)  # whole or not at all, and never over an existing key
+    finally:
+        draft.unlink()
     keyring.cache_clear()
 
 
@@ -375,13 +382,12 @@ def rotate(engine: Any) -> tuple[DataKey, int]:
             "或在该变量末尾加入新密钥并按 README 手工轮换",
         )
     path = key_file()
-    before = path.read_text(encoding="ascii")
+    before = path.read_text(encoding="utf-8")
     old = keyring()
     current_key()  # a missing key is named before anything changes
     new = new_key_text()
-    path.write_text(
-        before.rstrip("\n") + f"\n# 轮换于 {datetime.now().astimezone().isoformat(timespec='seconds')}\n{new}\n"
-    )
+    stamp = datetime.now().astimezone().isoformat(timespec="seconds")
+    path.write_text(before.rstrip("\n") + f"\n# 轮换于 {stamp}\n{new}\n", encoding="utf-8")
     keyring.cache_clear()
     try:
         key = current_key()
@@ -397,7 +403,7 @@ def rotate(engine: Any) -> tuple[DataKey, int]:
                 {"k": key.key_id},
             )
     except BaseException:
-        path.write_text(before)
+        path.write_text(before, encoding="utf-8")
         keyring.cache_clear()
         raise
     return key, written

@@ -21,6 +21,14 @@ from archive_service.db import Base, show_time, utcnow
 from archive_service.organisations.models import Organisation
 
 STANDARD = "GB/T 22239-2019"
+# The encrypted fields by the names people know them by.
+FIELD_NAMES = {
+    ("retiree", "citizen_id"): "退休人员公民身份号码",
+    ("transfer_item", "citizen_id"): "移交名册中的公民身份号码",
+    ("retrieval_request", "id_document"): "查阅人身份证件号码",
+    ("app_user", "totp_secret"): "动态验证码密钥",
+    ("app_user", "totp_pending_secret"): "待绑定的动态验证码密钥",
+}
 
 
 @dataclass(frozen=True)
@@ -124,7 +132,7 @@ def controls(session: Session, bureau: Organisation) -> list[Control]:
     found.append(
         Control(
             "安全审计", f"{STANDARD} 8.1.4.3 c)", "审计记录的保护：最近一次哈希链校验",
-            f"archive audit verify 或本页“校验日志链”；本馆链算法 {HASH_ALGORITHMS[policy.hash_algorithm]}",
+            f"命令行校验或本页“校验日志链”；本馆链算法 {HASH_ALGORITHMS[policy.hash_algorithm]}",
             f"{show_time(last_check.at)}：{last_check.detail}" if last_check else "尚未校验",
             last_check is not None and "完好" in last_check.detail,
         )
@@ -140,7 +148,7 @@ def controls(session: Session, bureau: Organisation) -> list[Control]:
             "数据保密性", f"{STANDARD} 8.1.4.8；个人信息保护法 第五十一条", "个人信息加密存储",
             f"{settings.data_cipher.upper()} 加密，{settings.data_digest.upper()} 带密钥摘要供按号码精确查找；"
             f"密钥编号 {key.key_id}（存放于{'环境变量' if settings.data_key else ' ' + str(protection.key_file())}）",
-            "加密字段：" + "、".join(f"{c.table}.{c.column}" for c in columns)
+            "加密字段：" + "、".join(FIELD_NAMES.get((c.table, c.column), f"{c.table}.{c.column}") for c in columns)
             + (f"；有 {plain} 个值未加密" if plain else "；全部已加密"),
             plain == 0,
         )

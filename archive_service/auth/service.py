@@ -478,6 +478,17 @@ def end_session(session: Session, actor: User, session_id: int, client: str) -> 
     return row
 
 
+def end_all_sessions(session: Session, officer: User, user_id: int, client: str) -> int:
+    """The security officer signs an account out everywhere (a stolen laptop); logged."""
+    target = account_in_reach(session, officer, user_id)
+    ended = end_sessions(session, target, f"被安全管理员 {officer.username} 结束")
+    record_access(
+        session, officer, AccessAction.session_ended, client,
+        detail=f"{describe_account(target)}：{ended} 个会话被安全管理员结束", with_change=True,
+    )  # fmt: skip
+    return ended
+
+
 def reset_password(session: Session, officer: User, user_id: int, new_password: str, client: str) -> User:
     target = account_in_reach(session, officer, user_id)
     if target.id == officer.id:

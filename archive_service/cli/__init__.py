@@ -22,10 +22,15 @@ from archive_service.cli import (
     security,
 )
 from archive_service.cli.common import database_failure
+from archive_service.protection import DataKeyError
 from digitise.terminal import ChineseTyper
 
 app = ChineseTyper(
-    failures={OperationalError: database_failure, ProgrammingError: database_failure},
+    failures={
+        OperationalError: database_failure,
+        ProgrammingError: database_failure,
+        DataKeyError: lambda e: str(getattr(e, "message", e)),  # a missing or foreign data key, by name
+    },
     help="退休人员人事档案托管系统：运维命令",
     no_args_is_help=True,
     add_completion=False,

@@ -151,3 +151,4 @@ def demo(
     named = {"organisations": "单位", "users": "用户", "dossiers": "档案"}
     shown = "，".join(f"{named.get(what, what)} {n}" for what, n in counts.items())
     typer.echo(f"演示数据已载入：{shown}；所有演示用户的密码均为 {DEMO_PASSWORD}")
+    typer.echo("西城区档案馆要求双因素登录：各演示用户的动态验证码密钥见 README（加入手机验证器即可）")

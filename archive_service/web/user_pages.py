@@ -1,4 +1,4 @@
-"""The administrator's accounts page (用户管理): the bureau's staff and the requester accounts of the agencies
+"""The security officer's accounts page (用户管理): the bureau's staff and the requester accounts of the agencies
 and communities it serves — create, change a role, disable, record a training certificate, and whether the
 archivist role needs one. The same services as the API; every change is on the access log."""
 
@@ -55,6 +55,7 @@ def _users_page(request: Request, session: Session, user: User, error: ArchiveEr
             "certificates": qualifications.certificates_of(
                 session, [p.id for p in people if p.organisation_id == own.id]
             ),
+            "open_sessions": {p.id: len(accounts.sessions_of(session, p)) for p in people},
             "organisations": organisations,
             "roles": ROLE_LABELS,
             "today": bureau_today(),
@@ -118,6 +119,38 @@ def change_user(
             session, user, user_id, client_address(request), _role(role) if role else None, enabled
         )
     return RedirectResponse(f"/users?done=已变更账户 {changed.username}", status_code=303)
+
+
+@router.post("/users/{user_id}/password")
+def reset_password(
+    request: Request,
+    user_id: int,
+    password: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    """A temporary password, to be changed at the next login; the account's sessions end."""
+    with refusal_shows(session, lambda error: _users_page(request, session, user, error)):
+        target = accounts.reset_password(session, user, user_id, password, client_address(request))
+    return RedirectResponse(f"/users?done=已重置 {target.username} 的密码（下次登录须修改）", status_code=303)
+
+
+@router.post("/users/{user_id}/two-factor/reset")
+def reset_two_factor(
+    request: Request, user_id: int, session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    with refusal_shows(session, lambda error: _users_page(request, session, user, error)):
+        target = accounts.reset_two_factor(session, user, user_id, client_address(request))
+    return RedirectResponse(f"/users?done=已重置 {target.username} 的动态验证码（下次登录重新绑定）", status_code=303)
+
+
+@router.post("/users/{user_id}/sessions/end")
+def end_sessions(
+    request: Request, user_id: int, session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    with refusal_shows(session, lambda error: _users_page(request, session, user, error)):
+        ended = accounts.end_all_sessions(session, user, user_id, client_address(request))
+    return RedirectResponse(f"/users?done=已结束 {ended} 个会话", status_code=303)
 
 
 @router.post("/users/{user_id}/certificates")

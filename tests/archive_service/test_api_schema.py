@@ -51,9 +51,9 @@ def test_every_operation_answers_without_a_server_error(client, login):
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 def test_administrators_operations_answer_without_a_server_error(client, login):
-    # Issue 22: accounts in another bureau, roles, disabling — generated as the administrator, who alone
-    # may call them; none may answer 500, and no account lands outside the administrator's bureau.
-    checked = _generated_calls(client, login("admin"), "^/api/(users|organisations|preservation)")
+    # Issue 22: accounts in another bureau, roles, disabling — generated as the security officer, who alone
+    # may call them (三员分立); none may answer 500, and no account lands outside the officer's bureau.
+    checked = _generated_calls(client, login("security"), "^/api/(users|organisations|preservation|security)")
     assert "POST /api/users" in checked and "PATCH /api/users/{user_id}" in checked, checked
     from sqlalchemy import select
 
@@ -61,8 +61,8 @@ def test_administrators_operations_answer_without_a_server_error(client, login):
     from archive_service.auth.models import User
 
     with db.get_sessionmaker()() as session:
-        admin = session.scalar(select(User).where(User.username == "admin"))
-        demo_names = {"admin", "clerk", "archivist", "approver", "auditor", "sibao", "dongcheng"}
+        admin = session.scalar(select(User).where(User.username == "security"))
+        demo_names = {"admin", "security", "clerk", "archivist", "approver", "auditor", "sibao", "dongcheng"}
         made = session.scalars(select(User).where(User.username.not_in(demo_names))).all()
         outside = [(u.username, u.organisation_id) for u in made if u.organisation_id != admin.organisation_id]
         assert outside == []

@@ -1,4 +1,6 @@
-"""A real server (uvicorn in its own process, demo data on SQLite) and Debian's Chromium."""
+"""A real server (uvicorn in its own process, demo data on SQLite) and Debian's Chromium, and the one way every
+browser test signs in: `sign_in` (the password, then the authenticator's code where the bureau requires two
+factors — 西城 does for every role)."""
 
 import os
 import socket
@@ -105,3 +107,51 @@ def shot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def type_login(page, server: str, username: str, password: str | None = None) -> None:
+    """On the login page: the password, then — where it is asked — the code of the demo account's authenticator."""
+    from archive_service.demo import DEMO_PASSWORD
+    from tests.conftest import demo_codes
+
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password or DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
+    if "/login/code" in page.url:
+        page.get_by_label("动态验证码").fill(demo_codes(username, where=server))
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_load_state()
+
+
+_signed_in: dict[tuple[str, str], list[dict]] = {}  # (server, username) -> the session cookie of its last login
+
+
+def sign_in(page, server: str, username: str, password: str | None = None) -> None:
+    """Sign in as a demo user, as a person does: both factors. A user signed in earlier in the run whose session is
+    still open continues it (as the browser would keep its cookie) — a code is good once, and a new login of the
+    same user within half a minute would wait for the authenticator's next code."""
+    page.context.clear_cookies()
+    kept = _signed_in.get((server, username))
+    if kept and password is None:
+        page.context.add_cookies(kept)
+        if page.request.get(f"{server}/api/me").status == 200:
+            page.goto(f"{server}/")
+            page.wait_for_load_state()
+            return
+        page.context.clear_cookies()
+    page.goto(f"{server}/login")
+    type_login(page, server, username, password)
+    assert "/login" not in page.url, f"{username} 未能登录：{page.url}"
+    _signed_in[(server, username)] = [c for c in page.context.cookies() if c["name"] == "archive_session"]
+
+
+def bearer(page, server: str, username: str) -> dict[str, str]:
+    """An API token of a demo user, for a browser test's direct calls (password and code in one request)."""
+    from archive_service.demo import DEMO_PASSWORD
+    from tests.conftest import demo_codes
+
+    body = {"username": username, "password": DEMO_PASSWORD, "code": demo_codes(username, where=server)}
+    r = page.request.post(f"{server}/api/auth/login", data=body)
+    assert r.status == 200, r.text()
+    return {"authorization": f"Bearer {r.json()['token']}"}

@@ -11,9 +11,9 @@ from openpyxl import load_workbook
 from PIL import Image, ImageDraw
 
 from archive_service.db import bureau_today
-from archive_service.demo import DEMO_PASSWORD
 from tests.archive_service.test_requests import READER
 from tests.archive_service.test_transfers import row
+from tests.e2e.conftest import bearer as api_bearer
 from tests.e2e.conftest import shot
 from tests.e2e.test_requests import sign_in
 from tests.e2e.test_seed_rules import receive_new, shelve_waiting
@@ -101,8 +101,7 @@ def test_window_quota_progress_monthly_list_and_a_missing_materials_certificate(
 
     # A requester granted class 9 sees the certificate in the viewer, watermarked (no pages are digitised).
     def bearer(username: str) -> dict[str, str]:
-        r = page.request.post(f"{server}/api/auth/login", data={"username": username, "password": DEMO_PASSWORD})
-        return {"authorization": f"Bearer {r.json()['token']}"}
+        return api_bearer(page, server, username)
 
     form = {"dossier": codes[0], "purpose": "benefit_change", "purpose_detail": "待遇变更，核对工资调整",
             "material_classes": [9], "mode": "online_view", "valid_from": str(today),

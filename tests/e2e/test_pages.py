@@ -3,7 +3,7 @@
 import pytest
 
 from archive_service.demo import DEMO_PASSWORD
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import shot, type_login
 
 pytestmark = pytest.mark.e2e
 
@@ -11,9 +11,7 @@ pytestmark = pytest.mark.e2e
 def _login(page, server, username="archivist", password=DEMO_PASSWORD):
     page.goto(f"{server}/dossiers")
     assert "/login" in page.url  # not signed in: sent to the login page, then back
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
+    type_login(page, server, username, password)
 
 
 def test_login_page_is_chinese_and_refuses_a_wrong_password(page, server):

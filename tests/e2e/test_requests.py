@@ -4,20 +4,10 @@ from datetime import date
 
 import pytest
 
-from archive_service.demo import DEMO_PASSWORD
 from digitise.specimen import citizen_id_for
-from tests.e2e.conftest import DIGITISED, shot
+from tests.e2e.conftest import DIGITISED, shot, sign_in  # sign_in: still importable from here
 
 pytestmark = pytest.mark.e2e
-
-
-def sign_in(page, server, username):
-    page.context.clear_cookies()
-    page.goto(f"{server}/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state()
 
 
 def test_request_approve_view_and_register(page, server):
