@@ -118,7 +118,13 @@ def serve(env: dict[str, str], port: int, workers: int, log: Path | None = None)
 
 
 def token(url: str, username: str) -> dict[str, str]:
-    r = httpx.post(f"{url}/api/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+    import pyotp
+
+    from archive_service.demo import TWO_FACTOR_DEMO_USERS, demo_totp_secret
+
+    # Both factors, as the demo bureau requires: the password and the demo account's authenticator code.
+    code = pyotp.TOTP(demo_totp_secret(username)).now() if username in TWO_FACTOR_DEMO_USERS else ""
+    r = httpx.post(f"{url}/api/auth/login", json={"username": username, "password": DEMO_PASSWORD, "code": code})
     r.raise_for_status()
     return {"Authorization": f"Bearer {r.json()['token']}"}
 

@@ -62,7 +62,12 @@ def prepare(url: str, files: int):
         s.add_all(enterprises)
         s.flush()
         archivist = create_user(
-            s, username="a", display_name="a", password="x" * 12, role=Role.archivist, organisation_id=bureau.id
+            s,
+            username="a",
+            display_name="a",
+            password="Bench-pass-2026",
+            role=Role.archivist,
+            organisation_id=bureau.id,
         )
         room = layout.add_room(s, archivist, layout.RoomForm("大库房", RoomKind.store, Decimal(1200)))
         box = layout.add_profile(s, archivist, "30 mm", 30)

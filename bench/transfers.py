@@ -77,7 +77,7 @@ def use(url: str) -> tuple[int, int]:
                                   region_code="110101", level=OrganisationLevel.district)  # fmt: skip
         s.add_all([bureau, enterprise])
         s.flush()
-        clerk = create_user(s, username="c", display_name="c", password="x" * 12, role=Role.intake_clerk,
+        clerk = create_user(s, username="c", display_name="c", password="Bench-pass-2026", role=Role.intake_clerk,
                             organisation_id=bureau.id)  # fmt: skip
         return clerk.id, enterprise.id
 

@@ -53,7 +53,7 @@ def check_rules(policy: Policy, password: str, username: str = "", field: str = 
             field,
             422,
         )
-    if username and username.lower() in password.lower():
+    if len(username) >= 3 and username.lower() in password.lower():
         raise ArchiveError("password.contains_username", "密码不能包含用户名", field, 422)
 
 

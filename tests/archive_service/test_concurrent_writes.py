@@ -18,10 +18,12 @@ from tests.archive_service.test_requests import form
 from tests.archive_service.test_server_crash import _kill, _serve
 from tests.archive_service.test_transfers import as_xlsx, row
 from tests.archive_service.test_transfers_api import enterprise_id
+from tests.conftest import demo_codes
 
 
 def _token(url: str, username: str) -> dict[str, str]:
-    r = httpx.post(f"{url}/api/auth/login", json={"username": username, "password": DEMO_PASSWORD}, timeout=30)
+    body = {"username": username, "password": DEMO_PASSWORD, "code": demo_codes(username)}  # both factors
+    r = httpx.post(f"{url}/api/auth/login", json=body, timeout=30)
     assert r.status_code == 200, r.text
     return {"authorization": f"Bearer {r.json()['token']}"}
 

@@ -18,6 +18,7 @@ from archive_service.demo import DEMO_PASSWORD
 from tests.archive_service.test_jobs import _first_dossier
 from tests.archive_service.test_server_crash import _kill, _serve, _token
 from tests.attacks import Trickle, chunked_post, memory_mb
+from tests.conftest import demo_codes
 
 MB = 1024 * 1024
 # What loopback's socket buffers hold besides what the server read (net.ipv4.tcp_rmem/tcp_wmem maxima).
@@ -60,7 +61,7 @@ def test_chunked_bodies_are_counted_as_they_arrive(demo, tmp_path):
         )
         assert json_over.status == 413 and json_over.sent < 8 * MB + IN_FLIGHT, (json_over.status, json_over.sent)
         # An honest chunked body is served as before.
-        honest = orjson.dumps({"username": "archivist", "password": DEMO_PASSWORD})
+        honest = orjson.dumps({"username": "archivist", "password": DEMO_PASSWORD, "code": demo_codes("archivist")})
         signed = chunked_post(url, "/api/auth/login", len(honest), {"Content-Type": "application/json"}, honest)
         assert signed.status == 200 and orjson.loads(signed.body)["token"], signed
         assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200

@@ -28,6 +28,7 @@ from archive_service.transfers.receipt import manifest, manifest_sha256
 from tests.archive_service.test_requests import approved
 from tests.archive_service.test_transfers import as_xlsx, row
 from tests.archive_service.test_transfers_api import enterprise_id
+from tests.conftest import demo_codes
 
 
 def _free_port() -> int:
@@ -67,7 +68,8 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 def _token(url: str, username: str) -> dict[str, str]:
-    r = httpx.post(f"{url}/api/auth/login", json={"username": username, "password": DEMO_PASSWORD}, timeout=30)
+    body = {"username": username, "password": DEMO_PASSWORD, "code": demo_codes(username)}  # both factors
+    r = httpx.post(f"{url}/api/auth/login", json=body, timeout=30)
     return {"authorization": f"Bearer {r.json()['token']}"}
 
 

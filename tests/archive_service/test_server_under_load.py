@@ -15,6 +15,7 @@ import pytest
 from archive_service.demo import DEMO_PASSWORD
 from tests.archive_service.test_requests import approved
 from tests.archive_service.test_server_crash import _kill, _serve
+from tests.conftest import demo_codes
 
 CLIENTS = 32
 SECONDS = 8
@@ -22,7 +23,8 @@ ROUNDS = 6  # each client asks at least this often on its connection, however sl
 
 
 def _token(url: str, username: str) -> dict[str, str]:
-    r = httpx.post(f"{url}/api/auth/login", json={"username": username, "password": DEMO_PASSWORD}, timeout=30)
+    body = {"username": username, "password": DEMO_PASSWORD, "code": demo_codes(username)}  # both factors
+    r = httpx.post(f"{url}/api/auth/login", json=body, timeout=30)
     assert r.status_code == 200, r.text
     return {"authorization": f"Bearer {r.json()['token']}"}
 
