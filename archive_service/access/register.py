@@ -47,6 +47,10 @@ def log_entries(session: Session, reader: User, f: LogFilter) -> tuple[int, list
             | (AccessLogEntry.organisation_id == reader.organisation_id)
             # A requester's search may be after any bureau's file: every bureau's auditor sees it.
             | (AccessLogEntry.action == AccessAction.search)
+            # The system's own events (backups, restores, commands on the server) and the logins of the
+            # agencies' requesters, who read every bureau's files: every bureau's auditor sees them.
+            | (AccessLogEntry.organisation_id.is_(None) & AccessLogEntry.dossier_id.is_(None))
+            | ((User.role == Role.requester) & AccessLogEntry.action.in_(ACCOUNT_EVENTS))
         )
     )
     if f.archival_code:
@@ -161,6 +165,15 @@ def _materials_text(session: Session, e: AccessLogEntry, dossier: Dossier | None
     return "；".join(f"{m.sequence} {m.title}" for m in served if m is not None and m.dossier_id == dossier.id)
 
 
+ACCOUNT_EVENTS = (
+    AccessAction.login,
+    AccessAction.login_failed,
+    AccessAction.logout,
+    AccessAction.session_ended,
+    AccessAction.password_changed,
+    AccessAction.two_factor_enrolled,
+    AccessAction.recovery_code_used,
+)
 ACTION_LABELS = {
     AccessAction.view_copy: "查看数字副本",
     AccessAction.view_page: "网上查阅",

@@ -147,7 +147,7 @@ def controls(session: Session, bureau: Organisation) -> list[Control]:
         Control(
             "数据保密性", f"{STANDARD} 8.1.4.8；个人信息保护法 第五十一条", "个人信息加密存储",
             f"{settings.data_cipher.upper()} 加密，{settings.data_digest.upper()} 带密钥摘要供按号码精确查找；"
-            f"密钥编号 {key.key_id}（存放于{'环境变量' if settings.data_key else ' ' + str(protection.key_file())}）",
+            f"密钥编号 {key.key_id}，存放于{'环境变量' if settings.data_key else '服务器上的密钥文件'}（不在数据库中）",
             "加密字段：" + "、".join(FIELD_NAMES.get((c.table, c.column), f"{c.table}.{c.column}") for c in columns)
             + (f"；有 {plain} 个值未加密" if plain else "；全部已加密"),
             plain == 0,

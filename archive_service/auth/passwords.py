@@ -99,7 +99,7 @@ def change_own(session: Session, user: User, current: str, new_password: str, cl
     _set(session, user, new_password, "new_password")
     user.must_change_password = False
     end_sessions(session, user, "修改密码后其他会话结束", keep=session.info.get("current_session_id"))
-    record_access(session, user, AccessAction.password_changed, client, detail=user.username, with_change=True)
+    record_access(session, user, AccessAction.password_changed, client, detail=user.display_name, with_change=True)
 
 
 def reset(session: Session, officer: User, target: User, new_password: str, client: str) -> None:

@@ -109,8 +109,11 @@ def policy_for_organisation(session: Session, organisation: Organisation) -> Pol
 
 def policy_for(session: Session, user: User) -> Policy:
     """The policy an account is held to: its bureau's, or for an agency's or community's people (who read the
-    files of any bureau that grants them) the strictest of the installation's bureaus."""
-    return policy_for_organisation(session, user.organisation)
+    files of any bureau that grants them) the strictest of the installation's bureaus. Read once per request."""
+    key = ("security_policy", user.organisation_id)
+    if key not in session.info:
+        session.info[key] = policy_for_organisation(session, user.organisation)
+    return session.info[key]  # type: ignore[no-any-return]
 
 
 def describe(policy: Policy) -> dict[str, str]:
@@ -147,6 +150,8 @@ def set_policy(session: Session, officer: User, changes: dict[str, Any], client:
         setattr(row, f.name, sorted(r.value for r in value) if f.name == "two_factor_roles" else value)
     row.updated_at = utcnow()
     row.updated_by_id = officer.id
+    for key in [k for k in session.info if isinstance(k, tuple) and k[0] == "security_policy"]:
+        del session.info[key]
     old, new = describe(before), describe(after)
     shown = "；".join(f"{LABELS[k]}：{old[k]} → {new[k]}" for k in old if old[k] != new[k])
     record_access(

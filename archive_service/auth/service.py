@@ -197,7 +197,12 @@ def _failed(session: Session, username: str, client: str, user: User | None, rea
     session.add(LoginAttempt(username=username, client_address=client, succeeded=False))
     log.warning("登录失败（%s）用户=%s 地址=%s", reason, username, client)
     session.commit()
-    record_access(session, user, AccessAction.login_failed, client, detail=f"{username}：{reason}")
+    record_access(session, user, AccessAction.login_failed, client, detail=f"{_who(user, username)}：{reason}")
+
+
+def _who(user: User | None, typed: str) -> str:
+    """The account a failure names: its person, or the name typed when there is no such account."""
+    return user.display_name if user is not None else f"不存在的用户名“{typed[:64]}”"
 
 
 def check_password(session: Session, username: str, password: str, client: str) -> User:
@@ -205,6 +210,14 @@ def check_password(session: Session, username: str, password: str, client: str) 
     wait = login_wait_seconds(session, username, client)
     if wait > 0:
         log.warning("登录延迟 %s 秒 用户=%s 地址=%s", wait, username, client)
+        named = session.scalar(select(User).where(User.username == username))
+        record_access(
+            session,
+            named,
+            AccessAction.login_failed,
+            client,
+            detail=f"{_who(named, username)}：失败次数过多，须等待 {wait} 秒",
+        )
         raise ArchiveError("login.rate_limited", f"登录失败次数过多，请 {wait} 秒后再试", "username", 429)
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not passwords.verify_password(user.password_hash, password):
@@ -227,7 +240,7 @@ def _check_second_factor(session: Session, user: User, code: str, recovery_code:
             left = two_factor.use_recovery_code(session, user, recovery_code)
             record_access(
                 session, user, AccessAction.recovery_code_used, client,
-                detail=f"{user.username}：还剩 {left} 个恢复码", with_change=True,
+                detail=f"{user.display_name}：还剩 {left} 个恢复码", with_change=True,
             )  # fmt: skip
         else:
             two_factor.check_code(user, code)
@@ -265,7 +278,7 @@ def open_session(
         session.add(LoginAttempt(username=user.username, client_address=client, succeeded=True))
         record_access(
             session, user, AccessAction.login, client,
-            detail=f"{user.username} 经{'网页' if via == 'web' else '接口'}登录（会话 {row.id}）", with_change=True,
+            detail=f"{user.display_name} 经{'网页' if via == 'web' else '接口'}登录（会话 {row.id}）", with_change=True,
         )  # fmt: skip
     return token
 
@@ -342,7 +355,9 @@ def finish_web_login(
                 session.rollback()
                 _failed(session, user.username, client, user, f"绑定动态验证码：{refused.message}")
             raise
-        record_access(session, user, AccessAction.two_factor_enrolled, client, detail=user.username, with_change=True)
+        record_access(
+            session, user, AccessAction.two_factor_enrolled, client, detail=user.display_name, with_change=True
+        )
     else:
         _check_second_factor(session, user, code, recovery_code, client)
     pending.revoked = True
@@ -398,7 +413,7 @@ def _time_out(session_id: int, user: User, reason: str) -> None:
         ).rowcount  # type: ignore[attr-defined]
         if ended:
             record_access(
-                own, user, AccessAction.session_ended, "", detail=f"{user.username} 会话 {session_id} 超时：{reason}",
+                own, user, AccessAction.session_ended, "", detail=f"{user.display_name} 会话 {session_id} 超时：{reason}",
                 with_change=True,
             )  # fmt: skip
 
@@ -418,7 +433,7 @@ def logout(session: Session, token: str, client: str = "") -> None:
         row.ended_reason = "已退出"
         if row.stage is SessionStage.signed_in:
             record_access(
-                session, row.user, AccessAction.logout, client, detail=f"{row.user.username}（会话 {row.id}）",
+                session, row.user, AccessAction.logout, client, detail=f"{row.user.display_name}（会话 {row.id}）",
                 with_change=True,
             )  # fmt: skip
 
@@ -467,13 +482,13 @@ def end_session(session: Session, actor: User, session_id: int, client: str) -> 
         raise ArchiveError("not_found", "未找到该会话（可能已结束）", "session_id", 404)
     if row.user_id != actor.id:
         account_in_reach(session, actor, row.user_id)
-    by = "本人" if row.user_id == actor.id else f"安全管理员 {actor.username}"
+    by = "本人" if row.user_id == actor.id else f"安全管理员{actor.display_name}"
     row.revoked = True
     row.ended_at = utcnow()
     row.ended_reason = f"被{by}结束"
     record_access(
         session, actor, AccessAction.session_ended, client,
-        detail=f"{row.user.username} 会话 {row.id}（{row.client_address}）被{by}结束", with_change=True,
+        detail=f"{row.user.display_name} 会话 {row.id}（{row.client_address}）被{by}结束", with_change=True,
     )  # fmt: skip
     return row
 
@@ -481,7 +496,7 @@ def end_session(session: Session, actor: User, session_id: int, client: str) -> 
 def end_all_sessions(session: Session, officer: User, user_id: int, client: str) -> int:
     """The security officer signs an account out everywhere (a stolen laptop); logged."""
     target = account_in_reach(session, officer, user_id)
-    ended = end_sessions(session, target, f"被安全管理员 {officer.username} 结束")
+    ended = end_sessions(session, target, f"被安全管理员{officer.display_name}结束")
     record_access(
         session, officer, AccessAction.session_ended, client,
         detail=f"{describe_account(target)}：{ended} 个会话被安全管理员结束", with_change=True,

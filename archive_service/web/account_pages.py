@@ -244,7 +244,7 @@ def confirm_enrolment(
     with refusal_shows(session, lambda error: _account_page(request, session, user, error)):
         codes = two_factor.confirm_enrolment(session, user, code)
         record_access(
-            session, user, AccessAction.two_factor_enrolled, client_address(request), detail=user.username,
+            session, user, AccessAction.two_factor_enrolled, client_address(request), detail=user.display_name,
             with_change=True,
         )  # fmt: skip
     return _account_page(request, session, user, codes=codes)

@@ -20,6 +20,34 @@ def test_login_page_is_chinese_and_refuses_a_wrong_password(page, server):
     shot(page, "login-refused")
 
 
+def test_the_second_factor_refuses_a_wrong_and_a_replayed_code_in_chinese(page, server):
+    """西城 requires two factors: after the password the code page; a wrong code and a code already used are
+    refused in Chinese on the code page (and logged); the right one signs in and goes where the person was going."""
+    from tests.conftest import demo_codes
+
+    page.context.clear_cookies()
+    page.goto(f"{server}/requests")
+    page.get_by_label("用户名").fill("approver")
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/login/code**")
+    page.get_by_label("动态验证码").fill("000000")
+    page.get_by_role("button", name="登录").click()
+    assert "动态验证码错误" in page.get_by_role("alert").inner_text()
+    shot(page, "login-code-refused")
+    code = demo_codes("approver", where=server)
+    page.get_by_label("动态验证码").fill(code)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{server}/requests")
+    page.get_by_role("button", name="退出").click()
+    page.get_by_label("用户名").fill("approver")
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_label("动态验证码").fill(code)  # the same code again
+    page.get_by_role("button", name="登录").click()
+    assert "已经用过" in page.get_by_role("alert").inner_text()
+
+
 def test_archivist_opens_a_dossier(page, server):
     _login(page, server)
     page.wait_for_url(f"{server}/dossiers")
