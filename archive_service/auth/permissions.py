@@ -123,6 +123,10 @@ ACTION_LABELS: dict[Action, str] = {
     Action.view_jobs: "查看后台任务",
     Action.run_maintenance: "运行校验、复制和重建索引",
     Action.import_holdings: "导入存量档案台账",
+    Action.view_holdings: "查看馆藏统计与库房",
+    Action.see_full_citizen_id: "查看完整的公民身份号码",
+    Action.manage_security: "设定安全策略、重置密码与验证码、结束会话",
+    Action.view_security_controls: "查看安全控制状态",
 }
 
 

@@ -81,7 +81,7 @@ def retirees_with_id_ending(session: Session, suffix: str) -> list[int]:
     """Retirees whose citizen ID ends with `suffix` (4 or more characters): the candidates by the keyed digest of the
     last four, then their decrypted IDs compared (protection.py)."""
     rows = session.execute(select(Retiree.id, Retiree.citizen_id).where(suffix_candidates(Retiree.citizen_id, suffix)))
-    return [retiree_id for retiree_id, citizen_id in rows if citizen_id.endswith(suffix)]
+    return [retiree_id for retiree_id, citizen_id in rows if citizen_id and citizen_id.endswith(suffix)]
 
 
 def list_dossiers(session: Session, user: User, query: DossierQuery) -> tuple[int, Sequence[Dossier]]:
