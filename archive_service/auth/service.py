@@ -413,8 +413,8 @@ def _time_out(session_id: int, user: User, reason: str) -> None:
         ).rowcount  # type: ignore[attr-defined]
         if ended:
             record_access(
-                own, user, AccessAction.session_ended, "", detail=f"{user.display_name} 会话 {session_id} 超时：{reason}",
-                with_change=True,
+                own, user, AccessAction.session_ended, "",
+                detail=f"{user.display_name} 会话 {session_id} 超时：{reason}", with_change=True,
             )  # fmt: skip
 
 

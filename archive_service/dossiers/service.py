@@ -32,7 +32,7 @@ from archive_service.dossiers.schemas import (
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.numbering import next_in_series
 from archive_service.organisations.models import Organisation, OrganisationKind
-from archive_service.protection import suffix_candidates
+from archive_service.protection import digest_of, keyed_digest, suffix_candidates
 from archive_service.transfers.models import OPEN, ItemResult, TransferBatch, TransferItem
 from archive_service.values import formed_order, make_archival_code, mask_citizen_id
 
@@ -222,19 +222,25 @@ def new_retirees(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
     if not rows:
         return []
 
-    def key(r: Any) -> tuple[Any, ...]:
-        return (r["citizen_id"],) if r["citizen_id"] else (r["name"], r["sex"], r["birth_date"], r["enterprise_id"])
+    def key(r: Any, digest: str | None) -> tuple[Any, ...]:
+        return (digest,) if digest else (r["name"], r["sex"], r["birth_date"], r["enterprise_id"])
 
-    keys = [key(r) for r in rows]
+    # The ID is encrypted (protection.py): rows are matched by its keyed digest, which RETURNING reads as it is.
+    keys = [key(r, keyed_digest(r["citizen_id"]) if r["citizen_id"] else None) for r in rows]
     if len(set(keys)) < len(keys):  # rows alike: only the database's own order can tell them apart (slow)
         returning = insert(Retiree).returning(Retiree.id, sort_by_parameter_order=True)
         return list(session.execute(returning, [dict(r) for r in rows]).scalars())
     # Many rows to one INSERT … RETURNING, whose rows come back in no promised order: matched by their key.
     # (Asking for the order makes SQLite insert them one by one: 100,000 statements for a ledger.)
     matched = insert(Retiree).returning(
-        Retiree.id, Retiree.citizen_id, Retiree.name, Retiree.sex, Retiree.birth_date, Retiree.enterprise_id
+        Retiree.id,
+        digest_of(Retiree.__table__.c.citizen_id).label("digest"),
+        Retiree.name,
+        Retiree.sex,
+        Retiree.birth_date,
+        Retiree.enterprise_id,
     )
-    made = {key(r._mapping): r.id for r in session.execute(matched, [dict(r) for r in rows])}
+    made = {key(r._mapping, r.digest): r.id for r in session.execute(matched, [dict(r) for r in rows])}
     return [made[k] for k in keys]
 
 
