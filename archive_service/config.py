@@ -37,8 +37,12 @@ class Settings(BaseSettings):
     s3_secret_key: str = ""
     s3_bucket: str = "archive"
     s3_secure: bool = False
-    # The OCR engine digitisation reads pages with: PP-OCR (the default, chosen by measurement) or Tesseract.
-    ocr_engine: Literal["paddle", "tesseract"] = DEFAULT_ENGINE
+    # The OCR engine digitisation reads pages with (digitise/ocr.py ENGINES; the default chosen by measurement):
+    # PP-OCRv4 (paddle), PP-OCRv6 (paddle6), v4 with v6 re-reading doubtful lines (paddle-cascade), Tesseract.
+    ocr_engine: Literal["paddle", "paddle6", "paddle-cascade", "tesseract"] = DEFAULT_ENGINE
+    # A folder of larger PP-OCR models obtained offline (PP-OCRv6 medium, PP-OCRv5 server) with their
+    # SHA256SUMS manifest, read in place of v6 small; a file whose sum differs is refused by name.
+    ocr_models: Path | None = None
     search_backend: Literal["embedded", "elasticsearch"] = "embedded"
     search_dir: Path | None = None  # empty: {var_dir}/search (the embedded index)
     search_sync_seconds: float = 1.0  # how often the service applies the search outbox; 0: never (a worker does)

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -35,11 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import img2pdf  # noqa: E402
 from rapidfuzz.distance import Levenshtein  # noqa: E402
 
+from bench.other_forms import make_other_pages  # noqa: E402
 from digitise import ocr  # noqa: E402
 from digitise.facts import extract  # noqa: E402
 from digitise.options import DigitiseOptions  # noqa: E402
 from digitise.pipeline import digitise  # noqa: E402
 from digitise.specimen import TYPEFACES, SpecimenPage, SpecimenPerson, draw_page, person, save_scan  # noqa: E402
+from digitise.specimen_hand import HandPage, draw_hand_page  # noqa: E402
 
 
 def make_pages(n: int, folder: Path) -> tuple[list[Path], list[str], list[SpecimenPage], SpecimenPerson]:
@@ -68,7 +71,7 @@ def make_pages(n: int, folder: Path) -> tuple[list[Path], list[str], list[Specim
     return files, truth, pages, who
 
 
-def proposal_score(proposed: list[dict], pages: list[SpecimenPage]) -> tuple[int, int, int]:
+def proposal_score(proposed: list[dict], pages: list) -> tuple[int, int, int]:
     """(text pages, with the right title, with the right class) by the proposed material covering each page."""
     title_right = class_right = text_pages = 0
     for n, page in enumerate(pages, start=1):
@@ -117,7 +120,7 @@ def cer(texts: list[str], truth: list[str]) -> float:
     return errors / max(1, sum(len(g) for g in truth))
 
 
-PROPOSALS: dict[str, list[dict]] = {}  # the catalogue each of our runs proposed, by engine
+SIDECARS: dict[str, dict] = {}  # the sidecar of each of our runs, by engine (the last set run)
 
 
 def run_ours(files: list[Path], out: Path, jobs: int, engine: str) -> float:
@@ -126,7 +129,7 @@ def run_ours(files: list[Path], out: Path, jobs: int, engine: str) -> float:
     elapsed = time.perf_counter() - start
     if not result.written:
         raise SystemExit(f"pipeline did not write the PDF: {result.findings}")
-    PROPOSALS[engine] = result.sidecar["proposed_catalogue"]
+    SIDECARS[engine] = result.sidecar
     return elapsed
 
 
@@ -155,69 +158,141 @@ def run_ocrmypdf(files: list[Path], work: Path, out: Path, jobs: int) -> float:
     return time.perf_counter() - start
 
 
+def make_hand_pages(n: int, folder: Path) -> tuple[list[Path], list[HandPage], SpecimenPerson]:
+    """Forms filled in by hand (digitise/specimen_hand.py): every fourth has a birth-date digit rewritten."""
+    rng = random.Random(1957)
+    who = person(rng)
+    files, pages = [], []
+    for i in range(n):
+        page = draw_hand_page(rng, who, altered=i % 4 == 3)
+        path = folder / f"hand-{i + 1:04d}.tif"
+        page.image.save(path, dpi=(page.dpi, page.dpi), compression="tiff_lzw")
+        files.append(path)
+        pages.append(page)
+    return files, pages, who
+
+
+def hand_facts_score(texts: list[str], pages: list, who: SpecimenPerson) -> dict[str, float]:
+    """Share of pages on which each written fact is found exactly (the birth date only on unaltered pages)."""
+    hits = {"citizen ID": 0, "date of birth": 0, "参加工作时间": 0, "name": 0, "all four": 0}
+    births = 0
+    for text, page in zip(texts, pages, strict=True):
+        found = extract(text)
+        right = {
+            "citizen ID": page.id_written in found.citizen_ids,
+            "date of birth": who.birth_date.isoformat() in found.birth_dates,
+            "参加工作时间": page.work_start_iso in found.work_start_dates,
+            "name": who.name in found.names,
+        }
+        altered = getattr(page, "altered", False)
+        births += not altered
+        for key, ok in right.items():
+            hits[key] += ok and not (key == "date of birth" and altered)
+        hits["all four"] += all(right.values())
+    shares = {key: count / max(1, len(pages)) for key, count in hits.items()}
+    shares["date of birth"] = hits["date of birth"] / max(1, births)
+    return shares
+
+
+def alteration_score(sidecar: dict, pages: list) -> tuple[int, int, int, int]:
+    """(altered pages, flagged; unaltered date/name/ID values, flagged) from the sidecar's suspected_alterations."""
+    altered = caught = values = false = 0
+    for page, card in zip(pages, sidecar["pages"], strict=True):
+        flagged = {a["fact"] for a in card.get("suspected_alterations", [])}
+        checked = [f["fact"] for f in card.get("facts", []) if f["fact"] in ALTERATION_FACTS]
+        if getattr(page, "altered", False):
+            altered += 1
+            caught += "birth_date" in flagged
+            checked = [f for f in checked if f != "birth_date"]
+        values += len(checked)
+        false += sum(f in flagged for f in checked)
+    return altered, caught, values, false
+
+
+ALTERATION_FACTS = ("name", "birth_date", "work_start", "citizen_id")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--pages", type=int, default=24)
+    parser.add_argument("--pages", type=int, default=24, help="printed pages")
+    parser.add_argument("--hand-pages", type=int, default=16, help="handwritten pages of our generator")
+    parser.add_argument("--other-pages", type=int, default=8, help="handwritten pages made another way (Chromium)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--engines", default=",".join(ocr.ENGINES), help="our OCR engines to run, by name")
+    parser.add_argument("--engines", default=",".join(e for e in ocr.ENGINES), help="our OCR engines to run, by name")
+    parser.add_argument("--no-ocrmypdf", action="store_true", help="skip OCRmyPDF (the pages/min rule needs it)")
     args = parser.parse_args()
-    if not shutil.which("gs"):
+    if not args.no_ocrmypdf and not shutil.which("gs"):
         raise SystemExit("OCRmyPDF needs Ghostscript: apt install ghostscript (make bench installs it)")
     work = Path(tempfile.mkdtemp(prefix="bench-digitise-"))
     try:
         files, truth, specimens, who = make_pages(args.pages, work)
+        sets = [("printed", files, truth, specimens, who)]
+        if args.hand_pages:
+            hand_files, hand_pages, hand_who = make_hand_pages(args.hand_pages, work)
+            sets.append(("handwritten", hand_files, [p.text for p in hand_pages], hand_pages, hand_who))
+        if args.other_pages:
+            rng = random.Random(4242)
+            other_who = person(rng)
+            other_files, other_pages = make_other_pages(rng, other_who, args.other_pages, work)
+            sets.append(("handwritten, made another way", other_files, [p.text for p in other_pages], other_pages,
+                         other_who))  # fmt: skip
         rows = []
-        ours = [
-            (
-                f"ours, {ocr.label(name)}" + (" (default)" if name == ocr.DEFAULT_ENGINE else ""),
-                lambda o, name=name: run_ours(files, o, args.jobs, name),
-                work / f"ours-{name}.pdf",
-            )
-            for name in args.engines.split(",")
-        ]
-        for name, runner, out in (
-            *ours,
-            (
-                "OCRmyPDF "
-                + subprocess.run(
-                    [str(Path(sys.executable).parent / "ocrmypdf"), "--version"], capture_output=True, text=True
-                ).stdout.strip(),
-                lambda o: run_ocrmypdf(files, work, o, args.jobs),
-                work / "ocrmypdf.pdf",
-            ),
-        ):
-            elapsed = runner(out)
-            texts = page_texts(out, args.pages)
-            rows.append(
-                (
-                    name,
-                    args.pages / elapsed * 60,
-                    cer(texts, truth),
-                    out.stat().st_size / args.pages,
-                    facts_score(texts, specimens, who),
-                )
-            )
+        for set_name, set_files, set_truth, set_pages, set_who in sets:
+            runs = [
+                (name, lambda o, f=set_files, name=name: run_ours(f, o, args.jobs, name))
+                for name in args.engines.split(",")
+            ]
+            if set_name == "printed" and not args.no_ocrmypdf:
+                runs.append(("OCRmyPDF", lambda o, f=set_files: run_ocrmypdf(f, work, o, args.jobs)))
+            for name, runner in runs:
+                out = work / f"{set_name[:5]}-{name}.pdf"
+                elapsed = runner(out)
+                texts = page_texts(out, len(set_files))
+                scorer = facts_score if set_name == "printed" else hand_facts_score
+                row = {
+                    "set": set_name,
+                    "pipeline": name if name == "OCRmyPDF" else f"ours, {ocr.label(name)}",
+                    "engine": name,
+                    "ppm": len(set_files) / elapsed * 60,
+                    "cer": cer(texts, set_truth),
+                    "kib": out.stat().st_size / len(set_files) / 1024,
+                    "facts": scorer(texts, set_pages, set_who),
+                }
+                if name != "OCRmyPDF":
+                    card = SIDECARS[name]
+                    row["proposal"] = proposal_score(card["proposed_catalogue"], set_pages)
+                    row["colour"] = Counter(p["colour_mode"] for p in card["pages"])
+                    row["alterations"] = alteration_score(card, set_pages)
+                rows.append(row)
         print(
-            f"\n{args.pages} pages, A4 at 300 dpi, {args.jobs} jobs; {platform.node()} "
-            f"{os.cpu_count()} cores, Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}\n"
+            f"\n{args.pages} printed + {args.hand_pages} handwritten + {args.other_pages} other pages, A4 at 300 dpi, "
+            f"{args.jobs} jobs; {platform.node()} {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
+            f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}\n"
         )
         facts = "ID | birth | 参加工作时间 | name | all four"
-        print(f"| pipeline | pages/min | CER (whitespace ignored) | KiB/page | {facts} |")
-        print("|---|---|---|---|---|---|---|---|---|")
-        for name, ppm, error_rate, size, facts in rows:
-            shares = " | ".join(f"{v:.0%}" for v in facts.values())
-            print(f"| {name} | {ppm:.1f} | {error_rate:.2%} | {size / 1024:.0f} | {shares} |")
-        base = rows[-1]
-        for name, ppm, error_rate, size, _ in rows[:-1]:
-            print(
-                f"\n{name} vs OCRmyPDF: {ppm / base[1]:.2f}× pages/min, CER {error_rate:.2%} vs {base[2]:.2%}, "
-                f"{size / base[3]:.2f}× bytes/page"
-            )
-        print("\n| catalogue proposal (issue 17, target ≥ 90 %) | text pages | title right | class right |")
-        print("|---|---|---|---|")
-        for engine, proposed in PROPOSALS.items():
-            text_pages, titles, classes = proposal_score(proposed, specimens)
-            print(f"| ours ({engine}) | {text_pages} | {titles / text_pages:.0%} | {classes / text_pages:.0%} |")
+        print(f"| pages | pipeline | pages/min | CER | KiB/page | {facts} | title | class | colour modes |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            shares = " | ".join(f"{v:.0%}" for v in r["facts"].values())
+            proposal = r.get("proposal")
+            titles = f"{proposal[1] / proposal[0]:.0%} | {proposal[2] / proposal[0]:.0%}" if proposal else "– | –"
+            colour = ", ".join(f"{k} {v}" for k, v in sorted(r.get("colour", {}).items())) or "–"
+            print(f"| {r['set']} | {r['pipeline']} | {r['ppm']:.1f} | {r['cer']:.2%} | {r['kib']:.0f} | {shares} | "
+                  f"{titles} | {colour} |")  # fmt: skip
+        base = next((r for r in rows if r["engine"] == "OCRmyPDF"), None)
+        if base:
+            for r in rows:
+                if r["set"] == "printed" and r is not base:
+                    print(f"\n{r['pipeline']} vs OCRmyPDF on printed pages: {r['ppm'] / base['ppm']:.2f}× pages/min")
+        print("\n| pages | engine | altered pages | flagged | recall | unaltered values | flagged | false flags |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            if "alterations" in r and r["set"] != "printed":
+                a, c, v, f = r["alterations"]
+                print(
+                    f"| {r['set']} | {r['engine']} | {a} | {c} | {c / max(1, a):.0%} | {v} | {f} | "
+                    f"{f / max(1, v):.1%} |"
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -7,9 +7,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from digitise import ocr
 from digitise.catalogue import Catalogue
 from digitise.chinese import reason
 from digitise.findings import errors, report
+from digitise.models import ModelFolderError
 from digitise.ocr import DEFAULT_ENGINE, ENGINES
 from digitise.options import DigitiseOptions
 from digitise.pipeline import digitise
@@ -28,6 +30,9 @@ def main(
     sidecar: Path | None = typer.Option(None, "--sidecar", help="过程元数据 JSON"),
     jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", "-j", min=1, help="并行页数"),
     engine: str = typer.Option(DEFAULT_ENGINE, "--engine", help=f"文字识别引擎：{'、'.join(ENGINES)}"),
+    models: Path | None = typer.Option(
+        None, "--models", help="本馆自备的 PP-OCR 模型目录（含 SHA256SUMS 校验清单），代替 v6 small"
+    ),
     lang: str = typer.Option("chi_sim+eng", "--lang", help="识别语言（Tesseract 写法，如 chi_sim+eng）"),
     catalogue: Path | None = typer.Option(None, "--catalogue", help="卷内目录 JSON（用于数据挂接和书签）"),
     operator: str = typer.Option("", "--operator", help="数字化责任者"),
@@ -42,8 +47,13 @@ def main(
         console.print(f"[red]--engine：没有名为 {engine} 的识别引擎，可选 {'、'.join(ENGINES)}[/red]")
         raise typer.Exit(2)
     options = DigitiseOptions(
-        engine=engine, languages=lang, jobs=jobs, catalogue=cat, operator=operator, work_dir=work_dir
+        engine=engine, ocr_models=models, languages=lang, jobs=jobs, catalogue=cat, operator=operator, work_dir=work_dir
     )
+    try:
+        ocr.engine(engine, models).model_files()
+    except ModelFolderError as exc:
+        console.print(f"--models：{exc}", style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
     with Progress(
         TextColumn("[bold]数字化"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
     ) as bar:

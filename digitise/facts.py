@@ -19,6 +19,8 @@ from digitise.findings import Finding, Severity
 from digitise.ocr import OcrLine
 
 ID_PATTERN = re.compile(r"(?<![0-9])([1-9]\d{5}(?:19|20)\d{2}[01]\d[0-3]\d\d{3}[0-9Xx])(?![0-9])")
+# The 15-digit number of the first cards (1984–1999): region, yymmdd, serial, no check character.
+ID15_PATTERN = re.compile(r"(?<![0-9])([1-9]\d{5}\d{2}[01]\d[0-3]\d\d{3})(?![0-9Xx])")
 NAME_PATTERN = re.compile(r"姓\s*名\s*[:：]?\s*([\u4e00-\u9fff]{2,4}?)(?=性|别|出|民|籍|[\s:：，,]|$)")
 BIRTH_PATTERN = re.compile(r"出生(?:日期|年月|时间)?\s*[:：]?\s*")
 # 参加工作时间 (参加革命工作时间 on cadres' forms), what 连续工龄 and so a pension rest on
@@ -246,7 +248,17 @@ def _statements(compact: str, citizen_ids: list[str]) -> list[Statement]:
 
 
 def _id_spans(compact: str) -> list[tuple[str, tuple[int, int]]]:
-    return [(m[1].upper(), m.span(1)) for m in ID_PATTERN.finditer(compact)]
+    """Citizen IDs as written, 18 characters or the old 15 digits, with where they are."""
+    found = [(m[1].upper(), m.span(1)) for m in ID_PATTERN.finditer(compact)]
+    return sorted(found + [(m[1], m.span(1)) for m in ID15_PATTERN.finditer(compact)], key=lambda f: f[1])
+
+
+def upgraded(number: str) -> str:
+    """A 15-digit number as the 18-character ID it became (GB 11643-1999: 19 before the year, check character)."""
+    if len(number) != 15:
+        return number
+    first17 = number[:6] + "19" + number[6:]
+    return first17 + citizen_id.check_char(first17)
 
 
 def _citizen_ids(compact: str) -> tuple[list[str], list[str]]:
@@ -254,7 +266,7 @@ def _citizen_ids(compact: str) -> tuple[list[str], list[str]]:
     valid: list[str] = []
     invalid: list[str] = []
     for candidate, _ in _id_spans(compact):
-        (valid if citizen_id.is_valid(candidate) else invalid).append(candidate)
+        (valid if citizen_id.is_valid(upgraded(candidate)) else invalid).append(candidate)
     return list(dict.fromkeys(valid)), list(dict.fromkeys(invalid))
 
 
@@ -323,7 +335,8 @@ def compare(page: int, facts: PageFacts, retiree: RetireeFacts) -> list[Finding]
     """Warnings for a page whose person is not the dossier's retiree."""
     findings = []
     # A file held before the system may not know its retiree's ID yet: no page can be told apart by it.
-    others = [i for i in facts.citizen_ids if i != retiree.citizen_id.upper()] if retiree.citizen_id else []
+    wanted = retiree.citizen_id.upper()
+    others = [i for i in facts.citizen_ids if upgraded(i) != wanted] if retiree.citizen_id else []
     if others:
         findings.append(
             Finding(

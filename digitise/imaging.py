@@ -27,6 +27,12 @@ class Tone:
     # Anything visibly darker than the paper (below 80 % of its grey), after despeckling: what tells a
     # blank back from a page. Faint carbon copies barely reach `ink_fraction`'s 60 % threshold.
     mark_fraction: float
+    # Share of the marks whose colour is not the paper's own darkened (blue-black, brown, red ink): the
+    # colour relative to the paper, so black print on yellowed paper is not coloured and faded blue is.
+    coloured_ink: float = 0.0
+    # Share of the marks (below 75 % of the paper's grey) that are pale (above 45 %): faded ink, pencil,
+    # a carbon copy — strokes a bilevel image would break up. Clean print leaves ~0.1 (its edges).
+    pale_marks: float = 0.0
 
 
 def working_copy(image: Image.Image) -> Image.Image:
@@ -118,12 +124,29 @@ def tone(image: Image.Image, gray: np.ndarray) -> Tone:
     marks = float((inner < paper * 0.8).mean())
     ink_level = float(np.percentile(strokes, 25)) if strokes.size else paper
     mid = float(((inner >= paper * 0.3) & (inner < paper * 0.8)).mean())
-    colour = 0.0
+    colour = coloured = 0.0
     if image.mode == "RGB":
         hsv = np.asarray(image.resize((w, h), Image.Resampling.BOX).convert("HSV"))
         saturated = (hsv[..., 1] > 90) & (hsv[..., 2] > 70)
         colour = float(saturated[h // 20 : h - h // 20, w // 20 : w - w // 20].mean())
-    return Tone(paper, ink_level, ink, mid, colour, marks)
+        coloured = _coloured_ink(np.asarray(image)[::2, ::2], full, paper)
+    all_marks = full[full < paper * 0.75]
+    pale = float((all_marks >= paper * 0.45).mean()) if all_marks.size else 0.0
+    return Tone(paper, ink_level, ink, mid, colour, marks, coloured, pale)
+
+
+def _coloured_ink(rgb: np.ndarray, grey: np.ndarray, paper: float) -> float:
+    """Share of the marks whose colour, divided by the paper's, is not grey (ink of a colour, not black)."""
+    fh, fw = rgb.shape[:2]
+    rgb = rgb[fh // 20 : fh - fh // 20, fw // 20 : fw - fw // 20].astype(np.float32)
+    marks = grey < paper * 0.75
+    if marks.sum() < 200:
+        return 0.0
+    light = grey > np.percentile(grey, 60)
+    paper_rgb = np.median(rgb[light], axis=0) + 1.0
+    ratio = rgb[marks] / paper_rgb
+    chroma = ratio.max(axis=1) - ratio.min(axis=1)
+    return float((chroma > 0.15).mean())
 
 
 def turn(image: Image.Image, degrees_clockwise: int) -> Image.Image:

@@ -4,24 +4,40 @@ As OCRmyPDF has its `OcrEngine` plugin interface, the pipeline, the service and 
 only ever see this module: an engine reads a page image into lines with boxes (and word boxes
 where it has them), with confidences on one scale (0–100, Tesseract's), and says which way the
 page must be turned when it can tell. Adapters: `digitise/tesseract.py` (Tesseract `chi_sim`) and
-`digitise/paddle.py` (PP-OCRv4 through ONNX Runtime, models inside the `rapidocr_onnxruntime`
-wheel). The engine is a run option and part of a run's fingerprint, so a resumed run never mixes two.
+`digitise/paddle.py` (PP-OCRv4 and v6 through ONNX Runtime, models inside the `rapidocr_onnxruntime`
+and `rapidocr` wheels, or a bureau's own folder). The engine and its model folder are run options and
+part of a run's fingerprint, so a resumed run never mixes two.
 """
 
 from dataclasses import dataclass
 from functools import cache
 from importlib import import_module
+from pathlib import Path
 from typing import Final, Protocol
 
 from PIL import Image
 
 LOW_CONFIDENCE = 60.0  # below this the read is doubtful: the page may be upside down or sideways, or faint
 DEFAULT_ENGINE: Final = "paddle"  # chosen by measurement (bench/digitise.py, bench/RESULTS.md)
-ENGINES = {"paddle": "digitise.paddle", "tesseract": "digitise.tesseract"}  # name → adapter module
+# name → adapter module (its `Engine(name, model_folder)`)
+ENGINES = {
+    "paddle": "digitise.paddle",
+    "paddle6": "digitise.paddle",
+    "paddle-cascade": "digitise.paddle",
+    "tesseract": "digitise.tesseract",
+}
 
 
 class EngineMissing(RuntimeError):
     """The engine cannot run on this machine (a program or package is not installed)."""
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A model file an engine reads with, as the sidecar names it."""
+
+    file: str
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -103,6 +119,10 @@ class OcrEngine(Protocol):
         """The engine and model versions, as kept in the sidecar and shown on the dossier page."""
         ...
 
+    def model_files(self) -> list[ModelFile]:
+        """The model files it reads with and their SHA-256 sums (the sidecar's `run.models`)."""
+        ...
+
     def languages(self) -> set[str]:
         """Language codes it reads, in Tesseract's spelling (chi_sim, eng)."""
         ...
@@ -114,17 +134,18 @@ class OcrEngine(Protocol):
 
 
 @cache
-def engine(name: str) -> OcrEngine:
-    """The engine by name, one instance per process (an engine may hold loaded models)."""
+def engine(name: str, model_folder: Path | None = None) -> OcrEngine:
+    """The engine by name (with a bureau's model folder, for the engines that take one), one instance per
+    process (an engine may hold loaded models)."""
     if name not in ENGINES:
         raise ValueError(f"unknown OCR engine {name!r}; choose one of {', '.join(sorted(ENGINES))}")
-    adapter: OcrEngine = import_module(ENGINES[name]).Engine()
+    adapter: OcrEngine = import_module(ENGINES[name]).Engine(name, model_folder)
     return adapter
 
 
-def label(name: str) -> str:
+def label(name: str, model_folder: Path | None = None) -> str:
     """How people see the engine's name (the dossier page, the PDF's creator tool)."""
-    found = engine(name)
+    found = engine(name, model_folder)
     return f"{found.title} {found.version()}"
 
 

@@ -11,6 +11,9 @@ from digitise.ocr import DEFAULT_ENGINE
 @dataclass(frozen=True)
 class DigitiseOptions:
     engine: str = DEFAULT_ENGINE  # the OCR engine by name (digitise/ocr.py ENGINES)
+    # A folder of larger PP-OCR models the bureau obtained offline, with their SHA256SUMS (digitise/models.py);
+    # used by the engines that read with v6 in place of v6 small. None: the models inside the wheels.
+    ocr_models: Path | None = None
     languages: str = "chi_sim+eng"
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     min_dpi: int = 200  # below: hard failure (DA/T 31 9.4)
@@ -29,5 +32,5 @@ class DigitiseOptions:
 
     def fingerprint(self) -> str:
         """What makes a finished page reusable by a resumed run: the settings that shape a page."""
-        shaping = (self.engine, self.languages, self.min_dpi, self.max_residual_skew, self.crop_margin_mm)
-        return "|".join(map(str, (*shaping, self.jpeg_quality)))
+        shaping = (self.engine, self.ocr_models, self.languages, self.min_dpi, self.max_residual_skew)
+        return "|".join(map(str, (*shaping, self.crop_margin_mm, self.jpeg_quality)))

@@ -19,7 +19,7 @@ import os
 import shutil
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,11 +28,12 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import PIL
 
+from digitise import alterations, imaging, ocr, proposal
 from digitise import facts as page_facts
-from digitise import imaging, ocr, proposal
 from digitise.catalogue import MaterialPages, link_pages
 from digitise.findings import Finding, Severity, errors
 from digitise.options import DigitiseOptions
+from digitise.page_record import PageLine, PageRecord
 from digitise.pdf import Bookmark, PdfInfo, PdfPage, TextLine, write_pdf
 from digitise.qc import BLANK_INK_FRACTION, page_findings
 from digitise.sidecar import PIPELINE_VERSION, sidecar_of
@@ -42,8 +43,12 @@ A4_WIDTH_INCHES = 210 / 25.4
 MIN_ORIENTATION_CONFIDENCE = 1.0
 TURN_TOLERANCE = 5.0  # confidence points a turned page may read below the page as scanned and still win
 COLOUR_FRACTION = 0.0005  # 0.05 % saturated pixels: a seal, a letterhead, a photo
+COLOURED_INK = 0.1  # a tenth of the marks in a colour of their own: entries in blue-black or brown ink
+PALE_MARKS = 0.18  # this share of the marks pale: faded ink or pencil, which bilevel would break up
 
-Progress = Callable[[int, int], None]
+# How far a run is: called with (pages just finished — those resumed from the work directory at first, then
+# one at a time —, pages in the run).
+PagesDone = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class PageTask:
     key: str  # what the page's result depends on; a resumed run reuses a record with the same key
     work_dir: Path
     engine: str
+    model_folder: Path | None
     languages: str
     jpeg_quality: int
     crop_margin_mm: float
@@ -64,7 +70,7 @@ class RunResult:
     output: Path
     written: bool
     findings: list[Finding]
-    pages: list[dict[str, Any]]
+    pages: list[PageRecord]
     materials: list[MaterialPages]
     sidecar: dict[str, Any]
     page_texts: list[str] = field(default_factory=list)
@@ -72,7 +78,7 @@ class RunResult:
 
     @property
     def page_confidence(self) -> list[float | None]:
-        return [p.get("ocr_confidence") for p in self.pages]
+        return [p.ocr_confidence for p in self.pages]
 
 
 def digitise(
@@ -81,10 +87,10 @@ def digitise(
     options: DigitiseOptions,
     *,
     sidecar: Path | None = None,
-    progress: Progress | None = None,
+    progress: PagesDone | None = None,
 ) -> RunResult:
     started = datetime.now(UTC)
-    ocr.engine(options.engine).version()  # fail early and clearly when the engine cannot run here
+    ocr.engine(options.engine, options.ocr_models).model_files()  # fail early and clearly: engine missing, a bad sum
     findings: list[Finding] = []
     work_dir = options.work_dir or output.with_name(output.name + ".work")
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -99,6 +105,7 @@ def digitise(
             _page_key(page, options),
             work_dir,
             options.engine,
+            options.ocr_models,
             options.languages,
             options.jpeg_quality,
             options.crop_margin_mm,
@@ -120,14 +127,12 @@ def digitise(
             )
         )
     if options.catalogue:
-        materials, link_findings = link_pages(options.catalogue, [bool(r.get("blank")) for r in records])
+        materials, link_findings = link_pages(options.catalogue, [r.blank for r in records])
         findings += link_findings
         if options.catalogue.retiree:
             for r in records:
-                if "facts" in r:
-                    findings += page_facts.compare(
-                        r["page"], page_facts.PageFacts(**r["facts"]), options.catalogue.retiree
-                    )
+                if r.facts is not None:
+                    findings += page_facts.compare(r.page, r.facts, options.catalogue.retiree)
     if not tasks and not errors(findings):
         findings.append(Finding("input.no_pages", Severity.error, "没有可处理的页面"))
 
@@ -146,7 +151,7 @@ def digitise(
         _write_atomically(sidecar, json.dumps(card, ensure_ascii=False, indent=2).encode("utf-8"))
     if written:
         shutil.rmtree(work_dir, ignore_errors=True)
-    texts = ["\n".join(line["text"] for line in r.get("lines", [])) for r in records]
+    texts = [r.text for r in records]
     return RunResult(output, written, findings, records, materials, card, texts, resumed)
 
 
@@ -200,9 +205,9 @@ def _page_key(page: SourcePage, options: DigitiseOptions) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def run_pages(tasks: list[PageTask], jobs: int, progress: Progress | None) -> tuple[list[dict[str, Any]], int]:
+def run_pages(tasks: list[PageTask], jobs: int, progress: PagesDone | None) -> tuple[list[PageRecord], int]:
     """Process every page not already finished by an earlier run, one page per worker process."""
-    records: dict[int, dict[str, Any]] = {}
+    records: dict[int, PageRecord] = {}
     for task in tasks:
         done = _finished_record(task)
         if done is not None:
@@ -222,7 +227,7 @@ def run_pages(tasks: list[PageTask], jobs: int, progress: Progress | None) -> tu
                 futures = [pool.submit(process_page, t) for t in pending]
                 for future in as_completed(futures):
                     record = future.result()
-                    records[record["index"]] = record
+                    records[record.index] = record
                     if progress:
                         progress(1, len(tasks))
     return [records[t.index] for t in tasks], resumed
@@ -232,17 +237,18 @@ def _record_path(task: PageTask) -> Path:
     return task.work_dir / f"{task.index + 1:04d}.json"
 
 
-def _finished_record(task: PageTask) -> dict[str, Any] | None:
+def _finished_record(task: PageTask) -> PageRecord | None:
     path = _record_path(task)
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        kept = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if record.get("key") != task.key:
+    if not isinstance(kept, dict) or kept.get("key") != task.key:
         return None
-    if "image_file" in record and not (task.work_dir / record["image_file"]).exists():
+    record = PageRecord.from_json(kept)
+    if record.image_file and not (task.work_dir / record.image_file).exists():
         return None
-    return dict(record)
+    return record
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -257,27 +263,23 @@ def _write_atomically(path: Path, data: bytes) -> None:
 # --- one page, in a worker process -------------------------------------------------------------
 
 
-def process_page(task: PageTask) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "index": task.index,
-        "page": task.index + 1,
-        "key": task.key,
-        "source": task.source.path.name,
-        "source_frame": task.source.frame + 1,
-        "source_sha256": task.source.file_sha256,
-    }
+def process_page(task: PageTask) -> PageRecord:
+    record = PageRecord(
+        task.index, task.index + 1, task.key, task.source.path.name, task.source.frame + 1, task.source.file_sha256
+    )
     try:
-        record.update(_process(task))
+        record = replace(record, **_process(task))
     except SourceError as exc:
-        record["error"] = {"code": exc.code, "message": exc.message}
-    _write_atomically(_record_path(task), json.dumps(record, ensure_ascii=False).encode("utf-8"))
+        record.error = {"code": exc.code, "message": exc.message}
+    _write_atomically(_record_path(task), json.dumps(record.to_json(), ensure_ascii=False).encode("utf-8"))
     return record
 
 
 def _process(task: PageTask) -> dict[str, Any]:
+    """The page record's fields for one page: load, straighten, crop, measure, OCR, encode."""
     scan, declared_dpi = load(task.source, task.max_image_pixels)
     dpi = declared_dpi or round(scan.width / A4_WIDTH_INCHES)  # no resolution in the file: assume A4
-    facts: dict[str, Any] = {
+    found: dict[str, Any] = {
         "dpi": declared_dpi or None,
         "dpi_assumed": None if declared_dpi else dpi,
         "source_mode": _mode_name(scan.mode),
@@ -289,7 +291,7 @@ def _process(task: PageTask) -> dict[str, Any]:
     page, measured = _prepare(working, dpi, task.crop_margin_mm)
     rotation, orientation_confidence = 0, None
     lines: list[ocr.OcrLine] = []
-    engine = ocr.engine(task.engine)
+    engine = ocr.engine(task.engine, task.model_folder)
     if not measured["blank"]:
         read = engine.read(imaging.ocr_copy(page), task.languages)
         lines = read.lines
@@ -314,9 +316,10 @@ def _process(task: PageTask) -> dict[str, Any]:
     image_file = f"{task.index + 1:04d}.{'g4' if encoding == 'g4' else 'jpg'}"
     _write_atomically(task.work_dir / image_file, data)
     text = "\n".join(line.text for line in lines)
+    located = page_facts.locate(lines)
     chars = sum(len(w.text) for line in lines for w in line.words)
-    facts.update(measured)
-    facts.update(
+    found.update(measured)
+    found.update(
         {
             "dpi_used": dpi,
             "rotation": rotation,
@@ -332,15 +335,13 @@ def _process(task: PageTask) -> dict[str, Any]:
             "ocr_confidence": round(ocr.confidence(lines), 1) if lines else None,
             "ocr_chars": chars,
             "lines": [_line_record(line) for line in lines],
-            "facts": page_facts.extract(text).__dict__ if text else None,
-            "fact_values": [asdict(f) for f in page_facts.locate(lines)],
-            "suspected_alterations": [],
+            "facts": page_facts.extract(text) if text else None,
+            "fact_values": located,
+            "suspected_alterations": alterations.suspected(page, located),
             "title": title,
         }
     )
-    if facts["facts"] is None:
-        del facts["facts"]
-    return facts
+    return found
 
 
 def _title(
@@ -350,34 +351,27 @@ def _title(
     line in large type (Tesseract often does), so when the page's lines hold no title its zone is read
     again as sparse text at half size; a title found so joins the page's lines (the text layer and
     search then have it too)."""
-    as_dicts = [_line_record(ln) for ln in lines]
-    found = proposal.title_line(as_dicts, page.width, page.height)
+    as_records = [_line_record(ln) for ln in lines]
+    found = proposal.title_line(as_records, page.width, page.height)
     if found:
-        return lines, proposal.clean(found["text"])
+        return lines, proposal.title_text(found, page.height)
     ordinary = sorted(ln.height for ln in lines)[len(lines) // 2] if lines else None
     zone = imaging.ocr_copy(page.crop((0, 0, page.width, round(page.height * proposal.TITLE_ZONE))))
     small = zone.resize((max(1, zone.width // 2), max(1, zone.height // 2)))
     # Titles are Chinese; with English beside it Tesseract reads a large title as Latin letters.
     chinese = "+".join(lang for lang in languages.split("+") if lang.startswith("chi")) or languages
     zone_lines = [ln.scaled(2) for ln in engine.read(small, chinese, sparse=True).lines]
-    zone_dicts = [_line_record(ln) for ln in zone_lines]
-    found = proposal.title_line(zone_dicts, page.width, page.height, ordinary)
+    zone_records = [_line_record(ln) for ln in zone_lines]
+    found = proposal.title_line(zone_records, page.width, page.height, ordinary)
     if not found:
         return lines, None
-    line = zone_lines[zone_dicts.index(found)]
-    return sorted([line, *lines], key=lambda ln: ln.top), proposal.clean(line.text)
+    line = zone_lines[zone_records.index(found)]
+    return sorted([line, *lines], key=lambda ln: ln.top), proposal.title_text(found, page.height)
 
 
-def _line_record(line: ocr.OcrLine) -> dict[str, Any]:
+def _line_record(line: ocr.OcrLine) -> PageLine:
     """An OCR line as the page record (and the text layer, and the proposal) keeps it."""
-    return {
-        "text": line.text,
-        "left": line.left,
-        "top": line.top,
-        "width": line.width,
-        "height": line.height,
-        "confidence": round(line.confidence, 1),
-    }
+    return PageLine(line.text, line.left, line.top, line.width, line.height, round(line.confidence, 1))
 
 
 def _prepare(image: PIL.Image.Image, dpi: float, margin_mm: float) -> tuple[PIL.Image.Image, dict[str, Any]]:
@@ -404,18 +398,23 @@ def _prepare(image: PIL.Image.Image, dpi: float, margin_mm: float) -> tuple[PIL.
         "mark_fraction": round(tone.mark_fraction, 5),
         "midtone_fraction": round(tone.midtone_fraction, 5),
         "colour_fraction": round(tone.colour_fraction, 5),
+        "coloured_ink": round(tone.coloured_ink, 4),
+        "pale_marks": round(tone.pale_marks, 4),
         "ink_level": round(tone.ink_level, 1),
         "paper_level": round(tone.paper, 1),
     }
 
 
 def _use_copy_colour(page: PIL.Image.Image, measured: dict[str, Any]) -> str:
-    """DA/T 31 9.3: colour where there is colour (seals, letterheads, photos); bilevel only for clean black text."""
-    if page.mode == "RGB" and measured["colour_fraction"] >= COLOUR_FRACTION:
+    """DA/T 31 9.3: colour where there is colour (seals, letterheads, photos, entries in coloured ink — the
+    ink is also how an examiner sees a date written over in another pen); bilevel only for clean black text."""
+    if page.mode == "RGB" and (
+        measured["colour_fraction"] >= COLOUR_FRACTION or measured["coloured_ink"] >= COLOURED_INK
+    ):
         return "colour"
     if measured["blank"]:
         return "bilevel"
-    clean_black = measured["ink_level"] < measured["paper_level"] * 0.35
+    clean_black = measured["ink_level"] < measured["paper_level"] * 0.35 and measured["pale_marks"] < PALE_MARKS
     few_midtones = measured["midtone_fraction"] < 4 * measured["ink_fraction"]  # photos and pencil raise it
     return "bilevel" if clean_black and few_midtones else "grey"
 
@@ -435,15 +434,15 @@ def bookmarks(materials: list[MaterialPages]) -> list[Bookmark]:
     return [Bookmark(m.class_name, f"{m.sequence} {m.title}", m.first_page) for m in materials]
 
 
-def _pdf_page(record: dict[str, Any], work_dir: Path) -> PdfPage:
+def _pdf_page(record: PageRecord, work_dir: Path) -> PdfPage:
     return PdfPage(
-        image=(work_dir / record["image_file"]).read_bytes(),
-        encoding=record["encoding"],
-        colour=record["colour_mode"],
-        width=record["width"],
-        height=record["height"],
-        dpi=record["dpi_used"],
-        lines=[TextLine(ln["text"], ln["left"], ln["top"], ln["width"], ln["height"]) for ln in record["lines"]],
+        image=(work_dir / record.image_file).read_bytes(),
+        encoding=record.encoding,
+        colour=record.colour_mode,
+        width=record.width,
+        height=record.height,
+        dpi=record.dpi_used,
+        lines=[TextLine(ln.text, ln.left, ln.top, ln.width, ln.height) for ln in record.lines],
     )
 
 
@@ -453,6 +452,6 @@ def _pdf_info(options: DigitiseOptions, materials: list[MaterialPages]) -> PdfIn
         archival_code=code,
         title=f"人事档案 {code}".strip(),
         material_titles=[f"{m.sequence} {m.title}" for m in materials],
-        creator_tool=f"archive-custody {PIPELINE_VERSION}; {ocr.label(options.engine)}",
+        creator_tool=f"archive-custody {PIPELINE_VERSION}; {ocr.label(options.engine, options.ocr_models)}",
         created=datetime.now(UTC).astimezone(ZoneInfo(options.time_zone) if options.time_zone else None),
     )

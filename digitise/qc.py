@@ -1,11 +1,10 @@
 """QC over a whole dossier's pages: the findings (resolution, blank and faint pages, orientation, OCR
 confidence, page errors) that decide whether a use copy may be written (DA/T 31's checks)."""
 
-from typing import Any
-
 from digitise import ocr
 from digitise.findings import Finding, Severity
 from digitise.options import DigitiseOptions
+from digitise.page_record import PageRecord
 
 # PNG keeps resolution in whole pixels per metre, so 300 dpi reads back as 299.9994: no finding for that.
 DPI_TOLERANCE = 0.5
@@ -40,29 +39,29 @@ def resolution_finding(
     return None
 
 
-def page_findings(records: list[dict[str, Any]], options: DigitiseOptions) -> list[Finding]:
+def page_findings(records: list[PageRecord], options: DigitiseOptions) -> list[Finding]:
     out: list[Finding] = []
     for r in records:
-        page, source = r["page"], r["source"]
-        if "error" in r:
-            out.append(Finding(r["error"]["code"], Severity.error, r["error"]["message"], page, source))
+        page, source = r.page, r.source
+        if r.error is not None:
+            out.append(Finding(r.error["code"], Severity.error, r.error["message"], page, source))
             continue
-        dpi = r["dpi"]
+        dpi = r.dpi
         if dpi is None:
             out.append(
                 Finding(
                     "resolution.unknown",
                     Severity.warning,
-                    f"图像未记录分辨率，按 A4 幅面估算为 {r['dpi_assumed']} dpi，请核对扫描设置",
+                    f"图像未记录分辨率，按 A4 幅面估算为 {r.dpi_assumed} dpi，请核对扫描设置",
                     page,
                     source,
-                    measured=r["dpi_assumed"],
+                    measured=r.dpi_assumed,
                     rule=options.min_dpi,
                 )
             )
         elif found := resolution_finding(dpi, options, page, source):
             out.append(found)
-        if r["blank"]:
+        if r.blank:
             out.append(
                 Finding(
                     "blank.page",
@@ -70,55 +69,55 @@ def page_findings(records: list[dict[str, Any]], options: DigitiseOptions) -> li
                     "空白页（如空白背面），已保留并记录",
                     page,
                     source,
-                    measured=r["mark_fraction"],
+                    measured=r.mark_fraction,
                     rule=BLANK_INK_FRACTION,
                 )
             )
-        elif r["source_mode"] != "colour":
+        elif r.source_mode != "colour":
             out.append(
                 Finding(
                     "colour_mode.not_colour",
                     Severity.warning,
-                    f"以{'黑白' if r['source_mode'] == 'bilevel' else '灰度'}模式扫描；标准建议彩色，"
+                    f"以{'黑白' if r.source_mode == 'bilevel' else '灰度'}模式扫描；标准建议彩色，"
                     "有红头、印章、照片的页面必须彩色扫描，请核对原件",
                     page,
                     source,
-                    measured=r["source_mode"],
+                    measured=r.source_mode,
                     rule="colour",
                 )
             )
-        if abs(r["skew_after"]) > options.max_residual_skew:
+        if abs(r.skew_after) > options.max_residual_skew:
             out.append(
                 Finding(
                     "skew.residual",
                     Severity.warning,
-                    f"纠偏后仍倾斜 {r['skew_after']:g}°，超过 {options.max_residual_skew:g}°",
+                    f"纠偏后仍倾斜 {r.skew_after:g}°，超过 {options.max_residual_skew:g}°",
                     page,
                     source,
-                    measured={"before": r["skew_before"], "after": r["skew_after"]},
+                    measured={"before": r.skew_before, "after": r.skew_after},
                     rule=options.max_residual_skew,
                 )
             )
-        if r["rotation"]:
+        if r.rotation:
             out.append(
                 Finding(
                     "orientation.turned",
                     Severity.info,
-                    f"页面方向不正，已旋转 {r['rotation']}°",
+                    f"页面方向不正，已旋转 {r.rotation}°",
                     page,
                     source,
-                    measured=r["rotation"],
+                    measured=r.rotation,
                 )
             )
-        if r["ocr_confidence"] is not None and r["ocr_confidence"] < ocr.LOW_CONFIDENCE:
+        if r.ocr_confidence is not None and r.ocr_confidence < ocr.LOW_CONFIDENCE:
             out.append(
                 Finding(
                     "ocr.low_confidence",
                     Severity.warning,
-                    f"文字识别置信度 {r['ocr_confidence']:g}，偏低，请人工核对本页",
+                    f"文字识别置信度 {r.ocr_confidence:g}，偏低，请人工核对本页",
                     page,
                     source,
-                    measured=r["ocr_confidence"],
+                    measured=r.ocr_confidence,
                     rule=ocr.LOW_CONFIDENCE,
                 )
             )

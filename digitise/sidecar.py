@@ -12,7 +12,8 @@ straightening and cropping — whose size is the page's `width` × `height`; con
      "archival_code": "J102-RS-000001" | null,
      "status": "written" | "failed",
      "run": {"software": {...versions...}, "operator", "started", "finished", "ocr_engine", "languages",
-             "jobs", "pages_resumed"},
+             "jobs", "pages_resumed",
+             "models": [{"file": "PP-OCRv6_rec_small.onnx", "sha256": "…"}]},   # the OCR model files read with
      "sources": [{"file", "sha256", "media_type", "pages", "bytes"}],
      "pages": [{
         "page": 3, "source": "scan-003.tif", "source_frame": 1, "source_sha256": "…",
@@ -50,6 +51,7 @@ boxes, and their `facts` was a summary of lists (`birth_dates`, `citizen_ids` ma
 
 import hashlib
 import platform
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -62,18 +64,20 @@ from digitise import ocr
 from digitise.catalogue import MaterialPages
 from digitise.findings import Finding
 from digitise.options import DigitiseOptions
+from digitise.page_record import PageRecord
 
-# 1.1: G4 pages no longer negative; 1.2: faint pages are not blank; 1.3: lines keep their confidence.
+# 1.1: G4 pages no longer negative; 1.2: faint pages are not blank; 1.3: lines keep their confidence;
+# 1.4: typed page records, coloured ink kept in colour, faded ink never bilevel, signs of alteration.
 # Resumed runs never mix versions.
-PIPELINE_VERSION = "digitise/1.3"
+PIPELINE_VERSION = "digitise/1.4"
 SIDECAR_SCHEMA = "archive-custody/digitise-sidecar/2"
 
 
-def software(engine: str) -> dict[str, str]:
+def software(engine: str, model_folder: Path | None = None) -> dict[str, str]:
     return {
         "pipeline": PIPELINE_VERSION,
         "ocr_engine": engine,
-        engine: ocr.engine(engine).version(),
+        engine: ocr.engine(engine, model_folder).version(),
         "pikepdf": pikepdf.__version__,
         "qpdf": pikepdf.__libqpdf_version__,
         "pillow": PIL.__version__,
@@ -82,28 +86,24 @@ def software(engine: str) -> dict[str, str]:
     }
 
 
-def _box(line: dict[str, Any]) -> list[int]:
-    return [line["left"], line["top"], line["left"] + line["width"], line["top"] + line["height"]]
-
-
-def _fact(found: dict[str, Any]) -> dict[str, Any]:
+def _fact(found: page_facts.LocatedFact) -> dict[str, Any]:
     out = {
-        "fact": found["fact"],
-        "label": page_facts.PAGE_FACT_KINDS[found["fact"]],
-        "value": found["value"],
-        "excerpt": found["excerpt"],
-        "box": list(found["box"]),
-        "lines": list(found["lines"]),
-        "confidence": found["confidence"],
+        "fact": found.fact,
+        "label": page_facts.PAGE_FACT_KINDS[found.fact],
+        "value": found.value,
+        "excerpt": found.excerpt,
+        "box": list(found.box),
+        "lines": list(found.lines),
+        "confidence": found.confidence,
     }
-    if found["valid"] is not None:
-        out["valid"] = found["valid"]
+    if found.valid is not None:
+        out["valid"] = found.valid
     return out
 
 
 def sidecar_of(
     output: Path | None,
-    records: list[dict[str, Any]],
+    records: list[PageRecord],
     materials: list[MaterialPages],
     findings: list[Finding],
     sources: list[dict[str, Any]],
@@ -140,24 +140,26 @@ def sidecar_of(
     )
     pages = []
     for r in records:
-        page = {k: r[k] for k in keep if k in r}
-        if "error" not in r:
-            page["lines"] = [
-                {"text": ln["text"], "box": _box(ln), "confidence": ln.get("confidence")} for ln in r.get("lines", [])
-            ]
-            page["facts"] = [_fact(f) for f in r.get("fact_values", [])]
-            page["suspected_alterations"] = list(r.get("suspected_alterations", []))
+        if r.error is not None:
+            pages.append({"page": r.page, "source": r.source, "source_frame": r.source_frame,
+                          "source_sha256": r.source_sha256, "error": r.error})  # fmt: skip
+            continue
+        page = {k: getattr(r, k) for k in keep if k != "error"}
+        page["lines"] = [{"text": ln.text, "box": ln.box, "confidence": ln.confidence} for ln in r.lines]
+        page["facts"] = [_fact(f) for f in r.fact_values]
+        page["suspected_alterations"] = list(r.suspected_alterations)
         pages.append(page)
     out: dict[str, Any] = {
         "schema": SIDECAR_SCHEMA,
         "archival_code": options.catalogue.archival_code if options.catalogue else None,
         "status": "written" if output else "failed",
         "run": {
-            "software": software(options.engine),
+            "software": software(options.engine, options.ocr_models),
             "operator": options.operator,
             "started": started.isoformat(timespec="seconds"),
             "finished": finished.isoformat(timespec="seconds"),
-            "ocr_engine": ocr.label(options.engine),
+            "ocr_engine": ocr.label(options.engine, options.ocr_models),
+            "models": [asdict(f) for f in ocr.engine(options.engine, options.ocr_models).model_files()],
             "languages": options.languages,
             "jobs": options.jobs,
             "pages_resumed": resumed,

@@ -10,11 +10,12 @@ import os
 import re
 import tempfile
 from functools import lru_cache
+from pathlib import Path
 
 import pytesseract
 from PIL import Image, ImageFilter
 
-from digitise.ocr import LOW_CONFIDENCE, EngineMissing, OcrLine, OcrWord, PageRead, confidence, join_words
+from digitise.ocr import LOW_CONFIDENCE, EngineMissing, ModelFile, OcrLine, OcrWord, PageRead, confidence, join_words
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
@@ -27,8 +28,14 @@ class Engine:
     name = "tesseract"
     title = "Tesseract"
 
+    def __init__(self, name: str = "tesseract", model_folder: Path | None = None) -> None:
+        pass  # one engine; Tesseract's traineddata come from the system package
+
     def version(self) -> str:
         return version()
+
+    def model_files(self) -> list[ModelFile]:
+        return []
 
     def languages(self) -> set[str]:
         return set(pytesseract.get_languages(config=""))

@@ -35,3 +35,9 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+# The handwriting material of the handwritten specimen pages (bench/handwriting/package.json: Make Me a
+# Hanzi's stroke data, two OFL handwriting fonts), each package checked against package-lock.json's hash.
+if [ ! -d bench/handwriting/node_modules/hanzi-writer-data ]; then
+  echo "bootstrap: installing the handwriting material (npm ci in bench/handwriting)"
+  npm ci --prefix bench/handwriting --no-audit --no-fund --silent
+fi

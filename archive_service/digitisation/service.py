@@ -37,16 +37,15 @@ from archive_service.uploads import saved_scans, scan_frames
 from digitise import ocr
 from digitise.catalogue import Catalogue, CatalogueEntry, MaterialPages, RetireeFacts
 from digitise.findings import Finding, Severity, errors, report
+from digitise.models import ModelFolderError
 from digitise.options import DigitiseOptions
 from digitise.pdf import replace_bookmarks
-from digitise.pipeline import PIPELINE_VERSION, RunResult, bookmarks, digitise
+from digitise.pipeline import PIPELINE_VERSION, PagesDone, RunResult, bookmarks, digitise
 from digitise.sources import media_type_of, page_images, pages_of, sha256_of_file
 from storage import ObjectStore
 
 if TYPE_CHECKING:
     from fastapi import UploadFile
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -87,7 +86,7 @@ def digitise_dossier(
     jobs: int | None = None,
     languages: str = "chi_sim+eng",
     engine: str | None = None,  # empty: the service's ARCHIVE_OCR_ENGINE
-    progress: Progress | None = None,
+    progress: PagesDone | None = None,
     work_root: Path | None = None,
     page_order: tuple[tuple[str, int], ...] | None = None,
     before_storing: Callable[[list[Path]], None] | None = None,
@@ -106,6 +105,7 @@ def digitise_dossier(
     work_dir = work_root / f"digitise-{dossier.archival_code}.work"
     options = DigitiseOptions(
         engine=engine or get_settings().ocr_engine,
+        ocr_models=get_settings().ocr_models,
         languages=languages,
         catalogue=catalogue_for(session, dossier),
         operator=f"{actor.display_name}（{actor.username}）",
@@ -119,7 +119,10 @@ def digitise_dossier(
     with tempfile.TemporaryDirectory(prefix="digitise-", dir=work_root) as tmp:
         out = Path(tmp) / f"{dossier.archival_code}.pdf"
         sidecar = Path(tmp) / f"{dossier.archival_code}.json"
-        result = digitise(scans, out, options, sidecar=sidecar, progress=progress)
+        try:
+            result = digitise(scans, out, options, sidecar=sidecar, progress=progress)
+        except ModelFolderError as exc:
+            raise ArchiveError("ocr_models.invalid", str(exc), "ocr_models") from exc
         if errors(result.findings):
             dossier.digitisation = DigitisationState.failed
             session.flush()
@@ -193,7 +196,7 @@ def _record(
     qc = [f.as_dict() for f in result.findings]
     kept = {o.name: o.sha256 for o in latest_objects(session, dossier, "master_image")}
     for serial, scan in enumerate(scans, start=1):
-        pages = sum(1 for p in result.pages if p["source"] == scan.name)
+        pages = sum(1 for p in result.pages if p.source == scan.name)
         name = f"{dossier.archival_code}-{serial:04d}{scan.suffix.lower()}"
         if kept.get(name) == sha256_of_file(scan):  # a rebuilt copy: the master is already kept, unchanged
             continue
@@ -218,7 +221,7 @@ def _record(
         media_type="application/pdf",
         pages=len(result.pages),
         pdfa_level="2b",
-        ocr_engine=ocr.label(options.engine),
+        ocr_engine=ocr.label(options.engine, options.ocr_models),
         ocr_languages=options.languages,
         page_confidence=result.page_confidence,
         qc_results=qc,

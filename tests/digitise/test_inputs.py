@@ -46,9 +46,9 @@ def test_every_input_format_is_read(blank_scan, tmp_path):
     Image.open(jpeg).convert("RGB").save(pdf, resolution=300)
     result, out = run([tiff, png, jpeg, g4, raw, pdf], tmp_path)
     assert result.written, result.findings
-    assert [p["source"] for p in result.pages] == ["a.tif", "b.png", "c.jpg", "d.tif", "d.tif", "e.tif", "f.pdf"]
-    assert result.pages[3]["source_mode"] == "bilevel" and result.pages[3]["source_bit_depth"] == 1
-    assert abs(result.pages[6]["dpi"] - 300) < 1  # a PDF's resolution comes from its page size
+    assert [p.source for p in result.pages] == ["a.tif", "b.png", "c.jpg", "d.tif", "d.tif", "e.tif", "f.pdf"]
+    assert result.pages[3].source_mode == "bilevel" and result.pages[3].source_bit_depth == 1
+    assert abs(result.pages[6].dpi - 300) < 1  # a PDF's resolution comes from its page size
     with pikepdf.open(out) as doc:
         assert len(doc.pages) == 7
 
@@ -70,7 +70,7 @@ def test_unreadable_files_are_named_and_the_rest_still_processed(blank_scan, tmp
     finding = by_code(result)[code]
     assert finding.source == "bad.tif" and finding.severity == "error"
     assert not re.search(r"[A-Za-z]{3,}", finding.message.replace("PDF", "")), finding.message
-    assert [p["source"] for p in result.pages] == ["good.tif"]  # the good file was still processed
+    assert [p.source for p in result.pages] == ["good.tif"]  # the good file was still processed
     assert not result.written and not out.exists()
 
 

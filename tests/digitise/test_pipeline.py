@@ -71,7 +71,7 @@ def test_sidecar_lists_every_line_and_fact_with_its_box_on_the_page_image(scanne
     who = scanned_dossier.who
     page = card["pages"][3]  # the clean page, 4th
     record = scanned_dossier.result.pages[3]
-    assert [ln["text"] for ln in page["lines"]] == [ln["text"] for ln in record["lines"]]
+    assert [ln["text"] for ln in page["lines"]] == [ln.text for ln in record.lines]
     for line in page["lines"]:
         x0, y0, x1, y1 = line["box"]
         assert 0 <= x0 < x1 <= page["width"] and 0 <= y0 < y1 <= page["height"] and 0 < line["confidence"] <= 100
@@ -108,16 +108,16 @@ def test_chinese_text_comes_out_without_spaces_between_characters(scanned_dossie
 def test_text_layer_sits_on_the_printed_lines(scanned_dossier):
     """pdftotext's line boxes must be where the OCR engine saw the glyphs, in PDF units."""
     record = scanned_dossier.result.pages[3]
-    scale = 72 / record["dpi_used"]
+    scale = 72 / record.dpi_used
     layout = pdftotext(scanned_dossier.pdf, 4, "-bbox-layout")
     boxes = [
         tuple(float(v) for v in m)
         for m in re.findall(r'<line xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)"', layout)
     ]
-    assert len(boxes) >= len(record["lines"]) > 5
-    for line in record["lines"]:
-        left, top, right = line["left"] * scale, line["top"] * scale, (line["left"] + line["width"]) * scale
-        bottom, size = (line["top"] + line["height"]) * scale, line["height"] * scale
+    assert len(boxes) >= len(record.lines) > 5
+    for line in record.lines:
+        left, top, right = line.left * scale, line.top * scale, (line.left + line.width) * scale
+        bottom, size = (line.top + line.height) * scale, line.height * scale
         # Poppler adds its own descent below the box (0.35 em), hence the allowance at the foot.
         assert any(
             abs(b[0] - left) < 2
@@ -131,29 +131,29 @@ def test_text_layer_sits_on_the_printed_lines(scanned_dossier):
 def test_upside_down_page_is_turned_and_read(scanned_dossier):
     r = scanned_dossier.result
     assert ("orientation.turned", 3) in codes(r, Severity.info)
-    assert r.pages[2]["rotation"] == 180 and r.pages[2]["ocr_confidence"] > 75
+    assert r.pages[2].rotation == 180 and r.pages[2].ocr_confidence > 75
     assert "退休" in pdftotext(scanned_dossier.pdf, 3) or "同志" in pdftotext(scanned_dossier.pdf, 3)
 
 
 def test_skew_is_measured_and_corrected(scanned_dossier):
     page = scanned_dossier.result.pages[0]
-    assert abs(page["skew_before"] - 2.5) < 0.3
-    assert abs(page["skew_after"]) <= 0.3
+    assert abs(page.skew_before - 2.5) < 0.3
+    assert abs(page.skew_after) <= 0.3
 
 
 def test_scanner_lid_is_cropped_with_a_margin(scanned_dossier):
     page = scanned_dossier.result.pages[3]
-    assert page["cropped"]
+    assert page.cropped
     a4 = (round(210 / 25.4 * 300), round(297 / 25.4 * 300))
     margin = 2.5 / 25.4 * 300
-    assert a4[0] < page["width"] <= a4[0] + 2 * margin + 8
-    assert a4[1] < page["height"] <= a4[1] + 2 * margin + 8
+    assert a4[0] < page.width <= a4[0] + 2 * margin + 8
+    assert a4[1] < page.height <= a4[1] + 2 * margin + 8
 
 
 def test_blank_back_is_recorded_not_dropped(scanned_dossier):
     r = scanned_dossier.result
     assert ("blank.page", 2) in codes(r, Severity.info)
-    assert r.pages[1]["blank"] and r.pages[1]["ocr_confidence"] is None
+    assert r.pages[1].blank and r.pages[1].ocr_confidence is None
 
 
 def test_images_are_encoded_by_colour_rule(scanned_dossier):
@@ -165,7 +165,7 @@ def test_images_are_encoded_by_colour_rule(scanned_dossier):
         seal_page, clean_page = image_of(0), image_of(3)
         assert seal_page.Filter == "/DCTDecode" and seal_page.ColorSpace == "/DeviceRGB"  # red seal: colour
         assert clean_page.Filter == "/CCITTFaxDecode" and clean_page.BitsPerComponent == 1  # black print: G4
-    assert scanned_dossier.result.pages[0]["colour_mode"] == "colour"
+    assert scanned_dossier.result.pages[0].colour_mode == "colour"
 
 
 def test_bookmarks_one_per_material_grouped_by_class(scanned_dossier):
@@ -233,6 +233,6 @@ def test_a_pale_carbon_copy_is_read_not_taken_for_a_blank_back(tmp_path):
     pale = draw_page(rng, who, faint=True, typeface="kai", seal=False, lines=8, skew=-0.7, title="自传")
     result = digitise([save_scan(pale, tmp_path / "pale.tif")], tmp_path / "pale.pdf", DigitiseOptions(jobs=1))
     record = result.pages[0]
-    assert not record["blank"] and record["ink_fraction"] < BLANK_INK_FRACTION < record["mark_fraction"]
+    assert not record.blank and record.ink_fraction < BLANK_INK_FRACTION < record.mark_fraction
     facts = extract(result.page_texts[0])
     assert facts.citizen_ids == [who.citizen_id] and facts.work_start_dates == [f"{who.work_start:%Y-%m}"]
