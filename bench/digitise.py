@@ -225,8 +225,10 @@ def main() -> None:
         raise SystemExit("OCRmyPDF needs Ghostscript: apt install ghostscript (make bench installs it)")
     work = Path(tempfile.mkdtemp(prefix="bench-digitise-"))
     try:
-        files, truth, specimens, who = make_pages(args.pages, work)
-        sets = [("printed", files, truth, specimens, who)]
+        sets = []
+        if args.pages:
+            files, truth, specimens, who = make_pages(args.pages, work)
+            sets.append(("printed", files, truth, specimens, who))
         if args.hand_pages:
             hand_files, hand_pages, hand_who = make_hand_pages(args.hand_pages, work)
             sets.append(("handwritten", hand_files, [p.text for p in hand_pages], hand_pages, hand_who))
@@ -264,6 +266,9 @@ def main() -> None:
                     row["colour"] = Counter(p["colour_mode"] for p in card["pages"])
                     row["alterations"] = alteration_score(card, set_pages)
                 rows.append(row)
+                print(f"… {set_name}, {name}: {row['ppm']:.1f} pages/min, CER {row['cer']:.2%}, "
+                      f"facts {row['facts']}, proposal {row.get('proposal')}, alterations {row.get('alterations')}",
+                      flush=True)  # fmt: skip
         print(
             f"\n{args.pages} printed + {args.hand_pages} handwritten + {args.other_pages} other pages, A4 at 300 dpi, "
             f"{args.jobs} jobs; {platform.node()} {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "

@@ -23,9 +23,9 @@ from digitise.facts import LocatedFact
 CHECKED_FACTS = frozenset({"name", "birth_date", "work_start", "party_joined", "graduated", "citizen_id"})
 MIN_GLYPHS = 3  # a value of fewer glyphs has no "rest" to stand apart from
 MIN_INK = 30  # pixels of ink a glyph needs for its colour to be judged
-COLOUR_APART = 0.11  # paper-relative colour distance of a glyph from the value's median (hand's spread ~0.03)
-DARKNESS_APART = 0.22  # … or its ink this much darker/lighter (share of the paper's brightness)
-SPREAD_TIMES = 4.0  # and in either case this many times the value's own spread between glyphs
+COLOUR_APART = 0.14  # paper-relative colour distance of a glyph from the value's median (hand's spread ~0.03)
+DARKNESS_APART = 0.3  # … or its ink this much darker/lighter (share of the paper's brightness)
+SPREAD_TIMES = 5.0  # and in either case this many times the value's own spread between glyphs
 
 
 def suspected(page: Image.Image, facts: Sequence[LocatedFact]) -> list[dict[str, object]]:

@@ -30,9 +30,6 @@ class Tone:
     # Share of the marks whose colour is not the paper's own darkened (blue-black, brown, red ink): the
     # colour relative to the paper, so black print on yellowed paper is not coloured and faded blue is.
     coloured_ink: float = 0.0
-    # Share of the marks (below 75 % of the paper's grey) that are pale (above 45 %): faded ink, pencil,
-    # a carbon copy — strokes a bilevel image would break up. Clean print leaves ~0.1 (its edges).
-    pale_marks: float = 0.0
 
 
 def working_copy(image: Image.Image) -> Image.Image:
@@ -130,9 +127,7 @@ def tone(image: Image.Image, gray: np.ndarray) -> Tone:
         saturated = (hsv[..., 1] > 90) & (hsv[..., 2] > 70)
         colour = float(saturated[h // 20 : h - h // 20, w // 20 : w - w // 20].mean())
         coloured = _coloured_ink(np.asarray(image)[::2, ::2], full, paper)
-    all_marks = full[full < paper * 0.75]
-    pale = float((all_marks >= paper * 0.45).mean()) if all_marks.size else 0.0
-    return Tone(paper, ink_level, ink, mid, colour, marks, coloured, pale)
+    return Tone(paper, ink_level, ink, mid, colour, marks, coloured)
 
 
 def _coloured_ink(rgb: np.ndarray, grey: np.ndarray, paper: float) -> float:
@@ -180,7 +175,12 @@ def crop_to_sheet(
 def ocr_copy(image: Image.Image) -> Image.Image:
     """What the OCR engine reads: the red channel drops red seals and letterheads that sit over the text.
     Anything more (despeckling, scaling) is the engine adapter's business: what helps one costs the other."""
-    return image.getchannel("R") if image.mode == "RGB" else image.convert("L")
+    if image.mode != "RGB":
+        return image.convert("L")
+    # PP-OCRv6 still reads a seal's words in the red channel: ink much redder than it is green is lifted
+    # to white (black text under a seal is dark in every channel and stays; brown ink is not that red).
+    red, green = (np.asarray(image.getchannel(c), dtype=np.int16) for c in "RG")
+    return Image.fromarray(np.where(red - green > 60, 255, red).astype(np.uint8))
 
 
 def encode_jpeg(image: Image.Image, quality: int) -> bytes:

@@ -167,6 +167,18 @@ def is_cjk(char: str) -> bool:
     )
 
 
+def without_spaces_in_chinese(text: str) -> str:
+    """A recogniser's text with the spaces it puts between Chinese characters (赵娜 性别) taken out."""
+    out = ""
+    for i, c in enumerate(text):
+        if c.isspace():
+            before, after = out[-1:] or " ", text[i + 1 : i + 2] or " "
+            if is_cjk(before) or is_cjk(after) or after.isspace():
+                continue
+        out += c
+    return out
+
+
 def join_words(words: list[str]) -> str:
     """Chinese is written without spaces: an engine's word split inside Chinese is not kept."""
     out = ""

@@ -34,7 +34,7 @@ from PIL import Image
 
 from digitise import models
 from digitise.chinese_forms import simplified
-from digitise.ocr import EngineMissing, ModelFile, OcrLine, OcrWord, PageRead, join_words
+from digitise.ocr import EngineMissing, ModelFile, OcrLine, OcrWord, PageRead, join_words, without_spaces_in_chinese
 
 DETECT_SIDE = 1280  # px, the long side of the copy text lines are found on (about 110 dpi for A4)
 READ_SIDE = 2000  # px, the long side of the copy lines are read from (about 170 dpi: small print stays legible)
@@ -132,7 +132,7 @@ class Engine:
                 for i, text, score in zip(doubtful, again.txts or (), again.scores, strict=True):
                     texts[i], scores[i] = text, float(score)
         pieces = [
-            _piece(box, simplified(text), score)
+            _piece(box, simplified(without_spaces_in_chinese(text)), score)
             for box, text, score in zip(boxes, texts, scores, strict=True)
             if score >= MIN_SCORE and text.strip()
         ]

@@ -54,7 +54,6 @@ class PageRecord:
     midtone_fraction: float = 0.0
     colour_fraction: float = 0.0
     coloured_ink: float = 0.0
-    pale_marks: float = 0.0
     ink_level: float = 0.0
     paper_level: float = 0.0
     dpi_used: float = 0.0

@@ -44,7 +44,6 @@ MIN_ORIENTATION_CONFIDENCE = 1.0
 TURN_TOLERANCE = 5.0  # confidence points a turned page may read below the page as scanned and still win
 COLOUR_FRACTION = 0.0005  # 0.05 % saturated pixels: a seal, a letterhead, a photo
 COLOURED_INK = 0.1  # a tenth of the marks in a colour of their own: entries in blue-black or brown ink
-PALE_MARKS = 0.18  # this share of the marks pale: faded ink or pencil, which bilevel would break up
 
 # How far a run is: called with (pages just finished — those resumed from the work directory at first, then
 # one at a time —, pages in the run).
@@ -399,7 +398,6 @@ def _prepare(image: PIL.Image.Image, dpi: float, margin_mm: float) -> tuple[PIL.
         "midtone_fraction": round(tone.midtone_fraction, 5),
         "colour_fraction": round(tone.colour_fraction, 5),
         "coloured_ink": round(tone.coloured_ink, 4),
-        "pale_marks": round(tone.pale_marks, 4),
         "ink_level": round(tone.ink_level, 1),
         "paper_level": round(tone.paper, 1),
     }
@@ -414,7 +412,7 @@ def _use_copy_colour(page: PIL.Image.Image, measured: dict[str, Any]) -> str:
         return "colour"
     if measured["blank"]:
         return "bilevel"
-    clean_black = measured["ink_level"] < measured["paper_level"] * 0.35 and measured["pale_marks"] < PALE_MARKS
+    clean_black = measured["ink_level"] < measured["paper_level"] * 0.35
     few_midtones = measured["midtone_fraction"] < 4 * measured["ink_fraction"]  # photos and pencil raise it
     return "bilevel" if clean_black and few_midtones else "grey"
 

@@ -15,7 +15,9 @@ from digitise.specimen import draw_page, person
 
 pytestmark = pytest.mark.ocr
 
-ENGINES = sorted(ocr.ENGINES)
+# Every reading engine; the cascade is v4 and v6 together (its split is measured by bench/digitise.py), so its
+# page tests would only repeat theirs at the suite's expense.
+ENGINES = sorted(set(ocr.ENGINES) - {"paddle-cascade"})
 
 
 @pytest.fixture(scope="module")
