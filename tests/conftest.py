@@ -314,8 +314,8 @@ def _note(nodeid: str) -> Path:
     return _OCR_NOTES / hashlib.sha256(nodeid.encode()).hexdigest()[:32]
 
 
-def _noting_reads(name: str) -> ocr.OcrEngine:
-    found = _engine(name)
+def _noting_reads(name: str, model_folder: Path | None = None) -> ocr.OcrEngine:
+    found = _engine(name, model_folder)
     read = found.read
 
     def noted_read(*args: Any, **kwargs: Any) -> ocr.PageRead:

@@ -132,7 +132,7 @@ def hand_dossier(tmp_path_factory):
     return who, pages, result, card, folder / "hand.pdf"
 
 
-@pytest.mark.slow
+@pytest.mark.ocr
 def test_handwritten_forms_are_read_catalogued_kept_in_colour_and_a_rewritten_digit_flagged(hand_dossier):
     who, pages, result, card, pdf = hand_dossier
     assert result.written
