@@ -37,7 +37,12 @@ if [ ! -f "$stamp" ]; then
 fi
 # The handwriting material of the handwritten specimen pages (bench/handwriting/package.json: Make Me a
 # Hanzi's stroke data, two OFL handwriting fonts), each package checked against package-lock.json's hash.
+# npm comes with Node.js (not a Debian package we can rely on: it conflicts with some Node installs).
 if [ ! -d bench/handwriting/node_modules/hanzi-writer-data ]; then
-  echo "bootstrap: installing the handwriting material (npm ci in bench/handwriting)"
-  npm ci --prefix bench/handwriting --no-audit --no-fund --silent
+  if command -v npm >/dev/null; then
+    echo "bootstrap: installing the handwriting material (npm ci in bench/handwriting)"
+    npm ci --prefix bench/handwriting --no-audit --no-fund --silent
+  else
+    echo "bootstrap: no npm — handwritten specimen pages are written in the LXGW WenKai hand only"
+  fi
 fi
