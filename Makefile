@@ -7,7 +7,7 @@ bootstrap:
 
 run: bootstrap
 	.venv/bin/archive db upgrade
-	.venv/bin/archive demo --if-empty --with-scans
+	.venv/bin/archive demo --if-empty --with-scans --in-background
 	.venv/bin/archive serve
 
 # ruff, ruff format and mypy (tests/test_code_checks.py) and every test that needs no browser, broker, S3

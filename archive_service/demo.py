@@ -4,6 +4,7 @@ and a user for each role. Deterministic (seeded) so screenshots and tests are re
 import base64
 import hashlib
 import random
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -270,13 +271,60 @@ def _register_csv(rows: list[list[object]]) -> bytes:
     return out.getvalue().encode()
 
 
-def digitised_demo_batch(session: Session, store: ObjectStore, work_root: Path) -> str:
+class DemoScans:
+    """How the demo's scans become digitised copies: now, in this process (`archive demo --with-scans`, which
+    tests wait for), or as digitisation jobs that `archive serve`'s workers run while the site is already up,
+    their progress on 后台任务 (`--in-background`, what `make run` does: drawing and reading the demo pages took
+    minutes before the first page could be served). In the background the drawing is a job too (demo_scans),
+    which commits after each step — SQLite has one writer, and the job's progress and lease are writes — and
+    skips a step already done, so an attempt cut short is resumed, never doubled."""
+
+    FILES = 5  # two files scanned from drawn forms, three of a digitised intake batch
+
+    def __init__(self, store: ObjectStore, work_root: Path, in_background: bool = False) -> None:
+        self.store, self.work_root, self.in_background = store, work_root, in_background
+        self.jobs: list[int] = []
+        self.pages = 0
+        self.progress: Callable[[], None] = lambda: None  # one file's scans done
+
+    def step_done(self, session: Session) -> None:
+        if self.in_background:
+            session.commit()
+
+    def digitise(self, session: Session, archivist: User, dossier: Dossier, draw: Callable[[Path], list[Path]]) -> None:
+        """Draw the file's scans (into `draw`'s folder) and digitise them, or queue them as its job."""
+        import tempfile
+
+        from archive_service.digitisation.service import digitise_dossier, submit
+        from archive_service.jobs.models import Job, JobKind
+
+        if self.in_background:
+            queued = session.scalar(select(Job.id).where(Job.dossier_id == dossier.id, Job.kind == JobKind.digitise))
+            if queued is None:  # not queued by an earlier attempt
+                with tempfile.TemporaryDirectory(dir=self.work_root) as folder:
+                    scans = draw(Path(folder))
+                    self.pages += len(scans)
+                    # Staged in the object store, so the folder may go; one OCR lane leaves the other core to
+                    # the pages people are opening meanwhile.
+                    queued = submit(session, self.store, archivist, dossier, scans, jobs=1).id
+                self.step_done(session)
+                self.progress()
+            self.jobs.append(queued)
+        else:
+            with tempfile.TemporaryDirectory() as folder:
+                scans = draw(Path(folder))
+                self.pages += len(scans)
+                outcome = digitise_dossier(session, self.store, archivist, dossier, scans, work_root=self.work_root)
+            if not outcome.ok:
+                raise RuntimeError(outcome.report)
+            self.progress()
+
+
+def digitised_demo_batch(session: Session, scans_to: DemoScans) -> str:
     """A received intake batch of three files whose digitised copies (blank sheets) came with them:
     it waits on /transfers for the archivist's acceptance (验收) before both sides can confirm."""
-    import tempfile
-
-    from archive_service.digitisation.service import digitise_dossier
     from archive_service.shelving.placement import auto_assign
+    from archive_service.transfers.models import TransferBatch, TransferItem
     from archive_service.transfers.receiving import Check, receive
     from archive_service.transfers.service import import_register
     from digitise.specimen import draw_page, person, save_scan
@@ -296,45 +344,48 @@ def digitised_demo_batch(session: Session, store: ObjectStore, work_root: Path) 
             [n, name, "男", citizen_id(XICHENG, born, 800 + n, "M"), born.isoformat(), f"{born.year + 60}-{n:02d}-01",
              XICHENG, XICHENG, "", 1, 2, 2, "", "否", "否", "否", ""]
         )  # fmt: skip
-    batch = import_register(session, clerk, enterprise.id, _register_csv(rows), "名册.csv")
-    received: list[Dossier] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        sheet = draw_page(rng, person(rng), blank=True, dpi=200, noise=0)
-        scans = [save_scan(sheet, Path(tmp) / f"{i}.tif") for i in (1, 2)]
+    batch = session.scalar(  # received by an earlier attempt of the background job
+        select(TransferBatch).join(TransferItem).where(TransferItem.citizen_id == rows[0][3])
+    )
+    if batch is None:
+        batch = import_register(session, clerk, enterprise.id, _register_csv(rows), "名册.csv")
         for n in range(1, 4):
-            item = receive(session, clerk, batch.id, Check(f"#{n}"))
-            dossier = session.get(Dossier, item.dossier_id)
-            assert dossier is not None
-            outcome = digitise_dossier(session, store, archivist, dossier, scans, jobs=1, work_root=work_root)
-            if not outcome.ok:
-                raise RuntimeError(outcome.report)
-            received.append(dossier)
-    auto_assign(session, archivist, received)  # already on the shelf: only acceptance is left
+            receive(session, clerk, batch.id, Check(f"#{n}"))
+        auto_assign(session, archivist, _files_of(session, batch.id))  # already on the shelf: acceptance is left
+        scans_to.step_done(session)
+    sheet = draw_page(rng, person(rng), blank=True, dpi=200, noise=0)
+    for dossier in _files_of(session, batch.id):
+        scans_to.digitise(
+            session, archivist, dossier, lambda folder: [save_scan(sheet, folder / f"{i}.tif") for i in (1, 2)]
+        )
     return batch.number
+
+
+def _files_of(session: Session, batch_id: int) -> list[Dossier]:
+    from archive_service.transfers.models import TransferItem
+
+    query = select(Dossier).join(TransferItem, TransferItem.dossier_id == Dossier.id)
+    return list(session.scalars(query.where(TransferItem.batch_id == batch_id).order_by(TransferItem.row_no)))
 
 
 def _scan_demo_file(
     session: Session,
-    store: ObjectStore,
+    scans_to: DemoScans,
     archivist: User,
     dossier: Dossier,
     rng: random.Random,
-    work_root: Path,
     stranger: SpecimenPerson | None = None,
 ) -> None:
     """Digitise a demo file from drawn pages: the first page of each of its first three materials is that
     material's form, filled in for the file's own retiree (or, for the third, for `stranger`: a page filed
     in the wrong file); every other page is a blank sheet (drawing them all would only cost time)."""
-    import tempfile
-
-    from archive_service.digitisation.service import digitise_dossier
     from archive_service.dossiers.service import catalogue
     from digitise.specimen import draw_page, save_scan
 
     r = dossier.retiree
     own = SpecimenPerson(r.name, r.citizen_id or "", r.birth_date, r.sex)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
+
+    def draw(folder: Path) -> list[Path]:
         blank = save_scan(draw_page(rng, own, blank=True), folder / "blank.tif").read_bytes()
         scans: list[Path] = []
         for n, material in enumerate(catalogue(dossier)):
@@ -346,9 +397,9 @@ def _scan_demo_file(
                 else:
                     path.write_bytes(blank)
                 scans.append(path)
-        outcome = digitise_dossier(session, store, archivist, dossier, scans, work_root=work_root)
-    if not outcome.ok:
-        raise RuntimeError(outcome.report)
+        return scans
+
+    scans_to.digitise(session, archivist, dossier, draw)
 
 
 def _demo_shelving(
@@ -385,13 +436,13 @@ def _demo_shelving(
             forecast.set_projection(session, admin, enterprise.id, year, rng.randint(20, 60))
 
 
-def digitise_demo_dossier(session: Session, store: ObjectStore, work_root: Path) -> str:
+def digitise_demo_dossier(session: Session, scans_to: DemoScans) -> str:
     """Scan the first 西城 dossier (its first three materials printed as forms of its own retiree, blank
     sheets for the rest), and a second one with one page of another person's file among its own, to show
     the misfiled-page check; then file two requests for the first — one waiting for the approver, one
     approved for online viewing — so a new installation shows digitisation, approval and the watermarked
     viewer straight away, with pages that belong to the file they are in."""
-    from archive_service.access.models import RequestMode
+    from archive_service.access.models import RequestMode, RetrievalRequest
     from archive_service.access.service import RequestForm, decide, submit_request
     from digitise.specimen import citizen_id_for, person
 
@@ -403,10 +454,12 @@ def digitise_demo_dossier(session: Session, store: ObjectStore, work_root: Path)
         select(Dossier).where(Dossier.custodian_id == archivist.organisation_id).order_by(Dossier.id).limit(2)
     ).all()
     rng = random.Random(2026)
-    _scan_demo_file(session, store, archivist, first, rng, work_root)
-    _scan_demo_file(session, store, archivist, second, rng, work_root, stranger=person(rng))
+    _scan_demo_file(session, scans_to, archivist, first, rng)
+    _scan_demo_file(session, scans_to, archivist, second, rng, stranger=person(rng))
     dossier = first
     today = bureau_today()
+    if session.scalar(select(RetrievalRequest.id).where(RetrievalRequest.dossier_id == dossier.id)):
+        return dossier.archival_code  # filed by an earlier attempt of the background job
     for approve in (False, True):
         form = RequestForm(
             dossier=dossier.archival_code,
@@ -423,4 +476,5 @@ def digitise_demo_dossier(session: Session, store: ObjectStore, work_root: Path)
         if approve:
             session.flush()
             decide(session, approver, request, approve=True, client="demo", allow_print=True)
+    scans_to.step_done(session)
     return dossier.archival_code

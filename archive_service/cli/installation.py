@@ -113,7 +113,12 @@ def users_create(
 def demo(
     retirees: int = typer.Option(300, min=1, max=100_000, help="演示退休人员人数"),
     if_empty: bool = typer.Option(False, "--if-empty", help="系统已有用户时不做任何事（并正常退出）"),
-    with_scans: bool = typer.Option(False, "--with-scans", help="另数字化一份档案并提交两份查阅申请"),
+    with_scans: bool = typer.Option(False, "--with-scans", help="另数字化两份档案和一个移交批次，并提交两份查阅申请"),
+    in_background: bool = typer.Option(
+        False,
+        "--in-background",
+        help="与 --with-scans 同用：扫描件作为后台数字化任务提交，由 archive serve 的任务进程完成（进度见后台任务页）",
+    ),
 ) -> None:
     """向空系统载入演示数据。
 
@@ -133,18 +138,30 @@ def demo(
                 return
             fail(Exception("系统已有用户；演示数据只能载入空系统"))
         counts = load_demo(session, retirees=retirees)
-    if with_scans:
+    if with_scans and in_background:
+        from archive_service.jobs.models import JobKind
+        from archive_service.jobs.queue import enqueue
+
+        with transaction() as session:
+            archivist = session.scalar(select(User).where(User.username == "archivist"))
+            job = enqueue(session, JobKind.demo_scans, {}, actor=archivist)
+        typer.echo(
+            f"演示数据：扫描件在服务启动后于后台生成并数字化（任务 #{job.id}，再分为每份档案一个数字化任务），"
+            "进度见“后台任务”页（archivist 或 admin 登录）；完成后 J102-RS-000001 可由 sibao 查阅，"
+            "一个附数字副本的移交批次待验收"
+        )
+    elif with_scans:
         from archive_service.config import get_settings
-        from archive_service.demo import digitise_demo_dossier, digitised_demo_batch
+        from archive_service.demo import DemoScans, digitise_demo_dossier, digitised_demo_batch
         from archive_service.preservation.service import object_store
 
-        settings = get_settings()
-        typer.echo("演示数据：正在生成扫描件并数字化一份档案（文字识别约需一分钟）…")
+        scans = DemoScans(object_store(), get_settings().digitise_work_dir)
+        typer.echo("演示数据：正在生成扫描件并数字化两份档案和一个移交批次（文字识别，视机器快慢约需数分钟）…")
         with transaction() as session:
-            code = digitise_demo_dossier(session, object_store(), settings.digitise_work_dir)
+            code = digitise_demo_dossier(session, scans)
         typer.echo(f"演示数据：{code} 已数字化；其查阅申请一份待 approver 审批，一份已批准给 sibao")
         with transaction() as session:
-            number = digitised_demo_batch(session, object_store(), settings.digitise_work_dir)
+            number = digitised_demo_batch(session, scans)
         typer.echo(f"演示数据：移交批次 {number} 已接收（附数字副本），待验收")
         with transaction() as session:  # the digitised batch brought files of its own
             counts["dossiers"] = session.scalar(select(func.count(Dossier.id))) or 0

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archive_service.auth.models import User
 from archive_service.dossiers.models import DigitalObject, Dossier
 from archive_service.errors import ArchiveError
-from archive_service.jobs.models import JobKind
+from archive_service.jobs.models import Job, JobKind
 from archive_service.jobs.runner import Handlers, JobContext, PermanentFailure
 from digitise.findings import errors
 from digitise.sources import sha256_of_file
@@ -198,7 +198,26 @@ def _holdings_step(context: JobContext, session: Session, step: Any) -> dict[str
         raise PermanentFailure(e.message) from None
 
 
+def demo_scans(context: JobContext) -> dict[str, Any]:
+    """`archive demo --with-scans --in-background`: the site is up while the demo's pages are drawn here and
+    each file's scans go on as a digitisation job of its own (the 后台任务 page shows them all). Each step
+    commits (demo.DemoScans), and a new attempt skips the steps done."""
+    from archive_service.demo import DemoScans, digitise_demo_dossier, digitised_demo_batch
+
+    work_root = context.settings.digitise_work_dir
+    work_root.mkdir(parents=True, exist_ok=True)
+    with Session(context.engine, expire_on_commit=False) as session:
+        scans = DemoScans(context.store, work_root, in_background=True)
+        scans.progress = lambda: context.progress(1, DemoScans.FILES)
+        code = digitise_demo_dossier(session, scans)
+        number = digitised_demo_batch(session, scans)
+        session.commit()
+        pages = session.scalar(select(func.sum(Job.total)).where(Job.id.in_(scans.jobs))) or 0
+    return {"jobs": scans.jobs, "pages": pages, "dossier": code, "batch": number}
+
+
 HANDLERS: Handlers = {
+    JobKind.demo_scans: demo_scans,
     JobKind.digitise: digitise,
     JobKind.fixity: fixity,
     JobKind.replicate: replicate,

@@ -17,6 +17,7 @@ class JobKind(enum.StrEnum):
     replicate = "replicate"  # copy every object to a second store
     holdings_check = "holdings_check"  # an old ledger's dry run: every problem by sheet, row and column
     holdings_save = "holdings_save"  # … checked again and saved (ledger rows are the progress unit)
+    demo_scans = "demo_scans"  # the demo's specimen scans drawn, then queued as digitisation jobs (`make run`)
 
 
 JOB_KIND_NAMES = {
@@ -26,6 +27,7 @@ JOB_KIND_NAMES = {
     JobKind.replicate: "异地复制",
     JobKind.holdings_check: "存量档案检查",
     JobKind.holdings_save: "存量档案导入",
+    JobKind.demo_scans: "生成演示扫描件",
 }
 
 

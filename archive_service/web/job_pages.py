@@ -2,12 +2,14 @@
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.config import get_settings
 from archive_service.deps import DbSession, Store, current_user
 from archive_service.digitisation.service import submit_uploads
+from archive_service.dossiers.models import Dossier
 from archive_service.dossiers.service import get_dossier
 from archive_service.jobs import queue as service
 from archive_service.jobs.models import JOB_KIND_NAMES, JOB_STATE_NAMES, JobState
@@ -33,6 +35,12 @@ def jobs_page(
             "jobs": jobs,
             "state": state,
             "busy": any(j.state in (JobState.queued, JobState.running) for j in jobs),
+            # Which file each digitisation is of: several at once (the demo's, a batch's) are told apart.
+            "codes": dict(
+                session.execute(
+                    select(Dossier.id, Dossier.archival_code).where(Dossier.id.in_({j.dossier_id for j in jobs}))
+                ).all()
+            ),
             "broker": bool(get_settings().broker_url),
         },
     )
