@@ -41,6 +41,7 @@ from archive_service.shelving.routes import router as shelving_router
 from archive_service.startup import start
 from archive_service.transfers.routes import router as transfers_router
 from archive_service.transfers.routes import supplements_router
+from archive_service.verification.routes import router as verification_router
 from archive_service.web.access_pages import router as access_pages_router
 from archive_service.web.account_pages import router as account_pages_router
 from archive_service.web.campaign_pages import router as campaign_pages_router
@@ -243,6 +244,7 @@ def create_app() -> FastAPI:
     app.include_router(supplements_router)
     app.include_router(jobs_router)
     app.include_router(holdings_router)
+    app.include_router(verification_router)
     for page_router in PAGE_ROUTERS:
         # Every page that answers a refused form shows it again as typed (web/forms.py).
         app.include_router(page_router, dependencies=[Depends(keep_submitted_form)])

@@ -38,6 +38,7 @@ from archive_service.shelving.models import (
     VolumeProfile,
 )
 from archive_service.transfers.models import MaterialSupplement, RetainedCopy, TransferBatch, TransferItem
+from archive_service.verification.models import ReadingCheck
 
 __all__ = [
     "AccessLogEntry",
@@ -66,6 +67,7 @@ __all__ = [
     "NumberSeries",
     "Organisation",
     "PageText",
+    "ReadingCheck",
     "Retiree",
     "RetirementProjection",
     "RetrievalRequest",

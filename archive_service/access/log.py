@@ -36,6 +36,7 @@ class AccessAction:
 
     view_copy = "view_copy"  # custody staff opened the use copy
     view_page = "view_page"
+    proofread_crop = "proofread_crop"  # the part of a page a reading came from, shown for 校对与复核
     view_certificate = "view_certificate"  # a page of a missing material's certificate (dossiers/missing.py)
     download = "download"
     print_page = "print_page"

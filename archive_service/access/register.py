@@ -177,6 +177,7 @@ ACCOUNT_EVENTS = (
 ACTION_LABELS = {
     AccessAction.view_copy: "查看数字副本",
     AccessAction.view_page: "网上查阅",
+    AccessAction.proofread_crop: "校对查看页面局部",
     AccessAction.view_certificate: "查阅缺失材料证明",
     AccessAction.download: "下载",
     AccessAction.print_page: "打印",

@@ -22,6 +22,7 @@ class Action(enum.StrEnum):
     approve_requests = "approve_requests"
     read_audit_log = "read_audit_log"
     record_life_events = "record_life_events"  # a retiree's death, conviction, disappearance, emigration, move
+    proofread = "proofread"  # 校对与复核: check what the OCR read against the page image, confirm another's check
     confirm_facts = "confirm_facts"  # accept a value of a file's 出生日期, 参加工作时间 … on the fact sheet
     edit_catalogue = "edit_catalogue"  # enter and correct a file's 卷内目录 (clerks: while its batch is open)
     digitise = "digitise"  # run the pipeline and store masters and use copies
@@ -53,6 +54,7 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.record_environment,
             Action.edit_catalogue,
             Action.see_full_citizen_id,
+            Action.proofread,
         }
     ),
     Role.archivist: frozenset(
@@ -64,6 +66,7 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.receive_transfers,
             Action.edit_catalogue,
             Action.confirm_facts,
+            Action.proofread,
             Action.record_life_events,
             Action.digitise,
             Action.read_digital_copy,
@@ -109,6 +112,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.read_audit_log: "查看访问日志",
     Action.record_life_events: "登记死亡等情况",
     Action.confirm_facts: "采信档案事实",
+    Action.proofread: "校对与复核识别文字",
     Action.edit_catalogue: "著录卷内目录",
     Action.digitise: "数字化、验收数字化成果",
     Action.read_digital_copy: "调阅数字副本",

@@ -34,6 +34,8 @@ from archive_service.jobs.models import Job, JobKind
 from archive_service.jobs.queue import enqueue
 from archive_service.preservation.service import ingest, stage_upload
 from archive_service.uploads import saved_scans, scan_frames
+from archive_service.verification.layer import page_texts
+from archive_service.verification.models import ReadingCheck
 from digitise import ocr
 from digitise.catalogue import Catalogue, CatalogueEntry, MaterialPages, RetireeFacts
 from digitise.findings import Finding, Severity, errors, report
@@ -237,9 +239,14 @@ def _record(
         media_type="application/json",
         pipeline_version=PIPELINE_VERSION,
     )
-    # The OCR text of each page, for full-text search (a new copy replaces the old one's text).
+    # The OCR text of each page, for full-text search (a new copy replaces the old one's text); the corrections
+    # of 校对 stay in force over what the engine read this time.
+    texts = dict(enumerate(result.page_texts, start=1))
+    checks = session.scalars(select(ReadingCheck).where(ReadingCheck.dossier_id == dossier.id)).all()
+    if checks:
+        texts.update(page_texts(result.sidecar, checks))
     session.execute(delete(PageText).where(PageText.dossier_id == dossier.id))
-    session.add_all(PageText(dossier_id=dossier.id, page=n, text=t) for n, t in enumerate(result.page_texts, start=1))
+    session.add_all(PageText(dossier_id=dossier.id, page=n, text=t) for n, t in texts.items())
     by_sequence = {m.sequence: m for m in result.materials}
     for material in dossier.materials:
         linked = by_sequence.get(material.sequence)

@@ -1,0 +1,59 @@
+"""HTTP API of 校对与复核: the work list, a step on a reading, the crop it was read from."""
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from archive_service.auth.models import User
+from archive_service.deps import DbSession, Store, client_address, current_user
+from archive_service.dossiers.service import get_dossier
+from archive_service.verification import service
+from archive_service.verification.schemas import CheckIn, ReadingOut, WorklistOut
+from storage import ObjectStore
+
+router = APIRouter(prefix="/api/dossiers", tags=["verification"])
+
+
+@router.get("/{dossier_id}/verification", response_model=WorklistOut)
+def worklist(
+    dossier_id: int,
+    below: float = Query(service.LINE_CONFIDENCE_BELOW, ge=0, le=100, description="列出置信度低于此值的文字行"),
+    session: Session = DbSession,
+    store: ObjectStore = Store,
+    user: User = Depends(current_user),
+) -> WorklistOut:
+    dossier = get_dossier(session, user, dossier_id)
+    work = service.worklist(session, store, user, dossier, below)
+    return WorklistOut(
+        dossier_id=dossier.id,
+        archival_code=dossier.archival_code,
+        facts=[ReadingOut.of(dossier.id, r) for r in work.facts],
+        lines=[ReadingOut.of(dossier.id, r) for r in work.lines],
+    )
+
+
+@router.post("/{dossier_id}/verification/{ref}", response_model=ReadingOut)
+def check(
+    dossier_id: int,
+    ref: str,
+    data: CheckIn,
+    session: Session = DbSession,
+    store: ObjectStore = Store,
+    user: User = Depends(current_user),
+) -> ReadingOut:
+    dossier = get_dossier(session, user, dossier_id)
+    return ReadingOut.of(dossier.id, service.check(session, store, user, dossier, ref, data.value, data.version))
+
+
+@router.get("/{dossier_id}/verification/{ref}/crop")
+def crop(
+    dossier_id: int,
+    ref: str,
+    request: Request,
+    session: Session = DbSession,
+    store: ObjectStore = Store,
+    user: User = Depends(current_user),
+) -> Response:
+    dossier = get_dossier(session, user, dossier_id)
+    image = service.crop(session, store, user, dossier, ref, client_address(request))
+    return Response(image, media_type="image/png", headers={"Cache-Control": "private, no-store"})

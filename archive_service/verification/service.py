@@ -1,0 +1,246 @@
+"""校对与复核: what a clerk checks on a digitised file, each step recorded, and the crop each reading came from.
+
+A reading is 机器识别 until someone accepts or corrects it (已校对), and 已复核 only when a second person —
+not the one whose acceptance or correction set the value — confirms the value as it stands. A correction
+starts the count again. Every step names the version of the reading it saw: a step on a value someone
+else changed in the meantime is refused with what they did, and the typed value stays on the page.
+The corrected text goes into the page texts (the fact sheet and the search index read them) at once.
+"""
+
+import io
+from collections import OrderedDict
+from dataclasses import dataclass
+from threading import Lock
+
+import pikepdf
+from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from archive_service.access.log import AccessAction, record_access
+from archive_service.auth.models import User
+from archive_service.auth.permissions import Action, require
+from archive_service.db import show_time
+from archive_service.digitisation.service import latest_sidecar, latest_use_copy
+from archive_service.dossiers.facts import normalised
+from archive_service.dossiers.models import Dossier, PageText
+from archive_service.errors import ArchiveError, NotFound
+from archive_service.verification.layer import STATE_LABELS, Reading, page_texts, readings_of
+from archive_service.verification.models import ReadingCheck, Step
+from digitise import citizen_id
+from digitise.sources import page_images
+from storage import ObjectStore
+
+# Lines the OCR was less sure of than this (0–100) are listed for checking, lowest first.
+LINE_CONFIDENCE_BELOW = 90.0
+LINE_MAX = 500
+CROP_MARGIN = 12  # page pixels around the box: the strokes' ends and the cell's rules
+
+
+@dataclass
+class Worklist:
+    dossier: Dossier
+    facts: list[Reading]  # every fact value, page by page
+    lines: list[Reading]  # lines under the threshold or already checked, lowest confidence first
+
+    @property
+    def all(self) -> list[Reading]:
+        return self.facts + self.lines
+
+
+def checks_of(session: Session, dossier: Dossier) -> list[ReadingCheck]:
+    return list(session.scalars(select(ReadingCheck).where(ReadingCheck.dossier_id == dossier.id)))
+
+
+def readings(session: Session, store: ObjectStore, dossier: Dossier) -> list[Reading]:
+    """Every reading of the dossier's current copy with its checks ([] before it is digitised)."""
+    card = latest_sidecar(session, store, dossier)
+    return readings_of(card, checks_of(session, dossier)) if card else []
+
+
+def _may_check(user: User, dossier: Dossier) -> None:
+    require(user, Action.proofread)
+    if dossier.custodian_id != user.organisation_id:
+        raise ArchiveError("dossier.not_in_custody", "只能校对本馆保管的档案", "dossier_id", 403)
+
+
+def worklist(
+    session: Session, store: ObjectStore, user: User, dossier: Dossier, below: float = LINE_CONFIDENCE_BELOW
+) -> Worklist:
+    _may_check(user, dossier)
+    if latest_use_copy(session, dossier) is None:
+        raise ArchiveError(
+            "dossier.not_digitised", f"{dossier.archival_code} 尚未数字化，没有可校对的文字", "dossier_id", 409
+        )
+    found = readings(session, store, dossier)
+    facts = [r for r in found if r.target != "line"]
+    lines = [r for r in found if r.target == "line" and (r.checks or (r.confidence or 0) < below)]
+    return Worklist(dossier, facts, sorted(lines, key=lambda r: (r.confidence or 0, r.page, r.box[1])))
+
+
+def _value(reading: Reading, typed: str) -> str:
+    """The typed value checked by its kind's rule, as the sheet writes it."""
+    value = typed.strip()
+    if not value:
+        raise ArchiveError("reading.value_missing", f"请填写{reading.label}（第 {reading.page} 页）", "value")
+    if reading.target == "line":
+        if len(value) > LINE_MAX:
+            raise ArchiveError("reading.value_too_long", f"一行文字最多 {LINE_MAX} 个字符", "value")
+        return value
+    if reading.target == "citizen_id":
+        value = value.upper()
+        if not citizen_id.is_valid(citizen_id.upgrade(value) if len(value) == 15 else value):
+            raise ArchiveError(
+                "reading.citizen_id", "公民身份号码应为 18 位（末位校验码须相符）或 15 位旧号码", "value"
+            )
+        return value
+    if reading.target == "name":
+        if len(value) > 20:
+            raise ArchiveError("reading.value_too_long", "姓名最多 20 个字符", "value")
+        return value
+    return normalised(reading.target, value)  # dates as ISO, partial as typed; words trimmed
+
+
+def _stale(reading: Reading) -> ArchiveError:
+    last = reading.checks[-1]
+    did = {Step.accepted: "校对确认", Step.corrected: "更正", Step.reviewed: "复核"}[Step(last.step)]
+    return ArchiveError(
+        "reading.changed",
+        f"第 {reading.page} 页的{reading.label}刚由{last.actor.display_name}于 {show_time(last.at)} {did}为"
+        f"“{reading.value}”，您的输入未保存；请核对新值后再提交",
+        "version",
+        409,
+    )
+
+
+def find(session: Session, store: ObjectStore, dossier: Dossier, ref: str) -> Reading:
+    reading = next((r for r in readings(session, store, dossier) if r.ref == ref), None)
+    if reading is None:
+        raise NotFound(f"编号为 {ref} 的识别结果（该档案可能已重新识别，请刷新页面）", "ref")
+    return reading
+
+
+def check(
+    session: Session, store: ObjectStore, user: User, dossier: Dossier, ref: str, typed: str, version: int
+) -> Reading:
+    """Enter on a reading: the value as typed accepts it (校对), confirms another person's value (复核), or
+    corrects it. `version` is the reading's version the person saw."""
+    _may_check(user, dossier)
+    reading = find(session, store, dossier, ref)
+    if version != reading.version:
+        raise _stale(reading)
+    value = _value(reading, typed)
+    entry = reading.entry
+    if value != reading.value:
+        step = Step.corrected
+    elif entry is None:
+        step = Step.accepted
+    elif reading.state == "reviewed":
+        return reading  # confirmed already: nothing to add
+    elif entry.actor_id == user.id:
+        raise ArchiveError(
+            "reading.same_person",
+            f"第 {reading.page} 页的{reading.label}由您本人{'更正' if entry.step == Step.corrected else '校对'}，"
+            "须由另一人复核（双人复核）",
+            "value",
+            409,
+        )
+    else:
+        step = Step.reviewed
+    x0, y0, x1, y1 = reading.box
+    row = ReadingCheck(
+        dossier_id=dossier.id, reading=reading.key, source_sha256=reading.source_sha256,
+        source_frame=reading.source_frame, target=reading.target, x0=x0, y0=y0, x1=x1, y1=y1, page=reading.page,
+        version=reading.version + 1, step=step.value, before=reading.value, after=value, actor_id=user.id,
+    )  # fmt: skip
+    try:
+        with session.begin_nested():  # the unique version: of two steps at one moment, one is kept
+            session.add(row)
+    except IntegrityError:
+        session.expire_all()
+        raise _stale(find(session, store, dossier, ref)) from None
+    reading.checks.append(row)
+    if step == Step.corrected:
+        write_page_texts(session, store, dossier, [reading.page])
+    return reading
+
+
+def write_page_texts(session: Session, store: ObjectStore, dossier: Dossier, pages: list[int] | None = None) -> None:
+    """The page texts (fact sheet, search index) as the OCR read them with every correction written in."""
+    card = latest_sidecar(session, store, dossier)
+    if card is None:
+        return
+    for page, text in page_texts(card, checks_of(session, dossier)).items():
+        row = session.get(PageText, (dossier.id, page)) if pages is None or page in pages else None
+        if row is not None and row.text != text:
+            row.text = text
+    session.flush()
+
+
+def state_of_values(session: Session, store: ObjectStore, dossier: Dossier) -> dict[tuple[int, str, str], str]:
+    """(page, fact, value) → state, for the fact sheet, the 核查表 and the requester's view."""
+    out: dict[tuple[int, str, str], str] = {}
+    for r in readings(session, store, dossier):
+        if r.target != "line":
+            out[(r.page, r.target, r.value)] = r.state
+    return out
+
+
+def best_state(states: list[str]) -> str:
+    order = list(STATE_LABELS)
+    return max(states, key=order.index) if states else "machine"
+
+
+class _Pages:
+    """The last few use-copy page images at full size (a clerk works page by page: crops come in runs)."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.items: OrderedDict[tuple[str, int], Image.Image] = OrderedDict()
+        self.size = size
+        self.lock = Lock()
+
+    def get(self, store: ObjectStore, key: str, page: int) -> Image.Image | None:
+        with self.lock:
+            if (key, page) in self.items:
+                self.items.move_to_end((key, page))
+                return self.items[(key, page)]
+        with pikepdf.open(io.BytesIO(b"".join(store.open(key)))) as pdf:
+            if not 1 <= page <= len(pdf.pages):
+                return None
+            image = next(page_images(pdf.pages[page - 1])).as_pil_image()
+            image = image.convert("L" if image.mode in ("1", "L") else "RGB")
+        with self.lock:
+            self.items[(key, page)] = image
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return image
+
+
+_pages = _Pages()
+
+
+def crop(session: Session, store: ObjectStore, user: User, dossier: Dossier, ref: str, client: str) -> bytes:
+    """The part of the page image a reading was read from (PNG), on the access log like a viewed page."""
+    _may_check(user, dossier)
+    page_no = int(ref.split("-")[0]) if ref.split("-")[0].isdigit() else 0
+    copy = latest_use_copy(session, dossier)
+    image = _pages.get(store, copy.storage_key, page_no) if copy else None
+    if image is None:
+        raise ArchiveError(
+            "crop.page_missing",
+            f"第 {page_no} 页已不在 {dossier.archival_code} 的数字副本中（可能已重新数字化），无法截取；请刷新校对页",
+            "ref",
+            404,
+        )
+    reading = find(session, store, dossier, ref)
+    x0, y0, x1, y1 = reading.box
+    box = (max(0, x0 - CROP_MARGIN), max(0, y0 - CROP_MARGIN), min(image.width, x1 + CROP_MARGIN),
+           min(image.height, y1 + CROP_MARGIN))  # fmt: skip
+    out = io.BytesIO()
+    image.crop(box).save(out, "PNG", optimize=False)
+    record_access(
+        session, user, AccessAction.proofread_crop, client, dossier_id=dossier.id, pages=[page_no],
+        detail=f"校对 {dossier.archival_code} 第{page_no}页 {reading.label}",
+    )  # fmt: skip
+    return out.getvalue()
