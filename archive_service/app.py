@@ -45,6 +45,7 @@ from archive_service.verification.routes import router as verification_router
 from archive_service.web.access_pages import router as access_pages_router
 from archive_service.web.account_pages import router as account_pages_router
 from archive_service.web.campaign_pages import router as campaign_pages_router
+from archive_service.web.enterprise_pages import router as enterprise_pages_router
 from archive_service.web.forms import PageRefused, field_label, keep_submitted_form
 from archive_service.web.holdings_pages import router as holdings_pages_router
 from archive_service.web.job_pages import router as job_pages_router
@@ -67,6 +68,7 @@ PAGE_ROUTERS = (
     shelving_pages_router,
     campaign_pages_router,
     transfer_pages_router,
+    enterprise_pages_router,
     job_pages_router,
     user_pages_router,
     holdings_pages_router,

@@ -141,6 +141,22 @@ def check_credit_code(value: str) -> str:
     return value
 
 
+# ---- Telephone numbers (a contact's) -----------------------------------------------------------
+
+_PHONE = re.compile(r"1[3-9]\d{9}|0\d{2,3}-?[1-9]\d{6,7}(?:-\d{1,6})?|[1-9]\d{6,7}(?:-\d{1,6})?")
+
+
+def check_phone(value: str) -> str:
+    """A mainland telephone number as people write it: a mobile (11 digits, 1 then 3–9), or a fixed line with or
+    without its area code (010-66012345, 023 6381 2345, extension after '-'); spaces are dropped."""
+    value = re.sub(r"[\s\u3000]", "", value).replace("－", "-")
+    if not _PHONE.fullmatch(value):
+        raise ValueRuleError(
+            "phone.format", "电话号码应为 11 位手机号码，或带区号的固定电话（如 010-66012345，分机号用“-”隔开）"
+        )
+    return value
+
+
 # ---- Archival code (档号, DA/T 13-2022) ------------------------------------------------------
 
 _ARCHIVAL_CODE = re.compile(r"[A-Z0-9]{1,8}(?:-[A-Z0-9]{1,12}(?:·[A-Z0-9]{1,12})*){1,6}")

@@ -54,6 +54,8 @@ class AccessAction:
     policy_changed = "policy_changed"  # a rule of the bureau's policy changed (before → after)
     holdings_import = "holdings_import"  # an old ledger brought files in (file, SHA-256, rows read/saved/rejected)
     citizen_id_completed = "citizen_id_completed"  # the ID of a file its ledger held without one, entered later
+    enterprise_registered = "enterprise_registered"  # a 移交单位 registered at the desk (its particulars)
+    enterprise_changed = "enterprise_changed"  # … its particulars corrected (before → after)
     # The system's own events (GB/T 22239-2019 8.1.4.3 安全审计), on the same chain:
     login = "login"  # signed in (both factors where the policy asks), from where, by web or API
     login_failed = "login_failed"  # a wrong password, code or recovery code; a replayed code; a disabled account

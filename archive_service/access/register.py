@@ -195,6 +195,8 @@ ACTION_LABELS = {
     AccessAction.policy_changed: "变更本馆政策",
     AccessAction.holdings_import: "存量档案导入",
     AccessAction.citizen_id_completed: "补录公民身份号码",
+    AccessAction.enterprise_registered: "登记移交单位",
+    AccessAction.enterprise_changed: "变更移交单位",
     AccessAction.login: "登录",
     AccessAction.login_failed: "登录失败",
     AccessAction.logout: "退出登录",

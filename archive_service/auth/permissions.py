@@ -17,6 +17,7 @@ class Action(enum.StrEnum):
     view_holdings = "view_holdings"
     register_dossier = "register_dossier"
     manage_organisations = "manage_organisations"
+    register_enterprises = "register_enterprises"  # 移交单位: register one and correct its particulars at the desk
     manage_users = "manage_users"
     receive_transfers = "receive_transfers"
     approve_requests = "approve_requests"
@@ -51,6 +52,7 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.view_dossiers,
             Action.view_holdings,
             Action.receive_transfers,
+            Action.register_enterprises,
             Action.record_environment,
             Action.edit_catalogue,
             Action.see_full_citizen_id,
@@ -64,6 +66,7 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.see_full_citizen_id,
             Action.register_dossier,
             Action.receive_transfers,
+            Action.register_enterprises,
             Action.edit_catalogue,
             Action.confirm_facts,
             Action.proofread,
@@ -89,6 +92,7 @@ GRANTS: dict[Role, frozenset[Action]] = {
         {
             Action.view_holdings,
             Action.manage_organisations,
+            Action.register_enterprises,
             Action.plan_capacity,
             Action.set_space_policy,
             Action.set_jurisdiction,
@@ -106,6 +110,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.view_dossiers: "查看馆藏档案",
     Action.register_dossier: "登记档案",
     Action.manage_organisations: "管理单位",
+    Action.register_enterprises: "登记移交单位",
     Action.manage_users: "管理账户",
     Action.receive_transfers: "接收移交、登记确认",
     Action.approve_requests: "审批查阅申请",

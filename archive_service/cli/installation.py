@@ -30,7 +30,9 @@ def orgs_create(
     kind: str = typer.Option("bureau", help="单位类型：bureau（档案馆）、enterprise（移交单位）等"),
     credit_code: str = typer.Option(..., help="统一社会信用代码"),
     region_code: str = typer.Option(..., help="行政区划代码（6 位）"),
-    level: str = typer.Option("district", help="层级：district、city、province"),
+    level: str = typer.Option(
+        "district", help="层级：central 央属、provincial 省属、city 市属、district 区属、other 其他"
+    ),
     fonds_code: str | None = typer.Option(None, help="全宗号（档案馆）"),
 ) -> None:
     """登记一个单位（如首位管理员之前的档案馆本身）。"""

@@ -67,6 +67,7 @@ def area_prefix(org: Organisation) -> str:
     """The leading digits of GB/T 2260 codes inside an organisation's area, by its level."""
     return {
         OrganisationLevel.district: org.region_code,
+        OrganisationLevel.other: org.region_code,  # no government level: its registered place alone
         OrganisationLevel.city: org.region_code[:4],
         OrganisationLevel.provincial: org.region_code[:2],
         OrganisationLevel.central: "",

@@ -18,10 +18,27 @@ class OrganisationKind(enum.StrEnum):
 
 
 class OrganisationLevel(enum.StrEnum):
+    """An enterprise's 隶属关系 (央属 … 区属), a bureau's administrative level: which bureau takes whose files
+    can turn on it (Xicheng takes 央属 retirees by 户籍 or 常住地, 市属/区属 ones by 户籍 only, 003 五)."""
+
     central = "central"
     provincial = "provincial"
     city = "city"
     district = "district"
+    other = "other"  # e.g. a collective or a foreign-invested enterprise: no government level
+
+    @property
+    def label(self) -> str:
+        return LEVEL_LABELS[self]
+
+
+LEVEL_LABELS = {
+    OrganisationLevel.central: "央属",
+    OrganisationLevel.provincial: "省属",
+    OrganisationLevel.city: "市属",
+    OrganisationLevel.district: "区属",
+    OrganisationLevel.other: "其他",
+}
 
 
 class Organisation(Base):
@@ -39,4 +56,10 @@ class Organisation(Base):
     jurisdiction_rule: Mapped[str | None] = mapped_column(String(30))
     # 大政办发〔2017〕49号 第十七条: archivists hold a valid training certificate (auth/qualifications.py).
     requires_certified_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # Whom the bureau calls about an enterprise's handover (its register's problems, a missing certificate).
+    contact_person: Mapped[str] = mapped_column(String(50), default="", server_default="")
+    contact_phone: Mapped[str] = mapped_column(String(30), default="", server_default="")
+    # The present managing unit of an enterprise whose legal person no longer exists (001 第七条, 004 第十二条(一)):
+    # it hands the files over in the enterprise's name. Empty while the enterprise exists.
+    managing_unit: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,9 +5,17 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.deps import DbSession, client_address, current_user
-from archive_service.organisations import jurisdiction, service
+from archive_service.organisations import enterprises, jurisdiction, service
 from archive_service.organisations.models import Organisation
-from archive_service.organisations.schemas import JurisdictionIn, JurisdictionOut, OrganisationIn, OrganisationOut
+from archive_service.organisations.schemas import (
+    BatchBrief,
+    EnterpriseIn,
+    EnterpriseOut,
+    JurisdictionIn,
+    JurisdictionOut,
+    OrganisationIn,
+    OrganisationOut,
+)
 
 router = APIRouter(prefix="/api/organisations", tags=["organisations"])
 
@@ -24,6 +32,39 @@ def create_organisation(
 ) -> Organisation:
     require(user, Action.manage_organisations)
     return service.create_organisation(session, data)
+
+
+def _enterprise_out(enterprise: Organisation, batches: list | None = None) -> EnterpriseOut:
+    out = EnterpriseOut.model_validate(enterprise)
+    out.batches = [BatchBrief(id=b.id, number=b.number, status=b.status.value) for b in batches or []]
+    return out
+
+
+@router.get("/enterprises", response_model=list[EnterpriseOut])
+def list_enterprises(session: Session = DbSession, user: User = Depends(current_user)) -> list[EnterpriseOut]:
+    """移交单位 with the intake batches each handed to the user's bureau."""
+    return [_enterprise_out(e.enterprise, e.batches) for e in enterprises.list_enterprises(session, user)]
+
+
+@router.post("/enterprises", response_model=EnterpriseOut, status_code=201)
+def register_enterprise(
+    data: EnterpriseIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> EnterpriseOut:
+    typed = enterprises.Particulars(**data.model_dump())
+    return _enterprise_out(enterprises.register_enterprise(session, user, typed, client_address(request)))
+
+
+@router.put("/enterprises/{enterprise_id}", response_model=EnterpriseOut)
+def change_enterprise(
+    enterprise_id: int,
+    data: EnterpriseIn,
+    request: Request,
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> EnterpriseOut:
+    typed = enterprises.Particulars(**data.model_dump())
+    changed = enterprises.change_enterprise(session, user, enterprise_id, typed, client_address(request))
+    return _enterprise_out(changed)
 
 
 def _jurisdiction_out(rule: jurisdiction.JurisdictionRule) -> JurisdictionOut:

@@ -34,3 +34,38 @@ class JurisdictionOut(BaseModel):
     rule: str
     name: str
     basis: str
+
+
+class EnterpriseIn(BaseModel):
+    """A 移交单位 as the desk registers it; the service checks each field (organisations/enterprises.py), so the
+    API and the page refuse with the same words."""
+
+    name: str = Field("", max_length=400)
+    credit_code: str = Field("", max_length=100)
+    region_code: str = Field("", max_length=100)
+    level: str = Field("", max_length=100, description="central、provincial、city、district 或 other")
+    contact_person: str = Field("", max_length=200)
+    contact_phone: str = Field("", max_length=100)
+    managing_unit: str = Field("", max_length=400, description="企业法人已不存在时的现管理单位")
+
+
+class BatchBrief(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    number: str
+    status: str
+
+
+class EnterpriseOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    credit_code: str
+    region_code: str
+    level: OrganisationLevel
+    contact_person: str
+    contact_phone: str
+    managing_unit: str
+    batches: list[BatchBrief] = []

@@ -33,7 +33,7 @@ CLIPPED = """[...document.querySelectorAll('input:not([type=hidden]):not([type=c
 PAGES = {
     "archivist": ["/", "/dossiers", "dossier", "/transfers", "/transfers/campaign", "/transfers/statistics",
                   "/shelving", "room", "/planning", "/search?q=退休", "/requests", "/loans", "/jobs"],
-    "clerk": ["/", "/transfers", "batch", "receiving"],
+    "clerk": ["/", "/transfers", "batch", "receiving", "/enterprises"],
     "approver": ["/", "/requests", "request"],
     "sibao": ["/requests", "/search?q=退休", "viewer"],
     "auditor": ["/audit", "/security"],
