@@ -1,16 +1,16 @@
 """an enterprise's contact person and telephone, and the managing unit of a defunct one, kept with the enterprise
 as the 移交单位 page registers it (issue 36); its level may now be 其他
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-07 06:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0022"
-down_revision = "0021"
+revision = "0023"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
