@@ -1,14 +1,18 @@
 """Acceptance (验收) of a batch's digitised copies, DA/T 31-2017 12.3 (STANDARDS Part A):
 
-1. the checks a computer can make run on every dossier of the batch and all must pass;
-2. then at least 5 % of the dossiers (at least one) are drawn at random for a person to compare
+1. the checks a computer can make run on every digitised dossier of the batch and all must pass;
+2. then at least 5 % of those dossiers (at least one) are drawn at random for a person to compare
    page by page with the paper;
 3. the batch passes only if catalogue↔image correspondence is right in every sampled dossier and
    every other sampled item passes at ≥ 95 %.
 
 The result lives in `TransferBatch.acceptance` (one JSON document, earlier rounds kept in its
 `history`), goes into the manifest and is printed on the receipt. A batch with digitised copies
-cannot be confirmed until its latest round passed.
+cannot be confirmed until its latest round passed and judged every file that has a copy.
+
+A batch may mix digitised files with files taken in on paper only: acceptance judges the copies that
+were handed over; the paper-only files are listed in the round and accepted on the reason the bureau
+records when it confirms (transfers.service.PAPER_ONLY), then wait in the digitisation backlog.
 """
 
 import hashlib
@@ -85,10 +89,49 @@ def _batch_dossiers(session: Session, batch: TransferBatch) -> list[Dossier]:
     )
 
 
+def digitised_dossiers(session: Session, batch: TransferBatch) -> list[Dossier]:
+    """The batch's received files that have a digitised copy (any stored object): those acceptance judges."""
+    dossiers = _batch_dossiers(session, batch)
+    with_copies = set(
+        session.scalars(
+            select(DigitalObject.dossier_id).where(DigitalObject.dossier_id.in_([d.id for d in dossiers])).distinct()
+        )
+    )
+    return [d for d in dossiers if d.id in with_copies]
+
+
 def has_digital_copies(session: Session, batch: TransferBatch) -> bool:
     """Whether the batch came with digitised copies, which then must pass acceptance."""
-    ids = [d.id for d in _batch_dossiers(session, batch)]
-    return bool(ids) and session.scalar(select(DigitalObject.id).where(DigitalObject.dossier_id.in_(ids)).limit(1))
+    return bool(digitised_dossiers(session, batch))
+
+
+def not_yet_judged(session: Session, batch: TransferBatch) -> list[str]:
+    """档号 of the files with a digitised copy that the latest passed round did not judge (all of them when
+    no round passed): the batch is confirmed only when this is empty."""
+    record = batch.acceptance or {}
+    files = digitised_dossiers(session, batch)
+    if record.get("result") != "passed":
+        return [d.archival_code for d in files]
+    # Rounds from before paper-only files were told apart judged every received file.
+    judged = set(record.get("judged") or [d.archival_code for d in _batch_dossiers(session, batch)])
+    return [d.archival_code for d in files if d.archival_code not in judged]
+
+
+def require_judged(session: Session, batch: TransferBatch) -> None:
+    """Refuse a confirmation while a file with a digitised copy has not passed acceptance, saying who does the
+    next step; files on paper only are no bar (the receiver gives the reason they came so)."""
+    unjudged = not_yet_judged(session, batch)
+    if not unjudged:
+        return
+    files = "、".join(unjudged[:5]) + (f" 等 {len(unjudged)} 份" if len(unjudged) > 5 else "")
+    if (batch.acceptance or {}).get("result") == "passed":
+        message = f"验收后又有档案数字化（{files}），须由档案管理员重新验收合格后才能确认（DA/T 31 12.3）"
+    else:
+        message = (
+            f"本批次有数字化成果（{files}），须由档案管理员在本页“数字化成果验收”中验收合格后才能确认"
+            "（DA/T 31 12.3）；未数字化的档案不在验收范围，由接收方确认时填写未数字化接收理由"
+        )
+    raise ArchiveError("acceptance.not_passed", message, "batch_id", 409)
 
 
 def _read(store: ObjectStore, obj: DigitalObject) -> bytes:
@@ -214,11 +257,21 @@ def sample_size(dossiers: int) -> int:
 
 
 def start(session: Session, store: ObjectStore, user: User, batch: TransferBatch) -> dict[str, Any]:
-    """Run the machine checks on every dossier; if all pass, draw the sample for inspection.
-    Starting again (after a failed round, or to redo one) keeps the earlier rounds in the history."""
-    dossiers = _batch_dossiers(session, batch)
-    if not dossiers:
+    """Run the machine checks on every digitised dossier; if all pass, draw the sample for inspection.
+    The files taken in on paper only are listed, not checked. Starting again (after a failed round, a
+    file digitised since, or to redo one) keeps the earlier rounds in the history."""
+    received = _batch_dossiers(session, batch)
+    if not received:
         raise ArchiveError("acceptance.nothing", "本批次没有接收的档案，无需验收", "batch_id", 409)
+    dossiers = digitised_dossiers(session, batch)
+    if not dossiers:
+        raise ArchiveError(
+            "acceptance.nothing",
+            "本批次接收的档案都没有数字化成果，无需验收；确认时请填写未数字化接收理由",
+            "batch_id",
+            409,
+        )
+    judged = {d.id for d in dossiers}
     failures = [f for d in dossiers for f in check_dossier(session, store, d)]
     failed_dossiers = sorted({f.archival_code for f in failures})
     previous = batch.acceptance or {}
@@ -233,6 +286,8 @@ def start(session: Session, store: ObjectStore, user: User, batch: TransferBatch
             "checks": list(MACHINE_CHECKS),
             "failures": [f.as_dict() for f in failures],
         },
+        "judged": [d.archival_code for d in dossiers],
+        "paper_only": [d.archival_code for d in received if d.id not in judged],
         "history": history,
     }
     if failures:
@@ -318,8 +373,10 @@ def conclude(session: Session, user: User, batch: TransferBatch) -> dict[str, An
     return record
 
 
-def summary(acceptance: dict[str, Any] | None) -> str:
-    """One line for the receipt and the batch page."""
+def summary(acceptance: dict[str, Any] | None, with_copies: int = 0) -> str:
+    """One line for the receipt and the batch page; `with_copies`: how many files have a copy now."""
+    if not acceptance and with_copies:
+        return f"尚未验收：本批有 {with_copies} 份档案有数字化成果，须由档案管理员验收合格后双方才能确认"
     if not acceptance:
         return "未进行（本批未移交数字化成果）"
     machine = acceptance["machine"]
@@ -334,4 +391,6 @@ def summary(acceptance: dict[str, Any] | None) -> str:
     text += f"。结论：{verdict}"
     if acceptance.get("reason"):
         text += f"（{acceptance['reason']}）"
+    if acceptance.get("paper_only"):
+        text += f"。另有 {len(acceptance['paper_only'])} 份未移交数字化成果，不在验收范围，按未数字化接收理由接收"
     return text

@@ -447,10 +447,7 @@ def confirm(
     still = progress(session, batch).pending
     if still:
         raise ArchiveError("batch.pending_items", f"尚有 {still} 份档案未核对，不能确认", "batch_id", 409)
-    if acceptance.has_digital_copies(session, batch) and (batch.acceptance or {}).get("result") != "passed":
-        raise ArchiveError(
-            "acceptance.not_passed", "本批次有数字化成果，验收合格后才能确认（DA/T 31 12.3）", "batch_id", 409
-        )
+    acceptance.require_judged(session, batch)
     batch.status = TransferStatus.received
     now = datetime.now(UTC)
     if side == "sender":

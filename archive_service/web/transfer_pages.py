@@ -207,6 +207,7 @@ def _batch_page(
 ) -> HTMLResponse:
     batch = service.get_batch(session, user, batch_id)
     items, codes = register_rows(session, batch)
+    with_copies = len(acceptance.digitised_dossiers(session, batch))
     recent = sorted((i for i in items if i.checked_at), key=lambda i: i.checked_at, reverse=True)[:8]  # type: ignore[arg-type,return-value]
     return templates.TemplateResponse(
         request,
@@ -227,11 +228,11 @@ def _batch_page(
             "retained": onward.retained_copies(session, user, batch.id)
             if can(user, Action.read_digital_copy) and batch.from_org_id == user.organisation_id
             else {},
-            "with_copies": acceptance.has_digital_copies(session, batch),
+            "with_copies": with_copies,
             "undigitised": service.undigitised(session, batch) if not batch.receiver_confirmed_at else 0,
             "paper_only_basis": service.PAPER_ONLY,
             "acceptance": batch.acceptance,
-            "acceptance_summary": acceptance.summary(batch.acceptance),
+            "acceptance_summary": acceptance.summary(batch.acceptance, with_copies),
             "criteria": acceptance.CRITERIA,
             "machine_checks": acceptance.MACHINE_CHECKS,
             "error": error,

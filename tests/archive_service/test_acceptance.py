@@ -100,10 +100,19 @@ def test_machine_checks_cover_every_dossier_and_name_what_failed(engine, demo):
         path = store._path(pdf.storage_key)
         path.chmod(0o644)
         path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
+        # Another copy lost its process metadata.
+        session.delete(
+            session.scalar(
+                select(DigitalObject).where(DigitalObject.dossier_id == dossiers[1].id, DigitalObject.role == "sidecar")
+            )
+        )
+        session.flush()
         record = transfers.start_acceptance(session, store, archivist, batch_id)
         failures = {(f["archival_code"], f["check"]) for f in record["machine"]["failures"]}
-        assert failures == {(dossiers[0].archival_code, "fixity"), (dossiers[2].archival_code, "present")}
-        assert record["result"] == "failed" and record["machine"]["passed"] == 1 and "sample" not in record
+        assert failures == {(dossiers[0].archival_code, "fixity"), (dossiers[1].archival_code, "present")}
+        # The file with no copy is on paper only: listed, not failed (its reason is given at confirmation).
+        assert record["paper_only"] == [dossiers[2].archival_code] and record["machine"]["dossiers"] == 2
+        assert record["result"] == "failed" and record["machine"]["passed"] == 0 and "sample" not in record
         assert "不合格" in acceptance.summary(record)
         # A new round after fixing keeps the failed one in the history.
         path.write_bytes(b"")  # still broken: the round fails again, and both rounds are kept

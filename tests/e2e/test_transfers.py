@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from tests.archive_service.conftest import blank_scans
 from tests.archive_service.test_transfers import as_csv, as_xlsx, row
 from tests.e2e.conftest import shot
 from tests.e2e.test_requests import sign_in
@@ -187,3 +188,50 @@ def test_send_a_file_on_and_add_a_supplement(page, server):
     catalogue = page.locator("table.catalogue").inner_text()
     assert "二〇二六年待遇调整补充表 补充" in catalogue
     shot(page, "supplement-approved")
+
+
+def test_a_mixed_batch_is_accepted_on_its_one_copy_and_confirmed_with_its_paper_reason(page, server, tmp_path):
+    """One file of a new batch digitised from its page, two on paper only: the archivist's acceptance judges the
+    one copy and lists the two, both sides confirm (the receiver with its reason), and the 交接书 says so."""
+    sign_in(page, server, "clerk")
+    rows = [row(110, 页数=1), row(111), row(112)]
+    upload(page, server, tmp_path, "名册.xlsx", as_xlsx(rows))
+    batch_url = page.url.split("?")[0]
+    batch_id = batch_url.rsplit("/", 1)[1]
+    for r in rows:
+        got = page.request.post(f"{server}/api/transfers/{batch_id}/receive", data={"key": str(r["公民身份号码"])})
+        assert got.status == 200, got.text()
+    first = page.request.get(f"{server}/api/transfers/{batch_id}").json()["items"][0]["dossier_id"]
+
+    sign_in(page, server, "archivist")
+    page.goto(f"{server}/dossiers/{first}")
+    page.locator("#digitise-form input[type=file]").set_input_files([str(p) for p in blank_scans(1)])
+    page.locator("#digitise-form button").click()
+    page.wait_for_url(f"{server}/jobs/*")
+    page.wait_for_function("() => document.querySelector('#job').dataset.state === 'done'", timeout=180_000)
+    page.goto(batch_url)
+    assert "尚未验收：本批有 1 份档案有数字化成果" in page.locator("#acceptance-summary").inner_text()
+    page.locator("#start-acceptance").click()
+    assert "机检 1/1 份通过" in page.locator("#acceptance-summary").inner_text()
+    assert page.locator("#acceptance-paper-only").inner_text().count("J102-RS-") == 2
+    sample = page.locator("form.sample").first
+    for label in ("目录与图像对应", "图像完整", "图像清晰可辨", "方向正确", "档号、姓名等著录"):
+        sample.get_by_label(label).select_option("pass")
+    sample.get_by_role("button", name="保存此样本").click()
+    page.locator("#conclude-acceptance").click()
+    assert "结论：合格" in page.locator("#acceptance-summary").inner_text()
+    page.get_by_label("移交方经办人").fill("刘移交")
+    page.locator("#confirm-sender").click()
+    assert "2 份档案尚未数字化" in page.locator("#paper-only-note").inner_text()
+    page.get_by_label("未数字化接收理由").fill("企业扫描设备故障，本馆接收后补做")
+    shot(page, "transfer-mixed-batch")
+    page.locator("#confirm-receiver").click()
+    assert "双方已确认" in page.locator(".notice").inner_text()
+    with page.expect_download() as download:
+        page.locator("#receipt").click()
+    path = tmp_path / "receipt.pdf"
+    download.value.save_as(path)
+    text = "".join(
+        subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout.split()
+    )
+    assert "机检1/1份通过" in text and "另有2份未移交数字化成果" in text and "企业扫描设备故障" in text
