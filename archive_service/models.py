@@ -2,6 +2,7 @@
 
 from archive_service.access.models import AccessLogEntry, RetrievalRequest
 from archive_service.auth.models import (
+    DataKeyRecord,
     LoginAttempt,
     PasswordHistory,
     RecoveryCode,
@@ -27,7 +28,6 @@ from archive_service.jobs.models import Job
 from archive_service.numbering import NumberSeries
 from archive_service.organisations.models import Organisation
 from archive_service.preservation.models import FixityCheck, FixityRun, ObjectDeletion
-from archive_service.protection import DataKeyRecord
 from archive_service.shelving.models import (
     EnvironmentReading,
     RetirementProjection,

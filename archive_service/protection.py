@@ -37,13 +37,11 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Connection, String, func, literal, literal_column, text, type_coerce
-from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 from archive_service.config import get_settings
-from archive_service.db import Base
 from archive_service.errors import ArchiveError
 
 NO_DIGEST = "-" * 64
@@ -286,18 +284,6 @@ def suffix_candidates(column: Any, suffix: str) -> ColumnElement[bool]:
 # ---- the key and the database --------------------------------------------------------------------
 
 
-class DataKeyRecord(Base):
-    """A data key this database has known: its id and an HMAC check value (never the key). The current key must be
-    one of these and not retired; a backup carries them, so a restore under another key is named at once."""
-
-    __tablename__ = "data_key"
-
-    key_id: Mapped[str] = mapped_column(String(8), primary_key=True)
-    check_value: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime]
-    retired_at: Mapped[datetime | None]
-
-
 def register_or_check(conn: Connection) -> DataKey:
     """On migration: a database without a registered key registers the current one (a new installation
     without any key configured gets a key file first); one with keys accepts only a registered, active key."""
@@ -369,11 +355,11 @@ def reseal_all(conn: Connection, columns: Sequence[ProtectedColumn], key: DataKe
     return written
 
 
-def rotate(engine: Any) -> tuple[DataKey, int]:
+def rotate(engine: Any, tables: Iterable[Any]) -> tuple[DataKey, int]:
     """Key rotation (`archive keys rotate`, with the service stopped): a new key is appended to the key file and
     becomes current; in one transaction every protected value is sealed again under it (digests too) and the
-    earlier keys are retired. If anything fails the file is put back as it was. Returns the new key and how many
-    values were sealed again."""
+    earlier keys are retired (`tables`: the schema's, from the caller — this module sits below db.py). If anything
+    fails the file is put back as it was. Returns the new key and how many values were sealed again."""
     settings = get_settings()
     if settings.data_key:
         raise DataKeyError(
@@ -397,7 +383,7 @@ def rotate(engine: Any) -> tuple[DataKey, int]:
                 text("INSERT INTO data_key (key_id, check_value, created_at) VALUES (:k, :c, CURRENT_TIMESTAMP)"),
                 {"k": key.key_id, "c": key.check_value},
             )
-            written = reseal_all(conn, protected_columns(Base.metadata.sorted_tables), key)
+            written = reseal_all(conn, protected_columns(tables), key)
             conn.execute(
                 text("UPDATE data_key SET retired_at = CURRENT_TIMESTAMP WHERE key_id <> :k AND retired_at IS NULL"),
                 {"k": key.key_id},

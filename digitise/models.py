@@ -26,7 +26,7 @@ class ModelFolderError(ValueError):
 
 @dataclass(frozen=True)
 class ModelSet:
-    label: str  # as people read it after "PP-OCR": "v6 small"
+    label: str  # as people read it after "PP-OCR": "v6 小型" (the page shows it: in Chinese)
     version: str  # rapidocr's OCRVersion value, e.g. "PP-OCRv6"
     det: Path
     rec: Path
@@ -60,7 +60,7 @@ def v4_mobile() -> ModelSet:
     """PP-OCRv4 mobile, the files in the rapidocr_onnxruntime wheel."""
     folder = _package_folder("rapidocr_onnxruntime")
     return ModelSet(
-        "v4 mobile",
+        "v4 移动版",
         "PP-OCRv4",
         folder / "ch_PP-OCRv4_det_infer.onnx",
         folder / "ch_PP-OCRv4_rec_infer.onnx",
@@ -73,7 +73,7 @@ def v6_small() -> ModelSet:
     """PP-OCRv6 small, the files in the rapidocr wheel (the recogniser carries its character list)."""
     folder = _package_folder("rapidocr")
     return ModelSet(
-        "v6 small",
+        "v6 小型",
         "PP-OCRv6",
         folder / "PP-OCRv6_det_small.onnx",
         folder / "PP-OCRv6_rec_small.onnx",

@@ -166,3 +166,15 @@ class StaffCertificate(Base):
 
     def valid_on(self, day: date) -> bool:
         return self.issued_on <= day and (self.expires_on is None or day <= self.expires_on)
+
+
+class DataKeyRecord(Base):
+    """A data key this database has known: its id and an HMAC check value (never the key). The current key must be
+    one of these and not retired; a backup carries them, so a restore under another key is named at once."""
+
+    __tablename__ = "data_key"
+
+    key_id: Mapped[str] = mapped_column(String(8), primary_key=True)
+    check_value: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    retired_at: Mapped[datetime | None]

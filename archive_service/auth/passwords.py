@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import PasswordHistory, User
 from archive_service.auth.policy import Policy, policy_for
+from archive_service.auth.sessions import describe_account, end_sessions
 from archive_service.db import as_utc, utcnow
 from archive_service.errors import ArchiveError
 
@@ -90,7 +91,6 @@ def _set(session: Session, user: User, new_password: str, field: str) -> None:
 def change_own(session: Session, user: User, current: str, new_password: str, client: str) -> None:
     """A person changes his own password (the current one first); his other sessions end."""
     from archive_service.access.log import AccessAction, record_access
-    from archive_service.auth.service import end_sessions
 
     if not verify_password(user.password_hash, current):
         raise ArchiveError("password.current_wrong", "当前密码不正确", "current_password", 422)
@@ -106,7 +106,6 @@ def reset(session: Session, officer: User, target: User, new_password: str, clie
     """The security officer gives a temporary password: the person changes it at the next login; every session
     of the account ends now."""
     from archive_service.access.log import AccessAction, record_access
-    from archive_service.auth.service import describe_account, end_sessions
 
     _set(session, target, new_password, "password")
     target.must_change_password = True

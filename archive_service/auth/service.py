@@ -12,9 +12,10 @@ import logging
 import math
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from archive_service.access.log import AccessAction, record_access
@@ -23,6 +24,7 @@ from archive_service.auth.models import LoginAttempt, Role, SessionStage, Sessio
 from archive_service.auth.permissions import Action, can
 from archive_service.auth.policy import policy_for, policy_for_organisation
 from archive_service.auth.qualifications import check_qualified
+from archive_service.auth.sessions import describe_account, end_sessions
 from archive_service.config import get_settings
 from archive_service.db import as_utc, get_sessionmaker, utcnow
 from archive_service.errors import ArchiveError, Unauthenticated
@@ -35,10 +37,6 @@ TOUCH_SECONDS = 60  # last_seen_at is written at most once a minute per session
 
 def hash_password(password: str) -> str:
     return passwords.hash_password(password)
-
-
-def describe_account(user: User) -> str:
-    return f"{user.username}（{user.display_name}，{user.role.label}，{user.organisation.name}）"
 
 
 _describe = describe_account
@@ -392,7 +390,7 @@ def session_user(session: Session, token: str, touch: bool = False) -> User:
         _time_out(row.id, user, f"{policy.idle_minutes} 分钟无操作")
         raise _ended("session.idle", f"已超过 {policy.idle_minutes} 分钟没有操作，为安全起见已退出，请重新登录")
     if touch and (now - seen).total_seconds() >= TOUCH_SECONDS:
-        row.last_seen_at = now
+        _touch(session, row.id, now)
     session.info["current_session_id"] = row.id
     return user
 
@@ -401,6 +399,14 @@ def _ended(code: str, message: str) -> Unauthenticated:
     refused = Unauthenticated(message)
     refused.code = code
     return refused
+
+
+def _touch(session: Session, session_id: int, now: datetime) -> None:
+    """Written on the session's engine and committed at once, not in the request's transaction: on SQLite that
+    write would hold the one write lock for the whole request, and the access log, which appends on its own
+    connection (a delivered page, an export), would wait for it until 'database is locked'."""
+    with cast(Engine, session.get_bind()).begin() as conn:
+        conn.execute(update(SessionToken).where(SessionToken.id == session_id).values(last_seen_at=now))
 
 
 def _time_out(session_id: int, user: User, reason: str) -> None:
@@ -436,15 +442,6 @@ def logout(session: Session, token: str, client: str = "") -> None:
                 session, row.user, AccessAction.logout, client, detail=f"{row.user.display_name}（会话 {row.id}）",
                 with_change=True,
             )  # fmt: skip
-
-
-def end_sessions(session: Session, user: User, reason: str, keep: int | None = None) -> int:
-    """End every session of an account (but `keep`, the one in use): disabled, role changed, password reset."""
-    query = update(SessionToken).where(SessionToken.user_id == user.id, SessionToken.revoked.is_(False))
-    if keep is not None:
-        query = query.where(SessionToken.id != keep)
-    ended = session.execute(query.values(revoked=True, ended_at=utcnow(), ended_reason=reason))
-    return int(ended.rowcount)  # type: ignore[attr-defined]
 
 
 def sessions_of(session: Session, user: User) -> list[SessionToken]:

@@ -64,10 +64,10 @@ def keys_rotate() -> None:
     """轮换数据加密密钥：生成新密钥并追加到密钥文件，所有加密字段在一个事务中改用新密钥，旧密钥停用（请先停止服务）。"""
     from archive_service import protection
     from archive_service.access.log import AccessAction, record_access
-    from archive_service.db import get_engine, get_sessionmaker
+    from archive_service.db import Base, get_engine, get_sessionmaker
 
     try:
-        key, written = protection.rotate(get_engine())
+        key, written = protection.rotate(get_engine(), Base.metadata.sorted_tables)
     except protection.DataKeyError as e:
         fail(e)
     with get_sessionmaker()() as session:

@@ -145,6 +145,12 @@ FIELD_LABELS = {
     "work_from": "参加工作时间起",
     "work_to": "参加工作时间止",
     "year": "年份",
+    "current_password": "当前密码",
+    "new_password": "新密码",
+    "recovery_code": "恢复码",
+    "repeat_password": "再次输入新密码",
+    "session_id": "会话",
+    "why": "登录页提示",
 }
 
 

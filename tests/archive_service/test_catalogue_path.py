@@ -191,20 +191,20 @@ def test_a_new_enterprises_files_from_register_to_the_requesters_screen(client, 
     assert r.status_code == 403
     assert client.get(f"/api/dossiers/{luo_id}/catalogue", headers=login("dongcheng")).status_code == 404
 
-    # A scan at 150 dpi is refused by the job, naming the file as the archivist named it.
+    # A scan at 150 dpi is refused at upload (its header says so), naming the file as the archivist named it;
+    # no job is queued for it.
     low = tmp_path / "罗建国第一页.png"
     Image.new("L", (1240, 1754), 245).save(low, dpi=(150, 150))
-    job = client.post(
+    jobs_before = client.get("/api/jobs", headers=archivist).json()
+    refused = client.post(
         f"/api/dossiers/{luo_id}/digitisation",
         files=[("scans", (low.name, low.read_bytes(), "image/png"))],
         headers=archivist,
     )
-    assert job.status_code == 202, job.text
-    runner.run_next(db.get_engine(), open_store(get_settings()), "test-worker", HANDLERS)
-    failed = client.get(f"/api/jobs/{job.json()['id']}", headers=archivist).json()
-    assert (
-        failed["state"] == "failed" and "低于最低要求" in failed["error"] and "（罗建国第一页.png）" in failed["error"]
-    )
+    assert refused.status_code == 422, refused.text
+    said = refused.json()
+    assert said["field"] == "scans" and "低于最低要求" in said["message"] and "罗建国第一页.png" in said["message"]
+    assert client.get("/api/jobs", headers=archivist).json() == jobs_before
 
     # Digitise 韩立新's file from scans made here: six pages, one per catalogue page, each marked.
     scans = marked_scans(tmp_path, 6)

@@ -52,10 +52,10 @@ def send(client, login, to: int, *dossiers) -> dict:
 
 
 def scan_png() -> bytes:
-    page = Image.new("L", (850, 1100), 255)
-    page.paste(0, (100, 100, 750, 130))  # a printed line: the slip is a page, not a blank
+    page = Image.new("L", (1654, 2339), 255)  # A4 at 200 dpi, the least a scan may have (DA/T 31 9.4)
+    page.paste(0, (200, 200, 1450, 260))  # a printed line: the slip is a page, not a blank
     out = io.BytesIO()
-    page.save(out, "PNG", dpi=(100, 100))
+    page.save(out, "PNG", dpi=(200, 200))
     return out.getvalue()
 
 

@@ -11,11 +11,11 @@ from typer.testing import CliRunner
 from archive_service import db
 from archive_service.auth.models import User
 from archive_service.cli import app as cli
-from archive_service.demo import DEMO_PASSWORD
 from archive_service.dossiers.models import DigitalObject, Dossier
 from archive_service.errors import ArchiveError, Forbidden
 from archive_service.preservation.models import FixityCheck, FixityRun, ObjectDeletion
 from archive_service.preservation.service import check_fixity, delete_object, ingest, replicate
+from tests.conftest import cookie_login
 
 
 def _scan(tmp_path: Path, name: str, content: bytes) -> Path:
@@ -73,9 +73,13 @@ def test_a_corrected_page_is_a_new_version_and_the_old_one_stays(ingested, local
 
 
 def test_failed_recording_leaves_no_orphan_object(demo, local_store, tmp_path):
+    with db.transaction() as s:
+        bureau = s.scalar(select(Dossier.custodian_id).order_by(Dossier.id))
+
     class Ghost:
         id = 999_999  # no such dossier: the foreign key refuses the row
         archival_code = "J102-RS-999999"
+        custodian_id = bureau  # a real bureau: its fixity algorithm is read before the row is written
 
     with pytest.raises(IntegrityError):
         with db.transaction() as s:
@@ -103,7 +107,7 @@ def test_fixity_passes_then_catches_a_flipped_byte(ingested, local_store, client
         assert [(r.checked, r.failures) for r in runs] == [(3, 0), (3, 1)]
         assert all(r.finished_at for r in runs)
     # The dashboard raises the alarm.
-    client.post("/login", data={"username": "archivist", "password": DEMO_PASSWORD})
+    cookie_login(client, "archivist")
     page = client.get("/").text
     assert "存储完整性告警" in page and objects[0][0] in page
 

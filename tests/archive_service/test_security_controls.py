@@ -245,6 +245,23 @@ def test_sessions_time_out_when_idle_or_too_long_and_are_listed_and_ended_by_own
     assert "<script>alert" not in shown and "alert(1)" not in shown
 
 
+@sqlite_only  # SQLite has one writer: the bug was a request holding it while the log appended beside it
+def test_a_request_after_a_minutes_quiet_still_logs_what_it_serves(client, login):
+    """Noting that a session was seen (once a minute) is committed at once, not held in the request's transaction:
+    an export a minute after the last request is logged on the access log's own connection, not 'database is
+    locked' after the busy timeout."""
+    auditor = login("auditor")
+    quiet = db.utcnow() - timedelta(minutes=2)
+    with db.transaction() as session:
+        session.execute(update(SessionToken).values(last_seen_at=quiet))
+    exported = client.get("/api/audit/log.xlsx", headers=auditor)
+    assert exported.status_code == 200, exported.text[:300]
+    assert any(e.detail.startswith("导出利用登记") for e in _logged("export"))
+    with db.get_sessionmaker()() as session:
+        seen = [db.as_utc(t) for t in session.scalars(select(SessionToken.last_seen_at)) if t is not None]
+    assert max(seen) > quiet + timedelta(minutes=1)  # the touch itself was written
+
+
 @sqlite_only
 def test_the_logs_retention_and_chain_check_are_on_the_log_and_verify(client, login):
     security = login("security")

@@ -388,7 +388,8 @@ def test_markup_typed_into_a_batch_is_printed_as_text_on_the_receipt(engine, dem
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
     flat = "".join(text.split())
     assert "".join(hostile_name.split()) in flat  # printed as typed
-    assert f'<imgsrc="{secret}"'.replace(" ", "") in flat and "&<b>退回</b>" in flat
+    # A long temporary path wraps in the PDF, and a line broken at a hyphen loses it in pdftotext.
+    assert f'<imgsrc="{secret}"'.replace(" ", "").replace("-", "") in flat.replace("-", "") and "&<b>退回</b>" in flat
     import pikepdf
 
     with pikepdf.open(io.BytesIO(pdf)) as opened:  # and no picture was pulled in from the server's disk
