@@ -11,6 +11,7 @@ from archive_service.auth.models import (
     User,
 )
 from archive_service.db import Base
+from archive_service.digitisation.models import PageCountCheck
 from archive_service.dossiers.models import (
     CatalogueRevision,
     ClassScheme,
@@ -66,6 +67,7 @@ __all__ = [
     "MaterialClass",
     "NumberSeries",
     "Organisation",
+    "PageCountCheck",
     "PageText",
     "ReadingCheck",
     "Retiree",

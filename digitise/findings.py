@@ -45,6 +45,7 @@ CHECK_NAMES = {
     "ocr.low_confidence": "识别置信度低",
     "orientation.turned": "方向已纠正",
     "page_count.mismatch": "页数与目录不符",
+    "page_count.register": "页数与接收登记不符",
     "page_order.mismatch": "页面顺序不符",
     "resolution.below_minimum": "分辨率低于最低要求",
     "resolution.below_recommended": "分辨率低于建议值",

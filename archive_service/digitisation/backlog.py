@@ -1,7 +1,8 @@
 """The digitisation backlog: files the bureau holds on paper only, by enterprise, oldest first.
 
 Files are to be digitised before handover (transfers.service.PAPER_ONLY); those taken in without
-it, and older holdings never digitised, stay on this list until their digitisation is done."""
+it, and older holdings never digitised, stay on this list until their digitisation is done — and done
+means with the pages on record (digitisation.page_counts)."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,10 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive_service.db import as_utc
+from archive_service.digitisation.page_counts import awaiting_digitisation
 from archive_service.dossiers.models import (
     CustodyEvent,
     CustodyEventKind,
-    DigitisationState,
     Dossier,
     DossierStatus,
     Retiree,
@@ -55,7 +56,7 @@ def backlog(session: Session, organisation_id: int) -> Backlog:
         .where(
             Dossier.custodian_id == organisation_id,
             Dossier.status.in_([DossierStatus.in_custody, DossierStatus.on_loan]),
-            Dossier.digitisation != DigitisationState.done,
+            awaiting_digitisation(),
         )
         .subquery()
     )

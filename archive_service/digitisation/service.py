@@ -26,6 +26,7 @@ from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.config import get_settings
 from archive_service.db import in_bureau_time
+from archive_service.digitisation import page_counts
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import DigitalObject, DigitisationState, Dossier, PageText
 from archive_service.dossiers.service import catalogue_by_top_class, get_dossier
@@ -129,9 +130,13 @@ def digitise_dossier(
             dossier.digitisation = DigitisationState.failed
             session.flush()
             return DigitisationOutcome(dossier, result, None)
+        counted = page_counts.finding(dossier, options.catalogue, result.pages)
+        if counted is not None:
+            result.findings.append(counted)  # on the copy's QC results and in the job's report
         if before_storing:
             before_storing([*scans, out, sidecar])
         use_copy = _record(session, store, dossier, scans, result, out, sidecar, options)
+        page_counts.record(session, actor, dossier, use_copy, counted)
     return DigitisationOutcome(dossier, result, use_copy)
 
 

@@ -9,12 +9,12 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, require
+from archive_service.digitisation.page_counts import awaiting_digitisation
 from archive_service.dossiers.class_schemes import top_class
 from archive_service.dossiers.models import (
     ClassScheme,
     CustodyEvent,
     CustodyEventKind,
-    DigitisationState,
     Dossier,
     DossierStatus,
     Material,
@@ -104,7 +104,7 @@ def list_dossiers(session: Session, user: User, query: DossierQuery) -> tuple[in
     if query.awaiting_digitisation:
         stmt = stmt.where(
             Dossier.status.in_([DossierStatus.in_custody, DossierStatus.on_loan]),
-            Dossier.digitisation != DigitisationState.done,
+            awaiting_digitisation(),
         )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     page = max(query.page, 1)

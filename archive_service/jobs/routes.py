@@ -6,8 +6,11 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.deps import DbSession, Store, current_user
+from archive_service.digitisation import page_counts
 from archive_service.digitisation.backlog import Backlog, backlog
+from archive_service.digitisation.schemas import PageCountCheckOut, PageCountExplanationIn
 from archive_service.digitisation.service import submit_uploads
+from archive_service.dossiers.service import get_dossier
 from archive_service.jobs import queue as service
 from archive_service.jobs.models import JobState
 from archive_service.jobs.schemas import JobOut, MaintenanceJobIn
@@ -54,3 +57,12 @@ def digitise_dossier(
 ) -> JobOut:
     """Queue the dossier's scans for digitisation; follow the job for pages done and the outcome."""
     return JobOut.model_validate(submit_uploads(session, store, user, dossier_id, scans, languages))
+
+
+@router.post("/dossiers/{dossier_id}/page-count", response_model=PageCountCheckOut)
+def explain_page_count(
+    dossier_id: int, data: PageCountExplanationIn, session: Session = DbSession, user: User = Depends(current_user)
+) -> PageCountCheckOut:
+    """The archivist's note on a copy whose pages do not agree with the register: the paper counted, and why."""
+    dossier = get_dossier(session, user, dossier_id)
+    return PageCountCheckOut.model_validate(page_counts.explain(session, user, dossier, data.pages, data.reason))

@@ -32,6 +32,7 @@ from archive_service.deps import (
     stored_object_shown,
     xlsx_download,
 )
+from archive_service.digitisation import page_counts
 from archive_service.digitisation import service as digitisation
 from archive_service.digitisation.backlog import backlog
 from archive_service.dossiers import catalogue, catalogue_rows, facts, life_events, missing
@@ -263,6 +264,24 @@ def confirm_fact(
     return RedirectResponse(f"/dossiers/{dossier_id}?saved=facts#facts", status_code=303)
 
 
+@router.post("/dossiers/{dossier_id}/page-count", response_class=HTMLResponse)
+def explain_page_count(
+    dossier_id: int,
+    request: Request,
+    pages: str = Form(""),
+    reason: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    """The archivist's note on a copy whose pages do not agree with the register (digitisation.page_counts)."""
+    with refusal_shows(session, lambda error: dossier_page_refused(request, session, user, dossier_id, error)):
+        if not pages.strip().isdigit():
+            raise ArchiveError("pages.invalid", "纸质档案实有页数应为正整数", "pages")
+        page_counts.explain(session, user, dossiers.get_dossier(session, user, dossier_id), int(pages), reason)
+        session.commit()
+    return RedirectResponse(f"/dossiers/{dossier_id}?saved=page-count#page-count-check", status_code=303)
+
+
 @router.post("/dossiers/{dossier_id}/life-events", response_class=HTMLResponse)
 def record_life_event(
     dossier_id: int,
@@ -405,6 +424,7 @@ def _dossier_page(
             "can_review_supplement": can(user, Action.register_dossier),
             "qc_warnings": [f for f in findings if f.severity != "info"],
             "qc_records": [f for f in findings if f.severity == "info"],
+            "page_count": page_counts.latest(session, dossier),
             "mean_confidence": sum(confidences) / len(confidences) if confidences else None,
             "user": user,
             "d": dossier,
