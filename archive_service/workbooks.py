@@ -356,6 +356,21 @@ def fit_columns(sheet: Any, rows: int = 2000, header_row: int = 1) -> None:
         sheet.column_dimensions[get_column_letter(column)].width = min(MAX_WIDTH, max(MIN_WIDTH, width + 2))
 
 
+def workbook_bytes(book: Any) -> bytes:
+    """Every .xlsx the service writes, as its bytes. A cell openpyxl took for a formula (text beginning with
+    "=") is written as the text it is: what we export — names, titles, details people typed — is data, and a
+    retiree named =HYPERLINK(…) or a display name =cmd|… must not run in the agency's or auditor's Excel. The
+    service writes no formulas of its own."""
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def fit_every_sheet(book: Any, header_row: int = 1) -> None:
     for sheet in book.worksheets:
         fit_columns(sheet, header_row=header_row)

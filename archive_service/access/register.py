@@ -1,7 +1,6 @@
 """The access register (查阅登记): reading the hash-chained access log by filter, usage statistics, and
 the register as .xlsx — itself an export on the log."""
 
-import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -18,7 +17,7 @@ from archive_service.db import bureau_midnight, show_time
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import Dossier, Material
 from archive_service.dossiers.service import catalogue_by_top_class
-from archive_service.workbooks import fit_columns
+from archive_service.workbooks import fit_columns, workbook_bytes
 
 
 @dataclass
@@ -113,8 +112,7 @@ def register_xlsx(session: Session, reader: User, f: LogFilter, client: str) -> 
             break
         page += 1
     fit_columns(ws)
-    buf = io.BytesIO()
-    wb.save(buf)
+    data = workbook_bytes(wb)
     record_access(
         session,
         reader,
@@ -122,7 +120,7 @@ def register_xlsx(session: Session, reader: User, f: LogFilter, client: str) -> 
         client,
         detail=f"导出利用登记 {f.archival_code or '全部档案'} {f.since or ''}–{f.until or ''}",
     )
-    return buf.getvalue()
+    return data
 
 
 def _register_row(session: Session, e: AccessLogEntry) -> list[Any]:

@@ -3,7 +3,6 @@ it and its state now — two factors by role, 三员分立, password rules, time
 rest, national algorithms, the last check of the log's chain. One list for the page (安全控制), the command
 (`archive security report`) and the .xlsx export (itself on the access log)."""
 
-import io
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, text
@@ -19,6 +18,7 @@ from archive_service.auth.policy import HASH_ALGORITHMS, MIN_RETENTION_DAYS, bur
 from archive_service.config import get_settings
 from archive_service.db import Base, show_time, utcnow
 from archive_service.organisations.models import Organisation
+from archive_service.workbooks import workbook_bytes
 
 STANDARD = "GB/T 22239-2019"
 # The encrypted fields by the names people know them by.
@@ -217,7 +217,4 @@ def controls_xlsx(bureau: Organisation, found: list[Control]) -> bytes:
     for row in ws.iter_rows(min_row=4):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-            cell.data_type = "s"  # every cell is text: nothing a spreadsheet would run
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return workbook_bytes(wb)

@@ -11,7 +11,6 @@ A requester sees the sheet of only the pages their request grants; the register'
 card's birth date, the register's 参加工作时间) are shown beside for comparison.
 """
 
-import io
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from archive_service.dossiers.schemas import (
 )
 from archive_service.errors import ArchiveError
 from archive_service.values import ValueRuleError, check_partial_date, formed_order, written_partial_date
+from archive_service.workbooks import workbook_bytes
 from digitise.facts import DATE_KINDS, FACT_KINDS, statements
 
 VALUE_MAX = 60
@@ -286,9 +286,7 @@ def checklist_xlsx(dossier: Dossier, sheet: list[Fact], who: User, at: datetime,
     for row in ws.iter_rows(min_row=5):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook_bytes(book)
 
 
 def hand_out_checklist(

