@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from archive_service.errors import ArchiveError
 from digitise.findings import Severity
 from digitise.options import DigitiseOptions
-from digitise.qc import resolution_finding
-from digitise.sources import SourceError, load, pages_of
+from digitise.qc import resolution_finding, too_many_pages
+from digitise.sources import SourceError, SourcePage, frame_resolutions, pages_of
 
 if TYPE_CHECKING:
     from fastapi import UploadFile
@@ -83,24 +83,33 @@ def saved_scans(files: "list[UploadFile]", folder: Path) -> list[Path]:
 
 def scan_frames(scans: Sequence[Path]) -> int:
     """The number of pages in the scans, each file opened as what it claims to be (a TIFF that is a
-    TIFF, a PDF that parses, no decompression bomb) and every image page decoded whole (a truncated
-    scan is refused at the counter, not by a failed job later); the first bad file is named."""
+    TIFF, a PDF that parses, no decompression bomb), no more pages than one digitisation takes (counted before
+    anything is decoded), and every image page decoded whole, in one pass per file (a truncated scan is refused
+    at the counter, not by a failed job later); the first bad file is named."""
     options = DigitiseOptions()
-    frames, max_pixels = 0, options.max_image_pixels
+    max_pixels = options.max_image_pixels
+    counted: list[tuple[Path, list[SourcePage]]] = []
     for scan in scans:
         if scan.stat().st_size > MAX_SCAN_BYTES:
             raise ArchiveError("scans.too_large", f"{scan.name} 超过 200 MB", "scans", 413)
         try:
-            pages = pages_of(scan, max_pixels)
-            for page in pages:
-                if page.media_type != "application/pdf":  # decoded whole: a truncated scan is refused now
-                    _, dpi = load(page, max_pixels)
-                    # The header's resolution is known now: a 150 dpi scan is refused here, not by the job.
-                    low = resolution_finding(dpi, options) if dpi else None
-                    if low is not None and low.severity is Severity.error:
-                        where = f"第 {page.frame + 1} 页" if len(pages) > 1 else ""
-                        raise ArchiveError(low.code, f"{scan.name}{where}：{low.message}（DA/T 31 9.4）", "scans", 422)
-            frames += len(pages)
+            counted.append((scan, pages_of(scan, max_pixels)))
+        except SourceError as exc:
+            raise ArchiveError(exc.code, f"{scan.name}：{exc.message}", "scans", 422) from None
+    frames = sum(len(pages) for _, pages in counted)
+    if frames > options.max_pages:
+        refused = too_many_pages(frames, options.max_pages)
+        raise ArchiveError(refused.code, refused.message, "scans", 422)
+    for scan, pages in counted:
+        if pages[0].media_type == "application/pdf":
+            continue
+        try:
+            for frame, dpi in frame_resolutions(scan, max_pixels):
+                # The header's resolution is known now: a 150 dpi scan is refused here, not by the job.
+                low = resolution_finding(dpi, options) if dpi else None
+                if low is not None and low.severity is Severity.error:
+                    where = f"第 {frame + 1} 页" if len(pages) > 1 else ""
+                    raise ArchiveError(low.code, f"{scan.name}{where}：{low.message}（DA/T 31 9.4）", "scans", 422)
         except SourceError as exc:
             raise ArchiveError(exc.code, f"{scan.name}：{exc.message}", "scans", 422) from None
     return frames

@@ -22,6 +22,9 @@ class DigitiseOptions:
     crop_margin_mm: float = 2.5  # keep 2–3 mm outside the page edge (DA/T 31 10.3)
     jpeg_quality: int = 60  # colour and grey pages; no national figure exists (STANDARDS §1.5)
     max_image_pixels: int = 150_000_000  # A2 at 600 dpi; beyond that a file is refused as a bomb
+    # Pages in one run. A retiree's file has tens to a few hundred pages; a 50,000-page PDF held every bureau's
+    # digitisation for hours before anything counted its pages. Counted before any page is worked on.
+    max_pages: int = 3000
     operator: str = ""
     time_zone: str = ""  # the zone of the PDF's own dates (the bureau's, e.g. Asia/Shanghai); "": the machine's
     catalogue: Catalogue | None = None

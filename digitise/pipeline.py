@@ -35,7 +35,7 @@ from digitise.findings import Finding, Severity, errors
 from digitise.options import DigitiseOptions
 from digitise.page_record import PageLine, PageRecord
 from digitise.pdf import Bookmark, PdfInfo, PdfPage, TextLine, write_pdf
-from digitise.qc import BLANK_INK_FRACTION, page_findings
+from digitise.qc import BLANK_INK_FRACTION, page_findings, too_many_pages
 from digitise.sidecar import PIPELINE_VERSION, sidecar_of
 from digitise.sources import SourceError, SourcePage, load, pages_of
 
@@ -176,6 +176,9 @@ def open_sources(
                 "bytes": path.stat().st_size,
             }
         )
+    if len(pages) > options.max_pages:
+        findings.append(too_many_pages(len(pages), options.max_pages))
+        return [], listing  # nothing is worked on
     return pages, listing
 
 

@@ -11,6 +11,16 @@ DPI_TOLERANCE = 0.5
 BLANK_INK_FRACTION = 0.001  # under 0.1 % marks (after despeckling) the page is a blank back
 
 
+def too_many_pages(count: int, limit: int) -> Finding:
+    """More pages than one run takes (DigitiseOptions.max_pages): the service refuses them at upload with these
+    words, the pipeline before it works on any page."""
+    return Finding(
+        "pages.too_many",
+        Severity.error,
+        f"扫描文件共 {count:,} 页，超过一次数字化的上限 {limit:,} 页：请核对是否选错文件，或分卷提交",
+    )
+
+
 def resolution_finding(
     dpi: float, options: DigitiseOptions, page: int | None = None, source: str | None = None
 ) -> Finding | None:

@@ -232,3 +232,74 @@ def test_killed_run_resumes_without_redoing_pages_or_leaving_a_half_pdf(tmp_path
         assert len(pdf.pages) == 4
     assert not work.exists()
     assert not list(tmp_path.glob(".dossier.pdf*"))  # no temporary PDF left beside it
+
+
+def test_more_pages_than_one_run_takes_are_refused_before_any_page_is_worked_on(blank_scan, tmp_path):
+    """Issue 40 High 6: a 50,000-page PDF was worked on at 1.2 s a page before anything counted its pages."""
+    files = [blank_scan("p1.tif"), blank_scan("p2.tif"), blank_scan("p3.tif")]
+    result, out = run(files, tmp_path, max_pages=2)
+    finding = by_code(result)["pages.too_many"]
+    assert finding.severity == "error" and "3 页" in finding.message and "上限 2 页" in finding.message
+    assert result.pages == [] and not result.written and not out.exists()
+    assert not list((tmp_path / "out.pdf.work").glob("*.json"))  # no page was worked on
+
+
+def _tiny_frames_tiff(path, frames: int) -> None:
+    """The probe's file: `frames` 8×8 bilevel pages at 300 dpi, every page's directory pointing at one shared strip
+    (Pillow's own writer appends frames in quadratic time: 90 s for 5,000)."""
+    import struct
+
+    strip, resolution = 8, 16  # offsets: 8 bytes of pixels after the header, then 300/1 as a rational
+    # width, height, bits, no compression, white is zero, strip offset, rows per strip, strip bytes, x and y
+    # resolution, in inches: (tag, type 3 short / 4 long / 5 rational, count, value or offset)
+    entries = [
+        (256, 3, 1, 8),
+        (257, 3, 1, 8),
+        (258, 3, 1, 1),
+        (259, 3, 1, 1),
+        (262, 3, 1, 0),
+        (273, 4, 1, strip),
+        (278, 3, 1, 8),
+        (279, 4, 1, 8),
+        (282, 5, 1, resolution),
+        (283, 5, 1, resolution),
+        (296, 3, 1, 2),
+    ]
+    ifd_size = 2 + 12 * len(entries) + 4
+    first_ifd = 24
+    out = bytearray(b"II*\x00" + struct.pack("<I", first_ifd) + b"\x00" * 8 + struct.pack("<II", 300, 1))
+    for n in range(frames):
+        at = first_ifd + n * ifd_size
+        following = at + ifd_size if n + 1 < frames else 0
+        out += struct.pack("<H", len(entries))
+        for tag, kind, count, value in entries:
+            out += struct.pack("<HHI", tag, kind, count) + (
+                struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value)
+            )
+        out += struct.pack("<I", following)
+    path.write_bytes(bytes(out))
+
+
+def test_the_upload_check_reads_a_many_framed_tiff_in_one_pass_and_refuses_too_many(tmp_path, monkeypatch):
+    """Issue 40 High 4: a 1 MB TIFF of 5,000 tiny frames held a request thread at 100 % CPU for over 20 minutes —
+    the check reopened the file and sought from its start for every frame. Now: counted first and refused over
+    the limit before anything is decoded; under it, each file opened for counting and once for decoding."""
+    from archive_service.errors import ArchiveError
+    from archive_service.uploads import scan_frames
+    from digitise import sources
+
+    many = tmp_path / "多帧.tif"
+    _tiny_frames_tiff(many, 5000)
+    assert many.stat().st_size < 2_000_000
+    with pytest.raises(ArchiveError) as refused:
+        scan_frames([many])
+    assert refused.value.code == "pages.too_many" and refused.value.field == "scans"
+    assert "5,000 页" in refused.value.message and "3,000" in refused.value.message
+
+    opened = []
+    real_open = sources._open_image
+    monkeypatch.setattr(sources, "_open_image", lambda path, mp: opened.append(path) or real_open(path, mp))
+    fewer = tmp_path / "三百帧.tif"
+    _tiny_frames_tiff(fewer, 300)
+    assert scan_frames([fewer]) == 300
+    assert len(opened) == 2  # counted, then decoded frame after frame — not 300 openings
