@@ -32,7 +32,10 @@ def within_grant(
     grants = query.scope.grants or {}
     kept = []
     for score, doc in candidates:
-        hit = explain(doc, score, phrases, grants.get(doc.dossier_id, frozenset()), query.dates)
+        granted = grants.get(doc.dossier_id, frozenset())
+        if query.material_classes and not (set(doc.top_classes) & query.material_classes & granted):
+            continue  # a class filter answers within the grant: that a file holds 处分材料 is not the requester's
+        hit = explain(doc, score, phrases, granted, query.dates)
         # A date or phrase found only on pages outside the grant does not make the dossier a hit.
         if not (phrases or query.dates) or hit.fields or hit.page_count:
             kept.append((hit, doc))

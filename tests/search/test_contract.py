@@ -151,6 +151,18 @@ def test_material_class_filter_keeps_dossiers_holding_that_class(index):
     assert ids(index, "", material_classes=frozenset({4, 9})) == [1, 2]
 
 
+def test_a_requesters_class_filter_answers_only_within_the_grant(index):
+    """Issue 40 (Medium): filtering by 第八类 (处分材料) told a requester granted only 第四类 that the file holds
+    处分材料. A requester's class filter looks at the granted classes of each file and nothing else."""
+    penalties = MaterialEntry("8-1", 8, "处分决定")
+    index.upsert([doc(1, materials=(MaterialEntry("4-1", 4, "工资审批表"), penalties)), doc(2)])
+    requester = Scope(grants={1: frozenset({4}), 2: frozenset({8})}, exclude_classified=True)
+    assert ids(index, "", material_classes=frozenset({8}), scope=requester) == []  # 1's 8 not granted, 2 has none
+    assert ids(index, "", material_classes=frozenset({4}), scope=requester) == [1]
+    assert ids(index, "", material_classes=frozenset({4, 8}), scope=requester) == [1]
+    assert ids(index, "", material_classes=frozenset({8})) == [1]  # the bureau's own staff see what the file holds
+
+
 def test_facets_count_every_hit_not_just_the_page_shown(index):
     index.upsert(
         [doc(i, enterprise_id=10 + i % 3, status="on_loan" if i % 5 == 0 else "in_custody") for i in range(1, 31)]
