@@ -43,10 +43,12 @@ Store = Depends(object_store)
 
 
 def request_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    return request.cookies.get(SESSION_COOKIE)
+    """The bearer token, or the session cookie when the request carries no Authorization header at all: a request
+    that says `Authorization: Basic …` (or any other scheme) is not signed in by a cookie riding along with it."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return request.cookies.get(SESSION_COOKIE)
+    return header[7:].strip() if header.lower().startswith("bearer ") else None
 
 
 # Where a person whose password must be changed (first login, a reset, past its age) may still go.

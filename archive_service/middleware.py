@@ -203,7 +203,8 @@ class SameOriginWrites:
     """A state-changing request that carries the session cookie must come from our own pages. SameSite=Strict
     does not stop a page on another port of the same host (same site, other origin) from posting a form
     with the approver's cookie; the browser's Origin (or Referer) header names where the form was, and a
-    write from anywhere else is refused. Bearer-token clients are not at risk and are not checked. Every
+    write from anywhere else is refused. Bearer-token clients are not at risk and are not checked; any other
+    Authorization header (Basic …) is no reason to skip the check, and authenticates nothing (deps.request_token). Every
     response also gets the page headers above, and `no-store` when it is a page."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -214,7 +215,8 @@ class SameOriginWrites:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        if scope["method"] in UNSAFE_METHODS and "authorization" not in headers and "cookie" in headers:
+        bearer = headers.get("authorization", "").lower().startswith("bearer ")
+        if scope["method"] in UNSAFE_METHODS and not bearer and "cookie" in headers:
             source = headers.get("origin") or headers.get("referer")
             own = [f"{scope.get('scheme', 'http')}://{headers.get('host', '')}", *get_settings().public_origins]
             if source and not any(source == o or source.startswith(o + "/") for o in own):

@@ -56,6 +56,9 @@ def serve(
             workers=workers,
             access_log=False,
             log_level="warning",  # its start and stop lines are English; ours are above and below
+            # The client's address is ours to work out (deps.client_address: X-Forwarded-For only through the
+            # configured ARCHIVE_TRUSTED_PROXIES); uvicorn's own default believes it from any loopback peer.
+            proxy_headers=False,
         )
     finally:
         stop_local_workers(job_workers)

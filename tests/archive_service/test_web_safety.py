@@ -166,3 +166,39 @@ def test_the_data_directory_is_its_owners_only(tmp_path, monkeypatch):
     finally:
         db.get_engine().dispose()
         _clear_caches()
+
+
+def test_a_basic_authorization_header_neither_skips_the_cross_site_check_nor_rides_on_the_cookie(client, login):
+    """Issue 40 (Medium): any Authorization header skipped the cross-site check, and `Basic …` with the session
+    cookie was signed in by the cookie. Only a bearer token is exempt, and a non-bearer header signs in nothing."""
+    _cookie_login(client, "approver")
+    basic = {"authorization": "Basic YXBwcm92ZXI6eA=="}
+    assert client.get("/api/me").status_code == 200  # the cookie alone signs in
+    assert client.get("/api/me", headers=basic).status_code == 401
+    evil = {**basic, "origin": "http://testserver:8081"}
+    r = client.post("/requests/1/decide", data={"approve": "yes"}, headers=evil, follow_redirects=False)
+    assert r.status_code == 403 and "request.cross_site" in r.text, r.text[:300]
+    assert client.get("/api/me", headers=login("approver")).status_code == 200  # bearer clients as before
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # the web server's behaviour, not a database rule
+def test_the_server_does_not_take_a_forwarded_address_from_a_proxy_nobody_configured(client, tmp_path):
+    """Issue 40 (Medium): uvicorn believed X-Forwarded-For from any loopback peer although ARCHIVE_TRUSTED_PROXIES
+    was empty, so anyone on the host could write any address into the access log."""
+    import httpx
+
+    from archive_service.access.models import AccessLogEntry
+    from archive_service.demo import DEMO_PASSWORD
+    from tests.archive_service.test_server_crash import _kill, _serve
+    from tests.conftest import demo_codes
+
+    proc, url = _serve(tmp_path / "serve.log", workers=1)
+    try:
+        body = {"username": "archivist", "password": DEMO_PASSWORD, "code": demo_codes("archivist")}
+        forged = {"x-forwarded-for": "203.0.113.9"}
+        assert httpx.post(f"{url}/api/auth/login", json=body, headers=forged, timeout=60).status_code == 200
+    finally:
+        _kill(proc)
+    with Session(get_engine()) as s:
+        last = s.scalars(select(AccessLogEntry).order_by(AccessLogEntry.seq.desc())).first()
+    assert last is not None and last.action == "login" and last.client_address == "127.0.0.1"
