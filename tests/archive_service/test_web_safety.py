@@ -202,3 +202,15 @@ def test_the_server_does_not_take_a_forwarded_address_from_a_proxy_nobody_config
     with Session(get_engine()) as s:
         last = s.scalars(select(AccessLogEntry).order_by(AccessLogEntry.seq.desc())).first()
     assert last is not None and last.action == "login" and last.client_address == "127.0.0.1"
+
+
+def test_the_api_description_is_for_signed_in_people_only(client, login):
+    """Issue 40 (Low): /openapi.json and /docs were served to anyone who could reach the server."""
+    for path in ("/openapi.json", "/docs", "/redoc"):
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code in (303, 404), (path, r.status_code)
+        assert r.status_code == 404 or r.headers["location"].startswith("/login"), (path, r.headers)
+    described = client.get("/openapi.json", headers=login("archivist"))
+    assert described.status_code == 200 and "/api/dossiers" in described.json()["paths"]
+    page = client.get("/docs", headers=login("archivist"))
+    assert page.status_code == 200 and "/openapi.json" in page.text
