@@ -59,6 +59,7 @@ from archive_service.web.security_pages import router as security_pages_router
 from archive_service.web.shelving_pages import router as shelving_pages_router
 from archive_service.web.transfer_pages import router as transfer_pages_router
 from archive_service.web.user_pages import router as user_pages_router
+from archive_service.web.verification_pages import router as verification_pages_router
 from digitise.chinese import RULES
 
 # The pages, in the order their paths are tried: /transfers/campaign before /transfers/{batch_id}.
@@ -75,6 +76,7 @@ PAGE_ROUTERS = (
     job_pages_router,
     user_pages_router,
     holdings_pages_router,
+    verification_pages_router,
 )
 
 log = logging.getLogger("archive")

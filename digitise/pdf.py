@@ -9,7 +9,7 @@ line covers the printed line — so selecting a line in a viewer selects that li
 
 import os
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
@@ -103,6 +103,25 @@ def replace_bookmarks(
             title = meta.get("dc:title", "")
             meta["dc:description"] = "；".join(material_titles) or title
             meta["dc:subject"] = set(material_titles) or {title}
+            meta["xmp:ModifyDate"] = stamp
+            meta["xmp:MetadataDate"] = stamp
+        _save(pdf, out)
+
+
+def replace_text_layer(source: Path, pages: Mapping[int, Sequence[TextLine]], modified: datetime, out: Path) -> None:
+    """The same PDF with the text layer of some pages (1-based) written anew from their lines — corrected text
+    (校对) — and every page image copied as it is: nothing is encoded, read or scaled again."""
+    with Pdf.open(source) as pdf:
+        for number, lines in pages.items():
+            page = pdf.pages[number - 1]
+            image = page.Resources.XObject.Im0
+            width_pt, height_pt = float(page.MediaBox[2]), float(page.MediaBox[3])
+            scale = width_pt / int(image.Width)
+            drawn = page.Contents.read_bytes().split(b"\nBT 3 Tr", 1)[0]  # the image, as _add_page drew it
+            text = [_text_line(line, scale, height_pt) for line in lines]
+            page.Contents = pdf.make_stream(b"\n".join([drawn, b"BT 3 Tr", *text, b"ET"] if text else [drawn]))
+        stamp = _stamp(modified)
+        with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
             meta["xmp:ModifyDate"] = stamp
             meta["xmp:MetadataDate"] = stamp
         _save(pdf, out)

@@ -35,14 +35,14 @@ from archive_service.jobs.models import Job, JobKind
 from archive_service.jobs.queue import enqueue
 from archive_service.preservation.service import ingest, stage_upload
 from archive_service.uploads import saved_scans, scan_frames
-from archive_service.verification.layer import page_texts
+from archive_service.verification.layer import corrected_text_layers, page_texts
 from archive_service.verification.models import ReadingCheck
 from digitise import ocr
 from digitise.catalogue import Catalogue, CatalogueEntry, MaterialPages, RetireeFacts
 from digitise.findings import Finding, Severity, errors, report
 from digitise.models import ModelFolderError
 from digitise.options import DigitiseOptions
-from digitise.pdf import replace_bookmarks
+from digitise.pdf import replace_bookmarks, replace_text_layer
 from digitise.pipeline import PIPELINE_VERSION, PagesDone, RunResult, bookmarks, digitise
 from digitise.sources import media_type_of, page_images, pages_of, sha256_of_file
 from storage import ObjectStore
@@ -218,6 +218,12 @@ def _record(
             pages=pages,
             pipeline_version=PIPELINE_VERSION,
         )
+    # The corrections of 校对 stay in force over what the engine read this time: in the text layer and the page texts.
+    checks = session.scalars(select(ReadingCheck).where(ReadingCheck.dossier_id == dossier.id)).all()
+    if checks and (layers := corrected_text_layers(result.sidecar, checks)):
+        corrected = pdf.with_name(f"corrected-{pdf.name}")
+        replace_text_layer(pdf, layers, in_bureau_time(datetime.now(UTC)), corrected)
+        pdf = corrected
     use_copy = ingest(
         session,
         store,
@@ -244,10 +250,8 @@ def _record(
         media_type="application/json",
         pipeline_version=PIPELINE_VERSION,
     )
-    # The OCR text of each page, for full-text search (a new copy replaces the old one's text); the corrections
-    # of 校对 stay in force over what the engine read this time.
+    # The OCR text of each page, for full-text search (a new copy replaces the old one's text).
     texts = dict(enumerate(result.page_texts, start=1))
-    checks = session.scalars(select(ReadingCheck).where(ReadingCheck.dossier_id == dossier.id)).all()
     if checks:
         texts.update(page_texts(result.sidecar, checks))
     session.execute(delete(PageText).where(PageText.dossier_id == dossier.id))

@@ -32,6 +32,8 @@ from archive_service.dossiers.schemas import (
 )
 from archive_service.errors import ArchiveError
 from archive_service.values import ValueRuleError, check_partial_date, formed_order, written_partial_date
+from archive_service.verification.layer import STATE_LABELS
+from archive_service.verification.states import ValueStates, best_state, value_states
 from archive_service.workbooks import workbook_bytes
 from digitise.facts import DATE_KINDS, FACT_KINDS, statements
 
@@ -45,6 +47,7 @@ class Evidence:
     material: str | None = None  # the material's title; None for a page outside the catalogue
     sequence: str | None = None  # its 序号, e.g. 1-2
     date_formed: str | None = None  # YYYY[MM[DD]]
+    state: str = "machine"  # this page's reading of it: machine | proofread | reviewed (校对与复核)
 
     @property
     def order(self) -> tuple[str, int]:
@@ -60,6 +63,14 @@ class FactValue:
     @property
     def first(self) -> Evidence:
         return min(self.evidence, key=lambda e: e.order)
+
+    @property
+    def state(self) -> str:
+        return best_state([e.state for e in self.evidence])
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[self.state]
 
 
 @dataclass
@@ -127,18 +138,28 @@ def fact_sheet(session: Session, dossier: Dossier, pages: Collection[int] | None
     query = select(PageText).where(PageText.dossier_id == dossier.id)
     if pages is not None:
         query = query.where(PageText.page.in_(sorted(pages)))  # the rest is never read
-    return sheet_of(dossier, list(session.scalars(query)), confirmations(session, dossier.id))
+    texts = list(session.scalars(query))
+    return sheet_of(dossier, texts, confirmations(session, dossier.id), value_states(session, dossier))
 
 
-def sheet_of(dossier: Dossier, texts: list[PageText], confirmed: list[FactConfirmation]) -> list[Fact]:
-    """The sheet from page texts and confirmations already loaded (in time order: the last one stands)."""
+def sheet_of(
+    dossier: Dossier, texts: list[PageText], confirmed: list[FactConfirmation], states: ValueStates | None = None
+) -> list[Fact]:
+    """The sheet from page texts and confirmations already loaded (in time order: the last one stands), each
+    statement with the state of its checking where `states` (verification/states.py) are given."""
+    states = states or {}
     owner = page_owners(list(dossier.materials))
     found: dict[str, dict[str, FactValue]] = {kind: {} for kind in FACT_KINDS}
     for text in sorted(texts, key=lambda t: t.page):
         m = owner.get(text.page)
         for s in statements(text.text):
             evidence = Evidence(
-                text.page, s.excerpt, m.title if m else None, m.sequence if m else None, m.date_formed if m else None
+                text.page,
+                s.excerpt,
+                m.title if m else None,
+                m.sequence if m else None,
+                m.date_formed if m else None,
+                states.get((text.page, s.kind, s.value), "machine"),
             )
             found[s.kind].setdefault(s.value, FactValue(s.value)).evidence.append(evidence)
     latest = {c.kind: c for c in confirmed}
@@ -227,6 +248,8 @@ def sheet_out(dossier: Dossier, sheet: list[Fact]) -> FactSheetOut:
                 values=[
                     FactValueOut(
                         value=v.value,
+                        state=v.state,
+                        state_label=v.state_label,
                         first_recorded=i == 0,
                         evidence=[FactEvidenceOut.model_validate(e, from_attributes=True) for e in v.evidence],
                     )
@@ -258,7 +281,7 @@ def checklist_xlsx(dossier: Dossier, sheet: list[Fact], who: User, at: datetime,
     ws["A1"].font = Font(bold=True, size=14)
     ws.append([f"原工作单位：{r.enterprise.name}　依据：{scope}　制表：{who.display_name}　{show_time(at)}"])
     ws.append([])
-    ws.append(["项目", "采信值", "采信依据", "登记（身份证）", "档案内其他记载", "核查提示"])
+    ws.append(["项目", "采信值", "采信依据", "登记（身份证）", "档案内其他记载", "核查提示", "识别校核"])
     for f in sheet:
         first = f.values[0] if f.values else None
         if f.confirmed:
@@ -270,6 +293,7 @@ def checklist_xlsx(dossier: Dossier, sheet: list[Fact], who: User, at: datetime,
         else:
             basis = "档案中未见记载"
         others = [v for v in f.values if v.value != f.prevailing]
+        shown = next((v for v in f.values if v.value == f.prevailing), None)
         hints = [h for h, on in (("档案内记载不一致", f.conflict), ("与登记不符", f.differs_from_register)) if on]
         ws.append(
             [
@@ -277,11 +301,12 @@ def checklist_xlsx(dossier: Dossier, sheet: list[Fact], who: User, at: datetime,
                 f.prevailing or "—",
                 basis,
                 f.register or "",
-                "\n".join(f"{v.value}：{_evidence_text(v.evidence)}" for v in others),
+                "\n".join(f"{v.value}（{v.state_label}）：{_evidence_text(v.evidence)}" for v in others),
                 "、".join(hints),
+                shown.state_label if shown else "—",  # how the file's statement of it was checked (校对与复核)
             ]
         )
-    for column, width in zip("ABCDEF", (14, 20, 36, 20, 48, 18), strict=True):
+    for column, width in zip("ABCDEFG", (14, 20, 36, 20, 48, 18, 12), strict=True):
         ws.column_dimensions[column].width = width
     for row in ws.iter_rows(min_row=5):
         for cell in row:

@@ -165,10 +165,13 @@ class FactEvidenceOut(BaseModel):
     material: str | None
     sequence: str | None
     date_formed: str | None
+    state: str  # this page's reading: machine | proofread | reviewed
 
 
 class FactValueOut(BaseModel):
     value: str
+    state: str  # machine | proofread | reviewed: its best-checked statement (校对与复核)
+    state_label: str  # 机器识别 | 已校对 | 已复核
     first_recorded: bool  # stated by the material formed earliest
     evidence: list[FactEvidenceOut]
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from archive_service.verification.models import ReadingCheck, Step
 from digitise.facts import CELL_RULES, NAME_PATTERN, PAGE_FACT_KINDS, _id_spans, statements
+from digitise.pdf import TextLine
 
 SAME_READING = 0.5  # boxes overlapping this much (intersection over union) are one reading
 
@@ -193,4 +194,17 @@ def page_texts(card: dict[str, Any], checks: Iterable[ReadingCheck]) -> dict[int
         if not page.get("error"):
             lines = corrected_lines(page, found)
             out[page["page"]] = "\n".join(lines if lines is not None else [ln["text"] for ln in page.get("lines", [])])
+    return out
+
+
+def corrected_text_layers(card: dict[str, Any], checks: Iterable[ReadingCheck]) -> dict[int, list[TextLine]]:
+    """The text layer of each page that has corrections, line by line at the boxes the OCR found."""
+    found = readings_of(card, checks)
+    out = {}
+    for page in card.get("pages", []):
+        if not page.get("error") and (texts := corrected_lines(page, found)) is not None:
+            boxes = [line["box"] for line in page["lines"]]
+            out[page["page"]] = [
+                TextLine(t, x0, y0, x1 - x0, y1 - y0) for t, (x0, y0, x1, y1) in zip(texts, boxes, strict=True)
+            ]
     return out

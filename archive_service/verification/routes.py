@@ -57,3 +57,12 @@ def crop(
     dossier = get_dossier(session, user, dossier_id)
     image = service.crop(session, store, user, dossier, ref, client_address(request))
     return Response(image, media_type="image/png", headers={"Cache-Control": "private, no-store"})
+
+
+@router.post("/{dossier_id}/verification-into-copy", status_code=201)
+def write_into_use_copy(
+    dossier_id: int, session: Session = DbSession, store: ObjectStore = Store, user: User = Depends(current_user)
+) -> dict[str, int | str]:
+    """The corrected text into the use copy's text layer: its next version (the images as they were)."""
+    copy = service.write_into_use_copy(session, store, user, get_dossier(session, user, dossier_id))
+    return {"id": copy.id, "version": copy.version, "sha256": copy.sha256}

@@ -8,8 +8,11 @@ The corrected text goes into the page texts (the fact sheet and the search index
 """
 
 import io
+import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from threading import Lock
 
 import pikepdf
@@ -21,21 +24,23 @@ from sqlalchemy.orm import Session
 from archive_service.access.log import AccessAction, record_access
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
-from archive_service.db import show_time
+from archive_service.config import get_settings
+from archive_service.db import in_bureau_time, show_time
 from archive_service.digitisation.service import latest_sidecar, latest_use_copy
 from archive_service.dossiers.facts import normalised
-from archive_service.dossiers.models import Dossier, PageText
+from archive_service.dossiers.models import DigitalObject, Dossier, PageText
 from archive_service.errors import ArchiveError, NotFound
-from archive_service.verification.layer import STATE_LABELS, Reading, page_texts, readings_of
+from archive_service.preservation.service import ingest
+from archive_service.verification.layer import Reading, corrected_text_layers, page_texts, readings_of
 from archive_service.verification.models import ReadingCheck, Step
 from digitise import citizen_id
+from digitise.pdf import replace_text_layer
 from digitise.sources import page_images
 from storage import ObjectStore
 
 # Lines the OCR was less sure of than this (0–100) are listed for checking, lowest first.
 LINE_CONFIDENCE_BELOW = 90.0
 LINE_MAX = 500
-CROP_MARGIN = 12  # page pixels around the box: the strokes' ends and the cell's rules
 
 
 @dataclass
@@ -90,7 +95,11 @@ def _value(reading: Reading, typed: str) -> str:
         return value
     if reading.target == "citizen_id":
         value = value.upper()
-        if not citizen_id.is_valid(citizen_id.upgrade(value) if len(value) == 15 else value):
+        try:
+            valid = citizen_id.is_valid(citizen_id.upgrade(value) if len(value) == 15 else value)
+        except citizen_id.CitizenIdError:
+            valid = False
+        if not valid:
             raise ArchiveError(
                 "reading.citizen_id", "公民身份号码应为 18 位（末位校验码须相符）或 15 位旧号码", "value"
             )
@@ -178,18 +187,36 @@ def write_page_texts(session: Session, store: ObjectStore, dossier: Dossier, pag
     session.flush()
 
 
-def state_of_values(session: Session, store: ObjectStore, dossier: Dossier) -> dict[tuple[int, str, str], str]:
-    """(page, fact, value) → state, for the fact sheet, the 核查表 and the requester's view."""
-    out: dict[tuple[int, str, str], str] = {}
-    for r in readings(session, store, dossier):
-        if r.target != "line":
-            out[(r.page, r.target, r.value)] = r.state
-    return out
+def write_into_use_copy(session: Session, store: ObjectStore, user: User, dossier: Dossier) -> DigitalObject:
+    """The next version of the use copy with the corrected text in its text layer (the viewer's selection, a
+    download's search); every page image as it was, the old version kept."""
+    _may_check(user, dossier)
+    copy, card = latest_use_copy(session, dossier), latest_sidecar(session, store, dossier)
+    layers = corrected_text_layers(card, checks_of(session, dossier)) if copy and card else {}
+    if copy is None or not layers:
+        raise ArchiveError("reading.nothing_corrected", "尚无更正过的文字，数字副本无需更新", None, 409)
+    work_root = get_settings().digitise_work_dir
+    work_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="corrected-", dir=work_root) as tmp:
+        before, after = Path(tmp) / "before.pdf", Path(tmp) / copy.name
+        with before.open("wb") as out:
+            for chunk in store.open(copy.storage_key):
+                out.write(chunk)
+        replace_text_layer(before, layers, in_bureau_time(datetime.now(UTC)), after)
+        return ingest(
+            session, store, dossier, after, role="use_copy", name=copy.name, media_type=copy.media_type,
+            pages=copy.pages, pdfa_level=copy.pdfa_level, ocr_engine=copy.ocr_engine,
+            ocr_languages=copy.ocr_languages, page_confidence=copy.page_confidence, qc_results=copy.qc_results,
+            pipeline_version=copy.pipeline_version,
+        )  # fmt: skip
 
 
-def best_state(states: list[str]) -> str:
-    order = list(STATE_LABELS)
-    return max(states, key=order.index) if states else "machine"
+def crop_box(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
+    """The box with a character's width around it left and right and a third of one above and below: the box of
+    a value is estimated from its line's words, so its first and last strokes may lie just outside it."""
+    x0, y0, x1, y1 = box
+    across, down = y1 - y0, (y1 - y0) // 3
+    return max(0, x0 - across), max(0, y0 - down), min(width, x1 + across), min(height, y1 + down)
 
 
 class _Pages:
@@ -234,11 +261,11 @@ def crop(session: Session, store: ObjectStore, user: User, dossier: Dossier, ref
             404,
         )
     reading = find(session, store, dossier, ref)
-    x0, y0, x1, y1 = reading.box
-    box = (max(0, x0 - CROP_MARGIN), max(0, y0 - CROP_MARGIN), min(image.width, x1 + CROP_MARGIN),
-           min(image.height, y1 + CROP_MARGIN))  # fmt: skip
     out = io.BytesIO()
-    image.crop(box).save(out, "PNG", optimize=False)
+    image.crop(crop_box(reading.box, image.width, image.height)).save(out, "PNG")
+    # The request's own write (the session's last-seen time) ends first: the entry is written on a connection of its
+    # own, and SQLite has one writer — it would wait for this request, which waits for it.
+    session.commit()
     record_access(
         session, user, AccessAction.proofread_crop, client, dossier_id=dossier.id, pages=[page_no],
         detail=f"校对 {dossier.archival_code} 第{page_no}页 {reading.label}",

@@ -3,11 +3,16 @@ every fact value beside its crop, a clerk's acceptance and correction, the archi
 same person's), a step on a value someone else changed meanwhile refused with what they did, the corrected
 value on the fact sheet at once and still in force after the copy is made again."""
 
+import hashlib
 import io
 import random
+import subprocess
 from datetime import date
+from types import SimpleNamespace
 
+import pikepdf
 import pytest
+from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import select
 
@@ -16,12 +21,13 @@ from archive_service.access.models import AccessLogEntry
 from archive_service.auth.models import User
 from archive_service.config import get_settings
 from archive_service.digitisation.service import rebuild_use_copy
-from archive_service.dossiers.models import Dossier
+from archive_service.dossiers.models import DigitalObject, Dossier
 from archive_service.jobs import runner
 from archive_service.jobs.kinds import HANDLERS
 from archive_service.preservation.service import open_store
 from digitise.specimen import SpecimenPerson, citizen_id_for, draw_page, save_scan
 from tests.archive_service.test_catalogue_path import new_enterprise
+from tests.archive_service.test_requests import approved
 from tests.archive_service.test_transfers import as_xlsx, row
 
 BORN = date(1957, 6, 13)
@@ -69,10 +75,29 @@ def _sheet(client, dossier_id, headers) -> dict[str, dict]:
     return {f["kind"]: f for f in client.get(f"/api/dossiers/{dossier_id}/facts", headers=headers).json()["facts"]}
 
 
+def _copies(dossier_id: int) -> list[bytes]:
+    """The use copy's versions, oldest first."""
+    store = open_store(get_settings())
+    with db.get_sessionmaker()() as session:
+        query = select(DigitalObject).where(DigitalObject.dossier_id == dossier_id, DigitalObject.role == "use_copy")
+        return [b"".join(store.open(o.storage_key)) for o in session.scalars(query.order_by(DigitalObject.version))]
+
+
+def _text(pdf: bytes) -> str:
+    return subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+
+
+def _images(pdf: bytes) -> list[str]:
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        return [hashlib.sha256(p.Resources.XObject.Im0.read_raw_bytes()).hexdigest() for p in doc.pages]
+
+
 @pytest.mark.ocr  # her page is read by the engine when the job digitises it
 def test_two_people_verify_a_new_files_facts_and_corrections_outlast_a_rerun(client, login, tmp_path):
     clerk, archivist = login("clerk"), login("archivist")
     dossier_id = digitised_form(client, login, tmp_path)
+    r = client.post(f"/api/dossiers/{dossier_id}/verification-into-copy", headers=clerk)
+    assert r.status_code == 409 and r.json()["code"] == "reading.nothing_corrected"  # nothing to write yet
     facts = _facts(client, dossier_id, clerk)
     assert {k: f["machine"] for k, f in facts.items() if k != "citizen_id"} == {
         "name": HER.name, "birth_date": "1957-06-13", "work_start": "1975-07"
@@ -85,7 +110,8 @@ def test_two_people_verify_a_new_files_facts_and_corrections_outlast_a_rerun(cli
     crop = client.get(birth["crop"], headers=clerk)
     assert crop.status_code == 200 and crop.headers["content-type"] == "image/png"
     x0, y0, x1, y1 = birth["box"]
-    assert Image.open(io.BytesIO(crop.content)).size == (x1 - x0 + 24, y1 - y0 + 24)
+    width, height = Image.open(io.BytesIO(crop.content)).size
+    assert x1 - x0 < width <= x1 - x0 + 2 * (y1 - y0) and y1 - y0 < height < 2 * (y1 - y0)
     with db.get_sessionmaker()() as session:
         logged = session.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "proofread_crop")).all()
         clerk_id = session.scalar(select(User.id).where(User.username == "clerk"))
@@ -96,6 +122,8 @@ def test_two_people_verify_a_new_files_facts_and_corrections_outlast_a_rerun(cli
     url = f"/api/dossiers/{dossier_id}/verification/{name['ref']}"
     r = client.post(url, json={"value": name["machine"], "version": 0}, headers=clerk)
     assert r.status_code == 200 and r.json()["state_label"] == "已校对" and r.json()["version"] == 1
+    shown = client.get(f"/dossiers/{dossier_id}/verification", headers=clerk).text
+    assert 'data-state="proofread" data-value="韩淑珍" data-mine="1"' in shown  # her page: waiting for another
     r = client.post(url, json={"value": name["machine"], "version": 1}, headers=clerk)
     assert r.status_code == 409 and r.json()["code"] == "reading.same_person" and "双人复核" in r.json()["message"]
     r = client.post(url, json={"value": name["machine"], "version": 1}, headers=archivist)
@@ -128,6 +156,13 @@ def test_two_people_verify_a_new_files_facts_and_corrections_outlast_a_rerun(cli
     r = client.get(f"/api/dossiers/{dossier_id}/verification/9-f0/crop", headers=clerk)
     assert r.status_code == 404 and r.json()["code"] == "crop.page_missing" and "第 9 页" in r.json()["message"]
 
+    # The corrected text into the use copy's text layer: its next version, every page image byte for byte the same.
+    r = client.post(f"/api/dossiers/{dossier_id}/verification-into-copy", headers=clerk)
+    assert r.status_code == 201 and r.json()["version"] == 2, r.text
+    old, new = _copies(dossier_id)[-2:]
+    assert "1957年6月3日" in _text(new) and "1957年6月13日" not in _text(new) and "1957年6月13日" in _text(old)
+    assert _images(old) == _images(new)
+
     # The copy made again from the masters: the corrections and reviews stay in force over the new reading.
     with db.get_sessionmaker()() as session:
         actor = session.scalar(select(User).where(User.username == "archivist"))
@@ -137,4 +172,31 @@ def test_two_people_verify_a_new_files_facts_and_corrections_outlast_a_rerun(cli
     facts = _facts(client, dossier_id, clerk)
     assert (facts["birth_date"]["value"], facts["birth_date"]["state"]) == ("1957-06-03", "reviewed")
     assert facts["birth_date"]["machine"] == "1957-06-13" and facts["name"]["state"] == "reviewed"
+    assert "1957年6月3日" in _text(_copies(dossier_id)[-1])  # in its text layer too
+
+    # The page without its script: Enter posts the reading's form; a refusal comes back in its row as typed.
+    url = f"/dossiers/{dossier_id}/verification/{facts['work_start']['ref']}"
+    r = client.post(url, data={"value": "七八年", "version": "0"}, headers=clerk, follow_redirects=False)
+    row = r.text[r.text.index(f'id="r-{facts["work_start"]["ref"]}"') :].split("</tr>")[0]
+    assert r.status_code == 400 and 'value="七八年"' in row and "参加工作时间应为日期" in row
+    r = client.post(url, data={"value": "1975-07", "version": "0"}, headers=clerk, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith(f"#r-{facts['work_start']['ref']}")
     assert [v["value"] for v in _sheet(client, dossier_id, archivist)["birth_date"]["values"]] == ["1957-06-03"]
+
+    # Each value's state where the facts are read: the sheet, the 核查表 and the requester's view.
+    sheet = _sheet(client, dossier_id, archivist)
+    assert [(v["value"], v["state_label"]) for v in sheet["birth_date"]["values"]] == [("1957-06-03", "已复核")]
+    assert [(v["value"], v["state"]) for v in sheet["work_start"]["values"]] == [("1975-07", "proofread")]
+    assert [v["state"] for v in sheet["citizen_id"]["values"]] == ["machine"]
+    xlsx = client.get(f"/dossiers/{dossier_id}/facts.xlsx", headers=archivist)
+    by_label = {r[0]: r for r in list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))[4:]}
+    assert [by_label[label][6] for label in ("出生日期", "参加工作时间", "公民身份号码")] == [
+        "已复核",
+        "已校对",
+        "机器识别",
+    ]
+    code = client.get(f"/api/dossiers/{dossier_id}", headers=archivist).json()["archival_code"]
+    request = approved(client, login, SimpleNamespace(archival_code=code))
+    shown = client.get(f"/requests/{request['id']}/view", headers=login("sibao")).text
+    birth_row = shown[shown.index('data-fact="birth_date"') :].split("</tr>")[0]
+    assert "1957-06-03" in birth_row and 'data-state="reviewed">已复核' in birth_row

@@ -31,8 +31,9 @@ CLIPPED = """[...document.querySelectorAll('input:not([type=hidden]):not([type=c
   .map(i => i.name + '=' + i.value)"""
 
 PAGES = {
-    "archivist": ["/", "/dossiers", "dossier", "/transfers", "/transfers/campaign", "/transfers/statistics",
-                  "/shelving", "room", "/planning", "/search?q=退休", "/requests", "/loans", "/jobs"],
+    "archivist": ["/", "/dossiers", "dossier", "verification", "/transfers", "/transfers/campaign",
+                  "/transfers/statistics", "/shelving", "room", "/planning", "/search?q=退休", "/requests", "/loans",
+                  "/jobs"],
     "clerk": ["/", "/transfers", "batch", "receiving", "/enterprises"],
     "approver": ["/", "/requests", "request"],
     "sibao": ["/requests", "/search?q=退休", "viewer"],
@@ -47,9 +48,10 @@ def _sign_in(page, server, username):
 
 
 def _path(page, server, name: str) -> str:
-    if name == "dossier":  # the digitised demo file: the fullest dossier page
+    if name in ("dossier", "verification"):  # the digitised demo file: the fullest dossier page, its 校对与复核
         page.goto(f"{server}/dossiers?q={DIGITISED}")
-        return page.locator("table.grid tbody a").first.get_attribute("href") or ""
+        href = page.locator("table.grid tbody a").first.get_attribute("href") or ""
+        return href + ("/verification" if name == "verification" else "")
     first_link = {  # the first of its kind listed on the page that lists them
         "room": ("/shelving", "a[href^='/shelving/rooms/']"),
         "batch": ("/transfers", "#batches a[href^='/transfers/']"),
