@@ -11,7 +11,7 @@ from archive_service.errors import ArchiveError
 from digitise.findings import Severity
 from digitise.options import DigitiseOptions
 from digitise.qc import resolution_finding, too_many_pages
-from digitise.sources import SourceError, SourcePage, frame_resolutions, pages_of
+from digitise.sources import SourceError, SourcePage, frame_resolutions, pages_of, pdf_scans_readable
 
 if TYPE_CHECKING:
     from fastapi import UploadFile
@@ -101,9 +101,10 @@ def scan_frames(scans: Sequence[Path]) -> int:
         refused = too_many_pages(frames, options.max_pages)
         raise ArchiveError(refused.code, refused.message, "scans", 422)
     for scan, pages in counted:
-        if pages[0].media_type == "application/pdf":
-            continue
         try:
+            if pages[0].media_type == "application/pdf":
+                pdf_scans_readable(scan, max_pixels)
+                continue
             for frame, dpi in frame_resolutions(scan, max_pixels):
                 # The header's resolution is known now: a 150 dpi scan is refused here, not by the job.
                 low = resolution_finding(dpi, options) if dpi else None

@@ -150,20 +150,40 @@ def page_images(page: pikepdf.Page) -> Iterator[PdfImage]:
 
 def _pdf_page_image(page: SourcePage, max_pixels: int) -> tuple[Image.Image, float]:
     with _open_pdf(page.path) as pdf:
-        pdf_page = pdf.pages[page.frame]
-        images = sorted(page_images(pdf_page), key=lambda im: im.width * im.height, reverse=True)
-        if not images:
-            raise SourceError(page.path, "input.not_scanned", f"第 {page.frame + 1} 页没有扫描图像（不是扫描件 PDF）")
-        best = images[0]
-        if best.width * best.height > max_pixels:
-            raise SourceError(
-                page.path, "input.too_large", f"第 {page.frame + 1} 页图像像素过多，疑为解压炸弹，拒绝处理"
-            )
+        best, dpi = _scanned_image(pdf, page.path, page.frame, max_pixels)
         try:
             image = best.as_pil_image()
             image.load()
         except Exception as exc:  # pikepdf raises several types for damaged streams
             raise SourceError(page.path, "input.corrupt", f"第 {page.frame + 1} 页图像无法解码（文件损坏）") from exc
+    return image, dpi
+
+
+def pdf_scans_readable(path: Path, max_pixels: int) -> None:
+    """Every page of a PDF draws a scanned image whose size and page box can be read (nothing decoded): a PDF
+    whose pages lack them is refused when it arrives, not by a job that fails five times with a KeyError."""
+    with _open_pdf(path) as pdf:
+        for frame in range(len(pdf.pages)):
+            _scanned_image(pdf, path, frame, max_pixels)
+
+
+def _scanned_image(pdf: pikepdf.Pdf, path: Path, frame: int, max_pixels: int) -> tuple[PdfImage, float]:
+    """A page's largest image and its resolution, from the PDF's structure; a page whose structure is damaged
+    (no resources, an image without a size, no page box) is named as damaged."""
+    try:
+        pdf_page = pdf.pages[frame]
+        images = sorted(page_images(pdf_page), key=lambda im: im.width * im.height, reverse=True)
+        if not images:
+            raise SourceError(path, "input.not_scanned", f"第 {frame + 1} 页没有扫描图像（不是扫描件 PDF）")
+        best = images[0]
+        if best.width <= 0 or best.height <= 0:
+            raise SourceError(path, "input.corrupt", f"第 {frame + 1} 页的扫描图像没有尺寸（文件损坏）")
+        if best.width * best.height > max_pixels:
+            raise SourceError(path, "input.too_large", f"第 {frame + 1} 页图像像素过多，疑为解压炸弹，拒绝处理")
         width_inches = float(pdf_page.mediabox[2] - pdf_page.mediabox[0]) / 72
-        dpi = best.width / width_inches if width_inches > 0 else 0.0
-    return image, round(dpi, 1)
+    except SourceError:
+        raise
+    except (KeyError, AttributeError, IndexError, TypeError, ValueError, pikepdf.PdfError) as exc:
+        raise SourceError(path, "input.corrupt", f"第 {frame + 1} 页结构损坏，读不出扫描图像（文件损坏）") from exc
+    dpi = best.width / width_inches if width_inches > 0 else 0.0
+    return best, round(dpi, 1)

@@ -303,3 +303,41 @@ def test_the_upload_check_reads_a_many_framed_tiff_in_one_pass_and_refuses_too_m
     _tiny_frames_tiff(fewer, 300)
     assert scan_frames([fewer]) == 300
     assert len(opened) == 2  # counted, then decoded frame after frame — not 300 openings
+
+
+def _pdf_with_one_image(path, **image):
+    """A one-page PDF drawing one 10×10 grey image, with the image dictionary's entries replaced by `image`
+    (None removes one): the damaged scans a probe sends."""
+    pdf = pikepdf.new()
+    picture = pikepdf.Stream(pdf, b"\x80" * 100)
+    entries = {"Type": pikepdf.Name.XObject, "Subtype": pikepdf.Name.Image, "Width": 10, "Height": 10,
+               "BitsPerComponent": 8, "ColorSpace": pikepdf.Name.DeviceGray} | image  # fmt: skip
+    for key, value in entries.items():
+        if value is not None:
+            picture[f"/{key}"] = value
+    page = pikepdf.Dictionary(
+        Type=pikepdf.Name.Page,
+        MediaBox=[0, 0, 595, 842],
+        Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=picture)),
+        Contents=pikepdf.Stream(pdf, b"q 595 0 0 842 0 0 cm /Im0 Do Q"),
+    )
+    pdf.pages.append(pikepdf.Page(page))
+    pdf.save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "damage", [{"Width": None}, {"Width": pikepdf.String("十")}, {"Height": 0}], ids=["no width", "text", "zero"]
+)
+def test_a_pdf_whose_scan_has_no_readable_size_is_refused_on_arrival_and_named_by_the_pipeline(tmp_path, damage):
+    """Issue 40 (Low): malformed PDFs were accepted, then failed their job five times with a KeyError or a type
+    error. The upload check reads each page's image size and page box; the pipeline names the page."""
+    from archive_service.errors import ArchiveError
+    from archive_service.uploads import scan_frames
+
+    damaged = _pdf_with_one_image(tmp_path / "损坏.pdf", **damage)
+    with pytest.raises(ArchiveError) as refused:
+        scan_frames([damaged])
+    assert refused.value.code == "input.corrupt" and refused.value.message.startswith("损坏.pdf：第 1 页")
+    result, out = run([damaged], tmp_path)
+    assert by_code(result)["input.corrupt"].page == 1 and not out.exists()
