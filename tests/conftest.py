@@ -279,7 +279,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):  # type: ignore[no-
 # What a test needs beyond Python and the two databases is a marker, set here from where the test lives and
 # what it uses, so a new test is classified without anyone remembering to: `e2e` (Chromium and the demo
 # server), `brokers` (Redis, RabbitMQ, real worker processes), `s3` (the SeaweedFS server), `ocr` (an
-# engine reads pages). `make check` runs the tests that need none of them. A test that makes an engine
+# engine reads pages), `postgresql` (a database test's PostgreSQL variant: each copies and drops a database).
+# `make check` runs the tests that need none of them. A test that makes an engine
 # read without using `scanned_dossier` says `@pytest.mark.ocr`; one that forgets fails (see below).
 OCR_FIXTURES = {"scanned_dossier"}
 
@@ -298,6 +299,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(group)
         if OCR_FIXTURES & set(item.fixturenames):
             item.add_marker("ocr")
+        if getattr(item, "callspec", None) and item.callspec.params.get("engine") == "postgresql":
+            item.add_marker("postgresql")  # the same test on SQLite runs in `make check`; both in `make test`
     # The long groups first, so they start at once and the short tests fill in around them.
     items.sort(key=lambda item: {"e2e": 0, "brokers": 1, "s3": 2}.get(xdist_group(item.nodeid) or "", 3))
 
