@@ -22,12 +22,14 @@ from archive_service.auth.models import User
 from archive_service.config import get_settings
 from archive_service.digitisation.service import rebuild_use_copy
 from archive_service.dossiers.models import DigitalObject, Dossier
+from archive_service.finding.worker import apply_outbox, search_index
 from archive_service.jobs import runner
 from archive_service.jobs.kinds import HANDLERS
 from archive_service.preservation.service import open_store
 from digitise.specimen import SpecimenPerson, citizen_id_for, draw_page, save_scan
 from tests.archive_service.test_catalogue_path import new_enterprise
 from tests.archive_service.test_requests import approved
+from tests.archive_service.test_search import find
 from tests.archive_service.test_transfers import as_xlsx, row
 
 BORN = date(1957, 6, 13)
@@ -156,11 +158,24 @@ def test_two_people_verify_a_new_files_facts_and_corrections_outlast_a_rerun(cli
     r = client.get(f"/api/dossiers/{dossier_id}/verification/9-f0/crop", headers=clerk)
     assert r.status_code == 404 and r.json()["code"] == "crop.page_missing" and "第 9 页" in r.json()["message"]
 
+    # Lines under a threshold of 100 (all the OCR was not wholly sure of) are listed, lowest confidence first; a
+    # corrected line is the text the search finds (the index follows the page texts).
+    lines = client.get(f"/api/dossiers/{dossier_id}/verification?below=100", headers=clerk).json()["lines"]
+    assert len(lines) >= 2 and [x["confidence"] for x in lines] == sorted(x["confidence"] for x in lines)
+    line = lines[0]
+    url = f"/api/dossiers/{dossier_id}/verification/{line['ref']}"
+    r = client.post(url, json={"value": line["machine"] + "（续页）", "version": 0}, headers=clerk)
+    assert r.status_code == 200 and r.json()["state"] == "proofread", r.text
+    apply_outbox(db.get_engine(), search_index(), wait=True)
+    code = client.get(f"/api/dossiers/{dossier_id}", headers=archivist).json()["archival_code"]
+    assert code in find("archivist", "续页")
+
     # The corrected text into the use copy's text layer: its next version, every page image byte for byte the same.
     r = client.post(f"/api/dossiers/{dossier_id}/verification-into-copy", headers=clerk)
     assert r.status_code == 201 and r.json()["version"] == 2, r.text
     old, new = _copies(dossier_id)[-2:]
     assert "1957年6月3日" in _text(new) and "1957年6月13日" not in _text(new) and "1957年6月13日" in _text(old)
+    assert line["machine"] + "（续页）" in _text(new)
     assert _images(old) == _images(new)
 
     # The copy made again from the masters: the corrections and reviews stay in force over the new reading.
@@ -195,7 +210,6 @@ def test_two_people_verify_a_new_files_facts_and_corrections_outlast_a_rerun(cli
         "已校对",
         "机器识别",
     ]
-    code = client.get(f"/api/dossiers/{dossier_id}", headers=archivist).json()["archival_code"]
     request = approved(client, login, SimpleNamespace(archival_code=code))
     shown = client.get(f"/requests/{request['id']}/view", headers=login("sibao")).text
     birth_row = shown[shown.index('data-fact="birth_date"') :].split("</tr>")[0]
