@@ -227,11 +227,15 @@ def run_pages(tasks: list[PageTask], jobs: int, progress: PagesDone | None) -> t
         else:
             with ProcessPoolExecutor(max_workers=min(jobs, len(pending))) as pool:
                 futures = [pool.submit(process_page, t) for t in pending]
-                for future in as_completed(futures):
-                    record = future.result()
-                    records[record.index] = record
-                    if progress:
-                        progress(1, len(tasks))
+                try:
+                    for future in as_completed(futures):
+                        record = future.result()
+                        records[record.index] = record
+                        if progress:
+                            progress(1, len(tasks))
+                except BaseException:  # stopped (a cancelled job's progress raises): not the pages still queued
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
     return [records[t.index] for t in tasks], resumed
 
 

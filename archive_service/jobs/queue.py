@@ -9,12 +9,13 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import event, or_, select
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.config import get_settings
+from archive_service.db import utcnow
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.jobs.models import Job, JobKind, JobState
 
@@ -109,3 +110,20 @@ def list_jobs(session: Session, user: User, state: JobState | None = None, limit
     if state:
         query = query.where(Job.state == state)
     return list(session.scalars(query.order_by(Job.id.desc()).limit(limit)))
+
+
+def cancel_job(session: Session, user: User, job_id: int) -> Job:
+    """Stop a queued or running job of the bureau (a wrong file, a 50,000-page PDF): it ends as failed, saying
+    who stopped it. A running job's worker notices at its next heartbeat (it no longer holds a running job) and
+    stops at its next page; what it had staged is swept like any failed job's."""
+    job = get_job(session, user, job_id)
+    ended = session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.state.in_([JobState.queued, JobState.running]))
+        .values(state=JobState.failed, error=f"已由{user.display_name}取消", finished_at=utcnow(), lease_until=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if not ended:
+        raise ArchiveError("job.finished", "该任务已经结束，无需取消", "job_id", 409)
+    session.refresh(job)
+    return job

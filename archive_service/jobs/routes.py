@@ -31,6 +31,12 @@ def get_job(job_id: int, session: Session = DbSession, user: User = Depends(curr
     return JobOut.model_validate(service.get_job(session, user, job_id))
 
 
+@router.post("/jobs/{job_id}/cancel", response_model=JobOut)
+def cancel_job(job_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> JobOut:
+    """Stop a queued or running job of the bureau; it ends as failed, naming who stopped it."""
+    return JobOut.model_validate(service.cancel_job(session, user, job_id))
+
+
 @router.post("/jobs", response_model=JobOut, status_code=202)
 def start_maintenance(
     data: MaintenanceJobIn, session: Session = DbSession, user: User = Depends(current_user)

@@ -55,6 +55,12 @@ def job_page(
     return templates.TemplateResponse(request, "job.html", {"user": user, "job": job, "dossier": dossier})
 
 
+@router.post("/jobs/{job_id}/cancel")
+def cancel_from_page(job_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+    service.cancel_job(session, user, job_id)
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
 @router.post("/dossiers/{dossier_id}/digitise")
 def digitise_from_page(
     dossier_id: int,

@@ -207,3 +207,66 @@ def test_maintenance_jobs_are_for_administrators_and_run(client, login):
             assert client.post("/api/jobs", json=to, headers=admin).status_code == 202
         finally:
             get_settings.cache_clear()
+
+
+def test_a_queued_job_is_cancelled_from_its_page_and_never_runs(client, login):
+    """Issue 40 High 6: a job could not be stopped — marking it failed by hand was ignored, a restart resumed it.
+    The archivist cancels it on its page; no worker takes it, its staged scans are swept like a failed job's."""
+    from tests.conftest import cookie_login
+
+    archivist = login("archivist")
+    with db.get_sessionmaker()() as session:
+        dossier = _first_dossier(session)
+    job = _upload(client, archivist, dossier.id, blank_scans(3)).json()
+    cookie_login(client, "archivist")
+    page = client.get(f"/jobs/{job['id']}")
+    assert 'id="cancel-job"' in page.text
+    r = client.post(f"/jobs/{job['id']}/cancel", follow_redirects=True)
+    assert r.status_code == 200 and "失败原因：已由" in r.text and "取消" in r.text and 'id="cancel-job"' not in r.text
+    cancelled = _job(job["id"])
+    assert cancelled.state is JobState.failed and cancelled.finished_at is not None
+    assert runner.run_next(db.get_engine(), _store(), "test-worker", HANDLERS) is None
+    runner.sweep_finished(db.get_engine(), _store())
+    assert list(_store().keys()) == []
+    again = client.post(f"/api/jobs/{job['id']}/cancel", headers=archivist)
+    assert again.status_code == 409 and again.json()["code"] == "job.finished"
+    assert client.post(f"/api/jobs/{job['id']}/cancel", headers=login("dongcheng")).status_code == 404
+
+
+def test_a_running_job_stops_at_its_next_page_once_cancelled(demo, monkeypatch):
+    """The worker of a running job notices the cancellation at its next heartbeat and stops at its next page
+    report: no page after that is worked on, nothing is finished."""
+    import threading
+    import time
+
+    from archive_service.auth.models import User
+
+    monkeypatch.setenv("ARCHIVE_JOB_LEASE_SECONDS", "1.5")  # a heartbeat every half second
+    get_settings.cache_clear()
+    engine = db.get_engine()
+    with db.get_sessionmaker()() as session, session.begin():
+        archivist = session.scalar(select(User).where(User.username == "archivist"))
+        job_id = queue.enqueue(session, JobKind.fixity, {}, actor=archivist).id
+    pages_done, started = [], threading.Event()
+
+    def slow_pages(context):  # a long run, page after page
+        started.set()
+        for n in range(600):
+            time.sleep(0.1)
+            context.progress(1, 600)
+            pages_done.append(n)
+        return {}
+
+    outcome = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(runner.run_next(engine, _store(), "w", {JobKind.fixity: slow_pages}))
+    )
+    worker.start()
+    assert started.wait(30)
+    with db.get_sessionmaker()() as session, session.begin():
+        queue.cancel_job(session, session.get(User, archivist.id), job_id)
+    worker.join(timeout=30)
+    assert not worker.is_alive() and outcome == [runner.RunOutcome(job_id, None)]
+    assert len(pages_done) < 600
+    job = _job(job_id)
+    assert job.state is JobState.failed and job.error.startswith("已由") and job.done < 600
