@@ -3,7 +3,7 @@
 Each reading is a form of its own, so Enter submits it with or without scripts; the page's script sends it
 to the API instead and moves on to the next reading without reloading (the pace a clerk keeps)."""
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -26,9 +26,10 @@ def _page(
     user: User,
     dossier_id: int,
     refused: tuple[str, str, ArchiveError] | None = None,  # (ref, typed value, error)
+    below: float = service.LINE_CONFIDENCE_BELOW,
 ) -> HTMLResponse:
     dossier = get_dossier(session, user, dossier_id)
-    work = service.worklist(session, store, user, dossier)
+    work = service.worklist(session, store, user, dossier, below)
     counts = {label: sum(1 for r in work.all if r.state == state) for state, label in STATE_LABELS.items()}
     return templates.TemplateResponse(
         request,
@@ -50,11 +51,12 @@ def _page(
 def verification_page(
     dossier_id: int,
     request: Request,
+    below: float = Query(service.LINE_CONFIDENCE_BELOW, ge=0, le=100),  # lines the OCR was less sure of than this
     session: Session = DbSession,
     store: ObjectStore = Store,
     user: User = Depends(current_user),
 ) -> HTMLResponse:
-    return _page(request, session, store, user, dossier_id)
+    return _page(request, session, store, user, dossier_id, below=below)
 
 
 @router.post("/dossiers/{dossier_id}/verification/{ref}", response_class=HTMLResponse)

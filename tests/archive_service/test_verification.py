@@ -169,6 +169,8 @@ def test_two_people_verify_a_new_files_facts_and_corrections_outlast_a_rerun(cli
     apply_outbox(db.get_engine(), search_index(), wait=True)
     code = client.get(f"/api/dossiers/{dossier_id}", headers=archivist).json()["archival_code"]
     assert code in find("archivist", "续页")
+    shown = client.get(f"/dossiers/{dossier_id}/verification?below=100", headers=clerk).text
+    assert f'id="r-{line["ref"]}"' in shown and "（续页）" in shown  # the page lists them too, as corrected
 
     # The corrected text into the use copy's text layer: its next version, every page image byte for byte the same.
     r = client.post(f"/api/dossiers/{dossier_id}/verification-into-copy", headers=clerk)
