@@ -45,6 +45,9 @@ class RetrievalRequest(Base):
     requester_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     requester_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    # The bureau that held the file when it was asked for: it decides and serves the request, and keeps it
+    # when the file is sent on (转递) — the request does not follow the file to another bureau.
+    bureau_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     purpose: Mapped[str] = mapped_column(String(40))  # key into the configured purpose list
     material_classes: Mapped[list[int]] = mapped_column(JSON)  # top classes in scope, e.g. [1, 9]
     mode: Mapped[RequestMode] = mapped_column(Enum(RequestMode, native_enum=False, length=20))

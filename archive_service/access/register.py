@@ -72,12 +72,8 @@ def usage_statistics(session: Session, reader: User) -> dict[str, list[tuple[str
     require(reader, Action.read_audit_log)
     from archive_service.organisations.models import Organisation
 
-    base = (
-        select(RetrievalRequest)
-        .join(Dossier, RetrievalRequest.dossier_id == Dossier.id)
-        .where(Dossier.custodian_id == reader.organisation_id)
-        .subquery()
-    )
+    # Requests made to the bureau, including those for files it has since sent on (转递).
+    base = select(RetrievalRequest).where(RetrievalRequest.bureau_id == reader.organisation_id).subquery()
     by_org = session.execute(
         select(Organisation.name, func.count())
         .join(base, base.c.requester_org_id == Organisation.id)

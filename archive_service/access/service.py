@@ -179,6 +179,7 @@ def submit_request(session: Session, requester: User, form: RequestForm, client:
         requester_id=requester.id,
         requester_org_id=requester.organisation_id,
         dossier_id=dossier.id,
+        bureau_id=dossier.custodian_id,
         purpose=purpose.key,
         purpose_detail=form.purpose_detail.strip(),
         material_classes=classes,
@@ -195,11 +196,12 @@ def submit_request(session: Session, requester: User, form: RequestForm, client:
 
 
 def visible_requests(user: User) -> Select[RetrievalRequest]:
-    """Requesters see their organisation's requests; bureau staff the requests for files they hold."""
+    """Requesters see their organisation's requests; bureau staff the requests made to their bureau (for files
+    it holds, or held until it sent them on)."""
     query = select(RetrievalRequest).join(Dossier, RetrievalRequest.dossier_id == Dossier.id)
     if user.role is Role.requester:
         return query.where(RetrievalRequest.requester_org_id == user.organisation_id)
-    return query.where(Dossier.custodian_id == user.organisation_id)
+    return query.where(RetrievalRequest.bureau_id == user.organisation_id)
 
 
 def get_request(session: Session, user: User, request_id: int) -> RetrievalRequest:
@@ -304,7 +306,7 @@ def waiting_request_count(session: Session, organisation_id: int) -> int:
             select(func.count())
             .select_from(RetrievalRequest)
             .join(Dossier)
-            .where(Dossier.custodian_id == organisation_id, RetrievalRequest.status == RequestStatus.submitted)
+            .where(RetrievalRequest.bureau_id == organisation_id, RetrievalRequest.status == RequestStatus.submitted)
         )
         or 0
     )

@@ -29,6 +29,7 @@ from archive_service.dossiers.schemas import (
     MaterialIn,
     MaterialOut,
 )
+from archive_service.dossiers.sent_on import sent_on_by, sent_on_record
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.numbering import next_in_series
 from archive_service.organisations.models import Organisation, OrganisationKind
@@ -56,8 +57,12 @@ def _visible(user: User) -> Select[Dossier]:
 
 def get_dossier(session: Session, user: User, dossier_id: int) -> Dossier:
     dossier = session.scalar(_visible(user).where(Dossier.id == dossier_id))
-    if dossier is None:  # another bureau's dossier is answered exactly like a missing one
-        raise NotFound("该档案", "dossier_id")
+    if dossier is None:
+        # A file the bureau sent on is gone from it, and says where (its record: dossiers.sent_on).
+        sent = sent_on_record(session, user.organisation_id, dossier_id) if user.role is not Role.requester else None
+        if sent is not None:
+            raise ArchiveError("dossier.sent_on", sent.sentence, "dossier_id", 410)
+        raise NotFound("该档案", "dossier_id")  # another bureau's dossier is answered exactly like a missing one
     return dossier
 
 
@@ -86,6 +91,9 @@ def retirees_with_id_ending(session: Session, suffix: str) -> list[int]:
 
 def list_dossiers(session: Session, user: User, query: DossierQuery) -> tuple[int, Sequence[Dossier]]:
     stmt = _visible(user).join(Retiree, Dossier.retiree_id == Retiree.id)
+    if query.status is DossierStatus.transferred_out and user.role is not Role.requester:
+        # 已转出: the files the bureau sent on, held by another bureau now (its read-only record of them).
+        stmt = select(Dossier).where(sent_on_by(user.organisation_id)).join(Retiree, Dossier.retiree_id == Retiree.id)
     text = query.text.strip()
     if text:
         stmt = stmt.where(
@@ -97,7 +105,7 @@ def list_dossiers(session: Session, user: User, query: DossierQuery) -> tuple[in
                 Retiree.id.in_(retirees_with_id_ending(session, text.upper())) if len(text) >= 4 else false(),
             )
         )
-    if query.status is not None:
+    if query.status not in (None, DossierStatus.transferred_out):
         stmt = stmt.where(Dossier.status == query.status)
     if query.enterprise_id is not None:
         stmt = stmt.where(Retiree.enterprise_id == query.enterprise_id)
@@ -374,6 +382,9 @@ def dashboard_counts(session: Session, user: User) -> dict[str, int]:
     rows = session.execute(select(Dossier.status, func.count()).where(visible_to(user)).group_by(Dossier.status)).all()
     counts = {status.value: 0 for status in DossierStatus}
     counts.update({status.value: n for status, n in rows})
+    if user.role is not Role.requester:
+        sent = select(func.count()).select_from(Dossier).where(sent_on_by(user.organisation_id))
+        counts[DossierStatus.transferred_out.value] += session.scalar(sent) or 0
     return counts
 
 

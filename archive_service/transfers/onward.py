@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive_service.access.transfer_ending import end_requests_for_file_sent_on
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.db import bureau_today
@@ -105,6 +106,9 @@ def record_return_slip(
         )
         dossier.custodian_id = batch.to_org_id
         dossier.status = DossierStatus.transferred_out
+        end_requests_for_file_sent_on(
+            session, user, dossier.id, batch.from_org_id, batch.to_org.name, batch.number, signed_on
+        )
         record_custody(
             session,
             dossier,

@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from archive_service.access.transfer_ending import end_requests_for_file_sent_on
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, require
 from archive_service.config import get_settings
+from archive_service.db import bureau_today
 from archive_service.dossiers.models import (
     CustodyEventKind,
     DigitalObject,
@@ -218,6 +220,11 @@ def _settle_onward_item(session: Session, user: User, batch: TransferBatch, item
                 for obj in objects
             )
         dossier.custodian_id = batch.to_org_id
+        # Ended in the sending bureau's name: the archivist who sent the file on (the log is that bureau's).
+        sender = session.get(User, batch.created_by_id) if batch.created_by_id else None
+        end_requests_for_file_sent_on(
+            session, sender or user, dossier.id, batch.from_org_id, batch.to_org.name, batch.number, bureau_today()
+        )
     dossier.status = DossierStatus.in_custody
     record_custody(
         session,

@@ -39,6 +39,7 @@ from archive_service.dossiers import catalogue, catalogue_rows, facts, life_even
 from archive_service.dossiers import service as dossiers
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import ClassScheme, DigitalObject, Dossier, DossierStatus, LifeEventKind
+from archive_service.dossiers.sent_on import sent_on_record
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.holdings.models import HoldingsEntry
 from archive_service.jobs.models import Job, JobKind, JobState
@@ -210,7 +211,14 @@ def dossier_page(
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> HTMLResponse:
-    return _dossier_page(request, session, user, dossier_id, page)
+    try:
+        return _dossier_page(request, session, user, dossier_id, page)
+    except ArchiveError as error:
+        if error.code != "dossier.sent_on":
+            raise
+    # A file the bureau sent on: its read-only record (dossiers.sent_on), not the file.
+    sent = sent_on_record(session, user.organisation_id, dossier_id)
+    return templates.TemplateResponse(request, "dossier_sent_on.html", {"user": user, "sent": sent})
 
 
 @router.post("/dossiers/{dossier_id}/catalogue", response_class=HTMLResponse)

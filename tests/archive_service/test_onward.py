@@ -109,8 +109,9 @@ def test_the_senders_digital_copy_is_moved_or_retained_as_configured(digitised, 
         receiving.receive(session, user(session, "dongcheng"), batch.id, receiving.Check("#1"))
         batch_id = batch.id
     archivist = login("archivist")
-    # The file itself is no longer ours either way.
-    assert client.get(f"/dossiers/{digitised.id}/copy.pdf", headers=archivist).status_code == 404
+    # The file itself is no longer ours either way: refused, saying where it went (issue 36, item 7).
+    gone = client.get(f"/dossiers/{digitised.id}/copy.pdf", headers=archivist)
+    assert gone.status_code == 410 and "转递至" in gone.text
     logged = lambda: db.get_sessionmaker()().scalar(select(func.count()).select_from(AccessLogEntry))  # noqa: E731
     before = logged()
     r = client.get(f"/transfers/{batch_id}/retained/{digitised.id}.pdf", headers=archivist)

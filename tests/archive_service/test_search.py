@@ -174,6 +174,7 @@ def test_requesters_find_only_granted_dossiers_text_of_granted_classes_and_never
             requester_id=sibao.id,
             requester_org_id=sibao.organisation_id,
             dossier_id=granted_id,
+            bureau_id=granted.custodian_id,
             purpose="benefit_change",
             material_classes=[9],
             mode=RequestMode.online_view,
