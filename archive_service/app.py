@@ -52,6 +52,7 @@ from archive_service.web.enterprise_pages import router as enterprise_pages_rout
 from archive_service.web.forms import PageRefused, field_label, keep_submitted_form
 from archive_service.web.holdings_pages import router as holdings_pages_router
 from archive_service.web.job_pages import router as job_pages_router
+from archive_service.web.misfiled_pages import router as misfiled_pages_router
 from archive_service.web.pages import render_error
 from archive_service.web.pages import router as pages_router
 from archive_service.web.search_pages import router as search_pages_router
@@ -73,6 +74,7 @@ PAGE_ROUTERS = (
     campaign_pages_router,
     transfer_pages_router,
     enterprise_pages_router,
+    misfiled_pages_router,
     job_pages_router,
     user_pages_router,
     holdings_pages_router,

@@ -11,6 +11,7 @@ from archive_service.auth.models import (
     User,
 )
 from archive_service.db import Base
+from archive_service.digitisation.misfiled_models import PageCheck
 from archive_service.digitisation.models import PageCountCheck
 from archive_service.dossiers.models import (
     CatalogueRevision,
@@ -68,6 +69,7 @@ __all__ = [
     "NumberSeries",
     "Organisation",
     "PageCountCheck",
+    "PageCheck",
     "PageText",
     "ReadingCheck",
     "Retiree",

@@ -32,6 +32,9 @@ class DigitiseOptions:
     # The pages in this order, as (file name, 1-based frame), instead of file by file: a rebuilt copy
     # puts a supplementary material's new scans at its place in the catalogue. Every page exactly once.
     page_order: tuple[tuple[str, int], ...] | None = None
+    # Pages of the inputs that are not in this file any more (another person's page, taken out by the archivist):
+    # left out of the copy, so `page_order` lists every page but these.
+    left_out: tuple[tuple[str, int], ...] = ()
 
     def fingerprint(self) -> str:
         """What makes a finished page reusable by a resumed run: the settings that shape a page."""

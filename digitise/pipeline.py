@@ -96,7 +96,7 @@ def digitise(
 
     sources, source_list = open_sources(inputs, options, findings)
     if options.page_order is not None:
-        sources = order_pages(sources, options.page_order, findings)
+        sources = order_pages(sources, options.page_order, findings, options.left_out)
     tasks = [
         PageTask(
             i,
@@ -183,13 +183,19 @@ def open_sources(
 
 
 def order_pages(
-    sources: list[SourcePage], order: Sequence[tuple[str, int]], findings: list[Finding]
+    sources: list[SourcePage],
+    order: Sequence[tuple[str, int]],
+    findings: list[Finding],
+    left_out: Sequence[tuple[str, int]] = (),
 ) -> list[SourcePage]:
-    """The pages in the given order; an order that misses or repeats a page is a hard failure."""
+    """The pages in the given order; an order that misses (other than the pages left out) or repeats a page is
+    a hard failure."""
+    gone = set(left_out)
     by_key = {(page.path.name, page.frame + 1): page for page in sources}
-    ordered = [by_key[key] for key in order if key in by_key]
-    unknown = [f"{name}#{frame}" for name, frame in order if (name, frame) not in by_key]
-    if unknown or len(set(order)) != len(order) or len(ordered) != len(sources):
+    ordered = [by_key[key] for key in order if key in by_key and key not in gone]
+    unknown = [f"{name}#{frame}" for name, frame in [*order, *gone] if (name, frame) not in by_key]
+    kept = sum(1 for key in by_key if key not in gone)
+    if unknown or len(set(order)) != len(order) or len(ordered) != len(order) or len(ordered) != kept:
         findings.append(
             Finding(
                 "page_order.mismatch",

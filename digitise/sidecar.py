@@ -169,6 +169,8 @@ def sidecar_of(
         "materials": [m.__dict__ for m in materials],
         "findings": [f.as_dict() for f in findings],
     }
+    if options.left_out:  # pages of the inputs taken out of this file: kept as masters, not in the copy
+        out["left_out"] = [{"source": name, "source_frame": frame} for name, frame in options.left_out]
     if output:
         data = output.read_bytes()
         out["output"] = {

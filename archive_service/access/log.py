@@ -56,6 +56,7 @@ class AccessAction:
     citizen_id_completed = "citizen_id_completed"  # the ID of a file its ledger held without one, entered later
     enterprise_registered = "enterprise_registered"  # a 移交单位 registered at the desk (its particulars)
     enterprise_changed = "enterprise_changed"  # … its particulars corrected (before → after)
+    misfiled_page = "misfiled_page"  # a page flagged 疑似他人材料 decided: belongs here, or taken out of the file
     # The system's own events (GB/T 22239-2019 8.1.4.3 安全审计), on the same chain:
     login = "login"  # signed in (both factors where the policy asks), from where, by web or API
     login_failed = "login_failed"  # a wrong password, code or recovery code; a replayed code; a disabled account

@@ -191,6 +191,7 @@ ACTION_LABELS = {
     AccessAction.citizen_id_completed: "补录公民身份号码",
     AccessAction.enterprise_registered: "登记移交单位",
     AccessAction.enterprise_changed: "变更移交单位",
+    AccessAction.misfiled_page: "核对疑似他人材料",
     AccessAction.login: "登录",
     AccessAction.login_failed: "登录失败",
     AccessAction.logout: "退出登录",

@@ -27,6 +27,7 @@ from archive_service.auth.permissions import Action, require
 from archive_service.config import get_settings
 from archive_service.db import in_bureau_time
 from archive_service.digitisation import page_counts
+from archive_service.digitisation.misfiled_models import PageCheck, PageOutcome
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import DigitalObject, DigitisationState, Dossier, PageText
 from archive_service.dossiers.service import catalogue_by_top_class, get_dossier
@@ -92,6 +93,7 @@ def digitise_dossier(
     progress: PagesDone | None = None,
     work_root: Path | None = None,
     page_order: tuple[tuple[str, int], ...] | None = None,
+    left_out: tuple[tuple[str, int], ...] = (),
     before_storing: Callable[[list[Path]], None] | None = None,
 ) -> DigitisationOutcome:
     """Run the pipeline on the scans and record what it made. `before_storing` is told the files about
@@ -115,6 +117,7 @@ def digitise_dossier(
         time_zone=get_settings().time_zone,
         work_dir=work_dir,
         page_order=page_order,
+        left_out=left_out,
     )
     if jobs:
         options = replace(options, jobs=jobs)
@@ -377,9 +380,24 @@ def rebuild_use_copy(
                 order += old_pages[material.first_page - 1 : material.last_page]
         placed = set(order)
         order += [page for page in old_pages if page not in placed]  # pages no catalogue entry claimed
+        # Pages taken out of the file (another person's, digitisation/misfiled.py) stay masters, never in a copy.
+        gone = removed_scans(session, dossier.id)
+        left_out = tuple((obj.name, frame) for obj in masters for sha, frame in sorted(gone) if obj.sha256 == sha)
+        order = [page for page in order if page not in left_out]
         return digitise_dossier(
-            session, store, actor, dossier, scans, jobs=jobs, work_root=work_root, page_order=tuple(order)
+            session, store, actor, dossier, scans, jobs=jobs, work_root=work_root, page_order=tuple(order),
+            left_out=left_out,
+        )  # fmt: skip
+
+
+def removed_scans(session: Session, dossier_id: int) -> set[tuple[str, int]]:
+    """(master SHA-256, frame) of every page taken out of the file as another person's."""
+    rows = session.execute(
+        select(PageCheck.source_sha256, PageCheck.source_frame).where(
+            PageCheck.dossier_id == dossier_id, PageCheck.outcome == PageOutcome.removed
         )
+    )
+    return {(sha, frame) for sha, frame in rows}
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ from digitise.catalogue import Catalogue, CatalogueEntry, link_pages
 from storage import ObjectStore
 
 SOURCES = {"typed": "著录", "imported": "导入", "proposal": "采纳识别建议"}
+# How a revision came about, as its record names it: a save, or a misfiled page taken out (digitisation/misfiled.py).
+REVISION_SOURCES = SOURCES | {"page_removed": "移出他人材料"}
 
 
 def may_edit(session: Session, user: User, dossier: Dossier) -> bool:
@@ -126,6 +128,30 @@ def _record_changes(session: Session, user: User, changed: Sequence[tuple[Dossie
             )
         )
     session.flush()
+
+
+def take_out_page(session: Session, user: User, dossier: Dossier, material: Material, drop_entry: bool) -> str:
+    """Another person's page is taken out of the file: its entry has one page fewer — or, when it was the
+    entry's only page, the entry leaves the catalogue (the whole material was another person's), which the
+    caller must have asked for. One revision records it; the words say what changed."""
+    before = [_snapshot(m) for m in catalogue(dossier)]
+    if material.pages > 1:
+        material.pages -= 1
+        change = f"{material.sequence} {material.title} 页数 {material.pages + 1} → {material.pages}"
+    else:
+        assert drop_entry, "an entry is emptied only when the archivist said so"
+        change = f"{material.sequence} {material.title} 整份为他人材料，从卷内目录删除"
+        dossier.materials.remove(material)
+    session.flush()
+    dossier.pages = sum(m.pages for m in dossier.materials)
+    after = [_snapshot(m) for m in catalogue(dossier)]
+    session.add(
+        CatalogueRevision(
+            dossier_id=dossier.id, actor_id=user.id, source="page_removed", before=before, after=after, note=change
+        )
+    )
+    session.flush()
+    return change
 
 
 def _page_count_note(pages_before: int | None, pages_after: int) -> str:

@@ -15,10 +15,12 @@ from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can
 from archive_service.db import bureau_today
 from archive_service.deps import DbSession, Store, client_address, current_user, xlsx_download
+from archive_service.digitisation import misfiled
 from archive_service.dossiers import facts, missing
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import Dossier
 from archive_service.errors import ArchiveError
+from archive_service.preservation.service import object_store
 from archive_service.web.forms import refusal_shows
 from archive_service.web.pages import form_date, templates
 from storage import ObjectStore
@@ -139,6 +141,11 @@ def request_detail(
         # Classes asked for with no digitised page and no missing-material certificate: approving them serves nothing.
         unservable=[n for n in r.material_classes if n not in served],
         class_pages=class_pages,
+        # Pages the request would serve that the misfiled-page check flagged and no archivist has decided yet:
+        # the approver sees them before approving (custody staff only, never the requester).
+        misfiled=misfiled.flags_in_scope(session, object_store(), r)
+        if can(user, Action.view_dossiers) and r.status in (RequestStatus.submitted, RequestStatus.approved)
+        else [],
         can_serve=can(user, Action.serve_requests),
         is_requester=r.requester_id == user.id,
         closed=session.execute(

@@ -32,7 +32,7 @@ from archive_service.deps import (
     stored_object_shown,
     xlsx_download,
 )
-from archive_service.digitisation import page_counts
+from archive_service.digitisation import misfiled, page_counts
 from archive_service.digitisation import service as digitisation
 from archive_service.digitisation.backlog import backlog
 from archive_service.dossiers import catalogue, catalogue_rows, facts, life_events, missing
@@ -450,11 +450,14 @@ def _dossier_page(
             if catalogue_error
             else set(),
             "catalogue_revisions": catalogue.revisions(session, dossier),
+            "misfiled": misfiled.flags(session, object_store(), dossier) if use_copy else [],
+            "misfiled_decisions": misfiled.decisions(session, dossier),
+            "can_decide_misfiled": can(user, Action.digitise) and dossier.custodian_id == user.organisation_id,
             # The facts come from the pages' text: for those who may read the pages.
             "facts": facts.fact_sheet(session, dossier) if can(user, Action.read_digital_copy) and use_copy else None,
             "can_confirm_facts": can(user, Action.confirm_facts) and dossier.custodian_id == user.organisation_id,
             "catalogue_source": catalogue_source or "typed",
-            "catalogue_sources": catalogue.SOURCES,
+            "catalogue_sources": catalogue.REVISION_SOURCES,
             "proposed": proposed,
             "thumbnails": thumbnails,
             "common_titles": catalogue_rows.common_titles(),
