@@ -1,16 +1,16 @@
 """the archivist's decision on each page flagged 疑似他人材料: checked (belongs here) or removed (taken out of the
 file), anchored to the page's scan (issue 36)
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0026
+Revises: 0025
 Create Date: 2026-12-07 06:30:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0025"
-down_revision = "0024"
+revision = "0026"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
