@@ -98,7 +98,7 @@ def record_life_event(
     elsewhere = jurisdiction.place_of_file(
         jurisdiction.rule_of(bureau),
         jurisdiction.area_prefix(bureau),
-        retiree.enterprise.region_code,
+        retiree.enterprise,
         region,
         region,
         retiree.insured_region_code,

@@ -3,7 +3,8 @@ bureau (its clause printed with every refusal), not a constant:
 
 - 晋宁 (002 第二十一条(三)): the bureau of the retiree's residence or 户籍; if neither is in the district,
   the bureau of the enterprise's registered place;
-- 西城 (003 五): its own 户籍 only; those whose 户籍 is in another district are sent there;
+- 西城 (003 五): 央属 enterprises' retirees whose 户籍 *or* 常住地 is in the district (五(一)); 市属 and 区属
+  ones by 户籍 only (五(二)(三)); those whose 户籍 is in another district are sent there;
 - 重庆 (000 三(二)1): the place of social-insurance enrolment (参保地);
 - 红河 (001 第三条): 户籍 or residence *and* 参保地 in the county.
 """
@@ -36,7 +37,7 @@ RULES: dict[JurisdictionRule, RuleText] = {
         "晋政办通〔2020〕18号 第二十一条(三)",
     ),
     JurisdictionRule.hukou: RuleText(
-        "户籍地在本区；户籍地为外区的，向户籍地所在区移交",
+        "户籍地在本区（央属企业退休人员户籍地或常住地在本区）；户籍地为外区的，向户籍地所在区移交",
         "西人社发〔2020〕14号 五",
     ),
     JurisdictionRule.insured_place: RuleText(
@@ -82,10 +83,16 @@ class Elsewhere:
 
 
 def place_of_file(
-    rule: JurisdictionRule, here: str, enterprise_region: str, hukou: str, residence: str, insured: str | None
+    rule: JurisdictionRule,
+    here: str,
+    enterprise: Organisation,
+    hukou: str,
+    residence: str,
+    insured: str | None,
 ) -> Elsewhere | None:
     """None when the row belongs to the bureau whose area starts with `here`; else where it belongs.
     A missing 参保地 under a rule that needs it is the caller's (a required-cell) problem."""
+    enterprise_region = enterprise.region_code
     inside = lambda code: bool(code) and code.startswith(here)  # noqa: E731
     if rule is JurisdictionRule.residence_else_enterprise:
         if inside(hukou) or inside(residence) or inside(enterprise_region):
@@ -94,6 +101,10 @@ def place_of_file(
             HUKOU, enterprise_region, f"户籍地 {hukou}、居住地 {residence} 和企业注册地 {enterprise_region}"
         )
     if rule is JurisdictionRule.hukou:
+        if enterprise.level is OrganisationLevel.central:  # 003 五(一): 户籍地或常住地在西城区的央属…
+            if inside(hukou) or inside(residence):
+                return None
+            return Elsewhere(HUKOU, hukou, f"央属企业退休人员户籍地 {hukou} 和常住地 {residence}")
         return None if inside(hukou) else Elsewhere(HUKOU, hukou, f"户籍地 {hukou}")
     if not insured:
         return None

@@ -242,7 +242,7 @@ def check_register(
                 f"本馆按参保地接收（{rule_text.basis}），“参保地区划代码”必填",
             )
         elif hukou and residence:
-            elsewhere = jurisdiction.place_of_file(rule, prefix, enterprise.region_code, hukou, residence, insured)
+            elsewhere = jurisdiction.place_of_file(rule, prefix, enterprise, hukou, residence, insured)
             if elsewhere:
                 problem(
                     line,

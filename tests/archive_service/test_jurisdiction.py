@@ -54,6 +54,37 @@ def test_xicheng_takes_its_own_hukou_and_names_the_district_of_the_others(engine
         assert len(accepted.items) == 1
 
 
+def test_xicheng_takes_a_central_enterprises_retiree_who_lives_there_whatever_the_hukou(engine, demo):
+    """西人社发〔2020〕14号 五(一): 负责接收户籍地或常住地在西城区的央属国有企业退休人员…档案; 五(二)(三): 市属、
+    区属 by 户籍. A 央属 retiree living in 西城 with a 朝阳 户籍 is Xicheng's; a 市属 one is not."""
+    from archive_service.organisations.models import OrganisationLevel
+
+    with db.transaction() as session:
+        central = enterprise(session, XICHENG_ENTERPRISE)
+        central.level = OrganisationLevel.central
+        session.flush()
+        found = problems(
+            session,
+            [
+                row(1, 户籍地区划代码=CHAOYANG, 居住地区划代码=XICHENG),  # 常住地 in 西城: taken
+                row(2, 户籍地区划代码=CHAOYANG, 居住地区划代码=DONGCHENG),  # neither: sent to the 户籍地
+                row(3, 户籍地区划代码=XICHENG, 居住地区划代码=CHAOYANG),
+            ],
+            XICHENG_ENTERPRISE,
+        )
+        assert set(found) == {3}  # the sheet's line: row 2 under the header
+        assert "央属企业退休人员户籍地 110105 和常住地 110101 不在本馆辖区" in found[3][2]
+        assert "西人社发〔2020〕14号 五" in found[3][2]
+        central.level = OrganisationLevel.city  # 市属: the same person is refused by 户籍
+        session.flush()
+        city = problems(session, [row(1, 户籍地区划代码=CHAOYANG, 居住地区划代码=XICHENG)], XICHENG_ENTERPRISE)
+        assert city[2][:2] == ("户籍地区划代码", "retiree.area")
+        central.level = OrganisationLevel.central
+        session.flush()
+        taken = new_batch(session, [row(1, 户籍地区划代码=CHAOYANG, 居住地区划代码=XICHENG)], n=XICHENG_ENTERPRISE)
+        assert len(taken.items) == 1
+
+
 def test_jinning_sends_the_others_to_the_enterprises_registered_place(engine, demo):
     """晋政办通〔2020〕18号 第二十一条(三): 长期居住地（或者户口所在地）不在…的，移交至企业法人注册地区档案馆."""
     with db.transaction() as session:
