@@ -36,6 +36,7 @@ FIELD_LABELS = {
     "at": "测量时间",
     "basis": "依据",
     "batch_id": "移交批次",
+    "below": "置信度低于",
     "born_from": "出生日期起",
     "born_to": "出生日期止",
     "capacity_per_layer": "每层容量",
