@@ -226,19 +226,34 @@ def demo_login_body(username: str, codes: DemoCodes, password: str | None = None
 
 @pytest.fixture
 def login(client: TestClient, demo_code: DemoCodes):
-    """login("archivist") -> headers with that demo user's bearer token (password and authenticator code)."""
+    """login("archivist") -> headers with that demo user's bearer token (password and authenticator code).
 
-    def _login(username: str) -> dict[str, str]:
+    Within a test, a user's session still open is used again, as a client keeps its token: a code is good once,
+    so a third login of one user within half a minute waits for the authenticator's next code — tests written
+    with a login per call waited ~30 s for each. `login(user, new_session=True)` opens another session."""
+    open_sessions: dict[str, dict[str, str]] = {}
+
+    def _login(username: str, new_session: bool = False) -> dict[str, str]:
+        kept = open_sessions.get(username)
+        if kept and not new_session and client.get("/api/me", headers=kept).status_code == 200:
+            return kept
         r = client.post("/api/auth/login", json=demo_login_body(username, demo_code))
         assert r.status_code == 200, r.text
-        return {"authorization": f"Bearer {r.json()['token']}"}
+        open_sessions[username] = {"authorization": f"Bearer {r.json()['token']}"}
+        return open_sessions[username]
 
     return _login
 
 
 def cookie_login(client: TestClient, username: str, codes: DemoCodes = demo_codes, password: str | None = None) -> None:
-    """Sign in through the login pages, as a browser does: the password, then the code page."""
+    """Sign in through the login pages, as a browser does: the password, then the code page. A browser already
+    signed in as that user (its cookie's session still open) stays so — a code is good once (see `login`)."""
     from archive_service.demo import DEMO_PASSWORD
+
+    if password is None and "archive_session" in client.cookies:
+        me = client.get("/api/me")
+        if me.status_code == 200 and me.json().get("username") == username:
+            return
 
     r = client.post(
         "/login", data={"username": username, "password": password or DEMO_PASSWORD}, follow_redirects=False

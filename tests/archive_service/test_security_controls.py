@@ -210,7 +210,7 @@ def test_password_rules_history_reset_and_expiry_follow_the_bureaus_policy(clien
 @sqlite_only
 def test_sessions_time_out_when_idle_or_too_long_and_are_listed_and_ended_by_owner_and_officer(client, login):
     archivist, security = login("archivist"), login("security")
-    second = login("archivist")
+    second = login("archivist", new_session=True)
     mine = client.get("/api/me/sessions", headers=archivist).json()
     assert len(mine) == 2 and {s["via"] for s in mine} == {"api"}
     # The security officer sees them and ends one; its owner ends the other.
