@@ -360,8 +360,9 @@ def workbook_bytes(book: Any) -> bytes:
     """Every .xlsx the service writes, as its bytes. A cell openpyxl took for a formula (text beginning with
     "=") is written as the text it is: what we export — names, titles, details people typed — is data, and a
     retiree named =HYPERLINK(…) or a display name =cmd|… must not run in the agency's or auditor's Excel. The
-    service writes no formulas of its own."""
-    for sheet in book.worksheets:
+    service writes no formulas of its own. A write-only book cannot be read back: its writer appends text cells
+    (as the holdings import's rejected rows do)."""
+    for sheet in [] if book.write_only else book.worksheets:
         for row in sheet.iter_rows():
             for cell in row:
                 if cell.data_type == "f":

@@ -329,8 +329,7 @@ def rejected_workbook(session: Session, user: User, import_id: int) -> bytes:
             issue = _text_cell(out, f"第 {number} 行：" + "；".join(found))
             issue.alignment = Alignment(wrap_text=True)
             out.append([issue, *(_text_cell(out, _as_written(c)) for c in cells[: len(columns)])])
-    data = _saved(book)
-    return data
+    return workbook_bytes(book)
 
 
 def _text_cell(sheet: Any, value: str) -> Any:
@@ -347,11 +346,6 @@ def _as_written(value: Any) -> str:
     if isinstance(value, datetime):
         return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(" ")
     return ledger.cell_text(value)
-
-
-def _saved(book: Any) -> bytes:
-
-    return workbook_bytes(book)
 
 
 def awaiting_ids(session: Session, user: User, limit: int = 500) -> list[Dossier]:

@@ -146,20 +146,12 @@ def sign_in(page, server: str, username: str, password: str | None = None) -> No
     _signed_in[(server, username)] = [c for c in page.context.cookies() if c["name"] == "archive_session"]
 
 
-_tokens: dict[tuple[str, str], dict[str, str]] = {}  # (server, username) -> headers of its last API login
-
-
 def bearer(page, server: str, username: str) -> dict[str, str]:
-    """An API token of a demo user, for a browser test's direct calls (password and code in one request); one
-    still valid from earlier in the run is used again (a code is good once: see sign_in)."""
+    """An API token of a demo user, for a browser test's direct calls (password and code in one request)."""
     from archive_service.demo import DEMO_PASSWORD
     from tests.conftest import demo_codes
 
-    kept = _tokens.get((server, username))
-    if kept and page.request.get(f"{server}/api/me", headers=kept).status == 200:
-        return kept
     body = {"username": username, "password": DEMO_PASSWORD, "code": demo_codes(username, where=server)}
     r = page.request.post(f"{server}/api/auth/login", data=body)
     assert r.status == 200, r.text()
-    _tokens[(server, username)] = {"authorization": f"Bearer {r.json()['token']}"}
-    return _tokens[(server, username)]
+    return {"authorization": f"Bearer {r.json()['token']}"}

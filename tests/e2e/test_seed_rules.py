@@ -5,6 +5,7 @@ a move on a file the clerk has just received. Screenshots in tests/e2e/artifacts
 import pytest
 
 from archive_service.db import bureau_today
+from archive_service.organisations.jurisdiction import RULES, JurisdictionRule
 from tests.archive_service.test_transfers import as_csv, row
 from tests.e2e.conftest import shot
 from tests.e2e.test_requests import sign_in
@@ -43,7 +44,7 @@ def test_the_bureaus_jurisdiction_rule_refuses_a_row_naming_where_it_belongs(pag
         problem = page.locator("#register-problems tbody tr").nth(0).inner_text()
         assert "参保地区划代码" in problem and "应移交北京市东城区档案馆" in problem
     finally:
-        set_rule(page, server, "户籍地在本区；户籍地为外区的，向户籍地所在区移交（西人社发〔2020〕14号 五）")
+        set_rule(page, server, f"{RULES[JurisdictionRule.hukou].name}（{RULES[JurisdictionRule.hukou].basis}）")
     assert "户籍地在本区" in page.locator("#jurisdiction").inner_text()
 
 
