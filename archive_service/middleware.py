@@ -226,7 +226,7 @@ class SameOriginWrites:
                 await _refuse_at_the_door(refused, scope, receive, send)
                 return
 
-        async def with_headers(message):  # type: ignore[no-untyped-def]
+        async def with_headers(message):
             if message["type"] == "http.response.start":
                 extra = list(PAGE_HEADERS)
                 kind = dict(message.get("headers", [])).get(b"content-type", b"")

@@ -257,11 +257,11 @@ class Protected(TypeDecorator[str]):
             if op in (operators.eq, operators.ne):
                 (value,) = other
                 right = digest_of(value) if isinstance(value, ColumnElement) else literal(keyed_digest(value), String)
-                return op(digest_of(column), right)  # type: ignore[no-any-return]
+                return op(digest_of(column), right)
             if op in (operators.in_op, operators.not_in_op):
                 (values,) = other
                 digests = [keyed_digest(v) for v in values]
-                return op(digest_of(column), digests)  # type: ignore[no-any-return]
+                return op(digest_of(column), digests)
             raise TypeError(f"{column} 为加密字段，只能按全值查找（==、in_）")
 
 

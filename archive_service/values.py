@@ -240,7 +240,7 @@ def check_visible(text: str) -> str:
     return text
 
 
-def _pydantic(check):  # type: ignore[no-untyped-def]
+def _pydantic(check):
     def run(value: str) -> str:
         try:
             return check(value)

@@ -10,6 +10,7 @@ surnames as well as traditional forms), 〇 (the zero of 一九五〇年) and th
 """
 
 from functools import cache
+from typing import Any
 
 # Standard characters for names (通用规范汉字表) that OpenCC's t2s would turn into another character.
 NAME_CHARACTERS = frozenset("昇陞甦迺蒐犇仝堃喆劄絜淼")
@@ -17,7 +18,7 @@ KEEP = NAME_CHARACTERS | {"〇"}
 
 
 @cache
-def _converter():  # type: ignore[no-untyped-def]
+def _converter() -> Any:  # opencc ships no types
     import opencc
 
     return opencc.OpenCC("t2s")

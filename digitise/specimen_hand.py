@@ -178,7 +178,7 @@ def _catmull(points: list[tuple[float, float]], steps: int = 6) -> list[tuple[fl
                 )
             )  # fmt: skip
     out.append(points[-1])
-    return out  # type: ignore[return-value]
+    return out
 
 
 def _draw_strokes_char(
@@ -356,7 +356,7 @@ def draw_hand_page(
         ink=rng.choice(list(INKS.values())),
     )
     fade = rng.uniform(0.0, 0.5)
-    ink = _faded(writer.ink, paper_rgb, fade)  # type: ignore[arg-type]
+    ink = _faded(writer.ink, paper_rgb, fade)
 
     birth_style, work_style = rng.randrange(3), rng.randrange(3)
     birth_text = written_date(who.birth_date, birth_style)

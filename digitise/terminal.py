@@ -57,7 +57,7 @@ class ChineseTyper(typer.Typer):
         super().__init__(**kw)
         self.failures = failures or {}
 
-    def __call__(self, args: list[str] | None = None, prog_name: str | None = None) -> NoReturn:  # type: ignore[override]
+    def __call__(self, args: list[str] | None = None, prog_name: str | None = None) -> NoReturn:
         for name, words in _PANEL_WORDS.items():
             setattr(typer.rich_utils, name, words)
         command = typer.main.get_command(self)

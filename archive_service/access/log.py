@@ -185,7 +185,7 @@ def _values(entry: AccessLogEntry) -> dict:
     return {f: getattr(entry, f) for f in (*FIELDS, "entry_hash", "algorithm")}
 
 
-def chain_head(session: Session | Connection):  # type: ignore[no-untyped-def]
+def chain_head(session: Session | Connection):
     """The last entry's (seq, entry_hash), or None for an empty log."""
     return session.execute(
         select(AccessLogEntry.seq, AccessLogEntry.entry_hash).order_by(AccessLogEntry.seq.desc()).limit(1)

@@ -33,7 +33,7 @@ class _Lru:
         self.size, self.lock = size, threading.Lock()
         self.items: OrderedDict[object, object] = OrderedDict()
 
-    def get(self, key, make: Callable[[], object]):  # type: ignore[no-untyped-def]
+    def get(self, key, make: Callable[[], object]):
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)
@@ -70,7 +70,7 @@ def page_image(pdf_bytes: Callable[[], bytes], object_key: str, page: int) -> Im
         height = round(image.height * VIEW_WIDTH / image.width)
         return image.resize((VIEW_WIDTH, height), Image.Resampling.BILINEAR)
 
-    return _pages.get((object_key, page), render)  # type: ignore[no-any-return]
+    return _pages.get((object_key, page), render)
 
 
 def watermark(image: Image.Image, lines: list[str]) -> Image.Image:
@@ -110,4 +110,4 @@ def delivered_page(
         marked.save(buf, "JPEG", quality=80)
         return buf.getvalue()
 
-    return _delivered.get((request_id, object_key, page, minute, tuple(lines)), render)  # type: ignore[no-any-return]
+    return _delivered.get((request_id, object_key, page, minute, tuple(lines)), render)

@@ -113,7 +113,7 @@ def policy_for(session: Session, user: User) -> Policy:
     key = ("security_policy", user.organisation_id)
     if key not in session.info:
         session.info[key] = policy_for_organisation(session, user.organisation)
-    return session.info[key]  # type: ignore[no-any-return]
+    return session.info[key]
 
 
 def describe(policy: Policy) -> dict[str, str]:

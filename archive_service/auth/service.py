@@ -42,7 +42,7 @@ def hash_password(password: str) -> str:
 _describe = describe_account
 
 
-def add_account(session: Session, officer: User, client: str, **fields) -> User:  # type: ignore[no-untyped-def]
+def add_account(session: Session, officer: User, client: str, **fields) -> User:
     """The security officer creates an account within its bounds, with a first password the person changes at the
     first login (where the policy says so); the creation is on the access log."""
     may_create_account(session, officer, fields["organisation_id"], fields["role"])

@@ -14,7 +14,7 @@ def fail(error: Exception) -> NoReturn:
     raise typer.Exit(2)
 
 
-def acting_user(session, username: str):  # type: ignore[no-untyped-def]
+def acting_user(session, username: str):
     """The account a command acts as; commands are run by a named person, never anonymously."""
     from sqlalchemy import select
 

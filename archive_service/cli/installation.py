@@ -46,10 +46,10 @@ def orgs_create(
     try:
         data = OrganisationIn(
             name=name,
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             credit_code=credit_code,
             region_code=region_code,
-            level=level,  # type: ignore[arg-type]
+            level=level,
             fonds_code=fonds_code,
         )
         with transaction() as session:

@@ -147,7 +147,7 @@ def record_life_event(
     )
 
 
-def catalogue_out(session: Session, user: User, dossier) -> CatalogueOut:  # type: ignore[no-untyped-def]
+def catalogue_out(session: Session, user: User, dossier) -> CatalogueOut:
     return CatalogueOut(
         dossier_id=dossier.id,
         archival_code=dossier.archival_code,

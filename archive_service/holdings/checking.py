@@ -396,7 +396,7 @@ class LedgerPass:
                 .where(Retiree.citizen_id.in_(ids))
             ):
                 held[citizen_id] = (code, name, custodian)
-            moving = dict(  # type: ignore[arg-type]
+            moving = dict(
                 session.execute(
                     select(TransferItem.citizen_id, TransferBatch.number)
                     .join(TransferBatch)
@@ -418,7 +418,7 @@ class LedgerPass:
             for code, own_code, name in session.execute(query.where(column.in_(codes))):
                 taken[code] = (own_code, name)
             if not self.decisions.renumber:  # the same ledger imported before with renumbering
-                former = dict(  # type: ignore[arg-type]
+                former = dict(
                     session.execute(
                         select(Dossier.former_archival_code, Dossier.archival_code).where(
                             Dossier.former_archival_code.in_(codes), Dossier.custodian_id == self.bureau.id

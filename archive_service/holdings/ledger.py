@@ -407,7 +407,7 @@ def _credit_code(row: "LedgerRow", text: str, today: date) -> None:
     row.credit_code = check_credit_code(text) if text else None
 
 
-def _count(key: str, default: int, least: int):  # type: ignore[no-untyped-def]
+def _count(key: str, default: int, least: int):
     def parse(row: LedgerRow, text: str, today: date) -> None:
         if not text:
             setattr(row, key, default)
@@ -436,14 +436,14 @@ def _secrecy(row: "LedgerRow", text: str, today: date) -> None:
     row.secrecy, row.classified = text, text in CLASSIFIED_WORDS
 
 
-def _region(key: str):  # type: ignore[no-untyped-def]
+def _region(key: str):
     def parse(row: LedgerRow, text: str, today: date) -> None:
         setattr(row, key, check_region_code(text) if text else None)
 
     return parse
 
 
-def _plain(key: str):  # type: ignore[no-untyped-def]
+def _plain(key: str):
     def parse(row: LedgerRow, text: str, today: date) -> None:
         setattr(row, key, text.upper() if key == "archival_code" else text)
 
@@ -485,7 +485,7 @@ def read_row(
             if limit is not None and len(text) > limit:
                 raise ValueRuleError(f"{key}.length", f"最多 {limit} 个字，实为 {len(text)} 个")
             if key in DATED:
-                parse(row, text, today, raw.get(key))  # type: ignore[call-arg]
+                parse(row, text, today, raw.get(key))
             else:
                 parse(row, text, today)
         except ValueRuleError as e:

@@ -187,7 +187,7 @@ def _holdings_step(context: JobContext, session: Session, step: Any) -> dict[str
     from archive_service.holdings.models import HoldingsImport, ImportState
 
     try:
-        return step(lambda done, total: context.progress(done - context.units_done, total))  # type: ignore[no-any-return]
+        return step(lambda done, total: context.progress(done - context.units_done, total))
     except ArchiveError as e:
         session.rollback()
         imported = session.get(HoldingsImport, context.params["import_id"])

@@ -45,7 +45,7 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _due(now):  # type: ignore[no-untyped-def]
+def _due(now):
     return or_(
         and_(Job.state == JobState.queued, Job.run_after <= now),
         and_(Job.state == JobState.running, Job.lease_until < now),

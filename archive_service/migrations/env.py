@@ -9,7 +9,7 @@ connectable = context.config.attributes.get("connection")
 
 
 def run() -> None:
-    def configure(connection) -> None:  # type: ignore[no-untyped-def]
+    def configure(connection) -> None:
         context.configure(
             connection=connection,
             target_metadata=Base.metadata,

@@ -398,7 +398,7 @@ class _ChunkReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, b) -> int:
         while not self._buffer:
             try:
                 self._buffer = next(self._chunks)
@@ -409,7 +409,7 @@ class _ChunkReader(io.RawIOBase):
         self._buffer = self._buffer[n:]
         return n
 
-    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+    def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
             return b"".join([self._buffer, *self._chunks])
         buf = bytearray(size)

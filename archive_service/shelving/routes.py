@@ -196,7 +196,7 @@ def forecast_out(result: planning.Forecast) -> ForecastOut:
         volumes_per_file=result.inputs.volumes_per_file,
         capacity_volumes=result.capacity_volumes,
         store_area_m2=result.store_area_m2,
-        rows=[asdict(r) for r in result.rows],  # type: ignore[misc]
+        rows=[asdict(r) for r in result.rows],
         room_full_year=result.room_full_year,
         area_short_year=result.area_short_year,
         intake_basis=result.intake_basis,

@@ -241,7 +241,7 @@ def register_rows(session: Session, batch: TransferBatch) -> tuple[list[Transfer
     )
     received = [i.dossier_id for i in items if i.dossier_id]
     codes = dict(session.execute(select(Dossier.id, Dossier.archival_code).where(Dossier.id.in_(received))).all())
-    return items, codes  # type: ignore[arg-type]
+    return items, codes
 
 
 def manifest(session: Session, batch: TransferBatch) -> dict[str, Any]:

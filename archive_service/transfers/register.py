@@ -251,7 +251,7 @@ def check_row(line: int, cells: dict[str, Any]) -> tuple[RegisterRow | None, lis
     problems: list[Problem] = []
     values: dict[str, Any] = {}
 
-    def cell(header: str, parse, key: str, required: bool) -> None:  # type: ignore[no-untyped-def]
+    def cell(header: str, parse, key: str, required: bool) -> None:
         raw = cells.get(header)
         try:
             check_visible(raw if isinstance(raw, str) else "")

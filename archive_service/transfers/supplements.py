@@ -93,7 +93,7 @@ def submit(
     return supplement
 
 
-def visible(user: User):  # type: ignore[no-untyped-def]
+def visible(user: User):
     require(user, Action.view_dossiers)
     return (
         select(MaterialSupplement)

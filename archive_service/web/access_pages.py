@@ -28,7 +28,7 @@ from storage import ObjectStore
 router = APIRouter(include_in_schema=False)
 
 
-def _page(request: Request, name: str, user: User, status: int = 200, **context) -> HTMLResponse:  # type: ignore[no-untyped-def]
+def _page(request: Request, name: str, user: User, status: int = 200, **context) -> HTMLResponse:
     """Render a page with what every access page needs; `status` is the HTTP status."""
     return templates.TemplateResponse(
         request,

@@ -121,7 +121,7 @@ def import_page(
     return _import_page(request, session, user, import_id)
 
 
-def _refused(request: Request, session: Session, user: User, import_id: int):  # type: ignore[no-untyped-def]
+def _refused(request: Request, session: Session, user: User, import_id: int):
     return lambda error: _import_page(request, session, user, import_id, error)
 
 

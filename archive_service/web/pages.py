@@ -88,7 +88,7 @@ def form_choice(text: str, field: str, what: str) -> int:
     batch is never registered to whichever enterprise happened to be listed first."""
     if not text.strip():
         raise ArchiveError(f"{field}.required", f"请选择{what}", field, 422)
-    return form_number(text, field, int)  # type: ignore[no-any-return]
+    return form_number(text, field, int)
 
 
 def form_date(text: str, field: str) -> date:

@@ -250,7 +250,7 @@ def _batch_page(
     )
 
 
-def _just_received(items: list, dossier: str) -> int | None:  # type: ignore[type-arg]
+def _just_received(items: list, dossier: str) -> int | None:
     """The file the last check took in (its box label is offered), if it is one of this batch's."""
     return next((i.dossier_id for i in items if dossier.isdigit() and i.dossier_id == int(dossier)), None)
 
