@@ -20,10 +20,11 @@ from archive_service.auth.permissions import Action, require
 from archive_service.db import bureau_midnight, bureau_today, show_time
 from archive_service.dossiers.models import CustodyEvent, CustodyEventKind, Dossier, LifeEvent, Retiree
 from archive_service.errors import ArchiveError, NotFound
-from archive_service.organisations.models import Organisation, OrganisationKind
+from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel
 from archive_service.transfers import register
 from archive_service.transfers.models import (
     HandoverCampaign,
+    HandoverLevelWindow,
     HandoverQuota,
     ItemResult,
     TransferBatch,
@@ -47,15 +48,32 @@ class Window:
     closes_on: date
     final_on: date | None
     basis: str
+    by_level: dict[OrganisationLevel, date]  # enterprises of a level closing on a date of their own
+
+    def levels_text(self) -> str:
+        return _levels_text(self.by_level)
 
 
 @cache
 def presets() -> dict[str, Window]:
     raw = tomllib.loads(PRESETS_FILE.read_text(encoding="utf-8"))
     return {
-        key: Window(key, v["name"], v["opens_on"], v["closes_on"], v.get("final_on"), v["basis"])
+        key: Window(
+            key,
+            v["name"],
+            v["opens_on"],
+            v["closes_on"],
+            v.get("final_on"),
+            v["basis"],
+            {OrganisationLevel(level): closes for level, closes in v.get("levels", {}).items()},
+        )
         for key, v in raw.items()
     }
+
+
+def _levels_text(by_level: dict[OrganisationLevel, date]) -> str:
+    order = list(OrganisationLevel)
+    return "、".join(f"{v.label} {by_level[v]}" for v in sorted(by_level, key=order.index))
 
 
 def preset(key: str) -> Window:
@@ -77,8 +95,11 @@ def set_campaign(
     final_on: date | None,
     basis: str,
     client: str,
+    by_level: dict[str, date | None] | None = None,
 ) -> HandoverCampaign:
-    """The administrator sets the window from the bureau's notice; the change is on the access log."""
+    """The administrator sets the window from the bureau's notice, with the levels of enterprise that close
+    on a date of their own (`by_level`: level → date; a blank date: the bureau's); the change is on the
+    access log."""
     require(admin, Action.set_jurisdiction)  # the bureau's policy settings are the administrator's
     if opens_on is None:
         raise ArchiveError("opens_on.required", "请填写移交开始日期", "opens_on", 422)
@@ -91,12 +112,18 @@ def set_campaign(
     why = basis.strip()
     if not 2 <= len(why) <= 200:
         raise ArchiveError("basis.required", "请写明依据（文件文号及条款，2–200 字）", "basis", 422)
+    levels = _checked_levels(by_level or {}, opens_on)
     campaign = session.get(HandoverCampaign, admin.organisation_id, with_for_update=True)
     before = _window(campaign) if campaign else "未设置"
     if campaign is None:
         campaign = HandoverCampaign(bureau_id=admin.organisation_id)
         session.add(campaign)
     campaign.opens_on, campaign.closes_on, campaign.final_on, campaign.basis = opens_on, closes_on, final_on, why
+    campaign.level_windows = [
+        HandoverLevelWindow(bureau_id=admin.organisation_id, level=level, closes_on=closes)
+        for level, closes in levels.items()
+        if closes != closes_on  # the same as the bureau's is no date of its own
+    ]
     campaign.set_by_id, campaign.set_at = admin.id, datetime.now(UTC)
     record_access(
         session, admin, AccessAction.policy_changed, client,
@@ -110,12 +137,32 @@ def set_preset(session: Session, admin: User, key: str, client: str) -> Handover
     """The window a seed sets (campaigns.toml), taken as the bureau's own."""
     require(admin, Action.set_jurisdiction)
     w = preset(key)
-    return set_campaign(session, admin, w.opens_on, w.closes_on, w.final_on, w.basis, client)
+    by_level: dict[str, date | None] = {level.value: closes for level, closes in w.by_level.items()}
+    return set_campaign(session, admin, w.opens_on, w.closes_on, w.final_on, w.basis, client, by_level)
+
+
+def _checked_levels(by_level: dict[str, date | None], opens_on: date) -> dict[OrganisationLevel, date]:
+    levels: dict[OrganisationLevel, date] = {}
+    for key, closes in by_level.items():
+        try:
+            level = OrganisationLevel(key)
+        except ValueError:
+            names = "、".join(f"{v.value}（{v.label}）" for v in OrganisationLevel)
+            raise ArchiveError("by_level.unknown", f"企业隶属层级应为：{names}", "by_level", 422) from None
+        if closes is None:
+            continue
+        if closes < opens_on:
+            raise ArchiveError(
+                "by_level.range", f"{level.label}企业截止日期 {closes} 早于开始日期 {opens_on}", f"closes_{key}", 422
+            )
+        levels[level] = closes
+    return levels
 
 
 def _window(c: HandoverCampaign) -> str:
     final = f"，最终期限 {c.final_on}" if c.final_on else ""
-    return f"{c.opens_on} 至 {c.closes_on}{final}"
+    own = _levels_text({w.level: w.closes_on for w in c.level_windows})
+    return f"{c.opens_on} 至 {c.closes_on}{f'（{own}）' if own else ''}{final}"
 
 
 def _enterprise(session: Session, enterprise_id: int) -> Organisation:
@@ -202,6 +249,7 @@ def import_quotas(session: Session, user: User, data: bytes, filename: str) -> i
 class EnterpriseProgress:
     enterprise: str
     credit_code: str
+    level: OrganisationLevel
     expected: int | None  # 核准移交人数; None when not yet recorded
     handed_over: int  # files received (accepted, with or without a noted difference)
     last_received: datetime | None
@@ -217,18 +265,22 @@ class CampaignProgress:
     today: date
     rows: list[EnterpriseProgress]
 
+    def closes_on(self, row: EnterpriseProgress) -> date | None:
+        """The enterprise's closing date: its level's, else the bureau's (003 一、四; 000 七)."""
+        return self.campaign.closes_for(row.level) if self.campaign else None
+
     def state(self, row: EnterpriseProgress) -> str:
         """完成 / 进行中 / 逾期 / 超过最终期限 / 未核定 — in the bureau's words."""
         if row.expected is None:
             return "未核定人数"
         if row.outstanding == 0:
             return "已完成"
-        c = self.campaign
-        if c and c.final_on and self.today > c.final_on:
+        c, closes = self.campaign, self.closes_on(row)
+        if c is None or closes is None or self.today <= closes:
+            return "进行中"
+        if c.final_on and c.final_on >= closes and self.today > c.final_on:
             return "超过最终期限"
-        if c and self.today > c.closes_on:
-            return "逾期"
-        return "进行中"
+        return "逾期"
 
     def late(self, row: EnterpriseProgress) -> bool:
         return self.state(row) in ("逾期", "超过最终期限")
@@ -261,6 +313,7 @@ def progress(session: Session, user: User, today: date | None = None) -> Campaig
         EnterpriseProgress(
             enterprise=names[e].name,
             credit_code=names[e].credit_code or "",
+            level=names[e].level,
             expected=quotas[e].expected if e in quotas else None,
             handed_over=received.get(e, (0, None))[0],
             last_received=received.get(e, (0, None))[1],
@@ -272,7 +325,17 @@ def progress(session: Session, user: User, today: date | None = None) -> Campaig
     return figures
 
 
-PROGRESS_HEADERS = ("企业", "统一社会信用代码", "核准移交人数", "已移交", "未移交", "最近接收", "状态")
+PROGRESS_HEADERS = (
+    "企业",
+    "统一社会信用代码",
+    "隶属",
+    "截止日期",
+    "核准移交人数",
+    "已移交",
+    "未移交",
+    "最近接收",
+    "状态",
+)
 
 
 def progress_xlsx(figures: CampaignProgress) -> bytes:
@@ -283,12 +346,14 @@ def progress_xlsx(figures: CampaignProgress) -> bytes:
     sheet.append([f"移交期限：{_window(c)}（{c.basis}）" if c else "移交期限：未设置", f"统计日：{figures.today}"])
     sheet.append(list(PROGRESS_HEADERS))
     for r in figures.rows:
+        closes = figures.closes_on(r)
         sheet.append([
-            r.enterprise, r.credit_code, r.expected, r.handed_over, r.outstanding,
+            r.enterprise, r.credit_code, r.level.label, closes.isoformat() if closes else "",
+            r.expected, r.handed_over, r.outstanding,
             show_time(r.last_received, "%Y-%m-%d") if r.last_received else "", figures.state(r),
         ])  # fmt: skip
     known = [r for r in figures.rows if r.expected is not None]
-    sheet.append(["合计", "", sum(r.expected or 0 for r in known), sum(r.handed_over for r in figures.rows),
+    sheet.append(["合计", "", "", "", sum(r.expected or 0 for r in known), sum(r.handed_over for r in figures.rows),
                   sum(r.outstanding or 0 for r in known), "", ""])  # fmt: skip
     fit_columns(sheet, header_row=2)  # row 1: the window and the day, a title line
     return workbook_bytes(book)

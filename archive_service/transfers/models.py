@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from archive_service.db import Base, utcnow
-from archive_service.organisations.models import Organisation
+from archive_service.organisations.models import Organisation, OrganisationLevel
 from archive_service.protection import Protected, digest_of
 
 
@@ -198,10 +198,31 @@ class HandoverCampaign(Base):
     bureau_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), primary_key=True)
     opens_on: Mapped[date]
     closes_on: Mapped[date]
-    final_on: Mapped[date | None]  # e.g. Chongqing: 2017-12-31, all done by 2020-09-30
+    final_on: Mapped[date | None]  # e.g. Honghe: 9 月底 基本完成, 10 月底 全面完成
     basis: Mapped[str] = mapped_column(String(200))  # the notice that set it (文号, clause)
     set_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     set_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # Enterprises of a level with a closing date of their own (Xicheng: 区属 9 月底, 央属·市属 年底).
+    level_windows: Mapped[list["HandoverLevelWindow"]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="HandoverLevelWindow.level"
+    )
+
+    def closes_for(self, level: OrganisationLevel) -> date:
+        """The closing date for an enterprise of `level`: its level's own, else the bureau's."""
+        return next((w.closes_on for w in self.level_windows if w.level is level), self.closes_on)
+
+
+class HandoverLevelWindow(Base):
+    """A closing date for the enterprises of one level (003 一、四; 000 四(一) 中央驻渝 2020 年底前)."""
+
+    __tablename__ = "handover_level_window"
+
+    bureau_id: Mapped[int] = mapped_column(ForeignKey("handover_campaign.bureau_id"), primary_key=True)
+    level: Mapped[OrganisationLevel] = mapped_column(
+        Enum(OrganisationLevel, native_enum=False, length=20), primary_key=True
+    )
+    closes_on: Mapped[date]
 
 
 class HandoverQuota(Base):

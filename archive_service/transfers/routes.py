@@ -120,7 +120,13 @@ def import_catalogue(
 def progress_out(figures: campaign.CampaignProgress) -> CampaignProgressOut:
     c = figures.campaign
     return CampaignProgressOut(
-        campaign=CampaignOut(opens_on=c.opens_on, closes_on=c.closes_on, final_on=c.final_on, basis=c.basis)
+        campaign=CampaignOut(
+            opens_on=c.opens_on,
+            closes_on=c.closes_on,
+            final_on=c.final_on,
+            basis=c.basis,
+            by_level={w.level.value: w.closes_on for w in c.level_windows},
+        )  # fmt: skip
         if c
         else None,
         today=figures.today,
@@ -128,6 +134,8 @@ def progress_out(figures: campaign.CampaignProgress) -> CampaignProgressOut:
             EnterpriseProgressOut(
                 enterprise=r.enterprise,
                 credit_code=r.credit_code,
+                level=r.level.label,
+                closes_on=figures.closes_on(r),
                 expected=r.expected,
                 handed_over=r.handed_over,
                 outstanding=r.outstanding,
@@ -154,7 +162,9 @@ def set_campaign(
     if data.preset:
         campaign.set_preset(session, user, data.preset, client)
     else:
-        campaign.set_campaign(session, user, data.opens_on, data.closes_on, data.final_on, data.basis, client)
+        campaign.set_campaign(
+            session, user, data.opens_on, data.closes_on, data.final_on, data.basis, client, data.by_level
+        )
     return progress_out(campaign.progress(session, user))
 
 

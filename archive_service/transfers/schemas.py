@@ -140,6 +140,8 @@ class CampaignIn(BaseModel):
     closes_on: date | None = None
     final_on: date | None = None
     basis: str = Field(default="", max_length=200)
+    # Levels of enterprise (central, provincial, city, district, other) closing on a date of their own.
+    by_level: dict[str, date | None] = Field(default_factory=dict)
 
 
 class CampaignOut(BaseModel):
@@ -147,6 +149,7 @@ class CampaignOut(BaseModel):
     closes_on: date
     final_on: date | None
     basis: str
+    by_level: dict[str, date]
 
 
 class QuotaIn(BaseModel):
@@ -157,6 +160,8 @@ class QuotaIn(BaseModel):
 class EnterpriseProgressOut(BaseModel):
     enterprise: str
     credit_code: str
+    level: str  # 央属 / 省属 / 市属 / 区属 / 其他
+    closes_on: date | None  # its level's closing date, else the bureau's
     expected: int | None
     handed_over: int
     outstanding: int | None

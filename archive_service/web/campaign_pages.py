@@ -13,7 +13,7 @@ from archive_service.auth.permissions import Action, can
 from archive_service.db import bureau_today
 from archive_service.deps import DbSession, client_address, current_user
 from archive_service.errors import ArchiveError
-from archive_service.organisations.models import Organisation, OrganisationKind
+from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel
 from archive_service.transfers import campaign, statistics
 from archive_service.uploads import uploaded_bytes
 from archive_service.web.forms import refusal_shows
@@ -36,6 +36,7 @@ def _campaign_page(request: Request, session: Session, user: User, error: Archiv
             "enterprises": enterprises,
             "can_set_campaign": can(user, Action.set_jurisdiction),
             "campaign_presets": campaign.presets(),
+            "levels": list(OrganisationLevel),
             "can_set_quota": can(user, Action.receive_transfers),
             "last_month": f"{first - timedelta(days=1):%Y-%m}",
             "error": error,
@@ -57,6 +58,11 @@ def set_campaign(
     final_on: str = Form(""),
     basis: str = Form(""),
     preset: str = Form(""),
+    closes_central: str = Form(""),
+    closes_provincial: str = Form(""),
+    closes_city: str = Form(""),
+    closes_district: str = Form(""),
+    closes_other: str = Form(""),
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
@@ -66,7 +72,10 @@ def set_campaign(
         else:
             typed = ((opens_on, "opens_on"), (closes_on, "closes_on"), (final_on, "final_on"))
             opens, closes, final = (form_date(v, name) if v.strip() else None for v, name in typed)
-            campaign.set_campaign(session, user, opens, closes, final, basis, client_address(request))
+            own = {"central": closes_central, "provincial": closes_provincial, "city": closes_city,
+                   "district": closes_district, "other": closes_other}  # fmt: skip
+            by_level = {k: form_date(v, f"closes_{k}") if v.strip() else None for k, v in own.items()}
+            campaign.set_campaign(session, user, opens, closes, final, basis, client_address(request), by_level)
         session.commit()
     return RedirectResponse("/transfers/campaign#campaign", status_code=303)
 

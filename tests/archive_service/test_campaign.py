@@ -100,7 +100,8 @@ def test_the_window_the_approved_numbers_and_who_is_late(client, login):
     assert progress["enterprises"][0]["late"]  # the late first
     sheet = load_workbook(io.BytesIO(client.get("/api/transfers/campaign/progress.xlsx", headers=clerk).content)).active
     table = {r[0]: r for r in sheet.iter_rows(min_row=3, values_only=True)}
-    assert table["北京新华纺织机械厂"][2:5] == (3, 2, 1) and table["北京新华纺织机械厂"][6] == "逾期"
+    assert table["北京新华纺织机械厂"][2:7] == ("区属", window["closes_on"], 3, 2, 1)
+    assert table["北京新华纺织机械厂"][8] == "逾期"
 
     # Past the final date it says so; with every file in, done.
     final = {**window, "final_on": str(today - timedelta(days=1)), "opens_on": str(today - timedelta(days=300))}
@@ -168,14 +169,15 @@ def test_the_window_the_approved_numbers_and_who_is_late(client, login):
 
 
 def test_a_seeds_window_is_taken_as_a_preset(client, login):
-    """西城 003 一: 区属 by 2020-09-30, 央属、市属 by year's end — picked, not typed; logged like a typed one."""
+    """西城 003 一、四: 区属 by 2020-09-30, 央属、市属 by year's end — picked, not typed; logged like a typed one."""
     admin = login("admin")
     r = client.put("/api/transfers/campaign", json={"preset": "atlantis"}, headers=admin)
     assert r.status_code == 422 and r.json()["field"] == "preset" and "北京市西城区" in r.json()["message"]
     r = client.put("/api/transfers/campaign", json={"preset": "xicheng"}, headers=admin)
     assert r.status_code == 200
     window = r.json()["campaign"]
-    assert (window["opens_on"], window["closes_on"], window["final_on"]) == ("2020-05-26", "2020-09-30", "2020-12-31")
+    assert (window["opens_on"], window["closes_on"], window["final_on"]) == ("2020-05-26", "2020-09-30", None)
+    assert window["by_level"] == {"central": "2020-12-31", "city": "2020-12-31"}
     assert window["basis"].startswith("西人社发〔2020〕14号")
     page = client.get("/transfers/campaign", headers=admin).text
     assert "2020-09-30" in page.split('id="campaign-window"')[1][:300]

@@ -35,8 +35,11 @@ def test_window_quota_progress_monthly_list_and_a_missing_materials_certificate(
     assert page.get_by_label("依据").input_value() == "区人社局通知 四：限期移交"  # what was typed stays
     page.get_by_label("截止", exact=True).fill(str(today - timedelta(days=5)))
     page.get_by_label("最终期限").fill(str(today + timedelta(days=120)))
+    # 西人社发〔2020〕14号 一、四: 央属 enterprises close later than the others.
+    page.locator("#level-windows").get_by_label("央属").fill(str(today + timedelta(days=90)))
     page.locator("#set-campaign").click()
-    assert str(today - timedelta(days=5)) in page.locator("#campaign-window").inner_text()
+    window = page.locator("#campaign-window").inner_text()
+    assert str(today - timedelta(days=5)) in window and f"央属企业 {today + timedelta(days=90)}" in window
     shot(page, "campaign-window")
 
     sign_in(page, server, "clerk")
@@ -47,19 +50,20 @@ def test_window_quota_progress_monthly_list_and_a_missing_materials_certificate(
     quota.get_by_label("依据").fill("西人社核〔2026〕12号")
     page.locator("#set-quota").click()
     ours = page.locator(f'#campaign-progress tr[data-enterprise="{ENTERPRISE}"]')
-    before = int(ours.locator("td").nth(2).inner_text())
+    before = int(ours.locator("td").nth(4).inner_text())
     codes = receive_new(page, server, tmp_path, [row(70, 姓名="陈秀英")])
     page.goto(f"{server}/transfers/campaign")
     cells = [c.inner_text() for c in ours.locator("td").all()]
-    assert cells[1] == "3" and int(cells[2]) == before + 1
-    assert cells[3] == str(max(3 - before - 1, 0)) and cells[5] == ("逾期" if before + 1 < 3 else "已完成")
+    assert cells[1:3] == ["区属", str(today - timedelta(days=5))]  # a 区属 enterprise: the bureau's date
+    assert cells[3] == "3" and int(cells[4]) == before + 1
+    assert cells[5] == str(max(3 - before - 1, 0)) and cells[7] == ("逾期" if before + 1 < 3 else "已完成")
     shot(page, "campaign-progress")
     with page.expect_download() as download:
         page.locator("#progress-xlsx").click()
     download.value.save_as(tmp_path / "progress.xlsx")
     sheet = load_workbook(tmp_path / "progress.xlsx").active
     table = {r[0]: r for r in sheet.iter_rows(min_row=3, values_only=True)}
-    assert table[ENTERPRISE][2:4] == (3, before + 1)
+    assert table[ENTERPRISE][4:6] == (3, before + 1)
     with page.expect_download() as download:
         page.get_by_label("月份").fill(f"{today:%Y-%m}")
         page.locator("#download-monthly").click()
