@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive_service.auth.models import Role, SecurityPolicy, User
+from archive_service.auth.models import RequesterStanding, Role, SecurityPolicy, User
 from archive_service.auth.policy import PRESET
 from archive_service.auth.service import create_user
 from archive_service.db import bureau_today, bureau_zone, utcnow
@@ -165,6 +165,9 @@ def load_demo(session: Session, retirees: int = 300, seed: int = 2026) -> dict[s
         if username in TWO_FACTOR_DEMO_USERS:
             made[username].totp_secret = demo_totp_secret(username)
             made[username].totp_enrolled_at = utcnow()
+    # The agency asks both bureaus for files: each serves 周社保 on its own standing; 西城 made the account.
+    for serving, home in ((bureau, True), (other, False)):
+        session.add(RequesterStanding(user_id=made["sibao"].id, bureau_id=serving.id, active=True, home=home))
     session.add(
         SecurityPolicy(
             organisation_id=bureau.id, **{**PRESET.__dict__, "two_factor_roles": sorted(r.value for r in Role)}

@@ -14,6 +14,7 @@ from archive_service.access import watermark
 from archive_service.access.log import AccessAction, record_access
 from archive_service.access.models import RequestMode, RequestStatus, RetrievalRequest
 from archive_service.access.service import _refuse_after_death, purposes
+from archive_service.auth import standing
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.db import bureau_today, in_bureau_time, show_time
@@ -106,6 +107,7 @@ def check_online_use(request: RetrievalRequest, user: User, now: date | None = N
         )
     session = object_session(request)
     assert session is not None
+    standing.check_served(session, user, request.bureau_id)  # a bureau that disabled the requester serves no page
     _refuse_after_death(_deceased_on(session, request.dossier_id), purposes()[request.purpose])
 
 
@@ -121,6 +123,8 @@ def online_grants(session: Session, user: User, now: date | None = None) -> dict
             RetrievalRequest.status == RequestStatus.approved,
             RetrievalRequest.valid_from <= today,
             RetrievalRequest.valid_until >= today,
+            (RetrievalRequest.bureau_id == user.organisation_id)
+            | RetrievalRequest.bureau_id.in_(standing.serving_bureaus(user.id)),
         )
         .order_by(RetrievalRequest.id)
     ).all()

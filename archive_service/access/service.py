@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.access.log import AccessAction, record_access
 from archive_service.access.models import RequestMode, RequestStatus, RetrievalRequest
+from archive_service.auth import standing
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, require
 from archive_service.config import get_settings
@@ -151,6 +152,7 @@ def submit_request(session: Session, requester: User, form: RequestForm, client:
     if form.relationship not in RELATIONSHIPS:
         raise ArchiveError("request.relationship", "请选择查阅人与档案本人的关系", "relationship")
     dossier = _find_dossier(session, form.dossier)
+    standing.check_served(session, requester, dossier.custodian_id)
     if reader_id == dossier.retiree.citizen_id:
         raise ArchiveError(
             "request.own_file", "任何人不得查阅本人档案；本人需要证明材料的，请由经办机构出具", "reader_citizen_id", 403

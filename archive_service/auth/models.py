@@ -138,6 +138,21 @@ class SecurityPolicy(Base):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
 
 
+class RequesterStanding(Base):
+    """A bureau's standing for a requester of an agency or community, a body several bureaus serve (auth/standing.py):
+    whether that bureau serves them now, and whether it is the bureau that created the account (its home, which
+    alone resets the account's password and code). No row: that bureau has not granted the account."""
+
+    __tablename__ = "requester_standing"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    bureau_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean)
+    home: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
 class LoginAttempt(Base):
     __tablename__ = "login_attempt"
     __table_args__ = (Index("ix_login_attempt_lookup", "username", "client_address", "at"),)

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from archive_service.access.log import AccessAction, record_access
-from archive_service.auth import passwords, two_factor
+from archive_service.auth import passwords, standing, two_factor
 from archive_service.auth.models import LoginAttempt, Role, SessionStage, SessionToken, User
 from archive_service.auth.permissions import Action, can
 from archive_service.auth.policy import policy_for, policy_for_organisation
@@ -51,7 +51,11 @@ def add_account(session: Session, officer: User, client: str, **fields) -> User:
     policy = policy_for_organisation(session, organisation)
     made = create_user(session, **fields, must_change_password=policy.change_at_first_login)
     session.refresh(made)
-    record_access(session, officer, AccessAction.account_created, client, detail=_describe(made), with_change=True)
+    detail = _describe(made)
+    if standing.is_served(made):  # a body several bureaus serve: the account stands with this bureau only
+        standing.created_here(session, officer, made)
+        detail += f"：由本馆（{officer.organisation.name}）创建并授权查阅本馆档案"
+    record_access(session, officer, AccessAction.account_created, client, detail=detail, with_change=True)
     return made
 
 
@@ -60,7 +64,8 @@ def change_account(
 ) -> User:
     """Change an account's role or disable it — never one's own (三员分立: nobody grants himself a role, and a bureau
     must not lose its last security officer by a slip). Bounds as for creating; another bureau's accounts are not
-    found. Recorded before → after."""
+    found. A requester of an agency or community is enabled or disabled for the officer's bureau only
+    (auth/standing.py). Recorded before → after."""
     target = session.get(User, user_id)
     if target is None:
         raise ArchiveError("not_found", "未找到该账户", "user_id", 404)
@@ -71,6 +76,10 @@ def change_account(
         raise ArchiveError("not_found", "未找到该账户", "user_id", 404) from None
     if target.id == officer.id:
         raise ArchiveError("user.self", "不能变更自己的账户角色或停用自己（三员分立：不能给自己授权）", "user_id", 409)
+    if standing.is_served(target):  # its role stays requester; enabling or disabling is this bureau's standing
+        if active is not None:
+            standing.set_standing(session, officer, target, active, client)
+        return target
     before = _describe(target) + ("" if target.active else "，已停用")
     if role is not None and role is not target.role:
         check_qualified(session, target, target.organisation_id, role)
@@ -221,7 +230,7 @@ def check_password(session: Session, username: str, password: str, client: str) 
     if user is None or not passwords.verify_password(user.password_hash, password):
         _failed(session, username, client, user, "用户名或密码错误")
         raise ArchiveError("login.invalid", "用户名或密码错误", "password", 401)
-    if not user.active:
+    if not user.active or not standing.may_sign_in(session, user):
         _failed(session, username, client, user, "账户已停用")
         raise ArchiveError("login.disabled", "该账户已停用，不能登录：请联系本馆安全管理员", "username", 403)
     return user
@@ -461,7 +470,9 @@ def sessions_of(session: Session, user: User) -> list[SessionToken]:
 
 
 def account_in_reach(session: Session, officer: User, user_id: int) -> User:
-    """An account the security officer looks after (its bureau's staff, the requesters it serves); others: 404."""
+    """An account the security officer looks after (its bureau's staff, the requesters it created); others: 404.
+    A requester another bureau created is not in reach: a new password would let this bureau read as that
+    requester with the other bureau's grants."""
     target = session.get(User, user_id)
     if target is None or not can(officer, Action.manage_security):
         raise ArchiveError("not_found", "未找到该账户", "user_id", 404)
@@ -469,6 +480,14 @@ def account_in_reach(session: Session, officer: User, user_id: int) -> User:
         may_create_account(session, officer, target.organisation_id, target.role)
     except ArchiveError:
         raise ArchiveError("not_found", "未找到该账户", "user_id", 404) from None
+    if standing.is_served(target) and not standing.is_home(session, target, officer.organisation_id):
+        raise ArchiveError(
+            "user.not_home",
+            f"账户 {target.username} 不是本馆创建的：其密码、动态验证码和会话由创建它的档案馆的安全管理员管理；"
+            "本馆只能停用或启用本馆的查阅授权",
+            "user_id",
+            403,
+        )
     return target
 
 

@@ -79,6 +79,9 @@ def users_create(
         confirmation_prompt="再次输入密码",  # type: ignore[arg-type]
         help="密码（不写时在终端输入）",
     ),
+    bureau_credit_code: str = typer.Option(
+        "", help="社保经办机构、社区的查阅申请人：为其授权并主管该账户的档案馆的统一社会信用代码"
+    ),
 ) -> None:
     """创建用户（通常是首位管理员）。"""
     from sqlalchemy import select
@@ -102,13 +105,42 @@ def users_create(
                 role=role,
                 organisation_id=org.id,
             )
+            served = _serve_from(session, user, bureau_credit_code)
             record_access(  # the system's own event, for the auditor (GB/T 22239-2019 8.1.4.3)
                 session, None, AccessAction.account_created, "命令行",
-                detail=f"{user.username}（{display_name}，{role.label}，{org.name}）", with_change=True,
+                detail=f"{user.username}（{display_name}，{role.label}，{org.name}）{served}", with_change=True,
             )  # fmt: skip
             typer.echo(f"用户 {user.id}：{user.username}（{role.label}），{org.name}")
     except ArchiveError as e:
         fail(e)
+
+
+def _serve_from(session, user, bureau_credit_code: str) -> str:  # type: ignore[no-untyped-def]
+    """A requester of an agency or community stands with the bureau named (its home, auth/standing.py); without
+    one, no bureau serves the account until a bureau's security officer grants it."""
+    from sqlalchemy import select
+
+    from archive_service.auth.models import RequesterStanding
+    from archive_service.auth.standing import is_served
+    from archive_service.errors import ArchiveError
+    from archive_service.organisations.models import Organisation, OrganisationKind
+
+    if not bureau_credit_code:
+        return "：尚无档案馆授权（须由档案馆安全管理员授权后方可登录）" if is_served(user) else ""
+    if not is_served(user):
+        raise ArchiveError(
+            "bureau_credit_code.not_served", "只有社保经办机构、社区的查阅申请人需要指定档案馆", "bureau_credit_code"
+        )
+    bureau = session.scalar(
+        select(Organisation).where(
+            Organisation.credit_code == bureau_credit_code, Organisation.kind == OrganisationKind.bureau
+        )
+    )
+    if bureau is None:
+        raise ArchiveError("organisation.unknown", "未找到该统一社会信用代码的档案馆", "bureau_credit_code")
+    session.add(RequesterStanding(user_id=user.id, bureau_id=bureau.id, active=True, home=True))
+    session.flush()
+    return f"：由{bureau.name}授权并主管"
 
 
 @app.command()

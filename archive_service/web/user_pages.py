@@ -9,27 +9,25 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from archive_service.auth import qualifications
+from archive_service.auth import qualifications, standing
 from archive_service.auth import service as accounts
 from archive_service.auth.models import ROLE_LABELS, Role, User
 from archive_service.auth.permissions import Action, require
 from archive_service.db import bureau_today
 from archive_service.deps import DbSession, client_address, current_user
 from archive_service.errors import ArchiveError
-from archive_service.organisations.models import Organisation, OrganisationKind
+from archive_service.organisations.models import Organisation
 from archive_service.web.forms import refusal_shows
 from archive_service.web.pages import form_date, templates
 
 router = APIRouter(include_in_schema=False)
-# Kinds of organisation whose people a bureau's administrator may give requester accounts (auth.service).
-SERVED = (OrganisationKind.agency, OrganisationKind.community)
 
 
 def _users_page(request: Request, session: Session, user: User, error: ArchiveError | None = None) -> HTMLResponse:
     require(user, Action.manage_users)
     organisations = session.scalars(
         select(Organisation)
-        .where(or_(Organisation.id == user.organisation_id, Organisation.kind.in_(SERVED)))
+        .where(or_(Organisation.id == user.organisation_id, Organisation.kind.in_(standing.SERVED_KINDS)))
         .order_by(Organisation.id != user.organisation_id, Organisation.name)
     ).all()
     own = organisations[0]
@@ -38,13 +36,14 @@ def _users_page(request: Request, session: Session, user: User, error: ArchiveEr
         .where(
             or_(
                 User.organisation_id == user.organisation_id,
-                User.organisation_id.in_([o.id for o in organisations if o.kind in SERVED])
+                User.organisation_id.in_([o.id for o in organisations if o.kind in standing.SERVED_KINDS])
                 & (User.role == Role.requester),
             )
         )
         .options(selectinload(User.organisation))
         .order_by(User.organisation_id != user.organisation_id, User.username)
     ).all()
+    served = [p.id for p in people if standing.is_served(p)]
     return templates.TemplateResponse(
         request,
         "users.html",
@@ -56,6 +55,11 @@ def _users_page(request: Request, session: Session, user: User, error: ArchiveEr
                 session, [p.id for p in people if p.organisation_id == own.id]
             ),
             "open_sessions": {p.id: len(accounts.sessions_of(session, p)) for p in people},
+            # A requester of an agency or community: this bureau's own standing, and the bureau that created it.
+            "served": set(served),
+            "standings": {i: standing.state(r) for i, r in standing.standings_at(session, own.id, served).items()},
+            "homes": standing.home_bureaus(session, served),
+            "not_granted": standing.NOT_GRANTED,
             "organisations": organisations,
             "roles": ROLE_LABELS,
             "today": bureau_today(),

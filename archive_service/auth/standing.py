@@ -1,0 +1,111 @@
+"""A requester of an agency or community — a body several bureaus serve — stands with each bureau on its own
+(issue 40, High 5). Bureau X's security officer grants, disables or enables X's standing only: a requester X
+disabled files no request with X and reads none of X's pages whatever another bureau does, and no other bureau
+can stop X serving one. An account a bureau creates in such a body stands with that bureau alone, which is its
+home: only the home resets its password and code or ends its sessions (another bureau could otherwise take it
+over and read with X's grants). Every change is on the log under the bureau whose standing changed, which is the
+log that bureau's auditor reads."""
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from archive_service.access.log import AccessAction, record_access
+from archive_service.auth.models import RequesterStanding, Role, User
+from archive_service.auth.permissions import Action, require
+from archive_service.auth.sessions import describe_account
+from archive_service.db import utcnow
+from archive_service.errors import ArchiveError
+from archive_service.organisations.models import Organisation, OrganisationKind
+
+# Bodies whose people ask several bureaus for files; a bureau gives their people requester accounts only.
+SERVED_KINDS = (OrganisationKind.agency, OrganisationKind.community)
+GRANTED, DISABLED, NOT_GRANTED = "已授权", "已停用", "未授权"
+
+
+def is_served(user: User) -> bool:
+    """An account of a body several bureaus serve (not a bureau's own staff)."""
+    return user.role is Role.requester and user.organisation.kind in SERVED_KINDS
+
+
+def serving_bureaus(user_id: int) -> Select[int]:
+    """The bureaus whose standing for the account is active (a subquery for the request queries)."""
+    return select(RequesterStanding.bureau_id).where(
+        RequesterStanding.user_id == user_id, RequesterStanding.active.is_(True)
+    )
+
+
+def check_served(session: Session, user: User, bureau_id: int) -> None:
+    """Refuse a requester the bureau does not (or no longer) serve; a bureau's own accounts are its own."""
+    if user.organisation_id == bureau_id:
+        return
+    row = session.get(RequesterStanding, (user.id, bureau_id))
+    if row is not None and row.active:
+        return
+    bureau = session.get(Organisation, bureau_id)
+    name = bureau.name if bureau else "该馆"
+    said = "已停用你的查阅账户" if row is not None else "尚未为你的查阅账户授权"
+    raise ArchiveError("requester.not_served", f"{name}{said}，不能向该馆申请或查阅其档案：请联系该馆", "bureau", 403)
+
+
+def may_sign_in(session: Session, user: User) -> bool:
+    """A requester of a served body signs in while at least one bureau serves them."""
+    return not is_served(user) or session.scalar(serving_bureaus(user.id).limit(1)) is not None
+
+
+def state(row: RequesterStanding | None) -> str:
+    return NOT_GRANTED if row is None else GRANTED if row.active else DISABLED
+
+
+def standings_at(session: Session, bureau_id: int, user_ids: list[int]) -> dict[int, RequesterStanding]:
+    """The bureau's standing for each of these accounts (absent: not granted)."""
+    rows = session.scalars(
+        select(RequesterStanding).where(
+            RequesterStanding.bureau_id == bureau_id, RequesterStanding.user_id.in_(user_ids)
+        )
+    )
+    return {r.user_id: r for r in rows}
+
+
+def home_bureaus(session: Session, user_ids: list[int]) -> dict[int, Organisation]:
+    """Each account's home bureau (the one that created it), where it has one."""
+    rows = session.execute(
+        select(RequesterStanding.user_id, Organisation)
+        .join(Organisation, Organisation.id == RequesterStanding.bureau_id)
+        .where(RequesterStanding.user_id.in_(user_ids), RequesterStanding.home.is_(True))
+    )
+    return {user_id: bureau for user_id, bureau in rows}
+
+
+def is_home(session: Session, user: User, bureau_id: int) -> bool:
+    row = session.get(RequesterStanding, (user.id, bureau_id))
+    return row is not None and row.home
+
+
+def created_here(session: Session, officer: User, made: User) -> None:
+    """An account the officer's bureau created in a served body: served by that bureau, which is its home."""
+    session.add(RequesterStanding(user_id=made.id, bureau_id=officer.organisation_id, active=True, home=True,
+                                  changed_by_id=officer.id))  # fmt: skip
+    session.flush()
+
+
+def set_standing(session: Session, officer: User, target: User, active: bool, client: str) -> RequesterStanding:
+    """Grant (or enable again) or disable the officer's own bureau's standing for a served requester; logged
+    before → after under that bureau."""
+    require(officer, Action.manage_users)
+    if not is_served(target):
+        raise ArchiveError("not_found", "未找到该账户", "user_id", 404)
+    row = session.get(RequesterStanding, (target.id, officer.organisation_id))
+    before = state(row)
+    if row is None:
+        row = RequesterStanding(user_id=target.id, bureau_id=officer.organisation_id, home=False, active=active)
+        session.add(row)
+    row.active = active
+    row.changed_at = utcnow()
+    row.changed_by_id = officer.id
+    session.flush()
+    record_access(
+        session, officer, AccessAction.account_changed, client,
+        detail=f"{describe_account(target)}：本馆（{officer.organisation.name}）查阅授权 {before} → {state(row)}",
+        with_change=True,
+    )  # fmt: skip
+    return row
