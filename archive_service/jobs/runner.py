@@ -16,10 +16,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from archive_service.config import Settings, get_settings
@@ -52,14 +52,43 @@ def _due(now):
     )
 
 
+def _fair_turns(session: Session, now: datetime) -> list[int | None]:
+    """The bureaus with due jobs, whose turn first: fewest jobs running now, then the one served longest ago,
+    then the one waiting longest — round robin, so one bureau's backlog (a 50,000-page PDF, a whole campaign's
+    scans) never holds up another bureau's one file. The system's own jobs (no bureau) take turns as one."""
+    bureau = Job.organisation_id
+    waiting = _by_bureau(session, select(bureau, func.min(Job.run_after)).where(_due(now)))
+    running = _by_bureau(
+        session, select(bureau, func.count()).where(Job.state == JobState.running, Job.lease_until >= now)
+    )
+    served = _by_bureau(session, select(bureau, func.max(Job.started_at)))
+    never = datetime.min.replace(tzinfo=UTC)
+
+    def turn(organisation: int | None) -> tuple[int, datetime, datetime]:
+        last = served.get(organisation)
+        return running.get(organisation, 0), as_utc(last) if last else never, as_utc(waiting[organisation])
+
+    return sorted(waiting, key=turn)
+
+
+def _by_bureau(session: Session, query: Select[Any, Any]) -> dict[int | None, Any]:
+    return {organisation: value for organisation, value in session.execute(query.group_by(Job.organisation_id))}
+
+
 def claim(engine: Engine, worker: str, job_id: int | None = None) -> int | None:
-    """Take the next due job (or that one job) for `worker`; None when there is nothing to take."""
+    """Take the next due job (or that one job) for `worker`, the bureaus taking turns; None when there is
+    nothing to take."""
     lease = timedelta(seconds=get_settings().job_lease_seconds)
     with Session(engine) as session, session.begin():
         now = utcnow()
         query = select(Job.id).where(_due(now)).order_by(Job.run_after, Job.id).limit(5)
         if job_id is not None:
             query = query.where(Job.id == job_id)
+        else:
+            turns = _fair_turns(session, now)
+            if not turns:
+                return None
+            query = query.where(Job.organisation_id.is_(None) if turns[0] is None else Job.organisation_id == turns[0])
         for candidate in session.scalars(query).all():
             taken = session.execute(
                 update(Job)

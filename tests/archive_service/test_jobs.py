@@ -270,3 +270,36 @@ def test_a_running_job_stops_at_its_next_page_once_cancelled(demo, monkeypatch):
     assert len(pages_done) < 600
     job = _job(job_id)
     assert job.state is JobState.failed and job.error.startswith("已由") and job.done < 600
+
+
+def test_bureaus_take_turns_so_one_bureaus_backlog_does_not_hold_up_anothers_file(demo):
+    """Issue 40, High 6: 西城 queues four jobs, then 东城 one. 东城's starts second, not fifth — the one worker
+    takes the bureaus in turn — and a second worker free while 西城's first job runs takes 东城's at once."""
+    from archive_service.auth.models import User
+
+    engine = db.get_engine()
+    with db.get_sessionmaker()() as session, session.begin():
+        xicheng, dongcheng = (
+            session.scalar(select(User).where(User.username == n)) for n in ("archivist", "dongcheng")
+        )
+        for n in range(1, 5):
+            queue.enqueue(session, JobKind.fixity, {"who": f"西城{n}"}, actor=xicheng)
+        queue.enqueue(session, JobKind.fixity, {"who": "东城1"}, actor=dongcheng)
+    ran: list[str] = []
+
+    def note(context):
+        ran.append(context.params["who"])
+        return {}
+
+    while runner.run_next(engine, _store(), "one-worker", {JobKind.fixity: note}) is not None:
+        pass
+    assert ran == ["西城1", "东城1", "西城2", "西城3", "西城4"]
+
+    # Two workers: while 西城's job runs, the free one takes 东城's, queued after 西城's backlog.
+    with db.get_sessionmaker()() as session, session.begin():
+        for n in range(5, 8):
+            queue.enqueue(session, JobKind.fixity, {"who": f"西城{n}"}, actor=session.get(User, xicheng.id))
+    assert _job(runner.claim(engine, "worker-a")).params["who"] == "西城5"
+    with db.get_sessionmaker()() as session, session.begin():
+        later = queue.enqueue(session, JobKind.fixity, {"who": "东城2"}, actor=session.get(User, dongcheng.id)).id
+    assert runner.claim(engine, "worker-b") == later
