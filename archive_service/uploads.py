@@ -2,6 +2,7 @@
 Chinese Windows, UTF-8 with a BOM elsewhere), and scans (size, type, page count). One rule for each."""
 
 import re
+import time
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -62,6 +63,10 @@ def uploaded_bytes(file: "UploadFile", what: str = "文件", limit: int = MAX_WO
 # ---- scans ---------------------------------------------------------------------------------------
 
 MAX_SCAN_BYTES = 200 * 1024 * 1024
+# How long a request decodes scans whole (issue 40, High 4): the pages after that are checked by their headers
+# only (count, resolution) and decoded by the digitisation job, which names a damaged page — so an upload holds
+# its request thread for seconds, not the minutes 3,000 large frames take.
+DECODE_SECONDS = 10.0
 
 
 def saved_scans(files: "list[UploadFile]", folder: Path) -> list[Path]:
@@ -84,8 +89,9 @@ def saved_scans(files: "list[UploadFile]", folder: Path) -> list[Path]:
 def scan_frames(scans: Sequence[Path]) -> int:
     """The number of pages in the scans, each file opened as what it claims to be (a TIFF that is a
     TIFF, a PDF that parses, no decompression bomb), no more pages than one digitisation takes (counted before
-    anything is decoded), and every image page decoded whole, in one pass per file (a truncated scan is refused
-    at the counter, not by a failed job later); the first bad file is named."""
+    anything is decoded), and image pages decoded whole, in one pass per file, for up to `DECODE_SECONDS` (a
+    truncated scan is refused at the counter, not by a failed job later), then checked by their headers; the
+    first bad file is named."""
     options = DigitiseOptions()
     max_pixels = options.max_image_pixels
     counted: list[tuple[Path, list[SourcePage]]] = []
@@ -100,12 +106,13 @@ def scan_frames(scans: Sequence[Path]) -> int:
     if frames > options.max_pages:
         refused = too_many_pages(frames, options.max_pages)
         raise ArchiveError(refused.code, refused.message, "scans", 422)
+    decode_until = time.monotonic() + DECODE_SECONDS
     for scan, pages in counted:
         try:
             if pages[0].media_type == "application/pdf":
                 pdf_scans_readable(scan, max_pixels)
                 continue
-            for frame, dpi in frame_resolutions(scan, max_pixels):
+            for frame, dpi in frame_resolutions(scan, max_pixels, decode_until):
                 # The header's resolution is known now: a 150 dpi scan is refused here, not by the job.
                 low = resolution_finding(dpi, options) if dpi else None
                 if low is not None and low.severity is Severity.error:

@@ -244,35 +244,47 @@ def test_more_pages_than_one_run_takes_are_refused_before_any_page_is_worked_on(
     assert not list((tmp_path / "out.pdf.work").glob("*.json"))  # no page was worked on
 
 
-def _tiny_frames_tiff(path, frames: int) -> None:
-    """The probe's file: `frames` 8×8 bilevel pages at 300 dpi, every page's directory pointing at one shared strip
-    (Pillow's own writer appends frames in quadratic time: 90 s for 5,000)."""
+def _tiny_frames_tiff(
+    path,
+    frames: int,
+    size: tuple[int, int] = (8, 8),
+    pixels: bytes = b"\x00" * 8,
+    compression: int = 1,
+    last_dpi: int = 300,
+) -> None:
+    """The probe's file: `frames` bilevel pages (8×8 unless said) at 300 dpi (the last at `last_dpi`), every
+    page's directory pointing at one shared strip (Pillow's own writer appends frames in quadratic time: 90 s for
+    5,000)."""
     import struct
 
-    strip, resolution = 8, 16  # offsets: 8 bytes of pixels after the header, then 300/1 as a rational
-    # width, height, bits, no compression, white is zero, strip offset, rows per strip, strip bytes, x and y
+    pixels += b"\x00" * (len(pixels) % 2)  # the rational after them starts on a word boundary
+    strip, resolution = 8, 8 + len(pixels)  # offsets: the pixels after the header, then 300/1 as a rational
+    # width, height, bits, compression, white is zero, strip offset, rows per strip, strip bytes, x and y
     # resolution, in inches: (tag, type 3 short / 4 long / 5 rational, count, value or offset)
     entries = [
-        (256, 3, 1, 8),
-        (257, 3, 1, 8),
+        (256, 3, 1, size[0]),
+        (257, 3, 1, size[1]),
         (258, 3, 1, 1),
-        (259, 3, 1, 1),
+        (259, 3, 1, compression),
         (262, 3, 1, 0),
         (273, 4, 1, strip),
-        (278, 3, 1, 8),
-        (279, 4, 1, 8),
+        (278, 3, 1, size[1]),
+        (279, 4, 1, len(pixels)),
         (282, 5, 1, resolution),
         (283, 5, 1, resolution),
         (296, 3, 1, 2),
     ]
     ifd_size = 2 + 12 * len(entries) + 4
-    first_ifd = 24
-    out = bytearray(b"II*\x00" + struct.pack("<I", first_ifd) + b"\x00" * 8 + struct.pack("<II", 300, 1))
+    first_ifd = resolution + 16
+    rationals = struct.pack("<IIII", 300, 1, last_dpi, 1)
+    out = bytearray(b"II*\x00" + struct.pack("<I", first_ifd) + pixels + rationals)
     for n in range(frames):
         at = first_ifd + n * ifd_size
         following = at + ifd_size if n + 1 < frames else 0
         out += struct.pack("<H", len(entries))
         for tag, kind, count, value in entries:
+            if kind == 5 and n + 1 == frames:
+                value += 8
             out += struct.pack("<HHI", tag, kind, count) + (
                 struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value)
             )
@@ -303,6 +315,41 @@ def test_the_upload_check_reads_a_many_framed_tiff_in_one_pass_and_refuses_too_m
     _tiny_frames_tiff(fewer, 300)
     assert scan_frames([fewer]) == 300
     assert len(opened) == 2  # counted, then decoded frame after frame — not 300 openings
+
+
+def test_the_upload_check_decodes_for_seconds_then_reads_headers_only(tmp_path, monkeypatch):
+    """Issue 40 High 4, the rest: 3,000 frames (the page limit) of A3 at 600 dpi, white, G4-compressed — a 450 KB
+    file — took the request about 8 minutes to decode (0.17 s a frame measured). The request decodes for
+    `DECODE_SECONDS` (here 1 s), then reads the frames' headers: a resolution below the standard is still
+    refused there, by page; the job decodes every page."""
+    import io
+    import time
+
+    from PIL import Image, TiffImagePlugin
+
+    from archive_service import uploads
+    from archive_service.errors import ArchiveError
+
+    monkeypatch.setattr(TiffImagePlugin, "STRIP_SIZE", 1 << 30)  # the page in one strip
+    one = io.BytesIO()
+    Image.new("1", (7016, 9920), 1).save(one, format="TIFF", compression="group4")
+    page = Image.open(one)
+    one.seek(page.tag_v2[273][0])
+    g4 = one.read(page.tag_v2[279][0])
+    large = tmp_path / "三千页.tif"
+    _tiny_frames_tiff(large, 3000, size=(7016, 9920), pixels=g4, compression=4)
+    assert large.stat().st_size < 600_000
+    monkeypatch.setattr(uploads, "DECODE_SECONDS", 1.0)
+    started = time.monotonic()
+    assert uploads.scan_frames([large]) == 3000
+    assert time.monotonic() - started < 30  # decoding them all: ~500 s
+
+    # A header that says 150 dpi on the last page is refused though that page is not decoded.
+    low = tmp_path / "低分辨率.tif"
+    _tiny_frames_tiff(low, 3000, size=(7016, 9920), pixels=g4, compression=4, last_dpi=150)
+    with pytest.raises(ArchiveError) as refused:
+        uploads.scan_frames([low])
+    assert refused.value.code == "resolution.below_minimum" and "第 3000 页" in refused.value.message
 
 
 def _pdf_with_one_image(path, **image):
