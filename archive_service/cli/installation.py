@@ -115,7 +115,7 @@ def users_create(
         fail(e)
 
 
-def _serve_from(session, user, bureau_credit_code: str) -> str:  # type: ignore[no-untyped-def]
+def _serve_from(session, user, bureau_credit_code: str) -> str:
     """A requester of an agency or community stands with the bureau named (its home, auth/standing.py); without
     one, no bureau serves the account until a bureau's security officer grants it."""
     from sqlalchemy import select
