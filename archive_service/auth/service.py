@@ -9,23 +9,21 @@ every login, failure and ending is on the access log."""
 
 import hashlib
 import logging
-import math
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from archive_service.access.log import AccessAction, record_access
 from archive_service.auth import passwords, standing, two_factor
+from archive_service.auth.login_delays import login_wait_seconds
 from archive_service.auth.models import LoginAttempt, Role, SessionStage, SessionToken, User
 from archive_service.auth.permissions import Action, can
 from archive_service.auth.policy import policy_for, policy_for_organisation
 from archive_service.auth.qualifications import check_qualified
 from archive_service.auth.sessions import describe_account, end_sessions
-from archive_service.config import get_settings
 from archive_service.db import as_utc, get_sessionmaker, utcnow
 from archive_service.errors import ArchiveError, Unauthenticated
 from archive_service.organisations.models import Organisation, OrganisationKind
@@ -146,56 +144,6 @@ def create_user(
     session.add(user)
     session.flush()
     return user
-
-
-@dataclass(frozen=True)
-class _Delay:
-    """How long one kind of repeated failure waits: nothing below `after` failures, then `first` seconds,
-    doubling with each further failure up to `longest`."""
-
-    after: int
-    first: int
-    longest: int
-
-    def seconds(self, failures: int) -> int:
-        if failures < self.after:
-            return 0
-        return min(self.first * 2 ** (failures - self.after), self.longest)
-
-
-def _login_delays(max_failures: int, window_minutes: int) -> dict[str, _Delay]:
-    # Delays, never lockouts: someone guessing one account from one place waits longest; a name tried from
-    # many places, or one address trying many names (a whole office behind one gateway), waits briefly, so
-    # neither an attacker nor a busy office can shut a colleague out for longer than a minute.
-    return {
-        "account_and_address": _Delay(max_failures, 30, window_minutes * 60),
-        "account": _Delay(max_failures * 3, 5, 60),
-        "address": _Delay(max_failures * 10, 5, 60),
-    }
-
-
-def login_wait_seconds(session: Session, username: str, client_address: str) -> int:
-    """Seconds before this name may try again from this address (0: now)."""
-    settings = get_settings()
-    now = utcnow()
-    since = now - timedelta(minutes=settings.login_window_minutes)
-    scopes = {
-        "account_and_address": (LoginAttempt.username == username) & (LoginAttempt.client_address == client_address),
-        "account": LoginAttempt.username == username,
-        "address": LoginAttempt.client_address == client_address,
-    }
-    delays = _login_delays(settings.login_max_failures, settings.login_window_minutes)
-    wait = 0.0
-    for scope, condition in scopes.items():
-        failures, last = session.execute(
-            select(func.count(), func.max(LoginAttempt.at)).where(
-                LoginAttempt.at >= since, LoginAttempt.succeeded.is_(False), condition
-            )
-        ).one()
-        delay = delays[scope].seconds(failures or 0)
-        if delay and last is not None:
-            wait = max(wait, (as_utc(last) + timedelta(seconds=delay) - now).total_seconds())
-    return math.ceil(wait)
 
 
 def _failed(session: Session, username: str, client: str, user: User | None, reason: str) -> None:

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.access.log import verify_and_record
 from archive_service.auth import controls
+from archive_service.auth.login_delays import KNOWN_ADDRESS_DAYS, TARGETED_ADDRESSES, targeted_accounts
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can, require
 from archive_service.auth.policy import BOUNDS, HASH_ALGORITHMS, LABELS, bureau_policy, set_policy
@@ -32,6 +33,11 @@ def _security_page(request: Request, session: Session, user: User, error: Archiv
             "roles": [r for r in Role],
             "algorithms": HASH_ALGORITHMS,
             "can_set": can(user, Action.manage_security),
+            # Names failed from several addresses today: someone elsewhere is trying them (they wait; the owner
+            # at a known address does not).
+            "targeted": targeted_accounts(session, user.organisation_id),
+            "targeted_addresses": TARGETED_ADDRESSES,
+            "known_days": KNOWN_ADDRESS_DAYS,
             "error": error,
             "done": request.query_params.get("done", ""),
         },

@@ -96,3 +96,26 @@ def test_a_name_tried_from_many_addresses_waits_briefly(client):
     assert refused.status_code == 429
     _age_attempts(6)  # five seconds for the first step of the account-wide delay
     assert _attempt(client, "clerk", DEMO_PASSWORD, address="192.168.1.20").status_code == 200
+
+
+@pytest.mark.usefixtures("behind_proxy")
+def test_a_stranger_trying_a_name_elsewhere_does_not_keep_its_owner_out_and_is_shown(client):
+    """Issue 40 (medium): a stranger trying a name from many addresses made its owner wait half the time. The
+    owner at an address the account signed in from lately signs in at once; a new address still waits; the
+    security officer sees the name tried from many addresses."""
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import cookie_login
+
+    assert _attempt(client, "clerk", DEMO_PASSWORD, address="192.168.1.20").status_code == 200  # the clerk's desk
+    for n in range(15):
+        assert _attempt(client, "clerk", "wrong", address=f"198.51.100.{n}").status_code == 401
+    assert _attempt(client, "clerk", DEMO_PASSWORD, address="198.51.100.99").status_code == 429  # a stranger's
+    assert _attempt(client, "clerk", DEMO_PASSWORD, address="192.168.1.20").status_code == 200  # at once
+
+    officer = TestClient(client.app)
+    cookie_login(officer, "security")
+    page = officer.get("/security").text
+    row = page[page.index('<tr data-user="clerk"') :].split("</tr>")[0]
+    assert "clerk（李接收）" in row and "<td>15</td><td>15</td>" in row, row
+    assert "多地址尝试的账户" in page and "账户不会被锁定" in page
