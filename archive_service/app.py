@@ -53,6 +53,7 @@ from archive_service.web.forms import PageRefused, field_label, keep_submitted_f
 from archive_service.web.holdings_pages import router as holdings_pages_router
 from archive_service.web.job_pages import router as job_pages_router
 from archive_service.web.misfiled_pages import router as misfiled_pages_router
+from archive_service.web.move_pages import router as move_pages_router
 from archive_service.web.pages import render_error
 from archive_service.web.pages import router as pages_router
 from archive_service.web.search_pages import router as search_pages_router
@@ -72,6 +73,7 @@ PAGE_ROUTERS = (
     access_pages_router,
     shelving_pages_router,
     campaign_pages_router,
+    move_pages_router,  # /transfers/moves before transfer pages' /transfers/{batch_id}
     transfer_pages_router,
     enterprise_pages_router,
     misfiled_pages_router,

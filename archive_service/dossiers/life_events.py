@@ -1,8 +1,9 @@
 """What happens to a retiree after handover (000 二(五); 002 第三十四条: 居住流动、判刑、失踪、死亡等状态变动 …
 应当做有关业务处理，同时对信息进行更新维护): recorded with its date, the document it was learnt from and
 who entered it, as an event in the file's custody history. Death closes online use except for the
-purposes that need it (access/purposes.toml `after_death`); a move that takes the retiree out of the
-bureau's area (by its jurisdiction rule) starts a 转递 to the bureau of the new place.
+purposes that need it (access/purposes.toml `after_death`). A move (户籍 and residence, or one of them)
+changes the retiree's places and never sends the file by itself: where it takes the file out of the
+bureau's area, the file waits for the retiree's 转入申请 (transfers/moves.py, 002 第二十二条).
 """
 
 from collections.abc import Sequence
@@ -15,22 +16,17 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.db import bureau_today
-from archive_service.dossiers.models import CustodyEventKind, DossierStatus, LifeEvent, LifeEventKind
+from archive_service.dossiers.models import CustodyEventKind, LifeEvent, LifeEventKind
 from archive_service.dossiers.service import get_dossier, record_custody
 from archive_service.errors import ArchiveError
-from archive_service.organisations import jurisdiction
-from archive_service.organisations.models import Organisation
-from archive_service.transfers.models import TransferBatch
-from archive_service.transfers.onward import send_onward
+from archive_service.transfers import moves
 from archive_service.values import ValueRuleError, check_region_code
 
 
 @dataclass(frozen=True)
 class Recorded:
     event: LifeEvent
-    onward: TransferBatch | None = None  # the 转递 a move started
-    # A move out of the area to a place whose bureau is not in this installation: the 转递 is on paper.
-    elsewhere: str = ""
+    move: moves.MoveOutcome | None = None  # for a move: where the file now belongs and what happens next
 
 
 def record_life_event(
@@ -66,13 +62,21 @@ def record_life_event(
             "retiree.deceased", f"{retiree.name} 已于 {retiree.deceased_date} 登记死亡，不再登记其他变动", "kind", 409
         )
     region = region_code.strip()
-    if what is LifeEventKind.moved:
+    # Which of the retiree's places the move changes: 户籍, 常住地 (居住地) or both.
+    changes = {LifeEventKind.moved: ("hukou", "residence"), LifeEventKind.moved_residence: ("residence",),
+               LifeEventKind.moved_hukou: ("hukou",)}.get(what, ())  # fmt: skip
+    if changes:
         try:
             region = check_region_code(region)
         except ValueRuleError as e:
             raise ArchiveError(e.code, f"迁入地区划代码：{e.message}", "region_code") from None
-        if region == retiree.hukou_region_code == retiree.residence_region_code:
-            raise ArchiveError("region_code.unchanged", f"户籍地、居住地已是 {region}", "region_code")
+        places = {
+            "hukou": ("户籍地", retiree.hukou_region_code),
+            "residence": ("居住地", retiree.residence_region_code),
+        }
+        if all(places[c][1] == region for c in changes):
+            said = "、".join(places[c][0] for c in changes)
+            raise ArchiveError("region_code.unchanged", f"{said}已是 {region}", "region_code")
     elif region:
         raise ArchiveError("region_code.not_a_move", "只有迁居需要填写迁入地区划代码", "region_code")
 
@@ -89,28 +93,14 @@ def record_life_event(
     record_custody(session, dossier, CustodyEventKind.life_event, actor=user, note=note)
     if what is LifeEventKind.death:
         retiree.deceased_date = occurred_on
-    if what is not LifeEventKind.moved:
+    if not changes:
         return Recorded(event)
-
-    retiree.hukou_region_code = retiree.residence_region_code = region
-    bureau = session.get(Organisation, dossier.custodian_id)
-    assert bureau is not None
-    elsewhere = jurisdiction.place_of_file(
-        jurisdiction.rule_of(bureau),
-        jurisdiction.area_prefix(bureau),
-        retiree.enterprise,
-        region,
-        region,
-        retiree.insured_region_code,
-    )
-    if elsewhere is None or dossier.status is not DossierStatus.in_custody:
-        return Recorded(event)
-    others = session.scalars(jurisdiction.BUREAUS.where(Organisation.id != bureau.id))
-    target = jurisdiction.bureau_for(others, elsewhere.code)
-    if target is None:
-        return Recorded(event, elsewhere=elsewhere.code)
-    batch = send_onward(session, user, target.id, [dossier.archival_code], note)
-    return Recorded(event, onward=batch)
+    if "hukou" in changes:
+        retiree.hukou_region_code = region
+    if "residence" in changes:
+        retiree.residence_region_code = region
+    session.flush()
+    return Recorded(event, move=moves.outcome(session, dossier))
 
 
 def life_events(session: Session, retiree_id: int) -> Sequence[LifeEvent]:

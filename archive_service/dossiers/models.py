@@ -293,6 +293,8 @@ class LifeEventKind(enum.StrEnum):
     disappearance = "disappearance"
     emigration = "emigration"
     moved = "moved"  # 户籍 and residence moved to another place
+    moved_residence = "moved_residence"  # 常住地 only: under a 户籍 rule nothing moves (003 五)
+    moved_hukou = "moved_hukou"  # 户籍 only
 
     @property
     def label(self) -> str:
@@ -302,7 +304,16 @@ class LifeEventKind(enum.StrEnum):
             "disappearance": "失踪",
             "emigration": "出国（境）定居",
             "moved": "迁居（户籍、居住地迁往他处）",
+            "moved_residence": "常住地迁移（户籍未变）",
+            "moved_hukou": "户籍迁移（常住地未变）",
         }[self.value]
+
+    @property
+    def is_move(self) -> bool:
+        return self in MOVES
+
+
+MOVES = frozenset({LifeEventKind.moved, LifeEventKind.moved_residence, LifeEventKind.moved_hukou})
 
 
 class LifeEvent(Base):

@@ -1,4 +1,5 @@
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,8 +24,11 @@ from archive_service.dossiers.schemas import (
     LifeEventRecorded,
     MissingMaterialOut,
     MissingMaterialsOut,
+    TransferApplicationOut,
 )
 from archive_service.preservation.service import object_store
+from archive_service.transfers import moves
+from archive_service.transfers.models import TransferApplication
 from archive_service.uploads import saved_scans
 from archive_service.values import VisibleText
 from storage import ObjectStore
@@ -134,17 +138,51 @@ def record_life_event(
     dossier_id: int, data: LifeEventIn, session: Session = DbSession, user: User = Depends(current_user)
 ) -> LifeEventRecorded:
     """Record a change in the retiree's state (000 二(五), 002 第三十四条). Death closes online use except
-    for 丧葬、抚恤; a move out of the bureau's area opens a 转递 to the new place's bureau (or says it
-    must go on paper where that bureau is not in this installation)."""
+    for 丧葬、抚恤; a move says where the file now belongs — out of the bureau's area, it waits for the
+    retiree's 转入申请 (002 第二十二条), nothing is sent by the move itself."""
     done = life_events.record_life_event(
         session, user, dossier_id, data.kind, data.occurred_on, data.source_document, data.region_code
     )
     session.flush()
+    move = done.move
     return LifeEventRecorded(
         event=_life_event_out(done.event),
-        onward_batch_id=done.onward.id if done.onward else None,
-        paper_onward_to=done.elsewhere or None,
+        awaits_application=move.elsewhere is not None if move else None,
+        belongs_to=move.belongs_to if move else None,
+        next_step=move.next_step if move else None,
     )
+
+
+@router.post("/{dossier_id}/transfer-application", response_model=TransferApplicationOut, status_code=201)
+def record_transfer_application(
+    dossier_id: int,
+    applied_on: date | None = Form(None),
+    to_org_id: int | None = Form(None),
+    document: VisibleText = Form(""),
+    application_scan: UploadFile | None = File(None),
+    session: Session = DbSession,
+    store: ObjectStore = Store,
+    user: User = Depends(current_user),
+) -> TransferApplicationOut:
+    """The retiree's 转入申请 after a move (002 第二十二条): recorded (the scan optional) and the 转递 to the
+    bureau applied to started from it. A move never starts one by itself."""
+    dossier = service.get_dossier(session, user, dossier_id)
+    with tempfile.TemporaryDirectory() as folder:
+        path = (
+            saved_scans([application_scan], Path(folder))[0]
+            if application_scan is not None and application_scan.filename
+            else None
+        )
+        done = moves.record_application(session, store, user, dossier, applied_on, to_org_id, document, path)
+    return application_out(done)
+
+
+def application_out(a: TransferApplication) -> TransferApplicationOut:
+    return TransferApplicationOut(
+        id=a.id, dossier_id=a.dossier_id, life_event_id=a.life_event_id, applied_on=a.applied_on,
+        to_org=a.to_org.name, document=a.document, has_scan=a.scan_id is not None,
+        onward_batch_id=a.onward_batch_id, onward_batch_number=a.onward_batch.number,
+    )  # fmt: skip
 
 
 def catalogue_out(session: Session, user: User, dossier) -> CatalogueOut:

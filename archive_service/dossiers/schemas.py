@@ -209,10 +209,10 @@ class FactConfirmIn(BaseModel):
 
 
 class LifeEventIn(BaseModel):
-    kind: str  # death | conviction | disappearance | emigration | moved
+    kind: str  # death | conviction | disappearance | emigration | moved | moved_residence | moved_hukou
     occurred_on: date | None = None
     source_document: str = ""
-    region_code: str = ""  # where the retiree moved to (moved only)
+    region_code: str = ""  # where the retiree moved to (moves only)
 
 
 class LifeEventOut(BaseModel):
@@ -230,8 +230,25 @@ class LifeEventOut(BaseModel):
 
 class LifeEventRecorded(BaseModel):
     event: LifeEventOut
-    onward_batch_id: int | None  # the 转递 a move out of the area opened
-    paper_onward_to: str | None  # the region whose bureau is not in this installation: 转递 on paper
+    # For a move: whether the file now belongs elsewhere (it then waits for the retiree's 转入申请, 002
+    # 第二十二条; nothing is sent by the move itself), which bureau, and what happens next in words.
+    awaits_application: bool | None = None
+    belongs_to: str | None = None
+    next_step: str | None = None
+
+
+class TransferApplicationOut(BaseModel):
+    """The retiree's 转入申请 and the 转递 it started (002 第二十二条)."""
+
+    id: int
+    dossier_id: int
+    life_event_id: int
+    applied_on: date
+    to_org: str
+    document: str
+    has_scan: bool
+    onward_batch_id: int
+    onward_batch_number: str
 
 
 class MissingMaterialOut(BaseModel):

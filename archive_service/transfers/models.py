@@ -189,6 +189,27 @@ class MaterialSupplement(Base):
     material_id: Mapped[int | None] = mapped_column(ForeignKey("material.id"))
 
 
+class TransferApplication(Base):
+    """The retiree's 转入申请 to the bureau of the new place (002 第二十二条; 001 第三条 根据本人申请): what starts
+    the 转递 of a file after a recorded move, never the move itself. One per move."""
+
+    __tablename__ = "transfer_application"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    life_event_id: Mapped[int] = mapped_column(ForeignKey("life_event.id"), unique=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    applied_on: Mapped[date]
+    to_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    document: Mapped[str] = mapped_column(String(200), default="")  # 申请表编号, 接收函文号 … (may be blank)
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("digital_object.id"))  # the application's scan
+    onward_batch_id: Mapped[int] = mapped_column(ForeignKey("transfer_batch.id"))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    to_org: Mapped[Organisation] = relationship(lazy="joined")
+    onward_batch: Mapped[TransferBatch] = relationship(lazy="joined")
+
+
 class HandoverCampaign(Base):
     """The bureau's handover campaign (000 §四, 001 第五–七条, 003 一): when enterprises must hand over,
     and the final date after which what is still outstanding is reported."""

@@ -15,6 +15,7 @@ from archive_service.deps import XLSX, DbSession, Store, client_address, current
 from archive_service.transfers import (
     campaign,
     catalogues,
+    moves,
     onward,
     receiving,
     register,
@@ -35,6 +36,7 @@ from archive_service.transfers.schemas import (
     EnterpriseProgressOut,
     InspectionIn,
     ItemOut,
+    MoveAwaitingOut,
     OnwardIn,
     ProgressOut,
     QuotaIn,
@@ -254,6 +256,25 @@ def create_batch(
     data = uploaded_bytes(file, "名册文件")
     batch = service.import_register(session, user, enterprise_id, data, file.filename or "", handover)
     return batch_out(session, batch, with_items=True)
+
+
+@router.get("/moves", response_model=list[MoveAwaitingOut])
+def moves_awaiting(session: Session = DbSession, user: User = Depends(current_user)) -> list[MoveAwaitingOut]:
+    """Moves out of the bureau's area whose retiree has not yet applied to the new place (002 第二十二条)."""
+    return [
+        MoveAwaitingOut(
+            dossier_id=m.dossier.id,
+            archival_code=m.dossier.archival_code,
+            name=m.dossier.retiree.name,
+            enterprise=m.dossier.retiree.enterprise.name,
+            move=m.event.kind.label,
+            occurred_on=m.event.occurred_on,
+            region_code=m.event.region_code,
+            belongs_to=m.outcome.belongs_to,
+            next_step=m.outcome.next_step,
+        )  # fmt: skip
+        for m in moves.awaiting(session, user)
+    ]
 
 
 @router.post("/onward", response_model=BatchDetail, status_code=201)

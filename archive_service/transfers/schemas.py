@@ -100,6 +100,20 @@ class InspectionIn(BaseModel):
     note: str = Field(default="", max_length=1000)
 
 
+class MoveAwaitingOut(BaseModel):
+    """A recorded move that takes a file out of the bureau's area, waiting for the retiree's 转入申请."""
+
+    dossier_id: int
+    archival_code: str
+    name: str
+    enterprise: str
+    move: str  # the move's label: 迁居 / 常住地迁移 / 户籍迁移
+    occurred_on: date
+    region_code: str | None
+    belongs_to: str  # the bureau of the new place (or 区划 … 所在地的档案馆)
+    next_step: str
+
+
 class OnwardIn(BaseModel):
     """转递: the files to send on (archival codes) and to which bureau, with the reason."""
 

@@ -47,8 +47,8 @@ from archive_service.preservation.service import fixity_alerts, object_store
 from archive_service.shelving.climate import climate_alerts
 from archive_service.shelving.models import ShelfSlot
 from archive_service.shelving.placement import unshelved
+from archive_service.transfers import moves, supplements
 from archive_service.transfers import service as transfers
-from archive_service.transfers import supplements
 from archive_service.uploads import saved_scans
 from archive_service.values import mask_citizen_id, written_partial_date
 from archive_service.web.forms import field_label, refusal_shows, submitted
@@ -301,15 +301,13 @@ def record_life_event(
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
-    """A death, conviction, disappearance, emigration or move; a move out of the area opens the 转递 batch."""
+    """A death, conviction, disappearance, emigration or move; the page then says what a move means for the
+    file (it waits for the retiree's 转入申请 where it takes the file out of the area: nothing is sent)."""
     with refusal_shows(session, lambda error: dossier_page_refused(request, session, user, dossier_id, error)):
         when = form_date(occurred_on, "occurred_on") if occurred_on.strip() else None
-        done = life_events.record_life_event(session, user, dossier_id, kind, when, source_document, region_code)
+        life_events.record_life_event(session, user, dossier_id, kind, when, source_document, region_code)
         session.commit()
-    if done.onward:
-        return RedirectResponse(f"/transfers/{done.onward.id}", status_code=303)
-    elsewhere = f"&elsewhere={done.elsewhere}" if done.elsewhere else ""
-    return RedirectResponse(f"/dossiers/{dossier_id}?saved=life-event{elsewhere}#life-events", status_code=303)
+    return RedirectResponse(f"/dossiers/{dossier_id}?saved=life-event#life-events", status_code=303)
 
 
 @router.post("/dossiers/{dossier_id}/missing-materials", response_class=HTMLResponse)
@@ -463,6 +461,7 @@ def _dossier_page(
             "common_titles": catalogue_rows.common_titles(),
             "life_events": life_events.life_events(session, dossier.retiree_id),
             "life_event_kinds": list(LifeEventKind),
+            "move": moves.dossier_move(session, dossier),
             "missing_declared": missing.declared(session, dossier),
             "missing_recorded": missing.missing_of(session, dossier.id),
             "missing_classes": catalogue_rows.scheme_classes(session, dossier.class_scheme) if editable else {},

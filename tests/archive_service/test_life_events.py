@@ -1,7 +1,8 @@
 # ruff: noqa: E501 — the cases read best one per line
 """Life events after handover (000 二(五); 002 第三十四条: 居住流动、判刑、失踪、死亡等状态变动): recorded on a file
 received through a register the test uploads, each with its date, document and clerk, in the custody
-history; death closes online use except 丧葬、抚恤; a move out of the area opens a 转递 (002 第二十二条)."""
+history; death closes online use except 丧葬、抚恤; a move out of the area waits for the retiree's 转入申请
+(002 第二十二条) and sends nothing by itself."""
 
 from datetime import timedelta
 
@@ -116,9 +117,10 @@ def test_death_is_recorded_and_closes_online_use_except_for_funeral_and_survivor
         assert history[-1].kind is CustodyEventKind.life_event and "死亡医学证明" in history[-1].note
 
 
-def test_a_move_out_of_the_area_opens_a_transfer_or_says_it_goes_on_paper(client, login):
-    """西城 takes its own 户籍 (003 五): a move to 东城 opens a 转递 batch to 东城's bureau, which is in this
-    installation; a move to Shanghai is recorded and said to go on paper; within the district nothing moves."""
+def test_a_move_out_of_the_area_waits_for_the_retirees_application_and_sends_nothing(client, login):
+    """西城 takes its own 户籍 (003 五): a move to 东城 or to Shanghai is recorded and the file stays on its
+    shelf — 晋政办通〔2020〕18号 第二十二条: it moves on the retiree's 转入申请 (transfers/moves.py, tested in
+    test_moves.py), never on the move itself; the answer names where it now belongs."""
     to_dongcheng, to_shanghai = received(client, login, row(73), row(74))
     today = str(bureau_today())
     r = record(
@@ -131,9 +133,8 @@ def test_a_move_out_of_the_area_opens_a_transfer_or_says_it_goes_on_paper(client
         region_code="110101",
     )
     assert r.status_code == 201, r.text
-    batch = client.get(f"/api/transfers/{r.json()['onward_batch_id']}", headers=login("archivist")).json()
-    assert batch["kind"] == "onward" and batch["to_org"] == "北京市东城区档案馆"
-    assert [i["citizen_id"] for i in batch["items"]] == [row(73)["公民身份号码"]]
+    assert (r.json()["awaits_application"], r.json()["belongs_to"]) == (True, "北京市东城区档案馆")
+    assert "第二十二条" in r.json()["next_step"] and "转入申请" in r.json()["next_step"]
     r = record(
         client,
         login,
@@ -143,9 +144,10 @@ def test_a_move_out_of_the_area_opens_a_transfer_or_says_it_goes_on_paper(client
         source_document="户口迁移证 沪迁 77",
         region_code="310101",
     )
-    assert r.status_code == 201 and r.json()["onward_batch_id"] is None and r.json()["paper_onward_to"] == "310101"
+    assert r.status_code == 201 and r.json()["awaits_application"] is True
+    assert r.json()["belongs_to"] == "区划 310101 所在地的档案馆"
     with db.get_sessionmaker()() as s:
-        assert s.get(Dossier, to_dongcheng.id).status is DossierStatus.in_transfer
+        assert s.get(Dossier, to_dongcheng.id).status is DossierStatus.in_custody  # nothing sent by the move
         moved = s.get(Dossier, to_shanghai.id)
         assert moved.status is DossierStatus.in_custody
         assert (moved.retiree.hukou_region_code, moved.retiree.residence_region_code) == ("310101", "310101")

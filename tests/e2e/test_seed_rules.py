@@ -95,11 +95,25 @@ def test_a_death_and_a_move_recorded_on_a_file_just_received(page, server, tmp_p
     page.locator("#life-event-form").get_by_label("迁入地区划代码").fill("110101")
     page.locator("#record-life-event").click()
     page.wait_for_load_state()
-    # 东城's bureau is in this installation: the move opened the 转递 batch to it.
-    assert "/transfers/" in page.url and "转递批次" in page.locator("h1").inner_text()
+    # 晋政办通〔2020〕18号 第二十二条: the move alone sends nothing; the page says the file waits for the
+    # retiree's 转入申请 to 东城's bureau, and takes it.
+    assert "/dossiers/" in page.url
+    following = page.locator("#move-next")
+    assert "待退休人员向迁入地（北京市东城区档案馆）提出转入申请后" in following.inner_text()
+    shot(page, "rules-move-awaits-application")
+    application = page.locator("#application-form")
+    application.get_by_label("申请日期").fill("2026-11-26")
+    application.get_by_label("申请转入的档案馆").select_option(label="北京市东城区档案馆")
+    application.get_by_label("申请文书").fill("转入申请表 东城 0012")
+    page.locator("#record-application").click()
+    page.wait_for_load_state()
+    assert "据此办理转递" in page.locator("#move-next").inner_text()
+    page.locator("#move-next a[href^='/transfers/']").click()
+    page.wait_for_load_state()
+    assert "转递批次" in page.locator("h1").inner_text()
     assert "北京市东城区档案馆" in page.locator("main").inner_text()
-    assert "户口迁移证 京迁 0012" in page.locator("main").inner_text()
-    shot(page, "rules-move-opens-onward")
+    assert "转入申请表 东城 0012" in page.locator("main").inner_text()
+    shot(page, "rules-application-opens-onward")
     shelve_waiting(page, server)
 
 
