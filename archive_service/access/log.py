@@ -12,6 +12,7 @@ commit together or not at all.
 """
 
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from typing import cast
 import orjson
 from cryptography.hazmat.primitives import hashes
 from sqlalchemy import Connection, Engine, insert, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from archive_service.access.models import AccessLogEntry
@@ -162,15 +163,33 @@ def record_access(
         session.flush()
         return entry
     engine = cast(Engine, session.get_bind())  # the sessions' engine (sessionmaker binds one)
-    for _ in range(RETRIES):
-        try:
-            with engine.begin() as conn:  # Core, not the ORM: this runs for every page delivered
-                _hold_chain_head(conn)
-                entry = _next_entry(conn, fields)
-                conn.execute(insert(AccessLogEntry), [{**_values(entry)}])
-            return entry
-        except IntegrityError:  # another writer took this sequence number first
-            continue
+    for attempt in range(RETRIES):
+        with engine.connect() as conn:  # Core, not the ORM: this runs for every page delivered
+            began = time.monotonic()
+            try:
+                with conn.begin():
+                    if conn.dialect.name == "sqlite":
+                        # The write lock before the chain head is read. With SQLite's deferred BEGIN the head was
+                        # read first and written after; a connection whose snapshot had gone stale meanwhile
+                        # cannot become the writer and fails at once (SQLITE_BUSY_SNAPSHOT, no busy timeout):
+                        # "database is locked" on the 校对 screen's crops, four requests at a time.
+                        conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    _hold_chain_head(conn)
+                    entry = _next_entry(conn, fields)
+                    conn.execute(insert(AccessLogEntry), [{**_values(entry)}])
+                return entry
+            except IntegrityError:  # another writer took this sequence number first
+                continue
+            except OperationalError as e:
+                if (
+                    not getattr(e.orig, "sqlite_errorname", "").startswith("SQLITE_BUSY")
+                    or time.monotonic() - began > 5
+                ):
+                    raise  # not SQLite's lock, or the busy timeout ran out: a writer holds it that long
+                # Busy at once, not after the busy timeout: this connection still held a read snapshot. It goes,
+                # with the snapshot; the next try takes another.
+                conn.invalidate()
+        time.sleep(0.02 * (attempt + 1))
     raise RuntimeError("access log: could not append after repeated contention")
 
 

@@ -2,7 +2,10 @@
 
 import threading
 
-from sqlalchemy import select, text
+import pytest
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import SingletonThreadPool
 from typer.testing import CliRunner
 
 from archive_service import db
@@ -115,3 +118,23 @@ def test_the_register_filters_by_the_bureaus_days(demo, monkeypatch):
         assert [e.detail for e in found] == ["00:30 北京时间"]
         _, before = log_entries(session, auditor, LogFilter(action="export", until=date(2026, 11, 30)))
         assert [e.detail for e in before] == ["23:30 北京时间"]
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # SQLite's one-writer rule; PostgreSQL locks the head
+def test_an_entry_is_appended_on_a_connection_that_still_held_an_old_snapshot(engine, demo):
+    """The 校对 screen's four crops at once met "database is locked" at once, not after the busy timeout: the
+    entry's connection came from the pool still holding a read snapshot, and another entry committed after it —
+    a stale reader cannot become SQLite's writer (SQLITE_BUSY_SNAPSHOT). The entry is appended all the same."""
+    with db.get_sessionmaker()() as session:
+        before = session.scalar(select(func.count()).select_from(AccessLogEntry))
+    pool_engine = create_engine(engine.url, poolclass=SingletonThreadPool)  # one connection: the stale one
+    with Session(pool_engine) as session:
+        user = session.scalar(select(User).where(User.username == "archivist"))
+        reading = session.connection().exec_driver_sql("SELECT id FROM material")
+        reading.fetchone()  # a read left open: this connection's snapshot is now fixed
+        _log_some(1)  # another connection appends and commits: the snapshot is stale
+        record_access(session, user, "view_page", "10.0.0.7", dossier_id=1, pages=[1], detail="第1页")
+    with db.get_sessionmaker()() as session:
+        assert session.scalar(select(func.count()).select_from(AccessLogEntry)) == before + 2
+        assert verify_chain(session).ok
+    pool_engine.dispose()

@@ -53,11 +53,6 @@ def _wait_state(page, label: str, state: str) -> None:
     _row(page, label).and_(page.locator(f"[data-state={state}]")).wait_for()
 
 
-@pytest.mark.skip(
-    reason="KNOWN DEFECT (2026-12-07): in the full browser suite its crop requests meet 'database is locked' — SQLite's"
-    " one writer held past the 30 s busy timeout, and logins after it fail the same way; it passes alone. Skipped"
-    " until the writer holding the lock is found; the service test of 校对与复核 still runs (closing note)."
-)
 def test_a_new_files_facts_are_verified_by_two_people_with_the_keyboard(page, server, tmp_path):
     dossier_id = _new_digitised_file(page, server, tmp_path)
 
