@@ -115,6 +115,21 @@ def place_of_file(
     return None
 
 
+# 离休 retirees: 000 一 lets a bureau with the conditions take their files; 001 第四条, 002 第三十六条 keep them
+# where they are. The bureau's setting (Organisation.accepts_lixiu) decides; refusals name the clauses.
+LIXIU_BASIS = (
+    "重庆市市属国有重点企业退休人员社会化管理试点工作实施方案 一"
+    "（离休人员原则上保持现有管理方式不变，具备条件的可以移交）"
+)
+
+
+def lixiu_refusal() -> str:
+    return (
+        f"离休人员档案不予接收：本馆未设置接收离休人员（依据 {LIXIU_BASIS}；"
+        "红政办规〔2020〕6号 第四条；晋政办通〔2020〕18号 第三十六条）"
+    )
+
+
 def needs_insured_place(rule: JurisdictionRule) -> bool:
     return rule in (JurisdictionRule.insured_place, JurisdictionRule.insured_and_residence)
 

@@ -54,6 +54,9 @@ class Organisation(Base):
     fonds_code: Mapped[str | None] = mapped_column(String(8), unique=True)
     # A bureau's rule for which retirees' files it receives (organisations/jurisdiction.py); None: the default.
     jurisdiction_rule: Mapped[str | None] = mapped_column(String(30))
+    # 000 一: 企业离休人员，原则上保持现有管理方式不变，具备条件的可以移交 — a bureau that has the conditions
+    # takes their files; the others (001 第四条, 002 第三十六条) refuse them.
+    accepts_lixiu: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # 大政办发〔2017〕49号 第十七条: archivists hold a valid training certificate (auth/qualifications.py).
     requires_certified_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # Whom the bureau calls about an enterprise's handover (its register's problems, a missing certificate).

@@ -13,6 +13,8 @@ from archive_service.organisations.schemas import (
     EnterpriseOut,
     JurisdictionIn,
     JurisdictionOut,
+    LixiuIn,
+    LixiuOut,
     OrganisationIn,
     OrganisationOut,
 )
@@ -78,6 +80,15 @@ def get_jurisdiction(session: Session = DbSession, user: User = Depends(current_
     bureau = session.get(Organisation, user.organisation_id)
     assert bureau is not None
     return _jurisdiction_out(jurisdiction.rule_of(bureau))
+
+
+@router.put("/lixiu", response_model=LixiuOut)
+def set_lixiu(
+    data: LixiuIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> LixiuOut:
+    """Whether the bureau takes 离休 retirees' files (000 一); preset: not (001 第四条, 002 第三十六条)."""
+    accepts = service.set_accepts_lixiu(session, user, data.accepts, client_address(request))
+    return LixiuOut(accepts=accepts, basis=jurisdiction.LIXIU_BASIS)
 
 
 @router.put("/jurisdiction", response_model=JurisdictionOut)

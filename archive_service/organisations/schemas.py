@@ -30,6 +30,15 @@ class JurisdictionIn(BaseModel):
     rule: str
 
 
+class LixiuIn(BaseModel):
+    accepts: bool  # the bureau takes 离休 retirees' files (000 一: 具备条件的可以移交)
+
+
+class LixiuOut(BaseModel):
+    accepts: bool
+    basis: str
+
+
 class JurisdictionOut(BaseModel):
     rule: str
     name: str

@@ -40,3 +40,18 @@ def set_jurisdiction(session: Session, admin: User, rule: str, client: str) -> j
         detail=f"{bureau.name} 接收范围：{describe(before)} → {describe(chosen)}", with_change=True,
     )  # fmt: skip
     return chosen
+
+
+def set_accepts_lixiu(session: Session, admin: User, accepts: bool, client: str) -> bool:
+    """Whether the bureau takes 离休 retirees' files (000 一: 具备条件的可以移交); the change is logged."""
+    require(admin, Action.set_jurisdiction)
+    bureau = session.get(Organisation, admin.organisation_id, with_for_update=True)
+    assert bureau is not None
+    shown = {True: "接收离休人员档案", False: "不接收离休人员档案"}
+    before, bureau.accepts_lixiu = bureau.accepts_lixiu, accepts
+    record_access(
+        session, admin, AccessAction.policy_changed, client,
+        detail=f"{bureau.name} 离休人员（{jurisdiction.LIXIU_BASIS}）：{shown[before]} → {shown[accepts]}",
+        with_change=True,
+    )  # fmt: skip
+    return accepts

@@ -50,7 +50,7 @@ COLUMNS = (
     Column("涉密", "classified", False, "是 / 否"),
     Column("死亡日期", "deceased_date", False, "移交前已死亡者填写"),
     Column("参加工作时间", "work_start_date", False, "1978-09-01，档案记载的参加工作时间（核定工龄的依据）"),
-    Column("离休", "lixiu", False, "是 / 否：离休人员保持现行管理渠道，不移交"),
+    Column("离休", "lixiu", False, "是 / 否：离休人员原则上保持现行管理渠道；接收馆设置接收时方可移交"),
     Column("参保地区划代码", "insured_region_code", False, "6 位：养老保险参保地；按参保地接收的馆必填"),
 )
 HEADERS = tuple(c.header for c in COLUMNS)
@@ -307,15 +307,6 @@ def check_row(line: int, cells: dict[str, Any]) -> tuple[RegisterRow | None, lis
     if values.get("leader_cadre"):
         problems.append(
             Problem(line, "领导人员", "retiree.leader_cadre", "领导人员档案由组织部门管理，不移交档案馆（不予接收）")
-        )
-    if values.get("lixiu"):
-        problems.append(
-            Problem(
-                line,
-                "离休",
-                "retiree.lixiu",
-                "离休人员保持现有管理方式，档案不移交（000 一、001 第四条、002 第三十六条）",
-            )
         )
     start, born = values.get("work_start_date"), values.get("birth_date")
     if start and born and (start.year - born.year) * 12 + start.month - born.month < 14 * 12:

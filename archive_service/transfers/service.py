@@ -230,6 +230,8 @@ def check_register(
                     problem(line, "档号", "archival_code.duplicate", f"档号 {v['archival_code']} 已被使用")
             except ArchiveError as e:
                 problem(line, "档号", e.code, e.message)
+        if v.get("lixiu") and not bureau.accepts_lixiu:  # 000 一: only a bureau set to accept them
+            problem(line, "离休", "retiree.lixiu", jurisdiction.lixiu_refusal())
         # Which bureau receives the file: the bureau's own rule (jurisdiction.py), named in the refusal.
         hukou, residence, insured = (
             v.get(k) for k in ("hukou_region_code", "residence_region_code", "insured_region_code")

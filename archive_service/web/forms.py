@@ -24,6 +24,7 @@ from archive_service.values import ValueRuleError, check_visible
 # a rule of the request's own shape): a person reads 检索词, not `q`. Every page route's parameter is here
 # (tests/archive_service/test_error_page.py); an API caller gets the key in `field` as well.
 FIELD_LABELS = {
+    "accepts": "接收离休人员档案",
     "action": "操作",
     "active": "启用或停用",
     "allow_download": "允许下载",

@@ -25,6 +25,7 @@ from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.organisations import jurisdiction
 from archive_service.organisations.models import Organisation, OrganisationKind
+from archive_service.organisations.service import set_accepts_lixiu
 from archive_service.organisations.service import set_jurisdiction as set_jurisdiction_rule
 from archive_service.preservation.service import object_store
 from archive_service.transfers import (
@@ -83,6 +84,8 @@ def _list_page(
             "jurisdiction_rule": rule,
             "jurisdiction": jurisdiction.RULES[rule],
             "jurisdiction_rules": jurisdiction.RULES,
+            "accepts_lixiu": bureau.accepts_lixiu,
+            "lixiu_basis": jurisdiction.LIXIU_BASIS,
             "receipt_check": receipt_check,
             "marked_register": marked_register,
             "error": error,
@@ -143,6 +146,17 @@ def set_jurisdiction(
 ) -> Response:
     with refusal_shows(session, lambda error: _list_page(request, session, user, error)):
         set_jurisdiction_rule(session, user, rule, client_address(request))
+    return RedirectResponse("/transfers#jurisdiction", status_code=303)
+
+
+@router.post("/transfers/lixiu")
+def set_lixiu(
+    request: Request, accepts: str = Form(""), session: Session = DbSession, user: User = Depends(current_user)
+) -> Response:
+    """Whether the bureau takes 离休 retirees' files (000 一: 具备条件的可以移交)."""
+    with refusal_shows(session, lambda error: _list_page(request, session, user, error)):
+        set_accepts_lixiu(session, user, accepts == "yes", client_address(request))
+        session.commit()
     return RedirectResponse("/transfers#jurisdiction", status_code=303)
 
 

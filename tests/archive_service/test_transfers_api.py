@@ -157,7 +157,8 @@ def test_the_receiving_screen_lists_what_is_still_to_receive_and_says_how_to_key
 
 
 def test_lixiu_retirees_are_refused_and_the_work_start_date_is_carried_into_the_file(client, login):
-    """000 一、001 第四条、002 第三十六条: 离休 retirees keep their present management. 参加工作时间 from the
+    """000 一、001 第四条、002 第三十六条: 离休 retirees keep their present management (unless the bureau is set to
+    accept them: test_lixiu.py). 参加工作时间 from the
     register reaches the dossier (the fact sheet compares the pages with it); an earlier template without
     the two new columns is still read."""
     import csv
@@ -174,7 +175,7 @@ def test_lixiu_retirees_are_refused_and_the_work_start_date_is_carried_into_the_
     )
     assert r.status_code == 422
     problems = {(p["row"], p["column"]): p for p in r.json()["problems"]}
-    assert problems[(2, "离休")]["code"] == "retiree.lixiu" and "002 第三十六条" in problems[(2, "离休")]["message"]
+    assert problems[(2, "离休")]["code"] == "retiree.lixiu" and "第三十六条" in problems[(2, "离休")]["message"]
     assert problems[(3, "参加工作时间")]["code"] == "work_start_date.too_early"
 
     good = row(13, 参加工作时间="1976-09-01")
