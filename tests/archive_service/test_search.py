@@ -10,6 +10,7 @@ from archive_service import db
 from archive_service.access.log import verify_chain
 from archive_service.access.models import AccessLogEntry, RequestMode, RequestStatus, RetrievalRequest
 from archive_service.auth.models import User
+from archive_service.auth.standing import set_standing
 from archive_service.db import bureau_today
 from archive_service.dossiers.models import Dossier, PageText, Retiree
 from archive_service.finding.models import SearchOutbox
@@ -197,6 +198,13 @@ def test_requesters_find_only_granted_dossiers_text_of_granted_classes_and_never
         page = search_dossiers(session, user(session, "sibao"), search_index(), SearchForm(q="退休审批表"))
         assert page.total == 1 and page.found[0].request.id == request.id
         assert [p.number for p in page.found[0].hit.pages] == [1]
+    with db.transaction() as session:  # 西城 disables sibao (its own standing): its grants open nothing
+        security = user(session, "security")
+        set_standing(session, security, user(session, "sibao"), False, "test")
+    assert find("sibao", "退休审批表") == []
+    with db.transaction() as session:
+        set_standing(session, user(session, "security"), user(session, "sibao"), True, "test")
+    assert find("sibao", "退休审批表") == [code]
     with db.transaction() as session:  # classified: never in a requester's results
         session.get(Dossier, granted_id).retiree.classified_unit = True
     sync(engine)
