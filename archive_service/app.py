@@ -112,9 +112,9 @@ def _validation_error(exc: RequestValidationError) -> ArchiveError:
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     """The embedded installation's local worker: the search outbox applied in the background."""
+    from archive_service.adapters import object_store, search_index
     from archive_service.db import get_engine
-    from archive_service.finding.worker import OutboxApplier, search_index
-    from archive_service.preservation.service import object_store
+    from archive_service.finding.worker import OutboxApplier
 
     # The thread pool that runs blocking routes is as large as the database pool allows (see make_engine).
     to_thread.current_default_thread_limiter().total_tokens = get_settings().request_threads

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
+from archive_service.adapters import object_store
 from archive_service.auth.models import User
 from archive_service.auth.passwords import must_change
 from archive_service.auth.service import session_user
@@ -15,7 +16,6 @@ from archive_service.config import get_settings
 from archive_service.db import get_sessionmaker
 from archive_service.dossiers.models import DigitalObject
 from archive_service.errors import ArchiveError, Unauthenticated
-from archive_service.preservation.service import object_store
 from storage import ObjectStore
 
 SESSION_COOKIE = "archive_session"

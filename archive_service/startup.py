@@ -20,14 +20,8 @@ from archive_service.preservation import service as preservation
 def start() -> None:
     outbox.install()
     preservation.install()
-    queue.install(doorbell=_ring)
+    queue.install()
     db.started()
-
-
-def _ring(job_id: int) -> None:
-    from archive_service.jobs.celery_app import ring  # Celery is loaded only where a broker rings
-
-    ring(job_id)
 
 
 _LEVELS = {

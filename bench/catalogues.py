@@ -67,8 +67,8 @@ def batch_of(clerk_id: int, enterprise_id: int, files: int, receive: bool, skip:
 
 
 def timed(label: str, clerk_id: int, batch_id: int, data: bytes, what: str) -> tuple[str, str, str]:
+    from archive_service.adapters import open_store
     from archive_service.config import get_settings
-    from archive_service.preservation.service import open_store
 
     with db.get_sessionmaker()() as s:
         clerk = s.get(User, clerk_id)

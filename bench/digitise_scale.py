@@ -62,16 +62,15 @@ def one_run(workers: int, dossiers: int, printed: int, broker: str, scans_dir: P
     db.get_sessionmaker.cache_clear()
     from sqlalchemy import select
 
+    from archive_service.adapters import open_broker, open_store
     from archive_service.auth.models import User
     from archive_service.demo import load_demo
     from archive_service.digitisation.service import submit
     from archive_service.dossiers.models import Dossier
-    from archive_service.jobs.celery_app import celery_app
     from archive_service.jobs.models import Job, JobState
     from archive_service.migrate import upgrade
-    from archive_service.preservation.service import open_store
 
-    celery_app(broker).control.purge()
+    open_broker(broker).control.purge()
     upgrade(db.get_engine())
     with db.transaction() as session:
         load_demo(session, retirees=30)

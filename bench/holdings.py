@@ -25,11 +25,12 @@ import psycopg  # noqa: E402
 from openpyxl import Workbook  # noqa: E402
 
 from archive_service import db  # noqa: E402
+from archive_service.adapters import open_index  # noqa: E402
 from archive_service.auth.models import Role, User  # noqa: E402
 from archive_service.auth.service import create_user  # noqa: E402
 from archive_service.config import get_settings  # noqa: E402
 from archive_service.demo import citizen_id, credit_code  # noqa: E402
-from archive_service.finding.worker import apply_outbox, open_index  # noqa: E402
+from archive_service.finding.worker import apply_outbox  # noqa: E402
 from archive_service.holdings import checking, saving, service  # noqa: E402
 from archive_service.migrate import upgrade  # noqa: E402
 from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel  # noqa: E402

@@ -24,7 +24,6 @@ from sqlalchemy import Engine
 from archive_service import config, db, protection
 from archive_service.auth import service as auth_service
 from archive_service.db import make_engine
-from archive_service.finding.worker import search_index
 from archive_service.migrate import upgrade
 from archive_service.startup import start
 from digitise import ocr
@@ -52,7 +51,8 @@ def _use_database(monkeypatch: pytest.MonkeyPatch, url: str, var_dir: str) -> En
 
 
 def _clear_caches() -> None:
-    for cached in (config.get_settings, db.get_engine, db.get_sessionmaker, search_index, protection.keyring):
+    # The adapters (object store, search index) follow the settings by themselves (archive_service/adapters.py).
+    for cached in (config.get_settings, db.get_engine, db.get_sessionmaker, protection.keyring):
         cached.cache_clear()
 
 

@@ -24,11 +24,11 @@ def digitise(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    from archive_service.adapters import object_store
     from archive_service.db import transaction
     from archive_service.digitisation.service import digitise_dossier
     from archive_service.dossiers.service import get_dossier_by_code
     from archive_service.errors import ArchiveError
-    from archive_service.preservation.service import object_store
 
     try:
         with transaction() as session:
@@ -66,11 +66,11 @@ def rebuild_faulty(
 
     找出有缺陷的流水线版本做成的利用副本（如黑白页显示为负片），逐份用原始扫描件重制为新版本；旧版本照常保留。
     """
+    from archive_service.adapters import object_store
     from archive_service.db import get_sessionmaker, transaction
     from archive_service.digitisation.service import faulty_use_copies, rebuild_use_copy
     from archive_service.dossiers.models import Dossier
     from archive_service.errors import ArchiveError
-    from archive_service.preservation.service import object_store
     from archive_service.values import page_ranges
 
     store = object_store()

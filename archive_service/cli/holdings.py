@@ -27,10 +27,11 @@ def import_ledger(
     ),
 ) -> None:
     """检查并导入一份存量档案台账；逐行列出问题，导入后检索立即可查。有问题未导入时以状态 1 退出。"""
+    from archive_service.adapters import search_index
     from archive_service.cli.common import acting_user, fail
     from archive_service.db import get_engine, transaction
     from archive_service.errors import ArchiveError
-    from archive_service.finding.worker import apply_outbox, search_index
+    from archive_service.finding.worker import apply_outbox
     from archive_service.holdings import checking, saving, service
     from archive_service.workbooks import column_letters
 

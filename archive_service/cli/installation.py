@@ -185,9 +185,9 @@ def demo(
             "一个附数字副本的移交批次待验收"
         )
     elif with_scans:
+        from archive_service.adapters import object_store
         from archive_service.config import get_settings
         from archive_service.demo import DemoScans, digitise_demo_dossier, digitised_demo_batch
-        from archive_service.preservation.service import object_store
 
         scans = DemoScans(object_store(), get_settings().digitise_work_dir)
         typer.echo("演示数据：正在生成扫描件并数字化两份档案和一个移交批次（文字识别，视机器快慢约需数分钟）…")

@@ -22,9 +22,10 @@ def fixity_check(
     max_mbps: float | None = typer.Option(None, "--max-mbps", help="读取速度上限（MB/秒）"),
 ) -> None:
     """重新核验存储对象的 SHA-256；有对象缺失或被改动时以状态 1 退出。"""
+    from archive_service.adapters import object_store
     from archive_service.db import get_sessionmaker
     from archive_service.preservation.models import FIXITY_OUTCOMES
-    from archive_service.preservation.service import check_fixity, count_recorded_objects, object_store
+    from archive_service.preservation.service import check_fixity, count_recorded_objects
 
     store = object_store()
     sessions = get_sessionmaker()
@@ -52,10 +53,11 @@ def replicate(
     最后比对两边的数量和校验值。
     迁移到 MinIO：先 `archive replicate --to s3`，再设置 ARCHIVE_OBJECT_STORE=s3。
     """
+    from archive_service.adapters import object_store, open_store
     from archive_service.config import get_settings
     from archive_service.db import transaction
     from archive_service.errors import ArchiveError
-    from archive_service.preservation.service import count_recorded_objects, object_store, open_store
+    from archive_service.preservation.service import count_recorded_objects
     from archive_service.preservation.service import replicate as run
 
     try:
@@ -83,9 +85,10 @@ def objects_delete(
     reason: str = typer.Option(..., help="销毁理由（记入记录）"),
 ) -> None:
     """销毁一个存储对象：仅管理员，须写明理由，先记录后执行。"""
+    from archive_service.adapters import object_store
     from archive_service.db import transaction
     from archive_service.errors import ArchiveError
-    from archive_service.preservation.service import delete_object, object_store
+    from archive_service.preservation.service import delete_object
 
     try:
         with transaction() as session:
@@ -109,10 +112,10 @@ def backup(folder: Path = typer.Argument(..., metavar="备份目录", help="空�
 
     数据库各表（同一时刻的快照）、全部存储对象和清单 manifest.json。
     """
+    from archive_service.adapters import object_store
     from archive_service.db import get_engine
     from archive_service.errors import ArchiveError
     from archive_service.preservation.backup import backup as run
-    from archive_service.preservation.service import object_store
 
     try:
         report = run(get_engine(), object_store(), folder)
@@ -132,12 +135,12 @@ def restore(folder: Path = typer.Argument(..., metavar="备份目录", help="`ar
 
     逐项核验，并重建检索索引。
     """
+    from archive_service.adapters import object_store, search_index
     from archive_service.db import get_engine
     from archive_service.errors import ArchiveError
-    from archive_service.finding.worker import apply_outbox, reindex, search_index
+    from archive_service.finding.worker import apply_outbox, reindex
     from archive_service.migrate import upgrade
     from archive_service.preservation.backup import restore as run
-    from archive_service.preservation.service import object_store
 
     engine = get_engine()
     upgrade(engine)

@@ -8,8 +8,9 @@ app = typer.Typer(help="检索索引", no_args_is_help=True)
 @app.command("sync")
 def search_sync() -> None:
     """立即把排队的全部变更写入检索索引（如有正在写入的进程则等待它）。"""
+    from archive_service.adapters import search_index
     from archive_service.db import get_engine
-    from archive_service.finding.worker import apply_outbox, search_index
+    from archive_service.finding.worker import apply_outbox
 
     applied = apply_outbox(get_engine(), search_index(), wait=True)
     typer.echo(f"检索索引：已更新 {applied} 份档案")
@@ -20,8 +21,9 @@ def search_reindex() -> None:
     """在现有索引旁按数据库重建检索索引，建成后一次切换。"""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    from archive_service.adapters import search_index
     from archive_service.db import get_engine
-    from archive_service.finding.worker import apply_outbox, reindex, search_index
+    from archive_service.finding.worker import apply_outbox, reindex
 
     index = search_index()
     with Progress("重建索引", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
@@ -34,8 +36,9 @@ def search_reindex() -> None:
 @app.command("verify")
 def search_verify() -> None:
     """逐份比对档案与索引；有缺失、过期或多余的条目时列出并以状态 1 退出。"""
+    from archive_service.adapters import search_index
     from archive_service.db import get_engine
-    from archive_service.finding.worker import search_index, verify
+    from archive_service.finding.worker import verify
 
     report = verify(get_engine(), search_index())
     typer.echo(f"已核对 {report.dossiers} 份档案；{report.pending} 份在队列中待写入索引")

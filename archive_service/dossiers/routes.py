@@ -6,6 +6,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Body, Depends, File, Form, Query, UploadFile
 from sqlalchemy.orm import Session
 
+from archive_service.adapters import object_store
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.deps import DbSession, Store, current_user
@@ -26,7 +27,6 @@ from archive_service.dossiers.schemas import (
     MissingMaterialsOut,
     TransferApplicationOut,
 )
-from archive_service.preservation.service import object_store
 from archive_service.transfers import moves
 from archive_service.transfers.models import TransferApplication
 from archive_service.uploads import saved_scans

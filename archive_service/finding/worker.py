@@ -12,35 +12,19 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from archive_service.config import Settings, get_settings
 from archive_service.dossiers.models import Dossier
 from archive_service.finding.documents import documents
 from archive_service.finding.models import SearchOutbox
-from search import EmbeddedSearchIndex, Progress, SearchIndex
+from search import Progress, SearchIndex
 
 log = logging.getLogger("archive.search")
 APPLIER_LOCK = 0x5EA4C4  # pg_advisory_lock key of the outbox applier
 BATCH = 200
-
-
-def open_index(settings: Settings) -> SearchIndex:
-    if settings.search_backend == "elasticsearch":
-        from search.elastic import ElasticsearchIndex
-
-        return ElasticsearchIndex(settings.elasticsearch_url, settings.elasticsearch_alias)
-    return EmbeddedSearchIndex(settings.resolved_search_dir)
-
-
-@lru_cache
-def search_index() -> SearchIndex:
-    """This process's index, as configured."""
-    return open_index(get_settings())
 
 
 @contextmanager

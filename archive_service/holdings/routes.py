@@ -10,13 +10,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from archive_service.adapters import object_store
 from archive_service.auth.models import User
 from archive_service.deps import DbSession, client_address, current_user
 from archive_service.dossiers.service import get_dossier
 from archive_service.holdings import service
 from archive_service.holdings.checking import Decisions, NewEnterprise
 from archive_service.holdings.models import HoldingsImport
-from archive_service.preservation.service import object_store
 from archive_service.transfers import catalogues
 from archive_service.uploads import uploaded_bytes
 

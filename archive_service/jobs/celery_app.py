@@ -6,50 +6,34 @@ rejected when its worker process dies, so a killed worker's job is delivered aga
 
 import logging
 import threading
-from functools import lru_cache
 
 from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
 
+from archive_service.adapters import JOB_TASK, job_broker, ring_doorbell
 from archive_service.config import get_settings
 
 log = logging.getLogger("archive.jobs")
-TASK = "archive.run_job"
-QUEUE = "archive-jobs"
 
 
-@lru_cache
-def celery_app(broker_url: str) -> Celery:
-    app = Celery("archive", broker=broker_url)
-    app.conf.update(
-        task_default_queue=QUEUE,
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        task_ignore_result=True,
-        worker_prefetch_multiplier=1,  # a long OCR job must not hold other jobs hostage in one process
-        worker_hijack_root_logger=False,
-        broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": 3600},  # Redis: redeliver unacked after an hour
-    )
+def run_job(job_id: int) -> str | None:
+    from archive_service.adapters import object_store
+    from archive_service.db import get_engine
+    from archive_service.jobs.kinds import HANDLERS
+    from archive_service.jobs.runner import run_one, worker_name
 
-    @app.task(name=TASK)
-    def run_job(job_id: int) -> str | None:
-        from archive_service.db import get_engine
-        from archive_service.jobs.kinds import HANDLERS
-        from archive_service.jobs.runner import run_one, worker_name
-        from archive_service.preservation.service import object_store
+    outcome = run_one(get_engine(), object_store(), job_id, worker_name(), HANDLERS)
+    if outcome.retry_in is not None:  # back-off, or held by another worker: look again later
+        ring_doorbell(job_id, countdown=outcome.retry_in)
+    return outcome.state.value if outcome.state else None
 
-        outcome = run_one(get_engine(), object_store(), job_id, worker_name(), HANDLERS)
-        if outcome.retry_in is not None:  # back-off, or held by another worker: look again later
-            ring(job_id, countdown=outcome.retry_in)
-        return outcome.state.value if outcome.state else None
 
+def worker_app() -> Celery:
+    """The configured broker's app with its task, for `archive worker`."""
+    app = job_broker()
+    if JOB_TASK not in app.tasks:
+        app.task(name=JOB_TASK)(run_job)
     return app
-
-
-def ring(job_id: int, countdown: float = 0) -> None:
-    """Tell the workers that this job is (or will be) due."""
-    celery_app(get_settings().broker_url).send_task(TASK, (job_id,), countdown=countdown or None)
 
 
 _sweepers: list = []
@@ -64,9 +48,9 @@ class DoorbellSweeper(threading.Thread):
         self._stopping = threading.Event()  # not `_stop`: threading.Thread has a method of that name
 
     def run(self) -> None:
+        from archive_service.adapters import object_store
         from archive_service.db import get_engine
         from archive_service.jobs.runner import overdue, sweep_finished
-        from archive_service.preservation.service import object_store
 
         settings = get_settings()
         engine, store = get_engine(), object_store()
@@ -74,7 +58,7 @@ class DoorbellSweeper(threading.Thread):
         while not self._stopping.wait(every):
             try:
                 for job_id in overdue(engine, older_than=settings.job_lease_seconds):
-                    ring(job_id)
+                    ring_doorbell(job_id)
                 sweep_finished(engine, store)
             except Exception:
                 log.exception("补发任务通知失败")
@@ -98,7 +82,6 @@ def _stop_sweeper(**_: object) -> None:
 
 def run_worker(processes: int, hostname: str) -> None:
     """A Celery worker (`archive worker`, after the process's start-up)."""
-    app = celery_app(get_settings().broker_url)
-    app.worker_main(
+    worker_app().worker_main(
         ["worker", f"--concurrency={processes}", "--pool=prefork", "--loglevel=INFO", f"--hostname={hostname}"]
     )

@@ -95,7 +95,7 @@ def fixity(context: JobContext) -> dict[str, Any]:
 
 
 def replicate(context: JobContext) -> dict[str, Any]:
-    from archive_service.preservation.service import open_store
+    from archive_service.adapters import open_store
     from archive_service.preservation.service import replicate as copy_all
 
     target = open_store(context.settings, context.params["to"])
@@ -110,7 +110,8 @@ def replicate(context: JobContext) -> dict[str, Any]:
 
 
 def search_reindex(context: JobContext) -> dict[str, Any]:
-    from archive_service.finding.worker import apply_outbox, reindex, search_index
+    from archive_service.adapters import search_index
+    from archive_service.finding.worker import apply_outbox, reindex
 
     index = search_index()
     count = reindex(
@@ -136,7 +137,8 @@ def holdings_check(context: JobContext) -> dict[str, Any] | None:
 def holdings_save(context: JobContext) -> dict[str, Any] | None:
     """An old ledger checked again and saved in one transaction; then the search index is brought up to
     date at once, so every file imported is found as soon as the job says it is done."""
-    from archive_service.finding.worker import apply_outbox, search_index
+    from archive_service.adapters import search_index
+    from archive_service.finding.worker import apply_outbox
     from archive_service.holdings.saving import save_import
 
     params = context.params

@@ -6,12 +6,13 @@ A job is a row (`jobs/models.py`); queueing it is part of the caller's transacti
 """
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
+from archive_service import adapters
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.config import get_settings
@@ -21,14 +22,11 @@ from archive_service.jobs.models import Job, JobKind, JobState
 
 log = logging.getLogger("archive.jobs")
 _TO_RING = "jobs_to_ring_after_commit"
-_doorbell: Callable[[int], None] | None = None
 
 
-def install(doorbell: Callable[[int], None]) -> None:
-    """Start-up: with a broker configured, `doorbell(job_id)` rings for each job queued in a transaction
-    once it commits (without one, local workers poll the table)."""
-    global _doorbell
-    _doorbell = doorbell
+def install() -> None:
+    """Start-up: with a broker configured, a job queued in a transaction rings its doorbell once that commits
+    (without one, local workers poll the table)."""
     for name, listener in (("after_commit", _ring_after_commit), ("after_rollback", _forget_doorbells)):
         if not event.contains(Session, name, listener):
             event.listen(Session, name, listener)
@@ -70,12 +68,11 @@ def _forget_doorbells(session: Session) -> None:
 def _ring_after_commit(session: Session) -> None:
     """Send the doorbells of jobs queued in a transaction that has just committed (Celery only)."""
     ids = session.info.pop(_TO_RING, [])
-    if ids and _doorbell is not None:
-        for job_id in ids:
-            try:
-                _doorbell(job_id)
-            except Exception:  # the broker is down: the job stays queued and a worker's sweep rings again
-                log.warning("任务 %s 未能通知消息队列；后台进程稍后会自行领取", job_id)
+    for job_id in ids:
+        try:
+            adapters.ring_doorbell(job_id)
+        except Exception:  # the broker is down: the job stays queued and a worker's sweep rings again
+            log.warning("任务 %s 未能通知消息队列；后台进程稍后会自行领取", job_id)
 
 
 # ---- starting and reading jobs (pages and API) ------------------------------------------------

@@ -12,11 +12,11 @@ import signal
 import threading
 import time
 
+from archive_service.adapters import object_store
 from archive_service.config import get_settings
 from archive_service.db import get_engine
 from archive_service.jobs.kinds import HANDLERS
 from archive_service.jobs.runner import run_next, sweep_finished, worker_name
-from archive_service.preservation.service import object_store
 from archive_service.startup import log_to_console, start
 
 log = logging.getLogger("archive.jobs")

@@ -17,46 +17,14 @@ from sqlalchemy import event, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive_service.auth.models import Role, User
-from archive_service.config import Settings, get_settings
 from archive_service.db import utcnow
 from archive_service.dossiers.models import DigitalObject, Dossier
 from archive_service.errors import ArchiveError, Forbidden
 from archive_service.preservation.models import FixityCheck, FixityRun, ObjectDeletion
-from storage import LocalObjectStore, ObjectStore, S3ObjectStore, StorageError, StoredObject
+from storage import ObjectStore, StorageError, StoredObject
 from storage.port import FixityResult, ObjectMissing
 
 Progress = Callable[[int, int], None]  # (bytes just processed, objects just processed)
-
-
-_store: tuple[Settings, ObjectStore] | None = None
-
-
-def object_store() -> ObjectStore:
-    """This process's configured store, made once (an S3 bucket's checks — exists, versioning, object lock —
-    run when it is made, not on every page view) and made again only when the settings are. Routes get it
-    with `Depends(object_store)`; jobs and commands are handed it."""
-    global _store
-    settings = get_settings()
-    if _store is None or _store[0] is not settings:
-        _store = (settings, open_store(settings))
-    return _store[1]
-
-
-def open_store(settings: Settings, spec: str | None = None) -> ObjectStore:
-    """The configured store, or one named by a spec: `local:/path/to/dir` or `s3` (ARCHIVE_S3_* settings)."""
-    spec = spec or ("s3" if settings.object_store == "s3" else f"local:{settings.resolved_object_dir}")
-    if spec.startswith("local:"):
-        return LocalObjectStore(Path(spec[len("local:") :]))
-    if spec == "s3" or spec.startswith("s3:"):
-        bucket = spec[3:] or settings.s3_bucket
-        return S3ObjectStore(
-            settings.s3_endpoint,
-            settings.s3_access_key,
-            settings.s3_secret_key,
-            bucket,
-            secure=settings.s3_secure,
-        )
-    raise ArchiveError("store.spec", f"无法识别的存储位置 {spec}：应为 local:/目录 或 s3[:桶名]", "to")
 
 
 def ingest(

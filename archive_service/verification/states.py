@@ -4,9 +4,9 @@ requester's view: read from the current copy's sidecar and the corrections layer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive_service.adapters import object_store
 from archive_service.digitisation.service import latest_sidecar
 from archive_service.dossiers.models import Dossier
-from archive_service.preservation.service import object_store
 from archive_service.verification.layer import STATE_LABELS, readings_of
 from archive_service.verification.models import ReadingCheck
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from archive_service.access import delivery, loans, register, service
 from archive_service.access.log import AccessAction
 from archive_service.access.models import AccessLogEntry, RequestMode, RequestStatus, RetrievalRequest
+from archive_service.adapters import object_store
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can
 from archive_service.db import bureau_today
@@ -20,7 +21,6 @@ from archive_service.dossiers import facts, missing
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import Dossier
 from archive_service.errors import ArchiveError
-from archive_service.preservation.service import object_store
 from archive_service.web.forms import refusal_shows
 from archive_service.web.pages import form_date, templates
 from storage import ObjectStore

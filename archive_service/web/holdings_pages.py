@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive_service import workbooks
+from archive_service.adapters import object_store
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, can
 from archive_service.deps import DbSession, client_address, current_user
@@ -21,7 +22,6 @@ from archive_service.holdings.checking import Decisions, NewEnterprise
 from archive_service.holdings.models import HoldingsImport, ImportState
 from archive_service.jobs.models import Job, JobState
 from archive_service.organisations.models import Organisation, OrganisationKind
-from archive_service.preservation.service import object_store
 from archive_service.transfers import catalogues
 from archive_service.uploads import uploaded_bytes
 from archive_service.web.forms import refusal_shows, submitted_text

@@ -5,11 +5,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from archive_service.adapters import object_store
 from archive_service.auth.models import User
 from archive_service.deps import DbSession, client_address, current_user
 from archive_service.digitisation import misfiled
 from archive_service.dossiers.service import get_dossier
-from archive_service.preservation.service import object_store
 from archive_service.web.forms import refusal_shows
 from archive_service.web.pages import dossier_page_refused
 

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from archive_service.access import service as access
 from archive_service.access.loans import overdue_loans
 from archive_service.access.log import AccessAction, record_access
+from archive_service.adapters import object_store
 from archive_service.auth import service as auth_service
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can, require
@@ -43,7 +44,7 @@ from archive_service.dossiers.sent_on import sent_on_record
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.holdings.models import HoldingsEntry
 from archive_service.jobs.models import Job, JobKind, JobState
-from archive_service.preservation.service import fixity_alerts, object_store
+from archive_service.preservation.service import fixity_alerts
 from archive_service.shelving.climate import climate_alerts
 from archive_service.shelving.models import ShelfSlot
 from archive_service.shelving.placement import unshelved

@@ -7,11 +7,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
+from archive_service.adapters import search_index
 from archive_service.auth.models import User
 from archive_service.deps import DbSession, client_address, current_user
 from archive_service.finding import service
 from archive_service.finding.query import search_form
-from archive_service.finding.worker import search_index
 from archive_service.web.pages import templates
 
 router = APIRouter(include_in_schema=False)

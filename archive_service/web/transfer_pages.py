@@ -17,6 +17,7 @@ from starlette.datastructures import FormData
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from archive_service.access.log import AccessAction, record_access
+from archive_service.adapters import object_store
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, can
 from archive_service.deps import DbSession, Store, client_address, current_user, stored_object_shown
@@ -27,7 +28,6 @@ from archive_service.organisations import jurisdiction
 from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.organisations.service import set_accepts_lixiu
 from archive_service.organisations.service import set_jurisdiction as set_jurisdiction_rule
-from archive_service.preservation.service import object_store
 from archive_service.transfers import (
     acceptance,
     catalogues,

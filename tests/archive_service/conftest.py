@@ -6,12 +6,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from archive_service import db
+from archive_service import adapters, db
 from archive_service.auth.models import User
 from archive_service.config import get_settings
 from archive_service.digitisation.service import _record, catalogue_for
 from archive_service.dossiers.models import Dossier
-from archive_service.preservation import service as preservation
 from digitise.options import DigitiseOptions
 from digitise.pipeline import digitise
 from digitise.specimen import draw_page, person, save_scan
@@ -42,7 +41,7 @@ def digitised(demo) -> Dossier:
             select(Dossier).where(Dossier.custodian_id == actor.organisation_id).order_by(Dossier.id)
         ).first()
         scans = blank_scans(sum(m.pages for m in dossier.materials))
-        store = preservation.open_store(get_settings())
+        store = adapters.open_store(get_settings())
         key = (dossier.archival_code, tuple((m.sequence, m.pages) for m in dossier.materials))
         if key not in _pipeline_runs:
             out = SCAN_DIR / f"run-{len(_pipeline_runs)}"

@@ -6,10 +6,10 @@ import subprocess
 from sqlalchemy import select
 
 from archive_service import db
+from archive_service.adapters import open_store
 from archive_service.config import get_settings
 from archive_service.digitisation.service import digitise_dossier
 from archive_service.dossiers.models import DigitalObject, Dossier
-from archive_service.preservation.service import open_store
 from archive_service.transfers import acceptance, receipt, receiving
 from archive_service.transfers import service as transfers
 from archive_service.transfers.models import TransferItem

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import select
 
-from archive_service import db
+from archive_service import adapters, db
 from archive_service.access.models import AccessLogEntry
 from archive_service.config import get_settings
 from archive_service.digitisation.service import digitise_dossier, findings_of, latest_use_copy
@@ -21,7 +21,6 @@ from archive_service.dossiers.models import Dossier
 from archive_service.jobs import runner
 from archive_service.jobs.kinds import HANDLERS
 from archive_service.jobs.models import Job, JobState
-from archive_service.preservation import service as preservation
 from archive_service.transfers import onward, receiving
 from archive_service.transfers import service as transfers
 from digitise.specimen import draw_page, person, save_scan
@@ -31,7 +30,7 @@ from tests.archive_service.test_transfers import enterprise, error_of, new_batch
 
 
 def test_a_new_files_catalogue_clears_the_warning_and_pages_out_of_order_are_named(engine, client, tmp_path):
-    store = preservation.open_store(get_settings())
+    store = adapters.open_store(get_settings())
     with db.transaction() as session:
         batch = new_batch(session, [row(51, 页数=3, 材料份数=2)])
         item = receiving.receive(session, user(session, "clerk"), batch.id, receiving.Check("#51"))
@@ -181,7 +180,7 @@ def test_a_certified_copy_is_sealed_and_numbered_on_every_page_and_requests_reac
 ):
     from tests.archive_service.test_requests import form
 
-    store = preservation.open_store(get_settings())
+    store = adapters.open_store(get_settings())
     with db.transaction() as session:
         dossier = _received_and_digitised(session, store, 81, "卫复制")
     asked = client.post(

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from archive_service import db
+from archive_service import adapters, db
 from archive_service.access.log import AccessAction, record_access
 from archive_service.access.models import AccessLogEntry
 from archive_service.auth.models import User
@@ -16,7 +16,6 @@ from archive_service.cli import app as cli
 from archive_service.config import get_settings
 from archive_service.dossiers.models import DigitalObject, Dossier, Material
 from archive_service.migrate import upgrade
-from archive_service.preservation import service as preservation
 from tests.conftest import PG_ADMIN_URL, _clear_caches, _pg_base
 
 
@@ -77,7 +76,7 @@ def test_backup_then_restore_into_an_empty_installation(digitised, tmp_path, mon
         assert after.pop("log")[:-1] == before["log"] and after == {k: v for k, v in before.items() if k != "log"}
         last = session.scalars(select(AccessLogEntry).order_by(AccessLogEntry.seq.desc())).first()
         assert last.action == "restore" and last.detail.endswith("核验通过")
-    store = preservation.open_store(get_settings())
+    store = adapters.open_store(get_settings())
     for _, _, key, sha256 in before["objects"]:
         assert store.verify(key, sha256).ok
     assert runner.invoke(cli, ["audit", "verify"]).exit_code == 0
@@ -102,6 +101,6 @@ def test_a_damaged_backup_is_refused_and_leaves_nothing_behind(digitised, tmp_pa
     upgrade(db.get_engine())
     result = runner.invoke(cli, ["restore", str(tmp_path / "bak")])
     assert result.exit_code != 0
-    assert list(preservation.open_store(get_settings()).keys()) == []  # objects put before the failure removed
+    assert list(adapters.open_store(get_settings()).keys()) == []  # objects put before the failure removed
     with db.get_sessionmaker()() as session:
         assert session.scalars(select(Dossier)).first() is None

@@ -18,11 +18,11 @@ from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from archive_service import db
+from archive_service.adapters import open_store
 from archive_service.config import get_settings
 from archive_service.db import bureau_today
 from archive_service.jobs import runner
 from archive_service.jobs.kinds import HANDLERS
-from archive_service.preservation.service import open_store
 from archive_service.values import credit_code_check_char
 from digitise.specimen import draw_page, person, save_scan
 from tests.archive_service.conftest import blank_scans

@@ -9,10 +9,10 @@ from datetime import date
 import pytest
 
 from archive_service import db
+from archive_service.adapters import open_store
 from archive_service.config import get_settings
 from archive_service.jobs import runner
 from archive_service.jobs.kinds import HANDLERS
-from archive_service.preservation.service import open_store
 from digitise.specimen import SpecimenPerson, draw_page, save_scan
 from tests.archive_service.test_catalogue_path import new_enterprise
 from tests.archive_service.test_transfers import as_xlsx, row

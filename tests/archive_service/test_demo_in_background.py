@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from archive_service import db
 from archive_service.access.models import RequestStatus, RetrievalRequest
+from archive_service.adapters import open_store
 from archive_service.app import create_app
 from archive_service.cli import app as cli
 from archive_service.config import get_settings
@@ -16,7 +17,6 @@ from archive_service.dossiers.models import DigitisationState, Dossier
 from archive_service.jobs.kinds import HANDLERS
 from archive_service.jobs.models import Job, JobKind, JobState
 from archive_service.jobs.runner import run_one
-from archive_service.preservation.service import open_store
 from tests.archive_service.test_forms_keep_values import _cookie_login
 
 

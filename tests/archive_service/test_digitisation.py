@@ -9,7 +9,7 @@ from PIL import Image
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from archive_service import db
+from archive_service import adapters, db
 from archive_service.access.models import AccessLogEntry
 from archive_service.auth.models import User
 from archive_service.cli import app as cli
@@ -31,14 +31,14 @@ def _setup(archival_code: str | None = None):
 
 
 def stored_keys() -> set[str]:
-    return set(preservation.open_store(get_settings()).keys())
+    return set(adapters.open_store(get_settings()).keys())
 
 
 def test_digitised_dossier_is_stored_linked_and_shown(client, login):
     session, actor, dossier = _setup()
     total = sum(m.pages for m in dossier.materials)
     scans = blank_scans(total)
-    outcome = digitise_dossier(session, preservation.open_store(get_settings()), actor, dossier, scans, jobs=2)
+    outcome = digitise_dossier(session, adapters.open_store(get_settings()), actor, dossier, scans, jobs=2)
     session.commit()
     assert outcome.ok, outcome.report
     objects = session.scalars(select(DigitalObject).where(DigitalObject.dossier_id == dossier.id)).all()
@@ -80,7 +80,7 @@ def test_qc_failure_stores_nothing_and_marks_the_dossier(demo):
     session, actor, dossier = _setup()
     total = sum(m.pages for m in dossier.materials)
     outcome = digitise_dossier(
-        session, preservation.open_store(get_settings()), actor, dossier, blank_scans(total - 1), jobs=2
+        session, adapters.open_store(get_settings()), actor, dossier, blank_scans(total - 1), jobs=2
     )
     session.commit()
     assert not outcome.ok and "page_count.mismatch" in outcome.report
@@ -103,7 +103,7 @@ def test_failure_while_recording_leaves_no_orphan_objects(demo, monkeypatch):
 
     monkeypatch.setattr("archive_service.digitisation.service.ingest", failing_ingest)
     with pytest.raises(OSError):
-        digitise_dossier(session, preservation.open_store(get_settings()), actor, dossier, blank_scans(total), jobs=2)
+        digitise_dossier(session, adapters.open_store(get_settings()), actor, dossier, blank_scans(total), jobs=2)
     session.rollback()
     assert stored_keys() == set()  # masters and PDF put before the failure were removed again
     session.close()
@@ -124,7 +124,7 @@ def test_cli_reports_and_exits_non_zero_on_hard_failure(demo):
 def test_rebuild_faulty_finds_negative_copies_and_makes_them_again_from_the_masters(digitised, tmp_path):
     """A copy made by pipeline 1.0 showed its G4 pages as negatives; `archive rebuild-faulty` finds such
     copies and makes a new version from the kept masters, keeping the faulty one as a version."""
-    store = preservation.open_store(get_settings())
+    store = adapters.open_store(get_settings())
     with db.transaction() as session:
         dossier = session.get(Dossier, digitised.id)
         good = session.scalars(

@@ -15,16 +15,16 @@ from sqlalchemy import func, select
 
 from archive_service import db
 from archive_service.access.models import AccessLogEntry
+from archive_service.adapters import open_store, search_index
 from archive_service.auth.models import User
 from archive_service.config import get_settings
 from archive_service.dossiers.models import CustodyEvent, CustodyEventKind, Dossier, Retiree
 from archive_service.errors import ArchiveError
 from archive_service.finding import service as finding
-from archive_service.finding.worker import apply_outbox, search_index
+from archive_service.finding.worker import apply_outbox
 from archive_service.holdings import checking, ledger, saving, service
 from archive_service.holdings.models import HoldingsEntry, HoldingsProblem, ImportState
 from archive_service.organisations.models import Organisation
-from archive_service.preservation.service import open_store
 from archive_service.shelving.models import Room, ShelfSlot, ShelvingUnit
 from archive_service.transfers import catalogues
 from tests.archive_service.holdings_ledgers import PEOPLE, fifteen, gbk_csv, messy_workbook
@@ -353,10 +353,10 @@ def test_a_file_without_an_id_is_completed_later(engine, demo):
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # the routes' shapes; the rules ran on both above
 def test_the_api_walks_an_import_and_refuses_by_name(client, login):
+    from archive_service.adapters import open_store
     from archive_service.config import get_settings
     from archive_service.jobs import runner
     from archive_service.jobs.kinds import HANDLERS
-    from archive_service.preservation.service import open_store
 
     def run_jobs() -> None:
         while runner.run_next(db.get_engine(), open_store(get_settings()), "test-worker", HANDLERS) is not None:

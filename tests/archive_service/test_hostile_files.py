@@ -10,10 +10,9 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from archive_service import db
+from archive_service import adapters, db
 from archive_service.config import get_settings
 from archive_service.jobs.models import Job
-from archive_service.preservation import service as preservation
 from archive_service.transfers.models import MaterialSupplement, TransferBatch
 from tests.archive_service.test_jobs import _first_dossier
 from tests.archive_service.test_transfers import as_csv, row
@@ -64,7 +63,7 @@ SCANS = {
 
 
 def _nothing_stored() -> None:
-    assert list(preservation.open_store(get_settings()).keys()) == []
+    assert list(adapters.open_store(get_settings()).keys()) == []
     with db.get_sessionmaker()() as session:
         assert session.scalar(select(func.count()).select_from(Job)) == 0
         assert session.scalar(select(func.count()).select_from(MaterialSupplement)) == 0

@@ -6,19 +6,18 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from archive_service import db
+from archive_service import adapters, db
 from archive_service.config import get_settings
 from archive_service.db import as_utc, utcnow
 from archive_service.dossiers.models import DigitalObject, DigitisationState, Dossier
 from archive_service.jobs import kinds, queue, runner
 from archive_service.jobs.kinds import HANDLERS
 from archive_service.jobs.models import Job, JobKind, JobState
-from archive_service.preservation import service as preservation
 from tests.archive_service.conftest import blank_scans
 
 
 def _store():
-    return preservation.open_store(get_settings())
+    return adapters.open_store(get_settings())
 
 
 def _first_dossier(session, username: str = "archivist") -> Dossier:

@@ -17,6 +17,7 @@ from archive_service import db
 from archive_service.access.log import AccessAction
 from archive_service.access.models import AccessLogEntry, RequestMode
 from archive_service.access.service import RequestForm, submit_request
+from archive_service.adapters import object_store
 from archive_service.auth.models import User
 from archive_service.db import bureau_today
 from archive_service.digitisation import misfiled
@@ -24,7 +25,6 @@ from archive_service.digitisation.service import digitise_dossier, latest_object
 from archive_service.dossiers import catalogue
 from archive_service.dossiers.models import CatalogueRevision, Dossier
 from archive_service.dossiers.service import catalogue as entries_of
-from archive_service.preservation.service import object_store
 from digitise.specimen import SpecimenPerson, citizen_id_for, draw_page, person, save_scan
 from tests.archive_service.test_forms_keep_values import _cookie_login
 

@@ -6,10 +6,10 @@ here: a new enterprise, its register of three, scans drawn by the test."""
 import subprocess
 
 from archive_service import db
+from archive_service.adapters import open_store
 from archive_service.config import get_settings
 from archive_service.jobs import runner
 from archive_service.jobs.kinds import HANDLERS
-from archive_service.preservation.service import open_store
 from tests.archive_service.conftest import blank_scans
 from tests.archive_service.test_catalogue_path import new_enterprise
 from tests.archive_service.test_transfers import as_xlsx, row

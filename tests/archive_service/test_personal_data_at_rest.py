@@ -123,7 +123,8 @@ def test_rotation_seals_everything_again_and_retires_the_old_key(engine, demo, m
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 def test_sm3_fixity_sums_are_recorded_and_both_verify(engine, digitised, client, login):
-    from archive_service.preservation.service import check_fixity, object_store
+    from archive_service.adapters import object_store
+    from archive_service.preservation.service import check_fixity
 
     assert (
         client.put("/api/security/policy", json={"hash_algorithm": "sm3"}, headers=login("security")).status_code == 200

@@ -220,8 +220,8 @@ def test_cli_replicate_to_an_offline_directory(ingested, local_store, tmp_path, 
 def test_the_store_is_made_once_per_settings_and_a_misspelt_kind_fails_at_start(monkeypatch, tmp_path):
     from pydantic import ValidationError
 
+    from archive_service.adapters import object_store
     from archive_service.config import Settings, get_settings
-    from archive_service.preservation.service import object_store
 
     monkeypatch.setenv("ARCHIVE_VAR_DIR", str(tmp_path))
     get_settings.cache_clear()

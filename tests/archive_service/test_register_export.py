@@ -10,10 +10,10 @@ import pytest
 from openpyxl import load_workbook
 
 from archive_service import db
+from archive_service.adapters import open_store
 from archive_service.config import get_settings
 from archive_service.jobs import runner
 from archive_service.jobs.kinds import HANDLERS
-from archive_service.preservation.service import open_store
 from tests.archive_service.test_catalogue_path import ask, marked_scans, new_enterprise
 from tests.archive_service.test_transfers import as_xlsx, row
 

@@ -9,13 +9,14 @@ from sqlalchemy import func, select, update
 from archive_service import db
 from archive_service.access.log import verify_chain
 from archive_service.access.models import AccessLogEntry, RequestMode, RequestStatus, RetrievalRequest
+from archive_service.adapters import search_index
 from archive_service.auth.models import User
 from archive_service.auth.standing import set_standing
 from archive_service.db import bureau_today
 from archive_service.dossiers.models import Dossier, PageText, Retiree
 from archive_service.finding.models import SearchOutbox
 from archive_service.finding.service import SearchForm, search_dossiers
-from archive_service.finding.worker import apply_outbox, reindex, search_index, verify
+from archive_service.finding.worker import apply_outbox, reindex, verify
 from archive_service.organisations.models import Organisation
 
 

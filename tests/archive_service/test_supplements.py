@@ -7,9 +7,9 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from archive_service import db
+from archive_service.adapters import open_store
 from archive_service.config import get_settings
 from archive_service.dossiers.models import DigitalObject, Dossier, Material
-from archive_service.preservation.service import open_store
 from archive_service.transfers import supplements
 from archive_service.transfers.models import SupplementStatus
 from tests.archive_service.conftest import SCAN_DIR, blank_scans

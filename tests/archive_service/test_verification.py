@@ -18,14 +18,14 @@ from sqlalchemy import select
 
 from archive_service import db
 from archive_service.access.models import AccessLogEntry
+from archive_service.adapters import open_store, search_index
 from archive_service.auth.models import User
 from archive_service.config import get_settings
 from archive_service.digitisation.service import rebuild_use_copy
 from archive_service.dossiers.models import DigitalObject, Dossier
-from archive_service.finding.worker import apply_outbox, search_index
+from archive_service.finding.worker import apply_outbox
 from archive_service.jobs import runner
 from archive_service.jobs.kinds import HANDLERS
-from archive_service.preservation.service import open_store
 from digitise.specimen import SpecimenPerson, citizen_id_for, draw_page, save_scan
 from tests.archive_service.test_catalogue_path import new_enterprise
 from tests.archive_service.test_requests import approved

@@ -13,11 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from archive_service import db
+from archive_service import adapters, db
 from archive_service.config import get_settings
 from archive_service.dossiers.models import DigitalObject, Dossier, PageText
 from archive_service.jobs.models import Job, JobState
-from archive_service.preservation import service as preservation
 from digitise.specimen import draw_page, person, save_scan
 from tests.archive_service.test_jobs import _first_dossier, _orphans, _upload
 
@@ -85,7 +84,7 @@ def _check_complete(dossier_id: int, pages: int) -> None:
         texts = session.scalars(select(PageText.page).where(PageText.dossier_id == dossier_id)).all()
         assert sorted(texts) == list(range(1, pages + 1))  # no page missing or twice
         assert dossier.materials[-1].last_page == pages
-    store = preservation.open_store(get_settings())
+    store = adapters.open_store(get_settings())
     for obj in objects:
         assert store.verify(obj.storage_key, obj.sha256).ok
     assert _orphans() == set()
@@ -120,9 +119,9 @@ def test_local_worker_killed_mid_dossier_resumes_after_restart(client, login, tm
 
 
 def _purge(broker: str) -> None:
-    from archive_service.jobs.celery_app import celery_app
+    from archive_service.adapters import open_broker
 
-    celery_app(broker).control.purge()  # doorbells an earlier run left behind
+    open_broker(broker).control.purge()  # doorbells an earlier run left behind
 
 
 @pytest.mark.parametrize("engine", ["postgresql"], indirect=True)  # a scaled installation runs PostgreSQL
