@@ -3,6 +3,7 @@ browser test signs in: `sign_in` (the password, then the authenticator's code wh
 factors — 西城 does for every role)."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -31,6 +32,16 @@ def server(tmp_path_factory) -> Iterator[str]:
     yield from serve(tmp_path_factory)
 
 
+def _install(archive: list[str], env: dict[str, str], with_scans: bool = False) -> None:
+    """A fresh installation in env's ARCHIVE_VAR_DIR: migrated, with the demo's 120 files (and its scans)."""
+    subprocess.run([*archive, "db", "upgrade"], env=env, check=True, capture_output=True)
+    demo = [*archive, "demo", "--retirees", "120", *(["--with-scans"] if with_scans else [])]
+    subprocess.run(demo, env=env, check=True, capture_output=True)
+
+
+_without_scans: list[Path] = []  # the installation the servers without scans copy (its var directory)
+
+
 def serve(tmp_path_factory, with_scans: bool = True) -> Iterator[str]:
     """A server on a fresh installation with the demo's 120 files; with its scans digitised, as `make run`
     gives it, unless a test needs no digitised file."""
@@ -38,10 +49,13 @@ def serve(tmp_path_factory, with_scans: bool = True) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
     env.update(ARCHIVE_VAR_DIR=str(var))
     archive = [sys.executable, "-m", "archive_service.cli"]
-    subprocess.run([*archive, "db", "upgrade"], env=env, check=True, capture_output=True)
-    # As `make run` does: the demo with one digitised dossier and two requests for it.
-    demo = [*archive, "demo", "--retirees", "120", *(["--with-scans"] if with_scans else [])]
-    subprocess.run(demo, env=env, check=True, capture_output=True)
+    if with_scans:  # as `make run` does: the demo with one digitised dossier and two requests for it
+        _install(archive, env, with_scans=True)
+    else:  # the same fresh installation for every server without scans: made once, copied
+        if not _without_scans:
+            _install(archive, {**env, "ARCHIVE_VAR_DIR": str(template := tmp_path_factory.mktemp("e2e-template"))})
+            _without_scans.append(template)
+        shutil.copytree(_without_scans[0], var, dirs_exist_ok=True)
     port = _free_port()
     log = open(var / "server.log", "w")
     proc = subprocess.Popen([*archive, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
