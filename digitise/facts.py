@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from digitise import citizen_id
+from digitise import citizen_id, readings
 from digitise.catalogue import RetireeFacts
 from digitise.findings import Finding, Severity
 from digitise.ocr import OcrLine
@@ -21,7 +21,9 @@ from digitise.ocr import OcrLine
 ID_PATTERN = re.compile(r"(?<![0-9])([1-9]\d{5}(?:19|20)\d{2}[01]\d[0-3]\d\d{3}[0-9Xx])(?![0-9])")
 # The 15-digit number of the first cards (1984–1999): region, yymmdd, serial, no check character.
 ID15_PATTERN = re.compile(r"(?<![0-9])([1-9]\d{5}\d{2}[01]\d[0-3]\d\d{3})(?![0-9Xx])")
-NAME_PATTERN = re.compile(r"姓\s*名\s*[:：]?\s*([\u4e00-\u9fff]{2,4}?)(?=性|别|出|民|籍|[\s:：，,]|$)")
+# The printed labels a value may run into when OCR joins a form's cells (姓名何勇文化程度…).
+NEXT_LABEL = "出生|民族|性别|籍贯|参加|文化|学历|婚姻|家庭|本人|入党|公民|身份|职务|年龄|原工资|现|退休|连续"
+NAME_PATTERN = re.compile(rf"姓\s*名\s*[:：]?\s*([\u4e00-\u9fff]{{2,4}}?)(?={NEXT_LABEL}|性|别|出|民|籍|[\s:：，,]|$)")
 BIRTH_PATTERN = re.compile(r"出生(?:日期|年月|时间)?\s*[:：]?\s*")
 # 参加工作时间 (参加革命工作时间 on cadres' forms), what 连续工龄 and so a pension rest on
 WORK_START_PATTERN = re.compile(r"参加(?:革命)?工作(?:时间|日期|年月)\s*[:：]?\s*")
@@ -47,9 +49,7 @@ ETHNICITY_PATTERN = re.compile(
     r"民\s*族\s*[:：]?\s*(" + "|".join(sorted(ETHNIC_GROUPS, key=len, reverse=True)) + r")族?"
 )
 # 籍贯 runs until the next label of the form, as forms print them side by side.
-NATIVE_PLACE_PATTERN = re.compile(
-    r"籍\s*贯\s*[:：]?\s*([\u4e00-\u9fff]{2,9}?)(?=出生|民族|性别|参加|文化|学历|婚姻|家庭|本人|入党|现|[\s,，。;；:：]|$)"
-)
+NATIVE_PLACE_PATTERN = re.compile(rf"籍\s*贯\s*[:：]?\s*([\u4e00-\u9fff]{{2,9}}?)(?={NEXT_LABEL}|[\s,，。;；:：]|$)")
 # What the fact sheet lists, in the order a benefit officer reads it.
 FACT_KINDS = {
     "birth_date": "出生日期",
@@ -207,15 +207,16 @@ def dates_in(text: str) -> list[str]:
 
 
 def date_spans(text: str) -> list[tuple[int, int, str]]:
-    """Where `text` writes a date and which (ISO, partial as written): every form files use, and the
-    two-digit years (78.9) written after a date label. For search: a page is found by any of them."""
+    """Where `text` writes a date and which (ISO, partial as written): every form files use, and the dates
+    after a date label as OCR misreads them or with a two-digit year (78.9). For search: a page is found by
+    any of them."""
     spans = _written_dates(text)
     for label in DATE_LABELS.values():
         for m in label.finditer(text):
             start = rules.end() if (rules := CELL_RULES.match(text, m.end())) else m.end()
-            short = SHORT_DATE.match(text[start : start + 16])
-            if short and 1 <= int(short["m"]) <= 12 and not any(s <= start < e for s, e, _ in spans):
-                spans.append((start, start + short.end(), f"19{short['y']}-{int(short['m']):02d}"))
+            read = _cell_date(text[start : start + 16])
+            if read and not any(s <= start < e for s, e, _ in spans):
+                spans.append((start, start + read[1], read[0]))
     return sorted(spans)
 
 
@@ -248,9 +249,22 @@ def _statements(compact: str, citizen_ids: list[str]) -> list[Statement]:
 
 
 def _id_spans(compact: str) -> list[tuple[str, tuple[int, int]]]:
-    """Citizen IDs as written, 18 characters or the old 15 digits, with where they are."""
+    """Citizen IDs as written, 18 characters or the old 15 digits, with where they are: anywhere by their
+    shape, and in the cell after an ID label read through OCR's look-alikes (readings.id_at), where one
+    misread digit is corrected by the check character and the page's birth date."""
     found = [(m[1].upper(), m.span(1)) for m in ID_PATTERN.finditer(compact)]
-    return sorted(found + [(m[1], m.span(1)) for m in ID15_PATTERN.finditer(compact)], key=lambda f: f[1])
+    found += [(m[1], m.span(1)) for m in ID15_PATTERN.finditer(compact)]
+    births: tuple[str, ...] | None = None
+    for label in readings.ID_LABEL.finditer(compact):
+        births = births if births is not None else tuple(_labelled_dates(compact, BIRTH_PATTERN))
+        if read := readings.id_at(compact[: label.end() + 24], label.end(), births):
+            value, end = read
+            found = [f for f in found if f[1][1] <= label.end() or f[1][0] >= end] + [(value, (label.end(), end))]
+    return sorted(found, key=lambda f: f[1])
+
+
+def _labelled_dates(compact: str, label: re.Pattern[str]) -> list[str]:
+    return [read[0] for m in label.finditer(compact) if (read := _date_after(compact, m.end()))]
 
 
 def upgraded(number: str) -> str:
@@ -320,14 +334,26 @@ def extract(text: str) -> PageFacts:
 
 
 def _date_after(compact: str, at: int) -> tuple[str, int] | None:
-    """The date written right after a field's label at `at` (within the next 16 characters), and where it ends."""
+    """The date written right after a field's label at `at` (within the next 16 characters), and where it
+    ends: read through OCR's look-alikes at the start of the cell (readings.date_at), else the first date
+    written in full within it."""
     after = compact[at : at + 16]
-    short = SHORT_DATE.match(after)
-    if short and 1 <= int(short["m"]) <= 12:
-        return f"19{short['y']}-{int(short['m']):02d}", at + short.end()
+    if read := _cell_date(after):
+        return read[0], at + read[1]
     if following := _written_dates(after):
         _, end, value = following[0]
         return value, at + end
+    return None
+
+
+def _cell_date(cell: str) -> tuple[str, int] | None:
+    """The date a cell's value starts with, and where it ends: four-figure years through OCR's look-alikes,
+    or a two-digit year (78.9), which only a date label makes a date."""
+    if read := readings.date_at(cell):
+        return read
+    short = SHORT_DATE.match(readings.shadow(cell))
+    if short and 1 <= int(short["m"]) <= 12:
+        return f"19{short['y']}-{int(short['m']):02d}", short.end()
     return None
 
 

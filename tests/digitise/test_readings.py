@@ -1,0 +1,107 @@
+"""Dates and citizen IDs read out of the cell after their printed label, as OCR misreads handwriting
+(issue 39): each case is a misreading PP-OCR made on a handwritten form, or one of its kind."""
+
+from datetime import date
+
+import pytest
+
+from digitise.citizen_id import is_valid
+from digitise.facts import date_spans, extract, locate
+from digitise.ocr import OcrLine, OcrWord
+from digitise.readings import corrected, date_at
+from digitise.specimen import citizen_id_for
+
+WHO = citizen_id_for("110102", date(1960, 4, 19), 9, "M")  # 11010219600419019X
+
+
+@pytest.mark.parametrize(
+    ("text", "birth"),
+    [
+        ("出生日期一九六0年四月十九日", "1960-04-19"),  # 〇 read as 0
+        ("出生日期一九六O年四月十九日", "1960-04-19"),  # … or as the letter O
+        ("出生年月1960年4月19民族汉", "1960-04-19"),  # the 日 not seen, the next label follows
+        ("出生日期1.960年4月19日", "1960-04-19"),  # a stray dot inside the year
+        ("出生日期1960午4月19日", "1960-04-19"),  # 年 read as 午
+        ("出生日期1960车4用19日", "1960-04-19"),  # 年 as 车, 月 as 用
+        ("出生日期1960年4日19日", "1960-04-19"),  # 月 as 日
+        ("出生日期l960.4.l9", "1960-04-19"),  # l for 1
+        ("出生日期1960419", "1960-04-19"),  # the separators lost, one way to split them
+        ("出生日期1960年419", "1960-04-19"),
+        ("出生日期：1960—4—19", "1960-04-19"),  # dashes read as 一
+        ("出生日期一九六〇年四月十九曰", "1960-04-19"),  # 日 as 曰
+        ("出生年月１９６０年４月", "1960-04"),  # full-width figures
+        ("出生年月1960.4参加工作时间1978.5", "1960-04"),  # the month only, as written
+        ("出生日期1960123", "1960"),  # 1-23 or 12-3: only the year is sure
+        ("出生日期1960年14月", "1960"),  # no month 14
+    ],
+)
+def test_a_birth_date_misread_as_ocr_misreads_handwriting_is_still_read(text, birth):
+    assert extract(text).birth_dates == [birth]
+
+
+@pytest.mark.parametrize(
+    ("text", "work_start"),
+    [
+        ("参加工作时间—九七八年五月身份证号码", "1978-05"),  # 一 read as a dash
+        ("参加工作时间一九七八年五月十八日原工资78.5元", "1978-05-18"),
+        ("参加工作时间1978.5.4连续工龄38年", "1978-05-04"),
+        ("参加革命工作时间78.9", "1978-09"),  # a two-digit year, after its label
+    ],
+)
+def test_work_start_read_through_the_same_misreadings(text, work_start):
+    assert extract(text).work_start_dates == [work_start]
+
+
+def test_nothing_is_read_as_a_date_where_no_year_is_written():
+    assert extract("出生日期不详 参加工作时间以劳动部门审批的招工表为准。").birth_dates == []
+    assert extract("参加工作时间以劳动部门审批的招工表为准。").work_start_dates == []
+    assert date_at("O号楼") is None and date_at("1.5元") is None
+    assert extract("工资 1960元 4月").birth_dates == []  # no label: running text is not read through look-alikes
+
+
+def test_a_misread_date_after_its_label_is_found_by_search_too():
+    assert (4, 14, "1960-04-19") in date_spans("出生日期1960午4月19日")
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        (f"公民身份号码{WHO[:-1]}Y现工资59.9元", WHO),  # X read as Y
+        (f"身份证号码{WHO[:-1]}x", WHO),
+        ("身份证号码11O1O2196OO419O19X", WHO),  # O for 0
+        ("公民身份号码1 10102600. 41901 9", "110102600419019"),  # the 15 digits, a stray dot among them
+        (f"公民身份号码{WHO[:1]}7{WHO[2:]}", WHO),  # one 1 read as 7: the check character says which
+    ],
+)
+def test_a_citizen_id_misread_is_read_as_written(text, number):
+    found = extract(text)
+    assert found.citizen_ids == [number] and found.invalid_ids == []
+
+
+def test_one_misread_digit_is_corrected_only_where_one_look_alike_makes_the_number_valid():
+    misread = WHO[:7] + "4" + WHO[8:]  # 1940 …: the 9 of the year read as 4
+    assert corrected(misread) == WHO
+    # A 1 read as 2 in the region: several look-alikes make a valid number, so none is chosen …
+    ambiguous = WHO[:12] + "2" + WHO[13:]
+    assert corrected(ambiguous) == ambiguous and not is_valid(ambiguous)
+    assert extract(f"公民身份号码{ambiguous}").invalid_ids == [ambiguous]
+    # … unless the page's birth date says which one.
+    assert corrected(ambiguous, ("1960-04-19",)) == WHO
+    assert extract(f"出生日期1960年4月19日公民身份号码{ambiguous}").citizen_ids == [WHO]
+    # A serial digit misread where several fixes are valid and the birth date cannot tell: kept as read.
+    serial = WHO[:14] + "6" + WHO[15:]
+    assert corrected(serial, ("1960-04-19",)) == serial
+
+
+def test_the_value_read_through_look_alikes_is_located_on_its_characters():
+    text = "出生日期1960午4月19日"
+    words = (OcrWord("出生日期", 100, 50, 200, 40, 99.0), OcrWord("1960午4月19日", 320, 48, 400, 44, 80.0))
+    found = locate([OcrLine(text, 100, 48, 620, 44, words)])
+    birth = next(f for f in found if f.fact == "birth_date")
+    assert birth.value == "1960-04-19" and birth.box[0] >= 320 and birth.confidence == 80.0
+
+
+def test_a_name_or_place_running_into_the_next_cells_label_ends_at_the_label():
+    found = extract("姓名胡军丽文化程度初中籍贯河北保定公民身份号码")
+    assert found.names == ["胡军丽"] and found.native_places == ["河北保定"]
+    assert extract("姓名胡军丽公民身份号码110102580301526").names == ["胡军丽"]
