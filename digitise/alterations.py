@@ -4,10 +4,12 @@ Benefit fraud most often rewrites a digit of a birth or work-start date. The pen
 rarely the pen that wrote the rest: its ink differs in colour or in how dark it lies, and a figure
 written over another leaves more ink in one place than the hand leaves anywhere else. On the page
 image (the straightened colour scan, in the pixels the sidecar's boxes use) each value's box is taken
-apart into the glyphs its ink forms (runs of columns with ink), the printed cell rules are left out,
+apart into the glyphs its ink forms (runs of columns with ink) within its own cell — the printed rules,
+what lies beyond them (a label, the next cell) and the stubs of rules above and below are left out —
 and each glyph's ink is described by its colour *relative to the paper* (so yellowed paper does not
 colour black ink) and its darkness. A glyph whose ink stands apart from the value's other glyphs by
-more than the hand's own spread flags the value — a hint for a person, never a verdict.
+more than the hand's own spread flags the value, and so does a glyph partly in another ink (a figure
+written over another) — a hint for a person, never a verdict.
 
 Measured in bench/digitise.py on pages with one date digit rewritten in another ink (recall) and on the
 unaltered values of every page (false flags); figures in bench/RESULTS.md.
@@ -26,6 +28,9 @@ MIN_INK = 30  # pixels of ink a glyph needs for its colour to be judged
 COLOUR_APART = 0.14  # paper-relative colour distance of a glyph from the value's median (hand's spread ~0.03)
 DARKNESS_APART = 0.3  # … or its ink this much darker/lighter (share of the paper's brightness)
 SPREAD_TIMES = 5.0  # and in either case this many times the value's own spread between glyphs
+SMALL_GLYPH = 0.35  # a glyph with less ink than this share of the value's typical one is not judged
+OVER_SHARE = 0.15  # written over: this share of one glyph's ink in a colour apart from the value's …
+OVER_INK = 0.3  # … and at least this share of a typical glyph's ink (not a few tinted edge pixels)
 
 
 def suspected(page: Image.Image, facts: Sequence[LocatedFact]) -> list[dict[str, object]]:
@@ -43,35 +48,31 @@ def suspected(page: Image.Image, facts: Sequence[LocatedFact]) -> list[dict[str,
         crop = pixels[max(0, y0 - pad) : y1 + pad, max(0, x0) : x1]
         if crop.size == 0:
             continue
-        if _stands_apart(crop):
+        if _stands_apart(crop, pad):
             out.append({"fact": fact.fact, "value": fact.value, "box": list(fact.box)})
     return out
 
 
-def _stands_apart(crop: np.ndarray) -> bool:
+def _stands_apart(crop: np.ndarray, pad: int = 0) -> bool:
     rgb = crop.astype(np.float32)
     grey = rgb.mean(axis=2)
     paper_level = float(np.percentile(grey, 85))
-    ink = grey < paper_level * 0.72
-    ink &= ~_rules(ink)
+    ink = _value_ink(grey < paper_level * 0.72, pad)
     if ink.sum() < MIN_INK * MIN_GLYPHS:
         return False
     paper = np.median(rgb[grey >= paper_level * 0.92], axis=0) + 1.0 if (grey >= paper_level * 0.92).any() else None
     if paper is None:
         return False
     ratio = rgb / paper  # the ink's colour relative to the paper: black ink is grey whatever the paper's tint
-    features = []
-    for start, stop in _glyph_columns(ink):
-        part = ink[:, start:stop]
-        if part.sum() < MIN_INK:
-            continue
-        r = ratio[:, start:stop][part]
-        colour = r - r.mean(axis=1, keepdims=True)  # chromaticity: the hue, not how dark
-        features.append((np.median(colour, axis=0), float(np.median(r.mean(axis=1)))))
-    if len(features) < MIN_GLYPHS:
+    chroma = ratio - ratio.mean(axis=2, keepdims=True)  # the hue, not how dark
+    glyphs = [(start, stop) for start, stop in _glyph_columns(ink) if ink[:, start:stop].sum() >= MIN_INK]
+    typical = float(np.median([ink[:, a:b].sum() for a, b in glyphs])) if glyphs else 0.0
+    # A dot or a comma is not judged: its few pixels are mostly edge, tinted by the paper.
+    judged = [(a, b) for a, b in glyphs if ink[:, a:b].sum() >= typical * SMALL_GLYPH]
+    if len(judged) < MIN_GLYPHS:
         return False
-    colours = np.array([f[0] for f in features])
-    darkness = np.array([f[1] for f in features])
+    colours = np.array([np.median(chroma[:, a:b][ink[:, a:b]], axis=0) for a, b in judged])
+    darkness = np.array([float(np.median(ratio[:, a:b][ink[:, a:b]].mean(axis=1))) for a, b in judged])
     centre = np.median(colours, axis=0)
     apart = np.linalg.norm(colours - centre, axis=1)
     dark_apart = np.abs(darkness - np.median(darkness))
@@ -79,21 +80,42 @@ def _stands_apart(crop: np.ndarray) -> bool:
     dark_spread = float(np.median(dark_apart)) + 0.02
     by_colour = (apart > COLOUR_APART) & (apart > SPREAD_TIMES * spread)
     by_darkness = (dark_apart > DARKNESS_APART) & (dark_apart > SPREAD_TIMES * dark_spread)
-    return bool((by_colour | by_darkness).any())
+    if (by_colour | by_darkness).any():
+        return True
+    # A figure written over another: part of one glyph in another ink, too little to move its median.
+    other_ink = (np.linalg.norm(chroma - centre, axis=2) > COLOUR_APART) & ink
+    for a, b in judged:
+        over = int(other_ink[:, a:b].sum())
+        if over >= OVER_SHARE * ink[:, a:b].sum() and over >= OVER_INK * typical:
+            return True
+    return False
 
 
-def _rules(ink: np.ndarray) -> np.ndarray:
-    """The printed cell rules inside a box: columns inked over most of its height, rows over most of its width."""
+def _value_ink(ink: np.ndarray, pad: int) -> np.ndarray:
+    """The ink of the written value alone: the printed cell rules inside its box (columns inked over most of
+    its height, rows over most of its width) left out, and with them whatever lies beyond a rule — a box
+    read from OCR's even split of a line can reach into the label or the next cell (现工资), whose print
+    is another ink — and the stubs of rules above and below that reach into the padding."""
     h, w = ink.shape
-    rules = np.zeros_like(ink)
-    rules[:, ink.mean(axis=0) > 0.75] = True
-    rules[ink.mean(axis=1) > 0.6, :] = True
-    return rules & ink
+    columns = ink.mean(axis=0) > 0.75
+    out = ink.copy()
+    out[:, columns] = False
+    out[ink.mean(axis=1) > 0.6, :] = False
+    cells = [(a, b) for a, b in _runs(~columns)]
+    if len(cells) > 1:  # the value's own cell: the one holding most of its ink
+        a, b = max(cells, key=lambda c: int(out[:, c[0] : c[1]].sum()))
+        out[:, :a] = False
+        out[:, b:] = False
+    if pad:
+        for a, b in _runs(out.any(axis=0)):
+            inside = out[pad : h - pad, a:b].sum()
+            if inside < 0.2 * out[:, a:b].sum():  # nothing of it within the box's own rows: a rule's stub
+                out[:, a:b] = False
+    return out
 
 
-def _glyph_columns(ink: np.ndarray) -> list[tuple[int, int]]:
-    """Runs of columns holding ink, split at blank columns: the glyphs (or their parts) of a written value."""
-    filled = ink.sum(axis=0) > 0
+def _runs(filled: np.ndarray) -> list[tuple[int, int]]:
+    """Runs of True in a row of flags, as (start, stop)."""
     runs, start = [], None
     for x, on in enumerate(filled):
         if on and start is None:
@@ -104,3 +126,8 @@ def _glyph_columns(ink: np.ndarray) -> list[tuple[int, int]]:
     if start is not None:
         runs.append((start, len(filled)))
     return runs
+
+
+def _glyph_columns(ink: np.ndarray) -> list[tuple[int, int]]:
+    """Runs of columns holding ink, split at blank columns: the glyphs (or their parts) of a written value."""
+    return _runs(ink.sum(axis=0) > 0)

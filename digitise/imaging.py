@@ -30,6 +30,10 @@ class Tone:
     # Share of the marks whose colour is not the paper's own darkened (blue-black, brown, red ink): the
     # colour relative to the paper, so black print on yellowed paper is not coloured and faded blue is.
     coloured_ink: float = 0.0
+    # Share of the strokes' darkest points (their cores, not their anti-aliased edges) lying clearly lighter
+    # than the page's darkest ink: a hand in faded black ink on a black printed form. Clean print is one
+    # darkness throughout.
+    faded_ink: float = 0.0
 
 
 def working_copy(image: Image.Image) -> Image.Image:
@@ -127,7 +131,19 @@ def tone(image: Image.Image, gray: np.ndarray) -> Tone:
         saturated = (hsv[..., 1] > 90) & (hsv[..., 2] > 70)
         colour = float(saturated[h // 20 : h - h // 20, w // 20 : w - w // 20].mean())
         coloured = _coloured_ink(np.asarray(image)[::2, ::2], full, paper)
-    return Tone(paper, ink_level, ink, mid, colour, marks, coloured)
+    return Tone(paper, ink_level, ink, mid, colour, marks, coloured, _faded_ink(full, paper))
+
+
+FADED_BY = 0.2  # of the paper's brightness: how much lighter than the darkest ink a faded stroke's core lies
+
+
+def _faded_ink(grey: np.ndarray, paper: float) -> float:
+    """Share of stroke cores (points darkest within 5 × 5 at 150 dpi) lighter than the darkest ink by FADED_BY."""
+    cores = grey[(grey == np.asarray(Image.fromarray(grey).filter(ImageFilter.MinFilter(5)))) & (grey < paper * 0.8)]
+    if cores.size < 200:
+        return 0.0
+    levels = cores / max(1.0, paper)
+    return float((levels > np.percentile(levels, 10) + FADED_BY).mean())
 
 
 def _coloured_ink(rgb: np.ndarray, grey: np.ndarray, paper: float) -> float:
@@ -137,7 +153,7 @@ def _coloured_ink(rgb: np.ndarray, grey: np.ndarray, paper: float) -> float:
     marks = grey < paper * 0.75
     if marks.sum() < 200:
         return 0.0
-    light = grey > np.percentile(grey, 60)
+    light = grey >= np.percentile(grey, 60)  # >=: on clean white paper the 60th percentile is 255
     paper_rgb = np.median(rgb[light], axis=0) + 1.0
     ratio = rgb[marks] / paper_rgb
     chroma = ratio.max(axis=1) - ratio.min(axis=1)

@@ -54,6 +54,7 @@ class PageRecord:
     midtone_fraction: float = 0.0
     colour_fraction: float = 0.0
     coloured_ink: float = 0.0
+    faded_ink: float = 0.0
     ink_level: float = 0.0
     paper_level: float = 0.0
     dpi_used: float = 0.0

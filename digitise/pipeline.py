@@ -44,6 +44,7 @@ MIN_ORIENTATION_CONFIDENCE = 1.0
 TURN_TOLERANCE = 5.0  # confidence points a turned page may read below the page as scanned and still win
 COLOUR_FRACTION = 0.0005  # 0.05 % saturated pixels: a seal, a letterhead, a photo
 COLOURED_INK = 0.1  # a tenth of the marks in a colour of their own: entries in blue-black or brown ink
+FADED_INK = 0.3  # strokes clearly lighter than the print (clean print ≤ 0.18, faded hands ≥ 0.45 on the bench)
 
 # How far a run is: called with (pages just finished — those resumed from the work directory at first, then
 # one at a time —, pages in the run).
@@ -411,6 +412,7 @@ def _prepare(image: PIL.Image.Image, dpi: float, margin_mm: float) -> tuple[PIL.
         "midtone_fraction": round(tone.midtone_fraction, 5),
         "colour_fraction": round(tone.colour_fraction, 5),
         "coloured_ink": round(tone.coloured_ink, 4),
+        "faded_ink": round(tone.faded_ink, 4),
         "ink_level": round(tone.ink_level, 1),
         "paper_level": round(tone.paper, 1),
     }
@@ -418,7 +420,8 @@ def _prepare(image: PIL.Image.Image, dpi: float, margin_mm: float) -> tuple[PIL.
 
 def _use_copy_colour(page: PIL.Image.Image, measured: dict[str, Any]) -> str:
     """DA/T 31 9.3: colour where there is colour (seals, letterheads, photos, entries in coloured ink — the
-    ink is also how an examiner sees a date written over in another pen); bilevel only for clean black text."""
+    ink is also how an examiner sees a date written over in another pen); bilevel only for clean black print:
+    entries in faded black ink on a printed form stay grey, or bilevel would print them as dark as the form."""
     if page.mode == "RGB" and (
         measured["colour_fraction"] >= COLOUR_FRACTION or measured["coloured_ink"] >= COLOURED_INK
     ):
@@ -427,7 +430,8 @@ def _use_copy_colour(page: PIL.Image.Image, measured: dict[str, Any]) -> str:
         return "bilevel"
     clean_black = measured["ink_level"] < measured["paper_level"] * 0.35
     few_midtones = measured["midtone_fraction"] < 4 * measured["ink_fraction"]  # photos and pencil raise it
-    return "bilevel" if clean_black and few_midtones else "grey"
+    one_ink = measured["faded_ink"] < FADED_INK
+    return "bilevel" if clean_black and few_midtones and one_ink else "grey"
 
 
 def _mode_name(mode: str) -> str:

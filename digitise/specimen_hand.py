@@ -309,8 +309,11 @@ def draw_hand_page(
     dpi: int = 300,
     skew: float | None = None,
     seal: bool | None = None,
+    ink: str | None = None,
+    fade: float | None = None,
 ) -> HandPage:
-    """One printed form filled in by hand, as a flatbed scanner delivers it (RGB, dark lid around it)."""
+    """One printed form filled in by hand, as a flatbed scanner delivers it (RGB, dark lid around it);
+    `ink` (a key of INKS) and `fade` (0–1, towards the paper) as drawn unless given."""
     from digitise.specimen import _add_noise, _draw_seal, _on_scanner_bed
 
     px = lambda mm: round(mm / 25.4 * dpi)  # noqa: E731
@@ -355,8 +358,10 @@ def draw_hand_page(
         jitter=rng.uniform(0.004, 0.012),
         ink=rng.choice(list(INKS.values())),
     )
-    fade = rng.uniform(0.0, 0.5)
-    ink = _faded(writer.ink, paper_rgb, fade)
+    drawn_fade = rng.uniform(0.0, 0.5)
+    if ink:
+        writer = Writer(**{**writer.__dict__, "ink": INKS[ink]})
+    written_ink = _faded(writer.ink, paper_rgb, drawn_fade if fade is None else fade)
 
     birth_style, work_style = rng.randrange(3), rng.randrange(3)
     birth_text = written_date(who.birth_date, birth_style)
@@ -410,7 +415,7 @@ def draw_hand_page(
             if _estimate(value, writer) > room:  # a long entry is written smaller, as people do
                 w = Writer(**{**writer.__dict__, "size": writer.size * room / _estimate(value, writer)})
                 vy = y + (row_h - w.size) / 2
-            box = write(sheet, value, vx, vy, w, rng, ink)
+            box = write(sheet, value, vx, vy, w, rng, written_ink)
             facts_box[key] = box
             if key == "birth":
                 birth_box, birth_origin = box, (vx, vy)
@@ -429,7 +434,7 @@ def draw_hand_page(
             sentence = sentence[
                 : max(4, int(len(sentence) * (right - left - px(6)) / _estimate(sentence, small_writer)))
             ]
-        write(sheet, sentence, left + px(3), y, small_writer, rng, ink)
+        write(sheet, sentence, left + px(3), y, small_writer, rng, written_ink)
         text.append(sentence)
         y += small_writer.size * 1.6
     foot = "以上情况属实"
@@ -438,7 +443,7 @@ def draw_hand_page(
 
     altered_box = None
     if altered and birth_box and birth_origin:
-        altered_box = _rewrite_a_digit(sheet, birth_text, birth_box, writer, rng, ink, paper_rgb)
+        altered_box = _rewrite_a_digit(sheet, birth_text, birth_box, writer, rng, written_ink, paper_rgb)
     has_seal = rng.random() < 0.35 if seal is None else seal
     if has_seal:
         _draw_seal(sheet, (width - px(rng.uniform(45, 70)), height - px(rng.uniform(45, 70))), px(19), dpi)

@@ -18,7 +18,7 @@ from digitise.facts import LocatedFact, extract
 from digitise.models import ModelFolderError, bureau_models
 from digitise.specimen import person
 from digitise.specimen_hand import draw_hand_page, id15
-from tests.rendering import assert_pages_look_like
+from tests.rendering import assert_pages_look_like, render
 
 
 def test_traditional_forms_are_written_simplified_keeping_zero_and_names_rare_characters():
@@ -107,6 +107,33 @@ def test_a_glyph_in_another_ink_flags_its_value_and_one_ink_or_a_printed_rule_do
     assert alterations.suspected(page.convert("L"), [fact("birth_date", 5)]) == []  # grey: no ink to judge
 
 
+def test_print_beyond_the_values_cell_rule_stubs_and_dots_are_not_flagged_and_a_figure_written_over_is():
+    paper, blue, black, brown = (228, 210, 170), (40, 50, 110), (20, 20, 20), (110, 60, 30)
+    page = Image.new("RGB", (700, 330), paper)
+    draw = ImageDraw.Draw(page)
+    # The box OCR's even split gave reaches over the cell's rule into the next cell's printed label (现工资) …
+    _value(draw, 15, [blue] * 5)
+    draw.line((400, 0, 400, 100), fill=black, width=4)
+    for x in (420, 450):
+        draw.line((x, 20, x + 20, 60), fill=black, width=4)
+        draw.line((x, 40, x + 25, 40), fill=black, width=3)
+    # … the rules of the row above reach down into the box's padding, and the date has its dots.
+    _value(draw, 125, [blue] * 5)
+    for x in (150, 250):
+        draw.line((x, 100, x, 111), fill=black, width=4)
+    draw.ellipse((205, 168, 212, 175), fill=blue)
+    # A figure written over another in a brown pen: part of one glyph, too little to move its median colour.
+    _value(draw, 235, [blue] * 5)
+    draw.line((222, 240, 240, 280), fill=brown, width=6)
+
+    def fact(kind, y, x1=420):
+        return LocatedFact(kind, "1957-06-13", "", (0,), (88, y, x1, y + 70), 90.0)
+
+    assert alterations.suspected(page, [fact("citizen_id", 5, 480), fact("birth_date", 117)]) == []
+    flagged = alterations.suspected(page, [fact("birth_date", 227)])
+    assert [a["fact"] for a in flagged] == ["birth_date"]
+
+
 @pytest.fixture(scope="module")
 def hand_dossier(tmp_path_factory):
     """Two forms filled in by hand (two hands, one date digit rewritten in another ink), digitised with
@@ -145,8 +172,8 @@ def test_handwritten_forms_are_read_catalogued_kept_in_colour_and_a_rewritten_di
         ("职工登记表", "1", 1),
         ("干部履历表", "1", 2),
     ]
-    # Entries in (faded) black ink on a black form: black print as far as the colour rule sees; blue or brown: colour.
-    assert [p["colour_mode"] for p in card["pages"]] == ["bilevel", "colour"]
+    # Entries in (faded) black ink on a black form: grey, the hand as pale as it is; blue or brown: colour.
+    assert [p["colour_mode"] for p in card["pages"]] == ["grey", "colour"]
     first = {f["fact"]: f["value"] for f in card["pages"][0]["facts"]}
     assert first["name"] == who.name and first["birth_date"] == who.birth_date.isoformat()
     # The rewritten digit is flagged on the second page, with its box; nothing on the first (one pen throughout).
@@ -159,3 +186,62 @@ def test_handwritten_forms_are_read_catalogued_kept_in_colour_and_a_rewritten_di
     rendered = assert_pages_look_like(pdf, [p.image for p in pages])
     colour = np.asarray(rendered[0])
     assert colour.std() > 10  # not a blank render
+
+
+@pytest.fixture(scope="module")
+def hand_facts_run(tmp_path_factory):
+    """Forms filled in by hand as the bench draws them (seed 1957: dates in the three written forms, 15- and
+    18-digit IDs), one form filled in in faded black ink, and a clean printed page — with the default engine,
+    whose misreadings on these pages (一九六0年, —九七八年, an X read as Y, a 日 not seen) the fact reader
+    must see through."""
+    from digitise.options import DigitiseOptions
+    from digitise.pipeline import digitise
+    from digitise.specimen import draw_page
+
+    rng = random.Random(1957)
+    who = person(rng)
+    drawn = [draw_hand_page(rng, who, altered=i == 3) for i in range(5)]
+    hand = [page for i, page in enumerate(drawn) if i != 3]  # the fourth has its birth date rewritten
+    other = random.Random(31)
+    faded_black = draw_hand_page(other, who, title="职工登记表", ink="black", fade=0.4, seal=False, skew=0.6)
+    printed = draw_page(other, who, seal=False, noise=0, lines=5)
+    folder = tmp_path_factory.mktemp("hand-facts")
+    files = []
+    for i, image in enumerate([p.image for p in hand] + [faded_black.image, printed.image]):
+        files.append(folder / f"page-{i + 1}.tif")
+        image.save(files[-1], dpi=(300, 300), compression="tiff_lzw")
+    digitise(files, folder / "copy.pdf", DigitiseOptions(jobs=1), sidecar=folder / "copy.json")
+    card = json.loads((folder / "copy.json").read_text(encoding="utf-8"))
+    return who, hand, faded_black, printed, card, folder / "copy.pdf"
+
+
+@pytest.mark.ocr
+def test_each_fact_written_by_hand_is_read_exactly_on_every_page(hand_facts_run):
+    who, hand, _, _, card, _ = hand_facts_run
+    assert {p.birth_written[4] for p in hand} >= {"年", "."}  # the written forms are among the pages
+    assert {len(p.id_written) for p in hand} == {15, 18}
+    for page, read in zip(hand, card["pages"], strict=False):
+        facts = {f["fact"]: f["value"] for f in read["facts"]}
+        assert facts["name"] == who.name
+        assert facts["birth_date"] == who.birth_date.isoformat(), (page.birth_written, read["lines"])
+        assert facts["citizen_id"] == page.id_written, read["lines"]
+        assert facts["work_start"] == page.work_start_iso, read["lines"]
+
+
+@pytest.mark.ocr
+def test_entries_in_faded_black_ink_stay_grey_and_clean_print_goes_bilevel(hand_facts_run):
+    _, hand, faded_black, printed, card, pdf = hand_facts_run
+    faded, clean = card["pages"][len(hand)], card["pages"][len(hand) + 1]
+    assert (faded["colour_mode"], faded["compression"]) == ("grey", "JPEG")
+    assert (clean["colour_mode"], clean["compression"]) == ("bilevel", "CCITT G4")
+    assert_pages_look_like(pdf, [faded_black.image, printed.image], first=len(hand) + 1)
+    # As a person sees it: the written name as pale as the pen left it, the printed label beside it black.
+    page = np.asarray(render(pdf, dpi=150)[len(hand)], dtype=float)
+    scale = page.shape[1] / faded["width"]
+    name = next(f for f in faded["facts"] if f["fact"] == "name")
+    line = faded["lines"][name["lines"][0]]
+    x0, y0, x1, y1 = (round(v * scale) for v in name["box"])
+    label = page[y0:y1, round(line["box"][0] * scale) : x0]
+    written = page[y0:y1, x0:x1]
+    darkest = (np.percentile(label, 2), np.percentile(written, 2))
+    assert darkest[0] < 70 < darkest[1], darkest
