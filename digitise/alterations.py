@@ -101,13 +101,13 @@ def _value_ink(ink: np.ndarray, pad: int) -> np.ndarray:
     out = ink.copy()
     out[:, columns] = False
     out[ink.mean(axis=1) > 0.6, :] = False
-    cells = [(a, b) for a, b in _runs(~columns)]
+    cells = _runs(~columns)
     if len(cells) > 1:  # the value's own cell: the one holding most of its ink
         a, b = max(cells, key=lambda c: int(out[:, c[0] : c[1]].sum()))
         out[:, :a] = False
         out[:, b:] = False
     if pad:
-        for a, b in _runs(out.any(axis=0)):
+        for a, b in _runs(np.asarray(out.any(axis=0))):
             inside = out[pad : h - pad, a:b].sum()
             if inside < 0.2 * out[:, a:b].sum():  # nothing of it within the box's own rows: a rule's stub
                 out[:, a:b] = False
