@@ -21,7 +21,7 @@ from archive_service.db import bureau_midnight, bureau_today, show_time
 from archive_service.dossiers.models import CustodyEvent, CustodyEventKind, Dossier, LifeEvent, Retiree
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel
-from archive_service.transfers import register
+from archive_service.transfers import continuing, register
 from archive_service.transfers.models import (
     HandoverCampaign,
     HandoverLevelWindow,
@@ -138,7 +138,9 @@ def set_preset(session: Session, admin: User, key: str, client: str) -> Handover
     require(admin, Action.set_jurisdiction)
     w = preset(key)
     by_level: dict[str, date | None] = {level.value: closes for level, closes in w.by_level.items()}
-    return set_campaign(session, admin, w.opens_on, w.closes_on, w.final_on, w.basis, client, by_level)
+    done = set_campaign(session, admin, w.opens_on, w.closes_on, w.final_on, w.basis, client, by_level)
+    continuing.set_preset(session, admin, key, client)  # the seed's 常态化移交 after its window
+    return done
 
 
 def _checked_levels(by_level: dict[str, date | None], opens_on: date) -> dict[OrganisationLevel, date]:

@@ -246,6 +246,20 @@ class HandoverLevelWindow(Base):
     closes_on: Mapped[date]
 
 
+class ContinuingHandover(Base):
+    """常态化移交 (重庆 实施方案 四(二): 从 2018 年 1 月 1 日起…常态化移交; 红政办规〔2020〕6号 第七条;
+    西人社发〔2020〕14号 一): from `starts_on`, each new retiree's file is due `due_months` after retirement."""
+
+    __tablename__ = "continuing_handover"
+
+    bureau_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), primary_key=True)
+    starts_on: Mapped[date]  # retirements from this day on are handed over one by one
+    due_months: Mapped[int] = mapped_column(Integer)
+    basis: Mapped[str] = mapped_column(String(200))
+    set_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    set_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class HandoverQuota(Base):
     """How many retirees' files an enterprise must hand over to the bureau (核准移交人数, 003 一; 001 第五条),
     typed from the approval or imported from the social-insurance agency's list."""

@@ -37,7 +37,7 @@ COLUMNS = (
     Column("性别", "sex", True, "男 / 女"),
     Column("公民身份号码", "citizen_id", True, "18 位"),
     Column("出生日期", "birth_date", True, "1960-05-01"),
-    Column("退休时间", "retirement_date", False, "2020-05-01"),
+    Column("退休时间", "retirement_date", True, "2020-05-01：办理退休手续的日期；尚未退休的不予移交"),
     Column("户籍地区划代码", "hukou_region_code", True, "6 位，如 110102"),
     Column("居住地区划代码", "residence_region_code", True, "6 位"),
     Column("档号", "archival_code", False, "可空，由接收馆编制"),
@@ -79,7 +79,7 @@ class RegisterRow:
     sex: str
     citizen_id: str
     birth_date: date
-    retirement_date: date | None
+    retirement_date: date
     hukou_region_code: str
     residence_region_code: str
     archival_code: str | None

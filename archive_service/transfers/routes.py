@@ -15,6 +15,7 @@ from archive_service.deps import XLSX, DbSession, Store, client_address, current
 from archive_service.transfers import (
     campaign,
     catalogues,
+    continuing,
     moves,
     onward,
     receiving,
@@ -33,9 +34,12 @@ from archive_service.transfers.schemas import (
     CancelIn,
     CheckIn,
     ConfirmIn,
+    ContinuingIn,
+    ContinuingOut,
     EnterpriseProgressOut,
     InspectionIn,
     ItemOut,
+    LateOut,
     MoveAwaitingOut,
     OnwardIn,
     ProgressOut,
@@ -153,6 +157,23 @@ def progress_out(figures: campaign.CampaignProgress) -> CampaignProgressOut:
 def campaign_progress(session: Session = DbSession, user: User = Depends(current_user)) -> CampaignProgressOut:
     """Per enterprise: 核准移交人数, handed over, outstanding, and who is late by the bureau's window."""
     return progress_out(campaign.progress(session, user))
+
+
+@router.put("/campaign/continuing", response_model=ContinuingOut)
+def set_continuing(
+    data: ContinuingIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> ContinuingOut:
+    """常态化移交: from which retirement date each new retiree's file is due, and how many months after."""
+    done = continuing.set_continuing(
+        session, user, data.starts_on, data.due_months, data.basis, client_address(request)
+    )
+    return ContinuingOut(starts_on=done.starts_on, due_months=done.due_months, basis=done.basis)
+
+
+@router.get("/campaign/late", response_model=list[LateOut])
+def late_files(session: Session = DbSession, user: User = Depends(current_user)) -> list[LateOut]:
+    """New retirees' files that came after they were due (常态化移交), naming the enterprise and the person."""
+    return [LateOut(**asdict(x), days_late=x.days_late) for x in continuing.late(session, user)]
 
 
 @router.put("/campaign", response_model=CampaignProgressOut)

@@ -166,6 +166,32 @@ class CampaignOut(BaseModel):
     by_level: dict[str, date]
 
 
+class ContinuingIn(BaseModel):
+    """常态化移交 (000 四(二), 001 第七条, 003 一): from which retirement date, and months after retirement."""
+
+    starts_on: date | None = None
+    due_months: int | None = None
+    basis: str = Field(default="", max_length=200)
+
+
+class ContinuingOut(BaseModel):
+    starts_on: date
+    due_months: int
+    basis: str
+
+
+class LateOut(BaseModel):
+    """A new retiree's file that came after it was due: the enterprise and the person named."""
+
+    enterprise: str
+    name: str
+    retirement_date: date
+    due_on: date
+    handed_over_on: date
+    days_late: int
+    batch_number: str
+
+
 class QuotaIn(BaseModel):
     expected: int  # 核准移交人数
     basis: str = Field(default="", max_length=200)

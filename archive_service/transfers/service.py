@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
-from archive_service.db import in_bureau_time
+from archive_service.db import bureau_today, in_bureau_time
 from archive_service.dossiers.models import (
     DigitisationState,
     Dossier,
@@ -46,13 +46,22 @@ from storage import ObjectStore
 # 条例 第二十五条: the sender hands over within two months, the receiver audits and shelves within two
 # months of receipt. Shown as both clocks on the batch (STANDARDS Part A, Custody).
 DEADLINE_MONTHS = 2
+# A file is handed over once its person has retired (000 四(二): 企业职工办理退休手续后…常态化移交; 001 第七条).
+NOT_RETIRED = (
+    "依据 重庆市市属国有重点企业退休人员社会化管理试点工作实施方案 四(二)、红政办规〔2020〕6号 第七条，"
+    "办理退休手续后方可移交"
+)
 
 
 def months_after(moment: datetime, months: int = DEADLINE_MONTHS) -> date:
     """The same day `months` calendar months after the bureau's date of `moment` (the month's last day when
     it has no such day: 12-31 → 02-28): a batch registered on 1 January at 01:30 Beijing time is due on
     1 March, not 61 days after 31 December UTC."""
-    day = in_bureau_time(moment).date()
+    return add_months(in_bureau_time(moment).date(), months)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` calendar months later, or that month's last day when it has no such day."""
     month = day.month - 1 + months
     year, month = day.year + month // 12, month % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
@@ -205,6 +214,7 @@ def check_register(
     rule = jurisdiction.rule_of(bureau)
     rule_text = jurisdiction.RULES[rule]
     bureau_of = jurisdiction.bureau_namer(session.scalars(jurisdiction.BUREAUS))
+    today = bureau_today()
     first: dict[tuple[str, Any], int] = {}
 
     def problem(line: int, column: str, code: str, message: str) -> None:
@@ -230,6 +240,13 @@ def check_register(
                     problem(line, "档号", "archival_code.duplicate", f"档号 {v['archival_code']} 已被使用")
             except ArchiveError as e:
                 problem(line, "档号", e.code, e.message)
+        if v.get("retirement_date") and v["retirement_date"] > today:  # 000 四(二): 办理退休手续后 … 移交
+            problem(
+                line,
+                "退休时间",
+                "retiree.not_retired",
+                f"退休时间 {v['retirement_date']} 晚于今天，尚未退休：{NOT_RETIRED}",
+            )
         if v.get("lixiu") and not bureau.accepts_lixiu:  # 000 一: only a bureau set to accept them
             problem(line, "离休", "retiree.lixiu", jurisdiction.lixiu_refusal())
         # Which bureau receives the file: the bureau's own rule (jurisdiction.py), named in the refusal.

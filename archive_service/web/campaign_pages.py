@@ -14,7 +14,7 @@ from archive_service.db import bureau_today
 from archive_service.deps import DbSession, client_address, current_user
 from archive_service.errors import ArchiveError
 from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel
-from archive_service.transfers import campaign, statistics
+from archive_service.transfers import campaign, continuing, statistics
 from archive_service.uploads import uploaded_bytes
 from archive_service.web.forms import refusal_shows
 from archive_service.web.pages import form_choice, form_date, form_number, templates
@@ -33,6 +33,8 @@ def _campaign_page(request: Request, session: Session, user: User, error: Archiv
         {
             "user": user,
             "figures": campaign.progress(session, user),
+            "continuing": continuing.setting_of(session, user.organisation_id),
+            "late": continuing.late(session, user),
             "enterprises": enterprises,
             "can_set_campaign": can(user, Action.set_jurisdiction),
             "campaign_presets": campaign.presets(),
@@ -78,6 +80,23 @@ def set_campaign(
             campaign.set_campaign(session, user, opens, closes, final, basis, client_address(request), by_level)
         session.commit()
     return RedirectResponse("/transfers/campaign#campaign", status_code=303)
+
+
+@router.post("/transfers/campaign/continuing")
+def set_continuing(
+    request: Request,
+    starts_on: str = Form(""),
+    due_months: str = Form(""),
+    basis: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    with refusal_shows(session, lambda error: _campaign_page(request, session, user, error)):
+        start = form_date(starts_on, "starts_on") if starts_on.strip() else None
+        months = int(due_months) if due_months.strip().isascii() and due_months.strip().isdigit() else due_months
+        continuing.set_continuing(session, user, start, months, basis, client_address(request))
+        session.commit()
+    return RedirectResponse("/transfers/campaign#continuing", status_code=303)
 
 
 @router.post("/transfers/campaign/quota")

@@ -29,10 +29,11 @@ def test_window_quota_progress_monthly_list_and_a_missing_materials_certificate(
     assert "尚未设置移交期限" in page.locator("#campaign-window").inner_text()
     page.get_by_label("开始").fill(str(today - timedelta(days=60)))
     page.get_by_label("截止", exact=True).fill(str(today - timedelta(days=90)))  # before the start: refused
-    page.get_by_label("依据").fill("区人社局通知 四：限期移交")
+    page.locator("#campaign-form").get_by_label("依据").fill("区人社局通知 四：限期移交")
     page.locator("#set-campaign").click()
     assert "早于开始日期" in page.get_by_role("alert").first.inner_text()
-    assert page.get_by_label("依据").input_value() == "区人社局通知 四：限期移交"  # what was typed stays
+    typed = page.locator("#campaign-form").get_by_label("依据").input_value()
+    assert typed == "区人社局通知 四：限期移交"  # what was typed stays
     page.get_by_label("截止", exact=True).fill(str(today - timedelta(days=5)))
     page.get_by_label("最终期限").fill(str(today + timedelta(days=120)))
     # 西人社发〔2020〕14号 一、四: 央属 enterprises close later than the others.
@@ -40,6 +41,13 @@ def test_window_quota_progress_monthly_list_and_a_missing_materials_certificate(
     page.locator("#set-campaign").click()
     window = page.locator("#campaign-window").inner_text()
     assert str(today - timedelta(days=5)) in window and f"央属企业 {today + timedelta(days=90)}" in window
+    # 实施方案 四(二) 常态化移交: new retirees' files due two months after retirement.
+    continuing = page.locator("#continuing-form")
+    continuing.get_by_label("起始日期").fill("2021-01-01")
+    continuing.get_by_label("退休后移交期限（月）").fill("2")
+    continuing.get_by_label("依据").fill("西人社发〔2020〕14号 一")
+    page.locator("#set-continuing").click()
+    assert "2021-01-01 起办理退休的人员" in page.locator("#continuing-setting").inner_text()
     shot(page, "campaign-window")
 
     sign_in(page, server, "clerk")
