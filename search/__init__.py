@@ -5,12 +5,12 @@ indexed, keeps the index in step with the database and who may find what."""
 
 from search.embedded import EmbeddedSearchIndex
 from search.port import (
+    DocumentsIndexed,
     DossierDocument,
     Hit,
     MaterialEntry,
     PageHit,
     PageText,
-    Progress,
     Scope,
     SearchError,
     SearchIndex,
@@ -25,7 +25,7 @@ __all__ = [
     "MaterialEntry",
     "PageHit",
     "PageText",
-    "Progress",
+    "DocumentsIndexed",
     "Scope",
     "SearchError",
     "SearchIndex",

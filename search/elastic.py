@@ -23,7 +23,7 @@ from search.analysis import parse_query
 from search.fields import FACETS, WEIGHTS, date_terms, facets_from, first_day, particulars, searched_fields
 from search.grants import within_grant
 from search.highlight import explain
-from search.port import DossierDocument, Progress, SearchError, SearchQuery, SearchResults
+from search.port import DocumentsIndexed, DossierDocument, SearchError, SearchQuery, SearchResults
 
 WINDOW = 10_000  # Elasticsearch's index.max_result_window: from + size may not pass it
 
@@ -113,7 +113,7 @@ class ElasticsearchIndex:
     def delete(self, dossier_ids: Sequence[int]) -> None:
         self._bulk(({"_op_type": "delete", "_id": i} for i in dossier_ids), self.alias, refresh=True)
 
-    def rebuild(self, documents: Iterable[DossierDocument], progress: Progress | None = None) -> int:
+    def rebuild(self, documents: Iterable[DossierDocument], progress: DocumentsIndexed | None = None) -> int:
         new = self._create_index()
         try:
             count = 0

@@ -37,8 +37,8 @@ from search.fields import FACETS, WEIGHTS, date_terms, facets_from, first_day, p
 from search.grants import within_grant
 from search.highlight import explain
 from search.port import (
+    DocumentsIndexed,
     DossierDocument,
-    Progress,
     SearchError,
     SearchQuery,
     SearchResults,
@@ -234,7 +234,7 @@ class EmbeddedSearchIndex:
 
         self._write(apply)
 
-    def rebuild(self, documents: Iterable[DossierDocument], progress: Progress | None = None) -> int:
+    def rebuild(self, documents: Iterable[DossierDocument], progress: DocumentsIndexed | None = None) -> int:
         path = self._create()
         count = 0
         try:

@@ -21,7 +21,7 @@ import orjson
 ISO_PARTIAL = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
 TOP_CLASSES = range(1, 11)  # 第一类 … 第十类; 0 holds pages outside any material (covers, blanks)
 PAGE_SIZE_MAX = 100
-Progress = Callable[[int, int], None]
+DocumentsIndexed = Callable[[int, int], None]  # (documents indexed so far, 0: the total is not known)
 
 
 class SearchError(Exception):
@@ -179,7 +179,7 @@ class SearchIndex(Protocol):
         """Every indexed dossier's fingerprint, for `verify`."""
         ...
 
-    def rebuild(self, documents: Iterable[DossierDocument], progress: Progress | None = None) -> int:
+    def rebuild(self, documents: Iterable[DossierDocument], progress: DocumentsIndexed | None = None) -> int:
         """Build a fresh index from `documents` beside the live one, then switch to it atomically."""
         ...
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from archive_service.dossiers.models import Dossier
 from archive_service.finding.documents import documents
 from archive_service.finding.models import SearchOutbox
-from search import Progress, SearchIndex
+from search import DocumentsIndexed, SearchIndex
 
 log = logging.getLogger("archive.search")
 APPLIER_LOCK = 0x5EA4C4  # pg_advisory_lock key of the outbox applier
@@ -88,7 +88,7 @@ def apply_outbox(engine: Engine, index: SearchIndex, *, wait: bool = False, batc
                 applied |= wanted
 
 
-def reindex(engine: Engine, index: SearchIndex, progress: Progress | None = None) -> int:
+def reindex(engine: Engine, index: SearchIndex, progress: DocumentsIndexed | None = None) -> int:
     """Rebuild the whole index from the database and switch to it at once; the number indexed.
 
     Holds the applier lock throughout: changes made meanwhile wait in the outbox and are applied

@@ -36,7 +36,7 @@ from archive_service.transfers.models import OPEN, ItemResult, TransferBatch, Tr
 from archive_service.values import ValueRuleError, check_archival_code
 
 BATCH = 1000  # rows checked against the database, and written, at a time
-Progress = Callable[[int, int], None]  # (rows done, rows in all)
+RowsDone = Callable[[int, int], None]  # (rows done, rows in all)
 
 
 def no_progress(_done: int, total_rows: int) -> None:
@@ -225,7 +225,7 @@ class LedgerPass:
                 )
                 yield sum(1 for c in cells if c is not None), row, problems
 
-    def walk(self, outcome: Outcome, progress: Progress, total: int, done: int = 0) -> Iterator[list[Resolved]]:
+    def walk(self, outcome: Outcome, progress: RowsDone, total: int, done: int = 0) -> Iterator[list[Resolved]]:
         """Check every row; yields each batch's rows that have no problem so far (a later row may still
         reject one as its duplicate: `outcome.bad` says so at the end)."""
         seen_ids: dict[str, tuple[str, int]] = {}
@@ -494,7 +494,7 @@ def record_problems(session: Session, imported: HoldingsImport, outcome: Outcome
         )
 
 
-def check_import(session: Session, import_id: int, progress: Progress = no_progress) -> dict[str, Any]:
+def check_import(session: Session, import_id: int, progress: RowsDone = no_progress) -> dict[str, Any]:
     """The dry run: every problem by sheet, row and column, recorded; nothing of the ledger saved."""
     imported = session.get(HoldingsImport, import_id)
     if imported is None:

@@ -28,8 +28,8 @@ from archive_service.holdings.checking import (
     Decisions,
     LedgerPass,
     Outcome,
-    Progress,
     Resolved,
+    RowsDone,
     check_mappings,
     no_progress,
     record_problems,
@@ -57,7 +57,7 @@ def save_import(
     *,
     good_rows_only: bool,
     client: str = "",
-    progress: Progress = no_progress,
+    progress: RowsDone = no_progress,
 ) -> dict[str, Any]:
     """Check every row again, then save in this session's one transaction: all rows or none, or the good rows
     only. Each file: its retiree, its dossier in custody (its 档号, or a new one with the old kept as 原档号),

@@ -39,7 +39,7 @@ from storage import LocalObjectStore, ObjectStore
 
 FORMAT = 1
 BATCH = 1000
-Progress = Callable[[str], None]
+StepDone = Callable[[str], None]  # a table or the objects done: what, how many
 
 
 def _tables() -> list[Table]:
@@ -106,7 +106,7 @@ def _snapshot(conn: Connection) -> None:
     conn.execute(select(func.count()).select_from(DigitalObject.__table__))  # the snapshot starts here
 
 
-def backup(engine: Engine, store: ObjectStore, folder: Path, progress: Progress | None = None) -> BackupReport:
+def backup(engine: Engine, store: ObjectStore, folder: Path, progress: StepDone | None = None) -> BackupReport:
     if folder.exists() and any(folder.iterdir()):
         raise ArchiveError("backup.folder_not_empty", f"备份目录 {folder} 不是空目录", "folder")
     (folder / "database").mkdir(parents=True, exist_ok=True)
@@ -180,7 +180,7 @@ def _rows(folder: Path, table: Table) -> Iterator[dict[str, Any]]:
             yield {c.name: _load_value(c.type, v) for c, v in zip(table.columns, values, strict=True)}
 
 
-def restore(engine: Engine, store: ObjectStore, folder: Path, progress: Progress | None = None) -> RestoreReport:
+def restore(engine: Engine, store: ObjectStore, folder: Path, progress: StepDone | None = None) -> RestoreReport:
     """Restore a backup into this (migrated, empty) installation, then verify it."""
     try:
         manifest = orjson.loads((folder / "manifest.json").read_bytes())

@@ -24,7 +24,7 @@ from archive_service.preservation.models import FixityCheck, FixityRun, ObjectDe
 from storage import ObjectStore, StorageError, StoredObject
 from storage.port import FixityResult, ObjectMissing
 
-Progress = Callable[[int, int], None]  # (bytes just processed, objects just processed)
+ObjectDone = Callable[[int, int], None]  # one object checked or copied: (its bytes, 1)
 
 
 def ingest(
@@ -172,7 +172,7 @@ def check_fixity(
     sample: int | None = None,
     resume: bool = False,
     max_mb_per_s: float | None = None,
-    progress: Progress | None = None,
+    progress: ObjectDone | None = None,
     batch: int = 50,
 ) -> FixityReport:
     """Re-verify recorded SHA-256s. Each check is committed as it is made (in small batches), so
@@ -305,7 +305,7 @@ class ReplicationReport:
 
 
 def replicate(
-    session: Session, source: ObjectStore, target: ObjectStore, *, progress: Progress | None = None
+    session: Session, source: ObjectStore, target: ObjectStore, *, progress: ObjectDone | None = None
 ) -> ReplicationReport:
     """Copy every recorded object that the target lacks, verify each copy, then compare the whole
     catalogue against the target (count and checksums). Run again: copies only what is new."""

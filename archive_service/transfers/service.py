@@ -337,7 +337,7 @@ def list_batches(session: Session, user: User) -> Sequence[TransferBatch]:
 
 
 @dataclass(frozen=True)
-class Progress:
+class BatchProgress:
     total: int
     checked: int
     accepted: int  # incl. with a discrepancy
@@ -353,7 +353,7 @@ class Progress:
         return self.total - self.checked
 
 
-def progress(session: Session, batch: TransferBatch) -> Progress:
+def progress(session: Session, batch: TransferBatch) -> BatchProgress:
     counts = dict(
         session.execute(
             select(TransferItem.result, func.count())
@@ -371,7 +371,7 @@ def progress(session: Session, batch: TransferBatch) -> Progress:
     ).one()
     total = sum(counts.values())
     accepted = counts.get(ItemResult.accepted, 0) + counts.get(ItemResult.discrepancy, 0)
-    return Progress(
+    return BatchProgress(
         total=total,
         checked=total - counts.get(ItemResult.pending, 0),
         accepted=accepted,
