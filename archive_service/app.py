@@ -111,7 +111,11 @@ def _validation_error(exc: RequestValidationError) -> ArchiveError:
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    """The embedded installation's local worker: the search outbox applied in the background."""
+    """The process's start and end: request threads as many as the database pool allows, the object store made
+    (an S3 bucket checked) once, the search outbox applier started (unless ARCHIVE_SEARCH_SYNC_SECONDS is 0),
+    every route's validators built before the first request, and what start-up made frozen out of the
+    collector's reach; at the end the applier stopped. Local job workers are separate processes started by
+    `archive serve` (jobs/worker.py)."""
     from archive_service.adapters import object_store, search_index
     from archive_service.db import get_engine
     from archive_service.finding.worker import OutboxApplier

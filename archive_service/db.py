@@ -1,4 +1,14 @@
-"""Database engine, sessions and the declarative base shared by every domain's models."""
+"""The database and the bureau's clock.
+
+- `make_engine` / `get_engine`: SQLite (WAL, foreign keys on) or PostgreSQL, as the settings say, with a pool
+  of two connections per request thread; a process's first look checks that the data key it holds is this
+  database's (`protection.py`).
+- `get_sessionmaker` / `transaction`: sessions, only once `startup.start()` has installed the session hooks.
+- `Base`: the declarative base of every domain's models, with constraint names that read the same on both
+  databases (Alembic compares them).
+- Time: stored in UTC (`utcnow`, `as_utc`); shown and counted in the bureau's zone (Beijing unless configured)
+  through `in_bureau_time`, `show_time`, `bureau_today` and `bureau_midnight` — the one place that knows it.
+"""
 
 from collections.abc import Iterator
 from contextlib import contextmanager

@@ -1,4 +1,8 @@
-"""Request-scoped dependencies: one database transaction per request, the signed-in user."""
+"""What routes and pages declare: `DbSession` (one transaction per request, committed before the response is
+sent), `Store` (the object store), `current_user` (the signed-in user, by bearer token or the session cookie;
+one whose password must be changed first reaches only the password pages), `client_address` (the peer, or
+`X-Forwarded-For` only through a configured proxy), and the two ways a file is handed out (`xlsx_download`,
+`stored_object_shown`), neither kept by a cache."""
 
 import ipaddress
 from collections.abc import Iterator

@@ -1,4 +1,6 @@
-"""Every domain's models, imported once so SQLAlchemy and Alembic see the whole schema."""
+"""Every domain's models, imported from here by `startup` and by Alembic's environment, so every mapper can
+resolve its relationships by name and `Base.metadata` holds the whole schema. A domain's new model is added
+here too. The schema itself is made by the migrations (`migrations/versions`), never by `create_all`."""
 
 from archive_service.access.models import AccessLogEntry, RetrievalRequest
 from archive_service.auth.models import (
