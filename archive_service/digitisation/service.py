@@ -205,10 +205,12 @@ def _record(
 ) -> DigitalObject:
     qc = [f.as_dict() for f in result.findings]
     kept = {o.name: o.sha256 for o in latest_objects(session, dossier, "master_image")}
+    read = {p.source: p.source_sha256 for p in result.pages}  # each scan's SHA-256, as the pipeline read it once
     for serial, scan in enumerate(scans, start=1):
         pages = sum(1 for p in result.pages if p.source == scan.name)
         name = f"{dossier.archival_code}-{serial:04d}{scan.suffix.lower()}"
-        if kept.get(name) == sha256_of_file(scan):  # a rebuilt copy: the master is already kept, unchanged
+        sha256 = read.get(scan.name) or sha256_of_file(scan)  # a scan whose every page was left out: read here
+        if kept.get(name) == sha256:  # a rebuilt copy: the master is already kept, unchanged
             continue
         ingest(
             session,
