@@ -21,6 +21,7 @@ class Action(enum.StrEnum):
     manage_users = "manage_users"
     receive_transfers = "receive_transfers"
     approve_requests = "approve_requests"
+    waive_certificate = "waive_certificate"  # accept a file marked 缺失 without its certificate (001 第九条(一))
     read_audit_log = "read_audit_log"
     record_life_events = "record_life_events"  # a retiree's death, conviction, disappearance, emigration, move
     proofread = "proofread"  # 校对与复核: check what the OCR read against the page image, confirm another's check
@@ -82,7 +83,9 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.import_holdings,
         }
     ),
-    Role.approver: frozenset({Action.view_dossiers, Action.view_holdings, Action.approve_requests}),
+    Role.approver: frozenset(
+        {Action.view_dossiers, Action.view_holdings, Action.approve_requests, Action.waive_certificate}
+    ),
     # Requesters reach dossiers only through approved retrieval requests, never by browsing.
     Role.requester: frozenset({Action.submit_request}),
     Role.auditor: frozenset(
@@ -114,6 +117,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.manage_users: "管理账户",
     Action.receive_transfers: "接收移交、登记确认",
     Action.approve_requests: "审批查阅申请",
+    Action.waive_certificate: "批准无缺失材料证明接收",
     Action.read_audit_log: "查看访问日志",
     Action.record_life_events: "登记死亡等情况",
     Action.confirm_facts: "采信档案事实",

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.digitisation.service import latest_objects
+from archive_service.dossiers.missing import CERTIFICATE
 from archive_service.dossiers.models import DigitalObject, Dossier, Material
 from archive_service.errors import ArchiveError
 from archive_service.transfers.models import ItemResult, TransferBatch, TransferItem
@@ -90,11 +91,14 @@ def _batch_dossiers(session: Session, batch: TransferBatch) -> list[Dossier]:
 
 
 def digitised_dossiers(session: Session, batch: TransferBatch) -> list[Dossier]:
-    """The batch's received files that have a digitised copy (any stored object): those acceptance judges."""
+    """The batch's received files that have a digitised copy (any stored object but a missing-material
+    certificate, which comes with a paper file too): those acceptance judges."""
     dossiers = _batch_dossiers(session, batch)
     with_copies = set(
         session.scalars(
-            select(DigitalObject.dossier_id).where(DigitalObject.dossier_id.in_([d.id for d in dossiers])).distinct()
+            select(DigitalObject.dossier_id)
+            .where(DigitalObject.dossier_id.in_([d.id for d in dossiers]), DigitalObject.role != CERTIFICATE)
+            .distinct()
         )
     )
     return [d for d in dossiers if d.id in with_copies]

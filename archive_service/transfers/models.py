@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from archive_service.auth.models import User
 from archive_service.db import Base, utcnow
 from archive_service.organisations.models import Organisation, OrganisationLevel
 from archive_service.protection import Protected, digest_of
@@ -187,6 +188,20 @@ class MaterialSupplement(Base):
     reviewed_at: Mapped[datetime | None]
     review_note: Mapped[str] = mapped_column(Text, default="")
     material_id: Mapped[int | None] = mapped_column(ForeignKey("material.id"))
+
+
+class CertificateWaiver(Base):
+    """The approver accepts a file marked 缺失 without its certificate (001 第九条(一)), and says why."""
+
+    __tablename__ = "certificate_waiver"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("transfer_item.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    approved_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    approved_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    item: Mapped[TransferItem] = relationship(lazy="joined")
+    approved_by: Mapped[User] = relationship(lazy="joined")
 
 
 class TransferApplication(Base):

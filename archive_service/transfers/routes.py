@@ -15,6 +15,7 @@ from archive_service.deps import XLSX, DbSession, Store, client_address, current
 from archive_service.transfers import (
     campaign,
     catalogues,
+    certificates,
     continuing,
     moves,
     onward,
@@ -46,6 +47,8 @@ from archive_service.transfers.schemas import (
     QuotaIn,
     ReviewIn,
     SupplementOut,
+    WaiverIn,
+    WaiverOut,
 )
 from archive_service.uploads import saved_scans, uploaded_bytes
 from archive_service.values import VisibleText
@@ -344,6 +347,16 @@ def inspect(
 def conclude(batch_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> BatchOut:
     service.conclude_acceptance(session, user, batch_id)
     return batch_out(session, service.get_batch(session, user, batch_id))
+
+
+@router.post("/{batch_id}/items/{item_id}/certificate-waiver", response_model=WaiverOut, status_code=201)
+def waive_certificate(
+    batch_id: int, item_id: int, data: WaiverIn, session: Session = DbSession, user: User = Depends(current_user)
+) -> WaiverOut:
+    """The approver accepts a file marked 缺失 without its certificate, saying why (001 第九条(一))."""
+    w = certificates.waive(session, user, batch_id, item_id, data.reason)
+    return WaiverOut(item_id=w.item_id, name=w.item.retiree_name, reason=w.reason,
+                     approved_by=w.approved_by.display_name, approved_at=w.approved_at)  # fmt: skip
 
 
 @router.post("/{batch_id}/confirm", response_model=BatchOut)

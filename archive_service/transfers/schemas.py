@@ -166,6 +166,18 @@ class CampaignOut(BaseModel):
     by_level: dict[str, date]
 
 
+class WaiverIn(BaseModel):
+    reason: str = Field(default="", max_length=500)  # why the file is accepted without its certificate
+
+
+class WaiverOut(BaseModel):
+    item_id: int
+    name: str
+    reason: str
+    approved_by: str
+    approved_at: datetime
+
+
 class ContinuingIn(BaseModel):
     """常态化移交 (000 四(二), 001 第七条, 003 一): from which retirement date, and months after retirement."""
 

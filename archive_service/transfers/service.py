@@ -24,7 +24,7 @@ from archive_service.errors import ArchiveError, Forbidden, NotFound
 from archive_service.numbering import next_in_series
 from archive_service.organisations import jurisdiction
 from archive_service.organisations.models import Organisation, OrganisationKind
-from archive_service.transfers import acceptance, register
+from archive_service.transfers import acceptance, certificates, register
 from archive_service.transfers.models import (
     OPEN,
     ItemResult,
@@ -467,6 +467,7 @@ def confirm(
     if still:
         raise ArchiveError("batch.pending_items", f"尚有 {still} 份档案未核对，不能确认", "batch_id", 409)
     acceptance.require_judged(session, batch)
+    certificates.require_certificates(session, batch)  # 001 第九条(一): 证明材料一并移交
     batch.status = TransferStatus.received
     now = datetime.now(UTC)
     if side == "sender":

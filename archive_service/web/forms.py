@@ -80,6 +80,7 @@ FIELD_LABELS = {
     "humidity_pct": "相对湿度",
     "import_id": "台账导入",
     "issued_by": "出具单位",
+    "item_id": "名册行",
     "issued_on": "发证日期",
     "job_id": "后台任务",
     "key": "档号或公民身份号码",

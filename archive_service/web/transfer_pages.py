@@ -31,6 +31,7 @@ from archive_service.organisations.service import set_jurisdiction as set_jurisd
 from archive_service.transfers import (
     acceptance,
     catalogues,
+    certificates,
     onward,
     receiving,
     register,
@@ -256,6 +257,10 @@ def _batch_page(
             and batch.to_org_id == user.organisation_id
             and batch.status.value != "confirmed"
             and batch.kind.value != "onward",
+            "lacking_certificates": certificates.without_certificate(session, batch),
+            "certificate_waivers": certificates.waivers(session, batch),
+            "can_waive": can(user, Action.waive_certificate) and batch.to_org_id == user.organisation_id,
+            "certificates_basis": certificates.BASIS,
             "receiver_confirmed_by": session.get(User, batch.receiver_confirmed_by_id)
             if batch.receiver_confirmed_by_id
             else None,
@@ -294,6 +299,22 @@ def batch_page(
     batch_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
 ) -> Response:
     return _batch_page(request, session, user, batch_id, "transfer.html")
+
+
+@router.post("/transfers/{batch_id}/items/{item_id}/certificate-waiver")
+def waive_certificate(
+    batch_id: int,
+    item_id: int,
+    request: Request,
+    reason: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    """The approver accepts a file marked 缺失 without its certificate, saying why (001 第九条(一))."""
+    with refusal_shows(session, lambda error: _batch_page(request, session, user, batch_id, "transfer.html", error)):
+        certificates.waive(session, user, batch_id, item_id, reason)
+        session.commit()
+    return RedirectResponse(f"/transfers/{batch_id}#missing-certificates", status_code=303)
 
 
 @router.post("/transfers/{batch_id}/return-slip")
