@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -32,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
-import psycopg  # noqa: E402
+from scratch_pg import scratch_database  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
@@ -42,7 +41,6 @@ from archive_service.db import bureau_today, make_engine  # noqa: E402
 from archive_service.demo import DEMO_PASSWORD  # noqa: E402
 from digitise.specimen import citizen_id_for, draw_page, person, save_scan  # noqa: E402
 
-PG_ADMIN = os.environ.get("ARCHIVE_TEST_POSTGRES_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 ARCHIVE = [sys.executable, "-m", "archive_service.cli"]
 
 
@@ -55,18 +53,12 @@ def free_port() -> int:
 def installations(prefix: str, **settings: str) -> Iterator[tuple[str, str, dict[str, str], Path]]:
     """A fresh installation on SQLite, then one on a throwaway PostgreSQL database (dropped at the end):
     (label, database URL, the environment `archive` runs with, its var directory)."""
-    name = f"{prefix.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
-    admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    admin.execute(f"CREATE DATABASE {name}")
-    pg_url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    try:
+    with scratch_database(prefix) as pg_url:
         for label, db_url in (("SQLite (WAL)", ""), ("PostgreSQL 15", pg_url)):
             var = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
             env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
             env.update(ARCHIVE_VAR_DIR=str(var), ARCHIVE_DATABASE_URL=db_url, **settings)
             yield label, db_url, env, var
-    finally:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def prepare(env: dict[str, str], var: Path, retirees: int = 30) -> None:

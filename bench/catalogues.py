@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psycopg  # noqa: E402
 from openpyxl import Workbook  # noqa: E402
+from scratch_pg import scratch_database  # noqa: E402
 
 from archive_service import db  # noqa: E402
 from archive_service.auth.models import User  # noqa: E402
@@ -104,16 +104,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["ARCHIVE_VAR_DIR"] = tmp
         results += run("SQLite", f"sqlite:///{tmp}/bench.db", args.files, args.per_file)
-        name = f"bench_catalogues_{os.getpid()}"
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-            c.execute(f"CREATE DATABASE {name}")
-        try:
-            results += run("PostgreSQL", f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", args.files,
-                           args.per_file)  # fmt: skip
-        finally:
-            db.get_engine().dispose()
-            with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-                c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        with scratch_database("bench_catalogues") as pg_url:
+            results += run("PostgreSQL", pg_url, args.files, args.per_file)
     total = args.files * args.per_file
     print(
         f"卷内目录 import, {total:,} rows ({args.files} files) — {platform.node()}, {os.cpu_count()} cores, "

@@ -16,14 +16,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psycopg  # noqa: E402
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+from scratch_pg import scratch_database  # noqa: E402
 
 
 def make_scans(folder: Path, pages: int, printed: int, seed: int) -> list[Path]:
@@ -40,13 +37,15 @@ def make_scans(folder: Path, pages: int, printed: int, seed: int) -> list[Path]:
 
 
 def one_run(workers: int, dossiers: int, printed: int, broker: str, scans_dir: Path) -> tuple[int, float]:
-    name = f"archive_scale_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+    with scratch_database("archive_scale") as pg_url:
+        return _one_run(pg_url, workers, dossiers, printed, broker, scans_dir)
+
+
+def _one_run(pg_url: str, workers: int, dossiers: int, printed: int, broker: str, scans_dir: Path) -> tuple[int, float]:
     var = Path(tempfile.mkdtemp(prefix="scale-var-"))
     env = {
         **os.environ,
-        "ARCHIVE_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}",
+        "ARCHIVE_DATABASE_URL": pg_url,
         "ARCHIVE_VAR_DIR": str(var),
         "ARCHIVE_BROKER_URL": broker,
         "ARCHIVE_SEARCH_SYNC_SECONDS": "0",
@@ -116,8 +115,6 @@ def one_run(workers: int, dossiers: int, printed: int, broker: str, scans_dir: P
         for p in procs:
             p.wait(timeout=30)
         db.get_engine().dispose()
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return pages_total, elapsed
 
 

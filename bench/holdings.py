@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psycopg  # noqa: E402
 from openpyxl import Workbook  # noqa: E402
+from scratch_pg import scratch_database  # noqa: E402
 
 from archive_service import db  # noqa: E402
 from archive_service.adapters import open_index  # noqa: E402
@@ -151,16 +151,9 @@ def main() -> None:
         if args.only != "postgresql":
             results += run("SQLite", use(f"sqlite:///{tmp}/bench.db"), data)
         if args.only != "sqlite":
-            name = f"bench_holdings_{os.getpid()}"
-            with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-                c.execute(f"CREATE DATABASE {name}")
-            try:
+            with scratch_database("bench_holdings") as pg_url:
                 os.environ["ARCHIVE_SEARCH_DIR"] = f"{tmp}/search-pg"
-                results += run("PostgreSQL", use(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"), data)
-            finally:
-                db.get_engine().dispose()
-                with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-                    c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                results += run("PostgreSQL", use(pg_url), data)
     load = os.getloadavg()[0]
     print(f"holdings import, {args.rows:,} ledger rows — {platform.node()}, {os.cpu_count()} cores, {date.today()}, "
           f"load average at the end {load:.1f}")  # fmt: skip

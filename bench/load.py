@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
+from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import quote
 
@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
-import psycopg  # noqa: E402
-from access import ARCHIVE, PG_ADMIN, approved_request, free_port, serve, token  # noqa: E402
+from access import ARCHIVE, approved_request, free_port, serve, token  # noqa: E402
 from access import prepare as prepare_installation  # noqa: E402
+from scratch_pg import scratch_database  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
@@ -117,10 +117,8 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt install wrk (make bench installs it)")
-    name = f"bench_load_{uuid.uuid4().hex[:8]}"
-    admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    admin.execute(f"CREATE DATABASE {name}")
-    db_url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    scratch = ExitStack()  # the database is dropped in the `finally` below
+    db_url = scratch.enter_context(scratch_database("bench_load"))
     var = Path(tempfile.mkdtemp(prefix="bench-load-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
     env.update(ARCHIVE_VAR_DIR=str(var), ARCHIVE_DATABASE_URL=db_url, ARCHIVE_JOB_WORKERS="0")
@@ -176,7 +174,7 @@ def main() -> None:
             intact = verify_chain(s).ok
         engine.dispose()
     finally:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        scratch.close()
         if weed:
             weed.terminate()
             weed.wait(timeout=20)

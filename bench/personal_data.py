@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psycopg  # noqa: E402
+from scratch_pg import scratch_database  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
@@ -32,7 +32,6 @@ from archive_service.organisations.models import Organisation, OrganisationKind,
 from archive_service.startup import start  # noqa: E402
 
 start()
-PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def ids(n: int) -> list[str]:
@@ -134,15 +133,8 @@ def main() -> None:
         os.environ["ARCHIVE_VAR_DIR"] = tmp
         os.environ.pop("ARCHIVE_DATA_KEY", None)
         results += at_scale(f"sqlite:///{tmp}/bench.db", values)
-        name = f"bench_personal_{os.getpid()}"
-        with psycopg.connect(PG, autocommit=True) as c:
-            c.execute(f"CREATE DATABASE {name}")
-        try:
-            results += at_scale(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", values)
-        finally:
-            db.get_engine().dispose()
-            with psycopg.connect(PG, autocommit=True) as c:
-                c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        with scratch_database("bench_personal") as pg_url:
+            results += at_scale(pg_url, values)
     print(f"personal data at rest, {len(values):,} IDs — {platform.node()}, {os.cpu_count()} cores, {date.today()}")
     for what, figure in results:
         print(f"{what:<52} {figure}")

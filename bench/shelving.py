@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psycopg  # noqa: E402
+from scratch_pg import scratch_database  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from archive_service import db  # noqa: E402
@@ -144,16 +144,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["ARCHIVE_VAR_DIR"] = tmp
         rows += run(f"sqlite:///{tmp}/bench.db", "SQLite", args.files)
-        name = f"bench_shelving_{os.getpid()}"
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-            c.execute(f"DROP DATABASE IF EXISTS {name}")
-            c.execute(f"CREATE DATABASE {name}")
-        try:
-            rows += run(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", "PostgreSQL", args.files)
-        finally:
-            db.get_engine().dispose()
-            with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-                c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        with scratch_database("bench_shelving") as pg_url:
+            rows += run(pg_url, "PostgreSQL", args.files)
     print(f"shelving — {platform.node()}, {os.cpu_count()} cores, {date.today()}")
     print(f"{'database':<11} {'what':<58} {'time':>9}")
     for db_name, what, figure in rows:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psycopg  # noqa: E402
 from openpyxl import Workbook  # noqa: E402
+from scratch_pg import scratch_database  # noqa: E402
 
 from archive_service import db  # noqa: E402
 from archive_service.auth.models import Role  # noqa: E402
@@ -40,8 +40,9 @@ def rows(n: int) -> list[list[object]]:
     out = []
     for i in range(n):
         born = date(1950, 1, 1) + timedelta(days=i % 5000)
+        retired = date(born.year + 60, born.month, 1).isoformat()  # 退休时间 is required (continuing handover)
         out.append([i + 1, f"退休{i}", "男", citizen_id("110102", born, i // 5000 * 2 + 1, "M"), born.isoformat(),
-                    "", "110102", "110102", "", 1, 80, 30, "", "否", "否", "否", ""])  # fmt: skip
+                    retired, "110102", "110102", "", 1, 80, 30, "", "否", "否", "否", ""])  # fmt: skip
     return out
 
 
@@ -111,16 +112,9 @@ def main() -> None:
         os.environ["ARCHIVE_VAR_DIR"] = tmp
         clerk, enterprise = use(f"sqlite:///{tmp}/bench.db")
         results += [timed("SQLite", clerk, enterprise, d, n) for n, d in files]
-        name = f"bench_transfers_{os.getpid()}"
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-            c.execute(f"CREATE DATABASE {name}")
-        try:
-            clerk, enterprise = use(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
+        with scratch_database("bench_transfers") as pg_url:
+            clerk, enterprise = use(pg_url)
             results += [timed("PostgreSQL", clerk, enterprise, d, n) for n, d in files]
-        finally:
-            db.get_engine().dispose()
-            with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-                c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     print(f"register import, {args.rows:,} rows — {platform.node()}, {os.cpu_count()} cores, {date.today()}")
     print(f"{'database':<11} {'file and outcome':<48} {'time':>8}")
     for database, what, figure in results:
