@@ -87,7 +87,7 @@ def use(url: str) -> int:
                                credit_code=credit_code("91110102MA", e + 1), region_code="110102",
                                level=OrganisationLevel.district))  # fmt: skip
         s.flush()
-        archivist = create_user(s, username="a", display_name="a", password="x" * 12, role=Role.archivist,
+        archivist = create_user(s, username="a", display_name="a", password="Bench-pass-2026", role=Role.archivist,
                                 organisation_id=bureau.id)  # fmt: skip
         profile = layout.add_profile(s, archivist, "30 mm 卷盒", 30)
         for room in range(1, ROOMS + 1):

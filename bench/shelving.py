@@ -90,7 +90,7 @@ def prepare(url: str, files: int):
         )
         ids = s.scalars(select(Retiree.id).order_by(Retiree.id)).all()
         s.execute(
-            insert(Dossier),
+            insert(Dossier).returning(Dossier.id),
             [
                 dict(
                     archival_code=f"J900-RS-{n + 1:06d}",
