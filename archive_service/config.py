@@ -111,6 +111,16 @@ class Settings(BaseSettings):
         return self.search_dir or self.var_dir / "search"
 
 
+def page_folder(work_root: Path, archival_code: str) -> Path:
+    """Where a dossier's finished pages wait for a resumed run (after a crash, or a corrected catalogue)."""
+    return work_root / f"digitise-{archival_code}.work"
+
+
+def job_folder(settings: Settings, job_id: int) -> Path:
+    """A job's own scratch folder (the scans a worker fetched for it)."""
+    return settings.digitise_work_dir / f"job-{job_id}"
+
+
 @lru_cache
 def get_settings() -> Settings:
     return Settings()

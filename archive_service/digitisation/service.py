@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
-from archive_service.config import get_settings
+from archive_service.config import get_settings, page_folder
 from archive_service.db import in_bureau_time
 from archive_service.digitisation import page_counts
 from archive_service.digitisation.misfiled_models import PageCheck, PageOutcome
@@ -107,7 +107,7 @@ def digitise_dossier(
     # Under the installation's own work directory: two installations on one host (or two test workers)
     # may hold files with the same 档号.
     work_root = work_root or get_settings().digitise_work_dir
-    work_dir = work_root / f"digitise-{dossier.archival_code}.work"
+    work_dir = page_folder(work_root, dossier.archival_code)
     options = DigitiseOptions(
         engine=engine or get_settings().ocr_engine,
         ocr_models=get_settings().ocr_models,

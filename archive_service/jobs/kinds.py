@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive_service.auth.models import User
+from archive_service.config import job_folder
 from archive_service.dossiers.models import DigitalObject, Dossier
 from archive_service.errors import ArchiveError
 from archive_service.jobs.models import Job, JobKind
@@ -30,7 +31,7 @@ def digitise(context: JobContext) -> dict[str, Any] | None:
 
     params = context.params
     work_root = context.settings.digitise_work_dir
-    inbox = work_root / f"job-{context.job_id}"
+    inbox = job_folder(context.settings, context.job_id)
     inbox.mkdir(parents=True, exist_ok=True)
     scans = []
     for scan in params["scans"]:  # fetched once per host; a resumed attempt finds them in place

@@ -11,6 +11,7 @@ result in one transaction together with the job's end (see `JobContext.finish`).
 
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
@@ -22,9 +23,9 @@ from typing import Any
 from sqlalchemy import Engine, Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from archive_service.config import Settings, get_settings
+from archive_service.config import Settings, get_settings, job_folder, page_folder
 from archive_service.db import as_utc, utcnow
-from archive_service.dossiers.models import DigitalObject
+from archive_service.dossiers.models import DigitalObject, Dossier
 from archive_service.errors import ArchiveError
 from archive_service.jobs.models import Job, JobKind, JobState
 from storage import ObjectStore
@@ -292,7 +293,29 @@ def _give_up(context: JobContext, reason: str) -> RunOutcome:
             .values(state=JobState.failed, error=reason[:2000], finished_at=utcnow(), lease_until=None)
         )
     sweep_staged(context.engine, context.store, context.job_id)
+    discard_work(context.engine, context.settings, context.job_id)
     return RunOutcome(context.job_id, JobState.failed)
+
+
+def discard_work(engine: Engine, settings: Settings, job_id: int) -> None:
+    """A job given up keeps nothing in the work folder (issue 40): the scans fetched for it and, for a
+    digitisation, the pages finished for its dossier, unless another unfinished job is on that dossier."""
+    shutil.rmtree(job_folder(settings, job_id), ignore_errors=True)
+    with Session(engine) as session:
+        job = session.get(Job, job_id)
+        if job is None or job.kind is not JobKind.digitise or "dossier_id" not in job.params:
+            return
+        dossier_id = job.params["dossier_id"]
+        others = session.scalars(
+            select(Job.params).where(
+                Job.id != job_id, Job.kind == JobKind.digitise, Job.state.in_([JobState.queued, JobState.running])
+            )
+        )
+        if any(params.get("dossier_id") == dossier_id for params in others):
+            return
+        code = session.scalar(select(Dossier.archival_code).where(Dossier.id == dossier_id))
+    if code is not None:
+        shutil.rmtree(page_folder(settings.digitise_work_dir, code), ignore_errors=True)
 
 
 def sweep_staged(engine: Engine, store: ObjectStore, job_id: int, keep: set[str] = frozenset()) -> int:  # type: ignore[assignment]
@@ -320,12 +343,17 @@ def sweep_staged(engine: Engine, store: ObjectStore, job_id: int, keep: set[str]
 
 
 def sweep_finished(engine: Engine, store: ObjectStore) -> int:
-    """Finish the clean-up of jobs whose worker died between their end and their sweep."""
+    """Finish the clean-up of jobs whose worker died between their end and their sweep (or that were cancelled)."""
     with Session(engine) as session:
-        ids = session.scalars(
-            select(Job.id).where(Job.state.in_([JobState.done, JobState.failed]), Job.staged_keys.is_not(None))
+        ended = session.execute(
+            select(Job.id, Job.state).where(
+                Job.state.in_([JobState.done, JobState.failed]), Job.staged_keys.is_not(None)
+            )
         ).all()
-    return sum(sweep_staged(engine, store, job_id) for job_id in ids)
+    for job_id, state in ended:
+        if state is JobState.failed:
+            discard_work(engine, get_settings(), job_id)
+    return sum(sweep_staged(engine, store, job_id) for job_id, _ in ended)
 
 
 def run_next(engine: Engine, store: ObjectStore, worker: str, handlers: Handlers) -> RunOutcome | None:

@@ -302,3 +302,34 @@ def test_bureaus_take_turns_so_one_bureaus_backlog_does_not_hold_up_anothers_fil
     with db.get_sessionmaker()() as session, session.begin():
         later = queue.enqueue(session, JobKind.fixity, {"who": "东城2"}, actor=session.get(User, dongcheng.id)).id
     assert runner.claim(engine, "worker-b") == later
+
+
+def test_a_digitisation_given_up_leaves_nothing_in_the_work_folder(client, login, monkeypatch):
+    """Issue 40 (Low): a job that failed for good left its scans (and finished pages) in the work folder. The
+    copy cannot be written (the disk refuses it, on each attempt): the first attempt keeps its work for the
+    retry; the last gives up, removes it, and the job page says why."""
+    monkeypatch.setenv("ARCHIVE_JOB_MAX_ATTEMPTS", "2")
+    get_settings.cache_clear()
+
+    def disk_refuses(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("digitise.pipeline.write_pdf", disk_refuses)
+    archivist = login("archivist")
+    with db.get_sessionmaker()() as session:
+        dossier = _first_dossier(session)
+        pages = sum(m.pages for m in dossier.materials)
+    job = _upload(client, archivist, dossier.id, blank_scans(pages)).json()
+    work = get_settings().digitise_work_dir
+    engine = db.get_engine()
+    assert runner.run_next(engine, _store(), "w", HANDLERS).state is JobState.queued
+    kept = sorted(p.name for p in work.iterdir())
+    assert f"job-{job['id']}" in kept and f"digitise-{dossier.archival_code}.work" in kept, kept
+    assert len(list((work / f"digitise-{dossier.archival_code}.work").iterdir())) >= pages  # pages for the retry
+    with db.get_sessionmaker()() as session, session.begin():
+        session.execute(update(Job).where(Job.id == job["id"]).values(run_after=utcnow()))
+    assert runner.run_next(engine, _store(), "w", HANDLERS).state is JobState.failed
+    assert [p for p in work.rglob("*") if p.is_file()] == []
+    assert list(_store().keys()) == []  # the staged scans went too
+    page = client.get(f"/jobs/{job['id']}", headers=archivist).text
+    assert "失败原因" in page and "重试 2 次后仍失败" in page and "OSError" in page
