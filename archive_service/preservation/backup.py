@@ -6,14 +6,18 @@ portable between SQLite and PostgreSQL) and `objects/` (a content-addressed obje
 same layout as the local store). The database is read in one snapshot; objects are copied and
 verified after it, so every object the snapshot records is in the folder.
 
-Restore goes into an installation without users or dossiers: the objects first (each verified
-against the manifest), then every row in one transaction; if the rows fail, the objects it put are
-removed again. Then it checks what it restored: row counts, every object's checksum in the
-target store, and the access log's chain.
+Restore goes into an installation without users or dossiers. A crafted or damaged folder is refused by
+name before anything is written (the manifest against this schema and the folder's files, every object
+key its own content address); then the objects (each verified against the manifest), then every row in
+one transaction, each table's count checked before the commit; if the rows fail, the objects it put are
+removed again. Then it checks what it restored: every object's checksum in the target store and the
+access log's chain.
 """
 
 import base64
 import gzip
+import re
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -24,6 +28,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, String, Table, bindparam, func, select, text, type_coerce
 from sqlalchemy import types as sqltypes
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from archive_service import models as _models  # noqa: F401  every table known
@@ -35,7 +40,7 @@ from archive_service.errors import ArchiveError
 from archive_service.preservation.models import ObjectDeletion
 from archive_service.preservation.service import _ChunkReader
 from archive_service.protection import Protected
-from storage import LocalObjectStore, ObjectStore
+from storage import ChecksumMismatch, LocalObjectStore, ObjectStore, key_for
 
 FORMAT = 1
 BATCH = 1000
@@ -170,27 +175,83 @@ class RestoreReport:
         return not self.problems
 
 
+def _refused(message: str) -> ArchiveError:
+    return ArchiveError("backup.damaged", message, "folder")
+
+
 def _rows(folder: Path, table: Table) -> Iterator[dict[str, Any]]:
-    path = folder / "database" / f"{table.name}.jsonl.gz"
-    if not path.exists():
-        return
-    with gzip.open(path, "rb") as lines:
-        for line in lines:
-            values = orjson.loads(line)
-            yield {c.name: _load_value(c.type, v) for c, v in zip(table.columns, values, strict=True)}
+    """The table's rows from the backup; a truncated or altered file is refused by name and line."""
+    name = f"database/{table.name}.jsonl.gz"
+    line = 0
+    try:
+        with gzip.open(folder / "database" / f"{table.name}.jsonl.gz", "rb") as lines:
+            for text_line in lines:
+                line += 1
+                values = orjson.loads(text_line)
+                yield {c.name: _load_value(c.type, v) for c, v in zip(table.columns, values, strict=True)}
+    except (OSError, EOFError, zlib.error) as e:  # BadGzipFile is an OSError; EOFError: the file was cut short
+        raise _refused(f"备份文件 {name} 已损坏或不完整（读到第 {line} 行后无法解压）") from e
+    except (ValueError, TypeError, KeyError) as e:  # not JSON, a wrong number of columns, a value of the wrong kind
+        raise _refused(f"备份文件 {name} 第 {line} 行不是本系统 {table.name} 表的数据") from e
 
 
-def restore(engine: Engine, store: ObjectStore, folder: Path, progress: StepDone | None = None) -> RestoreReport:
-    """Restore a backup into this (migrated, empty) installation, then verify it."""
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _insert(conn: Connection, table: Table, batch: list[dict[str, Any]]) -> None:
+    try:
+        conn.execute(_insert_as_stored(table), batch)
+    except DBAPIError as e:  # a duplicate, a broken reference, a value too long: the rows do not fit this schema
+        raise _refused(
+            f"备份中 {table.name} 表的数据无法写入数据库：有重复的记录、引用不存在的记录或不合表结构的值"
+        ) from e
+
+
+def _manifest(folder: Path, tables: list[Table]) -> dict[str, Any]:
+    """The backup's manifest, checked against this system and the folder before anything is written: every table
+    of the schema and its file, every object under its own content address (no `..`, no absolute path) and present."""
     try:
         manifest = orjson.loads((folder / "manifest.json").read_bytes())
     except OSError:
         raise ArchiveError("backup.manifest", f"{folder} 不是备份目录：没有可读的 manifest.json", "folder") from None
     except orjson.JSONDecodeError:
         raise ArchiveError("backup.manifest", f"{folder} 的 manifest.json 已损坏（非 JSON）", "folder") from None
+    if not isinstance(manifest, dict):
+        raise ArchiveError("backup.manifest", f"{folder} 的 manifest.json 不是备份清单", "folder")
     if manifest.get("format") != FORMAT:
         raise ArchiveError("backup.format", f"备份格式 {manifest.get('format')} 不受支持", "folder")
+    counts, objects = manifest.get("tables"), manifest.get("objects")
+    if (
+        not isinstance(manifest.get("revision"), str)
+        or not isinstance(counts, dict)
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts.values())
+        or not isinstance(objects, list)
+        or not isinstance(manifest.get("access_log_head"), str | None)
+    ):
+        raise _refused("备份清单 manifest.json 缺少或写错了 revision、tables、objects 或 access_log_head")
+    ours = {str(t.name) for t in tables}
+    if unknown := sorted(set(counts) - ours):
+        raise _refused(f"备份清单列出了本系统没有的表：{'、'.join(unknown[:5])}")
+    if missing := sorted(ours - set(counts)):
+        raise _refused(f"备份清单缺少表：{'、'.join(missing[:5])}")
+    for name in sorted(ours):
+        path = folder / "database" / f"{name}.jsonl.gz"
+        if not path.is_file() or path.is_symlink():
+            raise _refused(f"备份缺少数据库文件 database/{name}.jsonl.gz")
+    for n, obj in enumerate(objects, 1):
+        sha = obj.get("sha256") if isinstance(obj, dict) else None
+        if not isinstance(sha, str) or not _HEX64.fullmatch(sha) or obj.get("key") != key_for(sha):
+            raise _refused(f"备份清单第 {n} 个对象的键 {str(obj)[:120]} 不是它的内容地址（不接受 .. 或绝对路径）")
+        path = folder / "objects" / obj["key"]
+        if not path.is_file() or path.is_symlink():
+            raise _refused(f"备份缺少对象文件 objects/{obj['key']}")
+    return manifest
+
+
+def restore(engine: Engine, store: ObjectStore, folder: Path, progress: StepDone | None = None) -> RestoreReport:
+    """Restore a backup into this (migrated, empty) installation, then verify it."""
     tables = _tables()
+    manifest = _manifest(folder, tables)
     with engine.connect() as conn:
         revision = conn.scalar(text("SELECT version_num FROM alembic_version"))
         if revision != manifest["revision"]:
@@ -209,7 +270,10 @@ def restore(engine: Engine, store: ObjectStore, folder: Path, progress: StepDone
     created: list[str] = []
     try:
         for obj in manifest["objects"]:
-            stored = store.put_stream(_ChunkReader(copies.open(obj["key"])), expected_sha256=obj["sha256"])  # type: ignore[arg-type]
+            try:
+                stored = store.put_stream(_ChunkReader(copies.open(obj["key"])), expected_sha256=obj["sha256"])  # type: ignore[arg-type]
+            except ChecksumMismatch:
+                raise _refused(f"备份中的对象 objects/{obj['key']} 已损坏：内容与校验和不符") from None
             if stored.created:
                 created.append(stored.key)
             report.objects += 1
@@ -223,11 +287,14 @@ def restore(engine: Engine, store: ObjectStore, folder: Path, progress: StepDone
                 for row in _rows(folder, table):
                     batch.append(row)
                     if len(batch) >= BATCH:
-                        conn.execute(_insert_as_stored(table), batch)
+                        _insert(conn, table, batch)
                         count, batch = count + len(batch), []
                 if batch:
-                    conn.execute(_insert_as_stored(table), batch)
+                    _insert(conn, table, batch)
                     count += len(batch)
+                expected = manifest["tables"][table.name]
+                if count != expected:  # refused before the commit: nothing half-restored
+                    raise _refused(f"备份文件 database/{table.name}.jsonl.gz 有 {count} 行，清单记载 {expected} 行")
                 report.tables[str(table.name)] = count
                 if progress:
                     progress(f"{table.name}: {count}")
@@ -245,14 +312,11 @@ def restore(engine: Engine, store: ObjectStore, folder: Path, progress: StepDone
             store.delete(key)
         raise
     # Verify what was restored.
-    for name, expected in manifest["tables"].items():
-        if report.tables.get(name) != expected:
-            report.problems.append(f"{name}: {report.tables.get(name)} rows restored, backup has {expected}")
     for obj in manifest["objects"]:
         if store.verify(obj["key"], obj["sha256"]).ok:
             report.objects_verified += 1
         else:
-            report.problems.append(f"object {obj['key']} missing or altered after restore")
+            report.problems.append(f"对象 {obj['key']} 恢复后缺失或内容不符")
     with engine.connect() as conn:
         try:
             protection.check_database_key(conn)
@@ -262,8 +326,8 @@ def restore(engine: Engine, store: ObjectStore, folder: Path, progress: StepDone
         chain = verify_chain(session)
         report.log_entries = chain.entries
         if not chain.ok:
-            report.problems.append(f"access log chain broken at seq {chain.broken_seq}: {chain.reason}")
+            report.problems.append(f"利用登记的哈希链在第 {chain.broken_seq} 条断开：{chain.reason}")
         head = chain_head(session)
         if (head.entry_hash if head else None) != manifest["access_log_head"]:
-            report.problems.append("access log's last entry differs from the backup's")
+            report.problems.append("利用登记的最后一条与备份记载的不同")
     return report
