@@ -6,7 +6,7 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
@@ -264,8 +264,8 @@ def _certificates_named(certificates: list[tuple[MissingMaterial, list[bytes]]])
     return "；".join(f"缺失材料证明 {e.id}：{e.description}" for e, _ in certificates)
 
 
-def _pdf_of_pages(images: list[bytes], first: bytes | None = None) -> bytes:
-    pages = ([Image.open(io.BytesIO(first))] if first else []) + [Image.open(io.BytesIO(b)) for b in images]
+def _pdf_of_pages(images: list[bytes], first: tuple[bytes, ...] | list[bytes] = ()) -> bytes:
+    pages = [Image.open(io.BytesIO(b)) for b in [*first, *images]]
     buf = io.BytesIO()
     pages[0].save(buf, "PDF", save_all=True, append_images=pages[1:], resolution=150)
     return buf.getvalue()
@@ -384,6 +384,21 @@ def _certificate_lines(certificates: list[tuple[MissingMaterial, list[bytes]]]) 
     ]
 
 
+MARGIN, LINE, SEAL_ROOM = 120, 48, 300  # pixels at 150 dpi: the text inside 20 mm margins; room for the seal
+
+
+def _wrapped(d: ImageDraw.ImageDraw, line: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
+    """One line of the certificate broken, character by character, where it would pass the right margin;
+    a continued line is indented one full-width space under its start."""
+    out, current = [], ""
+    for char in line:
+        if current.strip() and d.textlength(current + char, font=font) > width:
+            out.append(current)
+            current = "　"
+        current += char
+    return [*out, current]
+
+
 def _certification_page(
     session: Session,
     request: RetrievalRequest,
@@ -393,13 +408,12 @@ def _certification_page(
     certificates: list[tuple[MissingMaterial, list[bytes]]],
     now: datetime,
     copied_pages: int,
-) -> bytes:
+) -> list[bytes]:
+    """The certification, on as many pages as its text needs (a long annotation or list of materials goes on
+    to a next page, never past the margins); the seal under its last line."""
     width, height = watermark.VIEW_WIDTH, round(watermark.VIEW_WIDTH * 297 / 210)
-    page = Image.new("RGB", (width, height), "white")
-    d = ImageDraw.Draw(page)
     dossier = session.get(Dossier, request.dossier_id)
     assert dossier is not None
-    d.text((width // 2, 140), "档案复制件证明", font=watermark.font(56), fill="black", anchor="mm")
     body = [
         f"档号：{dossier.archival_code}",
         f"档案本人：{dossier.retiree.name}（{mask_citizen_id(dossier.retiree.citizen_id)}）",
@@ -410,22 +424,38 @@ def _certification_page(
             for a in approved[:18]
         ],
         *_certificate_lines(certificates),
-        f"复制件共 {copied_pages} 页（不含本页），每页加盖本馆印章并编页码",
+        f"复制件共 {copied_pages} 页（不含证明页），每页加盖本馆印章并编页码",
         "",
         f"档案员注记：{annotation}",
         f"经办档案员：{archivist.display_name}",
         f"出具日期：{in_bureau_time(now):%Y年%m月%d日}",
     ]
-    y = 260
-    for line in body:
-        d.text((120, y), line, font=watermark.font(28), fill="black")
-        y += 48
-    cx, cy, r = width - 300, y + 80, 130  # the bureau's seal
-    _seal(page, cx, cy, r, archivist.organisation.name)
-    d.text((cx, cy + r + 40), "（档案馆印章）", font=watermark.font(22), fill=(120, 120, 120), anchor="mm")
-    buf = io.BytesIO()
-    page.save(buf, "JPEG", quality=85)
-    return buf.getvalue()
+    font = watermark.font(28)
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    lines = [part for line in body for part in _wrapped(measure, line, font, width - 2 * MARGIN)]
+    per_page = (height - MARGIN - 260) // LINE
+    sheets = [lines[n : n + per_page] for n in range(0, len(lines), per_page)]
+    if 260 + len(sheets[-1]) * LINE + SEAL_ROOM > height - MARGIN // 2:  # the seal goes with the signature
+        sheets[-1], tail = sheets[-1][:-2], sheets[-1][-2:]
+        sheets.append(tail)
+    out = []
+    for n, sheet in enumerate(sheets):
+        page = Image.new("RGB", (width, height), "white")
+        d = ImageDraw.Draw(page)
+        title = "档案复制件证明" + (f"（续 {n}）" if n else "")
+        d.text((width // 2, 140), title, font=watermark.font(56), fill="black", anchor="mm")
+        y = 260
+        for line in sheet:
+            d.text((MARGIN, y), line, font=font, fill="black")
+            y += LINE
+        if n == len(sheets) - 1:
+            cx, cy, r = width - 300, y + 80, 130  # the bureau's seal
+            _seal(page, cx, cy, r, archivist.organisation.name)
+            d.text((cx, cy + r + 40), "（档案馆印章）", font=watermark.font(22), fill=(120, 120, 120), anchor="mm")
+        buf = io.BytesIO()
+        page.save(buf, "JPEG", quality=85)
+        out.append(buf.getvalue())
+    return out
 
 
 SEAL_RED = (200, 20, 20)

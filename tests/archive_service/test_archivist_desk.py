@@ -248,3 +248,51 @@ def test_a_certified_copy_is_sealed_and_numbered_on_every_page_and_requests_reac
     refused = client.get(f"/api/requests/{online}/pages/1", headers=login("sibao"))
     assert refused.status_code == 403 and "已办结" in refused.json()["message"]
     assert client.post(f"/api/requests/{online}/close", json={}, headers=login("clerk")).status_code == 403
+
+
+def test_a_long_annotation_stays_inside_the_certification_pages_margins(engine, client, login, tmp_path):
+    """Issue 40 (Low): a long 档案员注记 ran off the certification page. It is broken at the right margin and goes
+    on to a second certification page; no ink outside the margins, and every part of it is on the pages."""
+    from tests.archive_service.test_requests import form
+
+    store = adapters.open_store(get_settings())
+    with db.transaction() as session:
+        dossier = _received_and_digitised(session, store, 82, "卫注记")
+    rid = client.post(
+        "/api/requests", json=form(dossier, purpose="notarisation", mode="certified_copy"), headers=login("sibao")
+    ).json()["id"]
+    client.post(f"/api/requests/{rid}/decision", json={"approve": True}, headers=login("approver"))
+    markers = [f"M{n:02d}X" for n in range(1, 13)]
+    annotation = "".join(f"{m}经核对本复制件与档案原件内容一致，页数齐全，字迹清楚，无涂改。" * 2 for m in markers)
+    _cookie_login(client, "archivist")
+    pdf = client.post(f"/requests/{rid}/copy", data={"annotation": annotation})
+    assert pdf.headers["content-type"] == "application/pdf", pdf.text[:300]
+    (tmp_path / "copy.pdf").write_bytes(pdf.content)
+    subprocess.run(["pdftoppm", "-r", "50", "-png", str(tmp_path / "copy.pdf"), str(tmp_path / "p")], check=True)
+    pages = sorted(tmp_path.glob("p-*.png"))
+    assert len(pages) == 5  # two certification pages, then the three copied pages
+    margin = round(120 / 3) - 3  # 120 px at 150 dpi, at 50 dpi, less antialiasing
+    for path in pages[:2]:
+        ink = np.asarray(Image.open(path).convert("L")) < 160
+        columns = np.flatnonzero(ink.any(axis=0))
+        assert columns.min() >= margin and columns.max() < ink.shape[1] - margin, (
+            path.name,
+            columns.min(),
+            columns.max(),
+        )
+    read = ""
+    for n in (1, 2):
+        first_last = ["-f", str(n), "-l", str(n)]
+        subprocess.run(
+            ["pdftoppm", "-r", "150", *first_last, "-png", str(tmp_path / "copy.pdf"), tmp_path / f"r{n}"], check=True
+        )
+        image = next(tmp_path.glob(f"r{n}-*.png"))
+        read += subprocess.run(
+            ["tesseract", str(image), "-", "-l", "chi_sim+eng", "--psm", "6"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    read = re.sub(r"\s", "", read).replace("O", "0")  # a marker may be broken over two lines
+    assert [m for m in markers if m not in read] == [], read
+    assert read.count("档案复制件证明") == 2 and "经办档案员" in read and "档案馆印章" in read
