@@ -1,8 +1,10 @@
 """The FastAPI application: JSON API under /api, Chinese pages everywhere else."""
 
+import errno
 import gc
 import logging
 import secrets
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,7 +17,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -222,6 +224,21 @@ def create_app() -> FastAPI:
             request, ArchiveError("record.changed", "该记录刚被他人修改，请刷新页面后重试", None, 409)
         )
 
+    # A write refused for want of space (the store's file, the database's): the transaction rolled back and
+    # nothing was saved; the person can tell the administrator what happened instead of quoting a number.
+    @app.exception_handler(OSError)
+    @app.exception_handler(OperationalError)
+    async def disk_full(request: Request, exc: Exception) -> Response:
+        if not _disk_full(exc):
+            return await unexpected(request, exc)
+        log.error("磁盘已满：%s %s 未完成", request.method, request.url.path, exc_info=exc)
+        return await archive_error(
+            request,
+            ArchiveError(
+                "disk.full", "服务器磁盘已满，操作未完成，未保存任何内容。请告知系统管理员清理或扩充存储空间", None, 507
+            ),
+        )
+
     # A fault of ours (a bug, a server that went away): the person reads what to do and a number to quote; the
     # traceback goes to the log under that number. Starlette answered "Internal Server Error" in English.
     @app.exception_handler(Exception)
@@ -251,8 +268,18 @@ def create_app() -> FastAPI:
 
     # On the event loop, not the thread pool: the answer must not wait behind a full pool of requests.
     @app.get("/healthz", tags=["ops"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    async def healthz() -> JSONResponse:
+        settings = get_settings()
+        folder = settings.var_dir
+        while not folder.exists():  # before the first start: the disk it will be on
+            folder = folder.parent
+        free_mb = shutil.disk_usage(folder).free // 2**20  # one statvfs: fine on the event loop
+        if free_mb < (least := settings.min_free_disk_mb):
+            said = f"数据目录所在磁盘仅余 {free_mb} MB，低于设定的 {least} MB（ARCHIVE_MIN_FREE_DISK_MB）"
+            return JSONResponse(
+                {"status": "disk_low", "message": said, "disk_free_mb": free_mb, "version": __version__}, 503
+            )
+        return JSONResponse({"status": "ok", "disk_free_mb": free_mb, "version": __version__})
 
     app.include_router(auth_router)
     app.include_router(organisations_router)
@@ -287,3 +314,16 @@ def create_app() -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=static), name="static")
     return app
+
+
+def _disk_full(exc: BaseException | None) -> bool:
+    """A write refused for want of space anywhere in the chain (an OSError, SQLite's "database or disk is
+    full", PostgreSQL's 53100 disk_full)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "disk is full" in str(exc) or getattr(exc, "sqlstate", None) == "53100":
+            return True
+        exc, seen = exc.__cause__ or exc.__context__ or getattr(exc, "orig", None), seen + 1
+    return False

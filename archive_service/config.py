@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     # any other target is for the server's operator, with `archive replicate --to` on the machine itself.
     replica_targets: list[str] = []
     max_upload_mb: int = 2048  # the largest request body accepted (a file's scans in one upload)
+    min_free_disk_mb: int = Field(1024, ge=0)  # /healthz says not ok when the data folder's disk has less free
     # How long a request's body (its first 1 MB) may take to arrive, and the longest silence in a larger
     # upload; a slower sender is answered 408 and let go.
     body_seconds: float = Field(30.0, gt=0)

@@ -1,6 +1,17 @@
 """The HTTP API as a user meets it: login, isolation between bureaus, validation errors."""
 
+import errno
+
+from sqlalchemy import select
+
+from archive_service import adapters, db
+from archive_service.auth.models import User
+from archive_service.config import get_settings
 from archive_service.demo import DEMO_PASSWORD
+from archive_service.dossiers.models import Dossier
+from archive_service.jobs.models import Job
+from tests.archive_service.conftest import blank_scans
+from tests.archive_service.test_forms_keep_values import _cookie_login
 
 VALID_RETIREE = {
     "name": "张建国",
@@ -21,6 +32,44 @@ def _enterprise_id(client, headers) -> int:
 
 def test_health(client):
     assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_healthz_says_when_the_data_disk_runs_low(client, monkeypatch):
+    """Issue 40 (Low): /healthz said ok on a full disk. It reports the data folder's free space and is not ok
+    (503) under the bureau's threshold — here one above the machine's real free space."""
+    shown = client.get("/healthz")
+    assert shown.status_code == 200 and shown.json()["disk_free_mb"] > 0
+    monkeypatch.setenv("ARCHIVE_MIN_FREE_DISK_MB", str(10**9))
+    get_settings.cache_clear()
+    low = client.get("/healthz")
+    assert low.status_code == 503 and low.json()["status"] == "disk_low", low.text
+    assert f"数据目录所在磁盘仅余 {low.json()['disk_free_mb']} MB，低于设定的 1000000000 MB" in low.json()["message"]
+
+
+def test_a_full_disk_is_named_and_nothing_is_saved(client, login, monkeypatch):
+    """Issue 40 (Low): a full disk gave a generic 500 on every write. The disk cannot be filled safely here, so the
+    object store's write fails as the kernel makes it fail (ENOSPC); the clerk reads that the disk is full (507),
+    on the API and on the page, and no job or object is left."""
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("storage.local.LocalObjectStore.put_stream", no_space)
+    monkeypatch.setattr("storage.local.LocalObjectStore.put_file", no_space)
+    archivist = login("archivist")
+    with db.get_sessionmaker()() as session:
+        own = select(User.organisation_id).where(User.username == "archivist").scalar_subquery()
+        dossier_id = session.scalars(select(Dossier.id).where(Dossier.custodian_id == own).order_by(Dossier.id)).first()
+    files = [("scans", (p.name, p.read_bytes(), "image/tiff")) for p in blank_scans(2)]
+    r = client.post(f"/api/dossiers/{dossier_id}/digitisation", files=files, headers=archivist)
+    assert r.status_code == 507, r.text
+    assert r.json()["code"] == "disk.full" and "服务器磁盘已满" in r.json()["message"]
+    _cookie_login(client, "archivist")
+    page = client.post(f"/dossiers/{dossier_id}/digitise", files=files)
+    assert page.status_code == 507 and "服务器磁盘已满" in page.text and "Internal" not in page.text, page.text[:500]
+    with db.get_sessionmaker()() as session:
+        assert session.scalars(select(Job)).all() == []
+    assert list(adapters.open_store(get_settings()).keys()) == []
 
 
 def test_login_with_wrong_password_is_refused_in_the_error_body(client):
