@@ -49,9 +49,15 @@ def _page(
 
 
 def _typed(
-    name: str, credit_code: str, region_code: str, level: str, contact_person: str, contact_phone: str,
-    managing_unit: str,
-) -> enterprises.Particulars:  # fmt: skip
+    name: str = Form(""),
+    credit_code: str = Form(""),
+    region_code: str = Form(""),
+    level: str = Form(""),
+    contact_person: str = Form(""),
+    contact_phone: str = Form(""),
+    managing_unit: str = Form(""),
+) -> enterprises.Particulars:
+    """The particulars as the form sent them (the registering and the correcting form are the same form)."""
     return enterprises.Particulars(
         name=name, credit_code=credit_code, region_code=region_code, level=level,
         contact_person=contact_person, contact_phone=contact_phone, managing_unit=managing_unit,
@@ -66,17 +72,10 @@ def enterprises_page(request: Request, session: Session = DbSession, user: User 
 @router.post("/enterprises")
 def register_enterprise(
     request: Request,
-    name: str = Form(""),
-    credit_code: str = Form(""),
-    region_code: str = Form(""),
-    level: str = Form(""),
-    contact_person: str = Form(""),
-    contact_phone: str = Form(""),
-    managing_unit: str = Form(""),
+    typed: enterprises.Particulars = Depends(_typed),
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
-    typed = _typed(name, credit_code, region_code, level, contact_person, contact_phone, managing_unit)
     with refusal_shows(session, lambda error: _page(request, session, user, error=error)):
         made = enterprises.register_enterprise(session, user, typed, client_address(request))
     done = quote(f"已登记移交单位 {made.name}")
@@ -95,17 +94,10 @@ def enterprise_page(
 def change_enterprise(
     request: Request,
     enterprise_id: int,
-    name: str = Form(""),
-    credit_code: str = Form(""),
-    region_code: str = Form(""),
-    level: str = Form(""),
-    contact_person: str = Form(""),
-    contact_phone: str = Form(""),
-    managing_unit: str = Form(""),
+    typed: enterprises.Particulars = Depends(_typed),
     session: Session = DbSession,
     user: User = Depends(current_user),
 ) -> Response:
-    typed = _typed(name, credit_code, region_code, level, contact_person, contact_phone, managing_unit)
 
     def refused(error: ArchiveError) -> Response:
         return _page(request, session, user, editing=enterprises.get_enterprise(session, enterprise_id), error=error)
