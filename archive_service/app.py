@@ -58,6 +58,7 @@ from archive_service.web.misfiled_pages import router as misfiled_pages_router
 from archive_service.web.move_pages import router as move_pages_router
 from archive_service.web.pages import render_error
 from archive_service.web.pages import router as pages_router
+from archive_service.web.report_pages import router as report_pages_router
 from archive_service.web.search_pages import router as search_pages_router
 from archive_service.web.security_pages import router as security_pages_router
 from archive_service.web.shelving_pages import router as shelving_pages_router
@@ -75,6 +76,7 @@ PAGE_ROUTERS = (
     access_pages_router,
     shelving_pages_router,
     campaign_pages_router,
+    report_pages_router,
     move_pages_router,  # /transfers/moves before transfer pages' /transfers/{batch_id}
     transfer_pages_router,
     enterprise_pages_router,

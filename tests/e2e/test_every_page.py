@@ -33,7 +33,7 @@ CLIPPED = """[...document.querySelectorAll('input:not([type=hidden]):not([type=c
 PAGES = {
     "archivist": ["/", "/dossiers", "dossier", "verification", "/transfers", "/transfers/campaign",
                   "/transfers/statistics", "/shelving", "room", "/planning", "/search?q=退休", "/requests", "/loans",
-                  "/jobs"],
+                  "/jobs", "/reports"],
     "clerk": ["/", "/transfers", "batch", "receiving", "/enterprises"],
     "approver": ["/", "/requests", "request"],
     "sibao": ["/requests", "/search?q=退休", "viewer"],
