@@ -30,7 +30,7 @@ def serve(
     from archive_service.config import get_settings
     from archive_service.db import get_engine
     from archive_service.errors import ArchiveError
-    from archive_service.jobs.worker import start_local_workers, stop_local_workers
+    from archive_service.jobs.worker import LocalWorkers
     from archive_service.migrate import upgrade
     from archive_service.startup import log_to_console
 
@@ -43,7 +43,7 @@ def serve(
         fail(ArchiveError("port.taken", f"无法在 {host}:{port} 监听：端口已被占用或地址不可用", "port"))
     upgrade(get_engine())
     log_to_console()
-    job_workers = start_local_workers(settings.job_workers) if not settings.broker_url else []
+    job_workers = LocalWorkers(0 if settings.broker_url else settings.job_workers)
     # uvicorn shuts down on SIGTERM and then raises the signal again; with this handler that ends in
     # SystemExit, so the `finally` below stops the job workers instead of the process dying around them.
     signal.signal(signal.SIGTERM, _exit_cleanly)
@@ -61,7 +61,7 @@ def serve(
             proxy_headers=False,
         )
     finally:
-        stop_local_workers(job_workers)
+        job_workers.stop()
         typer.echo("网页服务已停止")
 
 
@@ -76,7 +76,7 @@ def worker(
     在该主机上运行 `archive worker --processes <核数>`。
     """
     from archive_service.config import get_settings
-    from archive_service.jobs.worker import run_worker_process, start_local_workers, stop_local_workers
+    from archive_service.jobs.worker import LocalWorkers, run_worker_process
     from archive_service.startup import log_to_console
 
     log_to_console()
@@ -89,9 +89,9 @@ def worker(
     if processes == 1:
         run_worker_process()
         return
-    children = start_local_workers(processes)
+    children = LocalWorkers(processes)
+    signal.signal(signal.SIGTERM, _exit_cleanly)  # SystemExit, so the `finally` stops the workers it keeps
     try:
-        for child in children:
-            child.join()
+        children.wait()
     finally:
-        stop_local_workers(children)
+        children.stop()

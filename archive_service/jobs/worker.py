@@ -6,8 +6,10 @@ worker` on any host runs the same jobs, woken by the broker; its sweeper re-ring
 doorbell was lost (a broker restart) or whose worker died (an expired lease) — in `celery_app.py`.
 """
 
+import ctypes
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -21,6 +23,7 @@ from archive_service.startup import log_to_console, start
 
 log = logging.getLogger("archive.jobs")
 SWEEP_SECONDS = 30.0
+KEEP_SECONDS = 2.0  # how often the server looks for a worker that has died
 
 
 def work(stop: threading.Event, name: str | None = None) -> None:
@@ -43,11 +46,25 @@ def work(stop: threading.Event, name: str | None = None) -> None:
             stop.wait(settings.job_poll_seconds)
 
 
-def run_worker_process() -> None:
-    """One local worker process: runs jobs until SIGTERM (or SIGINT)."""
+def run_worker_process(parent: int | None = None) -> None:
+    """One local worker process: runs jobs until SIGTERM (or SIGINT), or until `parent` (the server that
+    started it) is gone."""
     log_to_console()
     signal.signal(signal.SIGTERM, _exit_now)
+    if parent is not None:
+        _end_with(parent)
     work(threading.Event())
+
+
+def _end_with(parent: int) -> None:
+    # A server killed outright (SIGKILL, out of memory) left its workers running on, unseen, beside the ones
+    # the next start made. Linux sends this process SIGTERM when the process that started it dies.
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the worker ends with its lease like any dead one
+        pass
+    if os.getppid() != parent:  # it died before the request was made
+        raise SystemExit(0)
 
 
 def _exit_now(*_: object) -> None:
@@ -55,20 +72,40 @@ def _exit_now(*_: object) -> None:
     raise SystemExit(0)
 
 
-def start_local_workers(count: int) -> list[multiprocessing.process.BaseProcess]:
-    """`count` local worker processes (spawned: no inherited database connections or threads).
-    Not daemonic, because digitisation runs its OCR in child processes of its own."""
-    spawn = multiprocessing.get_context("spawn")
-    processes: list[multiprocessing.process.BaseProcess] = [
-        spawn.Process(target=run_worker_process, name=f"archive-worker-{n + 1}") for n in range(count)
-    ]
-    for process in processes:
+class LocalWorkers:
+    """`count` local worker processes, kept at that number until `stop()`: one that dies (killed, out of memory)
+    is replaced within seconds — before, the server ran on with one worker fewer, and with none digitised
+    nothing. Spawned (no inherited database connections or threads), not daemonic (digitisation runs its OCR
+    in child processes of its own), and each ends with this process."""
+
+    def __init__(self, count: int) -> None:
+        self._spawn = multiprocessing.get_context("spawn")
+        self._stopping = threading.Event()
+        self.processes = [self._start(n) for n in range(count)]
+        self._keeper = threading.Thread(target=self._keep, name="job-worker-keeper", daemon=True)
+        if count:
+            self._keeper.start()
+
+    def _start(self, n: int) -> multiprocessing.process.BaseProcess:
+        process = self._spawn.Process(target=run_worker_process, args=(os.getpid(),), name=f"archive-worker-{n + 1}")
         process.start()
-    return processes
+        return process
 
+    def _keep(self) -> None:
+        while not self._stopping.wait(KEEP_SECONDS):
+            for n, process in enumerate(self.processes):
+                if process.exitcode is not None and not self._stopping.is_set():
+                    log.warning("后台任务进程 %s 已退出（退出码 %s），已重新启动", process.name, process.exitcode)
+                    self.processes[n] = self._start(n)
 
-def stop_local_workers(processes: list[multiprocessing.process.BaseProcess]) -> None:
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.join(timeout=10)
+    def wait(self) -> None:
+        """Until SIGTERM or Ctrl+C (`archive worker --processes N`)."""
+        while not self._stopping.wait(3600):
+            pass
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.join(timeout=10)

@@ -164,3 +164,87 @@ def test_celery_workers_on_redis_share_the_jobs(client, login, tmp_path, monkeyp
     assert all(name and ":" in name for name in ran_by)
     for dossier_id, pages in wanted.items():
         _check_complete(dossier_id, pages)
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # the worker's processes, whatever the database
+def test_a_local_worker_stopped_mid_dossier_goes_at_once_and_its_job_resumes(client, login, tmp_path):
+    """SIGTERM (a restart, `systemctl stop`) to a worker in the middle of a file: it stopped only after every page
+    left (over 90 s); now its page processes go with it at once, and the job's lease lets another worker resume."""
+    with db.get_sessionmaker()() as session:
+        dossier = _first_dossier(session)
+        pages = sum(m.pages for m in dossier.materials)
+    job_id = _upload(client, login("archivist"), dossier.id, _scans(tmp_path, pages, printed=4)).json()["id"]
+    log = tmp_path / "worker.log"
+    first = _start_worker(log)
+    try:
+        _wait(job_id, lambda j: j.state is JobState.running and 1 <= j.done < 4, 120, log)
+        pool = _descendants(first.pid)
+        assert pool, "the worker runs its pages in processes of its own"
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=20)  # it had every remaining page to go through before
+        time.sleep(0.5)
+        assert not [p for p in pool if _alive(p)], "no page process outlives its worker"
+    finally:
+        if first.poll() is None:
+            _kill(first)
+    second = _start_worker(log)
+    try:
+        job = _wait(job_id, lambda j: j.state in (JobState.done, JobState.failed), 300, log)
+    finally:
+        _kill(second)
+    assert job.state is JobState.done, job.error
+    _check_complete(dossier.id, pages)
+
+
+def _descendants(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in found] + [d for p in found for d in _descendants(int(p))]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has ended; only its parent's wait is missing
+
+
+def _job_workers(server_pid: int) -> list[int]:
+    """The server's local job workers: its descendants that `multiprocessing` spawned (not its resource tracker)."""
+    workers = []
+    for pid in _descendants(server_pid):
+        try:
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes() and _alive(pid):
+                workers.append(pid)
+        except FileNotFoundError:
+            continue
+    return workers
+
+
+def _until(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if found := condition():
+            return found
+        time.sleep(0.3)
+    pytest.fail(what)
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_a_dead_job_worker_is_replaced_and_none_outlives_a_killed_server(client, tmp_path):
+    """Issue 40: a worker that died was never replaced (the server ran on and nothing was digitised), and a server
+    killed outright left its workers running on, unseen, beside those the next start made."""
+    from tests.archive_service.test_server_crash import _serve
+
+    server, _url = _serve(tmp_path / "server.log", workers=1, settings={"ARCHIVE_JOB_WORKERS": "1"})
+    try:
+        [worker] = _until(lambda: _job_workers(server.pid), 60, "the server started no job worker")
+        os.kill(worker, signal.SIGKILL)
+        [again] = _until(lambda: [p for p in _job_workers(server.pid) if p != worker], 30, "no worker replaced it")
+        assert "已重新启动" in (tmp_path / "server.log").read_text()
+
+        os.kill(server.pid, signal.SIGKILL)  # the server alone, not its process group
+        server.wait(timeout=30)
+        _until(lambda: not _alive(again), 30, "the job worker outlived its server")
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
