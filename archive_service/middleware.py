@@ -191,7 +191,7 @@ def _invisible_in_json(body: bytes) -> tuple[str, str] | None:
 # Pages carry personal data: not kept by caches, not framed by another site, no scripts but our own.
 PAGE_HEADERS = [
     (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-     b"script-src 'self' 'unsafe-inline'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'"),
+     b"script-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'"),
     (b"x-frame-options", b"SAMEORIGIN"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),

@@ -1,10 +1,14 @@
 """Issue 22.7 and the low findings: writes with the session cookie only from our own pages, headers on
 pages that carry personal data, non-numbers refused as numbers, and `%`/`_` taken literally in name search."""
 
+import re
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import archive_service
 from archive_service.access.models import RequestStatus, RetrievalRequest
 from archive_service.db import get_engine
 from archive_service.dossiers.models import Dossier, DossierStatus
@@ -50,6 +54,22 @@ def test_pages_are_not_cached_framed_or_sniffed(client):
     assert page.headers["x-frame-options"] == "SAMEORIGIN" and page.headers["x-content-type-options"] == "nosniff"
     policy = page.headers["content-security-policy"]
     assert "frame-ancestors 'self'" in policy and "default-src 'self'" in policy and "form-action 'self'" in policy
+    script_src = next(d for d in policy.split(";") if d.strip().startswith("script-src"))
+    assert script_src.split() == ["script-src", "'self'"]  # no inline script runs, an injected one included
+
+
+def test_no_page_holds_an_inline_script_the_policy_would_block():
+    """Issue 40 (low): the page policy allowed inline scripts. Every script is a file under /static now; a
+    template with a script body or an event attribute would silently stop working in the browser."""
+    templates = Path(archive_service.__file__).parent / "web" / "templates"
+    for template in templates.glob("*.html"):
+        text = template.read_text(encoding="utf-8")
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), f"{template.name}: a script without src"
+        assert not re.search(r"\son[a-z]+\s*=", text), f"{template.name}: an event attribute (onclick=…)"
+        assert "javascript:" not in text, template.name
+    static = Path(archive_service.__file__).parent / "web" / "static"
+    for src in re.findall(r'<script src="/static/([^"]+)"', "".join(t.read_text() for t in templates.glob("*.html"))):
+        assert (static / src).is_file(), src
 
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
