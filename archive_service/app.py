@@ -115,11 +115,10 @@ def _validation_error(exc: RequestValidationError) -> ArchiveError:
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    """The process's start and end: request threads as many as the database pool allows, the object store made
-    (an S3 bucket checked) once, the search outbox applier started (unless ARCHIVE_SEARCH_SYNC_SECONDS is 0),
-    every route's validators built before the first request, and what start-up made frozen out of the
-    collector's reach; at the end the applier stopped. Local job workers are separate processes started by
-    `archive serve` (jobs/worker.py)."""
+    """The app's start and end: request threads as many as the database pool allows, the object store made (an
+    S3 bucket checked) once, the search outbox applier started (unless ARCHIVE_SEARCH_SYNC_SECONDS is 0); at the
+    end the applier stopped. A served process also warms up (`served_lifespan`). Local job workers are separate
+    processes started by `archive serve` (jobs/worker.py)."""
     from archive_service.adapters import object_store, search_index
     from archive_service.db import get_engine
     from archive_service.finding.worker import OutboxApplier
@@ -131,16 +130,25 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     applier = OutboxApplier(get_engine(), search_index(), interval) if interval > 0 else None
     if applier:
         applier.start()
-    await _build_every_route(_app)
-    # What start-up made lives as long as the process (modules, route validators: ~260,000 objects). Left in
-    # the collector's oldest generation, every full collection walked it all while holding every thread,
-    # the event loop's too: /healthz stalled 80–490 ms under sixteen writers (bench/writes.py).
-    gc.collect()
-    gc.freeze()
     yield
-    gc.unfreeze()
     if applier:
         applier.stop()
+
+
+@asynccontextmanager
+async def served_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """`lifespan`, and before the first request every route's validators built and what start-up made frozen
+    out of the collector's reach. Only where the app is served (main.py): a test's app answers a few requests
+    and is gone, and the two cost it 1–4 s on a test process's heap, most of a test's setup."""
+    async with lifespan(app):
+        await _build_every_route(app)
+        # What start-up made lives as long as the process (modules, route validators: ~260,000 objects). Left in
+        # the collector's oldest generation, every full collection walked it all while holding every thread,
+        # the event loop's too: /healthz stalled 80–490 ms under sixteen writers (bench/writes.py).
+        gc.collect()
+        gc.freeze()
+        yield
+        gc.unfreeze()
 
 
 async def _build_every_route(app: FastAPI) -> None:
@@ -172,10 +180,11 @@ async def _build_every_route(app: FastAPI) -> None:
     await app.router(scope, receive, discard)
 
 
-def create_app() -> FastAPI:
+def create_app(served: bool = False) -> FastAPI:
+    """The web app; `served` by uvicorn (main.py) it warms up before its first request (`served_lifespan`)."""
     start()
     app = FastAPI(
-        lifespan=lifespan,
+        lifespan=served_lifespan if served else lifespan,
         title="档案托管系统 Archive custody",
         version=__version__,
         description="退休人员人事档案的接收、数字化、保管、转递与利用",

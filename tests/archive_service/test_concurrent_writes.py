@@ -151,7 +151,7 @@ def test_nothing_heavy_is_left_for_the_event_loop_after_start_up(demo, monkeypat
         return build(cls, original_route=original_route, **kwargs)
 
     monkeypatch.setattr(routing._EffectiveRouteContext, "from_api_route", classmethod(counted))
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(served=True)) as c:  # as main.py makes it for uvicorn
         at_start = len(built)
         assert gc.get_freeze_count() > 50_000
         for path in ("/api/organisations", "/transfers", "/shelving", "/requests", "/api/search?q=x", "/nowhere"):
