@@ -108,6 +108,7 @@ FIELD_LABELS = {
     "pages": "页数",
     "paper_reason": "未数字化原因",
     "password": "密码",
+    "period": "报表期间",
     "preset": "政策预设",
     "profile_id": "档案盒规格",
     "purpose": "利用目的",

@@ -136,7 +136,7 @@ def test_acceptance_of_digitised_copies_then_confirmation(page, server, tmp_path
 def test_statistics_page_and_export(page, server, tmp_path):
     sign_in(page, server, "clerk")
     page.goto(f"{server}/transfers")
-    page.get_by_role("link", name="统计").click()
+    page.get_by_role("link", name="统计", exact=True).click()  # not the menu's 统计报表
     cells = page.locator("#statistics tbody tr").first.locator("td").all_inner_texts()
     assert ENTERPRISE in page.locator("#statistics").inner_text() and len(cells) == 6
     page.get_by_label("年份").fill("1999")
