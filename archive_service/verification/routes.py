@@ -1,7 +1,10 @@
 """HTTP API of 校对与复核: the work list, a step on a reading, the crop it was read from."""
 
+import time
+
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
@@ -41,8 +44,20 @@ def check(
     store: ObjectStore = Store,
     user: User = Depends(current_user),
 ) -> ReadingOut:
-    dossier = get_dossier(session, user, dossier_id)
-    return ReadingOut.of(dossier.id, service.check(session, store, user, dossier, ref, data.value, data.version))
+    for attempt in range(3):
+        try:
+            dossier = get_dossier(session, user, dossier_id)
+            checked = service.check(session, store, user, dossier, ref, data.value, data.version)
+            return ReadingOut.of(dossier.id, checked)
+        except OperationalError as e:
+            # SQLite refused the write (SQLITE_BUSY: the transaction's snapshot went stale while others wrote —
+            # seen once under a full test run's load, four 校对 requests at a time). Nothing was written: the
+            # transaction is rolled back and the check begun again, twice at most.
+            if not getattr(e.orig, "sqlite_errorname", "").startswith("SQLITE_BUSY") or attempt == 2:
+                raise
+            session.rollback()
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 @router.get("/{dossier_id}/verification/{ref}/crop")
