@@ -58,6 +58,9 @@ class AccessAction:
     enterprise_registered = "enterprise_registered"  # a 移交单位 registered at the desk (its particulars)
     enterprise_changed = "enterprise_changed"  # … its particulars corrected (before → after)
     misfiled_page = "misfiled_page"  # a page flagged 疑似他人材料 decided: belongs here, or taken out of the file
+    unit_registered = "unit_registered"  # a street, township, community or entrusted custodian (organisations/units.py)
+    unit_changed = "unit_changed"  # … its particulars corrected (before → after)
+    custody_moved = "custody_moved"  # a file kept by a street or custodian for the bureau, or taken back in
     # The system's own events (GB/T 22239-2019 8.1.4.3 安全审计), on the same chain:
     login = "login"  # signed in (both factors where the policy asks), from where, by web or API
     login_failed = "login_failed"  # a wrong password, code or recovery code; a replayed code; a disabled account
