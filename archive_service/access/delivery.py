@@ -123,8 +123,7 @@ def online_grants(session: Session, user: User, now: date | None = None) -> dict
             RetrievalRequest.status == RequestStatus.approved,
             RetrievalRequest.valid_from <= today,
             RetrievalRequest.valid_until >= today,
-            (RetrievalRequest.bureau_id == user.organisation_id)
-            | RetrievalRequest.bureau_id.in_(standing.serving_bureaus(user.id)),
+            standing.served_by(user, RetrievalRequest.bureau_id),
         )
         .order_by(RetrievalRequest.id)
     ).all()

@@ -197,8 +197,8 @@ def submit_request(session: Session, requester: User, form: RequestForm, client:
     return request
 
 
-def visible_requests(user: User) -> Select[RetrievalRequest]:
-    """Requesters see their organisation's requests; bureau staff the requests made to their bureau (for files
+def _asked(user: User) -> Select[RetrievalRequest]:
+    """Requesters' requests are their organisation's; bureau staff's the requests made to their bureau (for files
     it holds, or held until it sent them on)."""
     query = select(RetrievalRequest).join(Dossier, RetrievalRequest.dossier_id == Dossier.id)
     if user.role is Role.requester:
@@ -206,10 +206,22 @@ def visible_requests(user: User) -> Select[RetrievalRequest]:
     return query.where(RetrievalRequest.bureau_id == user.organisation_id)
 
 
+def visible_requests(user: User) -> Select[RetrievalRequest]:
+    """The requests a user's lists show: a requester of a shared agency only those made to bureaus that still
+    serve it (auth/standing.py: a bureau that disabled it shows it none of its requests)."""
+    if user.role is Role.requester:
+        return _asked(user).where(standing.served_by(user, RetrievalRequest.bureau_id))
+    return _asked(user)
+
+
 def get_request(session: Session, user: User, request_id: int) -> RetrievalRequest:
-    request = session.scalar(visible_requests(user).where(RetrievalRequest.id == request_id))
+    """One request; a requester's request to a bureau that no longer serves it is refused by that rule's name,
+    not answered as missing."""
+    request = session.scalar(_asked(user).where(RetrievalRequest.id == request_id))
     if request is None:
         raise NotFound("该查阅申请", "request_id")
+    if user.role is Role.requester:
+        standing.check_served(session, user, request.bureau_id)
     return request
 
 

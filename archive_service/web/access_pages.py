@@ -12,6 +12,7 @@ from archive_service.access import delivery, loans, register, service
 from archive_service.access.log import AccessAction
 from archive_service.access.models import AccessLogEntry, RequestMode, RequestStatus, RetrievalRequest
 from archive_service.adapters import object_store
+from archive_service.auth import standing
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can
 from archive_service.db import bureau_today
@@ -64,6 +65,9 @@ def _requests_page(
         default_until=bureau_today() + timedelta(days=next(iter(service.purposes().values())).max_days - 1),
         error=error,
         can_submit=can(user, Action.submit_request),
+        # A shared agency's requester: the bureaus that disabled it, whose requests the list no longer shows.
+        not_serving=standing.not_serving(session, user),
+        rule=standing.RULE,
     )
 
 
