@@ -50,6 +50,10 @@ class AccessAction:
     loan_out = "loan_out"
     loan_return = "loan_return"
     close_request = "close_request"  # 办结: an approved request concluded by the archivist (what was done)
+    reading_opened = "reading_opened"  # 到馆查阅 begun: reader's ID checked, staff present (access/reading.py)
+    reading_id_refused = "reading_id_refused"  # … refused: the ID shown is not the one the request recorded
+    reading_produced = "reading_produced"  # materials from the catalogue handed to the reader in the 阅档室
+    reading_ended = "reading_ended"  # … the reading over, the materials checked back, the file back to its slot
     account_created = "account_created"  # an administrator made an account (who, role, organisation)
     account_changed = "account_changed"  # … changed its role or disabled / enabled it
     policy_changed = "policy_changed"  # a rule of the bureau's policy changed (before → after)

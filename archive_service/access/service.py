@@ -19,7 +19,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from archive_service.access.log import AccessAction, record_access
-from archive_service.access.models import RequestMode, RequestStatus, RetrievalRequest
+from archive_service.access.models import ReadingSession, RequestMode, RequestStatus, RetrievalRequest
 from archive_service.auth import standing
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, require
@@ -287,6 +287,12 @@ def close_request(
     require(archivist, Action.serve_requests)
     if request.status is not RequestStatus.approved:
         raise ArchiveError("request.not_open", f"申请 {request.number} {request.status.label}，不能办结", "status", 409)
+    if session.scalar(
+        select(ReadingSession.id).where(ReadingSession.request_id == request.id, ReadingSession.ended_at.is_(None))
+    ):
+        raise ArchiveError(
+            "request.reading_open", f"申请 {request.number} 的到馆查阅尚未结束：先结束阅档登记再办结", "status", 409
+        )
     if request.loan_out_at is not None and request.loan_returned_at is None:
         raise ArchiveError(
             "request.loan_out", f"申请 {request.number} 借出的原件尚未归还：在借阅台归还核对后即办结", "status", 409

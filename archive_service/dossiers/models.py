@@ -252,6 +252,8 @@ class CustodyEventKind(enum.StrEnum):
     holdings_entry = "holdings_entry"  # a file held before the system, entered from the bureau's old ledger
     held_elsewhere = "held_elsewhere"  # kept by a street or an entrusted custodian for the bureau (its note says which)
     taken_in = "taken_in"  # a file kept elsewhere brought into the bureau's own store
+    reading_out = "reading_out"  # off its slot to the 阅档室 for a 到馆查阅 (access/reading.py)
+    reading_back = "reading_back"  # … back to the same slot when the reading ends
 
     @property
     def label(self) -> str:
@@ -272,6 +274,8 @@ CUSTODY_EVENT_LABELS = {
     CustodyEventKind.holdings_entry: "存量入馆",
     CustodyEventKind.held_elsewhere: "馆外保管",
     CustodyEventKind.taken_in: "收回入馆",
+    CustodyEventKind.reading_out: "出库阅档",
+    CustodyEventKind.reading_back: "阅毕归架",
 }
 
 

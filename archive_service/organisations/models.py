@@ -59,6 +59,9 @@ class Organisation(Base):
     accepts_lixiu: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # 大政办发〔2017〕49号 第十七条: archivists hold a valid training certificate (auth/qualifications.py).
     requires_certified_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # 到馆查阅: how many of the bureau's staff must be present in the 阅档室 while a file is read (access/reading.py).
+    # The seeds set no number (004 第十八条 only separates the 阅档室); preset 1, the archivist who serves.
+    reading_staff: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # Whom the bureau calls about an enterprise's handover (its register's problems, a missing certificate).
     contact_person: Mapped[str] = mapped_column(String(50), default="", server_default="")
     contact_phone: Mapped[str] = mapped_column(String(30), default="", server_default="")
