@@ -20,7 +20,7 @@ from archive_service.dossiers.schemas import MaterialIn
 from archive_service.dossiers.service import add_material, make_archival_code, record_custody
 from archive_service.organisations.jurisdiction import JurisdictionRule
 from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel
-from archive_service.values import citizen_id_check_char, credit_code_check_char, formed_order
+from archive_service.values import SecrecyLevel, citizen_id_check_char, credit_code_check_char, formed_order
 from digitise.specimen import SpecimenPerson
 from storage import ObjectStore
 
@@ -201,7 +201,7 @@ def load_demo(session: Session, retirees: int = 300, seed: int = 2026) -> dict[s
             hukou_region_code=region,
             residence_region_code=region,
             party_member=party,
-            classified_unit=rng.random() < 0.02,
+            secrecy=SecrecyLevel.secret if rng.random() < 0.02 else SecrecyLevel.none,
         )
         session.add(retiree)
         session.flush()

@@ -1,6 +1,7 @@
 """What routes and pages declare: `DbSession` (one transaction per request, committed before the response is
 sent), `Store` (the object store), `current_user` (the signed-in user, by bearer token or the session cookie;
-one whose password must be changed first reaches only the password pages), `client_address` (the peer, or
+one whose password must be changed first reaches only the password pages, an archivist whose certificate expired
+where the bureau requires one only his own account), `client_address` (the peer, or
 `X-Forwarded-For` only through a configured proxy), and the two ways a file is handed out (`xlsx_download`,
 `stored_object_shown`), neither kept by a cache."""
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from archive_service.adapters import object_store
 from archive_service.auth.models import User
 from archive_service.auth.passwords import must_change
+from archive_service.auth.qualifications import check_still_qualified
 from archive_service.auth.service import session_user
 from archive_service.config import get_settings
 from archive_service.db import get_sessionmaker
@@ -70,6 +72,8 @@ def current_user(request: Request, session: Session = DbSession) -> User:
         raise ArchiveError(
             "password.change_required", "请先修改密码（首次登录、密码被重置或已过有效期）", "new_password", 403
         )
+    if request.url.path not in PASSWORD_CHANGE_PATHS:  # his own account and signing out stay open to him
+        check_still_qualified(session, user)
     return user
 
 

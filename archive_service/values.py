@@ -5,6 +5,7 @@ pydantic schemas (API, web forms), register imports and the CLI. The field name 
 whoever knows it (pydantic's location, the register column).
 """
 
+import enum
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -160,6 +161,55 @@ def check_phone(value: str) -> str:
 # ---- Archival code (档号, DA/T 13-2022) ------------------------------------------------------
 
 _ARCHIVAL_CODE = re.compile(r"[A-Z0-9]{1,8}(?:-[A-Z0-9]{1,12}(?:·[A-Z0-9]{1,12})*){1,6}")
+
+
+class SecrecyLevel(enum.StrEnum):
+    """A file's 密级 (保守国家秘密法 第十条: 绝密、机密、秘密), with 涉密 for a file known to be classified whose level
+    was never written down (the earlier yes/no flag, a register's 是). Any level but `none` keeps the file off the
+    online service and off requesters' searches, and only an archivist receives it."""
+
+    none = "none"
+    unrated = "unrated"
+    secret = "secret"
+    confidential = "confidential"
+    top_secret = "top_secret"
+
+    @property
+    def label(self) -> str:
+        return SECRECY_LABELS[self]
+
+    @property
+    def classified(self) -> bool:
+        return self is not SecrecyLevel.none
+
+
+SECRECY_LABELS = {
+    SecrecyLevel.none: "非密",
+    SecrecyLevel.unrated: "涉密（密级未定）",
+    SecrecyLevel.secret: "秘密",
+    SecrecyLevel.confidential: "机密",
+    SecrecyLevel.top_secret: "绝密",
+}
+# How registers and old ledgers write it: the levels by name; 涉密 or 是 for a level not given; the open words.
+SECRECY_WORDS = {
+    **{w: SecrecyLevel.none for w in ("", "无", "否", "非密", "公开", "内部", "一般", "普通")},
+    **{w: SecrecyLevel.unrated for w in ("涉密", "是")},
+    "秘密": SecrecyLevel.secret,
+    "机密": SecrecyLevel.confidential,
+    "绝密": SecrecyLevel.top_secret,
+}
+
+
+def read_secrecy(text: str) -> SecrecyLevel:
+    """密级 as a sheet writes it (秘密, 机密, 绝密; 涉密 or 是; 无, 否, 公开 …), or the level's own key."""
+    text = text.strip()
+    if text in SecrecyLevel.__members__:
+        return SecrecyLevel(text)
+    if text in SECRECY_WORDS:
+        return SECRECY_WORDS[text]
+    raise ValueRuleError(
+        "secrecy.format", f"密级应为 否（非密）、秘密、机密、绝密，或 是（涉密、密级未定），实为“{text}”"
+    )
 
 
 def check_archival_code(value: str) -> str:

@@ -87,8 +87,8 @@ def at_scale(url: str, values: list[str]) -> list[tuple[str, str]]:
         conn.execute(
             text(
                 "INSERT INTO plain_retiree (id, name, sex, citizen_id, birth_date, enterprise_id, hukou_region_code, "
-                "residence_region_code, party_member, leader_cadre, classified_unit) VALUES (:id, :name, :sex, :cid, "
-                ":birth_date, :enterprise_id, :h, :r, false, false, false)"
+                "residence_region_code, party_member, leader_cadre, secrecy) VALUES (:id, :name, :sex, :cid, "
+                ":birth_date, :enterprise_id, :h, :r, false, false, 'none')"
             ),
             [{**row, "id": i + 1, "cid": v, "h": "110102", "r": "110102"} for i, v in enumerate(values)],
         )
@@ -97,7 +97,7 @@ def at_scale(url: str, values: list[str]) -> list[tuple[str, str]]:
         started = time.perf_counter()
         conn.execute(
             insert(Retiree),
-            [{**row, "citizen_id": v, "party_member": False, "leader_cadre": False, "classified_unit": False}
+            [{**row, "citizen_id": v, "party_member": False, "leader_cadre": False, "secrecy": "none"}
              for v in values],
         )  # fmt: skip
         sealed = time.perf_counter() - started

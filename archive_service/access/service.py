@@ -3,7 +3,9 @@
 The use rules (STANDARDS.md Part A, "Use of files") live here once:
   * a request names a configured purpose, the classes needed, a mode and a validity window;
   * nobody reads his or her own file or a close relative's;
-  * classified (涉密) files are never served online;
+  * classified files (any 密级 but 非密) are never served online;
+  * an enterprise (移交单位) asks only for its own retirees' files and only for the purposes an enterprise
+    verifies (待遇变更, 002 第九条(七));
   * paper loans are exceptional (the purpose must allow them) and last at most 14 days;
   * an approver of the holding bureau decides; he may narrow the classes, never widen them;
   * every page delivered, download, print, copy, approval and export is in the access log first.
@@ -19,7 +21,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from archive_service.access.log import AccessAction, record_access
-from archive_service.access.models import ReadingSession, RequestMode, RequestStatus, RetrievalRequest
+from archive_service.access.models import RequestMode, RequestStatus, RetrievalRequest
 from archive_service.auth import standing
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, require
@@ -32,6 +34,7 @@ from archive_service.dossiers.models import (
 )
 from archive_service.errors import ArchiveError, Forbidden, NotFound
 from archive_service.numbering import next_in_series
+from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.values import check_citizen_id
 
 MAX_LOAN_DAYS = 14  # 借阅 原件: at most 14 days (use rules; not configurable)
@@ -55,6 +58,7 @@ class Purpose:
     modes: tuple[RequestMode, ...]
     max_days: int
     after_death: bool = False  # still served online once the retiree has died (丧葬、抚恤)
+    enterprise: bool = False  # an enterprise may ask for it, for its own retirees (002 第九条(七))
 
 
 @lru_cache(maxsize=4)
@@ -68,6 +72,7 @@ def _load_purposes(path: Path) -> dict[str, Purpose]:
             tuple(RequestMode(m) for m in v["modes"]),
             int(v["max_days"]),
             bool(v.get("after_death", False)),
+            bool(v.get("enterprise", False)),
         )
         for key, v in data.items()
     }
@@ -75,6 +80,39 @@ def _load_purposes(path: Path) -> dict[str, Purpose]:
 
 def purposes() -> dict[str, Purpose]:
     return _load_purposes(get_settings().purposes_file or Path(__file__).with_name("purposes.toml"))
+
+
+ENTERPRISE_BASIS = "晋宁 002 第九条（七）"
+
+
+def purposes_for(user: User) -> dict[str, Purpose]:
+    """The purposes the user may ask for: an enterprise's people only those an enterprise verifies."""
+    if user.organisation.kind is OrganisationKind.enterprise:
+        return {k: p for k, p in purposes().items() if p.enterprise}
+    return purposes()
+
+
+def _refuse_enterprise_beyond_own(requester: User, dossier: Dossier, purpose: Purpose) -> None:
+    """002 第九条(七): the enterprise, when its retiree applies for a change of benefits, 负责调取其人事档案…调查核实
+    申报事项后，以参保单位名义申报 — so it asks for its own retirees' files, for that purpose, and for nothing else."""
+    enterprise = requester.organisation
+    if enterprise.kind is not OrganisationKind.enterprise:
+        return
+    if not purpose.enterprise:
+        allowed = "、".join(p.label for p in purposes_for(requester).values()) or "无"
+        raise ArchiveError(
+            "request.enterprise_purpose",
+            f"移交单位只能为核实本单位退休人员的待遇变更申报申请查阅（{ENTERPRISE_BASIS}）；可选的利用目的：{allowed}",
+            "purpose",
+            403,
+        )
+    if dossier.retiree.enterprise_id != enterprise.id:
+        raise ArchiveError(
+            "request.enterprise_not_own",
+            f"该档案本人不是{enterprise.name}的退休人员：移交单位只能申请查阅本单位退休人员的档案（{ENTERPRISE_BASIS}）",
+            "dossier",
+            403,
+        )
 
 
 @dataclass(frozen=True)
@@ -153,6 +191,7 @@ def submit_request(session: Session, requester: User, form: RequestForm, client:
         raise ArchiveError("request.relationship", "请选择查阅人与档案本人的关系", "relationship")
     dossier = _find_dossier(session, form.dossier)
     standing.check_served(session, requester, dossier.custodian_id)
+    _refuse_enterprise_beyond_own(requester, dossier, purpose)
     if reader_id == dossier.retiree.citizen_id:
         raise ArchiveError(
             "request.own_file", "任何人不得查阅本人档案；本人需要证明材料的，请由经办机构出具", "reader_citizen_id", 403
@@ -164,8 +203,13 @@ def submit_request(session: Session, requester: User, form: RequestForm, client:
             "relationship",
             403,
         )
-    if dossier.retiree.classified_unit and form.mode is RequestMode.online_view:
-        raise ArchiveError("request.classified_online", "涉密单位人员档案不提供网上查阅，请改为到馆查阅", "mode", 403)
+    if dossier.retiree.classified and form.mode is RequestMode.online_view:
+        raise ArchiveError(
+            "request.classified_online",
+            f"该档案密级为{dossier.retiree.secrecy.label}：涉密档案不提供网上查阅，请改为到馆查阅",
+            "mode",
+            403,
+        )
     if form.mode is RequestMode.online_view:
         _refuse_after_death(dossier.retiree.deceased_date, purpose)
     year = today.year
@@ -197,8 +241,8 @@ def submit_request(session: Session, requester: User, form: RequestForm, client:
     return request
 
 
-def _asked(user: User) -> Select[RetrievalRequest]:
-    """Requesters' requests are their organisation's; bureau staff's the requests made to their bureau (for files
+def visible_requests(user: User) -> Select[RetrievalRequest]:
+    """Requesters see their organisation's requests; bureau staff the requests made to their bureau (for files
     it holds, or held until it sent them on)."""
     query = select(RetrievalRequest).join(Dossier, RetrievalRequest.dossier_id == Dossier.id)
     if user.role is Role.requester:
@@ -206,22 +250,10 @@ def _asked(user: User) -> Select[RetrievalRequest]:
     return query.where(RetrievalRequest.bureau_id == user.organisation_id)
 
 
-def visible_requests(user: User) -> Select[RetrievalRequest]:
-    """The requests a user's lists show: a requester of a shared agency only those made to bureaus that still
-    serve it (auth/standing.py: a bureau that disabled it shows it none of its requests)."""
-    if user.role is Role.requester:
-        return _asked(user).where(standing.served_by(user, RetrievalRequest.bureau_id))
-    return _asked(user)
-
-
 def get_request(session: Session, user: User, request_id: int) -> RetrievalRequest:
-    """One request; a requester's request to a bureau that no longer serves it is refused by that rule's name,
-    not answered as missing."""
-    request = session.scalar(_asked(user).where(RetrievalRequest.id == request_id))
+    request = session.scalar(visible_requests(user).where(RetrievalRequest.id == request_id))
     if request is None:
         raise NotFound("该查阅申请", "request_id")
-    if user.role is Role.requester:
-        standing.check_served(session, user, request.bureau_id)
     return request
 
 
@@ -271,10 +303,20 @@ def decide(
         dossier_id=request.dossier_id,
         materials=request.material_classes,
         request_id=request.id,
-        detail=request.number + (f"：{reason.strip()}" if reason.strip() else ""),
+        detail=f"{request.number}（{requesting_organisation(session, request)}）"
+        + (f"：{reason.strip()}" if reason.strip() else ""),
         with_change=True,
     )
     return request
+
+
+def requesting_organisation(session: Session, request: RetrievalRequest) -> str:
+    """申请单位 as the log and the register name it: an enterprise as the 移交单位 asking for its own retiree."""
+    org = session.get(Organisation, request.requester_org_id)
+    if org is None:
+        return "申请单位不明"
+    said = "移交单位" if org.kind is OrganisationKind.enterprise else "申请单位"
+    return f"{said}：{org.name}"
 
 
 def close_request(
@@ -287,12 +329,6 @@ def close_request(
     require(archivist, Action.serve_requests)
     if request.status is not RequestStatus.approved:
         raise ArchiveError("request.not_open", f"申请 {request.number} {request.status.label}，不能办结", "status", 409)
-    if session.scalar(
-        select(ReadingSession.id).where(ReadingSession.request_id == request.id, ReadingSession.ended_at.is_(None))
-    ):
-        raise ArchiveError(
-            "request.reading_open", f"申请 {request.number} 的到馆查阅尚未结束：先结束阅档登记再办结", "status", 409
-        )
     if request.loan_out_at is not None and request.loan_returned_at is None:
         raise ArchiveError(
             "request.loan_out", f"申请 {request.number} 借出的原件尚未归还：在借阅台归还核对后即办结", "status", 409

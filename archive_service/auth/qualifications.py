@@ -62,6 +62,27 @@ def check_qualified(session: Session, user: User | None, organisation_id: int, r
     )
 
 
+def check_still_qualified(session: Session, user: User) -> None:
+    """004 第十七条 持证上岗 holds every day, not only the day the role was given: where the bureau requires it, an
+    archivist whose certificates have all expired (or were never valid) since is refused when he next acts, until
+    the security officer records a valid one. Read once per request."""
+    if user.role not in CERTIFIED_ROLES or not user.organisation.requires_certified_staff:
+        return
+    held = certificates(session, user.id)
+    today = bureau_today()
+    if any(c.valid_on(today) for c in held):
+        return
+    ended = max((c.expires_on for c in held if c.expires_on is not None and c.expires_on < today), default=None)
+    said = f"你的培训证书已于 {ended} 到期" if ended else "你没有有效的培训证书"
+    raise ArchiveError(
+        "role.certificate_expired",
+        f"本馆要求档案管理人员持证上岗（{BASIS}）：{said}，暂不能以{user.role.label}身份办理；"
+        "请将新的有效证书交安全管理员登记后再办理",
+        "role",
+        403,
+    )
+
+
 def record_certificate(
     session: Session,
     admin: User,

@@ -26,7 +26,7 @@ from archive_service.auth.qualifications import check_qualified
 from archive_service.auth.sessions import describe_account, end_sessions
 from archive_service.db import as_utc, get_sessionmaker, utcnow
 from archive_service.errors import ArchiveError, Unauthenticated
-from archive_service.organisations.models import Organisation, OrganisationKind
+from archive_service.organisations.models import Organisation
 
 log = logging.getLogger("archive.auth")
 SECOND_FACTOR_MINUTES = 5  # the half-session between the password and the code
@@ -95,19 +95,21 @@ def change_account(
 
 
 def may_create_account(session: Session, officer: User, organisation_id: int, role: Role) -> None:
-    """A bureau's security officer makes accounts for its own staff, and requester accounts for the agencies and
-    communities that ask it for files; never for another bureau (its staff would read that bureau's files) nor for
-    an enterprise. The `archive users create` command, run on the server, is the operator's way."""
+    """A bureau's security officer makes accounts for its own staff, and requester accounts for the agencies,
+    communities and enterprises that ask it for files (an enterprise only for its own retirees' benefit claims,
+    access/service.py); never for another bureau (its staff would read that bureau's files). The `archive users
+    create` command, run on the server, is the operator's way."""
     organisation = session.get(Organisation, organisation_id)
     if organisation is None:
         raise ArchiveError("organisation.unknown", "所属单位不存在", "organisation_id")
     if organisation.id == officer.organisation_id:
         return
-    if organisation.kind in (OrganisationKind.agency, OrganisationKind.community) and role is Role.requester:
+    if organisation.kind in standing.SERVED_KINDS and role is Role.requester:
         return
     raise ArchiveError(
         "user.other_organisation",
-        "只能为本单位创建账号，或为查阅单位创建查阅申请人账号；不能为其他档案馆或企业创建账号",
+        "只能为本单位创建账号，或为查阅单位、移交单位创建查阅申请人账号；不能为其他档案馆创建账号，"
+        "也不能为查阅单位、移交单位创建其他角色的账号",
         "organisation_id",
         403,
     )

@@ -11,6 +11,7 @@ from archive_service.values import (
     CitizenId,
     PartialDate,
     RegionCode,
+    SecrecyLevel,
     ValueRuleError,
     check_citizen_id_agrees,
 )
@@ -29,7 +30,7 @@ class RetireeIn(BaseModel):
     insured_region_code: RegionCode | None = None  # 参保地
     party_member: bool = False
     leader_cadre: bool = False
-    classified_unit: bool = False
+    secrecy: SecrecyLevel = SecrecyLevel.none  # 密级
     deceased_date: date | None = None
 
     @field_validator("sex")
@@ -80,12 +81,6 @@ class DossierIn(BaseModel):
     class_scheme: str = "enterprise-1992"
     volumes: int = Field(default=1, ge=1, le=50)
     materials: list[MaterialIn] = []
-    # A file a street or an entrusted custodian keeps for the bureau (003 七(二), 004 第十六条): its unit.
-    held_by_unit_id: int | None = Field(default=None, ge=1, le=2_000_000_000)
-
-
-class HeldByIn(BaseModel):
-    unit_id: int = Field(ge=1, le=2_000_000_000, description="本馆登记的街道、社区或受托保管单位")
 
 
 class MaterialOut(BaseModel):
@@ -124,7 +119,6 @@ class DossierSummary(BaseModel):
     volumes: int
     pages: int
     digitisation: str
-    held_by: str | None = None  # the street or custodian keeping the file (状态 held_elsewhere)
 
 
 class DossierDetail(DossierSummary):
@@ -133,7 +127,8 @@ class DossierDetail(DossierSummary):
     work_start_date: date | None
     retirement_date: date | None
     class_scheme: str
-    classified: bool
+    classified: bool  # any 密级 but 非密: not served online
+    secrecy: SecrecyLevel
     materials: list[MaterialOut]
     custody: list[CustodyEventOut]
 

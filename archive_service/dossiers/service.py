@@ -402,7 +402,6 @@ def summary(dossier: Dossier) -> DossierSummary:
         volumes=dossier.volumes,
         pages=dossier.pages,
         digitisation=dossier.digitisation.value,
-        held_by=dossier.held_by.name if dossier.held_by else None,
     )
 
 
@@ -415,7 +414,8 @@ def detail(session: Session, dossier: Dossier) -> DossierDetail:
         work_start_date=r.work_start_date,
         retirement_date=r.retirement_date,
         class_scheme=dossier.class_scheme,
-        classified=r.classified_unit,
+        classified=r.classified,
+        secrecy=r.secrecy,
         materials=[
             MaterialOut(
                 id=m.id,

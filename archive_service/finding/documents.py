@@ -45,7 +45,7 @@ def document(
         custodian_id=dossier.custodian_id,
         status=dossier.status.value,
         digitisation=dossier.digitisation.value,
-        classified=r.classified_unit,
+        classified=r.classified,
         materials=tuple(MaterialEntry(m.sequence, m.material_class.top_class, m.title) for m in dossier.materials),
         pages=_pages(dossier, texts),
         work_start_dates=tuple(work_start_dates(sheet_of(dossier, texts, confirmed or []))),

@@ -13,6 +13,7 @@ from typing import Any
 from archive_service.uploads import cell_text
 from archive_service.values import (
     CitizenIdFacts,
+    SecrecyLevel,
     ValueRuleError,
     check_citizen_id,
     check_credit_code,
@@ -20,6 +21,7 @@ from archive_service.values import (
     check_visible,
     citizen_id_facts,
     has_invisible,
+    read_secrecy,
     upgrade_citizen_id,
 )
 from digitise.facts import CN_DIGITS, CN_NUM, cn_number
@@ -54,9 +56,6 @@ FIELDS: dict[str, Field] = {
     "section": Field("格", ("格号", "格", "节号", "节")),
     "secrecy": Field("密级", ("密级", "涉密")),
     "remarks": Field("备注", ("备注", "说明")),
-    # A street or entrusted custodian that keeps the file for the bureau (西人社发〔2020〕14号 七(二): 现存的…档案
-    # 暂由各街道管理): the file is the bureau's, status 馆外保管 (dossiers/held_elsewhere.py).
-    "holder": Field("保管单位", ("保管单位", "代管单位", "保管街道")),
     "hukou_region_code": Field("户籍地区划代码", ("户籍地区划代码", "户籍地代码")),
     "residence_region_code": Field("居住地区划代码", ("居住地区划代码", "居住地代码")),
 }
@@ -244,8 +243,6 @@ def read_citizen_id(value: Any) -> IdReading:
 
 
 SEXES = {"男": "M", "女": "F", "M": "M", "F": "F", "1": "M", "2": "F"}  # 1/2: GB/T 2261.1
-CLASSIFIED_WORDS = ("秘密", "机密", "绝密", "涉密", "是")
-OPEN_WORDS = ("", "无", "否", "非密", "公开", "内部", "一般", "普通")
 
 
 @dataclass(frozen=True)
@@ -351,10 +348,9 @@ class LedgerRow:
     pages: int = 0
     entered_on: LedgerDate | None = None
     location: Location | None = None
-    secrecy: str = ""
-    classified: bool = False
+    secrecy: str = ""  # 密级 as written
+    secrecy_level: SecrecyLevel = SecrecyLevel.none  # … as read (values.read_secrecy)
     remarks: str = ""
-    holder: str = ""  # the street or custodian keeping the file, by name
     hukou_region_code: str | None = None
     residence_region_code: str | None = None
     id_facts: CitizenIdFacts | None = None  # what the ID encodes (birth date, sex), read once
@@ -390,7 +386,7 @@ class RowProblem:
 
 
 LIMITS = {"name": 50, "sex": 4, "enterprise": 200, "former_employer": 200, "credit_code": 30, "archival_code": 64,
-          "volumes": 10, "pages": 10, "secrecy": 20, "remarks": 1000, "holder": 100, "hukou_region_code": 10,
+          "volumes": 10, "pages": 10, "secrecy": 20, "remarks": 1000, "hukou_region_code": 10,
           "residence_region_code": 10}  # fmt: skip
 
 
@@ -435,9 +431,8 @@ def _entered(row: "LedgerRow", text: str, today: date, value: Any = None) -> Non
 
 
 def _secrecy(row: "LedgerRow", text: str, today: date) -> None:
-    if text not in OPEN_WORDS and text not in CLASSIFIED_WORDS:
-        raise ValueRuleError("secrecy.format", f"密级应为 无、秘密、机密、绝密，实为“{text}”")
-    row.secrecy, row.classified = text, text in CLASSIFIED_WORDS
+    row.secrecy_level = read_secrecy(text)  # refuses what is no 密级, in its own words
+    row.secrecy = text
 
 
 def _region(key: str):
@@ -449,8 +444,7 @@ def _region(key: str):
 
 def _plain(key: str):
     def parse(row: LedgerRow, text: str, today: date) -> None:
-        # An empty 档号 (or a ledger without the column) is no code: the file is numbered, not refused as ""
-        setattr(row, key, (text.upper() or None) if key == "archival_code" else text)
+        setattr(row, key, text.upper() if key == "archival_code" else text)
 
     return parse
 
@@ -459,7 +453,7 @@ PARSERS = {
     "name": _name, "sex": _sex, "enterprise": _plain("enterprise_name"), "former_employer": _plain("former_employer"),
     "credit_code": _credit_code, "archival_code": _plain("archival_code"), "volumes": _count("volumes", 1, 1),
     "pages": _count("pages", 0, 0), "birth_date": _birth, "entered_on": _entered, "secrecy": _secrecy,
-    "remarks": _plain("remarks"), "holder": _plain("holder"), "hukou_region_code": _region("hukou_region_code"),
+    "remarks": _plain("remarks"), "hukou_region_code": _region("hukou_region_code"),
     "residence_region_code": _region("residence_region_code"),
 }  # fmt: skip
 DATED = frozenset({"birth_date", "entered_on"})  # read from the cell itself: a date cell is a date

@@ -26,7 +26,10 @@ LABELS = {
     "contact_person": "联系人",
     "contact_phone": "联系电话",
     "managing_unit": "现管理单位",
+    "financial": "金融企业",
 }
+# 001 第四条, 002 第三十六条: what the flag means (organisations/models.py).
+FINANCIAL_BASIS = "001 第四条、002 第三十六条：金融企业退休人员管理工作，另有规定的依其规定执行"
 LONGEST = {"name": 200, "contact_person": 50, "managing_unit": 200}
 
 
@@ -41,9 +44,11 @@ class Particulars:
     contact_person: str = ""
     contact_phone: str = ""
     managing_unit: str = ""  # only for an enterprise whose legal person no longer exists
+    financial: bool = False  # 金融企业
 
     def checked(self) -> "Particulars":
-        typed = {f.name: check_text(f.name, getattr(self, f.name)) for f in fields(self)}
+        typed: dict = {f.name: check_text(f.name, getattr(self, f.name)) for f in fields(self) if f.name != "financial"}
+        typed["financial"] = bool(self.financial)
         for required in ("name", "credit_code", "region_code", "level", "contact_person", "contact_phone"):
             if not typed[required]:
                 raise ArchiveError(f"{required}.required", f"请填写{LABELS[required]}", required, 422)
@@ -170,13 +175,16 @@ def _columns(data: Particulars) -> dict[str, object]:
 
 
 def _particulars_of(enterprise: Organisation) -> Particulars:
-    return Particulars(**{f: str(getattr(enterprise, f) or "") for f in LABELS})
+    typed = {f: str(getattr(enterprise, f) or "") for f in LABELS if f != "financial"}
+    return Particulars(**typed, financial=enterprise.financial)
 
 
-def _shown(field: str, value: str) -> str:
+def _shown(field: str, value: str | bool) -> str:
+    if field == "financial":
+        return "是" if value else "否"
     if field == "level" and value:
-        return LEVEL_LABELS[OrganisationLevel(value)]
-    return value or "（空）"
+        return LEVEL_LABELS[OrganisationLevel(str(value))]
+    return str(value) or "（空）"
 
 
 def _described(data: Particulars) -> str:

@@ -11,6 +11,7 @@ from archive_service.auth.models import User
 from archive_service.db import Base, utcnow
 from archive_service.organisations.models import Organisation, OrganisationLevel
 from archive_service.protection import Protected, digest_of
+from archive_service.values import SecrecyLevel
 
 
 class TransferKind(enum.StrEnum):
@@ -120,7 +121,10 @@ class TransferItem(Base):
     declared_materials: Mapped[int] = mapped_column(Integer)
     missing_materials: Mapped[str] = mapped_column(Text, default="")
     missing_certificate: Mapped[bool] = mapped_column(Boolean, default=False)  # 证明材料 supplied
-    classified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 密级 as the register gives it (values.SecrecyLevel); a classified file is received by an archivist only.
+    secrecy: Mapped[SecrecyLevel] = mapped_column(
+        Enum(SecrecyLevel, native_enum=False, length=20), default=SecrecyLevel.none, server_default="none"
+    )
     dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
     # A 卷内目录 imported before the volume arrived: entered into the dossier when it is received.
     catalogue: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
@@ -136,6 +140,10 @@ class TransferItem(Base):
     checked_at: Mapped[datetime | None]
 
     batch: Mapped[TransferBatch] = relationship(back_populates="items")
+
+    @property
+    def classified(self) -> bool:
+        return self.secrecy.classified
 
 
 class RetainedCopy(Base):

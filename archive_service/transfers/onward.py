@@ -245,7 +245,7 @@ def send_onward(
                 declared_volumes=dossier.volumes,
                 declared_pages=dossier.pages,
                 declared_materials=len(dossier.materials),
-                classified=r.classified_unit,
+                secrecy=r.secrecy,
                 dossier_id=dossier.id,
                 result=ItemResult.pending,
             )

@@ -183,7 +183,7 @@ def _take_into_custody(session: Session, user: User, batch: TransferBatch, item:
         hukou_region_code=item.hukou_region_code,
         residence_region_code=item.residence_region_code,
         insured_region_code=item.insured_region_code,
-        classified_unit=item.classified,
+        secrecy=item.secrecy,
     )
     dossier = enter_custody(
         session, user, bureau, retiree,

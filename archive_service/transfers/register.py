@@ -11,12 +11,14 @@ from typing import Any
 from archive_service import workbooks
 from archive_service.uploads import cell_text
 from archive_service.values import (
+    SecrecyLevel,
     ValueRuleError,
     check_archival_code,
     check_citizen_id,
     check_citizen_id_agrees,
     check_region_code,
     check_visible,
+    read_secrecy,
 )
 from archive_service.workbooks import TEXT, fit_columns, text_column, workbook_bytes
 
@@ -47,7 +49,7 @@ COLUMNS = (
     Column("缺失材料", "missing_materials", False, "缺什么材料"),
     Column("缺失材料证明", "missing_certificate", False, "是 / 否：已附证明材料"),
     Column("领导人员", "leader_cadre", False, "是 / 否"),
-    Column("涉密", "classified", False, "是 / 否"),
+    Column("涉密", "secrecy", False, "否 / 秘密 / 机密 / 绝密（密级）；是：涉密而密级未定"),
     Column("死亡日期", "deceased_date", False, "移交前已死亡者填写"),
     Column("参加工作时间", "work_start_date", False, "1978-09-01，档案记载的参加工作时间（核定工龄的依据）"),
     Column("离休", "lixiu", False, "是 / 否：离休人员原则上保持现行管理渠道；接收馆设置接收时方可移交"),
@@ -89,7 +91,7 @@ class RegisterRow:
     missing_materials: str
     missing_certificate: bool
     leader_cadre: bool
-    classified: bool
+    secrecy: SecrecyLevel
     deceased_date: date | None
     work_start_date: date | None = None
     lixiu: bool = False
@@ -245,6 +247,16 @@ def _flag(value: Any) -> bool:
     raise ValueRuleError("flag.format", f"应填“是”或“否”，实为“{text}”")
 
 
+def _secrecy(value: Any) -> SecrecyLevel:
+    """The 涉密 column: a 密级 (秘密, 机密, 绝密), or yes / no as the column first asked (yes: level not given)."""
+    text = cell_text(value)
+    if text.lower() in YES:
+        return SecrecyLevel.unrated
+    if text.lower() in NO:
+        return SecrecyLevel.none
+    return read_secrecy(text)
+
+
 def check_row(line: int, cells: dict[str, Any]) -> tuple[RegisterRow | None, list[Problem], dict[str, Any]]:
     """Every problem of one row at once, each with its column; the row only when it has none, and the
     cells that did parse (so the rules across rows and against the database still see them)."""
@@ -262,7 +274,7 @@ def check_row(line: int, cells: dict[str, Any]) -> tuple[RegisterRow | None, lis
         if cell_text(raw) == "":
             if required:
                 problems.append(Problem(line, header, f"{key}.required", f"“{header}”必填"))
-            values[key] = None if parse is not _flag else False
+            values[key] = False if parse is _flag else SecrecyLevel.none if parse is _secrecy else None
             return
         try:
             values[key] = parse(raw)
@@ -286,7 +298,7 @@ def check_row(line: int, cells: dict[str, Any]) -> tuple[RegisterRow | None, lis
         "missing_materials": lambda v: cell_text(v)[:500],
         "missing_certificate": _flag,
         "leader_cadre": _flag,
-        "classified": _flag,
+        "secrecy": _secrecy,
         "deceased_date": _date,
         "work_start_date": _date,
         "lixiu": _flag,

@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from archive_service.transfers.models import ItemResult, SupplementStatus, TransferKind, TransferStatus
+from archive_service.values import SecrecyLevel
 
 
 class ItemOut(BaseModel):
@@ -20,7 +21,8 @@ class ItemOut(BaseModel):
     declared_materials: int
     missing_materials: str
     missing_certificate: bool
-    classified: bool
+    classified: bool  # any 密级 but 非密
+    secrecy: SecrecyLevel
     result: ItemResult
     reason: str
     received_volumes: int | None

@@ -181,7 +181,7 @@ def import_register(
                 "declared_materials": r.materials,
                 "missing_materials": r.missing_materials or "",
                 "missing_certificate": r.missing_certificate,
-                "classified": r.classified,
+                "secrecy": r.secrecy,
                 "result": ItemResult.pending.value,
                 "reason": "",
             }

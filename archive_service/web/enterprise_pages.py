@@ -56,11 +56,13 @@ def _typed(
     contact_person: str = Form(""),
     contact_phone: str = Form(""),
     managing_unit: str = Form(""),
+    financial: str = Form(""),
 ) -> enterprises.Particulars:
     """The particulars as the form sent them (the registering and the correcting form are the same form)."""
     return enterprises.Particulars(
         name=name, credit_code=credit_code, region_code=region_code, level=level,
         contact_person=contact_person, contact_phone=contact_phone, managing_unit=managing_unit,
+        financial=financial == "yes",
     )  # fmt: skip
 
 

@@ -37,6 +37,7 @@ from archive_service.digitisation import misfiled, page_counts
 from archive_service.digitisation import service as digitisation
 from archive_service.digitisation.backlog import backlog
 from archive_service.dossiers import catalogue, catalogue_rows, facts, life_events, missing
+from archive_service.dossiers import secrecy as secrecy_rule
 from archive_service.dossiers import service as dossiers
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import ClassScheme, DigitalObject, Dossier, DossierStatus, LifeEventKind
@@ -44,7 +45,7 @@ from archive_service.dossiers.sent_on import sent_on_record
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.holdings.models import HoldingsEntry
 from archive_service.jobs.models import Job, JobKind, JobState
-from archive_service.organisations import units
+from archive_service.organisations.enterprises import FINANCIAL_BASIS
 from archive_service.preservation.service import fixity_alerts
 from archive_service.shelving.climate import climate_alerts
 from archive_service.shelving.models import ShelfSlot
@@ -52,7 +53,7 @@ from archive_service.shelving.placement import unshelved
 from archive_service.transfers import moves, supplements
 from archive_service.transfers import service as transfers
 from archive_service.uploads import saved_scans
-from archive_service.values import mask_citizen_id, written_partial_date
+from archive_service.values import SECRECY_LABELS, mask_citizen_id, written_partial_date
 from archive_service.web.forms import field_label, refusal_shows, submitted
 from digitise.findings import check_name
 from storage import ObjectStore
@@ -66,6 +67,7 @@ templates.env.globals.update(
     check_name=check_name,
     submitted=submitted,
     field_label=field_label,
+    FINANCIAL_BASIS=FINANCIAL_BASIS,  # 金融企业: what the flag means, on the enterprise and batch pages
 )
 # Times are stored in UTC and shown in the bureau's time zone: every page through this one filter.
 templates.env.filters["bureau_time"] = lambda at, fmt="%Y-%m-%d %H:%M:%S": show_time(at, fmt)
@@ -292,6 +294,21 @@ def explain_page_count(
     return RedirectResponse(f"/dossiers/{dossier_id}?saved=page-count#page-count-check", status_code=303)
 
 
+@router.post("/dossiers/{dossier_id}/secrecy", response_class=HTMLResponse)
+def set_secrecy(
+    dossier_id: int,
+    request: Request,
+    secrecy: str = Form(""),
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> Response:
+    """The archivist records the file's 密级 (dossiers/secrecy.py)."""
+    with refusal_shows(session, lambda error: dossier_page_refused(request, session, user, dossier_id, error)):
+        secrecy_rule.set_secrecy(session, user, dossier_id, secrecy, client_address(request))
+        session.commit()
+    return RedirectResponse(f"/dossiers/{dossier_id}?saved=secrecy#secrecy-form", status_code=303)
+
+
 @router.post("/dossiers/{dossier_id}/life-events", response_class=HTMLResponse)
 def record_life_event(
     dossier_id: int,
@@ -426,10 +443,6 @@ def _dossier_page(
             "jobs": session.scalars(select(Job).where(Job.dossier_id == dossier.id).order_by(Job.id.desc()).limit(5)),
             "failed_job": _failed_digitisation(session, dossier, use_copy),
             "can_shelve": can(user, Action.manage_shelving),
-            # Streets and custodians a file in the store may be given to keep (dossiers/held_elsewhere.py).
-            "keep_units": units.list_units(session, user)
-            if can(user, Action.manage_shelving) and dossier.status is DossierStatus.in_custody
-            else [],
             "can_read_log": can(user, Action.read_audit_log),
             "supplements": supplements.of_dossier(session, user, dossier.id),
             "can_submit_supplement": can(user, Action.receive_transfers),
@@ -472,6 +485,8 @@ def _dossier_page(
             "missing_recorded": missing.missing_of(session, dossier.id),
             "missing_classes": catalogue_rows.scheme_classes(session, dossier.class_scheme) if editable else {},
             "can_open_certificates": can(user, Action.read_digital_copy),
+            "can_set_secrecy": can(user, Action.register_dossier) and dossier.custodian_id == user.organisation_id,
+            "secrecy_levels": SECRECY_LABELS,
             "can_record_life_events": can(user, Action.record_life_events)
             and dossier.custodian_id == user.organisation_id,
             "error": error,

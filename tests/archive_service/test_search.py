@@ -18,6 +18,7 @@ from archive_service.finding.models import SearchOutbox
 from archive_service.finding.service import SearchForm, search_dossiers
 from archive_service.finding.worker import apply_outbox, reindex, verify
 from archive_service.organisations.models import Organisation
+from archive_service.values import SecrecyLevel
 
 
 def sync(engine) -> int:
@@ -207,11 +208,11 @@ def test_requesters_find_only_granted_dossiers_text_of_granted_classes_and_never
         set_standing(session, user(session, "security"), user(session, "sibao"), True, "test")
     assert find("sibao", "退休审批表") == [code]
     with db.transaction() as session:  # classified: never in a requester's results
-        session.get(Dossier, granted_id).retiree.classified_unit = True
+        session.get(Dossier, granted_id).retiree.secrecy = SecrecyLevel.confidential
     sync(engine)
     assert find("sibao", "退休审批表") == []
     with db.transaction() as session:  # and an expired request grants nothing
-        session.get(Dossier, granted_id).retiree.classified_unit = False
+        session.get(Dossier, granted_id).retiree.secrecy = SecrecyLevel.none
         session.get(RetrievalRequest, request.id).valid_until = bureau_today() - timedelta(days=1)
         session.get(RetrievalRequest, request.id).valid_from = bureau_today() - timedelta(days=5)
     sync(engine)
