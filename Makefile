@@ -11,9 +11,10 @@ run: bootstrap
 	.venv/bin/archive serve
 
 # ruff, ruff format and mypy (tests/test_code_checks.py) and every test that needs no browser, broker, S3
-# server or OCR run, on SQLite (the PostgreSQL variants run in `make test`): the markers tests/conftest.py sets.
+# server, OCR run or server process of its own, on SQLite (the PostgreSQL variants run in `make test`): the
+# markers tests/conftest.py sets.
 check: bootstrap
-	.venv/bin/pytest -q -n 2 -p no:cacheprovider -m "not (e2e or brokers or s3 or ocr or postgresql)"
+	.venv/bin/pytest -q -n 2 -p no:cacheprovider -m "not (e2e or brokers or s3 or ocr or served or postgresql)"
 
 test: bootstrap
 	.venv/bin/pytest -q -n 2  # two workers: tests/conftest.py keeps the shared-server groups on one

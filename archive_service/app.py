@@ -63,6 +63,7 @@ from archive_service.web.search_pages import router as search_pages_router
 from archive_service.web.security_pages import router as security_pages_router
 from archive_service.web.shelving_pages import router as shelving_pages_router
 from archive_service.web.transfer_pages import router as transfer_pages_router
+from archive_service.web.unit_pages import router as unit_pages_router
 from archive_service.web.user_pages import router as user_pages_router
 from archive_service.web.verification_pages import router as verification_pages_router
 from digitise.chinese import RULES
@@ -80,6 +81,7 @@ PAGE_ROUTERS = (
     move_pages_router,  # /transfers/moves before transfer pages' /transfers/{batch_id}
     transfer_pages_router,
     enterprise_pages_router,
+    unit_pages_router,
     misfiled_pages_router,
     job_pages_router,
     user_pages_router,

@@ -7,9 +7,32 @@ straighten, crop with a margin, and take out scanner speckle — never stains, f
 
 import io
 from dataclasses import dataclass
+from functools import cache
+from types import ModuleType
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
+
+
+@cache
+def _cv2() -> ModuleType:
+    """OpenCV (rapidocr's own dependency), loaded on first use: the web process never needs it."""
+    import cv2
+
+    cv2.setNumThreads(1)  # pages run in parallel processes already
+    return cv2
+
+
+def median_3x3(grey: np.ndarray) -> np.ndarray:
+    """Each pixel the median of its 3 × 3 neighbourhood, edges replicated: the pixels Pillow's MedianFilter(3)
+    gives, from OpenCV's vectorised filter — 30–60× faster, and it ran three times on every page."""
+    return _cv2().medianBlur(np.ascontiguousarray(grey), 3)
+
+
+def minimum_5x5(grey: np.ndarray) -> np.ndarray:
+    """Each pixel the darkest of its 5 × 5 neighbourhood (Pillow's MinFilter(5), by OpenCV's erosion)."""
+    return _cv2().erode(np.ascontiguousarray(grey), np.ones((5, 5), np.uint8))
+
 
 MEASURE_DPI = 100
 SKEW_RANGE = 10.0  # degrees; a sheet fed worse than this is rescanned, not straightened
@@ -117,7 +140,7 @@ def tone(image: Image.Image, gray: np.ndarray) -> Tone:
     fh, fw = full.shape
     full = full[fh // 20 : fh - fh // 20, fw // 20 : fw - fw // 20]  # not the lid kept around the sheet
     strokes = full[full < paper * 0.6]
-    cleaned = np.asarray(Image.fromarray(gray).filter(ImageFilter.MedianFilter(3)))
+    cleaned = median_3x3(gray)
     h, w = cleaned.shape
     inner = cleaned[h // 20 : h - h // 20, w // 20 : w - w // 20]  # binding holes and edges are not content
     ink_pixels = inner[inner < paper * 0.6]
@@ -139,7 +162,7 @@ FADED_BY = 0.2  # of the paper's brightness: how much lighter than the darkest i
 
 def _faded_ink(grey: np.ndarray, paper: float) -> float:
     """Share of stroke cores (points darkest within 5 × 5 at 150 dpi) lighter than the darkest ink by FADED_BY."""
-    cores = grey[(grey == np.asarray(Image.fromarray(grey).filter(ImageFilter.MinFilter(5)))) & (grey < paper * 0.8)]
+    cores = grey[(grey == minimum_5x5(grey)) & (grey < paper * 0.8)]
     if cores.size < 200:
         return 0.0
     levels = cores / max(1.0, paper)
@@ -208,12 +231,13 @@ def encode_jpeg(image: Image.Image, quality: int) -> bytes:
 
 def encode_g4(image: Image.Image) -> bytes:
     """Bilevel page as raw CCITT G4 data (one strip), black coded as black, for a PDF CCITTFaxDecode stream."""
-    grey = image.convert("L").filter(ImageFilter.MedianFilter(3))
+    grey = Image.fromarray(median_3x3(np.asarray(image.convert("L"))))
     paper = float(np.percentile(np.asarray(grey.resize((max(1, grey.width // 8), max(1, grey.height // 8)))), 90))
     # libtiff codes 0 bits as the fax "white" runs, and Pillow writes mode "1" as MinIsBlack (black = 0):
     # left as it is, ink is coded as white and every viewer shows a negative. Ink is therefore given
     # the 1 bits, so the data read as the fax convention a PDF's CCITTFaxDecode (BlackIs1 false) expects.
-    ink_is_1 = grey.point(lambda v: 0 if v > paper * 0.7 else 255).convert("1")
+    # Already 0 or 255: no dithering to do (Pillow's default Floyd–Steinberg pass gives the same bits, slower).
+    ink_is_1 = grey.point(lambda v: 0 if v > paper * 0.7 else 255).convert("1", dither=Image.Dither.NONE)
     buf = io.BytesIO()
     ink_is_1.save(buf, "TIFF", compression="group4", strip_size=2**31 - 1)
     buf.seek(0)

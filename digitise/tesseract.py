@@ -12,9 +12,11 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pytesseract
-from PIL import Image, ImageFilter
+from PIL import Image
 
+from digitise.imaging import median_3x3
 from digitise.ocr import LOW_CONFIDENCE, EngineMissing, ModelFile, OcrLine, OcrWord, PageRead, confidence, join_words
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -61,7 +63,7 @@ def recognise(image: Image.Image, lang: str, config: str = OCR_CONFIG) -> list[O
     # Scanner speckle becomes stray "characters" in Tesseract's layout analysis: a 3×3 median removes it.
     # The page goes to the program as an uncompressed BMP: pytesseract's own PNG costs 0.2 s a page.
     with tempfile.NamedTemporaryFile(suffix=".bmp") as page_file:
-        image.filter(ImageFilter.MedianFilter(3)).save(page_file, "BMP")
+        Image.fromarray(median_3x3(np.asarray(image))).save(page_file, "BMP")  # L or RGB, as Pillow's filter took
         page_file.flush()
         data = pytesseract.image_to_data(page_file.name, lang=lang, config=config, output_type=pytesseract.Output.DICT)
     lines: dict[tuple[int, int, int], list[OcrWord]] = {}

@@ -348,6 +348,19 @@ _engine = ocr.engine.__wrapped__
 ocr.engine = functools.cache(_noting_reads)
 
 
+_running: list[pytest.Item] = []  # the test being run in this process
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _running[:] = [item]
+
+
+def require_marker(name: str, what: str) -> None:
+    """Fail the running test unless it is marked `name`: `what` it does is left out of `make check`."""
+    if _running and not _running[0].get_closest_marker(name):
+        pytest.fail(f"this test {what}: mark it @pytest.mark.{name}, so that `make check` leaves it to `make test`")
+
+
 @pytest.fixture(autouse=True)
 def _ocr_reads_are_marked(request: pytest.FixtureRequest) -> Iterator[None]:
     yield

@@ -123,8 +123,7 @@ def online_grants(session: Session, user: User, now: date | None = None) -> dict
             RetrievalRequest.status == RequestStatus.approved,
             RetrievalRequest.valid_from <= today,
             RetrievalRequest.valid_until >= today,
-            (RetrievalRequest.bureau_id == user.organisation_id)
-            | RetrievalRequest.bureau_id.in_(standing.serving_bureaus(user.id)),
+            standing.served_by(user, RetrievalRequest.bureau_id),
         )
         .order_by(RetrievalRequest.id)
     ).all()
@@ -350,14 +349,42 @@ def certified_copy(
     lines = [archivist.organisation.name, f"申请 {request.number}", "复制件", show_time(now, "%Y-%m-%d")]
     approved, pages, images = _approved_pages_marked(session, store, request, lines, now.strftime("%Y%m%d"))
     certificates = _certificates_marked(session, store, request, lines)
-    request.copies_made += 1
-    request.handled_by_id = archivist.id
     copied = [*images, *(image for _, pages in certificates for image in pages)]
     cover = _certification_page(
         session, request, archivist, annotation.strip(), approved, certificates, now, len(copied)
     )
     pdf = _pdf_of_pages(_sealed_and_numbered(copied, archivist.organisation.name), first=cover)
-    certified = _certificates_named(certificates)
+    register_copy(
+        session,
+        archivist,
+        request,
+        annotation,
+        client,
+        materials=[a.material.id for a in approved],
+        pages=pages,
+        also=_certificates_named(certificates),
+    )
+    return pdf
+
+
+def register_copy(
+    session: Session,
+    archivist: User,
+    request: RetrievalRequest,
+    annotation: str,
+    client: str,
+    *,
+    materials: list[int],
+    pages: list[int] | None = None,
+    also: str = "",
+) -> int:
+    """A certified copy (复制件, 签注意见并加盖印章) registered: counted on its request and put on the access log
+    with the materials copied and the archivist's annotation — the sealed PDF of a 复制 request and the copies
+    made of the paper in the 阅档室 (access/reading.py) alike. Its number among the request's copies."""
+    if not annotation.strip():
+        raise ArchiveError("copy.annotation", "请填写档案员注记（如：经核对与原件一致）", "annotation")
+    request.copies_made += 1
+    request.handled_by_id = archivist.id
     session.flush()
     record_access(
         session,
@@ -365,13 +392,13 @@ def certified_copy(
         AccessAction.export,
         client,
         dossier_id=request.dossier_id,
-        materials=[a.material.id for a in approved],
+        materials=materials,
         pages=pages,
         request_id=request.id,
-        detail="；".join(filter(None, [f"复制件第 {request.copies_made} 份：{annotation.strip()}", certified])),
+        detail="；".join(filter(None, [f"复制件第 {request.copies_made} 份：{annotation.strip()}", also])),
         with_change=True,
     )
-    return pdf
+    return request.copies_made
 
 
 def _certificate_lines(certificates: list[tuple[MissingMaterial, list[bytes]]]) -> list[str]:

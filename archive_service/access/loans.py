@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive_service.access import reading
 from archive_service.access.log import AccessAction, record_access
 from archive_service.access.models import RequestMode, RequestStatus, RetrievalRequest
 from archive_service.access.service import MAX_LOAN_DAYS
@@ -29,6 +30,10 @@ def lend(session: Session, archivist: User, request: RetrievalRequest, client: s
         raise ArchiveError("loan.not_approved", "只有已批准的借阅原件申请可以出借", "mode", 409)
     if request.loan_out_at is not None:
         raise ArchiveError("loan.already_out", f"申请 {request.number} 已出借", "loan_out_at", 409)
+    if reading.file_out_in(session, dossier.id) is not None:
+        raise ArchiveError(
+            "loan.in_reading", f"档案 {dossier.archival_code} 正在阅档室查阅，归架后才能出借", "status", 409
+        )
     if dossier.status is not DossierStatus.in_custody:
         raise ArchiveError("loan.not_in_custody", f"档案当前为“{dossier.status.label}”，不能出借", "status", 409)
     today = bureau_today()

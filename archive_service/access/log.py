@@ -50,6 +50,10 @@ class AccessAction:
     loan_out = "loan_out"
     loan_return = "loan_return"
     close_request = "close_request"  # 办结: an approved request concluded by the archivist (what was done)
+    reading_opened = "reading_opened"  # 到馆查阅 begun: reader's ID checked, staff present (access/reading.py)
+    reading_id_refused = "reading_id_refused"  # … refused: the ID shown is not the one the request recorded
+    reading_produced = "reading_produced"  # materials from the catalogue handed to the reader in the 阅档室
+    reading_ended = "reading_ended"  # … the reading over, the materials checked back, the file back to its slot
     account_created = "account_created"  # an administrator made an account (who, role, organisation)
     account_changed = "account_changed"  # … changed its role or disabled / enabled it
     policy_changed = "policy_changed"  # a rule of the bureau's policy changed (before → after)
@@ -59,6 +63,9 @@ class AccessAction:
     enterprise_changed = "enterprise_changed"  # … its particulars corrected (before → after)
     secrecy_changed = "secrecy_changed"  # a file's 密级 recorded by the archivist (before → after)
     misfiled_page = "misfiled_page"  # a page flagged 疑似他人材料 decided: belongs here, or taken out of the file
+    unit_registered = "unit_registered"  # a street, township, community or entrusted custodian (organisations/units.py)
+    unit_changed = "unit_changed"  # … its particulars corrected (before → after)
+    custody_moved = "custody_moved"  # a file kept by a street or custodian for the bureau, or taken back in
     # The system's own events (GB/T 22239-2019 8.1.4.3 安全审计), on the same chain:
     login = "login"  # signed in (both factors where the policy asks), from where, by web or API
     login_failed = "login_failed"  # a wrong password, code or recovery code; a replayed code; a disabled account

@@ -3,7 +3,7 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from archive_service.db import Base, utcnow
@@ -97,3 +97,36 @@ class AccessLogEntry(Base):
     seq: Mapped[int] = mapped_column(Integer, unique=True)  # gap-free position in the chain
     # sha256 | sm3: what entry_hash was computed with (the bureau's choice when the entry was written).
     algorithm: Mapped[str] = mapped_column(String(10), default="sha256", server_default="sha256")
+
+
+class ReadingSession(Base):
+    """阅档登记: one visit of the reader to the bureau's 阅档室 under an approved 到馆查阅 request (002 第八条(七)
+    查阅利用; 004 第十八条 阅档室): who read (ID checked against the request), the staff present, the materials
+    produced from the catalogue, copies made, when it began and ended. The paper file leaves its shelf slot when
+    the first material is produced (`out_at`, custody event reading_out) and returns to `slot_id` at the end."""
+
+    __tablename__ = "reading_session"
+    __table_args__ = (
+        # A file is out of its slot for one reading at a time: of two archivists producing it at once, one wins.
+        Index(
+            "uq_reading_session_file_out",
+            "dossier_id",
+            unique=True,
+            sqlite_where=text("out_at IS NOT NULL AND ended_at IS NULL"),
+            postgresql_where=text("out_at IS NOT NULL AND ended_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("retrieval_request.id"), index=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    bureau_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    opened_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    staff_ids: Mapped[list[int]] = mapped_column(JSON)  # 在场工作人员, the opener first
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    materials: Mapped[list[int]] = mapped_column(JSON, default=list)  # catalogue entries produced, in order
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("shelf_slot.id"))  # the slot the file left
+    out_at: Mapped[datetime | None]  # when the paper file left its slot (the first material produced)
+    ended_at: Mapped[datetime | None]
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    return_check: Mapped[str] = mapped_column(Text, default="")  # the materials checked against the catalogue

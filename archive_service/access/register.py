@@ -9,7 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive_service.access.log import AccessAction, record_access
-from archive_service.access.models import AccessLogEntry, RetrievalRequest
+from archive_service.access.models import (
+    AccessLogEntry,
+    ReadingSession,
+    RequestMode,
+    RequestStatus,
+    RetrievalRequest,
+)
 from archive_service.access.service import purposes
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, require
@@ -67,7 +73,7 @@ def log_entries(session: Session, reader: User, f: LogFilter) -> tuple[int, list
     return total, list(rows)
 
 
-def usage_statistics(session: Session, reader: User) -> dict[str, list[tuple[str, int]]]:
+def usage_statistics(session: Session, reader: User) -> dict[str, list]:
     """Requests per requesting organisation and per purpose, for the bureau's files."""
     require(reader, Action.read_audit_log)
     from archive_service.organisations.models import Organisation
@@ -87,7 +93,43 @@ def usage_statistics(session: Session, reader: User) -> dict[str, list[tuple[str
     return {
         "by_organisation": [(n, c) for n, c in by_org],
         "by_purpose": [(labels.get(k, k), c) for k, c in by_purpose],
+        "by_mode": uses_by_mode(session, reader.organisation_id),
     }
+
+
+def uses_by_mode(session: Session, bureau_id: int) -> list[tuple[str, int, str]]:
+    """On-site uses beside online ones (晋宁 第八条(七) 查阅利用): per mode, the requests approved and what was
+    actually done — pages viewed online, readings held in the 阅档室 (阅档登记), copies made, originals lent."""
+    served = (RequestStatus.approved, RequestStatus.closed)
+    mine = select(RetrievalRequest.id).where(RetrievalRequest.bureau_id == bureau_id)
+    approved = dict(
+        session.execute(
+            select(RetrievalRequest.mode, func.count())
+            .where(RetrievalRequest.bureau_id == bureau_id, RetrievalRequest.status.in_(served))
+            .group_by(RetrievalRequest.mode)
+        ).all()
+    )
+    pages_viewed = session.scalar(
+        select(func.count())
+        .select_from(AccessLogEntry)
+        .where(AccessLogEntry.action == AccessAction.view_page, AccessLogEntry.request_id.in_(mine))
+    )
+    readings = session.execute(
+        select(func.count(), func.count(ReadingSession.ended_at)).where(ReadingSession.bureau_id == bureau_id)
+    ).one()
+    copies = session.scalar(
+        select(func.coalesce(func.sum(RetrievalRequest.copies_made), 0)).where(RetrievalRequest.bureau_id == bureau_id)
+    )
+    lent = session.scalar(
+        select(func.count()).where(RetrievalRequest.bureau_id == bureau_id, RetrievalRequest.loan_out_at.is_not(None))
+    )
+    done = {
+        RequestMode.online_view: f"查看页面 {pages_viewed or 0} 页次",
+        RequestMode.on_site: f"阅档登记 {readings[0]} 次（已结束 {readings[1]} 次）",
+        RequestMode.certified_copy: f"出具复制件共 {copies or 0} 份（含到馆查阅现场复制）",
+        RequestMode.paper_loan: f"借出原件 {lent or 0} 次",
+    }
+    return [(mode.label, approved.get(mode, 0), done[mode]) for mode in RequestMode]
 
 
 def register_xlsx(session: Session, reader: User, f: LogFilter, client: str) -> bytes:
@@ -108,6 +150,11 @@ def register_xlsx(session: Session, reader: User, f: LogFilter, client: str) -> 
             break
         page += 1
     fit_columns(ws)
+    modes = wb.create_sheet("按利用方式")  # on-site uses beside online ones, for the bureau's requests
+    modes.append(["利用方式", "批准的申请", "利用情况"])
+    for row in uses_by_mode(session, reader.organisation_id):
+        modes.append(list(row))
+    fit_columns(modes)
     data = workbook_bytes(wb)
     record_access(
         session,
@@ -184,6 +231,10 @@ ACTION_LABELS = {
     AccessAction.loan_out: "借出原件",
     AccessAction.loan_return: "归还原件",
     AccessAction.close_request: "办结",
+    AccessAction.reading_opened: "到馆查阅开始",
+    AccessAction.reading_id_refused: "到馆查阅证件不符",
+    AccessAction.reading_produced: "到馆查阅提供材料",
+    AccessAction.reading_ended: "到馆查阅结束",
     AccessAction.account_created: "创建账户",
     AccessAction.account_changed: "变更账户",
     AccessAction.policy_changed: "变更本馆政策",
@@ -192,6 +243,9 @@ ACTION_LABELS = {
     AccessAction.enterprise_registered: "登记移交单位",
     AccessAction.enterprise_changed: "变更移交单位",
     AccessAction.misfiled_page: "核对疑似他人材料",
+    AccessAction.unit_registered: "登记街道、社区或受托保管单位",
+    AccessAction.unit_changed: "变更街道、社区或受托保管单位",
+    AccessAction.custody_moved: "馆外保管或收回入馆",
     AccessAction.secrecy_changed: "变更密级",
     AccessAction.login: "登录",
     AccessAction.login_failed: "登录失败",

@@ -6,10 +6,24 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from archive_service.access import delivery, loans, register, service
+from archive_service.access import delivery, loans, reading, register, service
 from archive_service.access.log import verify_chain
-from archive_service.access.models import RetrievalRequest
-from archive_service.access.schemas import CloseIn, CopyIn, DecisionIn, RequestIn, RequestOut, ReturnIn
+from archive_service.access.models import ReadingSession, RetrievalRequest
+from archive_service.access.schemas import (
+    CloseIn,
+    CopyIn,
+    DecisionIn,
+    ReadingCopyIn,
+    ReadingEndIn,
+    ReadingMaterialsIn,
+    ReadingOpenIn,
+    ReadingOut,
+    ReadingStaffIn,
+    ReadingStaffOut,
+    RequestIn,
+    RequestOut,
+    ReturnIn,
+)
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.deps import DbSession, Store, client_address, current_user
@@ -164,6 +178,94 @@ def close(
     """办结: the archivist concludes a served request (a loan closes by its return)."""
     r = service.get_request(session, user, request_id)
     return out(session, service.close_request(session, user, r, data.note, client_address(request)))
+
+
+def reading_out(session: Session, r: ReadingSession) -> ReadingOut:
+    request = session.get_one(RetrievalRequest, r.request_id)
+    staff = [session.get_one(User, i).display_name for i in r.staff_ids]
+    return ReadingOut(
+        id=r.id,
+        request_id=r.request_id,
+        request_number=request.number,
+        dossier_id=r.dossier_id,
+        staff=staff,
+        started_at=r.started_at,
+        out_at=r.out_at,
+        ended_at=r.ended_at,
+        materials=r.materials,
+        slot_id=r.slot_id,
+        return_check=r.return_check,
+        copies_made=request.copies_made,
+    )
+
+
+@router.post("/requests/{request_id}/readings", response_model=ReadingOut, status_code=201)
+def open_reading(
+    request_id: int,
+    data: ReadingOpenIn,
+    request: Request,
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> ReadingOut:
+    """到馆查阅: the archivist opens the 阅档登记 of an approved on-site request (晋宁 第八条(七); 004 第十八条)."""
+    r = service.get_request(session, user, request_id)
+    opened = reading.open_reading(session, user, r, data.reader_citizen_id, data.staff, client_address(request))
+    return reading_out(session, opened)
+
+
+@router.get("/readings/{reading_id}", response_model=ReadingOut)
+def get_reading(reading_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> ReadingOut:
+    return reading_out(session, reading.get_reading(session, user, reading_id))
+
+
+@router.post("/readings/{reading_id}/materials", response_model=ReadingOut)
+def produce(
+    reading_id: int,
+    data: ReadingMaterialsIn,
+    request: Request,
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> ReadingOut:
+    """Materials from the catalogue handed to the reader; the first takes the file off its slot."""
+    r = reading.get_reading(session, user, reading_id)
+    return reading_out(session, reading.produce(session, user, r, data.materials, client_address(request)))
+
+
+@router.post("/readings/{reading_id}/copies", response_model=ReadingOut)
+def reading_copies(
+    reading_id: int,
+    data: ReadingCopyIn,
+    request: Request,
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> ReadingOut:
+    """A certified copy of produced materials, registered as every certified copy is."""
+    r = reading.get_reading(session, user, reading_id)
+    reading.register_copies(session, user, r, data.materials, data.annotation, client_address(request))
+    return reading_out(session, r)
+
+
+@router.post("/readings/{reading_id}/end", response_model=ReadingOut)
+def end_reading(
+    reading_id: int,
+    data: ReadingEndIn,
+    request: Request,
+    session: Session = DbSession,
+    user: User = Depends(current_user),
+) -> ReadingOut:
+    """The reading ends: materials checked back, the file back to its slot."""
+    r = reading.get_reading(session, user, reading_id)
+    ended = reading.end_reading(session, user, r, data.complete, data.note, client_address(request))
+    return reading_out(session, ended)
+
+
+@router.put("/reading-staff", response_model=ReadingStaffOut)
+def set_reading_staff(
+    data: ReadingStaffIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> ReadingStaffOut:
+    """How many staff must be present at a 到馆查阅 (the bureau's setting; preset 1)."""
+    staff = reading.set_reading_staff(session, user, data.staff, client_address(request))
+    return ReadingStaffOut(staff=staff, basis=reading.READING_BASIS)
 
 
 @router.get("/audit/log.xlsx")

@@ -59,3 +59,48 @@ class CloseIn(BaseModel):
 
 class CopyIn(BaseModel):
     annotation: str = Field(..., max_length=200)
+
+
+class ReadingOpenIn(BaseModel):
+    """阅档登记 opened: the ID the reader shows, and the bureau's other staff present (user ids)."""
+
+    reader_citizen_id: str = Field(..., max_length=18)
+    staff: list[int] = Field(default=[], max_length=10)
+
+
+class ReadingMaterialsIn(BaseModel):
+    materials: list[int] = Field(..., max_length=500, description="catalogue entries (material ids) produced")
+
+
+class ReadingCopyIn(BaseModel):
+    materials: list[int] = Field(..., max_length=500, description="produced materials copied")
+    annotation: str = Field(..., max_length=200)
+
+
+class ReadingEndIn(BaseModel):
+    complete: bool = Field(..., description="the materials checked back against the catalogue, none missing")
+    note: str = Field("", max_length=500)
+
+
+class ReadingOut(BaseModel):
+    id: int
+    request_id: int
+    request_number: str
+    dossier_id: int
+    staff: list[str]
+    started_at: datetime
+    out_at: datetime | None
+    ended_at: datetime | None
+    materials: list[int]
+    slot_id: int | None
+    return_check: str
+    copies_made: int
+
+
+class ReadingStaffIn(BaseModel):
+    staff: int = Field(..., description="staff who must be present at a 到馆查阅")
+
+
+class ReadingStaffOut(BaseModel):
+    staff: int
+    basis: str

@@ -21,7 +21,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from archive_service.access.log import AccessAction, record_access
-from archive_service.access.models import RequestMode, RequestStatus, RetrievalRequest
+from archive_service.access.models import ReadingSession, RequestMode, RequestStatus, RetrievalRequest
 from archive_service.auth import standing
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, require
@@ -241,8 +241,8 @@ def submit_request(session: Session, requester: User, form: RequestForm, client:
     return request
 
 
-def visible_requests(user: User) -> Select[RetrievalRequest]:
-    """Requesters see their organisation's requests; bureau staff the requests made to their bureau (for files
+def _asked(user: User) -> Select[RetrievalRequest]:
+    """Requesters' requests are their organisation's; bureau staff's the requests made to their bureau (for files
     it holds, or held until it sent them on)."""
     query = select(RetrievalRequest).join(Dossier, RetrievalRequest.dossier_id == Dossier.id)
     if user.role is Role.requester:
@@ -250,10 +250,22 @@ def visible_requests(user: User) -> Select[RetrievalRequest]:
     return query.where(RetrievalRequest.bureau_id == user.organisation_id)
 
 
+def visible_requests(user: User) -> Select[RetrievalRequest]:
+    """The requests a user's lists show: a requester of a shared agency only those made to bureaus that still
+    serve it (auth/standing.py: a bureau that disabled it shows it none of its requests)."""
+    if user.role is Role.requester:
+        return _asked(user).where(standing.served_by(user, RetrievalRequest.bureau_id))
+    return _asked(user)
+
+
 def get_request(session: Session, user: User, request_id: int) -> RetrievalRequest:
-    request = session.scalar(visible_requests(user).where(RetrievalRequest.id == request_id))
+    """One request; a requester's request to a bureau that no longer serves it is refused by that rule's name,
+    not answered as missing."""
+    request = session.scalar(_asked(user).where(RetrievalRequest.id == request_id))
     if request is None:
         raise NotFound("该查阅申请", "request_id")
+    if user.role is Role.requester:
+        standing.check_served(session, user, request.bureau_id)
     return request
 
 
@@ -329,6 +341,12 @@ def close_request(
     require(archivist, Action.serve_requests)
     if request.status is not RequestStatus.approved:
         raise ArchiveError("request.not_open", f"申请 {request.number} {request.status.label}，不能办结", "status", 409)
+    if session.scalar(
+        select(ReadingSession.id).where(ReadingSession.request_id == request.id, ReadingSession.ended_at.is_(None))
+    ):
+        raise ArchiveError(
+            "request.reading_open", f"申请 {request.number} 的到馆查阅尚未结束：先结束阅档登记再办结", "status", 409
+        )
     if request.loan_out_at is not None and request.loan_returned_at is None:
         raise ArchiveError(
             "request.loan_out", f"申请 {request.number} 借出的原件尚未归还：在借阅台归还核对后即办结", "status", 409

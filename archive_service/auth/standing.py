@@ -6,8 +6,8 @@ home: only the home resets its password and code or ends its sessions (another b
 over and read with X's grants). Every change is on the log under the bureau whose standing changed, which is the
 log that bureau's auditor reads."""
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from archive_service.access.log import AccessAction, record_access
 from archive_service.auth.models import RequesterStanding, Role, User
@@ -22,6 +22,8 @@ from archive_service.organisations.models import Organisation, OrganisationKind
 # files lie with the bureaus of their residences, so it stands with each of them on its own too.
 SERVED_KINDS = (OrganisationKind.agency, OrganisationKind.community, OrganisationKind.enterprise)
 GRANTED, DISABLED, NOT_GRANTED = "已授权", "已停用", "未授权"
+# The rule as a refusal names it.
+RULE = "共用机构的查阅账户由各档案馆分别授权，以该馆的授权为准"
 
 
 def is_served(user: User) -> bool:
@@ -36,6 +38,12 @@ def serving_bureaus(user_id: int) -> Select[int]:
     )
 
 
+def served_by(user: User, bureau_id: InstrumentedAttribute[int]) -> ColumnElement[bool]:
+    """Rows whose `bureau_id` serves the requester: its own organisation, or a bureau whose standing is active —
+    `check_served`'s rule as a filter, for the lists a requester reads (its requests, its usable grants)."""
+    return (bureau_id == user.organisation_id) | bureau_id.in_(serving_bureaus(user.id))
+
+
 def check_served(session: Session, user: User, bureau_id: int) -> None:
     """Refuse a requester the bureau does not (or no longer) serve; a bureau's own accounts are its own."""
     if user.organisation_id == bureau_id:
@@ -46,7 +54,27 @@ def check_served(session: Session, user: User, bureau_id: int) -> None:
     bureau = session.get(Organisation, bureau_id)
     name = bureau.name if bureau else "该馆"
     said = "已停用你的查阅账户" if row is not None else "尚未为你的查阅账户授权"
-    raise ArchiveError("requester.not_served", f"{name}{said}，不能向该馆申请或查阅其档案：请联系该馆", "bureau", 403)
+    raise ArchiveError(
+        "requester.not_served",
+        f"{name}{said}，不能向该馆申请、打开向该馆提交的申请或查阅其档案（{RULE}）：请联系该馆",
+        "bureau",
+        403,
+    )
+
+
+def not_serving(session: Session, user: User) -> list[str]:
+    """The bureaus that disabled this requester's standing, by name: its requests list says whose requests it
+    no longer shows."""
+    if not is_served(user):
+        return []
+    return list(
+        session.scalars(
+            select(Organisation.name)
+            .join(RequesterStanding, RequesterStanding.bureau_id == Organisation.id)
+            .where(RequesterStanding.user_id == user.id, RequesterStanding.active.is_(False))
+            .order_by(Organisation.name)
+        )
+    )
 
 
 def may_sign_in(session: Session, user: User) -> bool:

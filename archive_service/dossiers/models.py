@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from archive_service.auth.models import User
 from archive_service.db import Base, utcnow
-from archive_service.organisations.models import Organisation
+from archive_service.organisations.models import BureauUnit, Organisation
 from archive_service.protection import Protected, digest_of, tail_of
 from archive_service.values import SecrecyLevel
 
@@ -78,6 +78,9 @@ class DossierStatus(enum.StrEnum):
     in_custody = "in_custody"
     on_loan = "on_loan"
     transferred_out = "transferred_out"
+    # The bureau answers for the file, a street or an entrusted custodian keeps it (Dossier.held_by):
+    # 003 七(二) 现存的退休人员人事档案暂由各街道管理; 004 第十六条 委托具有档案管理资质的单位管理.
+    held_elsewhere = "held_elsewhere"
 
     @property
     def label(self) -> str:
@@ -90,6 +93,7 @@ DOSSIER_STATUS_LABELS = {
     DossierStatus.in_custody: "在馆",
     DossierStatus.on_loan: "借出",
     DossierStatus.transferred_out: "已转出",
+    DossierStatus.held_elsewhere: "馆外保管",
 }
 
 
@@ -123,6 +127,8 @@ class Dossier(Base):
     pages: Mapped[int] = mapped_column(Integer, default=0)
     class_scheme: Mapped[str] = mapped_column(ForeignKey("class_scheme.code"))
     shelf_slot_id: Mapped[int | None] = mapped_column(ForeignKey("shelf_slot.id"))
+    # The street or entrusted custodian keeping the file while its status is held_elsewhere.
+    held_by_id: Mapped[int | None] = mapped_column(ForeignKey("bureau_unit.id"), index=True)
     digitisation: Mapped[DigitisationState] = mapped_column(
         Enum(DigitisationState, native_enum=False, length=20), default=DigitisationState.not_started
     )
@@ -131,6 +137,7 @@ class Dossier(Base):
 
     retiree: Mapped[Retiree] = relationship(lazy="joined")
     custodian: Mapped[Organisation] = relationship(lazy="joined")
+    held_by: Mapped[BureauUnit | None] = relationship(lazy="joined")
     materials: Mapped[list["Material"]] = relationship(
         back_populates="dossier", order_by="Material.sort_key", cascade="all, delete-orphan"
     )
@@ -251,6 +258,10 @@ class CustodyEventKind(enum.StrEnum):
     life_event = "life_event"  # the retiree died, was convicted, went missing, emigrated or moved
     onward_cancelled = "onward_cancelled"  # a 转递 withdrawn before it left: the file stays
     holdings_entry = "holdings_entry"  # a file held before the system, entered from the bureau's old ledger
+    held_elsewhere = "held_elsewhere"  # kept by a street or an entrusted custodian for the bureau (its note says which)
+    taken_in = "taken_in"  # a file kept elsewhere brought into the bureau's own store
+    reading_out = "reading_out"  # off its slot to the 阅档室 for a 到馆查阅 (access/reading.py)
+    reading_back = "reading_back"  # … back to the same slot when the reading ends
 
     @property
     def label(self) -> str:
@@ -269,6 +280,10 @@ CUSTODY_EVENT_LABELS = {
     CustodyEventKind.life_event: "人员状态变动",
     CustodyEventKind.onward_cancelled: "转递撤销",
     CustodyEventKind.holdings_entry: "存量入馆",
+    CustodyEventKind.held_elsewhere: "馆外保管",
+    CustodyEventKind.taken_in: "收回入馆",
+    CustodyEventKind.reading_out: "出库阅档",
+    CustodyEventKind.reading_back: "阅毕归架",
 }
 
 

@@ -10,7 +10,7 @@ from archive_service.adapters import object_store
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.deps import DbSession, Store, client_address, current_user
-from archive_service.dossiers import catalogue, catalogue_rows, facts, life_events, missing, service
+from archive_service.dossiers import catalogue, catalogue_rows, facts, held_elsewhere, life_events, missing, service
 from archive_service.dossiers import secrecy as secrecy_rule
 from archive_service.dossiers.models import DossierStatus, MissingMaterial
 from archive_service.dossiers.schemas import (
@@ -21,6 +21,7 @@ from archive_service.dossiers.schemas import (
     DossierPage,
     FactConfirmIn,
     FactSheetOut,
+    HeldByIn,
     LifeEventIn,
     LifeEventOut,
     LifeEventRecorded,
@@ -59,10 +60,31 @@ def get_dossier(dossier_id: int, session: Session = DbSession, user: User = Depe
 
 @router.post("", response_model=DossierDetail, status_code=201)
 def register_dossier(
-    data: DossierIn, session: Session = DbSession, user: User = Depends(current_user)
+    data: DossierIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
 ) -> DossierDetail:
-    dossier = service.register_existing(session, user, data)
+    """Stock the bureau holds; with held_by_unit_id, stock a street or custodian keeps for it (003 七(二))."""
+    if data.held_by_unit_id is not None:
+        dossier = held_elsewhere.register_held(session, user, data, data.held_by_unit_id, client_address(request))
+    else:
+        dossier = service.register_existing(session, user, data)
     return service.detail(session, dossier)
+
+
+@router.post("/{dossier_id}/held-by", response_model=DossierDetail)
+def hand_to_unit(
+    dossier_id: int, data: HeldByIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> DossierDetail:
+    """A file in the bureau's store given to a street or an entrusted custodian to keep (004 第十六条)."""
+    dossier = held_elsewhere.hand_to_unit(session, user, dossier_id, data.unit_id, client_address(request))
+    return service.detail(session, dossier)
+
+
+@router.post("/{dossier_id}/take-in", response_model=DossierDetail)
+def take_in(
+    dossier_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> DossierDetail:
+    """A file a street or custodian kept brought into the bureau's store (收回入馆)."""
+    return service.detail(session, held_elsewhere.take_in(session, user, dossier_id, client_address(request)))
 
 
 @router.put("/{dossier_id}/secrecy", response_model=DossierDetail)

@@ -81,6 +81,12 @@ class DossierIn(BaseModel):
     class_scheme: str = "enterprise-1992"
     volumes: int = Field(default=1, ge=1, le=50)
     materials: list[MaterialIn] = []
+    # A file a street or an entrusted custodian keeps for the bureau (003 七(二), 004 第十六条): its unit.
+    held_by_unit_id: int | None = Field(default=None, ge=1, le=2_000_000_000)
+
+
+class HeldByIn(BaseModel):
+    unit_id: int = Field(ge=1, le=2_000_000_000, description="本馆登记的街道、社区或受托保管单位")
 
 
 class MaterialOut(BaseModel):
@@ -119,6 +125,7 @@ class DossierSummary(BaseModel):
     volumes: int
     pages: int
     digitisation: str
+    held_by: str | None = None  # the street or custodian keeping the file (状态 held_elsewhere)
 
 
 class DossierDetail(DossierSummary):

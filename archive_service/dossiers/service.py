@@ -402,6 +402,7 @@ def summary(dossier: Dossier) -> DossierSummary:
         volumes=dossier.volumes,
         pages=dossier.pages,
         digitisation=dossier.digitisation.value,
+        held_by=dossier.held_by.name if dossier.held_by else None,
     )
 
 

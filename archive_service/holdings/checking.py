@@ -29,7 +29,8 @@ from archive_service.holdings.models import (
     HoldingsProblem,
     ImportState,
 )
-from archive_service.organisations.models import Organisation, OrganisationKind
+from archive_service.organisations import units
+from archive_service.organisations.models import BureauUnit, Organisation, OrganisationKind
 from archive_service.shelving import planning
 from archive_service.shelving.models import Room, RoomKind, ShelfSlot, ShelvingUnit, VolumeProfile
 from archive_service.transfers.models import OPEN, ItemResult, TransferBatch, TransferItem
@@ -155,6 +156,7 @@ class Resolved:
     row: ledger.LedgerRow
     enterprise: int | str  # an enterprise id, or the name of one to be created
     slot: int | None  # its layer, when the ledger gives it a place
+    held_by: int | None = None  # the street or custodian keeping it (the ledger's 保管单位)
 
 
 class LedgerPass:
@@ -197,6 +199,9 @@ class LedgerPass:
                 self.slots[(s.unit_id, s.column_no, s.side, s.section_no, s.layer_no)] = (
                     s.id, s.capacity_volumes - s.used_volumes,
                 )  # fmt: skip
+        self.holders = {
+            _name_key(u.name): u for u in session.scalars(select(BureauUnit).where(BureauUnit.bureau_id == bureau.id))
+        }
         self.filled: dict[int, int] = defaultdict(int)
         self.default_capacity = decisions.layer_capacity or self._profile_capacity()
 
@@ -242,6 +247,7 @@ class LedgerPass:
             self._count(outcome, row)
             enterprise = self._enterprise(outcome, row)
             slot = self._slot(outcome, row)
+            self._holder(outcome, row)
             self._code(outcome, row)
             key_code = row.archival_code
             for key, seen, column, what in (
@@ -286,10 +292,38 @@ class LedgerPass:
             c["ids_upgraded"] += 1
         if row.citizen_id is None:
             c["ids_missing"] += 1
-        if row.location is None:
+        if row.holder:
+            c["held_elsewhere"] += 1
+        elif row.location is None:
             c["unshelved"] += 1
         if row.entered_on is None:
             c["entry_date_missing"] += 1
+
+    def _holder(self, outcome: Outcome, row: ledger.LedgerRow) -> int | None:
+        """The registered street or custodian the ledger's 保管单位 names; a custodian's 资质 must be valid today
+        (大政办发〔2017〕49号 第十六条), and a file a unit keeps has no place on the bureau's shelves."""
+        if not row.holder:
+            return None
+        column = ledger.FIELDS["holder"].label
+        unit = self.holders.get(_name_key(row.holder))
+        if unit is None:
+            outcome.problem(
+                row.sheet, row.row, column, "holder.unknown",
+                f"“{row.holder}”不是本馆登记的街道、社区或受托保管单位：请先在“街道、社区与受托保管单位”页登记",
+            )  # fmt: skip
+            return None
+        if not units.valid_on(unit, self.today):
+            outcome.problem(
+                row.sheet, row.row, column, "holder.qualification_invalid",
+                f"{unit.name} 的档案管理资质有效期为 {unit.valid_from} 至 {unit.valid_until}，今天不在有效期内，"
+                f"不能委托其保管档案（{units.CUSTODIAN_BASIS}）",
+            )  # fmt: skip
+        if row.location is not None:
+            outcome.problem(
+                row.sheet, row.row, ledger.FIELDS["location"].label, "holder.and_location",
+                f"由{unit.name}保管的档案不在本馆架上：存放位置与保管单位只能填一项",
+            )  # fmt: skip
+        return unit.id
 
     def _enterprise(self, outcome: Outcome, row: ledger.LedgerRow) -> int | str | None:
         name = row.enterprise_name or row.former_employer
@@ -453,7 +487,8 @@ class LedgerPass:
                     f"与在馆档案 {former[row.archival_code]} 重复：该档案的原档号即 {row.archival_code}",
                 )  # fmt: skip
             if (row.sheet, row.row) not in outcome.bad and enterprise is not None:
-                good.append(Resolved(row, enterprise, slot))
+                held_by = self.holders[_name_key(row.holder)].id if row.holder else None
+                good.append(Resolved(row, enterprise, slot, held_by))
         return good
 
 

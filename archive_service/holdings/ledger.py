@@ -56,6 +56,9 @@ FIELDS: dict[str, Field] = {
     "section": Field("格", ("格号", "格", "节号", "节")),
     "secrecy": Field("密级", ("密级", "涉密")),
     "remarks": Field("备注", ("备注", "说明")),
+    # A street or entrusted custodian that keeps the file for the bureau (西人社发〔2020〕14号 七(二): 现存的…档案
+    # 暂由各街道管理): the file is the bureau's, status 馆外保管 (dossiers/held_elsewhere.py).
+    "holder": Field("保管单位", ("保管单位", "代管单位", "保管街道")),
     "hukou_region_code": Field("户籍地区划代码", ("户籍地区划代码", "户籍地代码")),
     "residence_region_code": Field("居住地区划代码", ("居住地区划代码", "居住地代码")),
 }
@@ -351,6 +354,7 @@ class LedgerRow:
     secrecy: str = ""  # 密级 as written
     secrecy_level: SecrecyLevel = SecrecyLevel.none  # … as read (values.read_secrecy)
     remarks: str = ""
+    holder: str = ""  # the street or custodian keeping the file, by name
     hukou_region_code: str | None = None
     residence_region_code: str | None = None
     id_facts: CitizenIdFacts | None = None  # what the ID encodes (birth date, sex), read once
@@ -386,7 +390,7 @@ class RowProblem:
 
 
 LIMITS = {"name": 50, "sex": 4, "enterprise": 200, "former_employer": 200, "credit_code": 30, "archival_code": 64,
-          "volumes": 10, "pages": 10, "secrecy": 20, "remarks": 1000, "hukou_region_code": 10,
+          "volumes": 10, "pages": 10, "secrecy": 20, "remarks": 1000, "holder": 100, "hukou_region_code": 10,
           "residence_region_code": 10}  # fmt: skip
 
 
@@ -444,7 +448,8 @@ def _region(key: str):
 
 def _plain(key: str):
     def parse(row: LedgerRow, text: str, today: date) -> None:
-        setattr(row, key, text.upper() if key == "archival_code" else text)
+        # An empty 档号 (or a ledger without the column) is no code: the file is numbered, not refused as ""
+        setattr(row, key, (text.upper() or None) if key == "archival_code" else text)
 
     return parse
 
@@ -453,7 +458,7 @@ PARSERS = {
     "name": _name, "sex": _sex, "enterprise": _plain("enterprise_name"), "former_employer": _plain("former_employer"),
     "credit_code": _credit_code, "archival_code": _plain("archival_code"), "volumes": _count("volumes", 1, 1),
     "pages": _count("pages", 0, 0), "birth_date": _birth, "entered_on": _entered, "secrecy": _secrecy,
-    "remarks": _plain("remarks"), "hukou_region_code": _region("hukou_region_code"),
+    "remarks": _plain("remarks"), "holder": _plain("holder"), "hukou_region_code": _region("hukou_region_code"),
     "residence_region_code": _region("residence_region_code"),
 }  # fmt: skip
 DATED = frozenset({"birth_date", "entered_on"})  # read from the cell itself: a date cell is a date

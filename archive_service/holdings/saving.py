@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from archive_service.access.log import AccessAction, record_access
@@ -40,7 +40,8 @@ from archive_service.holdings.models import (
     HoldingsImport,
     ImportState,
 )
-from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel
+from archive_service.organisations import units
+from archive_service.organisations.models import BureauUnit, Organisation, OrganisationKind, OrganisationLevel
 from archive_service.organisations.schemas import OrganisationIn
 from archive_service.organisations.service import create_organisation
 from archive_service.shelving import layout, placement
@@ -213,7 +214,9 @@ def _write(
             "former_archival_code": r.row.archival_code if decisions.renumber else None,
             "retiree_id": retiree_id,
             "custodian_id": bureau.id,
-            "status": DossierStatus.in_custody,
+            # A file a street or custodian keeps for the bureau (003 七(二)) is the bureau's, kept elsewhere.
+            "status": DossierStatus.held_elsewhere if r.held_by else DossierStatus.in_custody,
+            "held_by_id": r.held_by,
             "volumes": r.row.volumes,
             "pages": r.row.pages,
             "class_scheme": SCHEME,
@@ -232,6 +235,8 @@ def _write(
     )
     dossier_ids = [made[v["archival_code"]] for v in values]
     events, entries = [], []
+    wanted = {r.held_by for r in rows if r.held_by}
+    holders = {u.id: u for u in session.scalars(select(BureauUnit).where(BureauUnit.id.in_(wanted)))} if wanted else {}
     for r, dossier_id, slot in zip(rows, dossier_ids, slots, strict=True):
         row = r.row
         entered = row.entered_on
@@ -247,10 +252,20 @@ def _write(
         events.append(
             {
                 "dossier_id": dossier_id, "kind": CustodyEventKind.holdings_entry, "actor_id": user.id,
-                "to_org_id": bureau.id, "to_slot_id": slot, "note": note,
+                "from_org_id": None, "to_org_id": bureau.id, "to_slot_id": slot, "note": note,
                 "at": bureau_midnight(entered.first_day) if entered else now,
             }
         )  # fmt: skip
+        if r.held_by:
+            unit = holders[r.held_by]
+            events.append(
+                {
+                    "dossier_id": dossier_id, "kind": CustodyEventKind.held_elsewhere, "actor_id": user.id,
+                    "from_org_id": bureau.id, "to_org_id": None, "to_slot_id": None,
+                    "at": bureau_midnight(entered.first_day) if entered else now,
+                    "note": f"存量档案由{unit.kind.label} {unit.name} 保管（{where}；{units.basis_of(unit)}）",
+                }
+            )  # fmt: skip
         entries.append(
             {
                 "dossier_id": dossier_id, "import_id": imported.id, "sheet": row.sheet, "row": row.row,

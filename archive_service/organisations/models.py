@@ -1,9 +1,9 @@
 """Organisations: enterprises that hand files over, archive bureaus that keep them, communities."""
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, Enum, String
+from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -59,6 +59,9 @@ class Organisation(Base):
     accepts_lixiu: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # 大政办发〔2017〕49号 第十七条: archivists hold a valid training certificate (auth/qualifications.py).
     requires_certified_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # 到馆查阅: how many of the bureau's staff must be present in the 阅档室 while a file is read (access/reading.py).
+    # The seeds set no number (004 第十八条 only separates the 阅档室); preset 1, the archivist who serves.
+    reading_staff: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # Whom the bureau calls about an enterprise's handover (its register's problems, a missing certificate).
     contact_person: Mapped[str] = mapped_column(String(50), default="", server_default="")
     contact_phone: Mapped[str] = mapped_column(String(30), default="", server_default="")
@@ -70,3 +73,51 @@ class Organisation(Base):
     # files are taken in, for the desk to check the other rules before receiving.
     financial: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UnitKind(enum.StrEnum):
+    """The units under a bureau (organisations/units.py): where its retirees are served and where files it
+    answers for may be kept outside its own store rooms."""
+
+    street = "street"  # 街道: holds the existing files for now (003 七(二)); adds ≥ 2 staff (002 第十一条)
+    township = "township"  # 乡镇
+    community = "community"  # 社区（村委会）
+    custodian = "custodian"  # 受托保管单位: entrusted with files, holding 档案管理资质 (004 第十六条)
+
+    @property
+    def label(self) -> str:
+        return UNIT_KIND_LABELS[self]
+
+
+UNIT_KIND_LABELS = {
+    UnitKind.street: "街道",
+    UnitKind.township: "乡镇",
+    UnitKind.community: "社区（村委会）",
+    UnitKind.custodian: "受托保管单位",
+}
+
+
+class BureauUnit(Base):
+    """A street, township or community under a bureau with the retirees it receives, or a unit the bureau
+    entrusts with files, with its qualification (资质) and the dates it is valid between."""
+
+    __tablename__ = "bureau_unit"
+    __table_args__ = (
+        UniqueConstraint("bureau_id", "name"),
+        CheckConstraint("retirees >= 0", name="retirees_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bureau_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    kind: Mapped[UnitKind] = mapped_column(Enum(UnitKind, native_enum=False, length=20))
+    name: Mapped[str] = mapped_column(String(100))
+    # A community's street or township (None for a street, a township or a custodian).
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("bureau_unit.id"))
+    # The retirees the unit itself receives (直接接收): what its service staff are counted from (002 第十一条).
+    retirees: Mapped[int] = mapped_column(Integer, default=0)
+    # An entrusted custodian's 档案管理资质: the certificate as written and its validity (004 第十六条).
+    qualification: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    valid_from: Mapped[date | None]
+    valid_until: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

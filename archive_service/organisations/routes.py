@@ -4,9 +4,10 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
+from archive_service.db import bureau_today
 from archive_service.deps import DbSession, client_address, current_user
-from archive_service.organisations import enterprises, jurisdiction, service
-from archive_service.organisations.models import Organisation
+from archive_service.organisations import enterprises, jurisdiction, service, units
+from archive_service.organisations.models import BureauUnit, Organisation
 from archive_service.organisations.schemas import (
     BatchBrief,
     EnterpriseIn,
@@ -17,6 +18,8 @@ from archive_service.organisations.schemas import (
     LixiuOut,
     OrganisationIn,
     OrganisationOut,
+    UnitIn,
+    UnitOut,
 )
 
 router = APIRouter(prefix="/api/organisations", tags=["organisations"])
@@ -96,3 +99,36 @@ def set_jurisdiction(
     data: JurisdictionIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
 ) -> JurisdictionOut:
     return _jurisdiction_out(service.set_jurisdiction(session, user, data.rule, client_address(request)))
+
+
+def _unit_out(session: Session, unit: BureauUnit, held: dict[int, int] | None = None) -> UnitOut:
+    if held is None:
+        held = units.held_counts(session, unit.bureau_id)
+    return UnitOut(
+        id=unit.id, kind=unit.kind.value, kind_label=unit.kind.label, name=unit.name, parent_id=unit.parent_id,
+        retirees=unit.retirees, qualification=unit.qualification, valid_from=unit.valid_from,
+        valid_until=unit.valid_until, valid_today=units.valid_on(unit, bureau_today()), files_held=held.get(unit.id, 0),
+    )  # fmt: skip
+
+
+@router.get("/units", response_model=list[UnitOut])
+def list_units(session: Session = DbSession, user: User = Depends(current_user)) -> list[UnitOut]:
+    """The bureau's streets, townships, communities (with the retirees each receives) and entrusted custodians."""
+    held = units.held_counts(session, user.organisation_id)
+    return [_unit_out(session, u, held) for u in units.list_units(session, user)]
+
+
+@router.post("/units", response_model=UnitOut, status_code=201)
+def register_unit(
+    data: UnitIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> UnitOut:
+    typed = units.Particulars(**data.model_dump())
+    return _unit_out(session, units.register_unit(session, user, typed, client_address(request)))
+
+
+@router.put("/units/{unit_id}", response_model=UnitOut)
+def change_unit(
+    unit_id: int, data: UnitIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+) -> UnitOut:
+    typed = units.Particulars(**data.model_dump())
+    return _unit_out(session, units.change_unit(session, user, unit_id, typed, client_address(request)))

@@ -1,3 +1,5 @@
+from datetime import date
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from archive_service.organisations.models import OrganisationKind, OrganisationLevel
@@ -80,3 +82,34 @@ class EnterpriseOut(BaseModel):
     managing_unit: str
     financial: bool
     batches: list[BatchBrief] = []
+
+
+class UnitIn(BaseModel):
+    """A street, township, community or entrusted custodian as the administrator types it; the service checks each
+    field (organisations/units.py), so the API and the page refuse with the same words."""
+
+    kind: str = Field("", max_length=20, description="street、township、community 或 custodian")
+    name: str = Field("", max_length=400)
+    parent_id: str = Field("", max_length=20, description="社区所属街道或乡镇的 id")
+    retirees: str = Field("", max_length=20, description="直接接收退休人数（晋政办通〔2020〕18号 第十一条）")
+    qualification: str = Field(
+        "", max_length=400, description="受托保管单位的档案管理资质（大政办发〔2017〕49号 第十六条）"
+    )
+    valid_from: str = Field("", max_length=20, description="资质有效期起，YYYY-MM-DD")
+    valid_until: str = Field("", max_length=20, description="资质有效期至，YYYY-MM-DD")
+
+
+class UnitOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    kind_label: str
+    name: str
+    parent_id: int | None
+    retirees: int
+    qualification: str
+    valid_from: date | None
+    valid_until: date | None
+    valid_today: bool  # a custodian's qualification covers today (others: always)
+    files_held: int  # files the unit keeps for the bureau (状态 馆外保管)

@@ -244,6 +244,10 @@ def _after(kind: CustodyEventKind, from_us: bool, to_us: bool) -> DossierStatus 
         return DossierStatus.in_transfer
     if kind is CustodyEventKind.transferred_out and from_us:
         return DossierStatus.transferred_out
+    if kind is CustodyEventKind.held_elsewhere:  # kept by a street or custodian for the bureau (003 七(二))
+        return DossierStatus.held_elsewhere
+    if kind is CustodyEventKind.taken_in:
+        return DossierStatus.in_custody
     return None
 
 

@@ -14,7 +14,7 @@ from archive_service.auth.permissions import Action, require
 from archive_service.db import bureau_today
 from archive_service.dossiers.models import Dossier
 from archive_service.errors import ArchiveError, NotFound
-from archive_service.organisations.models import Organisation, OrganisationKind
+from archive_service.organisations.models import BureauUnit, Organisation, OrganisationKind, UnitKind
 from archive_service.shelving import planning
 from archive_service.shelving.layout import check_range, profiles
 from archive_service.shelving.models import (
@@ -46,6 +46,9 @@ def policy_for(session: Session, bureau_id: int) -> planning.Policy:
         retirees_per_service_staff=row.retirees_per_service_staff,
         shelving_m_per_m2=row.shelving_m_per_m2,
         planning_years=row.planning_years,
+        office_staff_minimum=row.office_staff_minimum,
+        street_staff_minimum=row.street_staff_minimum,
+        part_time_below_retirees=row.part_time_below_retirees,
     )
 
 
@@ -66,7 +69,12 @@ POLICY_FIGURES = {
     "retirees_per_service_staff": PolicyFigure("每名服务人员退休人数", int, Decimal(10), Decimal(1000000)),
     "shelving_m_per_m2": PolicyFigure("每平方米排架延长米", Decimal, Decimal("0.5"), Decimal(50)),
     "planning_years": PolicyFigure("规划年限（年）", int, Decimal(1), Decimal(50)),
+    # 002 第十一条's service staff by unit; left empty, 0: the bureau's policy sets none.
+    "office_staff_minimum": PolicyFigure("区办最少服务人员（人）", int, Decimal(0), Decimal(100)),
+    "street_staff_minimum": PolicyFigure("每个街道最少服务人员（人）", int, Decimal(0), Decimal(100)),
+    "part_time_below_retirees": PolicyFigure("社区可兼任的接收人数上限（人）", int, Decimal(0), Decimal(100000)),
 }
+OPTIONAL_FIGURES = ("office_staff_minimum", "street_staff_minimum", "part_time_below_retirees")
 
 
 def policy_from(preset: str, figures: dict[str, Decimal | int | None]) -> planning.Policy:
@@ -77,7 +85,7 @@ def policy_from(preset: str, figures: dict[str, Decimal | int | None]) -> planni
             names = "、".join([*choices, f"本馆自定（{planning.CUSTOM}）"])
             raise ArchiveError("preset.unknown", f"没有名为 {preset} 的政策，可选：{names}", "preset", 422)
         return planning.presets()[preset]
-    missing = [name for name in POLICY_FIGURES if figures.get(name) is None]
+    missing = [name for name in POLICY_FIGURES if figures.get(name) is None and name not in OPTIONAL_FIGURES]
     if missing:
         named = "、".join(POLICY_FIGURES[name].label for name in missing)
         raise ArchiveError("policy.required", f"自定政策须填写全部数值，缺少：{named}", missing[0], 422)
@@ -89,6 +97,9 @@ def policy_from(preset: str, figures: dict[str, Decimal | int | None]) -> planni
         retirees_per_service_staff=int(figures["retirees_per_service_staff"] or 0),
         shelving_m_per_m2=Decimal(figures["shelving_m_per_m2"] or 0),
         planning_years=int(figures["planning_years"] or 0),
+        office_staff_minimum=int(figures.get("office_staff_minimum") or 0),
+        street_staff_minimum=int(figures.get("street_staff_minimum") or 0),
+        part_time_below_retirees=int(figures.get("part_time_below_retirees") or 0),
     )
 
 
@@ -262,8 +273,31 @@ def forecast_inputs(
         supplement_growth_pct=params.supplement_growth_pct,
         thickness_mm=thickness,
         rooms=tuple(room_capacity),
+        units=service_units(session, user.organisation_id),
     )
     return inputs, policy
+
+
+def service_units(session: Session, bureau_id: int) -> tuple[planning.ServiceUnit, ...]:
+    """The bureau's streets, townships and communities with the retirees each receives (002 第十一条)."""
+    rows = session.scalars(
+        select(BureauUnit)
+        .where(BureauUnit.bureau_id == bureau_id, BureauUnit.kind != UnitKind.custodian)
+        .order_by(BureauUnit.kind, BureauUnit.name)
+    )
+    return tuple(planning.ServiceUnit(u.name, u.kind.value, u.retirees) for u in rows)
+
+
+def staffing(session: Session, user: User) -> planning.Staffing:
+    """The service staff to add, by unit, under the bureau's policy: the planning page's 服务人员配备 table."""
+    require(user, Action.plan_capacity)
+    files = session.scalar(
+        select(func.count(Dossier.id)).where(
+            Dossier.custodian_id == user.organisation_id, Dossier.status.in_(SHELVED_STATUSES)
+        )
+    )
+    units = service_units(session, user.organisation_id)
+    return planning.staffing(units, files or 0, policy_for(session, user.organisation_id))
 
 
 def run_forecast(session: Session, user: User, params: ForecastParams) -> planning.Forecast:

@@ -139,6 +139,11 @@ class SpacePolicy(Base):
     retirees_per_service_staff: Mapped[int] = mapped_column(Integer)
     shelving_m_per_m2: Mapped[Decimal] = mapped_column(Numeric(6, 2))
     planning_years: Mapped[int] = mapped_column(Integer)
+    # Service staff by unit (002 第十一条): the district office's and each street's fewest added staff, and the
+    # retirees below which a community's colleague serves them part-time (0: the policy sets none).
+    office_staff_minimum: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    street_staff_minimum: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    part_time_below_retirees: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -31,9 +31,11 @@ class Policy:
     shelving_basis: str
     planning_years: int
     years_basis: str
-    # Where a policy sets them (晋宁 002 第十一条): the fewest service staff added however few the retirees,
-    # and the number of retirees below which a colleague may do the work beside their own (兼任).
-    service_staff_minimum: int = 0
+    # Where a policy sets them (晋宁 002 第十一条): the fewest service staff the district office and each street
+    # add however few the retirees, and the retirees below which a community's colleague serves them part-time
+    # (兼任). 0: the policy sets none.
+    office_staff_minimum: int = 0
+    street_staff_minimum: int = 0
     part_time_below_retirees: int = 0
 
 
@@ -61,8 +63,18 @@ def custom_policy(
     retirees_per_service_staff: int,
     shelving_m_per_m2: Decimal,
     planning_years: int,
+    office_staff_minimum: int = 0,
+    street_staff_minimum: int = 0,
+    part_time_below_retirees: int = 0,
 ) -> Policy:
     """A bureau's own figures; each basis says so, with the figure."""
+    service_basis = f"本馆自定：每 {retirees_per_service_staff} 名退休人员 1 名服务人员"
+    if office_staff_minimum:
+        service_basis += f"；区办不少于 {office_staff_minimum} 人"
+    if street_staff_minimum:
+        service_basis += f"；每个街道不少于 {street_staff_minimum} 人"
+    if part_time_below_retirees:
+        service_basis += f"；不足 {part_time_below_retirees} 人的社区可兼任"
     return Policy(
         preset=CUSTOM,
         name="本馆自定",
@@ -73,11 +85,14 @@ def custom_policy(
         volumes_per_archivist=volumes_per_archivist,
         staff_basis=f"本馆自定：每 {volumes_per_archivist} 卷 1 人",
         retirees_per_service_staff=retirees_per_service_staff,
-        service_basis=f"本馆自定：每 {retirees_per_service_staff} 名退休人员 1 名服务人员",
+        service_basis=service_basis,
         shelving_m_per_m2=shelving_m_per_m2,
         shelving_basis=f"本馆自定：{_plain(shelving_m_per_m2)} 延长米/m²",
         planning_years=planning_years,
         years_basis=f"本馆自定：规划 {planning_years} 年",
+        office_staff_minimum=office_staff_minimum,
+        street_staff_minimum=street_staff_minimum,
+        part_time_below_retirees=part_time_below_retirees,
     )
 
 
@@ -127,13 +142,85 @@ def archivists_needed(volumes: int, policy: Policy) -> Figure:
 
 
 def service_staff_needed(retirees: int, policy: Policy) -> Figure:
-    """Full-time service staff for the retirees: one per `retirees_per_service_staff` begun, none where the
-    policy lets fewer than `part_time_below_retirees` be served part-time, and never below the policy's
-    minimum once there are retirees at all."""
-    if not retirees:
-        return Figure(0, "人", policy.service_basis)
-    n = 0 if retirees < policy.part_time_below_retirees else math.ceil(retirees / policy.retirees_per_service_staff)
-    return Figure(max(n, policy.service_staff_minimum), "人", policy.service_basis)
+    """Service staff for retirees counted as one: one per `retirees_per_service_staff` begun. Where a bureau has
+    recorded its streets and communities, `staffing` counts them unit by unit instead."""
+    return Figure(
+        math.ceil(retirees / policy.retirees_per_service_staff) if retirees else 0, "人", policy.service_basis
+    )
+
+
+OFFICE = "office"  # the district's 社会化管理服务办公室: a row of the staffing table, not a unit of the bureau
+
+
+@dataclass(frozen=True)
+class ServiceUnit:
+    """A street, township or community and the retirees it receives itself (organisations.models.BureauUnit)."""
+
+    name: str
+    kind: str  # "street" | "township" | "community"
+    retirees: int
+
+
+@dataclass(frozen=True)
+class UnitStaff:
+    name: str
+    kind: str  # a ServiceUnit's kind, or OFFICE
+    retirees: int
+    full_time: int  # staff to add
+    part_time: int  # 1 where a colleague may serve the retirees beside their own work (兼任)
+    basis: str  # which part of the clause gave the figure
+
+
+@dataclass(frozen=True)
+class Staffing:
+    rows: tuple[UnitStaff, ...]
+    basis: str
+    by_unit: bool  # False: no streets or communities recorded — the retirees counted as one
+
+    @property
+    def full_time(self) -> int:
+        return sum(r.full_time for r in self.rows)
+
+    @property
+    def part_time(self) -> int:
+        return sum(r.part_time for r in self.rows)
+
+    @property
+    def figure(self) -> Figure:
+        return Figure(self.full_time, "人", self.basis)
+
+
+def unit_staff(unit: ServiceUnit, policy: Policy) -> UnitStaff:
+    """晋政办通〔2020〕18号 第十一条, unit by unit: a receiving 乡镇（街道）or 社区 adds one per 1,500 retirees
+    begun (500–1,500 → 1); a community under 500 may have a colleague serve them part-time; each street adds at
+    least 2 however few it receives. The figures are the bureau's policy's (planning.Policy)."""
+    n, rate = unit.retirees, policy.retirees_per_service_staff
+    ratio = math.ceil(n / rate) if n else 0
+    if unit.kind == "community" and 0 < n < policy.part_time_below_retirees:
+        said = f"不足 {policy.part_time_below_retirees} 人，可由 1 名社区（村委会）工作人员兼任"
+        return UnitStaff(unit.name, unit.kind, n, 0, 1, said)
+    if unit.kind == "street" and policy.street_staff_minimum > ratio:
+        said = f"街道增加配备不少于 {policy.street_staff_minimum} 人"
+        return UnitStaff(unit.name, unit.kind, n, policy.street_staff_minimum, 0, said)
+    if not n:
+        return UnitStaff(unit.name, unit.kind, 0, 0, 0, "未直接接收退休人员")
+    said = f"按接收人数 {rate}:1 配备" if n > rate else f"接收 {n} 人（不超过 {rate} 人）配 1 人"
+    return UnitStaff(unit.name, unit.kind, n, ratio, 0, said)
+
+
+def staffing(units: tuple[ServiceUnit, ...], retirees: int, policy: Policy) -> Staffing:
+    """The service staff to add: the district office's minimum, then each recorded street, township and community
+    (002 第十一条); with none recorded, the `retirees` counted as one."""
+    rows: list[UnitStaff] = []
+    if policy.office_staff_minimum:
+        said = f"区社会化管理服务办公室增加配备不少于 {policy.office_staff_minimum} 人"
+        rows.append(UnitStaff("区社会化管理服务办公室", OFFICE, 0, policy.office_staff_minimum, 0, said))
+    if units:
+        rows.extend(unit_staff(u, policy) for u in units)
+        return Staffing(tuple(rows), f"{policy.service_basis}；按各街道、乡镇、社区登记的接收人数", True)
+    whole = service_staff_needed(retirees, policy)
+    rows.append(UnitStaff("全区（未登记街道、社区）", "whole", retirees, int(whole.value), 0, "按全区退休人数"))
+    return Staffing(tuple(rows), f"{policy.service_basis}；未登记街道、社区，按全区在馆档案份数", False)
 
 
 def layer_capacity(usable_width_mm: int, thickness_mm: int) -> int:
@@ -167,6 +254,8 @@ class ForecastInputs:
     supplement_growth_pct: Decimal = Decimal(0)  # existing volumes grow by materials added after handover
     thickness_mm: int = 20
     rooms: tuple[RoomCapacity, ...] = ()
+    # The bureau's streets, townships and communities with the retirees each receives: service staff by unit.
+    units: tuple[ServiceUnit, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -232,7 +321,7 @@ def forecast(inputs: ForecastInputs, policy: Policy) -> Forecast:
                 area=storage_area(whole, policy),
                 area_by_quota=area_by_shelving_quota(metres, policy),
                 archivists=archivists_needed(whole, policy),
-                service_staff=service_staff_needed(files, policy),
+                service_staff=staffing(inputs.units, files, policy).figure,
                 free_volumes=capacity - whole,
                 intake_estimated=estimated_from is not None and year >= estimated_from,
             )

@@ -32,7 +32,9 @@ from archive_service.shelving.schemas import (
     ReadingIn,
     ReadingOut,
     RoomIn,
+    StaffingOut,
     UnitIn,
+    UnitStaffOut,
 )
 from archive_service.uploads import uploaded_bytes
 
@@ -158,6 +160,16 @@ def put_policy(data: PolicyIn, session: Session = DbSession, user: User = Depend
     require(user, Action.set_space_policy)
     policy = forecast.policy_from(data.preset, data.model_dump(exclude={"preset"}))
     return forecast.set_policy(session, user, policy)
+
+
+@router.get("/staffing", response_model=StaffingOut)
+def get_staffing(session: Session = DbSession, user: User = Depends(current_user)) -> StaffingOut:
+    """Service staff to add by unit under the bureau's policy (002 第十一条), from the units' retiree counts."""
+    plan = forecast.staffing(session, user)
+    rows = [UnitStaffOut.model_validate(r) for r in plan.rows]
+    return StaffingOut(
+        rows=rows, full_time=plan.full_time, part_time=plan.part_time, basis=plan.basis, by_unit=plan.by_unit
+    )
 
 
 @router.get("/projections", response_model=list[ProjectionOut])

@@ -88,6 +88,30 @@ class PolicyIn(BaseModel):
     retirees_per_service_staff: int | None = None
     shelving_m_per_m2: Decimal | None = None
     planning_years: int | None = None
+    # 002 第十一条's service staff by unit (optional: 0, none set)
+    office_staff_minimum: int | None = None
+    street_staff_minimum: int | None = None
+    part_time_below_retirees: int | None = None
+
+
+class UnitStaffOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    name: str
+    kind: str
+    retirees: int
+    full_time: int
+    part_time: int
+    basis: str
+
+
+class StaffingOut(BaseModel):
+    """The service staff to add, by street, township and community, with the clause (002 第十一条)."""
+
+    rows: list[UnitStaffOut]
+    full_time: int
+    part_time: int
+    basis: str
+    by_unit: bool
 
 
 class ProjectionIn(BaseModel):

@@ -45,6 +45,7 @@ from archive_service.dossiers.sent_on import sent_on_record
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.holdings.models import HoldingsEntry
 from archive_service.jobs.models import Job, JobKind, JobState
+from archive_service.organisations import units
 from archive_service.organisations.enterprises import FINANCIAL_BASIS
 from archive_service.preservation.service import fixity_alerts
 from archive_service.shelving.climate import climate_alerts
@@ -443,6 +444,10 @@ def _dossier_page(
             "jobs": session.scalars(select(Job).where(Job.dossier_id == dossier.id).order_by(Job.id.desc()).limit(5)),
             "failed_job": _failed_digitisation(session, dossier, use_copy),
             "can_shelve": can(user, Action.manage_shelving),
+            # Streets and custodians a file in the store may be given to keep (dossiers/held_elsewhere.py).
+            "keep_units": units.list_units(session, user)
+            if can(user, Action.manage_shelving) and dossier.status is DossierStatus.in_custody
+            else [],
             "can_read_log": can(user, Action.read_audit_log),
             "supplements": supplements.of_dossier(session, user, dossier.id),
             "can_submit_supplement": can(user, Action.receive_transfers),

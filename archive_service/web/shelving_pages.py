@@ -18,7 +18,7 @@ from archive_service.deps import DbSession, current_user
 from archive_service.dossiers.models import CustodyEvent, CustodyEventKind, Dossier
 from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError
-from archive_service.organisations.models import Organisation, OrganisationKind
+from archive_service.organisations.models import UNIT_KIND_LABELS, Organisation, OrganisationKind
 from archive_service.shelving import climate, forecast, labels, layout, occupancy, placement, planning, staffing
 from archive_service.shelving.models import RoomKind
 from archive_service.uploads import uploaded_bytes
@@ -335,7 +335,9 @@ def _planning_page(
                 (names.get(p.enterprise_id, p.enterprise_id), p) for p in forecast.projections(session, user)
             ],
             "enterprises": enterprises,
-            "staffing": staffing.archivist_staffing(session, user),
+            "staffing": forecast.staffing(session, user),
+            "unit_kinds": {**{k.value: v for k, v in UNIT_KIND_LABELS.items()}, "office": "区办", "whole": "全区"},
+            "archivists_on_hand": staffing.archivist_staffing(session, user),
             "result": result,
             "chart": chart(result) if result else None,
             "query": str(request.url.query),

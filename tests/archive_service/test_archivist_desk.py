@@ -8,6 +8,7 @@ import re
 import subprocess
 
 import numpy as np
+import pytest
 from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import select
@@ -250,6 +251,7 @@ def test_a_certified_copy_is_sealed_and_numbered_on_every_page_and_requests_reac
     assert client.post(f"/api/requests/{online}/close", json={}, headers=login("clerk")).status_code == 403
 
 
+@pytest.mark.ocr  # Tesseract reads the certification pages back
 def test_a_long_annotation_stays_inside_the_certification_pages_margins(engine, client, login, tmp_path):
     """Issue 40 (Low): a long 档案员注记 ran off the certification page. It is broken at the right margin and goes
     on to a second certification page; no ink outside the margins, and every part of it is on the pages."""

@@ -8,6 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,6 +29,7 @@ def _token(url: str, username: str) -> dict[str, str]:
     return {"authorization": f"Bearer {r.json()['token']}"}
 
 
+@pytest.mark.served
 def test_concurrent_uploads_and_requests_all_succeed_and_health_answers(client, login, demo):
     enterprise = enterprise_id(client, login("clerk"))
     proc, url = _serve()
@@ -77,6 +79,7 @@ def test_concurrent_uploads_and_requests_all_succeed_and_health_answers(client, 
     assert health and max(health) < 3.0, max(health)
 
 
+@pytest.mark.served
 def test_two_desks_opening_a_batch_at_once_both_check_in(client, login, demo):
     # The batch's first check-ins move it from 登记 to 接收中; done by several desks at the same moment, one
     # used to fail with a 500 (the batch's version check). Found by bench/writes.py.
@@ -108,6 +111,7 @@ def test_two_desks_opening_a_batch_at_once_both_check_in(client, login, demo):
     assert sorted(i["result"] for i in detail["items"]) == ["accepted"] * 8
 
 
+@pytest.mark.served
 def test_more_writers_than_threads_all_get_through(client, login, demo, monkeypatch):
     """Twelve requests at once against two threads per worker: a blocking route takes a thread twice (the
     route, then FastAPI's check of its response) before it commits. With more requests in flight than
@@ -161,6 +165,7 @@ def test_nothing_heavy_is_left_for_the_event_loop_after_start_up(demo, monkeypat
     assert gc.get_freeze_count() == 0  # given back at shutdown: a test process's next app collects it as usual
 
 
+@pytest.mark.served
 def test_a_slow_upload_does_not_keep_others_waiting(demo, monkeypatch):
     """One worker with one turn (one thread), and scanning stations sending large uploads that stall
     half-way: another person's page still answers. An upload used to take its turn at the door and hold it

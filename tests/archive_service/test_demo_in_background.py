@@ -20,6 +20,7 @@ from archive_service.jobs.runner import run_one
 from tests.archive_service.test_forms_keep_values import _cookie_login
 
 
+@pytest.mark.ocr  # the job worker's engine reads the demo's forms
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # the CLI and the job runner, not SQL
 def test_the_demo_queues_its_scans_as_jobs_and_a_worker_digitises_them(engine):
     result = CliRunner().invoke(cli, ["demo", "--retirees", "12", "--with-scans", "--in-background"])

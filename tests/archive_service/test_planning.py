@@ -32,21 +32,55 @@ def test_each_jurisdiction_cites_its_own_clause():
     assert "无全国统一标准" in NATIONAL.staff_basis  # no national staffing rule exists: said, not hidden
 
 
-def test_jinning_service_staff_follow_002_article_11():
-    # 晋政办通〔2020〕18号 第十一条: 1 per 1,500 retirees received; 500–1,500 → 1; under 500 a colleague may
-    # serve them part-time; the district office and each street add at least 2 — the figure never falls below 2.
-    staff = lambda n: planning.service_staff_needed(n, JINNING).value  # noqa: E731
-    assert (staff(0), staff(499), staff(500), staff(1500), staff(1501), staff(3000), staff(4501)) == (
+def test_jinning_service_staff_by_street_and_community_follow_002_article_11():
+    """晋政办通〔2020〕18号 第十一条: the district office and each street add at least 2; a receiving 乡镇（街道）or
+    社区 adds 1 per 1,500 retirees begun (500–1,500 → 1); a community under 500 may be served part-time (兼任)."""
+    unit = planning.ServiceUnit
+    plan = planning.staffing(
+        (
+            unit("甲街道", "street", 0), unit("乙街道", "street", 4000), unit("丙镇", "township", 300),
+            unit("一社区", "community", 499), unit("二社区", "community", 500), unit("三社区", "community", 1500),
+            unit("四社区", "community", 1501), unit("五社区", "community", 0),
+        ),
         0,
-        2,
-        2,
-        2,
-        2,
-        2,
-        4,
-    )
-    assert "第十一条" in planning.service_staff_needed(1, JINNING).basis
+        JINNING,
+    )  # fmt: skip
+    figures = {r.name: (r.full_time, r.part_time) for r in plan.rows}
+    assert figures == {
+        "区社会化管理服务办公室": (2, 0),
+        "甲街道": (2, 0),  # however few it receives
+        "乙街道": (3, 0),  # ⌈4000 / 1500⌉
+        "丙镇": (1, 0),
+        "一社区": (0, 1),  # 兼任
+        "二社区": (1, 0),
+        "三社区": (1, 0),
+        "四社区": (2, 0),
+        "五社区": (0, 0),
+    }
+    assert (plan.full_time, plan.part_time, plan.by_unit) == (12, 1, True)
+    said = {r.name: r.basis for r in plan.rows}
+    assert "不少于 2 人" in said["甲街道"] and "兼任" in said["一社区"] and "1500:1" in said["乙街道"]
+    assert "第十一条" in plan.basis
+    # The old single district figure max(⌈N/1500⌉, 2) is gone: with no units recorded, the office's 2 and the
+    # retirees counted as one, said so.
+    whole = planning.staffing((), 3000, JINNING)
+    assert [(r.kind, r.full_time) for r in whole.rows] == [("office", 2), ("whole", 2)]
+    assert not whole.by_unit and "未登记街道、社区" in whole.basis
+    # Xicheng counts each street's and community's retirees at 2,000 each (六(一)) and sets no minimum.
+    xicheng = planning.staffing((unit("新街口街道", "street", 4001), unit("某社区", "community", 10)), 0, XICHENG)
+    assert [(r.name, r.full_time, r.part_time) for r in xicheng.rows] == [("新街口街道", 3, 0), ("某社区", 1, 0)]
     assert "未定" not in JINNING.service_basis  # the preset no longer says the ratio is unset
+
+
+def test_a_bureaus_own_staffing_figures_are_said_in_its_basis():
+    own = planning.custom_policy(
+        area_m2_per_10k_volumes=Decimal(60), min_area_m2=Decimal(15), min_area_below_volumes=2500,
+        volumes_per_archivist=10000, retirees_per_service_staff=1000, shelving_m_per_m2=Decimal("7.2"),
+        planning_years=10, office_staff_minimum=3, street_staff_minimum=1, part_time_below_retirees=200,
+    )  # fmt: skip
+    plan = planning.staffing((planning.ServiceUnit("某社区", "community", 150),), 0, own)
+    assert [(r.full_time, r.part_time) for r in plan.rows] == [(3, 0), (0, 1)]
+    assert "区办不少于 3 人" in own.service_basis and "不足 200 人的社区可兼任" in own.service_basis
 
 
 def test_every_preset_figure_quotes_its_clause():

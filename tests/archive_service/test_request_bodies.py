@@ -20,6 +20,9 @@ from tests.archive_service.test_server_crash import _kill, _serve, _token
 from tests.attacks import Trickle, chunked_post, memory_mb
 from tests.conftest import demo_codes
 
+pytestmark = pytest.mark.served  # the service in a process of its own: `make test`, not `make check`
+
+
 MB = 1024 * 1024
 # What loopback's socket buffers hold besides what the server read (net.ipv4.tcp_rmem/tcp_wmem maxima).
 IN_FLIGHT = 16 * MB

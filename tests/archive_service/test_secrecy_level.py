@@ -26,7 +26,7 @@ def test_the_migration_keeps_flagged_files_classified_with_their_level_not_inven
     config = alembic_config()
     with engine.connect() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0033")
+        command.downgrade(config, "0035")
         connection.commit()
     with db.transaction() as session:
         enterprise = Organisation(name="迁移测试厂", kind=OrganisationKind.enterprise, credit_code=credit_code(

@@ -28,7 +28,9 @@ from archive_service.transfers.receipt import manifest, manifest_sha256
 from tests.archive_service.test_requests import approved
 from tests.archive_service.test_transfers import as_xlsx, row
 from tests.archive_service.test_transfers_api import enterprise_id
-from tests.conftest import demo_codes
+from tests.conftest import demo_codes, require_marker
+
+pytestmark = pytest.mark.served  # the service in a process of its own: `make test`, not `make check`
 
 
 def _free_port() -> int:
@@ -42,6 +44,7 @@ def _serve(
 ) -> tuple[subprocess.Popen, str]:
     """`archive serve` with two workers (or `workers`) on the test's database, with any further `settings`;
     its log to `log` when given."""
+    require_marker("served", "starts `archive serve`")
     port = _free_port()
     env = {**os.environ, "ARCHIVE_JOB_WORKERS": "0", **(settings or {})}
     proc = subprocess.Popen(
@@ -168,8 +171,8 @@ def test_killed_during_logged_page_views_the_log_holds_every_delivered_page(clie
     _chain_ok()
     # The service starts again on the same database and the chain goes on from where it stopped.
     proc, url = _serve()
-    try:
-        r = httpx.get(f"{url}/api/requests/{request['id']}/pages/{pages[0]}", headers=_token(url, "sibao"), timeout=30)
+    try:  # sibao's session outlives the server: the token from before the kill still serves
+        r = httpx.get(f"{url}/api/requests/{request['id']}/pages/{pages[0]}", headers=headers, timeout=30)
         assert r.status_code == 200
     finally:
         _kill(proc)

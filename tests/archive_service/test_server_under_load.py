@@ -17,6 +17,9 @@ from tests.archive_service.test_requests import approved
 from tests.archive_service.test_server_crash import _kill, _serve
 from tests.conftest import demo_codes
 
+pytestmark = pytest.mark.served  # the service in a process of its own: `make test`, not `make check`
+
+
 CLIENTS = 32
 SECONDS = 8
 ROUNDS = 6  # each client asks at least this often on its connection, however slow the machine is today

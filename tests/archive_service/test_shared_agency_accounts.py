@@ -168,3 +168,72 @@ def test_a_requester_no_bureau_serves_cannot_sign_in(client, login, demo_code):
         json={"username": "xc_wu", "password": DEMO_PASSWORD, "code": pyotp.TOTP(secret).now()},
     )
     assert refused.status_code == 403 and "已停用" in refused.json()["message"]
+
+
+def _numbers(page: str) -> set[str]:
+    return set(re.findall(r'<a href="/requests/\d+">([^<]+)</a>', page))
+
+
+def test_a_bureau_that_disabled_a_requester_shows_it_none_of_its_requests(client, login, digitised, demo_code):
+    """The probe's next step (issue 40, High 5, per-bureau standing): 西城 and 东城 both serve the agency; the
+    requester has asked each for a file; 西城 disables it. Its requests list — the page and the API — no longer
+    shows 西城's request and says 西城 disabled it; opening that request, its viewer or its download is refused
+    naming the rule, while 东城's request still lists and opens. Enabled again, 西城's request is back."""
+    _dongcheng_officer()
+    xicheng, dongcheng = TestClient(client.app), TestClient(client.app)
+    cookie_login(xicheng, "security", demo_code)
+    cookie_login(dongcheng, "dc_security")
+    with db.get_sessionmaker()() as session:
+        agency_id = _org(session, AGENCY).id
+        fonds = _org(session, DONGCHENG).fonds_code
+        dc_dossier = session.scalars(
+            select(Dossier.archival_code).where(Dossier.archival_code.startswith(f"{fonds}-"))
+        ).first()
+    xicheng.post(
+        "/users",
+        data={"username": "xc_qian", "display_name": "钱西社", "password": DEMO_PASSWORD, "role": "requester",
+              "organisation_id": agency_id},
+    )  # fmt: skip
+    requester_id = _user_id("xc_qian")
+    assert "本馆已授权" in _row(dongcheng.post(f"/users/{requester_id}", data={"active": "yes"}).text, "xc_qian")
+    requester = _token(client, "xc_qian", _ready("xc_qian"))
+
+    at_xicheng = client.post("/api/requests", json=form(digitised), headers=requester)
+    at_dongcheng = client.post("/api/requests", json=form(digitised, dossier=dc_dossier), headers=requester)
+    assert at_xicheng.status_code == 201 and at_dongcheng.status_code == 201, (at_xicheng.text, at_dongcheng.text)
+    xc, dc = at_xicheng.json(), at_dongcheng.json()
+    decided = client.post(
+        f"/api/requests/{xc['id']}/decision", json={"approve": True, "allow_download": True}, headers=login("approver")
+    )
+    assert decided.status_code == 200, decided.text
+    assert _numbers(client.get("/requests", headers=requester).text) >= {xc["number"], dc["number"]}
+    assert client.get(f"/requests/{xc['id']}/view", headers=requester).status_code == 200
+
+    # 西城 disables it.
+    assert "本馆已停用" in _row(xicheng.post(f"/users/{requester_id}", data={"active": "no"}).text, "xc_qian")
+    listed = client.get("/requests", headers=requester)
+    assert listed.status_code == 200
+    assert dc["number"] in _numbers(listed.text) and xc["number"] not in _numbers(listed.text)
+    assert "北京市西城区档案馆已停用你的查阅账户：向该馆提交的申请不再列出" in listed.text
+    assert "北京市东城区档案馆已停用" not in listed.text
+    api_ids = {r["id"] for r in client.get("/api/requests", headers=requester).json()}
+    assert dc["id"] in api_ids and xc["id"] not in api_ids
+
+    opened = client.get(f"/api/requests/{xc['id']}", headers=requester)
+    assert opened.status_code == 403 and opened.json()["code"] == "requester.not_served"
+    said = opened.json()["message"]
+    assert said.startswith("北京市西城区档案馆已停用你的查阅账户") and "共用机构的查阅账户由各档案馆分别授权" in said
+    for page in (f"/requests/{xc['id']}", f"/requests/{xc['id']}/view", f"/requests/{xc['id']}/facts.xlsx"):
+        refused = client.get(page, headers=requester)
+        assert refused.status_code == 403 and said in refused.text, page
+    assert client.get(f"/api/requests/{xc['id']}/download", headers=requester).status_code == 403
+    assert client.get(f"/requests/{dc['id']}", headers=requester).status_code == 200
+    assert client.get(f"/api/requests/{dc['id']}", headers=requester).json()["number"] == dc["number"]
+    # 西城's staff still see the request made to them.
+    assert xc["number"] in _numbers(client.get("/requests", headers=login("approver")).text)
+
+    # Enabled again by 西城: listed and open as before.
+    xicheng.post(f"/users/{requester_id}", data={"active": "yes"})
+    listed = client.get("/requests", headers=requester).text
+    assert {xc["number"], dc["number"]} <= _numbers(listed) and "已停用你的查阅账户" not in listed
+    assert client.get(f"/requests/{xc['id']}/view", headers=requester).status_code == 200

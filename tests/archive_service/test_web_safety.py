@@ -201,6 +201,7 @@ def test_a_basic_authorization_header_neither_skips_the_cross_site_check_nor_rid
     assert client.get("/api/me", headers=login("approver")).status_code == 200  # bearer clients as before
 
 
+@pytest.mark.served
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # the web server's behaviour, not a database rule
 def test_the_server_does_not_take_a_forwarded_address_from_a_proxy_nobody_configured(client, tmp_path):
     """Issue 40 (Medium): uvicorn believed X-Forwarded-For from any loopback peer although ARCHIVE_TRUSTED_PROXIES

@@ -149,6 +149,7 @@ def test_a_short_csv_row_reads_as_empty_cells_not_a_crash():
     assert rows == [(2, {"时间": "2026-01-01 09:00", "温度": "18", "湿度": ""})]
 
 
+@pytest.mark.served
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 def test_the_probe_workbook_through_every_import_of_a_running_server(client, login, tmp_path):
     """The attack as it was made: against `archive serve`, the workbook posted to the register, the 卷内目录

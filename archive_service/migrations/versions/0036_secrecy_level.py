@@ -5,16 +5,16 @@ stays off the online service as before until someone records its level. The old 
 (SQLite ≥ 3.35 and PostgreSQL both drop an unindexed column) rather than copying the retiree table under the
 dossiers' foreign keys.
 
-Revision ID: 0034
-Revises: 0033
+Revision ID: 0036
+Revises: 0035
 Create Date: 2026-12-07 13:10:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0034"
-down_revision = "0033"
+revision = "0036"
+down_revision = "0035"
 branch_labels = None
 depends_on = None
 
