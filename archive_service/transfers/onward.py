@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive_service.access.models import ReadingSession
 from archive_service.access.transfer_ending import end_requests_for_file_sent_on
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
@@ -187,6 +188,15 @@ def send_onward(
             select(Dossier).where(Dossier.archival_code.in_(codes), Dossier.custodian_id == user.organisation_id)
         )
     }
+    in_reading_room = set(
+        session.scalars(
+            select(ReadingSession.dossier_id).where(
+                ReadingSession.dossier_id.in_([d.id for d in found.values()]),
+                ReadingSession.out_at.is_not(None),
+                ReadingSession.ended_at.is_(None),
+            )
+        )
+    )
     problems = []
     for n, code in enumerate(codes, start=1):
         dossier = found.get(code)
@@ -204,6 +214,8 @@ def send_onward(
                     n, "档号", "dossier.status", f"{code} 状态为{dossier.status.label}，在馆的档案才能转递"
                 )
             )
+        elif dossier.id in in_reading_room:  # out of its slot for a 到馆查阅 (access/reading.py)
+            problems.append(register.Problem(n, "档号", "dossier.in_reading", f"{code} 正在阅档室查阅，归架后才能转递"))
     if problems:
         raise ArchiveError(
             "archival_codes.rows",

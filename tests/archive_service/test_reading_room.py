@@ -233,6 +233,13 @@ def test_a_file_out_in_the_reading_room_is_neither_produced_twice_nor_lent(clien
     assert first["number"] in message and "已出库" in message
     code, _, _ = refusal(client.post(f"/api/requests/{loan['id']}/loan", headers=archivist), 409)
     assert code == "loan.in_reading"
+    # Nor sent on (转递) while it is out.
+    with db.get_sessionmaker()() as s:
+        dongcheng = s.scalar(select(User.organisation_id).where(User.username == "dongcheng"))
+    onward = {"to_org_id": dongcheng, "archival_codes": [file["archival_code"]], "note": "户籍迁至东城区"}
+    sent = client.post("/api/transfers/onward", json=onward, headers=archivist)
+    assert refusal(sent, 422)[1] == "archival_codes"
+    assert [p["code"] for p in sent.json()["problems"]] == ["dossier.in_reading"]
     assert [e.kind for e in custody(file["id"])].count(CustodyEventKind.reading_out) == 1
     # Back on its slot, the other reading has it.
     assert client.post(f"/api/readings/{a.json()['id']}/end", json={"complete": True}, headers=archivist).is_success
