@@ -28,6 +28,7 @@ from archive_service.auth.models import User
 from archive_service.auth.routes import router as auth_router
 from archive_service.config import get_settings
 from archive_service.deps import current_user
+from archive_service.disposal.routes import router as disposal_router
 from archive_service.dossiers.routes import router as dossiers_router
 from archive_service.errors import ArchiveError
 from archive_service.finding.routes import router as finding_router
@@ -44,13 +45,16 @@ from archive_service.middleware import (
 from archive_service.organisations.routes import router as organisations_router
 from archive_service.shelving.routes import router as shelving_router
 from archive_service.startup import start
+from archive_service.transfers.fee_routes import router as fees_router
 from archive_service.transfers.routes import router as transfers_router
 from archive_service.transfers.routes import supplements_router
 from archive_service.verification.routes import router as verification_router
 from archive_service.web.access_pages import router as access_pages_router
 from archive_service.web.account_pages import router as account_pages_router
 from archive_service.web.campaign_pages import router as campaign_pages_router
+from archive_service.web.disposal_pages import router as disposal_pages_router
 from archive_service.web.enterprise_pages import router as enterprise_pages_router
+from archive_service.web.fee_pages import router as fee_pages_router
 from archive_service.web.forms import PageRefused, field_label, keep_submitted_form
 from archive_service.web.holdings_pages import router as holdings_pages_router
 from archive_service.web.job_pages import router as job_pages_router
@@ -79,10 +83,12 @@ PAGE_ROUTERS = (
     campaign_pages_router,
     report_pages_router,
     move_pages_router,  # /transfers/moves before transfer pages' /transfers/{batch_id}
+    fee_pages_router,  # /transfers/fees likewise
     transfer_pages_router,
     enterprise_pages_router,
     unit_pages_router,
     misfiled_pages_router,
+    disposal_pages_router,
     job_pages_router,
     user_pages_router,
     holdings_pages_router,
@@ -305,6 +311,8 @@ def create_app(served: bool = False) -> FastAPI:
     app.include_router(jobs_router)
     app.include_router(holdings_router)
     app.include_router(verification_router)
+    app.include_router(disposal_router)
+    app.include_router(fees_router)
     for page_router in PAGE_ROUTERS:
         # Every page that answers a refused form shows it again as typed (web/forms.py).
         app.include_router(page_router, dependencies=[Depends(keep_submitted_form)])

@@ -15,6 +15,7 @@ from archive_service.auth.models import (
 from archive_service.db import Base
 from archive_service.digitisation.misfiled_models import PageCheck
 from archive_service.digitisation.models import PageCountCheck
+from archive_service.disposal.models import DisposalEntry, DisposalList, DisposalSignature, RetentionRule
 from archive_service.dossiers.models import (
     CatalogueRevision,
     ClassScheme,
@@ -41,6 +42,7 @@ from archive_service.shelving.models import (
     SpacePolicy,
     VolumeProfile,
 )
+from archive_service.transfers.fee_models import FeePayment, FeePolicy
 from archive_service.transfers.models import MaterialSupplement, RetainedCopy, TransferBatch, TransferItem
 from archive_service.verification.models import ReadingCheck
 
@@ -62,6 +64,12 @@ __all__ = [
     "ClassScheme",
     "CustodyEvent",
     "DigitalObject",
+    "FeePayment",
+    "FeePolicy",
+    "DisposalEntry",
+    "DisposalList",
+    "DisposalSignature",
+    "RetentionRule",
     "EnvironmentReading",
     "Dossier",
     "LoginAttempt",

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from datetime import date
+from decimal import Decimal
 from functools import cache
 from typing import Annotated
 
@@ -288,6 +289,45 @@ def check_visible(text: str) -> str:
             "text.invisible_character", f"含有不可见字符（U+{ord(found.group()):04X}，{where}），请删除后重新输入"
         )
     return text
+
+
+# ---- Money (元, to the 分) ---------------------------------------------------------------------------
+
+MAX_YUAN = Decimal("100000000000")  # 1,000 亿元: beyond any fee of an archive; keeps fen inside a BIGINT
+
+
+def check_yuan(value: object) -> Decimal:
+    """An amount in 元 as people write it (1020, 1,020.00, ¥1020.5): a number, not negative, at most two
+    decimals (分). Returned as a Decimal with exactly two places; stored as integer 分 (to_fen)."""
+    if isinstance(value, bool) or value is None:
+        raise ValueRuleError("money.format", "应为金额（元），如 1020 或 1020.00")
+    if isinstance(value, float):  # a JSON number: its written form, not its binary approximation
+        value = repr(value)
+    written = str(value).strip().replace(",", "").replace("，", "").removeprefix("¥").removeprefix("￥")
+    written = written.removesuffix("元").strip()
+    if not re.fullmatch(r"-?\d+(\.\d+)?", written):
+        raise ValueRuleError("money.format", "应为金额（元），如 1020 或 1020.00")
+    amount = Decimal(written)
+    if amount < 0:
+        raise ValueRuleError("money.negative", "金额不能为负数")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValueRuleError("money.decimals", "金额最多两位小数（到分）")
+    if amount > MAX_YUAN:
+        raise ValueRuleError("money.too_large", f"金额不能超过 {MAX_YUAN:,} 元")
+    return amount.quantize(Decimal("0.01"))
+
+
+def to_fen(yuan: Decimal) -> int:
+    return int(yuan * 100)
+
+
+def yuan_of(fen: int) -> Decimal:
+    return (Decimal(fen) / 100).quantize(Decimal("0.01"))
+
+
+def yuan_text(fen: int) -> str:
+    """1,020.00: how a page and a workbook write an amount in 元."""
+    return f"{yuan_of(fen):,.2f}"
 
 
 def _pydantic(check):

@@ -23,12 +23,14 @@ from archive_service.dossiers.class_schemes import top_class
 from archive_service.dossiers.models import (
     DigitalObject,
     Dossier,
+    DossierStatus,
     Material,
     MaterialClass,
     MissingMaterial,
     Retiree,
 )
 from archive_service.errors import ArchiveError, Forbidden, NotFound
+from archive_service.preservation.models import still_stored
 from archive_service.values import mask_citizen_id, page_ranges
 from storage import ObjectStore
 
@@ -108,6 +110,9 @@ def check_online_use(request: RetrievalRequest, user: User, now: date | None = N
     session = object_session(request)
     assert session is not None
     standing.check_served(session, user, request.bureau_id)  # a bureau that disabled the requester serves no page
+    if session.scalar(select(Dossier.status).where(Dossier.id == request.dossier_id)) is DossierStatus.disposed:
+        raise ArchiveError("dossier.disposed", "该档案已依销毁清册销毁，不能再查阅（晋政办通〔2020〕18号 第八条(七)）",
+                           "dossier_id", 410)  # fmt: skip
     _refuse_after_death(_deceased_on(session, request.dossier_id), purposes()[request.purpose])
 
 
@@ -141,7 +146,7 @@ def online_grants(session: Session, user: User, now: date | None = None) -> dict
 def _use_copy(session: Session, dossier_id: int) -> DigitalObject:
     obj = session.scalars(
         select(DigitalObject)
-        .where(DigitalObject.dossier_id == dossier_id, DigitalObject.role == "use_copy")
+        .where(DigitalObject.dossier_id == dossier_id, DigitalObject.role == "use_copy", still_stored())
         .order_by(DigitalObject.version.desc())
     ).first()
     if obj is None:

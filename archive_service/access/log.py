@@ -79,6 +79,11 @@ class AccessAction:
     backup = "backup"
     restore = "restore"
     audit_verified = "audit_verified"  # `archive audit verify` or the page's check: entries and result
+    # 处置 (disposal/): a 销毁清册 drawn up (its files), signed (by whom, the opinion), carried out (per file)
+    disposal_drawn = "disposal_drawn"
+    disposal_signed = "disposal_signed"
+    disposal_carried_out = "disposal_carried_out"
+    fee_paid = "fee_paid"  # a batch's 移交费用 paid: amount, date, voucher (transfers/fees.py)
 
 
 FIELDS = (

@@ -259,4 +259,8 @@ ACTION_LABELS = {
     AccessAction.backup: "备份",
     AccessAction.restore: "恢复",
     AccessAction.audit_verified: "校验日志链",
+    AccessAction.disposal_drawn: "编制销毁清册",
+    AccessAction.disposal_signed: "签批销毁清册",
+    AccessAction.disposal_carried_out: "销毁档案",
+    AccessAction.fee_paid: "登记移交费用缴纳",
 }

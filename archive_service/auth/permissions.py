@@ -45,6 +45,9 @@ class Action(enum.StrEnum):
     see_full_citizen_id = "see_full_citizen_id"
     manage_security = "manage_security"  # the bureau's security policy; others' sessions, password and code resets
     view_security_controls = "view_security_controls"  # the assessor's list of controls and their state
+    # 处置 (002 第八条(七)): one person draws up a 销毁清册 and carries it out once two others have signed it.
+    dispose_files = "dispose_files"
+    sign_disposal = "sign_disposal"
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
@@ -81,10 +84,17 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.send_onward,
             Action.view_jobs,
             Action.import_holdings,
+            Action.dispose_files,
         }
     ),
     Role.approver: frozenset(
-        {Action.view_dossiers, Action.view_holdings, Action.approve_requests, Action.waive_certificate}
+        {
+            Action.view_dossiers,
+            Action.view_holdings,
+            Action.approve_requests,
+            Action.waive_certificate,
+            Action.sign_disposal,
+        }
     ),
     # Requesters reach dossiers only through approved retrieval requests, never by browsing.
     Role.requester: frozenset({Action.submit_request}),
@@ -140,6 +150,8 @@ ACTION_LABELS: dict[Action, str] = {
     Action.see_full_citizen_id: "查看完整的公民身份号码",
     Action.manage_security: "设定安全策略、重置密码与验证码、结束会话",
     Action.view_security_controls: "查看安全控制状态",
+    Action.dispose_files: "编制销毁清册、执行销毁",
+    Action.sign_disposal: "签批销毁清册",
 }
 
 

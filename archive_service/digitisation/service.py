@@ -34,6 +34,7 @@ from archive_service.dossiers.service import catalogue_by_top_class, get_dossier
 from archive_service.errors import ArchiveError
 from archive_service.jobs.models import Job, JobKind
 from archive_service.jobs.queue import enqueue
+from archive_service.preservation.models import still_stored
 from archive_service.preservation.service import ingest, stage_upload
 from archive_service.uploads import saved_scans, scan_frames
 from archive_service.verification.layer import corrected_text_layers, page_texts
@@ -314,7 +315,7 @@ def retitle_use_copy(session: Session, store: ObjectStore, dossier: Dossier) -> 
 
 def latest_objects(session: Session, dossier: Dossier, role: str | None = None) -> list[DigitalObject]:
     """The latest version of each of the dossier's objects (in one role, or all), by name."""
-    query = select(DigitalObject).where(DigitalObject.dossier_id == dossier.id)
+    query = select(DigitalObject).where(DigitalObject.dossier_id == dossier.id, still_stored())
     if role:
         query = query.where(DigitalObject.role == role)
     latest: dict[str, DigitalObject] = {}
@@ -437,7 +438,7 @@ def faulty_use_copies(session: Session, store: ObjectStore) -> list[tuple[Dossie
 def latest_use_copy(session: Session, dossier: Dossier) -> DigitalObject | None:
     return session.scalars(
         select(DigitalObject)
-        .where(DigitalObject.dossier_id == dossier.id, DigitalObject.role == "use_copy")
+        .where(DigitalObject.dossier_id == dossier.id, DigitalObject.role == "use_copy", still_stored())
         .order_by(DigitalObject.version.desc())
     ).first()
 

@@ -81,6 +81,7 @@ class DossierStatus(enum.StrEnum):
     # The bureau answers for the file, a street or an entrusted custodian keeps it (Dossier.held_by):
     # 003 七(二) 现存的退休人员人事档案暂由各街道管理; 004 第十六条 委托具有档案管理资质的单位管理.
     held_elsewhere = "held_elsewhere"
+    disposed = "disposed"  # destroyed on an approved 销毁清册 (disposal/): the record stays, the file is gone
 
     @property
     def label(self) -> str:
@@ -94,6 +95,7 @@ DOSSIER_STATUS_LABELS = {
     DossierStatus.on_loan: "借出",
     DossierStatus.transferred_out: "已转出",
     DossierStatus.held_elsewhere: "馆外保管",
+    DossierStatus.disposed: "已销毁",
 }
 
 
@@ -262,6 +264,7 @@ class CustodyEventKind(enum.StrEnum):
     taken_in = "taken_in"  # a file kept elsewhere brought into the bureau's own store
     reading_out = "reading_out"  # off its slot to the 阅档室 for a 到馆查阅 (access/reading.py)
     reading_back = "reading_back"  # … back to the same slot when the reading ends
+    disposed = "disposed"  # 销毁: destroyed on an approved 销毁清册; the paper left its slot (disposal/)
 
     @property
     def label(self) -> str:
@@ -284,6 +287,7 @@ CUSTODY_EVENT_LABELS = {
     CustodyEventKind.taken_in: "收回入馆",
     CustodyEventKind.reading_out: "出库阅档",
     CustodyEventKind.reading_back: "阅毕归架",
+    CustodyEventKind.disposed: "销毁",
 }
 
 

@@ -2,10 +2,11 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ColumnElement, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from archive_service.db import Base, utcnow
+from archive_service.dossiers.models import DigitalObject
 
 
 class FixityRun(Base):
@@ -51,3 +52,9 @@ class ObjectDeletion(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     reason: Mapped[str] = mapped_column(Text)
+
+
+def still_stored() -> ColumnElement[bool]:
+    """Objects the store still holds: not destroyed (a disposed file's, disposal/service.py; an audited deletion).
+    Their records stay, as the record of what was destroyed; nothing asks the store for them."""
+    return DigitalObject.storage_key.not_in(select(ObjectDeletion.storage_key))

@@ -5,6 +5,7 @@ against them.
 """
 
 import io
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ from archive_service.preservation.models import FixityCheck, FixityRun, ObjectDe
 from storage import ObjectStore, StorageError, StoredObject
 from storage.port import FixityResult, ObjectMissing
 
+log = logging.getLogger("archive.preservation")
 ObjectDone = Callable[[int, int], None]  # one object checked or copied: (its bytes, 1)
 
 
@@ -132,9 +134,15 @@ def install() -> None:
 
 def _keep_created_objects(session: Session) -> None:
     session.info.pop(_CREATED, None)
+    for store, key in session.info.pop(_DESTROYED, []):
+        try:
+            store.delete(key)
+        except StorageError:  # recorded as destroyed, skipped by fixity, replication and backup; removed by hand
+            log.exception("销毁的存储对象 %s 未能从存储中删除，请人工删除", key)
 
 
 def _discard_created_objects(session: Session) -> None:
+    session.info.pop(_DESTROYED, None)  # the disposal rolled back: the objects stay, as their records say
     created = session.info.pop(_CREATED, [])
     if not created:
         return
@@ -354,6 +362,23 @@ def delete_object(session: Session, store: ObjectStore, actor: User, storage_key
     )
     session.flush()  # the record is written in the same transaction; if deleting fails, it rolls back
     store.delete(storage_key)
+
+
+# Objects a disposal destroys (disposal/service.py) leave the store only once the transaction that records their
+# destruction has committed: a disposal that fails half-way leaves every object and its record as they were.
+_DESTROYED = "objects_destroyed_at_commit"
+
+
+def destroy_at_commit(session: Session, store: ObjectStore, actor: User, storage_key: str, reason: str) -> None:
+    """An object destroyed on an approved 销毁清册: its deletion recorded now (the DigitalObject rows stay, with
+    their checksums, as the record of what was destroyed), the bytes removed from the store at commit."""
+    session.add(ObjectDeletion(storage_key=storage_key, store=store.description, actor_id=actor.id, reason=reason))
+    session.info.setdefault(_DESTROYED, []).append((store, storage_key))
+
+
+def destroyed_keys(session: Session) -> set[str]:
+    """Storage keys recorded as destroyed: the store no longer holds them, and nothing should ask for them."""
+    return _deleted_keys(session)
 
 
 class _ChunkReader(io.RawIOBase):

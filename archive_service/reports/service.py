@@ -248,6 +248,8 @@ def _after(kind: CustodyEventKind, from_us: bool, to_us: bool) -> DossierStatus 
         return DossierStatus.held_elsewhere
     if kind is CustodyEventKind.taken_in:
         return DossierStatus.in_custody
+    if kind is CustodyEventKind.disposed:
+        return DossierStatus.disposed
     return None
 
 

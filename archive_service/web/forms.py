@@ -178,6 +178,14 @@ FIELD_LABELS = {
     "work_from": "参加工作时间起",
     "work_to": "参加工作时间止",
     "year": "年份",
+    "years": "保管期限（年）",
+    "list_id": "销毁清册",
+    "opinion": "签批意见",
+    "handover_fee": "移交费用（元／人）",
+    "management_fee": "社会化管理费（元／人·年）",
+    "amount": "缴纳金额（元）",
+    "paid_on": "缴纳日期",
+    "voucher": "凭证号",
 }
 
 

@@ -54,7 +54,7 @@ from archive_service.shelving.placement import unshelved
 from archive_service.transfers import moves, supplements
 from archive_service.transfers import service as transfers
 from archive_service.uploads import saved_scans
-from archive_service.values import SECRECY_LABELS, mask_citizen_id, written_partial_date
+from archive_service.values import SECRECY_LABELS, mask_citizen_id, written_partial_date, yuan_of, yuan_text
 from archive_service.web.forms import field_label, refusal_shows, submitted
 from digitise.findings import check_name
 from storage import ObjectStore
@@ -69,6 +69,8 @@ templates.env.globals.update(
     submitted=submitted,
     field_label=field_label,
     FINANCIAL_BASIS=FINANCIAL_BASIS,  # 金融企业: what the flag means, on the enterprise and batch pages
+    yuan=yuan_text,  # 1,020.00: an amount kept in 分, as a page writes it in 元
+    yuan_plain=lambda fen: f"{yuan_of(fen)}",  # 1020.00: as a form field takes it back
 )
 # Times are stored in UTC and shown in the bureau's time zone: every page through this one filter.
 templates.env.filters["bureau_time"] = lambda at, fmt="%Y-%m-%d %H:%M:%S": show_time(at, fmt)

@@ -32,6 +32,7 @@ from archive_service.transfers import (
     acceptance,
     catalogues,
     certificates,
+    fees,
     onward,
     receiving,
     register,
@@ -261,6 +262,8 @@ def _batch_page(
             "certificate_waivers": certificates.waivers(session, batch),
             "can_waive": can(user, Action.waive_certificate) and batch.to_org_id == user.organisation_id,
             "certificates_basis": certificates.BASIS,
+            "fee": fees.batch_fee(session, user, batch),
+            "fee_basis": fees.HANDOVER_BASIS,
             "receiver_confirmed_by": session.get(User, batch.receiver_confirmed_by_id)
             if batch.receiver_confirmed_by_id
             else None,
