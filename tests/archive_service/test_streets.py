@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from archive_service import db
 from archive_service.access.models import AccessLogEntry
+from archive_service.db import bureau_today
 from archive_service.demo import XICHENG, citizen_id
 from archive_service.dossiers.models import CustodyEvent, CustodyEventKind, Dossier, DossierStatus
 from archive_service.holdings import checking, saving, service
@@ -19,7 +20,7 @@ from archive_service.holdings.models import HoldingsProblem
 from archive_service.organisations import units
 from tests.archive_service.test_transfers import error_of, user
 
-TODAY = date.today()
+TODAY = bureau_today()  # the bureau's date, as validity is judged
 
 
 def _unit(session, who: str = "admin", **typed: str):
@@ -84,6 +85,9 @@ def test_a_file_a_street_keeps_is_counted_found_and_taken_in_003_7_2(client, log
     assert (dossier["status"], dossier["held_by"]) == ("held_elsewhere", "测试西街道")
     assert [e["label"] for e in dossier["custody"]][-1] == "馆外保管" and "七(二)" in dossier["custody"][-1]["note"]
     after = client.get("/", headers=archivist).text
+    this_month = f"{TODAY:%Y-%m}"  # 统计报表 of the current month: its holdings by status are now's
+    report = client.get("/reports", params={"period": this_month}, headers=archivist).text
+    assert int(report.split('<td>馆外保管</td><td class="num">')[1].split("<")[0]) == held_before + 1
     assert int(after.split('data-status="held_elsewhere"><b>')[1].split("<")[0]) == held_before + 1
     found = client.get("/api/dossiers", params={"q": "街道保管甲"}, headers=archivist).json()
     assert [d["held_by"] for d in found["items"]] == ["测试西街道"]
