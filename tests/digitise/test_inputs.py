@@ -352,6 +352,42 @@ def test_the_upload_check_decodes_for_seconds_then_reads_headers_only(tmp_path, 
     assert refused.value.code == "resolution.below_minimum" and "第 3000 页" in refused.value.message
 
 
+def test_the_upload_check_decodes_scans_in_a_process_of_its_own(tmp_path, monkeypatch):
+    """Issue 40 (medium): a 144-megapixel scan (under the 150-megapixel limit) grew the web server by 1.1 GB when
+    the upload check decoded it there, and the server kept the memory (bench/scan_memory.py measures it). The check
+    decodes in a child process now: with the server process's own decoding made to fail, a scan truncated inside
+    its image data is still refused by name as undecodable — by the child — and the whole scan is accepted."""
+    import io
+
+    from PIL import ImageFile, TiffImagePlugin
+
+    from archive_service.errors import ArchiveError
+    from archive_service.uploads import scan_frames
+
+    page = Image.effect_noise((1200, 900), 60).convert("RGB")
+    whole = tmp_path / "整页.tif"
+    page.save(whole, "TIFF", dpi=(300, 300))  # uncompressed: its header comes first, cut with the data after it
+    data = whole.read_bytes()
+    cut = tmp_path / "截断.tif"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    jpeg = io.BytesIO()
+    page.save(jpeg, "JPEG", dpi=(300, 300))
+    cut_jpeg = tmp_path / "截断.jpg"
+    cut_jpeg.write_bytes(jpeg.getvalue()[: len(jpeg.getvalue()) // 2])
+
+    def decoded_here(image):
+        raise AssertionError(f"{image} decoded in the server's own process")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", decoded_here)
+    monkeypatch.setattr(TiffImagePlugin.TiffImageFile, "load", decoded_here)
+    assert scan_frames([whole]) == 1
+    for damaged in (cut, cut_jpeg):
+        with pytest.raises(ArchiveError) as refused:
+            scan_frames([whole, damaged])
+        assert refused.value.code == "input.corrupt" and refused.value.field == "scans"
+        assert refused.value.message == f"{damaged.name}：第 1 帧无法解码（文件损坏或不完整）"
+
+
 def _pdf_with_one_image(path, **image):
     """A one-page PDF drawing one 10×10 grey image, with the image dictionary's entries replaced by `image`
     (None removes one): the damaged scans a probe sends."""
