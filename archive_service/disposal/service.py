@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from archive_service.access.log import AccessAction, record_access
+from archive_service.access.reading import file_out_in
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.db import bureau_today, in_bureau_time
@@ -342,6 +343,13 @@ def carry_out(session: Session, store: ObjectStore, user: User, list_id: int, cl
             raise ArchiveError(
                 "dossier.not_in_custody",
                 f"档案 {dossier.archival_code} 当前{dossier.status.label}，不在馆内，本清册未执行任何销毁",
+                "list_id", 409,
+            )  # fmt: skip
+        out = file_out_in(session, dossier.id)
+        if out is not None:  # the paper is in the 阅档室 for a 到馆查阅 (access/reading.py): it is not on its slot
+            raise ArchiveError(
+                "dossier.in_reading",
+                f"档案 {dossier.archival_code} 正在阅档室查阅，归架后才能销毁；本清册未执行任何销毁",
                 "list_id", 409,
             )  # fmt: skip
         slot = session.get(ShelfSlot, dossier.shelf_slot_id) if dossier.shelf_slot_id else None

@@ -32,6 +32,7 @@ from archive_service.preservation.service import check_fixity, ingest
 from archive_service.shelving.models import Room, ShelfSlot, ShelvingUnit
 from archive_service.shelving.placement import place
 from tests.archive_service.test_life_events import received, record
+from tests.archive_service.test_reading_room import READER, approved_request, material, new_file
 from tests.archive_service.test_transfers import row
 
 CLAUSE = "第八条(七)"
@@ -264,3 +265,35 @@ def test_a_list_needs_two_signers_besides_its_drawer_and_carrying_out_accounts_f
         s.execute(delete(DisposalList).where(DisposalList.id == list_id))
     with db.get_sessionmaker()() as s:
         assert s.scalar(text("SELECT count(*) FROM disposal_list WHERE id = :i"), {"i": list_id}) == 1
+
+
+def test_a_file_out_in_the_reading_room_is_not_destroyed_until_it_is_back_第八条七(client, login):
+    """晋宁 第八条(七) 管理与处置: the paper must be on its slot to be destroyed — an approved list whose file is out
+    in the 阅档室 for a 到馆查阅 is refused naming the list, and nothing is destroyed; back on its slot, it goes."""
+    file = new_file(client, login, serial=741)
+    request = approved_request(client, login, file)
+    archivist = login("archivist")
+    reading = client.post(f"/api/requests/{request['id']}/readings", json={"reader_citizen_id": READER},
+                          headers=archivist).json()  # fmt: skip
+    produced = client.post(f"/api/readings/{reading['id']}/materials", json={"materials": [material(file, "1")]},
+                           headers=archivist)  # fmt: skip
+    assert produced.is_success, produced.text
+    with db.get_sessionmaker()() as s:
+        dossier = s.get(Dossier, file["id"])
+    died(client, login, dossier, 12)
+    assert set_rule(client, login).status_code == 200
+    listing = client.post("/api/disposal/lists", json={"dossier_ids": [file["id"]], "reason": "保管期满"},
+                          headers=archivist).json()  # fmt: skip
+    for who in (login("approver"), second_approver(client)):
+        r = client.post(f"/api/disposal/lists/{listing['id']}/signatures", json={"opinion": "同意销毁"}, headers=who)
+        assert r.status_code == 200, r.text
+    refused = client.post(f"/api/disposal/lists/{listing['id']}/carry-out", headers=archivist)
+    assert refused.status_code == 409 and (refused.json()["code"], refused.json()["field"]) == (
+        "dossier.in_reading", "list_id")  # fmt: skip
+    assert "正在阅档室查阅" in refused.json()["message"] and file["archival_code"] in refused.json()["message"]
+    with db.get_sessionmaker()() as s:
+        assert s.get(Dossier, file["id"]).status.label == "在馆"
+    ended = client.post(f"/api/readings/{reading['id']}/end", json={"complete": True}, headers=archivist)
+    assert ended.is_success, ended.text
+    done = client.post(f"/api/disposal/lists/{listing['id']}/carry-out", headers=archivist)
+    assert done.status_code == 200 and done.json()["status_label"] == "已销毁"
