@@ -1,6 +1,7 @@
 """The Celery side (ARCHIVE_BROKER_URL = redis://… or amqp://…): one task, `archive.run_job(job_id)`.
 
-The message is only a doorbell; the job row decides (see jobs/runner.py). Acknowledged late and
+The message is only a doorbell; the job row decides (see jobs/runner.py), and the bureaus take turns as with
+local workers: a doorbell runs whichever due job's turn it is (runner.answer_doorbell). Acknowledged late and
 rejected when its worker process dies, so a killed worker's job is delivered again.
 """
 
@@ -20,11 +21,12 @@ def run_job(job_id: int) -> str | None:
     from archive_service.adapters import object_store
     from archive_service.db import get_engine
     from archive_service.jobs.kinds import HANDLERS
-    from archive_service.jobs.runner import run_one, worker_name
+    from archive_service.jobs.runner import answer_doorbell, worker_name
 
-    outcome = run_one(get_engine(), object_store(), job_id, worker_name(), HANDLERS)
+    # The bureaus take turns here too: the job run may be another bureau's than the one rung for.
+    outcome = answer_doorbell(get_engine(), object_store(), job_id, worker_name(), HANDLERS)
     if outcome.retry_in is not None:  # back-off, or held by another worker: look again later
-        ring_doorbell(job_id, countdown=outcome.retry_in)
+        ring_doorbell(outcome.job_id, countdown=outcome.retry_in)
     return outcome.state.value if outcome.state else None
 
 

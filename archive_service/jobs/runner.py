@@ -363,9 +363,25 @@ def run_next(engine: Engine, store: ObjectStore, worker: str, handlers: Handlers
 
 
 def run_one(engine: Engine, store: ObjectStore, job_id: int, worker: str, handlers: Handlers) -> RunOutcome:
-    """Run this job if it is due (a Celery doorbell); otherwise say when to look again."""
+    """Run this job if it is due; otherwise say when to look again."""
     if claim(engine, worker, job_id) is not None:
         return run(engine, store, job_id, worker, handlers)
+    return _look_again(engine, job_id)
+
+
+def answer_doorbell(engine: Engine, store: ObjectStore, rung: int, worker: str, handlers: Handlers) -> RunOutcome:
+    """A Celery doorbell rung for job `rung`: run the next due job by the bureaus' turns, as a local worker does.
+    The broker's queue is first come, first served: a doorbell that ran the job it names let one bureau's backlog,
+    queued first, hold up every other bureau's file behind it. The job rung for, when another ran, is still due
+    and is taken at the doorbell of the one that ran (each due job has one on its way, and the sweeper rings any
+    left waiting). Nothing due: say when to look again at `rung`."""
+    taken = claim(engine, worker)
+    if taken is not None:
+        return run(engine, store, taken, worker, handlers)
+    return _look_again(engine, rung)
+
+
+def _look_again(engine: Engine, job_id: int) -> RunOutcome:
     with Session(engine) as session:
         job = session.get(Job, job_id)
         if job is None or job.state in (JobState.done, JobState.failed):

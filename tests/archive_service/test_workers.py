@@ -166,6 +166,45 @@ def test_celery_workers_on_redis_share_the_jobs(client, login, tmp_path, monkeyp
         _check_complete(dossier_id, pages)
 
 
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_under_celery_the_bureaus_take_turns_so_one_bureaus_backlog_does_not_hold_up_anothers_job(
+    demo, tmp_path, monkeypatch
+):
+    """Issue 40, High 6, under Celery: each doorbell ran the job it named, in the broker's order, so a bureau's
+    backlog queued first held up every other bureau's job (the local queue's turns did not apply). 西城 queues four
+    jobs, then 东城 one, all rung before the Celery worker (one process) starts: 东城's runs second, not fifth,
+    and every job is done — no doorbell is lost when one runs another bureau's job."""
+    from archive_service.auth.models import User
+    from archive_service.jobs import queue
+    from archive_service.jobs.models import JobKind
+
+    monkeypatch.setenv("ARCHIVE_BROKER_URL", BROKERS["redis"])
+    get_settings.cache_clear()
+    _purge(BROKERS["redis"])
+    with db.get_sessionmaker()() as session, session.begin():
+        xicheng, dongcheng = (
+            session.scalar(select(User).where(User.username == n)) for n in ("archivist", "dongcheng")
+        )
+        jobs = [
+            queue.enqueue(session, JobKind.fixity, {"sample": 1, "who": f"西城{n}"}, actor=xicheng) for n in range(1, 5)
+        ]
+        jobs.append(queue.enqueue(session, JobKind.fixity, {"sample": 1, "who": "东城1"}, actor=dongcheng))
+        session.flush()
+        job_ids = [j.id for j in jobs]
+    log = tmp_path / "worker.log"
+    worker = _start_worker(log, BROKERS["redis"])
+    try:
+        for job_id in job_ids:
+            job = _wait(job_id, lambda j: j.state in (JobState.done, JobState.failed), 120, log)
+            assert job.state is JobState.done, job.error
+    finally:
+        _kill(worker)
+    with db.get_sessionmaker()() as session:
+        ran = session.scalars(select(Job).where(Job.id.in_(job_ids)).order_by(Job.started_at)).all()
+        assert len({j.worker for j in ran}) == 1  # one worker process took them one after another
+        assert [j.params["who"] for j in ran] == ["西城1", "东城1", "西城2", "西城3", "西城4"]
+
+
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # the worker's processes, whatever the database
 def test_a_local_worker_stopped_mid_dossier_goes_at_once_and_its_job_resumes(client, login, tmp_path):
     """SIGTERM (a restart, `systemctl stop`) to a worker in the middle of a file: it stopped only after every page
