@@ -26,7 +26,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -67,15 +67,17 @@ class DataKey:
     def _derive(self, purpose: bytes, length: int) -> bytes:
         return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=purpose).derive(self.material)
 
-    @property
+    # Derived once per key (the key stays in memory either way): a 100,000-row import seals and digests
+    # ~700,000 times, and deriving each time was a tenth of its CPU.
+    @cached_property
     def aes(self) -> bytes:
         return self._derive(b"archive field encryption aes-256-gcm", 32)
 
-    @property
+    @cached_property
     def sm4(self) -> bytes:
         return self._derive(b"archive field encryption sm4-gcm", 16)
 
-    @property
+    @cached_property
     def mac(self) -> bytes:
         return self._derive(b"archive keyed digest", 32)
 

@@ -235,18 +235,17 @@ def new_retirees(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
 
     # The ID is encrypted (protection.py): rows are matched by its keyed digest, which RETURNING reads as it is.
     keys = [key(r, keyed_digest(r["citizen_id"]) if r["citizen_id"] else None) for r in rows]
+    # The table's insert, not the model's: the same columns, types and defaults without the ORM's bulk
+    # machinery (a third of the time of writing a ledger's rows).
+    table: Any = Retiree.__table__
     if len(set(keys)) < len(keys):  # rows alike: only the database's own order can tell them apart (slow)
-        returning = insert(Retiree).returning(Retiree.id, sort_by_parameter_order=True)
+        returning = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         return list(session.execute(returning, [dict(r) for r in rows]).scalars())
     # Many rows to one INSERT … RETURNING, whose rows come back in no promised order: matched by their key.
     # (Asking for the order makes SQLite insert them one by one: 100,000 statements for a ledger.)
-    matched = insert(Retiree).returning(
-        Retiree.id,
-        digest_of(Retiree.__table__.c.citizen_id).label("digest"),
-        Retiree.name,
-        Retiree.sex,
-        Retiree.birth_date,
-        Retiree.enterprise_id,
+    c = table.c
+    matched = insert(table).returning(
+        c.id, digest_of(c.citizen_id).label("digest"), c.name, c.sex, c.birth_date, c.enterprise_id
     )
     made = {key(r._mapping, r.digest): r.id for r in session.execute(matched, [dict(r) for r in rows])}
     return [made[k] for k in keys]

@@ -4,9 +4,11 @@ files already held and those on their way in an open batch. The dry run and the 
 """
 
 import difflib
+import pickle
+import tempfile
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -159,6 +161,42 @@ class Resolved:
     held_by: int | None = None  # the street or custodian keeping it (the ledger's 保管单位)
 
 
+ReadRow = tuple[int, ledger.LedgerRow, list[ledger.RowProblem]]  # (cells filled, the row read, its problems)
+
+
+class KeptRows:
+    """The rows one pass read, kept for the next pass of the same save: pickled a thousand at a time to a
+    temporary file, so memory stays bounded and the second pass neither reads the workbook nor reads a
+    cell again (reading was two thirds of a pass). What the row is checked against — the other rows, the
+    database — is checked again all the same."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile()
+
+    def keep(self, rows: Iterable[ReadRow]) -> Iterator[ReadRow]:
+        chunk: list[ReadRow] = []
+        for read in rows:
+            chunk.append(read)
+            yield read
+            if len(chunk) >= BATCH:
+                pickle.dump(chunk, self.file, pickle.HIGHEST_PROTOCOL)
+                chunk = []
+        if chunk:
+            pickle.dump(chunk, self.file, pickle.HIGHEST_PROTOCOL)
+
+    def replay(self) -> Iterator[ReadRow]:
+        self.file.seek(0)
+        while True:
+            try:
+                chunk = pickle.load(self.file)  # noqa: S301 — our own file, written just above in this process
+            except EOFError:
+                return
+            yield from chunk
+
+    def close(self) -> None:
+        self.file.close()
+
+
 class LedgerPass:
     """One walk over the ledger's rows with everything a row is checked against loaded once."""
 
@@ -186,19 +224,20 @@ class LedgerPass:
         }
         self.units: dict[tuple[int, str], ShelvingUnit] = {}
         self.slots: dict[tuple[int, int, int, int, int], tuple[int, int]] = {}  # → (slot id, free volumes)
-        for room in self.rooms.values():
-            for unit in room.units:
-                self.units[(room.id, ledger.place_key(unit.code))] = unit
+        if self.rooms:  # asked of the database, not room.units: a unit set up in this transaction counts
+            for unit in session.scalars(
+                select(ShelvingUnit).where(ShelvingUnit.room_id.in_([r.id for r in self.rooms.values()]))
+            ):
+                self.units[(unit.room_id, ledger.place_key(unit.code))] = unit
         if self.units:
-            for s in session.execute(
+            # Plain tuples (a district's store rooms hold tens of thousands of layers; a Row's attributes cost).
+            for slot_id, unit_id, column, side, section, layer, capacity, used in session.execute(
                 select(
                     ShelfSlot.id, ShelfSlot.unit_id, ShelfSlot.column_no, ShelfSlot.side, ShelfSlot.section_no,
                     ShelfSlot.layer_no, ShelfSlot.capacity_volumes, ShelfSlot.used_volumes,
                 ).where(ShelfSlot.unit_id.in_([u.id for u in self.units.values()]))
             ):  # fmt: skip
-                self.slots[(s.unit_id, s.column_no, s.side, s.section_no, s.layer_no)] = (
-                    s.id, s.capacity_volumes - s.used_volumes,
-                )  # fmt: skip
+                self.slots[(unit_id, column, side, section, layer)] = (slot_id, capacity - used)
         self.holders = {
             _name_key(u.name): u for u in session.scalars(select(BureauUnit).where(BureauUnit.bureau_id == bureau.id))
         }
@@ -214,10 +253,10 @@ class LedgerPass:
         )
         return planning.layer_capacity(800, profile.thickness_mm) if profile else None
 
-    def rows(self) -> Iterator[tuple[int, ledger.LedgerRow, list[ledger.RowProblem]]]:
+    def rows(self) -> Iterator[ReadRow]:
         """Every data row of every sheet taken, read with its sheet's mapping."""
         sheets = {s["name"]: s for s in self.imported.sheets if not s.get("skip")}
-        for sheet in workbooks.sheets(self.imported.content, self.imported.filename):
+        for sheet in workbooks.sheets(self.imported.content, self.imported.filename, bounds_checked=True):
             info = sheets.get(sheet.name)
             if info is None:
                 continue
@@ -230,14 +269,17 @@ class LedgerPass:
                 )
                 yield sum(1 for c in cells if c is not None), row, problems
 
-    def walk(self, outcome: Outcome, progress: RowsDone, total: int, done: int = 0) -> Iterator[list[Resolved]]:
-        """Check every row; yields each batch's rows that have no problem so far (a later row may still
-        reject one as its duplicate: `outcome.bad` says so at the end)."""
+    def walk(
+        self, outcome: Outcome, progress: RowsDone, total: int, done: int = 0, rows: Iterable[ReadRow] | None = None
+    ) -> Iterator[list[Resolved]]:
+        """Check every row (read from the ledger, or `rows` as a pass before read them); yields each batch's
+        rows that have no problem so far (a later row may still reject one as its duplicate: `outcome.bad`
+        says so at the end)."""
         seen_ids: dict[str, tuple[str, int]] = {}
         seen_codes: dict[str, tuple[str, int]] = {}
         seen_people: dict[tuple[str, str, date | None], tuple[str, int]] = {}
         batch: list[tuple[ledger.LedgerRow, int | str | None, Any]] = []
-        for filled, row, problems in self.rows():
+        for filled, row, problems in self.rows() if rows is None else rows:
             if filled <= 1 and not row.name:  # a lone cell under the table: a total, a signature
                 continue
             outcome.rows += 1

@@ -26,6 +26,7 @@ from archive_service.errors import ArchiveError, NotFound
 from archive_service.holdings import ledger
 from archive_service.holdings.checking import (
     Decisions,
+    KeptRows,
     LedgerPass,
     Outcome,
     Resolved,
@@ -66,16 +67,36 @@ def save_import(
 
     Two passes over the ledger. The first only reads: every row checked against the others and the database,
     so a refusal (all or nothing with a problem) never takes the database's write lock, and a row a later one
-    repeats is known before anything is written. The second sets up what the person agreed to, then checks
-    each row again as it writes it, a thousand at a time. `progress` hears of both passes (rows done of twice
-    the ledger's rows)."""
+    repeats is known before anything is written; it keeps the rows as read (KeptRows). The second sets up
+    what the person agreed to, then checks each kept row again as it writes it, a thousand at a time.
+    `progress` hears of both passes (rows done of twice the ledger's rows)."""
     imported = _saving(session, user, import_id)
     decisions = Decisions.of(imported)
+    total = total_rows(imported)
+    kept = KeptRows()
+    try:
+        return _save(session, user, import_id, imported, decisions, good_rows_only, client, progress, total, kept)
+    finally:
+        kept.close()
+
+
+def _save(
+    session: Session,
+    user: User,
+    import_id: int,
+    imported: HoldingsImport,
+    decisions: Decisions,
+    good_rows_only: bool,
+    client: str,
+    progress: RowsDone,
+    total: int,
+    kept: KeptRows,
+) -> dict[str, Any]:
     # The shelving the dry run found missing: set up before the writing pass, so that pass finds it in place.
     plan = {k: (imported.summary or {}).get(k) or {} for k in ("new_units", "missing_rooms")}
-    total = total_rows(imported)
     first = Outcome()
-    for _ in LedgerPass(session, imported, decisions).walk(first, progress, 2 * total):
+    reading = LedgerPass(session, imported, decisions)
+    for _ in reading.walk(first, progress, 2 * total, rows=kept.keep(reading.rows())):
         pass
     session.rollback()  # end the reading transaction: the writing one starts on the database as it is now
     imported = _saving(session, user, import_id)
@@ -88,7 +109,7 @@ def save_import(
     now = utcnow()
     on_shelf: dict[int, int] = defaultdict(int)
     saved = 0
-    for good in walk.walk(outcome, progress, 2 * total, done=first.rows):
+    for good in walk.walk(outcome, progress, 2 * total, done=first.rows, rows=kept.replay()):
         rows = [g for g in good if (g.row.sheet, g.row.row) not in first.bad | outcome.bad]
         if rows and not (outcome.bad and not good_rows_only):
             wanted = sum(1 for g in rows if decisions.renumber or not g.row.archival_code)
@@ -273,6 +294,9 @@ def _write(
                 "secrecy": row.secrecy, "remarks": row.remarks, "as_written": row.as_written(),
             }
         )  # fmt: skip
-    session.execute(insert(CustodyEvent), events)
-    session.execute(insert(HoldingsEntry), entries)
+    # The tables' inserts: executemany without the ORM's bulk machinery (custody events queue no search).
+    events_table: Any = CustodyEvent.__table__
+    entries_table: Any = HoldingsEntry.__table__
+    session.execute(insert(events_table), events)
+    session.execute(insert(entries_table), entries)
     return len(rows)

@@ -306,7 +306,7 @@ def rejected_workbook(session: Session, user: User, import_id: int) -> bytes:
         raise ArchiveError("rejected.none", "本台账没有未导入的行", "import_id", 404)
     sheets = {s["name"]: s for s in imported.sheets if not s.get("skip")}
     book = Workbook(write_only=True)
-    for sheet in workbooks.sheets(imported.content, imported.filename):
+    for sheet in workbooks.sheets(imported.content, imported.filename, bounds_checked=True):
         info = sheets.get(sheet.name)
         if info is None or not any(k[0] == sheet.name for k in problems):
             continue
