@@ -272,8 +272,8 @@ def _calamine_rows(sheet: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
     skipped = (sheet.start or (0, 0))[1]
     pad = (None,) * skipped
     for index, row in enumerate(sheet.iter_rows()):
-        cells = tuple(cell(v) for v in row)
-        if any(v is not None for v in cells):
+        cells = tuple([v if v.__class__ is str and v else cell(v) for v in row])  # most cells are text: as is
+        if cells.count(None) < len(cells):
             yield index + 1, pad + cells
 
 
