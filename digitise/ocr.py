@@ -91,6 +91,29 @@ class OcrLine:
             out.append((self.left + self.width, self.top, self.left + self.width, self.top + self.height, 0.0))
         return out
 
+    def replaced(self, start: int, end: int, text: str, box: tuple[int, int, int, int], conf: float) -> "OcrLine":
+        """The line with `text[start:end]` read again as `text` from the page's `box` (a value re-read from its
+        own crop): the words around it keep their boxes, a word cut by it keeps its part outside."""
+        chars = self.char_boxes()
+        words: list[tuple[int, OcrWord]] = []
+        at = 0
+        for word in self.words:
+            found = self.text.find(word.text, at)
+            if found < 0:
+                continue
+            at = found + len(word.text)
+            for a, b in ((found, min(at, start)), (max(found, end), at)):
+                if a < b:
+                    x0, x1 = chars[a][0], chars[b - 1][2]
+                    words.append((a, OcrWord(self.text[a:b], x0, word.top, x1 - x0, word.height, word.confidence)))
+        x0, y0, x1, y1 = box
+        words.append((start, OcrWord(text, x0, y0, x1 - x0, y1 - y0, conf)))
+        words.sort(key=lambda w: w[0])
+        left, top = min(self.left, x0), min(self.top, y0)
+        right, bottom = max(self.left + self.width, x1), max(self.top + self.height, y1)
+        line_text = self.text[:start] + text + self.text[end:]
+        return OcrLine(line_text, left, top, right - left, bottom - top, tuple(w for _, w in words))
+
     def scaled(self, factor: float) -> "OcrLine":
         """The same line on an image `factor` times the size (a line read on a reduced copy)."""
 

@@ -222,3 +222,63 @@ def corrected(number: str, birth_dates: tuple[str, ...] = ()) -> str:
         born = {d.replace("-", "") for d in birth_dates if len(d) == 10}
         candidates = [c for c in candidates if c[6:14] in born]
     return candidates[0] if len(candidates) == 1 else number
+
+
+def ids_read(text: str, birth_dates: tuple[str, ...] = ()) -> list[str]:
+    """Every citizen ID a re-read of an ID's cell gives (the crop may hold the end of its label): a whole
+    run of 18 characters or 15 digits, look-alikes read as digits, that is a valid number (15 digits: as
+    the 18-character ID it became). A run of any other length is no reading: digits are never made up."""
+    s = shadow(text)
+    found: list[str] = []
+    for at, c in enumerate(s):
+        if not (c.isdigit() or c == "〇") or (at and (s[at - 1].isdigit() or s[at - 1] == "〇")):
+            continue
+        read = id_at(s, at, birth_dates)
+        if read is None:
+            continue
+        number, end = read
+        if end < len(s) and (s[end].isdigit() or s[end] == "〇" or s[end] in X_LIKE):
+            continue  # 19 figures or more: not a number as written
+        whole = number if len(number) == 18 else _upgraded(number)
+        if citizen_id.is_valid(whole):
+            found.append(number)
+    return found
+
+
+def _upgraded(fifteen: str) -> str:
+    first17 = fifteen[:6] + "19" + fifteen[6:]
+    return first17 + citizen_id.check_char(first17)
+
+
+def reread_id(readings: list[str], birth_dates: tuple[str, ...] = ()) -> str | None:
+    """The citizen ID an ID's cell re-read by other readers says (the cell as each reader read it), when the
+    page's own reading failed its check character or its length: the one valid number they give — and,
+    where the page states a birth date, the one that encodes it. None when none, or two disagreeing, are
+    valid: the value stays as the page read it, flagged for the 校对 screen."""
+    born = {d.replace("-", "") for d in birth_dates if len(d) == 10}
+    numbers = {n for text in readings for n in ids_read(text, birth_dates)}
+    if born:
+        numbers = {n for n in numbers if (n[6:14] if len(n) == 18 else "19" + n[6:12]) in born}
+    return numbers.pop() if len(numbers) == 1 else None
+
+
+VALUE_GAP = set(" .|｜丨¦「」『』[]【】")  # what may sit between an ID's figures as OCR reads a cell
+
+
+def id_cell(line: str) -> tuple[int, int] | None:
+    """Where, in one OCR line, the value after an ID label is written (from its first figure to its last), when
+    at least 6 figures are read there: the span a re-read of the cell replaces."""
+    label = ID_LABEL.search(line)
+    if label is None:
+        return None
+    s = shadow(line)
+    first = last = -1
+    figures = 0
+    for i in range(label.end(), len(s)):
+        c = s[i]
+        if c.isdigit() or c == "〇" or (c in X_LIKE and figures >= 14):
+            first = i if first < 0 else first
+            last, figures = i, figures + 1
+        elif c not in VALUE_GAP:
+            break
+    return (first, last + 1) if figures >= 6 else None

@@ -68,9 +68,10 @@ from digitise.page_record import PageRecord
 
 # 1.1: G4 pages no longer negative; 1.2: faint pages are not blank; 1.3: lines keep their confidence;
 # 1.4: typed page records, coloured ink kept in colour, faded ink never bilevel, signs of alteration;
-# 1.5: dates and IDs read through OCR's look-alikes after their labels, faded black entries on print grey.
+# 1.5: dates and IDs read through OCR's look-alikes after their labels, faded black entries on print grey;
+# 1.6: a citizen ID failing its check character or length read again from its cell's crop by both PP-OCR models.
 # Resumed runs never mix versions.
-PIPELINE_VERSION = "digitise/1.5"
+PIPELINE_VERSION = "digitise/1.6"
 SIDECAR_SCHEMA = "archive-custody/digitise-sidecar/2"
 
 

@@ -10,12 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from digitise import alterations, models
 from digitise.chinese_forms import simplified
+from digitise.citizen_id import is_valid
 from digitise.facts import LocatedFact, extract
 from digitise.models import ModelFolderError, bureau_models
+from digitise.ocr import OcrLine, OcrWord
+from digitise.readings import corrected
 from digitise.specimen import person
 from digitise.specimen_hand import draw_hand_page, id15
 from tests.rendering import assert_pages_look_like, render
@@ -245,3 +248,42 @@ def test_entries_in_faded_black_ink_stay_grey_and_clean_print_goes_bilevel(hand_
     written = page[y0:y1, x0:x1]
     darkest = (np.percentile(label, 2), np.percentile(written, 2))
     assert darkest[0] < 70 < darkest[1], darkest
+
+
+def _id_row(sheet: Image.Image, value: str, read_as: str, top: int, rng: random.Random) -> OcrLine:
+    """A printed ID label and `value` written after it by hand at `top`; the line as the page's OCR read it."""
+    from digitise.specimen_hand import INKS, PRINT_FONTS, Writer, write
+
+    printed = ImageFont.truetype(PRINT_FONTS[0], 50)
+    ImageDraw.Draw(sheet).text((40, top + 8), "公民身份号码", font=printed, fill=(30, 28, 30))
+    hand = Writer("wenkai", 60, 0.1, 0.08, 1.05, 0.006, INKS["blue-black"])
+    x0, y0, x1, y1 = write(sheet, value, 420, top, hand, rng, (50, 58, 105))
+    label = OcrWord("公民身份号码", 40, top + 8, 300, 52, 99.0)
+    written = OcrWord(read_as, x0, y0, x1 - x0, y1 - y0, 70.0)
+    return OcrLine(label.text + read_as, 40, min(top, y0), x1 - 40, max(y1, top + 60) - min(top, y0), (label, written))
+
+
+@pytest.mark.ocr
+def test_an_id_read_with_a_figure_dropped_is_read_again_from_its_cell_and_an_invalid_one_stays_invalid():
+    """Issue 39: the page's OCR dropped a figure of a long handwritten ID; the cell, read again from its crop by
+    both PP-OCR models, gives the valid number. A number written wrong (no one correction valid) is read again
+    too, but nothing valid is read, so it stays as read — invalid, for the 校对 screen, never made valid."""
+    from digitise.pipeline import reread_ids
+
+    rng = random.Random(39)
+    who = person(rng)
+    wrong = next(
+        c
+        for n in range(14, 17)
+        for d in "0123456789"
+        if not is_valid(c := who.citizen_id[:n] + d + who.citizen_id[n + 1 :]) and corrected(c) == c
+    )
+    sheet = Image.new("RGB", (2100, 420), (236, 226, 200))
+    dropped = who.citizen_id[:11] + who.citizen_id[12:]
+    lines = [_id_row(sheet, who.citizen_id, dropped, 60, rng), _id_row(sheet, wrong, wrong, 260, rng)]
+    assert extract(lines[0].text).citizen_ids == [] and extract(lines[1].text).invalid_ids == [wrong]
+
+    again = reread_ids(sheet, lines, None)
+    assert extract(again[0].text).citizen_ids == [who.citizen_id]
+    assert again[0].words[1].text == who.citizen_id and again[0].words[1].left < lines[0].words[1].left + 5
+    assert again[1] == lines[1]

@@ -8,7 +8,7 @@ import pytest
 from digitise.citizen_id import is_valid
 from digitise.facts import date_spans, extract, locate
 from digitise.ocr import OcrLine, OcrWord
-from digitise.readings import corrected, date_at
+from digitise.readings import corrected, date_at, id_cell, ids_read, reread_id
 from digitise.specimen import citizen_id_for
 
 WHO = citizen_id_for("110102", date(1960, 4, 19), 9, "M")  # 11010219600419019X
@@ -105,3 +105,39 @@ def test_a_name_or_place_running_into_the_next_cells_label_ends_at_the_label():
     found = extract("姓名胡军丽文化程度初中籍贯河北保定公民身份号码")
     assert found.names == ["胡军丽"] and found.native_places == ["河北保定"]
     assert extract("姓名胡军丽公民身份号码110102580301526").names == ["胡军丽"]
+
+
+OTHER = citizen_id_for("110102", date(1962, 8, 3), 23, "F")  # another valid number, another birth date
+
+
+def test_an_id_cell_read_again_gives_a_number_only_when_one_valid_number_is_read():
+    """The re-read of a failed ID's cell (issue 39): what the other readers read is kept only where it is a
+    valid number, whole as written — a figure is never added, dropped or guessed."""
+    assert reread_id([f"码{WHO}"]) == WHO  # the end of the label in the crop is no matter
+    assert reread_id([WHO[:10] + WHO[11:], "公民身份"]) is None  # a figure dropped again: no reading
+    assert reread_id(["1" + WHO]) is None and ids_read(f"{WHO}7") == []  # 19 figures are not an ID
+    assert reread_id([WHO, OTHER]) is None  # two readers disagree: the page's reading stays, for 校对
+    assert reread_id([WHO, OTHER], ("1960-04-19",)) == WHO  # … unless the page's birth date says which
+    assert reread_id([OTHER], ("1960-04-19",)) is None  # a valid number of another birth date is not taken
+    assert reread_id([WHO, f"{WHO[:-1]}Y"]) == WHO  # two readers, one number
+    assert reread_id(["110102600419019"], ("1960-04-19",)) == "110102600419019"  # a first card's 15 digits
+    ambiguous = WHO[:14] + "6" + WHO[15:]  # several one-digit corrections valid: none is chosen
+    assert reread_id([ambiguous], ("1960-04-19",)) is None
+
+
+def test_the_id_cell_is_the_run_of_figures_after_the_label():
+    line = f"公民身份号码 {WHO[:9]}.{WHO[9:16]}现工资59.9元"  # two figures dropped, a stray dot
+    start, end = id_cell(line)
+    assert line[start:end] == f"{WHO[:9]}.{WHO[9:16]}"
+    assert id_cell("公民身份号码现工资59.9元") is None and id_cell("出生日期1960年4月19日") is None
+
+
+def test_a_value_read_again_replaces_its_characters_and_keeps_the_words_around_it():
+    words = (OcrWord("身份证号11010219", 100, 50, 700, 40, 90.0), OcrWord("现工资", 900, 50, 150, 40, 99.0))
+    line = OcrLine("身份证号11010219 现工资", 100, 50, 950, 40, words)
+    again = line.replaced(4, 12, WHO, (320, 45, 860, 95), 88.0)
+    assert again.text == f"身份证号{WHO} 现工资"
+    assert [w.text for w in again.words] == ["身份证号", WHO, "现工资"]
+    boxes = again.char_boxes()
+    assert boxes[0][0] == 100 and boxes[4][0] == 320 and boxes[21][2] == 860 and boxes[-1][0] == 1000
+    assert extract(again.text).citizen_ids == [WHO]
