@@ -288,9 +288,7 @@ def locate(lines: Sequence[OcrLine]) -> list[LocatedFact]:
     """Every fact value the page's lines state, with its box and the OCR's confidence in it: what the
     sidecar keeps for a person to check each value against the image (校对) and the alteration check reads."""
     # Where each character of the compacted text (as `statements` reads it) was on the page.
-    origin = [
-        (n, i) for n, line in enumerate(lines) for i, c in enumerate(line.text + "\n") if not CELL_RULES.fullmatch(c)
-    ]
+    origin = [(n, i) for group in reading_order(lines) for n, i in group if not CELL_RULES.fullmatch(lines[n].text[i])]
     compact = "".join(lines[n].text[i] for n, i in origin)
     valid, invalid = _citizen_ids(compact)
     stated: list[tuple[str, str, str, tuple[int, int], bool | None]] = [
@@ -310,6 +308,71 @@ def locate(lines: Sequence[OcrLine]) -> list[LocatedFact]:
         out.append(LocatedFact(kind, value, excerpt, on, box, conf, valid_id))
     order = list(PAGE_FACT_KINDS)
     return sorted(out, key=lambda f: (order.index(f.fact), f.box[1], f.box[0]))
+
+
+# A printed label standing in a cell of its own, as a row of labels over a row of values prints them.
+LABEL_CELL = re.compile(
+    r"(?:姓名|性别|民族|籍贯|文化程度|学历|婚姻状况|家庭出身|本人成分|职务|职别|原工资|现工资|连续工龄|退休原因|"
+    r"出生(?:日期|年月|时间)?|参加(?:革命)?工作(?:时间|日期|年月)|入党(?:时间|日期|年月)|毕业(?:时间|日期|年月)|"
+    r"(?:公民)?身份证?(?:号码|号)?)[:：]?"
+)
+
+
+def reading_order(lines: Sequence[OcrLine]) -> list[list[tuple[int, int]]]:
+    """The page's characters, as (line, character) indexes, in the order facts are read: line by line, except
+    that a row of printed labels over a row of values (a multi-column form: the label row, then the value row,
+    where text order puts every value after all the row's labels) is read as one label and the value written
+    beneath it in its column, then the next — paired by where the lines' words are on the page."""
+    order: list[list[tuple[int, int]]] = []
+    n = 0
+    while n < len(lines):
+        columns = _label_columns(lines[n], lines[n + 1]) if n + 1 < len(lines) else None
+        if columns is None:
+            order.append([(n, i) for i in range(len(lines[n].text))])
+            n += 1
+            continue
+        for (start, end), values in columns:
+            order.append([(n, i) for i in range(start, end)] + [(n + 1, i) for a, b in values for i in range(a, b)])
+        n += 2
+    return order
+
+
+def reading_text(lines: Sequence[OcrLine]) -> str:
+    """The page's text in `reading_order`, one line per line read (and per label with its value beneath)."""
+    return "\n".join("".join(lines[n].text[i] for n, i in group) for group in reading_order(lines))
+
+
+def _word_spans(line: OcrLine) -> list[tuple[int, int, int, int]]:
+    """(start, end) in the line's text and (left, right) on the page of each word."""
+    spans, at = [], 0
+    for word in line.words:
+        found = line.text.find(word.text, at)
+        if found < 0 or not word.text.strip():
+            continue
+        at = found + len(word.text)
+        spans.append((found, at, word.left, word.left + word.width))
+    return spans
+
+
+def _label_columns(labels: OcrLine, below: OcrLine) -> list[tuple[tuple[int, int], list[tuple[int, int]]]] | None:
+    """Each label of a row of two or more labels alone in their cells with the words of the line just beneath
+    whose middle is in its column (between the middles of its neighbours); None when `labels` is not such a row
+    or `below` not a row of values under it."""
+    cells = _word_spans(labels)
+    if len(cells) < 2 or not all(LABEL_CELL.fullmatch(labels.text[a:b].strip()) for a, b, _, _ in cells):
+        return None
+    gap = below.top - (labels.top + labels.height)
+    if below.top < labels.top + labels.height / 2 or gap > 3 * labels.height:
+        return None
+    values = _word_spans(below)
+    if not values or any(LABEL_CELL.match(below.text[a:b].strip()) for a, b, _, _ in values):
+        return None
+    middles = [(x0 + x1) / 2 for _, _, x0, x1 in cells]
+    bounds = [(m0 + m1) / 2 for m0, m1 in zip(middles, middles[1:], strict=False)]
+    columns: list[tuple[tuple[int, int], list[tuple[int, int]]]] = [((a, b), []) for a, b, _, _ in cells]
+    for a, b, x0, x1 in values:
+        columns[sum((x0 + x1) / 2 >= bound for bound in bounds)][1].append((a, b))
+    return columns
 
 
 def extract(text: str) -> PageFacts:

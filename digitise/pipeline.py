@@ -353,7 +353,7 @@ def _process(task: PageTask) -> dict[str, Any]:
             "ocr_confidence": round(ocr.confidence(lines), 1) if lines else None,
             "ocr_chars": chars,
             "lines": [_line_record(line) for line in lines],
-            "facts": page_facts.extract(text) if text else None,
+            "facts": page_facts.extract(page_facts.reading_text(lines)) if text else None,
             "fact_values": located,
             "suspected_alterations": alterations.suspected(page, located),
             "title": title,
@@ -398,7 +398,7 @@ def reread_ids(page: PIL.Image.Image, lines: list[ocr.OcrLine], model_folder: Pa
     cells = [(n, cell) for n, line in enumerate(lines) if n not in sure and (cell := readings.id_cell(line.text))]
     if not cells:
         return lines
-    births = tuple(page_facts.extract("\n".join(ln.text for ln in lines)).birth_dates)
+    births = tuple(page_facts.extract(page_facts.reading_text(lines)).birth_dates)
     out = list(lines)
     for n, (start, end) in cells:
         line = lines[n]

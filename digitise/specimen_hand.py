@@ -311,9 +311,11 @@ def draw_hand_page(
     seal: bool | None = None,
     ink: str | None = None,
     fade: float | None = None,
+    labels_above: bool = False,
 ) -> HandPage:
     """One printed form filled in by hand, as a flatbed scanner delivers it (RGB, dark lid around it);
-    `ink` (a key of INKS) and `fade` (0–1, towards the paper) as drawn unless given."""
+    `ink` (a key of INKS) and `fade` (0–1, towards the paper) as drawn unless given. `labels_above`: each row
+    of the form is a row of labels over a row of value cells (the value written below its label)."""
     from digitise.specimen import _add_noise, _draw_seal, _on_scanner_bed
 
     px = lambda mm: round(mm / 25.4 * dpi)  # noqa: E731
@@ -394,33 +396,37 @@ def draw_hand_page(
     facts_box: dict[str, tuple[int, int, int, int]] = {}
     birth_box: tuple[int, int, int, int] | None = None
     birth_origin: tuple[float, float] | None = None
+    label_h = px(label_mm) + px(4) if labels_above else 0  # the row of labels over the values' row
     for row in rows:
-        draw.rectangle((left, y, right, y + row_h), outline=printed_ink, width=line_w)
+        draw.rectangle((left, y, right, y + label_h + row_h), outline=printed_ink, width=line_w)
+        if labels_above:
+            draw.line((left, y + label_h, right, y + label_h), fill=printed_ink, width=line_w)
         cell_w = (right - left) / len(row)
         for k, (label, key) in enumerate(row):
             x0 = left + k * cell_w
             if k:
-                draw.line((x0, y, x0, y + row_h), fill=printed_ink, width=line_w)
+                draw.line((x0, y, x0, y + label_h + row_h), fill=printed_ink, width=line_w)
             lw = draw.textlength(label, font=label_font)
-            ly = y + (row_h - px(label_mm)) / 2
+            ly = y + ((label_h or row_h) - px(label_mm)) / 2
             draw.text((x0 + px(2), ly), label, font=label_font, fill=printed_ink)
-            split = x0 + lw + px(4)
-            draw.line((split, y, split, y + row_h), fill=printed_ink, width=line_w)
+            split = x0 if labels_above else x0 + lw + px(4)
+            if not labels_above:
+                draw.line((split, y, split, y + row_h), fill=printed_ink, width=line_w)
             value = values[key]
             # Written where the pen landed: not always centred, sometimes crowding the rule.
             vx = split + px(rng.uniform(1.5, 6))
-            vy = y + (row_h - writer.size) / 2 + rng.uniform(-0.12, 0.12) * writer.size
+            vy = y + label_h + (row_h - writer.size) / 2 + rng.uniform(-0.12, 0.12) * writer.size
             room = x0 + cell_w - vx - px(1)
             w = writer
             if _estimate(value, writer) > room:  # a long entry is written smaller, as people do
                 w = Writer(**{**writer.__dict__, "size": writer.size * room / _estimate(value, writer)})
-                vy = y + (row_h - w.size) / 2
+                vy = y + label_h + (row_h - w.size) / 2
             box = write(sheet, value, vx, vy, w, rng, written_ink)
             facts_box[key] = box
             if key == "birth":
                 birth_box, birth_origin = box, (vx, vy)
             text.append(label + value)
-        y += row_h
+        y += label_h + row_h
     # A running remark in the same hand, and the printed foot of the form.
     note_font = label_font
     draw.text((left, y + px(6)), "本人简历及主要表现：", font=note_font, fill=printed_ink)

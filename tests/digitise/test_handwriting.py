@@ -287,3 +287,29 @@ def test_an_id_read_with_a_figure_dropped_is_read_again_from_its_cell_and_an_inv
     assert extract(again[0].text).citizen_ids == [who.citizen_id]
     assert again[0].words[1].text == who.citizen_id and again[0].words[1].left < lines[0].words[1].left + 5
     assert again[1] == lines[1]
+
+
+@pytest.mark.ocr
+def test_a_form_with_each_value_written_below_its_label_has_its_facts_read(tmp_path):
+    """Issue 39: a multi-column form printing a row of labels over a row of value cells (姓名 性别 民族, then
+    周英 女 汉): in text order each value follows all the row's labels — the name read as 性别, 参加工作时间 as
+    nothing — so the lines' positions pair each label with the value written beneath it, in its column."""
+    from digitise.options import DigitiseOptions
+    from digitise.pipeline import digitise
+
+    rng = random.Random(1949)
+    who = person(rng)
+    page = draw_hand_page(
+        rng, who, title="职工登记表", hand="wenkai", ink="blue-black", fade=0.1, seal=False, skew=0.5, labels_above=True
+    )
+    page.image.save(tmp_path / "p.tif", dpi=(300, 300), compression="tiff_lzw")
+    digitise([tmp_path / "p.tif"], tmp_path / "c.pdf", DigitiseOptions(jobs=1), sidecar=tmp_path / "c.json")
+    read = json.loads((tmp_path / "c.json").read_text(encoding="utf-8"))["pages"][0]
+    assert any(line["text"].startswith("姓名性别民族") for line in read["lines"])  # the labels on a row of their own
+    facts = {f["fact"]: f["value"] for f in read["facts"]}
+    assert facts["name"] == who.name and facts["ethnicity"] == "汉", read["lines"]
+    assert facts["birth_date"] == who.birth_date.isoformat(), read["lines"]
+    assert facts["work_start"] == page.work_start_iso and facts["citizen_id"] == page.id_written, read["lines"]
+    name = next(f for f in read["facts"] if f["fact"] == "name")
+    label = next(line for line in read["lines"] if line["text"].startswith("姓名"))
+    assert name["box"][1] > label["box"][3] - 5  # boxed on the value beneath its label

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from digitise.citizen_id import is_valid
-from digitise.facts import date_spans, extract, locate
+from digitise.facts import date_spans, extract, locate, reading_text
 from digitise.ocr import OcrLine, OcrWord
 from digitise.readings import corrected, date_at, id_cell, ids_read, reread_id
 from digitise.specimen import citizen_id_for
@@ -141,3 +141,34 @@ def test_a_value_read_again_replaces_its_characters_and_keeps_the_words_around_i
     boxes = again.char_boxes()
     assert boxes[0][0] == 100 and boxes[4][0] == 320 and boxes[21][2] == 860 and boxes[-1][0] == 1000
     assert extract(again.text).citizen_ids == [WHO]
+
+
+def _row(top: int, cells: list[tuple[str, int]], height: int = 40) -> OcrLine:
+    """One printed row as PP-OCR joins it: a word per cell, at the cell's x, 200 px wide."""
+    words = tuple(OcrWord(text, x, top, 200, height, 90.0) for text, x in cells)
+    return OcrLine("".join(w.text for w in words), cells[0][1], top, cells[-1][1] + 200 - cells[0][1], height, words)
+
+
+def test_values_written_below_their_labels_are_paired_with_the_label_above_them_in_their_column():
+    """Issue 39: a multi-column form prints a row of labels, then a row of values; in text order every value
+    follows all the row's labels, so the lines' positions pair each label with the value beneath it."""
+    labels = _row(100, [("姓名", 100), ("出生日期", 700), ("参加工作时间", 1300)])
+    values = _row(160, [("王伟", 120), ("1960.4.19", 690), ("一九七八年五月", 1280)], height=60)
+    id_labels = _row(240, [("民族", 100), ("公民身份号码", 700)])
+    id_values = _row(290, [("汉", 110), (WHO, 760)], height=60)
+    lines = [labels, values, id_labels, id_values]
+    found = extract(reading_text(lines))
+    assert found.names == ["王伟"] and found.birth_dates == ["1960-04-19"] and found.work_start_dates == ["1978-05"]
+    assert found.citizen_ids == [WHO] and found.ethnicities == ["汉"]
+    birth = next(f for f in locate(lines) if f.fact == "birth_date")
+    assert birth.lines == (1,) and birth.box[0] == 690  # boxed on the value's own characters, under its label
+    # In text order the same lines say none of it right (the birth date's window even cuts its day: 1960-04-01).
+    in_text_order = extract("\n".join(ln.text for ln in lines))
+    assert "1960-04-19" not in in_text_order.birth_dates and "1978-05" not in in_text_order.work_start_dates
+
+
+def test_a_row_of_labels_with_values_beside_them_is_read_as_before():
+    beside = _row(100, [("出生日期", 100), ("1960.4.19", 300), ("参加工作时间", 700), ("1978.5", 950)])
+    below = _row(160, [("王伟", 300)])  # a line beneath: not under a row of labels alone
+    found = extract(reading_text([beside, below]))
+    assert found.birth_dates == ["1960-04-19"] and found.work_start_dates == ["1978-05"]
