@@ -414,17 +414,14 @@ def reread_ids(page: PIL.Image.Image, lines: list[ocr.OcrLine], model_folder: Pa
 def _cell_crop(
     page: PIL.Image.Image, line: ocr.OcrLine, start: int, end: int
 ) -> tuple[tuple[int, int, int, int], PIL.Image.Image]:
-    """The box (page pixels) of a value's characters `start:end` on its line, a little padded, and the
-    OCR copy of it enlarged, with a margin of paper around it (the detector wants some)."""
+    """The box (page pixels) of a value's characters `start:end` on its line, and the OCR copy of it a little
+    padded and enlarged, with a margin of paper around it (the detector wants some). The box, not the padded
+    crop, is where the value is kept: the alteration check must not judge the cell rule beside it."""
     chars = line.char_boxes()
+    box = (chars[start][0], line.top, chars[end - 1][2], line.top + line.height)
     pad = line.height // 4
-    box = (
-        max(0, chars[start][0] - pad),
-        max(0, line.top - pad),
-        min(page.width, chars[end - 1][2] + pad),
-        min(page.height, line.top + line.height + pad),
-    )
-    crop = imaging.ocr_copy(page.crop(box))
+    padded = (max(0, box[0] - pad), max(0, box[1] - pad), min(page.width, box[2] + pad), min(page.height, box[3] + pad))
+    crop = imaging.ocr_copy(page.crop(padded))
     factor = min(3.0, max(1.0, REREAD_HEIGHT / max(1, line.height)))
     crop = crop.resize((round(crop.width * factor), round(crop.height * factor)), PIL.Image.Resampling.LANCZOS)
     paper = int(np.percentile(np.asarray(crop), 90))
