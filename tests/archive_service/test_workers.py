@@ -269,6 +269,7 @@ def _until(condition, timeout: float, what: str):
     pytest.fail(what)
 
 
+@pytest.mark.served
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 def test_a_dead_job_worker_is_replaced_and_none_outlives_a_killed_server(client, tmp_path):
     """Issue 40: a worker that died was never replaced (the server ran on and nothing was digitised), and a server
