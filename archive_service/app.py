@@ -24,10 +24,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from archive_service import __version__
 from archive_service.access.routes import router as access_router
-from archive_service.auth.models import User
 from archive_service.auth.routes import router as auth_router
 from archive_service.config import get_settings
-from archive_service.deps import current_user
+from archive_service.deps import CurrentUser
 from archive_service.disposal.routes import router as disposal_router
 from archive_service.dossiers.routes import router as dossiers_router
 from archive_service.errors import ArchiveError
@@ -53,6 +52,7 @@ from archive_service.web.access_pages import router as access_pages_router
 from archive_service.web.account_pages import router as account_pages_router
 from archive_service.web.campaign_pages import router as campaign_pages_router
 from archive_service.web.disposal_pages import router as disposal_pages_router
+from archive_service.web.dossier_pages import router as pages_router
 from archive_service.web.enterprise_pages import router as enterprise_pages_router
 from archive_service.web.fee_pages import router as fee_pages_router
 from archive_service.web.forms import PageRefused, field_label, keep_submitted_form
@@ -60,8 +60,7 @@ from archive_service.web.holdings_pages import router as holdings_pages_router
 from archive_service.web.job_pages import router as job_pages_router
 from archive_service.web.misfiled_pages import router as misfiled_pages_router
 from archive_service.web.move_pages import router as move_pages_router
-from archive_service.web.pages import render_error
-from archive_service.web.pages import router as pages_router
+from archive_service.web.rendering import render_error
 from archive_service.web.report_pages import router as report_pages_router
 from archive_service.web.search_pages import router as search_pages_router
 from archive_service.web.security_pages import router as security_pages_router
@@ -326,11 +325,11 @@ def create_app(served: bool = False) -> FastAPI:
         )
 
     @app.get("/openapi.json", include_in_schema=False)
-    def api_description(user: User = Depends(current_user)) -> JSONResponse:
+    def api_description(user: CurrentUser) -> JSONResponse:
         return JSONResponse(app.openapi())
 
     @app.get("/docs", include_in_schema=False)
-    def api_pages(user: User = Depends(current_user)) -> Response:
+    def api_pages(user: CurrentUser) -> Response:
         return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} 接口说明")
 
     app.mount("/static", StaticFiles(directory=static), name="static")

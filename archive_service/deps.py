@@ -1,5 +1,5 @@
 """What routes and pages declare: `DbSession` (one transaction per request, committed before the response is
-sent), `Store` (the object store), `current_user` (the signed-in user, by bearer token or the session cookie;
+sent), `Store` (the object store), `CurrentUser` (the signed-in user, by bearer token or the session cookie;
 one whose password must be changed first reaches only the password pages, an archivist whose certificate expired
 where the bureau requires one only his own account), `client_address` (the peer, or
 `X-Forwarded-For` only through a configured proxy), and the two ways a file is handed out (`xlsx_download`,
@@ -7,6 +7,7 @@ where the bureau requires one only his own account), `client_address` (the peer,
 
 import ipaddress
 from collections.abc import Iterator
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, Request
@@ -43,9 +44,10 @@ def db_session() -> Iterator[Session]:
             raise
 
 
-DbSession = Depends(db_session, scope="function")  # what routes and pages declare: `session: Session = DbSession`
-# The process's object store (made once, its bucket checked once): `store: ObjectStore = Store`.
-Store = Depends(object_store)
+# What routes and pages declare (FastAPI's `Annotated` dependencies): `session: DbSession`, `store: Store` (the
+# process's object store, made once, its bucket checked once) and, below, `user: CurrentUser`.
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
+Store = Annotated[ObjectStore, Depends(object_store)]
 
 
 def request_token(request: Request) -> str | None:
@@ -61,7 +63,7 @@ def request_token(request: Request) -> str | None:
 PASSWORD_CHANGE_PATHS = frozenset({"/account/password", "/api/me/password", "/api/me", "/logout", "/api/auth/logout"})
 
 
-def current_user(request: Request, session: Session = DbSession) -> User:
+def current_user(request: Request, session: DbSession) -> User:
     """The signed-in user; a timed-out or ended session is refused saying why. Until a password set by someone else
     (or past its age) is changed, only the password page answers."""
     token = request_token(request)
@@ -75,6 +77,9 @@ def current_user(request: Request, session: Session = DbSession) -> User:
     if request.url.path not in PASSWORD_CHANGE_PATHS:  # his own account and signing out stay open to him
         check_still_qualified(session, user)
     return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
 
 
 def client_address(request: Request) -> str:

@@ -22,7 +22,7 @@ from archive_service.db import get_sessionmaker
 from archive_service.deps import client_address, request_token
 from archive_service.errors import ArchiveError, Unauthenticated
 from archive_service.values import ValueRuleError, check_visible
-from archive_service.web.pages import render_error
+from archive_service.web.rendering import render_error
 
 
 def is_api(request: Request) -> bool:

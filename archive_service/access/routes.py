@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -26,8 +26,7 @@ from archive_service.access.schemas import (
 )
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
-from archive_service.deps import DbSession, Store, client_address, current_user
-from storage import ObjectStore
+from archive_service.deps import CurrentUser, DbSession, Store, client_address
 
 router = APIRouter(prefix="/api", tags=["access"])
 
@@ -40,21 +39,19 @@ def out(session: Session, r: RetrievalRequest) -> RequestOut:
 
 
 @router.post("/requests", response_model=RequestOut, status_code=201)
-def submit(
-    data: RequestIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> RequestOut:
+def submit(data: RequestIn, request: Request, session: DbSession, user: CurrentUser) -> RequestOut:
     form = service.RequestForm(**data.model_dump())
     return out(session, service.submit_request(session, user, form, client_address(request)))
 
 
 @router.get("/requests", response_model=list[RequestOut])
-def list_requests(session: Session = DbSession, user: User = Depends(current_user)) -> list[RequestOut]:
+def list_requests(session: DbSession, user: CurrentUser) -> list[RequestOut]:
     rows = session.scalars(service.visible_requests(user).order_by(RetrievalRequest.id.desc()).limit(200))
     return [out(session, r) for r in rows]
 
 
 @router.get("/requests/{request_id}", response_model=RequestOut)
-def get_request(request_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> RequestOut:
+def get_request(request_id: int, session: DbSession, user: CurrentUser) -> RequestOut:
     return out(session, service.get_request(session, user, request_id))
 
 
@@ -63,8 +60,8 @@ def decide(
     request_id: int,
     data: DecisionIn,
     request: Request,
-    session: Session = DbSession,
-    user: User = Depends(current_user),
+    session: DbSession,
+    user: CurrentUser,
 ) -> RequestOut:
     r = service.get_request(session, user, request_id)
     service.decide(
@@ -86,9 +83,9 @@ def page_image(
     request_id: int,
     page: int,
     request: Request,
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
 ) -> Response:
     r = service.get_request(session, user, request_id)
     image = delivery.deliver_page(session, store, user, r, page, client_address(request))
@@ -101,9 +98,9 @@ def certificate_page(
     missing_id: int,
     page: int,
     request: Request,
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
 ) -> Response:
     """A page of the certificate for a material missing from a granted class (001 第九条(一))."""
     r = service.get_request(session, user, request_id)
@@ -116,9 +113,9 @@ def certificate_page(
 def download(
     request_id: int,
     request: Request,
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
 ) -> Response:
     r = service.get_request(session, user, request_id)
     pdf = delivery.deliver_download(session, store, user, r, client_address(request))
@@ -134,9 +131,9 @@ def certified_copy(
     request_id: int,
     data: CopyIn,
     request: Request,
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
 ) -> Response:
     r = service.get_request(session, user, request_id)
     pdf = delivery.certified_copy(session, store, user, r, data.annotation, client_address(request))
@@ -148,9 +145,7 @@ def certified_copy(
 
 
 @router.post("/requests/{request_id}/loan", response_model=RequestOut)
-def lend(
-    request_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> RequestOut:
+def lend(request_id: int, request: Request, session: DbSession, user: CurrentUser) -> RequestOut:
     r = service.get_request(session, user, request_id)
     return out(session, loans.lend(session, user, r, client_address(request)))
 
@@ -160,8 +155,8 @@ def take_back(
     request_id: int,
     data: ReturnIn,
     request: Request,
-    session: Session = DbSession,
-    user: User = Depends(current_user),
+    session: DbSession,
+    user: CurrentUser,
 ) -> RequestOut:
     r = service.get_request(session, user, request_id)
     return out(session, loans.take_back(session, user, r, data.complete, data.note, client_address(request)))
@@ -172,8 +167,8 @@ def close(
     request_id: int,
     data: CloseIn,
     request: Request,
-    session: Session = DbSession,
-    user: User = Depends(current_user),
+    session: DbSession,
+    user: CurrentUser,
 ) -> RequestOut:
     """办结: the archivist concludes a served request (a loan closes by its return)."""
     r = service.get_request(session, user, request_id)
@@ -204,8 +199,8 @@ def open_reading(
     request_id: int,
     data: ReadingOpenIn,
     request: Request,
-    session: Session = DbSession,
-    user: User = Depends(current_user),
+    session: DbSession,
+    user: CurrentUser,
 ) -> ReadingOut:
     """到馆查阅: the archivist opens the 阅档登记 of an approved on-site request (晋宁 第八条(七); 004 第十八条)."""
     r = service.get_request(session, user, request_id)
@@ -214,7 +209,7 @@ def open_reading(
 
 
 @router.get("/readings/{reading_id}", response_model=ReadingOut)
-def get_reading(reading_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> ReadingOut:
+def get_reading(reading_id: int, session: DbSession, user: CurrentUser) -> ReadingOut:
     return reading_out(session, reading.get_reading(session, user, reading_id))
 
 
@@ -223,8 +218,8 @@ def produce(
     reading_id: int,
     data: ReadingMaterialsIn,
     request: Request,
-    session: Session = DbSession,
-    user: User = Depends(current_user),
+    session: DbSession,
+    user: CurrentUser,
 ) -> ReadingOut:
     """Materials from the catalogue handed to the reader; the first takes the file off its slot."""
     r = reading.get_reading(session, user, reading_id)
@@ -236,8 +231,8 @@ def reading_copies(
     reading_id: int,
     data: ReadingCopyIn,
     request: Request,
-    session: Session = DbSession,
-    user: User = Depends(current_user),
+    session: DbSession,
+    user: CurrentUser,
 ) -> ReadingOut:
     """A certified copy of produced materials, registered as every certified copy is."""
     r = reading.get_reading(session, user, reading_id)
@@ -250,8 +245,8 @@ def end_reading(
     reading_id: int,
     data: ReadingEndIn,
     request: Request,
-    session: Session = DbSession,
-    user: User = Depends(current_user),
+    session: DbSession,
+    user: CurrentUser,
 ) -> ReadingOut:
     """The reading ends: materials checked back, the file back to its slot."""
     r = reading.get_reading(session, user, reading_id)
@@ -260,9 +255,7 @@ def end_reading(
 
 
 @router.put("/reading-staff", response_model=ReadingStaffOut)
-def set_reading_staff(
-    data: ReadingStaffIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> ReadingStaffOut:
+def set_reading_staff(data: ReadingStaffIn, request: Request, session: DbSession, user: CurrentUser) -> ReadingStaffOut:
     """How many staff must be present at a 到馆查阅 (the bureau's setting; preset 1)."""
     staff = reading.set_reading_staff(session, user, data.staff, client_address(request))
     return ReadingStaffOut(staff=staff, basis=reading.READING_BASIS)
@@ -271,13 +264,13 @@ def set_reading_staff(
 @router.get("/audit/log.xlsx")
 def register_xlsx(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     archival_code: str = "",
     username: str = "",
     action: str = "",
     since: date | None = None,
     until: date | None = None,
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     f = register.LogFilter(archival_code, username, action, since, until)
     data = register.register_xlsx(session, user, f, client_address(request))
@@ -289,7 +282,7 @@ def register_xlsx(
 
 
 @router.get("/audit/verify")
-def audit_verify(session: Session = DbSession, user: User = Depends(current_user)) -> dict:
+def audit_verify(session: DbSession, user: CurrentUser) -> dict:
     require(user, Action.read_audit_log)
     report = verify_chain(session)
     return {"ok": report.ok, "entries": report.entries, "broken_seq": report.broken_seq, "reason": report.reason}

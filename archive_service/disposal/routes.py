@@ -1,17 +1,16 @@
 """The API of retention and disposal (002 第八条(七) 处置): rules, files due, 销毁清册 drawn, signed, carried out."""
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
 from archive_service.access.log import AccessAction, record_access
 from archive_service.auth.models import User
-from archive_service.deps import DbSession, Store, client_address, current_user, xlsx_download
+from archive_service.deps import CurrentUser, DbSession, Store, client_address, xlsx_download
 from archive_service.disposal import service
 from archive_service.disposal.models import DisposalList, RetentionState
 from archive_service.disposal.schemas import DueOut, EntryOut, ListIn, ListOut, RuleIn, RuleOut, SignatureOut, SignIn
 from archive_service.errors import ArchiveError
 from archive_service.organisations.models import Organisation
-from storage import ObjectStore
 
 router = APIRouter(prefix="/api/disposal", tags=["disposal"])
 
@@ -31,7 +30,7 @@ def list_out(x: DisposalList) -> ListOut:
 
 
 @router.get("/rules", response_model=list[RuleOut])
-def rules(session: Session = DbSession, user: User = Depends(current_user)) -> list[RuleOut]:
+def rules(session: DbSession, user: CurrentUser) -> list[RuleOut]:
     """How long the bureau keeps a file after each state; a state without years is never due."""
     kept = service.rules(session, user.organisation_id)
     return [RuleOut(state=s.value, label=s.label, years=kept[s].years if s in kept else None,
@@ -39,16 +38,14 @@ def rules(session: Session = DbSession, user: User = Depends(current_user)) -> l
 
 
 @router.put("/rules/{state}", response_model=list[RuleOut])
-def set_rule(
-    state: str, data: RuleIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> list[RuleOut]:
+def set_rule(state: str, data: RuleIn, request: Request, session: DbSession, user: CurrentUser) -> list[RuleOut]:
     """The administrator sets the years a file is kept after `state` (null years: no limit)."""
     service.set_rule(session, user, state, data.years, data.basis, client_address(request))
     return rules(session, user)
 
 
 @router.get("/due", response_model=list[DueOut])
-def due(session: Session = DbSession, user: User = Depends(current_user)) -> list[DueOut]:
+def due(session: DbSession, user: CurrentUser) -> list[DueOut]:
     """Files past the bureau's retention, the longest overdue first."""
     return [
         DueOut(dossier_id=d.dossier.id, archival_code=d.dossier.archival_code, name=d.dossier.retiree.name,
@@ -59,27 +56,23 @@ def due(session: Session = DbSession, user: User = Depends(current_user)) -> lis
 
 
 @router.get("/lists", response_model=list[ListOut])
-def lists(session: Session = DbSession, user: User = Depends(current_user)) -> list[ListOut]:
+def lists(session: DbSession, user: CurrentUser) -> list[ListOut]:
     return [list_out(x) for x in service.lists(session, user)]
 
 
 @router.post("/lists", response_model=ListOut, status_code=201)
-def draw_up(
-    data: ListIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> ListOut:
+def draw_up(data: ListIn, request: Request, session: DbSession, user: CurrentUser) -> ListOut:
     """An archivist draws up a 销毁清册 of files due; it waits for two signatures by others."""
     return list_out(service.draw_up(session, user, data.dossier_ids, data.reason, client_address(request)))
 
 
 @router.get("/lists/{list_id}", response_model=ListOut)
-def get_list(list_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> ListOut:
+def get_list(list_id: int, session: DbSession, user: CurrentUser) -> ListOut:
     return list_out(service.get_list(session, user, list_id))
 
 
 @router.post("/lists/{list_id}/signatures", response_model=ListOut)
-def sign(
-    list_id: int, data: SignIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> ListOut:
+def sign(list_id: int, data: SignIn, request: Request, session: DbSession, user: CurrentUser) -> ListOut:
     """An approver other than the one who drew the list up signs it; two signatures approve it."""
     return list_out(service.sign(session, user, list_id, data.opinion, client_address(request)))
 
@@ -88,9 +81,9 @@ def sign(
 def carry_out(
     list_id: int,
     request: Request,
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
 ) -> ListOut:
     """Destroy the files of an approved list: paper off its shelf, digital objects out of the store."""
     return list_out(service.carry_out(session, store, user, list_id, client_address(request)).listing)
@@ -108,7 +101,5 @@ def workbook(session: Session, user: User, list_id: int, client: str) -> Respons
 
 
 @router.get("/lists/{list_id}/workbook")
-def list_workbook(
-    list_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+def list_workbook(list_id: int, request: Request, session: DbSession, user: CurrentUser) -> Response:
     return workbook(session, user, list_id, client_address(request))

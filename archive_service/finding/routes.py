@@ -3,11 +3,9 @@
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from archive_service.adapters import search_index
-from archive_service.auth.models import User
-from archive_service.deps import DbSession, client_address, current_user
+from archive_service.deps import CurrentUser, DbSession, client_address
 from archive_service.finding import service
 from archive_service.finding.query import search_form
 
@@ -44,9 +42,9 @@ class SearchOut(BaseModel):
 @router.get("/api/search", tags=["search"], response_model=SearchOut)
 def search_api(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     form: service.SearchForm = Depends(search_form),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> SearchOut:
     """Dossiers by citizen ID (all 18 or the last 6), name, 档号, enterprise or OCR text, with filters and facets.
     A requester's search is on the access log (query, filters, hit count)."""

@@ -5,14 +5,12 @@ completion of a citizen ID a ledger lacked."""
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 from archive_service.adapters import object_store
-from archive_service.auth.models import User
-from archive_service.deps import DbSession, client_address, current_user
+from archive_service.deps import CurrentUser, DbSession, client_address
 from archive_service.dossiers.service import get_dossier
 from archive_service.holdings import service
 from archive_service.holdings.checking import Decisions, NewEnterprise
@@ -37,14 +35,18 @@ def _shown(imported: HoldingsImport) -> dict[str, Any]:
 
 
 @router.post("/holdings", status_code=201)
-def upload(file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)) -> dict:
+def upload(
+    session: DbSession,
+    user: CurrentUser,
+    file: UploadFile = File(...),
+) -> dict:
     """A ledger (.xlsx, .xls, .csv in UTF-8 or GBK): each sheet's header row and proposed columns."""
     data = uploaded_bytes(file, "台账", service.MAX_LEDGER_BYTES)
     return _shown(service.start_import(session, user, data, file.filename or "台账"))
 
 
 @router.get("/holdings/{import_id}")
-def get_import(import_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> dict:
+def get_import(import_id: int, session: DbSession, user: CurrentUser) -> dict:
     return _shown(service.get_import(session, user, import_id))
 
 
@@ -57,8 +59,8 @@ class SheetMapping(BaseModel):
 
 @router.put("/holdings/{import_id}/sheets/{sheet_index}")
 def set_mapping(
-    import_id: int, sheet_index: int, data: SheetMapping, session: Session = DbSession,
-    user: User = Depends(current_user),
+    import_id: int, sheet_index: int, data: SheetMapping, session: DbSession,
+    user: CurrentUser,
 ) -> dict:  # fmt: skip
     imported = service.set_mapping(
         session, user, import_id, sheet_index, data.mapping, room=data.room, skip=data.skip, remember=data.remember
@@ -82,7 +84,7 @@ class DecisionsIn(BaseModel):
 
 
 @router.put("/holdings/{import_id}/decisions")
-def decide(import_id: int, data: DecisionsIn, session: Session = DbSession, user: User = Depends(current_user)) -> dict:
+def decide(import_id: int, data: DecisionsIn, session: DbSession, user: CurrentUser) -> dict:
     decisions = Decisions(
         renumber=data.renumber,
         enterprises=data.enterprises,
@@ -95,7 +97,7 @@ def decide(import_id: int, data: DecisionsIn, session: Session = DbSession, user
 
 
 @router.post("/holdings/{import_id}/check", status_code=202)
-def check(import_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> dict:
+def check(import_id: int, session: DbSession, user: CurrentUser) -> dict:
     """The dry run, as a job: every problem by sheet, row and column; nothing saved."""
     return _shown(service.request_check(session, user, import_id))
 
@@ -105,13 +107,13 @@ class SaveIn(BaseModel):
 
 
 @router.post("/holdings/{import_id}/save", status_code=202)
-def save(import_id: int, data: SaveIn, session: Session = DbSession, user: User = Depends(current_user)) -> dict:
+def save(import_id: int, data: SaveIn, session: DbSession, user: CurrentUser) -> dict:
     """Checked again and saved, as a job: every row or none, or the good rows only."""
     return _shown(service.request_save(session, user, import_id, data.good_rows_only))
 
 
 @router.get("/holdings/{import_id}/problems")
-def problems(import_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> list[dict]:
+def problems(import_id: int, session: DbSession, user: CurrentUser) -> list[dict]:
     imported = service.get_import(session, user, import_id)
     return [
         {"sheet": p.sheet, "row": p.row, "column": p.column, "code": p.code, "message": p.message,
@@ -121,14 +123,16 @@ def problems(import_id: int, session: Session = DbSession, user: User = Depends(
 
 
 @router.get("/holdings/{import_id}/rejected.xlsx")
-def rejected(import_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def rejected(import_id: int, session: DbSession, user: CurrentUser) -> Response:
     data = service.rejected_workbook(session, user, import_id)
     return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 @router.post("/holdings/catalogue")
 def import_catalogue(
-    file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
+    session: DbSession,
+    user: CurrentUser,
+    file: UploadFile = File(...),
 ) -> dict:
     """The 卷内目录 workbook (the batch template) for files already held without a catalogue."""
     return catalogues.import_for_held_files(session, object_store(), user, uploaded_bytes(file), file.filename or "")
@@ -140,8 +144,8 @@ class CitizenIdIn(BaseModel):
 
 @router.put("/dossiers/{dossier_id}/citizen-id")
 def complete_citizen_id(
-    dossier_id: int, data: CitizenIdIn, request: Request, session: Session = DbSession,
-    user: User = Depends(current_user),
+    dossier_id: int, data: CitizenIdIn, request: Request, session: DbSession,
+    user: CurrentUser,
 ) -> dict:  # fmt: skip
     """补录: the ID of a file whose ledger had none (or one that could not be read)."""
     dossier = get_dossier(session, user, dossier_id)

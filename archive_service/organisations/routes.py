@@ -1,11 +1,10 @@
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.db import bureau_today
-from archive_service.deps import DbSession, client_address, current_user
+from archive_service.deps import CurrentUser, DbSession, client_address
 from archive_service.organisations import enterprises, jurisdiction, service, units
 from archive_service.organisations.models import BureauUnit, Organisation
 from archive_service.organisations.schemas import (
@@ -26,15 +25,13 @@ router = APIRouter(prefix="/api/organisations", tags=["organisations"])
 
 
 @router.get("", response_model=list[OrganisationOut])
-def list_organisations(session: Session = DbSession, user: User = Depends(current_user)) -> list:
+def list_organisations(session: DbSession, user: CurrentUser) -> list:
     # Names and codes of organisations are public registry facts; no files are disclosed here.
     return list(session.scalars(select(Organisation).order_by(Organisation.id)))
 
 
 @router.post("", response_model=OrganisationOut, status_code=201)
-def create_organisation(
-    data: OrganisationIn, session: Session = DbSession, user: User = Depends(current_user)
-) -> Organisation:
+def create_organisation(data: OrganisationIn, session: DbSession, user: CurrentUser) -> Organisation:
     require(user, Action.manage_organisations)
     return service.create_organisation(session, data)
 
@@ -46,15 +43,13 @@ def _enterprise_out(enterprise: Organisation, batches: list | None = None) -> En
 
 
 @router.get("/enterprises", response_model=list[EnterpriseOut])
-def list_enterprises(session: Session = DbSession, user: User = Depends(current_user)) -> list[EnterpriseOut]:
+def list_enterprises(session: DbSession, user: CurrentUser) -> list[EnterpriseOut]:
     """移交单位 with the intake batches each handed to the user's bureau."""
     return [_enterprise_out(e.enterprise, e.batches) for e in enterprises.list_enterprises(session, user)]
 
 
 @router.post("/enterprises", response_model=EnterpriseOut, status_code=201)
-def register_enterprise(
-    data: EnterpriseIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> EnterpriseOut:
+def register_enterprise(data: EnterpriseIn, request: Request, session: DbSession, user: CurrentUser) -> EnterpriseOut:
     typed = enterprises.Particulars(**data.model_dump())
     return _enterprise_out(enterprises.register_enterprise(session, user, typed, client_address(request)))
 
@@ -64,8 +59,8 @@ def change_enterprise(
     enterprise_id: int,
     data: EnterpriseIn,
     request: Request,
-    session: Session = DbSession,
-    user: User = Depends(current_user),
+    session: DbSession,
+    user: CurrentUser,
 ) -> EnterpriseOut:
     typed = enterprises.Particulars(**data.model_dump())
     changed = enterprises.change_enterprise(session, user, enterprise_id, typed, client_address(request))
@@ -78,7 +73,7 @@ def _jurisdiction_out(rule: jurisdiction.JurisdictionRule) -> JurisdictionOut:
 
 
 @router.get("/jurisdiction", response_model=JurisdictionOut)
-def get_jurisdiction(session: Session = DbSession, user: User = Depends(current_user)) -> JurisdictionOut:
+def get_jurisdiction(session: DbSession, user: CurrentUser) -> JurisdictionOut:
     """The rule by which the user's bureau decides which retirees' files it receives, with its clause."""
     bureau = session.get(Organisation, user.organisation_id)
     assert bureau is not None
@@ -86,18 +81,14 @@ def get_jurisdiction(session: Session = DbSession, user: User = Depends(current_
 
 
 @router.put("/lixiu", response_model=LixiuOut)
-def set_lixiu(
-    data: LixiuIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> LixiuOut:
+def set_lixiu(data: LixiuIn, request: Request, session: DbSession, user: CurrentUser) -> LixiuOut:
     """Whether the bureau takes 离休 retirees' files (000 一); preset: not (001 第四条, 002 第三十六条)."""
     accepts = service.set_accepts_lixiu(session, user, data.accepts, client_address(request))
     return LixiuOut(accepts=accepts, basis=jurisdiction.LIXIU_BASIS)
 
 
 @router.put("/jurisdiction", response_model=JurisdictionOut)
-def set_jurisdiction(
-    data: JurisdictionIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> JurisdictionOut:
+def set_jurisdiction(data: JurisdictionIn, request: Request, session: DbSession, user: CurrentUser) -> JurisdictionOut:
     return _jurisdiction_out(service.set_jurisdiction(session, user, data.rule, client_address(request)))
 
 
@@ -112,23 +103,19 @@ def _unit_out(session: Session, unit: BureauUnit, held: dict[int, int] | None = 
 
 
 @router.get("/units", response_model=list[UnitOut])
-def list_units(session: Session = DbSession, user: User = Depends(current_user)) -> list[UnitOut]:
+def list_units(session: DbSession, user: CurrentUser) -> list[UnitOut]:
     """The bureau's streets, townships, communities (with the retirees each receives) and entrusted custodians."""
     held = units.held_counts(session, user.organisation_id)
     return [_unit_out(session, u, held) for u in units.list_units(session, user)]
 
 
 @router.post("/units", response_model=UnitOut, status_code=201)
-def register_unit(
-    data: UnitIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> UnitOut:
+def register_unit(data: UnitIn, request: Request, session: DbSession, user: CurrentUser) -> UnitOut:
     typed = units.Particulars(**data.model_dump())
     return _unit_out(session, units.register_unit(session, user, typed, client_address(request)))
 
 
 @router.put("/units/{unit_id}", response_model=UnitOut)
-def change_unit(
-    unit_id: int, data: UnitIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> UnitOut:
+def change_unit(unit_id: int, data: UnitIn, request: Request, session: DbSession, user: CurrentUser) -> UnitOut:
     typed = units.Particulars(**data.model_dump())
     return _unit_out(session, units.change_unit(session, user, unit_id, typed, client_address(request)))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
-from archive_service.deps import DbSession, current_user
+from archive_service.deps import CurrentUser, DbSession
 from archive_service.dossiers.models import Dossier
 from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError
@@ -46,33 +46,31 @@ def _room_out(session: Session, user: User, room_id: int) -> occupancy.RoomUse:
 
 
 @router.get("/rooms", response_model=list[occupancy.RoomUse])
-def list_rooms(session: Session = DbSession, user: User = Depends(current_user)) -> list[occupancy.RoomUse]:
+def list_rooms(session: DbSession, user: CurrentUser) -> list[occupancy.RoomUse]:
     """Every room of the bureau with used / capacity per room, unit and layer."""
     return occupancy.occupancy(session, user)
 
 
 @router.post("/rooms", response_model=occupancy.RoomUse, status_code=201)
-def add_room(data: RoomIn, session: Session = DbSession, user: User = Depends(current_user)) -> occupancy.RoomUse:
+def add_room(data: RoomIn, session: DbSession, user: CurrentUser) -> occupancy.RoomUse:
     room = layout.add_room(session, user, layout.RoomForm(**data.model_dump()))
     return _room_out(session, user, room.id)
 
 
 @router.post("/rooms/{room_id}/units", response_model=occupancy.RoomUse, status_code=201)
-def add_unit(
-    room_id: int, data: UnitIn, session: Session = DbSession, user: User = Depends(current_user)
-) -> occupancy.RoomUse:
+def add_unit(room_id: int, data: UnitIn, session: DbSession, user: CurrentUser) -> occupancy.RoomUse:
     layout.add_unit(session, user, room_id, layout.UnitForm(**data.model_dump()))
     return _room_out(session, user, room_id)
 
 
 @router.get("/profiles", response_model=list[ProfileOut])
-def list_profiles(session: Session = DbSession, user: User = Depends(current_user)) -> Sequence[object]:
+def list_profiles(session: DbSession, user: CurrentUser) -> Sequence[object]:
     require(user, Action.view_holdings)
     return layout.profiles(session, user)
 
 
 @router.post("/profiles", response_model=ProfileOut, status_code=201)
-def add_profile(data: ProfileIn, session: Session = DbSession, user: User = Depends(current_user)) -> object:
+def add_profile(data: ProfileIn, session: DbSession, user: CurrentUser) -> object:
     return layout.add_profile(session, user, **data.model_dump())
 
 
@@ -90,9 +88,7 @@ def _layer(slot: ShelfSlot) -> occupancy.LayerUse:
 
 
 @router.put("/slots/{slot_id}/capacity", response_model=occupancy.LayerUse)
-def set_capacity(
-    slot_id: int, data: CapacityIn, session: Session = DbSession, user: User = Depends(current_user)
-) -> occupancy.LayerUse:
+def set_capacity(slot_id: int, data: CapacityIn, session: DbSession, user: CurrentUser) -> occupancy.LayerUse:
     return _layer(layout.set_slot_capacity(session, user, slot_id, data.capacity_volumes))
 
 
@@ -107,13 +103,13 @@ def _placement(dossier: Dossier, slot: ShelfSlot) -> Placement:
 
 
 @router.get("/unshelved", response_model=list[int])
-def unshelved(session: Session = DbSession, user: User = Depends(current_user)) -> list[int]:
+def unshelved(session: DbSession, user: CurrentUser) -> list[int]:
     """Ids of the bureau's files waiting for a shelf place, in archival-code order."""
     return [d.id for d in placement.unshelved(session, user)]
 
 
 @router.post("/assign", response_model=list[Placement])
-def assign(data: AssignIn, session: Session = DbSession, user: User = Depends(current_user)) -> list[Placement]:
+def assign(data: AssignIn, session: DbSession, user: CurrentUser) -> list[Placement]:
     """Automatic places for the given files (or every file waiting); all or nothing."""
     files = None if data.dossier_ids is None else [get_dossier(session, user, i) for i in data.dossier_ids]
     placed = placement.auto_assign(session, user, files, data.room_id)
@@ -121,9 +117,7 @@ def assign(data: AssignIn, session: Session = DbSession, user: User = Depends(cu
 
 
 @router.put("/dossiers/{dossier_id}/slot", response_model=Placement)
-def place(
-    dossier_id: int, data: PlaceIn, session: Session = DbSession, user: User = Depends(current_user)
-) -> Placement:
+def place(dossier_id: int, data: PlaceIn, session: DbSession, user: CurrentUser) -> Placement:
     """Shelve a file on a chosen layer, or move it there (either is a custody event)."""
     dossier = get_dossier(session, user, dossier_id)
     if data.slot_code:
@@ -137,7 +131,7 @@ def place(
 
 
 @router.post("/labels")
-def label_sheet(data: LabelsIn, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def label_sheet(data: LabelsIn, session: DbSession, user: CurrentUser) -> Response:
     pdf = labels.labels(session, user, data.dossier_ids, data.slot_ids, data.start_at)
     return Response(
         pdf, media_type="application/pdf", headers={"Content-Disposition": 'attachment; filename="labels.pdf"'}
@@ -145,25 +139,25 @@ def label_sheet(data: LabelsIn, session: Session = DbSession, user: User = Depen
 
 
 @router.get("/policy", response_model=planning.Policy)
-def get_policy(session: Session = DbSession, user: User = Depends(current_user)) -> planning.Policy:
+def get_policy(session: DbSession, user: CurrentUser) -> planning.Policy:
     require(user, Action.view_holdings)
     return forecast.policy_for(session, user.organisation_id)
 
 
 @router.get("/policy/presets", response_model=list[planning.Policy])
-def list_presets(user: User = Depends(current_user)) -> list[planning.Policy]:
+def list_presets(user: CurrentUser) -> list[planning.Policy]:
     return list(planning.presets().values())
 
 
 @router.put("/policy", response_model=planning.Policy)
-def put_policy(data: PolicyIn, session: Session = DbSession, user: User = Depends(current_user)) -> planning.Policy:
+def put_policy(data: PolicyIn, session: DbSession, user: CurrentUser) -> planning.Policy:
     require(user, Action.set_space_policy)
     policy = forecast.policy_from(data.preset, data.model_dump(exclude={"preset"}))
     return forecast.set_policy(session, user, policy)
 
 
 @router.get("/staffing", response_model=StaffingOut)
-def get_staffing(session: Session = DbSession, user: User = Depends(current_user)) -> StaffingOut:
+def get_staffing(session: DbSession, user: CurrentUser) -> StaffingOut:
     """Service staff to add by unit under the bureau's policy (002 第十一条), from the units' retiree counts."""
     plan = forecast.staffing(session, user)
     rows = [UnitStaffOut.model_validate(r) for r in plan.rows]
@@ -173,18 +167,20 @@ def get_staffing(session: Session = DbSession, user: User = Depends(current_user
 
 
 @router.get("/projections", response_model=list[ProjectionOut])
-def list_projections(session: Session = DbSession, user: User = Depends(current_user)) -> Sequence[object]:
+def list_projections(session: DbSession, user: CurrentUser) -> Sequence[object]:
     return forecast.projections(session, user)
 
 
 @router.put("/projections", response_model=ProjectionOut)
-def put_projection(data: ProjectionIn, session: Session = DbSession, user: User = Depends(current_user)) -> object:
+def put_projection(data: ProjectionIn, session: DbSession, user: CurrentUser) -> object:
     return forecast.set_projection(session, user, data.enterprise_id, data.year, data.retirees)
 
 
 @router.post("/projections/import", response_model=CountOut)
 def import_projections(
-    file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
+    session: DbSession,
+    user: CurrentUser,
+    file: UploadFile = File(...),
 ) -> CountOut:
     return CountOut(imported=forecast.import_projections(session, user, uploaded_bytes(file)))
 
@@ -217,7 +213,9 @@ def forecast_out(result: planning.Forecast) -> ForecastOut:
 
 @router.get("/forecast", response_model=ForecastOut)
 def capacity_forecast(
-    params: forecast.ForecastParams = Depends(_params), session: Session = DbSession, user: User = Depends(current_user)
+    session: DbSession,
+    user: CurrentUser,
+    params: forecast.ForecastParams = Depends(_params),
 ) -> ForecastOut:
     """Year by year: files, volumes, shelving, area and staff by the bureau's policy, when rooms fill."""
     return forecast_out(forecast.run_forecast(session, user, params))
@@ -225,7 +223,9 @@ def capacity_forecast(
 
 @router.get("/forecast.xlsx")
 def forecast_xlsx(
-    params: forecast.ForecastParams = Depends(_params), session: Session = DbSession, user: User = Depends(current_user)
+    session: DbSession,
+    user: CurrentUser,
+    params: forecast.ForecastParams = Depends(_params),
 ) -> Response:
     data = forecast.forecast_xlsx(forecast.run_forecast(session, user, params))
     return Response(
@@ -242,27 +242,28 @@ def _reading_out(reading: object) -> ReadingOut:
 
 
 @router.get("/rooms/{room_id}/readings", response_model=list[ReadingOut])
-def list_readings(room_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> list[ReadingOut]:
+def list_readings(room_id: int, session: DbSession, user: CurrentUser) -> list[ReadingOut]:
     return [_reading_out(r) for r in climate.readings(session, user, room_id)]
 
 
 @router.post("/rooms/{room_id}/readings", response_model=ReadingOut, status_code=201)
-def add_reading(
-    room_id: int, data: ReadingIn, session: Session = DbSession, user: User = Depends(current_user)
-) -> ReadingOut:
+def add_reading(room_id: int, data: ReadingIn, session: DbSession, user: CurrentUser) -> ReadingOut:
     reading = climate.record_reading(session, user, room_id, data.at, data.temperature_c, data.humidity_pct)
     return _reading_out(reading)
 
 
 @router.post("/rooms/{room_id}/readings/import", response_model=CountOut)
 def import_readings(
-    room_id: int, file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
+    room_id: int,
+    session: DbSession,
+    user: CurrentUser,
+    file: UploadFile = File(...),
 ) -> CountOut:
     return CountOut(imported=climate.import_readings(session, user, room_id, uploaded_bytes(file)))
 
 
 @router.get("/climate-alerts", response_model=list[ReadingOut])
-def climate_alerts(session: Session = DbSession, user: User = Depends(current_user)) -> list[ReadingOut]:
+def climate_alerts(session: DbSession, user: CurrentUser) -> list[ReadingOut]:
     """Readings of the last 30 days outside their store room's limits."""
     require(user, Action.view_holdings)
     return [_reading_out(a.reading) for a in climate.climate_alerts(session, user.organisation_id)]

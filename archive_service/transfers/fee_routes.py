@@ -3,12 +3,10 @@
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
-from archive_service.auth.models import User
-from archive_service.deps import DbSession, client_address, current_user
+from archive_service.deps import CurrentUser, DbSession, client_address
 from archive_service.transfers import fees
 from archive_service.transfers.fee_models import FeePolicy
 from archive_service.transfers.service import get_batch
@@ -92,34 +90,32 @@ def fee_out(f: fees.BatchFee) -> BatchFeeOut:
 
 
 @router.get("/policy", response_model=PolicyOut)
-def get_policy(session: Session = DbSession, user: User = Depends(current_user)) -> PolicyOut:
+def get_policy(session: DbSession, user: CurrentUser) -> PolicyOut:
     return _policy_out(fees.policy(session, user.organisation_id))
 
 
 @router.put("/policy", response_model=PolicyOut)
-def set_policy(
-    data: PolicyIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> PolicyOut:
+def set_policy(data: PolicyIn, request: Request, session: DbSession, user: CurrentUser) -> PolicyOut:
     """移交费用 per person (重庆: 1,020 元) and 社会化管理费 per retiree and year: the administrator's setting."""
     done = fees.set_policy(session, user, data.handover_fee, data.management_fee, data.basis, client_address(request))
     return _policy_out(done)
 
 
 @router.get("/batches", response_model=list[BatchFeeOut])
-def batch_fees(session: Session = DbSession, user: User = Depends(current_user)) -> list[BatchFeeOut]:
+def batch_fees(session: DbSession, user: CurrentUser) -> list[BatchFeeOut]:
     """Every enterprise batch's 移交费用: persons, due, paid, outstanding."""
     return [fee_out(f) for f in fees.batch_fees(session, user)]
 
 
 @router.get("/batches/{batch_id}", response_model=BatchFeeOut | None)
-def batch_fee(batch_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> BatchFeeOut | None:
+def batch_fee(batch_id: int, session: DbSession, user: CurrentUser) -> BatchFeeOut | None:
     found = fees.batch_fee(session, user, get_batch(session, user, batch_id))
     return fee_out(found) if found else None
 
 
 @router.post("/batches/{batch_id}/payments", response_model=BatchFeeOut, status_code=201)
 def record_payment(
-    batch_id: int, data: PaymentIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
+    batch_id: int, data: PaymentIn, request: Request, session: DbSession, user: CurrentUser
 ) -> BatchFeeOut:
     """A payment of the batch's 移交费用 as its voucher shows it; never more than is outstanding."""
     fees.record_payment(session, user, batch_id, data.amount, data.paid_on, data.voucher, client_address(request))
@@ -129,7 +125,11 @@ def record_payment(
 
 
 @router.get("/estimate", response_model=EstimateOut)
-def estimate(year: int | None = None, session: Session = DbSession, user: User = Depends(current_user)) -> EstimateOut:
+def estimate(
+    session: DbSession,
+    user: CurrentUser,
+    year: int | None = None,
+) -> EstimateOut:
     """社会化管理费 测算 for a year (004 第十二条(三)): the yearly rate × living retirees held, by enterprise."""
     e = fees.estimate(session, user, year)
     return EstimateOut(

@@ -6,12 +6,11 @@ from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from archive_service.auth.models import User
-from archive_service.deps import XLSX, DbSession, Store, client_address, current_user
+from archive_service.deps import XLSX, CurrentUser, DbSession, Store, client_address
 from archive_service.transfers import (
     campaign,
     catalogues,
@@ -52,7 +51,6 @@ from archive_service.transfers.schemas import (
 )
 from archive_service.uploads import saved_scans, uploaded_bytes
 from archive_service.values import VisibleText
-from storage import ObjectStore
 
 router = APIRouter(prefix="/api/transfers", tags=["transfers"])
 
@@ -89,7 +87,7 @@ def batch_out(session: Session, batch: TransferBatch, with_items: bool = False) 
 
 
 @router.get("/template.xlsx")
-def template(user: User = Depends(current_user)) -> Response:
+def template(user: CurrentUser) -> Response:
     """The register template (档案移交名册) with the Chinese headers and a filled-in example row."""
     return Response(
         register.template_xlsx(),
@@ -99,7 +97,7 @@ def template(user: User = Depends(current_user)) -> Response:
 
 
 @router.get("/catalogue-template.xlsx")
-def catalogue_template(user: User = Depends(current_user)) -> Response:
+def catalogue_template(user: CurrentUser) -> Response:
     """The 卷内目录 workbook template: one row per material, keyed by 档号 or 公民身份号码."""
     return Response(
         catalogues.template_xlsx(),
@@ -111,10 +109,10 @@ def catalogue_template(user: User = Depends(current_user)) -> Response:
 @router.post("/{batch_id}/catalogue")
 def import_catalogue(
     batch_id: int,
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
     file: UploadFile = File(...),
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
 ) -> dict[str, int]:
     """The batch's 卷内目录 workbook (.xlsx/.csv, UTF-8 or GBK): received files are catalogued at once, the
     others when they are received. 422 with every problem by row and column; nothing is saved then.
@@ -157,15 +155,13 @@ def progress_out(figures: campaign.CampaignProgress) -> CampaignProgressOut:
 
 
 @router.get("/campaign", response_model=CampaignProgressOut)
-def campaign_progress(session: Session = DbSession, user: User = Depends(current_user)) -> CampaignProgressOut:
+def campaign_progress(session: DbSession, user: CurrentUser) -> CampaignProgressOut:
     """Per enterprise: 核准移交人数, handed over, outstanding, and who is late by the bureau's window."""
     return progress_out(campaign.progress(session, user))
 
 
 @router.put("/campaign/continuing", response_model=ContinuingOut)
-def set_continuing(
-    data: ContinuingIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> ContinuingOut:
+def set_continuing(data: ContinuingIn, request: Request, session: DbSession, user: CurrentUser) -> ContinuingOut:
     """常态化移交: from which retirement date each new retiree's file is due, and how many months after."""
     done = continuing.set_continuing(
         session, user, data.starts_on, data.due_months, data.basis, client_address(request)
@@ -174,15 +170,13 @@ def set_continuing(
 
 
 @router.get("/campaign/late", response_model=list[LateOut])
-def late_files(session: Session = DbSession, user: User = Depends(current_user)) -> list[LateOut]:
+def late_files(session: DbSession, user: CurrentUser) -> list[LateOut]:
     """New retirees' files that came after they were due (常态化移交), naming the enterprise and the person."""
     return [LateOut(**asdict(x), days_late=x.days_late) for x in continuing.late(session, user)]
 
 
 @router.put("/campaign", response_model=CampaignProgressOut)
-def set_campaign(
-    data: CampaignIn, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> CampaignProgressOut:
+def set_campaign(data: CampaignIn, request: Request, session: DbSession, user: CurrentUser) -> CampaignProgressOut:
     """The administrator sets the bureau's handover window (logged as a policy change)."""
     client = client_address(request)
     if data.preset:
@@ -195,9 +189,7 @@ def set_campaign(
 
 
 @router.put("/campaign/quotas/{enterprise_id}", response_model=CampaignProgressOut)
-def set_quota(
-    enterprise_id: int, data: QuotaIn, session: Session = DbSession, user: User = Depends(current_user)
-) -> CampaignProgressOut:
+def set_quota(enterprise_id: int, data: QuotaIn, session: DbSession, user: CurrentUser) -> CampaignProgressOut:
     """An enterprise's 核准移交人数, typed from the approval."""
     campaign.set_quota(session, user, enterprise_id, data.expected, data.basis)
     return progress_out(campaign.progress(session, user))
@@ -205,7 +197,9 @@ def set_quota(
 
 @router.post("/campaign/quotas", response_model=CampaignProgressOut)
 def import_quotas(
-    file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
+    session: DbSession,
+    user: CurrentUser,
+    file: UploadFile = File(...),
 ) -> CampaignProgressOut:
     """The social-insurance agency's list (统一社会信用代码, 单位名称, 核准移交人数, 依据): all rows or none."""
     campaign.import_quotas(session, user, uploaded_bytes(file, "核准移交人数表"), file.filename or "")
@@ -213,7 +207,7 @@ def import_quotas(
 
 
 @router.get("/campaign/progress.xlsx")
-def campaign_xlsx(session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def campaign_xlsx(session: DbSession, user: CurrentUser) -> Response:
     figures = campaign.progress(session, user)
     return Response(
         campaign.progress_xlsx(figures),
@@ -226,9 +220,9 @@ def campaign_xlsx(session: Session = DbSession, user: User = Depends(current_use
 def monthly_export(
     month: str,
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     enterprise_id: int | None = None,
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     """Newly received retirees of the month, and deaths and other changes recorded in it, for the
     social-insurance agency (001 第十六条(四)) or, with `enterprise_id`, for that enterprise; logged."""
@@ -239,13 +233,15 @@ def monthly_export(
 
 
 @router.get("", response_model=list[BatchOut])
-def list_batches(session: Session = DbSession, user: User = Depends(current_user)) -> list[BatchOut]:
+def list_batches(session: DbSession, user: CurrentUser) -> list[BatchOut]:
     return [batch_out(session, b) for b in service.list_batches(session, user)]
 
 
 @router.get("/statistics", response_model=list[statistics.MonthFigures])
 def month_figures(
-    year: int | None = None, session: Session = DbSession, user: User = Depends(current_user)
+    session: DbSession,
+    user: CurrentUser,
+    year: int | None = None,
 ) -> list[statistics.MonthFigures]:
     """Per enterprise and month: files expected (register rows), received, rejected, digitised."""
     return statistics.statistics(session, user, year)
@@ -253,7 +249,9 @@ def month_figures(
 
 @router.get("/statistics.xlsx")
 def statistics_xlsx(
-    year: int | None = None, session: Session = DbSession, user: User = Depends(current_user)
+    session: DbSession,
+    user: CurrentUser,
+    year: int | None = None,
 ) -> Response:
     rows = statistics.statistics(session, user, year)
     return Response(
@@ -265,13 +263,13 @@ def statistics_xlsx(
 
 @router.post("", response_model=BatchDetail, status_code=201)
 def create_batch(
+    session: DbSession,
+    user: CurrentUser,
     enterprise_id: int = Form(...),
     file: UploadFile = File(...),
     managing_unit: VisibleText = Form(""),
     managing_reason: VisibleText = Form(""),
     approval_reference: VisibleText = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> BatchOut:
     """Create a batch from the enterprise's register (.xlsx or .csv). 422 with every problem when any row
     breaks a rule; nothing is saved then. A defunct enterprise's files come through its present managing
@@ -283,7 +281,7 @@ def create_batch(
 
 
 @router.get("/moves", response_model=list[MoveAwaitingOut])
-def moves_awaiting(session: Session = DbSession, user: User = Depends(current_user)) -> list[MoveAwaitingOut]:
+def moves_awaiting(session: DbSession, user: CurrentUser) -> list[MoveAwaitingOut]:
     """Moves out of the bureau's area whose retiree has not yet applied to the new place (002 第二十二条)."""
     return [
         MoveAwaitingOut(
@@ -302,19 +300,19 @@ def moves_awaiting(session: Session = DbSession, user: User = Depends(current_us
 
 
 @router.post("/onward", response_model=BatchDetail, status_code=201)
-def send_onward(data: OnwardIn, session: Session = DbSession, user: User = Depends(current_user)) -> BatchOut:
+def send_onward(data: OnwardIn, session: DbSession, user: CurrentUser) -> BatchOut:
     """转递 to another bureau. 422 with every code that cannot go (not held, not in custody); nothing sent then."""
     batch = onward.send_onward(session, user, data.to_org_id, data.archival_codes, data.note)
     return batch_out(session, batch, with_items=True)
 
 
 @router.get("/{batch_id}", response_model=BatchDetail)
-def get_batch(batch_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> BatchOut:
+def get_batch(batch_id: int, session: DbSession, user: CurrentUser) -> BatchOut:
     return batch_out(session, service.get_batch(session, user, batch_id), with_items=True)
 
 
 @router.post("/{batch_id}/receive", response_model=ItemOut)
-def receive(batch_id: int, data: CheckIn, session: Session = DbSession, user: User = Depends(current_user)) -> ItemOut:
+def receive(batch_id: int, data: CheckIn, session: DbSession, user: CurrentUser) -> ItemOut:
     check = receiving.Check(
         key=data.key,
         result=ItemResult(data.result),
@@ -327,32 +325,26 @@ def receive(batch_id: int, data: CheckIn, session: Session = DbSession, user: Us
 
 
 @router.post("/{batch_id}/acceptance", response_model=BatchOut)
-def start_acceptance(
-    batch_id: int, session: Session = DbSession, store: ObjectStore = Store, user: User = Depends(current_user)
-) -> BatchOut:
+def start_acceptance(batch_id: int, session: DbSession, store: Store, user: CurrentUser) -> BatchOut:
     """Machine-check every dossier's digitised copy; if all pass, draw the ≥ 5 % sample to inspect."""
     service.start_acceptance(session, store, user, batch_id)
     return batch_out(session, service.get_batch(session, user, batch_id))
 
 
 @router.post("/{batch_id}/acceptance/inspections", response_model=BatchOut)
-def inspect(
-    batch_id: int, data: InspectionIn, session: Session = DbSession, user: User = Depends(current_user)
-) -> BatchOut:
+def inspect(batch_id: int, data: InspectionIn, session: DbSession, user: CurrentUser) -> BatchOut:
     service.inspect_sample(session, user, batch_id, data.dossier_id, data.marks, data.note)
     return batch_out(session, service.get_batch(session, user, batch_id))
 
 
 @router.post("/{batch_id}/acceptance/conclusion", response_model=BatchOut)
-def conclude(batch_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> BatchOut:
+def conclude(batch_id: int, session: DbSession, user: CurrentUser) -> BatchOut:
     service.conclude_acceptance(session, user, batch_id)
     return batch_out(session, service.get_batch(session, user, batch_id))
 
 
 @router.post("/{batch_id}/items/{item_id}/certificate-waiver", response_model=WaiverOut, status_code=201)
-def waive_certificate(
-    batch_id: int, item_id: int, data: WaiverIn, session: Session = DbSession, user: User = Depends(current_user)
-) -> WaiverOut:
+def waive_certificate(batch_id: int, item_id: int, data: WaiverIn, session: DbSession, user: CurrentUser) -> WaiverOut:
     """The approver accepts a file marked 缺失 without its certificate, saying why (001 第九条(一))."""
     w = certificates.waive(session, user, batch_id, item_id, data.reason)
     return WaiverOut(item_id=w.item_id, name=w.item.retiree_name, reason=w.reason,
@@ -360,14 +352,12 @@ def waive_certificate(
 
 
 @router.post("/{batch_id}/confirm", response_model=BatchOut)
-def confirm(
-    batch_id: int, data: ConfirmIn, session: Session = DbSession, user: User = Depends(current_user)
-) -> BatchOut:
+def confirm(batch_id: int, data: ConfirmIn, session: DbSession, user: CurrentUser) -> BatchOut:
     return batch_out(session, service.confirm(session, user, batch_id, data.side, data.sender_name, data.paper_reason))
 
 
 @router.get("/{batch_id}/receipt.pdf")
-def receipt(batch_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def receipt(batch_id: int, session: DbSession, user: CurrentUser) -> Response:
     batch = service.get_batch(session, user, batch_id)
     return Response(
         service.receipt(session, user, batch_id),
@@ -377,7 +367,7 @@ def receipt(batch_id: int, session: Session = DbSession, user: User = Depends(cu
 
 
 @router.get("/{batch_id}/onward-slip.pdf")
-def onward_slip(batch_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def onward_slip(batch_id: int, session: DbSession, user: CurrentUser) -> Response:
     """The 转递单 of an unsent 转递 batch: the list and its manifest hash, with room for the receiver's signature."""
     data = onward.onward_slip(session, user, batch_id)
     batch = service.get_batch(session, user, batch_id)
@@ -391,12 +381,12 @@ def onward_slip(batch_id: int, session: Session = DbSession, user: User = Depend
 @router.post("/{batch_id}/return-slip", response_model=BatchOut)
 def record_return_slip(
     batch_id: int,
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
     signer: VisibleText = Form(""),
     signed_on: date | None = Form(None),
     scan: UploadFile = File(...),
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
 ) -> BatchOut:
     """The receiving bureau (not using this installation) signed the 转递单: its scan, signer and date close
     the batch; every file is recorded as transferred out to that bureau."""
@@ -407,7 +397,7 @@ def record_return_slip(
 
 
 @router.post("/{batch_id}/cancel", response_model=BatchOut)
-def cancel(batch_id: int, data: CancelIn, session: Session = DbSession, user: User = Depends(current_user)) -> BatchOut:
+def cancel(batch_id: int, data: CancelIn, session: DbSession, user: CurrentUser) -> BatchOut:
     """Withdraw an unsent 转递: the files stay, back on their shelf places."""
     return batch_out(session, onward.cancel_onward(session, user, batch_id, data.reason))
 
@@ -419,6 +409,9 @@ supplements_router = APIRouter(prefix="/api/supplements", tags=["supplements"])
 
 @supplements_router.post("", response_model=SupplementOut, status_code=201)
 def submit_supplement(
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
     archival_code: VisibleText = Form(...),
     source: VisibleText = Form(...),
     class_code: VisibleText = Form(...),
@@ -428,9 +421,6 @@ def submit_supplement(
     copies: int = Form(1),
     remarks: VisibleText = Form(""),
     scans: list[UploadFile] = File(default=[]),
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
 ) -> SupplementOut:
     """A material formed after handover, with its scans (which must hold exactly its pages)."""
     form = supplements.SupplementForm(archival_code, source, class_code, title, pages, date_formed, copies, remarks)
@@ -441,7 +431,7 @@ def submit_supplement(
 
 
 @supplements_router.get("", response_model=list[SupplementOut])
-def waiting_supplements(session: Session = DbSession, user: User = Depends(current_user)) -> list[SupplementOut]:
+def waiting_supplements(session: DbSession, user: CurrentUser) -> list[SupplementOut]:
     return [SupplementOut.model_validate(s) for s in supplements.waiting(session, user)]
 
 
@@ -449,9 +439,9 @@ def waiting_supplements(session: Session = DbSession, user: User = Depends(curre
 def review_supplement(
     supplement_id: int,
     data: ReviewIn,
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
 ) -> SupplementOut:
     """Approve (added to the catalogue; a digitised dossier's copy rebuilt with the new pages) or reject."""
     found = supplements.review(session, store, user, supplement_id, data.approve, data.note)

@@ -2,17 +2,14 @@
 
 import time
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
-from archive_service.auth.models import User
-from archive_service.deps import DbSession, Store, client_address, current_user
+from archive_service.deps import CurrentUser, DbSession, Store, client_address
 from archive_service.dossiers.service import get_dossier
 from archive_service.verification import service
 from archive_service.verification.schemas import CheckIn, ReadingOut, WorklistOut
-from storage import ObjectStore
 
 router = APIRouter(prefix="/api/dossiers", tags=["verification"])
 
@@ -20,10 +17,10 @@ router = APIRouter(prefix="/api/dossiers", tags=["verification"])
 @router.get("/{dossier_id}/verification", response_model=WorklistOut)
 def worklist(
     dossier_id: int,
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
     below: float = Query(service.LINE_CONFIDENCE_BELOW, ge=0, le=100, description="列出置信度低于此值的文字行"),
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
 ) -> WorklistOut:
     dossier = get_dossier(session, user, dossier_id)
     work = service.worklist(session, store, user, dossier, below)
@@ -40,9 +37,9 @@ def check(
     dossier_id: int,
     ref: str,
     data: CheckIn,
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
 ) -> ReadingOut:
     for attempt in range(3):
         try:
@@ -65,9 +62,9 @@ def crop(
     dossier_id: int,
     ref: str,
     request: Request,
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
 ) -> Response:
     dossier = get_dossier(session, user, dossier_id)
     image = service.crop(session, store, user, dossier, ref, client_address(request))
@@ -75,9 +72,7 @@ def crop(
 
 
 @router.post("/{dossier_id}/verification-into-copy", status_code=201)
-def write_into_use_copy(
-    dossier_id: int, session: Session = DbSession, store: ObjectStore = Store, user: User = Depends(current_user)
-) -> dict[str, int | str]:
+def write_into_use_copy(dossier_id: int, session: DbSession, store: Store, user: CurrentUser) -> dict[str, int | str]:
     """The corrected text into the use copy's text layer: its next version (the images as they were)."""
     copy = service.write_into_use_copy(session, store, user, get_dossier(session, user, dossier_id))
     return {"id": copy.id, "version": copy.version, "sha256": copy.sha256}

@@ -4,7 +4,7 @@ import base64
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +23,7 @@ from archive_service.auth import standing
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can
 from archive_service.db import bureau_today
-from archive_service.deps import DbSession, Store, client_address, current_user, xlsx_download
+from archive_service.deps import CurrentUser, DbSession, Store, client_address, xlsx_download
 from archive_service.digitisation import misfiled
 from archive_service.dossiers import facts, missing
 from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES, top_class
@@ -31,8 +31,7 @@ from archive_service.dossiers.models import Dossier, Material
 from archive_service.errors import ArchiveError, Forbidden
 from archive_service.shelving.models import ShelfSlot
 from archive_service.web.forms import refusal_shows
-from archive_service.web.pages import form_date, templates
-from storage import ObjectStore
+from archive_service.web.rendering import form_date, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -84,7 +83,10 @@ def _requests_page(
 
 @router.get("/requests", response_class=HTMLResponse)
 def request_list(
-    request: Request, status: str = "", session: Session = DbSession, user: User = Depends(current_user)
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    status: str = "",
 ) -> HTMLResponse:
     return _requests_page(request, session, user, status)
 
@@ -92,6 +94,8 @@ def request_list(
 @router.post("/requests", response_class=HTMLResponse)
 def request_submit(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     dossier: str = Form(""),
     purpose: str = Form(""),
     purpose_detail: str = Form(""),
@@ -102,8 +106,6 @@ def request_submit(
     reader_name: str = Form(""),
     reader_citizen_id: str = Form(""),
     relationship: str = Form("none"),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     # The form comes back as typed.
     with refusal_shows(session, lambda error: _requests_page(request, session, user, error=error)):
@@ -129,8 +131,8 @@ def request_submit(
 def request_detail(
     request_id: int,
     request: Request,
-    session: Session = DbSession,
-    user: User = Depends(current_user),
+    session: DbSession,
+    user: CurrentUser,
     error: ArchiveError | None = None,
 ) -> HTMLResponse:
     r = service.get_request(session, user, request_id)
@@ -183,13 +185,13 @@ def request_detail(
 def request_decide(
     request_id: int,
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     approve: str = Form(""),
     material_classes: list[int] = Form([]),
     allow_download: bool = Form(False),
     allow_print: bool = Form(False),
     reason: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     r = service.get_request(session, user, request_id)
     with refusal_shows(session, lambda error: request_detail(request_id, request, session, user, error)):
@@ -208,9 +210,7 @@ def request_decide(
 
 
 @router.post("/requests/{request_id}/loan", response_model=None)
-def request_lend(
-    request_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+def request_lend(request_id: int, request: Request, session: DbSession, user: CurrentUser) -> Response:
     r = service.get_request(session, user, request_id)
     with refusal_shows(session, lambda error: request_detail(request_id, request, session, user, error)):
         loans.lend(session, user, r, client_address(request))
@@ -221,10 +221,10 @@ def request_lend(
 def request_return(
     request_id: int,
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     complete: str = Form(""),
     note: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     r = service.get_request(session, user, request_id)
     with refusal_shows(session, lambda error: request_detail(request_id, request, session, user, error)):
@@ -236,10 +236,10 @@ def request_return(
 def request_copy(
     request_id: int,
     request: Request,
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
     annotation: str = Form(""),
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
 ) -> Response:
     r = service.get_request(session, user, request_id)
     with refusal_shows(session, lambda error: request_detail(request_id, request, session, user, error)):
@@ -255,9 +255,9 @@ def request_copy(
 def request_close(
     request_id: int,
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     note: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     r = service.get_request(session, user, request_id)
     with refusal_shows(session, lambda error: request_detail(request_id, request, session, user, error)):
@@ -269,10 +269,10 @@ def request_close(
 def reading_open(
     request_id: int,
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     reader_citizen_id: str = Form(""),
     staff: list[int] = Form([]),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     """到馆查阅: the archivist opens the 阅档登记 from the request's page."""
     r = service.get_request(session, user, request_id)
@@ -284,8 +284,8 @@ def reading_open(
 @router.get("/reading", response_class=HTMLResponse)
 def reading_desk(
     request: Request,
-    session: Session = DbSession,
-    user: User = Depends(current_user),
+    session: DbSession,
+    user: CurrentUser,
     error: ArchiveError | None = None,
 ) -> HTMLResponse:
     """阅档室: approved on-site requests to serve, the readings under way, the bureau's staff-present setting."""
@@ -332,7 +332,10 @@ def reading_desk(
 
 @router.post("/reading/staff", response_model=None)
 def reading_staff_setting(
-    request: Request, staff: str = Form(""), session: Session = DbSession, user: User = Depends(current_user)
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    staff: str = Form(""),
 ) -> Response:
     """The administrator sets how many staff must be present at a 到馆查阅 (preset 1)."""
     with refusal_shows(session, lambda error: reading_desk(request, session, user, error)):
@@ -346,8 +349,8 @@ def reading_staff_setting(
 def reading_page(
     reading_id: int,
     request: Request,
-    session: Session = DbSession,
-    user: User = Depends(current_user),
+    session: DbSession,
+    user: CurrentUser,
     error: ArchiveError | None = None,
 ) -> HTMLResponse:
     """One 阅档登记: who reads, who is present, the catalogue to produce from, copies, the end."""
@@ -394,9 +397,9 @@ def _reading_step(
 def reading_produce(
     reading_id: int,
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     materials: list[int] = Form([]),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     client = client_address(request)
     return _reading_step(
@@ -408,10 +411,10 @@ def reading_produce(
 def reading_copies(
     reading_id: int,
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     materials: list[int] = Form([]),
     annotation: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     client = client_address(request)
     return _reading_step(
@@ -427,10 +430,10 @@ def reading_copies(
 def reading_end(
     reading_id: int,
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     complete: str = Form("yes"),
     note: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     client = client_address(request)
     return _reading_step(
@@ -446,10 +449,10 @@ def reading_end(
 def viewer(
     request_id: int,
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     page: int = 0,
     certificate: int = 0,
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> HTMLResponse:
     """The granted pages one at a time, and the certificates of materials missing from the granted classes."""
     r = service.get_request(session, user, request_id)
@@ -493,9 +496,7 @@ def viewer(
 
 
 @router.get("/requests/{request_id}/facts.xlsx")
-def fact_checklist(
-    request_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+def fact_checklist(request_id: int, request: Request, session: DbSession, user: CurrentUser) -> Response:
     """The requester's 核查表: the facts the granted pages state (logged like any delivery)."""
     r = service.get_request(session, user, request_id)
     delivery.check_online_use(r, user)
@@ -510,9 +511,9 @@ def fact_checklist(
 def print_view(
     request_id: int,
     request: Request,
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
 ) -> HTMLResponse:
     r = service.get_request(session, user, request_id)
     printed = delivery.print_copy(session, store, user, r, client_address(request))
@@ -521,7 +522,7 @@ def print_view(
 
 
 @router.get("/loans", response_class=HTMLResponse)
-def loan_desk(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> HTMLResponse:
+def loan_desk(request: Request, session: DbSession, user: CurrentUser) -> HTMLResponse:
     query = service.visible_requests(user).where(
         RetrievalRequest.mode == RequestMode.paper_loan, RetrievalRequest.status == RequestStatus.approved
     )
@@ -533,14 +534,14 @@ def loan_desk(request: Request, session: Session = DbSession, user: User = Depen
 @router.get("/audit", response_class=HTMLResponse)
 def audit_log(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     archival_code: str = "",
     username: str = "",
     action: str = "",
     since: date | None = None,
     until: date | None = None,
     page: int = 1,
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> HTMLResponse:
     f = register.LogFilter(archival_code[:64], username[:64], action[:30], since, until, max(1, page))
     total, rows = register.log_entries(session, user, f)

@@ -2,7 +2,7 @@
 authenticator, or enrolment with a QR code the first time), the recovery codes shown once, changing one's
 password (forced at first login, after a reset, past its age), one's sessions, ended from here."""
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -12,10 +12,10 @@ from archive_service.auth.models import User
 from archive_service.auth.passwords import must_change
 from archive_service.auth.policy import describe, policy_for
 from archive_service.config import get_settings
-from archive_service.deps import SESSION_COOKIE, DbSession, client_address, current_user, request_token
+from archive_service.deps import SESSION_COOKIE, CurrentUser, DbSession, client_address, request_token
 from archive_service.errors import ArchiveError
 from archive_service.web.forms import refusal_shows, refuse_invisible_text
-from archive_service.web.pages import templates
+from archive_service.web.rendering import templates
 
 router = APIRouter(include_in_schema=False)
 PENDING_COOKIE = "archive_login"  # the half-session between the password and the code, for /login/code only
@@ -56,10 +56,10 @@ def login_page(request: Request, next: str = "/", why: str = "") -> HTMLResponse
 @router.post("/login")
 def login_submit(
     request: Request,
+    session: DbSession,
     username: str = Form(""),
     password: str = Form(""),
     next: str = Form("/"),
-    session: Session = DbSession,
 ) -> Response:
     try:
         refuse_invisible_text()
@@ -100,7 +100,11 @@ def _code_page(request: Request, session: Session, next: str, error: ArchiveErro
 
 
 @router.get("/login/code", response_class=HTMLResponse)
-def code_page(request: Request, next: str = "/", session: Session = DbSession) -> Response:
+def code_page(
+    request: Request,
+    session: DbSession,
+    next: str = "/",
+) -> Response:
     try:
         return _code_page(request, session, next)
     except ArchiveError as error:  # the half-session is gone: back to the password
@@ -118,10 +122,10 @@ def _restart(request: Request, next: str, error: ArchiveError) -> HTMLResponse:
 @router.post("/login/code")
 def code_submit(
     request: Request,
+    session: DbSession,
     code: str = Form(""),
     recovery_code: str = Form(""),
     next: str = Form("/"),
-    session: Session = DbSession,
 ) -> Response:
     try:
         user, token, codes = auth_service.finish_web_login(
@@ -146,7 +150,7 @@ def code_submit(
 
 
 @router.post("/logout")
-def logout(request: Request, session: Session = DbSession) -> Response:
+def logout(request: Request, session: DbSession) -> Response:
     token = request_token(request)
     if token:
         auth_service.logout(session, token, client_address(request))
@@ -186,12 +190,12 @@ def _account_page(
 
 
 @router.get("/account", response_class=HTMLResponse)
-def account_page(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def account_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
     return _account_page(request, session, user)
 
 
 @router.get("/account/password", response_class=HTMLResponse)
-def password_page(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def password_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
     if not must_change(session, user):
         return RedirectResponse("/account#password", status_code=303)
     policy = policy_for(session, user)
@@ -203,11 +207,11 @@ def password_page(request: Request, session: Session = DbSession, user: User = D
 @router.post("/account/password")
 def change_password(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     current_password: str = Form(""),
     new_password: str = Form(""),
     repeat_password: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     forced = must_change(session, user)
 
@@ -229,7 +233,7 @@ def change_password(
 
 
 @router.post("/account/two-factor")
-def begin_enrolment(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def begin_enrolment(request: Request, session: DbSession, user: CurrentUser) -> Response:
     """Bind (or re-bind, a new phone) the authenticator: a new secret waits for its first code."""
     two_factor.start_enrolment(user)
     return RedirectResponse("/account?enrol=1#two-factor", status_code=303)
@@ -237,7 +241,10 @@ def begin_enrolment(request: Request, session: Session = DbSession, user: User =
 
 @router.post("/account/two-factor/confirm")
 def confirm_enrolment(
-    request: Request, code: str = Form(""), session: Session = DbSession, user: User = Depends(current_user)
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    code: str = Form(""),
 ) -> Response:
     from archive_service.access.log import AccessAction, record_access
 
@@ -251,9 +258,7 @@ def confirm_enrolment(
 
 
 @router.post("/account/recovery-codes")
-def renew_recovery_codes(
-    request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+def renew_recovery_codes(request: Request, session: DbSession, user: CurrentUser) -> Response:
     with refusal_shows(session, lambda error: _account_page(request, session, user, error)):
         if user.totp_secret is None:
             raise ArchiveError("two_factor.not_enrolled", "请先绑定动态验证码", None, 409)
@@ -262,9 +267,7 @@ def renew_recovery_codes(
 
 
 @router.post("/account/sessions/{session_id}/end")
-def end_own_session(
-    request: Request, session_id: int, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+def end_own_session(request: Request, session_id: int, session: DbSession, user: CurrentUser) -> Response:
     with refusal_shows(session, lambda error: _account_page(request, session, user, error)):
         auth_service.end_session(session, user, session_id, client_address(request))
     return RedirectResponse("/account?done=已结束该会话#sessions", status_code=303)

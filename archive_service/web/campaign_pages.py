@@ -3,7 +3,7 @@ monthly list for the social-insurance agency, and the yearly transfer statistics
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, can
 from archive_service.db import bureau_today
-from archive_service.deps import DbSession, client_address, current_user
+from archive_service.deps import CurrentUser, DbSession, client_address
 from archive_service.errors import ArchiveError
 from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel
 from archive_service.transfers import campaign, continuing, statistics
 from archive_service.uploads import uploaded_bytes
 from archive_service.web.forms import refusal_shows
-from archive_service.web.pages import form_choice, form_date, form_number, templates
+from archive_service.web.rendering import form_choice, form_date, form_number, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,13 +48,15 @@ def _campaign_page(request: Request, session: Session, user: User, error: Archiv
 
 
 @router.get("/transfers/campaign", response_class=HTMLResponse)
-def campaign_page(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def campaign_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
     return _campaign_page(request, session, user)
 
 
 @router.post("/transfers/campaign")
 def set_campaign(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     opens_on: str = Form(""),
     closes_on: str = Form(""),
     final_on: str = Form(""),
@@ -65,8 +67,6 @@ def set_campaign(
     closes_city: str = Form(""),
     closes_district: str = Form(""),
     closes_other: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _campaign_page(request, session, user, error)):
         if preset:  # a seed's window, as campaigns.toml has it
@@ -85,11 +85,11 @@ def set_campaign(
 @router.post("/transfers/campaign/continuing")
 def set_continuing(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     starts_on: str = Form(""),
     due_months: str = Form(""),
     basis: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _campaign_page(request, session, user, error)):
         start = form_date(starts_on, "starts_on") if starts_on.strip() else None
@@ -102,11 +102,11 @@ def set_continuing(
 @router.post("/transfers/campaign/quota")
 def set_quota(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     enterprise_id: str = Form(""),
     expected: str = Form(""),
     basis: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _campaign_page(request, session, user, error)):
         number = int(expected) if expected.strip().isascii() and expected.strip().isdigit() else expected
@@ -118,7 +118,10 @@ def set_quota(
 
 @router.post("/transfers/campaign/quotas")
 def import_quotas(
-    request: Request, file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    file: UploadFile = File(...),
 ) -> Response:
     with refusal_shows(session, lambda error: _campaign_page(request, session, user, error)):
         campaign.import_quotas(session, user, uploaded_bytes(file, "核准移交人数表"), file.filename or "")
@@ -128,7 +131,10 @@ def import_quotas(
 
 @router.get("/transfers/statistics", response_class=HTMLResponse)
 def statistics_page(
-    request: Request, year: str = "", session: Session = DbSession, user: User = Depends(current_user)
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    year: str = "",
 ) -> Response:
     try:
         chosen = form_number(year, "year", int)

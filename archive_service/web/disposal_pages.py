@@ -1,20 +1,19 @@
 """档案处置 (002 第八条(七)): the bureau's retention rules, the files past them, and the 销毁清册 — drawn up,
 signed by two others, carried out, exported (disposal/service.py)."""
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, can, require
-from archive_service.deps import DbSession, Store, client_address, current_user
+from archive_service.deps import CurrentUser, DbSession, Store, client_address
 from archive_service.disposal import service
 from archive_service.disposal.models import RetentionState
 from archive_service.disposal.routes import workbook
 from archive_service.errors import ArchiveError
 from archive_service.web.forms import refusal_shows
-from archive_service.web.pages import templates
-from storage import ObjectStore
+from archive_service.web.rendering import templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,18 +40,18 @@ def _page(request: Request, session: Session, user: User, error: ArchiveError | 
 
 
 @router.get("/disposal", response_class=HTMLResponse)
-def disposal_page(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def disposal_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
     return _page(request, session, user)
 
 
 @router.post("/disposal/rules")
 def set_rule(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     state: str = Form(""),
     years: str = Form(""),
     basis: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _page(request, session, user, error)):
         typed = years.strip()
@@ -65,10 +64,10 @@ def set_rule(
 @router.post("/disposal/lists")
 def draw_up(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     dossier_ids: list[int] = Form(default_factory=list),
     reason: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _page(request, session, user, error)):
         listing = service.draw_up(session, user, dossier_ids, reason, client_address(request))
@@ -91,16 +90,12 @@ def _list_page(
 
 # Before the list's page: /disposal/lists/{list_id} would take '3.xlsx' as its id and refuse it.
 @router.get("/disposal/lists/{list_id}.xlsx")
-def list_xlsx(
-    request: Request, list_id: int, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+def list_xlsx(request: Request, list_id: int, session: DbSession, user: CurrentUser) -> Response:
     return workbook(session, user, list_id, client_address(request))
 
 
 @router.get("/disposal/lists/{list_id}", response_class=HTMLResponse)
-def list_page(
-    request: Request, list_id: int, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+def list_page(request: Request, list_id: int, session: DbSession, user: CurrentUser) -> Response:
     return _list_page(request, session, user, list_id)
 
 
@@ -108,9 +103,9 @@ def list_page(
 def sign(
     request: Request,
     list_id: int,
+    session: DbSession,
+    user: CurrentUser,
     opinion: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _list_page(request, session, user, list_id, error)):
         service.sign(session, user, list_id, opinion, client_address(request))
@@ -122,9 +117,9 @@ def sign(
 def carry_out(
     request: Request,
     list_id: int,
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
 ) -> Response:
     with refusal_shows(session, lambda error: _list_page(request, session, user, list_id, error)):
         service.carry_out(session, store, user, list_id, client_address(request))

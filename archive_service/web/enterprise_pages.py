@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, can, require
-from archive_service.deps import DbSession, client_address, current_user
+from archive_service.deps import CurrentUser, DbSession, client_address
 from archive_service.errors import ArchiveError
 from archive_service.organisations import enterprises
 from archive_service.organisations.models import LEVEL_LABELS, Organisation
 from archive_service.web.forms import refusal_shows
-from archive_service.web.pages import templates
+from archive_service.web.rendering import templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -67,16 +67,16 @@ def _typed(
 
 
 @router.get("/enterprises", response_class=HTMLResponse)
-def enterprises_page(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def enterprises_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
     return _page(request, session, user)
 
 
 @router.post("/enterprises")
 def register_enterprise(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     typed: enterprises.Particulars = Depends(_typed),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _page(request, session, user, error=error)):
         made = enterprises.register_enterprise(session, user, typed, client_address(request))
@@ -85,9 +85,7 @@ def register_enterprise(
 
 
 @router.get("/enterprises/{enterprise_id}", response_class=HTMLResponse)
-def enterprise_page(
-    request: Request, enterprise_id: int, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+def enterprise_page(request: Request, enterprise_id: int, session: DbSession, user: CurrentUser) -> Response:
     require(user, Action.register_enterprises)
     return _page(request, session, user, editing=enterprises.get_enterprise(session, enterprise_id))
 
@@ -96,9 +94,9 @@ def enterprise_page(
 def change_enterprise(
     request: Request,
     enterprise_id: int,
+    session: DbSession,
+    user: CurrentUser,
     typed: enterprises.Particulars = Depends(_typed),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
 
     def refused(error: ArchiveError) -> Response:

@@ -1,18 +1,18 @@
 """移交费用与社会化管理费 (transfers/fees.py; 000 五(一), 004 第十一条, 第十二条(三)(五)): the bureau's amounts, each
 batch's fee with its payments (also on the batch page), and the yearly estimate."""
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.db import bureau_today
-from archive_service.deps import DbSession, client_address, current_user
+from archive_service.deps import CurrentUser, DbSession, client_address
 from archive_service.errors import ArchiveError
 from archive_service.transfers import fees
 from archive_service.web.forms import refusal_shows
-from archive_service.web.pages import form_date, form_number, templates
+from archive_service.web.rendering import form_date, form_number, templates
 from archive_service.web.transfer_pages import _batch_page
 
 router = APIRouter(include_in_schema=False)
@@ -53,7 +53,10 @@ def _page(
 
 @router.get("/transfers/fees", response_class=HTMLResponse)
 def fees_page(
-    request: Request, year: str = "", session: Session = DbSession, user: User = Depends(current_user)
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    year: str = "",
 ) -> Response:
     return _page(request, session, user, year)
 
@@ -61,12 +64,12 @@ def fees_page(
 @router.post("/transfers/fees/policy")
 def set_policy(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     handover_fee: str = Form(""),
     management_fee: str = Form(""),
     basis: str = Form(""),
     preset: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _page(request, session, user, error=error)):
         if preset:
@@ -81,11 +84,11 @@ def set_policy(
 def record_payment(
     request: Request,
     batch_id: int,
+    session: DbSession,
+    user: CurrentUser,
     amount: str = Form(""),
     paid_on: str = Form(""),
     voucher: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _batch_page(request, session, user, batch_id, "transfer.html", error)):
         when = form_date(paid_on, "paid_on") if paid_on.strip() else None

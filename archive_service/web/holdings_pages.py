@@ -5,7 +5,7 @@ citizen ID waits to be completed. They call the holdings service like the API an
 from decimal import Decimal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +14,7 @@ from archive_service import workbooks
 from archive_service.adapters import object_store
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, can
-from archive_service.deps import DbSession, client_address, current_user
+from archive_service.deps import CurrentUser, DbSession, client_address
 from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError
 from archive_service.holdings import ledger, service
@@ -24,8 +24,9 @@ from archive_service.jobs.models import Job, JobState
 from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.transfers import catalogues
 from archive_service.uploads import uploaded_bytes
+from archive_service.web.dossier_pages import dossier_page_refused
 from archive_service.web.forms import refusal_shows, submitted_text
-from archive_service.web.pages import dossier_page_refused, form_number, templates
+from archive_service.web.rendering import form_number, templates
 
 router = APIRouter(include_in_schema=False)
 LEVELS = {"central": "央属", "provincial": "省属", "city": "市属", "district": "区属"}
@@ -42,13 +43,16 @@ def _list_page(request: Request, session: Session, user: User, error: ArchiveErr
 
 
 @router.get("/holdings", response_class=HTMLResponse)
-def holdings_page(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def holdings_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
     return _list_page(request, session, user)
 
 
 @router.post("/holdings")
 def upload(
-    request: Request, file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    file: UploadFile = File(...),
 ) -> Response:
     with refusal_shows(session, lambda error: _list_page(request, session, user, error)):
         data = uploaded_bytes(file, "台账", service.MAX_LEDGER_BYTES)
@@ -58,7 +62,10 @@ def upload(
 
 @router.post("/holdings/catalogue")
 def import_catalogue(
-    request: Request, file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    file: UploadFile = File(...),
 ) -> Response:
     """The 卷内目录 of files already held, with the workbook and rules of a batch's (transfers/catalogues.py)."""
     with refusal_shows(session, lambda error: _list_page(request, session, user, error)):
@@ -115,9 +122,7 @@ def _import_page(
 
 
 @router.get("/holdings/{import_id}", response_class=HTMLResponse)
-def import_page(
-    import_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+def import_page(import_id: int, request: Request, session: DbSession, user: CurrentUser) -> Response:
     return _import_page(request, session, user, import_id)
 
 
@@ -130,8 +135,8 @@ def set_mapping(
     import_id: int,
     sheet_index: int,
     request: Request,
-    session: Session = DbSession,
-    user: User = Depends(current_user),
+    session: DbSession,
+    user: CurrentUser,
 ) -> Response:
     """One sheet's columns: a select per field (`map_<field>` = column index, empty for none)."""
     typed = submitted_text(request)
@@ -149,9 +154,7 @@ def set_mapping(
 
 
 @router.post("/holdings/{import_id}/decisions")
-def decide(
-    import_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+def decide(import_id: int, request: Request, session: DbSession, user: CurrentUser) -> Response:
     """Renumbering, each unknown enterprise (`ent_<n>_name` mapped by `ent_<n>_map`, or created with
     `ent_<n>_code`, `_region`, `_level`), setting up shelving, the new rooms' areas (`room_<n>_name/_area`)."""
     typed = submitted_text(request)
@@ -183,18 +186,14 @@ def decide(
 
 
 @router.post("/holdings/{import_id}/check")
-def check(
-    import_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+def check(import_id: int, request: Request, session: DbSession, user: CurrentUser) -> Response:
     with refusal_shows(session, _refused(request, session, user, import_id)):
         service.request_check(session, user, import_id)
     return RedirectResponse(f"/holdings/{import_id}", status_code=303)
 
 
 @router.post("/holdings/{import_id}/save")
-def save(
-    import_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+def save(import_id: int, request: Request, session: DbSession, user: CurrentUser) -> Response:
     typed = submitted_text(request)
     with refusal_shows(session, _refused(request, session, user, import_id)):
         service.request_save(session, user, import_id, good_rows_only=typed.get("good_rows_only") == "1")
@@ -203,7 +202,7 @@ def save(
 
 @router.get("/holdings/{import_id}/rejected.xlsx")
 def rejected(
-    import_id: int, session: Session = DbSession, user: User = Depends(current_user)
+    import_id: int, session: DbSession, user: CurrentUser
 ) -> Response:  # fmt: skip
     imported: HoldingsImport = service.get_import(session, user, import_id)
     data = service.rejected_workbook(session, user, import_id)
@@ -216,9 +215,7 @@ def rejected(
 
 
 @router.post("/dossiers/{dossier_id}/citizen-id")
-def complete_citizen_id(
-    dossier_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+def complete_citizen_id(dossier_id: int, request: Request, session: DbSession, user: CurrentUser) -> Response:
     """补录: the ID of a file its ledger held without one."""
     typed = submitted_text(request)
     with refusal_shows(session, lambda error: dossier_page_refused(request, session, user, dossier_id, error)):

@@ -5,24 +5,22 @@ page, which starts the 转递."""
 import tempfile
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
-from archive_service.auth.models import User
-from archive_service.deps import DbSession, Store, current_user
+from archive_service.deps import CurrentUser, DbSession, Store
 from archive_service.dossiers.service import get_dossier
 from archive_service.transfers import moves
 from archive_service.uploads import saved_scans
+from archive_service.web.dossier_pages import dossier_page_refused
 from archive_service.web.forms import refusal_shows
-from archive_service.web.pages import dossier_page_refused, form_choice, form_date, templates
-from storage import ObjectStore
+from archive_service.web.rendering import form_choice, form_date, templates
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/transfers/moves", response_class=HTMLResponse)
-def moves_page(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def moves_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
     rows = moves.awaiting(session, user)
     return templates.TemplateResponse(request, "moves.html", {"user": user, "rows": rows, "basis": moves.BASIS})
 
@@ -31,13 +29,13 @@ def moves_page(request: Request, session: Session = DbSession, user: User = Depe
 def record_application(
     request: Request,
     dossier_id: int,
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
     applied_on: str = Form(""),
     to_org_id: str = Form(""),
     document: str = Form(""),
     application_scan: UploadFile | None = File(None),
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: dossier_page_refused(request, session, user, dossier_id, error)):
         dossier = get_dossier(session, user, dossier_id)

@@ -2,18 +2,16 @@
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.orm import Session
 
-from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.db import bureau_today
-from archive_service.deps import DbSession, current_user, xlsx_download
+from archive_service.deps import CurrentUser, DbSession, xlsx_download
 from archive_service.errors import ArchiveError
 from archive_service.organisations.models import Organisation
 from archive_service.reports import service as reports
-from archive_service.web.pages import templates
+from archive_service.web.rendering import templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -24,7 +22,10 @@ def _last_month() -> str:
 
 @router.get("/reports", response_class=HTMLResponse)
 def report_page(
-    request: Request, period: str = "", session: Session = DbSession, user: User = Depends(current_user)
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    period: str = "",
 ) -> Response:
     require(user, Action.view_holdings)
     chosen = period.strip() or _last_month()
@@ -48,7 +49,7 @@ def report_page(
 
 
 @router.get("/reports/{period}.xlsx")
-def report_workbook(period: str, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def report_workbook(period: str, session: DbSession, user: CurrentUser) -> Response:
     report = reports.report(session, user, reports.parse_period(period))
     bureau = session.get(Organisation, user.organisation_id)
     name = bureau.name if bureau else ""

@@ -5,14 +5,12 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy.orm import Session
 
 from archive_service.adapters import search_index
-from archive_service.auth.models import User
-from archive_service.deps import DbSession, client_address, current_user
+from archive_service.deps import CurrentUser, DbSession, client_address
 from archive_service.finding import service
 from archive_service.finding.query import search_form
-from archive_service.web.pages import templates
+from archive_service.web.rendering import templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -20,9 +18,9 @@ router = APIRouter(include_in_schema=False)
 @router.get("/search", response_class=HTMLResponse)
 def search_page(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     form: service.SearchForm = Depends(search_form),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> HTMLResponse:
     found = service.search_dossiers(session, user, search_index(), form, client_address(request))
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "page" and v]
@@ -44,10 +42,10 @@ def search_page(
 def open_hit(
     request: Request,
     dossier: int,
+    session: DbSession,
+    user: CurrentUser,
     page: int | None = None,
     q: str = "",
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> RedirectResponse:
     target = service.open_hit(session, user, dossier, page, q, client_address(request))
     return RedirectResponse(target, status_code=303)

@@ -1,7 +1,7 @@
 """The security page (安全控制): for the assessor, every level-3 control and its state, with an export; for the
 security officer, the bureau's security policy to set; for both, a check of the log's chain on demand."""
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -11,10 +11,10 @@ from archive_service.auth.login_delays import KNOWN_ADDRESS_DAYS, TARGETED_ADDRE
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can, require
 from archive_service.auth.policy import BOUNDS, HASH_ALGORITHMS, LABELS, bureau_policy, set_policy
-from archive_service.deps import DbSession, client_address, current_user
+from archive_service.deps import CurrentUser, DbSession, client_address
 from archive_service.errors import ArchiveError
 from archive_service.web.forms import refusal_shows
-from archive_service.web.pages import form_number, templates
+from archive_service.web.rendering import form_number, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,12 +46,12 @@ def _security_page(request: Request, session: Session, user: User, error: Archiv
 
 
 @router.get("/security", response_class=HTMLResponse)
-def security_page(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def security_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
     return _security_page(request, session, user)
 
 
 @router.post("/security/policy")
-async def save_policy(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+async def save_policy(request: Request, session: DbSession, user: CurrentUser) -> Response:
     form = await request.form()
     with refusal_shows(session, lambda error: _security_page(request, session, user, error)):
         changes: dict[str, object] = {
@@ -67,7 +67,7 @@ async def save_policy(request: Request, session: Session = DbSession, user: User
 
 
 @router.post("/security/verify")
-def verify_log(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def verify_log(request: Request, session: DbSession, user: CurrentUser) -> Response:
     require(user, Action.view_security_controls)
     report = verify_and_record(session, user, client_address(request))
     said = (

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, can, require
 from archive_service.db import bureau_zone
-from archive_service.deps import DbSession, current_user
+from archive_service.deps import CurrentUser, DbSession
 from archive_service.dossiers.models import CustodyEvent, CustodyEventKind, Dossier
 from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError
@@ -22,8 +22,9 @@ from archive_service.organisations.models import UNIT_KIND_LABELS, Organisation,
 from archive_service.shelving import climate, forecast, labels, layout, occupancy, placement, planning, staffing
 from archive_service.shelving.models import RoomKind
 from archive_service.uploads import uploaded_bytes
+from archive_service.web.dossier_pages import dossier_page_refused
 from archive_service.web.forms import refusal_shows, submitted_text
-from archive_service.web.pages import dossier_page_refused, form_choice, form_number, templates
+from archive_service.web.rendering import form_choice, form_number, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,7 +54,7 @@ def _shelving_page(
 
 
 @router.get("/shelving", response_class=HTMLResponse)
-def shelving_page(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def shelving_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
     return _shelving_page(request, session, user)
 
 
@@ -65,11 +66,11 @@ def _refused(request: Request, session: Session, user: User, error: ArchiveError
 @router.post("/shelving/rooms")
 def add_room(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     name: str = Form(""),
     kind: str = Form("store"),
     usable_area_m2: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _refused(request, session, user, error)):
         if kind not in RoomKind.__members__:
@@ -84,10 +85,10 @@ def add_room(
 @router.post("/shelving/profiles")
 def add_profile(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     name: str = Form(""),
     thickness_mm: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _refused(request, session, user, error)):
         thickness = form_number(thickness_mm, "thickness_mm", int)
@@ -100,6 +101,8 @@ def add_profile(
 @router.post("/shelving/units")
 def add_unit(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     room_id: int = Form(...),
     code: str = Form(""),
     columns: str = Form("1"),
@@ -109,8 +112,6 @@ def add_unit(
     usable_width_mm: str = Form("800"),
     profile_id: str = Form(""),
     capacity_per_layer: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _refused(request, session, user, error)):
         form = layout.UnitForm(
@@ -130,9 +131,9 @@ def add_unit(
 @router.post("/shelving/assign", response_class=HTMLResponse)
 def assign(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     room_id: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _refused(request, session, user, error)):
         placed = placement.auto_assign(session, user, None, form_number(room_id, "room_id", int))
@@ -150,10 +151,10 @@ def assign(
 @router.get("/shelving/assigned", response_class=HTMLResponse)
 def assigned(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     first: int = 0,
     last: int = 0,
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     """One auto-assignment's result: the files this user shelved in it, their layers and the labels to print."""
     require(user, Action.view_dossiers)
@@ -175,11 +176,11 @@ def assigned(
 
 @router.post("/shelving/labels")
 def label_sheet(
+    session: DbSession,
+    user: CurrentUser,
     dossier_ids: list[int] = Form(default_factory=list),
     slot_ids: list[int] = Form(default_factory=list),
     start_at: str = Form("1"),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     first = form_number(start_at, "start_at", int) if start_at.strip() else 1
     pdf = labels.labels(session, user, dossier_ids, slot_ids, first or 0)
@@ -187,7 +188,7 @@ def label_sheet(
 
 
 @router.post("/shelving/units/{unit_id}/labels")
-def unit_label_sheet(unit_id: int, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def unit_label_sheet(unit_id: int, session: DbSession, user: CurrentUser) -> Response:
     """The labels of a whole shelf: its layers and the volumes on them."""
     pdf = labels.unit_labels(session, user, unit_id)
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": 'inline; filename="labels.pdf"'})
@@ -197,9 +198,9 @@ def unit_label_sheet(unit_id: int, session: Session = DbSession, user: User = De
 def place(
     dossier_id: int,
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     slot_code: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     """Shelve or move one file by scanning the layer's label (keyboard wedge scanners type the code + Enter)."""
     with refusal_shows(session, lambda error: dossier_page_refused(request, session, user, dossier_id, error)):
@@ -232,9 +233,7 @@ def _room_page(
 
 
 @router.get("/shelving/rooms/{room_id}", response_class=HTMLResponse)
-def room_page(
-    room_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+def room_page(room_id: int, request: Request, session: DbSession, user: CurrentUser) -> Response:
     return _room_page(request, session, user, room_id)
 
 
@@ -242,11 +241,11 @@ def room_page(
 def add_reading(
     room_id: int,
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     at: str = Form(""),
     temperature_c: str = Form(""),
     humidity_pct: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _room_page(request, session, user, room_id, error, error.status)):
         try:
@@ -265,9 +264,9 @@ def add_reading(
 def import_readings(
     room_id: int,
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     file: UploadFile = File(...),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _room_page(request, session, user, room_id, error, error.status)):
         n = climate.import_readings(session, user, room_id, uploaded_bytes(file))
@@ -350,13 +349,16 @@ def _planning_page(
 
 
 @router.get("/planning", response_class=HTMLResponse)
-def planning_page(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def planning_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
     return _planning_page(request, session, user)
 
 
 @router.post("/planning/policy")
 def set_policy(
-    request: Request, preset: str = Form(""), session: Session = DbSession, user: User = Depends(current_user)
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    preset: str = Form(""),
 ) -> Response:
     with refusal_shows(session, lambda error: _planning_page(request, session, user, error, error.status)):
         policy = forecast.set_policy(session, user, forecast.policy_from(preset, {}))
@@ -364,7 +366,7 @@ def set_policy(
 
 
 @router.post("/planning/policy/custom")
-def set_own_policy(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def set_own_policy(request: Request, session: DbSession, user: CurrentUser) -> Response:
     """The bureau's own figures, typed on the planning page: every figure of forecast.POLICY_FIGURES."""
     typed = submitted_text(request)
     with refusal_shows(session, lambda error: _planning_page(request, session, user, error, error.status)):
@@ -376,11 +378,11 @@ def set_own_policy(request: Request, session: Session = DbSession, user: User = 
 @router.post("/planning/projections")
 def set_projection(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     enterprise_id: str = Form(""),
     year: str = Form(""),
     retirees: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _planning_page(request, session, user, error, error.status)):
         forecast.set_projection(
@@ -395,7 +397,10 @@ def set_projection(
 
 @router.post("/planning/projections/import")
 def import_projections(
-    request: Request, file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    file: UploadFile = File(...),
 ) -> Response:
     with refusal_shows(session, lambda error: _planning_page(request, session, user, error, error.status)):
         n = forecast.import_projections(session, user, uploaded_bytes(file))

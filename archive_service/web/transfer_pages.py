@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,7 +20,7 @@ from archive_service.access.log import AccessAction, record_access
 from archive_service.adapters import object_store
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, can
-from archive_service.deps import DbSession, Store, client_address, current_user, stored_object_shown
+from archive_service.deps import CurrentUser, DbSession, Store, client_address, stored_object_shown
 from archive_service.dossiers.models import Dossier
 from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError, NotFound
@@ -42,9 +42,9 @@ from archive_service.transfers import (
 from archive_service.transfers.models import ItemResult
 from archive_service.transfers.receipt import ReceiptCheck, register_rows
 from archive_service.uploads import saved_scans, uploaded_bytes
+from archive_service.web.dossier_pages import dossier_page_refused
 from archive_service.web.forms import refusal_shows
-from archive_service.web.pages import dossier_page_refused, form_choice, form_date, form_number, templates
-from storage import ObjectStore
+from archive_service.web.rendering import form_choice, form_date, form_number, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -97,20 +97,20 @@ def _list_page(
 
 
 @router.get("/transfers", response_class=HTMLResponse)
-def transfers_page(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def transfers_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
     return _list_page(request, session, user)
 
 
 @router.post("/transfers")
 def upload_register(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     enterprise_id: str = Form(""),
     file: UploadFile = File(...),
     managing_unit: str = Form(""),
     managing_reason: str = Form(""),
     approval_reference: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     handover = service.Handover(managing_unit, managing_reason, approval_reference)
     data, filename = b"", file.filename or ""
@@ -134,7 +134,10 @@ def _register_refused(
 
 @router.post("/transfers/receipt-check")
 def check_receipt(
-    request: Request, file: UploadFile = File(...), session: Session = DbSession, user: User = Depends(current_user)
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    file: UploadFile = File(...),
 ) -> Response:
     """A 交接书 PDF someone holds, checked against its own manifest and this bureau's record of the batch."""
     with refusal_shows(session, lambda error: _list_page(request, session, user, error)):
@@ -144,7 +147,10 @@ def check_receipt(
 
 @router.post("/transfers/jurisdiction")
 def set_jurisdiction(
-    request: Request, rule: str = Form(...), session: Session = DbSession, user: User = Depends(current_user)
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    rule: str = Form(...),
 ) -> Response:
     with refusal_shows(session, lambda error: _list_page(request, session, user, error)):
         set_jurisdiction_rule(session, user, rule, client_address(request))
@@ -153,7 +159,10 @@ def set_jurisdiction(
 
 @router.post("/transfers/lixiu")
 def set_lixiu(
-    request: Request, accepts: str = Form(""), session: Session = DbSession, user: User = Depends(current_user)
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    accepts: str = Form(""),
 ) -> Response:
     """Whether the bureau takes 离休 retirees' files (000 一: 具备条件的可以移交)."""
     with refusal_shows(session, lambda error: _list_page(request, session, user, error)):
@@ -165,10 +174,10 @@ def set_lixiu(
 @router.post("/transfers/pasted")
 def paste_register(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     enterprise_id: str = Form(""),
     rows: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     """A register entered on the page: rows typed or pasted from a spreadsheet, the header row first."""
     data = rows.encode("utf-8")
@@ -181,11 +190,11 @@ def paste_register(
 @router.post("/transfers/onward")
 def send_onward(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     to_org_id: str = Form(""),
     archival_codes: str = Form(""),
     note: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     """转递: the archival codes scanned one per line (or separated by spaces or commas)."""
     codes = archival_codes.replace(",", " ").replace("，", " ").split()
@@ -199,9 +208,9 @@ def retained_copy(
     batch_id: int,
     dossier_id: int,
     request: Request,
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
 ) -> Response:
     """The sending bureau's retained copy of a file it sent on; every opening is on the access log."""
     use_copy = onward.retained_copies(session, user, batch_id).get(dossier_id)
@@ -281,10 +290,10 @@ def _just_received(items: list, dossier: str) -> int | None:
 def import_catalogue(
     batch_id: int,
     request: Request,
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
     file: UploadFile = File(...),
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
 ) -> Response:
     """The batch's 卷内目录 workbook from the batch page; a refused one lists every problem by row and column."""
     with refusal_shows(session, lambda error: _batch_page(request, session, user, batch_id, "transfer.html", error)):
@@ -298,9 +307,7 @@ def import_catalogue(
 
 
 @router.get("/transfers/{batch_id}", response_class=HTMLResponse)
-def batch_page(
-    batch_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+def batch_page(batch_id: int, request: Request, session: DbSession, user: CurrentUser) -> Response:
     return _batch_page(request, session, user, batch_id, "transfer.html")
 
 
@@ -309,9 +316,9 @@ def waive_certificate(
     batch_id: int,
     item_id: int,
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     reason: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     """The approver accepts a file marked 缺失 without its certificate, saying why (001 第九条(一))."""
     with refusal_shows(session, lambda error: _batch_page(request, session, user, batch_id, "transfer.html", error)):
@@ -324,12 +331,12 @@ def waive_certificate(
 def record_return_slip(
     batch_id: int,
     request: Request,
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
     signer: str = Form(""),
     signed_on: str = Form(""),
     scan: UploadFile = File(...),
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
 ) -> Response:
     """The receiving bureau's signed 转递单 came back: recorded, the batch closes."""
     with refusal_shows(session, lambda error: _batch_page(request, session, user, batch_id, "transfer.html", error)):
@@ -345,9 +352,9 @@ def record_return_slip(
 def cancel_onward(
     batch_id: int,
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     reason: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _batch_page(request, session, user, batch_id, "transfer.html", error)):
         onward.cancel_onward(session, user, batch_id, reason)
@@ -356,9 +363,7 @@ def cancel_onward(
 
 
 @router.get("/transfers/{batch_id}/receive", response_class=HTMLResponse)
-def receive_page(
-    batch_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+def receive_page(batch_id: int, request: Request, session: DbSession, user: CurrentUser) -> Response:
     return _batch_page(request, session, user, batch_id, "receive.html")
 
 
@@ -366,14 +371,14 @@ def receive_page(
 def receive(
     batch_id: int,
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     key: str = Form(""),
     result: str = Form("accepted"),
     reason: str = Form(""),
     volumes: str = Form(""),
     pages: str = Form(""),
     materials: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _batch_page(request, session, user, batch_id, "receive.html", error)):
         counts = {
@@ -398,11 +403,11 @@ def receive(
 def confirm(
     batch_id: int,
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     side: str = Form(""),
     sender_name: str = Form(""),
     paper_reason: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _batch_page(request, session, user, batch_id, "transfer.html", error)):
         batch = service.confirm(session, user, batch_id, side, sender_name, paper_reason)
@@ -411,9 +416,7 @@ def confirm(
 
 
 @router.post("/transfers/{batch_id}/acceptance")
-async def acceptance_step(
-    batch_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+async def acceptance_step(batch_id: int, request: Request, session: DbSession, user: CurrentUser) -> Response:
     """One step of 验收: start a round (machine checks + sample), record one sampled dossier, conclude.
     The form is read here; the checks (which read stored objects) run in the threadpool."""
     form = await request.form()
@@ -444,9 +447,7 @@ def _acceptance_step(request: Request, session: Session, user: User, batch_id: i
 
 
 @router.post("/dossiers/{dossier_id}/supplements")
-async def submit_supplement(
-    dossier_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+async def submit_supplement(dossier_id: int, request: Request, session: DbSession, user: CurrentUser) -> Response:
     """材料补充 from the dossier page: the material's particulars and its scans; a refused one comes back
     on the dossier page as typed. The scans are decoded in the threadpool, off the event loop."""
     form = await request.form()
@@ -477,11 +478,11 @@ def _submit_supplement(request: Request, session: Session, user: User, dossier_i
 def review_supplement(
     supplement_id: int,
     request: Request,
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
     decision: str = Form(""),
     note: str = Form(""),
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
 ) -> Response:
     dossier_id = supplements.get(session, user, supplement_id).dossier_id
     with refusal_shows(session, lambda error: dossier_page_refused(request, session, user, dossier_id, error)):

@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, can, require
 from archive_service.db import bureau_today
-from archive_service.deps import DbSession, client_address, current_user
+from archive_service.deps import CurrentUser, DbSession, client_address
 from archive_service.dossiers import held_elsewhere
 from archive_service.errors import ArchiveError
 from archive_service.organisations import units
 from archive_service.organisations.models import UNIT_KIND_LABELS, BureauUnit, UnitKind
+from archive_service.web.dossier_pages import dossier_page_refused
 from archive_service.web.forms import refusal_shows
-from archive_service.web.pages import dossier_page_refused, templates
+from archive_service.web.rendering import templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -69,16 +70,16 @@ def _typed(
 
 
 @router.get("/units", response_class=HTMLResponse)
-def units_page(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def units_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
     return _page(request, session, user)
 
 
 @router.post("/units")
 def register_unit(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     typed: units.Particulars = Depends(_typed),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _page(request, session, user, error=error)):
         made = units.register_unit(session, user, typed, client_address(request))
@@ -87,9 +88,7 @@ def register_unit(
 
 
 @router.get("/units/{unit_id}", response_class=HTMLResponse)
-def unit_page(
-    request: Request, unit_id: int, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+def unit_page(request: Request, unit_id: int, session: DbSession, user: CurrentUser) -> Response:
     require(user, Action.manage_organisations)
     return _page(request, session, user, editing=units.get_unit(session, user, unit_id))
 
@@ -98,9 +97,9 @@ def unit_page(
 def change_unit(
     request: Request,
     unit_id: int,
+    session: DbSession,
+    user: CurrentUser,
     typed: units.Particulars = Depends(_typed),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     def refused(error: ArchiveError) -> Response:
         return _page(request, session, user, editing=units.get_unit(session, user, unit_id), error=error)
@@ -118,9 +117,9 @@ def change_unit(
 def hand_to_unit(
     dossier_id: int,
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     unit_id: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: dossier_page_refused(request, session, user, dossier_id, error)):
         if not re.fullmatch(r"[0-9]{1,9}", unit_id.strip()):
@@ -130,9 +129,7 @@ def hand_to_unit(
 
 
 @router.post("/dossiers/{dossier_id}/take-in")
-def take_in(
-    dossier_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+def take_in(dossier_id: int, request: Request, session: DbSession, user: CurrentUser) -> Response:
     with refusal_shows(session, lambda error: dossier_page_refused(request, session, user, dossier_id, error)):
         held_elsewhere.take_in(session, user, dossier_id, client_address(request))
     return RedirectResponse(f"/dossiers/{dossier_id}", status_code=303)

@@ -4,7 +4,7 @@ archivist role needs one. The same services as the API; every change is on the a
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -14,11 +14,11 @@ from archive_service.auth import service as accounts
 from archive_service.auth.models import ROLE_LABELS, Role, User
 from archive_service.auth.permissions import Action, require
 from archive_service.db import bureau_today
-from archive_service.deps import DbSession, client_address, current_user
+from archive_service.deps import CurrentUser, DbSession, client_address
 from archive_service.errors import ArchiveError
 from archive_service.organisations.models import Organisation
 from archive_service.web.forms import refusal_shows
-from archive_service.web.pages import form_date, templates
+from archive_service.web.rendering import form_date, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,20 +71,20 @@ def _users_page(request: Request, session: Session, user: User, error: ArchiveEr
 
 
 @router.get("/users", response_class=HTMLResponse)
-def users_page(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def users_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
     return _users_page(request, session, user)
 
 
 @router.post("/users")
 def add_user(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     username: str = Form(""),
     display_name: str = Form(""),
     password: str = Form(""),
     role: str = Form(""),
     organisation_id: int = Form(...),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _users_page(request, session, user, error)):
         require(user, Action.manage_users)
@@ -99,7 +99,10 @@ def add_user(
 
 @router.post("/users/qualification")
 def set_qualification(
-    request: Request, required: str = Form(""), session: Session = DbSession, user: User = Depends(current_user)
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    required: str = Form(""),
 ) -> Response:
     with refusal_shows(session, lambda error: _users_page(request, session, user, error)):
         qualifications.set_requirement(session, user, required == "yes", client_address(request))
@@ -110,10 +113,10 @@ def set_qualification(
 def change_user(
     request: Request,
     user_id: int,
+    session: DbSession,
+    user: CurrentUser,
     role: str = Form(""),
     active: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     """A role chosen, or the account disabled / enabled again (active = no / yes)."""
     with refusal_shows(session, lambda error: _users_page(request, session, user, error)):
@@ -129,9 +132,9 @@ def change_user(
 def reset_password(
     request: Request,
     user_id: int,
+    session: DbSession,
+    user: CurrentUser,
     password: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     """A temporary password, to be changed at the next login; the account's sessions end."""
     with refusal_shows(session, lambda error: _users_page(request, session, user, error)):
@@ -140,18 +143,14 @@ def reset_password(
 
 
 @router.post("/users/{user_id}/two-factor/reset")
-def reset_two_factor(
-    request: Request, user_id: int, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+def reset_two_factor(request: Request, user_id: int, session: DbSession, user: CurrentUser) -> Response:
     with refusal_shows(session, lambda error: _users_page(request, session, user, error)):
         target = accounts.reset_two_factor(session, user, user_id, client_address(request))
     return RedirectResponse(f"/users?done=已重置 {target.username} 的动态验证码（下次登录重新绑定）", status_code=303)
 
 
 @router.post("/users/{user_id}/sessions/end")
-def end_sessions(
-    request: Request, user_id: int, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+def end_sessions(request: Request, user_id: int, session: DbSession, user: CurrentUser) -> Response:
     with refusal_shows(session, lambda error: _users_page(request, session, user, error)):
         ended = accounts.end_all_sessions(session, user, user_id, client_address(request))
     return RedirectResponse(f"/users?done=已结束 {ended} 个会话", status_code=303)
@@ -161,12 +160,12 @@ def end_sessions(
 def add_certificate(
     request: Request,
     user_id: int,
+    session: DbSession,
+    user: CurrentUser,
     title: str = Form(""),
     number: str = Form(""),
     issued_on: str = Form(""),
     expires_on: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     with refusal_shows(session, lambda error: _users_page(request, session, user, error)):
         expires: date | None = form_date(expires_on, "expires_on") if expires_on.strip() else None

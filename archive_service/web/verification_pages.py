@@ -3,17 +3,17 @@
 Each reading is a form of its own, so Enter submits it with or without scripts; the page's script sends it
 to the API instead and moves on to the next reading without reloading (the pace a clerk keeps)."""
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
-from archive_service.deps import DbSession, Store, current_user
+from archive_service.deps import CurrentUser, DbSession, Store
 from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError
 from archive_service.verification import service
 from archive_service.verification.layer import STATE_LABELS
-from archive_service.web.pages import templates
+from archive_service.web.rendering import templates
 from storage import ObjectStore
 
 router = APIRouter(include_in_schema=False)
@@ -51,10 +51,10 @@ def _page(
 def verification_page(
     dossier_id: int,
     request: Request,
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
     below: float = Query(service.LINE_CONFIDENCE_BELOW, ge=0, le=100),  # lines the OCR was less sure of than this
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
 ) -> HTMLResponse:
     return _page(request, session, store, user, dossier_id, below=below)
 
@@ -64,11 +64,11 @@ def check_from_page(
     dossier_id: int,
     ref: str,
     request: Request,
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
     value: str = Form(""),
     version: str = Form(""),
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
 ) -> Response:
     """Enter without the page's script: the step, then the page again at the next reading; a refusal comes
     back in the reading's row with the value as typed."""
@@ -88,9 +88,9 @@ def check_from_page(
 def write_into_use_copy(
     dossier_id: int,
     request: Request,
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
 ) -> Response:
     """校对结果写入数字副本: a refusal (nothing corrected yet) comes back on the page."""
     try:

@@ -1,18 +1,14 @@
-"""Server-rendered pages in Simplified Chinese. They call the same services as the API."""
+"""The home page (工作台) and a dossier's pages: list, page, its forms, its use copy and 核查表."""
 
 import base64
 import tempfile
-from datetime import date
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -20,16 +16,14 @@ from archive_service.access import service as access
 from archive_service.access.loans import overdue_loans
 from archive_service.access.log import AccessAction, record_access
 from archive_service.adapters import object_store
-from archive_service.auth import service as auth_service
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, can, require
-from archive_service.db import as_utc, get_sessionmaker, show_time
+from archive_service.db import as_utc
 from archive_service.deps import (
+    CurrentUser,
     DbSession,
     Store,
     client_address,
-    current_user,
-    request_token,
     stored_object_shown,
     xlsx_download,
 )
@@ -39,14 +33,12 @@ from archive_service.digitisation.backlog import backlog
 from archive_service.dossiers import catalogue, catalogue_rows, facts, life_events, missing
 from archive_service.dossiers import secrecy as secrecy_rule
 from archive_service.dossiers import service as dossiers
-from archive_service.dossiers.class_schemes import TOP_CLASS_NAMES
 from archive_service.dossiers.models import ClassScheme, DigitalObject, Dossier, DossierStatus, LifeEventKind
 from archive_service.dossiers.sent_on import sent_on_record
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.holdings.models import HoldingsEntry
 from archive_service.jobs.models import Job, JobKind, JobState
 from archive_service.organisations import units
-from archive_service.organisations.enterprises import FINANCIAL_BASIS
 from archive_service.preservation.service import fixity_alerts
 from archive_service.shelving.climate import climate_alerts
 from archive_service.shelving.models import ShelfSlot
@@ -54,75 +46,15 @@ from archive_service.shelving.placement import unshelved
 from archive_service.transfers import moves, supplements
 from archive_service.transfers import service as transfers
 from archive_service.uploads import saved_scans
-from archive_service.values import SECRECY_LABELS, mask_citizen_id, written_partial_date, yuan_of, yuan_text
-from archive_service.web.forms import field_label, refusal_shows, submitted
-from digitise.findings import check_name
-from storage import ObjectStore
+from archive_service.values import SECRECY_LABELS
+from archive_service.web.forms import refusal_shows
+from archive_service.web.rendering import form_date, render_error, templates
 
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-templates.env.globals.update(
-    can=lambda user, action: can(user, Action(action)),  # the menu offers only what the role may do
-    citizen_id_shown=lambda user, value: value if can(user, Action.see_full_citizen_id) else mask_citizen_id(value),
-    TOP_CLASS_NAMES=TOP_CLASS_NAMES,
-    mask_citizen_id=mask_citizen_id,
-    check_name=check_name,
-    submitted=submitted,
-    field_label=field_label,
-    FINANCIAL_BASIS=FINANCIAL_BASIS,  # 金融企业: what the flag means, on the enterprise and batch pages
-    yuan=yuan_text,  # 1,020.00: an amount kept in 分, as a page writes it in 元
-    yuan_plain=lambda fen: f"{yuan_of(fen)}",  # 1020.00: as a form field takes it back
-)
-# Times are stored in UTC and shown in the bureau's time zone: every page through this one filter.
-templates.env.filters["bureau_time"] = lambda at, fmt="%Y-%m-%d %H:%M:%S": show_time(at, fmt)
-# 材料形成时间 as catalogues print it: 1985.10.06, 1984.06 or 1998.
-templates.env.filters["partial_date"] = written_partial_date
 router = APIRouter(include_in_schema=False)
 
 
-def form_number(text: str, field: str, kind: type = Decimal) -> Any:
-    """A number typed into a form field; empty means not given. Refused with the field's name."""
-    try:
-        value = kind(text.strip()) if text.strip() else None
-    except (ValueError, InvalidOperation):
-        raise ArchiveError(f"{field}.number", f"“{text}”不是数字", field, 422) from None
-    if isinstance(value, Decimal) and not value.is_finite():  # NaN, Infinity: read by Decimal, not numbers
-        raise ArchiveError(f"{field}.number", f"“{text}”不是数字", field, 422)
-    return value
-
-
-def form_choice(text: str, field: str, what: str) -> int:
-    """The id picked in a select whose first option is "请选择…": nothing picked is refused by name, so a
-    batch is never registered to whichever enterprise happened to be listed first."""
-    if not text.strip():
-        raise ArchiveError(f"{field}.required", f"请选择{what}", field, 422)
-    return form_number(text, field, int)
-
-
-def form_date(text: str, field: str) -> date:
-    """A date typed into a form field (YYYY-MM-DD, as date inputs send it); refused with the field's name."""
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise ArchiveError(f"{field}.date", f"“{text}”不是日期，请按 年-月-日 填写", field, 422) from None
-
-
-def render_error(request: Request, error: ArchiveError) -> HTMLResponse:
-    """The page of a refusal met away from its form, with the signed-in person's menu to go on from.
-    Blocking (it reads the session): async callers run it in the thread pool."""
-    token = request_token(request)
-    with get_sessionmaker()() as session:
-        try:
-            user = auth_service.user_for_token(session, token) if token else None
-        except SQLAlchemyError:  # the database may be what failed: the page still says what happened
-            user = None
-        # Rendered inside the session: the menu reads the user's organisation.
-        return templates.TemplateResponse(
-            request, "error.html", {"error": error, "user": user}, status_code=error.status
-        )
-
-
 @router.get("/", response_class=HTMLResponse)
-def dashboard(request: Request, session: Session = DbSession, user: User = Depends(current_user)) -> Response:
+def dashboard(request: Request, session: DbSession, user: CurrentUser) -> Response:
     if user.role is Role.requester:  # requesters work through their requests only
         return RedirectResponse("/requests", status_code=303)
     if user.role is Role.security_officer:  # accounts and the security controls, never the files
@@ -154,12 +86,12 @@ def dashboard(request: Request, session: Session = DbSession, user: User = Depen
 @router.get("/dossiers", response_class=HTMLResponse)
 def dossier_list(
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     q: str = "",
     status: str = "",
     digitisation: str = "",
     page: int = 1,
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> HTMLResponse:
     chosen = DossierStatus(status) if status in DossierStatus.__members__ else None
     awaiting = digitisation == "pending"
@@ -188,9 +120,9 @@ def dossier_list(
 def dossier_use_copy(
     dossier_id: int,
     request: Request,
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
 ) -> StreamingResponse:
     """The PDF/A use copy, for custody work by the bureau's own staff (requesters go through requests)."""
     require(user, Action.read_digital_copy)
@@ -214,9 +146,9 @@ def dossier_use_copy(
 def dossier_page(
     dossier_id: int,
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     page: int | None = None,  # a search hit's page: the copy opens there
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> HTMLResponse:
     try:
         return _dossier_page(request, session, user, dossier_id, page)
@@ -229,9 +161,7 @@ def dossier_page(
 
 
 @router.post("/dossiers/{dossier_id}/catalogue", response_class=HTMLResponse)
-async def save_catalogue(
-    dossier_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+async def save_catalogue(dossier_id: int, request: Request, session: DbSession, user: CurrentUser) -> Response:
     """目录著录 from the dossier page: the whole list in one form; a refused one comes back as typed.
     The form is read here; the database work runs in the threadpool, off the event loop."""
     form = await request.form()
@@ -261,12 +191,12 @@ def _save_catalogue(
 def confirm_fact(
     dossier_id: int,
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     kind: str = Form(""),
     value: str = Form(""),
     page: str = Form(""),
     note: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     """The archivist accepts a fact's value on the fact sheet; a refusal comes back beside the sheet."""
     with refusal_shows(session, lambda error: dossier_page_refused(request, session, user, dossier_id, error)):
@@ -283,10 +213,10 @@ def confirm_fact(
 def explain_page_count(
     dossier_id: int,
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     pages: str = Form(""),
     reason: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     """The archivist's note on a copy whose pages do not agree with the register (digitisation.page_counts)."""
     with refusal_shows(session, lambda error: dossier_page_refused(request, session, user, dossier_id, error)):
@@ -301,9 +231,9 @@ def explain_page_count(
 def set_secrecy(
     dossier_id: int,
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     secrecy: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     """The archivist records the file's 密级 (dossiers/secrecy.py)."""
     with refusal_shows(session, lambda error: dossier_page_refused(request, session, user, dossier_id, error)):
@@ -316,12 +246,12 @@ def set_secrecy(
 def record_life_event(
     dossier_id: int,
     request: Request,
+    session: DbSession,
+    user: CurrentUser,
     kind: str = Form(""),
     occurred_on: str = Form(""),
     source_document: str = Form(""),
     region_code: str = Form(""),
-    session: Session = DbSession,
-    user: User = Depends(current_user),
 ) -> Response:
     """A death, conviction, disappearance, emigration or move; the page then says what a move means for the
     file (it waits for the retiree's 转入申请 where it takes the file out of the area: nothing is sent)."""
@@ -336,13 +266,13 @@ def record_life_event(
 def record_missing_material(
     dossier_id: int,
     request: Request,
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
     class_code: str = Form(""),
     description: str = Form(""),
     issued_by: str = Form(""),
     certificate: UploadFile | None = File(None),
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
 ) -> Response:
     """A missing material and the scan of its certificate, kept with the file (001 第九条(一))."""
     with refusal_shows(session, lambda error: dossier_page_refused(request, session, user, dossier_id, error)):
@@ -361,9 +291,9 @@ def missing_certificate(
     dossier_id: int,
     missing_id: int,
     request: Request,
-    session: Session = DbSession,
-    store: ObjectStore = Store,
-    user: User = Depends(current_user),
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
 ) -> Response:
     """The certificate scan as stored, for custody staff who read the file's copies (logged before it is sent)."""
     require(user, Action.read_digital_copy)
@@ -379,9 +309,7 @@ def missing_certificate(
 
 
 @router.get("/dossiers/{dossier_id}/facts.xlsx")
-def fact_checklist(
-    dossier_id: int, request: Request, session: Session = DbSession, user: User = Depends(current_user)
-) -> Response:
+def fact_checklist(dossier_id: int, request: Request, session: DbSession, user: CurrentUser) -> Response:
     """The 核查表 of the whole file, for custody staff who read its pages (logged before it is sent)."""
     require(user, Action.read_digital_copy)
     dossier = dossiers.get_dossier(session, user, dossier_id)
