@@ -10,7 +10,6 @@ as the record of what was destroyed (name, size, checksum), the page text goes. 
 (the database refuses its deletion) and exported as a workbook. Every step is on the access log.
 """
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -49,6 +48,7 @@ from archive_service.organisations.models import Organisation
 from archive_service.preservation.service import destroy_at_commit, destroyed_keys
 from archive_service.shelving.models import ShelfSlot
 from archive_service.shelving.placement import take_off_shelf
+from archive_service.workbooks import workbook_bytes
 from storage import ObjectStore
 
 BASIS = "晋政办通〔2020〕18号 第八条(七)（人事档案移交、管理与处置）"
@@ -414,6 +414,4 @@ def list_xlsx(listing: DisposalList, bureau_name: str) -> bytes:
         ws.append([e.row_no, e.archival_code, e.retiree_name, e.state.label, e.state_on.isoformat(),
                    e.due_on.isoformat(), e.volumes, e.pages, e.shelf_slot, e.objects_removed,
                    e.bytes_removed])  # fmt: skip
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return workbook_bytes(wb)  # names and reasons people typed are text, never formulas
