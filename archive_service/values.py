@@ -19,6 +19,7 @@ from pydantic_core import PydanticCustomError
 from stdnum.cn import uscc
 
 from archive_service.db import bureau_today
+from archive_service.errors import ArchiveError
 from digitise import citizen_id
 from digitise.citizen_id import PROVINCE_PREFIXES
 
@@ -275,6 +276,14 @@ def has_invisible(text: str) -> bool:
     calls printable holds none of them (controls, format characters and surrogates are not printable), so
     only the rest is searched: a 100,000-row ledger is read without 100,000 searches of a long pattern."""
     return not text.isprintable() and _invisible().search(text) is not None
+
+
+def policy_basis(text: str) -> str:
+    """The basis a bureau's setting is made on (文件文号及条款): required, 2–200 characters, refused naming `basis`."""
+    why = text.strip()
+    if not 2 <= len(why) <= 200:
+        raise ArchiveError("basis.required", "请写明依据（文件文号及条款，2–200 字）", "basis", 422)
+    return why
 
 
 def check_visible(text: str) -> str:

@@ -48,6 +48,7 @@ from archive_service.organisations.models import Organisation
 from archive_service.preservation.service import destroy_at_commit, destroyed_keys
 from archive_service.shelving.models import ShelfSlot
 from archive_service.shelving.placement import take_off_shelf
+from archive_service.values import policy_basis
 from archive_service.workbooks import workbook_bytes
 from storage import ObjectStore
 
@@ -73,9 +74,7 @@ def set_rule(session: Session, admin: User, state: str, years: object, basis: st
     clear = years is None or years == ""
     if not clear and (not isinstance(years, int) or isinstance(years, bool) or not 1 <= years <= 100):
         raise ArchiveError("years.range", "保管期限应为 1–100 年的整数（留空表示不设期限，永不到期）", "years", 422)
-    why = basis.strip()
-    if not clear and not 2 <= len(why) <= 200:
-        raise ArchiveError("basis.required", "请写明依据（文件文号及条款，2–200 字）", "basis", 422)
+    why = basis.strip() if clear else policy_basis(basis)
     rule = session.get(RetentionRule, (admin.organisation_id, which), with_for_update=True)
     before = f"{rule.years} 年（{rule.basis}）" if rule else "未设期限"
     if clear:

@@ -32,6 +32,7 @@ from archive_service.transfers.models import (
     TransferKind,
 )
 from archive_service.uploads import cell_text
+from archive_service.values import policy_basis
 from archive_service.workbooks import fit_columns, fit_every_sheet, workbook_bytes
 
 QUOTA_HEADERS = ("统一社会信用代码", "单位名称", "核准移交人数", "依据")
@@ -109,9 +110,7 @@ def set_campaign(
         raise ArchiveError("closes_on.range", f"截止日期 {closes_on} 早于开始日期 {opens_on}", "closes_on", 422)
     if final_on is not None and final_on < closes_on:
         raise ArchiveError("final_on.range", f"最终期限 {final_on} 早于截止日期 {closes_on}", "final_on", 422)
-    why = basis.strip()
-    if not 2 <= len(why) <= 200:
-        raise ArchiveError("basis.required", "请写明依据（文件文号及条款，2–200 字）", "basis", 422)
+    why = policy_basis(basis)
     levels = _checked_levels(by_level or {}, opens_on)
     campaign = session.get(HandoverCampaign, admin.organisation_id, with_for_update=True)
     before = _window(campaign) if campaign else "未设置"

@@ -26,6 +26,7 @@ from archive_service.transfers.models import (
     TransferStatus,
 )
 from archive_service.transfers.service import add_months
+from archive_service.values import policy_basis
 
 PRESETS_FILE = Path(__file__).with_name("campaigns.toml")  # [key.continuing] beside each seed's window
 BASIS = "重庆市市属国有重点企业退休人员社会化管理试点工作实施方案 四(二)；红政办规〔2020〕6号 第七条"
@@ -51,9 +52,7 @@ def set_continuing(
         raise ArchiveError("starts_on.required", "请填写常态化移交起始日期", "starts_on", 422)
     if not isinstance(due_months, int) or isinstance(due_months, bool) or not 1 <= due_months <= 24:
         raise ArchiveError("due_months.range", "退休后移交期限应为 1–24 个月的整数", "due_months", 422)
-    why = basis.strip()
-    if not 2 <= len(why) <= 200:
-        raise ArchiveError("basis.required", "请写明依据（文件文号及条款，2–200 字）", "basis", 422)
+    why = policy_basis(basis)
     setting = session.get(ContinuingHandover, admin.organisation_id, with_for_update=True)
     before = _text(setting) if setting else "未设置"
     if setting is None:

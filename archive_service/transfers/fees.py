@@ -24,7 +24,7 @@ from archive_service.organisations.models import Organisation
 from archive_service.transfers.fee_models import FeePayment, FeePolicy
 from archive_service.transfers.models import ItemResult, TransferBatch, TransferItem, TransferKind, TransferStatus
 from archive_service.transfers.service import get_batch
-from archive_service.values import ValueRuleError, check_yuan, to_fen, yuan_of, yuan_text
+from archive_service.values import ValueRuleError, check_yuan, policy_basis, to_fen, yuan_of, yuan_text
 
 HANDOVER_BASIS = "重庆市市属国有重点企业退休人员社会化管理试点工作实施方案 五(一)；大政办发〔2017〕49号 第十一条"
 MANAGEMENT_BASIS = "大政办发〔2017〕49号 第十二条(三)(五)"
@@ -69,9 +69,7 @@ def set_policy(
         if _given(management_fee)
         else None
     )
-    why = basis.strip()
-    if not 2 <= len(why) <= 200:
-        raise ArchiveError("basis.required", "请写明依据（文件文号及条款，2–200 字）", "basis", 422)
+    why = policy_basis(basis)
     row = session.get(FeePolicy, admin.organisation_id, with_for_update=True)
     before = _text(row) if row else "未设定"
     if row is None:
