@@ -78,6 +78,7 @@ def test_define_a_room_receive_shelve_and_forecast(page, server):
     shot(page, "shelving-before")
     page.get_by_label("上架库房").select_option(label="三号库房（余 12 卷位）")
     page.locator("#auto-assign").click()
+    page.wait_for_load_state()  # the click returns once the answer starts to arrive, not when its table is drawn
     rows = page.locator("#placements tbody tr")
     assert rows.count() == 3
     assert all("三号库房 C01架 1列 1节" in rows.nth(i).inner_text() for i in range(3))

@@ -182,8 +182,10 @@ def test_send_a_file_on_and_add_a_supplement(page, server):
     form.get_by_label("页数").fill("2")
     form.get_by_label("报送单位").fill("西城区社会保险事业管理中心")
     form.locator("#submit-supplement").click()
+    page.wait_for_load_state()  # the click returns once the answer starts to arrive, not when its table is drawn
     row = page.locator("#supplements tr[data-status]")
-    assert row.count() == 1 and "待审核" in row.inner_text()
+    assert row.count() == 1, page.get_by_role("alert").all_inner_texts()
+    assert "待审核" in row.inner_text()
     page.locator(".approve-supplement").click()
     assert "已归档" in page.locator("#supplements tr[data-status]").inner_text()
     catalogue = page.locator("table.catalogue").inner_text()
