@@ -475,9 +475,9 @@ def digitise_demo_dossier(session: Session, scans_to: DemoScans) -> str:
             reader_name=sibao.display_name,
             reader_citizen_id=citizen_id_for("110102", date(1983, 4, 5), 17, "F"),
         )
-        request = submit_request(session, sibao, form, "demo")
+        use_request = submit_request(session, sibao, form, "demo")
         if approve:
             session.flush()
-            decide(session, approver, request, approve=True, client="demo", allow_print=True)
+            decide(session, approver, use_request, approve=True, client="demo", allow_print=True)
     scans_to.step_done(session)
     return dossier.archival_code

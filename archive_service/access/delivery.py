@@ -70,17 +70,17 @@ def pages_by_class(session: Session, dossier_id: int) -> dict[int, int]:
     return pages
 
 
-def approved_materials(session: Session, request: RetrievalRequest) -> list[ApprovedMaterial]:
+def approved_materials(session: Session, use_request: RetrievalRequest) -> list[ApprovedMaterial]:
     # One query, no dossier graph: this runs for every page delivered.
     materials = session.scalars(
         select(Material)
-        .where(Material.dossier_id == request.dossier_id, Material.first_page.is_not(None))
+        .where(Material.dossier_id == use_request.dossier_id, Material.first_page.is_not(None))
         .order_by(Material.sort_key)
     )
     return [
         ApprovedMaterial(m, m.first_page, m.last_page)  # type: ignore[arg-type]
         for m in materials
-        if top_class(m.material_class.code) in request.material_classes and m.last_page
+        if top_class(m.material_class.code) in use_request.material_classes and m.last_page
     ]
 
 
@@ -88,32 +88,32 @@ def _deceased_on(session: Session, dossier_id: int) -> date | None:
     return session.scalar(select(Retiree.deceased_date).join(Dossier).where(Dossier.id == dossier_id))
 
 
-def check_online_use(request: RetrievalRequest, user: User, now: date | None = None) -> None:
+def check_online_use(use_request: RetrievalRequest, user: User, now: date | None = None) -> None:
     """Only the requester, only an approved online request, only inside its window, and after the
     retiree's death only for the purposes that outlive him or her."""
     today = now or bureau_today()
-    if request.requester_id != user.id:
+    if use_request.requester_id != user.id:
         raise Forbidden("只有申请人本人可以查阅")
-    if request.mode is not RequestMode.online_view:
+    if use_request.mode is not RequestMode.online_view:
         raise ArchiveError("request.mode", "该申请不是网上查阅", "mode", 403)
-    if request.status is not RequestStatus.approved:
+    if use_request.status is not RequestStatus.approved:
         raise ArchiveError(
-            "request.not_approved", f"申请 {request.number} {request.status.label}，不能查阅", "status", 403
+            "request.not_approved", f"申请 {use_request.number} {use_request.status.label}，不能查阅", "status", 403
         )
-    if not request.valid_from <= today <= request.valid_until:
+    if not use_request.valid_from <= today <= use_request.valid_until:
         raise ArchiveError(
             "request.outside_window",
-            f"不在有效期内（{request.valid_from} 至 {request.valid_until}）",
+            f"不在有效期内（{use_request.valid_from} 至 {use_request.valid_until}）",
             "valid_until",
             403,
         )
-    session = object_session(request)
+    session = object_session(use_request)
     assert session is not None
-    standing.check_served(session, user, request.bureau_id)  # a bureau that disabled the requester serves no page
-    if session.scalar(select(Dossier.status).where(Dossier.id == request.dossier_id)) is DossierStatus.disposed:
+    standing.check_served(session, user, use_request.bureau_id)  # a bureau that disabled the requester serves no page
+    if session.scalar(select(Dossier.status).where(Dossier.id == use_request.dossier_id)) is DossierStatus.disposed:
         raise ArchiveError("dossier.disposed", "该档案已依销毁清册销毁，不能再查阅（晋政办通〔2020〕18号 第八条(七)）",
                            "dossier_id", 410)  # fmt: skip
-    _refuse_after_death(_deceased_on(session, request.dossier_id), purposes()[request.purpose])
+    _refuse_after_death(_deceased_on(session, use_request.dossier_id), purposes()[use_request.purpose])
 
 
 def online_grants(session: Session, user: User, now: date | None = None) -> dict[int, RetrievalRequest]:
@@ -157,16 +157,18 @@ def _use_copy(session: Session, dossier_id: int) -> DigitalObject:
 _page_maps: dict[tuple, dict[int, int]] = {}
 
 
-def _material_of_page(session: Session, request: RetrievalRequest, use_copy: DigitalObject, page: int) -> int:
+def _material_of_page(session: Session, use_request: RetrievalRequest, use_copy: DigitalObject, page: int) -> int:
     """The approved material a page belongs to. Page ranges change only with a new use copy (a catalogue
     change that moves them makes one: dossiers/catalogue.record) and scope only with a decision, so the map
     is kept per (request, scope, use copy) instead of re-read for every page."""
-    key = (request.id, tuple(request.material_classes), use_copy.id)
+    key = (use_request.id, tuple(use_request.material_classes), use_copy.id)
     if key not in _page_maps:
         if len(_page_maps) > 10_000:
             _page_maps.clear()
         _page_maps[key] = {
-            p: a.material.id for a in approved_materials(session, request) for p in range(a.first_page, a.last_page + 1)
+            p: a.material.id
+            for a in approved_materials(session, use_request)
+            for p in range(a.first_page, a.last_page + 1)
         }
     material_id = _page_maps[key].get(page)
     if material_id is None:
@@ -174,29 +176,29 @@ def _material_of_page(session: Session, request: RetrievalRequest, use_copy: Dig
     return material_id
 
 
-def _stamp_lines(request: RetrievalRequest, user: User, now: datetime) -> list[str]:
+def _stamp_lines(use_request: RetrievalRequest, user: User, now: datetime) -> list[str]:
     return [
         f"{user.display_name}",
         user.organisation.name,
-        f"申请 {request.number}",
+        f"申请 {use_request.number}",
         show_time(now),
     ]
 
 
 def deliver_page(
-    session: Session, store: ObjectStore, user: User, request: RetrievalRequest, page: int, client: str
+    session: Session, store: ObjectStore, user: User, use_request: RetrievalRequest, page: int, client: str
 ) -> bytes:
     """One watermarked page; the log entry is committed before the bytes are returned."""
-    check_online_use(request, user)
-    obj = _use_copy(session, request.dossier_id)
-    material_id = _material_of_page(session, request, obj, page)
+    check_online_use(use_request, user)
+    obj = _use_copy(session, use_request.dossier_id)
+    material_id = _material_of_page(session, use_request, obj, page)
     now = datetime.now(UTC)
-    lines = _stamp_lines(request, user, now)
+    lines = _stamp_lines(use_request, user, now)
     render = lambda: watermark.delivered_page(  # noqa: E731
         lambda: b"".join(store.open(obj.storage_key)),
         obj.storage_key,
         page,
-        request.id,
+        use_request.id,
         now.strftime("%Y%m%d%H%M"),
         lines,
     )
@@ -206,10 +208,10 @@ def deliver_page(
         user,
         AccessAction.view_page,
         client,
-        dossier_id=request.dossier_id,
+        dossier_id=use_request.dossier_id,
         materials=[material_id],
         pages=[page],
-        request_id=request.id,
+        request_id=use_request.id,
     )
     return image
 
@@ -218,46 +220,46 @@ def deliver_certificate_page(
     session: Session,
     store: ObjectStore,
     user: User,
-    request: RetrievalRequest,
+    use_request: RetrievalRequest,
     missing_id: int,
     page: int,
     client: str,
 ) -> bytes:
     """One watermarked page of the certificate for a material missing from a granted class; logged like a page."""
-    check_online_use(request, user)
-    entry = missing.find_granted(session, request.dossier_id, request.material_classes, missing_id)
-    image = missing.certificate_page(store, entry, page, _stamp_lines(request, user, datetime.now(UTC)))
+    check_online_use(use_request, user)
+    entry = missing.find_granted(session, use_request.dossier_id, use_request.material_classes, missing_id)
+    image = missing.certificate_page(store, entry, page, _stamp_lines(use_request, user, datetime.now(UTC)))
     record_access(
         session,
         user,
         AccessAction.view_certificate,
         client,
-        dossier_id=request.dossier_id,
+        dossier_id=use_request.dossier_id,
         pages=[page],
-        request_id=request.id,
+        request_id=use_request.id,
         detail=f"缺失材料证明 {entry.id}：{entry.description}",
     )
     return image
 
 
 def _approved_pages_marked(
-    session: Session, store: ObjectStore, request: RetrievalRequest, lines: list[str], stamp: str
+    session: Session, store: ObjectStore, use_request: RetrievalRequest, lines: list[str], stamp: str
 ) -> tuple[list[ApprovedMaterial], list[int], list[bytes]]:
     """Every approved page of the use copy with the watermark `lines` (cached under `stamp`)."""
-    obj = _use_copy(session, request.dossier_id)
-    approved = approved_materials(session, request)
+    obj = _use_copy(session, use_request.dossier_id)
+    approved = approved_materials(session, use_request)
     pages = approved_pages(approved)
     content = lambda: b"".join(store.open(obj.storage_key))  # noqa: E731
-    images = [watermark.delivered_page(content, obj.storage_key, p, request.id, stamp, lines) for p in pages]
+    images = [watermark.delivered_page(content, obj.storage_key, p, use_request.id, stamp, lines) for p in pages]
     return approved, pages, images
 
 
 def _certificates_marked(
-    session: Session, store: ObjectStore, request: RetrievalRequest, lines: list[str]
+    session: Session, store: ObjectStore, use_request: RetrievalRequest, lines: list[str]
 ) -> list[tuple[MissingMaterial, list[bytes]]]:
     """The certificates of materials missing from the granted classes, each with its pages watermarked like
     the file's: a copy for a benefit case shows what the file lacks and who vouched for it (001 第九条(一))."""
-    granted = missing.granted(session, request.dossier_id, request.material_classes)
+    granted = missing.granted(session, use_request.dossier_id, use_request.material_classes)
     return [
         (e, [missing.certificate_page(store, e, n, lines) for n in range(1, (e.certificate.pages or 1) + 1)])
         for e in granted
@@ -279,7 +281,7 @@ def _hand_over_marked(
     session: Session,
     store: ObjectStore,
     user: User,
-    request: RetrievalRequest,
+    use_request: RetrievalRequest,
     client: str,
     action: str,
     mark: str = "",
@@ -287,9 +289,9 @@ def _hand_over_marked(
     """Every approved page stamped with who and when (and `mark`), then the granted certificates' pages,
     logged as one `action` entry (the certificates named in its detail)."""
     now = datetime.now(UTC)
-    lines = [*_stamp_lines(request, user, now), *([mark] if mark else [])]
-    approved, pages, images = _approved_pages_marked(session, store, request, lines, now.strftime("%Y%m%d%H%M"))
-    certificates = _certificates_marked(session, store, request, lines)
+    lines = [*_stamp_lines(use_request, user, now), *([mark] if mark else [])]
+    approved, pages, images = _approved_pages_marked(session, store, use_request, lines, now.strftime("%Y%m%d%H%M"))
+    certificates = _certificates_marked(session, store, use_request, lines)
     if not images and not certificates:
         raise ArchiveError("request.nothing_to_deliver", "批准范围内没有可提供的数字化页面", "material_classes", 409)
     record_access(
@@ -297,10 +299,10 @@ def _hand_over_marked(
         user,
         action,
         client,
-        dossier_id=request.dossier_id,
+        dossier_id=use_request.dossier_id,
         materials=[a.material.id for a in approved],
         pages=pages,
-        request_id=request.id,
+        request_id=use_request.id,
         detail=_certificates_named(certificates),
     )
     labelled = [(f"第 {p} 页", image) for p, image in zip(pages, images, strict=True)]
@@ -312,12 +314,14 @@ def _hand_over_marked(
     return approved, labelled
 
 
-def deliver_download(session: Session, store: ObjectStore, user: User, request: RetrievalRequest, client: str) -> bytes:
+def deliver_download(
+    session: Session, store: ObjectStore, user: User, use_request: RetrievalRequest, client: str
+) -> bytes:
     """All approved pages, watermarked, as one PDF to keep — only when the approval allows a download."""
-    check_online_use(request, user)
-    if not request.allow_download:
+    check_online_use(use_request, user)
+    if not use_request.allow_download:
         raise ArchiveError("request.download_not_allowed", "审批未允许下载", "allow_download", 403)
-    _, pages = _hand_over_marked(session, store, user, request, client, AccessAction.download)
+    _, pages = _hand_over_marked(session, store, user, use_request, client, AccessAction.download)
     return _pdf_of_pages([image for _, image in pages])
 
 
@@ -327,14 +331,18 @@ class PrintCopy:
     pages: list[tuple[str, bytes]]  # (which page, as the person reads it; watermarked JPEG)
 
 
-def print_copy(session: Session, store: ObjectStore, user: User, request: RetrievalRequest, client: str) -> PrintCopy:
+def print_copy(
+    session: Session, store: ObjectStore, user: User, use_request: RetrievalRequest, client: str
+) -> PrintCopy:
     """The approved pages for the print view, marked 打印件 with who and when. Printing is not a download:
     the pages go to a page made for the printer, never as a file (the approval may allow one without the
     other), and the whole print is one entry on the access log."""
-    check_online_use(request, user)
-    if not request.allow_print:
+    check_online_use(use_request, user)
+    if not use_request.allow_print:
         raise ArchiveError("request.print_not_allowed", "审批未允许打印", "allow_print", 403)
-    approved, pages = _hand_over_marked(session, store, user, request, client, AccessAction.print_page, mark="打印件")
+    approved, pages = _hand_over_marked(
+        session, store, user, use_request, client, AccessAction.print_page, mark="打印件"
+    )
     return PrintCopy(approved, pages)
 
 
@@ -342,27 +350,27 @@ def print_copy(session: Session, store: ObjectStore, user: User, request: Retrie
 
 
 def certified_copy(
-    session: Session, store: ObjectStore, archivist: User, request: RetrievalRequest, annotation: str, client: str
+    session: Session, store: ObjectStore, archivist: User, use_request: RetrievalRequest, annotation: str, client: str
 ) -> bytes:
     """A PDF with the bureau's certification page (annotation, seal, date) before the approved pages."""
     require(archivist, Action.serve_requests)
-    if request.mode is not RequestMode.certified_copy or request.status is not RequestStatus.approved:
+    if use_request.mode is not RequestMode.certified_copy or use_request.status is not RequestStatus.approved:
         raise ArchiveError("request.not_certified_copy", "只有已批准的复制申请可以出具复制件", "mode", 409)
     if not annotation.strip():
         raise ArchiveError("copy.annotation", "请填写档案员注记（如：经核对与原件一致）", "annotation")
     now = datetime.now(UTC)
-    lines = [archivist.organisation.name, f"申请 {request.number}", "复制件", show_time(now, "%Y-%m-%d")]
-    approved, pages, images = _approved_pages_marked(session, store, request, lines, now.strftime("%Y%m%d"))
-    certificates = _certificates_marked(session, store, request, lines)
+    lines = [archivist.organisation.name, f"申请 {use_request.number}", "复制件", show_time(now, "%Y-%m-%d")]
+    approved, pages, images = _approved_pages_marked(session, store, use_request, lines, now.strftime("%Y%m%d"))
+    certificates = _certificates_marked(session, store, use_request, lines)
     copied = [*images, *(image for _, pages in certificates for image in pages)]
     cover = _certification_page(
-        session, request, archivist, annotation.strip(), approved, certificates, now, len(copied)
+        session, use_request, archivist, annotation.strip(), approved, certificates, now, len(copied)
     )
     pdf = _pdf_of_pages(_sealed_and_numbered(copied, archivist.organisation.name), first=cover)
     register_copy(
         session,
         archivist,
-        request,
+        use_request,
         annotation,
         client,
         materials=[a.material.id for a in approved],
@@ -375,7 +383,7 @@ def certified_copy(
 def register_copy(
     session: Session,
     archivist: User,
-    request: RetrievalRequest,
+    use_request: RetrievalRequest,
     annotation: str,
     client: str,
     *,
@@ -388,22 +396,22 @@ def register_copy(
     made of the paper in the 阅档室 (access/reading.py) alike. Its number among the request's copies."""
     if not annotation.strip():
         raise ArchiveError("copy.annotation", "请填写档案员注记（如：经核对与原件一致）", "annotation")
-    request.copies_made += 1
-    request.handled_by_id = archivist.id
+    use_request.copies_made += 1
+    use_request.handled_by_id = archivist.id
     session.flush()
     record_access(
         session,
         archivist,
         AccessAction.export,
         client,
-        dossier_id=request.dossier_id,
+        dossier_id=use_request.dossier_id,
         materials=materials,
         pages=pages,
-        request_id=request.id,
-        detail="；".join(filter(None, [f"复制件第 {request.copies_made} 份：{annotation.strip()}", also])),
+        request_id=use_request.id,
+        detail="；".join(filter(None, [f"复制件第 {use_request.copies_made} 份：{annotation.strip()}", also])),
         with_change=True,
     )
-    return request.copies_made
+    return use_request.copies_made
 
 
 def _certificate_lines(certificates: list[tuple[MissingMaterial, list[bytes]]]) -> list[str]:
@@ -433,7 +441,7 @@ def _wrapped(d: ImageDraw.ImageDraw, line: str, font: ImageFont.FreeTypeFont, wi
 
 def _certification_page(
     session: Session,
-    request: RetrievalRequest,
+    use_request: RetrievalRequest,
     archivist: User,
     annotation: str,
     approved: list[ApprovedMaterial],
@@ -444,12 +452,12 @@ def _certification_page(
     """The certification, on as many pages as its text needs (a long annotation or list of materials goes on
     to a next page, never past the margins); the seal under its last line."""
     width, height = watermark.VIEW_WIDTH, round(watermark.VIEW_WIDTH * 297 / 210)
-    dossier = session.get(Dossier, request.dossier_id)
+    dossier = session.get(Dossier, use_request.dossier_id)
     assert dossier is not None
     body = [
         f"档号：{dossier.archival_code}",
         f"档案本人：{dossier.retiree.name}（{mask_citizen_id(dossier.retiree.citizen_id)}）",
-        f"查阅申请：{request.number}　利用目的：{purposes()[request.purpose].label}",
+        f"查阅申请：{use_request.number}　利用目的：{purposes()[use_request.purpose].label}",
         f"复制材料：共 {len(approved)} 份，{sum(a.last_page - a.first_page + 1 for a in approved)} 页",
         *[
             f"　{a.material.sequence} {a.material.title}（第 {page_ranges(range(a.first_page, a.last_page + 1))} 页）"

@@ -70,10 +70,10 @@ def staff_to_choose(session: Session, archivist: User) -> list[User]:
     )
 
 
-def sessions_of(session: Session, request: RetrievalRequest) -> list[ReadingSession]:
+def sessions_of(session: Session, use_request: RetrievalRequest) -> list[ReadingSession]:
     return list(
         session.scalars(
-            select(ReadingSession).where(ReadingSession.request_id == request.id).order_by(ReadingSession.id)
+            select(ReadingSession).where(ReadingSession.request_id == use_request.id).order_by(ReadingSession.id)
         )
     )
 
@@ -111,50 +111,52 @@ def _refuse(code: str, message: str, field: str, status: int = 409) -> ArchiveEr
 def open_reading(
     session: Session,
     archivist: User,
-    request: RetrievalRequest,
+    use_request: RetrievalRequest,
     reader_citizen_id: str,
     other_staff: list[int],
     client: str,
 ) -> ReadingSession:
     """阅档登记 opened: the reader present with the ID the request recorded, the staff present named."""
     require(archivist, Action.serve_requests)
-    if request.bureau_id != archivist.organisation_id:
+    if use_request.bureau_id != archivist.organisation_id:
         raise NotFound("该查阅申请", "request_id")
-    if request.mode is not RequestMode.on_site:
-        said = f"申请 {request.number} 的利用方式是{request.mode.label}，不是到馆查阅"
+    if use_request.mode is not RequestMode.on_site:
+        said = f"申请 {use_request.number} 的利用方式是{use_request.mode.label}，不是到馆查阅"
         raise _refuse("reading.not_on_site", said, "mode")
-    if request.status is not RequestStatus.approved:
-        raise _refuse("reading.not_approved", f"申请 {request.number} {request.status.label}，不能到馆查阅", "status")
+    if use_request.status is not RequestStatus.approved:
+        raise _refuse(
+            "reading.not_approved", f"申请 {use_request.number} {use_request.status.label}，不能到馆查阅", "status"
+        )
     today = bureau_today()
-    if not request.valid_from <= today <= request.valid_until:
-        window = f"{request.valid_from} 至 {request.valid_until}"
+    if not use_request.valid_from <= today <= use_request.valid_until:
+        window = f"{use_request.valid_from} 至 {use_request.valid_until}"
         raise _refuse("request.outside_window", f"不在申请有效期内（{window}）", "valid_until")
     try:
         presented = check_citizen_id(reader_citizen_id)
     except ValueError as e:
         raise ArchiveError(getattr(e, "code", "citizen_id.format"), str(e), "reader_citizen_id") from None
-    if presented != request.id_document:
+    if presented != use_request.id_document:
         # On the log on its own connection: the refusal undoes the rest, the attempt stays for the auditor.
         record_access(
             session,
             archivist,
             AccessAction.reading_id_refused,
             client,
-            dossier_id=request.dossier_id,
-            request_id=request.id,
-            detail=f"出示 {mask_citizen_id(presented)}，审批表登记 {mask_citizen_id(request.id_document)}",
+            dossier_id=use_request.dossier_id,
+            request_id=use_request.id,
+            detail=f"出示 {mask_citizen_id(presented)}，审批表登记 {mask_citizen_id(use_request.id_document)}",
         )
         raise _refuse(
             "reading.reader_id",
-            f"查阅人出示的身份证件号码与申请 {request.number} 登记的查阅人（{request.reader_name}，"
-            f"{mask_citizen_id(request.id_document)}）不符，不能阅档",
+            f"查阅人出示的身份证件号码与申请 {use_request.number} 登记的查阅人（{use_request.reader_name}，"
+            f"{mask_citizen_id(use_request.id_document)}）不符，不能阅档",
             "reader_citizen_id",
             403,
         )
-    if open_reading_of(session, request.id) is not None:
-        raise _refuse("reading.already_open", f"申请 {request.number} 已有未结束的阅档登记", "request_id")
+    if open_reading_of(session, use_request.id) is not None:
+        raise _refuse("reading.already_open", f"申请 {use_request.number} 已有未结束的阅档登记", "request_id")
     staff = [archivist, *_named_staff(session, archivist, other_staff)]
-    required = staff_required(session, request.bureau_id)
+    required = staff_required(session, use_request.bureau_id)
     if len(staff) < required:
         raise _refuse(
             "reading.staff",
@@ -163,9 +165,9 @@ def open_reading(
             422,
         )
     reading = ReadingSession(
-        request_id=request.id,
-        dossier_id=request.dossier_id,
-        bureau_id=request.bureau_id,
+        request_id=use_request.id,
+        dossier_id=use_request.dossier_id,
+        bureau_id=use_request.bureau_id,
         opened_by_id=archivist.id,
         staff_ids=[u.id for u in staff],
         started_at=datetime.now(UTC),
@@ -173,16 +175,17 @@ def open_reading(
         return_check="",
     )
     session.add(reading)
-    request.handled_by_id = archivist.id
+    use_request.handled_by_id = archivist.id
     session.flush()
     record_access(
         session,
         archivist,
         AccessAction.reading_opened,
         client,
-        dossier_id=request.dossier_id,
-        request_id=request.id,
-        detail=f"阅档登记 {reading.id}：查阅人 {request.reader_name}（{mask_citizen_id(presented)}，证件核对一致）；"
+        dossier_id=use_request.dossier_id,
+        request_id=use_request.id,
+        detail=f"阅档登记 {reading.id}：查阅人 {use_request.reader_name}"
+        f"（{mask_citizen_id(presented)}，证件核对一致）；"
         f"在场工作人员 {'、'.join(u.display_name for u in staff)}",
         with_change=True,
     )
@@ -213,7 +216,7 @@ def produce(
     the paper file off its slot to the 阅档室."""
     require(archivist, Action.serve_requests)
     _still_open(reading)
-    request = session.get_one(RetrievalRequest, reading.request_id)
+    use_request = session.get_one(RetrievalRequest, reading.request_id)
     dossier = session.get_one(Dossier, reading.dossier_id)
     wanted = list(dict.fromkeys(material_ids))
     if not wanted:
@@ -223,7 +226,7 @@ def produce(
         material = catalogue.get(material_id)
         if material is None:
             raise ArchiveError("reading.materials", "所选材料不在本档案的卷内目录中", "materials")
-        if top_class(material.material_class.code) not in request.material_classes:
+        if top_class(material.material_class.code) not in use_request.material_classes:
             raise _refuse(
                 "reading.materials_not_approved",
                 f"{material.sequence}《{material.title}》不在批准查阅的材料类别内",
@@ -234,7 +237,7 @@ def produce(
     if not new:
         raise ArchiveError("reading.materials", "所选材料均已提供", "materials")
     if reading.out_at is None:
-        _take_out(session, archivist, reading, request, dossier)
+        _take_out(session, archivist, reading, use_request, dossier)
     reading.materials = [*reading.materials, *new]
     session.flush()
     record_access(
@@ -244,7 +247,7 @@ def produce(
         client,
         dossier_id=dossier.id,
         materials=new,
-        request_id=request.id,
+        request_id=use_request.id,
         detail=f"阅档登记 {reading.id}：提供 {len(new)} 份材料",
         with_change=True,
     )
@@ -252,7 +255,7 @@ def produce(
 
 
 def _take_out(
-    session: Session, archivist: User, reading: ReadingSession, request: RetrievalRequest, dossier: Dossier
+    session: Session, archivist: User, reading: ReadingSession, use_request: RetrievalRequest, dossier: Dossier
 ) -> None:
     if dossier.status is not DossierStatus.in_custody:
         raise _refuse(
@@ -283,7 +286,7 @@ def _take_out(
         CustodyEventKind.reading_out,
         actor=archivist,
         from_slot_id=reading.slot_id,
-        note=f"{slot.label if slot else '未上架'} → 阅档室（申请 {request.number}，阅档登记 {reading.id}）",
+        note=f"{slot.label if slot else '未上架'} → 阅档室（申请 {use_request.number}，阅档登记 {reading.id}）",
     )
 
 
@@ -296,9 +299,9 @@ def register_copies(
     chosen = list(dict.fromkeys(material_ids))
     if not chosen or any(i not in reading.materials for i in chosen):
         raise ArchiveError("reading.copy_materials", "复制的材料须是本次已提供查阅的材料", "materials")
-    request = session.get_one(RetrievalRequest, reading.request_id)
+    use_request = session.get_one(RetrievalRequest, reading.request_id)
     return register_copy(
-        session, archivist, request, annotation, client, materials=chosen, also=f"阅档登记 {reading.id} 现场复制"
+        session, archivist, use_request, annotation, client, materials=chosen, also=f"阅档登记 {reading.id} 现场复制"
     )
 
 
@@ -315,7 +318,7 @@ def end_reading(
         raise ArchiveError("reading.return_check", "收回时材料与目录不符，须写明缺少或损坏的情况", "note")
     if len(said) > 500:
         raise ArchiveError("reading.note", f"说明不超过 500 字，实为 {len(said)} 字", "note")
-    request = session.get_one(RetrievalRequest, reading.request_id)
+    use_request = session.get_one(RetrievalRequest, reading.request_id)
     dossier = session.get_one(Dossier, reading.dossier_id)
     reading.ended_at = datetime.now(UTC)
     reading.ended_by_id = archivist.id
@@ -334,7 +337,7 @@ def end_reading(
             CustodyEventKind.reading_back,
             actor=archivist,
             to_slot_id=home,
-            note=f"阅档室 → {slot.label if slot else '待上架'}（申请 {request.number}，阅档登记 {reading.id}："
+            note=f"阅档室 → {slot.label if slot else '待上架'}（申请 {use_request.number}，阅档登记 {reading.id}："
             f"{reading.return_check}）",
         )
     session.flush()
@@ -345,7 +348,7 @@ def end_reading(
         client,
         dossier_id=dossier.id,
         materials=reading.materials or None,
-        request_id=request.id,
+        request_id=use_request.id,
         detail=f"阅档登记 {reading.id} 结束：{reading.return_check}",
         with_change=True,
     )

@@ -169,7 +169,7 @@ def register_xlsx(session: Session, reader: User, f: LogFilter, client: str) -> 
 def _register_row(session: Session, e: AccessLogEntry) -> list[Any]:
     user = session.get(User, e.user_id) if e.user_id else None
     dossier = session.get(Dossier, e.dossier_id) if e.dossier_id else None
-    request = session.get(RetrievalRequest, e.request_id) if e.request_id else None
+    use_request = session.get(RetrievalRequest, e.request_id) if e.request_id else None
     return [
         e.seq,
         show_time(e.at, "%Y-%m-%d %H:%M:%S"),
@@ -181,7 +181,7 @@ def _register_row(session: Session, e: AccessLogEntry) -> list[Any]:
         dossier.archival_code if dossier else "",
         _materials_text(session, e, dossier),
         ",".join(map(str, e.pages or [])),
-        request.number if request else "",
+        use_request.number if use_request else "",
         e.detail,
     ]
 

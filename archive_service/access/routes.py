@@ -176,12 +176,12 @@ def close(
 
 
 def reading_out(session: Session, r: ReadingSession) -> ReadingOut:
-    request = session.get_one(RetrievalRequest, r.request_id)
+    use_request = session.get_one(RetrievalRequest, r.request_id)
     staff = [session.get_one(User, i).display_name for i in r.staff_ids]
     return ReadingOut(
         id=r.id,
         request_id=r.request_id,
-        request_number=request.number,
+        request_number=use_request.number,
         dossier_id=r.dossier_id,
         staff=staff,
         started_at=r.started_at,
@@ -190,7 +190,7 @@ def reading_out(session: Session, r: ReadingSession) -> ReadingOut:
         materials=r.materials,
         slot_id=r.slot_id,
         return_check=r.return_check,
-        copies_made=request.copies_made,
+        copies_made=use_request.copies_made,
     )
 
 

@@ -220,7 +220,7 @@ def submit_request(session: Session, requester: User, form: RequestForm, client:
         )
         return int(last.rsplit("-", 1)[1]) if last else 0
 
-    request = RetrievalRequest(
+    use_request = RetrievalRequest(
         number=f"CY-{year}-{next_in_series(session, f'CY-{year}', issued_so_far):05d}",
         requester_id=requester.id,
         requester_org_id=requester.organisation_id,
@@ -236,9 +236,9 @@ def submit_request(session: Session, requester: User, form: RequestForm, client:
         reader_name=form.reader_name.strip(),
         relationship=form.relationship,
     )
-    session.add(request)
+    session.add(use_request)
     session.flush()
-    return request
+    return use_request
 
 
 def _asked(user: User) -> Select[RetrievalRequest]:
@@ -261,18 +261,18 @@ def visible_requests(user: User) -> Select[RetrievalRequest]:
 def get_request(session: Session, user: User, request_id: int) -> RetrievalRequest:
     """One request; a requester's request to a bureau that no longer serves it is refused by that rule's name,
     not answered as missing."""
-    request = session.scalar(_asked(user).where(RetrievalRequest.id == request_id))
-    if request is None:
+    use_request = session.scalar(_asked(user).where(RetrievalRequest.id == request_id))
+    if use_request is None:
         raise NotFound("该查阅申请", "request_id")
     if user.role is Role.requester:
-        standing.check_served(session, user, request.bureau_id)
-    return request
+        standing.check_served(session, user, use_request.bureau_id)
+    return use_request
 
 
 def decide(
     session: Session,
     approver: User,
-    request: RetrievalRequest,
+    use_request: RetrievalRequest,
     *,
     approve: bool,
     client: str,
@@ -282,49 +282,52 @@ def decide(
     reason: str = "",
 ) -> RetrievalRequest:
     require(approver, Action.approve_requests)
-    if request.status is not RequestStatus.submitted:
+    if use_request.status is not RequestStatus.submitted:
         raise ArchiveError(
-            "request.already_decided", f"申请 {request.number} 已{request.status.label}，不能再审批", "status", 409
+            "request.already_decided",
+            f"申请 {use_request.number} 已{use_request.status.label}，不能再审批",
+            "status",
+            409,
         )
-    if request.requester_id == approver.id:
+    if use_request.requester_id == approver.id:
         raise Forbidden("不能审批本人提交的申请")
     if approve:
         if material_classes is not None:
             narrowed = sorted(set(material_classes))
-            if not narrowed or not set(narrowed) <= set(request.material_classes):
+            if not narrowed or not set(narrowed) <= set(use_request.material_classes):
                 raise ArchiveError(
                     "decision.material_classes", "批准范围只能缩小、不能超出申请的材料类别", "material_classes"
                 )
-            request.material_classes = narrowed
-        request.allow_download = allow_download and request.mode is RequestMode.online_view
-        request.allow_print = allow_print and request.mode is RequestMode.online_view
-        request.status = RequestStatus.approved
+            use_request.material_classes = narrowed
+        use_request.allow_download = allow_download and use_request.mode is RequestMode.online_view
+        use_request.allow_print = allow_print and use_request.mode is RequestMode.online_view
+        use_request.status = RequestStatus.approved
     else:
         if not reason.strip():
             raise ArchiveError("decision.reason", "驳回须写明理由", "reason")
-        request.status = RequestStatus.rejected
-    request.approver_id = approver.id
-    request.decided_at = datetime.now(UTC)
-    request.decision_reason = reason.strip()
+        use_request.status = RequestStatus.rejected
+    use_request.approver_id = approver.id
+    use_request.decided_at = datetime.now(UTC)
+    use_request.decision_reason = reason.strip()
     session.flush()
     record_access(
         session,
         approver,
         AccessAction.approve if approve else AccessAction.reject,
         client,
-        dossier_id=request.dossier_id,
-        materials=request.material_classes,
-        request_id=request.id,
-        detail=f"{request.number}（{requesting_organisation(session, request)}）"
+        dossier_id=use_request.dossier_id,
+        materials=use_request.material_classes,
+        request_id=use_request.id,
+        detail=f"{use_request.number}（{requesting_organisation(session, use_request)}）"
         + (f"：{reason.strip()}" if reason.strip() else ""),
         with_change=True,
     )
-    return request
+    return use_request
 
 
-def requesting_organisation(session: Session, request: RetrievalRequest) -> str:
+def requesting_organisation(session: Session, use_request: RetrievalRequest) -> str:
     """申请单位 as the log and the register name it: an enterprise as the 移交单位 asking for its own retiree."""
-    org = session.get(Organisation, request.requester_org_id)
+    org = session.get(Organisation, use_request.requester_org_id)
     if org is None:
         return "申请单位不明"
     said = "移交单位" if org.kind is OrganisationKind.enterprise else "申请单位"
@@ -332,45 +335,47 @@ def requesting_organisation(session: Session, request: RetrievalRequest) -> str:
 
 
 def close_request(
-    session: Session, archivist: User, request: RetrievalRequest, note: str, client: str
+    session: Session, archivist: User, use_request: RetrievalRequest, note: str, client: str
 ) -> RetrievalRequest:
     """办结: the archivist concludes an approved request once it has been served — the copy handed over, the
     reading done, the online window no longer needed — saying what was done; its pages can no longer be
     opened. A paper loan closes when its original comes back (loans.take_back). On the access log, which is
     the register's record of when a use ended."""
     require(archivist, Action.serve_requests)
-    if request.status is not RequestStatus.approved:
-        raise ArchiveError("request.not_open", f"申请 {request.number} {request.status.label}，不能办结", "status", 409)
+    if use_request.status is not RequestStatus.approved:
+        raise ArchiveError(
+            "request.not_open", f"申请 {use_request.number} {use_request.status.label}，不能办结", "status", 409
+        )
     if session.scalar(
-        select(ReadingSession.id).where(ReadingSession.request_id == request.id, ReadingSession.ended_at.is_(None))
+        select(ReadingSession.id).where(ReadingSession.request_id == use_request.id, ReadingSession.ended_at.is_(None))
     ):
         raise ArchiveError(
-            "request.reading_open", f"申请 {request.number} 的到馆查阅尚未结束：先结束阅档登记再办结", "status", 409
+            "request.reading_open", f"申请 {use_request.number} 的到馆查阅尚未结束：先结束阅档登记再办结", "status", 409
         )
-    if request.loan_out_at is not None and request.loan_returned_at is None:
+    if use_request.loan_out_at is not None and use_request.loan_returned_at is None:
         raise ArchiveError(
-            "request.loan_out", f"申请 {request.number} 借出的原件尚未归还：在借阅台归还核对后即办结", "status", 409
+            "request.loan_out", f"申请 {use_request.number} 借出的原件尚未归还：在借阅台归还核对后即办结", "status", 409
         )
     said = note.strip()
-    if request.mode is RequestMode.certified_copy and not request.copies_made and not said:
+    if use_request.mode is RequestMode.certified_copy and not use_request.copies_made and not said:
         raise ArchiveError("close.note", "尚未出具复制件：办结须写明原因（如申请人撤回）", "note", 422)
     if len(said) > 500:
         raise ArchiveError("close.note", f"办结说明不超过 500 字，实为 {len(said)} 字", "note", 422)
-    done = f"已出具复制件 {request.copies_made} 份" if request.copies_made else ""
-    request.status = RequestStatus.closed
-    request.handled_by_id = archivist.id
+    done = f"已出具复制件 {use_request.copies_made} 份" if use_request.copies_made else ""
+    use_request.status = RequestStatus.closed
+    use_request.handled_by_id = archivist.id
     session.flush()
     record_access(
         session,
         archivist,
         AccessAction.close_request,
         client,
-        dossier_id=request.dossier_id,
-        request_id=request.id,
-        detail="；".join(filter(None, [f"{request.number} 办结", done, said])),
+        dossier_id=use_request.dossier_id,
+        request_id=use_request.id,
+        detail="；".join(filter(None, [f"{use_request.number} 办结", done, said])),
         with_change=True,
     )
-    return request
+    return use_request
 
 
 def waiting_request_count(session: Session, organisation_id: int) -> int:

@@ -28,16 +28,16 @@ def end_requests_for_file_sent_on(
             )
         )
     )
-    for request in ended:
-        request.status = RequestStatus.closed
+    for use_request in ended:
+        use_request.status = RequestStatus.closed
         record_access(
             session,
             actor,
             AccessAction.close_request,
             "",
             dossier_id=dossier_id,
-            request_id=request.id,
-            detail=f"{request.number} 终止：档案已于 {on} 转递至 {to_org_name}（转递批次 {batch_number}），"
+            request_id=use_request.id,
+            detail=f"{use_request.number} 终止：档案已于 {on} 转递至 {to_org_name}（转递批次 {batch_number}），"
             "本馆不再办理；如仍需查阅，请向该馆申请",
             with_change=True,
         )

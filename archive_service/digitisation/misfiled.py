@@ -77,14 +77,14 @@ def decisions(session: Session, dossier: Dossier) -> list[PageCheck]:
     return list(session.scalars(select(PageCheck).where(PageCheck.dossier_id == dossier.id).order_by(PageCheck.id)))
 
 
-def flags_in_scope(session: Session, store: ObjectStore, request: RetrievalRequest) -> list[Flag]:
+def flags_in_scope(session: Session, store: ObjectStore, use_request: RetrievalRequest) -> list[Flag]:
     """The open flags on pages the request would serve: pages of the materials of the classes it asks for."""
-    dossier = session.get(Dossier, request.dossier_id)
+    dossier = session.get(Dossier, use_request.dossier_id)
     assert dossier is not None
     return [
         f
         for f in flags(session, store, dossier)
-        if f.open and f.material and top_class(f.material.material_class.code) in request.material_classes
+        if f.open and f.material and top_class(f.material.material_class.code) in use_request.material_classes
     ]
 
 

@@ -64,7 +64,7 @@ class FoundDossier:
     enterprise: str
     status: str
     hit: Hit
-    request: RetrievalRequest | None  # a requester's way in
+    use_request: RetrievalRequest | None  # a requester's way in
 
 
 @dataclass
@@ -89,11 +89,11 @@ def scope_for(session: Session, user: User) -> tuple[Scope, dict[int, RetrievalR
     """The user's search scope, and for a requester the request that opens each granted dossier."""
     if user.role is Role.requester:
         require(user, Action.submit_request)
-        requests = online_grants(session, user)
+        use_requests = online_grants(session, user)
         grants: dict[int, set[int]] = {}
-        for r in requests.values():
+        for r in use_requests.values():
             grants.setdefault(r.dossier_id, set()).update(r.material_classes)
-        return Scope(grants={d: frozenset(c) for d, c in grants.items()}, exclude_classified=True), requests
+        return Scope(grants={d: frozenset(c) for d, c in grants.items()}, exclude_classified=True), use_requests
     require(user, Action.view_dossiers)
     return Scope(custodian_id=user.organisation_id), {}
 
@@ -132,7 +132,7 @@ def split_dates(q: str) -> tuple[str, tuple[str, ...]]:
 
 def search_dossiers(session: Session, user: User, index: SearchIndex, form: SearchForm, client: str = "") -> SearchPage:
     _check(form)
-    scope, requests = scope_for(session, user)
+    scope, use_requests = scope_for(session, user)
     text, dates = split_dates(form.q)
     try:
         query = SearchQuery(
@@ -167,7 +167,7 @@ def search_dossiers(session: Session, user: User, index: SearchIndex, form: Sear
             d.retiree.enterprise.name,
             d.status.label,
             _page_text_for(user, h),
-            requests.get(d.id),
+            use_requests.get(d.id),
         )
         for h in results.hits
         if (d := dossiers.get(h.dossier_id)) is not None
@@ -243,13 +243,13 @@ def _labelled(session: Session, facets: dict[str, dict[str, int]], form: SearchF
 
 def open_hit(session: Session, user: User, dossier_id: int, page: int | None, q: str, client: str) -> str:
     """Log that a hit was opened, and where it leads: the dossier page, or the requester's viewer."""
-    scope, requests = scope_for(session, user)
+    scope, use_requests = scope_for(session, user)
     if scope.grants is not None:
-        request = requests.get(dossier_id)
-        if request is None:
+        use_request = use_requests.get(dossier_id)
+        if use_request is None:
             raise NotFound("该档案", "dossier_id")
-        target = f"/requests/{request.id}/view" + (f"?page={page}" if page else "")
-        request_id: int | None = request.id
+        target = f"/requests/{use_request.id}/view" + (f"?page={page}" if page else "")
+        request_id: int | None = use_request.id
     else:
         get_dossier(session, user, dossier_id)  # the dossiers' own visibility rule: another bureau's is "not found"
         target = f"/dossiers/{dossier_id}" + (f"?page={page}#page-{page}" if page else "")
