@@ -245,7 +245,7 @@ def load_demo(session: Session, retirees: int = 300, seed: int = 2026) -> dict[s
 def _demo_register(session: Session, clerk: User, enterprise: Organisation, rng: random.Random) -> None:
     """An open intake batch of twelve files from an enterprise registered in 东城 whose retirees live in
     西城: its register waits on /transfers to be received."""
-    from archive_service.transfers.service import import_register
+    from archive_service.transfers.intake import import_register
 
     rows: list[list[object]] = []
     for n in range(1, 13):
@@ -327,9 +327,9 @@ def digitised_demo_batch(session: Session, scans_to: DemoScans) -> str:
     """A received intake batch of three files whose digitised copies (blank sheets) came with them:
     it waits on /transfers for the archivist's acceptance (验收) before both sides can confirm."""
     from archive_service.shelving.placement import auto_assign
+    from archive_service.transfers.intake import import_register
     from archive_service.transfers.models import TransferBatch, TransferItem
     from archive_service.transfers.receiving import Check, receive
-    from archive_service.transfers.service import import_register
     from digitise.specimen import draw_page, person, save_scan
 
     clerk = session.scalar(select(User).where(User.username == "clerk"))

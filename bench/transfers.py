@@ -31,7 +31,7 @@ from archive_service.errors import ArchiveError  # noqa: E402
 from archive_service.migrate import upgrade  # noqa: E402
 from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel  # noqa: E402
 from archive_service.startup import start  # noqa: E402
-from archive_service.transfers import register, service  # noqa: E402
+from archive_service.transfers import intake, register  # noqa: E402
 
 start()  # as every process does: models known, session hooks installed
 
@@ -90,7 +90,7 @@ def timed(label: str, clerk_id: int, enterprise_id: int, data: bytes, name: str)
         clerk = s.get(User, clerk_id)
         t = time.perf_counter()
         try:
-            batch = service.import_register(s, clerk, enterprise_id, data, name)
+            batch = intake.import_register(s, clerk, enterprise_id, data, name)
             outcome = f"saved {len(batch.items):,} rows"
             s.rollback()  # keep the database empty for the next run
         except ArchiveError as e:

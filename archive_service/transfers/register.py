@@ -1,6 +1,6 @@
 """The enterprise's handover register (档案移交名册): its columns, the downloadable template, and
 reading an uploaded .xlsx or .csv into rows checked cell by cell. Rules that need the database
-(already held, area of the receiving bureau) are in service.py; this module knows only the sheet.
+(already held, area of the receiving bureau) are in intake.py; this module knows only the sheet.
 """
 
 import re

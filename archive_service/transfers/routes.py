@@ -16,6 +16,7 @@ from archive_service.transfers import (
     catalogues,
     certificates,
     continuing,
+    intake,
     moves,
     onward,
     receiving,
@@ -274,9 +275,9 @@ def create_batch(
     """Create a batch from the enterprise's register (.xlsx or .csv). 422 with every problem when any row
     breaks a rule; nothing is saved then. A defunct enterprise's files come through its present managing
     unit (with the reason); the human-resources bureau's approval reference may be given."""
-    handover = service.Handover(managing_unit, managing_reason, approval_reference)
+    handover = intake.Handover(managing_unit, managing_reason, approval_reference)
     data = uploaded_bytes(file, "名册文件")
-    batch = service.import_register(session, user, enterprise_id, data, file.filename or "", handover)
+    batch = intake.import_register(session, user, enterprise_id, data, file.filename or "", handover)
     return batch_out(session, batch, with_items=True)
 
 

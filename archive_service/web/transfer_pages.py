@@ -33,6 +33,7 @@ from archive_service.transfers import (
     catalogues,
     certificates,
     fees,
+    intake,
     onward,
     receiving,
     register,
@@ -112,12 +113,12 @@ def upload_register(
     managing_reason: str = Form(""),
     approval_reference: str = Form(""),
 ) -> Response:
-    handover = service.Handover(managing_unit, managing_reason, approval_reference)
+    handover = intake.Handover(managing_unit, managing_reason, approval_reference)
     data, filename = b"", file.filename or ""
     with refusal_shows(session, lambda error: _register_refused(request, session, user, error, data, filename)):
         data = uploaded_bytes(file, "名册文件")
         enterprise = form_choice(enterprise_id, "enterprise_id", "移交单位")
-        batch = service.import_register(session, user, enterprise, data, filename, handover)
+        batch = intake.import_register(session, user, enterprise, data, filename, handover)
     return RedirectResponse(f"/transfers/{batch.id}", status_code=303)
 
 
@@ -183,7 +184,7 @@ def paste_register(
     data = rows.encode("utf-8")
     with refusal_shows(session, lambda error: _register_refused(request, session, user, error, data, "名册.txt")):
         enterprise = form_choice(enterprise_id, "enterprise_id", "移交单位")
-        batch = service.import_register(session, user, enterprise, data, "名册.txt")
+        batch = intake.import_register(session, user, enterprise, data, "名册.txt")
     return RedirectResponse(f"/transfers/{batch.id}", status_code=303)
 
 

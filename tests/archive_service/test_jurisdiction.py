@@ -11,8 +11,7 @@ from archive_service.errors import ArchiveError, Forbidden
 from archive_service.organisations import jurisdiction
 from archive_service.organisations.jurisdiction import JurisdictionRule
 from archive_service.organisations.service import set_jurisdiction
-from archive_service.transfers import receipt
-from archive_service.transfers import service as transfers
+from archive_service.transfers import intake, receipt
 from archive_service.transfers.models import TransferItem
 from tests.archive_service.test_transfers import enterprise, error_of, new_batch, row, user
 
@@ -158,21 +157,21 @@ def test_a_defunct_enterprise_hands_over_through_its_managing_unit_with_the_reas
         clerk, eid = user(session, "clerk"), enterprise(session).id
         data = b"x"
         for handover, field in (
-            (transfers.Handover(managing_unit="北京一轻控股有限责任公司"), "managing_reason"),
-            (transfers.Handover(managing_reason="企业已注销"), "managing_unit"),
-            (transfers.Handover(approval_reference="核" * 101), "approval_reference"),
+            (intake.Handover(managing_unit="北京一轻控股有限责任公司"), "managing_reason"),
+            (intake.Handover(managing_reason="企业已注销"), "managing_unit"),
+            (intake.Handover(approval_reference="核" * 101), "approval_reference"),
         ):
-            error = error_of(lambda h=handover: transfers.import_register(session, clerk, eid, data, "名册.csv", h))
+            error = error_of(lambda h=handover: intake.import_register(session, clerk, eid, data, "名册.csv", h))
             assert error.field == field
         from tests.archive_service.test_transfers import as_csv
 
-        batch = transfers.import_register(
+        batch = intake.import_register(
             session,
             clerk,
             eid,
             as_csv([row(1)]),
             "名册.csv",
-            transfers.Handover(" 北京一轻控股有限责任公司 ", "企业已注销，由集团公司代为移交", "西人社核〔2026〕12号"),
+            intake.Handover(" 北京一轻控股有限责任公司 ", "企业已注销，由集团公司代为移交", "西人社核〔2026〕12号"),
         )
         assert (batch.managing_unit, batch.managing_reason, batch.approval_reference) == (
             "北京一轻控股有限责任公司",

@@ -19,7 +19,7 @@ from archive_service.dossiers.models import CustodyEvent, CustodyEventKind, Doss
 from archive_service.errors import ArchiveError
 from archive_service.organisations.jurisdiction import JurisdictionRule
 from archive_service.organisations.models import Organisation, OrganisationKind
-from archive_service.transfers import receipt, receiving, register
+from archive_service.transfers import intake, receipt, receiving, register
 from archive_service.transfers import service as transfers
 from archive_service.transfers.models import ItemResult, TransferBatch, TransferItem, TransferStatus
 
@@ -95,7 +95,7 @@ def new_batch(session, rows, fmt=as_xlsx, who="clerk", n: int = 4) -> TransferBa
     """Enterprise 4 is registered in 东城, so the area rule looks at each retiree's hukou and residence."""
     data = fmt(rows)
     name = "名册.xlsx" if data[:2] == b"PK" else "名册.csv"
-    return transfers.import_register(session, user(session, who), enterprise(session, n).id, data, name)
+    return intake.import_register(session, user(session, who), enterprise(session, n).id, data, name)
 
 
 def test_the_template_reads_back_and_its_example_row_is_valid(engine, demo):
@@ -181,8 +181,8 @@ def test_bad_files_get_a_clear_error(engine, demo):
             (b"\xff\xfe\xfa\xfb" * 10, "file.encoding"),
         ]
         for data, code in cases:
-            assert error_of(lambda d=data: transfers.import_register(session, clerk, eid, d, "x.csv")).code == code
-        assert error_of(lambda: transfers.import_register(session, clerk, eid, b"abc", "名册.xlsx")).code == "file.type"
+            assert error_of(lambda d=data: intake.import_register(session, clerk, eid, d, "x.csv")).code == code
+        assert error_of(lambda: intake.import_register(session, clerk, eid, b"abc", "名册.xlsx")).code == "file.type"
         gbk = new_batch(session, [row(1), row(2)], fmt=lambda rows: as_csv(rows, "gbk"))
         assert [i.retiree_name for i in gbk.items] == ["移交1", "移交2"]
 
