@@ -2,17 +2,48 @@
 and the immutable custody history."""
 
 import enum
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Composite, Mapped, composite, mapped_column, relationship
 
 from archive_service.auth.models import User
 from archive_service.db import Base, utcnow
 from archive_service.organisations.models import BureauUnit, Organisation
 from archive_service.protection import Protected, digest_of, tail_of
 from archive_service.values import SecrecyLevel
+
+
+@dataclass(frozen=True)
+class Particulars:
+    """The retiree's particulars as the handover register gives them and the file keeps them. A 移交 carries
+    them from the register row to its transfer item and, on receipt, to the retiree; a 转递 from the retiree
+    to the item the receiving bureau checks. Both models map them as `particulars` (particulars_of), so one
+    assignment copies all of them and `==` compares them."""
+
+    name: str  # 姓名
+    sex: str  # 性别: M | F
+    citizen_id: str | None  # 公民身份号码: None only for a ledger's file still waiting for it (Retiree)
+    birth_date: date | None  # 出生日期 (required of a retiree)
+    work_start_date: date | None  # 参加工作时间
+    retirement_date: date | None  # 退休时间
+    hukou_region_code: str  # 户籍地区划代码
+    residence_region_code: str  # 居住地区划代码
+    insured_region_code: str | None  # 参保地区划代码
+    secrecy: SecrecyLevel  # 密级 of the file, as the register gives it
+
+    @classmethod
+    def of(cls, row: Any) -> "Particulars":
+        """Read from anything with attributes of the same names (the register's checked row)."""
+        return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
+
+
+def particulars_of(**columns: str) -> Composite[Particulars]:
+    """A model's `particulars`: the composite over its columns of the same names, or as `columns` renames them
+    (the transfer item's 姓名 is `retiree_name`)."""
+    return composite(Particulars, *(columns.get(f.name, f.name) for f in fields(Particulars)))
 
 
 class Retiree(Base):
@@ -40,6 +71,7 @@ class Retiree(Base):
     )
     deceased_date: Mapped[date | None]
 
+    particulars: Mapped[Particulars] = particulars_of()
     enterprise: Mapped[Organisation] = relationship(lazy="joined")
 
     @property

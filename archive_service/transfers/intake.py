@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.db import bureau_today
-from archive_service.dossiers.models import Dossier, Retiree
+from archive_service.dossiers.models import Dossier, Particulars, Retiree
 from archive_service.dossiers.service import check_own_fonds
 from archive_service.errors import ArchiveError, Forbidden, NotFound
 from archive_service.organisations import jurisdiction
@@ -100,22 +100,13 @@ def import_register(
             {
                 "batch_id": batch.id,
                 "row_no": r.row_no,
-                "citizen_id": r.citizen_id,
-                "retiree_name": r.name,
-                "sex": r.sex,
-                "birth_date": r.birth_date,
-                "retirement_date": r.retirement_date,
-                "work_start_date": r.work_start_date,
-                "hukou_region_code": r.hukou_region_code,
-                "residence_region_code": r.residence_region_code,
-                "insured_region_code": r.insured_region_code,
+                "particulars": Particulars.of(r),
                 "archival_code": r.archival_code,
                 "declared_volumes": r.volumes,
                 "declared_pages": r.pages,
                 "declared_materials": r.materials,
                 "missing_materials": r.missing_materials or "",
                 "missing_certificate": r.missing_certificate,
-                "secrecy": r.secrecy,
                 "result": ItemResult.pending.value,
                 "reason": "",
             }

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from archive_service.auth.models import User
 from archive_service.db import Base, utcnow
+from archive_service.dossiers.models import Particulars, particulars_of
 from archive_service.organisations.models import Organisation, OrganisationLevel
 from archive_service.protection import Protected, digest_of
 from archive_service.values import SecrecyLevel
@@ -125,6 +126,7 @@ class TransferItem(Base):
     secrecy: Mapped[SecrecyLevel] = mapped_column(
         Enum(SecrecyLevel, native_enum=False, length=20), default=SecrecyLevel.none, server_default="none"
     )
+    particulars: Mapped[Particulars] = particulars_of(name="retiree_name")
     dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
     # A 卷内目录 imported before the volume arrived: entered into the dossier when it is received.
     catalogue: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)

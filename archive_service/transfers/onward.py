@@ -239,25 +239,15 @@ def send_onward(
     session.flush()
     for n, code in enumerate(codes, start=1):
         dossier = found[code]
-        r = dossier.retiree
         session.add(
             TransferItem(
                 batch_id=batch.id,
                 row_no=n,
-                citizen_id=r.citizen_id,
-                retiree_name=r.name,
-                sex=r.sex,
-                birth_date=r.birth_date,
-                retirement_date=r.retirement_date,
-                work_start_date=r.work_start_date,
-                hukou_region_code=r.hukou_region_code,
-                residence_region_code=r.residence_region_code,
-                insured_region_code=r.insured_region_code,
+                particulars=dossier.retiree.particulars,
                 archival_code=code,
                 declared_volumes=dossier.volumes,
                 declared_pages=dossier.pages,
                 declared_materials=len(dossier.materials),
-                secrecy=r.secrecy,
                 dossier_id=dossier.id,
                 result=ItemResult.pending,
             )

@@ -172,19 +172,7 @@ def _take_into_custody(session: Session, user: User, batch: TransferBatch, item:
         )
     if item.archival_code and session.scalar(select(Dossier.id).where(Dossier.archival_code == item.archival_code)):
         raise ArchiveError("archival_code.duplicate", f"档号 {item.archival_code} 已被使用", "key", 409)
-    retiree = Retiree(
-        name=item.retiree_name,
-        sex=item.sex,
-        citizen_id=item.citizen_id,
-        birth_date=item.birth_date,
-        work_start_date=item.work_start_date,
-        retirement_date=item.retirement_date,
-        enterprise_id=batch.from_org_id,
-        hukou_region_code=item.hukou_region_code,
-        residence_region_code=item.residence_region_code,
-        insured_region_code=item.insured_region_code,
-        secrecy=item.secrecy,
-    )
+    retiree = Retiree(particulars=item.particulars, enterprise_id=batch.from_org_id)
     dossier = enter_custody(
         session, user, bureau, retiree,
         archival_code=item.archival_code or None,

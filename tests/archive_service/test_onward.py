@@ -60,6 +60,16 @@ def test_sending_on_lists_every_problem_and_sends_nothing_then_takes_files_off_t
         )
         assert batch.kind is TransferKind.onward and batch.number.startswith("ZD") and len(batch.items) == 2
         assert [i.archival_code for i in batch.items] == [a.archival_code, b.archival_code]
+        # The receiving bureau checks each file against its retiree's particulars as they stood here.
+        assert [i.particulars for i in batch.items] == [a.retiree.particulars, b.retiree.particulars]
+        first = batch.items[0]
+        assert (first.retiree_name, first.citizen_id, first.birth_date, first.hukou_region_code, first.secrecy) == (
+            a.retiree.name,
+            a.retiree.citizen_id,
+            a.retiree.birth_date,
+            a.retiree.hukou_region_code,
+            a.retiree.secrecy,
+        )
         assert a.status is DossierStatus.in_transfer and a.shelf_slot_id is None
         session.expire_all()
         assert session.get(ShelfSlot, slot_id).used_volumes == used - leaving

@@ -15,13 +15,14 @@ from sqlalchemy import func, select, update
 from archive_service import db
 from archive_service.auth.models import User
 from archive_service.demo import XICHENG, citizen_id
-from archive_service.dossiers.models import CustodyEvent, CustodyEventKind, Dossier
+from archive_service.dossiers.models import CustodyEvent, CustodyEventKind, Dossier, Particulars
 from archive_service.errors import ArchiveError
 from archive_service.organisations.jurisdiction import JurisdictionRule
 from archive_service.organisations.models import Organisation, OrganisationKind
 from archive_service.transfers import intake, receipt, receiving, register
 from archive_service.transfers import service as transfers
 from archive_service.transfers.models import ItemResult, TransferBatch, TransferItem, TransferStatus
+from archive_service.values import SecrecyLevel
 
 
 def user(session, username: str) -> User:
@@ -229,6 +230,45 @@ def test_receiving_takes_files_into_custody_and_never_counts_one_twice(engine, d
         assert (p.total, p.checked, p.accepted, p.discrepancies, p.rejected, p.pending) == (4, 4, 3, 1, 1, 0)
         # Another bureau neither sees nor receives it.
         assert error_of(lambda: transfers.get_batch(session, user(session, "dongcheng"), batch.id)).status == 404
+
+
+def test_the_registers_particulars_become_the_retirees_on_receipt(engine, demo):
+    """姓名 … 参保地 and 密级 as the register gives them are the transfer item's, then the retiree's."""
+    with db.transaction() as session:
+        born = date(1961, 3, 4)
+        woman = citizen_id(XICHENG, born, 302, "F")
+        cells = {"性别": "女", "公民身份号码": woman, "出生日期": born.isoformat(), "退休时间": "2016-03-01"}
+        batch = new_batch(session, [row(1), row(2, **cells, 参加工作时间="1979-07-01", 涉密="秘密")])
+        expected = Particulars(
+            name="移交2",
+            sex="F",
+            citizen_id=woman,
+            birth_date=born,
+            work_start_date=date(1979, 7, 1),
+            retirement_date=date(2016, 3, 1),
+            hukou_region_code=XICHENG,
+            residence_region_code=XICHENG,
+            insured_region_code=XICHENG,
+            secrecy=SecrecyLevel.secret,
+        )
+        item = batch.items[1]
+        assert item.particulars == expected
+        assert (item.retiree_name, item.sex, item.citizen_id, item.work_start_date) == (
+            "移交2",
+            "F",
+            woman,
+            expected.work_start_date,
+        )
+        received = receiving.receive(session, user(session, "archivist"), batch.id, receiving.Check("#2"))
+        session.expire_all()
+        retiree = session.get(Dossier, received.dossier_id).retiree
+        assert retiree.particulars == expected and retiree.enterprise_id == batch.from_org_id
+        assert (retiree.name, retiree.birth_date, retiree.retirement_date, retiree.secrecy) == (
+            "移交2",
+            born,
+            date(2016, 3, 1),
+            SecrecyLevel.secret,
+        )
 
 
 def test_two_clerks_scanning_the_same_volume_at_once_count_it_once(engine, demo):
