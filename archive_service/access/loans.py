@@ -35,7 +35,7 @@ def lend(session: Session, archivist: User, use_request: RetrievalRequest, clien
             "loan.in_reading", f"档案 {dossier.archival_code} 正在阅档室查阅，归架后才能出借", "status", 409
         )
     if dossier.status is not DossierStatus.in_custody:
-        raise ArchiveError("loan.not_in_custody", f"档案当前为“{dossier.status.label}”，不能出借", "status", 409)
+        raise ArchiveError("loan.not_in_custody", f"档案{reading.paper_state(dossier)}，不能出借", "status", 409)
     today = bureau_today()
     if not use_request.valid_from <= today <= use_request.valid_until:
         raise ArchiveError("request.outside_window", "不在申请有效期内", "valid_until", 409)

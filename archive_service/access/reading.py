@@ -254,13 +254,19 @@ def produce(
     return reading
 
 
+def paper_state(dossier: Dossier) -> str:
+    """Why the paper is not at hand, as a refusal says it: a file a street keeps names its keeper and the way in."""
+    if dossier.status is DossierStatus.held_elsewhere and dossier.held_by is not None:
+        return f"由{dossier.held_by.name}保管（馆外保管），须先在档案页“收回入馆”"
+    return f"当前为“{dossier.status.label}”"
+
+
 def _take_out(
     session: Session, archivist: User, reading: ReadingSession, use_request: RetrievalRequest, dossier: Dossier
 ) -> None:
     if dossier.status is not DossierStatus.in_custody:
-        raise _refuse(
-            "reading.file_out", f"档案 {dossier.archival_code} 当前为“{dossier.status.label}”，不能提供查阅", "dossier"
-        )
+        said = f"档案 {dossier.archival_code} {paper_state(dossier)}，不能提供查阅"
+        raise _refuse("reading.file_out", said, "dossier")
     elsewhere = file_out_in(session, dossier.id)
     if elsewhere is not None:
         other = session.get_one(RetrievalRequest, elsewhere.request_id)

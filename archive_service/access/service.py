@@ -136,7 +136,12 @@ def _find_dossier(session: Session, reference: str) -> Dossier:
     ref = reference.strip().upper()
     query = select(Dossier).join(Retiree).where((Dossier.archival_code == ref) | (Retiree.citizen_id == ref))
     dossier = session.scalar(query)
-    if dossier is None or dossier.status not in (DossierStatus.in_custody, DossierStatus.on_loan):
+    # A file a street keeps is the bureau's (003 七(二)): asked for like any other, its paper taken in before use.
+    if dossier is None or dossier.status not in (
+        DossierStatus.in_custody,
+        DossierStatus.on_loan,
+        DossierStatus.held_elsewhere,
+    ):
         raise NotFound("该档号或身份证号对应的在馆档案", "dossier")
     return dossier
 

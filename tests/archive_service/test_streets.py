@@ -214,3 +214,44 @@ def test_a_ledgers_holder_column_enters_files_a_street_keeps(engine, demo):
         ).all()
         assert kinds == [CustodyEventKind.holdings_entry, CustodyEventKind.held_elsewhere]
         assert units.held_counts(s, street.bureau_id)[street.id] == 1
+
+
+def test_a_file_a_street_keeps_is_asked_for_and_read_once_taken_in_003_7_2(client, login):
+    """七(二): the file a street keeps is the bureau's, so a requester asks for it like any other (it was refused as
+    not held); its paper is produced for an on-site reading only once the bureau takes it in, the refusal naming
+    the street and the way in; then the reading goes on as usual."""
+    from tests.archive_service.test_reading_room import READER, approved_request, material, refusal
+
+    admin, archivist = login("admin"), login("archivist")
+    client.post("/units", data={"kind": "street", "name": "测试北街道", "retirees": "500"}, headers=admin)
+    street = next(u for u in client.get("/api/organisations/units", headers=admin).json() if u["name"] == "测试北街道")
+    body = {
+        "retiree": _retiree(client, archivist, "街道保管乙", 453),
+        "held_by_unit_id": street["id"],
+        "materials": [
+            {"class_code": "1", "title": "干部履历表", "pages": 3, "date_formed": "1980"},
+            {"class_code": "9", "title": "退休审批表", "pages": 2, "date_formed": "2018"},
+        ],
+    }
+    made = client.post("/api/dossiers", json=body, headers=archivist)
+    assert made.status_code == 201, made.text
+    file = made.json()
+    assert file["status"] == "held_elsewhere"
+
+    req = approved_request(client, login, file)  # submitted by the agency, approved: no longer "not found"
+    assert req["status"] == "approved"
+    opened = client.post(f"/api/requests/{req['id']}/readings", json={"reader_citizen_id": READER}, headers=archivist)
+    assert opened.status_code == 201, opened.text
+    produce = {"materials": [material(file, "1")]}
+    code, field, message = refusal(
+        client.post(f"/api/readings/{opened.json()['id']}/materials", json=produce, headers=archivist), 409
+    )
+    assert (code, field) == ("reading.file_out", "dossier")
+    assert "由测试北街道保管" in message and "收回入馆" in message
+    assert client.get(f"/api/dossiers/{file['id']}", headers=archivist).json()["status"] == "held_elsewhere"
+
+    assert client.post(f"/api/dossiers/{file['id']}/take-in", headers=archivist).status_code == 200
+    produced = client.post(f"/api/readings/{opened.json()['id']}/materials", json=produce, headers=archivist)
+    assert produced.status_code == 200, produced.text
+    kinds = [e["label"] for e in client.get(f"/api/dossiers/{file['id']}", headers=archivist).json()["custody"]]
+    assert kinds[-2:] == ["收回入馆", "出库阅档"], kinds
