@@ -28,8 +28,8 @@ from archive_service.errors import ArchiveError  # noqa: E402
 from archive_service.startup import start  # noqa: E402
 from archive_service.transfers import (  # noqa: E402
     catalogues,
+    intake,
     receiving,  # noqa: E402
-    service,
 )
 from bench.transfers import as_xlsx, rows, use  # noqa: E402
 
@@ -58,7 +58,7 @@ def batch_of(clerk_id: int, enterprise_id: int, files: int, receive: bool, skip:
     with db.transaction() as s:
         clerk = s.get(User, clerk_id)
         people = rows(skip + files)[skip:]  # other retirees than an earlier batch's
-        batch = service.import_register(s, clerk, enterprise_id, as_xlsx(people), "register.xlsx")
+        batch = intake.import_register(s, clerk, enterprise_id, as_xlsx(people), "register.xlsx")
         ids = [i.citizen_id for i in batch.items]
         if receive:
             for cid in ids:

@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from openpyxl import load_workbook
 
 from archive_service import db
-from archive_service.transfers import receiving, statistics
-from archive_service.transfers import service as transfers
+from archive_service.transfers import receiving, register, statistics
 from archive_service.transfers.models import ItemResult
 from tests.archive_service.test_acceptance import received_and_digitised
 from tests.archive_service.test_transfers import error_of, new_batch, row, user
@@ -57,9 +56,9 @@ def test_statistics_export_reads_back(client, login):
 def test_a_register_pasted_on_the_page(client, login):
     headers = login("clerk")
     eid = enterprise_id(client, headers)
-    header = "\t".join(transfers.register.HEADERS)
+    header = "\t".join(register.HEADERS)
     good = [row(61), row(62)]
-    text = "\n".join([header, *("\t".join(str(r[h]) for h in transfers.register.HEADERS) for r in good)])
+    text = "\n".join([header, *("\t".join(str(r[h]) for h in register.HEADERS) for r in good)])
     bad = text + "\n" + "\t".join(str(v) for v in row(63, 领导人员="是").values())
     refused = client.post("/transfers/pasted", data={"enterprise_id": eid, "rows": bad}, headers=headers)
     assert refused.status_code == 422 and "领导人员" in refused.text
