@@ -91,7 +91,7 @@ def test_two_desks_opening_a_batch_at_once_both_check_in(client, login, demo):
     )  # fmt: skip
     assert made.status_code == 201, made.text
     batch = made.json()["id"]
-    proc, url = _serve()
+    proc, url = _serve(workers=1)  # eight check-ins at once on its 12 threads race as on two processes
     try:
         clerk = _token(url, "clerk")
         start = threading.Barrier(8)
@@ -113,13 +113,13 @@ def test_two_desks_opening_a_batch_at_once_both_check_in(client, login, demo):
 
 @pytest.mark.served
 def test_more_writers_than_threads_all_get_through(client, login, demo, monkeypatch):
-    """Twelve requests at once against two threads per worker: a blocking route takes a thread twice (the
+    """Twelve requests at once against a worker's two threads: a blocking route takes a thread twice (the
     route, then FastAPI's check of its response) before it commits. With more requests in flight than
     threads, all threads waited for the write lock the uncommitted one held, until the database's busy
     timeout failed them (bench/writes.py lost 12–35 of 192 writes on SQLite). Requests past the pool's
     size now wait at the door (middleware.RequestsInFlight)."""
     monkeypatch.setenv("ARCHIVE_REQUEST_THREADS", "2")
-    proc, url = _serve()
+    proc, url = _serve(workers=1)  # threads run out within one worker: twelve against its two
     try:
         sibao = _token(url, "sibao")
         with Session(get_engine()) as s:
