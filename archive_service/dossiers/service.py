@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, require
+from archive_service.db import insert_many, one_of
 from archive_service.digitisation.page_counts import awaiting_digitisation
 from archive_service.dossiers.class_schemes import top_class
 from archive_service.dossiers.models import (
@@ -219,7 +220,8 @@ def next_archival_codes(session: Session, bureau: Organisation, count: int) -> l
         taken: set[str] = set()
         for start in range(0, len(fresh), 1000):
             chunk = fresh[start : start + 1000]
-            taken.update(session.scalars(select(Dossier.archival_code).where(Dossier.archival_code.in_(chunk))))
+            held = select(Dossier.archival_code).where(one_of(session, Dossier.archival_code, chunk))
+            taken.update(session.scalars(held))
         codes += [c for c in fresh if c not in taken]
     return codes
 
@@ -244,10 +246,8 @@ def new_retirees(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
     # Many rows to one INSERT … RETURNING, whose rows come back in no promised order: matched by their key.
     # (Asking for the order makes SQLite insert them one by one: 100,000 statements for a ledger.)
     c = table.c
-    matched = insert(table).returning(
-        c.id, digest_of(c.citizen_id).label("digest"), c.name, c.sex, c.birth_date, c.enterprise_id
-    )
-    made = {key(r._mapping, r.digest): r.id for r in session.execute(matched, [dict(r) for r in rows])}
+    returned = (c.id, digest_of(c.citizen_id).label("digest"), c.name, c.sex, c.birth_date, c.enterprise_id)
+    made = {key(r._mapping, r.digest): r.id for r in insert_many(session, table, rows, *returned)}
     return [made[k] for k in keys]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from archive_service.db import insert_many
 from archive_service.dossiers.models import Dossier, FactConfirmation, Material, PageText, Retiree
 from archive_service.finding.models import SearchOutbox
 from archive_service.organisations.models import Organisation
@@ -84,8 +85,8 @@ def _queue_inserted_dossiers(state: ORMExecuteState) -> Any:
         raise RuntimeError("an INSERT of dossiers by statement must return their ids (… .returning(Dossier.id))")
     at = keys.index("id")
     ids = sorted({row[at] for row in result()})
-    if ids:
-        state.session.connection().execute(insert(SearchOutbox), [{"dossier_id": i} for i in ids])
+    if ids:  # thousands at once: the bulk insert (one short statement on PostgreSQL)
+        insert_many(state.session.connection(), SearchOutbox.__table__, [{"dossier_id": i} for i in ids])
     return result()
 
 

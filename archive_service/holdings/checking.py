@@ -19,7 +19,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from archive_service import workbooks
-from archive_service.db import bureau_today, utcnow
+from archive_service.db import bureau_today, one_of, utcnow
 from archive_service.dossiers.models import (
     Dossier,
     Retiree,
@@ -34,6 +34,7 @@ from archive_service.holdings.models import (
 )
 from archive_service.organisations import units
 from archive_service.organisations.models import BureauUnit, Organisation, OrganisationKind
+from archive_service.protection import digest_of, keyed_digest
 from archive_service.shelving import planning
 from archive_service.shelving.models import Room, RoomKind, ShelfSlot, ShelvingUnit, VolumeProfile
 from archive_service.transfers.models import OPEN, ItemResult, TransferBatch, TransferItem
@@ -468,10 +469,12 @@ class LedgerPass:
         held: dict[Any, tuple[str, str, int]] = {}
         moving: dict[Any, str] = {}
         if ids:
+            # By the IDs' keyed digests (protection.py), as an `in_` on the column would compare them.
+            digests = [keyed_digest(i) for i in ids]
             for citizen_id, code, name, custodian in session.execute(
                 select(Retiree.citizen_id, Dossier.archival_code, Retiree.name, Dossier.custodian_id)
                 .outerjoin(Dossier, Dossier.retiree_id == Retiree.id)
-                .where(Retiree.citizen_id.in_(ids))
+                .where(one_of(session, digest_of(Retiree.citizen_id), digests))
             ):
                 held[citizen_id] = (code, name, custodian)
             moving = dict(
@@ -479,7 +482,7 @@ class LedgerPass:
                     select(TransferItem.citizen_id, TransferBatch.number)
                     .join(TransferBatch)
                     .where(
-                        TransferItem.citizen_id.in_(ids),
+                        one_of(session, digest_of(TransferItem.citizen_id), digests),
                         TransferBatch.status.in_(OPEN),
                         TransferItem.result == ItemResult.pending,
                     )
@@ -493,13 +496,14 @@ class LedgerPass:
             query = select(column, Dossier.archival_code, Retiree.name).join(Retiree, Dossier.retiree_id == Retiree.id)
             if self.decisions.renumber:  # 原档号 are the bureau's own; 档号 are unique across the installation
                 query = query.where(Dossier.custodian_id == self.bureau.id)
-            for code, own_code, name in session.execute(query.where(column.in_(codes))):
+            for code, own_code, name in session.execute(query.where(one_of(session, column, codes))):
                 taken[code] = (own_code, name)
             if not self.decisions.renumber:  # the same ledger imported before with renumbering
                 former = dict(
                     session.execute(
                         select(Dossier.former_archival_code, Dossier.archival_code).where(
-                            Dossier.former_archival_code.in_(codes), Dossier.custodian_id == self.bureau.id
+                            one_of(session, Dossier.former_archival_code, codes),
+                            Dossier.custodian_id == self.bureau.id,
                         )
                     ).all()
                 )

@@ -446,7 +446,8 @@ def _entered(row: "LedgerRow", text: str, today: date, value: Any = None) -> Non
 
 
 def _secrecy(row: "LedgerRow", text: str, today: date) -> None:
-    row.secrecy_level = read_secrecy(text)  # refuses what is no 密级, in its own words
+    if text:  # most ledgers leave it empty: 非密, the default (read_secrecy's look-up is a cost per row)
+        row.secrecy_level = read_secrecy(text)  # refuses what is no 密级, in its own words
     row.secrecy = text
 
 

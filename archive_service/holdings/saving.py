@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive_service.access.log import AccessAction, record_access
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
-from archive_service.db import bureau_midnight, utcnow
+from archive_service.db import bureau_midnight, insert_many, utcnow
 from archive_service.dossiers.models import (
     CustodyEvent,
     CustodyEventKind,
@@ -251,9 +251,7 @@ def _write(
     # 档号 are unique: the new ids are matched by them (RETURNING promises no order; the ids also queue the
     # files for the search index, finding/outbox.py).
     table: Any = Dossier.__table__
-    made = dict(
-        (code, i) for i, code in session.execute(insert(table).returning(table.c.id, table.c.archival_code), values)
-    )
+    made = dict((code, i) for i, code in insert_many(session, table, values, table.c.id, table.c.archival_code))
     dossier_ids = [made[v["archival_code"]] for v in values]
     events, entries = [], []
     wanted = {r.held_by for r in rows if r.held_by}
@@ -294,9 +292,7 @@ def _write(
                 "secrecy": row.secrecy, "remarks": row.remarks, "as_written": row.as_written(),
             }
         )  # fmt: skip
-    # The tables' inserts: executemany without the ORM's bulk machinery (custody events queue no search).
-    events_table: Any = CustodyEvent.__table__
-    entries_table: Any = HoldingsEntry.__table__
-    session.execute(insert(events_table), events)
-    session.execute(insert(entries_table), entries)
+    # The tables' inserts, without the ORM's bulk machinery (custody events queue no search).
+    insert_many(session, CustodyEvent.__table__, events)
+    insert_many(session, HoldingsEntry.__table__, entries)
     return len(rows)
