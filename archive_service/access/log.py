@@ -142,6 +142,14 @@ def _utc_text(moment: datetime) -> str:
     return moment.isoformat()
 
 
+def record_change(
+    session: Session, user: User, action: str, client_address: str, what: str, before: object, after: object
+) -> AccessLogEntry:
+    """A setting or an account changed: `what` (ending in its own "：" or space), then `before → after`, so the
+    auditor reads both sides; logged in the change's own transaction, so the two commit together or not at all."""
+    return record_access(session, user, action, client_address, detail=f"{what}{before} → {after}", with_change=True)
+
+
 def record_access(
     session: Session,
     user: User | None,

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive_service.access.log import AccessAction, record_access
+from archive_service.access.log import AccessAction, record_access, record_change
 from archive_service.auth.models import Role, StaffCertificate, User
 from archive_service.auth.permissions import Action, require
 from archive_service.db import bureau_today
@@ -131,7 +131,5 @@ def set_requirement(session: Session, admin: User, required: bool, client: str) 
     assert bureau is not None
     shown = {True: "档案管理员须持证上岗", False: "不要求持证"}
     before, bureau.requires_certified_staff = bureau.requires_certified_staff, required
-    record_access(
-        session, admin, AccessAction.policy_changed, client,
-        detail=f"{bureau.name} 人员资格（{BASIS}）：{shown[before]} → {shown[required]}", with_change=True,
-    )  # fmt: skip
+    what = f"{bureau.name} 人员资格（{BASIS}）："
+    record_change(session, admin, AccessAction.policy_changed, client, what, shown[before], shown[required])

@@ -9,7 +9,7 @@ log that bureau's auditor reads."""
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from archive_service.access.log import AccessAction, record_access
+from archive_service.access.log import AccessAction, record_change
 from archive_service.auth.models import RequesterStanding, Role, User
 from archive_service.auth.permissions import Action, require
 from archive_service.auth.sessions import describe_account
@@ -133,9 +133,6 @@ def set_standing(session: Session, officer: User, target: User, active: bool, cl
     row.changed_at = utcnow()
     row.changed_by_id = officer.id
     session.flush()
-    record_access(
-        session, officer, AccessAction.account_changed, client,
-        detail=f"{describe_account(target)}：本馆（{officer.organisation.name}）查阅授权 {before} → {state(row)}",
-        with_change=True,
-    )  # fmt: skip
+    what = f"{describe_account(target)}：本馆（{officer.organisation.name}）查阅授权 "
+    record_change(session, officer, AccessAction.account_changed, client, what, before, state(row))
     return row

@@ -1,7 +1,7 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive_service.access.log import AccessAction, record_access
+from archive_service.access.log import AccessAction, record_change
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.errors import ArchiveError
@@ -35,10 +35,8 @@ def set_jurisdiction(session: Session, admin: User, rule: str, client: str) -> j
     before = jurisdiction.rule_of(bureau)
     bureau.jurisdiction_rule = chosen.value
     describe = lambda r: f"{jurisdiction.RULES[r].name}（{jurisdiction.RULES[r].basis}）"  # noqa: E731
-    record_access(
-        session, admin, AccessAction.policy_changed, client,
-        detail=f"{bureau.name} 接收范围：{describe(before)} → {describe(chosen)}", with_change=True,
-    )  # fmt: skip
+    what = f"{bureau.name} 接收范围："
+    record_change(session, admin, AccessAction.policy_changed, client, what, describe(before), describe(chosen))
     return chosen
 
 
@@ -49,9 +47,6 @@ def set_accepts_lixiu(session: Session, admin: User, accepts: bool, client: str)
     assert bureau is not None
     shown = {True: "接收离休人员档案", False: "不接收离休人员档案"}
     before, bureau.accepts_lixiu = bureau.accepts_lixiu, accepts
-    record_access(
-        session, admin, AccessAction.policy_changed, client,
-        detail=f"{bureau.name} 离休人员（{jurisdiction.LIXIU_BASIS}）：{shown[before]} → {shown[accepts]}",
-        with_change=True,
-    )  # fmt: skip
+    what = f"{bureau.name} 离休人员（{jurisdiction.LIXIU_BASIS}）："
+    record_change(session, admin, AccessAction.policy_changed, client, what, shown[before], shown[accepts])
     return accepts
