@@ -48,8 +48,8 @@ from archive_service.transfers.fee_routes import router as fees_router
 from archive_service.transfers.routes import router as transfers_router
 from archive_service.transfers.routes import supplements_router
 from archive_service.verification.routes import router as verification_router
-from archive_service.web.access_pages import router as access_pages_router
 from archive_service.web.account_pages import router as account_pages_router
+from archive_service.web.audit_pages import router as audit_pages_router
 from archive_service.web.campaign_pages import router as campaign_pages_router
 from archive_service.web.disposal_pages import router as disposal_pages_router
 from archive_service.web.dossier_pages import router as pages_router
@@ -58,10 +58,12 @@ from archive_service.web.fee_pages import router as fee_pages_router
 from archive_service.web.forms import PageRefused, field_label, keep_submitted_form
 from archive_service.web.holdings_pages import router as holdings_pages_router
 from archive_service.web.job_pages import router as job_pages_router
+from archive_service.web.loan_desk_pages import router as loan_desk_pages_router
 from archive_service.web.misfiled_pages import router as misfiled_pages_router
 from archive_service.web.move_pages import router as move_pages_router
 from archive_service.web.rendering import render_error
 from archive_service.web.report_pages import router as report_pages_router
+from archive_service.web.request_pages import router as request_pages_router
 from archive_service.web.search_pages import router as search_pages_router
 from archive_service.web.security_pages import router as security_pages_router
 from archive_service.web.shelving_pages import router as shelving_pages_router
@@ -77,7 +79,9 @@ PAGE_ROUTERS = (
     security_pages_router,
     pages_router,
     search_pages_router,
-    access_pages_router,
+    request_pages_router,
+    loan_desk_pages_router,
+    audit_pages_router,
     shelving_pages_router,
     campaign_pages_router,
     report_pages_router,
