@@ -61,7 +61,10 @@ def serve(tmp_path_factory, with_scans: bool = True) -> Iterator[str]:
     proc = subprocess.Popen([*archive, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        # Up by a deadline, not a count of tries: on a busy machine the start can take minutes, and a server not
+        # up must fail here with its log, not later as a refused connection in some test's first click.
+        deadline = time.monotonic() + 300
+        while True:
             try:
                 if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                     break
@@ -69,6 +72,8 @@ def serve(tmp_path_factory, with_scans: bool = True) -> Iterator[str]:
                 pass
             if proc.poll() is not None:
                 raise RuntimeError((var / "server.log").read_text())
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"test server not up after 300 s:\n{(var / 'server.log').read_text()}")
             time.sleep(0.2)
         yield url
     finally:
