@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any
+from weakref import WeakSet
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -108,9 +109,10 @@ def make_engine(url: str) -> Engine:
     pool = {"pool_size": threads, "max_overflow": threads + 4, "pool_timeout": 30}
     # orjson reads JSON columns several times faster than the stdlib (the access log has millions of rows).
     if url.startswith("sqlite"):
-        engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, json_deserializer=orjson.loads, **pool
-        )
+        # isolation_level: the sqlite3 driver begins a transaction at its first write with BEGIN IMMEDIATE, which
+        # takes the write lock there and then (waiting up to the timeout), never later in the transaction.
+        connect_args = {"check_same_thread": False, "timeout": 30, "isolation_level": "IMMEDIATE"}
+        engine = create_engine(url, connect_args=connect_args, json_deserializer=orjson.loads, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -121,8 +123,42 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
+        _sqlite_transactions(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, json_deserializer=orjson.loads, **pool)
+
+
+def _sqlite_transactions(engine: Engine) -> None:
+    """Two gaps in the sqlite3 driver's transactions, closed for every SQLite engine.
+
+    A read left open — a result nobody read to its end, such as a query handed to a template that did not show
+    it — keeps its statement running and with it the connection's WAL snapshot, after the session closed and the
+    connection went back to the pool. The next request on that connection reads the database as it was then, and
+    its first write is refused at once once anyone else has committed: SQLite lets no stale reader become the
+    writer and does not wait (SQLITE_BUSY_SNAPSHOT, "database is locked"). Each cursor is therefore closed when
+    its connection is returned, which ends its statement.
+
+    The driver does not begin a transaction for a SAVEPOINT (`session.begin_nested()`): one taken before the
+    first write began a deferred transaction of its own, outside the driver's knowledge, whose RELEASE
+    committed it — the steps inside it were saved even when the request then failed. A savepoint outside a
+    transaction is preceded by BEGIN IMMEDIATE, so it is nested in the request's transaction and holds the
+    write lock from the start."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _remember_cursor(conn, cursor, _statement, _parameters, _context, _executemany):
+        conn.connection.info.setdefault("cursors", WeakSet()).add(cursor)
+
+    @event.listens_for(engine, "checkin")
+    def _close_cursors(dbapi_conn, record):
+        cursors = record.info.pop("cursors", ())
+        if dbapi_conn is not None:  # None: the connection was dropped, and its statements with it
+            for cursor in list(cursors):
+                cursor.close()
+
+    @event.listens_for(engine, "savepoint")
+    def _begin_before_savepoint(conn, _name):
+        if not conn.connection.dbapi_connection.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @lru_cache

@@ -1,10 +1,7 @@
 """HTTP API of 校对与复核: the work list, a step on a reading, the crop it was read from."""
 
-import time
-
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlalchemy.exc import OperationalError
 
 from archive_service.deps import CurrentUser, DbSession, Store, client_address
 from archive_service.dossiers.service import get_dossier
@@ -41,20 +38,8 @@ def check(
     store: Store,
     user: CurrentUser,
 ) -> ReadingOut:
-    for attempt in range(3):
-        try:
-            dossier = get_dossier(session, user, dossier_id)
-            checked = service.check(session, store, user, dossier, ref, data.value, data.version)
-            return ReadingOut.of(dossier.id, checked)
-        except OperationalError as e:
-            # SQLite refused the write (SQLITE_BUSY: the transaction's snapshot went stale while others wrote —
-            # seen once under a full test run's load, four 校对 requests at a time). Nothing was written: the
-            # transaction is rolled back and the check begun again, twice at most.
-            if not getattr(e.orig, "sqlite_errorname", "").startswith("SQLITE_BUSY") or attempt == 2:
-                raise
-            session.rollback()
-            time.sleep(0.05 * (attempt + 1))
-    raise AssertionError("unreachable")
+    dossier = get_dossier(session, user, dossier_id)
+    return ReadingOut.of(dossier.id, service.check(session, store, user, dossier, ref, data.value, data.version))
 
 
 @router.get("/{dossier_id}/verification/{ref}/crop")

@@ -112,6 +112,13 @@ def _value(reading: Reading, typed: str) -> str:
 
 
 def _stale(reading: Reading) -> ArchiveError:
+    if not reading.checks:  # a version from a page older than the readings (the file was read again since)
+        return ArchiveError(
+            "reading.changed",
+            f"第 {reading.page} 页的{reading.label}尚无校对记录，与您页面上的版本不符，您的输入未保存；请刷新页面",
+            "version",
+            409,
+        )
     last = reading.checks[-1]
     did = {Step.accepted: "校对确认", Step.corrected: "更正", Step.reviewed: "复核"}[Step(last.step)]
     return ArchiveError(

@@ -371,7 +371,10 @@ def _dossier_page(
             "open_page": page,
             "can_read_copy": can(user, Action.read_digital_copy),
             "can_digitise": can(user, Action.digitise) and dossier.custodian_id == user.organisation_id,
-            "jobs": session.scalars(select(Job).where(Job.dossier_id == dossier.id).order_by(Job.id.desc()).limit(5)),
+            # A list, not the open result: a template that does not show it would leave the read open (db.py).
+            "jobs": list(
+                session.scalars(select(Job).where(Job.dossier_id == dossier.id).order_by(Job.id.desc()).limit(5))
+            ),
             "failed_job": _failed_digitisation(session, dossier, use_copy),
             "can_shelve": can(user, Action.manage_shelving),
             # Streets and custodians a file in the store may be given to keep (dossiers/held_elsewhere.py).

@@ -137,6 +137,9 @@ def test_two_people_verify_a_new_files_facts_and_corrections_outlast_a_rerun(cli
     # Typing corrects: the clerk reads 3 where the OCR read 13 (a made-up misreading for the test). A bad
     # date is refused naming the field and the rule; the good one is the sheet's value at once.
     url = f"/api/dossiers/{dossier_id}/verification/{birth['ref']}"
+    # A version the value never had (a page from before the file was read again): refused in words, not a 500.
+    r = client.post(url, json={"value": "1957-06-13", "version": 3}, headers=clerk)
+    assert r.status_code == 409 and r.json()["code"] == "reading.changed" and "请刷新页面" in r.json()["message"]
     r = client.post(url, json={"value": "六月", "version": 0}, headers=clerk)
     assert r.status_code == 400 and r.json()["field"] == "value" and "日期" in r.json()["message"]
     r = client.post(url, json={"value": "1957年6月3日", "version": 0}, headers=clerk)

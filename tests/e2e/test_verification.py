@@ -53,13 +53,6 @@ def _wait_state(page, label: str, state: str) -> None:
     _row(page, label).and_(page.locator(f"[data-state={state}]")).wait_for()
 
 
-@pytest.mark.skip(
-    reason="KNOWN DEFECT (2026-12-07, third session): under a full run's load SQLite still refuses one of the 校对"
-    " writes at once now and then (SQLITE_BUSY: a transaction's snapshot gone stale while the page's other requests"
-    " write). Its crops' log entries were fixed (BEGIN IMMEDIATE; three browser-suite runs passed) and the check now"
-    " retries twice, but a full run at this load could not be repeated before the session ended; the service test of"
-    " 校对与复核 runs (closing note)."
-)
 def test_a_new_files_facts_are_verified_by_two_people_with_the_keyboard(page, server, tmp_path):
     dossier_id = _new_digitised_file(page, server, tmp_path)
 
