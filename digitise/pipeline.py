@@ -27,12 +27,12 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import PIL
-from PIL import ImageOps
 
-from digitise import alterations, imaging, ocr, proposal, readings
+from digitise import alterations, imaging, ocr, proposal
 from digitise import facts as page_facts
 from digitise.catalogue import MaterialPages, link_pages
 from digitise.findings import Finding, Severity, errors
+from digitise.id_reread import reread_ids
 from digitise.options import DigitiseOptions
 from digitise.page_record import PageLine, PageRecord
 from digitise.pdf import Bookmark, PdfInfo, PdfPage, TextLine, write_pdf
@@ -46,9 +46,6 @@ TURN_TOLERANCE = 5.0  # confidence points a turned page may read below the page 
 COLOUR_FRACTION = 0.0005  # 0.05 % saturated pixels: a seal, a letterhead, a photo
 COLOURED_INK = 0.1  # a tenth of the marks in a colour of their own: entries in blue-black or brown ink
 FADED_INK = 0.3  # strokes clearly lighter than the print (clean print ≤ 0.18, faded hands ≥ 0.45 on the bench)
-# An ID's cell whose reading fails is read again by both PP-OCR models (a bureau's own in place of v6 small).
-REREADERS = ("paddle6", "paddle")
-REREAD_HEIGHT = 96  # px: the cell's crop is enlarged (up to 3×) until its line is about this tall
 
 # How far a run is: called with (pages just finished — those resumed from the work directory at first, then
 # one at a time —, pages in the run).
@@ -385,60 +382,6 @@ def _title(
         return lines, None
     line = zone_lines[zone_records.index(found)]
     return sorted([line, *lines], key=lambda ln: ln.top), proposal.title_text(found, page.height)
-
-
-def reread_ids(page: PIL.Image.Image, lines: list[ocr.OcrLine], model_folder: Path | None) -> list[ocr.OcrLine]:
-    """A citizen ID whose reading fails its check character or has the wrong length (OCR dropped a figure of a
-    long handwritten number, or misread one where several corrections are valid) is read again from its own
-    cell, cropped from the page and enlarged, by both PP-OCR models. The line takes the one valid number they
-    agree on (encoding the page's birth date, when one was read); otherwise it stays as read, invalid, for
-    the 校对 screen — a re-read is a reading a person checks like any other, never a guess."""
-    located = page_facts.locate(lines)
-    sure = {n for f in located if f.fact == "citizen_id" and f.valid for n in f.lines}
-    cells = [(n, cell) for n, line in enumerate(lines) if n not in sure and (cell := readings.id_cell(line.text))]
-    if not cells:
-        return lines
-    births = tuple(page_facts.extract(page_facts.reading_text(lines)).birth_dates)
-    out = list(lines)
-    for n, (start, end) in cells:
-        line = lines[n]
-        box, crop = _cell_crop(page, line, start, end)
-        read = _reread(crop, model_folder)
-        number = readings.reread_id([text for text, _ in read], births)
-        if number is not None:
-            conf = min(c for text, c in read if number in readings.ids_read(text, births))
-            out[n] = line.replaced(start, end, number, box, conf)
-    return out
-
-
-def _cell_crop(
-    page: PIL.Image.Image, line: ocr.OcrLine, start: int, end: int
-) -> tuple[tuple[int, int, int, int], PIL.Image.Image]:
-    """The box (page pixels) of a value's characters `start:end` on its line, and the OCR copy of it a little
-    padded and enlarged, with a margin of paper around it (the detector wants some). The box, not the padded
-    crop, is where the value is kept: the alteration check must not judge the cell rule beside it."""
-    chars = line.char_boxes()
-    box = (chars[start][0], line.top, chars[end - 1][2], line.top + line.height)
-    pad = line.height // 4
-    padded = (max(0, box[0] - pad), max(0, box[1] - pad), min(page.width, box[2] + pad), min(page.height, box[3] + pad))
-    crop = imaging.ocr_copy(page.crop(padded))
-    factor = min(3.0, max(1.0, REREAD_HEIGHT / max(1, line.height)))
-    crop = crop.resize((round(crop.width * factor), round(crop.height * factor)), PIL.Image.Resampling.LANCZOS)
-    paper = int(np.percentile(np.asarray(crop), 90))
-    return box, ImageOps.expand(crop, border=round(REREAD_HEIGHT / 2), fill=paper)
-
-
-def _reread(crop: PIL.Image.Image, model_folder: Path | None) -> list[tuple[str, float]]:
-    """Each line every re-reading engine reads on a cell's crop, with its confidence; an engine this machine
-    lacks reads nothing."""
-    read: list[tuple[str, float]] = []
-    for name in REREADERS:
-        try:
-            lines = ocr.engine(name, model_folder if name == "paddle6" else None).read(crop, "chi_sim").lines
-        except ocr.EngineMissing:
-            continue
-        read += [(ln.text, ln.confidence) for ln in lines]
-    return read
 
 
 def _line_record(line: ocr.OcrLine) -> PageLine:

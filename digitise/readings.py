@@ -228,6 +228,11 @@ def ids_read(text: str, birth_dates: tuple[str, ...] = ()) -> list[str]:
     """Every citizen ID a re-read of an ID's cell gives (the crop may hold the end of its label): a whole
     run of 18 characters or 15 digits, look-alikes read as digits, that is a valid number (15 digits: as
     the 18-character ID it became). A run of any other length is no reading: digits are never made up."""
+    return [n for n in _whole_runs(text, birth_dates) if citizen_id.is_valid(n if len(n) == 18 else _upgraded(n))]
+
+
+def _whole_runs(text: str, birth_dates: tuple[str, ...] = ()) -> list[str]:
+    """Every whole run of 18 characters or 15 digits in `text`, valid or not (as `id_at` reads it)."""
     s = shadow(text)
     found: list[str] = []
     for at, c in enumerate(s):
@@ -239,9 +244,7 @@ def ids_read(text: str, birth_dates: tuple[str, ...] = ()) -> list[str]:
         number, end = read
         if end < len(s) and (s[end].isdigit() or s[end] == "〇" or s[end] in X_LIKE):
             continue  # 19 figures or more: not a number as written
-        whole = number if len(number) == 18 else _upgraded(number)
-        if citizen_id.is_valid(whole):
-            found.append(number)
+        found.append(number)
     return found
 
 
@@ -254,12 +257,43 @@ def reread_id(readings: list[str], birth_dates: tuple[str, ...] = ()) -> str | N
     """The citizen ID an ID's cell re-read by other readers says (the cell as each reader read it), when the
     page's own reading failed its check character or its length: the one valid number they give — and,
     where the page states a birth date, the one that encodes it. None when none, or two disagreeing, are
-    valid: the value stays as the page read it, flagged for the 校对 screen."""
+    valid: the value stays as the page read it, flagged for the 校对 screen. Two 18-figure readings that
+    differ in one place only also give the number with that figure filled by the check character
+    (`one_in_doubt`), one more candidate that must be the only one."""
     born = {d.replace("-", "") for d in birth_dates if len(d) == 10}
     numbers = {n for text in readings for n in ids_read(text, birth_dates)}
+    numbers |= one_in_doubt([n for text in readings for n in _whole_runs(text)], birth_dates)
     if born:
         numbers = {n for n in numbers if (n[6:14] if len(n) == 18 else "19" + n[6:12]) in born}
     return numbers.pop() if len(numbers) == 1 else None
+
+
+def one_in_doubt(numbers: list[str], birth_dates: tuple[str, ...]) -> set[str]:
+    """The valid numbers that two readings of one 18-character ID, equal but at one position, give with that
+    position filled by the check character: ISO 7064 MOD 11-2 has at most one value for one unknown position
+    (its weights are all non-zero mod 11), so where two readers disagree on one figure and agree on the other
+    17, the check character says which figure it was — as a check digit is meant to restore one illegible
+    figure. Only with a birth date read elsewhere on the page, which a filled number must encode: readers who
+    agree on a wrong figure elsewhere would make a valid, wrong number, and the birth date catches most of
+    those (`reread_id` keeps only numbers that encode it)."""
+    if not any(len(d) == 10 for d in birth_dates):
+        return set()
+    long = sorted({n for n in numbers if len(n) == 18})
+    filled: set[str] = set()
+    for a, b in ((a, b) for i, a in enumerate(long) for b in long[i + 1 :]):
+        apart = [i for i in range(18) if a[i] != b[i]]
+        if len(apart) != 1:
+            continue
+        at = apart[0]
+        options = "0123456789X" if at == 17 else "0123456789"
+        filled |= {c for d in options if citizen_id.is_valid(c := a[:at] + d + a[at + 1 :])}
+    return filled
+
+
+def reads_as(text: str, number: str, birth_dates: tuple[str, ...] = ()) -> bool:
+    """Whether a re-read's text gives `number` (as `reread_id` takes it): whole, or but for one figure."""
+    return any(len(n) == len(number) and sum(a != b for a, b in zip(n, number, strict=True)) <= 1
+               for n in _whole_runs(text, birth_dates))  # fmt: skip
 
 
 VALUE_GAP = set(" .|｜丨¦「」『』[]【】")  # what may sit between an ID's figures as OCR reads a cell

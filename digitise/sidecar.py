@@ -71,7 +71,7 @@ from digitise.page_record import PageRecord
 # 1.5: dates and IDs read through OCR's look-alikes after their labels, faded black entries on print grey;
 # 1.6: a citizen ID failing its check character or length read again from its cell's crop by both PP-OCR models.
 # Resumed runs never mix versions.
-PIPELINE_VERSION = "digitise/1.6"
+PIPELINE_VERSION = "digitise/1.7"
 SIDECAR_SCHEMA = "archive-custody/digitise-sidecar/2"
 
 

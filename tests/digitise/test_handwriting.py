@@ -20,7 +20,7 @@ from digitise.models import ModelFolderError, bureau_models
 from digitise.ocr import OcrLine, OcrWord
 from digitise.readings import corrected
 from digitise.specimen import person
-from digitise.specimen_hand import draw_hand_page, id15
+from digitise.specimen_hand import INKS, draw_hand_page, id15
 from tests.rendering import assert_pages_look_like, render
 
 
@@ -268,7 +268,7 @@ def test_an_id_read_with_a_figure_dropped_is_read_again_from_its_cell_and_an_inv
     """Issue 39: the page's OCR dropped a figure of a long handwritten ID; the cell, read again from its crop by
     both PP-OCR models, gives the valid number. A number written wrong (no one correction valid) is read again
     too, but nothing valid is read, so it stays as read — invalid, for the 校对 screen, never made valid."""
-    from digitise.pipeline import reread_ids
+    from digitise.id_reread import reread_ids
 
     rng = random.Random(39)
     who = person(rng)
@@ -313,3 +313,52 @@ def test_a_form_with_each_value_written_below_its_label_has_its_facts_read(tmp_p
     name = next(f for f in read["facts"] if f["fact"] == "name")
     label = next(line for line in read["lines"] if line["text"].startswith("姓名"))
     assert name["box"][1] > label["box"][3] - 5  # boxed on the value beneath its label
+
+
+def _overrun_row(ink: tuple[int, int, int], rng: random.Random) -> tuple[Image.Image, OcrLine, str]:
+    """An 18-figure ID written by hand in a cell too short for it, its last two figures over the next cell's
+    printed label (参加工作时间); the line as the page's OCR read it: the label and the value without them."""
+    from digitise.specimen_hand import PRINT_FONTS, Writer, write
+
+    who = person(random.Random(1931))
+    sheet = Image.new("RGB", (2000, 200), (236, 226, 200))
+    draw = ImageDraw.Draw(sheet)
+    printed = ImageFont.truetype(PRINT_FONTS[0], 50)
+    draw.text((40, 68), "公民身份号码", font=printed, fill=(30, 28, 30))
+    hand = Writer("wenkai", 60, 0.05, 0.08, 1.0, 0.004, ink)
+    x0, y0, x1, y1 = write(sheet, who.citizen_id, 400, 60, hand, rng, ink)
+    label_left = x1 - 90  # the next label starts under the last two figures
+    draw.text((label_left, 68), "参加工作时间", font=printed, fill=(30, 28, 30))
+    read_as = who.citizen_id[:16]
+    words = (
+        OcrWord("公民身份号码", 40, 68, 300, 52, 99.0),
+        OcrWord(read_as, x0, y0, label_left - x0, y1 - y0, 90.0),
+        OcrWord("参加工作时间", label_left, 68, 300, 52, 99.0),
+    )
+    line = OcrLine("".join(w.text for w in words), 40, min(y0, 68), label_left + 260, y1 - min(y0, 68), words)
+    return sheet, line, who.citizen_id
+
+
+@pytest.mark.ocr
+def test_id_figures_written_over_the_next_label_are_read_with_the_print_lifted_when_the_ink_has_a_colour():
+    """Issue 39: a long ID runs out of its cell and its last figures sit on the next printed label; the page's
+    OCR reads the label and loses them. In blue-black ink the print is lifted from a crop reaching past the
+    last figure read (the label's grey tells print from hand), so the cell read again gives the whole number,
+    which a birth date on the page must agree with. A black hand cannot be told from the print: no such crop."""
+    from digitise.id_reread import hand_only, reread_ids
+
+    rng = random.Random(2)
+    sheet, line, truth = _overrun_row(INKS["blue-black"], rng)
+    born = f"出生日期{truth[6:10]}年{int(truth[10:12])}月{int(truth[12:14])}日"
+    birth_line = OcrLine(born, 40, 0, 400, 40, (OcrWord(born, 40, 0, 400, 40, 99.0),))
+    assert extract(line.text).citizen_ids == []
+    start = len("公民身份号码")
+    lifted = hand_only(sheet, line, start, start + 16)
+    assert lifted is not None
+    grey = np.asarray(lifted)
+    assert grey.min() < 140  # the figures stay …
+    again = reread_ids(sheet, [birth_line, line], None)
+    assert extract(again[1].text).citizen_ids == [truth]
+
+    black_sheet, black_line, _ = _overrun_row(INKS["black"], random.Random(2))
+    assert hand_only(black_sheet, black_line, start, start + 16) is None

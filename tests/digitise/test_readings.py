@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from digitise.citizen_id import is_valid
+from digitise.citizen_id import check_char, is_valid
 from digitise.facts import date_spans, extract, locate, reading_text
 from digitise.ocr import OcrLine, OcrWord
 from digitise.readings import corrected, date_at, id_cell, ids_read, reread_id
@@ -172,3 +172,29 @@ def test_a_row_of_labels_with_values_beside_them_is_read_as_before():
     below = _row(160, [("王伟", 300)])  # a line beneath: not under a row of labels alone
     found = extract(reading_text([beside, below]))
     assert found.birth_dates == ["1960-04-19"] and found.work_start_dates == ["1978-05"]
+
+
+def test_two_readings_differing_in_one_figure_are_the_number_the_check_character_gives():
+    """Issue 39: two readers of an ID's cell agree on 17 figures and differ on one (a 9 half written over the
+    next cell's label, read as 6 by one and 7 by the other): both invalid, but MOD 11-2 has one value for one
+    unknown position, so the number is whole — taken only where it encodes the birth date read on the page."""
+    truth, a, b = next(
+        (truth, a, b)
+        for serial in range(100, 200)
+        for truth in [citizen_id_for("320105", date(1953, 11, 2), serial, "F")]
+        if truth[15] not in "67"
+        for a, b in [(truth[:15] + "6" + truth[16:], truth[:15] + "7" + truth[16:])]
+        if corrected(a) == a and corrected(b) == b  # no one look-alike makes either valid
+    )
+    assert not is_valid(a) and not is_valid(b)
+    assert reread_id([f"码{a}", b], ("1953-11-02",)) == truth
+    assert reread_id([a, b]) is None  # no birth date on the page: no figure filled in
+    assert reread_id([a, b], ("1960-04-19",)) is None  # the filled number is not this page's person
+    c = b[:3] + ("4" if b[3] != "4" else "5") + b[4:]
+    assert reread_id([a, c], ("1953-11-02",)) is None  # two figures apart: which is in doubt is not known
+    # Both readers wrong alike in the birth date (day 02 read as 07): the filled number encodes another day.
+    d, e = (x[:12] + "07" + x[14:] for x in (a, b))
+    assert reread_id([d, e], ("1953-11-02",)) is None
+    # A third reading, valid, of the same birth date (another region): two candidates, none taken.
+    other = "37" + truth[2:17] + check_char("37" + truth[2:17])
+    assert reread_id([a, b, other], ("1953-11-02",)) is None
