@@ -207,7 +207,7 @@ def refusal_shows(session: Session, page: Callable[[ArchiveError], Response]) ->
     the same page again with the error beside the form and what was typed kept. Every page form does this.
 
         with refusal_shows(session, lambda error: _list_page(request, session, user, error)):
-            batch = service.import_register(...)
+            batch = intake.import_register(...)
         return RedirectResponse(...)
     """
     try:

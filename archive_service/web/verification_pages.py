@@ -13,6 +13,7 @@ from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError
 from archive_service.verification import service
 from archive_service.verification.layer import STATE_LABELS
+from archive_service.web.forms import refusal_shows
 from archive_service.web.rendering import templates
 from storage import ObjectStore
 
@@ -72,15 +73,12 @@ def check_from_page(
 ) -> Response:
     """Enter without the page's script: the step, then the page again at the next reading; a refusal comes
     back in the reading's row with the value as typed."""
-    try:
+    with refusal_shows(session, lambda error: _page(request, session, store, user, dossier_id, (ref, value, error))):
         if not version.isdigit():
             raise ArchiveError("reading.version", "版本号应为非负整数，请刷新页面", "version")
         dossier = get_dossier(session, user, dossier_id)
         service.check(session, store, user, dossier, ref, value, int(version))
         session.commit()
-    except ArchiveError as error:
-        session.rollback()
-        return _page(request, session, store, user, dossier_id, (ref, value, error))
     return RedirectResponse(f"/dossiers/{dossier_id}/verification#r-{ref}", status_code=303)
 
 
@@ -93,10 +91,7 @@ def write_into_use_copy(
     user: CurrentUser,
 ) -> Response:
     """校对结果写入数字副本: a refusal (nothing corrected yet) comes back on the page."""
-    try:
+    with refusal_shows(session, lambda error: _page(request, session, store, user, dossier_id, ("", "", error))):
         copy = service.write_into_use_copy(session, store, user, get_dossier(session, user, dossier_id))
         session.commit()
-    except ArchiveError as error:
-        session.rollback()
-        return _page(request, session, store, user, dossier_id, ("", "", error))
     return RedirectResponse(f"/dossiers/{dossier_id}/verification?written={copy.version}", status_code=303)

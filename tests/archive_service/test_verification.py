@@ -199,6 +199,10 @@ def test_two_people_verify_a_new_files_facts_and_corrections_outlast_a_rerun(cli
     r = client.post(url, data={"value": "七八年", "version": "0"}, headers=clerk, follow_redirects=False)
     row = r.text[r.text.index(f'id="r-{facts["work_start"]["ref"]}"') :].split("</tr>")[0]
     assert r.status_code == 400 and 'value="七八年"' in row and "参加工作时间应为日期" in row
+    # A character nobody can see is refused as on every page form, naming it; nothing saved (version 0 still holds).
+    r = client.post(url, data={"value": "1975\u200b-07", "version": "0"}, headers=clerk, follow_redirects=False)
+    row = r.text[r.text.index(f'id="r-{facts["work_start"]["ref"]}"') :].split("</tr>")[0]
+    assert r.status_code == 422 and "U+200B" in row, row
     r = client.post(url, data={"value": "1975-07", "version": "0"}, headers=clerk, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].endswith(f"#r-{facts['work_start']['ref']}")
     assert [v["value"] for v in _sheet(client, dossier_id, archivist)["birth_date"]["values"]] == ["1957-06-03"]
