@@ -120,7 +120,9 @@ def test_a_new_files_facts_are_verified_by_two_people_with_the_keyboard(page, se
     alert = work.locator("[role=alert]")
     alert.wait_for()
     assert "李接收" in alert.inner_text() and "1974-05" in alert.inner_text() and "未保存" in alert.inner_text()
+    # The alert is drawn after the row shows the clerk's step (verification.js), so no wait is needed here.
     assert work.get_attribute("data-state") == "proofread"
+    assert work.locator("input.reading-value").input_value() == "1974-05"
     shot(page, "verification-changed-meanwhile")
     page.keyboard.press("Enter")
     _wait_state(page, "参加工作时间", "reviewed")

@@ -47,14 +47,15 @@
       });
       const body = await answer.json().catch(() => ({message: "服务器未能处理，请稍后再试；您的输入仍在此处"}));
       if (!answer.ok) {
-        say(row, body.message); input.classList.add("bad"); input.setAttribute("aria-invalid", "true");
         if (body.code === "reading.changed") {  // someone else changed it: their step is shown, the typed value kept
           const now = await (await fetch(api, {credentials: "same-origin"})).json();
           const r = [...now.facts, ...now.lines].find((x) => x.ref === row.dataset.ref);
           // What the person typed stays; a value left as it was shows the other person's, for Enter to confirm.
           const typed = input.value, untouched = typed.trim() === row.dataset.value;
-          if (r) { show(row, r); if (!untouched) input.value = typed; input.classList.add("bad"); input.select(); }
+          if (r) { show(row, r); if (!untouched) input.value = typed; input.select(); }
         }
+        // The refusal is drawn last, once the row shows what it is about: whoever reads it sees the new state.
+        say(row, body.message); input.classList.add("bad"); input.setAttribute("aria-invalid", "true");
         return;
       }
       say(row, ""); show(row, body); done += 1; pace(); next(input);
