@@ -27,6 +27,8 @@ from archive_service.dossiers.models import (
 from archive_service.dossiers.service import check_own_fonds
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.holdings import ledger
+from archive_service.holdings.ledger_cells import as_compared, place_key
+from archive_service.holdings.ledger_rows import LedgerRow, RowProblem, read_row
 from archive_service.holdings.models import (
     HoldingsImport,
     HoldingsProblem,
@@ -95,7 +97,7 @@ class Decisions:
 @lru_cache(maxsize=4096)  # asked on every row; a ledger names a few hundred enterprises
 def _name_key(name: str) -> str:
     """Enterprise names as compared: full-width and half-width alike, no spaces, brackets alike."""
-    return ledger._normal(unicodedata.normalize("NFKC", name))
+    return as_compared(unicodedata.normalize("NFKC", name))
 
 
 @dataclass
@@ -158,13 +160,13 @@ class Outcome:
 class Resolved:
     """A good row, with what the database gave it: its enterprise, its layer, its code."""
 
-    row: ledger.LedgerRow
+    row: LedgerRow
     enterprise: int | str  # an enterprise id, or the name of one to be created
     slot: int | None  # its layer, when the ledger gives it a place
     held_by: int | None = None  # the street or custodian keeping it (the ledger's 保管单位)
 
 
-ReadRow = tuple[int, ledger.LedgerRow, list[ledger.RowProblem]]  # (cells filled, the row read, its problems)
+ReadRow = tuple[int, LedgerRow, list[RowProblem]]  # (cells filled, the row read, its problems)
 
 
 class KeptRows:
@@ -222,7 +224,7 @@ class LedgerPass:
         self.mapped = {_name_key(k): v for k, v in decisions.enterprises.items()}
         self.created = {_name_key(k): k for k in decisions.new_enterprises}
         self.rooms = {
-            ledger.place_key(r.name): r
+            place_key(r.name): r
             for r in session.scalars(select(Room).where(Room.organisation_id == bureau.id, Room.kind == RoomKind.store))
         }
         self.units: dict[tuple[int, str], ShelvingUnit] = {}
@@ -231,7 +233,7 @@ class LedgerPass:
             for unit in session.scalars(
                 select(ShelvingUnit).where(ShelvingUnit.room_id.in_([r.id for r in self.rooms.values()]))
             ):
-                self.units[(unit.room_id, ledger.place_key(unit.code))] = unit
+                self.units[(unit.room_id, place_key(unit.code))] = unit
         if self.units:
             # Plain tuples (a district's store rooms hold tens of thousands of layers; a Row's attributes cost).
             for slot_id, unit_id, column, side, section, layer, capacity, used in session.execute(
@@ -267,7 +269,7 @@ class LedgerPass:
             for number, cells in sheet.rows():
                 if number <= info["header_row"]:
                     continue
-                row, problems = ledger.read_row(
+                row, problems = read_row(
                     sheet.name, number, cells, mapping, room=info.get("room", ""), today=self.today
                 )
                 yield len(cells) - cells.count(None), row, problems
@@ -281,7 +283,7 @@ class LedgerPass:
         seen_ids: dict[str, tuple[str, int]] = {}
         seen_codes: dict[str, tuple[str, int]] = {}
         seen_people: dict[tuple[str, str, date | None], tuple[str, int]] = {}
-        batch: list[tuple[ledger.LedgerRow, int | str | None, Any]] = []
+        batch: list[tuple[LedgerRow, int | str | None, Any]] = []
         for filled, row, problems in self.rows() if rows is None else rows:
             if filled <= 1 and not row.name:  # a lone cell under the table: a total, a signature
                 continue
@@ -331,7 +333,7 @@ class LedgerPass:
         outcome.problem(then[0], then[1], column, "ledger.duplicate", f"与{name(first)}重复：{what}")
         outcome.problem(first[0], first[1], column, "ledger.duplicate", f"与{name(then)}重复：{what}")
 
-    def _count(self, outcome: Outcome, row: ledger.LedgerRow) -> None:
+    def _count(self, outcome: Outcome, row: LedgerRow) -> None:
         c = outcome.counts
         if row.id_reading.upgraded:
             c["ids_upgraded"] += 1
@@ -344,7 +346,7 @@ class LedgerPass:
         if row.entered_on is None:
             c["entry_date_missing"] += 1
 
-    def _holder(self, outcome: Outcome, row: ledger.LedgerRow) -> int | None:
+    def _holder(self, outcome: Outcome, row: LedgerRow) -> int | None:
         """The registered street or custodian the ledger's 保管单位 names; a custodian's 资质 must be valid today
         (大政办发〔2017〕49号 第十六条), and a file a unit keeps has no place on the bureau's shelves."""
         if not row.holder:
@@ -370,7 +372,7 @@ class LedgerPass:
             )  # fmt: skip
         return unit.id
 
-    def _enterprise(self, outcome: Outcome, row: ledger.LedgerRow) -> int | str | None:
+    def _enterprise(self, outcome: Outcome, row: LedgerRow) -> int | str | None:
         name = row.enterprise_name or row.former_employer
         if row.credit_code and row.credit_code in self.by_code:
             return self.by_code[row.credit_code]
@@ -400,13 +402,13 @@ class LedgerPass:
         )  # fmt: skip
         return None
 
-    def _slot(self, outcome: Outcome, row: ledger.LedgerRow) -> int | None:
+    def _slot(self, outcome: Outcome, row: LedgerRow) -> int | None:
         loc = row.location
         if loc is None:
             return None
         problem = lambda code, message: outcome.problem(row.sheet, row.row, "存放位置", code, message)  # noqa: E731
         place = (loc.column, loc.side, loc.section, loc.layer)
-        room_key, unit_key = ledger.place_key(loc.room), ledger.place_key(loc.unit)
+        room_key, unit_key = place_key(loc.room), place_key(loc.unit)
         room = self.rooms.get(room_key)
         unit = self.units.get((room.id, unit_key)) if room else None
         if unit is not None:
@@ -440,7 +442,7 @@ class LedgerPass:
         if not self.decisions.create_shelving:
             what = f"库房“{loc.room}”" if room is None else f"{room.name}{loc.unit}排（密集架）"
             return problem("location.not_set_up", f"{what}尚未建立：可在上方选择按台账新建")
-        if room is None and room_key not in {ledger.place_key(k) for k in self.decisions.room_areas}:
+        if room is None and room_key not in {place_key(k) for k in self.decisions.room_areas}:
             return problem("location.room_area", f"新建库房“{loc.room}”须在上方填写使用面积")
         if self.default_capacity is None:
             return problem("location.capacity", "新建密集架须在上方填写每层容量（本馆尚无卷盒规格）")
@@ -448,7 +450,7 @@ class LedgerPass:
             return problem("location.not_set_up", f"{loc.written}：密集架未按检查结果建立，请重新检查后再导入")
         return None  # fine: its layer exists once the shelving is set up, before the rows are written
 
-    def _code(self, outcome: Outcome, row: ledger.LedgerRow) -> None:
+    def _code(self, outcome: Outcome, row: LedgerRow) -> None:
         if row.archival_code is None or self.decisions.renumber:
             outcome.counts["numbered"] += 1
             if not self.bureau.fonds_code:
@@ -462,7 +464,7 @@ class LedgerPass:
                 row.sheet, row.row, "档号", e.code, f"{e.message}；或选择“重新编号”，原档号照录可查"
             )  # fmt: skip
 
-    def _against_database(self, outcome: Outcome, batch: list[tuple[ledger.LedgerRow, Any, Any]]) -> list[Resolved]:
+    def _against_database(self, outcome: Outcome, batch: list[tuple[LedgerRow, Any, Any]]) -> list[Resolved]:
         """The batch's IDs and codes against the files already held, and those on their way in a batch."""
         session = self.session
         ids = [r.citizen_id for r, _, _ in batch if r.citizen_id]

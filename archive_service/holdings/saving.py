@@ -23,7 +23,6 @@ from archive_service.dossiers.models import (
 )
 from archive_service.dossiers.service import new_retirees, next_archival_codes
 from archive_service.errors import ArchiveError, NotFound
-from archive_service.holdings import ledger
 from archive_service.holdings.checking import (
     Decisions,
     KeptRows,
@@ -36,6 +35,7 @@ from archive_service.holdings.checking import (
     record_problems,
     total_rows,
 )
+from archive_service.holdings.ledger_cells import place_key
 from archive_service.holdings.models import (
     HoldingsEntry,
     HoldingsImport,
@@ -176,11 +176,11 @@ def _set_up_shelving(session: Session, user: User, imported: HoldingsImport, dec
     plan = (imported.summary or {}).get("new_units", [])
     if not decisions.create_shelving or not plan:
         return
-    areas = {ledger.place_key(k): v for k, v in decisions.room_areas.items()}
+    areas = {place_key(k): v for k, v in decisions.room_areas.items()}
     walk = LedgerPass(session, imported, decisions)
     rooms = dict(walk.rooms)
     for new in plan:
-        key = ledger.place_key(new["room"])
+        key = place_key(new["room"])
         room = rooms.get(key)
         if room is None:
             room = layout.add_room(session, user, layout.RoomForm(new["room"], RoomKind.store, areas[key]))

@@ -41,6 +41,7 @@ from archive_service.holdings.models import (
 from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel
 from archive_service.organisations.schemas import OrganisationIn
 from archive_service.shelving import layout
+from archive_service.uploads import cell_text
 from archive_service.values import ValueRuleError, mask_citizen_id
 from archive_service.workbooks import workbook_bytes
 
@@ -111,7 +112,7 @@ def _sheet_info(session: Session, user: User, sheet: workbooks.Sheet) -> dict[st
         "mapping_from": source,
         "room": room,
         "rows": sum(1 for n, _ in first if n > header.row) + max(rows - len(first), 0),
-        "samples": [[ledger.cell_text(c) for c in cells[: len(header.columns)]] for cells in body],
+        "samples": [[cell_text(c) for c in cells[: len(header.columns)]] for cells in body],
     }
 
 
@@ -345,7 +346,7 @@ def _text_cell(sheet: Any, value: str) -> Any:
 def _as_written(value: Any) -> str:
     if isinstance(value, datetime):
         return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(" ")
-    return ledger.cell_text(value)
+    return cell_text(value)
 
 
 def awaiting_ids(session: Session, user: User, limit: int = 500) -> list[Dossier]:

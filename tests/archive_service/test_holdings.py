@@ -22,7 +22,8 @@ from archive_service.dossiers.models import CustodyEvent, CustodyEventKind, Doss
 from archive_service.errors import ArchiveError
 from archive_service.finding import service as finding
 from archive_service.finding.worker import apply_outbox
-from archive_service.holdings import checking, ledger, saving, service
+from archive_service.holdings import checking, ledger, ledger_rows, saving, service
+from archive_service.holdings import ledger_cells as cells
 from archive_service.holdings.models import HoldingsEntry, HoldingsProblem, ImportState
 from archive_service.organisations.models import Organisation
 from archive_service.shelving.models import Room, ShelfSlot, ShelvingUnit
@@ -41,38 +42,38 @@ from tests.archive_service.holdings_ledgers import PEOPLE, fifteen, gbk_csv, mes
     ],
 )  # fmt: skip
 def test_old_date_forms(written, expected):
-    found = ledger.ledger_date(written, latest=date(2010, 12, 31))
+    found = cells.ledger_date(written, latest=date(2010, 12, 31))
     assert (found.year, found.month, found.day) == expected
 
 
 def test_a_two_digit_year_is_never_in_the_future_and_a_bad_date_is_named():
-    assert ledger.ledger_date("05年3月", latest=date(2026, 1, 1)).year == 2005
-    assert ledger.ledger_date("05年3月", latest=date(2004, 1, 1)).year == 1905
+    assert cells.ledger_date("05年3月", latest=date(2026, 1, 1)).year == 2005
+    assert cells.ledger_date("05年3月", latest=date(2004, 1, 1)).year == 1905
     with pytest.raises(Exception, match="不是有效日期"):
-        ledger.ledger_date("1957.13", latest=date(2026, 1, 1))
+        cells.ledger_date("1957.13", latest=date(2026, 1, 1))
     with pytest.raises(Exception, match="不是日期"):
-        ledger.ledger_date("五十年代", latest=date(2026, 1, 1))
+        cells.ledger_date("五十年代", latest=date(2026, 1, 1))
 
 
 def test_ids_as_ledgers_hold_them():
     full = PEOPLE["fifteen"].citizen_id
-    read = ledger.read_citizen_id(fifteen(full))
+    read = cells.read_citizen_id(fifteen(full))
     assert read.citizen_id == full and read.upgraded and read.written == fifteen(full)
-    assert ledger.read_citizen_id(f" {full[:6]} {full[6:]} ").citizen_id == full  # spaces typed inside
+    assert cells.read_citizen_id(f" {full[:6]} {full[6:]} ").citizen_id == full  # spaces typed inside
     typo = full[:17] + ("0" if full[17] != "0" else "1")
-    assert ledger.read_citizen_id(typo).citizen_id is None and "校验码" in ledger.read_citizen_id(typo).note
+    assert cells.read_citizen_id(typo).citizen_id is None and "校验码" in cells.read_citizen_id(typo).note
     # Excel keeps 15 significant digits: an 18-digit ID typed into a number cell has lost its end.
-    assert "末几位已丢失" in ledger.read_citizen_id(float(full[:17] + "0")).note
-    assert ledger.read_citizen_id(None) == ledger.IdReading(None, "")
+    assert "末几位已丢失" in cells.read_citizen_id(float(full[:17] + "0")).note
+    assert cells.read_citizen_id(None) == cells.IdReading(None, "")
 
 
 def test_locations_in_one_text_or_five_columns():
-    assert ledger.read_location("一号库房 3排2列4层5格") == ledger.Location("一号库房", "3", 2, 1, 5, 4)
-    assert ledger.read_location("二号库房三排十二列B面2节5层") == ledger.Location("二号库房", "3", 12, 2, 2, 5)
-    assert ledger.location_from("一号库房", "A02", "4", "", "6", "") == ledger.Location("一号库房", "A02", 4, 1, 1, 6)
+    assert cells.read_location("一号库房 3排2列4层5格") == cells.Location("一号库房", "3", 2, 1, 5, 4)
+    assert cells.read_location("二号库房三排十二列B面2节5层") == cells.Location("二号库房", "3", 12, 2, 2, 5)
+    assert cells.location_from("一号库房", "A02", "4", "", "6", "") == cells.Location("一号库房", "A02", 4, 1, 1, 6)
     with pytest.raises(Exception, match="缺库房、层"):
-        ledger.read_location("3排2列")
-    assert ledger.place_key("一号库房") == ledger.place_key("1号 库房") and ledger.place_key("03") == "3"
+        cells.read_location("3排2列")
+    assert cells.place_key("一号库房") == cells.place_key("1号 库房") and cells.place_key("03") == "3"
 
 
 def _catalogue_workbook(rows: list[tuple[str, ...]]) -> bytes:
@@ -115,9 +116,9 @@ def test_an_xls_ledger_of_excel_97_is_read_like_any_other():
     rows = list(first.rows())
     header = ledger.find_header(rows, first.merged)
     assert header is not None and header.row == 3 and first.merged == [((0, 0), (0, 5))]
-    row, problems = ledger.read_row("一号库房", 4, rows[-1][1], header.proposed, room="", today=date(2026, 1, 1))
+    row, problems = ledger_rows.read_row("一号库房", 4, rows[-1][1], header.proposed, room="", today=date(2026, 1, 1))
     assert problems == [] and row.citizen_id == person.citizen_id and row.birth_date == person.born
-    assert row.location == ledger.Location("一号库房", "A02", 4, 1, 3, 6)
+    assert row.location == cells.Location("一号库房", "A02", 4, 1, 3, 6)
     assert ledger.find_header(list(notes.rows()), notes.merged) is None  # a notes sheet has no header
 
 
