@@ -34,6 +34,7 @@ from archive_service.config import get_settings  # noqa: E402
 from archive_service.demo import citizen_id, credit_code  # noqa: E402
 from archive_service.finding.worker import apply_outbox  # noqa: E402
 from archive_service.holdings import checking, saving, service  # noqa: E402
+from archive_service.holdings.decisions import Decisions  # noqa: E402
 from archive_service.migrate import upgrade  # noqa: E402
 from archive_service.organisations.models import Organisation, OrganisationKind, OrganisationLevel  # noqa: E402
 from archive_service.shelving import layout  # noqa: E402
@@ -145,7 +146,7 @@ def run(label: str, archivist_id: int, data: bytes) -> list[tuple[str, str, str]
         assert user is not None
         t = time.perf_counter()
         imported = service.start_import(s, user, data, "台账.xlsx")
-        service.decide(s, user, imported.id, checking.Decisions(renumber=True))
+        service.decide(s, user, imported.id, Decisions(renumber=True))
         s.commit()
         out.append((label, "upload: sheets, headers, mapping", f"{time.perf_counter() - t:.1f} s"))
         server = _ServerCpu(s)

@@ -118,7 +118,8 @@ def _apply(session: Any, user: Any, imported: Any, options: dict[str, Any]) -> N
     from sqlalchemy import or_, select
 
     from archive_service.errors import ArchiveError
-    from archive_service.holdings import checking, ledger, service
+    from archive_service.holdings import ledger, service
+    from archive_service.holdings.decisions import Decisions
     from archive_service.organisations.models import Organisation, OrganisationKind
 
     labels = {f.label: key for key, f in ledger.FIELDS.items()}
@@ -151,7 +152,7 @@ def _apply(session: Any, user: Any, imported: Any, options: dict[str, Any]) -> N
         enterprises[name] = found
     service.decide(
         session, user, imported.id,
-        checking.Decisions(
+        Decisions(
             renumber=bool(options.get("renumber")), enterprises=enterprises,
             create_shelving=bool(options.get("create_shelving")), layer_capacity=options.get("layer_capacity"),
             room_areas={k: v for k, v in options.get("room_areas", {}).items()},

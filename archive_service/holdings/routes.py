@@ -13,7 +13,7 @@ from archive_service.adapters import object_store
 from archive_service.deps import CurrentUser, DbSession, client_address
 from archive_service.dossiers.service import get_dossier
 from archive_service.holdings import service
-from archive_service.holdings.checking import Decisions, NewEnterprise
+from archive_service.holdings.decisions import Decisions, NewEnterprise
 from archive_service.holdings.models import HoldingsImport
 from archive_service.transfers import catalogues
 from archive_service.uploads import uploaded_bytes

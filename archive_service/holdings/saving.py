@@ -24,23 +24,23 @@ from archive_service.dossiers.models import (
 from archive_service.dossiers.service import new_retirees, next_archival_codes
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.holdings.checking import (
-    Decisions,
     KeptRows,
     LedgerPass,
-    Outcome,
     Resolved,
     RowsDone,
     check_mappings,
     no_progress,
-    record_problems,
     total_rows,
 )
+from archive_service.holdings.decisions import Decisions
 from archive_service.holdings.ledger_cells import place_key
+from archive_service.holdings.locations import LedgerShelving
 from archive_service.holdings.models import (
     HoldingsEntry,
     HoldingsImport,
     ImportState,
 )
+from archive_service.holdings.outcome import Outcome, record_problems
 from archive_service.organisations import units
 from archive_service.organisations.models import BureauUnit, Organisation, OrganisationKind, OrganisationLevel
 from archive_service.organisations.schemas import OrganisationIn
@@ -177,15 +177,17 @@ def _set_up_shelving(session: Session, user: User, imported: HoldingsImport, dec
     if not decisions.create_shelving or not plan:
         return
     areas = {place_key(k): v for k, v in decisions.room_areas.items()}
-    walk = LedgerPass(session, imported, decisions)
-    rooms = dict(walk.rooms)
+    bureau = session.get(Organisation, imported.bureau_id)
+    assert bureau is not None
+    shelving = LedgerShelving(session, bureau, decisions)
+    rooms = dict(shelving.rooms)
     for new in plan:
         key = place_key(new["room"])
         room = rooms.get(key)
         if room is None:
             room = layout.add_room(session, user, layout.RoomForm(new["room"], RoomKind.store, areas[key]))
             rooms[key] = room
-        capacity = max(walk.default_capacity or 0, new["most_in_a_layer"])
+        capacity = max(shelving.default_capacity or 0, new["most_in_a_layer"])
         layout.add_unit(
             session, user, room.id,
             layout.UnitForm(code=new["unit"], columns=new["columns"], sections=new["sections"],

@@ -30,7 +30,8 @@ from archive_service.dossiers.models import (
 )
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.holdings import ledger
-from archive_service.holdings.checking import Decisions, check_mappings, total_rows
+from archive_service.holdings.checking import check_mappings, total_rows
+from archive_service.holdings.decisions import Decisions
 from archive_service.holdings.models import (
     HoldingsEntry,
     HoldingsImport,

@@ -18,7 +18,7 @@ from archive_service.deps import CurrentUser, DbSession, client_address
 from archive_service.dossiers.service import get_dossier
 from archive_service.errors import ArchiveError
 from archive_service.holdings import ledger, service
-from archive_service.holdings.checking import Decisions, NewEnterprise
+from archive_service.holdings.decisions import Decisions, NewEnterprise
 from archive_service.holdings.models import HoldingsImport, ImportState
 from archive_service.jobs.models import Job, JobState
 from archive_service.organisations.models import Organisation, OrganisationKind

@@ -24,6 +24,7 @@ from archive_service.finding import service as finding
 from archive_service.finding.worker import apply_outbox
 from archive_service.holdings import checking, ledger, ledger_rows, saving, service
 from archive_service.holdings import ledger_cells as cells
+from archive_service.holdings.decisions import Decisions
 from archive_service.holdings.models import HoldingsEntry, HoldingsProblem, ImportState
 from archive_service.organisations.models import Organisation
 from archive_service.shelving.models import Room, ShelfSlot, ShelvingUnit
@@ -156,7 +157,7 @@ def test_a_messy_ledger_is_read_checked_mended_and_saved(engine, demo):
         # A column corrected by hand is remembered for the next sheet of this shape (here: a later upload).
         mapping = dict(one["mapping"], remarks=one["columns"].index("备注"))
         service.set_mapping(s, archivist, imported.id, 0, mapping, room="一号库房")
-        service.decide(s, archivist, imported.id, checking.Decisions(renumber=True))
+        service.decide(s, archivist, imported.id, Decisions(renumber=True))
         s.commit()
         summary = checking.check_import(s, imported.id)
         s.commit()
@@ -179,7 +180,7 @@ def test_a_messy_ledger_is_read_checked_mended_and_saved(engine, demo):
         ]  # fmt: skip
 
         # The person maps the misspelt name and agrees to set up the missing shelving; checked again.
-        decisions = checking.Decisions(
+        decisions = Decisions(
             renumber=True, enterprises={"北京第一机床场": _enterprise(s, "北京第一机床厂").id}, create_shelving=True
         )
         service.decide(s, archivist, imported.id, decisions)
@@ -281,11 +282,11 @@ def test_gbk_csv_a_new_room_set_up_and_the_mapping_remembered(engine, demo):
         assert any("不以本馆全宗号 J102 开头" in m and "重新编号" in m for m in said)
         assert any("库房“三号库房”尚未建立" in m for m in said)
         with pytest.raises(ArchiveError, match="使用面积"):
-            service.decide(s, archivist, imported.id, checking.Decisions(room_areas={"三号库房": Decimal(0)}))
+            service.decide(s, archivist, imported.id, Decisions(room_areas={"三号库房": Decimal(0)}))
         s.rollback()
         service.decide(
             s, archivist, imported.id,
-            checking.Decisions(renumber=True, create_shelving=True, room_areas={"三号库房": Decimal(40)}),
+            Decisions(renumber=True, create_shelving=True, room_areas={"三号库房": Decimal(40)}),
         )  # fmt: skip
         summary = checking.check_import(s, imported.id)
         assert summary["rejected"] == 0 and summary["missing_rooms"]["3号库房"]["name"] == "三号库房"
@@ -313,7 +314,7 @@ def test_gbk_csv_a_new_room_set_up_and_the_mapping_remembered(engine, demo):
         s.rollback()
         # The same ledger again: every row is a file already held, named by its 档号.
         again = service.start_import(s, archivist, gbk_csv(), "三号库房.csv")
-        service.decide(s, archivist, again.id, checking.Decisions(renumber=True))
+        service.decide(s, archivist, again.id, Decisions(renumber=True))
         checking.check_import(s, again.id)
         said = [p.message for p in _problems(s, again.id) if p.blocking]
         assert len([m for m in said if "与在馆档案 J102-RS-" in m]) >= 2
@@ -327,7 +328,7 @@ def test_a_file_without_an_id_is_completed_later(engine, demo):
         service.set_mapping(s, archivist, imported.id, 1, imported.sheets[1]["mapping"], skip=True)
         service.decide(
             s, archivist, imported.id,
-            checking.Decisions(renumber=True, enterprises={"北京第一机床场": _enterprise(s, "北京第一机床厂").id}),
+            Decisions(renumber=True, enterprises={"北京第一机床场": _enterprise(s, "北京第一机床厂").id}),
         )  # fmt: skip
         checking.check_import(s, imported.id)
         s.commit()
