@@ -143,11 +143,21 @@ def _utc_text(moment: datetime) -> str:
 
 
 def record_change(
-    session: Session, user: User, action: str, client_address: str, what: str, before: object, after: object
+    session: Session,
+    user: User,
+    action: str,
+    client_address: str,
+    what: str,
+    before: object,
+    after: object,
+    *,
+    dossier_id: int | None = None,
 ) -> AccessLogEntry:
-    """A setting or an account changed: `what` (ending in its own "：" or space), then `before → after`, so the
-    auditor reads both sides; logged in the change's own transaction, so the two commit together or not at all."""
-    return record_access(session, user, action, client_address, detail=f"{what}{before} → {after}", with_change=True)
+    """A setting, an account or a file's particular changed: `what` (ending in its own "：" or space, or empty),
+    then `before → after`, so the auditor reads both sides; logged in the change's own transaction, so the two
+    commit together or not at all."""
+    detail = f"{what}{before} → {after}"
+    return record_access(session, user, action, client_address, dossier_id=dossier_id, detail=detail, with_change=True)
 
 
 def record_access(

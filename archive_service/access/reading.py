@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from archive_service.access.delivery import register_copy
-from archive_service.access.log import AccessAction, record_access
+from archive_service.access.log import AccessAction, record_access, record_change
 from archive_service.access.models import ReadingSession, RequestMode, RequestStatus, RetrievalRequest
 from archive_service.auth.models import Role, User
 from archive_service.auth.permissions import Action, require
@@ -52,10 +52,8 @@ def set_reading_staff(session: Session, admin: User, staff: int, client: str) ->
     bureau = session.get(Organisation, admin.organisation_id, with_for_update=True)
     assert bureau is not None
     before, bureau.reading_staff = bureau.reading_staff, staff
-    record_access(
-        session, admin, AccessAction.policy_changed, client,
-        detail=f"{bureau.name} 到馆查阅在场工作人员（{READING_BASIS}）：{before} 人 → {staff} 人", with_change=True,
-    )  # fmt: skip
+    what = f"{bureau.name} 到馆查阅在场工作人员（{READING_BASIS}）："
+    record_change(session, admin, AccessAction.policy_changed, client, what, f"{before} 人", f"{staff} 人")
     return staff
 
 

@@ -16,7 +16,7 @@ from typing import cast
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from archive_service.access.log import AccessAction, record_access
+from archive_service.access.log import AccessAction, record_access, record_change
 from archive_service.auth import passwords, standing, two_factor
 from archive_service.auth.login_delays import login_wait_seconds
 from archive_service.auth.models import LoginAttempt, Role, SessionStage, SessionToken, User
@@ -88,9 +88,7 @@ def change_account(
         if not active:  # signed out everywhere at once
             end_sessions(session, target, "账户已停用")
     after = _describe(target) + ("" if target.active else "，已停用")
-    record_access(
-        session, officer, AccessAction.account_changed, client, detail=f"{before} → {after}", with_change=True
-    )
+    record_change(session, officer, AccessAction.account_changed, client, "", before, after)
     return target
 
 

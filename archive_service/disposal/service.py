@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from archive_service.access.log import AccessAction, record_access
+from archive_service.access.log import AccessAction, record_access, record_change
 from archive_service.access.reading import file_out_in
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
@@ -88,10 +88,8 @@ def set_rule(session: Session, admin: User, state: str, years: object, basis: st
             session.add(rule)
         rule.years, rule.basis, rule.set_by_id, rule.set_at = years, why, admin.id, datetime.now(UTC)
         after = f"{years} 年（{why}）"
-    record_access(
-        session, admin, AccessAction.policy_changed, client,
-        detail=f"档案保管期限（{which.label}后）：{before} → {after}", with_change=True,
-    )  # fmt: skip
+    what = f"档案保管期限（{which.label}后）："
+    record_change(session, admin, AccessAction.policy_changed, client, what, before, after)
     session.flush()
     return None if clear else rule
 

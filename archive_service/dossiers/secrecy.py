@@ -6,7 +6,7 @@ refused until that request is concluded (办结). Every change, before → after
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive_service.access.log import AccessAction, record_access
+from archive_service.access.log import AccessAction, record_change
 from archive_service.access.models import RequestMode, RequestStatus, RetrievalRequest
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
@@ -47,8 +47,8 @@ def set_secrecy(session: Session, user: User, dossier_id: int, level: str, clien
             )
     retiree.secrecy = chosen
     session.flush()
-    record_access(
-        session, user, AccessAction.secrecy_changed, client, dossier_id=dossier.id,
-        detail=f"{dossier.archival_code} 密级：{before.label} → {chosen.label}", with_change=True,
-    )  # fmt: skip
+    what = f"{dossier.archival_code} 密级："
+    record_change(
+        session, user, AccessAction.secrecy_changed, client, what, before.label, chosen.label, dossier_id=dossier.id
+    )
     return dossier

@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive_service.access.log import AccessAction, record_access
+from archive_service.access.log import AccessAction, record_access, record_change
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.db import bureau_today
@@ -177,9 +177,7 @@ def change_unit(session: Session, admin: User, unit_id: int, typed: Particulars,
     session.flush()
     after = _described(unit)
     if after != before:
-        record_access(
-            session, admin, AccessAction.unit_changed, client, detail=f"变更单位：{before} → {after}", with_change=True
-        )
+        record_change(session, admin, AccessAction.unit_changed, client, "变更单位：", before, after)
     return unit
 
 

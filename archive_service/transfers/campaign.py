@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive_service.access.log import AccessAction, record_access
+from archive_service.access.log import AccessAction, record_access, record_change
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.db import bureau_midnight, bureau_today, show_time
@@ -124,10 +124,8 @@ def set_campaign(
         if closes != closes_on  # the same as the bureau's is no date of its own
     ]
     campaign.set_by_id, campaign.set_at = admin.id, datetime.now(UTC)
-    record_access(
-        session, admin, AccessAction.policy_changed, client,
-        detail=f"移交期限：{before} → {_window(campaign)}（{why}）", with_change=True,
-    )  # fmt: skip
+    after = f"{_window(campaign)}（{why}）"
+    record_change(session, admin, AccessAction.policy_changed, client, "移交期限：", before, after)
     session.flush()
     return campaign
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive_service.access.log import AccessAction, record_access
+from archive_service.access.log import AccessAction, record_change
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.db import in_bureau_time
@@ -60,10 +60,8 @@ def set_continuing(
         session.add(setting)
     setting.starts_on, setting.due_months, setting.basis = starts_on, due_months, why
     setting.set_by_id, setting.set_at = admin.id, datetime.now(UTC)
-    record_access(
-        session, admin, AccessAction.policy_changed, client,
-        detail=f"常态化移交：{before} → {_text(setting)}（{why}）", with_change=True,
-    )  # fmt: skip
+    after = f"{_text(setting)}（{why}）"
+    record_change(session, admin, AccessAction.policy_changed, client, "常态化移交：", before, after)
     session.flush()
     return setting
 

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from archive_service.access.log import AccessAction, record_access
+from archive_service.access.log import AccessAction, record_access, record_change
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
 from archive_service.db import bureau_today, bureau_zone
@@ -77,10 +77,7 @@ def set_policy(
         session.add(row)
     row.handover_fee_fen, row.management_fee_fen, row.basis = handover, management, why
     row.set_by_id, row.set_at = admin.id, datetime.now(UTC)
-    record_access(
-        session, admin, AccessAction.policy_changed, client,
-        detail=f"费用标准：{before} → {_text(row)}（{why}）", with_change=True,
-    )  # fmt: skip
+    record_change(session, admin, AccessAction.policy_changed, client, "费用标准：", before, f"{_text(row)}（{why}）")
     session.flush()
     return row
 
