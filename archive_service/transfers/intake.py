@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 
 from archive_service.auth.models import User
 from archive_service.auth.permissions import Action, require
-from archive_service.db import bureau_today
+from archive_service.db import bureau_today, one_of
 from archive_service.dossiers.models import Dossier, Particulars, Retiree
 from archive_service.dossiers.service import check_own_fonds
 from archive_service.errors import ArchiveError, Forbidden, NotFound
 from archive_service.organisations import jurisdiction
 from archive_service.organisations.models import Organisation, OrganisationKind
+from archive_service.protection import digest_of, keyed_digest
 from archive_service.transfers import register
 from archive_service.transfers.models import (
     OPEN,
@@ -206,11 +207,12 @@ def _held_by(session: Session, bureau: Organisation, ids: list[str]) -> dict[str
     is that bureau's business)."""
     found: dict[str, str] = {}
     for start in range(0, len(ids), 5000):
+        digests = [keyed_digest(i) for i in ids[start : start + 5000]]  # as `Retiree.citizen_id.in_` compares
         for cid, code, custodian_id, custodian in session.execute(
             select(Retiree.citizen_id, Dossier.archival_code, Dossier.custodian_id, Organisation.name)
             .outerjoin(Dossier, Dossier.retiree_id == Retiree.id)
             .outerjoin(Organisation, Organisation.id == Dossier.custodian_id)
-            .where(Retiree.citizen_id.in_(ids[start : start + 5000]))
+            .where(one_of(session, digest_of(Retiree.citizen_id), digests))
         ):
             if cid is None:  # never: rows are found by their ID (only a ledger's stock may lack one)
                 continue
@@ -225,6 +227,7 @@ def _pending_in(session: Session, bureau: Organisation, ids: list[str]) -> dict[
     """The open batch each person is already in: this bureau's by number, another's by its name."""
     found: dict[str, str] = {}
     for start in range(0, len(ids), 5000):
+        digests = [keyed_digest(i) for i in ids[start : start + 5000]]
         for cid, number, to_org_id, to_org in session.execute(
             select(TransferItem.citizen_id, TransferBatch.number, TransferBatch.to_org_id, Organisation.name)
             .join(TransferBatch, TransferBatch.id == TransferItem.batch_id)
@@ -232,7 +235,7 @@ def _pending_in(session: Session, bureau: Organisation, ids: list[str]) -> dict[
             .where(
                 TransferBatch.status.in_(OPEN),
                 TransferItem.result == ItemResult.pending,
-                TransferItem.citizen_id.in_(ids[start : start + 5000]),
+                one_of(session, digest_of(TransferItem.citizen_id), digests),
             )
         ):
             found[cid] = f"本馆未办结的移交批次 {number}" if to_org_id == bureau.id else f"{to_org}未办结的移交批次"
@@ -240,8 +243,9 @@ def _pending_in(session: Session, bureau: Organisation, ids: list[str]) -> dict[
 
 
 def _existing(session: Session, column: Any, values: list[str]) -> set[str]:
-    """Which of the values already exist, asked in chunks (SQLite allows ~32,000 parameters)."""
+    """Which of the values already exist, asked in chunks (SQLite allows ~32,000 parameters). Not for a
+    protected column: its values are compared by their keyed digests (see _held_by)."""
     found: set[str] = set()
     for start in range(0, len(values), 5000):
-        found.update(session.scalars(select(column).where(column.in_(values[start : start + 5000]))))
+        found.update(session.scalars(select(column).where(one_of(session, column, values[start : start + 5000]))))
     return found
