@@ -114,9 +114,15 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    from playwright.sync_api import expect
+
     # The bureau's office screens: 1366×768.
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
     page = context.new_page()
+    # Waits (actions, locators and expect's assertions) get 90 s rather than Playwright's 30: CI's machine may
+    # be loaded, and a wait ends as soon as its condition holds, so a passing run is no slower.
+    page.set_default_timeout(90_000)
+    expect.set_options(timeout=90_000)  # expect() keeps its own default (5 s) otherwise
     yield page
     context.close()
 

@@ -99,8 +99,10 @@ def test_the_approver_sees_the_flag_and_the_archivist_takes_the_page_out(page, s
     flag.get_by_label("他人材料，移出本卷").check()
     flag.get_by_label("理由").fill("系他人工资调整审批表，已转该人档案")
     shot(page, "misfiled-deciding")
-    with page.expect_navigation(timeout=600_000):  # a new use copy is made from the masters first
-        flag.get_by_role("button", name="保存").click()
+    # A new use copy is made from the masters before the answer: the click itself waits for that navigation
+    # too (up to its own timeout, 30 s by default, which a loaded machine exceeded), so both get the long one.
+    with page.expect_navigation(timeout=600_000):
+        flag.get_by_role("button", name="保存").click(timeout=600_000)
     section = page.locator("#misfiled-pages")
     assert "已全部处理" in section.inner_text()
     assert "已移出本卷（他人材料）" in section.locator("#misfiled-decisions").inner_text()
