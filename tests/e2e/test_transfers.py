@@ -22,8 +22,10 @@ def upload(page, server, tmp_path, name: str, data: bytes) -> None:
     page.goto(f"{server}/transfers")
     page.get_by_label("移交企业").select_option(label=ENTERPRISE)
     page.get_by_label("名册文件").set_input_files(str(path))
-    page.locator("#upload-register").click()
-    page.wait_for_load_state()
+    # A form's click returns once its navigation starts (wait_for_load_state could still answer for the old
+    # page): every form sent in these tests is waited for until the answer's page has loaded, then read.
+    with page.expect_navigation():
+        page.locator("#upload-register").click()
 
 
 def test_upload_receive_confirm_and_download_the_receipt(page, server, tmp_path):
@@ -40,38 +42,44 @@ def test_upload_receive_confirm_and_download_the_receipt(page, server, tmp_path)
     upload(page, server, tmp_path, "名册.xlsx", as_xlsx(rows))
     assert page.locator("#register tbody tr").count() == 4
     number = page.locator("h1").inner_text().split()[1]
-    page.locator("#start-receiving").click()
+    with page.expect_navigation():
+        page.locator("#start-receiving").click()
 
     key = page.get_by_label("扫描档号条码或输入公民身份号码（回车即按名册接收）")
     for r in rows[:2]:  # a scanner types the code and Enter
         key.fill(str(r["公民身份号码"]))
-        key.press("Enter")
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            key.press("Enter")
         assert "接收" in page.locator("#last").inner_text()
     key = page.get_by_label("扫描档号条码或输入公民身份号码（回车即按名册接收）")
     key.fill(str(rows[0]["公民身份号码"]))
-    key.press("Enter")
+    with page.expect_navigation():
+        key.press("Enter")
     assert "不能重复登记" in page.get_by_role("alert").inner_text()
     page.get_by_label("扫描档号条码或输入公民身份号码（回车即按名册接收）").fill(f"#{rows[2]['序号']}")
     page.get_by_label("实收页数").fill("60")
-    page.get_by_label("实收页数").press("Enter")
+    with page.expect_navigation():
+        page.get_by_label("实收页数").press("Enter")
     assert "接收（有差异）" in page.locator("#last").inner_text() and "实收 60" in page.locator("#last").inner_text()
     page.get_by_label("扫描档号条码或输入公民身份号码（回车即按名册接收）").fill(f"#{rows[3]['序号']}")
     page.get_by_label("结果").select_option("rejected")
     page.get_by_label("原因 / 说明（退回必填）").fill("卷皮破损")
-    page.get_by_label("原因 / 说明（退回必填）").press("Enter")
+    with page.expect_navigation():
+        page.get_by_label("原因 / 说明（退回必填）").press("Enter")
     assert "退回" in page.locator("#last").inner_text()
     shot(page, "transfer-receiving")
 
     page.goto(page.url.replace("/receive", "").split("?")[0])
     assert "4 / 4" in page.locator("#progress").inner_text()
     page.get_by_label("移交方经办人").fill("刘移交")
-    page.locator("#confirm-sender").click()
+    with page.expect_navigation():
+        page.locator("#confirm-sender").click()
     # Three files came on paper only: the bureau writes why before it confirms (000 §三(二)2).
     assert "3 份档案尚未数字化" in page.locator("#paper-only-note").inner_text()
     page.get_by_label("未数字化接收理由").fill("企业无扫描设备，由本馆接收后数字化")
     shot(page, "transfer-paper-only")
-    page.locator("#confirm-receiver").click()
+    with page.expect_navigation():
+        page.locator("#confirm-receiver").click()
     assert "双方已确认" in page.locator(".notice").inner_text()
     assert "企业无扫描设备" in page.locator("#paper-reason-recorded").inner_text()
     with page.expect_download() as download:
@@ -106,25 +114,32 @@ def test_acceptance_of_digitised_copies_then_confirmation(page, server, tmp_path
     )
     page.goto(f"{server}/transfers/{batch['id']}")
     page.get_by_label("移交方经办人").fill("刘移交")
-    page.locator("#confirm-sender").click()
+    with page.expect_navigation():
+        page.locator("#confirm-sender").click()
     assert "验收合格后才能确认" in page.get_by_role("alert").inner_text()
-    page.locator("#start-acceptance").click()
+    with page.expect_navigation():
+        page.locator("#start-acceptance").click()
     assert "机检 3/3 份通过" in page.locator("#acceptance-summary").inner_text()
     sample = page.locator("form.sample")
     assert sample.count() == 1
-    page.locator("#conclude-acceptance").click()  # too early: the sample is not inspected yet
+    with page.expect_navigation():
+        page.locator("#conclude-acceptance").click()  # too early: the sample is not inspected yet
     assert "未检查" in page.get_by_role("alert").inner_text()
     sample = page.locator("form.sample").first
     for label in ("目录与图像对应", "图像完整", "图像清晰可辨", "方向正确", "档号、姓名等著录"):
         sample.get_by_label(label).select_option("pass")
-    sample.get_by_role("button", name="保存此样本").click()
+    with page.expect_navigation():
+        sample.get_by_role("button", name="保存此样本").click()
     assert "已检查" in page.locator("form.sample").first.inner_text()
-    page.locator("#conclude-acceptance").click()
+    with page.expect_navigation():
+        page.locator("#conclude-acceptance").click()
     assert "结论：合格" in page.locator("#acceptance-summary").inner_text()
     shot(page, "transfer-acceptance")
     page.get_by_label("移交方经办人").fill("刘移交")
-    page.locator("#confirm-sender").click()
-    page.locator("#confirm-receiver").click()
+    with page.expect_navigation():
+        page.locator("#confirm-sender").click()
+    with page.expect_navigation():
+        page.locator("#confirm-receiver").click()
     with page.expect_download() as download:
         page.locator("#receipt").click()
     path = tmp_path / "receipt.pdf"
@@ -136,14 +151,17 @@ def test_acceptance_of_digitised_copies_then_confirmation(page, server, tmp_path
 def test_statistics_page_and_export(page, server, tmp_path):
     sign_in(page, server, "clerk")
     page.goto(f"{server}/transfers")
-    page.get_by_role("link", name="统计", exact=True).click()  # not the menu's 统计报表
+    with page.expect_navigation():
+        page.get_by_role("link", name="统计", exact=True).click()  # not the menu's 统计报表
     cells = page.locator("#statistics tbody tr").first.locator("td").all_inner_texts()
     assert ENTERPRISE in page.locator("#statistics").inner_text() and len(cells) == 6
     page.get_by_label("年份").fill("1999")
-    page.get_by_label("年份").press("Enter")
+    with page.expect_navigation():
+        page.get_by_label("年份").press("Enter")
     assert "无数据" in page.locator("#statistics").inner_text()
     page.get_by_label("年份").fill("")
-    page.get_by_label("年份").press("Enter")
+    with page.expect_navigation():
+        page.get_by_label("年份").press("Enter")
     with page.expect_download() as download:
         page.locator("#statistics-xlsx").click()
     path = tmp_path / "stats.xlsx"
@@ -165,11 +183,13 @@ def test_send_a_file_on_and_add_a_supplement(page, server):
     page.get_by_label("接收馆").select_option(label="北京市东城区档案馆")  # no bureau is chosen for the archivist
     page.get_by_label("档号（逐个扫描，每行一个）").fill(f"{leaving}\nJ999-RS-000001")
     page.get_by_label("转递原因").fill("户籍迁至东城区")
-    page.locator("#send-onward").click()
+    with page.expect_navigation():
+        page.locator("#send-onward").click()
     assert "J999-RS-000001" in page.get_by_role("alert").inner_text()
     page.get_by_label("档号（逐个扫描，每行一个）").fill(leaving)
     page.get_by_label("转递原因").fill("户籍迁至东城区")
-    page.locator("#send-onward").click()
+    with page.expect_navigation():
+        page.locator("#send-onward").click()
     assert page.locator("h1").inner_text().startswith("转递批次 ZD")
     assert "接收馆正在核对" in page.inner_text("main")
 
@@ -181,12 +201,13 @@ def test_send_a_file_on_and_add_a_supplement(page, server):
     form.get_by_label("形成时间").fill("202603")
     form.get_by_label("页数").fill("2")
     form.get_by_label("报送单位").fill("西城区社会保险事业管理中心")
-    form.locator("#submit-supplement").click()
-    page.wait_for_load_state()  # the click returns once the answer starts to arrive, not when its table is drawn
+    with page.expect_navigation():
+        form.locator("#submit-supplement").click()
     row = page.locator("#supplements tr[data-status]")
     assert row.count() == 1, page.get_by_role("alert").all_inner_texts()
     assert "待审核" in row.inner_text()
-    page.locator(".approve-supplement").click()
+    with page.expect_navigation():
+        page.locator(".approve-supplement").click()
     assert "已归档" in page.locator("#supplements tr[data-status]").inner_text()
     catalogue = page.locator("table.catalogue").inner_text()
     assert "二〇二六年待遇调整补充表 补充" in catalogue
@@ -214,21 +235,26 @@ def test_a_mixed_batch_is_accepted_on_its_one_copy_and_confirmed_with_its_paper_
     page.wait_for_function("() => document.querySelector('#job').dataset.state === 'done'", timeout=180_000)
     page.goto(batch_url)
     assert "尚未验收：本批有 1 份档案有数字化成果" in page.locator("#acceptance-summary").inner_text()
-    page.locator("#start-acceptance").click()
+    with page.expect_navigation():
+        page.locator("#start-acceptance").click()
     assert "机检 1/1 份通过" in page.locator("#acceptance-summary").inner_text()
     assert page.locator("#acceptance-paper-only").inner_text().count("J102-RS-") == 2
     sample = page.locator("form.sample").first
     for label in ("目录与图像对应", "图像完整", "图像清晰可辨", "方向正确", "档号、姓名等著录"):
         sample.get_by_label(label).select_option("pass")
-    sample.get_by_role("button", name="保存此样本").click()
-    page.locator("#conclude-acceptance").click()
+    with page.expect_navigation():
+        sample.get_by_role("button", name="保存此样本").click()
+    with page.expect_navigation():
+        page.locator("#conclude-acceptance").click()
     assert "结论：合格" in page.locator("#acceptance-summary").inner_text()
     page.get_by_label("移交方经办人").fill("刘移交")
-    page.locator("#confirm-sender").click()
+    with page.expect_navigation():
+        page.locator("#confirm-sender").click()
     assert "2 份档案尚未数字化" in page.locator("#paper-only-note").inner_text()
     page.get_by_label("未数字化接收理由").fill("企业扫描设备故障，本馆接收后补做")
     shot(page, "transfer-mixed-batch")
-    page.locator("#confirm-receiver").click()
+    with page.expect_navigation():
+        page.locator("#confirm-receiver").click()
     assert "双方已确认" in page.locator(".notice").inner_text()
     with page.expect_download() as download:
         page.locator("#receipt").click()
