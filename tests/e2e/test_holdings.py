@@ -46,8 +46,8 @@ def _upload(page, server, path) -> None:
 
 
 def _check(page) -> None:
-    page.locator("#check-ledger").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#check-ledger").click()
     _wait_for(page, "checked")
 
 
@@ -64,10 +64,10 @@ def test_a_messy_ledger_is_imported_mended_and_found_on_its_shelf(page, server, 
     shot(page, "holdings-mapping")
 
     page.locator("#renumber").check()  # the old codes are not this bureau's: kept as 原档号
-    page.locator("#save-decisions").click()
-    page.wait_for_load_state()
-    page.locator("#check-ledger").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#save-decisions").click()
+    with page.expect_navigation():
+        page.locator("#check-ledger").click()
     if page.locator("#import-progress").count():  # the job may be done before the page is drawn
         shot(page, "holdings-progress")
     _wait_for(page, "checked")
@@ -80,14 +80,14 @@ def test_a_messy_ledger_is_imported_mended_and_found_on_its_shelf(page, server, 
     # The misspelt name is mapped to the enterprise proposed; the missing shelving set up as the ledger says.
     assert _chosen(page.get_by_label("北京第一机床场 对应到")) == "北京第一机床厂"
     page.locator("#create-shelving").check()
-    page.locator("#save-decisions").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#save-decisions").click()
     _check(page)
     assert page.locator("#bad-count").inner_text() == "3" and page.locator("#good-count").inner_text() == "7"
     shot(page, "holdings-checked")
 
-    page.locator("#save-good").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#save-good").click()
     _wait_for(page, "saved")
     assert page.locator("#saved-count").inner_text() == "7"
     shot(page, "holdings-saved")
@@ -111,26 +111,26 @@ def test_a_messy_ledger_is_imported_mended_and_found_on_its_shelf(page, server, 
     book.save(mended)
     _upload(page, server, mended)
     page.locator("#renumber").check()
-    page.locator("#save-decisions").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#save-decisions").click()
     _check(page)
     assert page.locator("#bad-count").inner_text() == "0" and page.locator("#good-count").inner_text() == "3"
-    page.locator("#save-all").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#save-all").click()
     _wait_for(page, "saved")
     assert page.locator("#saved-count").inner_text() == "3"
 
     # Found by name at once; its page shows the 原档号; its shelf opens on the store-room page.
     page.goto(f"{server}/search?q={PEOPLE['twice_b'].name}")
-    page.locator("li.hit", has_text=PEOPLE["twice_b"].name).locator(".hit-head a").first.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("li.hit", has_text=PEOPLE["twice_b"].name).locator(".hit-head a").first.click()
     assert page.locator("#former-code").inner_text() == "XC-1998-0106"
     code = page.locator("h1 small.mono").inner_text()
     link = page.locator("#shelf-link")
     assert link.inner_text().startswith("一号库房 A02架 4列")
     unit_id = link.get_attribute("href").split("#unit-")[1]
-    link.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        link.click()
     shelf = page.locator(f"#unit-{unit_id}")
     assert shelf.is_visible() and shelf.get_attribute("data-unit") == "A02"
     shot(page, "holdings-shelf")
