@@ -21,8 +21,8 @@ def server(tmp_path_factory):
 
 def test_a_clerk_registers_a_new_enterprise_and_starts_its_batch(page, server, tmp_path):
     sign_in(page, server, "clerk")
-    page.get_by_role("link", name="移交单位", exact=True).first.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("link", name="移交单位", exact=True).first.click()
     assert page.url.endswith("/enterprises")
 
     form = page.locator("#new-enterprise form")
@@ -34,8 +34,8 @@ def test_a_clerk_registers_a_new_enterprise_and_starts_its_batch(page, server, t
     form.get_by_label("隶属层级").select_option(label="市属")
     form.get_by_label("联系人").fill(NEW["contact_person"])
     form.get_by_label("联系电话").fill(NEW["contact_phone"])
-    form.get_by_role("button", name="登记").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        form.get_by_role("button", name="登记").click()
     alert = page.get_by_role("alert")
     assert "统一社会信用代码校验码错误" in alert.inner_text()
     code = page.locator("#new-enterprise input[name=credit_code]")
@@ -44,26 +44,26 @@ def test_a_clerk_registers_a_new_enterprise_and_starts_its_batch(page, server, t
     shot(page, "enterprise-refused")
 
     code.fill(NEW["credit_code"])
-    page.locator("#register-enterprise").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#register-enterprise").click()
     assert f"已登记移交单位 {NEW['name']}" in page.get_by_role("status").inner_text()
     line = page.locator(f'tr[data-enterprise="{NEW["name"]}"]')
     assert "市属" in line.inner_text() and "尚无" in line.inner_text()
     shot(page, "enterprise-registered")
 
-    page.locator("#start-batch").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#start-batch").click()
     chosen = page.get_by_label("移交企业").evaluate("s => s.options[s.selectedIndex].text")
     assert chosen == NEW["name"]  # the new enterprise is offered, already chosen
     path = tmp_path / "名册.xlsx"
     path.write_bytes(as_xlsx([row(n + 70) for n in range(3)]))
     page.get_by_label("名册文件").set_input_files(str(path))
-    page.locator("#upload-register").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#upload-register").click()
     assert page.locator("#register tbody tr").count() == 3
     number = page.locator("h1").inner_text().split()[1]
 
-    page.get_by_role("link", name="移交单位", exact=True).first.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("link", name="移交单位", exact=True).first.click()
     assert number in page.locator(f'tr[data-enterprise="{NEW["name"]}"]').inner_text()
     shot(page, "enterprise-with-batch")

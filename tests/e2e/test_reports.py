@@ -18,9 +18,11 @@ def server(tmp_path_factory):
 def test_the_archivist_reads_this_months_report(page, server):
     month = f"{bureau_today():%Y-%m}"
     sign_in(page, server, "archivist")
-    page.get_by_role("link", name="统计报表").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="统计报表").click()
     page.get_by_label("报表期间").fill(month)
-    page.get_by_role("button", name="查看").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="查看").click()
     assert page.locator("h2").inner_text() == f"{bureau_today().year}年{bureau_today().month}月"
     holdings = page.locator("table.report").first
     assert "馆藏档案" in holdings.locator("caption").inner_text()
@@ -28,6 +30,7 @@ def test_the_archivist_reads_this_months_report(page, server):
     assert page.locator("#report-xlsx").get_attribute("href") == f"/reports/{month}.xlsx"
     shot(page, "reports-month")
     page.get_by_label("报表期间").fill("2026-13")
-    page.get_by_role("button", name="查看").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="查看").click()
     assert "报表期间的月份应在 01–12 之间" in page.get_by_role("alert").inner_text()
     shot(page, "reports-refused")
