@@ -30,7 +30,8 @@ def test_window_quota_progress_monthly_list_and_a_missing_materials_certificate(
     page.get_by_label("开始").fill(str(today - timedelta(days=60)))
     page.get_by_label("截止", exact=True).fill(str(today - timedelta(days=90)))  # before the start: refused
     page.locator("#campaign-form").get_by_label("依据").fill("区人社局通知 四：限期移交")
-    page.locator("#set-campaign").click()
+    with page.expect_navigation():
+        page.locator("#set-campaign").click()
     assert "早于开始日期" in page.get_by_role("alert").first.inner_text()
     typed = page.locator("#campaign-form").get_by_label("依据").input_value()
     assert typed == "区人社局通知 四：限期移交"  # what was typed stays
@@ -38,7 +39,8 @@ def test_window_quota_progress_monthly_list_and_a_missing_materials_certificate(
     page.get_by_label("最终期限").fill(str(today + timedelta(days=120)))
     # 西人社发〔2020〕14号 一、四: 央属 enterprises close later than the others.
     page.locator("#level-windows").get_by_label("央属").fill(str(today + timedelta(days=90)))
-    page.locator("#set-campaign").click()
+    with page.expect_navigation():
+        page.locator("#set-campaign").click()
     window = page.locator("#campaign-window").inner_text()
     assert str(today - timedelta(days=5)) in window and f"央属企业 {today + timedelta(days=90)}" in window
     # 实施方案 四(二) 常态化移交: new retirees' files due two months after retirement.
@@ -46,7 +48,8 @@ def test_window_quota_progress_monthly_list_and_a_missing_materials_certificate(
     continuing.get_by_label("起始日期").fill("2021-01-01")
     continuing.get_by_label("退休后移交期限（月）").fill("2")
     continuing.get_by_label("依据").fill("西人社发〔2020〕14号 一")
-    page.locator("#set-continuing").click()
+    with page.expect_navigation():
+        page.locator("#set-continuing").click()
     assert "2021-01-01 起办理退休的人员" in page.locator("#continuing-setting").inner_text()
     shot(page, "campaign-window")
 
@@ -56,7 +59,8 @@ def test_window_quota_progress_monthly_list_and_a_missing_materials_certificate(
     quota.get_by_label("企业").select_option(label=ENTERPRISE)
     quota.get_by_label("核准移交人数").fill("3")
     quota.get_by_label("依据").fill("西人社核〔2026〕12号")
-    page.locator("#set-quota").click()
+    with page.expect_navigation():
+        page.locator("#set-quota").click()
     ours = page.locator(f'#campaign-progress tr[data-enterprise="{ENTERPRISE}"]')
     before = int(ours.locator("td").nth(4).inner_text())
     codes = receive_new(page, server, tmp_path, [row(70, 姓名="陈秀英")])
@@ -81,7 +85,8 @@ def test_window_quota_progress_monthly_list_and_a_missing_materials_certificate(
 
     # The file came without its 1985 wage form; the enterprise's certificate is scanned and kept with it.
     page.goto(f"{server}/dossiers?q=陈秀英")
-    page.get_by_role("link", name=codes[0]).first.click()
+    with page.expect_navigation():
+        page.get_by_role("link", name=codes[0]).first.click()
     scan = tmp_path / "缺失材料证明.png"
     sheet_image = Image.new("L", (1654, 2339), 235)
     ImageDraw.Draw(sheet_image).rectangle((200, 300, 1450, 700), fill=40)
@@ -91,7 +96,8 @@ def test_window_quota_progress_monthly_list_and_a_missing_materials_certificate(
     form.get_by_label("缺失材料", exact=True).fill("1985年工资调整审批表")
     form.get_by_label("证明出具单位").fill(ENTERPRISE + "劳资科")
     form.get_by_label("证明扫描件").set_input_files(str(scan))
-    page.locator("#record-missing").click()
+    with page.expect_navigation():
+        page.locator("#record-missing").click()
     section = page.locator("#missing-materials")
     assert "1985年工资调整审批表" in section.inner_text() and "已登记" in section.inner_text()
     assert "缺失材料证明-01.png" in section.inner_text()
@@ -105,7 +111,8 @@ def test_window_quota_progress_monthly_list_and_a_missing_materials_certificate(
     assert codes[0] in page.locator("main").inner_text()
     shot(page, "campaign-backlog-list")
     # The archivist opens the stored certificate from the file's page: the scan as it was made.
-    page.get_by_role("link", name=codes[0]).first.click()
+    with page.expect_navigation():
+        page.get_by_role("link", name=codes[0]).first.click()
     assert "1985年工资调整审批表" in page.locator("#missing-materials").inner_text()
     href = page.locator("#missing-materials a").first.get_attribute("href")
     assert page.request.get(f"{server}{href}").body() == scan.read_bytes()

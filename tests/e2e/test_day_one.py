@@ -36,8 +36,8 @@ def test_fewer_pages_than_registered_stay_on_the_list_until_the_archivist_explai
     sign_in(page, server, "archivist")
     shelve_waiting(page, server)
     page.goto(f"{server}/dossiers?q={code}")
-    page.locator(f"table a:text-is('{code}')").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator(f"table a:text-is('{code}')").click()
     dossier_url = page.url
     drawn = draw_page(random.Random(31), HIM, seal=False, lines=3, noise=1, title="职工登记表", grid=True)
     page.locator("#digitise-form input[type=file]").set_input_files(str(save_scan(drawn, tmp_path / "1.tif")))
@@ -55,8 +55,8 @@ def test_fewer_pages_than_registered_stay_on_the_list_until_the_archivist_explai
     page.goto(dossier_url)
     page.get_by_label("纸质档案实有页数").fill("1")
     page.get_by_label("登记页数不符的原因").fill("名册页数填写有误，纸质档案实有 1 页")
-    page.locator("#page-count-form button").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#page-count-form button").click()
     check = page.locator("#page-count-check").inner_text()
     assert "页数核对已记录" in check and "实有 1 页" in check and "名册页数填写有误" in check
     assert page.locator("#page-count-open").count() == 0
@@ -103,8 +103,8 @@ def test_the_sender_keeps_a_read_only_record_and_the_requester_sees_the_request_
 
     # The sender's list and dossier page: a read-only record naming who holds it now, the batch and its 交接书.
     page.goto(f"{server}/dossiers?status=transferred_out&q={code}")
-    page.locator(f"table a:text-is('{code}')").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator(f"table a:text-is('{code}')").click()
     record = page.locator("#sent-on")
     assert "已转出" in page.locator("h1").inner_text()
     assert "东城" in record.locator("#holder").inner_text() and her.name in record.inner_text()

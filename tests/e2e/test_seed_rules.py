@@ -20,8 +20,8 @@ def set_rule(page, server, label: str) -> None:
     sign_in(page, server, "admin")
     page.goto(f"{server}/transfers")
     page.get_by_label("接收范围规则").select_option(label=label)
-    page.locator("#set-jurisdiction").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#set-jurisdiction").click()
 
 
 def test_the_bureaus_jurisdiction_rule_refuses_a_row_naming_where_it_belongs(page, server, tmp_path):
@@ -52,17 +52,18 @@ def test_a_death_and_a_move_recorded_on_a_file_just_received(page, server, tmp_p
     sign_in(page, server, "clerk")
     rows = [row(60), row(61)]
     upload(page, server, tmp_path, "名册.csv", as_csv(rows))
-    page.locator("#start-receiving").click()
+    with page.expect_navigation():
+        page.locator("#start-receiving").click()
     for r in rows:
         page.get_by_label(RECEIVE_KEY).fill(str(r["公民身份号码"]))
-        page.get_by_label(RECEIVE_KEY).press("Enter")
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.get_by_label(RECEIVE_KEY).press("Enter")
         assert "接收" in page.locator("#last").inner_text()
 
     sign_in(page, server, "archivist")
     page.goto(f"{server}/dossiers?q={rows[0]['公民身份号码']}")
-    page.locator("table a[href^='/dossiers/']").first.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("table a[href^='/dossiers/']").first.click()
     form = page.locator("#life-event-form")
     form.get_by_label("变动").select_option(label="死亡")
     form.get_by_label("发生日期").fill("2026-11-20")
@@ -70,8 +71,8 @@ def test_a_death_and_a_move_recorded_on_a_file_just_received(page, server, tmp_p
     page.locator("#record-life-event").click()  # the browser asks for the document first
     assert page.locator("#life-events .ok").count() == 0
     form.get_by_label("依据文书").fill("死亡医学证明 No.0815")
-    page.locator("#record-life-event").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#record-life-event").click()
     section = page.locator("#life-events")
     assert "已登记" in section.inner_text() and "死亡医学证明 No.0815" in section.inner_text()
     assert "已死亡（2026-11-20）" in section.inner_text() and "王档案" in section.inner_text()
@@ -80,21 +81,21 @@ def test_a_death_and_a_move_recorded_on_a_file_just_received(page, server, tmp_p
     shot(page, "rules-death-recorded")
 
     page.goto(f"{server}/dossiers?q={rows[1]['公民身份号码']}")
-    page.locator("table a[href^='/dossiers/']").first.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("table a[href^='/dossiers/']").first.click()
     form = page.locator("#life-event-form")
     form.get_by_label("变动").select_option(label="迁居（户籍、居住地迁往他处）")
     form.get_by_label("发生日期").fill("2026-11-25")
     form.get_by_label("依据文书").fill("户口迁移证 京迁 0012")
     form.get_by_label("迁入地区划代码").fill("11010")
-    page.locator("#record-life-event").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#record-life-event").click()
     alert = page.locator("#life-events [role=alert]")
     assert alert.get_attribute("data-field") == "region_code" and "6位数字" in alert.inner_text()
     assert page.locator("#life-event-form").get_by_label("依据文书").input_value() == "户口迁移证 京迁 0012"
     page.locator("#life-event-form").get_by_label("迁入地区划代码").fill("110101")
-    page.locator("#record-life-event").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#record-life-event").click()
     # 晋政办通〔2020〕18号 第二十二条: the move alone sends nothing; the page says the file waits for the
     # retiree's 转入申请 to 东城's bureau, and takes it.
     assert "/dossiers/" in page.url
@@ -105,11 +106,11 @@ def test_a_death_and_a_move_recorded_on_a_file_just_received(page, server, tmp_p
     application.get_by_label("申请日期").fill("2026-11-26")
     application.get_by_label("申请转入的档案馆").select_option(label="北京市东城区档案馆")
     application.get_by_label("申请文书").fill("转入申请表 东城 0012")
-    page.locator("#record-application").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#record-application").click()
     assert "据此办理转递" in page.locator("#move-next").inner_text()
-    page.locator("#move-next a[href^='/transfers/']").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#move-next a[href^='/transfers/']").click()
     assert "转递批次" in page.locator("h1").inner_text()
     assert "北京市东城区档案馆" in page.locator("main").inner_text()
     assert "转入申请表 东城 0012" in page.locator("main").inner_text()
@@ -131,11 +132,12 @@ def receive_new(page, server, tmp_path, rows) -> list[str]:
     linking to its dossier page."""
     sign_in(page, server, "clerk")
     upload(page, server, tmp_path, "名册.csv", as_csv(rows))
-    page.locator("#start-receiving").click()
+    with page.expect_navigation():
+        page.locator("#start-receiving").click()
     for r in rows:
         page.get_by_label(RECEIVE_KEY).fill(str(r["公民身份号码"]))
-        page.get_by_label(RECEIVE_KEY).press("Enter")
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.get_by_label(RECEIVE_KEY).press("Enter")
     codes = []
     for r in rows:
         page.goto(f"{server}/dossiers?q={r['公民身份号码']}")
@@ -149,8 +151,8 @@ def send_on(page, server, code: str, bureau: str) -> None:
     page.get_by_label("接收馆").select_option(label=bureau)
     page.get_by_label("档号（逐个扫描，每行一个）").fill(code)
     page.get_by_label("转递原因").fill("户籍迁至天津市河西区")
-    page.locator("#send-onward").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#send-onward").click()
     assert page.locator("h1").inner_text().startswith("转递批次 ZD")
 
 
@@ -194,14 +196,14 @@ def test_onward_on_paper_to_a_bureau_outside_the_installation(page, server, tmp_
     form.get_by_label("回执扫描件").set_input_files(str(scan))
     form.get_by_label("接收馆经办人").fill("刘河西")
     form.get_by_label("签收日期").fill("2999-01-01")
-    page.locator("#record-return-slip").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#record-return-slip").click()
     assert page.get_by_role("alert").get_attribute("data-field") == "signed_on"
     assert page.locator("#return-slip-form").get_by_label("接收馆经办人").input_value() == "刘河西"
     page.locator("#return-slip-form").get_by_label("回执扫描件").set_input_files(str(scan))
     page.locator("#return-slip-form").get_by_label("签收日期").fill(str(bureau_today()))
-    page.locator("#record-return-slip").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#record-return-slip").click()
     assert "已办结" in page.locator("h1").inner_text() and "刘河西" in page.locator("#return-slip").inner_text()
     assert page.locator("#receipt").count() == 1
     shot(page, "rules-onward-closed-by-return-slip")
@@ -209,14 +211,14 @@ def test_onward_on_paper_to_a_bureau_outside_the_installation(page, server, tmp_
     send_on(page, server, kept, bureau)
     page.get_by_text("撤销转递（档案尚未转出）").click()
     page.get_by_label("撤销原因").fill("退休人员户籍迁移未办成")
-    page.locator("#cancel-onward").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#cancel-onward").click()
     assert (
         "已撤销" in page.locator("h1").inner_text() and "户籍迁移未办成" in page.locator("#cancel-reason").inner_text()
     )
     assert "档案留在本馆" in page.locator("#cancelled").inner_text()
     assert "接收馆正在核对" not in page.locator("main").inner_text()
     shot(page, "rules-onward-cancelled")
-    page.get_by_role("link", name=kept).click()  # the register row links to the file, back on its layer
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("link", name=kept).click()  # the register row links to the file, back on its layer
     assert places[kept] in page.locator("#shelf-slot").inner_text() and "在馆" in page.locator("h1").inner_text()

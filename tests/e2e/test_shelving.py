@@ -45,7 +45,8 @@ def test_define_a_room_receive_shelve_and_forecast(page, server):
     room_form = page.locator("form[action='/shelving/rooms']")
     room_form.get_by_label("名称").fill("三号库房")
     room_form.get_by_label("使用面积（m²）").fill("20")
-    room_form.get_by_role("button", name="新建").click()
+    with page.expect_navigation():
+        room_form.get_by_role("button", name="新建").click()
     assert "已新建库房：三号库房" in page.locator(".notice").inner_text()
 
     unit_form = page.locator("#unit-form")
@@ -56,7 +57,8 @@ def test_define_a_room_receive_shelve_and_forecast(page, server):
     unit_form.get_by_label("每节层数").fill("3")
     unit_form.get_by_label("面数").select_option("1")
     unit_form.get_by_label("或直接设定每层容量（卷）").fill("2")
-    unit_form.get_by_role("button", name="新增").click()
+    with page.expect_navigation():
+        unit_form.get_by_role("button", name="新增").click()
     assert "已新增密集架 C01（6 层位）" in page.locator(".notice").inner_text()
     room = page.locator("section.room[data-room='三号库房']")
     cells = room.locator("td[data-slot]")
@@ -68,7 +70,8 @@ def test_define_a_room_receive_shelve_and_forecast(page, server):
     unit_form.get_by_label("库房").select_option(label="三号库房")
     unit_form.get_by_label("编号").fill("C02")
     unit_form.get_by_label("每节层数").fill("20")
-    unit_form.get_by_role("button", name="新增").click()
+    with page.expect_navigation():
+        unit_form.get_by_role("button", name="新增").click()
     assert "每节层数须在 1–12 之间，实为 20" in page.get_by_role("alert").inner_text()
     assert page.locator("figure[data-unit='C02']").count() == 0
 
@@ -77,8 +80,8 @@ def test_define_a_room_receive_shelve_and_forecast(page, server):
     assert page.locator("#waiting h2").inner_text().endswith("3 份")
     shot(page, "shelving-before")
     page.get_by_label("上架库房").select_option(label="三号库房（余 12 卷位）")
-    page.locator("#auto-assign").click()
-    page.wait_for_load_state()  # the click returns once the answer starts to arrive, not when its table is drawn
+    with page.expect_navigation():
+        page.locator("#auto-assign").click()
     rows = page.locator("#placements tbody tr")
     assert rows.count() == 3
     assert all("三号库房 C01架 1列 1节" in rows.nth(i).inner_text() for i in range(3))
@@ -102,18 +105,20 @@ def test_define_a_room_receive_shelve_and_forecast(page, server):
     # Moving it: scan the label of an empty layer into the box (a scanner types the code and Enter).
     empty = sorted(code for code, used in by_code.items() if used == 0)[-1]
     page.get_by_label("层位条码").fill(empty)
-    page.get_by_label("层位条码").press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_label("层位条码").press("Enter")
     assert empty in page.locator("#shelf-slot").inner_text()
     assert "移架" in page.locator("ol.custody").inner_text()
     page.get_by_label("层位条码").fill("L9999-01A-01-1")
-    page.get_by_label("层位条码").press("Enter")
+    with page.expect_navigation():
+        page.get_by_label("层位条码").press("Enter")
     assert "未找到该架位" in page.locator("body").inner_text()
 
     page.goto(f"{server}/planning")
     page.get_by_label("年数").fill("5")
     page.get_by_label("未入系统的存量（卷）").fill("2000")
-    page.locator("#run-forecast").click()
+    with page.expect_navigation():
+        page.locator("#run-forecast").click()
     page.locator("#forecast-table tbody tr").first.wait_for()  # the answer's page, not the form's
     assert page.locator("#forecast-table tbody tr").count() == 5
     summary = page.locator("#forecast-summary").inner_text()
