@@ -26,14 +26,15 @@ def test_a_received_file_is_catalogued_from_the_keyboard(page, server, tmp_path)
     sign_in(page, server, "clerk")
     fresh = [row(90, 姓名="曹文华"), row(91, 姓名="潘桂兰")]
     upload(page, server, tmp_path, "名册.xlsx", as_xlsx(fresh))
-    page.locator("#start-receiving").click()
+    with page.expect_navigation():
+        page.locator("#start-receiving").click()
     key = page.get_by_label("扫描档号条码或输入公民身份号码（回车即按名册接收）")
     key.fill(str(fresh[0]["公民身份号码"]))
-    key.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        key.press("Enter")
     page.goto(page.url.replace("/receive", "").split("?")[0])
-    page.locator("#register tbody tr td:nth-child(4) a").first.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#register tbody tr td:nth-child(4) a").first.click()
     assert "曹文华" in page.locator("h1").inner_text()
     assert page.locator("#catalogue-edit").is_visible()
 
@@ -47,8 +48,8 @@ def test_a_received_file_is_catalogued_from_the_keyboard(page, server, tmp_path)
     for value in ("9", "", "2018年3月", "1", "2"):
         page.keyboard.type(value)
         page.keyboard.press("Enter")
-    page.locator("#save-catalogue").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#save-catalogue").click()
     problems = page.locator("#catalogue-problems")
     assert "未保存任何内容" in problems.inner_text() and "第 2 条「材料名称」材料名称必填" in problems.inner_text()
     assert page.get_by_label("第1条 材料名称").input_value() == "职工登记表"  # nothing typed is lost
@@ -58,8 +59,8 @@ def test_a_received_file_is_catalogued_from_the_keyboard(page, server, tmp_path)
     shot(page, "catalogue-refused")
 
     page.get_by_label("第2条 材料名称").fill("职工退休审批表")
-    page.locator("#save-catalogue").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#save-catalogue").click()
     assert "目录已保存" in page.get_by_role("status").inner_text()
     shown = page.locator("#catalogue table.catalogue").inner_text()
     assert "1-1" in shown and "职工登记表" in shown and "1978.09" in shown
@@ -97,16 +98,16 @@ def test_a_new_enterprises_files_from_register_to_the_requesters_screen(page, se
     page.goto(f"{server}/transfers")
     page.get_by_label("移交企业").select_option(label="北京光明印刷厂")
     page.get_by_label("名册文件").set_input_files(str(tmp_path / "错误名册.xlsx"))
-    page.locator("#upload-register").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#upload-register").click()
     problems = page.locator("#register-problems").inner_text()
     assert "4" in problems and "公民身份号码" in problems  # row 4 of the sheet (header is row 1), by column
     chosen = page.get_by_label("移交企业")
     assert chosen.evaluate("s => s.selectedOptions[0].text") == "北京光明印刷厂"
     shot(page, "path-register-refused")
     page.get_by_label("名册文件").set_input_files(str(tmp_path / "名册.xlsx"))
-    page.locator("#upload-register").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#upload-register").click()
     assert "北京光明印刷厂" in page.inner_text("body")
     assert page.locator("#register tbody tr").count() == 3
     batch_url = page.url
@@ -116,24 +117,25 @@ def test_a_new_enterprises_files_from_register_to_the_requesters_screen(page, se
             ("", people[1]["公民身份号码"], "1", "干部履历表", "1985", 1, 3, "")]  # fmt: skip
     (tmp_path / "bad.xlsx").write_bytes(sheet([*rows, ("", people[1]["公民身份号码"], "13", "自传", "", 1, 1, "")]))
     page.get_by_label("卷内目录文件").set_input_files(str(tmp_path / "bad.xlsx"))
-    page.locator("#upload-catalogue").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#upload-catalogue").click()
     assert "未保存任何内容" in page.get_by_role("alert").inner_text()
     assert "类号" in page.locator("#catalogue-problems").inner_text()
     (tmp_path / "目录.xlsx").write_bytes(sheet(rows))
     page.get_by_label("卷内目录文件").set_input_files(str(tmp_path / "目录.xlsx"))
-    page.locator("#upload-catalogue").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#upload-catalogue").click()
     assert "卷内目录已导入：2 份档案、3 条材料" in page.get_by_role("status").inner_text()
     shot(page, "path-catalogue-imported")
 
-    page.locator("#start-receiving").click()
+    with page.expect_navigation():
+        page.locator("#start-receiving").click()
     key = page.get_by_label("扫描档号条码或输入公民身份号码（回车即按名册接收）")
     for person in people:
         key = page.get_by_label("扫描档号条码或输入公民身份号码（回车即按名册接收）")
         key.fill(str(person["公民身份号码"]))
-        key.press("Enter")
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            key.press("Enter")
     page.goto(batch_url)
     links = page.locator("#register tbody tr td:nth-child(4) a")
     assert links.count() == 3
@@ -163,11 +165,11 @@ def test_a_new_enterprises_files_from_register_to_the_requesters_screen(page, se
     proposal = page.locator("#proposal")
     assert "职工登记表" in proposal.inner_text() and "退休审批表" in proposal.inner_text()
     shot(page, "path-proposal")
-    page.locator("#use-proposal").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#use-proposal").click()
     assert page.get_by_label("第2条 材料名称").input_value() == "退休审批表"
-    page.locator("#save-catalogue").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#save-catalogue").click()
     assert "目录已保存" in page.get_by_role("status").inner_text()
     shown = page.locator("#catalogue table.catalogue").inner_text()
     assert "1-1" in shown and "2-1" in shown and "9-1" in shown
@@ -178,8 +180,8 @@ def test_a_new_enterprises_files_from_register_to_the_requesters_screen(page, se
     cited = birth.locator("ul.evidence").inner_text()
     assert "第 1 页" in cited and "第 4 页" in cited and "职工登记表" in cited, cited
     assert who.citizen_id in page.locator('#fact-sheet tr[data-fact="citizen_id"]').inner_text()
-    birth.get_by_role("button", name="确认").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        birth.get_by_role("button", name="确认").click()
     assert "已确认" in page.get_by_role("status").inner_text()
     assert "已确认" in page.locator('#fact-sheet tr[data-fact="birth_date"] td.prevailing').inner_text()
     page.locator("#facts").scroll_into_view_if_needed()
@@ -209,18 +211,20 @@ def test_a_new_enterprises_files_from_register_to_the_requesters_screen(page, se
     sign_in(page, server, "approver")
     page.goto(request_url)
     assert page.locator("#unservable").count() == 0  # classes 1 and 9 have pages now
-    page.get_by_role("button", name="批准").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="批准").click()
     sign_in(page, server, "sibao")
     page.goto(request_url)
-    page.get_by_role("link", name="开始查阅").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="开始查阅").click()
     seen = []
     while True:
         page.wait_for_function("() => document.querySelector('figure.page img').naturalWidth > 0")
         seen.append(page.locator("figure.page img").get_attribute("alt"))
         if page.get_by_role("link", name="下一页").count() == 0:
             break
-        page.get_by_role("link", name="下一页").click()
+        with page.expect_navigation():
+            page.get_by_role("link", name="下一页").click()
     assert seen == ["第 1 页", "第 2 页", "第 3 页"]  # 自传 (page 4, class 2) is not among them
     shot(page, "path-viewer")
     # The requester's fact sheet holds what the granted pages state, and nothing of page 4.

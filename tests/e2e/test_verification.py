@@ -25,11 +25,12 @@ def _new_digitised_file(page, server, tmp_path) -> int:
     entry = row(139, 姓名=HER.name, 性别="女", 公民身份号码=HER.citizen_id, 出生日期=BORN.isoformat(),
                 退休时间="2011-04-01", 页数=1)  # fmt: skip
     upload(page, server, tmp_path, "名册.xlsx", as_xlsx([entry]))
-    page.locator("#start-receiving").click()
+    with page.expect_navigation():
+        page.locator("#start-receiving").click()
     key = page.get_by_label(KEY_LABEL)
     key.fill(HER.citizen_id)
-    key.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        key.press("Enter")
     found = page.request.get(f"{server}/api/dossiers?q={HER.citizen_id}").json()["items"]
     dossier_id = found[0]["id"]
     typed = {"materials": [{"class_code": "1", "title": "职工登记表", "date_formed": "1975.4", "pages": 1}]}
@@ -58,8 +59,8 @@ def test_a_new_files_facts_are_verified_by_two_people_with_the_keyboard(page, se
 
     sign_in(page, server, "clerk")
     page.goto(f"{server}/dossiers/{dossier_id}")
-    page.locator("#verification-link").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#verification-link").click()
     facts = page.locator("#fact-readings tr.reading")
     labels = [facts.nth(i).locator("th").inner_text() for i in range(facts.count())]
     assert labels == ["姓名", "出生日期", "参加工作时间", "公民身份号码"], labels
