@@ -52,6 +52,6 @@ def test_an_approval_posted_from_another_port_is_refused(page, server, tmp_path)
     assert state.json()["status"] == "submitted"  # nothing was decided
 
     page.goto(f"{server}/requests/{request_id}")  # our own page: the approval goes through
-    page.get_by_role("button", name="批准").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="批准").click()
     assert page.request.get(f"{server}/api/requests/{request_id}").json()["status"] == "approved"

@@ -25,22 +25,25 @@ def test_request_approve_view_and_register(page, server):
 
     sign_in(page, server, "approver")
     page.goto(f"{server}/requests?status=submitted")
-    page.get_by_role("link", name=number).click()
+    with page.expect_navigation():
+        page.get_by_role("link", name=number).click()
     page.get_by_label("允许打印").check()
     shot(page, "request-approval")
-    page.get_by_role("button", name="批准").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="批准").click()
     assert "已批准" in page.locator("h1").inner_text()
 
     sign_in(page, server, "sibao")
     page.goto(request_url)
-    page.get_by_role("link", name="开始查阅").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="开始查阅").click()
     image = page.locator("figure.page img")
     image.wait_for()
     page.wait_for_function("() => document.querySelector('figure.page img').naturalWidth > 0")
     assert page.evaluate("() => document.querySelector('figure.page img').naturalWidth") == 1240
     shot(page, "viewer-watermarked")
-    page.get_by_role("link", name="下一页").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="下一页").click()
     page.wait_for_function("() => document.querySelector('figure.page img').naturalWidth > 0")
 
     # 允许打印: a page for the printer with every approved page marked 打印件 — not a file to keep.
@@ -81,8 +84,8 @@ def test_a_pasted_name_with_an_invisible_character_is_refused_on_the_form(page, 
     page.get_by_label("事由").fill("待遇变更，核对参加工作时间")
     page.get_by_label("查阅人姓名").fill("周\u200b某")
     page.get_by_label("查阅人公民身份号码").fill(citizen_id_for("110105", date(1982, 3, 4), 7, "F"))
-    page.get_by_role("button", name="提交申请").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="提交申请").click()
     alert = page.get_by_role("alert")
     assert "U+200B，在“周”之后" in alert.inner_text()
     field = page.get_by_label("查阅人姓名")

@@ -14,8 +14,8 @@ pytestmark = pytest.mark.e2e
 def search(page, server, text: str) -> None:
     page.goto(f"{server}/search")
     page.get_by_label("检索词").fill(text)
-    page.get_by_role("button", name="检索").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="检索").click()
 
 
 def search_until_found(page, server, text: str) -> None:
@@ -45,8 +45,8 @@ def test_phrase_search_finds_the_page_and_the_opening_is_logged(page, server):
     assert page.locator(".facets").get_by_text("已数字化").count() == 1
     shot(page, "search-phrase")
 
-    hit.get_by_role("link", name=f"第 {n} 页").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        hit.get_by_role("link", name=f"第 {n} 页").click()
     assert "/dossiers/" in page.url and f"page={n}" in page.url
     assert f"检索命中：第 {n} 页" in page.inner_text("main")
     assert page.locator("iframe.pdf").get_attribute("src").endswith(f"copy.pdf#page={n}")
@@ -54,8 +54,8 @@ def test_phrase_search_finds_the_page_and_the_opening_is_logged(page, server):
 
     # A name search with a facet: the status facet narrows and counts.
     search(page, server, "")
-    page.locator(".facets").get_by_role("link", name="借出").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator(".facets").get_by_role("link", name="借出").click()
     total = page.locator("h1 small").inner_text()
     rows = page.locator("li.hit").count()
     assert "份档案" in total and rows >= 1
@@ -80,8 +80,8 @@ def test_requester_finds_the_granted_file_and_opens_it_in_the_viewer(page, serve
     assert DIGITISED in hit.inner_text()
     assert "只检索本单位已获批" in page.inner_text("main")
     n = first_page(hit)
-    hit.get_by_role("link", name=f"第 {n} 页").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        hit.get_by_role("link", name=f"第 {n} 页").click()
     assert "/requests/" in page.url and "/view" in page.url and f"page={n}" in page.url
     shot(page, "search-requester-viewer")
     # A file not granted to them is not found even by its full 档号.
