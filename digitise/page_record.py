@@ -60,9 +60,12 @@ class PageRecord:
     dpi_used: float = 0.0
     rotation: int = 0  # degrees clockwise the page was turned
     orientation_confidence: float | None = None
-    # The use copy's page image
+    # The page, in page pixels (the master's, after turning, straightening and cropping): OCR boxes use them
     width: int = 0
     height: int = 0
+    # The use copy's page image: the page's size, or less for a colour or grey page at 200 dpi
+    image_width: int = 0
+    image_height: int = 0
     colour_mode: str = ""  # colour | grey | bilevel
     bit_depth: int = 8
     compression: str = ""  # JPEG | CCITT G4

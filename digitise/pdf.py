@@ -5,6 +5,10 @@ under an invisible text layer. The text layer is written a line at a time in Tes
 "glyphless" font: every character is one invisible box of the same width, stretched so the
 line covers the printed line — so selecting a line in a viewer selects that line, and
 `pdftotext` gives Chinese without spaces between characters.
+
+A colour or grey page's image is at 200 dpi when scanned finer (DA/T 31-2017's floor; the master keeps every
+pixel): the page keeps its physical size and its text layer stays in page pixels (the OCR's, the sidecar's),
+so a reader of a page's image scales a box in page pixels by (image width / page width) first.
 """
 
 import os
@@ -46,7 +50,7 @@ end
 @dataclass(frozen=True)
 class TextLine:
     text: str
-    left: int  # pixels, from the image's top-left
+    left: int  # page pixels, from the page's top-left
     top: int
     width: int
     height: int
@@ -57,8 +61,10 @@ class PdfPage:
     image: bytes
     encoding: str  # "jpeg" | "g4"
     colour: str  # "colour" | "grey" | "bilevel"
-    width: int  # pixels
+    width: int  # page pixels: the unit of `lines`, at `dpi`
     height: int
+    image_width: int  # the image's own pixels: the page's, or fewer (a colour or grey page at 200 dpi)
+    image_height: int
     dpi: float
     lines: Sequence[TextLine]
 
@@ -108,15 +114,18 @@ def replace_bookmarks(
         _save(pdf, out)
 
 
-def replace_text_layer(source: Path, pages: Mapping[int, Sequence[TextLine]], modified: datetime, out: Path) -> None:
+def replace_text_layer(
+    source: Path, pages: Mapping[int, Sequence[TextLine]], page_widths: Mapping[int, int], modified: datetime, out: Path
+) -> None:
     """The same PDF with the text layer of some pages (1-based) written anew from their lines — corrected text
-    (校对) — and every page image copied as it is: nothing is encoded, read or scaled again."""
+    (校对) — and every page image copied as it is: nothing is encoded, read or scaled again. The lines are in
+    page pixels, and `page_widths` gives each page's width in them: the page image may have fewer pixels (a
+    colour or grey page at 200 dpi), so its own width says nothing of the lines' scale."""
     with Pdf.open(source) as pdf:
         for number, lines in pages.items():
             page = pdf.pages[number - 1]
-            image = page.Resources.XObject.Im0
             width_pt, height_pt = float(page.MediaBox[2]), float(page.MediaBox[3])
-            scale = width_pt / int(image.Width)
+            scale = width_pt / page_widths[number]
             drawn = page.Contents.read_bytes().split(b"\nBT 3 Tr", 1)[0]  # the image, as _add_page drew it
             text = [_text_line(line, scale, height_pt) for line in lines]
             page.Contents = pdf.make_stream(b"\n".join([drawn, b"BT 3 Tr", *text, b"ET"] if text else [drawn]))
@@ -186,6 +195,8 @@ def _glyphless_font(pdf: Pdf) -> pikepdf.Object:
 
 
 def _add_page(pdf: Pdf, page: PdfPage, font: pikepdf.Object) -> None:
+    """The image drawn over the whole page (the page's physical size, whatever its pixels), the text in page
+    pixels at the page's dpi."""
     scale = 72.0 / page.dpi
     width_pt, height_pt = page.width * scale, page.height * scale
     if page.encoding == "g4":
@@ -193,20 +204,20 @@ def _add_page(pdf: Pdf, page: PdfPage, font: pikepdf.Object) -> None:
             page.image,
             Type=Name.XObject,
             Subtype=Name.Image,
-            Width=page.width,
-            Height=page.height,
+            Width=page.image_width,
+            Height=page.image_height,
             ColorSpace=Name.DeviceGray,
             BitsPerComponent=1,
             Filter=Name.CCITTFaxDecode,
-            DecodeParms=Dictionary(K=-1, Columns=page.width, Rows=page.height, BlackIs1=False),
+            DecodeParms=Dictionary(K=-1, Columns=page.image_width, Rows=page.image_height, BlackIs1=False),
         )
     else:
         image = pdf.make_stream(
             page.image,
             Type=Name.XObject,
             Subtype=Name.Image,
-            Width=page.width,
-            Height=page.height,
+            Width=page.image_width,
+            Height=page.image_height,
             ColorSpace=Name.DeviceRGB if page.colour == "colour" else Name.DeviceGray,
             BitsPerComponent=8,
             Filter=Name.DCTDecode,

@@ -324,9 +324,10 @@ def _process(task: PageTask) -> dict[str, Any]:
         lines = reread_ids(page, lines, task.model_folder)
     colour = _use_copy_colour(page, measured)
     if colour == "bilevel":
+        image = page
         data, encoding, compression = imaging.encode_g4(page), "g4", "CCITT G4"
     else:
-        image = page if colour == "colour" else page.convert("L")
+        image = imaging.use_copy_image(page if colour == "colour" else page.convert("L"), dpi)
         data, encoding, compression = imaging.encode_jpeg(image, task.jpeg_quality), "jpeg", "JPEG"
     image_file = f"{task.index + 1:04d}.{'g4' if encoding == 'g4' else 'jpg'}"
     _write_atomically(task.work_dir / image_file, data)
@@ -341,6 +342,8 @@ def _process(task: PageTask) -> dict[str, Any]:
             "orientation_confidence": orientation_confidence,
             "width": page.width,
             "height": page.height,
+            "image_width": image.width,
+            "image_height": image.height,
             "colour_mode": colour,
             "bit_depth": 1 if colour == "bilevel" else 8,
             "compression": compression,
@@ -458,6 +461,8 @@ def _pdf_page(record: PageRecord, work_dir: Path) -> PdfPage:
         colour=record.colour_mode,
         width=record.width,
         height=record.height,
+        image_width=record.image_width,
+        image_height=record.image_height,
         dpi=record.dpi_used,
         lines=[TextLine(ln.text, ln.left, ln.top, ln.width, ln.height) for ln in record.lines],
     )

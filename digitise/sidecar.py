@@ -5,8 +5,11 @@ person who checks the facts against the image (校对与复核). Its schema and 
 named here; this docstring is the schema's one description.
 
 Schema `archive-custody/digitise-sidecar/2` (JSON, UTF-8; pages 1-based; every box is
-`[x0, y0, x1, y1]` in **page pixels**: the pixels of that page's image in the use copy — after turning,
-straightening and cropping — whose size is the page's `width` × `height`; confidences are 0–100):
+`[x0, y0, x1, y1]` in **page pixels**: the pixels of the page at its `dpi` — the master's, after turning,
+straightening and cropping — whose size is the page's `width` × `height`. The page's image in the use copy
+is `image_width` × `image_height`: the same for a bilevel page, fewer pixels for a colour or grey page scanned
+finer than 200 dpi (pipeline 1.8 on; absent before, when it was the page's size) — a reader of the use copy's
+image scales a box by image width / `width` first. Confidences are 0–100):
 
     {"schema": "archive-custody/digitise-sidecar/2",
      "archival_code": "J102-RS-000001" | null,
@@ -18,7 +21,8 @@ straightening and cropping — whose size is the page's `width` × `height`; con
      "pages": [{
         "page": 3, "source": "scan-003.tif", "source_frame": 1, "source_sha256": "…",
         "dpi", "dpi_assumed", "source_mode", "source_bit_depth", "source_width", "source_height",
-        "width": 2480, "height": 3508,             # the use-copy page image, in pixels
+        "width": 2480, "height": 3508,             # the page, in page pixels
+        "image_width": 1653, "image_height": 2339, # its image in the use copy (200 dpi unless bilevel)
         "colour_mode": "colour"|"grey"|"bilevel", "bit_depth", "compression",
         "skew_before", "skew_after", "rotation", "cropped", "blank",
         "ocr_confidence": 91.3 | null, "ocr_chars": 412,
@@ -70,8 +74,9 @@ from digitise.page_record import PageRecord
 # 1.4: typed page records, coloured ink kept in colour, faded ink never bilevel, signs of alteration;
 # 1.5: dates and IDs read through OCR's look-alikes after their labels, faded black entries on print grey;
 # 1.6: a citizen ID failing its check character or length read again from its cell's crop by both PP-OCR models.
+# 1.8: colour and grey pages of the use copy at 200 dpi (Lanczos) when scanned finer; boxes stay in page pixels.
 # Resumed runs never mix versions.
-PIPELINE_VERSION = "digitise/1.7"
+PIPELINE_VERSION = "digitise/1.8"
 SIDECAR_SCHEMA = "archive-custody/digitise-sidecar/2"
 
 
@@ -128,6 +133,8 @@ def sidecar_of(
         "source_height",
         "width",
         "height",
+        "image_width",
+        "image_height",
         "colour_mode",
         "bit_depth",
         "compression",

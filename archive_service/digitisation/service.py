@@ -37,7 +37,7 @@ from archive_service.jobs.queue import enqueue
 from archive_service.preservation.models import still_stored
 from archive_service.preservation.service import ingest, stage_upload
 from archive_service.uploads import saved_scans, scan_frames
-from archive_service.verification.layer import corrected_text_layers, page_texts
+from archive_service.verification.layer import corrected_text_layers, page_texts, page_widths
 from archive_service.verification.models import ReadingCheck
 from digitise import ocr
 from digitise.catalogue import Catalogue, CatalogueEntry, MaterialPages, RetireeFacts
@@ -228,7 +228,7 @@ def _record(
     checks = session.scalars(select(ReadingCheck).where(ReadingCheck.dossier_id == dossier.id)).all()
     if checks and (layers := corrected_text_layers(result.sidecar, checks)):
         corrected = pdf.with_name(f"corrected-{pdf.name}")
-        replace_text_layer(pdf, layers, in_bureau_time(datetime.now(UTC)), corrected)
+        replace_text_layer(pdf, layers, page_widths(result.sidecar), in_bureau_time(datetime.now(UTC)), corrected)
         pdf = corrected
     use_copy = ingest(
         session,

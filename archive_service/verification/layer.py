@@ -22,9 +22,10 @@ class Reading:
     target: str  # "line" or a fact key
     machine: str  # what the OCR read
     confidence: float | None
-    box: tuple[int, int, int, int]
+    box: tuple[int, int, int, int]  # page pixels
     source_sha256: str
     source_frame: int
+    page_size: tuple[int, int] = (0, 0)  # the page's width and height in page pixels (the boxes' unit)
     excerpt: str = ""
     lines: tuple[int, ...] = ()  # a fact's lines on its page
     suspected: bool = False  # 疑似涂改 on this value (a hint, never a verdict)
@@ -96,7 +97,10 @@ def readings_of(card: dict[str, Any], checks: Iterable[ReadingCheck]) -> list[Re
         if page.get("error"):
             continue
         altered = {(a["fact"], tuple(a["box"])) for a in page.get("suspected_alterations", [])}
-        common = {"page": page["page"], "source_sha256": page["source_sha256"], "source_frame": page["source_frame"]}
+        common = {
+            "page": page["page"], "source_sha256": page["source_sha256"], "source_frame": page["source_frame"],
+            "page_size": (page["width"], page["height"]),
+        }  # fmt: skip
         for n, f in enumerate(page.get("facts", [])):
             box = tuple(f["box"])
             out.append(
@@ -195,6 +199,11 @@ def page_texts(card: dict[str, Any], checks: Iterable[ReadingCheck]) -> dict[int
             lines = corrected_lines(page, found)
             out[page["page"]] = "\n".join(lines if lines is not None else [ln["text"] for ln in page.get("lines", [])])
     return out
+
+
+def page_widths(card: dict[str, Any]) -> dict[int, int]:
+    """Each page's width in page pixels, the unit of its boxes (its image in the use copy may have fewer)."""
+    return {page["page"]: page["width"] for page in card.get("pages", []) if not page.get("error")}
 
 
 def corrected_text_layers(card: dict[str, Any], checks: Iterable[ReadingCheck]) -> dict[int, list[TextLine]]:

@@ -31,7 +31,7 @@ from archive_service.dossiers.facts import normalised
 from archive_service.dossiers.models import DigitalObject, Dossier, PageText
 from archive_service.errors import ArchiveError, NotFound
 from archive_service.preservation.service import ingest
-from archive_service.verification.layer import Reading, corrected_text_layers, page_texts, readings_of
+from archive_service.verification.layer import Reading, corrected_text_layers, page_texts, page_widths, readings_of
 from archive_service.verification.models import ReadingCheck, Step
 from digitise import citizen_id
 from digitise.pdf import replace_text_layer
@@ -200,7 +200,7 @@ def write_into_use_copy(session: Session, store: ObjectStore, user: User, dossie
     _may_check(user, dossier)
     copy, card = latest_use_copy(session, dossier), latest_sidecar(session, store, dossier)
     layers = corrected_text_layers(card, checks_of(session, dossier)) if copy and card else {}
-    if copy is None or not layers:
+    if copy is None or card is None or not layers:
         raise ArchiveError("reading.nothing_corrected", "尚无更正过的文字，数字副本无需更新", None, 409)
     work_root = get_settings().digitise_work_dir
     work_root.mkdir(parents=True, exist_ok=True)
@@ -209,7 +209,7 @@ def write_into_use_copy(session: Session, store: ObjectStore, user: User, dossie
         with before.open("wb") as out:
             for chunk in store.open(copy.storage_key):
                 out.write(chunk)
-        replace_text_layer(before, layers, in_bureau_time(datetime.now(UTC)), after)
+        replace_text_layer(before, layers, page_widths(card), in_bureau_time(datetime.now(UTC)), after)
         return ingest(
             session, store, dossier, after, role="use_copy", name=copy.name, media_type=copy.media_type,
             pages=copy.pages, pdfa_level=copy.pdfa_level, ocr_engine=copy.ocr_engine,
@@ -224,6 +224,18 @@ def crop_box(box: tuple[int, int, int, int], width: int, height: int) -> tuple[i
     x0, y0, x1, y1 = box
     across, down = y1 - y0, (y1 - y0) // 3
     return max(0, x0 - across), max(0, y0 - down), min(width, x1 + across), min(height, y1 + down)
+
+
+def region_of(image: Image.Image, box: tuple[int, int, int, int], page_size: tuple[int, int]) -> Image.Image:
+    """The crop of a box (page pixels) on a use-copy page image, at the page's pixel size. The image may have
+    fewer pixels than the page (a colour or grey page at 200 dpi): the box is scaled onto it and the crop back
+    to the page's size, so it shows the same region, as large on screen as before."""
+    width, height = page_size if page_size[0] > 0 else image.size  # a sidecar without sizes: the image's own
+    x0, y0, x1, y1 = crop_box(box, width, height)
+    if image.size == (width, height):
+        return image.crop((x0, y0, x1, y1))
+    sx, sy = image.width / width, image.height / height
+    return image.resize((x1 - x0, y1 - y0), Image.Resampling.LANCZOS, box=(x0 * sx, y0 * sy, x1 * sx, y1 * sy))
 
 
 class _Pages:
@@ -269,7 +281,7 @@ def crop(session: Session, store: ObjectStore, user: User, dossier: Dossier, ref
         )
     reading = find(session, store, dossier, ref)
     out = io.BytesIO()
-    image.crop(crop_box(reading.box, image.width, image.height)).save(out, "PNG")
+    region_of(image, reading.box, reading.page_size).save(out, "PNG")
     # The request's own write (the session's last-seen time) ends first: the entry is written on a connection of its
     # own, and SQLite has one writer — it would wait for this request, which waits for it.
     session.commit()
