@@ -141,12 +141,13 @@ def type_login(page, server: str, username: str, password: str | None = None) ->
 
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password or DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state()
+    # Each 登录 is a form post: the page read next is the one it answers with, not the one being left.
+    with page.expect_navigation():
+        page.get_by_role("button", name="登录").click()
     if "/login/code" in page.url:
         page.get_by_label("动态验证码").fill(demo_codes(username, where=server))
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.get_by_role("button", name="登录").click()
 
 
 _signed_in: dict[tuple[str, str], list[dict]] = {}  # (server, username) -> the session cookie of its last login
