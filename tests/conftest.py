@@ -316,8 +316,41 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker("ocr")
         if getattr(item, "callspec", None) and item.callspec.params.get("engine") == "postgresql":
             item.add_marker("postgresql")  # the same test on SQLite runs in `make check`; both in `make test`
-    # The long groups first, so they start at once and the short tests fill in around them.
-    items.sort(key=lambda item: {"e2e": 0, "brokers": 1, "s3": 2}.get(xdist_group(item.nodeid) or "", 3))
+    # The long groups first, then the long single tests, so they start at once and the short tests fill in
+    # around them: a long test handed out last keeps one worker busy while the other has nothing left to do.
+    items.sort(key=_start_order)
+
+
+# Single tests that take far longer than most (CPU seconds on a busy machine, 2026-12-07): they start first,
+# the longest first.
+# `make check` ran mypy (24 s on an empty cache) last, on one worker, while the other had finished.
+LONG_TESTS = (
+    "tests/test_code_checks.py::test_mypy_finds_nothing",  # 24
+    "tests/archive_service/test_api_schema.py::test_every_operation_answers",  # 27
+    "tests/archive_service/test_digitisation.py::",  # a 28-page dossier through the pipeline: 8–17 each
+    "tests/archive_service/test_jobs.py::test_digitisation_job_runs",  # 9
+    "tests/archive_service/test_jobs.py::test_qc_failure",  # 9
+    "tests/archive_service/test_jobs.py::test_a_digitisation_given_up",  # 7
+    "tests/archive_service/test_backup.py::test_backup_then_restore",  # 10
+    "tests/archive_service/test_cli.py::test_a_database_that_cannot_be_used",  # 8, in programs of its own
+    "tests/archive_service/test_missing_materials.py::test_every_copy_handed_over",  # 7
+    "tests/archive_service/test_supplements.py::test_an_approved_supplement_joins",  # 9
+    "tests/archive_service/test_security_controls.py::test_password_rules",  # 6
+)
+
+
+def _start_order(item: pytest.Item) -> tuple[int, int]:
+    group = {"e2e": 0, "brokers": 1, "s3": 2}.get(xdist_group(item.nodeid) or "")
+    if group is not None:
+        return (group, 0)
+    if item.get_closest_marker("served"):  # the service in a process of its own, killed or flooded: 30–60 s
+        return (3, 0)
+    long = [i for i, prefix in enumerate(LONG_TESTS) if item.nodeid.startswith(prefix)]
+    if long:
+        return (4, long[0])  # in the list's order: the longest first
+    if item.get_closest_marker("ocr"):
+        return (5, 0)
+    return (6, 0)
 
 
 # Every read of an OCR engine in this process or the pipeline's forked page workers leaves a note named for
