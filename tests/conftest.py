@@ -120,9 +120,54 @@ def _drop_later(name: str) -> None:
     _finished_databases.put(name)
 
 
+# Nor need a test wait for its copy of the template (CREATE DATABASE … TEMPLATE writes its ~12 MB to
+# PostgreSQL's log): another thread keeps one copy of each template made ahead, while the test before runs.
+# (Not the dropping thread: a copy queued behind a drop would wait for the drop.)
+_templates_to_copy: queue.Queue[str | None] = queue.Queue()
+_copies: dict[str, queue.Queue[str | Exception]] = {}  # template -> databases copied from it, not yet used
+
+
+def _copy_templates() -> None:
+    admin: psycopg.Connection | None = None
+    while (template := _templates_to_copy.get()) is not None:
+        try:
+            if admin is None or admin.closed:
+                admin = psycopg.connect(PG_ADMIN_URL, autocommit=True)
+            name = f"archive_test_{uuid.uuid4().hex[:12]}"
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            _copies[template].put(name)
+        except Exception as e:  # the test waiting for it fails with PostgreSQL's reason
+            _copies[template].put(e)
+    if admin is not None:
+        admin.close()
+
+
+_copier = threading.Thread(target=_copy_templates, name="copy-test-databases")
+
+
+def _copy_of(template: str) -> str:
+    """A database of the test's own, copied from `template` (made while the test before it ran)."""
+    if _copier.ident is None:  # started with the first PostgreSQL test
+        _copier.start()
+    if template not in _copies:
+        _copies[template] = queue.Queue()
+        _templates_to_copy.put(template)
+    _templates_to_copy.put(template)  # the next test's, made while this one runs
+    name = _copies[template].get(timeout=600)
+    if isinstance(name, Exception):
+        raise name
+    return name
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _drop_pg_databases() -> Iterator[None]:
     yield
+    if _copier.is_alive():
+        _templates_to_copy.put(None)
+        _copier.join()
+    names = [n for copies in _copies.values() for n in copies.queue if isinstance(n, str)]  # made, never used
+    for name in names:
+        _drop_later(name)
     if _dropper.is_alive():
         _finished_databases.put(None)
         _dropper.join()
@@ -149,9 +194,7 @@ def engine(request: pytest.FixtureRequest, tmp_path, tmp_path_factory, monkeypat
         template = _pg_template(with_demo)
     except psycopg.OperationalError as e:  # the suite must not pass silently without PostgreSQL
         pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is required for the database tests: {e}")
-    name = f"archive_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    name = _copy_of(template)
     engine = _use_database(monkeypatch, f"{_pg_base()}/{name}", str(tmp_path))
     yield engine
     engine.dispose()
