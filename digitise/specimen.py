@@ -222,8 +222,10 @@ def _on_scanner_bed(paper: Image.Image, dpi: int, skew: float, rng: random.Rando
     return bed
 
 
-def _add_noise(image: Image.Image, amount: float, rng: random.Random) -> Image.Image:
-    noise = Image.effect_noise(image.size, amount).convert("RGB")
+def _add_noise(image: Image.Image, amount: float, rng: random.Random, noise: Image.Image | None = None) -> Image.Image:
+    """Scanner noise; `noise` (grey, the image's size) in place of PIL's, which draws from the C library's
+    unseeded generator (the handwritten pages give their own, drawn from their seed)."""
+    noise = (noise or Image.effect_noise(image.size, amount)).convert("RGB")
     out = Image.blend(image, noise, 0.06)
     # Scanner speckle: a few dark dots.
     d = ImageDraw.Draw(out)

@@ -252,7 +252,8 @@ def test_entries_in_faded_black_ink_stay_grey_and_clean_print_goes_bilevel(hand_
 
 def _id_row(sheet: Image.Image, value: str, read_as: str, top: int, rng: random.Random) -> OcrLine:
     """A printed ID label and `value` written after it by hand at `top`; the line as the page's OCR read it."""
-    from digitise.specimen_hand import INKS, PRINT_FONTS, Writer, write
+    from digitise.specimen_hand import INKS, PRINT_FONTS
+    from digitise.specimen_pen import Writer, write
 
     printed = ImageFont.truetype(PRINT_FONTS[0], 50)
     ImageDraw.Draw(sheet).text((40, top + 8), "公民身份号码", font=printed, fill=(30, 28, 30))
@@ -318,7 +319,8 @@ def test_a_form_with_each_value_written_below_its_label_has_its_facts_read(tmp_p
 def _overrun_row(ink: tuple[int, int, int], rng: random.Random) -> tuple[Image.Image, OcrLine, str]:
     """An 18-figure ID written by hand in a cell too short for it, its last two figures over the next cell's
     printed label (参加工作时间); the line as the page's OCR read it: the label and the value without them."""
-    from digitise.specimen_hand import PRINT_FONTS, Writer, write
+    from digitise.specimen_hand import PRINT_FONTS
+    from digitise.specimen_pen import Writer, write
 
     who = person(random.Random(1931))
     sheet = Image.new("RGB", (2000, 200), (236, 226, 200))
