@@ -21,7 +21,7 @@ import PIL.Image
 from PIL import ImageOps
 
 from digitise import facts as page_facts
-from digitise import imaging, ocr, readings
+from digitise import id_frames, imaging, ocr, readings
 
 # The readers of a failed ID's cell: both PP-OCR models (a bureau's own in place of v6 small).
 REREADERS = ("paddle6", "paddle")
@@ -54,7 +54,45 @@ def reread_ids(page: PIL.Image.Image, lines: list[ocr.OcrLine], model_folder: Pa
             # Of the readings that gave it (or, filled by its check character, gave it but for one figure).
             conf = min(c for text, c in read if readings.reads_as(text, number, births))
             out[n] = line.replaced(start, end, number, box, conf)
+        elif births and (number := by_frames(page, line, start, end, [line.text, *(t for t, _ in read)], births,
+                                             model_folder)):  # fmt: skip
+            # The figures were not read as such by any reader: as sure as the least sure reading of the cell.
+            conf = min([line.confidence, *(c for _, c in read)])
+            out[n] = line.replaced(start, end, number, box, conf)
     return out
+
+
+def by_frames(
+    page: PIL.Image.Image,
+    line: ocr.OcrLine,
+    start: int,
+    end: int,
+    texts: list[str],
+    births: tuple[str, ...],
+    model_folder: Path | None = None,
+) -> str | None:
+    """The ID the recognisers' per-frame scores of the cell solve (`id_frames.solved`), near what was read of
+    it: the cell as it is, reaching OVERRUN past the last figure read, and with the print lifted where the
+    hand's ink has a colour of its own; each read by both PP-OCR models' recognisers (v6 small or a bureau's
+    own, v4)."""
+    x0, y0, x1, y1 = _value_box(line, start, end)
+    pad = line.height // 8
+    reach = (max(0, x0 - line.height // 4), max(0, y0 - pad), min(page.width, x1 + round(OVERRUN * line.height)),
+             min(page.height, y1 + pad))  # fmt: skip
+    crops = [imaging.ocr_copy(page.crop(reach))]
+    if (lifted := _lifted(page, line, start, end)) is not None:
+        crops.append(lifted)
+    score_sets = []
+    for name in REREADERS:
+        try:
+            recogniser = getattr(ocr.engine(name, model_folder if name == "paddle6" else None), "recogniser", None)
+            if recogniser is None:
+                continue
+            score_sets += [id_frames.frame_scores(recogniser(), crop) for crop in crops]
+        except ocr.EngineMissing:
+            continue
+    runs = [run for text in texts for run in id_frames.figure_runs(text)]
+    return id_frames.solved(score_sets, runs, births)
 
 
 def cell_crop(
@@ -72,6 +110,12 @@ def hand_only(page: PIL.Image.Image, line: ocr.OcrLine, start: int, end: int) ->
     """The value's cell and OVERRUN beyond its last figure read, with the print lifted (what is as grey as the
     ID's printed label before it), for reading the figures written over the next
     label; None when the page is grey or the hand's ink is not clearly more coloured than the print."""
+    lifted = _lifted(page, line, start, end)
+    return None if lifted is None else _for_reading(lifted, line)
+
+
+def _lifted(page: PIL.Image.Image, line: ocr.OcrLine, start: int, end: int) -> PIL.Image.Image | None:
+    """`hand_only`'s crop at the page's scale, without the margin a detector wants."""
     found = readings.ID_LABEL.search(line.text, 0, start)
     if page.mode != "RGB" or found is None:
         return None
@@ -101,7 +145,7 @@ def hand_only(page: PIL.Image.Image, line: ocr.OcrLine, start: int, end: int) ->
     # How much of the hand's ink each pixel holds, by its colour alone: print, at any darkness, holds none.
     ink = np.clip((colour - print_colour) / (hand_colour - print_colour), 0.0, 1.0) * (grey < paper * 0.95)
     hand = (paper * (1.0 - 0.65 * ink)).astype(np.uint8)[:, max(0, x0 - line.height // 4 - left) :]
-    return _for_reading(PIL.Image.fromarray(hand), line)
+    return PIL.Image.fromarray(hand)
 
 
 def _value_box(line: ocr.OcrLine, start: int, end: int) -> tuple[int, int, int, int]:

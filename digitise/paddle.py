@@ -103,6 +103,11 @@ class Engine:
             loaded[which] = models.load(self._set(which))
         return loaded
 
+    def recogniser(self) -> Any:
+        """rapidocr's TextRecognizer of the model that reads the lines (`digitise/id_frames.py` reads its
+        per-frame scores)."""
+        return self._loaded[self.stage.read].rec
+
     def read(self, image: Image.Image, languages: str, *, sparse: bool = False) -> PageRead:
         unknown = set(languages.split("+")) - self.languages()
         if unknown:

@@ -209,7 +209,8 @@ def id_at(text: str, at: int, birth_dates: tuple[str, ...] = ()) -> tuple[str, i
 
 
 def corrected(number: str, birth_dates: tuple[str, ...] = ()) -> str:
-    """An 18-character ID as read, or the one valid ID a single look-alike digit away from it."""
+    """An 18-character ID as read, or the one valid ID a single look-alike digit away from it — encoding the
+    page's birth date where one was read (a fix that makes a valid number of another birth date is none)."""
     if citizen_id.is_valid(number):
         return number
     candidates = []
@@ -218,8 +219,8 @@ def corrected(number: str, birth_dates: tuple[str, ...] = ()) -> str:
             candidate = number[:n] + other + number[n + 1 :]
             if citizen_id.is_valid(candidate):
                 candidates.append(candidate)
-    if len(candidates) > 1 and birth_dates:  # the page's own birth date says which
-        born = {d.replace("-", "") for d in birth_dates if len(d) == 10}
+    born = {d.replace("-", "") for d in birth_dates if len(d) == 10}
+    if born:  # the page's own birth date says which, and refuses a fix that makes another person's number
         candidates = [c for c in candidates if c[6:14] in born]
     return candidates[0] if len(candidates) == 1 else number
 

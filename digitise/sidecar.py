@@ -74,9 +74,12 @@ from digitise.page_record import PageRecord
 # 1.4: typed page records, coloured ink kept in colour, faded ink never bilevel, signs of alteration;
 # 1.5: dates and IDs read through OCR's look-alikes after their labels, faded black entries on print grey;
 # 1.6: a citizen ID failing its check character or length read again from its cell's crop by both PP-OCR models.
+# 1.7: a failed ID's figures written over the next label read with the print lifted by colour;
 # 1.8: colour and grey pages of the use copy at 200 dpi (Lanczos) when scanned finer; boxes stay in page pixels.
+# 1.9: a citizen ID still failing after its re-read solved from the recognisers' per-frame scores (check character
+# and the page's birth date, by a wide margin only); a look-alike fix against the page's birth date refused.
 # Resumed runs never mix versions.
-PIPELINE_VERSION = "digitise/1.8"
+PIPELINE_VERSION = "digitise/1.9"
 SIDECAR_SCHEMA = "archive-custody/digitise-sidecar/2"
 
 

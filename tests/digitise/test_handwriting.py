@@ -364,3 +364,47 @@ def test_id_figures_written_over_the_next_label_are_read_with_the_print_lifted_w
 
     black_sheet, black_line, _ = _overrun_row(INKS["black"], random.Random(2))
     assert hand_only(black_sheet, black_line, start, start + 16) is None
+
+
+def _black_overrun_row(seed: int) -> tuple[Image.Image, OcrLine, str, str]:
+    """An 18-figure ID in black ink (like the print: no lifting it off), its last figure over the next printed
+    label; the line as the page's OCR read it (17 figures), and the person's birth date."""
+    from digitise.specimen_hand import PRINT_FONTS
+    from digitise.specimen_pen import Writer, write
+
+    rng = random.Random(seed)
+    who = person(rng)
+    sheet = Image.new("RGB", (2000, 200), (236, 226, 200))
+    draw = ImageDraw.Draw(sheet)
+    printed = ImageFont.truetype(PRINT_FONTS[0], 50)
+    draw.text((40, 68), "公民身份号码", font=printed, fill=(30, 28, 30))
+    pen = Writer("strokes", 58, 0.08, 0.07, 1.05, 0.008, INKS["black"])
+    x0, y0, x1, y1 = write(sheet, who.citizen_id, 400, 60, pen, rng, INKS["black"])
+    label_left = x1 - 60
+    draw.text((label_left, 68), "参加工作时间", font=printed, fill=(30, 28, 30))
+    words = (
+        OcrWord("公民身份号码", 40, 68, 300, 52, 99.0),
+        OcrWord(who.citizen_id[:17], x0, y0, label_left - x0, y1 - y0, 90.0),
+        OcrWord("参加工作时间", label_left, 68, 300, 52, 99.0),
+    )
+    line = OcrLine("".join(w.text for w in words), 40, min(y0, 68), label_left + 260, y1 - min(y0, 68), words)
+    return sheet, line, who.citizen_id, who.birth_date.isoformat()
+
+
+@pytest.mark.ocr
+def test_a_black_id_figure_lost_under_the_next_label_is_solved_from_the_recognisers_frames_by_the_birth_date():
+    """Issue 39: in black ink the figure written over the next label cannot be lifted off the print; the
+    recognisers' per-frame scores of the cell, with the check character and the page's birth date, solve it
+    (digitise/id_frames.py). Never without the birth date, nor against another one: the number stays invalid."""
+    from digitise.id_reread import by_frames, reread_ids
+
+    sheet, line, truth, born = _black_overrun_row(2)
+    start, end = len("公民身份号码"), len("公民身份号码") + 17
+    assert by_frames(sheet, line, start, end, [line.text], (born,)) == truth
+    assert by_frames(sheet, line, start, end, [line.text], (f"{int(born[:4]) + 1}{born[4:]}",)) is None
+    assert by_frames(sheet, line, start, end, [line.text], ()) is None
+    birth = f"出生日期{born[:4]}年{int(born[5:7])}月{int(born[8:])}日"
+    birth_line = OcrLine(birth, 40, 0, 400, 40, (OcrWord(birth, 40, 0, 400, 40, 99.0),))
+    again = reread_ids(sheet, [birth_line, line], None)
+    assert extract(again[1].text).citizen_ids == [truth]
+    assert again[1].words[1].text == truth

@@ -91,6 +91,10 @@ def test_one_misread_digit_is_corrected_only_where_one_look_alike_makes_the_numb
     # A serial digit misread where several fixes are valid and the birth date cannot tell: kept as read.
     serial = WHO[:14] + "6" + WHO[15:]
     assert corrected(serial, ("1960-04-19",)) == serial
+    # The one valid fix encodes 1960-04-19, but the page says its holder was born in 1940: another person's
+    # number, not this one's — kept as read, invalid, for a person to check.
+    assert corrected(misread, ("1940-04-19",)) == misread and not is_valid(misread)
+    assert extract(f"出生日期1940年4月19日公民身份号码{misread}").citizen_ids == []
 
 
 def test_the_value_read_through_look_alikes_is_located_on_its_characters():
