@@ -239,7 +239,8 @@ def region_of(image: Image.Image, box: tuple[int, int, int, int], page_size: tup
 
 
 class _Pages:
-    """The last few use-copy page images at full size (a clerk works page by page: crops come in runs)."""
+    """The last few use-copy page images as embedded (200 dpi for colour and grey pages: `region_of` scales boxes
+    onto them); a clerk works page by page, so crops come in runs."""
 
     def __init__(self, size: int = 4) -> None:
         self.items: OrderedDict[tuple[str, int], Image.Image] = OrderedDict()
