@@ -312,9 +312,22 @@ def cookie_login(client: TestClient, username: str, codes: DemoCodes = demo_code
 # the broker tests share the machine's Redis and RabbitMQ queues, the S3 tests one `weed mini`, and the
 # browser tests one demo server (built once, ~1 min) whose state they leave as they found it. The
 # controller sees only node ids, so the group is read from the id; collection checks that every test
-# using the S3 server is in its group.
+# using the S3 server is in its group. The modules whose tests share a costly session or module fixture
+# are groups too, so that one worker makes it once instead of both (CPU seconds, load ~10): scanned_dossier,
+# five pages through the pipeline and the OCR engine, 26 s (its 20 tests then take 6 s in all);
+# test_handwriting's hand_dossier 13 s and hand_facts_run 33 s; test_rendering's drawn pages 15 s.
+SHARED_FIXTURE_MODULES = {
+    "tests/digitise/test_pipeline.py": "scanned_dossier",
+    "tests/digitise/test_proposal.py": "scanned_dossier",
+    "tests/digitise/test_handwriting.py": "handwriting",
+    "tests/digitise/test_rendering.py": "rendering",
+}
+
+
 def xdist_group(nodeid: str) -> str | None:
     path = nodeid.split("::", 1)[0]
+    if path in SHARED_FIXTURE_MODULES:
+        return SHARED_FIXTURE_MODULES[path]
     if path.startswith("tests/e2e/"):
         return "e2e"
     if path.endswith("/test_workers.py"):
@@ -353,7 +366,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if uses_s3 and xdist_group(item.nodeid) != "s3":
             raise pytest.UsageError(f"{item.nodeid} uses the S3 server: put 's3' in its name (see xdist_group)")
         group = xdist_group(item.nodeid)
-        if group:
+        if group in ("e2e", "brokers", "s3"):  # the groups that need a server of their own are markers too
             item.add_marker(group)
         if OCR_FIXTURES & set(item.fixturenames):
             item.add_marker("ocr")
