@@ -142,7 +142,9 @@ def _copy_templates() -> None:
         admin.close()
 
 
-_copier = threading.Thread(target=_copy_templates, name="copy-test-databases")
+# A daemon: the session's teardown joins it; should a worker ever end without that teardown, a thread waiting
+# for the next template must not keep the process (and CI) from exiting — at most one spare copy is left.
+_copier = threading.Thread(target=_copy_templates, name="copy-test-databases", daemon=True)
 
 
 def _copy_of(template: str) -> str:
