@@ -4,11 +4,16 @@ session hooks the rules rely on. Called by each entry point — the web app (`ap
 
 - every flush queues the dossiers it changed for the search index (`finding/outbox.py`);
 - objects stored in a transaction that rolls back are removed again (`preservation/service.py`);
-- with a broker, a job queued in a committed transaction rings its doorbell (`jobs/queue.py`).
+- with a broker, a job queued in a committed transaction rings its doorbell (`jobs/queue.py`);
+- pikepdf's decompression-bomb classes are made now: pikepdf makes them on first use without a lock, and two
+  threads decoding their first page image at once failed with KeyError 'warning' (one 500 in 621 requests of
+  a full reading room, tests/archive_service/test_server_under_load.py).
 """
 
 import logging
 from datetime import UTC, datetime
+
+import pikepdf
 
 from archive_service import db
 from archive_service import models as _models  # noqa: F401  every table and mapper
@@ -22,6 +27,7 @@ def start() -> None:
     preservation.install()
     queue.install()
     db.started()
+    pikepdf.DecompressionBombWarning  # noqa: B018  made here, once, not by the first two threads at once
 
 
 _LEVELS = {

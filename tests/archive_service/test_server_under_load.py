@@ -5,6 +5,8 @@ reading room took every pooled connection with each thread waiting for a second 
 Thirty-two keep-alive clients reading pages, searching and checking health at once against a real
 `archive serve`: every answer is a success, no connection is dropped, no worker restarted."""
 
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -70,3 +72,15 @@ def test_a_full_reading_room_gets_every_answer_on_kept_alive_connections(client,
     assert outcomes["200"] >= CLIENTS * ROUNDS, outcomes  # the load was real
     server_log = log.read_text()
     assert "died" not in server_log and "Traceback" not in server_log, server_log[-2000:]
+
+
+def test_pikepdfs_lazily_made_classes_are_made_at_start_not_by_racing_threads():
+    # pikepdf makes its decompression-bomb classes on first use without a lock; two reading-room threads
+    # decoding their first page at once answered 500 (KeyError 'warning'). Every process's start makes them.
+    probe = (
+        "from pikepdf.models.image import _bomb; assert not _bomb._bomb_classes, 'made before start';"
+        "from archive_service.startup import start; start();"
+        "assert set(_bomb._bomb_classes) == {'error', 'warning'}, _bomb._bomb_classes"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
