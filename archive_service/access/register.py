@@ -28,12 +28,21 @@ from archive_service.workbooks import fit_columns, workbook_bytes
 
 @dataclass
 class LogFilter:
+    """What the auditor filters the log by, on the page and in its .xlsx alike. A filter value longer than
+    any stored code, name or action can match nothing, so it is cut to that length here, for both."""
+
     archival_code: str = ""
     username: str = ""
     action: str = ""
     since: date | None = None
     until: date | None = None
     page: int = 1
+
+    def __post_init__(self) -> None:
+        self.archival_code = self.archival_code[:64]
+        self.username = self.username[:64]
+        self.action = self.action[:30]
+        self.page = max(1, self.page)
 
 
 LOG_PAGE = 100

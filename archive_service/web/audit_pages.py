@@ -29,7 +29,7 @@ def audit_log(
     until: date | None = None,
     page: int = 1,
 ) -> HTMLResponse:
-    f = register.LogFilter(archival_code[:64], username[:64], action[:30], since, until, max(1, page))
+    f = register.LogFilter(archival_code, username, action, since, until, page)
     total, rows = register.log_entries(session, user, f)
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_({e.user_id for e in rows if e.user_id})))}
     dossiers = {

@@ -233,6 +233,21 @@ def test_unknown_api_path_uses_the_error_body(client):
     assert r.status_code == 404 and set(r.json()) == {"code", "message", "field"}
 
 
+def test_the_registers_page_and_its_xlsx_filter_alike_however_long_the_value(client, login):
+    """A filter value longer than any stored 档号 or name is cut to that length in one place, the filter
+    itself, for the page and the .xlsx alike (only the page used to cut it)."""
+    from archive_service.access.register import LogFilter
+
+    f = LogFilter("档" * 100, "u" * 100, "a" * 100, page=-3)
+    assert (len(f.archival_code), len(f.username), len(f.action), f.page) == (64, 64, 30, 1)
+    auditor = login("auditor")
+    code = "X" * 10_000
+    page = client.get("/audit", params={"archival_code": code}, headers=auditor)
+    exported = client.get("/api/audit/log.xlsx", params={"archival_code": code}, headers=auditor)
+    assert page.status_code == 200 and exported.status_code == 200, exported.text
+    assert exported.headers["content-type"].startswith("application/vnd.openxmlformats")
+
+
 def test_empty_filter_fields_mean_no_filter_and_no_english_reaches_a_person(client, login):
     """The auditor's register form sends both dates, filled or not: empty means no filter (it failed with
     "字段 since 应为日期…Input should be a valid date…")."""
