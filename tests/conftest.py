@@ -1,8 +1,10 @@
 """Shared fixtures: a fresh database on SQLite and on the machine's PostgreSQL, and an app bound to it."""
 
 import atexit
+import fcntl
 import functools
 import hashlib
+import json
 import os
 import queue
 import shutil
@@ -10,7 +12,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,12 +78,36 @@ def _build(url: str, with_demo: bool) -> None:
     engine.dispose()
 
 
-def _sqlite_template(root, with_demo: bool) -> str:
+def made_once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """The folder `name` of this run, filled by `make(folder)` in whichever of the run's workers asks first; the
+    others wait for it and then use what it made. For what is costly and the same in every worker (each worker
+    made the SQLite templates for itself: ~7 s of CPU a worker). It lives in the run's own temporary folder
+    (the workers' common parent), so nothing is kept from one run to the next; a `make` that fails leaves the
+    folder to be made again by the next to ask."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = root / name
+    with open(root / f"{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed, also when this worker dies
+        if not (folder / ".made").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            (folder / ".made").touch()
+    return folder
+
+
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory, with_demo: bool) -> str:
     key = ("sqlite", with_demo)
     if key not in _templates:
-        path = root / f"template-{'demo' if with_demo else 'empty'}.db"
-        _build(f"sqlite:///{path}", with_demo)
-        _templates[key] = str(path)
+
+        def make(folder: Path) -> None:
+            _build(f"sqlite:///{folder / 'archive.db'}", with_demo)
+            (folder / "demo-counts.json").write_text(json.dumps(_demo_counts if with_demo else {}))
+
+        folder = made_once_per_run(tmp_path_factory, f"template-{'demo' if with_demo else 'empty'}", make)
+        _demo_counts.update(json.loads((folder / "demo-counts.json").read_text()))
+        _templates[key] = str(folder / "archive.db")
     return _templates[key]
 
 
@@ -186,7 +212,7 @@ def engine(request: pytest.FixtureRequest, tmp_path, tmp_path_factory, monkeypat
     PostgreSQL gets a throwaway database of its own."""
     with_demo = "demo" in request.fixturenames
     if request.param == "sqlite":
-        template = _sqlite_template(tmp_path_factory.getbasetemp(), with_demo)
+        template = _sqlite_template(tmp_path_factory, with_demo)
         shutil.copyfile(template, tmp_path / "archive.db")
         engine = _use_database(monkeypatch, f"sqlite:///{tmp_path}/archive.db", str(tmp_path))
         yield engine

@@ -18,7 +18,7 @@ from archive_service.digitisation.service import digitise_dossier
 from archive_service.dossiers.models import DigitalObject, DigitisationState, Dossier
 from archive_service.preservation import service as preservation
 from digitise.pipeline import PIPELINE_VERSION
-from tests.archive_service.conftest import blank_scans
+from tests.archive_service.conftest import blank_scans, one_sheet_per_entry
 from tests.rendering import assert_pages_look_like
 
 
@@ -36,7 +36,7 @@ def stored_keys() -> set[str]:
 
 def test_digitised_dossier_is_stored_linked_and_shown(client, login):
     session, actor, dossier = _setup()
-    total = sum(m.pages for m in dossier.materials)
+    total = one_sheet_per_entry(session, dossier)
     scans = blank_scans(total)
     outcome = digitise_dossier(session, adapters.open_store(get_settings()), actor, dossier, scans, jobs=2)
     session.commit()
@@ -78,7 +78,7 @@ def test_digitised_dossier_is_stored_linked_and_shown(client, login):
 
 def test_qc_failure_stores_nothing_and_marks_the_dossier(demo):
     session, actor, dossier = _setup()
-    total = sum(m.pages for m in dossier.materials)
+    total = one_sheet_per_entry(session, dossier)
     outcome = digitise_dossier(
         session, adapters.open_store(get_settings()), actor, dossier, blank_scans(total - 1), jobs=2
     )
@@ -93,7 +93,7 @@ def test_qc_failure_stores_nothing_and_marks_the_dossier(demo):
 
 def test_failure_while_recording_leaves_no_orphan_objects(demo, monkeypatch):
     session, actor, dossier = _setup()
-    total = sum(m.pages for m in dossier.materials)
+    total = one_sheet_per_entry(session, dossier)
     real_ingest = preservation.ingest
 
     def failing_ingest(session, store, dossier, path, *, role, **kw):

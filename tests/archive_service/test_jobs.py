@@ -13,7 +13,7 @@ from archive_service.dossiers.models import DigitalObject, DigitisationState, Do
 from archive_service.jobs import kinds, queue, runner
 from archive_service.jobs.kinds import HANDLERS
 from archive_service.jobs.models import Job, JobKind, JobState
-from tests.archive_service.conftest import blank_scans
+from tests.archive_service.conftest import blank_scans, one_sheet_per_entry
 
 
 def _store():
@@ -57,7 +57,7 @@ def test_digitisation_job_runs_to_the_end_with_progress_and_no_orphan(client, lo
     archivist = login("archivist")
     with db.get_sessionmaker()() as session:
         dossier = _first_dossier(session)
-        pages = sum(m.pages for m in dossier.materials)
+        pages = one_sheet_per_entry(session, dossier)
     r = _upload(client, archivist, dossier.id, blank_scans(pages))
     assert r.status_code == 202, r.text
     job = r.json()
@@ -107,7 +107,7 @@ def test_qc_failure_ends_the_job_failed_with_the_reason_and_removes_the_staged_s
     archivist = login("archivist")
     with db.get_sessionmaker()() as session:
         dossier = _first_dossier(session)
-        pages = sum(m.pages for m in dossier.materials)
+        pages = one_sheet_per_entry(session, dossier)
     job = _upload(client, archivist, dossier.id, blank_scans(pages - 1)).json()
     outcome = runner.run_next(db.get_engine(), _store(), "test-worker", HANDLERS)
     assert outcome.state is JobState.failed
@@ -318,7 +318,7 @@ def test_a_digitisation_given_up_leaves_nothing_in_the_work_folder(client, login
     archivist = login("archivist")
     with db.get_sessionmaker()() as session:
         dossier = _first_dossier(session)
-        pages = sum(m.pages for m in dossier.materials)
+        pages = one_sheet_per_entry(session, dossier)
     job = _upload(client, archivist, dossier.id, blank_scans(pages)).json()
     work = get_settings().digitise_work_dir
     engine = db.get_engine()
