@@ -51,11 +51,24 @@ def digitised(demo, tmp_path_factory) -> Dossier:
     CPU, made again in each worker); every test records its output again (test_digitisation covers the whole
     path every time).
     """
+    return _digitised_first_file(tmp_path_factory, one_sheet_each=False)
+
+
+@pytest.fixture
+def digitised_short(demo, tmp_path_factory) -> Dossier:
+    """`digitised`, its catalogue entries one page each first (one_sheet_per_entry): for tests that make the
+    file's copy again (a rebuild, a supplement), which then work on 12 pages instead of 28."""
+    return _digitised_first_file(tmp_path_factory, one_sheet_each=True)
+
+
+def _digitised_first_file(tmp_path_factory: pytest.TempPathFactory, one_sheet_each: bool) -> Dossier:
     with db.get_sessionmaker()() as session:
         actor = session.scalar(select(User).where(User.username == "archivist"))
         dossier = session.scalars(
             select(Dossier).where(Dossier.custodian_id == actor.organisation_id).order_by(Dossier.id)
         ).first()
+        if one_sheet_each:
+            one_sheet_per_entry(session, dossier)
         scans = blank_scans(sum(m.pages for m in dossier.materials))
         store = adapters.open_store(get_settings())
         key = (dossier.archival_code, tuple((m.sequence, m.pages) for m in dossier.materials))

@@ -121,12 +121,12 @@ def test_cli_reports_and_exits_non_zero_on_hard_failure(demo):
 
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # page work; the versions are plain ORM rows
-def test_rebuild_faulty_finds_negative_copies_and_makes_them_again_from_the_masters(digitised, tmp_path):
+def test_rebuild_faulty_finds_negative_copies_and_makes_them_again_from_the_masters(digitised_short, tmp_path):
     """A copy made by pipeline 1.0 showed its G4 pages as negatives; `archive rebuild-faulty` finds such
     copies and makes a new version from the kept masters, keeping the faulty one as a version."""
     store = adapters.open_store(get_settings())
     with db.transaction() as session:
-        dossier = session.get(Dossier, digitised.id)
+        dossier = session.get(Dossier, digitised_short.id)
         good = session.scalars(
             select(DigitalObject).where(DigitalObject.dossier_id == dossier.id, DigitalObject.role == "use_copy")
         ).one()
@@ -155,25 +155,27 @@ def test_rebuild_faulty_finds_negative_copies_and_makes_them_again_from_the_mast
 
     listed = CliRunner().invoke(cli, ["rebuild-faulty", "--username", "archivist", "--dry-run"])
     assert listed.exit_code == 0, listed.output
-    assert "本馆需重制的利用副本：1 份" in listed.output and digitised.archival_code in listed.output
+    assert "本馆需重制的利用副本：1 份" in listed.output and digitised_short.archival_code in listed.output
     assert "负片" in listed.output
     other_bureau = CliRunner().invoke(cli, ["rebuild-faulty", "--username", "dongcheng", "--dry-run"])
     assert "本馆需重制的利用副本：0 份" in other_bureau.output  # another bureau's files are not its to rebuild
 
     rebuilt = CliRunner().invoke(cli, ["rebuild-faulty", "--username", "archivist"])
     assert rebuilt.exit_code == 0, rebuilt.output
-    assert f"{digitised.archival_code}: 已重制为第 3 版" in rebuilt.output
+    assert f"{digitised_short.archival_code}: 已重制为第 3 版" in rebuilt.output
     with db.get_sessionmaker()() as session:
         copies = session.scalars(
             select(DigitalObject)
-            .where(DigitalObject.dossier_id == digitised.id, DigitalObject.role == "use_copy")
+            .where(DigitalObject.dossier_id == digitised_short.id, DigitalObject.role == "use_copy")
             .order_by(DigitalObject.version)
         ).all()
         assert [c.version for c in copies] == [1, 2, 3]  # every version kept
         assert copies[2].pipeline_version == PIPELINE_VERSION
         assert_pages_look_like(b"".join(store.open(copies[2].storage_key)), scans)
         masters = session.scalars(
-            select(DigitalObject).where(DigitalObject.dossier_id == digitised.id, DigitalObject.role == "master_image")
+            select(DigitalObject).where(
+                DigitalObject.dossier_id == digitised_short.id, DigitalObject.role == "master_image"
+            )
         ).all()
         assert all(m.version == 1 for m in masters)  # the masters were read, not stored again
     again = CliRunner().invoke(cli, ["rebuild-faulty", "--username", "archivist", "--dry-run"])

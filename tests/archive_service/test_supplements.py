@@ -44,11 +44,11 @@ def test_bad_submissions_name_the_field(engine, demo, digitised):
         assert session.scalar(select(func.count()).select_from(supplements.MaterialSupplement)) == 0
 
 
-def test_an_approved_supplement_joins_the_catalogue_and_the_digitised_copy(engine, demo, digitised):
+def test_an_approved_supplement_joins_the_catalogue_and_the_digitised_copy(engine, demo, digitised_short):
     store = open_store(get_settings())
     with db.transaction() as session:
         clerk, archivist = user(session, "clerk"), user(session, "archivist")
-        dossier = session.get(Dossier, digitised.id)
+        dossier = session.get(Dossier, digitised_short.id)
         before = {m.id: (m.sequence, m.title) for m in dossier.materials}
         masters_before = session.scalar(
             select(func.count()).where(DigitalObject.dossier_id == dossier.id, DigitalObject.role == "master_image")
@@ -65,7 +65,7 @@ def test_an_approved_supplement_joins_the_catalogue_and_the_digitised_copy(engin
         assert error_of(lambda: supplements.review(session, store, archivist, supplement.id, True)).status == 409
 
         session.expire_all()
-        dossier = session.get(Dossier, digitised.id)
+        dossier = session.get(Dossier, digitised_short.id)
         added = session.get(Material, supplement.material_id)
         assert added.added_after_handover and added.material_class.code == "4" and added.title == "退休待遇调整审批表"
         # Nothing existing was replaced or renumbered.
