@@ -9,7 +9,8 @@ and `rapidocr` wheels, or a bureau's own folder). The engine and its model folde
 part of a run's fingerprint, so a resumed run never mixes two.
 """
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import import_module
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Final, Protocol
 
 from PIL import Image
 
+MAX_CONFIDENCE = 100.0  # no reading is surer (`confidence`'s scale)
 LOW_CONFIDENCE = 60.0  # below this the read is doubtful: the page may be upside down or sideways, or faint
 DEFAULT_ENGINE: Final = "paddle"  # chosen by measurement (bench/digitise.py, bench/RESULTS.md)
 # name → adapter module (its `Engine(name, model_folder)`)
@@ -134,6 +136,29 @@ class PageRead:
     turn_confidence: float = 0.0
 
 
+@dataclass
+class Look:
+    """A page looked at before it is read: the turn (degrees clockwise) that would make it upright, with a
+    confidence, as `read` would report them, and its reading when asked for (made once). An engine that tells
+    the orientation from less than a whole read (PP-OCR: the lines found and the direction classifier's view of
+    them) leaves a page that must be turned unread as fed: it is read once, turned."""
+
+    turn: int
+    turn_confidence: float
+    reading: Callable[[], PageRead]
+    _read: PageRead | None = field(default=None, init=False, repr=False)
+
+    def read(self) -> PageRead:
+        if self._read is None:
+            self._read = self.reading()
+        return self._read
+
+    @classmethod
+    def of(cls, read: PageRead) -> "Look":
+        """A look at a page already read (an engine that tells the orientation from its reading)."""
+        return cls(read.turn, read.turn_confidence, lambda: read)
+
+
 class OcrEngine(Protocol):
     name: str  # as the option spells it: "paddle", "tesseract"
     title: str  # as people know it: "PP-OCR", "Tesseract"
@@ -153,6 +178,10 @@ class OcrEngine(Protocol):
     def read(self, image: Image.Image, languages: str, *, sparse: bool = False) -> PageRead:
         """Lines of a greyscale page image in reading order. `sparse`: a zone of scattered text (a title)
         rather than a page of running text, for engines whose layout analysis needs telling."""
+        ...
+
+    def look(self, image: Image.Image, languages: str) -> Look:
+        """The page's orientation, and its reading on demand: `look(...).read()` is what `read` gives."""
         ...
 
 

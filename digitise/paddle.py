@@ -34,7 +34,16 @@ from PIL import Image
 
 from digitise import models
 from digitise.chinese_forms import simplified
-from digitise.ocr import EngineMissing, ModelFile, OcrLine, OcrWord, PageRead, join_words, without_spaces_in_chinese
+from digitise.ocr import (
+    EngineMissing,
+    Look,
+    ModelFile,
+    OcrLine,
+    OcrWord,
+    PageRead,
+    join_words,
+    without_spaces_in_chinese,
+)
 
 DETECT_SIDE = 1280  # px, the long side of the copy text lines are found on (about 110 dpi for A4)
 READ_SIDE = 2000  # px, the long side of the copy lines are read from (about 170 dpi: small print stays legible)
@@ -109,10 +118,14 @@ class Engine:
         return self._loaded[self.stage.read].rec
 
     def read(self, image: Image.Image, languages: str, *, sparse: bool = False) -> PageRead:
+        return self.look(image, languages).read()
+
+    def look(self, image: Image.Image, languages: str) -> Look:
+        """The lines found on the page and the direction classifier's view of each give its orientation; the
+        lines are read (the recogniser, most of a page's time) only when the reading is asked for."""
         unknown = set(languages.split("+")) - self.languages()
         if unknown:
             raise ValueError(f"PP-OCR 不支持语言 {'、'.join(sorted(unknown))}")
-        from rapidocr.ch_ppocr_rec import TextRecInput
         from rapidocr.utils.process_img import get_rotate_crop_image
 
         loaded = self._loaded
@@ -121,14 +134,22 @@ class Engine:
         small, small_factor = _reduced(grey, DETECT_SIDE)
         found_boxes = finder.det(small).boxes
         if found_boxes is None or len(found_boxes) == 0:
-            return PageRead([])
+            return Look.of(PageRead([]))
         pixels, factor = _reduced(grey, READ_SIDE)
         boxes = [(np.asarray(box) * (factor / small_factor)).astype(np.float32) for box in found_boxes]
         crops = [get_rotate_crop_image(pixels, box.copy()) for box in boxes]
         turned = reader.cls(crops)
         crops, directions = turned.img_list, turned.cls_res
         turn, turn_confidence = _orientation(boxes, directions)
-        read = reader.rec(TextRecInput(img=crops))
+        return Look(turn, turn_confidence, lambda: self._recognise(boxes, crops, factor, turn, turn_confidence))
+
+    def _recognise(
+        self, boxes: list[np.ndarray], crops: list[np.ndarray], factor: float, turn: int, turn_confidence: float
+    ) -> PageRead:
+        from rapidocr.ch_ppocr_rec import TextRecInput
+
+        loaded = self._loaded
+        read = loaded[self.stage.read].rec(TextRecInput(img=crops))
         texts, scores = list(read.txts or ()), [float(s) for s in read.scores]
         if self.stage.reread:
             doubtful = [i for i, s in enumerate(scores) if s < CASCADE_SCORE]

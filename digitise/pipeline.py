@@ -307,17 +307,23 @@ def _process(task: PageTask) -> dict[str, Any]:
     lines: list[ocr.OcrLine] = []
     engine = ocr.engine(task.engine, task.model_folder)
     if not measured["blank"]:
-        read = engine.read(imaging.ocr_copy(page), task.languages)
-        lines = read.lines
-        if read.turn:
-            orientation_confidence = read.turn_confidence
-        if read.turn and read.turn_confidence >= MIN_ORIENTATION_CONFIDENCE:
-            turned, turned_measured = _prepare(imaging.turn(working, read.turn), dpi, task.crop_margin_mm)
+        look = engine.look(imaging.ocr_copy(page), task.languages)
+        if look.turn:
+            orientation_confidence = look.turn_confidence
+        if look.turn and look.turn_confidence >= MIN_ORIENTATION_CONFIDENCE:
+            turned, turned_measured = _prepare(imaging.turn(working, look.turn), dpi, task.crop_margin_mm)
             turned_lines = engine.read(imaging.ocr_copy(turned), task.languages).lines
             # An engine that reads each line the right way up (PP-OCR) reads an upside-down page about as
-            # confidently as the turned one: the turn it found stands unless the turned page reads worse.
-            if ocr.confidence(turned_lines) >= ocr.confidence(lines) - TURN_TOLERANCE:
-                page, measured, lines, rotation = turned, turned_measured, turned_lines, read.turn
+            # confidently as the turned one: the turn it found stands unless the turned page reads worse. The
+            # page as fed is read only when that can be so (no reading is surer than MAX_CONFIDENCE).
+            turned_confidence = ocr.confidence(turned_lines)
+            if (
+                turned_confidence >= ocr.MAX_CONFIDENCE - TURN_TOLERANCE
+                or turned_confidence >= ocr.confidence(look.read().lines) - TURN_TOLERANCE
+            ):
+                page, measured, lines, rotation = turned, turned_measured, turned_lines, look.turn
+        if not rotation:
+            lines = look.read().lines
     title = None
     if not measured["blank"]:
         lines, title = _title(engine, page, lines, task.languages)

@@ -17,7 +17,17 @@ import pytesseract
 from PIL import Image
 
 from digitise.imaging import median_3x3
-from digitise.ocr import LOW_CONFIDENCE, EngineMissing, ModelFile, OcrLine, OcrWord, PageRead, confidence, join_words
+from digitise.ocr import (
+    LOW_CONFIDENCE,
+    EngineMissing,
+    Look,
+    ModelFile,
+    OcrLine,
+    OcrWord,
+    PageRead,
+    confidence,
+    join_words,
+)
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
@@ -41,6 +51,10 @@ class Engine:
 
     def languages(self) -> set[str]:
         return set(pytesseract.get_languages(config=""))
+
+    def look(self, image: Image.Image, languages: str) -> Look:
+        # Tesseract asks for the orientation only when the reading is doubtful: the page is read first.
+        return Look.of(self.read(image, languages))
 
     def read(self, image: Image.Image, languages: str, *, sparse: bool = False) -> PageRead:
         lines = recognise(image, languages, SPARSE_CONFIG if sparse else OCR_CONFIG)

@@ -236,3 +236,36 @@ def test_a_pale_carbon_copy_is_read_not_taken_for_a_blank_back(tmp_path):
     assert not record.blank and record.ink_fraction < BLANK_INK_FRACTION < record.mark_fraction
     facts = extract(result.page_texts[0])
     assert facts.citizen_ids == [who.citizen_id] and facts.work_start_dates == [f"{who.work_start:%Y-%m}"]
+
+
+def test_a_page_fed_upside_down_is_read_once_and_as_before(tmp_path, monkeypatch):
+    """PP-OCR tells the page's orientation from the lines it finds and their direction before reading any line:
+    a page fed upside down is read once, turned. It comes out as when the page was also read as fed and the two
+    readings compared (the turned one won) — the way taken still when the turned reading is unsure enough that
+    the page as fed might read better."""
+    import random
+
+    from digitise import ocr, paddle
+    from digitise.options import DigitiseOptions
+    from digitise.pipeline import digitise
+    from digitise.specimen import draw_page, person, save_scan
+
+    rng = random.Random(1957)
+    fed = save_scan(draw_page(rng, person(rng), skew=1.2, upside_down=True, lines=6), tmp_path / "fed.tif")
+    reads = []
+    recognise = paddle.Engine._recognise
+    monkeypatch.setattr(paddle.Engine, "_recognise", lambda self, *a: reads.append(a) or recognise(self, *a))
+
+    def run(name: str) -> dict:
+        reads.clear()
+        result = digitise([fed], tmp_path / f"{name}.pdf", DigitiseOptions(jobs=1, work_dir=tmp_path / name))
+        record = result.pages[0].to_json()
+        record.pop("key")
+        return record | {"reads": len(reads)}
+
+    once = run("once")
+    monkeypatch.setattr(ocr, "MAX_CONFIDENCE", 1000.0)  # no turned reading sure enough: the page as fed is read too
+    twice = run("twice")
+    assert once["rotation"] == 180 and once["ocr_confidence"] > 90
+    assert (once["reads"], twice["reads"]) == (1, 2)
+    assert once | {"reads": 0} == twice | {"reads": 0}
