@@ -143,6 +143,30 @@ def _serve_from(session, user, bureau_credit_code: str) -> str:
     return f"：由{bureau.name}授权并主管"
 
 
+def add_demo_scans() -> int:
+    """`demo --with-scans`' second step, on the demo just loaded: two files digitised from drawn scans (OCR) with
+    their two requests, and a digitised intake batch; the number of files after it. (The browser tests run it on
+    a copy of a demo loaded once, instead of loading the demo again for the server that needs scans.)"""
+    from sqlalchemy import func, select
+
+    from archive_service.adapters import object_store
+    from archive_service.config import get_settings
+    from archive_service.db import transaction
+    from archive_service.demo import DemoScans, digitise_demo_dossier, digitised_demo_batch
+    from archive_service.dossiers.models import Dossier
+
+    scans = DemoScans(object_store(), get_settings().digitise_work_dir)
+    typer.echo("演示数据：正在生成扫描件并数字化两份档案和一个移交批次（文字识别，视机器快慢约需数分钟）…")
+    with transaction() as session:
+        code = digitise_demo_dossier(session, scans)
+    typer.echo(f"演示数据：{code} 已数字化；其查阅申请一份待 approver 审批，一份已批准给 sibao")
+    with transaction() as session:
+        number = digitised_demo_batch(session, scans)
+    typer.echo(f"演示数据：移交批次 {number} 已接收（附数字副本），待验收")
+    with transaction() as session:  # the digitised batch brought files of its own
+        return session.scalar(select(func.count(Dossier.id))) or 0
+
+
 @app.command()
 def demo(
     retirees: int = typer.Option(300, min=1, max=100_000, help="演示退休人员人数"),
@@ -158,12 +182,11 @@ def demo(
 
     演示用的档案馆、移交单位、退休人员和用户。
     """
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
     from archive_service.auth.models import User
     from archive_service.db import transaction
     from archive_service.demo import DEMO_PASSWORD, load_demo
-    from archive_service.dossiers.models import Dossier
 
     with transaction() as session:
         if session.scalar(select(User.id).limit(1)) is not None:
@@ -185,20 +208,7 @@ def demo(
             "一个附数字副本的移交批次待验收"
         )
     elif with_scans:
-        from archive_service.adapters import object_store
-        from archive_service.config import get_settings
-        from archive_service.demo import DemoScans, digitise_demo_dossier, digitised_demo_batch
-
-        scans = DemoScans(object_store(), get_settings().digitise_work_dir)
-        typer.echo("演示数据：正在生成扫描件并数字化两份档案和一个移交批次（文字识别，视机器快慢约需数分钟）…")
-        with transaction() as session:
-            code = digitise_demo_dossier(session, scans)
-        typer.echo(f"演示数据：{code} 已数字化；其查阅申请一份待 approver 审批，一份已批准给 sibao")
-        with transaction() as session:
-            number = digitised_demo_batch(session, scans)
-        typer.echo(f"演示数据：移交批次 {number} 已接收（附数字副本），待验收")
-        with transaction() as session:  # the digitised batch brought files of its own
-            counts["dossiers"] = session.scalar(select(func.count(Dossier.id))) or 0
+        counts["dossiers"] = add_demo_scans()
     named = {"organisations": "单位", "users": "用户", "dossiers": "档案"}
     shown = "，".join(f"{named.get(what, what)} {n}" for what, n in counts.items())
     typer.echo(f"演示数据已载入：{shown}；所有演示用户的密码均为 {DEMO_PASSWORD}")
