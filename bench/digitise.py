@@ -39,7 +39,7 @@ from rapidfuzz.distance import Levenshtein  # noqa: E402
 
 from bench.other_forms import make_other_pages  # noqa: E402
 from digitise import ocr  # noqa: E402
-from digitise.facts import extract  # noqa: E402
+from digitise.facts import extract, upgraded  # noqa: E402
 from digitise.options import DigitiseOptions  # noqa: E402
 from digitise.pipeline import digitise  # noqa: E402
 from digitise.specimen import TYPEFACES, SpecimenPage, SpecimenPerson, draw_page, person, save_scan  # noqa: E402
@@ -196,11 +196,14 @@ def make_hand_pages(n: int, folder: Path, seed: int = 1957) -> tuple[list[Path],
 
 
 def hand_facts_score(texts: list[str], pages: list, who: SpecimenPerson) -> dict[str, float]:
-    """Share of pages on which each written fact is found exactly (the birth date only on unaltered pages)."""
-    hits = {"citizen ID": 0, "date of birth": 0, "参加工作时间": 0, "name": 0, "all four": 0}
+    """Share of pages on which each written fact is found exactly (the birth date only on unaltered pages), and
+    of pages on which a valid citizen ID other than the written one is found ("ID wrong": far worse than none —
+    a missing ID goes to a person on the 校对 screen, a wrong valid one moves another person's pension)."""
+    hits = {"citizen ID": 0, "date of birth": 0, "参加工作时间": 0, "name": 0, "all four": 0, "ID wrong": 0}
     births = 0
     for text, page in zip(texts, pages, strict=True):
         found = extract(text)
+        hits["ID wrong"] += any(upgraded(i) != upgraded(page.id_written) for i in found.citizen_ids)
         right = {
             "citizen ID": page.id_written in found.citizen_ids,
             "date of birth": who.birth_date.isoformat() in found.birth_dates,
@@ -298,11 +301,12 @@ def main() -> None:
             f"{args.jobs} jobs; {platform.node()} {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
             f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}\n"
         )
-        facts = "ID | birth | 参加工作时间 | name | all four"
+        facts = "ID | birth | 参加工作时间 | name | all four | ID wrong"
         print(f"| pages | pipeline | pages/min | CER | KiB/page | {facts} | title | class | colour modes |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in rows:
             shares = " | ".join(f"{v:.0%}" for v in r["facts"].values())
+            shares += "" if "ID wrong" in r["facts"] else " | –"
             proposal = r.get("proposal")
             titles = f"{proposal[1] / proposal[0]:.0%} | {proposal[2] / proposal[0]:.0%}" if proposal else "– | –"
             colour = ", ".join(f"{k} {v}" for k, v in sorted(r.get("colour", {}).items())) or "–"

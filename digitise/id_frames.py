@@ -130,26 +130,37 @@ def figure_runs(text: str) -> list[str]:
 
 def solved(score_sets: list[np.ndarray], readings: list[str], birth_dates: tuple[str, ...]) -> str | None:
     """The one valid ID encoding the page's birth date that the frames of an ID's cell (`score_sets`, one per
-    crop and reader) prefer by MARGIN to every other valid one, among the numbers near what each read
-    (`readings`, and each set's own best path); None when there is no birth date, no candidate, or no clear
-    winner."""
+    crop and reader) prefer by MARGIN to every other such one, among the numbers near what each read
+    (`readings`, and each set's own best path), and that they also rank first among the valid numbers of every
+    birth date; None when there is no birth date, no candidate, or no clear winner."""
     found = ranked(score_sets, readings, birth_dates)
     if not found or (len(found) > 1 and found[0][1] - found[1][1] < MARGIN):
         return None
-    return found[0][0]
+    # The page's birth date only narrows the rivals, never promotes a number: the winner must be the one the
+    # frames rank first among every valid number near the readings, whatever birth date it encodes. Else a birth
+    # date misread, or rewritten by a forger, makes a valid ID that agrees with it (another person's number,
+    # confirming the forgery).
+    unbound = ranked(score_sets, readings, None)
+    return found[0][0] if unbound and unbound[0][0] == found[0][0] else None
 
 
-def ranked(score_sets: list[np.ndarray], readings: list[str], birth_dates: tuple[str, ...]) -> list[tuple[str, float]]:
+def ranked(
+    score_sets: list[np.ndarray],
+    readings: list[str],
+    birth_dates: tuple[str, ...] | None,
+) -> list[tuple[str, float]]:
     """The valid IDs near what was read that encode one of the page's birth dates, best first, each with its
-    log-likelihood summed over the frames of every crop and reader."""
-    born = {d.replace("-", "") for d in birth_dates if len(d) == 10}
-    if not born or not score_sets:
+    log-likelihood summed over the frames of every crop and reader; `birth_dates` None: every valid ID near what
+    was read."""
+    born = {d.replace("-", "") for d in birth_dates or () if len(d) == 10}
+    if (birth_dates is not None and not born) or not score_sets:
         return []
     candidates: set[str] = set()
     for scores in score_sets:
         alternatives = _alternatives(scores)
         for read in {best_path(scores), *readings}:
-            candidates |= {n for n in nearby(read, alternatives) if n[6:14] in born and citizen_id.is_valid(n)}
+            candidates |= {n for n in nearby(read, alternatives)
+                           if (birth_dates is None or n[6:14] in born) and citizen_id.is_valid(n)}  # fmt: skip
     ordered = sorted(candidates)
     if not ordered:
         return []

@@ -79,7 +79,7 @@ from digitise.page_record import PageRecord
 # 1.9: a citizen ID still failing after its re-read solved from the recognisers' per-frame scores (check character
 # and the page's birth date, by a wide margin only); a look-alike fix against the page's birth date refused.
 # Resumed runs never mix versions.
-PIPELINE_VERSION = "digitise/1.9"
+PIPELINE_VERSION = "digitise/1.10"
 SIDECAR_SCHEMA = "archive-custody/digitise-sidecar/2"
 
 

@@ -408,3 +408,59 @@ def test_a_black_id_figure_lost_under_the_next_label_is_solved_from_the_recognis
     again = reread_ids(sheet, [birth_line, line], None)
     assert extract(again[1].text).citizen_ids == [truth]
     assert again[1].words[1].text == truth
+
+
+def _row_over_label(seed: int) -> tuple[Image.Image, OcrLine, int, int, str, str, str]:
+    """An 18-figure ID written by hand (hand, ink, fading, size drawn from `seed`), its last 1–3 figures over the
+    next cell's rule and printed label (参加工作时间 or 现工资); the line as the page's OCR read it (the figures
+    before the label), the value's span in it, the number, the birth date, the sex (男/女)."""
+    from digitise.specimen_hand import PRINT_FONTS
+    from digitise.specimen_pen import Writer, write
+
+    rng = random.Random(seed)
+    who = person(rng)
+    ink = INKS[rng.choice(list(INKS))]
+    fade = rng.uniform(0, 0.4)
+    paper = (rng.randint(225, 245), rng.randint(215, 235), rng.randint(180, 210))
+    ink = tuple(round(c + (p - c) * fade) for c, p in zip(ink, paper, strict=True))
+    hand, size = rng.choice(("strokes", "wenkai")), rng.randint(50, 66)
+    sheet = Image.new("RGB", (2200, 220), paper)
+    draw = ImageDraw.Draw(sheet)
+    printed = ImageFont.truetype(rng.choice(PRINT_FONTS), 50)
+    draw.text((40, 78), "公民身份号码", font=printed, fill=(30, 28, 30))
+    pen = Writer(hand, size, rng.uniform(0.03, 0.1), rng.uniform(0.05, 0.09), rng.uniform(0.95, 1.1),
+                 rng.uniform(0.003, 0.008), ink)  # fmt: skip
+    x0, y0, x1, y1 = write(sheet, who.citizen_id, 400, 70, pen, rng, ink)
+    pitch = (x1 - x0) / 18
+    under = rng.choice((1, 1, 2, 2, 3))
+    label_left = round(x1 - under * pitch + rng.uniform(-0.3, 0.3) * pitch)
+    label = rng.choice(("参加工作时间", "现工资"))
+    draw.line((label_left - 12, 40, label_left - 12, 200), fill=(30, 28, 30), width=3)
+    draw.text((label_left, 78), label, font=printed, fill=(30, 28, 30))
+    read = who.citizen_id[: 18 - under]
+    words = (
+        OcrWord("公民身份号码", 40, 78, 300, 52, 99.0),
+        OcrWord(read, x0, y0, label_left - x0, y1 - y0, 90.0),
+        OcrWord(label, label_left, 78, 50 * len(label), 52, 99.0),
+    )
+    line = OcrLine("".join(w.text for w in words), 40, min(y0, 78), label_left + 50 * len(label) - 40,
+                   y1 - min(y0, 78), words)  # fmt: skip
+    start = len("公民身份号码")
+    sex = "男" if who.sex == "M" else "女"
+    return sheet, line, start, start + len(read), who.citizen_id, who.birth_date.isoformat(), sex
+
+
+@pytest.mark.ocr
+@pytest.mark.parametrize(("seed", "forged_at"), [(10, 9), (12, 3)])  # blue ink, the font hand; brown, the pen hand
+def test_an_id_solved_from_the_frames_never_agrees_with_a_birth_date_the_frames_do_not_rank_first(seed, forged_at):
+    """Issue 39: figures lost under the next printed label are solved from the recognisers' frames with the
+    page's birth date. It only narrows the rivals: a birth date read wrong or rewritten by a forger (one figure
+    other) made a valid number agreeing with it — another person's ID, confirming the forgery. The number must
+    be the frames' first among every valid number near the reading, whatever birth date it encodes."""
+    from digitise.id_reread import by_frames
+
+    sheet, line, start, end, truth, born, _ = _row_over_label(seed)
+    assert extract(line.text).citizen_ids == []
+    assert by_frames(sheet, line, start, end, [line.text], (born,)) == truth
+    forged = born[:forged_at] + str((int(born[forged_at]) + 1) % 10) + born[forged_at + 1 :]
+    assert by_frames(sheet, line, start, end, [line.text], (forged,)) is None
