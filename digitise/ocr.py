@@ -20,7 +20,7 @@ from PIL import Image
 
 MAX_CONFIDENCE = 100.0  # no reading is surer (`confidence`'s scale)
 LOW_CONFIDENCE = 60.0  # below this the read is doubtful: the page may be upside down or sideways, or faint
-DEFAULT_ENGINE: Final = "paddle"  # chosen by measurement (bench/digitise.py, bench/RESULTS.md)
+DEFAULT_ENGINE: Final = "paddle-cascade"  # chosen by measurement (bench/digitise.py, bench/RESULTS.md: issue 39 rule)
 # name → adapter module (its `Engine(name, model_folder)`)
 ENGINES = {
     "paddle": "digitise.paddle",
